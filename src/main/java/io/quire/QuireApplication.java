@@ -1,0 +1,20 @@
+package io.quire;
+
+import io.quire.cli.Cli;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+
+/**
+ * One jar, two faces: {@code java -jar quire.jar generate|tokenize|bench ...} runs a command-line
+ * tool without starting Spring; anything else starts the HTTP server.
+ */
+@SpringBootApplication
+public class QuireApplication {
+
+    public static void main(String[] args) {
+        if (args.length > 0 && Cli.isCommand(args[0])) {
+            System.exit(Cli.run(args));
+        }
+        SpringApplication.run(QuireApplication.class, args);
+    }
+}

@@ -1,0 +1,67 @@
+package io.quire.backend;
+
+/**
+ * Element types of weight tensors, numbered as ggml numbers them (the GGUF tensor type ids).
+ * Quantized types store {@code blockSize} values in {@code blockBytes} bytes.
+ */
+public enum TensorType {
+    F32(0, 1, 4),
+    F16(1, 1, 2),
+    Q4_0(2, 32, 18),
+    Q4_1(3, 32, 20),
+    Q5_0(6, 32, 22),
+    Q5_1(7, 32, 24),
+    Q8_0(8, 32, 34),
+    Q8_1(9, 32, 36),
+    Q2_K(10, 256, 84),
+    Q3_K(11, 256, 110),
+    Q4_K(12, 256, 144),
+    Q5_K(13, 256, 176),
+    Q6_K(14, 256, 210),
+    Q8_K(15, 256, 292),
+    I8(24, 1, 1),
+    I16(25, 1, 2),
+    I32(26, 1, 4),
+    I64(27, 1, 8),
+    F64(28, 1, 8),
+    BF16(30, 1, 2);
+
+    private final int id;
+    private final int blockSize;
+    private final int blockBytes;
+
+    TensorType(int id, int blockSize, int blockBytes) {
+        this.id = id;
+        this.blockSize = blockSize;
+        this.blockBytes = blockBytes;
+    }
+
+    public int id() { return id; }
+
+    /** Values per quantization block (1 for plain types). */
+    public int blockSize() { return blockSize; }
+
+    /** Bytes per quantization block. */
+    public int blockBytes() { return blockBytes; }
+
+    /** Bytes needed for {@code elements} values; elements must be a multiple of the block size. */
+    public long bytesFor(long elements) {
+        if (elements % blockSize != 0) {
+            throw new IllegalArgumentException(name() + " needs a multiple of " + blockSize + " elements, got " + elements);
+        }
+        return elements / blockSize * blockBytes;
+    }
+
+    /** Whether the CPU kernels can compute with weights of this type. */
+    public boolean isComputeSupported() {
+        return this == F32 || this == F16 || this == BF16 || this == Q8_0 || this == Q4_0;
+    }
+
+    /** The type with ggml id {@code id}, or null when the id is not one we know. */
+    public static TensorType byId(int id) {
+        for (TensorType t : values()) {
+            if (t.id == id) return t;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,77 @@
+package io.quire.backend.cpu;
+
+/**
+ * The physical KV cache on the CPU: for each layer one preallocated key array and one value
+ * array holding {@code numBlocks} fixed-size blocks. Slot {@code s = block * blockSize + offset}
+ * holds the K (or V) of one token for all KV heads, {@code [kvHead][headDim]}. Which block
+ * belongs to which sequence is decided elsewhere (the block tables); this class only stores.
+ */
+public final class PagedKvCache {
+    private final int numLayers;
+    private final int numBlocks;
+    private final int blockSize;
+    private final int numKvHeads;
+    private final int headDim;
+    private final float[][] keys;
+    private final float[][] values;
+
+    public PagedKvCache(int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim) {
+        if (numBlocks <= 0 || blockSize <= 0) throw new IllegalArgumentException("numBlocks and blockSize must be positive");
+        long perLayer = (long) numBlocks * blockSize * numKvHeads * headDim;
+        if (perLayer > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("KV cache of " + numBlocks + " blocks is too large for one layer array; lower the KV memory budget");
+        }
+        this.numLayers = numLayers;
+        this.numBlocks = numBlocks;
+        this.blockSize = blockSize;
+        this.numKvHeads = numKvHeads;
+        this.headDim = headDim;
+        this.keys = new float[numLayers][(int) perLayer];
+        this.values = new float[numLayers][(int) perLayer];
+    }
+
+    /** Bytes one block takes over all layers, K and V (FP32). */
+    public static long bytesPerBlock(int numLayers, int blockSize, int numKvHeads, int headDim) {
+        return 2L * numLayers * blockSize * numKvHeads * headDim * Float.BYTES;
+    }
+
+    public int numLayers() { return numLayers; }
+    public int numBlocks() { return numBlocks; }
+    public int blockSize() { return blockSize; }
+    public int numKvHeads() { return numKvHeads; }
+    public int headDim() { return headDim; }
+    public int kvDim() { return numKvHeads * headDim; }
+
+    /** Layer {@code layer}'s keys, {@code [block][offset][kvHead][headDim]}. */
+    public float[] keys(int layer) { return keys[layer]; }
+
+    /** Layer {@code layer}'s values, same layout as {@link #keys}. */
+    public float[] values(int layer) { return values[layer]; }
+
+    /**
+     * Writes the K and V of {@code numTokens} new tokens into their slots (vLLM's
+     * reshape_and_cache): token {@code t}'s vectors, at {@code t * kvDim} in {@code k} and
+     * {@code v}, go to slot {@code slotMapping[t]}. A negative slot means "do not store".
+     */
+    public void write(int layer, int[] slotMapping, float[] k, float[] v, int numTokens) {
+        int kvDim = kvDim();
+        float[] kc = keys[layer];
+        float[] vc = values[layer];
+        for (int t = 0; t < numTokens; t++) {
+            int slot = slotMapping[t];
+            if (slot < 0) continue;
+            if (slot >= numBlocks * blockSize) throw new IndexOutOfBoundsException("slot " + slot + " outside the cache of " + numBlocks + " blocks");
+            System.arraycopy(k, t * kvDim, kc, slot * kvDim, kvDim);
+            System.arraycopy(v, t * kvDim, vc, slot * kvDim, kvDim);
+        }
+    }
+
+    /** Copies block {@code src} to block {@code dst} in every layer (copy-on-write). */
+    public void copyBlock(int src, int dst) {
+        int n = blockSize * kvDim();
+        for (int l = 0; l < numLayers; l++) {
+            System.arraycopy(keys[l], src * n, keys[l], dst * n, n);
+            System.arraycopy(values[l], src * n, values[l], dst * n, n);
+        }
+    }
+}

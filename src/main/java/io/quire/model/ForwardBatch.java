@@ -1,0 +1,42 @@
+package io.quire.model;
+
+import java.util.Arrays;
+
+/**
+ * One step's input for the model runner, flattened as in vLLM v1: the new tokens of every
+ * scheduled sequence back to back (a whole prompt, a chunk of one, or a single decode token),
+ * each with its absolute position and the KV-cache slot its K/V go to, plus each sequence's
+ * block table. Token {@code t} of sequence {@code s} attends to positions {@code 0..positions[t]}
+ * of that sequence, read through {@code blockTables[s]}.
+ *
+ * @param tokens      new token ids, {@code numTokens}
+ * @param positions   absolute position of each new token, {@code numTokens}
+ * @param slotMapping KV slot of each new token: {@code block * blockSize + offsetInBlock}
+ * @param queryStart  {@code numSeqs + 1} offsets: sequence {@code s} owns tokens {@code queryStart[s]..queryStart[s+1]-1}
+ * @param blockTables physical block ids of each sequence, in logical order
+ */
+public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int[] queryStart, int[][] blockTables) {
+
+    public ForwardBatch {
+        if (positions.length != tokens.length || slotMapping.length != tokens.length) {
+            throw new IllegalArgumentException("tokens, positions and slotMapping must have the same length");
+        }
+        if (queryStart.length != blockTables.length + 1 || queryStart[0] != 0 || queryStart[blockTables.length] != tokens.length) {
+            throw new IllegalArgumentException("queryStart must have numSeqs+1 entries from 0 to numTokens: " + Arrays.toString(queryStart));
+        }
+    }
+
+    public int numTokens() { return tokens.length; }
+
+    public int numSeqs() { return blockTables.length; }
+
+    /** The sequence index of each token. */
+    public int[] tokenSequence() {
+        int[] seq = new int[tokens.length];
+        for (int s = 0; s < numSeqs(); s++) Arrays.fill(seq, queryStart[s], queryStart[s + 1], s);
+        return seq;
+    }
+
+    /** Index of the last new token of each sequence, whose logits the model returns. */
+    public int lastTokenIndex(int seq) { return queryStart[seq + 1] - 1; }
+}

@@ -1,0 +1,33 @@
+package io.quire.model;
+
+import io.quire.backend.cpu.PagedKvCache;
+import io.quire.model.tokenizer.Tokenizer;
+
+/**
+ * A loaded model: its config, its tokenizer, and the batched forward pass (vLLM v1's model-runner
+ * contract). Implementations are safe to call from one thread at a time.
+ */
+public interface LanguageModel extends AutoCloseable {
+
+    ModelConfig config();
+
+    Tokenizer tokenizer();
+
+    /** A short name for logs and {@code /v1/models}. */
+    String name();
+
+    /**
+     * Runs one step over a flat batch: writes the new tokens' K/V into their slots of {@code cache}
+     * and returns the logits of each sequence's last new token, {@code [numSeqs][vocabSize]}.
+     */
+    float[][] forward(ForwardBatch batch, PagedKvCache cache);
+
+    /** A KV cache for this model with {@code numBlocks} blocks of {@code blockSize} tokens. */
+    default PagedKvCache newKvCache(int numBlocks, int blockSize) {
+        ModelConfig c = config();
+        return new PagedKvCache(c.numLayers(), numBlocks, blockSize, c.numKvHeads(), c.headDim());
+    }
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,47 @@
+package io.quire.model;
+
+/**
+ * Hyperparameters of a decoder-only transformer, all read from GGUF metadata (or chosen for a
+ * random model).
+ *
+ * @param architecture  GGUF {@code general.architecture}: {@code llama} or {@code qwen2}
+ * @param headDim       per-head size of Q/K/V ({@code dim / numHeads} unless the file says otherwise)
+ * @param ropeNeox      true for NEOX-style RoPE (rotate halves: qwen2), false for interleaved pairs (llama)
+ * @param ropeScaleLinear linear RoPE scaling factor (positions divided by it); 1 for none
+ * @param qkvBias       Q/K/V projections have biases (qwen2)
+ */
+public record ModelConfig(
+        String architecture,
+        int dim,
+        int numLayers,
+        int numHeads,
+        int numKvHeads,
+        int headDim,
+        int ffnDim,
+        int vocabSize,
+        int contextLength,
+        float rmsNormEps,
+        float ropeTheta,
+        float ropeScaleLinear,
+        boolean ropeNeox,
+        boolean qkvBias) {
+
+    public int kvDim() { return numKvHeads * headDim; }
+
+    public int qDim() { return numHeads * headDim; }
+
+    /** Parameters in the weights (embeddings and output counted once each). */
+    public long parameterCount(boolean tiedOutput) {
+        long attn = (long) dim * qDim() + 2L * dim * kvDim() + (long) qDim() * dim;
+        long ffn = 3L * dim * ffnDim;
+        long perLayer = attn + ffn + 2L * dim + (qkvBias ? qDim() + 2L * kvDim() : 0);
+        long emb = (long) vocabSize * dim;
+        return numLayers * perLayer + emb + (tiedOutput ? 0 : emb) + dim;
+    }
+
+    /** A Llama-style config (interleaved RoPE, no biases) of the given shape, as random models use. */
+    public static ModelConfig llama(int dim, int numLayers, int numHeads, int numKvHeads, int ffnDim, int vocabSize, int contextLength) {
+        return new ModelConfig("llama", dim, numLayers, numHeads, numKvHeads, dim / numHeads, ffnDim, vocabSize, contextLength,
+                1e-5f, 10000f, 1f, false, false);
+    }
+}
