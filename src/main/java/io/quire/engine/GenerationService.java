@@ -1,0 +1,26 @@
+package io.quire.engine;
+
+import io.quire.model.tokenizer.Tokenizer;
+import reactor.core.publisher.Flux;
+
+/**
+ * What the HTTP layer sees of the engine: submit a tokenized prompt, receive its outputs as a
+ * stream. Cancelling the subscription aborts the request and frees its KV blocks.
+ */
+public interface GenerationService {
+
+    /**
+     * Queues a request. Validation errors ({@link InvalidRequestException}) are thrown at once,
+     * before anything is queued; the returned Flux emits one {@link RequestOutput} per engine step
+     * that produced something for the request, and completes after the finished one.
+     */
+    Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params);
+
+    Tokenizer tokenizer();
+
+    /** The name clients use in {@code model}. */
+    String modelName();
+
+    /** Context length: prompt plus output tokens may not exceed it. */
+    int maxModelLen();
+}

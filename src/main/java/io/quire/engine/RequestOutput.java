@@ -1,0 +1,12 @@
+package io.quire.engine;
+
+import java.util.List;
+
+/**
+ * One step's output of one request, pushed to its subscriber. The last one of a request has
+ * {@code finished} true and every sequence's finish reason set.
+ *
+ * @param promptTokens     tokens in the prompt
+ * @param completionTokens tokens generated so far, over all sequences
+ */
+public record RequestOutput(String requestId, List<SequenceDelta> deltas, int promptTokens, int completionTokens, boolean finished) {}
