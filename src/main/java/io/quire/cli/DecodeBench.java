@@ -32,7 +32,7 @@ public final class DecodeBench {
         int prompt = Integer.parseInt(a.get("--prompt", "16"));
         ModelConfig config = RandomModels.LLAMA_110M;
         System.out.printf(Locale.ROOT, "decode benchmark: random Llama %,d parameters, prompt %d, %d decode steps per run%n",
-                config.parameterCount(false), prompt, steps);
+                config.parameterCount(true), prompt, steps);
         System.out.printf(Locale.ROOT, "%-6s %7s %8s %12s %12s%n", "type", "threads", "batch", "tokens/s", "ms/step");
         for (TensorType type : types) {
             try (LanguageModel model = RandomModels.load(config, type, 42)) {

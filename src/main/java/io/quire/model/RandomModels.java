@@ -88,7 +88,8 @@ public final class RandomModels {
             matrix(w, p + "ffn_down.weight", type, c.ffnDim(), c.dim(), random);
         }
         ones(w, "output_norm.weight", c.dim());
-        matrix(w, "output.weight", type, c.dim(), c.vocabSize(), random);
+        // No output.weight: the LM head is tied to the embedding, as in llama2.c's stories models
+        // (the 110M benchmark model is 110M parameters only with tied weights).
         return w;
     }
 
