@@ -13,6 +13,8 @@ public final class Cli {
     }
 
     public static int run(String[] args) {
+        String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+        if (args[0].equals("tokenize")) return TokenizeCommand.run(rest);
         System.err.println("unknown command: " + args[0]);
         return 2;
     }
