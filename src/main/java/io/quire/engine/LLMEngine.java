@@ -1,7 +1,7 @@
 package io.quire.engine;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quire.backend.cpu.PagedKvCache;
+import io.quire.backend.KvCache;
 import io.quire.kv.KVCacheManager;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
@@ -39,7 +39,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final EngineConfig config;
     private final int maxModelLen;
     private final int vocabSize;
-    private final PagedKvCache kvCache;
+    private final KvCache kvCache;
     private final KVCacheManager kv;
     private final Scheduler scheduler;
     private final Sampler sampler = new Sampler();

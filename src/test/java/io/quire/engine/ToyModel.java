@@ -1,5 +1,6 @@
 package io.quire.engine;
 
+import io.quire.backend.KvCache;
 import io.quire.backend.cpu.PagedKvCache;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
@@ -34,7 +35,8 @@ final class ToyModel implements LanguageModel {
     @Override public String name() { return "toy"; }
 
     @Override
-    public float[][] forward(ForwardBatch batch, PagedKvCache cache) {
+    public float[][] forward(ForwardBatch batch, KvCache kvCache) {
+        PagedKvCache cache = (PagedKvCache) kvCache;
         synchronized (steps) { steps.add(new int[]{batch.numSeqs(), batch.numTokens()}); }
         if (failWhen.test(batch)) throw new IllegalStateException("injected model failure");
         int n = batch.numTokens();
