@@ -4,6 +4,10 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 import java.util.EnumMap;
 import java.util.Locale;
@@ -27,11 +31,11 @@ final class EngineMetrics {
     final Counter generationTokens;
     final Counter preemptions;
     final Map<FinishReason, Counter> requestSuccess = new EnumMap<>(FinishReason.class);
-    final DistributionSummary timeToFirstToken;
-    final DistributionSummary interTokenLatency;
-    final DistributionSummary timePerOutputToken;
-    final DistributionSummary e2eLatency;
-    final DistributionSummary queueTime;
+    final Timer timeToFirstToken;
+    final Timer interTokenLatency;
+    final Timer timePerOutputToken;
+    final Timer e2eLatency;
+    final Timer queueTime;
     final DistributionSummary iterationTokens;
 
     EngineMetrics(MeterRegistry registry, String modelName, Supplier<EngineStats> stats) {
@@ -57,14 +61,21 @@ final class EngineMetrics {
         timePerOutputToken = seconds(registry, modelName, "quire_time_per_output_token_seconds", "Histogram of time per output token in seconds.", ITL_BUCKETS);
         e2eLatency = seconds(registry, modelName, "quire_e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", REQUEST_LATENCY_BUCKETS);
         queueTime = seconds(registry, modelName, "quire_request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", REQUEST_LATENCY_BUCKETS);
+        // Prometheus reserves _total for counters: this histogram shows up as quire_iteration_tokens_*.
         iterationTokens = DistributionSummary.builder("quire_iteration_tokens_total").tag("model_name", modelName)
                 .description("Histogram of number of tokens per engine_step.").serviceLevelObjectives(ITERATION_TOKEN_BUCKETS).register(registry);
     }
 
-    private static DistributionSummary seconds(MeterRegistry registry, String modelName, String name, String description, double[] buckets) {
-        return DistributionSummary.builder(name).baseUnit("seconds").tag("model_name", modelName).description(description)
-                .serviceLevelObjectives(buckets).register(registry);
+    /**
+     * A latency histogram. A Timer, not a DistributionSummary: summaries' histograms round values
+     * up to whole numbers, which would put every sub-second latency in the 1.0 bucket.
+     */
+    private static Timer seconds(MeterRegistry registry, String modelName, String name, String description, double[] buckets) {
+        Duration[] slos = new Duration[buckets.length];
+        for (int i = 0; i < buckets.length; i++) slos[i] = Duration.ofNanos(Math.round(buckets[i] * 1e9));
+        return Timer.builder(name).tag("model_name", modelName).description(description)
+                .minimumExpectedValue(slos[0]).serviceLevelObjectives(slos).register(registry);
     }
 
-    static double seconds(long nanos) { return nanos / 1e9; }
+    static void record(Timer timer, long nanos) { timer.record(nanos, TimeUnit.NANOSECONDS); }
 }

@@ -199,7 +199,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         for (ScheduledRequest s : out.scheduled()) {
             if (s.request().firstScheduledNanos < 0) {
                 s.request().firstScheduledNanos = now;
-                metrics.queueTime.record(EngineMetrics.seconds(now - s.request().arrivalNanos()));
+                EngineMetrics.record(metrics.queueTime, now - s.request().arrivalNanos());
             }
         }
 
@@ -269,12 +269,11 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         long now = System.nanoTime();
         if (r.firstTokenNanos < 0) {
             r.firstTokenNanos = now;
-            metrics.timeToFirstToken.record(EngineMetrics.seconds(now - r.arrivalNanos()));
+            EngineMetrics.record(metrics.timeToFirstToken, now - r.arrivalNanos());
             metrics.promptTokens.increment(r.numPromptTokens());
         } else {
-            double itl = EngineMetrics.seconds(now - r.lastTokenNanos);
-            metrics.interTokenLatency.record(itl);
-            metrics.timePerOutputToken.record(itl);
+            EngineMetrics.record(metrics.interTokenLatency, now - r.lastTokenNanos);
+            EngineMetrics.record(metrics.timePerOutputToken, now - r.lastTokenNanos);
         }
         r.lastTokenNanos = now;
 
@@ -317,7 +316,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         scheduler.finishRequest(r, reason);
         active.remove(r.requestId(), r);
         metrics.requestSuccess.get(reason).increment();
-        metrics.e2eLatency.record(EngineMetrics.seconds(System.nanoTime() - r.arrivalNanos()));
+        EngineMetrics.record(metrics.e2eLatency, System.nanoTime() - r.arrivalNanos());
     }
 
     /** Fails requests with an error: their blocks are freed and their Flux errors. */
