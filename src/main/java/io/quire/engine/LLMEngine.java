@@ -50,7 +50,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final ConcurrentLinkedQueue<Request> aborts = new ConcurrentLinkedQueue<>();
     private final Map<String, Request> active = new ConcurrentHashMap<>();
     private final Map<Request, RequestStream> streams = new ConcurrentHashMap<>();
-    private final reactor.core.scheduler.Scheduler loopThread = Schedulers.newSingle("quire-engine");
+    private final reactor.core.scheduler.Scheduler loopThread = Schedulers.newSingle("quire-engine", true); // daemon: never keeps the JVM alive
     private final AtomicBoolean loopQueued = new AtomicBoolean();
     private volatile boolean shutdown;
     private volatile EngineStats stats;

@@ -30,7 +30,8 @@ public final class Sampler {
         int vocab = logits.length;
         float[] raw = p.logprobs() != null ? logits.clone() : null;
 
-        for (Map.Entry<Integer, Float> e : p.logitBias().entrySet()) {
+        Map<Integer, Float> bias = p.logitBias() == null ? Map.of() : p.logitBias();
+        for (Map.Entry<Integer, Float> e : bias.entrySet()) {
             int id = e.getKey();
             if (id >= 0 && id < vocab) logits[id] += e.getValue();
         }
