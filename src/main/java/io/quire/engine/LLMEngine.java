@@ -372,6 +372,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         loopThread.dispose();
     }
 
+    /** Whether {@link #shutdown()} has begun. */
+    public boolean isShutdown() { return shutdown; }
+
     @Override
     public void close() { shutdown(); }
 }

@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -305,5 +306,51 @@ class LLMEngineTest {
         assertThat(scrape).contains("quire_time_to_first_token_seconds_bucket{model_name=\"x\",le=\"0.001\"} 1")
                 .contains("quire_inter_token_latency_seconds_bucket{model_name=\"x\",le=\"0.01\"} 0")
                 .contains("quire_inter_token_latency_seconds_bucket{model_name=\"x\",le=\"0.025\"} 1");
+    }
+
+    @Test
+    void minTokensHoldsOffEosAndIgnoreEosRunsToMaxTokens() {
+        start(64, 4, 8, 32, 256);
+        int[] prompt = {1, 5, 6};
+        // A huge bias makes EOS the argmax at every step.
+        SamplingParams eosFirst = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 10, 3, false,
+                Map.of(ToyTokenizer.EOS, 100f), null, true);
+        List<RequestOutput> outs = engine.generate("min", prompt, eosFirst).collectList().block(TIMEOUT);
+        int[] t = tokens(outs);
+        assertThat(t).hasSize(4);
+        assertThat(Arrays.copyOf(t, 3)).doesNotContain(ToyTokenizer.EOS);
+        assertThat(t[3]).isEqualTo(ToyTokenizer.EOS);
+        assertThat(reason(outs)).isEqualTo(FinishReason.STOP);
+        SamplingParams ignore = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 10, 0, true,
+                Map.of(ToyTokenizer.EOS, 100f), null, true);
+        List<RequestOutput> ignored = engine.generate("ignore", prompt, ignore).collectList().block(TIMEOUT);
+        assertThat(tokens(ignored)).hasSize(10).containsOnly(ToyTokenizer.EOS);
+        assertThat(reason(ignored)).isEqualTo(FinishReason.LENGTH);
+    }
+
+    @Test
+    void shutdownEndsRunningRequestsWithAbortAndRefusesNewOnes() throws InterruptedException {
+        start(64, 4, 8, 32, 256);
+        CountDownLatch inStep = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        model.failWhen = b -> {
+            inStep.countDown();
+            try { release.await(); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
+            return false;
+        };
+        SamplingParams noEos = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 200, 0, true, Map.of(), null, true);
+        Flux<RequestOutput> running = engine.generate("running", new int[]{1, 5}, noEos);
+        assertThat(inStep.await(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        Thread releaser = Thread.ofVirtual().start(() -> {
+            // Let the step end only once shutdown has begun, so the request cannot finish first.
+            try { while (!engine.isShutdown()) Thread.sleep(1); } catch (InterruptedException e) { return; }
+            release.countDown();
+        });
+        engine.shutdown();
+        releaser.join();
+        List<RequestOutput> outs = running.collectList().block(TIMEOUT);
+        assertThat(reason(outs)).isEqualTo(FinishReason.ABORT);
+        assertThat(engine.numFreeBlocks()).isEqualTo(engine.numTotalBlocks());
+        assertThatThrownBy(() -> engine.generate("late", new int[]{1, 5}, noEos)).isInstanceOf(IllegalStateException.class);
     }
 }
