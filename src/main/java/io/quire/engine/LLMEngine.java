@@ -30,6 +30,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * parks when there is none (a new request or an abort wakes it). A step: schedule, build the flat
  * batch, run the model, sample, detokenize and check stops, free finished requests' blocks, then
  * push each request's output to its own sink. A failing step fails only the requests in it.
+ *
+ * <p>Outputs are emitted on the engine thread: subscribers must not block in {@code onNext}
+ * (hand off with {@code publishOn} if they do real work).
  */
 public final class LLMEngine implements GenerationService, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LLMEngine.class);
@@ -231,7 +234,14 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             }
         }
         publishStats();
-        for (Runnable e : emissions) e.run();
+        for (Runnable e : emissions) {
+            try {
+                e.run();
+            } catch (Throwable t) {
+                // A subscriber that throws must not take the step (or the other requests) down.
+                log.warn("A subscriber failed while receiving its output", t);
+            }
+        }
     }
 
     private ForwardBatch buildBatch(SchedulerOutput out) {

@@ -89,7 +89,8 @@ public final class Sampler {
         }
         int topK = p.topK() > 0 ? Math.min(p.topK(), vocab) : vocab;
         if (topK < vocab || p.topP() < 1f) {
-            int[] order = sortedDescending(probs);
+            // Sorting a 150k vocabulary every token is wasteful when only the top k can survive.
+            int[] order = topK <= vocab / 8 ? topDescending(probs, topK) : sortedDescending(probs);
             int keep = Math.min(topK, order.length);
             if (p.topP() < 1f) {
                 double kept = 0;
@@ -123,21 +124,59 @@ public final class Sampler {
         return last; // rounding left u just above zero
     }
 
+    /** Sort key: larger probability first, then lower id (float bits of a positive value sort like the value). */
+    private static long key(double prob, int id) {
+        return ((0x7fffffffL - Float.floatToIntBits((float) prob)) << 32) | id;
+    }
+
     /** Indices with positive probability, most likely first (ties: lower id first). */
-    private static int[] sortedDescending(double[] probs) {
+    static int[] sortedDescending(double[] probs) {
         long[] keys = new long[probs.length];
         int n = 0;
-        for (int i = 0; i < probs.length; i++) {
-            if (probs[i] <= 0) continue;
-            // Larger probability -> smaller key; float bits of a positive value sort like the value.
-            long bits = Float.floatToIntBits((float) probs[i]);
-            keys[n++] = ((0x7fffffffL - bits) << 32) | i;
-        }
+        for (int i = 0; i < probs.length; i++) if (probs[i] > 0) keys[n++] = key(probs[i], i);
         keys = Arrays.copyOf(keys, n);
         Arrays.sort(keys);
         int[] order = new int[n];
         for (int j = 0; j < n; j++) order[j] = (int) keys[j];
         return order;
+    }
+
+    /** The (at most) {@code k} most likely indices with positive probability, in the order of {@link #sortedDescending}. */
+    static int[] topDescending(double[] probs, int k) {
+        // A max-heap (on the key) of the k best seen so far: its root is the worst of them.
+        long[] heap = new long[k];
+        int size = 0;
+        for (int i = 0; i < probs.length; i++) {
+            if (probs[i] <= 0) continue;
+            long key = key(probs[i], i);
+            if (size < k) {
+                int c = size++;
+                heap[c] = key;
+                while (c > 0 && heap[(c - 1) / 2] < heap[c]) { swap(heap, c, (c - 1) / 2); c = (c - 1) / 2; }
+            } else if (key < heap[0]) {
+                heap[0] = key;
+                int c = 0;
+                while (true) {
+                    int l = 2 * c + 1, r = l + 1, m = c;
+                    if (l < size && heap[l] > heap[m]) m = l;
+                    if (r < size && heap[r] > heap[m]) m = r;
+                    if (m == c) break;
+                    swap(heap, c, m);
+                    c = m;
+                }
+            }
+        }
+        long[] keys = Arrays.copyOf(heap, size);
+        Arrays.sort(keys);
+        int[] order = new int[size];
+        for (int j = 0; j < size; j++) order[j] = (int) keys[j];
+        return order;
+    }
+
+    private static void swap(long[] a, int i, int j) {
+        long t = a[i];
+        a[i] = a[j];
+        a[j] = t;
     }
 
     /** log_softmax of the raw logits: the sampled token's logprob and the {@code k} most likely tokens. */

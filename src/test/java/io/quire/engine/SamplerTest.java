@@ -2,6 +2,7 @@ package io.quire.engine;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -118,5 +119,17 @@ class SamplerTest {
         Sampler.Sample z = sampler.sample(logits.clone(), with(SamplingParams.greedy(4), 0, 0, 1, 0, Map.of(), 0), new SamplingState(null, new int[]{0}), Set.of());
         assertThat(z.logprob().top()).isEmpty();
         assertThat(sampler.sample(logits.clone(), SamplingParams.greedy(4), new SamplingState(null, new int[]{0}), Set.of()).logprob()).isNull();
+    }
+
+    @Test
+    void partialTopKSelectionAgreesWithAFullSort() {
+        java.util.Random rnd = new java.util.Random(8);
+        for (int round = 0; round < 50; round++) {
+            double[] probs = new double[1 + rnd.nextInt(500)];
+            for (int i = 0; i < probs.length; i++) probs[i] = rnd.nextInt(4) == 0 ? 0 : rnd.nextInt(20) / 20.0; // zeros and ties
+            int k = 1 + rnd.nextInt(probs.length);
+            int[] full = Sampler.sortedDescending(probs);
+            assertThat(Sampler.topDescending(probs, k)).containsExactly(Arrays.copyOf(full, Math.min(k, full.length)));
+        }
     }
 }
