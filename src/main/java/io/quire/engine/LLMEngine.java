@@ -115,6 +115,12 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         streams.put(request, new RequestStream(sink, new StreamingDetokenizer(tokenizer, params.skipSpecialTokens()),
                 new StopStringMatcher(params.stop() == null ? List.of() : params.stop(), params.includeStopStrInOutput())));
         incoming.add(request);
+        if (shutdown && incoming.remove(request)) {
+            // Shutdown began meanwhile and will not look at the queue again.
+            streams.remove(request);
+            active.remove(requestId, request);
+            throw new IllegalStateException("the engine is shut down");
+        }
         wake();
         return sink.asFlux().doOnCancel(() -> abort(request));
     }
@@ -169,19 +175,21 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     private void processAborts() {
         Request r;
-        boolean any = false;
+        List<Request> aborted = new ArrayList<>();
         while ((r = aborts.poll()) != null) {
             if (r.isFinished()) continue;
             finish(r, FinishReason.ABORT);
-            RequestStream s = streams.remove(r);
-            if (s != null) {
-                s.sink().tryEmitNext(new RequestOutput(r.requestId(), List.of(new SequenceDelta(0, "", new int[0], List.of(), FinishReason.ABORT)),
-                        r.numPromptTokens(), r.numOutputTokens(), true));
-                s.sink().tryEmitComplete();
-            }
-            any = true;
+            aborted.add(r);
         }
-        if (any) publishStats();
+        if (aborted.isEmpty()) return;
+        publishStats(); // before the outputs: a subscriber that sees its end sees the blocks freed
+        for (Request a : aborted) {
+            RequestStream s = streams.remove(a);
+            if (s == null) continue;
+            s.sink().tryEmitNext(new RequestOutput(a.requestId(), List.of(new SequenceDelta(0, "", new int[0], List.of(), FinishReason.ABORT)),
+                    a.numPromptTokens(), a.numOutputTokens(), true));
+            s.sink().tryEmitComplete();
+        }
     }
 
     private void step() {
