@@ -58,6 +58,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private volatile boolean shutdown;
     private volatile EngineStats stats;
     private long numSteps;
+    private long lastLogNanos = System.nanoTime();
+    private long promptTokensSinceLog, generationTokensSinceLog;
+    private static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
 
     /** A request's way out: its sink, its detokenizer and its stop-string matcher. */
     private record RequestStream(Sinks.Many<RequestOutput> sink, StreamingDetokenizer detokenizer, StopStringMatcher stops) {}
@@ -242,6 +245,11 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             }
         }
         publishStats();
+        for (ScheduledRequest s : out.scheduled()) {
+            if (s.start() < s.request().numPromptTokens()) promptTokensSinceLog += Math.min(s.numNewTokens(), s.request().numPromptTokens() - s.start());
+        }
+        generationTokensSinceLog += emissions.size();
+        logThroughput();
         for (Runnable e : emissions) {
             try {
                 e.run();
@@ -250,6 +258,20 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
                 log.warn("A subscriber failed while receiving its output", t);
             }
         }
+    }
+
+    /** vLLM's periodic engine log line, at most every 10 s while there is work. */
+    private void logThroughput() {
+        long now = System.nanoTime();
+        if (now - lastLogNanos < LOG_INTERVAL_NANOS) return;
+        double secs = (now - lastLogNanos) / 1e9;
+        EngineStats s = stats;
+        log.info("Avg prompt throughput: {} tokens/s, Avg generation throughput: {} tokens/s, Running: {} reqs, Waiting: {} reqs, KV cache usage: {}%, Preemptions: {}",
+                String.format("%.1f", promptTokensSinceLog / secs), String.format("%.1f", generationTokensSinceLog / secs), s.running(), s.waiting(),
+                String.format("%.1f", s.kvCacheUsage() * 100), s.numPreemptions());
+        lastLogNanos = now;
+        promptTokensSinceLog = 0;
+        generationTokensSinceLog = 0;
     }
 
     private ForwardBatch buildBatch(SchedulerOutput out) {
