@@ -15,6 +15,7 @@ public final class Cli {
     public static int run(String[] args) {
         try {
             return switch (args[0]) {
+                case "generate" -> GenerateCommand.run(args);
                 case "tokenize" -> TokenizeCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length));
                 case "bench" -> bench(args);
                 default -> usage("unknown command: " + args[0]);
