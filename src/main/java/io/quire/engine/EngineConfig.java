@@ -1,6 +1,7 @@
 package io.quire.engine;
 
 import io.quire.backend.cpu.PagedKvCache;
+import io.quire.kv.KvAllocationPolicy;
 import io.quire.model.ModelConfig;
 
 /**
@@ -12,8 +13,11 @@ import io.quire.model.ModelConfig;
  * @param maxNumSeqs           most requests in one step
  * @param maxNumBatchedTokens  most tokens in one step (prompt chunks plus decode tokens)
  * @param maxModelLen          most tokens (prompt plus output) of one request; 0 means the model's context length
+ * @param kvAllocationPolicy   how KV memory is given to requests: {@link KvAllocationPolicy#PAGED} (the
+ *                             default) or one of the up-front reservations of the paper's comparison
  */
-public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen) {
+public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen,
+                           KvAllocationPolicy kvAllocationPolicy) {
 
     public static final int DEFAULT_BLOCK_SIZE = 16;
     public static final int DEFAULT_MAX_NUM_SEQS = 64;
@@ -25,6 +29,12 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
         if (maxNumSeqs <= 0) throw new IllegalArgumentException("maxNumSeqs must be positive, got " + maxNumSeqs);
         if (maxNumBatchedTokens <= 0) throw new IllegalArgumentException("maxNumBatchedTokens must be positive, got " + maxNumBatchedTokens);
         if (maxModelLen < 0) throw new IllegalArgumentException("maxModelLen must be >= 0 (0: the model's context length), got " + maxModelLen);
+        if (kvAllocationPolicy == null) throw new IllegalArgumentException("kvAllocationPolicy is required");
+    }
+
+    /** Paged KV allocation (the default policy). */
+    public EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen) {
+        this(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, KvAllocationPolicy.PAGED);
     }
 
     /** Defaults (block size 16, 64 sequences, 2048 tokens per step, the model's context length) with a KV budget. */
@@ -33,19 +43,23 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
     }
 
     public EngineConfig withMaxModelLen(int len) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, len);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, len, kvAllocationPolicy);
     }
 
     public EngineConfig withMaxNumSeqs(int n) {
-        return new EngineConfig(blockSize, kvCacheBytes, n, maxNumBatchedTokens, maxModelLen);
+        return new EngineConfig(blockSize, kvCacheBytes, n, maxNumBatchedTokens, maxModelLen, kvAllocationPolicy);
     }
 
     public EngineConfig withMaxNumBatchedTokens(int n) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, n, maxModelLen);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, n, maxModelLen, kvAllocationPolicy);
     }
 
     public EngineConfig withBlockSize(int n) {
-        return new EngineConfig(n, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen);
+        return new EngineConfig(n, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, kvAllocationPolicy);
+    }
+
+    public EngineConfig withKvAllocationPolicy(KvAllocationPolicy policy) {
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, policy);
     }
 
     /** Bytes the KV cache of {@code numBlocks} blocks takes for {@code model}. */

@@ -3,6 +3,7 @@ package io.quire.engine;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quire.backend.KvCache;
 import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvMemoryReport;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
 import io.quire.model.tokenizer.StreamingDetokenizer;
@@ -20,9 +21,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * The continuous-batching engine (vLLM v1's {@code EngineCore} in one process). Requests enter a
@@ -57,6 +60,10 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final AtomicBoolean loopQueued = new AtomicBoolean();
     private volatile boolean shutdown;
     private volatile EngineStats stats;
+    private volatile KvMemoryReport kvReport;
+    private final long kvBytesPerBlock;
+    private final List<Consumer<KvMemoryReport>> kvReportListeners = new CopyOnWriteArrayList<>();
+    private long lastKvReportStep;
     private long numSteps;
     private long lastLogNanos = System.nanoTime();
     private long promptTokensSinceLog, generationTokensSinceLog;
@@ -80,10 +87,12 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         }
         this.kvCache = model.newKvCache(numBlocks, config.blockSize());
         this.kv = new KVCacheManager(numBlocks, config.blockSize());
-        this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv);
+        this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.kvAllocationPolicy(), maxModelLen);
+        this.kvBytesPerBlock = EngineConfig.kvBytesFor(model.config(), config.blockSize(), 1);
         this.eosIds = Set.copyOf(tokenizer.endOfGenerationIds());
         publishStats();
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
+        KvMetrics.register(registry, model.name(), () -> kvReport);
         log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), max model len {}, max {} seqs / {} tokens per step",
                 model.name(), numBlocks, config.blockSize(), EngineConfig.kvBytesFor(model.config(), config.blockSize(), numBlocks) >> 20,
                 maxModelLen, config.maxNumSeqs(), config.maxNumBatchedTokens());
@@ -102,6 +111,15 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     /** The latest snapshot (taken after each step, and before any output of that step is emitted). */
     public EngineStats stats() { return stats; }
+
+    /** The latest KV memory report (taken with {@link #stats()}, at the same step boundary). */
+    public KvMemoryReport kvReport() { return kvReport; }
+
+    /**
+     * Calls {@code listener} on the engine thread with the report taken after each step, before
+     * the step's outputs are emitted (for benchmarks that average over steps). It must not block.
+     */
+    public void addKvReportListener(Consumer<KvMemoryReport> listener) { kvReportListeners.add(listener); }
 
     public int numFreeBlocks() { return stats.numFreeBlocks(); }
 
@@ -383,6 +401,25 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private void publishStats() {
         stats = new EngineStats(scheduler.numRunning(), scheduler.numWaiting() + incoming.size(), kv.numFreeBlocks(), kv.numTotalBlocks(),
                 kv.usage(), scheduler.numPreemptions());
+        publishKvReport();
+    }
+
+    /** Takes the KV memory report; the first one after a step also goes to the listeners. */
+    private void publishKvReport() {
+        KvMemoryReport r = kv.report(numSteps, kvBytesPerBlock, id -> {
+            Request req = active.get(id);
+            return req == null ? -1 : req.numComputedTokens();
+        });
+        kvReport = r;
+        if (numSteps == lastKvReportStep) return;
+        lastKvReportStep = numSteps;
+        for (Consumer<KvMemoryReport> l : kvReportListeners) {
+            try {
+                l.accept(r);
+            } catch (RuntimeException e) {
+                log.warn("A KV report listener failed", e);
+            }
+        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.quire.engine;
 
 import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvAllocationPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,15 +26,28 @@ public final class Scheduler {
     private final int maxNumSeqs;
     private final int maxNumBatchedTokens;
     private final KVCacheManager kv;
+    private final KvAllocationPolicy allocationPolicy;
+    private final int maxModelLen;
     private final Deque<Request> waiting = new ArrayDeque<>();
     private final List<Request> running = new ArrayList<>(); // in admission order
     private long numPreemptions;
 
     public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KVCacheManager kv) {
+        this(maxNumSeqs, maxNumBatchedTokens, kv, KvAllocationPolicy.PAGED, Integer.MAX_VALUE);
+    }
+
+    /**
+     * @param allocationPolicy how much KV a request gets at admission (see {@link KvAllocationPolicy})
+     * @param maxModelLen      the engine's maximum model length, which ORCA_MAX reserves
+     */
+    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KVCacheManager kv, KvAllocationPolicy allocationPolicy, int maxModelLen) {
         if (maxNumSeqs <= 0 || maxNumBatchedTokens <= 0) throw new IllegalArgumentException("maxNumSeqs and maxNumBatchedTokens must be positive");
+        if (allocationPolicy.reservesAhead() && maxModelLen == Integer.MAX_VALUE) throw new IllegalArgumentException(allocationPolicy + " needs a maximum model length");
         this.maxNumSeqs = maxNumSeqs;
         this.maxNumBatchedTokens = maxNumBatchedTokens;
         this.kv = kv;
+        this.allocationPolicy = allocationPolicy;
+        this.maxModelLen = maxModelLen;
     }
 
     public KVCacheManager kvCacheManager() { return kv; }
@@ -85,7 +99,7 @@ public final class Scheduler {
             while (!waiting.isEmpty() && budget > 0 && running.size() < maxNumSeqs) {
                 Request req = waiting.peekFirst();
                 int numNew = Math.min(req.numUncomputedTokens(), budget);
-                if (!kv.allocateSlots(req.requestId(), req.numComputedTokens(), numNew)) break;
+                if (!kv.allocateSlots(req.requestId(), req.numComputedTokens(), admissionSlots(req, numNew))) break;
                 waiting.pollFirst();
                 req.setState(RequestState.RUNNING);
                 running.add(req);
@@ -95,6 +109,17 @@ public final class Scheduler {
         }
         return new SchedulerOutput(List.copyOf(scheduled), List.copyOf(preempted), maxNumBatchedTokens - budget);
     }
+
+    /**
+     * Slots a waiting request needs to be admitted: its first chunk, or under an up-front policy its
+     * whole reservation, held until it finishes (so it never needs a block later and is never preempted).
+     */
+    private int admissionSlots(Request req, int numNew) {
+        int reserved = allocationPolicy.reservedTokens(req.numPromptTokens(), req.maxTokens(), maxModelLen);
+        return Math.max(numNew, reserved - req.numComputedTokens());
+    }
+
+    public KvAllocationPolicy allocationPolicy() { return allocationPolicy; }
 
     private void preempt(Request victim) {
         kv.free(victim.requestId());

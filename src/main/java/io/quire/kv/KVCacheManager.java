@@ -90,4 +90,19 @@ public final class KVCacheManager {
 
     /** Requests that currently hold blocks. */
     public int numRequests() { return tables.size(); }
+
+    /**
+     * A memory report of every block table (see {@link KvMemoryReport}); {@code tokensStored}
+     * gives the tokens whose KV each table's owner has in the cache, or a negative number when it
+     * does not know (its blocks then count as full).
+     */
+    public KvMemoryReport report(long step, long bytesPerBlock, java.util.function.ToIntFunction<String> tokensStored) {
+        List<KvMemoryReport.SequenceBlocks> seqs = new ArrayList<>(tables.size());
+        for (var e : tables.entrySet()) {
+            int n = tokensStored.applyAsInt(e.getKey());
+            seqs.add(new KvMemoryReport.SequenceBlocks(e.getKey(), n < 0 ? e.getValue().size() * blockSize : n, e.getValue()));
+        }
+        seqs.sort(java.util.Comparator.comparing(KvMemoryReport.SequenceBlocks::owner));
+        return KvMemoryReport.build(step, blockSize, bytesPerBlock, pool.numTotalBlocks(), pool.numFreeBlocks(), seqs);
+    }
 }

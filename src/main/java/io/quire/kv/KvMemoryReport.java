@@ -1,0 +1,151 @@
+package io.quire.kv;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where the KV cache's memory goes at one step boundary: how many slots hold token states, how
+ * many are wasted at the end of partly filled blocks (internal fragmentation), how many are
+ * reserved ahead of tokens that are not there yet (the Orca policies), and how much memory
+ * sharing saves. An immutable snapshot: built on the engine thread, read from any thread.
+ *
+ * <p>Counts are in slots (one token's K and V in every layer) and blocks; the byte views multiply
+ * by {@link #bytesPerBlock}. A block shared by several sequences counts once in the physical
+ * figures ({@link #tokensStored}, {@link #slotsWasted}), and once per sequence in
+ * {@link #blocksReferenced}; the difference is what sharing saves.
+ *
+ * @param step              engine steps run when the snapshot was taken
+ * @param blockSize         tokens per block
+ * @param bytesPerBlock     bytes of one block (all layers, K and V)
+ * @param numTotalBlocks    blocks in the pool
+ * @param blocksUsed        blocks with a reference (taken from the free queue)
+ * @param tokensStored      slots holding a token's KV, each physical slot once
+ * @param slotsWasted       unused slots in partly filled blocks
+ * @param slotsReserved     slots of blocks that hold no token yet (reserved ahead)
+ * @param blocksShared      blocks referenced more than once (reference count above 1)
+ * @param blocksReferenced  the sum over sequences of the blocks in their block tables
+ * @param blocksUnattributed blocks in use that no sequence's table holds (0 unless a leak or a
+ *                          holder outside the tables)
+ * @param sequences         each sequence's block table, in owner order
+ * @param blocks            each block in use, by block id
+ */
+public record KvMemoryReport(
+        long step,
+        int blockSize,
+        long bytesPerBlock,
+        int numTotalBlocks,
+        int blocksUsed,
+        long tokensStored,
+        long slotsWasted,
+        long slotsReserved,
+        int blocksShared,
+        long blocksReferenced,
+        int blocksUnattributed,
+        List<SequenceInfo> sequences,
+        List<BlockInfo> blocks) {
+
+    /**
+     * One sequence's view: its owner (the request id), the tokens whose KV it has in the cache,
+     * and its physical block ids in logical order.
+     */
+    public record SequenceInfo(String owner, int numTokens, int[] blockIds) {}
+
+    /**
+     * One physical block in use: the requests whose tables hold it, its reference count and how
+     * many of its {@code blockSize} slots hold tokens.
+     */
+    public record BlockInfo(int blockId, int refCount, int tokens, List<String> owners) {
+        public double fill(int blockSize) { return (double) tokens / blockSize; }
+    }
+
+    /** What a sequence holds, as input to {@link #build}: tokens stored, blocks in logical order. */
+    public record SequenceBlocks(String owner, int numTokens, List<KVCacheBlock> blocks) {}
+
+    public int blocksFree() { return numTotalBlocks - blocksUsed; }
+
+    public long slotsAllocated() { return (long) blocksUsed * blockSize; }
+
+    /** Blocks that would be in use if nothing were shared, minus those that are. */
+    public long sharingSavedBlocks() { return blocksReferenced - (blocksUsed - blocksUnattributed); }
+
+    public long bytesPerSlot() { return bytesPerBlock / blockSize; }
+
+    public long usedBytes() { return blocksUsed * bytesPerBlock; }
+
+    public long totalBytes() { return numTotalBlocks * bytesPerBlock; }
+
+    public long tokensStoredBytes() { return tokensStored * bytesPerSlot(); }
+
+    public long wastedBytes() { return slotsWasted * bytesPerSlot(); }
+
+    public long reservedBytes() { return slotsReserved * bytesPerSlot(); }
+
+    public long sharingSavedBytes() { return sharingSavedBlocks() * bytesPerBlock; }
+
+    /** Fraction of the pool's blocks in use. */
+    public double usage() { return (double) blocksUsed / numTotalBlocks; }
+
+    /** Fraction of the allocated slots that hold token states (the paper's "96% vs 20-38%"); 1 when nothing is allocated. */
+    public double utilization() { return slotsAllocated() == 0 ? 1.0 : (double) tokensStored / slotsAllocated(); }
+
+    public double wastedFraction() { return slotsAllocated() == 0 ? 0.0 : (double) slotsWasted / slotsAllocated(); }
+
+    public double reservedFraction() { return slotsAllocated() == 0 ? 0.0 : (double) slotsReserved / slotsAllocated(); }
+
+    /** Fraction of the memory the sequences reference that sharing saves. */
+    public double sharingSavedFraction() { return blocksReferenced == 0 ? 0.0 : (double) sharingSavedBlocks() / blocksReferenced; }
+
+    /**
+     * Builds the report from the sequences' block tables. A block's fill is what its fullest
+     * owner puts in it (sharers of a block agree on its contents; a copy-on-write fork writes
+     * into its own copy). A sequence's first {@code numTokens} slots are filled; blocks past
+     * them hold nothing yet.
+     *
+     * @param numTotalBlocks blocks in the pool
+     * @param numFreeBlocks  blocks in the pool's free queue
+     */
+    public static KvMemoryReport build(long step, int blockSize, long bytesPerBlock, int numTotalBlocks, int numFreeBlocks,
+                                       Collection<SequenceBlocks> sequences) {
+        Map<Integer, int[]> fillAndRef = new LinkedHashMap<>(); // block id -> {tokens, refCount}
+        Map<Integer, List<String>> owners = new LinkedHashMap<>();
+        List<SequenceInfo> seqInfos = new ArrayList<>(sequences.size());
+        long referenced = 0;
+        for (SequenceBlocks s : sequences) {
+            int[] ids = new int[s.blocks().size()];
+            for (int i = 0; i < ids.length; i++) {
+                KVCacheBlock b = s.blocks().get(i);
+                ids[i] = b.blockId();
+                int tokens = (int) Math.max(0, Math.min(blockSize, (long) s.numTokens() - (long) i * blockSize));
+                int[] fr = fillAndRef.computeIfAbsent(b.blockId(), k -> new int[] {0, b.refCount()});
+                fr[0] = Math.max(fr[0], tokens);
+                List<String> o = owners.computeIfAbsent(b.blockId(), k -> new ArrayList<>(1));
+                if (!o.contains(s.owner())) o.add(s.owner());
+            }
+            referenced += ids.length;
+            seqInfos.add(new SequenceInfo(s.owner(), s.numTokens(), ids));
+        }
+        long stored = 0, wasted = 0, reserved = 0;
+        int shared = 0;
+        List<BlockInfo> blocks = new ArrayList<>(fillAndRef.size());
+        for (var e : fillAndRef.entrySet()) {
+            int tokens = e.getValue()[0], ref = e.getValue()[1];
+            stored += tokens;
+            if (tokens == 0) reserved += blockSize;
+            else wasted += blockSize - tokens;
+            if (ref > 1) shared++;
+            blocks.add(new BlockInfo(e.getKey(), ref, tokens, List.copyOf(owners.get(e.getKey()))));
+        }
+        blocks.sort((a, b) -> Integer.compare(a.blockId(), b.blockId()));
+        int used = numTotalBlocks - numFreeBlocks;
+        return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, used, stored, wasted, reserved, shared, referenced,
+                Math.max(0, used - fillAndRef.size()), List.copyOf(seqInfos), List.copyOf(blocks));
+    }
+
+    /** The report of an empty cache. */
+    public static KvMemoryReport empty(int blockSize, long bytesPerBlock, int numTotalBlocks) {
+        return new KvMemoryReport(0, blockSize, bytesPerBlock, numTotalBlocks, 0, 0, 0, 0, 0, 0, 0, List.of(), List.of());
+    }
+}
