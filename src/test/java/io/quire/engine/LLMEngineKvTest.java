@@ -1,0 +1,141 @@
+package io.quire.engine;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.quire.kv.KvAllocationPolicy;
+import io.quire.kv.KvMemoryReport;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The engine's KV memory report and its allocation policies, end to end with {@link ToyModel}. */
+class LLMEngineKvTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    private static final int VOCAB = 64;
+    private final ToyModel model = new ToyModel(VOCAB, 4096);
+
+    private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxModelLen, KvAllocationPolicy policy, MeterRegistry registry) {
+        long bytes = EngineConfig.kvBytesFor(model.config(), blockSize, numBlocks);
+        return new LLMEngine(model, new EngineConfig(blockSize, bytes, maxSeqs, 2048, maxModelLen).withKvAllocationPolicy(policy), registry);
+    }
+
+    private static SamplingParams noEos(int maxTokens) {
+        return new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, maxTokens, 0, true, Map.of(), null, true);
+    }
+
+    private static int[] prompt(Random rnd, int len) {
+        int[] p = new int[len];
+        p[0] = ToyTokenizer.BOS;
+        for (int i = 1; i < len; i++) p[i] = 5 + rnd.nextInt(VOCAB - 5);
+        return p;
+    }
+
+    private static int[] tokens(List<RequestOutput> outs) {
+        return outs.stream().flatMapToInt(o -> Arrays.stream(o.deltas().getFirst().tokenIds())).toArray();
+    }
+
+    @Test
+    void reportAfterTheFirstStepIsExactAndTheGaugesFollowIt() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        List<KvMemoryReport> reports = new CopyOnWriteArrayList<>();
+        List<Double> gaugeTokens = new CopyOnWriteArrayList<>();
+        try (LLMEngine engine = start(64, 16, 8, 256, KvAllocationPolicy.PAGED, registry)) {
+            assertThat(engine.kvReport().blocksUsed()).isZero();
+            engine.addKvReportListener(r -> {
+                reports.add(r);
+                gaugeTokens.add(registry.get("quire_kv_tokens_stored").tag("model_name", "toy").gauge().value());
+            });
+            Random rnd = new Random(5);
+            // A one-token request holds the loop in its step (or shares it) while the three are submitted,
+            // so all three are prefilled in one step, and it is gone by that step's report.
+            List<Flux<RequestOutput>> fluxes = new ArrayList<>();
+            int[] lengths = {5, 16, 17};
+            java.util.concurrent.Semaphore gate = new java.util.concurrent.Semaphore(0);
+            model.failWhen = b -> { gate.acquireUninterruptibly(); return false; };
+            Flux<RequestOutput> holder = engine.generate("holder", prompt(rnd, 3), noEos(1));
+            for (int i = 0; i < 3; i++) fluxes.add(engine.generate("r" + i, prompt(rnd, lengths[i]), noEos(4)));
+            gate.release(1000);
+            assertThat(tokens(holder.collectList().block(TIMEOUT))).hasSize(1);
+            List<List<RequestOutput>> outs = Flux.mergeSequential(fluxes.stream().map(Flux::collectList).toList()).collectList().block(TIMEOUT);
+            assertThat(outs).allSatisfy(o -> assertThat(tokens(o)).hasSize(4));
+
+            KvMemoryReport first = reports.stream().filter(r -> r.sequences().size() == 3).findFirst().orElseThrow();
+            assertThat(first.sequences()).extracting(KvMemoryReport.SequenceInfo::numTokens).containsExactly(5, 16, 17);
+            assertThat(first.blocksUsed()).isEqualTo(1 + 1 + 2);
+            assertThat(first.tokensStored()).isEqualTo(38);
+            assertThat(first.slotsWasted()).isEqualTo(11 + 0 + 15);
+            assertThat(first.slotsReserved()).isZero();
+            assertThat(first.blocksShared()).isZero();
+            assertThat(first.bytesPerBlock()).isEqualTo(EngineConfig.kvBytesFor(model.config(), 16, 1));
+            assertThat(first.sequences()).extracting(KvMemoryReport.SequenceInfo::owner).containsExactly("r0", "r1", "r2");
+            assertThat(first.blocks()).flatExtracting(KvMemoryReport.BlockInfo::owners).containsOnly("r0", "r1", "r2");
+            assertThat(gaugeTokens.get(reports.indexOf(first))).isEqualTo(38.0);
+
+            // Step 2 wrote one decode token each: 6, 17, 18 tokens; r1 took a second block.
+            KvMemoryReport second = reports.get(reports.indexOf(first) + 1);
+            assertThat(second.step()).isEqualTo(first.step() + 1);
+            assertThat(second.tokensStored()).isEqualTo(41);
+            assertThat(second.blocksUsed()).isEqualTo(1 + 2 + 2);
+            assertThat(second.slotsWasted()).isEqualTo(10 + 15 + 14);
+        }
+        // One report per step, then the engine's idle report: nothing held.
+        assertThat(reports).extracting(KvMemoryReport::step).doesNotHaveDuplicates();
+        assertThat(registry.get("quire_kv_blocks_used").gauge().value()).isZero();
+        assertThat(registry.get("quire_kv_utilization_perc").gauge().value()).isEqualTo(1.0);
+    }
+
+    @Test
+    void policiesChangeMemoryNeverOutputs() {
+        Random rnd = new Random(21);
+        List<int[]> prompts = new ArrayList<>();
+        List<Integer> maxTokens = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            prompts.add(prompt(rnd, 1 + rnd.nextInt(60)));
+            maxTokens.add(1 + rnd.nextInt(60));
+        }
+        Map<KvAllocationPolicy, List<int[]>> outputs = new EnumMap<>(KvAllocationPolicy.class);
+        Map<KvAllocationPolicy, Integer> largestBatch = new EnumMap<>(KvAllocationPolicy.class);
+        for (KvAllocationPolicy policy : KvAllocationPolicy.values()) {
+            // 32 blocks of 8 = 256 tokens; max model len 128: Orca (Max) runs two requests at a time.
+            try (LLMEngine engine = start(32, 8, 64, 128, policy, new SimpleMeterRegistry())) {
+                List<KvMemoryReport> reports = new CopyOnWriteArrayList<>();
+                engine.addKvReportListener(reports::add);
+                List<reactor.core.publisher.Mono<List<RequestOutput>>> fluxes = new ArrayList<>();
+                for (int i = 0; i < prompts.size(); i++) fluxes.add(engine.generate(policy + "-" + i, prompts.get(i), noEos(maxTokens.get(i))).collectList());
+                List<List<RequestOutput>> results = Flux.mergeSequential(fluxes).collectList().block(TIMEOUT);
+                outputs.put(policy, results.stream().map(LLMEngineKvTest::tokens).toList());
+                largestBatch.put(policy, reports.stream().mapToInt(r -> r.sequences().size()).max().orElseThrow());
+                for (KvMemoryReport r : reports) {
+                    for (KvMemoryReport.SequenceInfo s : r.sequences()) {
+                        int i = Integer.parseInt(s.owner().substring(s.owner().indexOf('-') + 1));
+                        int reserved = policy.reservedTokens(prompts.get(i).length, maxTokens.get(i), 128);
+                        if (policy.reservesAhead()) assertThat(s.blockIds()).hasSize((reserved + 7) / 8);
+                    }
+                    if (!policy.reservesAhead()) assertThat(r.slotsReserved()).isZero();
+                }
+                if (policy.reservesAhead()) assertThat(engine.stats().numPreemptions()).isZero();
+                assertThat(engine.stats().numFreeBlocks()).as("%s leaks no block", policy).isEqualTo(32);
+                assertThat(engine.kvReport().blocksUsed()).isZero();
+            }
+        }
+        for (int i = 0; i < prompts.size(); i++) {
+            assertThat(outputs.get(KvAllocationPolicy.PAGED).get(i)).hasSize(maxTokens.get(i));
+            for (KvAllocationPolicy policy : KvAllocationPolicy.values()) {
+                assertThat(outputs.get(policy).get(i)).as("%s request %d", policy, i).containsExactly(outputs.get(KvAllocationPolicy.PAGED).get(i));
+            }
+        }
+        assertThat(largestBatch.get(KvAllocationPolicy.ORCA_MAX)).isEqualTo(2);
+        assertThat(largestBatch.get(KvAllocationPolicy.PAGED)).isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_POW2));
+        assertThat(largestBatch.get(KvAllocationPolicy.ORCA_POW2)).isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_MAX));
+    }
+}
