@@ -29,8 +29,13 @@ import java.util.Map;
  * @param blocksReferenced  the sum over sequences of the blocks in their block tables
  * @param blocksUnattributed blocks in use that no sequence's table holds (0 unless a leak or a
  *                          holder outside the tables)
- * @param sequences         each sequence's block table, in owner order
- * @param blocks            each block in use, by block id
+ * @param blocksCached      blocks findable by prefix hash, in use or free (free ones are evicted
+ *                          only when the pool needs them)
+ * @param swapBlocksTotal   blocks of the host-side swap pool (0 without swap space)
+ * @param swapBlocksUsed    swap blocks holding swapped-out sequences' KV
+ * @param sequencesSwapped  sequences whose blocks are in the swap pool
+ * @param sequences         each sequence's device block table, in sequence id order
+ * @param blocks            each device block in use, by block id
  */
 public record KvMemoryReport(
         long step,
@@ -44,14 +49,19 @@ public record KvMemoryReport(
         int blocksShared,
         long blocksReferenced,
         int blocksUnattributed,
+        int blocksCached,
+        int swapBlocksTotal,
+        int swapBlocksUsed,
+        int sequencesSwapped,
         List<SequenceInfo> sequences,
         List<BlockInfo> blocks) {
 
     /**
-     * One sequence's view: its owner (the request id), the tokens whose KV it has in the cache,
-     * and its physical block ids in logical order.
+     * One sequence's view: its id, its owner (the request id; a request with n > 1 or beams has
+     * several sequences), the tokens whose KV it has in the cache, and its physical block ids in
+     * logical order.
      */
-    public record SequenceInfo(String owner, int numTokens, int[] blockIds) {}
+    public record SequenceInfo(String sequenceId, String owner, int numTokens, int[] blockIds) {}
 
     /**
      * One physical block in use: the requests whose tables hold it, its reference count and how
@@ -62,7 +72,7 @@ public record KvMemoryReport(
     }
 
     /** What a sequence holds, as input to {@link #build}: tokens stored, blocks in logical order. */
-    public record SequenceBlocks(String owner, int numTokens, List<KVCacheBlock> blocks) {}
+    public record SequenceBlocks(String sequenceId, String owner, int numTokens, List<KVCacheBlock> blocks) {}
 
     public int blocksFree() { return numTotalBlocks - blocksUsed; }
 
@@ -125,7 +135,7 @@ public record KvMemoryReport(
                 if (!o.contains(s.owner())) o.add(s.owner());
             }
             referenced += ids.length;
-            seqInfos.add(new SequenceInfo(s.owner(), s.numTokens(), ids));
+            seqInfos.add(new SequenceInfo(s.sequenceId(), s.owner(), s.numTokens(), ids));
         }
         long stored = 0, wasted = 0, reserved = 0;
         int shared = 0;
@@ -139,13 +149,20 @@ public record KvMemoryReport(
             blocks.add(new BlockInfo(e.getKey(), ref, tokens, List.copyOf(owners.get(e.getKey()))));
         }
         blocks.sort((a, b) -> Integer.compare(a.blockId(), b.blockId()));
+        seqInfos.sort((a, b) -> a.sequenceId().compareTo(b.sequenceId()));
         int used = numTotalBlocks - numFreeBlocks;
         return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, used, stored, wasted, reserved, shared, referenced,
-                Math.max(0, used - fillAndRef.size()), List.copyOf(seqInfos), List.copyOf(blocks));
+                Math.max(0, used - fillAndRef.size()), 0, 0, 0, 0, List.copyOf(seqInfos), List.copyOf(blocks));
+    }
+
+    /** The same report with the prefix cache's and the swap pool's figures. */
+    public KvMemoryReport withCacheAndSwap(int blocksCached, int swapBlocksTotal, int swapBlocksUsed, int sequencesSwapped) {
+        return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, blocksUsed, tokensStored, slotsWasted, slotsReserved,
+                blocksShared, blocksReferenced, blocksUnattributed, blocksCached, swapBlocksTotal, swapBlocksUsed, sequencesSwapped, sequences, blocks);
     }
 
     /** The report of an empty cache. */
     public static KvMemoryReport empty(int blockSize, long bytesPerBlock, int numTotalBlocks) {
-        return new KvMemoryReport(0, blockSize, bytesPerBlock, numTotalBlocks, 0, 0, 0, 0, 0, 0, 0, List.of(), List.of());
+        return new KvMemoryReport(0, blockSize, bytesPerBlock, numTotalBlocks, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), List.of());
     }
 }

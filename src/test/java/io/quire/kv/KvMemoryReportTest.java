@@ -83,9 +83,9 @@ class KvMemoryReportTest {
         List<KVCacheBlock> b = List.of(prefix, pool.allocate(1).getFirst()); // b: 18 tokens
         List<KVCacheBlock> c = List.of(prefix);             // c: 16 tokens, all shared
         KvMemoryReport r = KvMemoryReport.build(3, 16, BYTES_PER_BLOCK, pool.numTotalBlocks(), pool.numFreeBlocks(), List.of(
-                new KvMemoryReport.SequenceBlocks("a", 20, a),
-                new KvMemoryReport.SequenceBlocks("b", 18, b),
-                new KvMemoryReport.SequenceBlocks("c", 16, c)));
+                new KvMemoryReport.SequenceBlocks("a", "a", 20, a),
+                new KvMemoryReport.SequenceBlocks("b", "b", 18, b),
+                new KvMemoryReport.SequenceBlocks("c", "c", 16, c)));
 
         assertThat(r.blocksUsed()).isEqualTo(3);
         assertThat(r.blocksReferenced()).isEqualTo(2 + 2 + 1);
@@ -107,9 +107,45 @@ class KvMemoryReportTest {
         List<KVCacheBlock> a = pool.allocate(1);
         pool.allocate(1); // held by no table
         KvMemoryReport r = KvMemoryReport.build(0, 16, BYTES_PER_BLOCK, pool.numTotalBlocks(), pool.numFreeBlocks(),
-                List.of(new KvMemoryReport.SequenceBlocks("a", 3, a)));
+                List.of(new KvMemoryReport.SequenceBlocks("a", "a", 3, a)));
         assertThat(r.blocksUsed()).isEqualTo(2);
         assertThat(r.blocksUnattributed()).isEqualTo(1);
         assertThat(r.sharingSavedBlocks()).isZero();
+    }
+
+    @Test
+    void aForkSharesItsParentsBlocksUntilItWrites() {
+        // n = 2 on a 20-token prompt: the child references both of the parent's blocks.
+        KVCacheManager kv = new KVCacheManager(10, 16, false, 0);
+        assertThat(kv.allocateSlots("req/0", 0, 20)).isTrue();
+        kv.fork("req/0", "req/1");
+        java.util.function.UnaryOperator<String> owner = id -> id.substring(0, id.indexOf('/'));
+        KvMemoryReport r = kv.report(1, BYTES_PER_BLOCK, id -> 20, owner);
+        assertThat(r.blocksUsed()).isEqualTo(2);
+        assertThat(r.blocksReferenced()).isEqualTo(4);
+        assertThat(r.blocksShared()).isEqualTo(2);
+        assertThat(r.sharingSavedBlocks()).isEqualTo(2);
+        assertThat(r.sharingSavedBytes()).isEqualTo(2 * BYTES_PER_BLOCK);
+        assertThat(r.tokensStored()).isEqualTo(20);
+        assertThat(r.slotsWasted()).isEqualTo(12);
+        assertThat(r.blocks()).allSatisfy(b -> {
+            assertThat(b.refCount()).isEqualTo(2);
+            assertThat(b.owners()).containsExactly("req");
+        });
+        assertThat(r.sequences()).extracting(KvMemoryReport.SequenceInfo::sequenceId).containsExactly("req/0", "req/1");
+        assertThat(r.sequences()).extracting(KvMemoryReport.SequenceInfo::owner).containsExactly("req", "req");
+
+        // Each writes its 21st token: the shared last block is copied for the first writer only.
+        assertThat(kv.allocateSlots("req/0", 20, 1)).isTrue();
+        assertThat(kv.allocateSlots("req/1", 20, 1)).isTrue();
+        r = kv.report(2, BYTES_PER_BLOCK, id -> 21, owner);
+        assertThat(r.blocksUsed()).isEqualTo(3);
+        assertThat(r.blocksShared()).isEqualTo(1);
+        assertThat(r.sharingSavedBlocks()).isEqualTo(1);
+        assertThat(r.tokensStored()).isEqualTo(16 + 5 + 5);
+        kv.free("req/0");
+        kv.free("req/1");
+        assertThat(kv.report(3, BYTES_PER_BLOCK, id -> 0).blocksUsed()).isZero();
+        assertThat(kv.numFreeBlocks()).isEqualTo(10);
     }
 }
