@@ -1,0 +1,78 @@
+package io.quire.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * A seeded synthetic request trace for {@link KvPolicyBench}: prompt and output lengths and
+ * arrival times. Lengths are ShareGPT-like (lognormal with the PagedAttention paper's ShareGPT
+ * means, 161.31 input and 337.99 output tokens, sigma 1.0 and 0.8, the same shape as
+ * {@code bench serve}'s sharegpt-like dataset), multiplied by {@code scale}, with draws rejected
+ * when a prompt or output is under 4 tokens, the prompt is over half of {@code maxModelLen} or
+ * both exceed it; or uniform in given ranges. Arrivals are all at time 0, or Poisson at a rate.
+ */
+record KvTrace(String description, List<Item> items) {
+
+    /** One request: its prompt length, output length (generated in full: ignore_eos) and arrival time. */
+    record Item(int promptLen, int outputLen, double arrivalSeconds) {}
+
+    static final double SHAREGPT_INPUT_MEAN = 161.31, SHAREGPT_INPUT_SIGMA = 1.0;
+    static final double SHAREGPT_OUTPUT_MEAN = 337.99, SHAREGPT_OUTPUT_SIGMA = 0.8;
+    static final int MIN_LEN = 4;
+
+    static KvTrace shareGptLike(long seed, int n, double scale, int maxModelLen, double requestRate) {
+        if (scale <= 0) throw new IllegalArgumentException("--length-scale must be > 0, got " + scale);
+        if (maxModelLen < 4 * MIN_LEN) throw new IllegalArgumentException("max model length must be >= " + 4 * MIN_LEN);
+        Random rnd = new Random(seed);
+        List<Item> items = new ArrayList<>(n);
+        double t = 0;
+        for (int i = 0; i < n; i++) {
+            int in, out;
+            do {
+                in = lognormal(rnd, SHAREGPT_INPUT_MEAN * scale, SHAREGPT_INPUT_SIGMA);
+                out = lognormal(rnd, SHAREGPT_OUTPUT_MEAN * scale, SHAREGPT_OUTPUT_SIGMA);
+            } while (in < MIN_LEN || out < MIN_LEN || in > maxModelLen / 2 || in + out > maxModelLen);
+            t = nextArrival(rnd, t, requestRate);
+            items.add(new Item(in, out, t));
+        }
+        return new KvTrace(String.format(java.util.Locale.ROOT, "sharegpt-like x%.2f (lognormal input mean %.1f sigma 1.0, output mean %.1f sigma 0.8), %s",
+                scale, SHAREGPT_INPUT_MEAN * scale, SHAREGPT_OUTPUT_MEAN * scale, arrivals(requestRate)), List.copyOf(items));
+    }
+
+    static KvTrace uniform(long seed, int n, int inMin, int inMax, int outMin, int outMax, int maxModelLen, double requestRate) {
+        if (inMin < 1 || outMin < 1 || inMax < inMin || outMax < outMin) throw new IllegalArgumentException("bad length ranges");
+        if (inMax + outMax > maxModelLen) throw new IllegalArgumentException("input max " + inMax + " + output max " + outMax + " exceeds the max model length " + maxModelLen);
+        Random rnd = new Random(seed);
+        List<Item> items = new ArrayList<>(n);
+        double t = 0;
+        for (int i = 0; i < n; i++) {
+            int in = inMin + rnd.nextInt(inMax - inMin + 1);
+            int out = outMin + rnd.nextInt(outMax - outMin + 1);
+            t = nextArrival(rnd, t, requestRate);
+            items.add(new Item(in, out, t));
+        }
+        return new KvTrace("uniform input " + inMin + ".." + inMax + ", output " + outMin + ".." + outMax + ", " + arrivals(requestRate), List.copyOf(items));
+    }
+
+    private static double nextArrival(Random rnd, double t, double rate) {
+        if (Double.isInfinite(rate)) return 0;
+        return t - Math.log(1 - rnd.nextDouble()) / rate;
+    }
+
+    private static String arrivals(double rate) {
+        return Double.isInfinite(rate) ? "all arriving at once" : "Poisson arrivals at " + rate + " req/s";
+    }
+
+    /** A lognormal draw with the given mean: {@code mu = ln(mean) - sigma^2 / 2}. */
+    static int lognormal(Random rnd, double mean, double sigma) {
+        double mu = Math.log(mean) - sigma * sigma / 2;
+        return (int) Math.round(Math.exp(mu + sigma * rnd.nextGaussian()));
+    }
+
+    int totalOutputTokens() { return items.stream().mapToInt(Item::outputLen).sum(); }
+
+    double meanPromptLen() { return items.stream().mapToInt(Item::promptLen).average().orElse(0); }
+
+    double meanOutputLen() { return items.stream().mapToInt(Item::outputLen).average().orElse(0); }
+}
