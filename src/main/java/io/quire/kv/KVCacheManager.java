@@ -209,18 +209,22 @@ public final class KVCacheManager {
         }
     }
 
-    /** Gives {@code child} (which holds nothing) every block of {@code parent}: both now reference them. */
+    /**
+     * Gives {@code child} (which holds nothing) every block of {@code parent}, on the device or in
+     * the swap pool wherever the parent's are: both now reference them.
+     */
     public void fork(String parent, String child) {
-        Table p = tables.get(parent);
-        if (p == null) throw new IllegalStateException("cannot fork " + parent + ": it holds no blocks");
         if (tables.containsKey(child) || swappedTables.containsKey(child)) throw new IllegalStateException("fork target " + child + " already holds blocks");
+        boolean swapped = swappedTables.containsKey(parent);
+        Table p = swapped ? swappedTables.get(parent) : tables.get(parent);
+        if (p == null) throw new IllegalStateException("cannot fork " + parent + ": it holds no blocks");
         Table c = new Table();
         for (KVCacheBlock b : p.blocks) {
-            pool.share(b);
+            (swapped ? swapPool : pool).share(b);
             c.blocks.add(b);
         }
         c.hashes.addAll(p.hashes);
-        tables.put(child, c);
+        (swapped ? swappedTables : tables).put(child, c);
     }
 
     /** The sequence's physical block ids in logical order (empty if it holds none). */
