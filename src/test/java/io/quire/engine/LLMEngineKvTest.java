@@ -138,4 +138,33 @@ class LLMEngineKvTest {
         assertThat(largestBatch.get(KvAllocationPolicy.PAGED)).isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_POW2));
         assertThat(largestBatch.get(KvAllocationPolicy.ORCA_POW2)).isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_MAX));
     }
+
+    @Test
+    void parallelSamplesShareThePromptBlocksInTheReport() {
+        List<KvMemoryReport> reports = new CopyOnWriteArrayList<>();
+        try (LLMEngine engine = start(64, 16, 8, 256, KvAllocationPolicy.PAGED, new SimpleMeterRegistry())) {
+            engine.addKvReportListener(reports::add);
+            SamplingParams two = SamplingParams.defaults(3).withSeed(7L).withIgnoreEos(true).withN(2, null);
+            List<RequestOutput> outs = engine.generate("par", prompt(new Random(9), 20), two).collectList().block(TIMEOUT);
+            assertThat(outs.getLast().finished()).isTrue();
+        }
+        // The prompt runs once; at its first token the request forks: two sequences, 20 tokens each, in the same two blocks.
+        KvMemoryReport forked = reports.stream().filter(r -> r.sequences().size() == 2).findFirst().orElseThrow();
+        assertThat(forked.sequences()).extracting(KvMemoryReport.SequenceInfo::owner).containsOnly("par");
+        assertThat(forked.sequences()).extracting(KvMemoryReport.SequenceInfo::numTokens).containsOnly(20);
+        assertThat(forked.blocksUsed()).isEqualTo(2);
+        assertThat(forked.blocksReferenced()).isEqualTo(4);
+        assertThat(forked.blocksShared()).isEqualTo(2);
+        assertThat(forked.sharingSavedBlocks()).isEqualTo(2);
+        assertThat(forked.sharingSavedBytes()).isEqualTo(2 * forked.bytesPerBlock());
+        assertThat(forked.tokensStored()).isEqualTo(20);
+        assertThat(forked.blocks()).allSatisfy(b -> assertThat(b.refCount()).isEqualTo(2));
+        // Next step both write token 21 into the shared second block: the first writer copies it.
+        KvMemoryReport next = reports.get(reports.indexOf(forked) + 1);
+        assertThat(next.sequences()).extracting(KvMemoryReport.SequenceInfo::numTokens).containsOnly(21);
+        assertThat(next.blocksUsed()).isEqualTo(3);
+        assertThat(next.blocksShared()).isEqualTo(1);
+        assertThat(next.sharingSavedBlocks()).isEqualTo(1);
+        assertThat(next.tokensStored()).isEqualTo(16 + 5 + 5);
+    }
 }
