@@ -1,0 +1,59 @@
+package io.quire.api;
+
+import io.quire.api.wire.KvReportResponse;
+import io.quire.engine.LLMEngine;
+import io.quire.kv.KvMemoryReport;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.stereotype.Component;
+import org.springframework.web.reactive.function.server.ServerRequest;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Mono;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code GET /kv/report[?detail=false]}: the engine's latest KV memory report as JSON. The engine
+ * takes the report at each step boundary and publishes it whole; this handler only reads the
+ * latest one, so it never waits for, or slows down, a step.
+ */
+@Component
+public class KvReportHandler {
+    private final ObjectProvider<LLMEngine> engine;
+
+    public KvReportHandler(ObjectProvider<LLMEngine> engine) {
+        this.engine = engine;
+    }
+
+    public Mono<ServerResponse> report(ServerRequest request) {
+        LLMEngine e = engine.getIfAvailable();
+        if (e == null) return ServerResponse.status(HttpStatus.SERVICE_UNAVAILABLE).build();
+        boolean detail = !"false".equalsIgnoreCase(request.queryParam("detail").orElse("true"));
+        KvReportResponse body = toWire(e.modelName(), e.config().kvAllocationPolicy().name(), e.kvReport(), detail);
+        return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body);
+    }
+
+    static KvReportResponse toWire(String model, String policy, KvMemoryReport r, boolean detail) {
+        KvReportResponse.Totals totals = new KvReportResponse.Totals(r.numTotalBlocks(), r.blocksUsed(), r.blocksFree(), r.blocksShared(),
+                r.blocksCached(), r.blocksReferenced(), r.blocksUnattributed(), r.sharingSavedBlocks(),
+                r.slotsAllocated(), r.tokensStored(), r.slotsWasted(), r.slotsReserved(),
+                r.totalBytes(), r.usedBytes(), r.tokensStoredBytes(), r.wastedBytes(), r.reservedBytes(), r.sharingSavedBytes(),
+                r.usage(), r.utilization(), r.wastedFraction(), r.reservedFraction(), r.sharingSavedFraction(),
+                r.swapBlocksTotal(), r.swapBlocksUsed(), r.sequencesSwapped());
+        List<KvReportResponse.Sequence> seqs = null;
+        List<KvReportResponse.Block> blocks = null;
+        if (detail) {
+            seqs = new ArrayList<>(r.sequences().size());
+            for (KvMemoryReport.SequenceInfo s : r.sequences()) {
+                seqs.add(new KvReportResponse.Sequence(s.sequenceId(), s.owner(), s.numTokens(), s.blockIds()));
+            }
+            blocks = new ArrayList<>(r.blocks().size());
+            for (KvMemoryReport.BlockInfo b : r.blocks()) {
+                blocks.add(new KvReportResponse.Block(b.blockId(), b.refCount(), b.tokens(), b.fill(r.blockSize()), b.owners()));
+            }
+        }
+        return new KvReportResponse(model, r.step(), policy, r.blockSize(), r.bytesPerBlock(), totals, seqs, blocks);
+    }
+}

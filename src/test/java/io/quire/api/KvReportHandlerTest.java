@@ -1,0 +1,147 @@
+package io.quire.api;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.quire.backend.TensorType;
+import io.quire.engine.EngineConfig;
+import io.quire.engine.LLMEngine;
+import io.quire.engine.SamplingParams;
+import io.quire.model.LanguageModel;
+import io.quire.model.ModelConfig;
+import io.quire.model.RandomModels;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.support.StaticListableBeanFactory;
+import org.springframework.http.server.reactive.ReactorHttpHandlerAdapter;
+import org.springframework.web.reactive.function.server.RouterFunctions;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code GET /kv/report} over real HTTP (Reactor Netty), with a random model paused at a step boundary. */
+class KvReportHandlerTest {
+    private static LanguageModel model;
+    private static LLMEngine engine;
+    private static DisposableServer server;
+    private static final HttpClient http = HttpClient.newHttpClient();
+    private static final JsonMapper json = JsonMapper.builder().build();
+
+    @BeforeAll
+    static void start() {
+        model = RandomModels.load(ModelConfig.llama(64, 1, 2, 2, 128, 512, 256), TensorType.F32, 3, "tiny");
+        engine = new LLMEngine(model, new EngineConfig(16, EngineConfig.kvBytesFor(model.config(), 16, 32), 8, 256, 256), new SimpleMeterRegistry());
+        StaticListableBeanFactory beans = new StaticListableBeanFactory(Map.of("engine", engine));
+        KvReportHandler handler = new KvReportHandler(beans.getBeanProvider(LLMEngine.class));
+        var routes = new KvReportRoutes().kvReportRoutes(handler);
+        server = HttpServer.create().host("127.0.0.1").port(0).handle(new ReactorHttpHandlerAdapter(RouterFunctions.toHttpHandler(routes))).bindNow();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) server.disposeNow();
+        if (engine != null) engine.shutdown();
+        if (model != null) model.close();
+    }
+
+    private static JsonNode get(String path) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("application/json");
+        return json.readTree(r.body());
+    }
+
+    @Test
+    void reportsTheRunningRequestsBlocksWhileTheEnginePauses() throws Exception {
+        int[] prompt = new int[20];
+        prompt[0] = 1;
+        for (int i = 1; i < prompt.length; i++) prompt[i] = 3 + i * 7;
+        CountDownLatch paused = new CountDownLatch(1), resume = new CountDownLatch(1);
+        AtomicReference<Throwable> error = new AtomicReference<>();
+        CountDownLatch done = new CountDownLatch(1);
+        // Outputs are emitted on the engine thread after the step's report is published:
+        // holding the first one keeps the engine at that step boundary.
+        engine.generate("req-1", prompt, SamplingParams.greedy(3).withIgnoreEos(true)).subscribe(o -> {
+            if (paused.getCount() > 0) {
+                paused.countDown();
+                try {
+                    resume.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }, e -> { error.set(e); done.countDown(); }, done::countDown);
+        assertThat(paused.await(30, TimeUnit.SECONDS)).isTrue();
+        JsonNode body;
+        try {
+            body = get("/kv/report");
+        } finally {
+            resume.countDown();
+        }
+        assertThat(body.get("model").asString()).isEqualTo("tiny");
+        assertThat(body.get("allocation_policy").asString()).isEqualTo("PAGED");
+        assertThat(body.get("block_size").asInt()).isEqualTo(16);
+        assertThat(body.get("step").asLong()).isEqualTo(1);
+        JsonNode t = body.get("totals");
+        assertThat(t.get("blocks_total").asInt()).isEqualTo(32);
+        assertThat(t.get("blocks_used").asInt()).isEqualTo(2);
+        assertThat(t.get("blocks_free").asInt()).isEqualTo(30);
+        assertThat(t.get("tokens_stored").asLong()).isEqualTo(20);
+        assertThat(t.get("slots_allocated").asLong()).isEqualTo(32);
+        assertThat(t.get("slots_wasted").asLong()).isEqualTo(12);
+        assertThat(t.get("slots_reserved").asLong()).isZero();
+        assertThat(t.get("blocks_shared").asInt()).isZero();
+        assertThat(t.get("sharing_saved_bytes").asLong()).isZero();
+        long perBlock = body.get("bytes_per_block").asLong();
+        assertThat(perBlock).isEqualTo(EngineConfig.kvBytesFor(model.config(), 16, 1));
+        assertThat(t.get("bytes_used").asLong()).isEqualTo(2 * perBlock);
+        assertThat(t.get("bytes_tokens_stored").asLong()).isEqualTo(20 * perBlock / 16);
+        assertThat(t.get("utilization").asDouble()).isEqualTo(20.0 / 32);
+        assertThat(t.get("usage").asDouble()).isEqualTo(2.0 / 32);
+        for (String k : List.of("blocks_cached", "blocks_referenced", "blocks_unattributed", "sharing_saved_blocks", "bytes_total", "bytes_wasted",
+                "bytes_reserved", "wasted_fraction", "reserved_fraction", "sharing_saved_fraction", "swap_blocks_total", "swap_blocks_used", "sequences_swapped")) {
+            assertThat(t.has(k)).as(k).isTrue();
+        }
+
+        JsonNode seqs = body.get("sequences");
+        assertThat(seqs.size()).isEqualTo(1);
+        assertThat(seqs.get(0).get("sequence_id").asString()).isEqualTo("req-1");
+        assertThat(seqs.get(0).get("request_id").asString()).isEqualTo("req-1");
+        assertThat(seqs.get(0).get("num_tokens").asInt()).isEqualTo(20);
+        assertThat(seqs.get(0).get("block_ids").size()).isEqualTo(2);
+        JsonNode blocks = body.get("blocks");
+        assertThat(blocks.size()).isEqualTo(2);
+        JsonNode last = blocks.get(0).get("block_id").asInt() == seqs.get(0).get("block_ids").get(1).asInt() ? blocks.get(0) : blocks.get(1);
+        assertThat(last.get("ref_count").asInt()).isEqualTo(1);
+        assertThat(last.get("tokens").asInt()).isEqualTo(4);
+        assertThat(last.get("fill").asDouble()).isEqualTo(0.25);
+        assertThat(json.writeValueAsString(last.get("owners"))).isEqualTo("[\"req-1\"]");
+
+        assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(error.get()).isNull();
+        // Once it is done: nothing held; without detail, totals only.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        JsonNode after = get("/kv/report?detail=false");
+        while (after.get("totals").get("blocks_used").asInt() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+            after = get("/kv/report?detail=false");
+        }
+        assertThat(after.get("totals").get("blocks_used").asInt()).isZero();
+        assertThat(after.has("sequences")).isFalse();
+        assertThat(after.has("blocks")).isFalse();
+    }
+}
