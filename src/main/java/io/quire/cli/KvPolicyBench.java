@@ -140,12 +140,15 @@ public final class KvPolicyBench {
     }
 
     /** What one policy's run measured. */
-    record Result(KvAllocationPolicy policy, int numRequests, long outputTokens, double seconds, long steps, int maxBatch, double meanBatch,
+    record Result(KvAllocationPolicy policy, int numRequests, long outputTokens, double seconds, double cpuSeconds, long steps, int maxBatch, double meanBatch,
                   double meanUtilization, double meanReserved, double meanWasted, double meanUsage, double maxUsage, long preemptions,
                   int[][] outputs) {
         double outputTokensPerSecond() { return outputTokens / seconds; }
 
         double requestsPerSecond() { return numRequests / seconds; }
+
+        /** Output tokens per CPU-second of the whole process: less sensitive than wall time to other load on a shared machine. */
+        double outputTokensPerCpuSecond() { return outputTokens / cpuSeconds; }
     }
 
     /** Sums of per-step samples, updated on the engine thread. */
@@ -181,6 +184,7 @@ public final class KvPolicyBench {
         try (LLMEngine engine = new LLMEngine(model, config, new SimpleMeterRegistry())) {
             engine.addKvReportListener(stats::add);
             long start = System.nanoTime();
+            long cpuStart = processCpuNanos();
             for (int i = 0; i < n; i++) {
                 KvTrace.Item it = trace.items().get(i);
                 long due = start + (long) (it.arrivalSeconds() * 1e9);
@@ -200,24 +204,30 @@ public final class KvPolicyBench {
             }
             done.await();
             double seconds = (System.nanoTime() - start) / 1e9;
+            double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
             if (failure.get() != null) throw new IllegalStateException("a request failed under " + policy, failure.get());
             long outTokens = Arrays.stream(produced).asLongStream().sum();
             double s = Math.max(1, stats.steps);
-            return new Result(policy, n, outTokens, seconds, stats.steps, stats.maxBatch, stats.batch / s, stats.utilization / s,
+            return new Result(policy, n, outTokens, seconds, cpuSeconds, stats.steps, stats.maxBatch, stats.batch / s, stats.utilization / s,
                     stats.reserved / s, stats.wasted / s, stats.usage / s, stats.maxUsage, engine.stats().numPreemptions(), outputs);
         }
     }
 
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
     static void printTable(List<Result> results, boolean identical) {
-        System.out.printf(Locale.ROOT, "%n%-12s %9s %10s %12s %10s %10s %10s %10s %8s %11s %8s %8s%n", "policy", "max batch", "mean batch",
-                "utilization", "reserved", "wasted", "mean usage", "preempts", "steps", "out tok/s", "req/s", "secs");
+        System.out.printf(Locale.ROOT, "%n%-12s %9s %10s %12s %10s %10s %10s %10s %8s %11s %8s %8s %10s%n", "policy", "max batch", "mean batch",
+                "utilization", "reserved", "wasted", "mean usage", "preempts", "steps", "out tok/s", "req/s", "secs", "tok/cpu-s");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%-12s %9d %10.1f %11.1f%% %9.1f%% %9.1f%% %9.1f%% %10d %8d %11.1f %8.2f %8.1f%n", r.policy(), r.maxBatch(),
+            System.out.printf(Locale.ROOT, "%-12s %9d %10.1f %11.1f%% %9.1f%% %9.1f%% %9.1f%% %10d %8d %11.1f %8.2f %8.1f %10.1f%n", r.policy(), r.maxBatch(),
                     r.meanBatch(), 100 * r.meanUtilization(), 100 * r.meanReserved(), 100 * r.meanWasted(), 100 * r.meanUsage(), r.preemptions(),
-                    r.steps(), r.outputTokensPerSecond(), r.requestsPerSecond(), r.seconds());
+                    r.steps(), r.outputTokensPerSecond(), r.requestsPerSecond(), r.seconds(), r.outputTokensPerCpuSecond());
         }
         System.out.println("utilization: KV slots holding token states / slots allocated; reserved: allocated ahead of tokens; wasted: unused "
-                + "slots in partly filled blocks; usage: share of the pool allocated (all means over steps)");
+                + "slots in partly filled blocks; usage: share of the pool allocated (all means over steps); "
+                + "tok/cpu-s: output tokens per CPU-second of the process");
         System.out.println("greedy outputs identical across policies: " + (identical ? "yes" : "NO"));
         System.out.println();
     }
@@ -255,6 +265,8 @@ public final class KvPolicyBench {
             m.put("duration_s", r.seconds());
             m.put("output_throughput", r.outputTokensPerSecond());
             m.put("request_throughput", r.requestsPerSecond());
+            m.put("cpu_s", r.cpuSeconds());
+            m.put("output_tokens_per_cpu_s", r.outputTokensPerCpuSecond());
             rows.add(m);
         }
         root.put("results", rows);
