@@ -141,6 +141,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     public EngineConfig config() { return config; }
 
+    /** The scheduler (engine thread only: for tests and measurements run from {@link #afterStep}). */
+    Scheduler scheduler() { return scheduler; }
+
     /** The latest snapshot (taken after each step, and before any output of that step is emitted). */
     public EngineStats stats() { return stats; }
 
@@ -336,6 +339,8 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             }
         }
         publishStats();
+        var hook = afterStep;
+        if (hook != null) hook.accept(this);
         for (ScheduledRequest s : out.scheduled()) {
             if (s.start() < s.request().numPromptTokens()) promptTokensSinceLog += Math.min(s.numNewTokens(), s.request().numPromptTokens() - s.start());
         }
@@ -365,6 +370,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     }
 
     private long metricsTokens; // generated tokens so far (for the throughput log)
+
+    /** Called on the engine thread after every step that ran the model, before its outputs go out (tests and measurements). */
+    volatile java.util.function.Consumer<LLMEngine> afterStep;
 
     /** Performs the scheduler's copies and swaps in order, consecutive swaps of one direction at once. */
     private void applyBlockOps(List<BlockOp> ops) {
