@@ -205,7 +205,7 @@ public final class ServeBench {
             if (r.statusCode() == 200 && id.isString()) return id.asString();
             throw new IllegalStateException("GET " + uri + " answered HTTP " + r.statusCode() + " without a model; pass --model");
         } catch (IOException e) {
-            throw new IllegalStateException("cannot reach " + uri + " (" + e.getMessage() + "); is the server running?");
+            throw new IllegalStateException("cannot reach " + uri + " (" + RequestSender.describe(e) + "); is the server running?");
         } catch (tools.jackson.core.JacksonException e) {
             throw new IllegalStateException("GET " + uri + " did not answer JSON; pass --model");
         }

@@ -44,7 +44,7 @@ public record BenchOptions(
     public static final String USAGE = """
             usage: bench serve [options]
               --base-url URL            server root (default http://HOST:PORT)
-              --host HOST, --port PORT  used when --base-url is absent (default 127.0.0.1:8080)
+              --host HOST, --port PORT  used when --base-url is absent (default 127.0.0.1:8000, as Quire and vLLM)
               --endpoint PATH           /v1/completions (default) or /v1/chat/completions
               --tokenize-endpoint PATH  token counting endpoint (default /tokenize; 'none' to approximate)
               --model NAME              model to ask for (default: the first of GET /v1/models)
@@ -88,7 +88,6 @@ public record BenchOptions(
 
     public static BenchOptions parse(String[] args) {
         Map<String, String> v = new HashMap<>();
-        List<String> seen = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (!a.startsWith("-")) throw new IllegalArgumentException("unexpected argument '" + a + "'\n" + USAGE);
@@ -100,6 +99,7 @@ public record BenchOptions(
                 value = a.substring(eq + 1);
             }
             name = ALIASES.getOrDefault(name, name);
+            if (!KNOWN.contains(name)) throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
             if (FLAGS.contains(name)) {
                 if (value == null && name.equals("--ignore-eos") && i + 1 < args.length
                         && (args[i + 1].equals("true") || args[i + 1].equals("false"))) {
@@ -113,15 +113,11 @@ public record BenchOptions(
                 }
                 v.put(name, value);
             }
-            seen.add(name);
-        }
-        for (String name : seen) {
-            if (!KNOWN.contains(name)) throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
         }
 
         String base = v.get("--base-url");
         if (base == null) {
-            base = "http://" + v.getOrDefault("--host", "127.0.0.1") + ":" + integer(v, "--port", 8080, 1);
+            base = "http://" + v.getOrDefault("--host", "127.0.0.1") + ":" + integer(v, "--port", 8000, 1);
         }
         while (base.endsWith("/")) base = base.substring(0, base.length() - 1);
         if (!base.startsWith("http://") && !base.startsWith("https://")) {

@@ -110,9 +110,7 @@ public final class RequestSender {
             timer.cancel(false);
             if (result.isDone()) return;
             if (error != null) {
-                Throwable cause = error.getCause() != null ? error.getCause() : error;
-                result.complete(RequestResult.failure(request.index(),
-                        "request failed: " + cause.getClass().getSimpleName() + ": " + cause.getMessage(),
+                result.complete(RequestResult.failure(request.index(), "request failed: " + describe(error),
                         ResponseReader.seconds(end - sent), sentAt));
                 return;
             }
@@ -162,6 +160,15 @@ public final class RequestSender {
                 return List.copyOf(lines);
             }
         }
+    }
+
+    /** The innermost cause's type and message; the JDK leaves the message of a refused connection empty. */
+    public static String describe(Throwable error) {
+        Throwable t = error;
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        String name = t.getClass().getSimpleName();
+        if (t.getMessage() != null && !t.getMessage().isBlank()) return name + ": " + t.getMessage();
+        return t instanceof java.io.IOException ? name + " (connection failed; is the server running?)" : name;
     }
 
     public static HttpClient newClient(Duration connectTimeout) {
