@@ -129,10 +129,12 @@ public final class ServeBench {
             }
             err.println("Initial test run completed. Starting main benchmark run...");
         }
-        err.println("Traffic request rate: " + rateWord(options.requestRate()));
+        err.println("Traffic request rate: " + rateWord(options.requestRate())
+                + (options.burstiness() != 1.0 ? ", burstiness " + options.burstiness() : ""));
         err.println("Maximum request concurrency: " + (options.maxConcurrency() > 0 ? options.maxConcurrency() : "unlimited"));
 
-        double[] arrivals = Arrivals.poisson(requests.size(), options.requestRate(), options.seed() ^ 0x5DEECE66DL);
+        double[] arrivals = Arrivals.gamma(requests.size(), options.requestRate(), options.burstiness(),
+                options.seed() ^ 0x5DEECE66DL);
         BenchmarkRunner runner = new BenchmarkRunner(arrivals, options.maxConcurrency(), options.globalTimeout().toNanos());
         RunResult run = runner.run(requests, sender);
         BenchmarkReport report = BenchmarkReport.of(run, options.metricPercentiles());
@@ -180,7 +182,7 @@ public final class ServeBench {
         s.put("model_id", model);
         s.put("num_prompts", o.numPrompts());
         s.put("request_rate", Double.isInfinite(o.requestRate()) ? "inf" : o.requestRate());
-        s.put("burstiness", 1.0);
+        s.put("burstiness", o.burstiness());
         s.put("max_concurrency", o.maxConcurrency() > 0 ? o.maxConcurrency() : null);
         s.put("seed", o.seed());
         s.put("dataset_name", o.datasetName());

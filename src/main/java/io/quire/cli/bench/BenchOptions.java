@@ -20,6 +20,7 @@ public record BenchOptions(
         String model,
         int numPrompts,
         double requestRate,
+        double burstiness,
         int maxConcurrency,
         long seed,
         String datasetName,
@@ -50,6 +51,7 @@ public record BenchOptions(
               --model NAME              model to ask for (default: the first of GET /v1/models)
               --num-prompts N           requests to send (default 1000)
               --request-rate R          Poisson arrivals at R requests/s; inf sends all at once (default inf)
+              --burstiness B            gamma-distributed gaps of shape B, same mean; 1 = Poisson (default 1)
               --max-concurrency C       at most C requests in flight (default unlimited)
               --seed S                  seed of prompts, lengths and arrivals (default 0)
               --dataset-name NAME       random | fixed | sharegpt-like (default random)
@@ -144,6 +146,7 @@ public record BenchOptions(
                 base, endpoint, tokenize, v.get("--model"),
                 integer(v, "--num-prompts", 1000, 1),
                 rate(v.getOrDefault("--request-rate", "inf")),
+                positive(v, "--burstiness", 1.0),
                 maxConcurrency,
                 seed(v.getOrDefault("--seed", "0")),
                 dataset,
@@ -164,7 +167,7 @@ public record BenchOptions(
     }
 
     private static final Set<String> KNOWN = Set.of("--base-url", "--host", "--port", "--endpoint",
-            "--tokenize-endpoint", "--model", "--num-prompts", "--request-rate", "--max-concurrency", "--seed",
+            "--tokenize-endpoint", "--model", "--num-prompts", "--request-rate", "--burstiness", "--max-concurrency", "--seed",
             "--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio",
             "--max-model-len", "--sharegpt-output-len", "--prefix-len", "--n", "--use-beam-search", "--best-of",
             "--ignore-eos", "--no-ignore-eos", "--temperature", "--extra-body", "--request-timeout", "--timeout",
@@ -230,6 +233,12 @@ public record BenchOptions(
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(name + " must be a number, got '" + s + "'");
         }
+    }
+
+    private static double positive(Map<String, String> v, String name, double dflt) {
+        double x = number(v, name, dflt, 0);
+        if (!(x > 0) || Double.isInfinite(x)) throw new IllegalArgumentException(name + " must be > 0, got " + v.get(name));
+        return x;
     }
 
     private static boolean bool(Map<String, String> v, String name, boolean dflt) {

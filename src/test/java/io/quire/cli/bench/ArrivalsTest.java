@@ -30,6 +30,28 @@ class ArrivalsTest {
     }
 
     @Test
+    void burstinessKeepsTheMeanAndSetsTheSpread() {
+        // gamma gaps of shape b and scale 1/(rate*b): mean 1/rate, variance 1/(b*rate^2)
+        int n = 200_000;
+        double rate = 2.0;
+        for (double b : new double[] {0.5, 1.0, 4.0}) {
+            double[] at = Arrivals.gamma(n, rate, b, 13);
+            double sum = 0, sq = 0;
+            for (int i = 1; i < n; i++) {
+                double gap = at[i] - at[i - 1];
+                assertThat(gap).isGreaterThanOrEqualTo(0);
+                sum += gap;
+                sq += gap * gap;
+            }
+            double mean = sum / (n - 1);
+            double var = sq / (n - 1) - mean * mean;
+            assertThat(mean).as("mean gap, b=" + b).isCloseTo(1 / rate, within(0.01 / rate));
+            assertThat(var).as("gap variance, b=" + b).isCloseTo(1 / (b * rate * rate), within(0.05 / (b * rate * rate)));
+        }
+        assertThatThrownBy(() -> Arrivals.gamma(3, 1, 0, 1)).hasMessageContaining("burstiness");
+    }
+
+    @Test
     void sameSeedSameArrivalsOtherSeedOthers() {
         assertThat(Arrivals.poisson(100, 2, 7)).containsExactly(Arrivals.poisson(100, 2, 7));
         assertThat(Arrivals.poisson(100, 2, 7)).isNotEqualTo(Arrivals.poisson(100, 2, 8));

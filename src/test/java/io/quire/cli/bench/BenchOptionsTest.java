@@ -19,6 +19,7 @@ class BenchOptionsTest {
         assertThat(o.numPrompts()).isEqualTo(1000);
         assertThat(o.requestRate()).isInfinite();
         assertThat(o.maxConcurrency()).isZero();
+        assertThat(o.burstiness()).isEqualTo(1.0);
         assertThat(o.datasetName()).isEqualTo("random");
         assertThat(o.inputLen()).isEqualTo(1024);
         assertThat(o.outputLen()).isEqualTo(128);
@@ -33,7 +34,7 @@ class BenchOptionsTest {
     void parsesEveryOptionInBothSpellings() {
         BenchOptions o = BenchOptions.parse(new String[] {
                 "--base-url", "http://localhost:9000/", "--endpoint=v1/chat/completions", "--model", "m",
-                "--num-prompts", "8", "--request-rate", "2.5", "--max-concurrency=4", "--seed", "-3",
+                "--num-prompts", "8", "--request-rate", "2.5", "--burstiness", "0.5", "--max-concurrency=4", "--seed", "-3",
                 "--dataset-name", "sharegpt-like", "--max-model-len", "512", "--sharegpt-output-len", "16",
                 "--random-prefix-len", "256", "--n", "2", "--use-beam-search", "--best-of", "4",
                 "--ignore-eos", "false", "--temperature", "0.7", "--extra-body", "{\"top_k\":5}",
@@ -46,6 +47,7 @@ class BenchOptionsTest {
         assertThat(o.model()).isEqualTo("m");
         assertThat(o.numPrompts()).isEqualTo(8);
         assertThat(o.requestRate()).isEqualTo(2.5);
+        assertThat(o.burstiness()).isEqualTo(0.5);
         assertThat(o.maxConcurrency()).isEqualTo(4);
         assertThat(o.seed()).isEqualTo(-3);
         assertThat(o.lengths()).isEqualTo(ShareGptLikeLengths.standard(512, 16));
@@ -91,6 +93,7 @@ class BenchOptionsTest {
         assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--base-url", "localhost:80"})).hasMessageContaining("http://");
         assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--metric-percentiles", "100"})).hasMessageContaining("between 0 and 100");
         assertThatThrownBy(() -> BenchOptions.parse(new String[] {"stray"})).hasMessageContaining("unexpected argument");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--burstiness", "0"})).hasMessageContaining("--burstiness");
         assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--timeout", "0"})).hasMessageContaining("> 0 seconds");
         assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--random-range-ratio", "1"}).lengths())
                 .hasMessageContaining("range ratio");
