@@ -64,6 +64,7 @@ public record BenchOptions(
               --n N                     samples per request (default 1)
               --use-beam-search         send use_beam_search (beam width n, or --best-of)
               --best-of B               send best_of B
+              --beam-width W            same as --use-beam-search --n W --best-of W
               --ignore-eos [true|false] send ignore_eos (default true); --no-ignore-eos turns it off
               --temperature T           (default 0.0)
               --extra-body JSON         extra fields merged into every request body
@@ -80,8 +81,7 @@ public record BenchOptions(
             "--random-prefix-len", "--prefix-len",
             "--input-len", "--random-input-len",
             "--output-len", "--random-output-len",
-            "--global-timeout", "--timeout",
-            "--beam-width", "--best-of");
+            "--global-timeout", "--timeout");
 
     public static boolean wantsHelp(String[] args) {
         for (String a : args) if (a.equals("--help") || a.equals("-h")) return true;
@@ -137,6 +137,17 @@ public record BenchOptions(
         int n = integer(v, "--n", 1, 1);
         boolean beam = bool(v, "--use-beam-search", false);
         int bestOf = integer(v, "--best-of", 0, 0);
+        if (v.containsKey("--beam-width")) {
+            // vLLM's current API takes n as the beam width, its older one best_of: send both, all beams returned.
+            int width = integer(v, "--beam-width", 1, 1);
+            if ((v.containsKey("--n") && n != width) || (v.containsKey("--best-of") && bestOf != width)) {
+                throw new IllegalArgumentException("--beam-width " + width + " sets --n and --best-of to " + width
+                        + "; do not give them other values");
+            }
+            n = width;
+            bestOf = width;
+            beam = true;
+        }
         if (bestOf != 0 && bestOf < n) {
             throw new IllegalArgumentException("--best-of (" + bestOf + ") must be >= --n (" + n + ")");
         }
@@ -169,7 +180,7 @@ public record BenchOptions(
     private static final Set<String> KNOWN = Set.of("--base-url", "--host", "--port", "--endpoint",
             "--tokenize-endpoint", "--model", "--num-prompts", "--request-rate", "--burstiness", "--max-concurrency", "--seed",
             "--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio",
-            "--max-model-len", "--sharegpt-output-len", "--prefix-len", "--n", "--use-beam-search", "--best-of",
+            "--max-model-len", "--sharegpt-output-len", "--prefix-len", "--n", "--use-beam-search", "--best-of", "--beam-width",
             "--ignore-eos", "--no-ignore-eos", "--temperature", "--extra-body", "--request-timeout", "--timeout",
             "--metric-percentiles", "--result-json", "--skip-test-request", "--help", "-h");
 

@@ -66,6 +66,16 @@ class BenchOptionsTest {
     }
 
     @Test
+    void beamWidthSetsBothConventions() {
+        BenchOptions o = BenchOptions.parse(new String[] {"--beam-width", "4"});
+        assertThat(o.useBeamSearch()).isTrue();
+        assertThat(o.n()).isEqualTo(4);
+        assertThat(o.bestOf()).isEqualTo(4);
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--beam-width", "4", "--n", "2"}))
+                .hasMessageContaining("--beam-width 4");
+    }
+
+    @Test
     void hostAndPortMakeTheBaseUrl() {
         assertThat(BenchOptions.parse(new String[] {"--host", "10.0.0.2", "--port", "8000"}).baseUrl())
                 .isEqualTo("http://10.0.0.2:8000");
