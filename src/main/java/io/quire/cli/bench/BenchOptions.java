@@ -1,5 +1,8 @@
 package io.quire.cli.bench;
 
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.json.JsonMapper;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -153,6 +156,7 @@ public record BenchOptions(
         }
         int maxConcurrency = integer(v, "--max-concurrency", 0, 1);
         String extra = v.get("--extra-body");
+        if (extra != null) checkJsonObject(extra);
         return new BenchOptions(
                 base, endpoint, tokenize, v.get("--model"),
                 integer(v, "--num-prompts", 1000, 1),
@@ -198,6 +202,16 @@ public record BenchOptions(
 
     private static String path(String p) {
         return p.startsWith("/") ? p : "/" + p;
+    }
+
+    private static void checkJsonObject(String text) {
+        try {
+            if (!JsonMapper.builder().build().readTree(text).isObject()) {
+                throw new IllegalArgumentException("--extra-body must be a JSON object, got " + text);
+            }
+        } catch (JacksonException e) {
+            throw new IllegalArgumentException("--extra-body is not valid JSON: " + e.getOriginalMessage());
+        }
     }
 
     private static long seed(String s) {

@@ -45,13 +45,7 @@ public final class RequestSender {
         this.options = options;
         this.timers = timers;
         this.reader = new ResponseReader(json);
-        if (options.extraBody() != null) {
-            JsonNode extra = json.readTree(options.extraBody());
-            if (!extra.isObject()) throw new IllegalArgumentException("--extra-body must be a JSON object");
-            this.extraBody = extra;
-        } else {
-            this.extraBody = null;
-        }
+        this.extraBody = options.extraBody() != null ? json.readTree(options.extraBody()) : null;
     }
 
     /** The JSON body sent for {@code request}. */

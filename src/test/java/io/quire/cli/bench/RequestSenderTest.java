@@ -61,5 +61,6 @@ class RequestSenderTest {
         assertThat(b.path("top_k").asInt()).isEqualTo(5);
         assertThat(b.path("max_tokens").asInt()).isEqualTo(3);
         assertThatThrownBy(() -> body("--extra-body", "[1]")).hasMessageContaining("JSON object");
+        assertThatThrownBy(() -> body("--extra-body", "{top_k")).hasMessageContaining("not valid JSON");
     }
 }
