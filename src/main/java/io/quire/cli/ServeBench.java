@@ -82,6 +82,10 @@ public final class ServeBench {
             Thread.currentThread().interrupt();
             err.println("bench serve: interrupted");
             return 1;
+        } catch (RuntimeException e) {
+            err.println("bench serve: unexpected error (a bug): " + e);
+            e.printStackTrace(err);
+            return 1;
         }
     }
 
