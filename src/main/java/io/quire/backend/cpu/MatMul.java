@@ -1,0 +1,263 @@
+package io.quire.backend.cpu;
+
+import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Matrix times a batch of vectors with the weight in its stored type, dequantized on the fly.
+ *
+ * <p>Batch 1 is memory-bound: each row is streamed once and dotted with x straight from the
+ * stored bytes. Larger batches dequantize a tile of {@value #ROW_TILE} rows into a per-thread
+ * float scratch once and reuse it for every vector of the batch with a 4x4 register tile
+ * (16 accumulators, 8 loads per 16 FMAs), which keeps the FMA units busy.
+ */
+public final class MatMul {
+    static final int ROW_TILE = 4;
+    /** Rows per parallel work unit at batch 1: enough bytes that claiming a chunk is cheap. */
+    private static final int ROWS_PER_UNIT_B1 = 16;
+
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    private MatMul() {}
+
+    /**
+     * {@code out[b*rows + r] = sum_c W[r][c] * x[b*cols + c]} for {@code b} in {@code [0, batch)},
+     * with {@code rows = w.rows()} and {@code cols = w.cols()}.
+     */
+    public static void matmul(Tensor w, float[] x, int batch, float[] out) {
+        Quant.checkData(w);
+        int rows = w.rows();
+        int cols = w.cols();
+        if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        if ((long) batch * cols > x.length) throw new IllegalArgumentException("input of " + x.length + " floats is shorter than batch " + batch + " x " + cols + " columns of " + w.name());
+        if ((long) batch * rows > out.length) throw new IllegalArgumentException("output of " + out.length + " floats is shorter than batch " + batch + " x " + rows + " rows of " + w.name());
+        TensorType type = w.type();
+        MemorySegment seg = w.data();
+        long rowBytes = type.bytesFor(cols);
+        if (batch == 1) {
+            int units = (rows + ROWS_PER_UNIT_B1 - 1) / ROWS_PER_UNIT_B1;
+            Parallel.forRange(units, (from, to) -> {
+                int rEnd = Math.min(rows, to * ROWS_PER_UNIT_B1);
+                for (int r = from * ROWS_PER_UNIT_B1; r < rEnd; r++) out[r] = dot(type, seg, r * rowBytes, x, 0, cols);
+            });
+            return;
+        }
+        int tiles = (rows + ROW_TILE - 1) / ROW_TILE;
+        Parallel.forRange(tiles, (from, to) -> {
+            float[] scratch = scratch(ROW_TILE * cols);
+            for (int tile = from; tile < to; tile++) {
+                int r0 = tile * ROW_TILE;
+                int nr = Math.min(ROW_TILE, rows - r0);
+                for (int i = 0; i < nr; i++) Quant.dequantizeRow(type, seg, (r0 + i) * rowBytes, cols, scratch, i * cols);
+                denseTile(scratch, nr, cols, x, batch, out, rows, r0);
+            }
+        });
+    }
+
+    private static float[] scratch(int n) {
+        float[] s = SCRATCH.get();
+        if (s.length < n) {
+            s = new float[n];
+            SCRATCH.set(s);
+        }
+        return s;
+    }
+
+    // ---- batch > 1: dense tile of nr rows (in scratch) times all vectors of the batch ----
+
+    private static void denseTile(float[] w, int nr, int cols, float[] x, int batch, float[] out, int rows, int r0) {
+        int b = 0;
+        if (nr == 4) {
+            for (; b + 4 <= batch; b += 4) kernel4x4(w, cols, x, b, out, rows, r0);
+            for (; b < batch; b++) kernel4x1(w, cols, x, b, out, rows, r0);
+        } else {
+            for (int i = 0; i < nr; i++) {
+                for (b = 0; b < batch; b++) out[b * rows + r0 + i] = dotDense(w, i * cols, x, b * cols, cols);
+            }
+        }
+    }
+
+    private static void kernel4x4(float[] w, int cols, float[] x, int b0, float[] out, int rows, int r0) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        int w0 = 0, w1 = cols, w2 = 2 * cols, w3 = 3 * cols;
+        int x0 = b0 * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int c = 0;
+        for (int bound = cols - cols % L; c < bound; c += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + c);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + c);
+            FloatVector v2 = FloatVector.fromArray(F, x, x2 + c);
+            FloatVector v3 = FloatVector.fromArray(F, x, x3 + c);
+            FloatVector m = FloatVector.fromArray(F, w, w0 + c);
+            a00 = m.fma(v0, a00); a01 = m.fma(v1, a01); a02 = m.fma(v2, a02); a03 = m.fma(v3, a03);
+            m = FloatVector.fromArray(F, w, w1 + c);
+            a10 = m.fma(v0, a10); a11 = m.fma(v1, a11); a12 = m.fma(v2, a12); a13 = m.fma(v3, a13);
+            m = FloatVector.fromArray(F, w, w2 + c);
+            a20 = m.fma(v0, a20); a21 = m.fma(v1, a21); a22 = m.fma(v2, a22); a23 = m.fma(v3, a23);
+            m = FloatVector.fromArray(F, w, w3 + c);
+            a30 = m.fma(v0, a30); a31 = m.fma(v1, a31); a32 = m.fma(v2, a32); a33 = m.fma(v3, a33);
+        }
+        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD), s03 = a03.reduceLanes(ADD);
+        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD), s13 = a13.reduceLanes(ADD);
+        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD), s23 = a23.reduceLanes(ADD);
+        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD), s33 = a33.reduceLanes(ADD);
+        for (; c < cols; c++) {
+            float v0 = x[x0 + c], v1 = x[x1 + c], v2 = x[x2 + c], v3 = x[x3 + c];
+            float m0 = w[w0 + c], m1 = w[w1 + c], m2 = w[w2 + c], m3 = w[w3 + c];
+            s00 += m0 * v0; s01 += m0 * v1; s02 += m0 * v2; s03 += m0 * v3;
+            s10 += m1 * v0; s11 += m1 * v1; s12 += m1 * v2; s13 += m1 * v3;
+            s20 += m2 * v0; s21 += m2 * v1; s22 += m2 * v2; s23 += m2 * v3;
+            s30 += m3 * v0; s31 += m3 * v1; s32 += m3 * v2; s33 += m3 * v3;
+        }
+        int o0 = b0 * rows + r0, o1 = o0 + rows, o2 = o1 + rows, o3 = o2 + rows;
+        out[o0] = s00; out[o0 + 1] = s10; out[o0 + 2] = s20; out[o0 + 3] = s30;
+        out[o1] = s01; out[o1 + 1] = s11; out[o1 + 2] = s21; out[o1 + 3] = s31;
+        out[o2] = s02; out[o2 + 1] = s12; out[o2 + 2] = s22; out[o2 + 3] = s32;
+        out[o3] = s03; out[o3 + 1] = s13; out[o3 + 2] = s23; out[o3 + 3] = s33;
+    }
+
+    private static void kernel4x1(float[] w, int cols, float[] x, int b, float[] out, int rows, int r0) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        int x0 = b * cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int c = 0;
+        for (int bound = cols - cols % L; c < bound; c += L) {
+            FloatVector v = FloatVector.fromArray(F, x, x0 + c);
+            a0 = FloatVector.fromArray(F, w, c).fma(v, a0);
+            a1 = FloatVector.fromArray(F, w, cols + c).fma(v, a1);
+            a2 = FloatVector.fromArray(F, w, 2 * cols + c).fma(v, a2);
+            a3 = FloatVector.fromArray(F, w, 3 * cols + c).fma(v, a3);
+        }
+        float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
+        for (; c < cols; c++) {
+            float v = x[x0 + c];
+            s0 += w[c] * v; s1 += w[cols + c] * v; s2 += w[2 * cols + c] * v; s3 += w[3 * cols + c] * v;
+        }
+        int o = b * rows + r0;
+        out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3;
+    }
+
+    /** Dot product of two float arrays; used by the kernels and attention. */
+    static float dotDense(float[] a, int aOff, float[] b, int bOff, int n) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int i = 0;
+        for (int bound = n - n % (2 * L); i < bound; i += 2 * L) {
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
+            s1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), s1);
+        }
+        for (int bound = n - n % L; i < bound; i += L) {
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
+        }
+        float s = s0.add(s1).reduceLanes(ADD);
+        for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    // ---- batch 1: one row of stored bytes dotted with x ----
+
+    private static float dot(TensorType type, MemorySegment seg, long off, float[] x, int xOff, int cols) {
+        return switch (type) {
+            case F32 -> dotF32(seg, off, x, xOff, cols);
+            case F16 -> dotF16(seg, off, x, xOff, cols);
+            case BF16 -> dotBF16(seg, off, x, xOff, cols);
+            case Q8_0 -> dotQ8_0(seg, off, x, xOff, cols);
+            case Q4_0 -> dotQ4_0(seg, off, x, xOff, cols);
+            default -> throw Quant.unsupported(type);
+        };
+    }
+
+    private static float dotF32(MemorySegment seg, long off, float[] x, int xOff, int cols) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        int c = 0;
+        for (int bound = cols - cols % (4 * L); c < bound; c += 4 * L) {
+            s0 = Simd.loadF32(seg, off + 4L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
+            s1 = Simd.loadF32(seg, off + 4L * (c + L)).fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
+            s2 = Simd.loadF32(seg, off + 4L * (c + 2 * L)).fma(FloatVector.fromArray(F, x, xOff + c + 2 * L), s2);
+            s3 = Simd.loadF32(seg, off + 4L * (c + 3 * L)).fma(FloatVector.fromArray(F, x, xOff + c + 3 * L), s3);
+        }
+        for (int bound = cols - cols % L; c < bound; c += L) {
+            s0 = Simd.loadF32(seg, off + 4L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
+        }
+        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(ADD);
+        for (; c < cols; c++) s += seg.get(Layouts.FLOAT_LE, off + 4L * c) * x[xOff + c];
+        return s;
+    }
+
+    private static float dotF16(MemorySegment seg, long off, float[] x, int xOff, int cols) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int c = 0;
+        for (int bound = cols - cols % (2 * L); c < bound; c += 2 * L) {
+            s0 = Simd.loadF16(seg, off + 2L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
+            s1 = Simd.loadF16(seg, off + 2L * (c + L)).fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
+        }
+        for (int bound = cols - cols % L; c < bound; c += L) {
+            s0 = Simd.loadF16(seg, off + 2L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
+        }
+        float s = s0.add(s1).reduceLanes(ADD);
+        for (; c < cols; c++) s += Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c)) * x[xOff + c];
+        return s;
+    }
+
+    private static float dotBF16(MemorySegment seg, long off, float[] x, int xOff, int cols) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int c = 0;
+        for (int bound = cols - cols % (2 * L); c < bound; c += 2 * L) {
+            s0 = Simd.loadBF16(seg, off + 2L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
+            s1 = Simd.loadBF16(seg, off + 2L * (c + L)).fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
+        }
+        for (int bound = cols - cols % L; c < bound; c += L) {
+            s0 = Simd.loadBF16(seg, off + 2L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
+        }
+        float s = s0.add(s1).reduceLanes(ADD);
+        for (; c < cols; c++) s += Float.intBitsToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c) << 16) * x[xOff + c];
+        return s;
+    }
+
+    private static float dotQ8_0(MemorySegment seg, long off, float[] x, int xOff, int cols) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector acc = FloatVector.zero(F);
+        for (int c = 0; c < cols; c += 32, off += 34) {
+            float d = Simd.scale(seg, off);
+            FloatVector blk = FloatVector.zero(F);
+            for (int i = 0; i < 32; i += L) blk = Simd.loadI8(seg, off + 2 + i).fma(FloatVector.fromArray(F, x, xOff + c + i), blk);
+            acc = blk.fma(FloatVector.broadcast(F, d), acc);
+        }
+        return acc.reduceLanes(ADD);
+    }
+
+    private static float dotQ4_0(MemorySegment seg, long off, float[] x, int xOff, int cols) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector acc = FloatVector.zero(F);
+        for (int c = 0; c < cols; c += 32, off += 18) {
+            float d = Simd.scale(seg, off);
+            FloatVector blk = FloatVector.zero(F);
+            for (int i = 0; i < 16; i += L) {
+                ByteVector packed = Simd.loadBytes(seg, off + 2 + i);
+                blk = Simd.q4Low(packed).fma(FloatVector.fromArray(F, x, xOff + c + i), blk);
+                blk = Simd.q4High(packed).fma(FloatVector.fromArray(F, x, xOff + c + 16 + i), blk);
+            }
+            acc = blk.fma(FloatVector.broadcast(F, d), acc);
+        }
+        return acc.reduceLanes(ADD);
+    }
+
+    private static final jdk.incubator.vector.VectorOperators.Associative ADD = jdk.incubator.vector.VectorOperators.ADD;
+}

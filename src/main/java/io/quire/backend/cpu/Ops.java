@@ -1,0 +1,70 @@
+package io.quire.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/** Element-wise activation kernels on heap float arrays. */
+public final class Ops {
+    private Ops() {}
+
+    /** {@code out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]} over n values; out may alias x. */
+    public static void rmsNorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = n - n % L; i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+            acc = v.fma(v, acc);
+        }
+        float ss = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) ss += x[xOff + i] * x[xOff + i];
+        float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
+        i = 0;
+        for (int bound = n - n % L; i < bound; i += L) {
+            FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, weight, i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] = x[xOff + i] * scale * weight[i];
+    }
+
+    /** {@code gate[i] = silu(gate[i]) * up[i]}, silu(g) = g / (1 + e^-g): the SwiGLU feed-forward gate. */
+    public static void siluMul(float[] gate, float[] up, int n) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        int i = 0;
+        for (int bound = n - n % L; i < bound; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, i);
+            FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+            silu.mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
+        }
+        for (; i < n; i++) {
+            float g = gate[i];
+            gate[i] = (float) (g / (1.0 + Math.exp(-g))) * up[i];
+        }
+    }
+
+    /** {@code acc[i] += x[i]}: the residual connection. */
+    public static void add(float[] acc, float[] x, int n) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        int i = 0;
+        for (int bound = n - n % L; i < bound; i += L) {
+            FloatVector.fromArray(F, acc, i).add(FloatVector.fromArray(F, x, i)).intoArray(acc, i);
+        }
+        for (; i < n; i++) acc[i] += x[i];
+    }
+
+    /** Adds {@code bias} (cols values) to each of the {@code rows} rows of x ({@code [rows][cols]}). */
+    public static void addBias(float[] x, int rows, int cols, float[] bias) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        for (int r = 0; r < rows; r++) {
+            int off = r * cols;
+            int i = 0;
+            for (int bound = cols - cols % L; i < bound; i += L) {
+                FloatVector.fromArray(F, x, off + i).add(FloatVector.fromArray(F, bias, i)).intoArray(x, off + i);
+            }
+            for (; i < cols; i++) x[off + i] += bias[i];
+        }
+    }
+}

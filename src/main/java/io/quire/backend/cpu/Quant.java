@@ -1,0 +1,164 @@
+package io.quire.backend.cpu;
+
+import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Conversions between float values and the stored weight types F32, F16, BF16, Q8_0 and Q4_0,
+ * byte for byte as ggml writes them (quantize_row_q8_0_ref / quantize_row_q4_0_ref).
+ *
+ * <p>Q8_0 block (34 bytes): fp16 scale d, 32 int8 q; x = d * q.
+ * Q4_0 block (18 bytes): fp16 scale d, 16 bytes whose low nibbles are values 0..15 and high
+ * nibbles values 16..31; x = d * (q - 8).
+ */
+public final class Quant {
+    private static final int QK = 32;
+
+    private Quant() {}
+
+    /** Encodes {@code values} as {@code type}; the result is a little-endian heap segment over a byte[]. */
+    public static MemorySegment quantize(TensorType type, float[] values) {
+        long size = type.bytesFor(values.length);
+        if (size > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("too many values to quantize on the heap: " + values.length);
+        MemorySegment seg = MemorySegment.ofArray(new byte[(int) size]);
+        switch (type) {
+            case F32 -> {
+                for (int i = 0; i < values.length; i++) seg.set(Layouts.FLOAT_LE, 4L * i, values[i]);
+            }
+            case F16 -> {
+                for (int i = 0; i < values.length; i++) seg.set(Layouts.SHORT_LE, 2L * i, Float.floatToFloat16(values[i]));
+            }
+            case BF16 -> {
+                for (int i = 0; i < values.length; i++) seg.set(Layouts.SHORT_LE, 2L * i, floatToBf16(values[i]));
+            }
+            case Q8_0 -> {
+                for (int b = 0; b < values.length / QK; b++) quantizeBlockQ8_0(values, b * QK, seg, 34L * b);
+            }
+            case Q4_0 -> {
+                for (int b = 0; b < values.length / QK; b++) quantizeBlockQ4_0(values, b * QK, seg, 18L * b);
+            }
+            default -> throw unsupported(type);
+        }
+        return seg;
+    }
+
+    /** ggml_compute_fp32_to_bf16: round to nearest even, NaN kept quiet. */
+    static short floatToBf16(float f) {
+        int u = Float.floatToRawIntBits(f);
+        if ((u & 0x7fffffff) > 0x7f800000) return (short) ((u >>> 16) | 64);
+        return (short) ((u + (0x7fff + ((u >>> 16) & 1))) >>> 16);
+    }
+
+    /** C roundf: halves away from zero (Math.round would send -2.5 to -2). */
+    private static float roundf(float v) {
+        return (float) Math.copySign(Math.floor(Math.abs((double) v) + 0.5), v);
+    }
+
+    private static void quantizeBlockQ8_0(float[] x, int from, MemorySegment seg, long off) {
+        float amax = 0;
+        for (int j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(x[from + j]));
+        float d = amax / 127f;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        seg.set(Layouts.SHORT_LE, off, Float.floatToFloat16(d));
+        for (int j = 0; j < QK; j++) seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 2 + j, (byte) roundf(x[from + j] * id));
+    }
+
+    private static void quantizeBlockQ4_0(float[] x, int from, MemorySegment seg, long off) {
+        float amax = 0;
+        float max = 0;
+        for (int j = 0; j < QK; j++) {
+            float v = x[from + j];
+            if (amax < Math.abs(v)) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        float d = max / -8f;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        seg.set(Layouts.SHORT_LE, off, Float.floatToFloat16(d));
+        for (int j = 0; j < QK / 2; j++) {
+            float x0 = x[from + j] * id;
+            float x1 = x[from + QK / 2 + j] * id;
+            // (int8_t)(x + 8.5f) truncates toward zero, as the C cast does.
+            int xi0 = Math.min(15, (byte) (int) (x0 + 8.5f));
+            int xi1 = Math.min(15, (byte) (int) (x1 + 8.5f));
+            seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 2 + j, (byte) (xi0 | (xi1 << 4)));
+        }
+    }
+
+    /** The whole tensor as floats, row after row. */
+    public static float[] dequantize(Tensor t) {
+        long n = t.elements();
+        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("tensor " + t.name() + " is too large to dequantize into one array");
+        checkData(t);
+        float[] out = new float[(int) n];
+        int cols = t.cols();
+        long rowBytes = t.type().bytesFor(cols);
+        for (int r = 0; r < t.rows(); r++) dequantizeRow(t.type(), t.data(), r * rowBytes, cols, out, r * cols);
+        return out;
+    }
+
+    /** Row {@code row} (cols values) into {@code out} at {@code outOffset}: an embedding lookup. */
+    public static void dequantizeRow(Tensor t, int row, float[] out, int outOffset) {
+        checkData(t);
+        if (row < 0 || row >= t.rows()) throw new IndexOutOfBoundsException("row " + row + " outside tensor " + t.name() + " of " + t.rows() + " rows");
+        int cols = t.cols();
+        if (outOffset < 0 || outOffset + cols > out.length) throw new IndexOutOfBoundsException("output of " + out.length + " floats cannot hold " + cols + " values at " + outOffset);
+        dequantizeRow(t.type(), t.data(), row * t.type().bytesFor(cols), cols, out, outOffset);
+    }
+
+    /** Decodes {@code cols} values stored at byte offset {@code off}. Bounds are the caller's job. */
+    static void dequantizeRow(TensorType type, MemorySegment seg, long off, int cols, float[] out, int outOff) {
+        final int L = Simd.L;
+        switch (type) {
+            case F32 -> {
+                int c = 0;
+                for (int bound = cols - cols % L; c < bound; c += L) Simd.loadF32(seg, off + 4L * c).intoArray(out, outOff + c);
+                for (; c < cols; c++) out[outOff + c] = seg.get(Layouts.FLOAT_LE, off + 4L * c);
+            }
+            case F16 -> {
+                int c = 0;
+                for (int bound = cols - cols % L; c < bound; c += L) Simd.loadF16(seg, off + 2L * c).intoArray(out, outOff + c);
+                for (; c < cols; c++) out[outOff + c] = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c));
+            }
+            case BF16 -> {
+                int c = 0;
+                for (int bound = cols - cols % L; c < bound; c += L) Simd.loadBF16(seg, off + 2L * c).intoArray(out, outOff + c);
+                for (; c < cols; c++) out[outOff + c] = Float.intBitsToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c) << 16);
+            }
+            case Q8_0 -> {
+                for (int c = 0; c < cols; c += QK, off += 34) {
+                    float d = Simd.scale(seg, off);
+                    for (int i = 0; i < QK; i += L) Simd.loadI8(seg, off + 2 + i).mul(d).intoArray(out, outOff + c + i);
+                }
+            }
+            case Q4_0 -> {
+                for (int c = 0; c < cols; c += QK, off += 18) {
+                    float d = Simd.scale(seg, off);
+                    for (int i = 0; i < QK / 2; i += L) {
+                        var packed = Simd.loadBytes(seg, off + 2 + i);
+                        Simd.q4Low(packed).mul(d).intoArray(out, outOff + c + i);
+                        Simd.q4High(packed).mul(d).intoArray(out, outOff + c + QK / 2 + i);
+                    }
+                }
+            }
+            default -> throw unsupported(type);
+        }
+    }
+
+    static void checkData(Tensor t) {
+        if (!t.type().isComputeSupported()) throw unsupported(t.type());
+        long need = t.type().bytesFor(t.elements());
+        if (t.data().byteSize() < need) {
+            throw new IllegalArgumentException("tensor " + t.name() + " has " + t.data().byteSize() + " bytes of data, its shape needs " + need);
+        }
+        if (t.cols() % t.type().blockSize() != 0) {
+            throw new IllegalArgumentException("tensor " + t.name() + ": row length " + t.cols() + " is not a multiple of the " + t.type() + " block size " + t.type().blockSize());
+        }
+    }
+
+    static IllegalArgumentException unsupported(TensorType type) {
+        return new IllegalArgumentException("tensor type " + type + " is not supported by the CPU kernels (supported: F32, F16, BF16, Q8_0, Q4_0)");
+    }
+}

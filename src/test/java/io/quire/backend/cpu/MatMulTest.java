@@ -1,0 +1,127 @@
+package io.quire.backend.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class MatMulTest {
+    private final Random random = new Random(42);
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    static Tensor tensor(TensorType type, int rows, int cols, float[] values) {
+        return new Tensor("w", type, new long[] {cols, rows}, Quant.quantize(type, values));
+    }
+
+    private float[] randomValues(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) random.nextGaussian();
+        return v;
+    }
+
+    /** Double-precision reference: out[b][r] = sum_c w[r][c] * x[b][c]. */
+    static double[] reference(float[] w, int rows, int cols, float[] x, int batch) {
+        double[] out = new double[batch * rows];
+        for (int b = 0; b < batch; b++) {
+            for (int r = 0; r < rows; r++) {
+                double s = 0;
+                for (int c = 0; c < cols; c++) s += (double) w[r * cols + c] * x[b * cols + c];
+                out[b * rows + r] = s;
+            }
+        }
+        return out;
+    }
+
+    /** Error relative to the size of the terms (sum of |w||x|), so cancellation does not inflate it. */
+    private static void assertClose(float[] actual, double[] expected, float[] w, int rows, int cols, float[] x, int batch, double tol, String what) {
+        for (int b = 0; b < batch; b++) {
+            for (int r = 0; r < rows; r++) {
+                double mag = 0;
+                for (int c = 0; c < cols; c++) mag += Math.abs((double) w[r * cols + c] * x[b * cols + c]);
+                double err = Math.abs(actual[b * rows + r] - expected[b * rows + r]);
+                assertThat(err).as("%s b=%d r=%d", what, b, r).isLessThanOrEqualTo(tol * Math.max(mag, 1e-30));
+            }
+        }
+    }
+
+    @Test
+    void f32MatchesDoubleReference() {
+        for (int batch : new int[] {1, 2, 5, 7, 32}) {
+            for (int[] shape : new int[][] {{37, 96}, {61, 100}, {64, 33}, {9, 7}}) {
+                int rows = shape[0], cols = shape[1];
+                float[] w = randomValues(rows * cols);
+                float[] x = randomValues(batch * cols);
+                float[] out = new float[batch * rows];
+                MatMul.matmul(tensor(TensorType.F32, rows, cols, w), x, batch, out);
+                assertClose(out, reference(w, rows, cols, x, batch), w, rows, cols, x, batch, 1e-5, "F32 " + rows + "x" + cols + " batch " + batch);
+            }
+        }
+    }
+
+    @Test
+    void storedTypesMatchDequantizeThenF32() {
+        for (TensorType type : new TensorType[] {TensorType.F16, TensorType.BF16, TensorType.Q8_0, TensorType.Q4_0}) {
+            for (int batch : new int[] {1, 3, 7, 32}) {
+                for (int[] shape : new int[][] {{37, 96}, {70, 320}, {5, 32}}) {
+                    int rows = shape[0], cols = shape[1];
+                    Tensor t = tensor(type, rows, cols, randomValues(rows * cols));
+                    float[] w = Quant.dequantize(t);
+                    float[] x = randomValues(batch * cols);
+                    float[] out = new float[batch * rows];
+                    MatMul.matmul(t, x, batch, out);
+                    assertClose(out, reference(w, rows, cols, x, batch), w, rows, cols, x, batch, 1e-4, type + " " + rows + "x" + cols + " batch " + batch);
+                }
+            }
+        }
+    }
+
+    @Test
+    void oddColumnCountsForPlainTypes() {
+        for (TensorType type : new TensorType[] {TensorType.F16, TensorType.BF16}) {
+            int rows = 13, cols = 45;
+            Tensor t = tensor(type, rows, cols, randomValues(rows * cols));
+            float[] w = Quant.dequantize(t);
+            for (int batch : new int[] {1, 6}) {
+                float[] x = randomValues(batch * cols);
+                float[] out = new float[batch * rows];
+                MatMul.matmul(t, x, batch, out);
+                assertClose(out, reference(w, rows, cols, x, batch), w, rows, cols, x, batch, 1e-4, type + " odd cols batch " + batch);
+            }
+        }
+    }
+
+    @Test
+    void oneAndTwoThreadsGiveIdenticalResults() {
+        int rows = 203, cols = 256;
+        for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0}) {
+            Tensor t = tensor(type, rows, cols, randomValues(rows * cols));
+            for (int batch : new int[] {1, 9}) {
+                float[] x = randomValues(batch * cols);
+                float[] one = new float[batch * rows];
+                float[] two = new float[batch * rows];
+                Parallel.setThreads(1);
+                MatMul.matmul(t, x, batch, one);
+                Parallel.setThreads(2);
+                MatMul.matmul(t, x, batch, two);
+                assertThat(two).as(type + " batch " + batch).containsExactly(one);
+            }
+        }
+    }
+
+    @Test
+    void rejectsBadShapes() {
+        Tensor t = tensor(TensorType.Q8_0, 4, 64, randomValues(256));
+        assertThatThrownBy(() -> MatMul.matmul(t, new float[63], 1, new float[4])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("input");
+        assertThatThrownBy(() -> MatMul.matmul(t, new float[64], 1, new float[3])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("output");
+        Tensor q4k = new Tensor("k", TensorType.Q4_K, new long[] {256, 1}, java.lang.foreign.MemorySegment.ofArray(new byte[144]));
+        assertThatThrownBy(() -> MatMul.matmul(q4k, new float[256], 1, new float[1])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q4_K");
+    }
+}

@@ -1,0 +1,176 @@
+package io.quire.backend.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class PagedAttentionTest {
+    private final Random random = new Random(1234);
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** Sequences with their full K/V kept densely ([position][kvHead][headDim]) next to the paged copy. */
+    private final class Fixture {
+        final PagedKvCache cache;
+        final int numKvHeads;
+        final int headDim;
+        final int layer = 1;
+        final int[][] tables;
+        final float[][] denseK;
+        final float[][] denseV;
+
+        Fixture(int blockSize, int numKvHeads, int headDim, int[] lengths) {
+            this.numKvHeads = numKvHeads;
+            this.headDim = headDim;
+            int kvDim = numKvHeads * headDim;
+            int totalBlocks = 0;
+            for (int len : lengths) totalBlocks += (len + blockSize - 1) / blockSize;
+            int numBlocks = totalBlocks + 3;  // spare blocks stay filled with garbage nobody may read
+            cache = new PagedKvCache(2, numBlocks, blockSize, numKvHeads, headDim);
+            List<Integer> free = new ArrayList<>();
+            for (int b = 0; b < numBlocks; b++) free.add(b);
+            Collections.shuffle(free, random);  // non-contiguous, interleaved between sequences
+            for (int l = 0; l < 2; l++) {
+                float[] k = cache.keys(l), v = cache.values(l);
+                for (int i = 0; i < k.length; i++) { k[i] = 1e3f; v[i] = -1e3f; }
+            }
+            tables = new int[lengths.length][];
+            denseK = new float[lengths.length][];
+            denseV = new float[lengths.length][];
+            int next = 0;
+            for (int s = 0; s < lengths.length; s++) {
+                int len = lengths[s];
+                tables[s] = new int[(len + blockSize - 1) / blockSize];
+                for (int b = 0; b < tables[s].length; b++) tables[s][b] = free.get(next++);
+                denseK[s] = randomValues(len * kvDim);
+                denseV[s] = randomValues(len * kvDim);
+                int[] slots = new int[len];
+                for (int j = 0; j < len; j++) slots[j] = tables[s][j / blockSize] * blockSize + j % blockSize;
+                cache.write(layer, slots, denseK[s], denseV[s], len);
+            }
+        }
+    }
+
+    private float[] randomValues(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) random.nextGaussian();
+        return v;
+    }
+
+    /** Plain causal attention over the dense copy, in double precision. */
+    private static double[] dense(Fixture f, float[] q, int numTokens, int[] positions, int[] tokenSeq, int numHeads, float scale) {
+        int hd = f.headDim;
+        int kvDim = f.numKvHeads * hd;
+        int group = numHeads / f.numKvHeads;
+        double[] out = new double[numTokens * numHeads * hd];
+        for (int t = 0; t < numTokens; t++) {
+            float[] k = f.denseK[tokenSeq[t]];
+            float[] v = f.denseV[tokenSeq[t]];
+            for (int h = 0; h < numHeads; h++) {
+                int kvh = h / group;
+                int len = positions[t] + 1;
+                double[] s = new double[len];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < len; j++) {
+                    double dot = 0;
+                    for (int d = 0; d < hd; d++) dot += (double) q[(t * numHeads + h) * hd + d] * k[j * kvDim + kvh * hd + d];
+                    s[j] = scale * dot;
+                    max = Math.max(max, s[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < len; j++) { s[j] = Math.exp(s[j] - max); sum += s[j]; }
+                for (int j = 0; j < len; j++) {
+                    for (int d = 0; d < hd; d++) out[(t * numHeads + h) * hd + d] += s[j] / sum * v[j * kvDim + kvh * hd + d];
+                }
+            }
+        }
+        return out;
+    }
+
+    private void check(int blockSize, int numHeads, int numKvHeads, int headDim, int[] lengths, int[] positions, int[] tokenSeq) {
+        Fixture f = new Fixture(blockSize, numKvHeads, headDim, lengths);
+        int numTokens = positions.length;
+        float[] q = randomValues(numTokens * numHeads * headDim);
+        float scale = (float) (1 / Math.sqrt(headDim));
+        double[] expected = dense(f, q, numTokens, positions, tokenSeq, numHeads, scale);
+        float[] out = new float[q.length];
+        PagedAttention.attend(q, out, numTokens, positions, tokenSeq, f.tables, f.cache, f.layer, numHeads, scale);
+        double maxAbs = 0;
+        for (double e : expected) maxAbs = Math.max(maxAbs, Math.abs(e));
+        for (int i = 0; i < out.length; i++) {
+            assertThat(Math.abs(out[i] - expected[i]))
+                    .as("bs %d heads %d/%d index %d", blockSize, numHeads, numKvHeads, i)
+                    .isLessThanOrEqualTo(1e-5 * Math.max(Math.abs(expected[i]), maxAbs));
+        }
+    }
+
+    @Test
+    void decodeStyleOneTokenPerSequence() {
+        for (int bs : new int[] {1, 16, 32}) {
+            int[] lengths = {1, 15, 16, 17, 33, 70};
+            int[] positions = new int[lengths.length];
+            int[] seqs = new int[lengths.length];
+            for (int s = 0; s < lengths.length; s++) { positions[s] = lengths[s] - 1; seqs[s] = s; }
+            check(bs, 8, 2, 64, lengths, positions, seqs);   // GQA
+            check(bs, 4, 4, 32, lengths, positions, seqs);   // MHA
+            check(bs, 8, 4, 8, lengths, positions, seqs);    // tiny heads (stories260K-like)
+        }
+    }
+
+    @Test
+    void prefillStyleConsecutivePositionsAreCausal() {
+        for (int bs : new int[] {1, 16, 32}) {
+            int len = 45;
+            int[] positions = new int[len];
+            int[] seqs = new int[len];
+            for (int t = 0; t < len; t++) positions[t] = t;
+            check(bs, 8, 2, 64, new int[] {len}, positions, seqs);
+            check(bs, 6, 6, 16, new int[] {len}, positions, seqs);
+        }
+    }
+
+    @Test
+    void mixedBatchOfPrefillChunkAndDecodes() {
+        for (int bs : new int[] {1, 16, 32}) {
+            // sequence 1 prefills positions 20..39 (a later chunk); sequences 0 and 2 decode one token each
+            int[] lengths = {50, 40, 3};
+            List<Integer> pos = new ArrayList<>();
+            List<Integer> seq = new ArrayList<>();
+            pos.add(49); seq.add(0);
+            for (int p = 20; p < 40; p++) { pos.add(p); seq.add(1); }
+            pos.add(2); seq.add(2);
+            check(bs, 8, 2, 64, lengths, pos.stream().mapToInt(Integer::intValue).toArray(), seq.stream().mapToInt(Integer::intValue).toArray());
+        }
+    }
+
+    @Test
+    void oneAndTwoThreadsAgreeExactly() {
+        Fixture f = new Fixture(16, 2, 64, new int[] {40, 21});
+        int[] positions = {39, 20, 10};
+        int[] seqs = {0, 1, 1};
+        float[] q = randomValues(3 * 8 * 64);
+        float[] one = new float[q.length];
+        float[] two = new float[q.length];
+        Parallel.setThreads(1);
+        PagedAttention.attend(q, one, 3, positions, seqs, f.tables, f.cache, f.layer, 8, 0.125f);
+        Parallel.setThreads(2);
+        PagedAttention.attend(q, two, 3, positions, seqs, f.tables, f.cache, f.layer, 8, 0.125f);
+        assertThat(two).containsExactly(one);
+    }
+
+    @Test
+    void rejectsPositionsBeyondTheBlockTable() {
+        Fixture f = new Fixture(16, 2, 8, new int[] {16});
+        assertThatThrownBy(() -> PagedAttention.attend(new float[32], new float[32], 1, new int[] {16}, new int[] {0}, f.tables, f.cache, f.layer, 4, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs 2 blocks");
+    }
+}
