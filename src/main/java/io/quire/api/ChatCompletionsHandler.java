@@ -71,7 +71,8 @@ public class ChatCompletionsHandler {
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount);
         String id = OpenAiFormat.newId("chatcmpl-");
         long created = OpenAiFormat.nowSeconds();
-        Flux<RequestOutput> outputs = engine.generate(id, tokens, params);
+        // Formatting and writing happen off the engine's thread, so they never delay its next step.
+        Flux<RequestOutput> outputs = engine.generate(id, tokens, params).publishOn(Schedulers.parallel());
         return r.streaming() ? stream(r, id, created, outputs, params.n(), wantLogprobs) : collect(id, created, outputs, params.n(), wantLogprobs);
     }
 

@@ -68,7 +68,9 @@ public class CompletionsHandler {
         List<Flux<RequestOutput>> outputs = new ArrayList<>(prompts.size());
         try {
             for (int i = 0; i < prompts.size(); i++) {
-                outputs.add(engine.generate(prompts.size() == 1 ? id : id + "-" + i, prompts.get(i).tokens(), params));
+                // Formatting and writing happen off the engine's thread, so they never delay its next step.
+                outputs.add(engine.generate(prompts.size() == 1 ? id : id + "-" + i, prompts.get(i).tokens(), params)
+                        .publishOn(Schedulers.parallel()));
             }
         } catch (RuntimeException e) {
             // A later prompt was refused: withdraw the ones already queued.
