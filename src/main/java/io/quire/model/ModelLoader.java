@@ -19,12 +19,29 @@ public final class ModelLoader {
 
     private ModelLoader() {}
 
+    /** The name that selects the built-in random model instead of a file. */
+    public static final String DUMMY = "dummy";
+
+    /**
+     * Loads {@code spec}: a GGUF path, or {@value #DUMMY} for the built-in random model
+     * ({@link RandomModels#DEFAULT}, F32, fixed seed), which needs no file and no network.
+     */
+    public static LanguageModel load(String spec) throws IOException {
+        if (DUMMY.equals(spec)) return RandomModels.load(RandomModels.DEFAULT, io.quire.backend.TensorType.F32, 0, "quire-dummy");
+        return load(Path.of(spec));
+    }
+
+    /** Loads a GGUF file, named after the file without its extension. */
     public static LanguageModel load(Path path) throws IOException {
+        return load(path, path.getFileName().toString().replaceFirst("\\.gguf$", ""));
+    }
+
+    /** Loads a GGUF file under the model name {@code name}. */
+    public static LanguageModel load(Path path, String name) throws IOException {
         GgufFile file = GgufFile.open(path);
         try {
             ModelConfig config = readConfig(file);
             Tokenizer tokenizer = Tokenizers.fromGguf(file.metadata());
-            String name = path.getFileName().toString().replaceFirst("\\.gguf$", "");
             return new LlamaModel(name, config, LlamaWeights.from(file, config), tokenizer, file);
         } catch (RuntimeException e) {
             file.close();

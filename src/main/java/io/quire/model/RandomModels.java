@@ -36,11 +36,16 @@ public final class RandomModels {
 
     /** Creates a random model in a temporary file and loads it (the file is deleted once mapped). */
     public static LanguageModel load(ModelConfig config, TensorType type, long seed) {
+        return load(config, type, seed, "random-" + config.architecture());
+    }
+
+    /** As {@link #load(ModelConfig, TensorType, long)}, served under {@code name}. */
+    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name) {
         try {
             Path tmp = Files.createTempFile("quire-random-", ".gguf");
             try {
                 write(config, type, seed, tmp);
-                return ModelLoader.load(tmp);
+                return ModelLoader.load(tmp, name);
             } finally {
                 Files.deleteIfExists(tmp);
             }

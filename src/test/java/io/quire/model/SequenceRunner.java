@@ -74,6 +74,28 @@ final class SequenceRunner {
 
     int freeBlockCount() { return freeBlocks.size(); }
 
+    /** Prefills {@code prompt} in chunks of {@code chunk} and returns the logits after its last token. */
+    float[] lastLogits(int[] prompt, int chunk) {
+        List<Integer> blocks = new ArrayList<>();
+        float[] logits = null;
+        int bs = cache.blockSize();
+        for (int start = 0; start < prompt.length; start += chunk) {
+            int n = Math.min(chunk, prompt.length - start);
+            int[] tokens = new int[n], positions = new int[n], slots = new int[n];
+            for (int j = 0; j < n; j++) {
+                int pos = start + j;
+                while (blocks.size() <= pos / bs) blocks.add(freeBlocks.removeLast());
+                tokens[j] = prompt[pos];
+                positions[j] = pos;
+                slots[j] = blocks.get(pos / bs) * bs + pos % bs;
+            }
+            int[] table = blocks.stream().mapToInt(Integer::intValue).toArray();
+            logits = model.forward(new ForwardBatch(tokens, positions, slots, new int[] {0, n}, new int[][] {table}), cache)[0];
+        }
+        freeBlocks.addAll(blocks);
+        return logits;
+    }
+
     static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;

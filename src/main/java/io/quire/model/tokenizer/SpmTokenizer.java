@@ -10,6 +10,11 @@ import java.util.PriorityQueue;
  * {@code llm_tokenizer_spm}: spaces become U+2581, characters are merged pairwise, always taking
  * the adjacent pair whose merged piece has the highest score, and a character that no piece covers
  * falls back to its UTF-8 bytes as {@code <0xXX>} tokens.
+ *
+ * <p>With {@code tokenizer.ggml.add_space_prefix} (default true) a space is prefixed to the text at
+ * the start and, as current llama.cpp does ({@code is_prev_special}), to text that follows a special
+ * token split out by {@code parseSpecial}. {@link #decode} removes that one space only for a
+ * sequence that starts at BOS; {@link StreamingDetokenizer} never removes it.
  */
 final class SpmTokenizer extends VocabTokenizer {
     static final char SPACE_MARK = '\u2581';

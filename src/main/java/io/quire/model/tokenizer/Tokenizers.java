@@ -2,7 +2,10 @@ package io.quire.model.tokenizer;
 
 import io.quire.model.gguf.GgufMetadata;
 
-/** Builds the tokenizer a GGUF file describes, from its metadata alone (no weights needed). */
+/**
+ * Builds the tokenizer a GGUF file describes, from its metadata alone (no weights needed). The
+ * tokenizers are immutable and safe to share between threads.
+ */
 public final class Tokenizers {
     private Tokenizers() {}
 
