@@ -1,7 +1,6 @@
 package io.quire;
 
 import io.quire.engine.EngineStats;
-import io.quire.engine.GenerationService;
 import io.quire.engine.LLMEngine;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
@@ -12,19 +11,17 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  */
 public class ModelHealthIndicator implements HealthIndicator {
     private final LLMEngine engine;
-    private final GenerationService served;
 
-    public ModelHealthIndicator(LLMEngine engine, GenerationService served) {
+    public ModelHealthIndicator(LLMEngine engine) {
         this.engine = engine;
-        this.served = served;
     }
 
     @Override
     public Health health() {
         EngineStats s = engine.stats();
         return Health.up()
-                .withDetail("model", served.modelName())
-                .withDetail("maxModelLen", served.maxModelLen())
+                .withDetail("model", engine.modelName())
+                .withDetail("maxModelLen", engine.maxModelLen())
                 .withDetail("running", s.running())
                 .withDetail("waiting", s.waiting())
                 .withDetail("kvBlocksFree", s.numFreeBlocks())

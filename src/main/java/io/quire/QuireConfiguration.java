@@ -6,7 +6,6 @@ import io.quire.api.template.ChatTemplate;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Parallel;
 import io.quire.engine.EngineConfig;
-import io.quire.engine.GenerationService;
 import io.quire.engine.LLMEngine;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
@@ -17,7 +16,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.context.annotation.Primary;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
@@ -33,18 +31,22 @@ import java.nio.file.Path;
 @EnableConfigurationProperties(QuireProperties.class)
 public class QuireConfiguration {
     private static final Logger log = LoggerFactory.getLogger(QuireConfiguration.class);
-    private static final String DUMMY_NAME = "quire-dummy";
-    /** The dummy model's weights are the same on every start. */
-    private static final long DUMMY_SEED = 42;
 
     @Bean(destroyMethod = "close")
     public LanguageModel languageModel(QuireProperties props) throws IOException {
         int threads = props.threads() > 0 ? props.threads() : Runtime.getRuntime().availableProcessors();
         Parallel.setThreads(threads);
         long start = System.nanoTime();
-        LanguageModel model = props.dummy()
-                ? RandomModels.load(RandomModels.DEFAULT, TensorType.F32, DUMMY_SEED)
-                : ModelLoader.load(Path.of(props.model()));
+        // The model carries the served name, so the API, logs and metrics all use the one clients send.
+        String name = props.servedModelName();
+        boolean named = name != null && !name.isBlank();
+        LanguageModel model;
+        if (props.dummy()) {
+            model = named ? RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, name) : ModelLoader.load(ModelLoader.DUMMY);
+        } else {
+            Path path = Path.of(props.model());
+            model = named ? ModelLoader.load(path, name) : ModelLoader.load(path);
+        }
         log.info("Loaded {} ({}) in {} ms on {} threads", props.dummy() ? "the dummy random-weight model" : props.model(),
                 model.config().architecture(), (System.nanoTime() - start) / 1_000_000, threads);
         return model;
@@ -55,15 +57,6 @@ public class QuireConfiguration {
         EngineConfig config = new EngineConfig(props.blockSize(), props.kvCacheMemory().toBytes(), props.maxNumSeqs(),
                 props.maxNumBatchedTokens(), props.maxModelLen());
         return new LLMEngine(model, config, registry);
-    }
-
-    /** What the API sees: the engine under the served model name. */
-    @Bean
-    @Primary
-    public GenerationService generationService(LLMEngine engine, QuireProperties props) {
-        String name = props.servedModelName();
-        if (name == null || name.isBlank()) name = props.dummy() ? DUMMY_NAME : engine.modelName();
-        return new RenamedGenerationService(engine, name);
     }
 
     @Bean
@@ -82,13 +75,13 @@ public class QuireConfiguration {
     }
 
     @Bean
-    public ChatPrompts chatPrompts(ChatTemplate template, GenerationService service, JsonMapper json) {
+    public ChatPrompts chatPrompts(ChatTemplate template, LLMEngine service, JsonMapper json) {
         return new ChatPrompts(template, service.tokenizer(), json);
     }
 
     @Bean
-    public ModelHealthIndicator modelHealthIndicator(LLMEngine engine, GenerationService service) {
-        return new ModelHealthIndicator(engine, service);
+    public ModelHealthIndicator modelHealthIndicator(LLMEngine engine) {
+        return new ModelHealthIndicator(engine);
     }
 
 }

@@ -31,7 +31,7 @@ public record QuireProperties(
         @DefaultValue("0") int threads,
         String chatTemplate) {
 
-    public static final String DUMMY = "dummy";
+    public static final String DUMMY = io.quire.model.ModelLoader.DUMMY;
 
     public boolean dummy() { return model == null || model.isBlank() || DUMMY.equals(model); }
 }
