@@ -6,6 +6,7 @@ import io.quire.engine.InvalidRequestException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.codec.CodecException;
+import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.web.server.MethodNotAllowedException;
@@ -38,6 +39,9 @@ public final class ErrorBodies {
                             + ": send a JSON body with Content-Type: application/json", null);
             case MethodNotAllowedException e -> failure(HttpStatus.METHOD_NOT_ALLOWED,
                     "Method " + e.getHttpMethod() + " is not allowed here; allowed: " + e.getSupportedMethods(), null);
+            case DataBufferLimitException e -> failure(HttpStatus.CONTENT_TOO_LARGE,
+                    "Request body too large: " + e.getMessage() + " (see spring.http.codecs.max-in-memory-size)", null);
+            case ServerWebInputException e when e.getCause() instanceof DataBufferLimitException limit -> of(limit);
             case ServerWebInputException e -> badInput(e);
             case ResponseStatusException e -> {
                 HttpStatus status = resolve(e.getStatusCode());
@@ -99,6 +103,7 @@ public final class ErrorBodies {
             case NOT_FOUND -> "NotFoundError";
             case METHOD_NOT_ALLOWED -> "MethodNotAllowedError";
             case UNSUPPORTED_MEDIA_TYPE -> "UnsupportedMediaTypeError";
+            case CONTENT_TOO_LARGE -> "RequestTooLargeError";
             case SERVICE_UNAVAILABLE -> "ServiceUnavailableError";
             case INTERNAL_SERVER_ERROR -> "InternalServerError";
             default -> status.is4xxClientError() ? "BadRequestError" : "InternalServerError";

@@ -70,6 +70,10 @@ class ErrorsApiTest extends Stories260KServerTest {
         JsonNode chat = error(post("/v1/chat/completions", """
                 {"model": "stories260K", "messages": [{"role": "user", "content": "%s"}]}""".formatted(longPrompt)), 400, "BadRequestError");
         assertThat(chat.get("message").asString()).contains("maximum context length");
+        // A body over Spring's default 256KB codec limit still reaches the engine's length check.
+        String ids = "100,".repeat(70_000) + "100";
+        JsonNode huge = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": [" + ids + "]}"), 400, "BadRequestError");
+        assertThat(huge.get("message").asString()).contains("maximum context length");
         // A stream that cannot start is refused before any event, with a status.
         error(post("/v1/completions", """
                 {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 510, "stream": true}"""), 400, "BadRequestError");
