@@ -94,4 +94,22 @@ class ConcurrencyApiTest extends Stories260KServerTest {
         for (int i = 0; i < 500 && aborted.count() == abortsBefore; i++) Thread.sleep(20);
         assertThat(aborted.count()).as("requests aborted").isEqualTo(abortsBefore + 1);
     }
+
+    @Test
+    void aClientThatGoesAwayBeforeANonStreamedReplyAbortsItsRequest() throws Exception {
+        Counter aborted = registry.find("quire_request_success").tag("finished_reason", "abort").counter();
+        assertThat(aborted).isNotNull();
+        double abortsBefore = aborted.count();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        String body = """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 480, "ignore_eos": true, "temperature": 0}""";
+        CompletableFuture<HttpResponse<String>> reply = client.sendAsync(HttpRequest.newBuilder(uri("/v1/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        for (int i = 0; i < 500 && engine.stats().running() == 0; i++) Thread.sleep(10);
+        assertThat(engine.stats().running()).as("the request is running").isEqualTo(1);
+        reply.cancel(true);
+        client.shutdownNow();
+        for (int i = 0; i < 500 && aborted.count() == abortsBefore; i++) Thread.sleep(20);
+        assertThat(aborted.count()).as("requests aborted").isEqualTo(abortsBefore + 1);
+    }
 }

@@ -112,5 +112,6 @@ class ModelChatTemplateServerTest {
                 .formatted(messages).replace("quire-templated", engine.modelName()));
         assertThat(chat.get("usage").get("prompt_tokens").asInt()).isEqualTo(tokens.get("count").asInt());
         assertThat(chat.get("usage").get("completion_tokens").asInt()).isEqualTo(4);
+        assertThat(engine.stats().numFreeBlocks()).as("leak check").isEqualTo(engine.stats().numTotalBlocks());
     }
 }
