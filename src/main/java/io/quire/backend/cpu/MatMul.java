@@ -4,7 +4,18 @@ import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
+import static jdk.incubator.vector.VectorOperators.ASHR;
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.B2I;
+import static jdk.incubator.vector.VectorOperators.GE;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
+
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 
 /**
  * Matrix times a batch of vectors with the weight in its stored type, dequantized on the fly.
@@ -176,19 +187,24 @@ public final class MatMul {
         };
     }
 
+    // The batch-1 kernels below are deliberately flat: a helper that takes or returns a vector
+    // must be inlined by C2 or the vector is boxed, and C2 refuses to inline a helper it already
+    // compiled into a large method. So the conversions are written out in each loop.
+
     private static float dotF32(MemorySegment seg, long off, float[] x, int xOff, int cols) {
         final var F = Simd.F;
         final int L = Simd.L;
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         int c = 0;
         for (int bound = cols - cols % (4 * L); c < bound; c += 4 * L) {
-            s0 = Simd.loadF32(seg, off + 4L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
-            s1 = Simd.loadF32(seg, off + 4L * (c + L)).fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
-            s2 = Simd.loadF32(seg, off + 4L * (c + 2 * L)).fma(FloatVector.fromArray(F, x, xOff + c + 2 * L), s2);
-            s3 = Simd.loadF32(seg, off + 4L * (c + 3 * L)).fma(FloatVector.fromArray(F, x, xOff + c + 3 * L), s3);
+            long o = off + 4L * c;
+            s0 = FloatVector.fromMemorySegment(F, seg, o, LE).fma(FloatVector.fromArray(F, x, xOff + c), s0);
+            s1 = FloatVector.fromMemorySegment(F, seg, o + 4L * L, LE).fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
+            s2 = FloatVector.fromMemorySegment(F, seg, o + 8L * L, LE).fma(FloatVector.fromArray(F, x, xOff + c + 2 * L), s2);
+            s3 = FloatVector.fromMemorySegment(F, seg, o + 12L * L, LE).fma(FloatVector.fromArray(F, x, xOff + c + 3 * L), s3);
         }
         for (int bound = cols - cols % L; c < bound; c += L) {
-            s0 = Simd.loadF32(seg, off + 4L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
+            s0 = FloatVector.fromMemorySegment(F, seg, off + 4L * c, LE).fma(FloatVector.fromArray(F, x, xOff + c), s0);
         }
         float s = s0.add(s1).add(s2.add(s3)).reduceLanes(ADD);
         for (; c < cols; c++) s += seg.get(Layouts.FLOAT_LE, off + 4L * c) * x[xOff + c];
@@ -197,15 +213,25 @@ public final class MatMul {
 
     private static float dotF16(MemorySegment seg, long off, float[] x, int xOff, int cols) {
         final var F = Simd.F;
+        final var I = Simd.I;
+        final var S = Simd.S;
         final int L = Simd.L;
+        final FloatVector rebias = FloatVector.broadcast(F, 0x1p112f);
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
         int c = 0;
         for (int bound = cols - cols % (2 * L); c < bound; c += 2 * L) {
-            s0 = Simd.loadF16(seg, off + 2L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
-            s1 = Simd.loadF16(seg, off + 2L * (c + L)).fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
-        }
-        for (int bound = cols - cols % L; c < bound; c += L) {
-            s0 = Simd.loadF16(seg, off + 2L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
+            // f16 -> f32: shift exponent+mantissa into place, multiply by 2^112 to rebias (this also
+            // normalizes subnormals), patch inf/NaN, restore the sign.
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, LE).convertShape(S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * (c + L), LE).convertShape(S2I, I, 0);
+            IntVector m0 = h0.and(0x7fff).lanewise(LSHL, 13);
+            IntVector m1 = h1.and(0x7fff).lanewise(LSHL, 13);
+            IntVector b0 = m0.reinterpretAsFloats().mul(rebias).reinterpretAsInts().blend(m0.or(0x7f800000), m0.compare(GE, 0x7c00 << 13));
+            IntVector b1 = m1.reinterpretAsFloats().mul(rebias).reinterpretAsInts().blend(m1.or(0x7f800000), m1.compare(GE, 0x7c00 << 13));
+            FloatVector w0 = b0.or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            FloatVector w1 = b1.or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            s0 = w0.fma(FloatVector.fromArray(F, x, xOff + c), s0);
+            s1 = w1.fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
         }
         float s = s0.add(s1).reduceLanes(ADD);
         for (; c < cols; c++) s += Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c)) * x[xOff + c];
@@ -214,50 +240,88 @@ public final class MatMul {
 
     private static float dotBF16(MemorySegment seg, long off, float[] x, int xOff, int cols) {
         final var F = Simd.F;
+        final var I = Simd.I;
+        final var S = Simd.S;
         final int L = Simd.L;
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
         int c = 0;
         for (int bound = cols - cols % (2 * L); c < bound; c += 2 * L) {
-            s0 = Simd.loadBF16(seg, off + 2L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
-            s1 = Simd.loadBF16(seg, off + 2L * (c + L)).fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
-        }
-        for (int bound = cols - cols % L; c < bound; c += L) {
-            s0 = Simd.loadBF16(seg, off + 2L * c).fma(FloatVector.fromArray(F, x, xOff + c), s0);
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, LE).convertShape(S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * (c + L), LE).convertShape(S2I, I, 0);
+            s0 = h0.lanewise(LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + c), s0);
+            s1 = h1.lanewise(LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
         }
         float s = s0.add(s1).reduceLanes(ADD);
         for (; c < cols; c++) s += Float.intBitsToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c) << 16) * x[xOff + c];
         return s;
     }
 
+    // Quantized rows: two blocks per iteration, each scaled into its own accumulator, so
+    // consecutive blocks do not wait on each other's FMA latency. Assumes L divides 16.
+
     private static float dotQ8_0(MemorySegment seg, long off, float[] x, int xOff, int cols) {
         final var F = Simd.F;
+        final var B = Simd.B;
         final int L = Simd.L;
-        FloatVector acc = FloatVector.zero(F);
-        for (int c = 0; c < cols; c += 32, off += 34) {
-            float d = Simd.scale(seg, off);
-            FloatVector blk = FloatVector.zero(F);
-            for (int i = 0; i < 32; i += L) blk = Simd.loadI8(seg, off + 2 + i).fma(FloatVector.fromArray(F, x, xOff + c + i), blk);
-            acc = blk.fma(FloatVector.broadcast(F, d), acc);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int blocks = cols / 32;
+        int b = 0;
+        for (; b + 2 <= blocks; b += 2, off += 68) {
+            int xc = xOff + 32 * b;
+            FloatVector p0 = FloatVector.zero(F), p1 = p0;
+            for (int i = 0; i < 32; i += L) {
+                p0 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(B2F, F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
+                p1 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 36 + i, LE).convertShape(B2F, F, 0)).fma(FloatVector.fromArray(F, x, xc + 32 + i), p1);
+            }
+            a0 = p0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off))), a0);
+            a1 = p1.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 34))), a1);
         }
-        return acc.reduceLanes(ADD);
+        if (b < blocks) {
+            int xc = xOff + 32 * b;
+            FloatVector p0 = FloatVector.zero(F);
+            for (int i = 0; i < 32; i += L) {
+                p0 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(B2F, F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
+            }
+            a0 = p0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off))), a0);
+        }
+        return a0.add(a1).reduceLanes(ADD);
     }
 
     private static float dotQ4_0(MemorySegment seg, long off, float[] x, int xOff, int cols) {
         final var F = Simd.F;
+        final var B = Simd.B;
         final int L = Simd.L;
-        FloatVector acc = FloatVector.zero(F);
-        for (int c = 0; c < cols; c += 32, off += 18) {
-            float d = Simd.scale(seg, off);
-            FloatVector blk = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int blocks = cols / 32;
+        int b = 0;
+        for (; b + 2 <= blocks; b += 2, off += 36) {
+            int xc = xOff + 32 * b;
+            FloatVector p0 = FloatVector.zero(F), p1 = p0;
             for (int i = 0; i < 16; i += L) {
-                ByteVector packed = Simd.loadBytes(seg, off + 2 + i);
-                blk = Simd.q4Low(packed).fma(FloatVector.fromArray(F, x, xOff + c + i), blk);
-                blk = Simd.q4High(packed).fma(FloatVector.fromArray(F, x, xOff + c + 16 + i), blk);
+                // Nibbles widened to int lanes first: x86 has no byte shifts, int shifts are cheap.
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(B2I, Simd.I, 0);
+                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 20 + i, LE).convertShape(B2I, Simd.I, 0);
+                p0 = ((FloatVector) q0.and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
+                p0 = ((FloatVector) q0.lanewise(ASHR, 4).and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
+                p1 = ((FloatVector) q1.and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 32 + i), p1);
+                p1 = ((FloatVector) q1.lanewise(ASHR, 4).and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 48 + i), p1);
             }
-            acc = blk.fma(FloatVector.broadcast(F, d), acc);
+            a0 = p0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off))), a0);
+            a1 = p1.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 18))), a1);
         }
-        return acc.reduceLanes(ADD);
+        if (b < blocks) {
+            int xc = xOff + 32 * b;
+            FloatVector p0 = FloatVector.zero(F);
+            for (int i = 0; i < 16; i += L) {
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(B2I, Simd.I, 0);
+                p0 = ((FloatVector) q0.and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
+                p0 = ((FloatVector) q0.lanewise(ASHR, 4).and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
+            }
+            a0 = p0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off))), a0);
+        }
+        return a0.add(a1).reduceLanes(ADD);
     }
 
     private static final jdk.incubator.vector.VectorOperators.Associative ADD = jdk.incubator.vector.VectorOperators.ADD;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 }
