@@ -3,13 +3,15 @@ package io.quire.backend.cpu;
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 import jdk.incubator.vector.ByteVector;
-import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.B2F;
 import static jdk.incubator.vector.VectorOperators.B2I;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
 import java.nio.ByteOrder;
@@ -46,14 +48,17 @@ public final class MatMul {
         if ((long) batch * cols > x.length) throw new IllegalArgumentException("input of " + x.length + " floats is shorter than batch " + batch + " x " + cols + " columns of " + w.name());
         if ((long) batch * rows > out.length) throw new IllegalArgumentException("output of " + out.length + " floats is shorter than batch " + batch + " x " + rows + " rows of " + w.name());
         TensorType type = w.type();
-        MemorySegment seg = w.data();
+        MemorySegment data = Simd.nativeData(w);
+        long base = data.address();
         long rowBytes = type.bytesFor(cols);
         if (batch == 1) {
             int units = (rows + ROWS_PER_UNIT_B1 - 1) / ROWS_PER_UNIT_B1;
+            float[] xBlockSums = type == TensorType.Q4_0 ? blockSums(x, 0, cols) : null;
             Parallel.forRange(units, (from, to) -> {
                 int rEnd = Math.min(rows, to * ROWS_PER_UNIT_B1);
-                for (int r = from * ROWS_PER_UNIT_B1; r < rEnd; r++) out[r] = dot(type, seg, r * rowBytes, x, 0, cols);
+                for (int r = from * ROWS_PER_UNIT_B1; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, xBlockSums);
             });
+            Reference.reachabilityFence(data);
             return;
         }
         int tiles = (rows + ROW_TILE - 1) / ROW_TILE;
@@ -62,10 +67,11 @@ public final class MatMul {
             for (int tile = from; tile < to; tile++) {
                 int r0 = tile * ROW_TILE;
                 int nr = Math.min(ROW_TILE, rows - r0);
-                for (int i = 0; i < nr; i++) Quant.dequantizeRow(type, seg, (r0 + i) * rowBytes, cols, scratch, i * cols);
+                for (int i = 0; i < nr; i++) Quant.dequantizeRow(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols);
                 denseTile(scratch, nr, cols, x, batch, out, rows, r0);
             }
         });
+        Reference.reachabilityFence(data);
     }
 
     private static float[] scratch(int n) {
@@ -176,22 +182,25 @@ public final class MatMul {
 
     // ---- batch 1: one row of stored bytes dotted with x ----
 
-    private static float dot(TensorType type, MemorySegment seg, long off, float[] x, int xOff, int cols) {
+    /** Row at absolute address {@code addr} dotted with x. */
+    private static float dot(TensorType type, long addr, float[] x, int cols, float[] xBlockSums) {
         return switch (type) {
-            case F32 -> dotF32(seg, off, x, xOff, cols);
-            case F16 -> dotF16(seg, off, x, xOff, cols);
-            case BF16 -> dotBF16(seg, off, x, xOff, cols);
-            case Q8_0 -> dotQ8_0(seg, off, x, xOff, cols);
-            case Q4_0 -> dotQ4_0(seg, off, x, xOff, cols);
+            case F32 -> dotF32(addr, x, 0, cols);
+            case F16 -> dotF16(addr, x, 0, cols);
+            case BF16 -> dotBF16(addr, x, 0, cols);
+            case Q8_0 -> dotQ8_0(addr, x, 0, cols);
+            case Q4_0 -> dotQ4_0(addr, x, 0, cols, xBlockSums);
             default -> throw Quant.unsupported(type);
         };
     }
 
-    // The batch-1 kernels below are deliberately flat: a helper that takes or returns a vector
+    // The batch-1 kernels below read weights by absolute address through Simd.ALL, a constant
+    // segment, so C2 folds away per-access scope and bounds checks. They are deliberately flat: a helper that takes or returns a vector
     // must be inlined by C2 or the vector is boxed, and C2 refuses to inline a helper it already
     // compiled into a large method. So the conversions are written out in each loop.
 
-    private static float dotF32(MemorySegment seg, long off, float[] x, int xOff, int cols) {
+    private static float dotF32(long off, float[] x, int xOff, int cols) {
+        final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final int L = Simd.L;
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
@@ -211,7 +220,8 @@ public final class MatMul {
         return s;
     }
 
-    private static float dotF16(MemorySegment seg, long off, float[] x, int xOff, int cols) {
+    private static float dotF16(long off, float[] x, int xOff, int cols) {
+        final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
         final var S = Simd.S;
@@ -238,7 +248,8 @@ public final class MatMul {
         return s;
     }
 
-    private static float dotBF16(MemorySegment seg, long off, float[] x, int xOff, int cols) {
+    private static float dotBF16(long off, float[] x, int xOff, int cols) {
+        final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
         final var S = Simd.S;
@@ -259,7 +270,8 @@ public final class MatMul {
     // Quantized rows: two blocks per iteration, each scaled into its own accumulator, so
     // consecutive blocks do not wait on each other's FMA latency. Assumes L divides 16.
 
-    private static float dotQ8_0(MemorySegment seg, long off, float[] x, int xOff, int cols) {
+    private static float dotQ8_0(long off, float[] x, int xOff, int cols) {
+        final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var B = Simd.B;
         final int L = Simd.L;
@@ -287,11 +299,19 @@ public final class MatMul {
         return a0.add(a1).reduceLanes(ADD);
     }
 
-    private static float dotQ4_0(MemorySegment seg, long off, float[] x, int xOff, int cols) {
+    /**
+     * Q4_0 row times x. The "- 8" of each value is folded out of the loop:
+     * {@code sum d (q - 8) x = d sum q x - 8 d sum x}, with the block sums of x precomputed once per
+     * call ({@code xBlockSums}), which with zero-extended nibbles saves three vector ops per block.
+     */
+    private static float dotQ4_0(long off, float[] x, int xOff, int cols, float[] xBlockSums) {
+        final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var B = Simd.B;
+        final var I = Simd.I;
         final int L = Simd.L;
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        float corr = 0;
         int blocks = cols / 32;
         int b = 0;
         for (; b + 2 <= blocks; b += 2, off += 36) {
@@ -299,27 +319,42 @@ public final class MatMul {
             FloatVector p0 = FloatVector.zero(F), p1 = p0;
             for (int i = 0; i < 16; i += L) {
                 // Nibbles widened to int lanes first: x86 has no byte shifts, int shifts are cheap.
-                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(B2I, Simd.I, 0);
-                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 20 + i, LE).convertShape(B2I, Simd.I, 0);
-                p0 = ((FloatVector) q0.and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
-                p0 = ((FloatVector) q0.lanewise(ASHR, 4).and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
-                p1 = ((FloatVector) q1.and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 32 + i), p1);
-                p1 = ((FloatVector) q1.lanewise(ASHR, 4).and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 48 + i), p1);
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 20 + i, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                p0 = ((FloatVector) q0.and(0x0f).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
+                p0 = ((FloatVector) q0.lanewise(LSHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
+                p1 = ((FloatVector) q1.and(0x0f).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 32 + i), p1);
+                p1 = ((FloatVector) q1.lanewise(LSHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 48 + i), p1);
             }
-            a0 = p0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off))), a0);
-            a1 = p1.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 18))), a1);
+            float d0 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
+            float d1 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 18));
+            a0 = p0.fma(FloatVector.broadcast(F, d0), a0);
+            a1 = p1.fma(FloatVector.broadcast(F, d1), a1);
+            corr += d0 * xBlockSums[b] + d1 * xBlockSums[b + 1];
         }
         if (b < blocks) {
             int xc = xOff + 32 * b;
             FloatVector p0 = FloatVector.zero(F);
             for (int i = 0; i < 16; i += L) {
-                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(B2I, Simd.I, 0);
-                p0 = ((FloatVector) q0.and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
-                p0 = ((FloatVector) q0.lanewise(ASHR, 4).and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                p0 = ((FloatVector) q0.and(0x0f).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
+                p0 = ((FloatVector) q0.lanewise(LSHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
             }
-            a0 = p0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off))), a0);
+            float d0 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
+            a0 = p0.fma(FloatVector.broadcast(F, d0), a0);
+            corr += d0 * xBlockSums[b];
         }
-        return a0.add(a1).reduceLanes(ADD);
+        return a0.add(a1).reduceLanes(ADD) - 8 * corr;
+    }
+
+    /** Sums of x over each 32-value block. */
+    private static float[] blockSums(float[] x, int xOff, int cols) {
+        float[] sums = new float[cols / 32];
+        for (int b = 0; b < sums.length; b++) {
+            sums[b] = FloatVector.fromArray(Simd.F, x, xOff + 32 * b).add(FloatVector.fromArray(Simd.F, x, xOff + 32 * b + Simd.L)).reduceLanes(ADD)
+                    + (Simd.L == 8 ? FloatVector.fromArray(Simd.F, x, xOff + 32 * b + 16).add(FloatVector.fromArray(Simd.F, x, xOff + 32 * b + 24)).reduceLanes(ADD) : 0f);
+        }
+        return sums;
     }
 
     private static final jdk.incubator.vector.VectorOperators.Associative ADD = jdk.incubator.vector.VectorOperators.ADD;

@@ -4,6 +4,7 @@ import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -103,7 +104,9 @@ public final class Quant {
         float[] out = new float[(int) n];
         int cols = t.cols();
         long rowBytes = t.type().bytesFor(cols);
-        for (int r = 0; r < t.rows(); r++) dequantizeRow(t.type(), t.data(), r * rowBytes, cols, out, r * cols);
+        MemorySegment data = Simd.nativeData(t);
+        for (int r = 0; r < t.rows(); r++) dequantizeRow(t.type(), data.address() + r * rowBytes, cols, out, r * cols);
+        Reference.reachabilityFence(data);
         return out;
     }
 
@@ -113,14 +116,18 @@ public final class Quant {
         if (row < 0 || row >= t.rows()) throw new IndexOutOfBoundsException("row " + row + " outside tensor " + t.name() + " of " + t.rows() + " rows");
         int cols = t.cols();
         if (outOffset < 0 || outOffset + cols > out.length) throw new IndexOutOfBoundsException("output of " + out.length + " floats cannot hold " + cols + " values at " + outOffset);
-        dequantizeRow(t.type(), t.data(), row * t.type().bytesFor(cols), cols, out, outOffset);
+        MemorySegment data = Simd.nativeData(t);
+        dequantizeRow(t.type(), data.address() + row * t.type().bytesFor(cols), cols, out, outOffset);
+        Reference.reachabilityFence(data);
     }
 
     /**
-     * Decodes {@code cols} values stored at byte offset {@code off}. Bounds are the caller's job.
+     * Decodes {@code cols} values stored at absolute address {@code off} (see {@link Simd#ALL}).
+     * Bounds are the caller's job.
      * Conversions are written out inline, as in {@link MatMul}, so no vector crosses a call.
      */
-    static void dequantizeRow(TensorType type, MemorySegment seg, long off, int cols, float[] out, int outOff) {
+    static void dequantizeRow(TensorType type, long off, int cols, float[] out, int outOff) {
+        final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
         final var S = Simd.S;

@@ -1,5 +1,8 @@
 package io.quire.backend.cpu;
 
+import io.quire.backend.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorShape;
@@ -21,6 +24,33 @@ final class Simd {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+
+    /**
+     * All of native memory. Kernels read weights through this one constant segment by absolute
+     * address: C2 then knows its class, bounds and (global) scope and drops the per-access checks a
+     * weight's own segment would cost. {@link #nativeData} checks the real segment once per call, so
+     * a weight's arena must simply stay open while a kernel runs (the model owns it).
+     */
+    static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
+    /**
+     * The tensor's data as a native segment, checked to be alive and long enough; kernels read it at
+     * {@code address()}. Heap segments (neither the loader nor Quant makes them) are copied to native
+     * memory: correct but slow. Callers keep the result reachable until they are done
+     * ({@link java.lang.ref.Reference#reachabilityFence}), as an auto arena frees it otherwise.
+     */
+    static MemorySegment nativeData(Tensor t) {
+        MemorySegment seg = t.data();
+        long need = t.type().bytesFor(t.elements());
+        if (seg.byteSize() < need) {
+            throw new IllegalArgumentException("tensor " + t.name() + " has " + seg.byteSize() + " bytes of data, its shape needs " + need);
+        }
+        if (!seg.scope().isAlive()) throw new IllegalStateException("tensor " + t.name() + " belongs to a closed arena");
+        if (seg.isNative()) return seg;
+        MemorySegment copy = Arena.ofAuto().allocate(need, 64);
+        copy.copyFrom(seg.asSlice(0, need));
+        return copy;
+    }
 
     private Simd() {}
 }
