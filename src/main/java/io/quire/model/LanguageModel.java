@@ -1,5 +1,6 @@
 package io.quire.model;
 
+import io.quire.backend.KvCache;
 import io.quire.backend.cpu.PagedKvCache;
 import io.quire.model.tokenizer.Tokenizer;
 
@@ -18,12 +19,13 @@ public interface LanguageModel extends AutoCloseable {
 
     /**
      * Runs one step over a flat batch: writes the new tokens' K/V into their slots of {@code cache}
+     * (one made by {@link #newKvCache})
      * and returns the logits of each sequence's last new token, {@code [numSeqs][vocabSize]}.
      */
-    float[][] forward(ForwardBatch batch, PagedKvCache cache);
+    float[][] forward(ForwardBatch batch, KvCache cache);
 
-    /** A KV cache for this model with {@code numBlocks} blocks of {@code blockSize} tokens. */
-    default PagedKvCache newKvCache(int numBlocks, int blockSize) {
+    /** A KV cache for this model, on its device, with {@code numBlocks} blocks of {@code blockSize} tokens. */
+    default KvCache newKvCache(int numBlocks, int blockSize) {
         ModelConfig c = config();
         return new PagedKvCache(c.numLayers(), numBlocks, blockSize, c.numKvHeads(), c.headDim());
     }

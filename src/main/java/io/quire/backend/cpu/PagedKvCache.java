@@ -1,12 +1,14 @@
 package io.quire.backend.cpu;
 
+import io.quire.backend.KvCache;
+
 /**
  * The physical KV cache on the CPU: for each layer one preallocated key array and one value
  * array holding {@code numBlocks} fixed-size blocks. Slot {@code s = block * blockSize + offset}
  * holds the K (or V) of one token for all KV heads, {@code [kvHead][headDim]}. Which block
  * belongs to which sequence is decided elsewhere (the block tables); this class only stores.
  */
-public final class PagedKvCache {
+public final class PagedKvCache implements KvCache {
     private final int numLayers;
     private final int numBlocks;
     private final int blockSize;
@@ -35,9 +37,9 @@ public final class PagedKvCache {
         return 2L * numLayers * blockSize * numKvHeads * headDim * Float.BYTES;
     }
 
-    public int numLayers() { return numLayers; }
-    public int numBlocks() { return numBlocks; }
-    public int blockSize() { return blockSize; }
+    @Override public int numLayers() { return numLayers; }
+    @Override public int numBlocks() { return numBlocks; }
+    @Override public int blockSize() { return blockSize; }
     public int numKvHeads() { return numKvHeads; }
     public int headDim() { return headDim; }
     public int kvDim() { return numKvHeads * headDim; }
@@ -66,7 +68,7 @@ public final class PagedKvCache {
         }
     }
 
-    /** Copies block {@code src} to block {@code dst} in every layer (copy-on-write). */
+    @Override
     public void copyBlock(int src, int dst) {
         int n = blockSize * kvDim();
         for (int l = 0; l < numLayers; l++) {
