@@ -54,7 +54,7 @@ public final class MatMul {
         if (batch == 1) {
             int units = (rows + ROWS_PER_UNIT_B1 - 1) / ROWS_PER_UNIT_B1;
             float[] xBlockSums = type == TensorType.Q4_0 ? blockSums(x, 0, cols) : null;
-            Parallel.forRange(units, (from, to) -> {
+            Parallel.forRange(units, (long) rows * cols, (from, to) -> {
                 int rEnd = Math.min(rows, to * ROWS_PER_UNIT_B1);
                 for (int r = from * ROWS_PER_UNIT_B1; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, xBlockSums);
             });
@@ -62,7 +62,7 @@ public final class MatMul {
             return;
         }
         int tiles = (rows + ROW_TILE - 1) / ROW_TILE;
-        Parallel.forRange(tiles, (from, to) -> {
+        Parallel.forRange(tiles, (long) rows * cols * batch, (from, to) -> {
             float[] scratch = scratch(ROW_TILE * cols);
             for (int tile = from; tile < to; tile++) {
                 int r0 = tile * ROW_TILE;

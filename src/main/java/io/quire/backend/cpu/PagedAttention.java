@@ -48,7 +48,9 @@ public final class PagedAttention {
         float[] values = cache.values(layer);
         int group = numHeads / numKvHeads;
         int kvDim = numKvHeads * headDim;
-        Parallel.forRange(numTokens * numHeads, (from, to) -> {
+        long work = 0;
+        for (int t = 0; t < numTokens; t++) work += 2L * (positions[t] + 1) * qDim;
+        Parallel.forRange(numTokens * numHeads, work, (from, to) -> {
             for (int th = from; th < to; th++) {
                 int t = th / numHeads;
                 int h = th % numHeads;

@@ -100,7 +100,8 @@ class MatMulTest {
 
     @Test
     void oneAndTwoThreadsGiveIdenticalResults() {
-        int rows = 203, cols = 256;
+        int rows = 203, cols = 1024;  // enough work that batch 1 goes parallel too
+        assertThat((long) rows * cols).isGreaterThan(Parallel.MIN_PARALLEL_WORK);
         for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0}) {
             Tensor t = tensor(type, rows, cols, randomValues(rows * cols));
             for (int batch : new int[] {1, 9}) {
