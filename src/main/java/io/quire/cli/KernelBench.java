@@ -41,7 +41,7 @@ public final class KernelBench {
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
-                if (a.equals("kernels")) continue;  // "bench kernels" passes its sub-command through
+                if (i < 2 && (a.equals("bench") || a.equals("kernels"))) continue;  // the CLI may pass "bench kernels" through
                 if (i + 1 >= args.length) throw new IllegalArgumentException("missing value after " + a);
                 String v = args[++i];
                 switch (a) {

@@ -231,15 +231,15 @@ public final class MatMul {
         int c = 0;
         for (int bound = cols - cols % (2 * L); c < bound; c += 2 * L) {
             // f16 -> f32: shift exponent+mantissa into place, multiply by 2^112 to rebias (this also
-            // normalizes subnormals), patch inf/NaN, restore the sign.
+            // normalizes subnormals), patch inf/NaN, restore the sign (bit 31 of the sign-extended half).
             IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, LE).convertShape(S2I, I, 0);
             IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * (c + L), LE).convertShape(S2I, I, 0);
             IntVector m0 = h0.and(0x7fff).lanewise(LSHL, 13);
             IntVector m1 = h1.and(0x7fff).lanewise(LSHL, 13);
             IntVector b0 = m0.reinterpretAsFloats().mul(rebias).reinterpretAsInts().blend(m0.or(0x7f800000), m0.compare(GE, 0x7c00 << 13));
             IntVector b1 = m1.reinterpretAsFloats().mul(rebias).reinterpretAsInts().blend(m1.or(0x7f800000), m1.compare(GE, 0x7c00 << 13));
-            FloatVector w0 = b0.or(h0.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            FloatVector w1 = b1.or(h1.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            FloatVector w0 = b0.or(h0.and(0x80000000)).reinterpretAsFloats();
+            FloatVector w1 = b1.or(h1.and(0x80000000)).reinterpretAsFloats();
             s0 = w0.fma(FloatVector.fromArray(F, x, xOff + c), s0);
             s1 = w1.fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
         }

@@ -143,7 +143,7 @@ public final class Quant {
                     IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, le).convertShape(VectorOperators.S2I, I, 0);
                     IntVector m = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
                     IntVector bits = m.reinterpretAsFloats().mul(rebias).reinterpretAsInts().blend(m.or(0x7f800000), m.compare(VectorOperators.GE, 0x7c00 << 13));
-                    bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().intoArray(out, outOff + c);
+                    bits.or(h.and(0x80000000)).reinterpretAsFloats().intoArray(out, outOff + c);
                 }
                 for (; c < cols; c++) out[outOff + c] = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c));
             }
