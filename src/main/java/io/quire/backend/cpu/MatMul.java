@@ -89,7 +89,11 @@ public final class MatMul {
         int b = 0;
         if (nr == 4) {
             for (; b + 4 <= batch; b += 4) kernel4x4(w, cols, x, b, out, rows, r0);
-            for (; b < batch; b++) kernel4x1(w, cols, x, b, out, rows, r0);
+            if (b + 2 <= batch) {
+                kernel4x2(w, cols, x, b, out, rows, r0);
+                b += 2;
+            }
+            if (b < batch) kernel4x1(w, cols, x, b, out, rows, r0);
         } else {
             for (int i = 0; i < nr; i++) {
                 for (b = 0; b < batch; b++) out[b * rows + r0 + i] = dotDense(w, i * cols, x, b * cols, cols);
@@ -138,6 +142,38 @@ public final class MatMul {
         out[o1] = s01; out[o1 + 1] = s11; out[o1 + 2] = s21; out[o1 + 3] = s31;
         out[o2] = s02; out[o2 + 1] = s12; out[o2 + 2] = s22; out[o2 + 3] = s32;
         out[o3] = s03; out[o3 + 1] = s13; out[o3 + 2] = s23; out[o3 + 3] = s33;
+    }
+
+    private static void kernel4x2(float[] w, int cols, float[] x, int b0, float[] out, int rows, int r0) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        int x0 = b0 * cols, x1 = x0 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        int c = 0;
+        for (int bound = cols - cols % L; c < bound; c += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + c);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + c);
+            FloatVector m = FloatVector.fromArray(F, w, c);
+            a00 = m.fma(v0, a00); a01 = m.fma(v1, a01);
+            m = FloatVector.fromArray(F, w, cols + c);
+            a10 = m.fma(v0, a10); a11 = m.fma(v1, a11);
+            m = FloatVector.fromArray(F, w, 2 * cols + c);
+            a20 = m.fma(v0, a20); a21 = m.fma(v1, a21);
+            m = FloatVector.fromArray(F, w, 3 * cols + c);
+            a30 = m.fma(v0, a30); a31 = m.fma(v1, a31);
+        }
+        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD);
+        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD);
+        for (; c < cols; c++) {
+            float v0 = x[x0 + c], v1 = x[x1 + c];
+            float m0 = w[c], m1 = w[cols + c], m2 = w[2 * cols + c], m3 = w[3 * cols + c];
+            s00 += m0 * v0; s01 += m0 * v1; s10 += m1 * v0; s11 += m1 * v1;
+            s20 += m2 * v0; s21 += m2 * v1; s30 += m3 * v0; s31 += m3 * v1;
+        }
+        int o0 = b0 * rows + r0, o1 = o0 + rows;
+        out[o0] = s00; out[o0 + 1] = s10; out[o0 + 2] = s20; out[o0 + 3] = s30;
+        out[o1] = s01; out[o1 + 1] = s11; out[o1 + 2] = s21; out[o1 + 3] = s31;
     }
 
     private static void kernel4x1(float[] w, int cols, float[] x, int b, float[] out, int rows, int r0) {
