@@ -1,20 +1,19 @@
 package io.quire.backend.cpu;
 
-import io.quire.backend.Tensor;
-import io.quire.backend.TensorType;
-import java.lang.foreign.MemorySegment;
-import java.lang.ref.Reference;
-import jdk.incubator.vector.ByteVector;
 import static jdk.incubator.vector.VectorOperators.B2F;
-import static jdk.incubator.vector.VectorOperators.B2I;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
-import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 import static jdk.incubator.vector.VectorOperators.S2I;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 
+import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -22,8 +21,9 @@ import jdk.incubator.vector.ShortVector;
 /**
  * Matrix times a batch of vectors with the weight in its stored type, dequantized on the fly.
  *
- * <p>Batch 1 is memory-bound: each row is streamed once and dotted with x straight from the
- * stored bytes. Larger batches dequantize a tile of {@value #ROW_TILE} rows into a per-thread
+ * <p>Batch 1 streams each row once and dots it with x straight from the stored bytes (meant to
+ * be memory-bound; on AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking
+ * keeps it compute-bound near 8-17 GB/s of weights per core). Larger batches dequantize a tile of {@value #ROW_TILE} rows into a per-thread
  * float scratch once and reuse it for every vector of the batch with a 4x4 register tile
  * (16 accumulators, 8 loads per 16 FMAs), which keeps the FMA units busy.
  */
@@ -38,7 +38,9 @@ public final class MatMul {
 
     /**
      * {@code out[b*rows + r] = sum_c W[r][c] * x[b*cols + c]} for {@code b} in {@code [0, batch)},
-     * with {@code rows = w.rows()} and {@code cols = w.cols()}.
+     * with {@code rows = w.rows()} and {@code cols = w.cols()}. x and out must not overlap.
+     * Batch 1 and larger batches sum in different orders, so a row's result may differ in the last
+     * bits between them (it never depends on the thread count).
      */
     public static void matmul(Tensor w, float[] x, int batch, float[] out) {
         Quant.checkData(w);
