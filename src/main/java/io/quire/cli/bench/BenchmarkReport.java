@@ -97,7 +97,7 @@ public record BenchmarkReport(
         row(sb, "Benchmark duration (s):", f2(run.durationSeconds()));
         row(sb, "Total input tokens:", Long.toString(totalInputTokens));
         row(sb, "Total generated tokens:", Long.toString(totalOutputTokens));
-        row(sb, "Generated tokens counted from:", outputFromUsage ? "usage" : "streamed chunks");
+        row(sb, "Generated tokens counted from:", completed == 0 ? "-" : outputFromUsage ? "usage" : "streamed chunks");
         row(sb, "Request throughput (req/s):", f2(requestThroughput));
         row(sb, "Output token throughput (tok/s):", f2(outputThroughput));
         row(sb, "Total Token throughput (tok/s):", f2(totalTokenThroughput));
