@@ -12,7 +12,7 @@ import static org.springframework.web.reactive.function.server.RouterFunctions.r
 public class KvReportRoutes {
 
     @Bean
-    public RouterFunction<ServerResponse> kvReportRoutes(KvReportHandler handler) {
+    public RouterFunction<ServerResponse> kvReportRouter(KvReportHandler handler) {
         return route().GET("/kv/report", handler::report).build();
     }
 }

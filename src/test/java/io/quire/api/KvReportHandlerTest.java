@@ -46,7 +46,7 @@ class KvReportHandlerTest {
         engine = new LLMEngine(model, new EngineConfig(16, EngineConfig.kvBytesFor(model.config(), 16, 32), 8, 256, 256), new SimpleMeterRegistry());
         StaticListableBeanFactory beans = new StaticListableBeanFactory(Map.of("engine", engine));
         KvReportHandler handler = new KvReportHandler(beans.getBeanProvider(LLMEngine.class));
-        var routes = new KvReportRoutes().kvReportRoutes(handler);
+        var routes = new KvReportRoutes().kvReportRouter(handler);
         server = HttpServer.create().host("127.0.0.1").port(0).handle(new ReactorHttpHandlerAdapter(RouterFunctions.toHttpHandler(routes))).bindNow();
     }
 
