@@ -42,7 +42,11 @@ final class EngineMetrics {
     final Timer queueTime;
     final DistributionSummary iterationTokens;
 
+    /** Micrometer holds a gauge's state object weakly: keeping it here keeps the gauges alive as long as the engine. */
+    private final Supplier<EngineStats> gaugeState;
+
     EngineMetrics(MeterRegistry registry, String modelName, Supplier<EngineStats> stats) {
+        this.gaugeState = stats;
         Gauge.builder("quire_num_requests_running", stats, s -> s.get().running()).tag("model_name", modelName)
                 .description("Number of requests in model execution batches.").register(registry);
         Gauge.builder("quire_num_requests_waiting", stats, s -> s.get().waiting()).tag("model_name", modelName)

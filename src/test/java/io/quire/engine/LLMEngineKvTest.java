@@ -167,4 +167,20 @@ class LLMEngineKvTest {
         assertThat(next.sharingSavedBlocks()).isEqualTo(1);
         assertThat(next.tokensStored()).isEqualTo(16 + 5 + 5);
     }
+
+    @Test
+    void gaugesSurviveGarbageCollection() throws InterruptedException {
+        // Micrometer holds a gauge's state object weakly unless told otherwise.
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (LLMEngine engine = start(64, 16, 8, 256, KvAllocationPolicy.PAGED, registry)) {
+            for (int i = 0; i < 3; i++) {
+                System.gc();
+                Thread.sleep(20);
+            }
+            assertThat(registry.get("quire_kv_blocks_total").gauge().value()).isEqualTo(64.0);
+            assertThat(registry.get("quire_kv_blocks_used").gauge().value()).isZero();
+            assertThat(registry.get("quire_num_requests_running").gauge().value()).isZero();
+            assertThat(registry.get("quire_kv_cache_usage_perc").gauge().value()).isZero();
+        }
+    }
 }
