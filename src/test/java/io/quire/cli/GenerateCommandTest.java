@@ -52,6 +52,15 @@ class GenerateCommandTest {
     }
 
     @Test
+    void aWrittenRandomModelGeneratesLikeTheBuiltInOne(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        String file = tmp.resolve("r.gguf").toString();
+        assertThat(Cli.run(new String[] {"random-model", "--out", file, "--type", "Q8_0"})).isZero();
+        String[] gen = {"generate", "--model", file, "--prompt", "abc", "--max-tokens", "4"};
+        assertThat(Cli.run(gen)).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).endsWith("\n").hasSizeGreaterThan(1);
+    }
+
+    @Test
     void missingPromptIsAUsageError() {
         assertThat(Cli.run(new String[] {"generate", "--model", "dummy"})).isEqualTo(2);
         assertThat(err.toString()).contains("missing required option --prompt");
