@@ -158,6 +158,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     public int numFreeBlocks() { return stats.numFreeBlocks(); }
 
+    /** Requests submitted and not finished yet (thread-safe). */
+    public int numActiveRequests() { return active.size(); }
+
     public int numTotalBlocks() { return stats.numTotalBlocks(); }
 
     /** The KV block manager: block tables, reference counts, prefix cache, swap pool (engine thread only; for tests and reports). */
@@ -289,9 +292,12 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         // Swaps and copies first, even in a step that runs nothing: freed blocks may be reused next.
         applyBlockOps(out.blockOps());
         if (out.isEmpty()) {
-            if (out.preempted().isEmpty() && scheduler.numRunning() == 0 && (scheduler.numWaiting() > 0 || scheduler.numSwapped() > 0)) {
-                // Cannot happen with a cache that holds what validation allows; never spin on it.
-                Request head = scheduler.numSwapped() > 0 ? scheduler.swapped().getFirst() : scheduler.waiting().getFirst();
+            if (out.preempted().isEmpty() && out.blockOps().isEmpty() && scheduler.hasWork()) {
+                // Nothing can move (cannot happen with a cache that holds what validation allows); never spin on it.
+                Request head = scheduler.numRunning() > 0 ? scheduler.running().getLast()
+                        : scheduler.numSwapped() > 0 ? scheduler.swapped().getFirst() : scheduler.waiting().getFirst();
+                log.error("No progress possible: {} running, {} waiting, {} swapped, {} free blocks; failing request {}",
+                        scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), kv.numFreeBlocks(), head.group().requestId());
                 fail(List.of(head), new IllegalStateException("request " + head.group().requestId() + " cannot be scheduled: the KV cache is too small"));
             }
             publishStats();
@@ -572,7 +578,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             ScheduledRequest sr = out.scheduled().get(s);
             Request r = sr.request();
             queryStart[s] = t;
-            kv.slotMapping(r.requestId(), sr.start(), sr.numNewTokens(), slots, t);
+            try { kv.slotMapping(r.requestId(), sr.start(), sr.numNewTokens(), slots, t); } catch (IllegalStateException ex) {
+                throw new IllegalStateException(ex.getMessage() + " (" + r + ", scheduled " + sr.start() + "+" + sr.numNewTokens() + ")", ex);
+            }
             for (int i = 0; i < sr.numNewTokens(); i++, t++) {
                 tokens[t] = r.token(sr.start() + i);
                 positions[t] = sr.start() + i;

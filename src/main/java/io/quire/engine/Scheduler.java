@@ -127,11 +127,12 @@ public final class Scheduler {
                 // Out of blocks: the group of the latest admitted sequence makes room (it may be req's own).
                 SequenceGroup victim = running.getLast().group();
                 List<Request> members = new ArrayList<>();
+                int current = i;
                 for (int j = 0; j < running.size(); j++) {
                     Request m = running.get(j);
                     if (m.group() != victim) continue;
                     members.add(m);
-                    if (j < i) {
+                    if (j < current) {
                         // Already scheduled this step: take it back out.
                         i--;
                         for (int k = 0; k < scheduled.size(); k++) {
@@ -173,24 +174,48 @@ public final class Scheduler {
                 }
             }
             while (swapped.isEmpty() && !waiting.isEmpty() && budget > 0 && running.size() < maxNumSeqs) {
-                Request req = waiting.peekFirst();
-                SequenceGroup g = req.group();
-                if (!running.isEmpty() && !g.forked && running.size() + g.maxRunningSeqs() > maxNumSeqs) break;
-                PrefixHit hit = kv.numBlocks(req.requestId()) == 0 && req.numComputedTokens() == 0
-                        ? kv.findCachedPrefix(req::token, req.numTokens(), null) : PrefixHit.NONE;
-                int cached = hit.numBlocks() * kv.blockSize();
-                int numNew = Math.min(req.numTokens() - req.numComputedTokens() - cached, budget);
-                if (!kv.allocateSlots(req.requestId(), req.numComputedTokens() + cached, admissionSlots(req, cached, numNew), hit)) break;
-                if (kv.prefixCachingEnabled()) {
-                    queries += req.numTokens();
-                    hits += cached;
+                // A group is admitted whole (all its waiting sequences, or none), so its sequences always share one state.
+                SequenceGroup g = waiting.peekFirst().group();
+                List<Request> members = new ArrayList<>();
+                for (Request r : waiting) if (r.group() == g) members.add(r);
+                int seqs = g.forked ? members.size() : g.maxRunningSeqs();
+                if (!running.isEmpty() && running.size() + seqs > maxNumSeqs) break;
+                List<ScheduledRequest> admitted = new ArrayList<>();
+                long groupQueries = 0, groupHits = 0;
+                int groupBudget = budget;
+                boolean fits = true;
+                for (Request req : members) {
+                    int left = Math.min(req.numTokens() - req.numComputedTokens(), groupBudget);
+                    PrefixHit hit = left > 0 && kv.numBlocks(req.requestId()) == 0 && req.numComputedTokens() == 0
+                            ? kv.findCachedPrefix(req::token, req.numTokens(), null) : PrefixHit.NONE;
+                    int cached = hit.numBlocks() * kv.blockSize();
+                    int numNew = Math.min(req.numTokens() - req.numComputedTokens() - cached, groupBudget);
+                    if (!kv.allocateSlots(req.requestId(), req.numComputedTokens() + cached, admissionSlots(req, cached, numNew), hit)) {
+                        fits = false;
+                        break;
+                    }
+                    if (kv.prefixCachingEnabled() && numNew > 0) {
+                        groupQueries += req.numTokens();
+                        groupHits += cached;
+                    }
+                    admitted.add(new ScheduledRequest(req, req.numComputedTokens() + cached, numNew));
+                    groupBudget -= numNew;
                 }
-                if (cached > 0) req.setComputedFromCache(cached);
-                waiting.pollFirst();
-                req.setState(RequestState.RUNNING);
-                running.add(req);
-                scheduled.add(new ScheduledRequest(req, req.numComputedTokens(), numNew));
-                budget -= numNew;
+                if (!fits) {
+                    for (ScheduledRequest a : admitted) kv.free(a.request().requestId());
+                    break;
+                }
+                queries += groupQueries;
+                hits += groupHits;
+                for (ScheduledRequest a : admitted) {
+                    Request req = a.request();
+                    if (a.start() > req.numComputedTokens()) req.setComputedFromCache(a.start());
+                    waiting.remove(req);
+                    req.setState(RequestState.RUNNING);
+                    running.add(req);
+                    if (a.numNewTokens() > 0) scheduled.add(a);
+                }
+                budget = groupBudget;
             }
         }
         return new SchedulerOutput(List.copyOf(scheduled), List.copyOf(preempted), maxNumBatchedTokens - budget,

@@ -303,8 +303,9 @@ public final class KVCacheManager {
     public boolean swapOut(List<String> seqIds) {
         Map<KVCacheBlock, Integer> refs = new LinkedHashMap<>();
         for (String id : seqIds) {
+            if (swappedTables.containsKey(id)) throw new IllegalStateException("cannot swap out " + id + ": it is swapped out already");
             Table t = tables.get(id);
-            if (t == null) throw new IllegalStateException("cannot swap out " + id + ": it holds no blocks");
+            if (t == null) continue; // nothing computed yet: an empty table goes to the swap side
             for (KVCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
         }
         if (swapPool == null || refs.size() > swapPool.numFreeBlocks()) return false;
@@ -320,6 +321,7 @@ public final class KVCacheManager {
         }
         for (String id : seqIds) {
             Table t = tables.remove(id);
+            if (t == null) t = new Table();
             Table s = new Table();
             for (KVCacheBlock b : t.blocks) s.blocks.add(hostOf.get(b));
             s.hashes.addAll(t.hashes);
