@@ -20,11 +20,13 @@ record KvTrace(String description, List<Item> items) {
     static final double SHAREGPT_INPUT_MEAN = 161.31, SHAREGPT_INPUT_SIGMA = 1.0;
     static final double SHAREGPT_OUTPUT_MEAN = 337.99, SHAREGPT_OUTPUT_SIGMA = 0.8;
     static final int MIN_LEN = 4;
+    private static final long ARRIVAL_SEED_MIX = 0x9E3779B97F4A7C15L;
 
     static KvTrace shareGptLike(long seed, int n, double scale, int maxModelLen, double requestRate) {
         if (scale <= 0) throw new IllegalArgumentException("--length-scale must be > 0, got " + scale);
         if (maxModelLen < 4 * MIN_LEN) throw new IllegalArgumentException("max model length must be >= " + 4 * MIN_LEN);
         Random rnd = new Random(seed);
+        Random arrivals = new Random(seed ^ ARRIVAL_SEED_MIX); // its own generator: the lengths do not depend on the rate
         List<Item> items = new ArrayList<>(n);
         double t = 0;
         for (int i = 0; i < n; i++) {
@@ -33,7 +35,7 @@ record KvTrace(String description, List<Item> items) {
                 in = lognormal(rnd, SHAREGPT_INPUT_MEAN * scale, SHAREGPT_INPUT_SIGMA);
                 out = lognormal(rnd, SHAREGPT_OUTPUT_MEAN * scale, SHAREGPT_OUTPUT_SIGMA);
             } while (in < MIN_LEN || out < MIN_LEN || in > maxModelLen / 2 || in + out > maxModelLen);
-            t = nextArrival(rnd, t, requestRate);
+            t = nextArrival(arrivals, t, requestRate);
             items.add(new Item(in, out, t));
         }
         return new KvTrace(String.format(java.util.Locale.ROOT, "sharegpt-like x%.2f (lognormal input mean %.1f sigma 1.0, output mean %.1f sigma 0.8), %s",
@@ -44,12 +46,13 @@ record KvTrace(String description, List<Item> items) {
         if (inMin < 1 || outMin < 1 || inMax < inMin || outMax < outMin) throw new IllegalArgumentException("bad length ranges");
         if (inMax + outMax > maxModelLen) throw new IllegalArgumentException("input max " + inMax + " + output max " + outMax + " exceeds the max model length " + maxModelLen);
         Random rnd = new Random(seed);
+        Random arrivals = new Random(seed ^ ARRIVAL_SEED_MIX); // its own generator: the lengths do not depend on the rate
         List<Item> items = new ArrayList<>(n);
         double t = 0;
         for (int i = 0; i < n; i++) {
             int in = inMin + rnd.nextInt(inMax - inMin + 1);
             int out = outMin + rnd.nextInt(outMax - outMin + 1);
-            t = nextArrival(rnd, t, requestRate);
+            t = nextArrival(arrivals, t, requestRate);
             items.add(new Item(in, out, t));
         }
         return new KvTrace("uniform input " + inMin + ".." + inMax + ", output " + outMin + ".." + outMax + ", " + arrivals(requestRate), List.copyOf(items));

@@ -2,9 +2,7 @@ package io.quire.kv;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Where the KV cache's memory goes at one step boundary: how many slots hold token states, how
@@ -119,40 +117,49 @@ public record KvMemoryReport(
      */
     public static KvMemoryReport build(long step, int blockSize, long bytesPerBlock, int numTotalBlocks, int numFreeBlocks,
                                        Collection<SequenceBlocks> sequences) {
-        Map<Integer, int[]> fillAndRef = new LinkedHashMap<>(); // block id -> {tokens, refCount}
-        Map<Integer, List<String>> owners = new LinkedHashMap<>();
+        // Indexed by block id (no per-entry boxing: this runs after every engine step).
+        int[] fill = new int[numTotalBlocks];
+        int[] ref = new int[numTotalBlocks];
+        boolean[] seen = new boolean[numTotalBlocks];
+        @SuppressWarnings("unchecked")
+        List<String>[] owners = new List[numTotalBlocks];
         List<SequenceInfo> seqInfos = new ArrayList<>(sequences.size());
         long referenced = 0;
+        int distinct = 0;
         for (SequenceBlocks s : sequences) {
             int[] ids = new int[s.blocks().size()];
             for (int i = 0; i < ids.length; i++) {
                 KVCacheBlock b = s.blocks().get(i);
-                ids[i] = b.blockId();
+                int id = b.blockId();
+                ids[i] = id;
                 int tokens = (int) Math.max(0, Math.min(blockSize, (long) s.numTokens() - (long) i * blockSize));
-                int[] fr = fillAndRef.computeIfAbsent(b.blockId(), k -> new int[] {0, b.refCount()});
-                fr[0] = Math.max(fr[0], tokens);
-                List<String> o = owners.computeIfAbsent(b.blockId(), k -> new ArrayList<>(1));
-                if (!o.contains(s.owner())) o.add(s.owner());
+                if (!seen[id]) {
+                    seen[id] = true;
+                    distinct++;
+                    ref[id] = b.refCount();
+                    owners[id] = new ArrayList<>(1);
+                }
+                fill[id] = Math.max(fill[id], tokens);
+                if (!owners[id].contains(s.owner())) owners[id].add(s.owner());
             }
             referenced += ids.length;
             seqInfos.add(new SequenceInfo(s.sequenceId(), s.owner(), s.numTokens(), ids));
         }
         long stored = 0, wasted = 0, reserved = 0;
         int shared = 0;
-        List<BlockInfo> blocks = new ArrayList<>(fillAndRef.size());
-        for (var e : fillAndRef.entrySet()) {
-            int tokens = e.getValue()[0], ref = e.getValue()[1];
-            stored += tokens;
-            if (tokens == 0) reserved += blockSize;
-            else wasted += blockSize - tokens;
-            if (ref > 1) shared++;
-            blocks.add(new BlockInfo(e.getKey(), ref, tokens, List.copyOf(owners.get(e.getKey()))));
+        List<BlockInfo> blocks = new ArrayList<>(distinct);
+        for (int id = 0; id < numTotalBlocks; id++) {
+            if (!seen[id]) continue;
+            stored += fill[id];
+            if (fill[id] == 0) reserved += blockSize;
+            else wasted += blockSize - fill[id];
+            if (ref[id] > 1) shared++;
+            blocks.add(new BlockInfo(id, ref[id], fill[id], List.copyOf(owners[id])));
         }
-        blocks.sort((a, b) -> Integer.compare(a.blockId(), b.blockId()));
         seqInfos.sort((a, b) -> a.sequenceId().compareTo(b.sequenceId()));
         int used = numTotalBlocks - numFreeBlocks;
         return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, used, stored, wasted, reserved, shared, referenced,
-                Math.max(0, used - fillAndRef.size()), 0, 0, 0, 0, List.copyOf(seqInfos), List.copyOf(blocks));
+                Math.max(0, used - distinct), 0, 0, 0, 0, List.copyOf(seqInfos), List.copyOf(blocks));
     }
 
     /** The same report with the prefix cache's and the swap pool's figures. */

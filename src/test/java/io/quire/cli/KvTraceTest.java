@@ -41,4 +41,15 @@ class KvTraceTest {
         assertThat(t.totalOutputTokens()).isEqualTo(t.items().stream().mapToInt(KvTrace.Item::outputLen).sum());
         assertThatThrownBy(() -> KvTrace.uniform(1, 3, 10, 60, 5, 7, 64, 1)).hasMessageContaining("exceeds the max model length");
     }
+
+    @Test
+    void theRateChangesArrivalsNotLengths() {
+        KvTrace burst = KvTrace.shareGptLike(9, 50, 0.5, 1024, Double.POSITIVE_INFINITY);
+        KvTrace poisson = KvTrace.shareGptLike(9, 50, 0.5, 1024, 4.0);
+        for (int i = 0; i < 50; i++) {
+            assertThat(poisson.items().get(i).promptLen()).isEqualTo(burst.items().get(i).promptLen());
+            assertThat(poisson.items().get(i).outputLen()).isEqualTo(burst.items().get(i).outputLen());
+        }
+        assertThat(poisson.items().getLast().arrivalSeconds()).isPositive();
+    }
 }
