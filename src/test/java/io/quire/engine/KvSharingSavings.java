@@ -16,7 +16,8 @@ import java.util.Random;
  * step it counts the distinct blocks in use (with sharing) and the sum over the request's live
  * sequences of the blocks in their tables (what each would hold on its own, without sharing),
  * and reports both at their peak. Prefix caching is off so that only sharing within the request
- * counts. Arguments: prompt length (256), output tokens (128), block size (16), weight type (Q8_0).
+ * counts. Arguments: prompt length (256), output tokens (128), block size (16), weight type of the
+ * random model (Q8_0) or the path of a GGUF model to use instead (e.g. stories260K).
  *
  * <pre>
  * ./mvnw -q -o test-compile
@@ -34,9 +35,11 @@ public final class KvSharingSavings {
         int promptLen = args.length > 0 ? Integer.parseInt(args[0]) : 256;
         int maxTokens = args.length > 1 ? Integer.parseInt(args[1]) : 128;
         int blockSize = args.length > 2 ? Integer.parseInt(args[2]) : 16;
-        TensorType type = args.length > 3 ? TensorType.valueOf(args[3]) : TensorType.Q8_0;
+        String spec = args.length > 3 ? args[3] : "Q8_0";
+        boolean file = spec.endsWith(".gguf");
         Random rnd = new Random(1);
-        try (LanguageModel model = RandomModels.load(RandomModels.LLAMA_110M, type, 110)) {
+        try (LanguageModel model = file ? io.quire.model.ModelLoader.load(java.nio.file.Path.of(spec))
+                : RandomModels.load(RandomModels.LLAMA_110M, TensorType.valueOf(spec), 110)) {
             int[] prompt = new int[promptLen];
             prompt[0] = 1;
             for (int i = 1; i < promptLen; i++) prompt[i] = 3 + rnd.nextInt(model.config().vocabSize() - 3);
@@ -55,8 +58,8 @@ public final class KvSharingSavings {
                     System.err.println(rows.getLast());
                 }
             }
-            System.out.printf("KV blocks at the peak, 110M random Llama (%s), prompt %d tokens, %d output tokens (ignore_eos), block size %d%n%n",
-                    type, promptLen, maxTokens, blockSize);
+            System.out.printf("KV blocks at the peak, %s, prompt %d tokens, %d output tokens (ignore_eos), block size %d%n%n",
+                    file ? spec : "110M random Llama (" + spec + ")", promptLen, maxTokens, blockSize);
             System.out.println("| request          | seqs  | with sharing  | without sharing  | saved   | time   |");
             System.out.println("|------------------|-------|---------------|------------------|---------|--------|");
             rows.forEach(System.out::println);
