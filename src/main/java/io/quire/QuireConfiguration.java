@@ -55,7 +55,8 @@ public class QuireConfiguration {
     @Bean(destroyMethod = "shutdown")
     public LLMEngine llmEngine(LanguageModel model, QuireProperties props, MeterRegistry registry) {
         EngineConfig config = new EngineConfig(props.blockSize(), props.kvCacheMemory().toBytes(), props.maxNumSeqs(),
-                props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(), props.swapSpace().toBytes(), props.preemptionMode());
+                props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(), props.swapSpace().toBytes(), props.preemptionMode(),
+                props.kvAllocationPolicy());
         return new LLMEngine(model, config, registry);
     }
 

@@ -21,6 +21,8 @@ import org.springframework.util.unit.DataSize;
  * @param enablePrefixCaching  reuse the KV of prompt prefixes earlier requests computed (automatic prefix caching)
  * @param swapSpace            host memory for the KV blocks of preempted requests; 0: preemption always recomputes
  * @param preemptionMode       recompute, swap, or auto (swap multi-sequence requests, recompute single ones)
+ * @param kvAllocationPolicy   paged (the default), or for memory experiments an up-front reservation per
+ *                             request: orca_max, orca_pow2, orca_oracle (see docs/kv-memory.md)
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
@@ -35,7 +37,8 @@ public record QuireProperties(
         String chatTemplate,
         @DefaultValue("true") boolean enablePrefixCaching,
         @DefaultValue("0B") DataSize swapSpace,
-        @DefaultValue("AUTO") io.quire.engine.PreemptionMode preemptionMode) {
+        @DefaultValue("AUTO") io.quire.engine.PreemptionMode preemptionMode,
+        @DefaultValue("PAGED") io.quire.kv.KvAllocationPolicy kvAllocationPolicy) {
 
     public static final String DUMMY = io.quire.model.ModelLoader.DUMMY;
 
