@@ -52,7 +52,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *     [--weights F32|Q8_0|Q4_0] [--policies PAGED,ORCA_MAX,ORCA_POW2,ORCA_ORACLE] [--num-requests 200] [--seed 0]
  *     [--dataset sharegpt-like|uniform] [--length-scale 0.5] [--input-len 16:128] [--output-len 16:256]
  *     [--request-rate inf] [--max-model-len 1024] [--kv-blocks 512] [--block-size 16] [--max-num-seqs 256]
- *     [--max-num-batched-tokens 2048] [--threads N] [--warmup-requests 32] [--json FILE]</pre>
+ *     [--max-num-batched-tokens 2048] [--preemption-mode auto|recompute|swap] [--swap-blocks 0]
+ *     [--threads N] [--warmup-requests 32] [--json FILE]</pre>
  */
 public final class KvPolicyBench {
     private KvPolicyBench() {}
@@ -87,9 +88,9 @@ public final class KvPolicyBench {
             System.out.printf(Locale.ROOT, "KV allocation policy benchmark: %s (%,d parameters), %d requests, %s%n", model.name(),
                     model.config().parameterCount(true), trace.items().size(), trace.description());
             System.out.printf(Locale.ROOT, "mean prompt %.1f, mean output %.1f tokens; KV budget %d blocks x %d tokens = %d tokens, max model len %d, "
-                            + "max %d seqs / %d tokens per step, %d threads%n",
+                            + "max %d seqs / %d tokens per step, preemption %s with %d swap blocks, %d threads%n",
                     trace.meanPromptLen(), trace.meanOutputLen(), o.kvBlocks, o.blockSize, o.kvBlocks * o.blockSize, maxModelLen,
-                    o.maxNumSeqs, o.maxNumBatchedTokens, Parallel.threads());
+                    o.maxNumSeqs, o.maxNumBatchedTokens, o.preemptionMode, o.swapBlocks, Parallel.threads());
             if (o.warmupRequests > 0) {
                 // Compile the hot paths first, or the first policy would pay for the JIT.
                 KvTrace warm = KvTrace.uniform(o.seed + 1, o.warmupRequests, 4, Math.min(64, maxModelLen / 4), 4, Math.min(32, maxModelLen / 4),
@@ -174,7 +175,7 @@ public final class KvPolicyBench {
     static Result runPolicy(LanguageModel model, Options o, int maxModelLen, KvAllocationPolicy policy, KvTrace trace, List<int[]> prompts)
             throws InterruptedException {
         EngineConfig config = new EngineConfig(o.blockSize, EngineConfig.kvBytesFor(model.config(), o.blockSize, o.kvBlocks), o.maxNumSeqs,
-                o.maxNumBatchedTokens, maxModelLen, false, 0, PreemptionMode.AUTO, policy);
+                o.maxNumBatchedTokens, maxModelLen, false, EngineConfig.kvBytesFor(model.config(), o.blockSize, o.swapBlocks), o.preemptionMode, policy);
         int n = trace.items().size();
         int[][] outputs = new int[n][];
         int[] produced = new int[n];
@@ -246,6 +247,8 @@ public final class KvPolicyBench {
         root.put("max_model_len", maxModelLen);
         root.put("max_num_seqs", o.maxNumSeqs);
         root.put("max_num_batched_tokens", o.maxNumBatchedTokens);
+        root.put("preemption_mode", o.preemptionMode.name());
+        root.put("swap_blocks", o.swapBlocks);
         root.put("threads", Parallel.threads());
         root.put("outputs_identical", identical);
         List<Map<String, Object>> rows = new ArrayList<>();
@@ -276,7 +279,8 @@ public final class KvPolicyBench {
     /** The parsed command line. */
     record Options(String model, String weights, List<KvAllocationPolicy> policies, int numRequests, long seed, String dataset,
                    double lengthScale, int inMin, int inMax, int outMin, int outMax, double requestRate, int maxModelLen, int kvBlocks,
-                   int blockSize, int maxNumSeqs, int maxNumBatchedTokens, int threads, String jsonPath, int warmupRequests) {
+                   int blockSize, int maxNumSeqs, int maxNumBatchedTokens, int threads, String jsonPath, int warmupRequests,
+                   PreemptionMode preemptionMode, int swapBlocks) {
 
         static Options parse(Args a) {
             List<KvAllocationPolicy> policies = a.list("--policies", "PAGED,ORCA_MAX,ORCA_POW2,ORCA_ORACLE").stream()
@@ -301,10 +305,20 @@ public final class KvPolicyBench {
                     Double.parseDouble(a.get("--length-scale", "0.5")), in[0], in[1], out[0], out[1], requestRate,
                     Integer.parseInt(a.get("--max-model-len", "1024")), positive(a, "--kv-blocks", "512"), positive(a, "--block-size", "16"),
                     positive(a, "--max-num-seqs", "256"), positive(a, "--max-num-batched-tokens", "2048"),
-                    Integer.parseInt(a.get("--threads", "0")), a.get("--json", null), Integer.parseInt(a.get("--warmup-requests", "32")));
+                    Integer.parseInt(a.get("--threads", "0")), a.get("--json", null), Integer.parseInt(a.get("--warmup-requests", "32")),
+                    preemptionMode(a.get("--preemption-mode", "auto")), Integer.parseInt(a.get("--swap-blocks", "0")));
+            if (o.swapBlocks < 0) throw new IllegalArgumentException("--swap-blocks must be >= 0");
             if (o.warmupRequests < 0) throw new IllegalArgumentException("--warmup-requests must be >= 0");
             if (o.maxModelLen < 0) throw new IllegalArgumentException("--max-model-len must be >= 0 (0: the model's context length)");
             return o;
+        }
+
+        private static PreemptionMode preemptionMode(String s) {
+            try {
+                return PreemptionMode.valueOf(s.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--preemption-mode must be recompute, swap or auto, got " + s);
+            }
         }
 
         private static int positive(Args a, String key, String fallback) {

@@ -69,5 +69,22 @@ class KvPolicyBenchTest {
         assertThat(err.toString()).contains("unknown policy 'BUDDY'");
         assertThat(KvPolicyBench.run(new String[] {"bench", "kv", "--kv-blocks", "0"})).isEqualTo(2);
         assertThat(err.toString()).contains("--kv-blocks must be positive");
+        assertThat(KvPolicyBench.run(new String[] {"bench", "kv", "--preemption-mode", "evict"})).isEqualTo(2);
+        assertThat(err.toString()).contains("--preemption-mode must be recompute, swap or auto");
+    }
+
+    @Test
+    void pagingCanSwapInsteadOfRecomputing() {
+        // 8 blocks = 128 tokens for 12 requests of up to 64 tokens: paging must preempt.
+        int rc = KvPolicyBench.run(new String[] {"bench", "kv", "--policies", "PAGED", "--num-requests", "12", "--dataset", "uniform",
+                "--input-len", "8:40", "--output-len", "4:24", "--max-model-len", "64", "--kv-blocks", "8", "--warmup-requests", "0",
+                "--preemption-mode", "swap", "--swap-blocks", "64"});
+        assertThat(rc).as(err.toString()).isZero();
+        String text = out.toString(StandardCharsets.UTF_8);
+        JsonNode json = JsonMapper.builder().build().readTree(text.substring(text.indexOf("{\"model\"")));
+        assertThat(json.get("preemption_mode").asString()).isEqualTo("SWAP");
+        JsonNode paged = json.get("results").get(0);
+        assertThat(paged.get("preemptions").asLong()).isPositive();
+        assertThat(paged.get("output_tokens").asLong()).isEqualTo(KvTrace.uniform(0, 12, 8, 40, 4, 24, 64, Double.POSITIVE_INFINITY).totalOutputTokens());
     }
 }
