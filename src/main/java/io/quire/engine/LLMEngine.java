@@ -443,12 +443,19 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         double sum = 0;
         for (float v : logits) sum += Math.exp(v - max);
         double lse = max + Math.log(sum);
-        Integer[] ids = new Integer[logits.length];
-        for (int i = 0; i < ids.length; i++) ids[i] = i;
-        java.util.Arrays.sort(ids, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
-        List<SequenceGroup.Candidate> out = new ArrayList<>(k);
-        for (int i = 0; i < Math.min(k, ids.length); i++) out.add(new SequenceGroup.Candidate(ids[i], logits[ids[i]] - lse));
-        return out;
+        // A min-heap of the best k so far (its root the worst of them): O(vocab log k), no full sort.
+        Comparator<Integer> worseFirst = (a, b) -> logits[a] != logits[b] ? Float.compare(logits[a], logits[b]) : Integer.compare(b, a);
+        java.util.PriorityQueue<Integer> heap = new java.util.PriorityQueue<>(k + 1, worseFirst);
+        for (int i = 0; i < logits.length; i++) {
+            if (heap.size() < k) heap.add(i);
+            else if (worseFirst.compare(i, heap.peek()) > 0) { heap.poll(); heap.add(i); }
+        }
+        List<SequenceGroup.Candidate> out = new ArrayList<>(heap.size());
+        while (!heap.isEmpty()) {
+            int id = heap.poll();
+            out.add(new SequenceGroup.Candidate(id, logits[id] - lse));
+        }
+        return out.reversed();
     }
 
     /** vLLM's beam search score: cumulative logprob over the length (prompt plus output, EOS not counted) to the power length_penalty. */
