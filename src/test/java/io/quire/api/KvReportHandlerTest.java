@@ -73,18 +73,19 @@ class KvReportHandlerTest {
         CountDownLatch paused = new CountDownLatch(1), resume = new CountDownLatch(1);
         AtomicReference<Throwable> error = new AtomicReference<>();
         CountDownLatch done = new CountDownLatch(1);
-        // Outputs are emitted on the engine thread after the step's report is published:
-        // holding the first one keeps the engine at that step boundary.
-        engine.generate("req-1", prompt, SamplingParams.greedy(3).withIgnoreEos(true)).subscribe(o -> {
-            if (paused.getCount() > 0) {
-                paused.countDown();
-                try {
-                    resume.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+        // Listeners run on the engine thread right after a step's report is published:
+        // holding the first one that shows the request keeps the engine at that step boundary.
+        engine.addKvReportListener(r -> {
+            if (r.sequences().isEmpty() || paused.getCount() == 0) return;
+            paused.countDown();
+            try {
+                resume.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-        }, e -> { error.set(e); done.countDown(); }, done::countDown);
+        });
+        engine.generate("req-1", prompt, SamplingParams.greedy(3).withIgnoreEos(true)).subscribe(o -> {},
+                e -> { error.set(e); done.countDown(); }, done::countDown);
         assertThat(paused.await(30, TimeUnit.SECONDS)).isTrue();
         JsonNode body;
         try {
