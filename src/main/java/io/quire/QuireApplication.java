@@ -13,6 +13,8 @@ public class QuireApplication {
 
     public static void main(String[] args) {
         if (args.length > 0 && Cli.isCommand(args[0])) {
+            // Before any logger exists: the tools keep stdout for their result.
+            System.setProperty("logback.configurationFile", "cli-logback.xml");
             System.exit(Cli.run(args));
         }
         SpringApplication.run(QuireApplication.class, args);

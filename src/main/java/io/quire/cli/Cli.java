@@ -13,7 +13,32 @@ public final class Cli {
     }
 
     public static int run(String[] args) {
-        System.err.println("unknown command: " + args[0]);
+        try {
+            return switch (args[0]) {
+                case "tokenize" -> TokenizeCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length));
+                case "bench" -> bench(args);
+                default -> usage("unknown command: " + args[0]);
+            };
+        } catch (IllegalArgumentException e) {
+            return usage(e.getMessage());
+        }
+    }
+
+    private static int bench(String[] args) {
+        String what = args.length > 1 ? args[1] : "";
+        return switch (what) {
+            case "decode" -> DecodeBench.run(args);
+            default -> usage("bench needs one of: decode");
+        };
+    }
+
+    private static int usage(String problem) {
+        System.err.println("quire: " + problem);
+        System.err.println("""
+                usage:
+                  quire generate --model PATH|dummy --prompt TEXT [--max-tokens N] [--temperature T] [--seed S]
+                  quire tokenize --model PATH --text TEXT
+                  quire bench decode [--types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32]""");
         return 2;
     }
 }

@@ -1,0 +1,101 @@
+package io.quire.cli;
+
+import io.quire.backend.TensorType;
+import io.quire.backend.KvCache;
+import io.quire.backend.cpu.Parallel;
+import io.quire.model.ForwardBatch;
+import io.quire.model.LanguageModel;
+import io.quire.model.ModelConfig;
+import io.quire.model.RandomModels;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Decode throughput of the model runner alone (no scheduler, no HTTP): a random 110M Llama
+ * (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000) decoding batches of sequences through the
+ * paged KV cache, for each batch size, thread count and weight type, side by side in one run.
+ *
+ * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench decode [--types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32]</pre>
+ */
+public final class DecodeBench {
+    private DecodeBench() {}
+
+    public static int run(String[] args) {
+        Args a = new Args(args, 2);
+        List<TensorType> types = a.list("--types", "F32,Q8_0,Q4_0").stream().map(TensorType::valueOf).toList();
+        List<Integer> batches = a.ints("--batches", "1,32");
+        List<Integer> threads = a.ints("--threads", "1," + Runtime.getRuntime().availableProcessors());
+        int steps = Integer.parseInt(a.get("--steps", "32"));
+        int prompt = Integer.parseInt(a.get("--prompt", "16"));
+        ModelConfig config = RandomModels.LLAMA_110M;
+        System.out.printf(Locale.ROOT, "decode benchmark: random Llama %,d parameters, prompt %d, %d decode steps per run%n",
+                config.parameterCount(true), prompt, steps);
+        System.out.printf(Locale.ROOT, "%-6s %7s %8s %12s %12s%n", "type", "threads", "batch", "tokens/s", "ms/step");
+        for (TensorType type : types) {
+            try (LanguageModel model = RandomModels.load(config, type, 42)) {
+                for (int b : batches) {
+                    for (int t : threads) {
+                        Parallel.setThreads(t);
+                        double tps = measure(model, b, prompt, steps);
+                        System.out.printf(Locale.ROOT, "%-6s %7d %8d %12.1f %12.2f%n", type, t, b, tps, 1000.0 * b / tps);
+                    }
+                }
+            }
+        }
+        Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+        return 0;
+    }
+
+    /** Prefills {@code batch} sequences, runs warm-up decode steps, then times {@code steps} more. */
+    static double measure(LanguageModel model, int batch, int prompt, int steps) {
+        int blockSize = 16;
+        int warmup = 4;
+        int maxLen = prompt + warmup + steps;
+        int blocksPerSeq = (maxLen + blockSize - 1) / blockSize;
+        KvCache cache = model.newKvCache(batch * blocksPerSeq, blockSize);
+        int[][] tables = new int[batch][blocksPerSeq];
+        for (int s = 0; s < batch; s++) for (int i = 0; i < blocksPerSeq; i++) tables[s][i] = i * batch + s; // interleaved, never contiguous
+        int vocab = model.config().vocabSize();
+        // Prefill all prompts in one step.
+        List<Integer> tokens = new ArrayList<>(), positions = new ArrayList<>(), slots = new ArrayList<>();
+        int[] qs = new int[batch + 1];
+        for (int s = 0; s < batch; s++) {
+            for (int p = 0; p < prompt; p++) {
+                tokens.add(3 + (s * 31 + p * 7) % (vocab - 3));
+                positions.add(p);
+                slots.add(tables[s][p / blockSize] * blockSize + p % blockSize);
+            }
+            qs[s + 1] = qs[s] + prompt;
+        }
+        float[][] logits = model.forward(new ForwardBatch(ints(tokens), ints(positions), ints(slots), qs, tables), cache);
+        int[] next = new int[batch];
+        int[] decodeQs = new int[batch + 1];
+        for (int s = 0; s <= batch; s++) decodeQs[s] = s;
+        long start = 0;
+        for (int step = 0; step < warmup + steps; step++) {
+            if (step == warmup) start = System.nanoTime();
+            int pos = prompt + step;
+            int[] pArr = new int[batch], sArr = new int[batch];
+            for (int s = 0; s < batch; s++) {
+                next[s] = argmax(logits[s]);
+                pArr[s] = pos;
+                sArr[s] = tables[s][pos / blockSize] * blockSize + pos % blockSize;
+            }
+            logits = model.forward(new ForwardBatch(next.clone(), pArr, sArr, decodeQs, tables), cache);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return (double) batch * steps / seconds;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    private static int[] ints(List<Integer> l) { return l.stream().mapToInt(Integer::intValue).toArray(); }
+
+}

@@ -1,0 +1,113 @@
+package io.quire.model;
+
+import io.quire.backend.Tensor;
+import io.quire.model.gguf.GgufFile;
+import io.quire.model.gguf.GgufMetadata;
+import io.quire.model.tokenizer.Tokenizer;
+import io.quire.model.tokenizer.Tokenizers;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Loads a GGUF model: reads its hyperparameters from metadata, checks every weight it will use,
+ * and returns a runnable model whose weights stay memory-mapped in their stored type.
+ */
+public final class ModelLoader {
+    public static final List<String> ARCHITECTURES = List.of("llama", "qwen2");
+
+    private ModelLoader() {}
+
+    /** The name that selects the built-in random model instead of a file. */
+    public static final String DUMMY = "dummy";
+
+    /**
+     * Loads {@code spec}: a GGUF path, or {@value #DUMMY} for the built-in random model
+     * ({@link RandomModels#DEFAULT}, F32, fixed seed), which needs no file and no network.
+     */
+    public static LanguageModel load(String spec) throws IOException {
+        if (DUMMY.equals(spec)) return RandomModels.load(RandomModels.DEFAULT, io.quire.backend.TensorType.F32, 0, "quire-dummy");
+        return load(Path.of(spec));
+    }
+
+    /** Loads a GGUF file, named after the file without its extension. */
+    public static LanguageModel load(Path path) throws IOException {
+        return load(path, path.getFileName().toString().replaceFirst("\\.gguf$", ""));
+    }
+
+    /** Loads a GGUF file under the model name {@code name}. */
+    public static LanguageModel load(Path path, String name) throws IOException {
+        GgufFile file = GgufFile.open(path);
+        try {
+            ModelConfig config = readConfig(file);
+            Tokenizer tokenizer = Tokenizers.fromGguf(file.metadata());
+            return new LlamaModel(name, config, LlamaWeights.from(file, config), tokenizer, file);
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** Hyperparameters from GGUF metadata ({@code <arch>.*} keys as llama.cpp writes them). */
+    public static ModelConfig readConfig(GgufFile file) {
+        GgufMetadata md = file.metadata();
+        String arch = md.getString("general.architecture");
+        if (arch == null) throw new ModelLoadException("the model file has no general.architecture: " + file.path());
+        if (!ARCHITECTURES.contains(arch)) {
+            throw new ModelLoadException("unsupported model architecture '" + arch + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
+        }
+        int dim = required(md, arch + ".embedding_length");
+        int layers = required(md, arch + ".block_count");
+        int heads = required(md, arch + ".attention.head_count");
+        int kvHeads = md.getInt(arch + ".attention.head_count_kv", heads);
+        int headDim = md.getInt(arch + ".attention.key_length", dim / heads);
+        int ffn = required(md, arch + ".feed_forward_length");
+        int ctx = md.getInt(arch + ".context_length", 2048);
+        float eps = md.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+        float theta = md.getFloat(arch + ".rope.freq_base", 10000f);
+        String scaling = md.getString(arch + ".rope.scaling.type", "none");
+        float linear = 1f;
+        switch (scaling) {
+            case "none" -> { }
+            case "linear" -> linear = md.getFloat(arch + ".rope.scaling.factor", 1f);
+            default -> throw new ModelLoadException("unsupported RoPE scaling type '" + scaling + "' (supported: none, linear, and Llama 3 rope_freqs)");
+        }
+        int vocab;
+        String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
+        if (tokens != null) vocab = tokens.length;
+        else if (file.hasTensor("token_embd.weight")) vocab = file.tensor("token_embd.weight").rows();
+        else throw new ModelLoadException("cannot tell the vocabulary size: no tokenizer.ggml.tokens and no token_embd.weight");
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
+            throw new ModelLoadException("attention.head_count " + heads + " is not a multiple of head_count_kv " + kvHeads);
+        }
+        boolean qwen = arch.equals("qwen2");
+        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta, linear, qwen, qwen);
+    }
+
+    private static int required(GgufMetadata md, String key) {
+        if (!md.contains(key)) throw new ModelLoadException("the model file lacks the required metadata key " + key);
+        return md.getInt(key, 0);
+    }
+
+    /** Fetches a weight and checks its type and shape ({cols, rows} in GGUF order). */
+    static Tensor weight(GgufFile file, String name, long... shape) {
+        if (!file.hasTensor(name)) throw new ModelLoadException("the model file lacks the tensor " + name);
+        Tensor t = file.tensor(name);
+        if (!t.type().isComputeSupported()) {
+            throw new ModelLoadException("tensor " + name + " has type " + t.type() + ", which Quire cannot compute with (supported: F32, F16, BF16, Q8_0, Q4_0)");
+        }
+        long[] actual = t.shape();
+        boolean ok = actual.length == shape.length || (actual.length > shape.length && trailingOnes(actual, shape.length));
+        for (int i = 0; ok && i < shape.length; i++) ok = actual[i] == shape[i];
+        if (!ok) {
+            throw new ModelLoadException("tensor " + name + " has shape " + java.util.Arrays.toString(actual) + ", expected " + java.util.Arrays.toString(shape));
+        }
+        return t;
+    }
+
+    private static boolean trailingOnes(long[] shape, int from) {
+        for (int i = from; i < shape.length; i++) if (shape[i] != 1) return false;
+        return true;
+    }
+}

@@ -1,0 +1,140 @@
+package io.quire.model.gguf;
+
+import io.quire.SharedFiles;
+import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.RandomAccessFile;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class GgufFileTest {
+    @TempDir Path tmp;
+
+    @Test
+    void readsStories260K() throws Exception {
+        try (GgufFile f = GgufFile.open(SharedFiles.stories260K())) {
+            assertThat(f.version()).isEqualTo(3);
+            assertThat(f.metadata().getString("general.architecture")).isEqualTo("llama");
+            assertThat(f.metadata().getInt("llama.embedding_length", 0)).isEqualTo(64);
+            assertThat(f.metadata().getStringArray("tokenizer.ggml.tokens")).hasSize(512).startsWith("<unk>", "<s>", "</s>");
+            assertThat(f.tensorInfos()).hasSize(48);
+            assertThat(f.tensorInfos().values()).allMatch(t -> t.type() == TensorType.F32);
+            Tensor emb = f.tensor("token_embd.weight");
+            assertThat(emb.shape()).containsExactly(64, 512);
+            assertThat(emb.data().byteSize()).isEqualTo(64L * 512 * 4);
+            assertThat(f.dataStart() % 32).isZero();
+        }
+    }
+
+    @Test
+    void notGguf() throws Exception {
+        Path p = tmp.resolve("model.gguf");
+        Files.writeString(p, "this is not a model file at all");
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("not a GGUF file").hasMessageContaining("magic");
+    }
+
+    @Test
+    void emptyFile() throws Exception {
+        Path p = tmp.resolve("empty.gguf");
+        Files.write(p, new byte[0]);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class).hasMessageContaining("not a GGUF file");
+    }
+
+    @Test
+    void missingFile() {
+        assertThatThrownBy(() -> GgufFile.open(tmp.resolve("nope.gguf"))).hasMessageContaining("model file not found");
+    }
+
+    @Test
+    void unsupportedVersion() throws Exception {
+        byte[] bytes = Files.readAllBytes(SharedFiles.stories260K());
+        bytes[4] = 1; // version field
+        Path p = tmp.resolve("v1.gguf");
+        Files.write(p, bytes);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class).hasMessageContaining("unsupported GGUF version 1");
+    }
+
+    @Test
+    void truncatedInTheHeader() throws Exception {
+        Path p = truncatedCopy(2000);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class).hasMessageContaining("truncated GGUF file");
+    }
+
+    @Test
+    void truncatedInTheTensorData() throws Exception {
+        Path p = truncatedCopy(Files.size(SharedFiles.stories260K()) - 100);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("truncated GGUF file").hasMessageContaining("tensor 'blk.4.ffn_up.weight' needs bytes");
+    }
+
+    @Test
+    void unknownTensorType() throws Exception {
+        Path p = tmp.resolve("t.gguf");
+        new GgufWriter().putString("general.architecture", "llama")
+                .addTensor("weird", TensorType.F32, new long[] {4}, MemorySegment.ofArray(new float[4]))
+                .write(p);
+        // Patch the tensor's type id (after name, n_dims and the one dimension) to an id ggml never used.
+        byte[] bytes = Files.readAllBytes(p);
+        int at = indexOf(bytes, "weird".getBytes()) + 5 + 4 + 8;
+        MemorySegment.ofArray(bytes).set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), at, 99);
+        Files.write(p, bytes);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("tensor 'weird' has unknown tensor type id 99");
+    }
+
+    @Test
+    void mapsFilesLargerThan2GiB() throws Exception {
+        // A sparse file: the tensor lies past the 2 GiB mark, so reading it needs 64-bit offsets.
+        Path p = tmp.resolve("big.gguf");
+        long pad = (1L << 31) + 4096;
+        new GgufWriter().putString("general.architecture", "llama")
+                .addTensor("padding", TensorType.I8, new long[] {1}, MemorySegment.ofArray(new byte[1]))
+                .addTensor("far", TensorType.F32, new long[] {4}, MemorySegment.ofArray(new float[] {1, 2, 3, 4}))
+                .write(p);
+        // Rewrite: move "far" beyond 2 GiB by patching its offset and extending the file.
+        byte[] bytes = Files.readAllBytes(p);
+        int offAt = indexOf(bytes, "far".getBytes()) + 3 + 4 + 8 + 4;
+        var le = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+        long dataStart;
+        try (GgufFile f = GgufFile.open(p)) { dataStart = f.dataStart(); }
+        MemorySegment.ofArray(bytes).set(le, offAt, pad);
+        Files.write(p, java.util.Arrays.copyOf(bytes, (int) dataStart));
+        try (RandomAccessFile raf = new RandomAccessFile(p.toFile(), "rw")) {
+            raf.setLength(dataStart + pad + 16);
+            raf.seek(dataStart + pad);
+            for (float v : new float[] {1, 2, 3, 4}) raf.writeInt(Integer.reverseBytes(Float.floatToIntBits(v)));
+        }
+        try (GgufFile f = GgufFile.open(p)) {
+            Tensor far = f.tensor("far");
+            assertThat(f.tensorInfos().get("far").offset()).isGreaterThan(Integer.MAX_VALUE);
+            float[] values = far.data().toArray(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+            assertThat(values).containsExactly(1, 2, 3, 4);
+        }
+    }
+
+    private Path truncatedCopy(long length) throws Exception {
+        byte[] bytes = Files.readAllBytes(SharedFiles.stories260K());
+        Path p = tmp.resolve("truncated.gguf");
+        Files.write(p, java.util.Arrays.copyOf(bytes, (int) length));
+        return p;
+    }
+
+    static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) if (hay[i + j] != needle[j]) continue outer;
+            return i;
+        }
+        throw new AssertionError("not found");
+    }
+}
