@@ -163,6 +163,17 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
         if (b < 0 || b >= count) throw new IllegalArgumentException(what + " block " + b + " outside 0.." + (count - 1));
     }
 
+    /** Overwrites layer {@code layer}'s keys and values (FP32, rounded to FP16): for checks and tests. */
+    public void uploadLayer(int layer, float[] k, float[] v) {
+        long n = layerStride();
+        if (k.length != n || v.length != n) throw new IllegalArgumentException("a layer holds " + n + " values, got " + k.length + " and " + v.length);
+        short[] h = new short[(int) n];
+        for (int i = 0; i < h.length; i++) h[i] = Float.floatToFloat16(k[i]);
+        device.upload(MemorySegment.ofArray(h), keys, 2L * layer * n);
+        for (int i = 0; i < h.length; i++) h[i] = Float.floatToFloat16(v[i]);
+        device.upload(MemorySegment.ofArray(h), values, 2L * layer * n);
+    }
+
     /** Layer {@code layer}'s keys as floats, {@code [block][offset][kvHead][headDim]}: for checks. */
     public float[] keysAsFloats(int layer) { return readLayer(keys, layer); }
 

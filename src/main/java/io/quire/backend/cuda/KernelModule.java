@@ -101,6 +101,33 @@ public final class KernelModule implements AutoCloseable {
         }
     }
 
+    /** The kernel files the backend loads ({@code cuda/<name>.cu}). */
+    public static final java.util.List<String> MODULES = java.util.List.of("attention", "cache", "elementwise", "norm", "quant", "rope");
+
+    /**
+     * Compiles every kernel source with NVRTC for {@code device} and loads the result, whatever
+     * the build put in the jar: checks the run-time path that machines without nvcc rely on.
+     * Returns module name to "ok" or the error.
+     */
+    public static Map<String, String> checkNvrtc(CudaDevice device) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String name : MODULES) {
+            try {
+                byte[] src = resource(name + ".cu");
+                if (src == null) throw new CudaException("cuda/" + name + ".cu missing from the jar");
+                byte[] image = Nvrtc.compile(name + ".cu", new String(src, java.nio.charset.StandardCharsets.UTF_8), headers(), device.computeCapability());
+                StringBuilder tried = new StringBuilder();
+                KernelModule m = tryImage(device, name, "nvrtc", image, tried);
+                if (m == null) throw new CudaException(tried.toString());
+                m.close();
+                out.put(name, "ok");
+            } catch (RuntimeException e) {
+                out.put(name, Cuda.describe(e));
+            }
+        }
+        return out;
+    }
+
     /** How the module was loaded: cubin, ptx or nvrtc. */
     public String source() { return source; }
 
