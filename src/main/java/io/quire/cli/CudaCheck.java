@@ -32,18 +32,25 @@ import java.util.Map;
  * on the GPU and the CPU, and prints a summary table last. Exit code 0 when every check passed,
  * 1 when one failed, 3 when no GPU can be used.
  *
- * <pre>quire cuda-check [--seed N] [--stories PATH] [--skip-1b true] [--batches 1,32,128] [--steps 32]</pre>
+ * <pre>quire cuda-check [--seed N] [--stories PATH] [--skip-1b true] [--kernels-only true] [--batches 1,32,128] [--steps 32]</pre>
  */
 public final class CudaCheck {
     private CudaCheck() {}
 
+    /** For cuda/check.sh, which runs the classes unpacked (no dependence on the Cli wiring). */
+    public static void main(String[] args) {
+        System.setProperty("logback.configurationFile", "cli-logback.xml");
+        System.exit(run(args));
+    }
+
     public static int run(String[] args) {
-        Args a = new Args(args, 1);
+        Args a = new Args(args, args.length > 0 && args[0].equals("cuda-check") ? 1 : 0);
         long seed = Long.parseLong(a.get("--seed", String.valueOf(System.nanoTime())));
         String stories = a.get("--stories", "/work/shared/models/stories260K.gguf");
         boolean skip1b = Boolean.parseBoolean(a.get("--skip-1b", "false"));
         List<Integer> batches = a.ints("--batches", "1,32,128");
         int steps = Integer.parseInt(a.get("--steps", "32"));
+        boolean kernelsOnly = Boolean.parseBoolean(a.get("--kernels-only", "false"));
 
         if (!Cuda.available()) {
             System.out.println("cuda-check: " + Cuda.unavailableReason());
@@ -70,6 +77,8 @@ public final class CudaCheck {
             e.printStackTrace(System.out);
             summary.put("kernels", "ERROR " + e.getMessage());
         }
+
+        if (kernelsOnly) return finish(summary, ok);
 
         System.out.println("\n== NVRTC: every cuda/*.cu compiled at run time and loaded ==");
         try {
@@ -113,6 +122,10 @@ public final class CudaCheck {
             }
         }
 
+        return finish(summary, ok);
+    }
+
+    private static int finish(Map<String, String> summary, boolean ok) {
         System.out.println("\n== summary ==");
         int w = summary.keySet().stream().mapToInt(String::length).max().orElse(10);
         summary.forEach((k, v) -> System.out.printf(Locale.ROOT, "%-" + w + "s  %s%n", k, v));
