@@ -15,6 +15,16 @@ import static org.bytedeco.cuda.global.nvrtc.*;
 final class Nvrtc {
     private Nvrtc() {}
 
+    /** Null when NVRTC's bindings load, else why not. Needs no GPU (but the presets load libcuda.so.1). */
+    static String unavailableReason() {
+        try {
+            Loader.load(nvrtc.class);
+            return null;
+        } catch (Throwable t) {
+            return "NVRTC unavailable: " + Cuda.describe(t);
+        }
+    }
+
     /** Compiles {@code source} for compute capability {@code cc} (e.g. 90) and returns the cubin. */
     static byte[] compile(String fileName, String source, Map<String, String> headers, int cc) {
         try {
