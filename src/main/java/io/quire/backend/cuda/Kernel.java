@@ -1,6 +1,8 @@
 package io.quire.backend.cuda;
 
 import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -23,7 +25,9 @@ public final class Kernel {
     // [0, 8*MAX_ARGS): argument values; then MAX_ARGS pointers to them. Reused: cuLaunchKernel
     // copies the values before it returns.
     private final MemorySegment args = Arena.global().allocate(16L * MAX_ARGS, 8);
-    private final RawPointer params;
+    // A PointerPointer: the (Pointer, Pointer) overload of cuLaunchKernel would pass the address
+    // of a pointer holding it (@ByPtrPtr), not the array itself.
+    private final PointerPointer<Pointer> params;
     private int maxDynamicShared = 48 * 1024;
 
     Kernel(CudaDevice device, String name, CUfunc_st function) {
@@ -33,7 +37,7 @@ public final class Kernel {
         for (int i = 0; i < MAX_ARGS; i++) {
             args.set(ValueLayout.JAVA_LONG, 8L * (MAX_ARGS + i), args.address() + 8L * i);
         }
-        this.params = new RawPointer(args.address() + 8L * MAX_ARGS);
+        this.params = new PointerPointer<>((Pointer) new RawPointer(args.address() + 8L * MAX_ARGS));
     }
 
     public String name() { return name; }
@@ -60,7 +64,7 @@ public final class Kernel {
                     "cuFuncSetAttribute(" + name + ", " + sharedBytes + " bytes of shared memory)");
             maxDynamicShared = sharedBytes;
         }
-        int r = cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, device.stream(), params, null);
+        int r = cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, device.stream(), params, (PointerPointer<?>) null);
         if (r != CUDA_SUCCESS) {
             throw new CudaException("launching " + name + " <<<(" + gridX + "," + gridY + "," + gridZ + "), " + block + ", " + sharedBytes + ">>> failed: " + Cuda.errorName(r));
         }
