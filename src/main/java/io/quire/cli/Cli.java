@@ -4,7 +4,7 @@ import java.util.Set;
 
 /** Command-line entry points that run without Spring. */
 public final class Cli {
-    private static final Set<String> COMMANDS = Set.of("generate", "tokenize", "bench");
+    private static final Set<String> COMMANDS = Set.of("generate", "tokenize", "random-model", "bench");
 
     private Cli() {}
 
@@ -15,7 +15,9 @@ public final class Cli {
     public static int run(String[] args) {
         try {
             return switch (args[0]) {
+                case "generate" -> GenerateCommand.run(args);
                 case "tokenize" -> TokenizeCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length));
+                case "random-model" -> RandomModelCommand.run(args);
                 case "bench" -> bench(args);
                 default -> usage("unknown command: " + args[0]);
             };
@@ -28,7 +30,8 @@ public final class Cli {
         String what = args.length > 1 ? args[1] : "";
         return switch (what) {
             case "decode" -> DecodeBench.run(args);
-            default -> usage("bench needs one of: decode");
+            case "kernels" -> KernelBench.run(args);
+            default -> usage("bench needs one of: kernels, decode");
         };
     }
 
@@ -38,6 +41,8 @@ public final class Cli {
                 usage:
                   quire generate --model PATH|dummy --prompt TEXT [--max-tokens N] [--temperature T] [--seed S]
                   quire tokenize --model PATH --text TEXT
+                  quire random-model --out PATH [--preset default|110m] [--type F32|F16|BF16|Q8_0|Q4_0] [--seed N]
+                  quire bench kernels [--types F32,F16,BF16,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2]
                   quire bench decode [--types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32]""");
         return 2;
     }

@@ -1,6 +1,7 @@
 package io.quire.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Attention that reads keys and values through block tables (vLLM's paged_attention): position j
@@ -9,6 +10,7 @@ import jdk.incubator.vector.FloatVector;
  */
 public final class PagedAttention {
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256]);
+    private static final ThreadLocal<int[]> OFFSETS = ThreadLocal.withInitial(() -> new int[256]);
 
     private PagedAttention() {}
 
@@ -48,7 +50,9 @@ public final class PagedAttention {
         float[] values = cache.values(layer);
         int group = numHeads / numKvHeads;
         int kvDim = numKvHeads * headDim;
-        Parallel.forRange(numTokens * numHeads, (from, to) -> {
+        long work = 0;
+        for (int t = 0; t < numTokens; t++) work += 2L * (positions[t] + 1) * qDim;
+        Parallel.forRange(numTokens * numHeads, work, (from, to) -> {
             for (int th = from; th < to; th++) {
                 int t = th / numHeads;
                 int h = th % numHeads;
@@ -57,38 +61,91 @@ public final class PagedAttention {
                 int qOff = t * numHeads * headDim + h * headDim;
                 int kvOff = (h / group) * headDim;
                 float[] scores = scores(len);
+                int[] rowOf = slotOffsets(len);
+                // Where each position's K/V row starts, walking the table block by block (no divisions).
+                for (int j0 = 0, blk = 0; j0 < len; j0 += bs, blk++) {
+                    int first = table[blk] * bs * kvDim + kvOff;
+                    int n = Math.min(bs, len - j0);
+                    for (int o = 0; o < n; o++) rowOf[j0 + o] = first + o * kvDim;
+                }
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < len; j++) {
-                    int slot = table[j / bs] * bs + j % bs;
-                    float s = scale * MatMul.dotDense(q, qOff, keys, slot * kvDim + kvOff, headDim);
-                    scores[j] = s;
-                    if (s > max) max = s;
+                    float sc = scale * MatMul.dotDense(q, qOff, keys, rowOf[j], headDim);
+                    scores[j] = sc;
+                    if (sc > max) max = sc;
                 }
-                float sum = 0;
-                for (int j = 0; j < len; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
-                for (int j = 0; j < len; j++) {
-                    int slot = table[j / bs] * bs + j % bs;
-                    axpy(scores[j] * inv, values, slot * kvDim + kvOff, out, qOff, headDim);
-                }
+                float inv = 1f / expInPlace(scores, len, max);
+                weightedSum(scores, rowOf, len, values, headDim, inv, out, qOff);
             }
         });
     }
 
-    /** y += a * x over n values. */
-    private static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+    /** {@code s[j] = exp(s[j] - max)} for j in [0, n), vectorized (the Vector API's EXP); returns the sum. */
+    private static float expInPlace(float[] s, int n, float max) {
         final var F = Simd.F;
         final int L = Simd.L;
-        int i = 0;
-        for (int bound = n - n % L; i < bound; i += L) {
-            FloatVector.fromArray(F, x, xOff + i).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+        FloatVector m = FloatVector.broadcast(F, max);
+        FloatVector acc = FloatVector.zero(F);
+        int j = 0;
+        for (int bound = n - n % L; j < bound; j += L) {
+            FloatVector e = FloatVector.fromArray(F, s, j).sub(m).lanewise(VectorOperators.EXP);
+            e.intoArray(s, j);
+            acc = acc.add(e);
         }
-        for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < n; j++) {
+            float e = (float) Math.exp(s[j] - max);
+            s[j] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /**
+     * {@code out[d] = inv * sum_j p[j] * V[rowOf[j] + d]}. The output is accumulated in registers,
+     * up to four vectors of the head at a time, rather than read and written back per position.
+     */
+    private static void weightedSum(float[] p, int[] rowOf, int len, float[] v, int headDim, float inv, float[] out, int outOff) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        int d = 0;
+        for (; d + 4 * L <= headDim; d += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = 0; j < len; j++) {
+                FloatVector pj = FloatVector.broadcast(F, p[j]);
+                int r = rowOf[j] + d;
+                a0 = FloatVector.fromArray(F, v, r).fma(pj, a0);
+                a1 = FloatVector.fromArray(F, v, r + L).fma(pj, a1);
+                a2 = FloatVector.fromArray(F, v, r + 2 * L).fma(pj, a2);
+                a3 = FloatVector.fromArray(F, v, r + 3 * L).fma(pj, a3);
+            }
+            a0.mul(inv).intoArray(out, outOff + d);
+            a1.mul(inv).intoArray(out, outOff + d + L);
+            a2.mul(inv).intoArray(out, outOff + d + 2 * L);
+            a3.mul(inv).intoArray(out, outOff + d + 3 * L);
+        }
+        for (; d + L <= headDim; d += L) {
+            FloatVector a0 = FloatVector.zero(F);
+            for (int j = 0; j < len; j++) a0 = FloatVector.fromArray(F, v, rowOf[j] + d).fma(FloatVector.broadcast(F, p[j]), a0);
+            a0.mul(inv).intoArray(out, outOff + d);
+        }
+        if (d < headDim) {
+            // Heads narrower than a vector (or their tail): scalar, one output element at a time.
+            for (int e = d; e < headDim; e++) {
+                float acc = 0;
+                for (int j = 0; j < len; j++) acc += p[j] * v[rowOf[j] + e];
+                out[outOff + e] = acc * inv;
+            }
+        }
+    }
+
+    private static int[] slotOffsets(int n) {
+        int[] s = OFFSETS.get();
+        if (s.length < n) {
+            s = new int[Math.max(n, s.length * 2)];
+            OFFSETS.set(s);
+        }
+        return s;
     }
 
     private static float[] scores(int n) {

@@ -62,6 +62,21 @@ public final class Parallel {
     }
 
     /**
+     * Below this many elementary operations (multiply-adds, say) a loop runs inline: waking a pool
+     * thread costs microseconds, more than the work it would take over.
+     */
+    public static final long MIN_PARALLEL_WORK = 1 << 17;
+
+    /** Like {@link #forRange(int, IntRangeBody)}, but inline when {@code totalWork} is below {@link #MIN_PARALLEL_WORK}. */
+    public static void forRange(int n, long totalWork, IntRangeBody body) {
+        if (totalWork < MIN_PARALLEL_WORK) {
+            if (n > 0) body.run(0, n);
+        } else {
+            forRange(n, body);
+        }
+    }
+
+    /**
      * Runs {@code body} over {@code [0, n)} split into disjoint chunks; returns when all are done.
      * Exceptions thrown by the body are rethrown in the caller (the first one wins).
      */

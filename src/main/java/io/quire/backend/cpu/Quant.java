@@ -2,7 +2,15 @@ package io.quire.backend.cpu;
 
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Conversions between float values and the stored weight types F32, F16, BF16, Q8_0 and Q4_0,
@@ -17,11 +25,12 @@ public final class Quant {
 
     private Quant() {}
 
-    /** Encodes {@code values} as {@code type}; the result is a little-endian heap segment over a byte[]. */
+    /**
+     * Encodes {@code values} as {@code type} into a new little-endian segment of an automatic arena.
+     * Native like the memory-mapped weights, so the kernels' call sites see one kind of segment.
+     */
     public static MemorySegment quantize(TensorType type, float[] values) {
-        long size = type.bytesFor(values.length);
-        if (size > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("too many values to quantize on the heap: " + values.length);
-        MemorySegment seg = MemorySegment.ofArray(new byte[(int) size]);
+        MemorySegment seg = Arena.ofAuto().allocate(type.bytesFor(values.length), 64);
         switch (type) {
             case F32 -> {
                 for (int i = 0; i < values.length; i++) seg.set(Layouts.FLOAT_LE, 4L * i, values[i]);
@@ -95,7 +104,9 @@ public final class Quant {
         float[] out = new float[(int) n];
         int cols = t.cols();
         long rowBytes = t.type().bytesFor(cols);
-        for (int r = 0; r < t.rows(); r++) dequantizeRow(t.type(), t.data(), r * rowBytes, cols, out, r * cols);
+        MemorySegment data = Simd.nativeData(t);
+        for (int r = 0; r < t.rows(); r++) dequantizeRow(t.type(), data.address() + r * rowBytes, cols, out, r * cols);
+        Reference.reachabilityFence(data);
         return out;
     }
 
@@ -105,41 +116,60 @@ public final class Quant {
         if (row < 0 || row >= t.rows()) throw new IndexOutOfBoundsException("row " + row + " outside tensor " + t.name() + " of " + t.rows() + " rows");
         int cols = t.cols();
         if (outOffset < 0 || outOffset + cols > out.length) throw new IndexOutOfBoundsException("output of " + out.length + " floats cannot hold " + cols + " values at " + outOffset);
-        dequantizeRow(t.type(), t.data(), row * t.type().bytesFor(cols), cols, out, outOffset);
+        MemorySegment data = Simd.nativeData(t);
+        dequantizeRow(t.type(), data.address() + row * t.type().bytesFor(cols), cols, out, outOffset);
+        Reference.reachabilityFence(data);
     }
 
-    /** Decodes {@code cols} values stored at byte offset {@code off}. Bounds are the caller's job. */
-    static void dequantizeRow(TensorType type, MemorySegment seg, long off, int cols, float[] out, int outOff) {
+    /**
+     * Decodes {@code cols} values stored at absolute address {@code off} (see {@link Simd#ALL}).
+     * Bounds are the caller's job.
+     * Conversions are written out inline, as in {@link MatMul}, so no vector crosses a call.
+     */
+    static void dequantizeRow(TensorType type, long off, int cols, float[] out, int outOff) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final var I = Simd.I;
+        final var S = Simd.S;
+        final var B = Simd.B;
         final int L = Simd.L;
+        final ByteOrder le = ByteOrder.LITTLE_ENDIAN;
         switch (type) {
-            case F32 -> {
-                int c = 0;
-                for (int bound = cols - cols % L; c < bound; c += L) Simd.loadF32(seg, off + 4L * c).intoArray(out, outOff + c);
-                for (; c < cols; c++) out[outOff + c] = seg.get(Layouts.FLOAT_LE, off + 4L * c);
-            }
+            case F32 -> MemorySegment.copy(seg, Layouts.FLOAT_LE, off, out, outOff, cols);
             case F16 -> {
+                final FloatVector rebias = FloatVector.broadcast(F, 0x1p112f);
                 int c = 0;
-                for (int bound = cols - cols % L; c < bound; c += L) Simd.loadF16(seg, off + 2L * c).intoArray(out, outOff + c);
+                for (int bound = cols - cols % L; c < bound; c += L) {
+                    IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, le).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector m = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+                    IntVector bits = m.reinterpretAsFloats().mul(rebias).reinterpretAsInts().blend(m.or(0x7f800000), m.compare(VectorOperators.GE, 0x7c00 << 13));
+                    bits.or(h.and(0x80000000)).reinterpretAsFloats().intoArray(out, outOff + c);
+                }
                 for (; c < cols; c++) out[outOff + c] = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c));
             }
             case BF16 -> {
                 int c = 0;
-                for (int bound = cols - cols % L; c < bound; c += L) Simd.loadBF16(seg, off + 2L * c).intoArray(out, outOff + c);
+                for (int bound = cols - cols % L; c < bound; c += L) {
+                    IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, le).convertShape(VectorOperators.S2I, I, 0);
+                    h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(out, outOff + c);
+                }
                 for (; c < cols; c++) out[outOff + c] = Float.intBitsToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c) << 16);
             }
             case Q8_0 -> {
                 for (int c = 0; c < cols; c += QK, off += 34) {
-                    float d = Simd.scale(seg, off);
-                    for (int i = 0; i < QK; i += L) Simd.loadI8(seg, off + 2 + i).mul(d).intoArray(out, outOff + c + i);
+                    FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off)));
+                    for (int i = 0; i < QK; i += L) {
+                        ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, le).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(out, outOff + c + i);
+                    }
                 }
             }
             case Q4_0 -> {
                 for (int c = 0; c < cols; c += QK, off += 18) {
-                    float d = Simd.scale(seg, off);
+                    FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off)));
                     for (int i = 0; i < QK / 2; i += L) {
-                        var packed = Simd.loadBytes(seg, off + 2 + i);
-                        Simd.q4Low(packed).mul(d).intoArray(out, outOff + c + i);
-                        Simd.q4High(packed).mul(d).intoArray(out, outOff + c + QK / 2 + i);
+                        IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, le).convertShape(VectorOperators.B2I, I, 0);
+                        ((FloatVector) q.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOff + c + i);
+                        ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOff + c + QK / 2 + i);
                     }
                 }
             }

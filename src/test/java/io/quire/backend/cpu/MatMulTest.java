@@ -100,7 +100,8 @@ class MatMulTest {
 
     @Test
     void oneAndTwoThreadsGiveIdenticalResults() {
-        int rows = 203, cols = 256;
+        int rows = 203, cols = 1024;  // enough work that batch 1 goes parallel too
+        assertThat((long) rows * cols).isGreaterThan(Parallel.MIN_PARALLEL_WORK);
         for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0}) {
             Tensor t = tensor(type, rows, cols, randomValues(rows * cols));
             for (int batch : new int[] {1, 9}) {
@@ -117,10 +118,28 @@ class MatMulTest {
     }
 
     @Test
+    void heapSegmentsGiveTheSameResultAsNative() {
+        int rows = 19, cols = 64;
+        for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q4_0}) {
+            Tensor t = tensor(type, rows, cols, randomValues(rows * cols));
+            Tensor heap = new Tensor("heap", type, t.shape(), java.lang.foreign.MemorySegment.ofArray(t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+            float[] x = randomValues(3 * cols);
+            float[] a = new float[3 * rows];
+            float[] b = new float[3 * rows];
+            MatMul.matmul(t, x, 3, a);
+            MatMul.matmul(heap, x, 3, b);
+            assertThat(b).containsExactly(a);
+            assertThat(Quant.dequantize(heap)).containsExactly(Quant.dequantize(t));
+        }
+    }
+
+    @Test
     void rejectsBadShapes() {
         Tensor t = tensor(TensorType.Q8_0, 4, 64, randomValues(256));
         assertThatThrownBy(() -> MatMul.matmul(t, new float[63], 1, new float[4])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("input");
         assertThatThrownBy(() -> MatMul.matmul(t, new float[64], 1, new float[3])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("output");
+        Tensor shortData = new Tensor("s", TensorType.F32, new long[] {64, 4}, java.lang.foreign.MemorySegment.ofArray(new byte[64 * 4 * 4 - 1]));
+        assertThatThrownBy(() -> MatMul.matmul(shortData, new float[64], 1, new float[4])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bytes of data");
         Tensor q4k = new Tensor("k", TensorType.Q4_K, new long[] {256, 1}, java.lang.foreign.MemorySegment.ofArray(new byte[144]));
         assertThatThrownBy(() -> MatMul.matmul(q4k, new float[256], 1, new float[1])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q4_K");
     }

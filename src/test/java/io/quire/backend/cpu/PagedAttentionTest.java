@@ -154,8 +154,8 @@ class PagedAttentionTest {
 
     @Test
     void oneAndTwoThreadsAgreeExactly() {
-        Fixture f = new Fixture(16, 2, 64, new int[] {40, 21});
-        int[] positions = {39, 20, 10};
+        Fixture f = new Fixture(16, 2, 64, new int[] {400, 210});  // long enough to run in parallel
+        int[] positions = {399, 209, 100};
         int[] seqs = {0, 1, 1};
         float[] q = randomValues(3 * 8 * 64);
         float[] one = new float[q.length];

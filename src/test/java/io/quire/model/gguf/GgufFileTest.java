@@ -65,6 +65,19 @@ class GgufFileTest {
     }
 
     @Test
+    void readsVersion2() throws Exception {
+        // Versions 2 and 3 share the layout (3 added big-endian files, which we do not write).
+        byte[] bytes = Files.readAllBytes(SharedFiles.stories260K());
+        bytes[4] = 2;
+        Path p = tmp.resolve("v2.gguf");
+        Files.write(p, bytes);
+        try (GgufFile f = GgufFile.open(p)) {
+            assertThat(f.version()).isEqualTo(2);
+            assertThat(f.tensorInfos()).hasSize(48);
+        }
+    }
+
+    @Test
     void truncatedInTheHeader() throws Exception {
         Path p = truncatedCopy(2000);
         assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class).hasMessageContaining("truncated GGUF file");

@@ -1,0 +1,87 @@
+package io.quire;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quire.api.ChatPrompts;
+import io.quire.api.template.ChatTemplate;
+import io.quire.backend.TensorType;
+import io.quire.backend.cpu.Parallel;
+import io.quire.engine.EngineConfig;
+import io.quire.engine.LLMEngine;
+import io.quire.model.LanguageModel;
+import io.quire.model.ModelLoader;
+import io.quire.model.RandomModels;
+import io.quire.model.gguf.GgufFile;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Loads the model, starts the engine and hands the HTTP layer what it needs. Beans are created
+ * before the server accepts traffic, so readiness is false until the model is loaded; on shutdown
+ * the engine stops (aborting running requests) before the model's memory is released.
+ */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(QuireProperties.class)
+public class QuireConfiguration {
+    private static final Logger log = LoggerFactory.getLogger(QuireConfiguration.class);
+
+    @Bean(destroyMethod = "close")
+    public LanguageModel languageModel(QuireProperties props) throws IOException {
+        int threads = props.threads() > 0 ? props.threads() : Runtime.getRuntime().availableProcessors();
+        Parallel.setThreads(threads);
+        long start = System.nanoTime();
+        // The model carries the served name, so the API, logs and metrics all use the one clients send.
+        String name = props.servedModelName();
+        boolean named = name != null && !name.isBlank();
+        LanguageModel model;
+        if (props.dummy()) {
+            model = named ? RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, name) : ModelLoader.load(ModelLoader.DUMMY);
+        } else {
+            Path path = Path.of(props.model());
+            model = named ? ModelLoader.load(path, name) : ModelLoader.load(path);
+        }
+        log.info("Loaded {} ({}) in {} ms on {} threads", props.dummy() ? "the dummy random-weight model" : props.model(),
+                model.config().architecture(), (System.nanoTime() - start) / 1_000_000, threads);
+        return model;
+    }
+
+    @Bean(destroyMethod = "shutdown")
+    public LLMEngine llmEngine(LanguageModel model, QuireProperties props, MeterRegistry registry) {
+        EngineConfig config = new EngineConfig(props.blockSize(), props.kvCacheMemory().toBytes(), props.maxNumSeqs(),
+                props.maxNumBatchedTokens(), props.maxModelLen());
+        return new LLMEngine(model, config, registry);
+    }
+
+    @Bean
+    public ChatTemplate chatTemplate(QuireProperties props) throws IOException {
+        if (props.chatTemplate() != null && !props.chatTemplate().isBlank()) {
+            return new ChatTemplate(Files.readString(Path.of(props.chatTemplate())));
+        }
+        if (!props.dummy()) {
+            try (GgufFile file = GgufFile.open(Path.of(props.model()))) {
+                String source = file.metadata().getString("tokenizer.chat_template");
+                if (source != null && !source.isBlank()) return new ChatTemplate(source);
+            }
+        }
+        log.info("The model has no chat template: chat prompts use the plain 'role: content' fallback");
+        return ChatTemplate.fallback();
+    }
+
+    @Bean
+    public ChatPrompts chatPrompts(ChatTemplate template, LLMEngine service, JsonMapper json) {
+        return new ChatPrompts(template, service.tokenizer(), json);
+    }
+
+    @Bean
+    public ModelHealthIndicator modelHealthIndicator(LLMEngine engine) {
+        return new ModelHealthIndicator(engine);
+    }
+
+}

@@ -1,0 +1,37 @@
+package io.quire;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * Server settings under {@code quire.*} (documented in {@code application.yml}); each can be given
+ * on the command line, e.g. {@code --quire.model=/models/qwen2.5-0.5b-instruct-q8_0.gguf}.
+ *
+ * @param model                a GGUF file, or {@code dummy} for the built-in random-weight model
+ * @param servedModelName      the name clients send in {@code model}; blank: the file name without
+ *                             {@code .gguf} ({@code quire-dummy} for the dummy model)
+ * @param blockSize            tokens per KV-cache block
+ * @param kvCacheMemory        memory for the KV cache; the number of blocks follows from it
+ * @param maxNumSeqs           most requests batched in one step
+ * @param maxNumBatchedTokens  most tokens (prompt chunks plus decode tokens) in one step
+ * @param maxModelLen          most tokens (prompt plus output) per request; 0: the model's context length
+ * @param threads              compute threads; 0: all cores
+ * @param chatTemplate         a Jinja file to use instead of the model's {@code tokenizer.chat_template}; blank: the model's
+ */
+@ConfigurationProperties("quire")
+public record QuireProperties(
+        @DefaultValue(DUMMY) String model,
+        String servedModelName,
+        @DefaultValue("16") int blockSize,
+        @DefaultValue("512MB") DataSize kvCacheMemory,
+        @DefaultValue("64") int maxNumSeqs,
+        @DefaultValue("2048") int maxNumBatchedTokens,
+        @DefaultValue("0") int maxModelLen,
+        @DefaultValue("0") int threads,
+        String chatTemplate) {
+
+    public static final String DUMMY = io.quire.model.ModelLoader.DUMMY;
+
+    public boolean dummy() { return model == null || model.isBlank() || DUMMY.equals(model); }
+}

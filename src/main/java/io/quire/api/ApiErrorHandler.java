@@ -1,0 +1,37 @@
+package io.quire.api;
+
+import org.springframework.core.annotation.Order;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.stereotype.Component;
+import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.server.WebExceptionHandler;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Answers every failure that reaches WebFlux (bad JSON, wrong Content-Type, unknown route, wrong
+ * method, engine refusals) with OpenAI's JSON error body. Runs before Boot's own error handler
+ * (order -1), so no HTML page or stack trace is ever sent.
+ */
+@Component
+@Order(-2)
+public class ApiErrorHandler implements WebExceptionHandler {
+    private final JsonMapper json;
+
+    public ApiErrorHandler(JsonMapper json) {
+        this.json = json;
+    }
+
+    @Override
+    public Mono<Void> handle(ServerWebExchange exchange, Throwable ex) {
+        ServerHttpResponse response = exchange.getResponse();
+        if (response.isCommitted()) return Mono.error(ex);
+        ErrorBodies.Failure failure = ErrorBodies.of(ex);
+        response.setStatusCode(failure.status());
+        response.getHeaders().setContentType(MediaType.APPLICATION_JSON);
+        DataBuffer buffer = response.bufferFactory().wrap(json.writeValueAsBytes(failure.body()));
+        return response.writeWith(Mono.just(buffer));
+    }
+}

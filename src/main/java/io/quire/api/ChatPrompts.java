@@ -1,0 +1,87 @@
+package io.quire.api;
+
+import io.quire.api.template.ChatTemplate;
+import io.quire.api.wire.ChatMessage;
+import io.quire.model.tokenizer.Tokenizer;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Chat messages to prompt tokens: renders the model's chat template, then tokenizes the result
+ * with control tokens recognised (the template writes {@code <|im_start|>} and the like as
+ * text) and without a second BOS when the template already wrote one.
+ */
+public final class ChatPrompts {
+    private final ChatTemplate template;
+    private final Tokenizer tokenizer;
+    private final JsonMapper json;
+    private final String bos;
+    private final String eos;
+
+    public ChatPrompts(ChatTemplate template, Tokenizer tokenizer, JsonMapper json) {
+        this.template = template;
+        this.tokenizer = tokenizer;
+        this.json = json;
+        this.bos = tokenizer.bosId() >= 0 ? tokenizer.piece(tokenizer.bosId()) : "";
+        this.eos = tokenizer.eosId() >= 0 ? tokenizer.piece(tokenizer.eosId()) : "";
+    }
+
+    public ChatTemplate template() { return template; }
+
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> kwargs) {
+        if (messages == null || messages.isEmpty()) {
+            throw ApiException.badRequest("messages", "messages must be a non-empty array");
+        }
+        List<Map<String, Object>> maps = new ArrayList<>(messages.size());
+        for (int i = 0; i < messages.size(); i++) maps.add(toTemplateMessage(messages.get(i), i));
+        return template.render(maps, addGenerationPrompt, bos, eos, kwargs);
+    }
+
+    /**
+     * Tokenizes a rendered conversation; {@code addSpecial} adds BOS unless the text starts with it.
+     */
+    public int[] tokenize(String rendered, boolean addSpecial) {
+        boolean addBos = addSpecial && !(bos.isEmpty() || rendered.startsWith(bos));
+        return tokenizer.encode(rendered, addBos, true);
+    }
+
+    /** Only the fields a client sent, so that templates' {@code 'tool_calls' in message} tests work. */
+    private Map<String, Object> toTemplateMessage(ChatMessage m, int i) {
+        if (m == null) throw ApiException.badRequest("messages", "messages[" + i + "] is null");
+        if (m.role() == null || m.role().isBlank()) throw ApiException.badRequest("messages", "messages[" + i + "].role is required");
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("role", m.role());
+        String content = content(m.content(), i);
+        if (content != null) out.put("content", content);
+        if (m.name() != null) out.put("name", m.name());
+        if (m.toolCalls() != null && !m.toolCalls().isNull()) out.put("tool_calls", json.convertValue(m.toolCalls(), Object.class));
+        if (m.toolCallId() != null) out.put("tool_call_id", m.toolCallId());
+        return out;
+    }
+
+    /** A string, or text parts joined by newlines (as vLLM does); other part types are refused. */
+    private static String content(JsonNode c, int i) {
+        if (c == null || c.isNull()) return null;
+        if (c.isString()) return c.stringValue();
+        if (c.isArray()) {
+            StringBuilder sb = new StringBuilder();
+            for (int p = 0; p < c.size(); p++) {
+                JsonNode part = c.get(p);
+                JsonNode type = part.get("type");
+                JsonNode text = part.get("text");
+                if (type == null || !"text".equals(type.asString()) || text == null || !text.isString()) {
+                    throw ApiException.badRequest("messages", "messages[" + i + "].content[" + p + "]: only {\"type\": \"text\", \"text\": ...} parts are supported");
+                }
+                if (!sb.isEmpty()) sb.append('\n');
+                sb.append(text.stringValue());
+            }
+            return sb.toString();
+        }
+        throw ApiException.badRequest("messages", "messages[" + i + "].content must be a string or an array of text parts");
+    }
+}

@@ -1,0 +1,21 @@
+package io.quire.api;
+
+import io.quire.engine.FinishReason;
+import io.quire.engine.SequenceDelta;
+import io.quire.engine.TokenLogprob;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Collects one choice's deltas for a non-streamed response. */
+final class ChoiceAccumulator {
+    final StringBuilder text = new StringBuilder();
+    final List<TokenLogprob> logprobs = new ArrayList<>();
+    FinishReason finishReason;
+
+    void add(SequenceDelta d) {
+        if (d.text() != null) text.append(d.text());
+        if (d.logprobs() != null) logprobs.addAll(d.logprobs());
+        if (d.finishReason() != null) finishReason = d.finishReason();
+    }
+}

@@ -1,0 +1,112 @@
+package io.quire.api;
+
+import io.quire.api.template.ChatTemplateException;
+import io.quire.api.wire.ErrorResponse;
+import io.quire.engine.InvalidRequestException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.codec.CodecException;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.web.server.MethodNotAllowedException;
+import org.springframework.web.server.ResponseStatusException;
+import org.springframework.web.server.ServerWebInputException;
+import org.springframework.web.server.UnsupportedMediaTypeStatusException;
+import tools.jackson.core.JacksonException;
+
+import java.util.StringJoiner;
+
+/**
+ * Turns any failure into an HTTP status and OpenAI's error body. Messages are written for the
+ * client; stack traces only go to the log (for unexpected errors).
+ */
+public final class ErrorBodies {
+    private static final Logger log = LoggerFactory.getLogger(ErrorBodies.class);
+
+    /** A status with its body. */
+    public record Failure(HttpStatus status, ErrorResponse body) {}
+
+    private ErrorBodies() {}
+
+    public static Failure of(Throwable t) {
+        return switch (t) {
+            case ApiException e -> failure(e.status(), e.getMessage(), e.param());
+            case InvalidRequestException e -> failure(HttpStatus.BAD_REQUEST, e.getMessage(), e.param());
+            case ChatTemplateException e -> failure(HttpStatus.BAD_REQUEST, "chat template: " + e.getMessage(), "messages");
+            case UnsupportedMediaTypeStatusException e -> failure(HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+                    "Unsupported Content-Type " + (e.getContentType() == null ? "(none)" : "'" + e.getContentType() + "'")
+                            + ": send a JSON body with Content-Type: application/json", null);
+            case MethodNotAllowedException e -> failure(HttpStatus.METHOD_NOT_ALLOWED,
+                    "Method " + e.getHttpMethod() + " is not allowed here; allowed: " + e.getSupportedMethods(), null);
+            case DataBufferLimitException e -> failure(HttpStatus.CONTENT_TOO_LARGE,
+                    "Request body too large: " + e.getMessage() + " (see spring.http.codecs.max-in-memory-size)", null);
+            case ServerWebInputException e when e.getCause() instanceof DataBufferLimitException limit -> of(limit);
+            case ServerWebInputException e -> badInput(e);
+            case ResponseStatusException e -> {
+                HttpStatus status = resolve(e.getStatusCode());
+                yield failure(status, status == HttpStatus.NOT_FOUND ? "Not found: no such route" : nonNull(e.getReason(), status.getReasonPhrase()), null);
+            }
+            default -> {
+                log.error("request failed", t);
+                yield failure(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error: " + t.getClass().getSimpleName()
+                        + (t.getMessage() == null ? "" : ": " + t.getMessage()), null);
+            }
+        };
+    }
+
+    /** Malformed JSON, a field of the wrong type, a missing body. */
+    private static Failure badInput(ServerWebInputException e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof JacksonException j) {
+                String param = param(j);
+                String what = param == null ? "Malformed JSON request body: " : "Invalid value for '" + param + "': ";
+                return failure(HttpStatus.BAD_REQUEST, what + firstLine(j.getOriginalMessage()), param);
+            }
+        }
+        String reason = e.getReason();
+        if (e.getCause() instanceof CodecException ce && ce.getMessage() != null) reason = ce.getMessage();
+        return failure(HttpStatus.BAD_REQUEST, nonNull(reason, "Invalid request body"), null);
+    }
+
+    private static String param(JacksonException j) {
+        StringJoiner path = new StringJoiner(".");
+        boolean any = false;
+        for (JacksonException.Reference r : j.getPath()) {
+            if (r.getPropertyName() != null) { path.add(r.getPropertyName()); any = true; }
+            else if (r.getIndex() >= 0) path.add(String.valueOf(r.getIndex()));
+        }
+        return any ? path.toString() : null;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) return "";
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    private static String nonNull(String s, String fallback) { return s == null || s.isBlank() ? fallback : s; }
+
+    private static HttpStatus resolve(HttpStatusCode code) {
+        HttpStatus s = HttpStatus.resolve(code.value());
+        return s == null ? HttpStatus.INTERNAL_SERVER_ERROR : s;
+    }
+
+    public static Failure failure(HttpStatus status, String message, String param) {
+        return new Failure(status, new ErrorResponse(new ErrorResponse.Error(message, type(status), param, status.value())));
+    }
+
+    /** vLLM's error type names. */
+    static String type(HttpStatus status) {
+        return switch (status) {
+            case BAD_REQUEST -> "BadRequestError";
+            case NOT_FOUND -> "NotFoundError";
+            case METHOD_NOT_ALLOWED -> "MethodNotAllowedError";
+            case UNSUPPORTED_MEDIA_TYPE -> "UnsupportedMediaTypeError";
+            case CONTENT_TOO_LARGE -> "RequestTooLargeError";
+            case SERVICE_UNAVAILABLE -> "ServiceUnavailableError";
+            case INTERNAL_SERVER_ERROR -> "InternalServerError";
+            default -> status.is4xxClientError() ? "BadRequestError" : "InternalServerError";
+        };
+    }
+}

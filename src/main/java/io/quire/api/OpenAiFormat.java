@@ -1,0 +1,41 @@
+package io.quire.api;
+
+import io.quire.engine.FinishReason;
+import org.springframework.http.HttpStatus;
+
+import java.util.UUID;
+
+/** Small conventions shared by the OpenAI endpoints: ids, timestamps, finish reasons, model names. */
+final class OpenAiFormat {
+    private OpenAiFormat() {}
+
+    /** {@code cmpl-…} / {@code chatcmpl-…} followed by 32 hex digits. */
+    static String newId(String prefix) {
+        return prefix + UUID.randomUUID().toString().replace("-", "");
+    }
+
+    static long nowSeconds() {
+        return System.currentTimeMillis() / 1000;
+    }
+
+    /** OpenAI's {@code finish_reason}; {@code abort} (a cancelled request) is vLLM's. */
+    static String finishReason(FinishReason reason) {
+        if (reason == null) return null;
+        return switch (reason) {
+            case STOP -> "stop";
+            case LENGTH -> "length";
+            case ABORT -> "abort";
+        };
+    }
+
+    /** The {@code model} field must name the served model (it is required, as in OpenAI's API). */
+    static void checkModel(String requested, String served, boolean required) {
+        if (requested == null || requested.isBlank()) {
+            if (required) throw ApiException.badRequest("model", "you must provide a model parameter (this server serves '" + served + "')");
+            return;
+        }
+        if (!requested.equals(served)) {
+            throw new ApiException(HttpStatus.NOT_FOUND, "model", "The model `" + requested + "` does not exist. This server serves `" + served + "`.");
+        }
+    }
+}

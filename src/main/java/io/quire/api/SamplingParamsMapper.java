@@ -1,0 +1,81 @@
+package io.quire.api;
+
+import io.quire.api.wire.SamplingFields;
+import io.quire.engine.SamplingParams;
+import tools.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Request fields to engine {@link SamplingParams}, with vLLM's defaults for fields not sent.
+ * Only the shape is checked here (types, what cannot be expressed); value ranges are the
+ * engine's to enforce, so both entry points agree.
+ */
+final class SamplingParamsMapper {
+    /** vLLM's default cap on requested alternatives per token. */
+    static final int MAX_LOGPROBS = 20;
+
+    private SamplingParamsMapper() {}
+
+    static SamplingParams toParams(SamplingFields r, Integer maxTokens, Integer logprobs) {
+        SamplingParams d = SamplingParams.defaults(maxTokens);
+        if (logprobs != null && (logprobs < 0 || logprobs > MAX_LOGPROBS)) {
+            throw ApiException.badRequest("logprobs", "logprobs must be between 0 and " + MAX_LOGPROBS + ", got " + logprobs);
+        }
+        return new SamplingParams(
+                r.n() == null ? d.n() : r.n(),
+                r.temperature() == null ? d.temperature() : r.temperature().floatValue(),
+                r.topP() == null ? d.topP() : r.topP().floatValue(),
+                r.topK() == null ? d.topK() : r.topK(),
+                r.minP() == null ? d.minP() : r.minP().floatValue(),
+                r.presencePenalty() == null ? d.presencePenalty() : r.presencePenalty().floatValue(),
+                r.frequencyPenalty() == null ? d.frequencyPenalty() : r.frequencyPenalty().floatValue(),
+                r.repetitionPenalty() == null ? d.repetitionPenalty() : r.repetitionPenalty().floatValue(),
+                r.seed(),
+                stop(r.stop()),
+                r.stopTokenIds() == null ? d.stopTokenIds() : List.copyOf(r.stopTokenIds()),
+                Boolean.TRUE.equals(r.includeStopStrInOutput()),
+                maxTokens,
+                r.minTokens() == null ? d.minTokens() : r.minTokens(),
+                Boolean.TRUE.equals(r.ignoreEos()),
+                logitBias(r.logitBias()),
+                logprobs,
+                r.skipSpecialTokens() == null ? d.skipSpecialTokens() : r.skipSpecialTokens());
+    }
+
+    /** {@code stop}: a string or an array of strings. */
+    static List<String> stop(JsonNode stop) {
+        if (stop == null || stop.isNull()) return List.of();
+        if (stop.isString()) return List.of(stop.stringValue());
+        if (stop.isArray()) {
+            List<String> out = new ArrayList<>(stop.size());
+            for (int i = 0; i < stop.size(); i++) {
+                JsonNode s = stop.get(i);
+                if (!s.isString()) throw ApiException.badRequest("stop", "stop must be a string or an array of strings");
+                out.add(s.stringValue());
+            }
+            return List.copyOf(out);
+        }
+        throw ApiException.badRequest("stop", "stop must be a string or an array of strings");
+    }
+
+    /** {@code logit_bias}: JSON object keys are token ids written as strings. */
+    static Map<Integer, Float> logitBias(Map<String, Double> bias) {
+        if (bias == null || bias.isEmpty()) return Map.of();
+        Map<Integer, Float> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Double> e : bias.entrySet()) {
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey().trim());
+            } catch (NumberFormatException ex) {
+                throw ApiException.badRequest("logit_bias", "logit_bias keys must be token ids, got '" + e.getKey() + "'");
+            }
+            if (e.getValue() == null) throw ApiException.badRequest("logit_bias", "logit_bias value for token " + id + " is null");
+            out.put(id, e.getValue().floatValue());
+        }
+        return Map.copyOf(out);
+    }
+}

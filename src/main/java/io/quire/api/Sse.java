@@ -1,0 +1,46 @@
+package io.quire.api;
+
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.reactive.function.BodyInserter;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * OpenAI's server-sent events: {@code data: {json}} per chunk, {@code data: [DONE]} last. An
+ * error after the stream began can no longer change the status, so it is sent as a
+ * {@code data: {"error": ...}} event before {@code [DONE]}. Each event is flushed as it is made.
+ */
+final class Sse {
+    static final String DONE = "data: [DONE]\n\n";
+
+    private Sse() {}
+
+    static String event(JsonMapper json, Object chunk) {
+        return "data: " + json.writeValueAsString(chunk) + "\n\n";
+    }
+
+    /** Adds {@code [DONE]} and the in-stream error event, and writes the events as they come. */
+    static Mono<ServerResponse> respond(JsonMapper json, Flux<String> events) {
+        Flux<String> complete = events
+                .concatWithValues(DONE)
+                .onErrorResume(e -> Flux.just(event(json, ErrorBodies.of(e).body()), DONE));
+        BodyInserter<Flux<String>, ServerHttpResponse> inserter = new BodyInserter<>() {
+            @Override
+            public Mono<Void> insert(ServerHttpResponse response, Context context) {
+                Flux<Mono<DataBuffer>> buffers = complete.map(s -> Mono.just(response.bufferFactory().wrap(s.getBytes(StandardCharsets.UTF_8))));
+                return response.writeAndFlushWith(buffers);
+            }
+        };
+        return ServerResponse.ok()
+                .contentType(MediaType.TEXT_EVENT_STREAM)
+                .header("Cache-Control", "no-cache")
+                .header("X-Accel-Buffering", "no")
+                .body(inserter);
+    }
+}

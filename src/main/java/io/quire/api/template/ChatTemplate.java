@@ -1,0 +1,163 @@
+package io.quire.api.template;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.filter.Filter;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Renders a conversation into a prompt with a model's own Jinja chat template (GGUF
+ * {@code tokenizer.chat_template}), in the environment Hugging Face's {@code apply_chat_template}
+ * provides: {@code messages}, {@code add_generation_prompt}, {@code bos_token},
+ * {@code eos_token}, {@code raise_exception}, {@code strftime_now}, a Python-style
+ * {@code tojson}, {@code trim_blocks} and {@code lstrip_blocks}.
+ *
+ * <p>Models without a template get {@link #fallback()}: one {@code role: content} line per
+ * message, then {@code assistant:} when a generation prompt is asked for. It is not what any
+ * model was trained on, only a readable default for base models.
+ */
+public final class ChatTemplate {
+    /** The fallback's source, so that it renders through the same code path. */
+    static final String FALLBACK_SOURCE = """
+            {%- for message in messages -%}
+            {{ message['role'] }}: {{ message['content'] }}
+            {% endfor -%}
+            {%- if add_generation_prompt -%}
+            assistant:
+            {%- endif -%}""";
+
+    /**
+     * {@code not x is defined}: Jinja2 binds the test tighter than {@code not}; Jinjava applies
+     * {@code not} first, so the template is rewritten to {@code not (x is defined)}.
+     */
+    private static final Pattern NOT_IS_TEST =
+            Pattern.compile("\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*\\])*(?:\\.[A-Za-z_]\\w*)*)\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*)");
+
+    private final String source;
+    private final Jinjava jinjava;
+
+    public ChatTemplate(String source) {
+        // Jinja2 drops one trailing newline from a template (keep_trailing_newline=False).
+        String trimmed = source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
+        this.source = NOT_IS_TEST.matcher(trimmed).replaceAll("not ($1 is $2$3)");
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withFailOnUnknownTokens(false)
+                .withMaxOutputSize(16L << 20)
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUsePyishObjectMapper(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withWhitespaceRequiredWithinTokens(false)
+                        .withKeepNullableLoopValues(true)
+                        .withHandleBackslashInQuotesOnly(true)
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .build())
+                .build();
+        this.jinjava = new Jinjava(config);
+        try {
+            jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", String.class));
+            jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow", String.class));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot register chat template functions", e);
+        }
+        jinjava.registerFilter(new ToJsonFilter());
+        jinjava.registerFilter(new ItemsFilter());
+        jinjava.registerTag(new FilterBlockTag());
+    }
+
+    /** The plain template for models that carry none (see the class comment). */
+    public static ChatTemplate fallback() {
+        return new ChatTemplate(FALLBACK_SOURCE);
+    }
+
+    public String source() { return source; }
+
+    /**
+     * Renders {@code messages} (maps with {@code role}, {@code content} and whatever else the
+     * client sent, such as {@code tool_calls}).
+     *
+     * @param extra {@code chat_template_kwargs}: more template variables (they cannot replace
+     *              the ones above)
+     * @throws ChatTemplateException when the template raises or fails
+     */
+    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, String bosToken, String eosToken,
+                         Map<String, Object> extra) {
+        Map<String, Object> vars = new HashMap<>();
+        if (extra != null) vars.putAll(extra);
+        List<Map<String, Object>> copy = new ArrayList<>(messages.size());
+        for (Map<String, Object> m : messages) copy.add(new LinkedHashMap<>(m));
+        vars.put("messages", copy);
+        vars.put("add_generation_prompt", addGenerationPrompt);
+        vars.put("bos_token", bosToken == null ? "" : bosToken);
+        vars.put("eos_token", eosToken == null ? "" : eosToken);
+        RenderResult result;
+        try {
+            result = jinjava.renderForResult(source, vars);
+        } catch (ChatTemplateException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            ChatTemplateException raised = findRaised(e);
+            if (raised != null) throw raised;
+            throw new ChatTemplateException("chat template failed: " + e.getMessage());
+        }
+        for (TemplateError error : result.getErrors()) {
+            if (error.getSeverity() != TemplateError.ErrorType.FATAL) continue;
+            ChatTemplateException raised = findRaised(error.getException());
+            if (raised != null) throw raised;
+            throw new ChatTemplateException("chat template failed: " + error.getMessage());
+        }
+        return result.getOutput();
+    }
+
+    private static ChatTemplateException findRaised(Throwable t) {
+        for (int depth = 0; t != null && depth < 16; t = t.getCause(), depth++) {
+            if (t instanceof ChatTemplateException c) return c;
+        }
+        return null;
+    }
+
+    /** {@code tojson} as in Hugging Face's environment (Python {@code json.dumps} spacing, optional indent). */
+    static final class ToJsonFilter implements Filter {
+        @Override
+        public String getName() { return "tojson"; }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            Integer indent = args.length > 0 && args[0] != null ? Integer.valueOf(args[0]) : null;
+            return PythonJson.dumps(var, indent);
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object indent = kwargs.containsKey("indent") ? kwargs.get("indent") : args.length > 0 ? args[0] : null;
+            return PythonJson.dumps(var, indent == null ? null : ((Number) (indent instanceof String s ? Integer.valueOf(s) : indent)).intValue());
+        }
+    }
+
+    /** {@code items}: a mapping's key/value pairs, as Jinja2's {@code dict.items()}. */
+    static final class ItemsFilter implements Filter {
+        @Override
+        public String getName() { return "items"; }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            if (!(var instanceof Map<?, ?> m)) return List.of();
+            List<List<Object>> pairs = new ArrayList<>();
+            for (Map.Entry<?, ?> e : m.entrySet()) pairs.add(List.of(e.getKey(), e.getValue() == null ? "" : e.getValue()));
+            return pairs;
+        }
+    }
+}

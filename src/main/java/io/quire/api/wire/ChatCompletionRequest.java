@@ -1,0 +1,46 @@
+package io.quire.api.wire;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.annotation.JsonNaming;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code POST /v1/chat/completions}. {@code max_completion_tokens} wins over the older
+ * {@code max_tokens}; {@code logprobs} is a flag and {@code top_logprobs} the number of
+ * alternatives. vLLM extras as in {@link CompletionRequest}, plus {@code add_generation_prompt}
+ * (default true) and {@code chat_template_kwargs} (more template variables).
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+public record ChatCompletionRequest(
+        String model,
+        List<ChatMessage> messages,
+        Integer maxTokens,
+        Integer maxCompletionTokens,
+        Double temperature,
+        Double topP,
+        Integer n,
+        Boolean stream,
+        StreamOptions streamOptions,
+        JsonNode stop,
+        Long seed,
+        Double presencePenalty,
+        Double frequencyPenalty,
+        Map<String, Double> logitBias,
+        Boolean logprobs,
+        Integer topLogprobs,
+        String user,
+        Integer topK,
+        Double minP,
+        Double repetitionPenalty,
+        Integer minTokens,
+        Boolean ignoreEos,
+        List<Integer> stopTokenIds,
+        Boolean includeStopStrInOutput,
+        Boolean skipSpecialTokens,
+        Boolean addGenerationPrompt,
+        Map<String, Object> chatTemplateKwargs) implements SamplingFields {}

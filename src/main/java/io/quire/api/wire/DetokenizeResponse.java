@@ -1,0 +1,4 @@
+package io.quire.api.wire;
+
+/** vLLM's detokenize result. */
+public record DetokenizeResponse(String prompt) {}

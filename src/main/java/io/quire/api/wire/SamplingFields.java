@@ -1,0 +1,39 @@
+package io.quire.api.wire;
+
+import tools.jackson.databind.JsonNode;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The sampling fields completions and chat requests share (OpenAI's plus vLLM's extras), so
+ * that one mapper turns either into engine parameters. Null means "not sent".
+ */
+public interface SamplingFields {
+    Integer n();
+    Double temperature();
+    Double topP();
+    Integer topK();
+    Double minP();
+    Double presencePenalty();
+    Double frequencyPenalty();
+    Double repetitionPenalty();
+    Long seed();
+    /** A string or an array of strings. */
+    JsonNode stop();
+    List<Integer> stopTokenIds();
+    Boolean includeStopStrInOutput();
+    Integer minTokens();
+    Boolean ignoreEos();
+    /** Token id (as a JSON object key) to a bias in [-100, 100]. */
+    Map<String, Double> logitBias();
+    Boolean skipSpecialTokens();
+    Boolean stream();
+    StreamOptions streamOptions();
+    String model();
+    String user();
+
+    default boolean streaming() { return Boolean.TRUE.equals(stream()); }
+
+    default boolean includeUsage() { return streamOptions() != null && streamOptions().usage(); }
+}

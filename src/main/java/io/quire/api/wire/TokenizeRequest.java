@@ -1,0 +1,18 @@
+package io.quire.api.wire;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.annotation.JsonNaming;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * vLLM's {@code POST /tokenize}: either a {@code prompt} or chat {@code messages} (rendered with
+ * the chat template, {@code add_generation_prompt} default true). {@code add_special_tokens}
+ * defaults to true for a prompt and false for messages (the template writes them).
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+public record TokenizeRequest(String model, String prompt, List<ChatMessage> messages, Boolean addSpecialTokens,
+                              Boolean addGenerationPrompt, Map<String, Object> chatTemplateKwargs) {}

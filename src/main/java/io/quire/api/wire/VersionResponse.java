@@ -1,0 +1,4 @@
+package io.quire.api.wire;
+
+/** {@code GET /version}. */
+public record VersionResponse(String version) {}

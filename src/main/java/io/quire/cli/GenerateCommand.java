@@ -1,0 +1,60 @@
+package io.quire.cli;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.quire.backend.cpu.Parallel;
+import io.quire.engine.EngineConfig;
+import io.quire.engine.LLMEngine;
+import io.quire.engine.RequestOutput;
+import io.quire.engine.SamplingParams;
+import io.quire.engine.SequenceDelta;
+import io.quire.model.LanguageModel;
+import io.quire.model.ModelLoader;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * {@code generate --model PATH|dummy --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P]
+ * [--top-k K] [--seed S] [--threads N]}: runs one request through the same engine the server uses
+ * and streams only the generated text to stdout (then a newline). Temperature 0 is greedy.
+ */
+public final class GenerateCommand {
+    private GenerateCommand() {}
+
+    public static int run(String[] args) {
+        Args a = new Args(args, 1);
+        String modelSpec = a.require("--model");
+        String prompt = a.require("--prompt");
+        int maxTokens = Integer.parseInt(a.get("--max-tokens", "128"));
+        float temperature = Float.parseFloat(a.get("--temperature", "0"));
+        SamplingParams defaults = SamplingParams.defaults(maxTokens).withTemperature(temperature);
+        SamplingParams params = new SamplingParams(1, temperature, Float.parseFloat(a.get("--top-p", "1")),
+                Integer.parseInt(a.get("--top-k", "-1")), defaults.minP(), 0f, 0f, 1f,
+                a.get("--seed", null) == null ? null : Long.parseLong(a.get("--seed", null)),
+                defaults.stop(), defaults.stopTokenIds(), false, maxTokens, 0, false, defaults.logitBias(), null, true);
+        if (a.get("--threads", null) != null) Parallel.setThreads(Integer.parseInt(a.get("--threads", null)));
+
+        PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
+        try (LanguageModel model = ModelLoader.load(modelSpec)) {
+            int[] ids = model.tokenizer().encode(prompt, true, false);
+            long kvBytes = EngineConfig.kvBytesFor(model.config(), EngineConfig.DEFAULT_BLOCK_SIZE,
+                    (ids.length + maxTokens) / EngineConfig.DEFAULT_BLOCK_SIZE + 2);
+            EngineConfig config = EngineConfig.defaults(kvBytes).withMaxModelLen(Math.min(model.config().contextLength(), ids.length + maxTokens));
+            try (LLMEngine engine = new LLMEngine(model, config, new SimpleMeterRegistry())) {
+                engine.generate("cli", ids, params).doOnNext(o -> print(out, o)).blockLast();
+            }
+            out.println();
+            out.flush();
+            return 0;
+        } catch (java.io.IOException | RuntimeException e) {
+            out.flush();
+            System.err.println("quire generate: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static void print(PrintStream out, RequestOutput o) {
+        for (SequenceDelta d : o.deltas()) out.print(d.text());
+        out.flush();
+    }
+}

@@ -1,0 +1,70 @@
+package io.quire.engine;
+
+import io.quire.backend.cpu.PagedKvCache;
+import io.quire.model.ModelConfig;
+
+/**
+ * How the engine batches and how much KV cache it keeps (vLLM's scheduler and cache config).
+ *
+ * @param blockSize            tokens per KV-cache block
+ * @param kvCacheBytes         memory budget of the KV cache; the number of blocks is this over
+ *                             {@link PagedKvCache#bytesPerBlock} of the model
+ * @param maxNumSeqs           most requests in one step
+ * @param maxNumBatchedTokens  most tokens in one step (prompt chunks plus decode tokens)
+ * @param maxModelLen          most tokens (prompt plus output) of one request; 0 means the model's context length
+ */
+public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen) {
+
+    public static final int DEFAULT_BLOCK_SIZE = 16;
+    public static final int DEFAULT_MAX_NUM_SEQS = 64;
+    public static final int DEFAULT_MAX_NUM_BATCHED_TOKENS = 2048;
+
+    public EngineConfig {
+        if (blockSize <= 0) throw new IllegalArgumentException("blockSize must be positive, got " + blockSize);
+        if (kvCacheBytes <= 0) throw new IllegalArgumentException("kvCacheBytes must be positive, got " + kvCacheBytes);
+        if (maxNumSeqs <= 0) throw new IllegalArgumentException("maxNumSeqs must be positive, got " + maxNumSeqs);
+        if (maxNumBatchedTokens <= 0) throw new IllegalArgumentException("maxNumBatchedTokens must be positive, got " + maxNumBatchedTokens);
+        if (maxModelLen < 0) throw new IllegalArgumentException("maxModelLen must be >= 0 (0: the model's context length), got " + maxModelLen);
+    }
+
+    /** Defaults (block size 16, 64 sequences, 2048 tokens per step, the model's context length) with a KV budget. */
+    public static EngineConfig defaults(long kvCacheBytes) {
+        return new EngineConfig(DEFAULT_BLOCK_SIZE, kvCacheBytes, DEFAULT_MAX_NUM_SEQS, DEFAULT_MAX_NUM_BATCHED_TOKENS, 0);
+    }
+
+    public EngineConfig withMaxModelLen(int len) {
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, len);
+    }
+
+    public EngineConfig withMaxNumSeqs(int n) {
+        return new EngineConfig(blockSize, kvCacheBytes, n, maxNumBatchedTokens, maxModelLen);
+    }
+
+    public EngineConfig withMaxNumBatchedTokens(int n) {
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, n, maxModelLen);
+    }
+
+    public EngineConfig withBlockSize(int n) {
+        return new EngineConfig(n, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen);
+    }
+
+    /** Bytes the KV cache of {@code numBlocks} blocks takes for {@code model}. */
+    public static long kvBytesFor(ModelConfig model, int blockSize, int numBlocks) {
+        return numBlocks * PagedKvCache.bytesPerBlock(model.numLayers(), blockSize, model.numKvHeads(), model.headDim());
+    }
+
+    /** Blocks the budget buys for {@code model}. */
+    public int numBlocks(ModelConfig model) {
+        long perBlock = PagedKvCache.bytesPerBlock(model.numLayers(), blockSize, model.numKvHeads(), model.headDim());
+        long n = kvCacheBytes / perBlock;
+        if (n < 1) {
+            throw new IllegalArgumentException("KV cache budget of " + kvCacheBytes + " bytes is less than one block (" + perBlock + " bytes); raise it");
+        }
+        return (int) Math.min(n, Integer.MAX_VALUE);
+    }
+
+    /** The context length requests get: {@link #maxModelLen} if set, else the model's. */
+    public int resolveMaxModelLen(ModelConfig model) {
+        return maxModelLen > 0 ? maxModelLen : model.contextLength();
+    }
+}

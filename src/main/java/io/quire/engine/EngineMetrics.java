@@ -1,0 +1,81 @@
+package io.quire.engine;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The engine's Micrometer meters, named as vLLM names its Prometheus metrics with {@code quire_}
+ * for {@code vllm:} and tagged {@code model_name}; histogram buckets are vLLM's.
+ */
+final class EngineMetrics {
+    static final double[] TTFT_BUCKETS = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
+            7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
+    static final double[] ITL_BUCKETS = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
+            10.0, 20.0, 40.0, 80.0};
+    static final double[] REQUEST_LATENCY_BUCKETS = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0,
+            50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+    static final double[] ITERATION_TOKEN_BUCKETS = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
+
+    final Counter promptTokens;
+    final Counter generationTokens;
+    final Counter preemptions;
+    final Map<FinishReason, Counter> requestSuccess = new EnumMap<>(FinishReason.class);
+    final Timer timeToFirstToken;
+    final Timer interTokenLatency;
+    final Timer timePerOutputToken;
+    final Timer e2eLatency;
+    final Timer queueTime;
+    final DistributionSummary iterationTokens;
+
+    EngineMetrics(MeterRegistry registry, String modelName, Supplier<EngineStats> stats) {
+        Gauge.builder("quire_num_requests_running", stats, s -> s.get().running()).tag("model_name", modelName)
+                .description("Number of requests in model execution batches.").register(registry);
+        Gauge.builder("quire_num_requests_waiting", stats, s -> s.get().waiting()).tag("model_name", modelName)
+                .description("Number of requests waiting to be processed.").register(registry);
+        Gauge.builder("quire_kv_cache_usage_perc", stats, s -> s.get().kvCacheUsage()).tag("model_name", modelName)
+                .description("KV-cache usage. 1 means 100 percent usage.").register(registry);
+        promptTokens = Counter.builder("quire_prompt_tokens").tag("model_name", modelName)
+                .description("Number of prefill tokens processed.").register(registry);
+        generationTokens = Counter.builder("quire_generation_tokens").tag("model_name", modelName)
+                .description("Number of generation tokens processed.").register(registry);
+        preemptions = Counter.builder("quire_num_preemptions").tag("model_name", modelName)
+                .description("Cumulative number of preemptions from the engine.").register(registry);
+        for (FinishReason r : FinishReason.values()) {
+            requestSuccess.put(r, Counter.builder("quire_request_success").tag("model_name", modelName)
+                    .tag("finished_reason", r.name().toLowerCase(Locale.ROOT))
+                    .description("Count of successfully processed requests.").register(registry));
+        }
+        timeToFirstToken = seconds(registry, modelName, "quire_time_to_first_token_seconds", "Histogram of time to first token in seconds.", TTFT_BUCKETS);
+        interTokenLatency = seconds(registry, modelName, "quire_inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", ITL_BUCKETS);
+        timePerOutputToken = seconds(registry, modelName, "quire_time_per_output_token_seconds", "Histogram of time per output token in seconds.", ITL_BUCKETS);
+        e2eLatency = seconds(registry, modelName, "quire_e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", REQUEST_LATENCY_BUCKETS);
+        queueTime = seconds(registry, modelName, "quire_request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", REQUEST_LATENCY_BUCKETS);
+        // Prometheus reserves _total for counters: this histogram shows up as quire_iteration_tokens_*.
+        iterationTokens = DistributionSummary.builder("quire_iteration_tokens_total").tag("model_name", modelName)
+                .description("Histogram of number of tokens per engine_step.").serviceLevelObjectives(ITERATION_TOKEN_BUCKETS).register(registry);
+    }
+
+    /**
+     * A latency histogram. A Timer, not a DistributionSummary: summaries' histograms round values
+     * up to whole numbers, which would put every sub-second latency in the 1.0 bucket.
+     */
+    private static Timer seconds(MeterRegistry registry, String modelName, String name, String description, double[] buckets) {
+        Duration[] slos = new Duration[buckets.length];
+        for (int i = 0; i < buckets.length; i++) slos[i] = Duration.ofNanos(Math.round(buckets[i] * 1e9));
+        return Timer.builder(name).tag("model_name", modelName).description(description)
+                .minimumExpectedValue(slos[0]).serviceLevelObjectives(slos).register(registry);
+    }
+
+    static void record(Timer timer, long nanos) { timer.record(nanos, TimeUnit.NANOSECONDS); }
+}

@@ -1,0 +1,11 @@
+package io.quire.engine;
+
+/**
+ * A snapshot of the engine, taken after each step.
+ *
+ * @param running        requests holding KV blocks and scheduled every step
+ * @param waiting        queued requests, including preempted ones
+ * @param kvCacheUsage   fraction of KV blocks in use, 0..1
+ * @param numPreemptions preemptions since start
+ */
+public record EngineStats(int running, int waiting, int numFreeBlocks, int numTotalBlocks, double kvCacheUsage, long numPreemptions) {}

@@ -1,0 +1,118 @@
+package io.quire.engine;
+
+import java.util.Arrays;
+
+/**
+ * One generation request inside the engine (vLLM v1's {@code Request}): its prompt, the tokens
+ * generated so far, how many of prompt+output already have their KV computed, and its state.
+ * After a preemption {@link #numComputedTokens} goes back to 0 and prompt plus outputs are
+ * recomputed as one longer prompt. Owned by the engine thread, except {@link #abortRequested}.
+ */
+public final class Request {
+    private final String requestId;
+    private final int[] promptIds;
+    private final SamplingParams params;
+    private final int maxTokens;
+    private final long arrivalNanos;
+    private final SamplingState samplingState;
+
+    private int[] tokens;       // prompt then outputs
+    private int numTokens;
+    private int numComputedTokens;
+    private RequestState state = RequestState.WAITING;
+    private FinishReason finishReason;
+    private int numPreemptions;
+
+    long firstScheduledNanos = -1;
+    long firstTokenNanos = -1;
+    long lastTokenNanos = -1;
+    boolean promptCounted;
+    volatile boolean abortRequested;
+
+    /** @param maxTokens the resolved output limit (max_tokens, or what the context leaves) */
+    public Request(String requestId, int[] promptIds, SamplingParams params, int maxTokens, long arrivalNanos) {
+        if (promptIds.length == 0) throw new IllegalArgumentException("empty prompt");
+        this.requestId = requestId;
+        this.promptIds = promptIds.clone();
+        this.params = params;
+        this.maxTokens = maxTokens;
+        this.arrivalNanos = arrivalNanos;
+        this.tokens = Arrays.copyOf(promptIds, promptIds.length + Math.min(maxTokens, 256));
+        this.numTokens = promptIds.length;
+        this.samplingState = new SamplingState(params.seed(), promptIds);
+    }
+
+    public String requestId() { return requestId; }
+
+    public SamplingParams params() { return params; }
+
+    public int maxTokens() { return maxTokens; }
+
+    public long arrivalNanos() { return arrivalNanos; }
+
+    public SamplingState samplingState() { return samplingState; }
+
+    public int numPromptTokens() { return promptIds.length; }
+
+    public int[] promptIds() { return promptIds.clone(); }
+
+    /** Prompt plus output tokens. */
+    public int numTokens() { return numTokens; }
+
+    public int numOutputTokens() { return numTokens - promptIds.length; }
+
+    public int token(int position) {
+        if (position >= numTokens) throw new IndexOutOfBoundsException(position);
+        return tokens[position];
+    }
+
+    public int[] outputIds() { return Arrays.copyOfRange(tokens, promptIds.length, numTokens); }
+
+    public int lastToken() { return tokens[numTokens - 1]; }
+
+    /** Tokens whose KV is in the cache. */
+    public int numComputedTokens() { return numComputedTokens; }
+
+    /** Tokens still to run through the model before the next sample. */
+    public int numUncomputedTokens() { return numTokens - numComputedTokens; }
+
+    public RequestState state() { return state; }
+
+    public FinishReason finishReason() { return finishReason; }
+
+    public int numPreemptions() { return numPreemptions; }
+
+    public boolean isFinished() { return state == RequestState.FINISHED; }
+
+    void appendOutput(int tokenId) {
+        if (numTokens == tokens.length) tokens = Arrays.copyOf(tokens, tokens.length * 2);
+        tokens[numTokens++] = tokenId;
+        samplingState.addOutput(tokenId);
+    }
+
+    void advanceComputed(int n) {
+        if (n < 0 || numComputedTokens + n > numTokens) {
+            throw new IllegalStateException("request " + requestId + ": computed " + numComputedTokens + " + " + n + " > " + numTokens);
+        }
+        numComputedTokens += n;
+    }
+
+    void setState(RequestState state) { this.state = state; }
+
+    void finish(FinishReason reason) {
+        this.state = RequestState.FINISHED;
+        this.finishReason = reason;
+    }
+
+    /** Preemption by recompute: the KV is gone, so everything will run through the model again. */
+    void resetForRecompute() {
+        numComputedTokens = 0;
+        numPreemptions++;
+        state = RequestState.WAITING;
+    }
+
+    @Override
+    public String toString() {
+        return "Request[" + requestId + ", " + state + ", tokens=" + numTokens + ", computed=" + numComputedTokens + "]";
+    }
+}

@@ -1,0 +1,11 @@
+package io.quire.engine;
+
+/** Where a request is in the engine. */
+public enum RequestState {
+    /** Queued, or preempted and waiting to be recomputed. */
+    WAITING,
+    /** Admitted: it holds KV blocks and is scheduled every step. */
+    RUNNING,
+    /** Stopped, out of length, aborted or failed; its blocks are freed. */
+    FINISHED
+}

@@ -1,0 +1,163 @@
+package io.quire.api;
+
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code /v1/completions} against stories260K through the real engine. */
+class CompletionsApiTest extends Stories260KServerTest {
+
+    @Test
+    void greedyStreamedCompletionMatchesLlamaCpp() throws Exception {
+        List<JsonNode> chunks = stream("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 32, "temperature": 0, "stream": true}""");
+        assertThat(completionText(chunks, 0)).isEqualTo(ONCE_UPON_A_TIME_32);
+        String id = chunks.getFirst().get("id").asString();
+        assertThat(id).startsWith("cmpl-");
+        for (int i = 0; i < chunks.size(); i++) {
+            JsonNode c = chunks.get(i);
+            assertThat(c.get("id").asString()).isEqualTo(id);
+            assertThat(c.get("object").asString()).isEqualTo("text_completion");
+            assertThat(c.get("model").asString()).isEqualTo(MODEL);
+            assertThat(c.get("created").asLong()).isPositive();
+            assertThat(c.has("usage")).as("no usage without stream_options.include_usage").isFalse();
+            JsonNode choice = c.get("choices").get(0);
+            assertThat(choice.get("index").asInt()).isZero();
+            assertThat(choice.has("logprobs")).isTrue();
+            assertThat(choice.get("finish_reason").isNull()).as("finish_reason null until the end").isEqualTo(i < chunks.size() - 1);
+        }
+        assertThat(chunks.getLast().get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
+    }
+
+    @Test
+    void nonStreamedCompletionHasTextAndUsage() throws Exception {
+        JsonNode r = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 32, "temperature": 0, "some_future_field": {"x": 1}}""");
+        assertThat(r.get("id").asString()).startsWith("cmpl-");
+        assertThat(r.get("object").asString()).isEqualTo("text_completion");
+        assertThat(r.get("model").asString()).isEqualTo(MODEL);
+        JsonNode choice = r.get("choices").get(0);
+        assertThat(choice.get("text").asString()).isEqualTo(ONCE_UPON_A_TIME_32);
+        assertThat(choice.get("finish_reason").asString()).isEqualTo("length");
+        assertThat(choice.get("logprobs").isNull()).isTrue();
+        assertThat(r.get("usage").get("prompt_tokens").asInt()).isEqualTo(5);
+        assertThat(r.get("usage").get("completion_tokens").asInt()).isEqualTo(32);
+        assertThat(r.get("usage").get("total_tokens").asInt()).isEqualTo(37);
+    }
+
+    @Test
+    void includeUsageAddsAFinalChunkWithoutChoices() throws Exception {
+        List<JsonNode> chunks = stream("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 6, "temperature": 0,
+                 "stream": true, "stream_options": {"include_usage": true}}""");
+        JsonNode last = chunks.getLast();
+        assertThat(last.get("choices").isEmpty()).isTrue();
+        assertThat(last.get("usage").get("prompt_tokens").asInt()).isEqualTo(5);
+        assertThat(last.get("usage").get("completion_tokens").asInt()).isEqualTo(6);
+        assertThat(last.get("usage").get("total_tokens").asInt()).isEqualTo(11);
+        assertThat(chunks.get(chunks.size() - 2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
+        assertThat(ONCE_UPON_A_TIME_32).startsWith(completionText(chunks, 0));
+    }
+
+    @Test
+    void tokenIdPromptsAndSeveralPrompts() throws Exception {
+        JsonNode r = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": [[1, 403, 407, 261, 378], "Once upon a time", "Tom"], "max_tokens": 8, "temperature": 0}""");
+        JsonNode choices = r.get("choices");
+        assertThat(choices.size()).isEqualTo(3);
+        for (int i = 0; i < 3; i++) assertThat(choices.get(i).get("index").asInt()).isEqualTo(i);
+        assertThat(choices.get(0).get("text").asString()).isEqualTo(choices.get(1).get("text").asString());
+        assertThat(ONCE_UPON_A_TIME_32).startsWith(choices.get(0).get("text").asString());
+        JsonNode tom = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": "Tom", "max_tokens": 8, "temperature": 0}""");
+        assertThat(choices.get(2).get("text").asString()).isEqualTo(tom.get("choices").get(0).get("text").asString());
+        int tomPrompt = tom.get("usage").get("prompt_tokens").asInt();
+        assertThat(r.get("usage").get("prompt_tokens").asInt()).isEqualTo(5 + 5 + tomPrompt);
+        assertThat(r.get("usage").get("completion_tokens").asInt()).isEqualTo(24);
+
+        JsonNode single = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": [1, 403, 407, 261, 378], "max_tokens": 8, "temperature": 0}""");
+        assertThat(single.get("choices").get(0).get("text").asString()).isEqualTo(choices.get(0).get("text").asString());
+    }
+
+    @Test
+    void streamedSeveralPromptsKeepTheirOwnIndex() throws Exception {
+        List<JsonNode> chunks = stream("/v1/completions", """
+                {"model": "stories260K", "prompt": ["Once upon a time", "Tom"], "max_tokens": 8, "temperature": 0, "stream": true,
+                 "stream_options": {"include_usage": true}}""");
+        JsonNode r = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": ["Once upon a time", "Tom"], "max_tokens": 8, "temperature": 0}""");
+        assertThat(completionText(chunks, 0)).isEqualTo(r.get("choices").get(0).get("text").asString());
+        assertThat(completionText(chunks, 1)).isEqualTo(r.get("choices").get(1).get("text").asString());
+        assertThat(chunks.getLast().get("usage")).isEqualTo(r.get("usage"));
+    }
+
+    @Test
+    void echoPrependsThePrompt() throws Exception {
+        JsonNode r = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 4, "temperature": 0, "echo": true}""");
+        String text = r.get("choices").get(0).get("text").asString();
+        assertThat(text).startsWith("Once upon a time, there").isEqualTo("Once upon a time" + ONCE_UPON_A_TIME_32.substring(0, text.length() - 16));
+        List<JsonNode> chunks = stream("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 4, "temperature": 0, "echo": true, "stream": true}""");
+        assertThat(completionText(chunks, 0)).isEqualTo(text);
+    }
+
+    @Test
+    void stopStringEndsTheCompletion() throws Exception {
+        JsonNode r = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 32, "temperature": 0, "stop": [" Lily"]}""");
+        JsonNode choice = r.get("choices").get(0);
+        assertThat(choice.get("text").asString()).isEqualTo(", there was a little girl named");
+        assertThat(choice.get("finish_reason").asString()).isEqualTo("stop");
+    }
+
+    @Test
+    void logprobsInTheLegacyShape() throws Exception {
+        JsonNode r = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 5, "temperature": 0, "logprobs": 3}""");
+        JsonNode lp = r.get("choices").get(0).get("logprobs");
+        assertThat(lp.get("tokens").size()).isEqualTo(5);
+        assertThat(lp.get("token_logprobs").size()).isEqualTo(5);
+        assertThat(lp.get("text_offset").size()).isEqualTo(5);
+        assertThat(lp.get("top_logprobs").size()).isEqualTo(5);
+        StringBuilder joined = new StringBuilder();
+        for (int i = 0; i < 5; i++) {
+            assertThat(lp.get("text_offset").get(i).asInt()).isEqualTo(joined.length());
+            String token = lp.get("tokens").get(i).asString();
+            joined.append(token);
+            double logprob = lp.get("token_logprobs").get(i).asDouble();
+            assertThat(logprob).isLessThanOrEqualTo(0.0);
+            JsonNode top = lp.get("top_logprobs").get(i);
+            assertThat(top.size()).isBetween(1, 3);
+            // Greedy: the sampled token is the most likely one.
+            assertThat(top.get(token)).isNotNull();
+            assertThat(top.get(token).asDouble()).isEqualTo(logprob);
+        }
+        assertThat(joined.toString()).isEqualTo(r.get("choices").get(0).get("text").asString());
+    }
+
+    @Test
+    void seededSamplingIsReproducible() throws Exception {
+        String body = """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 24, "temperature": 1.0, "seed": %d}""";
+        String a = postJson("/v1/completions", body.formatted(1234)).get("choices").get(0).get("text").asString();
+        String b = postJson("/v1/completions", body.formatted(1234)).get("choices").get(0).get("text").asString();
+        String streamed = completionText(stream("/v1/completions", body.formatted(1234).replace("}", ", \"stream\": true}")), 0);
+        String other = postJson("/v1/completions", body.formatted(99)).get("choices").get(0).get("text").asString();
+        assertThat(b).isEqualTo(a);
+        assertThat(streamed).isEqualTo(a);
+        assertThat(other).isNotEqualTo(a);
+        assertThat(a).isNotEqualTo(ONCE_UPON_A_TIME_32.substring(0, Math.min(a.length(), ONCE_UPON_A_TIME_32.length())));
+    }
+
+    @Test
+    void defaultMaxTokensIsSixteen() throws Exception {
+        JsonNode r = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "temperature": 0, "ignore_eos": true}""");
+        assertThat(r.get("usage").get("completion_tokens").asInt()).isEqualTo(16);
+    }
+}

@@ -1,0 +1,124 @@
+package io.quire.api;
+
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Every refusal is an HTTP status with OpenAI's error body, never a stack trace. */
+class ErrorsApiTest extends Stories260KServerTest {
+
+    private JsonNode error(HttpResponse<String> r, int status, String type) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
+        assertThat(r.body()).doesNotContain("\tat ").doesNotContain("Exception");
+        JsonNode body = json.readTree(r.body());
+        assertThat(body.size()).isEqualTo(1);
+        JsonNode error = body.get("error");
+        assertThat(error.get("message").asString()).isNotBlank();
+        assertThat(error.get("type").asString()).isEqualTo(type);
+        assertThat(error.has("param")).isTrue();
+        assertThat(error.get("code").asInt()).isEqualTo(status);
+        return error;
+    }
+
+    @Test
+    void malformedJsonIs400() throws Exception {
+        JsonNode e = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": "), 400, "BadRequestError");
+        assertThat(e.get("message").asString()).startsWith("Malformed JSON request body");
+        error(post("/v1/chat/completions", "[1, 2"), 400, "BadRequestError");
+    }
+
+    @Test
+    void aFieldOfTheWrongTypeNamesTheParam() throws Exception {
+        JsonNode e = error(post("/v1/completions", """
+                {"model": "stories260K", "prompt": "Hi", "max_tokens": "many"}"""), 400, "BadRequestError");
+        assertThat(e.get("param").asString()).isEqualTo("max_tokens");
+    }
+
+    @Test
+    void invalidSamplingParametersAre400WithTheParam() throws Exception {
+        record Case(String field, String json) {}
+        for (Case c : new Case[]{
+                new Case("temperature", "\"temperature\": -0.5"),
+                new Case("top_p", "\"top_p\": 1.5"),
+                new Case("max_tokens", "\"max_tokens\": 0"),
+                new Case("n", "\"n\": 0"),
+                new Case("presence_penalty", "\"presence_penalty\": 3"),
+                new Case("logit_bias", "\"logit_bias\": {\"abc\": 1}"),
+                new Case("stop", "\"stop\": 5"),
+                new Case("logprobs", "\"logprobs\": 50")}) {
+            JsonNode e = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", " + c.json() + "}"), 400, "BadRequestError");
+            assertThat(e.get("param").asString()).as(c.json()).isEqualTo(c.field());
+        }
+        JsonNode chat = error(post("/v1/chat/completions", """
+                {"model": "stories260K", "messages": [{"role": "user", "content": "Hi"}], "top_p": 0}"""), 400, "BadRequestError");
+        assertThat(chat.get("param").asString()).isEqualTo("top_p");
+    }
+
+    @Test
+    void promptPlusMaxTokensOverTheContextIs400() throws Exception {
+        JsonNode e = error(post("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 510}"""), 400, "BadRequestError");
+        assertThat(e.get("message").asString()).contains("maximum context length is 512 tokens");
+        assertThat(e.get("param").asString()).isEqualTo("max_tokens");
+        String longPrompt = "Once upon a time ".repeat(200);
+        JsonNode chat = error(post("/v1/chat/completions", """
+                {"model": "stories260K", "messages": [{"role": "user", "content": "%s"}]}""".formatted(longPrompt)), 400, "BadRequestError");
+        assertThat(chat.get("message").asString()).contains("maximum context length");
+        // A body over Spring's default 256KB codec limit still reaches the engine's length check.
+        String ids = "100,".repeat(70_000) + "100";
+        JsonNode huge = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": [" + ids + "]}"), 400, "BadRequestError");
+        assertThat(huge.get("message").asString()).contains("maximum context length");
+        // A stream that cannot start is refused before any event, with a status.
+        error(post("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 510, "stream": true}"""), 400, "BadRequestError");
+    }
+
+    @Test
+    void unknownModelIs404() throws Exception {
+        JsonNode e = error(post("/v1/completions", """
+                {"model": "gpt-4", "prompt": "Hi"}"""), 404, "NotFoundError");
+        assertThat(e.get("param").asString()).isEqualTo("model");
+        assertThat(e.get("message").asString()).contains("gpt-4");
+        error(post("/v1/chat/completions", """
+                {"model": "gpt-4", "messages": [{"role": "user", "content": "Hi"}], "stream": true}"""), 404, "NotFoundError");
+        JsonNode missing = error(post("/v1/completions", """
+                {"prompt": "Hi"}"""), 400, "BadRequestError");
+        assertThat(missing.get("param").asString()).isEqualTo("model");
+    }
+
+    @Test
+    void requestShapeErrors() throws Exception {
+        assertThat(error(post("/v1/chat/completions", """
+                {"model": "stories260K", "messages": []}"""), 400, "BadRequestError").get("param").asString()).isEqualTo("messages");
+        assertThat(error(post("/v1/completions", """
+                {"model": "stories260K"}"""), 400, "BadRequestError").get("param").asString()).isEqualTo("prompt");
+        assertThat(error(post("/v1/completions", """
+                {"model": "stories260K", "prompt": [1, 99999]}"""), 400, "BadRequestError").get("param").asString()).isEqualTo("prompt");
+        error(post("/v1/completions", ""), 400, "BadRequestError");
+    }
+
+    @Test
+    void aBodyThatIsNotJsonIs415() throws Exception {
+        JsonNode e = error(post("/v1/completions", "model=stories260K&prompt=Hi", "application/x-www-form-urlencoded"), 415, "UnsupportedMediaTypeError");
+        assertThat(e.get("message").asString()).contains("application/json");
+        error(post("/v1/chat/completions", "hello", "text/plain"), 415, "UnsupportedMediaTypeError");
+    }
+
+    @Test
+    void wrongRoutesAndMethods() throws Exception {
+        error(get("/v1/completions"), 405, "MethodNotAllowedError");
+        error(get("/v1/chat/completions"), 405, "MethodNotAllowedError");
+        error(post("/v1/models", "{}"), 405, "MethodNotAllowedError");
+        error(get("/v1/engines"), 404, "NotFoundError");
+        error(post("/v1/embeddings", "{}"), 404, "NotFoundError");
+        HttpResponse<String> delete = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/tokenize")).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString());
+        error(delete, 405, "MethodNotAllowedError");
+    }
+}

@@ -1,0 +1,44 @@
+package io.quire.api;
+
+import io.quire.engine.InvalidRequestException;
+import org.junit.jupiter.api.Test;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Flux;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.springframework.web.reactive.function.server.RequestPredicates.GET;
+import static org.springframework.web.reactive.function.server.RouterFunctions.route;
+
+/** The event-stream framing, and a failure after the stream has begun. */
+class SseTest {
+    private final JsonMapper json = JsonMapper.builder().build();
+
+    private String body(Flux<String> events) {
+        WebTestClient client = WebTestClient.bindToRouterFunction(route(GET("/s"), r -> Sse.respond(json, events))).build();
+        return client.get().uri("/s").exchange()
+                .expectStatus().isOk()
+                .expectHeader().contentTypeCompatibleWith("text/event-stream")
+                .expectBody(String.class).returnResult().getResponseBody();
+    }
+
+    @Test
+    void eventsThenDone() {
+        String chunk = Sse.event(json, Map.of("a", 1));
+        assertThat(chunk).isEqualTo("data: {\"a\":1}\n\n");
+        assertThat(body(Flux.just(chunk, chunk))).isEqualTo(chunk + chunk + "data: [DONE]\n\n");
+    }
+
+    @Test
+    void anErrorAfterTheStreamBeganIsAnErrorEventThenDone() {
+        String chunk = Sse.event(json, Map.of("a", 1));
+        assertThat(body(Flux.just(chunk).concatWith(Flux.error(new IllegalStateException("the model failed")))))
+                .isEqualTo(chunk + "data: {\"error\":{\"message\":\"Internal error: IllegalStateException: the model failed\","
+                        + "\"type\":\"InternalServerError\",\"param\":null,\"code\":500}}\n\ndata: [DONE]\n\n");
+        assertThat(body(Flux.just(chunk).concatWith(Flux.error(new InvalidRequestException("stop", "bad stop")))))
+                .isEqualTo(chunk + "data: {\"error\":{\"message\":\"bad stop\",\"type\":\"BadRequestError\",\"param\":\"stop\",\"code\":400}}\n\n"
+                        + "data: [DONE]\n\n");
+    }
+}

@@ -1,0 +1,75 @@
+package io.quire.cli;
+
+import io.quire.SharedFiles;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code generate} as a script would call it: only the generated text on stdout. */
+class GenerateCommandTest {
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream savedOut, savedErr;
+
+    @BeforeEach
+    void capture() {
+        savedOut = System.out;
+        savedErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(savedOut);
+        System.setErr(savedErr);
+    }
+
+    @Test
+    void greedyStories260KPrintsTheReferenceText() {
+        String model = SharedFiles.stories260K().toString();
+        int rc = Cli.run(new String[] {"generate", "--model", model, "--prompt", "Once upon a time", "--max-tokens", "32", "--temperature", "0"});
+        assertThat(rc).as(err.toString()).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, she saw\n");
+    }
+
+    @Test
+    void seededSamplingOnTheDummyModelIsReproducible() {
+        String[] args = {"generate", "--model", "dummy", "--prompt", "hello", "--max-tokens", "8", "--temperature", "0.8", "--seed", "7"};
+        assertThat(Cli.run(args)).isZero();
+        String first = out.toString(StandardCharsets.UTF_8);
+        out.reset();
+        assertThat(Cli.run(args)).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo(first);
+        assertThat(first.strip()).isNotEmpty();
+    }
+
+    @Test
+    void aWrittenRandomModelGeneratesLikeTheBuiltInOne(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        String file = tmp.resolve("r.gguf").toString();
+        assertThat(Cli.run(new String[] {"random-model", "--out", file, "--type", "Q8_0"})).isZero();
+        String[] gen = {"generate", "--model", file, "--prompt", "abc", "--max-tokens", "4"};
+        assertThat(Cli.run(gen)).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).endsWith("\n").hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void missingPromptIsAUsageError() {
+        assertThat(Cli.run(new String[] {"generate", "--model", "dummy"})).isEqualTo(2);
+        assertThat(err.toString()).contains("missing required option --prompt");
+        assertThat(out.size()).isZero();
+    }
+
+    @Test
+    void unreadableModelFailsWithItsPath() {
+        assertThat(Cli.run(new String[] {"generate", "--model", "/nonexistent/m.gguf", "--prompt", "x"})).isEqualTo(1);
+        assertThat(err.toString()).contains("/nonexistent/m.gguf");
+    }
+}

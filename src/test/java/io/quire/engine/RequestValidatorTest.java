@@ -1,0 +1,73 @@
+package io.quire.engine;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class RequestValidatorTest {
+    private static final int[] PROMPT = {1, 5, 6};
+
+    private static SamplingParams p(float temperature, float topP, int topK, float minP, float pres, float freq, float rep, Integer max, int min, Integer logprobs) {
+        return new SamplingParams(1, temperature, topP, topK, minP, pres, freq, rep, null, List.of(), List.of(), false, max, min, false, Map.of(), logprobs, true);
+    }
+
+    private static void rejects(SamplingParams params, String param) {
+        assertThatThrownBy(() -> RequestValidator.validate(PROMPT, params, 64, 100))
+                .isInstanceOf(InvalidRequestException.class)
+                .satisfies(e -> assertThat(((InvalidRequestException) e).param()).isEqualTo(param));
+    }
+
+    @Test
+    void acceptsDefaultsAndResolvesMaxTokens() {
+        assertThat(RequestValidator.validate(PROMPT, SamplingParams.defaults(null), 64, 100)).isEqualTo(97);
+        assertThat(RequestValidator.validate(PROMPT, SamplingParams.defaults(10), 64, 100)).isEqualTo(10);
+        assertThat(RequestValidator.validate(PROMPT, p(0, 1, 0, 1, -2, 2, 0.1f, 97, 97, 20), 64, 100)).isEqualTo(97);
+    }
+
+    @Test
+    void rejectsOutOfRangeParameters() {
+        rejects(p(-0.1f, 1, -1, 0, 0, 0, 1, 5, 0, null), "temperature");
+        rejects(p(1, 0f, -1, 0, 0, 0, 1, 5, 0, null), "top_p");
+        rejects(p(1, 1.01f, -1, 0, 0, 0, 1, 5, 0, null), "top_p");
+        rejects(p(1, 1, -2, 0, 0, 0, 1, 5, 0, null), "top_k");
+        rejects(p(1, 1, -1, 1.5f, 0, 0, 1, 5, 0, null), "min_p");
+        rejects(p(1, 1, -1, 0, 2.5f, 0, 1, 5, 0, null), "presence_penalty");
+        rejects(p(1, 1, -1, 0, 0, -3, 1, 5, 0, null), "frequency_penalty");
+        rejects(p(1, 1, -1, 0, 0, 0, 0, 5, 0, null), "repetition_penalty");
+        rejects(p(1, 1, -1, 0, 0, 0, 1, 0, 0, null), "max_tokens");
+        rejects(p(1, 1, -1, 0, 0, 0, 1, 5, 6, null), "min_tokens");
+        rejects(p(1, 1, -1, 0, 0, 0, 1, 5, -1, null), "min_tokens");
+        rejects(p(1, 1, -1, 0, 0, 0, 1, 5, 0, 21), "logprobs");
+        SamplingParams d = SamplingParams.defaults(5);
+        rejects(new SamplingParams(2, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(), null, true), "n");
+        rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(""), List.of(), false, 5, 0, false, Map.of(), null, true), "stop");
+        rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(64), false, 5, 0, false, Map.of(), null, true), "stop_token_ids");
+        rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(-1, 1f), null, true), "logit_bias");
+        assertThat(d.n()).isEqualTo(1);
+    }
+
+    @Test
+    void nAboveOneIsNotSupportedYet() {
+        SamplingParams two = new SamplingParams(2, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(), null, true);
+        assertThatThrownBy(() -> RequestValidator.validate(PROMPT, two, 64, 100)).hasMessageContaining("not supported yet");
+    }
+
+    @Test
+    void contextLengthErrorsUseVllmWording() {
+        assertThatThrownBy(() -> RequestValidator.validate(PROMPT, SamplingParams.defaults(98), 64, 100))
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessage("This model's maximum context length is 100 tokens. However, you requested 101 tokens (3 in the messages, 98 in the completion). Please reduce the length of the messages or completion.")
+                .satisfies(e -> assertThat(((InvalidRequestException) e).param()).isEqualTo("max_tokens"));
+        int[] longPrompt = new int[100];
+        assertThatThrownBy(() -> RequestValidator.validate(longPrompt, SamplingParams.defaults(null), 64, 100))
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessageStartingWith("This model's maximum context length is 100 tokens. However, you requested 100 tokens in the messages")
+                .satisfies(e -> assertThat(((InvalidRequestException) e).param()).isEqualTo("messages"));
+        assertThatThrownBy(() -> RequestValidator.validate(new int[0], SamplingParams.defaults(5), 64, 100)).isInstanceOf(InvalidRequestException.class);
+        assertThatThrownBy(() -> RequestValidator.validate(new int[]{64}, SamplingParams.defaults(5), 64, 100)).isInstanceOf(InvalidRequestException.class);
+    }
+}

@@ -1,0 +1,59 @@
+package io.quire.kv;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.HashSet;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class KVCacheManagerTest {
+
+    @Test
+    void allocatesBlocksStepByStep() {
+        KVCacheManager kv = new KVCacheManager(10, 4);
+        assertThat(kv.allocateSlots("a", 0, 5)).isTrue();  // 5 tokens: 2 blocks
+        assertThat(kv.numBlocks("a")).isEqualTo(2);
+        assertThat(kv.allocateSlots("a", 5, 3)).isTrue();  // 8 tokens: still 2 blocks
+        assertThat(kv.numBlocks("a")).isEqualTo(2);
+        assertThat(kv.allocateSlots("a", 8, 1)).isTrue();  // 9: 3 blocks
+        assertThat(kv.numBlocks("a")).isEqualTo(3);
+        assertThat(kv.numFreeBlocks()).isEqualTo(7);
+        assertThat(kv.usage()).isEqualTo(0.3, org.assertj.core.data.Offset.offset(1e-9));
+    }
+
+    @Test
+    void refusesWithoutAllocatingWhenBlocksRunOut() {
+        KVCacheManager kv = new KVCacheManager(3, 4);
+        assertThat(kv.allocateSlots("a", 0, 8)).isTrue();
+        assertThat(kv.allocateSlots("b", 0, 8)).isFalse();
+        assertThat(kv.numBlocks("b")).isZero();
+        assertThat(kv.numFreeBlocks()).isEqualTo(1);
+        kv.free("a");
+        assertThat(kv.numFreeBlocks()).isEqualTo(3);
+        assertThat(kv.allocateSlots("b", 0, 12)).isTrue();
+        kv.free("b");
+        kv.free("b"); // a no-op
+        assertThat(kv.numFreeBlocks()).isEqualTo(3);
+    }
+
+    @Test
+    void slotMappingFollowsTheBlockTable() {
+        KVCacheManager kv = new KVCacheManager(8, 4);
+        kv.allocateSlots("x", 0, 3);
+        kv.allocateSlots("a", 0, 10);
+        int[] table = kv.blockTable("a");
+        assertThat(table).hasSize(3);
+        int[] slots = new int[12];
+        kv.slotMapping("a", 2, 8, slots, 4);
+        for (int i = 0; i < 8; i++) {
+            int pos = 2 + i;
+            assertThat(slots[4 + i]).isEqualTo(table[pos / 4] * 4 + pos % 4);
+        }
+        Set<Integer> distinct = new HashSet<>();
+        for (int i = 4; i < 12; i++) distinct.add(slots[i]);
+        assertThat(distinct).hasSize(8);
+        assertThatThrownBy(() -> kv.slotMapping("a", 10, 3, new int[3], 0)).isInstanceOf(IllegalStateException.class);
+    }
+}
