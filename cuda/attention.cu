@@ -8,7 +8,7 @@
 // The context of a token is cut into partitions of partSize positions (vLLM's paged_attention_v2).
 // With one partition (gridDim.z == 1) the block writes the final output (v1); otherwise it writes
 // its partition's normalized output, max logit and exp-sum for paged_attention_reduce.
-// Dynamic shared memory: (headDim + partSize + max(2 * blockDim.x, headDim)) floats.
+// Dynamic shared memory: (headDim + partSize + max(8 * blockDim.x, headDim)) floats.
 extern "C" __global__ void paged_attention_decode(
         half_t* __restrict__ out, float* __restrict__ tmpOut, float* __restrict__ maxLogits, float* __restrict__ expSums,
         const float* __restrict__ q, const half_t* __restrict__ kcache, const half_t* __restrict__ vcache,
@@ -29,25 +29,54 @@ extern "C" __global__ void paged_attention_decode(
     const int* table = blockTables + (long long) tokSeq[t] * maxBlocksPerSeq;
     float* qs = smem;            // [D]
     float* sc = smem + D;        // [partSize]
-    float* partial = sc + partSize;  // [G * D] <= max(2 * blockDim.x, D)
+    float* partial = sc + partSize;  // [G * D] <= max(8 * blockDim.x, D)
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
 
     const float* qh = q + (long long) t * heads * D + h * D;
     for (int d = tid; d < D; d += blockDim.x) qs[d] = qh[d];
     __syncthreads();
 
-    // Scores: one warp per position, lanes over pairs of head dimensions (coalesced 4-byte loads).
+    // Scores. Where headDim is a power of two from 8 to 256 (every model we know), a group of
+    // headDim/8 lanes reads one position's key with one 16-byte load per lane (two positions per
+    // warp at headDim 128), each lane keeping its 8 query values in registers; otherwise one warp
+    // per position, lanes over pairs of dimensions.
+    const bool vec = (D & 7) == 0 && D <= 256 && ((D >> 3) & ((D >> 3) - 1)) == 0;
     float localMax = NEG_INF;
-    for (int j = warp; j < n; j += warps) {
-        const unsigned* kp = (const unsigned*) (kcache + kv_slot(table, start + j, blockSize) * kvDim + kvOff);
-        float dot = 0.f;
-        for (int p = lane; p < P; p += 32) {
-            float2 kk = h2x2f(kp[p]);
-            dot += qs[2 * p] * kk.x + qs[2 * p + 1] * kk.y;
+    if (vec) {
+        const int lpp = D >> 3 < 32 ? D >> 3 : 32;  // lanes per position
+        const int ppw = 32 / lpp;                    // positions per warp and step
+        const int sub = lane % lpp, grp = lane / lpp;
+        float qr[8];
+#pragma unroll
+        for (int e = 0; e < 8; e++) qr[e] = qs[8 * sub + e];
+#pragma unroll 2
+        for (int j0 = warp * ppw; j0 < n; j0 += warps * ppw) {
+            const int j = j0 + grp;
+            float dot = 0.f;
+            if (j < n) {
+                uint4 w = ((const uint4*) (kcache + kv_slot(table, start + j, blockSize) * kvDim + kvOff))[sub];
+                float2 a = h2x2f(w.x), b = h2x2f(w.y), c = h2x2f(w.z), e = h2x2f(w.w);
+                dot = qr[0] * a.x + qr[1] * a.y + qr[2] * b.x + qr[3] * b.y + qr[4] * c.x + qr[5] * c.y + qr[6] * e.x + qr[7] * e.y;
+            }
+            for (int o = lpp >> 1; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+            dot *= scale;
+            if (j < n) {
+                if (sub == 0) sc[j] = dot;
+                localMax = fmaxf(localMax, dot);
+            }
         }
-        dot = warp_sum(dot) * scale;
-        if (lane == 0) sc[j] = dot;
-        localMax = fmaxf(localMax, dot);
+    } else {
+        for (int j = warp; j < n; j += warps) {
+            const unsigned* kp = (const unsigned*) (kcache + kv_slot(table, start + j, blockSize) * kvDim + kvOff);
+            float dot = 0.f;
+            for (int p = lane; p < P; p += 32) {
+                float2 kk = h2x2f(kp[p]);
+                dot += qs[2 * p] * kk.x + qs[2 * p + 1] * kk.y;
+            }
+            dot = warp_sum(dot) * scale;
+            if (lane == 0) sc[j] = dot;
+            localMax = fmaxf(localMax, dot);
+        }
     }
     const float m = block_max(localMax, red);  // ends with __syncthreads: sc is complete
     float localSum = 0.f;
@@ -59,26 +88,40 @@ extern "C" __global__ void paged_attention_decode(
     const float sum = block_sum(localSum, red);
     const float inv = 1.f / sum;
 
-    // Weighted sum of V: G groups of threads split the positions, each thread one pair of dims.
-    const int G = blockDim.x >= P ? blockDim.x / P : 1;
-    const int g = blockDim.x >= P ? tid / P : 0;
-    const int pStart = blockDim.x >= P ? tid % P : tid;
-    const int pStep = blockDim.x >= P ? P : blockDim.x;
-    if (g < G) {
+    // Weighted sum of V: G groups of threads split the positions; in each group a thread owns 8
+    // dimensions (one 16-byte load per position) where headDim allows, else 2.
+    const int per = vec ? 8 : 2;
+    const int U = D / per;  // threads per row of V
+    const int G = blockDim.x >= U ? blockDim.x / U : 1;
+    const int g = blockDim.x >= U ? tid / U : 0;
+    if (vec && g < G) {
+        const int u = tid % U;
+        float acc[8];
+#pragma unroll
+        for (int e = 0; e < 8; e++) acc[e] = 0.f;
+#pragma unroll 4
+        for (int j = g; j < n; j += G) {
+            uint4 w = ((const uint4*) (vcache + kv_slot(table, start + j, blockSize) * kvDim + kvOff))[u];
+            const float pj = sc[j];
+            float2 a = h2x2f(w.x), b = h2x2f(w.y), c = h2x2f(w.z), e = h2x2f(w.w);
+            acc[0] += pj * a.x; acc[1] += pj * a.y; acc[2] += pj * b.x; acc[3] += pj * b.y;
+            acc[4] += pj * c.x; acc[5] += pj * c.y; acc[6] += pj * e.x; acc[7] += pj * e.y;
+        }
+#pragma unroll
+        for (int e = 0; e < 8; e++) partial[g * D + 8 * u + e] = acc[e];
+    } else if (!vec && g < G) {
+        const int pStart = blockDim.x >= U ? tid % U : tid;
+        const int pStep = blockDim.x >= U ? U : blockDim.x;
         for (int p = pStart; p < P; p += pStep) {
             float ax = 0.f, ay = 0.f;
+#pragma unroll 4
             for (int j = g; j < n; j += G) {
                 float2 vv = h2x2f(((const unsigned*) (vcache + kv_slot(table, start + j, blockSize) * kvDim + kvOff))[p]);
                 ax += sc[j] * vv.x;
                 ay += sc[j] * vv.y;
             }
-            if (G > 1) {
-                partial[g * D + 2 * p] = ax;
-                partial[g * D + 2 * p + 1] = ay;
-            } else {
-                partial[2 * p] = ax;
-                partial[2 * p + 1] = ay;
-            }
+            partial[g * D + 2 * p] = ax;
+            partial[g * D + 2 * p + 1] = ay;
         }
     }
     __syncthreads();

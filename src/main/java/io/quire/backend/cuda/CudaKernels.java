@@ -132,7 +132,7 @@ public final class CudaKernels {
                                 int blockSize, float scale, int partitionSize, int partitions,
                                 long tmpOut, long maxLogits, long expSums) {
         checkHeads(heads, kvHeads, headDim);
-        int smem = 4 * (headDim + partitionSize + Math.max(2 * ATTENTION_THREADS, headDim));
+        int smem = 4 * (headDim + partitionSize + Math.max(8 * ATTENTION_THREADS, headDim));
         attentionDecode.launch(heads, count, partitions, ATTENTION_THREADS, smem,
                 out, tmpOut, maxLogits, expSums, q, keyCache, valueCache, tokIdx, tokSeq, positions,
                 blockTables, maxBlocksPerSeq, heads, kvHeads, headDim, blockSize, scale, partitionSize);

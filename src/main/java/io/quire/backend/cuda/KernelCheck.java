@@ -65,6 +65,8 @@ public final class KernelCheck {
             results.add(c.swap());
             results.addAll(c.attention(64, 8, 2));
             results.addAll(c.attention(128, 4, 4));
+            results.addAll(c.attention(96, 6, 2));  // not a power of two: the pairwise path
+            results.addAll(c.attention(8, 8, 4));   // stories260K's head size
         } finally {
             c.close();
         }
