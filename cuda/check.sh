@@ -5,7 +5,7 @@
 #   export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
 #   ./mvnw -B -DskipTests package && cuda/make-runtime.sh     # fills the git-ignored .cuda-check/
 # Then, with the device tool, from the checkout that holds .cuda-check/ (about 49 MiB travels):
-#   run(command="bash cuda/check.sh", carry=[".cuda-check"], timeout_s=540)
+#   run(command="bash cuda/check.sh", carry=[".cuda-check"], timeout_s=600)
 # It writes its log to $OUT/cuda-check.log, and the summary table is the last thing it prints.
 # Budget: about 1-2 minutes for the machine to start, then roughly 1-4 minutes here (the 1B
 # random model is generated on the machine's CPU: ~1.1 G values). To skip that part:
@@ -75,12 +75,12 @@ stories=()
 [ -f "$bundle/stories260K.gguf" ] && stories=(--stories "$bundle/stories260K.gguf")
 
 say "kernels from PTX (driver JIT) instead of the sm_90 cubin"
-timeout 120 "$java" "${jvm[@]}" -Dquire.cuda.kernels=ptx io.quire.cli.CudaCheck --skip-1b true --kernels-only true
+timeout 100 "$java" "${jvm[@]}" -Dquire.cuda.kernels=ptx io.quire.cli.CudaCheck --skip-1b true --kernels-only true
 ptx_rc=$?
 
 say "cuda-check"
 # shellcheck disable=SC2086
-timeout 420 "$java" "${jvm[@]}" io.quire.cli.CudaCheck "${stories[@]}" ${QUIRE_CHECK_ARGS:-}
+timeout 400 "$java" "${jvm[@]}" io.quire.cli.CudaCheck "${stories[@]}" ${QUIRE_CHECK_ARGS:-}
 rc=$?
 echo "cuda-check exit $rc (PTX kernels run: exit $ptx_rc)"
 [ $rc -eq 0 ] && [ $ptx_rc -eq 0 ]
