@@ -9,6 +9,11 @@ typedef unsigned short bf16_t;  // bfloat16 bits
 // math.h's INFINITY is not there under NVRTC.
 #define NEG_INF (__int_as_float(0xff800000))
 
+#ifdef QUIRE_EMU
+// Host emulation (cuda/emu): the compiler's _Float16 gives the same round-to-nearest-even.
+__device__ __forceinline__ float h2f(half_t h) { _Float16 v; memcpy(&v, &h, 2); return (float) v; }
+__device__ __forceinline__ half_t f2h(float f) { _Float16 v = (_Float16) f; half_t h; memcpy(&h, &v, 2); return h; }
+#else
 __device__ __forceinline__ float h2f(half_t h) {
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
@@ -20,6 +25,7 @@ __device__ __forceinline__ half_t f2h(float f) {
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
     return h;
 }
+#endif
 
 __device__ __forceinline__ float bf2f(bf16_t b) { return __uint_as_float(((unsigned) b) << 16); }
 
