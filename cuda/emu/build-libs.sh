@@ -10,11 +10,13 @@ mkdir -p "$src"
 for f in "$here"/../*.cu "$here"/../*.cuh; do
   sed -E 's/extern __shared__ float ([A-Za-z_]+)\[\];/float* \1 = (float*) emu_dynamic_smem;/' "$f" > "$src/$(basename "$f")"
 done
-flags=(-std=c++20 -O2 -fPIC -shared -pthread -Wno-unknown-pragmas -Wno-narrowing)
+# Hidden visibility: only the driver/cuBLAS entry points are exported, so the kernels' plain C
+# names (add, rope, ...) cannot interpose symbols of other libraries in the process.
+flags=(-std=c++20 -O2 -fPIC -shared -pthread -fvisibility=hidden -fvisibility-inlines-hidden -Wno-unknown-pragmas -Wno-narrowing)
 g++ "${flags[@]}" -I"$here" -I"$src" -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1" "$here/libcuda_emu.cpp"
 echo 'libcublas.so.13 { global: *; };' > "$src/cublas.map"
 echo 'libcublasLt.so.13 { global: *; };' > "$src/cublasLt.map"
 g++ "${flags[@]}" -Wl,-soname,libcublas.so.13 -Wl,--version-script="$src/cublas.map" -o "$out/libcublas.so.13" "$here/libcublas_emu.cpp"
-echo 'extern "C" int cublasLtEmuPresent() { return 1; }' > "$src/lt.cpp"
+echo 'extern "C" __attribute__((visibility("default"))) int cublasLtEmuPresent() { return 1; }' > "$src/lt.cpp"
 g++ "${flags[@]}" -Wl,-soname,libcublasLt.so.13 -Wl,--version-script="$src/cublasLt.map" -o "$out/libcublasLt.so.13" "$src/lt.cpp"
 echo "emulated GPU libraries in $out"

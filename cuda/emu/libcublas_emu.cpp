@@ -7,14 +7,15 @@ namespace {
 float h2f(unsigned short h) { _Float16 v; memcpy(&v, &h, 2); return (float) v; }
 }
 
+#define EXPORT __attribute__((visibility("default")))
 extern "C" {
-int cublasCreate_v2(void** h) { *h = (void*) 0x4242; return 0; }
-int cublasDestroy_v2(void*) { return 0; }
-int cublasSetStream_v2(void* h, void* s) { return h == (void*) 0x4242 && s == (void*) 0x5678 ? 0 : 7; }
-int cublasSetMathMode(void*, int) { return 0; }
-const char* cublasGetStatusString(int) { return "emulated cuBLAS error"; }
+EXPORT int cublasCreate_v2(void** h) { *h = (void*) 0x4242; return 0; }
+EXPORT int cublasDestroy_v2(void*) { return 0; }
+EXPORT int cublasSetStream_v2(void* h, void* s) { return h == (void*) 0x4242 && s == (void*) 0x5678 ? 0 : 7; }
+EXPORT int cublasSetMathMode(void*, int) { return 0; }
+EXPORT const char* cublasGetStatusString(int) { return "emulated cuBLAS error"; }
 // transa/transb: 0 = N, 1 = T. Atype/Btype must be CUDA_R_16F (2), Ctype CUDA_R_32F (0).
-int cublasGemmEx(void* h, int transa, int transb, int m, int n, int k, const void* alpha, const void* A, int Atype, int lda,
+EXPORT int cublasGemmEx(void* h, int transa, int transb, int m, int n, int k, const void* alpha, const void* A, int Atype, int lda,
                  const void* B, int Btype, int ldb, const void* beta, void* C, int Ctype, int ldc, int computeType, int algo) {
     if (h != (void*) 0x4242 || Atype != 2 || Btype != 2 || Ctype != 0) return 7;  // CUBLAS_STATUS_INVALID_VALUE
     const unsigned short* a = (const unsigned short*) A;

@@ -32,7 +32,7 @@ import java.util.Map;
  * on the GPU and the CPU, and prints a summary table last. Exit code 0 when every check passed,
  * 1 when one failed, 3 when no GPU can be used.
  *
- * <pre>quire cuda-check [--seed N] [--stories PATH] [--skip-1b true] [--kernels-only true] [--batches 1,32,128] [--steps 32]</pre>
+ * <pre>quire cuda-check [--seed N] [--stories PATH] [--skip-1b true] [--skip-bandwidth true] [--bandwidth-seqs 64] [--bandwidth-context 2048] [--kernels-only true] [--batches 1,32,128] [--steps 32]</pre>
  */
 public final class CudaCheck {
     private CudaCheck() {}
@@ -51,6 +51,9 @@ public final class CudaCheck {
         List<Integer> batches = a.ints("--batches", "1,32,128");
         int steps = Integer.parseInt(a.get("--steps", "32"));
         boolean kernelsOnly = Boolean.parseBoolean(a.get("--kernels-only", "false"));
+        boolean skipBandwidth = Boolean.parseBoolean(a.get("--skip-bandwidth", "false"));
+        int benchSeqs = Integer.parseInt(a.get("--bandwidth-seqs", "64"));
+        int benchContext = Integer.parseInt(a.get("--bandwidth-context", "2048"));
 
         if (!Cuda.available()) {
             System.out.println("cuda-check: " + Cuda.unavailableReason());
@@ -92,13 +95,15 @@ public final class CudaCheck {
             summary.put("nvrtc compile+load", "ERROR " + e.getMessage());
         }
 
-        System.out.println("\n== paged-attention decode bandwidth ==");
-        try {
-            attentionBandwidth(device, summary);
-        } catch (RuntimeException e) {
-            ok = false;
-            e.printStackTrace(System.out);
-            summary.put("attention bandwidth", "ERROR " + e.getMessage());
+        if (!skipBandwidth) {
+            System.out.println("\n== paged-attention decode bandwidth ==");
+            try {
+                attentionBandwidth(device, benchSeqs, benchContext, summary);
+            } catch (RuntimeException e) {
+                ok = false;
+                e.printStackTrace(System.out);
+                summary.put("attention bandwidth", "ERROR " + e.getMessage());
+            }
         }
 
         System.out.println("\n== greedy stories260K: GPU vs CPU ==");
@@ -134,12 +139,14 @@ public final class CudaCheck {
     }
 
     /**
-     * Decode attention over 64 sequences of 2048 positions (Llama-3-8B heads: 32 query, 8 KV,
-     * head size 128, blocks of 16): effective GB/s counts each K and V byte of the contexts once,
-     * next to a 1 GiB device-to-device copy counted as bytes read plus bytes written.
+     * Decode attention over {@code seqs} sequences of {@code ctx} positions (default 64 x 2048;
+     * Llama-3-8B heads: 32 query, 8 KV, head size 128, blocks of 16): effective GB/s counts each K
+     * and V byte of the contexts once, next to a 1 GiB device-to-device copy counted as bytes read
+     * plus bytes written.
      */
-    private static void attentionBandwidth(CudaDevice device, Map<String, String> summary) {
-        int seqs = 64, ctx = 2048, heads = 32, kvHeads = 8, headDim = 128, bs = 16;
+    private static void attentionBandwidth(CudaDevice device, int seqs, int ctx, Map<String, String> summary) {
+        if (seqs <= 0 || ctx <= 0 || ctx % 16 != 0) throw new IllegalArgumentException("bandwidth needs positive sequences and a context that is a multiple of 16");
+        int heads = 32, kvHeads = 8, headDim = 128, bs = 16;
         int blocksPerSeq = ctx / bs, blocks = seqs * blocksPerSeq;
         CudaKernels k = device.kernels();
         List<DeviceBuffer> bufs = new ArrayList<>();
@@ -175,7 +182,8 @@ public final class CudaCheck {
                 }) / iters;
                 double gbs = kvBytes / (ms * 1e-3) / 1e9;
                 String name = v2 ? "decode attention v2 (split-K)" : "decode attention v1";
-                System.out.printf(Locale.ROOT, "%s: %.3f ms per call, %.0f MB of K/V, %.0f GB/s%n", name, ms, kvBytes / 1e6, gbs);
+                System.out.printf(Locale.ROOT, "%s: %d sequences x %d positions, %.3f ms per call, %.0f MB of K/V, %.0f GB/s%n",
+                        name, seqs, ctx, ms, kvBytes / 1e6, gbs);
                 summary.put(name + " GB/s", String.format(Locale.ROOT, "%.0f", gbs));
             }
             long copyBytes = 1L << 30;

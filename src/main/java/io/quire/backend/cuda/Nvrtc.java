@@ -25,8 +25,35 @@ final class Nvrtc {
         }
     }
 
-    /** Compiles {@code source} for compute capability {@code cc} (e.g. 90) and returns the cubin. */
+    /**
+     * Compiles {@code source} for compute capability {@code cc} (e.g. 90) and returns the cubin.
+     * Runs on a thread of its own with a 256 MB stack: NVRTC's front end recurses deeply, and a
+     * caller's default 1 MB stack (a plain {@code java} main thread) is not always enough.
+     */
     static byte[] compile(String fileName, String source, Map<String, String> headers, int cc) {
+        java.util.concurrent.atomic.AtomicReference<Object> result = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = new Thread(null, () -> {
+            try {
+                result.set(compileOnThisThread(fileName, source, headers, cc));
+            } catch (Throwable e) {
+                result.set(e);
+            }
+        }, "nvrtc-" + fileName, 256L << 20);
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CudaException("interrupted while NVRTC compiled " + fileName, e);
+        }
+        Object r = result.get();
+        if (r instanceof byte[] cubin) return cubin;
+        if (r instanceof RuntimeException e) throw e;
+        if (r instanceof Error e) throw e;
+        throw new CudaException("NVRTC failed to compile " + fileName, (Throwable) r);
+    }
+
+    private static byte[] compileOnThisThread(String fileName, String source, Map<String, String> headers, int cc) {
         try {
             Loader.load(nvrtc.class);
         } catch (Throwable t) {
