@@ -55,7 +55,7 @@ public class QuireConfiguration {
     @Bean(destroyMethod = "shutdown")
     public LLMEngine llmEngine(LanguageModel model, QuireProperties props, MeterRegistry registry) {
         EngineConfig config = new EngineConfig(props.blockSize(), props.kvCacheMemory().toBytes(), props.maxNumSeqs(),
-                props.maxNumBatchedTokens(), props.maxModelLen());
+                props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(), props.swapSpace().toBytes(), props.preemptionMode());
         return new LLMEngine(model, config, registry);
     }
 

@@ -18,6 +18,9 @@ import org.springframework.util.unit.DataSize;
  * @param maxModelLen          most tokens (prompt plus output) per request; 0: the model's context length
  * @param threads              compute threads; 0: all cores
  * @param chatTemplate         a Jinja file to use instead of the model's {@code tokenizer.chat_template}; blank: the model's
+ * @param enablePrefixCaching  reuse the KV of prompt prefixes earlier requests computed (automatic prefix caching)
+ * @param swapSpace            host memory for the KV blocks of preempted requests; 0: preemption always recomputes
+ * @param preemptionMode       recompute, swap, or auto (swap multi-sequence requests, recompute single ones)
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
@@ -29,7 +32,10 @@ public record QuireProperties(
         @DefaultValue("2048") int maxNumBatchedTokens,
         @DefaultValue("0") int maxModelLen,
         @DefaultValue("0") int threads,
-        String chatTemplate) {
+        String chatTemplate,
+        @DefaultValue("true") boolean enablePrefixCaching,
+        @DefaultValue("0B") DataSize swapSpace,
+        @DefaultValue("AUTO") io.quire.engine.PreemptionMode preemptionMode) {
 
     public static final String DUMMY = io.quire.model.ModelLoader.DUMMY;
 

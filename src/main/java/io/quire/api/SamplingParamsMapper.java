@@ -43,7 +43,10 @@ final class SamplingParamsMapper {
                 Boolean.TRUE.equals(r.ignoreEos()),
                 logitBias(r.logitBias()),
                 logprobs,
-                r.skipSpecialTokens() == null ? d.skipSpecialTokens() : r.skipSpecialTokens());
+                r.skipSpecialTokens() == null ? d.skipSpecialTokens() : r.skipSpecialTokens(),
+                r.bestOf(),
+                Boolean.TRUE.equals(r.useBeamSearch()),
+                r.lengthPenalty() == null ? d.lengthPenalty() : r.lengthPenalty().floatValue());
     }
 
     /** {@code stop}: a string or an array of strings. */

@@ -15,4 +15,20 @@ public interface KvCache {
 
     /** Copies block {@code src} to block {@code dst} in every layer (copy-on-write). */
     void copyBlock(int src, int dst);
+
+    /**
+     * Blocks of the host-side swap space, a memory region apart from the cache's own blocks where
+     * preempted sequences' KV waits (vLLM's swap space); 0 when there is none.
+     */
+    default int numSwapBlocks() { return 0; }
+
+    /** Copies cache blocks {@code deviceBlocks[i]} to swap blocks {@code hostBlocks[i]}, every layer. */
+    default void swapOut(int[] deviceBlocks, int[] hostBlocks) {
+        throw new UnsupportedOperationException("this KV cache has no swap space");
+    }
+
+    /** Copies swap blocks {@code hostBlocks[i]} back to cache blocks {@code deviceBlocks[i]}, every layer. */
+    default void swapIn(int[] hostBlocks, int[] deviceBlocks) {
+        throw new UnsupportedOperationException("this KV cache has no swap space");
+    }
 }

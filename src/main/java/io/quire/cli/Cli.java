@@ -31,7 +31,8 @@ public final class Cli {
         return switch (what) {
             case "decode" -> DecodeBench.run(args);
             case "kernels" -> KernelBench.run(args);
-            default -> usage("bench needs one of: kernels, decode");
+            case "serve" -> ServeBench.run(args);
+            default -> usage("bench needs one of: kernels, decode, serve");
         };
     }
 
@@ -43,7 +44,9 @@ public final class Cli {
                   quire tokenize --model PATH --text TEXT
                   quire random-model --out PATH [--preset default|110m] [--type F32|F16|BF16|Q8_0|Q4_0] [--seed N]
                   quire bench kernels [--types F32,F16,BF16,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2]
-                  quire bench decode [--types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32]""");
+                  quire bench decode [--types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32]
+                  quire bench serve --base-url http://127.0.0.1:8000 [--num-prompts N] [--max-concurrency C | --request-rate R] ...
+                    (README.md, "Serving benchmark", lists every option)""");
         return 2;
     }
 }

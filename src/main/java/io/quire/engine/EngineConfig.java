@@ -12,8 +12,12 @@ import io.quire.model.ModelConfig;
  * @param maxNumSeqs           most requests in one step
  * @param maxNumBatchedTokens  most tokens in one step (prompt chunks plus decode tokens)
  * @param maxModelLen          most tokens (prompt plus output) of one request; 0 means the model's context length
+ * @param enablePrefixCaching  reuse the KV of full blocks whose prefix an earlier request computed (vLLM's automatic prefix caching)
+ * @param swapSpaceBytes       host-side swap pool for preempted sequences' blocks (vLLM's swap_space); 0: none
+ * @param preemptionMode       what preemption does with the victim's blocks
  */
-public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen) {
+public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen,
+                           boolean enablePrefixCaching, long swapSpaceBytes, PreemptionMode preemptionMode) {
 
     public static final int DEFAULT_BLOCK_SIZE = 16;
     public static final int DEFAULT_MAX_NUM_SEQS = 64;
@@ -25,6 +29,13 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
         if (maxNumSeqs <= 0) throw new IllegalArgumentException("maxNumSeqs must be positive, got " + maxNumSeqs);
         if (maxNumBatchedTokens <= 0) throw new IllegalArgumentException("maxNumBatchedTokens must be positive, got " + maxNumBatchedTokens);
         if (maxModelLen < 0) throw new IllegalArgumentException("maxModelLen must be >= 0 (0: the model's context length), got " + maxModelLen);
+        if (swapSpaceBytes < 0) throw new IllegalArgumentException("swapSpaceBytes must be >= 0, got " + swapSpaceBytes);
+        if (preemptionMode == null) throw new IllegalArgumentException("preemptionMode is required");
+    }
+
+    /** Prefix caching on, no swap space, AUTO preemption (recompute, as there is nowhere to swap to). */
+    public EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen) {
+        this(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, true, 0, PreemptionMode.AUTO);
     }
 
     /** Defaults (block size 16, 64 sequences, 2048 tokens per step, the model's context length) with a KV budget. */
@@ -33,19 +44,37 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
     }
 
     public EngineConfig withMaxModelLen(int len) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, len);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, len, enablePrefixCaching, swapSpaceBytes, preemptionMode);
     }
 
     public EngineConfig withMaxNumSeqs(int n) {
-        return new EngineConfig(blockSize, kvCacheBytes, n, maxNumBatchedTokens, maxModelLen);
+        return new EngineConfig(blockSize, kvCacheBytes, n, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode);
     }
 
     public EngineConfig withMaxNumBatchedTokens(int n) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, n, maxModelLen);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, n, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode);
     }
 
     public EngineConfig withBlockSize(int n) {
-        return new EngineConfig(n, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen);
+        return new EngineConfig(n, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode);
+    }
+
+    public EngineConfig withPrefixCaching(boolean enable) {
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enable, swapSpaceBytes, preemptionMode);
+    }
+
+    public EngineConfig withSwapSpaceBytes(long bytes) {
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, bytes, preemptionMode);
+    }
+
+    public EngineConfig withPreemptionMode(PreemptionMode mode) {
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, mode);
+    }
+
+    /** Swap blocks the swap space buys for {@code model} (same block shape as the cache). */
+    public int numSwapBlocks(ModelConfig model) {
+        long perBlock = PagedKvCache.bytesPerBlock(model.numLayers(), blockSize, model.numKvHeads(), model.headDim());
+        return (int) Math.min(swapSpaceBytes / perBlock, Integer.MAX_VALUE);
     }
 
     /** Bytes the KV cache of {@code numBlocks} blocks takes for {@code model}. */

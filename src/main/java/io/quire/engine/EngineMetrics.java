@@ -30,6 +30,10 @@ final class EngineMetrics {
     final Counter promptTokens;
     final Counter generationTokens;
     final Counter preemptions;
+    final Counter prefixCacheQueries;
+    final Counter prefixCacheHits;
+    final Counter swappedOutBlocks;
+    final Counter swappedInBlocks;
     final Map<FinishReason, Counter> requestSuccess = new EnumMap<>(FinishReason.class);
     final Timer timeToFirstToken;
     final Timer interTokenLatency;
@@ -51,6 +55,18 @@ final class EngineMetrics {
                 .description("Number of generation tokens processed.").register(registry);
         preemptions = Counter.builder("quire_num_preemptions").tag("model_name", modelName)
                 .description("Cumulative number of preemptions from the engine.").register(registry);
+        prefixCacheQueries = Counter.builder("quire_prefix_cache_queries").tag("model_name", modelName)
+                .description("Prefix cache queries, in terms of number of queried tokens.").register(registry);
+        prefixCacheHits = Counter.builder("quire_prefix_cache_hits").tag("model_name", modelName)
+                .description("Prefix cache hits, in terms of number of cached tokens.").register(registry);
+        swappedOutBlocks = Counter.builder("quire_swapped_out_blocks").tag("model_name", modelName)
+                .description("KV blocks moved to the swap space by preemption.").register(registry);
+        swappedInBlocks = Counter.builder("quire_swapped_in_blocks").tag("model_name", modelName)
+                .description("KV blocks brought back from the swap space.").register(registry);
+        Gauge.builder("quire_num_requests_swapped", stats, s -> s.get().swapped()).tag("model_name", modelName)
+                .description("Number of sequences swapped to CPU.").register(registry);
+        Gauge.builder("quire_cpu_cache_usage_perc", stats, s -> s.get().swapUsage()).tag("model_name", modelName)
+                .description("CPU KV-cache (swap space) usage. 1 means 100 percent usage.").register(registry);
         for (FinishReason r : FinishReason.values()) {
             requestSuccess.put(r, Counter.builder("quire_request_success").tag("model_name", modelName)
                     .tag("finished_reason", r.name().toLowerCase(Locale.ROOT))

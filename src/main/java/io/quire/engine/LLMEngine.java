@@ -2,6 +2,7 @@ package io.quire.engine;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quire.backend.KvCache;
+import io.quire.kv.BlockOp;
 import io.quire.kv.KVCacheManager;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
@@ -14,7 +15,11 @@ import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,6 +35,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * parks when there is none (a new request or an abort wakes it). A step: schedule, build the flat
  * batch, run the model, sample, detokenize and check stops, free finished requests' blocks, then
  * push each request's output to its own sink. A failing step fails only the requests in it.
+ *
+ * <p>A request with several sequences ({@code n}/{@code best_of} > 1, beam search) is a
+ * {@link SequenceGroup}: its prompt runs once, then it forks into sequences that share the
+ * prompt's blocks (copy-on-write). Parallel samples stream with their {@code index} when
+ * {@code best_of == n}; with {@code best_of > n} (the {@code n} with the highest cumulative logprob
+ * are returned) and with beam search, the outputs come at the end, as in vLLM.
  *
  * <p>Outputs are emitted on the engine thread: subscribers must not block in {@code onNext}
  * (hand off with {@code publishOn} if they do real work).
@@ -50,9 +61,10 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final Set<Integer> eosIds;
 
     private final ConcurrentLinkedQueue<Request> incoming = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<Request> aborts = new ConcurrentLinkedQueue<>();
-    private final Map<String, Request> active = new ConcurrentHashMap<>();
-    private final Map<Request, RequestStream> streams = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<SequenceGroup> aborts = new ConcurrentLinkedQueue<>();
+    private final Map<String, SequenceGroup> active = new ConcurrentHashMap<>();
+    private final Map<SequenceGroup, Sinks.Many<RequestOutput>> sinks = new ConcurrentHashMap<>();
+    private final Map<Request, SequenceStream> streams = new IdentityHashMap<>(); // engine thread only
     private final reactor.core.scheduler.Scheduler loopThread = Schedulers.newSingle("quire-engine", true); // daemon: never keeps the JVM alive
     private final AtomicBoolean loopQueued = new AtomicBoolean();
     private volatile boolean shutdown;
@@ -60,10 +72,26 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private long numSteps;
     private long lastLogNanos = System.nanoTime();
     private long promptTokensSinceLog, generationTokensSinceLog;
+    private long preemptionsCounted;
     private static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
 
-    /** A request's way out: its sink, its detokenizer and its stop-string matcher. */
-    private record RequestStream(Sinks.Many<RequestOutput> sink, StreamingDetokenizer detokenizer, StopStringMatcher stops) {}
+    /**
+     * One sequence's way out: its detokenizer and stop-string matcher, and what it produced so far
+     * when its group returns outputs only at the end.
+     */
+    private static final class SequenceStream {
+        final StreamingDetokenizer detokenizer;
+        final StopStringMatcher stops;
+        final StringBuilder heldText = new StringBuilder();
+        final List<Integer> heldTokens = new ArrayList<>();
+        final List<TokenLogprob> heldLogprobs = new ArrayList<>();
+        FinishReason reason;
+
+        SequenceStream(StreamingDetokenizer detokenizer, StopStringMatcher stops) {
+            this.detokenizer = detokenizer;
+            this.stops = stops;
+        }
+    }
 
     public LLMEngine(LanguageModel model, EngineConfig config, MeterRegistry registry) {
         this.model = model;
@@ -78,14 +106,16 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
                     + config.blockSize() + " tokens (" + (long) numBlocks * config.blockSize() + " tokens), less than the maximum model length "
                     + maxModelLen + "; raise the KV cache budget or lower the maximum model length");
         }
-        this.kvCache = model.newKvCache(numBlocks, config.blockSize());
-        this.kv = new KVCacheManager(numBlocks, config.blockSize());
-        this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv);
+        int numSwapBlocks = config.numSwapBlocks(model.config());
+        this.kvCache = model.newKvCache(numBlocks, config.blockSize(), numSwapBlocks);
+        this.kv = new KVCacheManager(numBlocks, config.blockSize(), config.enablePrefixCaching(), numSwapBlocks);
+        this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode());
         this.eosIds = Set.copyOf(tokenizer.endOfGenerationIds());
         publishStats();
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
-        log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), max model len {}, max {} seqs / {} tokens per step",
+        log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), {} swap blocks, prefix caching {}, preemption {}, max model len {}, max {} seqs / {} tokens per step",
                 model.name(), numBlocks, config.blockSize(), EngineConfig.kvBytesFor(model.config(), config.blockSize(), numBlocks) >> 20,
+                numSwapBlocks, config.enablePrefixCaching() ? "on" : "off", config.preemptionMode(),
                 maxModelLen, config.maxNumSeqs(), config.maxNumBatchedTokens());
     }
 
@@ -100,45 +130,73 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     public EngineConfig config() { return config; }
 
+    /** The scheduler (engine thread only: for tests and measurements run from {@link #afterStep}). */
+    Scheduler scheduler() { return scheduler; }
+
     /** The latest snapshot (taken after each step, and before any output of that step is emitted). */
     public EngineStats stats() { return stats; }
 
     public int numFreeBlocks() { return stats.numFreeBlocks(); }
 
+    /** Requests submitted and not finished yet (thread-safe). */
+    public int numActiveRequests() { return active.size(); }
+
     public int numTotalBlocks() { return stats.numTotalBlocks(); }
+
+    /** The KV block manager: block tables, reference counts, prefix cache, swap pool (engine thread only; for tests and reports). */
+    public KVCacheManager kvCacheManager() { return kv; }
 
     @Override
     public Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params) {
         if (shutdown) throw new IllegalStateException("the engine is shut down");
         if (requestId == null || requestId.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
         int maxTokens = RequestValidator.validate(promptTokenIds, params, vocabSize, maxModelLen);
+        validateGroup(promptTokenIds.length, maxTokens, params);
         Request request = new Request(requestId, promptTokenIds, params, maxTokens, System.nanoTime());
-        if (active.putIfAbsent(requestId, request) != null) throw new InvalidRequestException(null, "Request id " + requestId + " is already in use.");
+        SequenceGroup group = request.group();
+        if (active.putIfAbsent(requestId, group) != null) throw new InvalidRequestException(null, "Request id " + requestId + " is already in use.");
         Sinks.Many<RequestOutput> sink = Sinks.many().unicast().onBackpressureBuffer();
-        streams.put(request, new RequestStream(sink, new StreamingDetokenizer(tokenizer, params.skipSpecialTokens()),
-                new StopStringMatcher(params.stop() == null ? List.of() : params.stop(), params.includeStopStrInOutput())));
+        sinks.put(group, sink);
         incoming.add(request);
         if (shutdown && incoming.remove(request)) {
             // Shutdown began meanwhile and will not look at the queue again.
-            streams.remove(request);
-            active.remove(requestId, request);
+            sinks.remove(group);
+            active.remove(requestId, group);
             throw new IllegalStateException("the engine is shut down");
         }
         wake();
         return sink.asFlux().doOnCancel(() -> abort(request));
     }
 
+    /** A group of several sequences must fit the batch and, at worst without sharing its outputs, the KV cache. */
+    private void validateGroup(int promptLen, int maxTokens, SamplingParams p) {
+        int width = p.width();
+        if (width <= 1) return;
+        String field = p.bestOf() != null ? "best_of" : "n";
+        if (width > config.maxNumSeqs()) {
+            throw new InvalidRequestException(field, (p.useBeamSearch() ? "The beam width " : field + " ") + width
+                    + " is more than the engine's maximum number of sequences per step (" + config.maxNumSeqs() + ").");
+        }
+        long need = kv.blocksFor(promptLen) + (long) width * (kv.blocksFor(maxTokens) + 1);
+        if (need > kv.numTotalBlocks()) {
+            throw new InvalidRequestException(field, width + " sequences of up to " + maxTokens + " tokens after a " + promptLen
+                    + "-token prompt may need " + need + " KV blocks, more than the cache's " + kv.numTotalBlocks()
+                    + "; lower max_tokens or " + field + ".");
+        }
+    }
+
     /** Aborts a request by id (its Flux gets a final ABORT output); false if it is not active. */
     public boolean abort(String requestId) {
-        Request r = active.get(requestId);
-        if (r == null) return false;
-        abort(r);
+        SequenceGroup g = active.get(requestId);
+        if (g == null) return false;
+        aborts.add(g);
+        wake();
         return true;
     }
 
     private void abort(Request request) {
         request.abortRequested = true;
-        aborts.add(request);
+        aborts.add(request.group());
         wake();
     }
 
@@ -172,37 +230,55 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private void admitIncoming() {
         Request r;
         while ((r = incoming.poll()) != null) {
-            if (!r.isFinished()) scheduler.addRequest(r); // aborted before it was admitted
+            if (r.group().isFinished()) continue; // aborted before it was admitted
+            streams.put(r, newStream(r.params()));
+            scheduler.addRequest(r);
         }
     }
 
+    private SequenceStream newStream(SamplingParams p) {
+        return new SequenceStream(new StreamingDetokenizer(tokenizer, p.skipSpecialTokens()),
+                new StopStringMatcher(p.stop() == null ? List.of() : p.stop(), p.includeStopStrInOutput()));
+    }
+
     private void processAborts() {
-        Request r;
-        List<Request> aborted = new ArrayList<>();
-        while ((r = aborts.poll()) != null) {
-            if (r.isFinished()) continue;
-            finish(r, FinishReason.ABORT);
-            aborted.add(r);
+        SequenceGroup g;
+        List<SequenceGroup> aborted = new ArrayList<>();
+        while ((g = aborts.poll()) != null) {
+            if (g.isFinished()) continue;
+            for (Request r : g.sequences()) finishSequence(r, FinishReason.ABORT);
+            completeGroup(g, FinishReason.ABORT);
+            aborted.add(g);
         }
         if (aborted.isEmpty()) return;
         publishStats(); // before the outputs: a subscriber that sees its end sees the blocks freed
-        for (Request a : aborted) {
-            RequestStream s = streams.remove(a);
-            if (s == null) continue;
-            s.sink().tryEmitNext(new RequestOutput(a.requestId(), List.of(new SequenceDelta(0, "", new int[0], List.of(), FinishReason.ABORT)),
-                    a.numPromptTokens(), a.numOutputTokens(), true));
-            s.sink().tryEmitComplete();
+        for (SequenceGroup a : aborted) {
+            Sinks.Many<RequestOutput> sink = sinks.remove(a);
+            if (sink == null) continue;
+            List<SequenceDelta> deltas = new ArrayList<>();
+            for (int i = 0; i < a.n(); i++) deltas.add(new SequenceDelta(i, "", new int[0], List.of(), FinishReason.ABORT));
+            sink.tryEmitNext(new RequestOutput(a.requestId(), deltas, a.all.getFirst().numPromptTokens(), completionTokens(a), true));
+            sink.tryEmitComplete();
         }
     }
 
     private void step() {
         SchedulerOutput out = scheduler.schedule();
-        if (!out.preempted().isEmpty()) metrics.preemptions.increment(out.preempted().size());
+        long preemptions = scheduler.numPreemptions();
+        if (preemptions > preemptionsCounted) metrics.preemptions.increment(preemptions - preemptionsCounted);
+        preemptionsCounted = preemptions;
+        metrics.prefixCacheQueries.increment(out.prefixCacheQueries());
+        metrics.prefixCacheHits.increment(out.prefixCacheHits());
+        // Swaps and copies first, even in a step that runs nothing: freed blocks may be reused next.
+        applyBlockOps(out.blockOps());
         if (out.isEmpty()) {
-            if (out.preempted().isEmpty() && scheduler.numRunning() == 0 && scheduler.numWaiting() > 0) {
-                // Cannot happen with a cache that holds max-model-len tokens; never spin on it.
-                Request head = scheduler.waiting().getFirst();
-                fail(List.of(head), new IllegalStateException("request " + head.requestId() + " cannot be scheduled: the KV cache is too small"));
+            if (out.preempted().isEmpty() && out.blockOps().isEmpty() && scheduler.hasWork()) {
+                // Nothing can move (cannot happen with a cache that holds what validation allows); never spin on it.
+                Request head = scheduler.numRunning() > 0 ? scheduler.running().getLast()
+                        : scheduler.numSwapped() > 0 ? scheduler.swapped().getFirst() : scheduler.waiting().getFirst();
+                log.error("No progress possible: {} running, {} waiting, {} swapped, {} free blocks; failing request {}",
+                        scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), kv.numFreeBlocks(), head.group().requestId());
+                fail(List.of(head), new IllegalStateException("request " + head.group().requestId() + " cannot be scheduled: the KV cache is too small"));
             }
             publishStats();
             return;
@@ -211,8 +287,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         metrics.iterationTokens.record(out.numScheduledTokens());
         long now = System.nanoTime();
         for (ScheduledRequest s : out.scheduled()) {
-            if (s.request().firstScheduledNanos < 0) {
-                s.request().firstScheduledNanos = now;
+            SequenceGroup g = s.request().group();
+            if (g.firstScheduledNanos < 0) {
+                g.firstScheduledNanos = now;
                 EngineMetrics.record(metrics.queueTime, now - s.request().arrivalNanos());
             }
         }
@@ -232,24 +309,42 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         }
         scheduler.updateFromStep(out);
 
-        List<Runnable> emissions = new ArrayList<>(out.scheduled().size());
+        long stepNanos = System.nanoTime();
+        Map<SequenceGroup, List<SequenceDelta>> deltas = new LinkedHashMap<>();
+        long tokensBefore = metricsTokens;
         for (int i = 0; i < out.scheduled().size(); i++) {
             ScheduledRequest s = out.scheduled().get(i);
             Request r = s.request();
             if (r.numUncomputedTokens() != 0 || r.isFinished()) continue; // a prompt chunk short of the end: nothing to sample
             try {
-                emissions.add(sampleAndCheck(r, logits[i]));
+                process(r, logits[i], stepNanos, deltas);
             } catch (Throwable t) {
                 log.error("Sampling failed for request {}", r.requestId(), t);
+                deltas.remove(r.group());
                 fail(List.of(r), t);
             }
         }
         publishStats();
+        var hook = afterStep;
+        if (hook != null) hook.accept(this);
         for (ScheduledRequest s : out.scheduled()) {
             if (s.start() < s.request().numPromptTokens()) promptTokensSinceLog += Math.min(s.numNewTokens(), s.request().numPromptTokens() - s.start());
         }
-        generationTokensSinceLog += emissions.size();
+        generationTokensSinceLog += metricsTokens - tokensBefore;
         logThroughput();
+        List<Runnable> emissions = new ArrayList<>(deltas.size());
+        for (Map.Entry<SequenceGroup, List<SequenceDelta>> e : deltas.entrySet()) {
+            SequenceGroup g = e.getKey();
+            Sinks.Many<RequestOutput> sink = g.isFinished() ? sinks.remove(g) : sinks.get(g);
+            if (sink == null) continue;
+            RequestOutput output = new RequestOutput(g.requestId(), List.copyOf(e.getValue()), g.all.getFirst().numPromptTokens(),
+                    completionTokens(g), g.isFinished());
+            boolean done = g.isFinished();
+            emissions.add(() -> {
+                sink.tryEmitNext(output);
+                if (done) sink.tryEmitComplete();
+            });
+        }
         for (Runnable e : emissions) {
             try {
                 e.run();
@@ -258,6 +353,189 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
                 log.warn("A subscriber failed while receiving its output", t);
             }
         }
+    }
+
+    private long metricsTokens; // generated tokens so far (for the throughput log)
+
+    /** Called on the engine thread after every step that ran the model, before its outputs go out (tests and measurements). */
+    volatile java.util.function.Consumer<LLMEngine> afterStep;
+
+    /** Performs the scheduler's copies and swaps in order, consecutive swaps of one direction at once. */
+    private void applyBlockOps(List<BlockOp> ops) {
+        for (int i = 0; i < ops.size(); ) {
+            BlockOp op = ops.get(i);
+            if (op.kind() == BlockOp.Kind.COPY) {
+                kvCache.copyBlock(op.src(), op.dst());
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < ops.size() && ops.get(j).kind() == op.kind()) j++;
+            int[] src = new int[j - i], dst = new int[j - i];
+            for (int k = i; k < j; k++) {
+                src[k - i] = ops.get(k).src();
+                dst[k - i] = ops.get(k).dst();
+            }
+            if (op.kind() == BlockOp.Kind.SWAP_OUT) {
+                kvCache.swapOut(src, dst);
+                metrics.swappedOutBlocks.increment(src.length);
+            } else {
+                kvCache.swapIn(src, dst);
+                metrics.swappedInBlocks.increment(src.length);
+            }
+            i = j;
+        }
+    }
+
+    /** What a sequence whose logits are ready does with them, by the kind of its group. */
+    private void process(Request r, float[] logits, long now, Map<SequenceGroup, List<SequenceDelta>> deltas) {
+        SequenceGroup g = r.group();
+        switch (g.kind()) {
+            case SINGLE -> sampleAndCheck(r, logits, now, deltas);
+            case PARALLEL -> {
+                if (g.forked) {
+                    sampleAndCheck(r, logits, now, deltas);
+                    return;
+                }
+                // The prompt is done: fork into best_of sequences sharing its blocks, each sampling its first token.
+                g.forked = true;
+                List<Request> seqs = new ArrayList<>();
+                seqs.add(r);
+                for (int i = 1; i < g.width(); i++) {
+                    Request child = r.fork(i, SamplingState.forSequence(r.params().seed(), i, r.promptIds()));
+                    scheduler.fork(r, child);
+                    streams.put(child, newStream(r.params()));
+                    seqs.add(child);
+                }
+                for (int i = 0; i < seqs.size(); i++) sampleAndCheck(seqs.get(i), i == seqs.size() - 1 ? logits : logits.clone(), now, deltas);
+            }
+            case BEAM -> {
+                g.pending.put(r, beamCandidates(logits, 2 * g.width()));
+                if (g.pending.keySet().containsAll(g.live)) beamStep(g, now, deltas);
+            }
+        }
+    }
+
+    /** The {@code k} most likely next tokens with their (raw, double precision) logprobs, most likely first, ties by lower id. */
+    static List<SequenceGroup.Candidate> beamCandidates(float[] logits, int k) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) max = Math.max(max, v);
+        double sum = 0;
+        for (float v : logits) sum += Math.exp(v - max);
+        double lse = max + Math.log(sum);
+        // A min-heap of the best k so far (its root the worst of them): O(vocab log k), no full sort.
+        Comparator<Integer> worseFirst = (a, b) -> logits[a] != logits[b] ? Float.compare(logits[a], logits[b]) : Integer.compare(b, a);
+        java.util.PriorityQueue<Integer> heap = new java.util.PriorityQueue<>(k + 1, worseFirst);
+        for (int i = 0; i < logits.length; i++) {
+            if (heap.size() < k) heap.add(i);
+            else if (worseFirst.compare(i, heap.peek()) > 0) { heap.poll(); heap.add(i); }
+        }
+        List<SequenceGroup.Candidate> out = new ArrayList<>(heap.size());
+        while (!heap.isEmpty()) {
+            int id = heap.poll();
+            out.add(new SequenceGroup.Candidate(id, logits[id] - lse));
+        }
+        return out.reversed();
+    }
+
+    /** vLLM's beam search score: cumulative logprob over the length (prompt plus output, EOS not counted) to the power length_penalty. */
+    static double beamScore(double cumulativeLogprob, int length, float lengthPenalty) {
+        return cumulativeLogprob / Math.pow(length, lengthPenalty);
+    }
+
+    /**
+     * One beam search step, once every live beam has its candidates: each beam's top 2*width
+     * continuations compete by cumulative logprob; those ending in EOS (or a stop token) become
+     * finished beams, the best {@code width} others live on. A kept beam's first continuation
+     * extends it, further ones fork it (sharing all its blocks); beams with none are dropped.
+     */
+    private void beamStep(SequenceGroup g, long now, Map<SequenceGroup, List<SequenceDelta>> deltas) {
+        SamplingParams p = g.params();
+        record Extension(Request beam, int tokenId, double logprob, double cumulative) {}
+        List<Extension> extensions = new ArrayList<>();
+        for (Request b : g.live) {
+            for (SequenceGroup.Candidate c : g.pending.get(b)) {
+                double cum = b.cumulativeLogprob() + c.logprob();
+                boolean stop = (!p.ignoreEos() && eosIds.contains(c.tokenId())) || (p.stopTokenIds() != null && p.stopTokenIds().contains(c.tokenId()));
+                if (stop && b.numOutputTokens() + 1 >= p.minTokens()) {
+                    int[] out = b.outputIds();
+                    if (p.includeStopStrInOutput()) {
+                        out = java.util.Arrays.copyOf(out, out.length + 1);
+                        out[out.length - 1] = c.tokenId();
+                    }
+                    g.completed.add(new SequenceGroup.Result(out, cum, beamScore(cum, b.numTokens(), p.lengthPenalty()), FinishReason.STOP, null));
+                } else if (!stop) {
+                    extensions.add(new Extension(b, c.tokenId(), c.logprob(), cum));
+                }
+            }
+        }
+        extensions.sort(Comparator.comparingDouble(Extension::cumulative).reversed()); // stable: earlier beams, likelier tokens first on ties
+        Map<Request, List<Extension>> kept = new IdentityHashMap<>();
+        for (Extension e : extensions.subList(0, Math.min(g.width(), extensions.size()))) kept.computeIfAbsent(e.beam(), k -> new ArrayList<>()).add(e);
+        g.pending.clear();
+        for (Request b : List.copyOf(g.live)) {
+            List<Extension> mine = kept.get(b);
+            if (mine == null) {
+                finishSequence(b, FinishReason.ABORT); // dropped: its blocks go back (shared ones stay with the others)
+                continue;
+            }
+            for (int j = 1; j < mine.size(); j++) {
+                Request child = b.fork(0, b.samplingState().copyForBeam());
+                scheduler.fork(b, child);
+                child.appendOutput(mine.get(j).tokenId());
+                child.addLogprob(mine.get(j).logprob());
+            }
+            b.appendOutput(mine.getFirst().tokenId());
+            b.addLogprob(mine.getFirst().logprob());
+        }
+        g.live.sort(Comparator.comparingDouble(Request::cumulativeLogprob).reversed());
+        g.forked = true;
+        recordTokenTiming(g, now, kept.isEmpty() ? 0 : Math.min(g.width(), extensions.size()));
+        Request any = g.live.isEmpty() ? null : g.live.getFirst();
+        if (any == null || any.numOutputTokens() >= any.maxTokens() || any.numTokens() >= maxModelLen) {
+            for (Request b : List.copyOf(g.live)) {
+                g.completed.add(new SequenceGroup.Result(b.outputIds(), b.cumulativeLogprob(),
+                        beamScore(b.cumulativeLogprob(), b.numTokens(), p.lengthPenalty()), FinishReason.LENGTH, null));
+                finishSequence(b, FinishReason.LENGTH);
+            }
+            List<SequenceGroup.Result> best = new ArrayList<>(g.completed);
+            best.sort(Comparator.comparingDouble(SequenceGroup.Result::score).reversed());
+            List<SequenceDelta> out = new ArrayList<>();
+            for (int i = 0; i < Math.min(g.n(), best.size()); i++) {
+                SequenceGroup.Result res = best.get(i);
+                StreamingDetokenizer d = new StreamingDetokenizer(tokenizer, p.skipSpecialTokens());
+                StringBuilder text = new StringBuilder();
+                for (int t : res.outputIds()) text.append(d.add(t));
+                text.append(d.flush());
+                out.add(new SequenceDelta(i, text.toString(), res.outputIds(), List.of(), res.reason()));
+            }
+            g.returned = best.subList(0, Math.min(g.n(), best.size())).stream().mapToInt(res -> res.outputIds().length).sum();
+            completeGroup(g, out.isEmpty() ? FinishReason.LENGTH : out.getFirst().finishReason());
+            deltas.put(g, out);
+        }
+    }
+
+    private void recordTokenTiming(SequenceGroup g, long now, int numTokens) {
+        metrics.generationTokens.increment(numTokens);
+        metricsTokens += numTokens;
+        if (g.lastTokenNanos == now) return; // another sequence of the group already counted this step
+        if (g.firstTokenNanos < 0) {
+            g.firstTokenNanos = now;
+            EngineMetrics.record(metrics.timeToFirstToken, now - g.all.getFirst().arrivalNanos());
+            metrics.promptTokens.increment(g.all.getFirst().numPromptTokens());
+        } else {
+            EngineMetrics.record(metrics.interTokenLatency, now - g.lastTokenNanos);
+            EngineMetrics.record(metrics.timePerOutputToken, now - g.lastTokenNanos);
+        }
+        g.lastTokenNanos = now;
+    }
+
+    /** Tokens generated for the client so far: every sequence while streaming, the returned ones at the end. */
+    private static int completionTokens(SequenceGroup g) {
+        if (g.returned >= 0) return g.returned;
+        int n = 0;
+        for (Request r : g.all) n += r.numOutputTokens();
+        return n;
     }
 
     /** vLLM's periodic engine log line, at most every 10 s while there is work. */
@@ -287,7 +565,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             ScheduledRequest sr = out.scheduled().get(s);
             Request r = sr.request();
             queryStart[s] = t;
-            kv.slotMapping(r.requestId(), sr.start(), sr.numNewTokens(), slots, t);
+            try { kv.slotMapping(r.requestId(), sr.start(), sr.numNewTokens(), slots, t); } catch (IllegalStateException ex) {
+                throw new IllegalStateException(ex.getMessage() + " (" + r + ", scheduled " + sr.start() + "+" + sr.numNewTokens() + ")", ex);
+            }
             for (int i = 0; i < sr.numNewTokens(); i++, t++) {
                 tokens[t] = r.token(sr.start() + i);
                 positions[t] = sr.start() + i;
@@ -298,49 +578,68 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         return new ForwardBatch(tokens, positions, slots, queryStart, blockTables);
     }
 
-    /** Samples the request's next token, checks every stop condition, and returns its emission. */
-    private Runnable sampleAndCheck(Request r, float[] logits) {
+    /** Samples the sequence's next token, checks every stop condition, and adds its delta (or holds it until the group ends). */
+    private void sampleAndCheck(Request r, float[] logits, long now, Map<SequenceGroup, List<SequenceDelta>> deltas) {
         SamplingParams p = r.params();
+        SequenceGroup g = r.group();
+        float[] raw = g.width() > 1 ? logits.clone() : null; // best_of ranks sequences by their raw cumulative logprob
         Sampler.Sample sample = sampler.sample(logits, p, r.samplingState(), suppressedBeforeMinTokens(p));
         int token = sample.tokenId();
+        if (raw != null) r.addLogprob(beamLogprob(raw, token));
         r.appendOutput(token);
-        metrics.generationTokens.increment();
+        recordTokenTiming(g, now, 1);
 
-        long now = System.nanoTime();
-        if (r.firstTokenNanos < 0) {
-            r.firstTokenNanos = now;
-            EngineMetrics.record(metrics.timeToFirstToken, now - r.arrivalNanos());
-            metrics.promptTokens.increment(r.numPromptTokens());
-        } else {
-            EngineMetrics.record(metrics.interTokenLatency, now - r.lastTokenNanos);
-            EngineMetrics.record(metrics.timePerOutputToken, now - r.lastTokenNanos);
-        }
-        r.lastTokenNanos = now;
-
-        RequestStream stream = streams.get(r);
+        SequenceStream stream = streams.get(r);
         boolean minReached = r.numOutputTokens() >= p.minTokens();
         boolean stopToken = minReached && ((!p.ignoreEos() && eosIds.contains(token)) || (p.stopTokenIds() != null && p.stopTokenIds().contains(token)));
         // As vLLM, a stop token's own text is left out unless stop strings are to be included.
-        String piece = stopToken && !p.includeStopStrInOutput() ? "" : stream.detokenizer().add(token);
-        StringBuilder text = new StringBuilder(stream.stops().add(piece, minReached));
+        String piece = stopToken && !p.includeStopStrInOutput() ? "" : stream.detokenizer.add(token);
+        StringBuilder text = new StringBuilder(stream.stops.add(piece, minReached));
         FinishReason reason = null;
-        if (stream.stops().matched() != null || stopToken) reason = FinishReason.STOP;
+        if (stream.stops.matched() != null || stopToken) reason = FinishReason.STOP;
         else if (r.numOutputTokens() >= r.maxTokens() || r.numTokens() >= maxModelLen) reason = FinishReason.LENGTH;
-        if (reason != null && stream.stops().matched() == null) {
-            text.append(stream.stops().add(stream.detokenizer().flush(), minReached));
-            text.append(stream.stops().flush());
+        if (reason != null && stream.stops.matched() == null) {
+            text.append(stream.stops.add(stream.detokenizer.flush(), minReached));
+            text.append(stream.stops.flush());
         }
-        if (reason != null) finish(r, reason);
-
         List<TokenLogprob> lps = sample.logprob() == null ? List.of() : List.of(sample.logprob());
-        RequestOutput output = new RequestOutput(r.requestId(), List.of(new SequenceDelta(0, text.toString(), new int[]{token}, lps, reason)),
-                r.numPromptTokens(), r.numOutputTokens(), reason != null);
-        boolean done = reason != null;
-        if (done) streams.remove(r);
-        return () -> {
-            stream.sink().tryEmitNext(output);
-            if (done) stream.sink().tryEmitComplete();
-        };
+        if (reason != null) {
+            stream.reason = reason;
+            finishSequence(r, reason);
+        }
+        if (!g.holdsOutputs()) {
+            deltas.computeIfAbsent(g, k -> new ArrayList<>()).add(new SequenceDelta(r.index(), text.toString(), new int[]{token}, lps, reason));
+            if (g.live.isEmpty()) completeGroup(g, reason);
+            return;
+        }
+        stream.heldText.append(text);
+        stream.heldTokens.add(token);
+        stream.heldLogprobs.addAll(lps);
+        if (!g.live.isEmpty()) return;
+        // best_of > n: all done, return the n sequences with the highest cumulative logprob.
+        List<Request> best = new ArrayList<>(g.all);
+        best.sort(Comparator.comparingDouble(Request::cumulativeLogprob).reversed());
+        best = best.subList(0, g.n());
+        List<SequenceDelta> out = new ArrayList<>();
+        int returned = 0;
+        for (int i = 0; i < best.size(); i++) {
+            SequenceStream st = streams.remove(best.get(i));
+            out.add(new SequenceDelta(i, st.heldText.toString(), st.heldTokens.stream().mapToInt(Integer::intValue).toArray(),
+                    List.copyOf(st.heldLogprobs), st.reason));
+            returned += st.heldTokens.size();
+        }
+        g.returned = returned;
+        completeGroup(g, out.getFirst().finishReason());
+        deltas.put(g, out);
+    }
+
+    /** The raw log-softmax value of {@code token}. */
+    private static double beamLogprob(float[] raw, int token) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : raw) max = Math.max(max, v);
+        double sum = 0;
+        for (float v : raw) sum += Math.exp(v - max);
+        return raw[token] - (max + Math.log(sum));
     }
 
     private Set<Integer> suppressedBeforeMinTokens(SamplingParams p) {
@@ -351,38 +650,51 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         return ids;
     }
 
-    /** Takes a request out and frees its blocks at once; counts it and records its latency. */
-    private void finish(Request r, FinishReason reason) {
+    /** Takes one sequence out and frees its blocks at once. */
+    private void finishSequence(Request r, FinishReason reason) {
         scheduler.finishRequest(r, reason);
-        active.remove(r.requestId(), r);
-        metrics.requestSuccess.get(reason).increment();
-        EngineMetrics.record(metrics.e2eLatency, System.nanoTime() - r.arrivalNanos());
+        if (r.group().holdsOutputs() && r.group().kind() == SequenceGroup.Kind.PARALLEL) return; // its held output is still needed
+        streams.remove(r);
     }
 
-    /** Fails requests with an error: their blocks are freed and their Flux errors. */
+    /** The whole request is done (its sequences are finished): counts it and records its latency. */
+    private void completeGroup(SequenceGroup g, FinishReason reason) {
+        if (g.finished) return;
+        g.finished = true;
+        active.remove(g.requestId(), g);
+        for (Request r : g.all) streams.remove(r);
+        metrics.requestSuccess.get(reason == null ? FinishReason.STOP : reason).increment();
+        EngineMetrics.record(metrics.e2eLatency, System.nanoTime() - g.all.getFirst().arrivalNanos());
+    }
+
+    /** Fails the requests of these sequences with an error: their blocks are freed and their Flux errors. */
     private void fail(List<Request> requests, Throwable error) {
-        for (Request r : requests) {
-            if (!r.isFinished()) {
-                scheduler.finishRequest(r, FinishReason.ABORT);
-                active.remove(r.requestId(), r);
-            }
+        Set<SequenceGroup> groups = new LinkedHashSet<>();
+        for (Request r : requests) groups.add(r.group());
+        for (SequenceGroup g : groups) {
+            if (g.isFinished()) continue;
+            for (Request r : g.sequences()) scheduler.finishRequest(r, FinishReason.ABORT);
+            g.finished = true;
+            active.remove(g.requestId(), g);
+            for (Request r : g.all) streams.remove(r);
         }
         publishStats();
-        for (Request r : requests) {
-            RequestStream s = streams.remove(r);
-            if (s != null) s.sink().tryEmitError(error);
+        for (SequenceGroup g : groups) {
+            Sinks.Many<RequestOutput> s = sinks.remove(g);
+            if (s != null) s.tryEmitError(error);
         }
     }
 
     private void failAll(Throwable error) {
         List<Request> all = new ArrayList<>(scheduler.running());
         all.addAll(scheduler.waiting());
+        all.addAll(scheduler.swapped());
         fail(all, error);
     }
 
     private void publishStats() {
         stats = new EngineStats(scheduler.numRunning(), scheduler.numWaiting() + incoming.size(), kv.numFreeBlocks(), kv.numTotalBlocks(),
-                kv.usage(), scheduler.numPreemptions());
+                kv.usage(), scheduler.numPreemptions(), scheduler.numSwapped(), kv.swapUsage(), kv.numFreeSwapBlocks(), kv.numSwapBlocks());
     }
 
     /**
@@ -396,8 +708,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         loopThread.schedule(() -> {
             try {
                 admitIncoming();
-                aborts.addAll(scheduler.running());
-                aborts.addAll(scheduler.waiting());
+                for (Request r : scheduler.running()) aborts.add(r.group());
+                for (Request r : scheduler.waiting()) aborts.add(r.group());
+                for (Request r : scheduler.swapped()) aborts.add(r.group());
                 processAborts();
                 publishStats();
             } finally {

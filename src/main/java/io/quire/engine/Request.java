@@ -3,10 +3,13 @@ package io.quire.engine;
 import java.util.Arrays;
 
 /**
- * One generation request inside the engine (vLLM v1's {@code Request}): its prompt, the tokens
- * generated so far, how many of prompt+output already have their KV computed, and its state.
- * After a preemption {@link #numComputedTokens} goes back to 0 and prompt plus outputs are
- * recomputed as one longer prompt. Owned by the engine thread, except {@link #abortRequested}.
+ * One sequence inside the engine (vLLM v1's {@code Request}): its prompt, the tokens generated so
+ * far, how many of prompt+output already have their KV computed, and its state. A client request
+ * with several sequences ({@code n}/{@code best_of} > 1, beam search) is a {@link SequenceGroup} of
+ * them, each with its own id ({@code requestId#k}) for its block table, as vLLM v1 makes child
+ * requests. After a preemption by recompute {@link #numComputedTokens} goes back to 0 and prompt
+ * plus outputs are recomputed as one longer prompt. Owned by the engine thread, except
+ * {@link #abortRequested}.
  */
 public final class Request {
     private final String requestId;
@@ -15,6 +18,7 @@ public final class Request {
     private final int maxTokens;
     private final long arrivalNanos;
     private final SamplingState samplingState;
+    private final SequenceGroup group;
 
     private int[] tokens;       // prompt then outputs
     private int numTokens;
@@ -22,14 +26,16 @@ public final class Request {
     private RequestState state = RequestState.WAITING;
     private FinishReason finishReason;
     private int numPreemptions;
+    private double cumulativeLogprob;
+    private int index;
 
-    long firstScheduledNanos = -1;
-    long firstTokenNanos = -1;
-    long lastTokenNanos = -1;
-    boolean promptCounted;
     volatile boolean abortRequested;
 
-    /** @param maxTokens the resolved output limit (max_tokens, or what the context leaves) */
+    /**
+     * The first (or only) sequence of a new request, in a new group.
+     *
+     * @param maxTokens the resolved output limit (max_tokens, or what the context leaves)
+     */
     public Request(String requestId, int[] promptIds, SamplingParams params, int maxTokens, long arrivalNanos) {
         if (promptIds.length == 0) throw new IllegalArgumentException("empty prompt");
         this.requestId = requestId;
@@ -40,9 +46,47 @@ public final class Request {
         this.tokens = Arrays.copyOf(promptIds, promptIds.length + Math.min(maxTokens, 256));
         this.numTokens = promptIds.length;
         this.samplingState = new SamplingState(params.seed(), promptIds);
+        this.group = new SequenceGroup(requestId, params);
+        group.live.add(this);
+        group.all.add(this);
     }
 
+    /** A fork of {@code parent}: same tokens, computed count and cumulative logprob, in the same group. */
+    private Request(Request parent, String seqId, int index, SamplingState state) {
+        this.requestId = seqId;
+        this.promptIds = parent.promptIds;
+        this.params = parent.params;
+        this.maxTokens = parent.maxTokens;
+        this.arrivalNanos = parent.arrivalNanos;
+        this.tokens = parent.tokens.clone();
+        this.numTokens = parent.numTokens;
+        this.numComputedTokens = parent.numComputedTokens;
+        this.samplingState = state;
+        this.group = parent.group;
+        this.cumulativeLogprob = parent.cumulativeLogprob;
+        this.index = index;
+        this.state = parent.state;
+        group.live.add(this);
+        group.all.add(this);
+    }
+
+    /** Forks this sequence into a new one of its group (it holds no blocks until the scheduler shares them). */
+    Request fork(int index, SamplingState state) {
+        return new Request(this, group.nextSequenceId(), index, state);
+    }
+
+    /** The sequence's id (the request id for a group's first sequence): the key of its block table. */
     public String requestId() { return requestId; }
+
+    public SequenceGroup group() { return group; }
+
+    /** Which of the request's sequences this is (output index; parallel sampling). */
+    public int index() { return index; }
+
+    /** Sum of the raw logprobs of the sampled tokens (multi-sequence groups only). */
+    public double cumulativeLogprob() { return cumulativeLogprob; }
+
+    void addLogprob(double lp) { cumulativeLogprob += lp; }
 
     public SamplingParams params() { return params; }
 
@@ -98,6 +142,18 @@ public final class Request {
     }
 
     void setState(RequestState state) { this.state = state; }
+
+    /** A prefix-cache hit: the first {@code n} tokens' KV is already in the cache. */
+    void setComputedFromCache(int n) {
+        if (numComputedTokens != 0 || n < 0 || n >= numTokens) throw new IllegalStateException("request " + requestId + ": cannot take " + n + " cached tokens");
+        numComputedTokens = n;
+    }
+
+    /** Preemption by swapping: the KV is kept in the swap pool. */
+    void markSwapped() {
+        numPreemptions++;
+        state = RequestState.SWAPPED;
+    }
 
     void finish(FinishReason reason) {
         this.state = RequestState.FINISHED;

@@ -6,6 +6,8 @@ public enum RequestState {
     WAITING,
     /** Admitted: it holds KV blocks and is scheduled every step. */
     RUNNING,
+    /** Preempted by swapping: its KV blocks wait in the host swap pool. */
+    SWAPPED,
     /** Stopped, out of length, aborted or failed; its blocks are freed. */
     FINISHED
 }

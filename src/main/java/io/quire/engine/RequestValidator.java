@@ -10,6 +10,8 @@ import java.util.Map;
 public final class RequestValidator {
     /** Most logprobs alternatives a request may ask for (vLLM's default max_logprobs). */
     public static final int MAX_LOGPROBS = 20;
+    /** Most sequences (n, best_of, beam width) one request may ask for. */
+    public static final int MAX_SEQUENCES = 64;
 
     private RequestValidator() {}
 
@@ -46,7 +48,15 @@ public final class RequestValidator {
     /** The checks that need no prompt: value ranges, stop strings, token ids against the vocabulary. */
     public static void validateParams(SamplingParams p, int vocabSize) {
         if (p.n() < 1) throw new InvalidRequestException("n", "n must be at least 1, got " + p.n() + ".");
-        if (p.n() > 1) throw new InvalidRequestException("n", "n > 1 is not supported yet (got " + p.n() + "); request one sequence per call.");
+        if (p.bestOf() != null && p.bestOf() < p.n()) {
+            throw new InvalidRequestException("best_of", "best_of must be greater than or equal to n, got n=" + p.n() + " and best_of=" + p.bestOf() + ".");
+        }
+        if (p.width() > MAX_SEQUENCES) {
+            throw new InvalidRequestException(p.bestOf() != null ? "best_of" : "n", "At most " + MAX_SEQUENCES + " sequences per request, got " + p.width() + ".");
+        }
+        if (p.useBeamSearch() && !Float.isFinite(p.lengthPenalty())) {
+            throw new InvalidRequestException("length_penalty", "length_penalty must be a finite number, got " + p.lengthPenalty() + ".");
+        }
         if (!(p.temperature() >= 0f) || Float.isInfinite(p.temperature())) {
             throw new InvalidRequestException("temperature", "temperature must be non-negative, got " + p.temperature() + ".");
         }

@@ -26,6 +26,32 @@ public final class SamplingState {
         for (int id : promptIds) seen.set(id);
     }
 
+    /**
+     * The state of sequence {@code index} of a request: sequence 0 uses the request's seed itself
+     * (so n=1 samples as before), sequence i a seed mixed from it and i, so that every sequence
+     * of a seeded request is reproducible on its own.
+     */
+    public static SamplingState forSequence(Long seed, int index, int[] promptIds) {
+        if (seed == null || index == 0) return new SamplingState(seed, promptIds);
+        long z = seed + 0x9E3779B97F4A7C15L * index;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return new SamplingState(z ^ (z >>> 31), promptIds);
+    }
+
+    private SamplingState(RandomGenerator random) {
+        this.random = random;
+    }
+
+    /** A copy of the penalty state with a fresh, unseeded generator (beam search forks, which never draw). */
+    SamplingState copyForBeam() {
+        SamplingState c = new SamplingState(FACTORY.create(0));
+        c.seen.or(seen);
+        c.outputCounts.putAll(outputCounts);
+        c.numOutputTokens = numOutputTokens;
+        return c;
+    }
+
     public RandomGenerator random() { return random; }
 
     public void addOutput(int tokenId) {

@@ -1,19 +1,24 @@
 package io.quire.kv;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A fixed number of KV-cache blocks, a free queue and per-block reference counts (vLLM v1's
  * {@code BlockPool}). Blocks are handed out from the front of the free queue and returned to its
- * back. The queue is a {@link LinkedHashSet} so that a later prefix cache can take a cached free
- * block out of its middle in O(1) and evict least-recently-freed blocks first. Not thread-safe:
- * only the engine thread touches it.
+ * back. The queue is a {@link LinkedHashSet} so that the prefix cache can take a cached free
+ * block out of its middle in O(1) and evict least-recently-freed blocks first: a freed block keeps
+ * its hash (and stays findable in {@link #cached}) until {@link #allocate} hands it out again.
+ * Not thread-safe: only the engine thread touches it.
  */
 public final class BlockPool {
     private final KVCacheBlock[] blocks;
     private final LinkedHashSet<KVCacheBlock> freeQueue = new LinkedHashSet<>();
+    private final Map<BlockHash, KVCacheBlock> cached = new HashMap<>();
+    private long numEvictions;
 
     public BlockPool(int numBlocks) {
         if (numBlocks <= 0) throw new IllegalArgumentException("a block pool needs at least one block, got " + numBlocks);
@@ -43,11 +48,48 @@ public final class BlockPool {
             KVCacheBlock b = it.next();
             it.remove();
             if (b.refCount() != 0) throw new IllegalStateException("free block with references: " + b);
+            evict(b);
             b.incrementRef();
             out.add(b);
         }
         return out;
     }
+
+    private void evict(KVCacheBlock b) {
+        if (b.hash() == null) return;
+        if (cached.get(b.hash()) == b) cached.remove(b.hash());
+        b.setHash(null);
+        numEvictions++;
+    }
+
+    /** The cached block with exactly this content, or null. */
+    public KVCacheBlock cachedBlock(BlockHash hash) {
+        KVCacheBlock b = cached.get(hash);
+        return b != null && b.hash().sameContent(hash) ? b : null;
+    }
+
+    /**
+     * Registers a full block under its hash; false (and nothing changes) when another block
+     * already holds the same content or this one is already cached.
+     */
+    public boolean cache(KVCacheBlock block, BlockHash hash) {
+        if (block.hash() != null || block.refCount() == 0 || cached.containsKey(hash)) return false;
+        block.setHash(hash);
+        cached.put(hash, block);
+        return true;
+    }
+
+    /** Takes a reference to a cached block, out of the free queue if nobody held it (a prefix-cache hit). */
+    public void touch(KVCacheBlock block) {
+        if (block.refCount() == 0 && !freeQueue.remove(block)) throw new IllegalStateException("unreferenced block not in the free queue: " + block);
+        block.incrementRef();
+    }
+
+    /** Blocks findable by hash (in use or free). */
+    public int numCachedBlocks() { return cached.size(); }
+
+    /** Cached blocks whose hash was dropped to reuse them. */
+    public long numEvictions() { return numEvictions; }
 
     /** Adds a reference to a block already in use (for sharing between sequences). */
     public void share(KVCacheBlock block) {

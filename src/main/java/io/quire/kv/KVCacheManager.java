@@ -1,28 +1,72 @@
 package io.quire.kv;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntUnaryOperator;
 
 /**
- * Which blocks hold each request's KV (vLLM v1's {@code KVCacheManager}): blocks are allocated
- * step by step as tokens are scheduled, kept in a per-request block table in logical order, and
- * all freed when the request finishes, is aborted or is preempted. Not thread-safe: only the
- * engine thread touches it.
+ * Which blocks hold each sequence's KV (vLLM v1's {@code KVCacheManager}, with V0's block sharing
+ * and swapping): blocks are allocated step by step as tokens are scheduled and kept in a
+ * per-sequence block table in logical order.
+ *
+ * <p>Sharing: a block can sit in several tables at once (its reference count says how many).
+ * <ul>
+ * <li>Prefix caching: full blocks are registered under a chained {@link BlockHash}; a new sequence
+ *     takes the cached blocks of its longest cached prefix ({@link #findCachedPrefix}) instead of
+ *     recomputing them. Freed cached blocks stay findable until the pool reuses them (LRU).</li>
+ * <li>Forks: {@link #fork} gives a new sequence all the blocks of another (parallel sampling,
+ *     beam search). A sequence that is about to write into a block others still reference gets a
+ *     private copy first (copy-on-write, a {@link BlockOp.Kind#COPY} op).</li>
+ * <li>Swapping: {@link #swapOut} moves a group of sequences' blocks to a host-side pool (shared
+ *     blocks once, sharing kept), {@link #swapIn} brings them back into fresh device blocks.</li>
+ * </ul>
+ * The data movements are queued as {@link BlockOp}s in decision order; the engine takes them with
+ * {@link #takeBlockOps} and performs them before the forward pass. Not thread-safe: only the engine
+ * thread touches it.
  */
 public final class KVCacheManager {
     private final BlockPool pool;
+    private final BlockPool swapPool; // null without swap space
+    private final BlockHash[] swapHashes; // the hash a swapped-out block had on the device
     private final int blockSize;
-    private final Map<String, List<KVCacheBlock>> tables = new HashMap<>();
+    private final boolean prefixCaching;
+    private final Map<String, Table> tables = new LinkedHashMap<>();
+    private final Map<String, Table> swappedTables = new HashMap<>();
+    private final List<BlockOp> ops = new ArrayList<>();
+    private long numCowCopies;
+
+    /** A sequence's blocks, plus the hashes of its leading full blocks (so far as computed). */
+    private static final class Table {
+        final List<KVCacheBlock> blocks = new ArrayList<>();
+        final List<BlockHash> hashes = new ArrayList<>();
+    }
 
     public KVCacheManager(int numBlocks, int blockSize) {
+        this(numBlocks, blockSize, false, 0);
+    }
+
+    /**
+     * @param enablePrefixCaching whether full blocks are cached by hash and reused across sequences
+     * @param numSwapBlocks       blocks of the host-side swap pool (0: no swapping)
+     */
+    public KVCacheManager(int numBlocks, int blockSize, boolean enablePrefixCaching, int numSwapBlocks) {
         if (blockSize <= 0) throw new IllegalArgumentException("blockSize must be positive, got " + blockSize);
+        if (numSwapBlocks < 0) throw new IllegalArgumentException("numSwapBlocks must be >= 0, got " + numSwapBlocks);
         this.pool = new BlockPool(numBlocks);
+        this.swapPool = numSwapBlocks > 0 ? new BlockPool(numSwapBlocks) : null;
+        this.swapHashes = new BlockHash[numSwapBlocks];
         this.blockSize = blockSize;
+        this.prefixCaching = enablePrefixCaching;
     }
 
     public int blockSize() { return blockSize; }
+
+    public boolean prefixCachingEnabled() { return prefixCaching; }
 
     public int numFreeBlocks() { return pool.numFreeBlocks(); }
 
@@ -31,63 +75,304 @@ public final class KVCacheManager {
     /** Fraction of blocks in use, 0..1. */
     public double usage() { return pool.usage(); }
 
+    public int numSwapBlocks() { return swapPool == null ? 0 : swapPool.numTotalBlocks(); }
+
+    public int numFreeSwapBlocks() { return swapPool == null ? 0 : swapPool.numFreeBlocks(); }
+
+    /** Fraction of swap blocks in use, 0..1 (0 without swap space). */
+    public double swapUsage() { return swapPool == null ? 0 : swapPool.usage(); }
+
+    /** Reference count of device block {@code blockId}. */
+    public int refCount(int blockId) { return pool.block(blockId).refCount(); }
+
+    /** Reference count of swap block {@code blockId}. */
+    public int swapRefCount(int blockId) { return swapPool.block(blockId).refCount(); }
+
+    /** Blocks findable by prefix hash (in use or free). */
+    public int numCachedBlocks() { return pool.numCachedBlocks(); }
+
+    /** Copy-on-write copies decided so far. */
+    public long numCowCopies() { return numCowCopies; }
+
+    /** Distinct device blocks referenced by at least one sequence. */
+    public int numUsedBlocks() { return pool.numTotalBlocks() - pool.numFreeBlocks(); }
+
     /** Blocks needed to hold {@code numTokens} tokens. */
     public int blocksFor(int numTokens) { return (numTokens + blockSize - 1) / blockSize; }
 
     /**
-     * Makes room for {@code numNewTokens} more tokens after the request's {@code numComputedTokens}
-     * cached ones, allocating only the blocks it lacks. Returns false, allocating nothing, when the
-     * pool has too few free blocks (the scheduler then preempts or waits).
+     * The longest prefix of the sequence's first {@code numTokens} tokens whose full blocks are
+     * cached (none when prefix caching is off). Only blocks before the last token count: that token
+     * is always recomputed, for its logits. Nothing changes until the hit is passed to
+     * {@link #allocateSlots(String, int, int, PrefixHit)}.
+     *
+     * @param extraKey mixed into every block hash (a cache salt): different keys never share
      */
-    public boolean allocateSlots(String requestId, int numComputedTokens, int numNewTokens) {
-        if (numComputedTokens < 0 || numNewTokens < 0) throw new IllegalArgumentException("negative token count");
-        List<KVCacheBlock> table = tables.get(requestId);
-        int have = table == null ? 0 : table.size();
-        int need = blocksFor(numComputedTokens + numNewTokens) - have;
-        if (need <= 0) return true;
-        if (need > pool.numFreeBlocks()) return false;
-        if (table == null) tables.put(requestId, table = new ArrayList<>());
-        table.addAll(pool.allocate(need));
-        return true;
+    public PrefixHit findCachedPrefix(IntUnaryOperator tokenAt, int numTokens, String extraKey) {
+        if (!prefixCaching) return PrefixHit.NONE;
+        int maxBlocks = (numTokens - 1) / blockSize;
+        List<KVCacheBlock> blocks = new ArrayList<>();
+        List<BlockHash> hashes = new ArrayList<>();
+        BlockHash parent = null;
+        for (int i = 0; i < maxBlocks; i++) {
+            BlockHash h = BlockHash.of(parent, blockTokens(tokenAt, i), extraKey);
+            KVCacheBlock b = pool.cachedBlock(h);
+            if (b == null) break;
+            blocks.add(b);
+            hashes.add(h);
+            parent = h;
+        }
+        return blocks.isEmpty() ? PrefixHit.NONE : new PrefixHit(blocks, hashes);
     }
 
-    /** The request's physical block ids in logical order (empty if it holds none). */
-    public int[] blockTable(String requestId) {
-        List<KVCacheBlock> table = tables.get(requestId);
-        if (table == null) return new int[0];
-        int[] ids = new int[table.size()];
-        for (int i = 0; i < ids.length; i++) ids[i] = table.get(i).blockId();
-        return ids;
-    }
-
-    public int numBlocks(String requestId) {
-        List<KVCacheBlock> table = tables.get(requestId);
-        return table == null ? 0 : table.size();
+    private int[] blockTokens(IntUnaryOperator tokenAt, int block) {
+        int[] t = new int[blockSize];
+        for (int j = 0; j < blockSize; j++) t[j] = tokenAt.applyAsInt(block * blockSize + j);
+        return t;
     }
 
     /**
-     * Writes the KV slots of the request's tokens at positions {@code start..start+count-1} into
-     * {@code out} from {@code outOffset}: {@code block * blockSize + position % blockSize}.
+     * Makes room for {@code numNewTokens} more tokens after the sequence's {@code numComputedTokens}
+     * cached ones, allocating only the blocks it lacks. Returns false, allocating nothing, when the
+     * pool has too few free blocks (the scheduler then preempts or waits).
      */
-    public void slotMapping(String requestId, int start, int count, int[] out, int outOffset) {
-        List<KVCacheBlock> table = tables.get(requestId);
-        for (int i = 0; i < count; i++) {
-            int pos = start + i;
-            int logical = pos / blockSize;
-            if (table == null || logical >= table.size()) {
-                throw new IllegalStateException("request " + requestId + " has no block for position " + pos);
+    public boolean allocateSlots(String seqId, int numComputedTokens, int numNewTokens) {
+        return allocateSlots(seqId, numComputedTokens, numNewTokens, PrefixHit.NONE);
+    }
+
+    /**
+     * As {@link #allocateSlots(String, int, int)}, for a sequence that holds no blocks yet, first
+     * taking the blocks of {@code hit} (which must cover exactly its first {@code numComputedTokens}
+     * tokens). A block about to be written that other sequences also reference is replaced by a
+     * private copy (copy-on-write). All or nothing: false changes nothing.
+     */
+    public boolean allocateSlots(String seqId, int numComputedTokens, int numNewTokens, PrefixHit hit) {
+        if (numComputedTokens < 0 || numNewTokens < 0) throw new IllegalArgumentException("negative token count");
+        if (swappedTables.containsKey(seqId)) throw new IllegalStateException("sequence " + seqId + " is swapped out");
+        Table table = tables.get(seqId);
+        if (!hit.isEmpty()) {
+            if (table != null && !table.blocks.isEmpty()) throw new IllegalStateException("a prefix hit for " + seqId + ", which already holds blocks");
+            if (hit.numBlocks() * blockSize != numComputedTokens) {
+                throw new IllegalArgumentException("a prefix hit of " + hit.numBlocks() + " blocks covers " + hit.numBlocks() * blockSize + " tokens, not " + numComputedTokens);
             }
-            out[outOffset + i] = table.get(logical).blockId() * blockSize + pos % blockSize;
+        }
+        int have = (table == null ? 0 : table.blocks.size()) + hit.numBlocks();
+        int end = numComputedTokens + numNewTokens;
+        int numNew = Math.max(0, blocksFor(end) - have);
+        // Blocks written this step that already exist and are shared need a private copy.
+        int numCow = 0;
+        if (table != null && numNewTokens > 0) {
+            for (int b = numComputedTokens / blockSize; b < Math.min(table.blocks.size(), blocksFor(end)); b++) {
+                if (table.blocks.get(b).refCount() > 1) numCow++;
+            }
+        }
+        int hitFromFree = 0;
+        for (KVCacheBlock b : hit.blocks()) if (b.refCount() == 0) hitFromFree++;
+        if (numNew + numCow + hitFromFree > pool.numFreeBlocks()) return false;
+        if (numNew + numCow + hit.numBlocks() == 0) return true;
+
+        if (table == null) tables.put(seqId, table = new Table());
+        for (KVCacheBlock b : hit.blocks()) {
+            pool.touch(b);
+            table.blocks.add(b);
+        }
+        table.hashes.addAll(hit.hashes());
+        if (numCow > 0) {
+            for (int b = numComputedTokens / blockSize; b < Math.min(table.blocks.size(), blocksFor(end)); b++) {
+                KVCacheBlock old = table.blocks.get(b);
+                if (old.refCount() <= 1) continue;
+                KVCacheBlock copy = pool.allocate(1).getFirst();
+                ops.add(new BlockOp(BlockOp.Kind.COPY, old.blockId(), copy.blockId()));
+                table.blocks.set(b, copy);
+                pool.free(List.of(old));
+                numCowCopies++;
+            }
+        }
+        table.blocks.addAll(pool.allocate(numNew));
+        return true;
+    }
+
+    /**
+     * Registers the sequence's full, computed blocks in the prefix cache (a no-op when it is off):
+     * call after a step with the sequence's tokens and how many have their KV computed now.
+     */
+    public void cacheFullBlocks(String seqId, IntUnaryOperator tokenAt, int numComputedTokens, String extraKey) {
+        if (!prefixCaching) return;
+        Table table = tables.get(seqId);
+        if (table == null) return;
+        int full = Math.min(numComputedTokens / blockSize, table.blocks.size());
+        for (int i = table.hashes.size(); i < full; i++) {
+            BlockHash parent = i == 0 ? null : table.hashes.get(i - 1);
+            BlockHash h = BlockHash.of(parent, blockTokens(tokenAt, i), extraKey);
+            table.hashes.add(h);
+            pool.cache(table.blocks.get(i), h);
         }
     }
 
-    /** Frees all the request's blocks (finish, abort or preemption); a no-op if it holds none. */
-    public void free(String requestId) {
-        List<KVCacheBlock> table = tables.remove(requestId);
-        if (table == null) return;
-        pool.free(table.reversed());
+    /**
+     * Gives {@code child} (which holds nothing) every block of {@code parent}, on the device or in
+     * the swap pool wherever the parent's are: both now reference them.
+     */
+    public void fork(String parent, String child) {
+        if (tables.containsKey(child) || swappedTables.containsKey(child)) throw new IllegalStateException("fork target " + child + " already holds blocks");
+        boolean swapped = swappedTables.containsKey(parent);
+        Table p = swapped ? swappedTables.get(parent) : tables.get(parent);
+        if (p == null) throw new IllegalStateException("cannot fork " + parent + ": it holds no blocks");
+        Table c = new Table();
+        for (KVCacheBlock b : p.blocks) {
+            (swapped ? swapPool : pool).share(b);
+            c.blocks.add(b);
+        }
+        c.hashes.addAll(p.hashes);
+        (swapped ? swappedTables : tables).put(child, c);
     }
 
-    /** Requests that currently hold blocks. */
+    /** The sequence's physical block ids in logical order (empty if it holds none). */
+    public int[] blockTable(String seqId) {
+        Table table = tables.get(seqId);
+        if (table == null) return new int[0];
+        int[] ids = new int[table.blocks.size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = table.blocks.get(i).blockId();
+        return ids;
+    }
+
+    /** Device blocks in the sequence's table. */
+    public int numBlocks(String seqId) {
+        Table table = tables.get(seqId);
+        return table == null ? 0 : table.blocks.size();
+    }
+
+    /**
+     * Writes the KV slots of the sequence's tokens at positions {@code start..start+count-1} into
+     * {@code out} from {@code outOffset}: {@code block * blockSize + position % blockSize}.
+     */
+    public void slotMapping(String seqId, int start, int count, int[] out, int outOffset) {
+        Table table = tables.get(seqId);
+        for (int i = 0; i < count; i++) {
+            int pos = start + i;
+            int logical = pos / blockSize;
+            if (table == null || logical >= table.blocks.size()) {
+                throw new IllegalStateException("sequence " + seqId + " has no block for position " + pos);
+            }
+            out[outOffset + i] = table.blocks.get(logical).blockId() * blockSize + pos % blockSize;
+        }
+    }
+
+    /** Frees all the sequence's blocks, on the device or in the swap pool; a no-op if it holds none. */
+    public void free(String seqId) {
+        Table table = tables.remove(seqId);
+        if (table != null) pool.free(table.blocks.reversed());
+        Table swapped = swappedTables.remove(seqId);
+        if (swapped != null) swapPool.free(swapped.blocks.reversed());
+    }
+
+    /** Sequences that hold device blocks. */
     public int numRequests() { return tables.size(); }
+
+    /** Sequences whose blocks are in the swap pool. */
+    public int numSwappedSequences() { return swappedTables.size(); }
+
+    public boolean isSwapped(String seqId) { return swappedTables.containsKey(seqId); }
+
+    /** Distinct device blocks the sequences hold together (what swapping them out moves). */
+    public int numDistinctBlocks(Collection<String> seqIds) {
+        return distinct(seqIds, tables).size();
+    }
+
+    /** Distinct swap blocks the swapped-out sequences hold together (what swapping them in needs). */
+    public int numBlocksToSwapIn(Collection<String> seqIds) {
+        return distinct(seqIds, swappedTables).size();
+    }
+
+    private static Map<KVCacheBlock, Integer> distinct(Collection<String> seqIds, Map<String, Table> from) {
+        Map<KVCacheBlock, Integer> refs = new IdentityHashMap<>();
+        for (String id : seqIds) {
+            Table t = from.get(id);
+            if (t == null) continue;
+            for (KVCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
+        }
+        return refs;
+    }
+
+    /**
+     * Moves the sequences' blocks to the swap pool, each distinct block once (blocks they share
+     * stay shared there). Their device references are dropped: a block also used by another
+     * sequence stays on the device for it. False, changing nothing, when the swap pool has too
+     * few free blocks.
+     */
+    public boolean swapOut(List<String> seqIds) {
+        Map<KVCacheBlock, Integer> refs = new LinkedHashMap<>();
+        for (String id : seqIds) {
+            if (swappedTables.containsKey(id)) throw new IllegalStateException("cannot swap out " + id + ": it is swapped out already");
+            Table t = tables.get(id);
+            if (t == null) continue; // nothing computed yet: an empty table goes to the swap side
+            for (KVCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
+        }
+        if (swapPool == null || refs.size() > swapPool.numFreeBlocks()) return false;
+        Map<KVCacheBlock, KVCacheBlock> hostOf = new IdentityHashMap<>();
+        List<KVCacheBlock> hostBlocks = swapPool.allocate(refs.size());
+        int k = 0;
+        for (Map.Entry<KVCacheBlock, Integer> e : refs.entrySet()) {
+            KVCacheBlock dev = e.getKey(), host = hostBlocks.get(k++);
+            for (int i = 1; i < e.getValue(); i++) swapPool.share(host);
+            swapHashes[host.blockId()] = dev.hash();
+            hostOf.put(dev, host);
+            ops.add(new BlockOp(BlockOp.Kind.SWAP_OUT, dev.blockId(), host.blockId()));
+        }
+        for (String id : seqIds) {
+            Table t = tables.remove(id);
+            if (t == null) t = new Table();
+            Table s = new Table();
+            for (KVCacheBlock b : t.blocks) s.blocks.add(hostOf.get(b));
+            s.hashes.addAll(t.hashes);
+            swappedTables.put(id, s);
+            pool.free(t.blocks.reversed());
+        }
+        return true;
+    }
+
+    /**
+     * Brings swapped-out sequences back into fresh device blocks (shared blocks once). False,
+     * changing nothing, when the device has fewer than {@link #numBlocksToSwapIn} free blocks.
+     * A block whose content is still cached on the device keeps its hash.
+     */
+    public boolean swapIn(List<String> seqIds) {
+        Map<KVCacheBlock, Integer> refs = new LinkedHashMap<>();
+        for (String id : seqIds) {
+            Table t = swappedTables.get(id);
+            if (t == null) throw new IllegalStateException("cannot swap in " + id + ": it is not swapped out");
+            for (KVCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
+        }
+        if (refs.size() > pool.numFreeBlocks()) return false;
+        Map<KVCacheBlock, KVCacheBlock> devOf = new IdentityHashMap<>();
+        List<KVCacheBlock> devBlocks = pool.allocate(refs.size());
+        int k = 0;
+        for (Map.Entry<KVCacheBlock, Integer> e : refs.entrySet()) {
+            KVCacheBlock host = e.getKey(), dev = devBlocks.get(k++);
+            for (int i = 1; i < e.getValue(); i++) pool.share(dev);
+            BlockHash h = swapHashes[host.blockId()];
+            if (h != null) pool.cache(dev, h);
+            devOf.put(host, dev);
+            ops.add(new BlockOp(BlockOp.Kind.SWAP_IN, host.blockId(), dev.blockId()));
+        }
+        for (String id : seqIds) {
+            Table s = swappedTables.remove(id);
+            Table t = new Table();
+            for (KVCacheBlock b : s.blocks) t.blocks.add(devOf.get(b));
+            t.hashes.addAll(s.hashes);
+            tables.put(id, t);
+            for (KVCacheBlock b : s.blocks.reversed()) {
+                swapPool.free(List.of(b));
+                if (b.refCount() == 0) swapHashes[b.blockId()] = null;
+            }
+        }
+        return true;
+    }
+
+    /** The data movements decided since the last call, in order; the caller must perform them before the next forward pass. */
+    public List<BlockOp> takeBlockOps() {
+        List<BlockOp> out = List.copyOf(ops);
+        ops.clear();
+        return out;
+    }
 }

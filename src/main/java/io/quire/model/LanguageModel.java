@@ -30,6 +30,19 @@ public interface LanguageModel extends AutoCloseable {
         return new PagedKvCache(c.numLayers(), numBlocks, blockSize, c.numKvHeads(), c.headDim());
     }
 
+    /**
+     * As {@link #newKvCache(int, int)}, with {@code numSwapBlocks} blocks of host-side swap space.
+     * A model whose cache is not the CPU's {@link PagedKvCache} must override this to have swap space.
+     */
+    default KvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
+        if (numSwapBlocks == 0) return newKvCache(numBlocks, blockSize);
+        if (!(newKvCache(1, blockSize) instanceof PagedKvCache)) { // a one-block probe of the cache kind
+            throw new IllegalStateException(name() + " has no swap space support; set the swap space to 0");
+        }
+        ModelConfig c = config();
+        return new PagedKvCache(c.numLayers(), numBlocks, blockSize, c.numKvHeads(), c.headDim(), numSwapBlocks);
+    }
+
     @Override
     default void close() {}
 }

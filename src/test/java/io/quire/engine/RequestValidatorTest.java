@@ -43,7 +43,11 @@ class RequestValidatorTest {
         rejects(p(1, 1, -1, 0, 0, 0, 1, 5, -1, null), "min_tokens");
         rejects(p(1, 1, -1, 0, 0, 0, 1, 5, 0, 21), "logprobs");
         SamplingParams d = SamplingParams.defaults(5);
-        rejects(new SamplingParams(2, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(), null, true), "n");
+        rejects(new SamplingParams(0, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(), null, true), "n");
+        rejects(d.withN(3, 2), "best_of");
+        rejects(d.withN(65, null), "n");
+        rejects(d.withN(2, 65), "best_of");
+        rejects(d.withN(2, null).withBeamSearch(Float.NaN), "length_penalty");
         rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(""), List.of(), false, 5, 0, false, Map.of(), null, true), "stop");
         rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(64), false, 5, 0, false, Map.of(), null, true), "stop_token_ids");
         rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(-1, 1f), null, true), "logit_bias");
@@ -51,9 +55,12 @@ class RequestValidatorTest {
     }
 
     @Test
-    void nAboveOneIsNotSupportedYet() {
+    void acceptsSeveralSequencesAndBeamSearch() {
         SamplingParams two = new SamplingParams(2, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(), null, true);
-        assertThatThrownBy(() -> RequestValidator.validate(PROMPT, two, 64, 100)).hasMessageContaining("not supported yet");
+        assertThat(RequestValidator.validate(PROMPT, two, 64, 100)).isEqualTo(5);
+        assertThat(RequestValidator.validate(PROMPT, two.withN(2, 6), 64, 100)).isEqualTo(5);
+        assertThat(RequestValidator.validate(PROMPT, two.withBeamSearch(0.5f), 64, 100)).isEqualTo(5);
+        assertThat(two.withN(2, 6).width()).isEqualTo(6);
     }
 
     @Test

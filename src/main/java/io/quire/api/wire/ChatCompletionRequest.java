@@ -43,4 +43,7 @@ public record ChatCompletionRequest(
         Boolean includeStopStrInOutput,
         Boolean skipSpecialTokens,
         Boolean addGenerationPrompt,
-        Map<String, Object> chatTemplateKwargs) implements SamplingFields {}
+        Map<String, Object> chatTemplateKwargs,
+        Integer bestOf,
+        Boolean useBeamSearch,
+        Double lengthPenalty) implements SamplingFields {}

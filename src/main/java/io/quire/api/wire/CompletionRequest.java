@@ -13,7 +13,8 @@ import java.util.Map;
  * token ids or an array of such arrays; {@code logprobs} is the number of alternatives per
  * token. vLLM extras: {@code top_k}, {@code min_p}, {@code repetition_penalty},
  * {@code min_tokens}, {@code ignore_eos}, {@code stop_token_ids},
- * {@code include_stop_str_in_output}, {@code skip_special_tokens}, {@code add_special_tokens}.
+ * {@code include_stop_str_in_output}, {@code skip_special_tokens}, {@code add_special_tokens},
+ * {@code best_of}, {@code use_beam_search}, {@code length_penalty}.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -42,4 +43,7 @@ public record CompletionRequest(
         List<Integer> stopTokenIds,
         Boolean includeStopStrInOutput,
         Boolean skipSpecialTokens,
-        Boolean addSpecialTokens) implements SamplingFields {}
+        Boolean addSpecialTokens,
+        Integer bestOf,
+        Boolean useBeamSearch,
+        Double lengthPenalty) implements SamplingFields {}

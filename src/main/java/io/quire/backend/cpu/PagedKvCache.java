@@ -7,6 +7,8 @@ import io.quire.backend.KvCache;
  * array holding {@code numBlocks} fixed-size blocks. Slot {@code s = block * blockSize + offset}
  * holds the K (or V) of one token for all KV heads, {@code [kvHead][headDim]}. Which block
  * belongs to which sequence is decided elsewhere (the block tables); this class only stores.
+ * An optional swap space is a second, separate set of arrays of the same block shape, where the
+ * blocks of preempted sequences wait ({@link #swapOut}, {@link #swapIn}).
  */
 public final class PagedKvCache implements KvCache {
     private final int numLayers;
@@ -16,13 +18,29 @@ public final class PagedKvCache implements KvCache {
     private final int headDim;
     private final float[][] keys;
     private final float[][] values;
+    private final int numSwapBlocks;
+    private final float[][] swapKeys;
+    private final float[][] swapValues;
 
     public PagedKvCache(int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim) {
+        this(numLayers, numBlocks, blockSize, numKvHeads, headDim, 0);
+    }
+
+    /** @param numSwapBlocks blocks of swap space (0: none) */
+    public PagedKvCache(int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim, int numSwapBlocks) {
         if (numBlocks <= 0 || blockSize <= 0) throw new IllegalArgumentException("numBlocks and blockSize must be positive");
+        if (numSwapBlocks < 0) throw new IllegalArgumentException("numSwapBlocks must be >= 0, got " + numSwapBlocks);
         long perLayer = (long) numBlocks * blockSize * numKvHeads * headDim;
         if (perLayer > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("KV cache of " + numBlocks + " blocks is too large for one layer array; lower the KV memory budget");
         }
+        long swapPerLayer = (long) numSwapBlocks * blockSize * numKvHeads * headDim;
+        if (swapPerLayer > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("swap space of " + numSwapBlocks + " blocks is too large for one layer array; lower the swap space");
+        }
+        this.numSwapBlocks = numSwapBlocks;
+        this.swapKeys = new float[numLayers][(int) swapPerLayer];
+        this.swapValues = new float[numLayers][(int) swapPerLayer];
         this.numLayers = numLayers;
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
@@ -65,6 +83,32 @@ public final class PagedKvCache implements KvCache {
             if (slot >= numBlocks * blockSize) throw new IndexOutOfBoundsException("slot " + slot + " outside the cache of " + numBlocks + " blocks");
             System.arraycopy(k, t * kvDim, kc, slot * kvDim, kvDim);
             System.arraycopy(v, t * kvDim, vc, slot * kvDim, kvDim);
+        }
+    }
+
+    @Override public int numSwapBlocks() { return numSwapBlocks; }
+
+    @Override
+    public void swapOut(int[] deviceBlocks, int[] hostBlocks) {
+        move(deviceBlocks, numBlocks, keys, values, hostBlocks, numSwapBlocks, swapKeys, swapValues);
+    }
+
+    @Override
+    public void swapIn(int[] hostBlocks, int[] deviceBlocks) {
+        move(hostBlocks, numSwapBlocks, swapKeys, swapValues, deviceBlocks, numBlocks, keys, values);
+    }
+
+    private void move(int[] from, int fromCount, float[][] fk, float[][] fv, int[] to, int toCount, float[][] tk, float[][] tv) {
+        if (from.length != to.length) throw new IllegalArgumentException("swap needs as many source as destination blocks");
+        int n = blockSize * kvDim();
+        for (int i = 0; i < from.length; i++) {
+            if (from[i] < 0 || from[i] >= fromCount || to[i] < 0 || to[i] >= toCount) {
+                throw new IllegalArgumentException("swap of block " + from[i] + " to " + to[i] + " outside the cache (" + numBlocks + " blocks) or swap space (" + numSwapBlocks + ")");
+            }
+            for (int l = 0; l < numLayers; l++) {
+                System.arraycopy(fk[l], from[i] * n, tk[l], to[i] * n, n);
+                System.arraycopy(fv[l], from[i] * n, tv[l], to[i] * n, n);
+            }
         }
     }
 

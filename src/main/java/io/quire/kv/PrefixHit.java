@@ -1,0 +1,21 @@
+package io.quire.kv;
+
+import java.util.List;
+
+/**
+ * The longest cached prefix of a sequence: its full blocks, found by hash and verified by content
+ * (vLLM v1's computed blocks). Taking it into a block table is done by
+ * {@link KVCacheManager#allocateSlots(String, int, int, PrefixHit)}.
+ */
+public record PrefixHit(List<KVCacheBlock> blocks, List<BlockHash> hashes) {
+    public static final PrefixHit NONE = new PrefixHit(List.of(), List.of());
+
+    public PrefixHit {
+        blocks = List.copyOf(blocks);
+        hashes = List.copyOf(hashes);
+    }
+
+    public int numBlocks() { return blocks.size(); }
+
+    public boolean isEmpty() { return blocks.isEmpty(); }
+}
