@@ -4,7 +4,7 @@
 # Prepare here (a machine with Java; the GPU machine has CUDA 13 but no Java):
 #   export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
 #   ./mvnw -B -DskipTests package && cuda/make-runtime.sh     # fills the git-ignored .cuda-check/
-# Then, with the device tool, from the checkout that holds .cuda-check/ (about 49 MiB travels):
+# Then, with the device tool, from the checkout that holds .cuda-check/ (about 26 MiB travels):
 #   run(command="bash cuda/check.sh", carry=[".cuda-check"], timeout_s=600)
 # It writes its log to $OUT/cuda-check.log, and the summary table is the last thing it prints.
 # Budget: about 1-2 minutes for the machine to start, then roughly 1-4 minutes here (the 1B
@@ -12,7 +12,8 @@
 #   run(command="QUIRE_CHECK_ARGS='--skip-1b true' bash cuda/check.sh", carry=[".cuda-check"], timeout_s=300)
 #
 # What it does, on the GPU machine:
-#   1. unpacks the JDK 25 runtime and the jar (no nested-jar class loading: plain class path);
+#   1. unpacks the JDK 25 runtime and the application (classes + the few libraries it needs, on a
+#      plain class path);
 #   2. finds libcudart.so.13, libcublas(Lt).so.13 and libnvrtc.so.13 wherever they are installed
 #      (CUDA toolkit folders, pip's nvidia-* packages under PyTorch's site-packages, ...) and the
 #      driver's libcuda.so.1, and puts their folders on LD_LIBRARY_PATH;
@@ -32,19 +33,16 @@ exec > >(tee "$log") 2>&1
 
 say() { echo "== $*"; }
 [ -f "$bundle/jdk.tar.xz" ] || { echo "missing $bundle/jdk.tar.xz: run cuda/make-runtime.sh and carry $bundle" >&2; exit 2; }
-jar="$bundle/quire.jar"
-[ -f "$jar" ] || jar=$(ls target/quire-*.jar 2>/dev/null | head -1)
-[ -f "$jar" ] || { echo "no quire.jar in $bundle or target/" >&2; exit 2; }
+[ -f "$bundle/app.tar.xz" ] || { echo "missing $bundle/app.tar.xz: run cuda/make-runtime.sh and carry $bundle" >&2; exit 2; }
 
 say "machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv,noheader 2>&1 | head -2
 command -v nvcc >/dev/null && nvcc --version | tail -2
 
-say "unpacking the runtime and $jar"
+say "unpacking the runtime and the application"
 tar -xJf "$bundle/jdk.tar.xz" -C "$work"
+tar -xJf "$bundle/app.tar.xz" -C "$work"
 java="$work/jdk/bin/java"
-mkdir -p "$work/app"
-if command -v unzip >/dev/null; then unzip -q "$jar" -d "$work/app"; else python3 -m zipfile -e "$jar" "$work/app"; fi
 "$java" -version 2>&1 | head -1
 
 say "CUDA libraries"
@@ -70,7 +68,7 @@ echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 
 jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g
      -Dorg.bytedeco.javacpp.cachedir="$work/javacpp" -Dlogback.configurationFile=cli-logback.xml
-     -cp "$work/app/BOOT-INF/classes:$work/app/BOOT-INF/lib/*")
+     -cp "$work/app/classes:$work/app/lib/*")
 stories=()
 [ -f "$bundle/stories260K.gguf" ] && stories=(--stories "$bundle/stories260K.gguf")
 

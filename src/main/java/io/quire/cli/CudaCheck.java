@@ -32,7 +32,7 @@ import java.util.Map;
  * on the GPU and the CPU, and prints a summary table last. Exit code 0 when every check passed,
  * 1 when one failed, 3 when no GPU can be used.
  *
- * <pre>quire cuda-check [--seed N] [--stories PATH] [--skip-1b true] [--skip-bandwidth true] [--bandwidth-seqs 64] [--bandwidth-context 2048] [--kernels-only true] [--batches 1,32,128] [--steps 32]</pre>
+ * <pre>quire cuda-check [--seed N] [--stories PATH] [--skip-1b true] [--skip-bandwidth true] [--bandwidth-seqs 64] [--bandwidth-context 2048] [--kernels-only true] [--throughput-model 1b|small] [--batches 1,32,128] [--steps 32]</pre>
  */
 public final class CudaCheck {
     private CudaCheck() {}
@@ -54,6 +54,12 @@ public final class CudaCheck {
         boolean skipBandwidth = Boolean.parseBoolean(a.get("--skip-bandwidth", "false"));
         int benchSeqs = Integer.parseInt(a.get("--bandwidth-seqs", "64"));
         int benchContext = Integer.parseInt(a.get("--bandwidth-context", "2048"));
+        // "small" swaps the 1B model for the server's small default: a smoke test of this path.
+        ModelConfig throughputModel = switch (a.get("--throughput-model", "1b")) {
+            case "1b" -> LLAMA_1B;
+            case "small" -> RandomModels.DEFAULT;
+            default -> throw new IllegalArgumentException("--throughput-model must be 1b or small");
+        };
 
         if (!Cuda.available()) {
             System.out.println("cuda-check: " + Cuda.unavailableReason());
@@ -117,9 +123,9 @@ public final class CudaCheck {
         }
 
         if (!skip1b) {
-            System.out.println("\n== generation throughput: random Llama ~1B parameters, FP16 ==");
+            System.out.println("\n== generation throughput: random Llama, FP16 ==");
             try {
-                throughput(device, batches, steps, summary);
+                throughput(device, throughputModel, batches, steps, summary);
             } catch (Exception e) {
                 ok = false;
                 e.printStackTrace(System.out);
@@ -272,8 +278,7 @@ public final class CudaCheck {
     /** Llama-3.2-1B-like shape with a 32K vocabulary: 1.1 B parameters. */
     static final ModelConfig LLAMA_1B = ModelConfig.llama(2048, 16, 32, 8, 8192, 32000, 2048);
 
-    private static void throughput(CudaDevice device, List<Integer> batches, int steps, Map<String, String> summary) throws Exception {
-        ModelConfig c = LLAMA_1B;
+    private static void throughput(CudaDevice device, ModelConfig c, List<Integer> batches, int steps, Map<String, String> summary) throws Exception {
         System.out.printf(Locale.ROOT, "random Llama: %,d parameters (dim %d, %d layers, %d/%d heads, ffn %d, vocab %d)%n",
                 c.parameterCount(false), c.dim(), c.numLayers(), c.numHeads(), c.numKvHeads(), c.ffnDim(), c.vocabSize());
         Path tmp = Files.createTempFile("quire-1b-", ".gguf");
@@ -288,7 +293,7 @@ public final class CudaCheck {
                 for (int b : batches) {
                     double tps = DecodeBench.measure(model, b, 16, steps);
                     System.out.printf(Locale.ROOT, "%8d %12.1f %12.2f%n", b, tps, 1000.0 * b / tps);
-                    summary.put("1B FP16 decode tokens/s, batch " + b, String.format(Locale.ROOT, "%.1f (%.2f ms/step)", tps, 1000.0 * b / tps));
+                    summary.put((c == LLAMA_1B ? "1B" : "small") + " FP16 decode tokens/s, batch " + b, String.format(Locale.ROOT, "%.1f (%.2f ms/step)", tps, 1000.0 * b / tps));
                 }
             }
         } finally {
