@@ -49,6 +49,33 @@ public final class ModelLoader {
         }
     }
 
+    /**
+     * Loads {@code spec} (a GGUF path or {@value #DUMMY}) onto {@code device}: the CPU model, or
+     * {@link CudaLlamaModel} with its weights uploaded to the GPU of {@link io.quire.backend.cuda.Cuda#device()}.
+     */
+    public static LanguageModel load(String spec, io.quire.backend.Device device) throws IOException {
+        if (device == io.quire.backend.Device.CPU) return load(spec);
+        if (DUMMY.equals(spec)) {
+            Path tmp = java.nio.file.Files.createTempFile("quire-random-", ".gguf");
+            try {
+                RandomModels.write(RandomModels.DEFAULT, io.quire.backend.TensorType.F32, 0, tmp);
+                return load(tmp, "quire-dummy", device);
+            } finally {
+                java.nio.file.Files.deleteIfExists(tmp);
+            }
+        }
+        Path path = Path.of(spec);
+        return load(path, path.getFileName().toString().replaceFirst("\\.gguf$", ""), device);
+    }
+
+    /** Loads a GGUF file under the model name {@code name} onto {@code device}. */
+    public static LanguageModel load(Path path, String name, io.quire.backend.Device device) throws IOException {
+        return switch (device) {
+            case CPU -> load(path, name);
+            case CUDA -> CudaLlamaModel.load(path, name, io.quire.backend.cuda.Cuda.device());
+        };
+    }
+
     /** Hyperparameters from GGUF metadata ({@code <arch>.*} keys as llama.cpp writes them). */
     public static ModelConfig readConfig(GgufFile file) {
         GgufMetadata md = file.metadata();

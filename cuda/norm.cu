@@ -1,0 +1,18 @@
+#include "quire.cuh"
+
+// RMSNorm of rows of x (FP32) into FP16 (the next matrix product's input):
+// out[r][i] = x[src][i] / sqrt(mean(x[src]^2) + eps) * w[i], src = rowIdx ? rowIdx[r] : r.
+// grid.x = rows; the row index lets the final norm gather each sequence's last token.
+extern "C" __global__ void rms_norm(half_t* __restrict__ out, const float* __restrict__ x, const float* __restrict__ w,
+                                    const int* __restrict__ rowIdx, int n, float eps) {
+    __shared__ float red[32];
+    int r = blockIdx.x;
+    long long src = rowIdx ? rowIdx[r] : r;
+    const float* xr = x + src * n;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = block_sum(ss, red);
+    float scale = rsqrtf(ss / n + eps);
+    half_t* o = out + (long long) r * n;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) o[i] = f2h(xr[i] * scale * w[i]);
+}

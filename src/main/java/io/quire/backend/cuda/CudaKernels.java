@@ -1,0 +1,168 @@
+package io.quire.backend.cuda;
+
+/**
+ * Typed launches of Quire's kernels ({@code cuda/*.cu}). Arguments are device buffers or device
+ * addresses; FP16 buffers hold raw binary16 values. Shapes are the caller's contract (the model
+ * runner checks its inputs before they reach here), but sizes that would make a kernel read or
+ * write past a buffer are rejected where the buffer is at hand.
+ */
+public final class CudaKernels {
+    /** Threads of the attention blocks (four warps). */
+    public static final int ATTENTION_THREADS = 128;
+    /** Positions per partition of split-K decode attention (vLLM's PARTITION_SIZE). */
+    public static final int PARTITION_SIZE = 512;
+    /** Query tokens per prefill tile and key positions per chunk, as attention.cu fixes them. */
+    public static final int PREFILL_TILE = 16;
+    private static final int PREFILL_CHUNK = 32;
+    public static final int MAX_HEAD_DIM = 256;
+
+    private final CudaDevice device;
+    private final Kernel reshapeAndCache, copyBlocks, rmsNorm, rope, siluMul, add, addBias, embedding;
+    private final Kernel f32ToF16, f16ToF32, f32ToBf16, bf16ToF32, bf16ToF16, dequantQ8_0, dequantQ4_0;
+    private final Kernel attentionDecode, attentionReduce, attentionPrefill;
+
+    CudaKernels(CudaDevice device) {
+        this.device = device;
+        KernelModule cache = device.module("cache");
+        KernelModule norm = device.module("norm");
+        KernelModule ropeM = device.module("rope");
+        KernelModule ew = device.module("elementwise");
+        KernelModule quant = device.module("quant");
+        KernelModule attn = device.module("attention");
+        reshapeAndCache = cache.kernel("reshape_and_cache");
+        copyBlocks = cache.kernel("copy_blocks");
+        rmsNorm = norm.kernel("rms_norm");
+        rope = ropeM.kernel("rope");
+        siluMul = ew.kernel("silu_mul");
+        add = ew.kernel("add");
+        addBias = ew.kernel("add_bias");
+        embedding = ew.kernel("embedding");
+        f32ToF16 = ew.kernel("f32_to_f16");
+        f16ToF32 = ew.kernel("f16_to_f32");
+        f32ToBf16 = ew.kernel("f32_to_bf16");
+        bf16ToF32 = ew.kernel("bf16_to_f32");
+        bf16ToF16 = ew.kernel("bf16_to_f16");
+        dequantQ8_0 = quant.kernel("dequant_q8_0");
+        dequantQ4_0 = quant.kernel("dequant_q4_0");
+        attentionDecode = attn.kernel("paged_attention_decode");
+        attentionReduce = attn.kernel("paged_attention_reduce");
+        attentionPrefill = attn.kernel("paged_attention_prefill");
+    }
+
+    /** Blocks for a grid-stride loop over n elements: enough to fill the GPU, no more. */
+    private int gridFor(long n, int threads) {
+        long blocks = (n + threads - 1) / threads;
+        return (int) Math.max(1, Math.min(blocks, (long) device.multiprocessors() * 16));
+    }
+
+    private static int threadsFor(int n) {
+        return Math.min(256, Math.max(32, (n + 31) / 32 * 32));
+    }
+
+    /** K/V (FP32, [tokens][kvDim]) of each token into FP16 cache slot {@code slots[t]}; negative slots skipped. */
+    public void reshapeAndCache(long keyCache, long valueCache, long k, long v, long slots, int tokens, int kvDim) {
+        reshapeAndCache.launch(tokens, 1, 1, threadsFor(kvDim), 0, keyCache, valueCache, k, v, slots, kvDim);
+    }
+
+    /** Copies block pairs (mapping = [src0, dst0, src1, dst1, ...]) in every layer. */
+    public void copyBlocks(long keyCache, long valueCache, long mapping, int pairs, int layers, long layerStrideHalves, int blockHalves) {
+        if (blockHalves % 2 != 0) throw new IllegalArgumentException("a KV block must hold an even number of values, got " + blockHalves);
+        copyBlocks.launch(pairs, layers, 1, 256, 0, keyCache, valueCache, mapping, layerStrideHalves, blockHalves);
+    }
+
+    /** FP16 {@code out[r] = rmsnorm(x[rowIdx ? rowIdx[r] : r]) * w} over rows of n values. */
+    public void rmsNorm(long out, long x, long weight, long rowIdx, int rows, int n, float eps) {
+        rmsNorm.launch(rows, 1, 1, 256, 0, out, x, weight, rowIdx == 0 ? null : rowIdx, n, eps);
+    }
+
+    /** RoPE in place on FP32 {@code [tokens][heads * headDim]} with tables {@code [position][headDim / 2]}. */
+    public void rope(long x, long positions, long cos, long sin, int tokens, int heads, int headDim, boolean neox) {
+        long total = (long) tokens * heads * (headDim / 2);
+        int blocks = (int) ((total + 255) / 256);
+        rope.launch(blocks, 1, 1, 256, 0, x, positions, cos, sin, tokens, heads, headDim, neox ? 1 : 0);
+    }
+
+    /** FP16 {@code out = silu(gate) * up} over n FP32 values. */
+    public void siluMul(long out, long gate, long up, long n) {
+        siluMul.launch(gridFor(n, 256), 1, 1, 256, 0, out, gate, up, n);
+    }
+
+    /** {@code acc += x} over n FP32 values. */
+    public void add(long acc, long x, long n) {
+        add.launch(gridFor(n, 256), 1, 1, 256, 0, acc, x, n);
+    }
+
+    /** {@code x[r] += bias} for FP32 {@code [rows][cols]}. */
+    public void addBias(long x, long bias, int rows, int cols) {
+        addBias.launch(gridFor((long) rows * cols, 256), 1, 1, 256, 0, x, bias, rows, cols);
+    }
+
+    /** FP32 {@code out[t] = table[tokens[t]]} from an FP16 {@code [vocab][dim]} table. */
+    public void embedding(long out, long table, long tokens, int count, int dim) {
+        embedding.launch(count, 1, 1, threadsFor(dim), 0, out, table, tokens, dim);
+    }
+
+    public void f32ToF16(long out, long in, long n) { f32ToF16.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
+    public void f16ToF32(long out, long in, long n) { f16ToF32.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
+    public void f32ToBf16(long out, long in, long n) { f32ToBf16.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
+    public void bf16ToF32(long out, long in, long n) { bf16ToF32.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
+    public void bf16ToF16(long out, long in, long n) { bf16ToF16.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
+
+    /** n values (a multiple of 32) of Q8_0 blocks to FP16. */
+    public void dequantQ8_0(long out, long in, long n) { dequantQ8_0.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
+
+    /** n values (a multiple of 32) of Q4_0 blocks to FP16. */
+    public void dequantQ4_0(long out, long in, long n) { dequantQ4_0.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
+
+    /** Partitions a decode context of {@code maxContext} positions is split into. */
+    public static int partitionsFor(int maxContext, int partitionSize) {
+        return (maxContext + partitionSize - 1) / partitionSize;
+    }
+
+    /**
+     * Decode attention for {@code count} query tokens (indices {@code tokIdx} into q/out), each
+     * attending to positions {@code 0..positions[t]} of its sequence. {@code partitions == 1} is
+     * the single-pass kernel (vLLM v1) with a partition as long as the longest context;
+     * otherwise split-K over partitions of {@code partitionSize} positions and a reduce (v2), with
+     * scratch {@code tmpOut} ({@code count*heads*partitions*headDim} floats), {@code maxLogits} and
+     * {@code expSums} ({@code count*heads*partitions} floats each).
+     */
+    public void attentionDecode(long out, long q, long keyCache, long valueCache, long tokIdx, long tokSeq, long positions,
+                                long blockTables, int maxBlocksPerSeq, int count, int heads, int kvHeads, int headDim,
+                                int blockSize, float scale, int partitionSize, int partitions,
+                                long tmpOut, long maxLogits, long expSums) {
+        checkHeads(heads, kvHeads, headDim);
+        int smem = 4 * (headDim + partitionSize + Math.max(8 * ATTENTION_THREADS, headDim));
+        attentionDecode.launch(heads, count, partitions, ATTENTION_THREADS, smem,
+                out, tmpOut, maxLogits, expSums, q, keyCache, valueCache, tokIdx, tokSeq, positions,
+                blockTables, maxBlocksPerSeq, heads, kvHeads, headDim, blockSize, scale, partitionSize);
+        if (partitions > 1) {
+            attentionReduce.launch(heads, count, 1, ATTENTION_THREADS, 4 * partitions,
+                    out, tmpOut, maxLogits, expSums, tokIdx, positions, heads, headDim, partitionSize, partitions);
+        }
+    }
+
+    /**
+     * Prefill attention over {@code tiles} tiles of up to {@link #PREFILL_TILE} query tokens of one
+     * sequence each ({@code tileStart}, {@code tileLen}), causal through the block tables.
+     */
+    public void attentionPrefill(long out, long q, long keyCache, long valueCache, long tileStart, long tileLen, int tiles,
+                                 long tokSeq, long positions, long blockTables, int maxBlocksPerSeq,
+                                 int heads, int kvHeads, int headDim, int blockSize, float scale) {
+        checkHeads(heads, kvHeads, headDim);
+        int sd = headDim + 1;
+        int smem = 4 * ((PREFILL_TILE + 2 * PREFILL_CHUNK) * sd + PREFILL_TILE * PREFILL_CHUNK);
+        attentionPrefill.launch(heads, tiles, 1, ATTENTION_THREADS, smem,
+                out, q, keyCache, valueCache, tileStart, tileLen, tokSeq, positions, blockTables, maxBlocksPerSeq,
+                heads, kvHeads, headDim, blockSize, scale);
+    }
+
+    private static void checkHeads(int heads, int kvHeads, int headDim) {
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
+            throw new IllegalArgumentException("heads " + heads + " must be a positive multiple of kvHeads " + kvHeads);
+        }
+        if (headDim <= 0 || headDim % 2 != 0 || headDim > MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("the CUDA attention kernels need an even head dimension up to " + MAX_HEAD_DIM + ", got " + headDim);
+        }
+    }
+}

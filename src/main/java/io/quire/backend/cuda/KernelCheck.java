@@ -1,0 +1,453 @@
+package io.quire.backend.cuda;
+
+import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import io.quire.backend.cpu.MatMul;
+import io.quire.backend.cpu.Ops;
+import io.quire.backend.cpu.PagedAttention;
+import io.quire.backend.cpu.PagedKvCache;
+import io.quire.backend.cpu.Quant;
+import io.quire.backend.cpu.Rope;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Compares every CUDA kernel with the CPU backend on fresh random inputs. Each GPU output is
+ * filled with NaN before the kernel runs, so an element the kernel fails to write shows up as
+ * "unwritten". The error is normwise: {@code max|gpu - cpu| / max|cpu|}. Where the GPU stores
+ * FP16 (KV cache, matrix-product inputs) the CPU reference gets the same FP16-rounded inputs, so
+ * the error measures the kernel, not the storage format; FP16 outputs must be within 1e-3.
+ */
+public final class KernelCheck {
+    public static final double FP16_TOLERANCE = 1e-3;
+    private static final int NAN_F32 = 0x7fc00000;
+    private static final int NAN_F16_PAIR = 0x7e007e00;
+
+    /** One kernel's comparison. */
+    public record Result(String kernel, double relError, long unwritten, long elements, double tolerance) {
+        public boolean passed() {
+            return unwritten == 0 && relError <= tolerance;
+        }
+    }
+
+    private final CudaDevice device;
+    private final CudaKernels k;
+    private final SplittableRandom random;
+    private final List<DeviceBuffer> buffers = new ArrayList<>();
+
+    private KernelCheck(CudaDevice device, long seed) {
+        this.device = device;
+        this.k = device.kernels();
+        this.random = new SplittableRandom(seed);
+    }
+
+    /** Runs every check on {@code device}; inputs come from {@code seed}. */
+    public static List<Result> run(CudaDevice device, long seed) {
+        KernelCheck c = new KernelCheck(device, seed);
+        List<Result> results = new ArrayList<>();
+        try {
+            results.add(c.rmsNorm());
+            results.add(c.rope(false));
+            results.add(c.rope(true));
+            results.add(c.siluMul());
+            results.add(c.add());
+            results.add(c.addBias());
+            results.add(c.embedding());
+            results.addAll(c.conversions());
+            results.add(c.dequant(TensorType.Q8_0));
+            results.add(c.dequant(TensorType.Q4_0));
+            results.add(c.gemm());
+            results.add(c.reshapeAndCache());
+            results.add(c.copyBlocks());
+            results.add(c.swap());
+            results.addAll(c.attention(64, 8, 2));
+            results.addAll(c.attention(128, 4, 4));
+            results.addAll(c.attention(96, 6, 2));  // not a power of two: the pairwise path
+            results.addAll(c.attention(8, 8, 4));   // stories260K's head size
+        } finally {
+            c.close();
+        }
+        return results;
+    }
+
+    // ---- helpers ----
+
+    private float[] randoms(int n, float scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) ((random.nextDouble() * 2 - 1) * scale);
+        return a;
+    }
+
+    private static float[] roundF16(float[] a) {
+        float[] r = new float[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
+        return r;
+    }
+
+    private DeviceBuffer f32(float[] a) { return track(device.upload(a)); }
+
+    private DeviceBuffer i32(int[] a) { return track(device.upload(a)); }
+
+    private DeviceBuffer f16(float[] a) {
+        short[] h = new short[a.length];
+        for (int i = 0; i < a.length; i++) h[i] = Float.floatToFloat16(a[i]);
+        DeviceBuffer b = track(device.alloc(Math.max(4, 2L * a.length)));
+        device.upload(MemorySegment.ofArray(h), b, 0);
+        return b;
+    }
+
+    private DeviceBuffer nanF32(long n) {
+        DeviceBuffer b = track(device.alloc(4 * n));
+        device.fill32(b, NAN_F32, n);
+        return b;
+    }
+
+    private DeviceBuffer nanF16(long n) {
+        long words = (n + 1) / 2;
+        DeviceBuffer b = track(device.alloc(4 * words));
+        device.fill32(b, NAN_F16_PAIR, words);
+        return b;
+    }
+
+    private float[] readF32(DeviceBuffer b, int n) {
+        device.synchronize();
+        return device.downloadFloats(b, n);
+    }
+
+    private float[] readF16(DeviceBuffer b, int n) {
+        device.synchronize();
+        short[] h = device.downloadShorts(b, n);
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) f[i] = Float.float16ToFloat(h[i]);
+        return f;
+    }
+
+    private DeviceBuffer track(DeviceBuffer b) {
+        buffers.add(b);
+        return b;
+    }
+
+    private void close() {
+        device.synchronize();
+        for (DeviceBuffer b : buffers) b.close();
+        buffers.clear();
+    }
+
+    static Result compare(String name, float[] gpu, float[] cpu, double tolerance) {
+        if (gpu.length != cpu.length) throw new IllegalArgumentException(name + ": " + gpu.length + " GPU values vs " + cpu.length + " CPU values");
+        long unwritten = 0;
+        double maxErr = 0, maxRef = 0;
+        for (int i = 0; i < gpu.length; i++) {
+            if (Float.isNaN(cpu[i])) {
+                // Where the reference holds NaN (left unwritten on purpose) the GPU must too.
+                if (!Float.isNaN(gpu[i])) unwritten++;
+                continue;
+            }
+            if (Float.isNaN(gpu[i])) {
+                unwritten++;
+                continue;
+            }
+            maxErr = Math.max(maxErr, Math.abs((double) gpu[i] - cpu[i]));
+            maxRef = Math.max(maxRef, Math.abs((double) cpu[i]));
+        }
+        return new Result(name, maxRef == 0 ? maxErr : maxErr / maxRef, unwritten, gpu.length, tolerance);
+    }
+
+    // ---- checks ----
+
+    private Result rmsNorm() {
+        int rows = 7, n = 1000;
+        float[] x = randoms(rows * n, 3f), w = randoms(n, 1f);
+        DeviceBuffer out = nanF16((long) rows * n);
+        k.rmsNorm(out.ptr(), f32(x).ptr(), f32(w).ptr(), 0, rows, n, 1e-5f);
+        float[] cpu = new float[rows * n];
+        for (int r = 0; r < rows; r++) Ops.rmsNorm(cpu, r * n, x, r * n, w, n, 1e-5f);
+        return compare("rms_norm", readF16(out, rows * n), cpu, FP16_TOLERANCE);
+    }
+
+    private Result rope(boolean neox) {
+        int tokens = 9, heads = 6, headDim = 64, maxPos = 300;
+        float[] x = randoms(tokens * heads * headDim, 1f);
+        int[] pos = new int[tokens];
+        for (int t = 0; t < tokens; t++) pos[t] = random.nextInt(maxPos);
+        Rope rope = new Rope(headDim, maxPos, 10000f, 1f, null, neox);
+        float[] cos = new float[maxPos * headDim / 2], sin = new float[maxPos * headDim / 2];
+        tables(headDim, maxPos, 10000f, cos, sin);
+        DeviceBuffer d = f32(x);
+        k.rope(d.ptr(), i32(pos).ptr(), f32(cos).ptr(), f32(sin).ptr(), tokens, heads, headDim, neox);
+        float[] cpu = x.clone();
+        for (int t = 0; t < tokens; t++) rope.apply(cpu, t * heads * headDim, heads, pos[t]);
+        return compare(neox ? "rope (neox)" : "rope (interleaved)", readF32(d, x.length), cpu, 1e-5);
+    }
+
+    /** The cos/sin tables as the CPU's Rope computes them (no frequency factors, no scaling). */
+    static void tables(int headDim, int maxPos, float theta, float[] cos, float[] sin) {
+        int half = headDim / 2;
+        for (int p = 0; p < maxPos; p++) {
+            for (int i = 0; i < half; i++) {
+                double a = p * Math.pow(theta, -2.0 * i / headDim);
+                cos[p * half + i] = (float) Math.cos(a);
+                sin[p * half + i] = (float) Math.sin(a);
+            }
+        }
+    }
+
+    private Result siluMul() {
+        int n = 5000;
+        float[] g = randoms(n, 4f), u = randoms(n, 2f);
+        DeviceBuffer out = nanF16(n);
+        k.siluMul(out.ptr(), f32(g).ptr(), f32(u).ptr(), n);
+        float[] cpu = g.clone();
+        Ops.siluMul(cpu, u, n);
+        return compare("silu_mul", readF16(out, n), cpu, FP16_TOLERANCE);
+    }
+
+    private Result add() {
+        int n = 4099;
+        float[] a = randoms(n, 1f), b = randoms(n, 1f);
+        DeviceBuffer d = f32(a);
+        k.add(d.ptr(), f32(b).ptr(), n);
+        float[] cpu = a.clone();
+        Ops.add(cpu, b, n);
+        return compare("add (residual)", readF32(d, n), cpu, 1e-6);
+    }
+
+    private Result addBias() {
+        int rows = 5, cols = 384;
+        float[] x = randoms(rows * cols, 1f), bias = randoms(cols, 1f);
+        DeviceBuffer d = f32(x);
+        k.addBias(d.ptr(), f32(bias).ptr(), rows, cols);
+        float[] cpu = x.clone();
+        Ops.addBias(cpu, rows, cols, bias);
+        return compare("add_bias", readF32(d, x.length), cpu, 1e-6);
+    }
+
+    private Result embedding() {
+        int vocab = 300, dim = 96, count = 11;
+        float[] table = roundF16(randoms(vocab * dim, 1f));
+        int[] tokens = new int[count];
+        for (int i = 0; i < count; i++) tokens[i] = random.nextInt(vocab);
+        DeviceBuffer out = nanF32((long) count * dim);
+        k.embedding(out.ptr(), f16(table).ptr(), i32(tokens).ptr(), count, dim);
+        Tensor t = new Tensor("table", TensorType.F16, new long[] {dim, vocab}, Quant.quantize(TensorType.F16, table));
+        float[] cpu = new float[count * dim];
+        for (int i = 0; i < count; i++) Quant.dequantizeRow(t, tokens[i], cpu, i * dim);
+        return compare("embedding", readF32(out, cpu.length), cpu, 0);
+    }
+
+    private List<Result> conversions() {
+        int n = 3001;
+        float[] x = randoms(n, 100f);
+        DeviceBuffer src = f32(x);
+        List<Result> r = new ArrayList<>();
+        DeviceBuffer h = nanF16(n);
+        k.f32ToF16(h.ptr(), src.ptr(), n);
+        r.add(compare("f32_to_f16", readF16(h, n), roundF16(x), 0));
+        DeviceBuffer back = nanF32(n);
+        k.f16ToF32(back.ptr(), h.ptr(), n);
+        r.add(compare("f16_to_f32", readF32(back, n), roundF16(x), 0));
+        float[] bf = Quant.dequantize(new Tensor("bf", TensorType.BF16, new long[] {n}, Quant.quantize(TensorType.BF16, x)));
+        DeviceBuffer b = nanF16(n);
+        k.f32ToBf16(b.ptr(), src.ptr(), n);
+        DeviceBuffer bBack = nanF32(n);
+        k.bf16ToF32(bBack.ptr(), b.ptr(), n);
+        r.add(compare("f32_to_bf16 + bf16_to_f32", readF32(bBack, n), bf, 0));
+        DeviceBuffer bh = nanF16(n);
+        k.bf16ToF16(bh.ptr(), b.ptr(), n);
+        r.add(compare("bf16_to_f16", readF16(bh, n), roundF16(bf), 0));
+        return r;
+    }
+
+    private Result dequant(TensorType type) {
+        int n = 32 * 97;
+        MemorySegment q = Quant.quantize(type, randoms(n, 2f));
+        DeviceBuffer raw = track(device.alloc(q.byteSize()));
+        device.upload(q, raw, 0);
+        DeviceBuffer out = nanF16(n);
+        if (type == TensorType.Q8_0) k.dequantQ8_0(out.ptr(), raw.ptr(), n);
+        else k.dequantQ4_0(out.ptr(), raw.ptr(), n);
+        float[] cpu = Quant.dequantize(new Tensor("q", type, new long[] {n}, q));
+        return compare("dequant_" + type.name().toLowerCase(java.util.Locale.ROOT) + " to f16", readF16(out, n), cpu, FP16_TOLERANCE);
+    }
+
+    private Result gemm() {
+        int rows = 384, cols = 512, n = 7;
+        float[] w = roundF16(randoms(rows * cols, 0.1f));
+        float[] x = roundF16(randoms(n * cols, 1f));
+        DeviceBuffer y = nanF32((long) n * rows);
+        device.cublas().matmul(f16(w), rows, cols, f16(x), n, y);
+        float[] cpu = new float[n * rows];
+        MatMul.matmul(new Tensor("w", TensorType.F16, new long[] {cols, rows}, Quant.quantize(TensorType.F16, w)), x, n, cpu);
+        return compare("cublasGemmEx f16 x f16 -> f32", readF32(y, cpu.length), cpu, 1e-4);
+    }
+
+    private Result reshapeAndCache() {
+        int layers = 2, blocks = 8, bs = 16, kvHeads = 2, headDim = 32, tokens = 20;
+        int kvDim = kvHeads * headDim;
+        try (CudaKvCache cache = new CudaKvCache(device, layers, blocks, bs, kvHeads, headDim, 0)) {
+            float[] nan = new float[(int) cache.layerStride()];
+            java.util.Arrays.fill(nan, Float.NaN);
+            cache.uploadLayer(1, nan, nan);
+            float[] kk = randoms(tokens * kvDim, 2f), vv = randoms(tokens * kvDim, 2f);
+            int[] slots = new int[tokens];
+            List<Integer> free = new ArrayList<>();
+            for (int s = 0; s < blocks * bs; s++) free.add(s);
+            java.util.Collections.shuffle(free, new java.util.Random(random.nextLong()));
+            for (int t = 0; t < tokens; t++) slots[t] = free.get(t);
+            slots[3] = -1;  // padding: not stored
+            k.reshapeAndCache(cache.keys(1), cache.values(1), f32(kk).ptr(), f32(vv).ptr(), i32(slots).ptr(), tokens, kvDim);
+            PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
+            java.util.Arrays.fill(cpu.keys(1), Float.NaN);
+            java.util.Arrays.fill(cpu.values(1), Float.NaN);
+            cpu.write(1, slots, roundF16(kk), roundF16(vv), tokens);
+            // Slots the CPU leaves NaN (slot -1 and every slot not written) must stay NaN on the GPU.
+            return compare("reshape_and_cache", concat(cache.keysAsFloats(1), cache.valuesAsFloats(1)), concat(cpu.keys(1), cpu.values(1)), 0);
+        }
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    private Result copyBlocks() {
+        int layers = 3, blocks = 10, bs = 16, kvHeads = 2, headDim = 16;
+        try (CudaKvCache cache = new CudaKvCache(device, layers, blocks, bs, kvHeads, headDim, 0)) {
+            PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
+            for (int l = 0; l < layers; l++) {
+                float[] kk = roundF16(randoms((int) cache.layerStride(), 1f)), vv = roundF16(randoms((int) cache.layerStride(), 1f));
+                cache.uploadLayer(l, kk, vv);
+                System.arraycopy(kk, 0, cpu.keys(l), 0, kk.length);
+                System.arraycopy(vv, 0, cpu.values(l), 0, vv.length);
+            }
+            int[][] pairs = {{1, 7}, {4, 2}, {9, 0}};
+            cache.copyBlocks(pairs);
+            for (int[] p : pairs) cpu.copyBlock(p[0], p[1]);
+            float[] g = new float[0], c = new float[0];
+            for (int l = 0; l < layers; l++) {
+                g = concat(g, concat(cache.keysAsFloats(l), cache.valuesAsFloats(l)));
+                c = concat(c, concat(cpu.keys(l), cpu.values(l)));
+            }
+            return compare("copy_blocks", g, c, 0);
+        }
+    }
+
+    private Result swap() {
+        int layers = 2, blocks = 6, bs = 16, kvHeads = 1, headDim = 32, swapBlocks = 4;
+        try (CudaKvCache cache = new CudaKvCache(device, layers, blocks, bs, kvHeads, headDim, swapBlocks)) {
+            float[][] kk = new float[layers][], vv = new float[layers][];
+            for (int l = 0; l < layers; l++) {
+                kk[l] = roundF16(randoms((int) cache.layerStride(), 1f));
+                vv[l] = roundF16(randoms((int) cache.layerStride(), 1f));
+                cache.uploadLayer(l, kk[l], vv[l]);
+            }
+            // Out: device 5 -> host 1, device 2 -> host 3; back in: host 1 -> device 0, host 3 -> device 4.
+            cache.swapOut(new int[] {5, 2}, new int[] {1, 3});
+            cache.swapIn(new int[] {1, 3}, new int[] {0, 4});
+            int bh = cache.blockHalves();
+            float[] g = new float[0], c = new float[0];
+            for (int l = 0; l < layers; l++) {
+                float[] ek = kk[l].clone(), ev = vv[l].clone();
+                System.arraycopy(kk[l], 5 * bh, ek, 0, bh);
+                System.arraycopy(kk[l], 2 * bh, ek, 4 * bh, bh);
+                System.arraycopy(vv[l], 5 * bh, ev, 0, bh);
+                System.arraycopy(vv[l], 2 * bh, ev, 4 * bh, bh);
+                g = concat(g, concat(cache.keysAsFloats(l), cache.valuesAsFloats(l)));
+                c = concat(c, concat(ek, ev));
+                g = concat(g, cache.swapKeysAsFloats(l, 1));
+                c = concat(c, java.util.Arrays.copyOfRange(kk[l], 5 * bh, 6 * bh));
+            }
+            return compare("swap out/in (pinned host)", g, c, 0);
+        }
+    }
+
+    /**
+     * Decode (v1 and split-K v2) and prefill attention against the CPU's PagedAttention, on a
+     * cache of FP16-rounded random K/V with scattered block tables and GQA.
+     */
+    private List<Result> attention(int headDim, int heads, int kvHeads) {
+        int bs = 16, blocks = 300;
+        int[] ctx = {37, 130, 2049};  // the last spans 5 partitions of 512
+        int seqs = ctx.length;
+        int layers = 1;
+        List<Result> results = new ArrayList<>();
+        String shape = " (headDim " + headDim + ", heads " + heads + "/" + kvHeads + ")";
+        try (CudaKvCache cache = new CudaKvCache(device, layers, blocks, bs, kvHeads, headDim, 0)) {
+            PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
+            float[] kk = roundF16(randoms((int) cache.layerStride(), 1f)), vv = roundF16(randoms((int) cache.layerStride(), 1f));
+            cache.uploadLayer(0, kk, vv);
+            System.arraycopy(kk, 0, cpu.keys(0), 0, kk.length);
+            System.arraycopy(vv, 0, cpu.values(0), 0, vv.length);
+            List<Integer> perm = new ArrayList<>();
+            for (int b = 0; b < blocks; b++) perm.add(b);
+            java.util.Collections.shuffle(perm, new java.util.Random(random.nextLong()));
+            int[][] tables = new int[seqs][];
+            int next = 0, maxBlocks = 0;
+            for (int s = 0; s < seqs; s++) {
+                tables[s] = new int[(ctx[s] + bs - 1) / bs];
+                for (int i = 0; i < tables[s].length; i++) tables[s][i] = perm.get(next++);
+                maxBlocks = Math.max(maxBlocks, tables[s].length);
+            }
+            int[] flatTables = new int[seqs * maxBlocks];
+            for (int s = 0; s < seqs; s++) System.arraycopy(tables[s], 0, flatTables, s * maxBlocks, tables[s].length);
+            DeviceBuffer dTables = i32(flatTables);
+            float scale = (float) (1 / Math.sqrt(headDim));
+            int qDim = heads * headDim;
+
+            // Decode: the last position of each sequence.
+            int[] pos = new int[seqs], tokSeq = new int[seqs], idx = new int[seqs];
+            for (int s = 0; s < seqs; s++) {
+                pos[s] = ctx[s] - 1;
+                tokSeq[s] = s;
+                idx[s] = s;
+            }
+            float[] q = randoms(seqs * qDim, 1f);
+            float[] expected = new float[seqs * qDim];
+            PagedAttention.attend(q, expected, seqs, pos, tokSeq, tables, cpu, 0, heads, scale);
+            DeviceBuffer dq = f32(q), dPos = i32(pos), dSeq = i32(tokSeq), dIdx = i32(idx);
+            int maxCtx = 2049;
+            DeviceBuffer out1 = nanF16((long) seqs * qDim);
+            k.attentionDecode(out1.ptr(), dq.ptr(), cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
+                    maxBlocks, seqs, heads, kvHeads, headDim, bs, scale, maxCtx, 1, 0, 0, 0);
+            results.add(compare("paged_attention_decode v1" + shape, readF16(out1, seqs * qDim), expected, FP16_TOLERANCE));
+            int parts = CudaKernels.partitionsFor(maxCtx, CudaKernels.PARTITION_SIZE);
+            DeviceBuffer tmp = nanF32((long) seqs * heads * parts * headDim);
+            DeviceBuffer ml = nanF32((long) seqs * heads * parts), es = nanF32((long) seqs * heads * parts);
+            DeviceBuffer out2 = nanF16((long) seqs * qDim);
+            k.attentionDecode(out2.ptr(), dq.ptr(), cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
+                    maxBlocks, seqs, heads, kvHeads, headDim, bs, scale, CudaKernels.PARTITION_SIZE, parts, tmp.ptr(), ml.ptr(), es.ptr());
+            results.add(compare("paged_attention_decode v2 split-K + reduce" + shape, readF16(out2, seqs * qDim), expected, FP16_TOLERANCE));
+
+            // Prefill chunks: sequence 0 all 37 positions, sequence 1 its last 40 (90..129) over a
+            // cached prefix, sequence 2 a chunk of 19 in the middle (1000..1018).
+            int[][] chunk = {{0, 37}, {90, 40}, {1000, 19}};
+            int n = 0;
+            for (int[] c : chunk) n += c[1];
+            int[] ppos = new int[n], pseq = new int[n];
+            List<int[]> tiles = new ArrayList<>();
+            int t = 0;
+            for (int s = 0; s < seqs; s++) {
+                int start = t;
+                for (int i = 0; i < chunk[s][1]; i++, t++) {
+                    ppos[t] = chunk[s][0] + i;
+                    pseq[t] = s;
+                }
+                for (int t0 = start; t0 < t; t0 += CudaKernels.PREFILL_TILE) tiles.add(new int[] {t0, Math.min(CudaKernels.PREFILL_TILE, t - t0)});
+            }
+            int[] tileStart = tiles.stream().mapToInt(a -> a[0]).toArray();
+            int[] tileLen = tiles.stream().mapToInt(a -> a[1]).toArray();
+            float[] pq = randoms(n * qDim, 1f);
+            float[] pexp = new float[n * qDim];
+            PagedAttention.attend(pq, pexp, n, ppos, pseq, tables, cpu, 0, heads, scale);
+            DeviceBuffer pout = nanF16((long) n * qDim);
+            k.attentionPrefill(pout.ptr(), f32(pq).ptr(), cache.keys(0), cache.values(0), i32(tileStart).ptr(), i32(tileLen).ptr(),
+                    tiles.size(), i32(pseq).ptr(), i32(ppos).ptr(), dTables.ptr(), maxBlocks, heads, kvHeads, headDim, bs, scale);
+            results.add(compare("paged_attention_prefill (causal)" + shape, readF16(pout, n * qDim), pexp, FP16_TOLERANCE));
+        }
+        return results;
+    }
+}

@@ -1,0 +1,396 @@
+package io.quire.model;
+
+import io.quire.backend.KvCache;
+import io.quire.backend.Tensor;
+import io.quire.backend.cuda.Cublas;
+import io.quire.backend.cuda.CudaDevice;
+import io.quire.backend.cuda.CudaKernels;
+import io.quire.backend.cuda.CudaKvCache;
+import io.quire.backend.cuda.DeviceBuffer;
+import io.quire.model.gguf.GgufFile;
+import io.quire.model.tokenizer.Tokenizer;
+import io.quire.model.tokenizer.Tokenizers;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Llama-family decoder ({@link LlamaModel}'s forward pass) on a CUDA GPU. Weights are uploaded
+ * once as FP16 (quantized and BF16/F32 types converted on the device), activations stay FP32
+ * between kernels and are FP16 only as matrix-product inputs, the KV cache is FP16
+ * ({@link CudaKvCache}). Matrix products go through cuBLAS with FP32 accumulation; the residual
+ * projections accumulate straight into the residual stream (beta = 1).
+ */
+public final class CudaLlamaModel implements LanguageModel {
+    private final String name;
+    private final ModelConfig config;
+    private final Tokenizer tokenizer;
+    private final CudaDevice device;
+    private final CudaKernels kernels;
+    private final Cublas cublas;
+    private final float attnScale;
+    private final List<DeviceBuffer> owned = new ArrayList<>();
+
+    private final DeviceBuffer embedding, output, outputNorm, ropeCos, ropeSin;
+    private final LayerWeights[] layers;
+
+    private record LayerWeights(DeviceBuffer attnNorm, DeviceBuffer wq, DeviceBuffer wk, DeviceBuffer wv,
+                                DeviceBuffer bq, DeviceBuffer bk, DeviceBuffer bv, DeviceBuffer wo,
+                                DeviceBuffer ffnNorm, DeviceBuffer wGate, DeviceBuffer wUp, DeviceBuffer wDown) {}
+
+    // Grow-only activations: forward() runs on one thread at a time.
+    private int capTokens, capSeqs, capInts;
+    private long capScratch;
+    private DeviceBuffer x, xb, q, k, v, attn, gate, up, hidden, last, logits, ints, scratch;
+
+    CudaLlamaModel(String name, ModelConfig config, LlamaWeights w, Tokenizer tokenizer, CudaDevice device) {
+        this.name = name;
+        this.config = config;
+        this.tokenizer = tokenizer;
+        this.device = device;
+        this.kernels = device.kernels();
+        this.cublas = device.cublas();
+        this.attnScale = (float) (1.0 / Math.sqrt(config.headDim()));
+        if (config.headDim() > CudaKernels.MAX_HEAD_DIM || config.headDim() % 2 != 0) {
+            throw new ModelLoadException("the CUDA backend supports even head dimensions up to " + CudaKernels.MAX_HEAD_DIM + ", the model has " + config.headDim());
+        }
+        try {
+            try {
+                this.embedding = f16(w.tokenEmbedding());
+                this.output = w.output() == w.tokenEmbedding() ? embedding : f16(w.output());
+                this.outputNorm = keep(device.upload(w.outputNorm()));
+                this.layers = new LayerWeights[config.numLayers()];
+                for (int i = 0; i < layers.length; i++) {
+                    LlamaWeights.Layer l = w.layers()[i];
+                    layers[i] = new LayerWeights(keep(device.upload(l.attnNorm())), f16(l.wq()), f16(l.wk()), f16(l.wv()),
+                            l.bq() == null ? null : keep(device.upload(l.bq())),
+                            l.bk() == null ? null : keep(device.upload(l.bk())),
+                            l.bv() == null ? null : keep(device.upload(l.bv())),
+                            f16(l.wo()), keep(device.upload(l.ffnNorm())), f16(l.wGate()), f16(l.wUp()), f16(l.wDown()));
+                }
+                float[][] tables = ropeTables(config, w.ropeFreqFactors());
+                this.ropeCos = keep(device.upload(tables[0]));
+                this.ropeSin = keep(device.upload(tables[1]));
+                device.synchronize();
+            } finally {
+                if (uploadScratch != null) {
+                    uploadScratch.close();
+                    uploadScratch = null;
+                }
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /**
+     * Loads a GGUF model onto {@code device}: reads it as {@link ModelLoader} does, uploads the
+     * weights, and closes the file (nothing of it is needed afterwards).
+     */
+    public static CudaLlamaModel load(Path path, String name, CudaDevice device) throws IOException {
+        try (GgufFile file = GgufFile.open(path)) {
+            ModelConfig config = ModelLoader.readConfig(file);
+            Tokenizer tokenizer = Tokenizers.fromGguf(file.metadata());
+            return new CudaLlamaModel(name, config, LlamaWeights.from(file, config), tokenizer, device);
+        }
+    }
+
+    /** The RoPE cos/sin tables exactly as the CPU's {@link io.quire.backend.cpu.Rope} computes them. */
+    static float[][] ropeTables(ModelConfig c, float[] freqFactors) {
+        int half = c.headDim() / 2;
+        long size = (long) c.contextLength() * half;
+        if (size > Integer.MAX_VALUE - 8) throw new ModelLoadException("RoPE table too large: " + c.contextLength() + " positions");
+        float[] cos = new float[(int) size];
+        float[] sin = new float[(int) size];
+        double[] freq = new double[half];
+        for (int i = 0; i < half; i++) {
+            freq[i] = Math.pow(c.ropeTheta(), -2.0 * i / c.headDim());
+            if (freqFactors != null) freq[i] /= freqFactors[i];
+        }
+        for (int p = 0; p < c.contextLength(); p++) {
+            double pos = p / (double) c.ropeScaleLinear();
+            for (int i = 0; i < half; i++) {
+                double a = pos * freq[i];
+                cos[p * half + i] = (float) Math.cos(a);
+                sin[p * half + i] = (float) Math.sin(a);
+            }
+        }
+        return new float[][] {cos, sin};
+    }
+
+    private DeviceBuffer uploadScratch;
+
+    private DeviceBuffer keep(DeviceBuffer b) {
+        owned.add(b);
+        return b;
+    }
+
+    /** A weight as FP16 on the device, converted there from its stored type. */
+    private DeviceBuffer f16(Tensor t) {
+        long n = t.elements();
+        long stored = t.type().bytesFor(n);
+        MemorySegment data = t.data().asSlice(0, stored);
+        DeviceBuffer out = keep(device.alloc(2 * n));
+        switch (t.type()) {
+            case F16 -> device.upload(data, out, 0);
+            case F32, BF16, Q8_0, Q4_0 -> {
+                if (uploadScratch == null || uploadScratch.bytes() < stored) {
+                    if (uploadScratch != null) {
+                        device.synchronize();
+                        uploadScratch.close();
+                    }
+                    uploadScratch = device.alloc(stored);
+                }
+                // The synchronous upload waits for the previous conversion that read the scratch.
+                device.upload(data, uploadScratch, 0);
+                switch (t.type()) {
+                    case F32 -> kernels.f32ToF16(out.ptr(), uploadScratch.ptr(), n);
+                    case BF16 -> kernels.bf16ToF16(out.ptr(), uploadScratch.ptr(), n);
+                    case Q8_0 -> kernels.dequantQ8_0(out.ptr(), uploadScratch.ptr(), n);
+                    default -> kernels.dequantQ4_0(out.ptr(), uploadScratch.ptr(), n);
+                }
+            }
+            default -> throw new ModelLoadException("tensor " + t.name() + " has type " + t.type() + ", which the CUDA backend cannot upload");
+        }
+        return out;
+    }
+
+    @Override public ModelConfig config() { return config; }
+    @Override public Tokenizer tokenizer() { return tokenizer; }
+    @Override public String name() { return name; }
+    public CudaDevice device() { return device; }
+
+    @Override
+    public CudaKvCache newKvCache(int numBlocks, int blockSize) {
+        return new CudaKvCache(device, config.numLayers(), numBlocks, blockSize, config.numKvHeads(), config.headDim(), 0);
+    }
+
+    /** KV blocks that fit in {@code utilization} of the free device memory, leaving room for a step of {@code maxTokens}. */
+    public int kvBlocksFor(double utilization, int blockSize, int maxTokens) {
+        ModelConfig c = config;
+        long activations = (long) maxTokens * (4L * (3 * c.dim() + 2 * c.qDim() + 2 * c.kvDim() + 3 * c.ffnDim())) + 4L * 256 * c.vocabSize();
+        return CudaKvCache.blocksFor(device, utilization, activations, c.numLayers(), blockSize, c.numKvHeads(), c.headDim());
+    }
+
+    @Override
+    public float[][] forward(ForwardBatch batch, KvCache kvCache) {
+        if (!(kvCache instanceof CudaKvCache cache) || cache.device() != device) {
+            throw new IllegalArgumentException("the CUDA model needs a KV cache on its device, got " + kvCache.getClass().getSimpleName());
+        }
+        ModelConfig c = config;
+        if (cache.numLayers() != c.numLayers() || cache.kvDim() != c.kvDim()) {
+            throw new IllegalArgumentException("KV cache shape (" + cache.numLayers() + " layers, kvDim " + cache.kvDim() + ") does not fit the model");
+        }
+        int n = batch.numTokens();
+        int seqs = batch.numSeqs();
+        if (n == 0) return new float[0][];
+        Step step = Step.plan(batch, c, cache);
+        ensureCapacity(n, seqs, step.ints.length, step.scratchFloats(c));
+        device.upload(MemorySegment.ofArray(step.ints), ints, 0);
+        long ip = ints.ptr();
+        long tokens = ip + 4L * step.tokensAt, positions = ip + 4L * step.positionsAt, slots = ip + 4L * step.slotsAt;
+        long tokSeq = ip + 4L * step.tokSeqAt, decodeIdx = ip + 4L * step.decodeAt, tileStart = ip + 4L * step.tileStartAt;
+        long tileLen = ip + 4L * step.tileLenAt, lastIdx = ip + 4L * step.lastAt, tables = ip + 4L * step.tablesAt;
+
+        int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), ffn = c.ffnDim();
+        kernels.embedding(x.ptr(), embedding.ptr(), tokens, n, dim);
+        for (int l = 0; l < c.numLayers(); l++) {
+            LayerWeights w = layers[l];
+            kernels.rmsNorm(xb.ptr(), x.ptr(), w.attnNorm.ptr(), 0, n, dim, c.rmsNormEps());
+            cublas.matmul(w.wq.ptr(), qDim, dim, xb.ptr(), n, q.ptr(), false);
+            cublas.matmul(w.wk.ptr(), kvDim, dim, xb.ptr(), n, k.ptr(), false);
+            cublas.matmul(w.wv.ptr(), kvDim, dim, xb.ptr(), n, v.ptr(), false);
+            if (w.bq != null) {
+                kernels.addBias(q.ptr(), w.bq.ptr(), n, qDim);
+                kernels.addBias(k.ptr(), w.bk.ptr(), n, kvDim);
+                kernels.addBias(v.ptr(), w.bv.ptr(), n, kvDim);
+            }
+            kernels.rope(q.ptr(), positions, ropeCos.ptr(), ropeSin.ptr(), n, c.numHeads(), c.headDim(), c.ropeNeox());
+            kernels.rope(k.ptr(), positions, ropeCos.ptr(), ropeSin.ptr(), n, c.numKvHeads(), c.headDim(), c.ropeNeox());
+            kernels.reshapeAndCache(cache.keys(l), cache.values(l), k.ptr(), v.ptr(), slots, n, kvDim);
+            attention(step, cache, l, decodeIdx, tokSeq, positions, tables, tileStart, tileLen);
+            cublas.matmul(w.wo.ptr(), dim, qDim, attn.ptr(), n, x.ptr(), true);
+
+            kernels.rmsNorm(xb.ptr(), x.ptr(), w.ffnNorm.ptr(), 0, n, dim, c.rmsNormEps());
+            cublas.matmul(w.wGate.ptr(), ffn, dim, xb.ptr(), n, gate.ptr(), false);
+            cublas.matmul(w.wUp.ptr(), ffn, dim, xb.ptr(), n, up.ptr(), false);
+            kernels.siluMul(hidden.ptr(), gate.ptr(), up.ptr(), (long) n * ffn);
+            cublas.matmul(w.wDown.ptr(), dim, ffn, hidden.ptr(), n, x.ptr(), true);
+        }
+        // Only each sequence's last token needs logits: norm (gathering those rows) and project them.
+        kernels.rmsNorm(last.ptr(), x.ptr(), outputNorm.ptr(), lastIdx, seqs, dim, c.rmsNormEps());
+        cublas.matmul(output.ptr(), c.vocabSize(), dim, last.ptr(), seqs, logits.ptr(), false);
+        float[] flat = new float[seqs * c.vocabSize()];
+        device.download(logits, 0, MemorySegment.ofArray(flat));
+        float[][] result = new float[seqs][];
+        for (int s = 0; s < seqs; s++) result[s] = java.util.Arrays.copyOfRange(flat, s * c.vocabSize(), (s + 1) * c.vocabSize());
+        return result;
+    }
+
+    private void attention(Step step, CudaKvCache cache, int layer, long decodeIdx, long tokSeq, long positions, long tables,
+                           long tileStart, long tileLen) {
+        ModelConfig c = config;
+        if (step.decodeCount > 0) {
+            int parts = step.partitions;
+            int partSize = parts == 1 ? Math.max(1, step.maxDecodeContext) : CudaKernels.PARTITION_SIZE;
+            long tmp = scratch.ptr();
+            long maxLogits = tmp + 4L * step.decodeCount * c.numHeads() * parts * c.headDim();
+            long expSums = maxLogits + 4L * step.decodeCount * c.numHeads() * parts;
+            kernels.attentionDecode(attn.ptr(), q.ptr(), cache.keys(layer), cache.values(layer), decodeIdx, tokSeq, positions,
+                    tables, step.maxBlocks, step.decodeCount, c.numHeads(), c.numKvHeads(), c.headDim(), cache.blockSize(),
+                    attnScale, partSize, parts, tmp, maxLogits, expSums);
+        }
+        if (step.tiles > 0) {
+            kernels.attentionPrefill(attn.ptr(), q.ptr(), cache.keys(layer), cache.values(layer), tileStart, tileLen, step.tiles,
+                    tokSeq, positions, tables, step.maxBlocks, c.numHeads(), c.numKvHeads(), c.headDim(), cache.blockSize(), attnScale);
+        }
+    }
+
+    /**
+     * One step's metadata packed into one int array (one upload): tokens, positions, slots, the
+     * sequence of each token, the decode tokens (sequences with one new token), the prefill tiles
+     * (up to 16 tokens of one sequence), each sequence's last token, and the block tables padded
+     * to the longest. Everything a kernel will index with is checked here first: a bad index on
+     * the GPU would be an illegal address that kills the context, not an exception.
+     */
+    private static final class Step {
+        int[] ints;
+        int tokensAt, positionsAt, slotsAt, tokSeqAt, decodeAt, tileStartAt, tileLenAt, lastAt, tablesAt;
+        int decodeCount, tiles, maxBlocks, maxDecodeContext, partitions;
+
+        long scratchFloats(ModelConfig c) {
+            if (decodeCount == 0 || partitions == 1) return 1;
+            return (long) decodeCount * c.numHeads() * partitions * (c.headDim() + 2);
+        }
+
+        static Step plan(ForwardBatch b, ModelConfig c, CudaKvCache cache) {
+            int n = b.numTokens(), seqs = b.numSeqs(), bs = cache.blockSize();
+            int[] pos = b.positions(), toks = b.tokens(), slots = b.slotMapping(), qs = b.queryStart();
+            long maxSlot = (long) cache.numBlocks() * bs;
+            int maxBlocks = 1;
+            for (int s = 0; s < seqs; s++) {
+                int[] table = b.blockTables()[s];
+                if (table == null) throw new IllegalArgumentException("sequence " + s + " has no block table");
+                maxBlocks = Math.max(maxBlocks, table.length);
+                for (int blk : table) {
+                    if (blk < 0 || blk >= cache.numBlocks()) throw new IllegalArgumentException("block table of sequence " + s + " names block " + blk + " outside the cache of " + cache.numBlocks());
+                }
+                if (qs[s + 1] < qs[s]) throw new IllegalArgumentException("queryStart must not decrease: " + java.util.Arrays.toString(qs));
+            }
+            int[] tokSeq = b.tokenSequence();
+            for (int t = 0; t < n; t++) {
+                if (toks[t] < 0 || toks[t] >= c.vocabSize()) throw new IllegalArgumentException("token id " + toks[t] + " outside the vocabulary of " + c.vocabSize());
+                if (pos[t] < 0 || pos[t] >= c.contextLength()) throw new IllegalArgumentException("position " + pos[t] + " outside the model's context of " + c.contextLength());
+                if (slots[t] >= maxSlot) throw new IllegalArgumentException("slot " + slots[t] + " outside the cache of " + cache.numBlocks() + " blocks");
+                int[] table = b.blockTables()[tokSeq[t]];
+                if ((long) table.length * bs <= pos[t]) {
+                    throw new IllegalArgumentException("token " + t + " at position " + pos[t] + " needs " + (pos[t] / bs + 1) + " blocks, its sequence's table has " + table.length);
+                }
+                if (t > 0 && tokSeq[t] == tokSeq[t - 1] && pos[t] <= pos[t - 1]) {
+                    throw new IllegalArgumentException("positions of a sequence's new tokens must increase (token " + t + ")");
+                }
+            }
+            Step st = new Step();
+            List<Integer> decode = new ArrayList<>();
+            List<int[]> tileList = new ArrayList<>();
+            for (int s = 0; s < seqs; s++) {
+                int len = qs[s + 1] - qs[s];
+                if (len == 1) {
+                    decode.add(qs[s]);
+                    st.maxDecodeContext = Math.max(st.maxDecodeContext, pos[qs[s]] + 1);
+                } else {
+                    for (int t0 = qs[s]; t0 < qs[s + 1]; t0 += CudaKernels.PREFILL_TILE) {
+                        tileList.add(new int[] {t0, Math.min(CudaKernels.PREFILL_TILE, qs[s + 1] - t0)});
+                    }
+                }
+            }
+            st.decodeCount = decode.size();
+            st.tiles = tileList.size();
+            st.maxBlocks = maxBlocks;
+            st.partitions = choosePartitions(st.maxDecodeContext, st.decodeCount * c.numHeads());
+            int size = 4 * n + st.decodeCount + 2 * st.tiles + seqs + seqs * maxBlocks;
+            int[] a = new int[Math.max(1, size)];
+            int o = 0;
+            st.tokensAt = o; System.arraycopy(toks, 0, a, o, n); o += n;
+            st.positionsAt = o; System.arraycopy(pos, 0, a, o, n); o += n;
+            st.slotsAt = o; System.arraycopy(slots, 0, a, o, n); o += n;
+            st.tokSeqAt = o; System.arraycopy(tokSeq, 0, a, o, n); o += n;
+            st.decodeAt = o; for (int d : decode) a[o++] = d;
+            st.tileStartAt = o; for (int[] tl : tileList) a[o++] = tl[0];
+            st.tileLenAt = o; for (int[] tl : tileList) a[o++] = tl[1];
+            st.lastAt = o; for (int s = 0; s < seqs; s++) a[o++] = b.lastTokenIndex(s);
+            st.tablesAt = o;
+            for (int s = 0; s < seqs; s++) {
+                int[] table = b.blockTables()[s];
+                System.arraycopy(table, 0, a, o + s * maxBlocks, table.length);
+            }
+            st.ints = a;
+            return st;
+        }
+
+        /**
+         * Split-K (v2) when one pass per (token, head) would leave the GPU idle or the context is
+         * too long for one block's shared memory; {@code quire.cuda.attention=v1|v2} forces it.
+         */
+        static int choosePartitions(int maxContext, int blocks) {
+            if (maxContext == 0) return 1;
+            int parts = CudaKernels.partitionsFor(maxContext, CudaKernels.PARTITION_SIZE);
+            String force = System.getProperty("quire.cuda.attention", "auto");
+            if (force.equals("v1") && maxContext <= 32768) return 1;
+            if (force.equals("v2")) return parts;
+            return parts > 1 && (maxContext > 8192 || blocks < 512) ? parts : 1;
+        }
+    }
+
+    private void ensureCapacity(int n, int seqs, int intCount, long scratchFloats) {
+        ModelConfig c = config;
+        if (n > capTokens) {
+            int cap = Math.max(n, capTokens * 2);
+            for (DeviceBuffer b : new DeviceBuffer[] {x, xb, q, k, v, attn, gate, up, hidden}) if (b != null) b.close();
+            x = device.alloc(4L * cap * c.dim());
+            xb = device.alloc(2L * cap * c.dim());
+            q = device.alloc(4L * cap * c.qDim());
+            k = device.alloc(4L * cap * c.kvDim());
+            v = device.alloc(4L * cap * c.kvDim());
+            attn = device.alloc(2L * cap * c.qDim());
+            gate = device.alloc(4L * cap * c.ffnDim());
+            up = device.alloc(4L * cap * c.ffnDim());
+            hidden = device.alloc(2L * cap * c.ffnDim());
+            capTokens = cap;
+        }
+        if (seqs > capSeqs) {
+            int cap = Math.max(seqs, capSeqs * 2);
+            if (last != null) last.close();
+            if (logits != null) logits.close();
+            last = device.alloc(2L * cap * c.dim());
+            logits = device.alloc(4L * cap * c.vocabSize());
+            capSeqs = cap;
+        }
+        if (intCount > capInts) {
+            int cap = Math.max(intCount, capInts * 2);
+            if (ints != null) ints.close();
+            ints = device.alloc(4L * cap);
+            capInts = cap;
+        }
+        if (scratchFloats > capScratch) {
+            long cap = Math.max(scratchFloats, capScratch * 2);
+            if (scratch != null) scratch.close();
+            scratch = device.alloc(4L * cap);
+            capScratch = cap;
+        }
+    }
+
+    @Override
+    public void close() {
+        device.synchronize();
+        for (DeviceBuffer b : owned) b.close();
+        owned.clear();
+        for (DeviceBuffer b : new DeviceBuffer[] {x, xb, q, k, v, attn, gate, up, hidden, last, logits, ints, scratch, uploadScratch}) {
+            if (b != null) b.close();
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package io.quire.model;
+
+import io.quire.SharedFiles;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The whole Java GPU path on an emulated GPU (cuda/emu: a libcuda.so.1 whose kernels run on the
+ * CPU and a libcublas.so.13 with a plain GEMM), in a JVM of its own: KernelCheck's every kernel
+ * against the CPU backend, CudaLlamaModel against LlamaModel on random llama/qwen2 models in
+ * F16, Q8_0 and F32, and greedy stories260K. Opt-in ({@code -Dquire.test.emulatedGpu=true}): it
+ * takes minutes (one OS thread per emulated CUDA thread). Needs g++ and CUDA 13's libcudart.so.13.
+ */
+class CudaEmulatedDeviceTest {
+
+    @Test
+    void javaBackendRunsEndToEndOnTheEmulatedGpu() throws Exception {
+        assumeTrue(Boolean.getBoolean("quire.test.emulatedGpu"), "opt-in: -Dquire.test.emulatedGpu=true (takes minutes)");
+        Path cudart = Path.of("/usr/local/cuda/lib64");
+        assumeTrue(Files.exists(cudart.resolve("libcudart.so.13")), "no libcudart.so.13 in " + cudart);
+        Path libs = Path.of("target/cuda-emu-libs").toAbsolutePath();
+        Files.createDirectories(libs);
+        int built = run(List.of("bash", "cuda/emu/build-libs.sh", libs.toString()), null, libs.resolve("build.log"), 300);
+        assumeTrue(built == 0, "could not build the emulated GPU libraries: " + Files.readString(libs.resolve("build.log")));
+
+        Path stories = SharedFiles.require("models/stories260K.gguf");
+        Path log = libs.resolve("run.log");
+        int rc = run(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
+                "-Dorg.bytedeco.javacpp.cachedir=" + Path.of("target/javacpp-cache").toAbsolutePath(),
+                "-cp", System.getProperty("java.class.path"), EmulatedDeviceMain.class.getName(), stories.toString()),
+                libs + ":" + cudart, log, 1800);
+        String out = Files.readString(log);
+        assertThat(rc).as(out).isZero();
+        assertThat(out).contains("emulated device ok").doesNotContain("FAIL");
+    }
+
+    private static int run(List<String> cmd, String ldPath, Path log, int seconds) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        if (ldPath != null) pb.environment().put("LD_LIBRARY_PATH", ldPath);
+        Process p = pb.start();
+        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return -1;
+        }
+        return p.exitValue();
+    }
+}
