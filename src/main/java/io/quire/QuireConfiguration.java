@@ -9,6 +9,9 @@ import io.quire.engine.EngineConfig;
 import io.quire.engine.LLMEngine;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
+import io.quire.model.CudaLlamaModel;
+import io.quire.backend.Device;
+import io.quire.backend.DeviceSelector;
 import io.quire.model.RandomModels;
 import io.quire.model.gguf.GgufFile;
 import org.slf4j.Logger;
@@ -40,12 +43,13 @@ public class QuireConfiguration {
         // The model carries the served name, so the API, logs and metrics all use the one clients send.
         String name = props.servedModelName();
         boolean named = name != null && !name.isBlank();
+        Device device = DeviceSelector.select(props.device()).device();
         LanguageModel model;
         if (props.dummy()) {
-            model = named ? RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, name) : ModelLoader.load(ModelLoader.DUMMY);
+            model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device);
         } else {
             Path path = Path.of(props.model());
-            model = named ? ModelLoader.load(path, name) : ModelLoader.load(path);
+            model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device);
         }
         log.info("Loaded {} ({}) in {} ms on {} threads", props.dummy() ? "the dummy random-weight model" : props.model(),
                 model.config().architecture(), (System.nanoTime() - start) / 1_000_000, threads);
@@ -54,7 +58,14 @@ public class QuireConfiguration {
 
     @Bean(destroyMethod = "shutdown")
     public LLMEngine llmEngine(LanguageModel model, QuireProperties props, MeterRegistry registry) {
-        EngineConfig config = new EngineConfig(props.blockSize(), props.kvCacheMemory().toBytes(), props.maxNumSeqs(),
+        long kvBytes = props.kvCacheMemory().toBytes();
+        if (model instanceof CudaLlamaModel gpu) {
+            // On a GPU the pool is sized from free device memory (quire.gpu-memory-utilization);
+            // the engine counts blocks in CPU (FP32) block bytes, so convert the block count back.
+            int blocks = gpu.kvBlocksFor(props.gpuMemoryUtilization(), props.blockSize(), props.maxNumBatchedTokens());
+            kvBytes = EngineConfig.kvBytesFor(model.config(), props.blockSize(), blocks);
+        }
+        EngineConfig config = new EngineConfig(props.blockSize(), kvBytes, props.maxNumSeqs(),
                 props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(), props.swapSpace().toBytes(), props.preemptionMode(),
                 props.kvAllocationPolicy());
         return new LLMEngine(model, config, registry);

@@ -22,7 +22,9 @@ import org.springframework.util.unit.DataSize;
  * @param swapSpace            host memory for the KV blocks of preempted requests; 0: preemption always recomputes
  * @param preemptionMode       recompute, swap, or auto (swap multi-sequence requests, recompute single ones)
  * @param kvAllocationPolicy   paged (the default), or for memory experiments an up-front reservation per
- *                             request: orca_max, orca_pow2, orca_oracle (see docs/kv-memory.md)
+ *                             request: orca_max, orca_pow2, orca_oracle (README.md, "KV memory")
+ * @param device               auto (the GPU when a CUDA driver and device exist, else the CPU), cpu or cuda
+ * @param gpuMemoryUtilization fraction of free GPU memory the KV cache may take (on a GPU, instead of kvCacheMemory)
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
@@ -38,7 +40,9 @@ public record QuireProperties(
         @DefaultValue("true") boolean enablePrefixCaching,
         @DefaultValue("0B") DataSize swapSpace,
         @DefaultValue("AUTO") io.quire.engine.PreemptionMode preemptionMode,
-        @DefaultValue("PAGED") io.quire.kv.KvAllocationPolicy kvAllocationPolicy) {
+        @DefaultValue("PAGED") io.quire.kv.KvAllocationPolicy kvAllocationPolicy,
+        @DefaultValue("auto") String device,
+        @DefaultValue("0.9") double gpuMemoryUtilization) {
 
     public static final String DUMMY = io.quire.model.ModelLoader.DUMMY;
 

@@ -4,7 +4,7 @@ import java.util.Set;
 
 /** Command-line entry points that run without Spring. */
 public final class Cli {
-    private static final Set<String> COMMANDS = Set.of("generate", "tokenize", "random-model", "bench");
+    private static final Set<String> COMMANDS = Set.of("generate", "tokenize", "random-model", "bench", "cuda-check");
 
     private Cli() {}
 
@@ -19,6 +19,7 @@ public final class Cli {
                 case "tokenize" -> TokenizeCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length));
                 case "random-model" -> RandomModelCommand.run(args);
                 case "bench" -> bench(args);
+                case "cuda-check" -> CudaCheck.run(args);
                 default -> usage("unknown command: " + args[0]);
             };
         } catch (IllegalArgumentException e) {
@@ -32,7 +33,8 @@ public final class Cli {
             case "decode" -> DecodeBench.run(args);
             case "kernels" -> KernelBench.run(args);
             case "serve" -> ServeBench.run(args);
-            default -> usage("bench needs one of: kernels, decode, serve");
+            case "kv" -> KvPolicyBench.run(args);
+            default -> usage("bench needs one of: kernels, decode, serve, kv");
         };
     }
 
@@ -46,7 +48,9 @@ public final class Cli {
                   quire bench kernels [--types F32,F16,BF16,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2]
                   quire bench decode [--types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32]
                   quire bench serve --base-url http://127.0.0.1:8000 [--num-prompts N] [--max-concurrency C | --request-rate R] ...
-                    (README.md, "Serving benchmark", lists every option)""");
+                    (README.md, "Serving benchmark", lists every option)
+                  quire bench kv [--model small|110m|PATH] [--policies PAGED,ORCA_MAX,ORCA_POW2,ORCA_ORACLE] [--num-requests 200] [--kv-blocks 512] [--json FILE]
+                  quire cuda-check    (on a GPU machine; see cuda/README.md)""");
         return 2;
     }
 }

@@ -767,6 +767,14 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             Thread.currentThread().interrupt();
         }
         loopThread.dispose();
+        // Device caches (GPU memory, pinned swap space) are released here; the CPU cache is plain heap.
+        if (kvCache instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("Closing the KV cache failed", e);
+            }
+        }
     }
 
     /** Whether {@link #shutdown()} has begun. */

@@ -27,13 +27,12 @@ public final class ModelLoader {
      * ({@link RandomModels#DEFAULT}, F32, fixed seed), which needs no file and no network.
      */
     public static LanguageModel load(String spec) throws IOException {
-        if (DUMMY.equals(spec)) return RandomModels.load(RandomModels.DEFAULT, io.quire.backend.TensorType.F32, 0, "quire-dummy");
-        return load(Path.of(spec));
+        return load(spec, io.quire.backend.Device.CPU);
     }
 
     /** Loads a GGUF file, named after the file without its extension. */
     public static LanguageModel load(Path path) throws IOException {
-        return load(path, path.getFileName().toString().replaceFirst("\\.gguf$", ""));
+        return load(path, defaultName(path));
     }
 
     /** Loads a GGUF file under the model name {@code name}. */
@@ -54,18 +53,14 @@ public final class ModelLoader {
      * {@link CudaLlamaModel} with its weights uploaded to the GPU of {@link io.quire.backend.cuda.Cuda#device()}.
      */
     public static LanguageModel load(String spec, io.quire.backend.Device device) throws IOException {
-        if (device == io.quire.backend.Device.CPU) return load(spec);
-        if (DUMMY.equals(spec)) {
-            Path tmp = java.nio.file.Files.createTempFile("quire-random-", ".gguf");
-            try {
-                RandomModels.write(RandomModels.DEFAULT, io.quire.backend.TensorType.F32, 0, tmp);
-                return load(tmp, "quire-dummy", device);
-            } finally {
-                java.nio.file.Files.deleteIfExists(tmp);
-            }
-        }
+        if (DUMMY.equals(spec)) return RandomModels.load(RandomModels.DEFAULT, io.quire.backend.TensorType.F32, 0, "quire-dummy", device);
         Path path = Path.of(spec);
-        return load(path, path.getFileName().toString().replaceFirst("\\.gguf$", ""), device);
+        return load(path, defaultName(path), device);
+    }
+
+    /** The name a model file is served under unless one is given: the file name without {@code .gguf}. */
+    public static String defaultName(Path path) {
+        return path.getFileName().toString().replaceFirst("\\.gguf$", "");
     }
 
     /** Loads a GGUF file under the model name {@code name} onto {@code device}. */

@@ -41,11 +41,16 @@ public final class RandomModels {
 
     /** As {@link #load(ModelConfig, TensorType, long)}, served under {@code name}. */
     public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name) {
+        return load(config, type, seed, name, io.quire.backend.Device.CPU);
+    }
+
+    /** As {@link #load(ModelConfig, TensorType, long, String)}, on {@code device}. */
+    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, io.quire.backend.Device device) {
         try {
             Path tmp = Files.createTempFile("quire-random-", ".gguf");
             try {
                 write(config, type, seed, tmp);
-                return ModelLoader.load(tmp, name);
+                return ModelLoader.load(tmp, name, device);
             } finally {
                 Files.deleteIfExists(tmp);
             }
