@@ -159,7 +159,14 @@ public final class Scheduler {
                 List<String> ids = ids(g);
                 int need = kv.numBlocksToSwapIn(ids);
                 for (Request r : g) need += kv.blocksFor(r.numTokens()) - kv.blocksFor(r.numComputedTokens()) + 1; // growth, copy-on-write
-                if (need > kv.numFreeBlocks() || !kv.swapIn(ids)) break;
+                if (need > kv.numFreeBlocks() || !kv.swapIn(ids)) {
+                    // With nothing running no block will ever be freed for it: recompute it instead of waiting forever.
+                    if (running.isEmpty()) {
+                        recomputeSwapped(swapped.pollFirst());
+                        continue;
+                    }
+                    break;
+                }
                 swapped.pollFirst();
                 for (Request r : g) {
                     r.setState(RequestState.RUNNING);
@@ -261,6 +268,17 @@ public final class Scheduler {
         }
         log.info("Preempted request {} (recompute of {} sequences later{}; {} preemptions in total): KV cache full, {} running",
                 g.requestId(), members.size(), swap ? ", the swap space being full" : "", numPreemptions, running.size());
+    }
+
+    /** Gives up a swapped-out group's host blocks and queues it, at the front, to be recomputed. */
+    private void recomputeSwapped(List<Request> members) {
+        for (Request m : members.reversed()) {
+            kv.free(m.requestId());
+            m.resetForRecompute();
+            waiting.addFirst(m);
+        }
+        log.info("Request {} cannot be swapped back in ({} free blocks, nothing running): recomputing it instead",
+                members.getFirst().group().requestId(), kv.numFreeBlocks());
     }
 
     /**
