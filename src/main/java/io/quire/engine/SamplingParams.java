@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * How to sample one request, with vLLM's {@code SamplingParams} semantics. {@code null} in a
- * nullable field means "not set". {@link #validate()} enforces vLLM's ranges.
+ * nullable field means "not set". {@link RequestValidator} enforces vLLM's ranges.
  *
  * @param n                  sequences to return for the prompt
  * @param temperature        0 means greedy
