@@ -72,7 +72,7 @@ public class ChatCompletionsHandler {
         String id = OpenAiFormat.newId("chatcmpl-");
         long created = OpenAiFormat.nowSeconds();
         // Formatting and writing happen off the engine's thread, so they never delay its next step.
-        Flux<RequestOutput> outputs = engine.generate(id, tokens, params).publishOn(Schedulers.parallel());
+        Flux<RequestOutput> outputs = engine.generate(id, tokens, params, r.cacheSalt()).publishOn(Schedulers.parallel());
         return r.streaming() ? stream(r, id, created, outputs, params.n(), wantLogprobs) : collect(id, created, outputs, params.n(), wantLogprobs);
     }
 

@@ -69,7 +69,7 @@ public class CompletionsHandler {
         try {
             for (int i = 0; i < prompts.size(); i++) {
                 // Formatting and writing happen off the engine's thread, so they never delay its next step.
-                outputs.add(engine.generate(prompts.size() == 1 ? id : id + "-" + i, prompts.get(i).tokens(), params)
+                outputs.add(engine.generate(prompts.size() == 1 ? id : id + "-" + i, prompts.get(i).tokens(), params, r.cacheSalt())
                         .publishOn(Schedulers.parallel()));
             }
         } catch (RuntimeException e) {

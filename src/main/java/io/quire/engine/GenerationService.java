@@ -14,7 +14,15 @@ public interface GenerationService {
      * before anything is queued; the returned Flux emits one {@link RequestOutput} per engine step
      * that produced something for the request, and completes after the finished one.
      */
-    Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params);
+    default Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params) {
+        return generate(requestId, promptTokenIds, params, null);
+    }
+
+    /**
+     * As {@link #generate(String, int[], SamplingParams)}, with prefix-cache hashes salted by
+     * {@code cacheSalt} (null: none), so that only requests with the same salt share cached blocks.
+     */
+    Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params, String cacheSalt);
 
     Tokenizer tokenizer();
 

@@ -167,12 +167,12 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     public KVCacheManager kvCacheManager() { return kv; }
 
     @Override
-    public Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params) {
+    public Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params, String cacheSalt) {
         if (shutdown) throw new IllegalStateException("the engine is shut down");
         if (requestId == null || requestId.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
         int maxTokens = RequestValidator.validate(promptTokenIds, params, vocabSize, maxModelLen);
         validateGroup(promptTokenIds.length, maxTokens, params);
-        Request request = new Request(requestId, promptTokenIds, params, maxTokens, System.nanoTime());
+        Request request = new Request(requestId, promptTokenIds, params, maxTokens, System.nanoTime(), cacheSalt);
         SequenceGroup group = request.group();
         if (active.putIfAbsent(requestId, group) != null) throw new InvalidRequestException(null, "Request id " + requestId + " is already in use.");
         Sinks.Many<RequestOutput> sink = Sinks.many().unicast().onBackpressureBuffer();

@@ -37,6 +37,11 @@ public final class Request {
      * @param maxTokens the resolved output limit (max_tokens, or what the context leaves)
      */
     public Request(String requestId, int[] promptIds, SamplingParams params, int maxTokens, long arrivalNanos) {
+        this(requestId, promptIds, params, maxTokens, arrivalNanos, null);
+    }
+
+    /** A request whose prefix-cache hashes are salted with {@code cacheSalt} (vLLM's {@code cache_salt}). */
+    public Request(String requestId, int[] promptIds, SamplingParams params, int maxTokens, long arrivalNanos, String cacheSalt) {
         if (promptIds.length == 0) throw new IllegalArgumentException("empty prompt");
         this.requestId = requestId;
         this.promptIds = promptIds.clone();
@@ -46,7 +51,7 @@ public final class Request {
         this.tokens = Arrays.copyOf(promptIds, promptIds.length + Math.min(maxTokens, 256));
         this.numTokens = promptIds.length;
         this.samplingState = new SamplingState(params.seed(), promptIds);
-        this.group = new SequenceGroup(requestId, params);
+        this.group = new SequenceGroup(requestId, params, cacheSalt);
         group.live.add(this);
         group.all.add(this);
     }

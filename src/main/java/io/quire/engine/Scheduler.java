@@ -194,7 +194,7 @@ public final class Scheduler {
                 for (Request req : members) {
                     int left = Math.min(req.numTokens() - req.numComputedTokens(), groupBudget);
                     PrefixHit hit = left > 0 && kv.numBlocks(req.requestId()) == 0 && req.numComputedTokens() == 0
-                            ? kv.findCachedPrefix(req::token, req.numTokens(), null) : PrefixHit.NONE;
+                            ? kv.findCachedPrefix(req::token, req.numTokens(), req.group().cacheSalt()) : PrefixHit.NONE;
                     int cached = hit.numBlocks() * kv.blockSize();
                     int numNew = Math.min(req.numTokens() - req.numComputedTokens() - cached, groupBudget);
                     if (!kv.allocateSlots(req.requestId(), req.numComputedTokens() + cached, admissionSlots(req, cached, numNew), hit)) {
@@ -316,7 +316,7 @@ public final class Scheduler {
             Request r = s.request();
             if (r.isFinished()) continue;
             r.advanceComputed(s.numNewTokens());
-            kv.cacheFullBlocks(r.requestId(), r::token, r.numComputedTokens(), null);
+            kv.cacheFullBlocks(r.requestId(), r::token, r.numComputedTokens(), r.group().cacheSalt());
         }
     }
 

@@ -41,12 +41,15 @@ public final class SequenceGroup {
     int returned = -1;
     private int nextSeqNumber = 1;
 
+    private final String cacheSalt;
+
     long firstScheduledNanos = -1;
     long firstTokenNanos = -1;
     long lastTokenNanos = -1;
 
-    SequenceGroup(String requestId, SamplingParams params) {
+    SequenceGroup(String requestId, SamplingParams params, String cacheSalt) {
         this.requestId = requestId;
+        this.cacheSalt = cacheSalt;
         this.params = params;
         this.kind = params.useBeamSearch() ? Kind.BEAM : params.width() > 1 ? Kind.PARALLEL : Kind.SINGLE;
         this.width = params.width();
@@ -54,6 +57,9 @@ public final class SequenceGroup {
 
     /** The client's request id. */
     public String requestId() { return requestId; }
+
+    /** Mixed into every prefix-cache block hash: requests with different salts never share cached blocks (null: none). */
+    public String cacheSalt() { return cacheSalt; }
 
     public SamplingParams params() { return params; }
 

@@ -32,7 +32,11 @@ class PrefixCachingTest {
         double queries() { return registry.get("quire_prefix_cache_queries").counter().count(); }
 
         int[] generate(String id, int[] prompt, int maxTokens) {
-            List<RequestOutput> outs = engine.generate(id, prompt, SamplingParams.greedy(maxTokens).withIgnoreEos(true)).collectList().block(TIMEOUT);
+            return generate(id, prompt, maxTokens, null);
+        }
+
+        int[] generate(String id, int[] prompt, int maxTokens, String salt) {
+            List<RequestOutput> outs = engine.generate(id, prompt, SamplingParams.greedy(maxTokens).withIgnoreEos(true), salt).collectList().block(TIMEOUT);
             assertThat(outs.getLast().finished()).isTrue();
             return outs.stream().flatMapToInt(o -> Arrays.stream(o.deltas().getFirst().tokenIds())).toArray();
         }
@@ -110,6 +114,24 @@ class PrefixCachingTest {
                 assertThat(cached.hits()).isEqualTo(12); // three full blocks of the 13-token story
                 assertThat(cached.scheduledTokens() - before).isEqualTo(b.length - 12 + 23);
                 assertThat(plain.generate("b", b, 24)).containsExactly(bCached);
+            }
+        }
+    }
+
+    @Test
+    void onlyRequestsWithTheSameCacheSaltShareCachedBlocks() throws Exception {
+        try (LanguageModel m = ModelLoader.load(SharedFiles.stories260K())) {
+            int[] story = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421};
+            Run cached = run(m, 4, true);
+            try (LLMEngine e = cached.engine()) {
+                int[] first = cached.generate("a", story, 8, "tenant-1");
+                cached.generate("b", story, 8, "tenant-2");
+                assertThat(cached.hits()).as("another salt shares nothing").isZero();
+                cached.generate("c", story, 8, null);
+                assertThat(cached.hits()).as("no salt is a salt of its own").isZero();
+                assertThat(cached.generate("d", story, 8, "tenant-1")).containsExactly(first);
+                assertThat(cached.hits()).as("the same salt hits its 3 full blocks").isEqualTo(12);
+                assertThat(e.numFreeBlocks()).isEqualTo(e.numTotalBlocks());
             }
         }
     }

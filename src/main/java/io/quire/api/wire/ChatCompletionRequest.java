@@ -46,4 +46,5 @@ public record ChatCompletionRequest(
         Map<String, Object> chatTemplateKwargs,
         Integer bestOf,
         Boolean useBeamSearch,
-        Double lengthPenalty) implements SamplingFields {}
+        Double lengthPenalty,
+        String cacheSalt) implements SamplingFields {}

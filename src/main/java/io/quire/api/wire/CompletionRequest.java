@@ -14,7 +14,7 @@ import java.util.Map;
  * token. vLLM extras: {@code top_k}, {@code min_p}, {@code repetition_penalty},
  * {@code min_tokens}, {@code ignore_eos}, {@code stop_token_ids},
  * {@code include_stop_str_in_output}, {@code skip_special_tokens}, {@code add_special_tokens},
- * {@code best_of}, {@code use_beam_search}, {@code length_penalty}.
+ * {@code best_of}, {@code use_beam_search}, {@code length_penalty}, {@code cache_salt} (prefix-cache isolation).
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -46,4 +46,5 @@ public record CompletionRequest(
         Boolean addSpecialTokens,
         Integer bestOf,
         Boolean useBeamSearch,
-        Double lengthPenalty) implements SamplingFields {}
+        Double lengthPenalty,
+        String cacheSalt) implements SamplingFields {}
