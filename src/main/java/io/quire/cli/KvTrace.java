@@ -1,8 +1,15 @@
 package io.quire.cli;
 
+import io.quire.cli.bench.ShareGptLikeLengths;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+
+import static io.quire.cli.bench.ShareGptLikeLengths.INPUT_MEAN;
+import static io.quire.cli.bench.ShareGptLikeLengths.INPUT_SIGMA;
+import static io.quire.cli.bench.ShareGptLikeLengths.OUTPUT_MEAN;
+import static io.quire.cli.bench.ShareGptLikeLengths.OUTPUT_SIGMA;
 
 /**
  * A seeded synthetic request trace for {@link KvPolicyBench}: prompt and output lengths and
@@ -17,8 +24,6 @@ record KvTrace(String description, List<Item> items) {
     /** One request: its prompt length, output length (generated in full: ignore_eos) and arrival time. */
     record Item(int promptLen, int outputLen, double arrivalSeconds) {}
 
-    static final double SHAREGPT_INPUT_MEAN = 161.31, SHAREGPT_INPUT_SIGMA = 1.0;
-    static final double SHAREGPT_OUTPUT_MEAN = 337.99, SHAREGPT_OUTPUT_SIGMA = 0.8;
     static final int MIN_LEN = 4;
     private static final long ARRIVAL_SEED_MIX = 0x9E3779B97F4A7C15L;
 
@@ -32,14 +37,14 @@ record KvTrace(String description, List<Item> items) {
         for (int i = 0; i < n; i++) {
             int in, out;
             do {
-                in = lognormal(rnd, SHAREGPT_INPUT_MEAN * scale, SHAREGPT_INPUT_SIGMA);
-                out = lognormal(rnd, SHAREGPT_OUTPUT_MEAN * scale, SHAREGPT_OUTPUT_SIGMA);
+                in = ShareGptLikeLengths.lognormal(rnd, INPUT_MEAN * scale, INPUT_SIGMA);
+                out = ShareGptLikeLengths.lognormal(rnd, OUTPUT_MEAN * scale, OUTPUT_SIGMA);
             } while (in < MIN_LEN || out < MIN_LEN || in > maxModelLen / 2 || in + out > maxModelLen);
             t = nextArrival(arrivals, t, requestRate);
             items.add(new Item(in, out, t));
         }
         return new KvTrace(String.format(java.util.Locale.ROOT, "sharegpt-like x%.2f (lognormal input mean %.1f sigma 1.0, output mean %.1f sigma 0.8), %s",
-                scale, SHAREGPT_INPUT_MEAN * scale, SHAREGPT_OUTPUT_MEAN * scale, arrivals(requestRate)), List.copyOf(items));
+                scale, INPUT_MEAN * scale, OUTPUT_MEAN * scale, arrivals(requestRate)), List.copyOf(items));
     }
 
     static KvTrace uniform(long seed, int n, int inMin, int inMax, int outMin, int outMax, int maxModelLen, double requestRate) {
@@ -65,12 +70,6 @@ record KvTrace(String description, List<Item> items) {
 
     private static String arrivals(double rate) {
         return Double.isInfinite(rate) ? "all arriving at once" : "Poisson arrivals at " + rate + " req/s";
-    }
-
-    /** A lognormal draw with the given mean: {@code mu = ln(mean) - sigma^2 / 2}. */
-    static int lognormal(Random rnd, double mean, double sigma) {
-        double mu = Math.log(mean) - sigma * sigma / 2;
-        return (int) Math.round(Math.exp(mu + sigma * rnd.nextGaussian()));
     }
 
     int totalOutputTokens() { return items.stream().mapToInt(Item::outputLen).sum(); }

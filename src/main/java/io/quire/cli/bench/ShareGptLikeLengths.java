@@ -55,7 +55,7 @@ public record ShareGptLikeLengths(double inputMean, double inputSigma, double ou
     }
 
     /** A lognormal draw with the given mean: {@code mu = ln(mean) - sigma^2 / 2}. */
-    static int lognormal(Random rng, double mean, double sigma) {
+    public static int lognormal(Random rng, double mean, double sigma) {
         double mu = Math.log(mean) - sigma * sigma / 2;
         return (int) Math.round(Math.exp(mu + sigma * rng.nextGaussian()));
     }
