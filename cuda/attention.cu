@@ -1,7 +1,7 @@
 // Paged attention: queries (FP32) attend to keys/values read through block tables from the FP16
-// KV cache ([slot][kvHead][headDim] per layer). Token t of the batch belongs to sequence tokSeq[t]
+// or BF16 KV cache ([slot][kvHead][headDim] per layer). Token t of the batch belongs to sequence tokSeq[t]
 // and sees positions 0..positions[t] of it (causal). Head h reads KV head h / (heads / kvHeads).
-// Outputs are FP16 [tokens][heads * headDim], the input of the output projection.
+// Outputs are FP16 or BF16 (the KV cache's type) [tokens][heads * headDim], the input of the output projection.
 #include "quire.cuh"
 
 // ---- Decode: one block per (head, query token, partition) --------------------------------------
@@ -9,9 +9,10 @@
 // With one partition (gridDim.z == 1) the block writes the final output (v1); otherwise it writes
 // its partition's normalized output, max logit and exp-sum for paged_attention_reduce.
 // Dynamic shared memory: (headDim + partSize + max(8 * blockDim.x, headDim)) floats.
-extern "C" __global__ void paged_attention_decode(
-        half_t* __restrict__ out, float* __restrict__ tmpOut, float* __restrict__ maxLogits, float* __restrict__ expSums,
-        const float* __restrict__ q, const half_t* __restrict__ kcache, const half_t* __restrict__ vcache,
+template <class S>
+__device__ __forceinline__ void paged_attention_decode_impl(
+        u16* __restrict__ out, float* __restrict__ tmpOut, float* __restrict__ maxLogits, float* __restrict__ expSums,
+        const float* __restrict__ q, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
         const int* __restrict__ tokIdx, const int* __restrict__ tokSeq, const int* __restrict__ positions,
         const int* __restrict__ blockTables, int maxBlocksPerSeq,
         int heads, int kvHeads, int headDim, int blockSize, float scale, int partSize) {
@@ -55,7 +56,7 @@ extern "C" __global__ void paged_attention_decode(
             float dot = 0.f;
             if (j < n) {
                 uint4 w = ((const uint4*) (kcache + kv_slot(table, start + j, blockSize) * kvDim + kvOff))[sub];
-                float2 a = h2x2f(w.x), b = h2x2f(w.y), c = h2x2f(w.z), e = h2x2f(w.w);
+                float2 a = S::load2(w.x), b = S::load2(w.y), c = S::load2(w.z), e = S::load2(w.w);
                 dot = qr[0] * a.x + qr[1] * a.y + qr[2] * b.x + qr[3] * b.y + qr[4] * c.x + qr[5] * c.y + qr[6] * e.x + qr[7] * e.y;
             }
             for (int o = lpp >> 1; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
@@ -70,7 +71,7 @@ extern "C" __global__ void paged_attention_decode(
             const unsigned* kp = (const unsigned*) (kcache + kv_slot(table, start + j, blockSize) * kvDim + kvOff);
             float dot = 0.f;
             for (int p = lane; p < P; p += 32) {
-                float2 kk = h2x2f(kp[p]);
+                float2 kk = S::load2(kp[p]);
                 dot += qs[2 * p] * kk.x + qs[2 * p + 1] * kk.y;
             }
             dot = warp_sum(dot) * scale;
@@ -103,7 +104,7 @@ extern "C" __global__ void paged_attention_decode(
         for (int j = g; j < n; j += G) {
             uint4 w = ((const uint4*) (vcache + kv_slot(table, start + j, blockSize) * kvDim + kvOff))[u];
             const float pj = sc[j];
-            float2 a = h2x2f(w.x), b = h2x2f(w.y), c = h2x2f(w.z), e = h2x2f(w.w);
+            float2 a = S::load2(w.x), b = S::load2(w.y), c = S::load2(w.z), e = S::load2(w.w);
             acc[0] += pj * a.x; acc[1] += pj * a.y; acc[2] += pj * b.x; acc[3] += pj * b.y;
             acc[4] += pj * c.x; acc[5] += pj * c.y; acc[6] += pj * e.x; acc[7] += pj * e.y;
         }
@@ -116,7 +117,7 @@ extern "C" __global__ void paged_attention_decode(
             float ax = 0.f, ay = 0.f;
 #pragma unroll 4
             for (int j = g; j < n; j += G) {
-                float2 vv = h2x2f(((const unsigned*) (vcache + kv_slot(table, start + j, blockSize) * kvDim + kvOff))[p]);
+                float2 vv = S::load2(((const unsigned*) (vcache + kv_slot(table, start + j, blockSize) * kvDim + kvOff))[p]);
                 ax += sc[j] * vv.x;
                 ay += sc[j] * vv.y;
             }
@@ -130,7 +131,7 @@ extern "C" __global__ void paged_attention_decode(
         for (int gg = 0; gg < G; gg++) acc += partial[gg * D + d];
         acc *= inv;
         if (parts == 1) {
-            out[(long long) t * heads * D + h * D + d] = f2h(acc);
+            out[(long long) t * heads * D + h * D + d] = S::store(acc);
         } else {
             tmpOut[(((long long) i * heads + h) * parts + part) * D + d] = acc;
         }
@@ -142,10 +143,20 @@ extern "C" __global__ void paged_attention_decode(
     }
 }
 
+EXPORT_F16_BF16(, paged_attention_decode,
+        (u16* __restrict__ out, float* __restrict__ tmpOut, float* __restrict__ maxLogits, float* __restrict__ expSums,
+         const float* __restrict__ q, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
+         const int* __restrict__ tokIdx, const int* __restrict__ tokSeq, const int* __restrict__ positions,
+         const int* __restrict__ blockTables, int maxBlocksPerSeq,
+         int heads, int kvHeads, int headDim, int blockSize, float scale, int partSize),
+        (out, tmpOut, maxLogits, expSums, q, kcache, vcache, tokIdx, tokSeq, positions, blockTables, maxBlocksPerSeq,
+         heads, kvHeads, headDim, blockSize, scale, partSize))
+
 // Combines the partitions of paged_attention_decode (vLLM's paged_attention_v2 reduce).
 // grid = (heads, query tokens); dynamic shared memory: parts floats.
-extern "C" __global__ void paged_attention_reduce(
-        half_t* __restrict__ out, const float* __restrict__ tmpOut, const float* __restrict__ maxLogits,
+template <class S>
+__device__ __forceinline__ void paged_attention_reduce_impl(
+        u16* __restrict__ out, const float* __restrict__ tmpOut, const float* __restrict__ maxLogits,
         const float* __restrict__ expSums, const int* __restrict__ tokIdx, const int* __restrict__ positions,
         int heads, int headDim, int partSize, int parts) {
     extern __shared__ float w[];
@@ -166,9 +177,14 @@ extern "C" __global__ void paged_attention_reduce(
     for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
         float acc = 0.f;
         for (int p = 0; p < used; p++) acc += w[p] * tmpOut[(base + p) * headDim + d];
-        out[(long long) t * heads * headDim + h * headDim + d] = f2h(acc * inv);
+        out[(long long) t * heads * headDim + h * headDim + d] = S::store(acc * inv);
     }
 }
+EXPORT_F16_BF16(, paged_attention_reduce,
+        (u16* __restrict__ out, const float* __restrict__ tmpOut, const float* __restrict__ maxLogits,
+         const float* __restrict__ expSums, const int* __restrict__ tokIdx, const int* __restrict__ positions,
+         int heads, int headDim, int partSize, int parts),
+        (out, tmpOut, maxLogits, expSums, tokIdx, positions, heads, headDim, partSize, parts))
 
 // ---- Prefill: one block per (head, tile of up to 16 query tokens of one sequence) ---------------
 // Keys and values are loaded once per chunk of 32 positions for the whole tile and combined with
@@ -179,8 +195,9 @@ extern "C" __global__ void paged_attention_reduce(
 #define PF_TQ 16
 #define PF_C 32
 #define PF_MAXD 256
-extern "C" __global__ void __launch_bounds__(128) paged_attention_prefill(
-        half_t* __restrict__ out, const float* __restrict__ q, const half_t* __restrict__ kcache, const half_t* __restrict__ vcache,
+template <class S>
+__device__ __forceinline__ void paged_attention_prefill_impl(
+        u16* __restrict__ out, const float* __restrict__ q, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
         const int* __restrict__ tileStart, const int* __restrict__ tileLen, const int* __restrict__ tokSeq,
         const int* __restrict__ positions, const int* __restrict__ blockTables, int maxBlocksPerSeq,
         int heads, int kvHeads, int headDim, int blockSize, float scale) {
@@ -215,8 +232,8 @@ extern "C" __global__ void __launch_bounds__(128) paged_attention_prefill(
             float kv = 0.f, vv = 0.f;
             if (pos <= maxPos) {
                 long long off = kv_slot(table, pos, blockSize) * kvDim + kvOff + d;
-                kv = h2f(kcache[off]);
-                vv = h2f(vcache[off]);
+                kv = S::load(kcache[off]);
+                vv = S::load(vcache[off]);
             }
             ks[c * SD + d] = kv;
             vs[c * SD + d] = vv;
@@ -267,11 +284,18 @@ extern "C" __global__ void __launch_bounds__(128) paged_attention_prefill(
     }
     if (r < cnt) {
         const float inv = 1.f / l;
-        half_t* o = out + (long long) (t0 + r) * heads * D + h * D;
+        u16* o = out + (long long) (t0 + r) * heads * D + h * D;
 #pragma unroll
         for (int k = 0; k < PF_MAXD / 8; k++) {
             int d = sub + 8 * k;
-            if (d < D) o[d] = f2h(acc[k] * inv);
+            if (d < D) o[d] = S::store(acc[k] * inv);
         }
     }
 }
+EXPORT_F16_BF16(__launch_bounds__(128), paged_attention_prefill,
+        (u16* __restrict__ out, const float* __restrict__ q, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
+         const int* __restrict__ tileStart, const int* __restrict__ tileLen, const int* __restrict__ tokSeq,
+         const int* __restrict__ positions, const int* __restrict__ blockTables, int maxBlocksPerSeq,
+         int heads, int kvHeads, int headDim, int blockSize, float scale),
+        (out, q, kcache, vcache, tileStart, tileLen, tokSeq, positions, blockTables, maxBlocksPerSeq,
+         heads, kvHeads, headDim, blockSize, scale))

@@ -1,29 +1,34 @@
-// The paged KV cache: per layer, keys and values of [block][offset][kvHead][headDim] in FP16,
-// the same layout as the CPU's PagedKvCache, so slot s holds one token's K (or V) of all KV heads.
+// The paged KV cache: per layer, keys and values of [block][offset][kvHead][headDim] in FP16 or
+// BF16, the CPU PagedKvCache's layout, so slot s holds one token's K (or V) of all KV heads.
 #include "quire.cuh"
 
 // vLLM's reshape_and_cache: token t's K and V (FP32, kvDim values each) go to slot slots[t];
 // a negative slot means "do not store". grid.x = tokens.
-extern "C" __global__ void reshape_and_cache(half_t* __restrict__ kcache, half_t* __restrict__ vcache,
-                                             const float* __restrict__ k, const float* __restrict__ v,
-                                             const int* __restrict__ slots, int kvDim) {
+template <class S>
+__device__ __forceinline__ void reshape_and_cache_impl(u16* __restrict__ kcache, u16* __restrict__ vcache,
+                                                       const float* __restrict__ k, const float* __restrict__ v,
+                                                       const int* __restrict__ slots, int kvDim) {
     int t = blockIdx.x;
     long long slot = slots[t];
     if (slot < 0) return;
-    half_t* kd = kcache + slot * kvDim;
-    half_t* vd = vcache + slot * kvDim;
+    u16* kd = kcache + slot * kvDim;
+    u16* vd = vcache + slot * kvDim;
     const float* ks = k + (long long) t * kvDim;
     const float* vs = v + (long long) t * kvDim;
     for (int i = threadIdx.x; i < kvDim; i += blockDim.x) {
-        kd[i] = f2h(ks[i]);
-        vd[i] = f2h(vs[i]);
+        kd[i] = S::store(ks[i]);
+        vd[i] = S::store(vs[i]);
     }
 }
+EXPORT_F16_BF16(, reshape_and_cache,
+        (u16* __restrict__ kcache, u16* __restrict__ vcache, const float* __restrict__ k, const float* __restrict__ v,
+         const int* __restrict__ slots, int kvDim),
+        (kcache, vcache, k, v, slots, kvDim))
 
 // Copy-on-write: for each pair p, block mapping[2p] -> mapping[2p+1] in every layer, K and V.
-// Each layer's K starts layerStride halves after the previous one (V likewise).
-// grid = (pairs, layers); blockHalves = blockSize * kvDim (even).
-extern "C" __global__ void copy_blocks(half_t* kcache, half_t* vcache, const int* __restrict__ mapping,
+// Each layer's K starts layerStride values after the previous one (V likewise). A copy of 16-bit
+// values, so one kernel serves FP16 and BF16. grid = (pairs, layers); blockHalves = blockSize * kvDim (even).
+extern "C" __global__ void copy_blocks(u16* kcache, u16* vcache, const int* __restrict__ mapping,
                                        long long layerStride, int blockHalves) {
     int p = blockIdx.x, layer = blockIdx.y;
     long long src = (long long) mapping[2 * p] * blockHalves + layer * layerStride;

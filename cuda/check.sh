@@ -18,10 +18,11 @@
 #      (CUDA toolkit folders, pip's nvidia-* packages under PyTorch's site-packages, ...) and the
 #      driver's libcuda.so.1, and puts their folders on LD_LIBRARY_PATH;
 #   3. runs io.quire.cli.CudaCheck (= `quire cuda-check`): every kernel against the CPU backend on
-#      fresh random inputs (outputs pre-filled with NaN; FP16 relative error within 1e-3), the same
+#      fresh random inputs, FP16 and BF16 (outputs pre-filled with NaN; relative error within 1e-3
+#      for FP16, 8e-3 for BF16), the same
 #      checks the CUDA JUnit tests run; every cuda/*.cu compiled with NVRTC and loaded; paged-
 #      attention decode GB/s next to a device-to-device copy; a greedy stories260K completion on
-#      the GPU against the CPU; decode tokens/s of a ~1B-parameter random Llama in FP16 at batch
+#      the GPU against the CPU; decode tokens/s of a ~1B-parameter random Llama in FP16 (then BF16) at batch
 #      1, 32 and 128; then the kernels once more from the PTX (JIT) instead of the sm_90 cubin.
 set -uo pipefail
 cd "$(dirname "$0")/.."

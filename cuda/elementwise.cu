@@ -2,13 +2,16 @@
 
 #define GRID_STRIDE(i, n) for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
 
-// SwiGLU gate: out[i] = silu(gate[i]) * up[i] in FP16 (the down projection's input).
-extern "C" __global__ void silu_mul(half_t* __restrict__ out, const float* __restrict__ gate, const float* __restrict__ up, long long n) {
+// SwiGLU gate: out[i] = silu(gate[i]) * up[i] in FP16 or BF16 (the down projection's input).
+template <class S>
+__device__ __forceinline__ void silu_mul_impl(u16* __restrict__ out, const float* __restrict__ gate, const float* __restrict__ up, long long n) {
     GRID_STRIDE(i, n) {
         float g = gate[i];
-        out[i] = f2h(g / (1.f + expf(-g)) * up[i]);
+        out[i] = S::store(g / (1.f + expf(-g)) * up[i]);
     }
 }
+EXPORT_F16_BF16(, silu_mul, (u16* __restrict__ out, const float* __restrict__ gate, const float* __restrict__ up, long long n),
+        (out, gate, up, n))
 
 // Residual connection: acc[i] += x[i].
 extern "C" __global__ void add(float* __restrict__ acc, const float* __restrict__ x, long long n) {
@@ -20,12 +23,15 @@ extern "C" __global__ void add_bias(float* __restrict__ x, const float* __restri
     GRID_STRIDE(i, (long long) rows * cols) x[i] += bias[i % cols];
 }
 
-// Embedding lookup: out[t] = table[tokens[t]] (FP16 table, FP32 residual stream). grid.x = tokens.
-extern "C" __global__ void embedding(float* __restrict__ out, const half_t* __restrict__ table, const int* __restrict__ tokens, int dim) {
-    const half_t* row = table + (long long) tokens[blockIdx.x] * dim;
+// Embedding lookup: out[t] = table[tokens[t]] (FP16 or BF16 table, FP32 residual stream). grid.x = tokens.
+template <class S>
+__device__ __forceinline__ void embedding_impl(float* __restrict__ out, const u16* __restrict__ table, const int* __restrict__ tokens, int dim) {
+    const u16* row = table + (long long) tokens[blockIdx.x] * dim;
     float* o = out + (long long) blockIdx.x * dim;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) o[i] = h2f(row[i]);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) o[i] = S::load(row[i]);
 }
+EXPORT_F16_BF16(, embedding, (float* __restrict__ out, const u16* __restrict__ table, const int* __restrict__ tokens, int dim),
+        (out, table, tokens, dim))
 
 extern "C" __global__ void f32_to_f16(half_t* __restrict__ out, const float* __restrict__ in, long long n) {
     GRID_STRIDE(i, n) out[i] = f2h(in[i]);
@@ -45,4 +51,9 @@ extern "C" __global__ void bf16_to_f32(float* __restrict__ out, const bf16_t* __
 
 extern "C" __global__ void bf16_to_f16(half_t* __restrict__ out, const bf16_t* __restrict__ in, long long n) {
     GRID_STRIDE(i, n) out[i] = f2h(bf2f(in[i]));
+}
+
+// Weights stored as F16 uploaded for a BF16 model (quire.dtype=bfloat16).
+extern "C" __global__ void f16_to_bf16(bf16_t* __restrict__ out, const half_t* __restrict__ in, long long n) {
+    GRID_STRIDE(i, n) out[i] = f2bf(h2f(in[i]));
 }

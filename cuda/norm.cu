@@ -1,10 +1,11 @@
 #include "quire.cuh"
 
-// RMSNorm of rows of x (FP32) into FP16 (the next matrix product's input):
+// RMSNorm of rows of x (FP32) into FP16 or BF16 (the next matrix product's input):
 // out[r][i] = x[src][i] / sqrt(mean(x[src]^2) + eps) * w[i], src = rowIdx ? rowIdx[r] : r.
 // grid.x = rows; the row index lets the final norm gather each sequence's last token.
-extern "C" __global__ void rms_norm(half_t* __restrict__ out, const float* __restrict__ x, const float* __restrict__ w,
-                                    const int* __restrict__ rowIdx, int n, float eps) {
+template <class S>
+__device__ __forceinline__ void rms_norm_impl(u16* __restrict__ out, const float* __restrict__ x, const float* __restrict__ w,
+                                              const int* __restrict__ rowIdx, int n, float eps) {
     __shared__ float red[32];
     int r = blockIdx.x;
     long long src = rowIdx ? rowIdx[r] : r;
@@ -13,6 +14,9 @@ extern "C" __global__ void rms_norm(half_t* __restrict__ out, const float* __res
     for (int i = threadIdx.x; i < n; i += blockDim.x) ss += xr[i] * xr[i];
     ss = block_sum(ss, red);
     float scale = rsqrtf(ss / n + eps);
-    half_t* o = out + (long long) r * n;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) o[i] = f2h(xr[i] * scale * w[i]);
+    u16* o = out + (long long) r * n;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) o[i] = S::store(xr[i] * scale * w[i]);
 }
+EXPORT_F16_BF16(, rms_norm,
+        (u16* __restrict__ out, const float* __restrict__ x, const float* __restrict__ w, const int* __restrict__ rowIdx, int n, float eps),
+        (out, x, w, rowIdx, n, eps))

@@ -74,6 +74,34 @@ __device__ __forceinline__ float block_max(float v, float* red) {
     return warp_max(r);
 }
 
+// ---- The 16-bit storage type ------------------------------------------------------------------
+// Weights, matrix-product inputs and the KV cache are FP16 or BF16 (quire.dtype). A kernel that
+// reads or writes them is written once as a template over F16 or BF16 and exported under both
+// names, <kernel>_f16 and <kernel>_bf16, by EXPORT_F16_BF16.
+typedef unsigned short u16;
+
+struct F16 {
+    static __device__ __forceinline__ float load(u16 v) { return h2f(v); }
+    static __device__ __forceinline__ u16 store(float f) { return f2h(f); }
+    // Two values packed in one 32-bit word (element 2i in the low half).
+    static __device__ __forceinline__ float2 load2(unsigned w) { return h2x2f(w); }
+};
+
+struct BF16 {
+    static __device__ __forceinline__ float load(u16 v) { return bf2f(v); }
+    static __device__ __forceinline__ u16 store(float f) { return f2bf(f); }
+    static __device__ __forceinline__ float2 load2(unsigned w) {
+        return make_float2(__uint_as_float(w << 16), __uint_as_float(w & 0xffff0000u));
+    }
+};
+
+// EXPORT_F16_BF16(attrs, name, (params), (args)) defines extern "C" kernels name_f16 and
+// name_bf16 that call name##_impl<F16 or BF16> args. Templates cannot have C linkage, and plain
+// names are what both the driver (cuModuleGetFunction) and NVRTC find without name mangling.
+#define EXPORT_F16_BF16(attrs, name, params, args) \
+    extern "C" __global__ void attrs name##_f16 params { name##_impl<F16> args; } \
+    extern "C" __global__ void attrs name##_bf16 params { name##_impl<BF16> args; }
+
 // KV position j of a sequence lives at slot table[j / blockSize] * blockSize + j % blockSize.
 __device__ __forceinline__ long long kv_slot(const int* table, int j, int blockSize) {
     return (long long) table[j / blockSize] * blockSize + j % blockSize;

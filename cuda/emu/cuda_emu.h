@@ -1,11 +1,13 @@
 // A CPU stand-in for the CUDA features Quire's kernels use, to check their logic (indexing,
 // masking, softmax, partition reduce) on a machine without a GPU. One OS thread per CUDA
-// thread, blocks run one after another, so `static` locals act as a block's shared memory;
+// thread (from a pool), blocks run one after another, so `static` locals act as a block's shared memory;
 // __syncthreads and warp shuffles are barriers. Not a performance model, not a memory-model
 // check: numbers and index logic only. Used by cuda/emu/run.sh.
 #pragma once
 #include <barrier>
 #include <cmath>
+#include <latch>
+#include <semaphore>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -49,6 +51,40 @@ inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }
 using std::min;
 using std::max;
 
+// The OS threads that play a block's CUDA threads, made once and reused: creating 128 threads
+// per block per launch made the emulated GPU spend most of its time in the kernel (the OS one).
+// Workers sleep on semaphores between blocks (no spinning). Never destroyed: they are detached
+// and blocked when the process exits.
+struct EmuPool {
+    std::vector<std::binary_semaphore*> go;
+    const std::function<void(int)>* job = nullptr;
+    std::latch* done = nullptr;
+
+    void run(int n, const std::function<void(int)>& fn) {
+        while ((int) go.size() < n) {
+            int id = (int) go.size();
+            auto* sem = new std::binary_semaphore(0);
+            go.push_back(sem);
+            std::thread([this, id, sem] {
+                for (;;) {
+                    sem->acquire();
+                    (*job)(id);
+                    done->count_down();
+                }
+            }).detach();
+        }
+        std::latch finished(n);
+        job = &fn;
+        done = &finished;
+        for (int i = 0; i < n; i++) go[i]->release();
+        finished.wait();
+    }
+};
+inline EmuPool& emu_pool() {
+    static EmuPool* pool = new EmuPool();
+    return *pool;
+}
+
 // Runs kernel() once per CUDA thread of every block of the grid. Block size must be a multiple of 32.
 inline void emu_launch(dim3 grid, int block, int smemBytes, const std::function<void()>& kernel) {
     std::vector<unsigned char> smem(smemBytes + 16);
@@ -61,16 +97,13 @@ inline void emu_launch(dim3 grid, int block, int smemBytes, const std::function<
                 emu_block_barrier = &bar;
                 emu_warp_barriers.clear();
                 for (int w = 0; w < block / 32; w++) emu_warp_barriers.push_back(std::make_unique<std::barrier<>>(32));
-                std::vector<std::thread> threads;
-                for (int t = 0; t < block; t++) {
-                    threads.emplace_back([&, t, bx, by, bz] {
-                        threadIdx = {(unsigned) t, 0, 0};
-                        blockIdx = {bx, by, bz};
-                        blockDim = {(unsigned) block, 1, 1};
-                        gridDim = grid;
-                        kernel();
-                    });
-                }
-                for (auto& th : threads) th.join();
+                std::function<void(int)> one = [&, bx, by, bz](int t) {
+                    threadIdx = {(unsigned) t, 0, 0};
+                    blockIdx = {bx, by, bz};
+                    blockDim = {(unsigned) block, 1, 1};
+                    gridDim = grid;
+                    kernel();
+                };
+                emu_pool().run(block, one);
             }
 }

@@ -96,12 +96,12 @@ static void attention(int D, int heads, int kvHeads) {
         std::vector<float> tmp((size_t) seqs * heads * parts * D, NAN), ml(seqs * heads * parts, NAN), es(ml.size(), NAN);
         int smem = 4 * (D + partSize + std::max(8 * 128, D));
         emu_launch({(unsigned) heads, (unsigned) seqs, (unsigned) parts}, 128, smem, [&] {
-            paged_attention_decode(out.data(), tmp.data(), ml.data(), es.data(), q.data(), kc.data(), vc.data(), idx.data(), seq.data(),
+            paged_attention_decode_f16(out.data(), tmp.data(), ml.data(), es.data(), q.data(), kc.data(), vc.data(), idx.data(), seq.data(),
                                    pos.data(), flat.data(), maxBlocks, heads, kvHeads, D, bs, scale, partSize);
         });
         if (parts > 1) {
             emu_launch({(unsigned) heads, (unsigned) seqs, 1}, 128, 4 * parts, [&] {
-                paged_attention_reduce(out.data(), tmp.data(), ml.data(), es.data(), idx.data(), pos.data(), heads, D, partSize, parts);
+                paged_attention_reduce_f16(out.data(), tmp.data(), ml.data(), es.data(), idx.data(), pos.data(), heads, D, partSize, parts);
             });
         }
         std::vector<double> got(out.size());
@@ -123,7 +123,7 @@ static void attention(int D, int heads, int kvHeads) {
     std::vector<half_t> pout(n * qDim, 0x7e00);
     int smem = 4 * ((16 + 64) * (D + 1) + 16 * 32);
     emu_launch({(unsigned) heads, (unsigned) tileStart.size(), 1}, 128, smem, [&] {
-        paged_attention_prefill(pout.data(), pq.data(), kc.data(), vc.data(), tileStart.data(), tileLen.data(), pseq.data(), ppos.data(),
+        paged_attention_prefill_f16(pout.data(), pq.data(), kc.data(), vc.data(), tileStart.data(), tileLen.data(), pseq.data(), ppos.data(),
                                 flat.data(), maxBlocks, heads, kvHeads, D, bs, scale);
     });
     std::vector<double> got(pout.size());
@@ -139,7 +139,7 @@ static void others() {
         for (auto& v : w) v = uni(1);
         std::vector<int> rowIdx = {4, 0, 2};
         std::vector<half_t> out(rows * n, 0x7e00);
-        emu_launch({(unsigned) rows, 1, 1}, 256, 0, [&] { rms_norm(out.data(), x.data(), w.data(), rowIdx.data(), n, 1e-5f); });
+        emu_launch({(unsigned) rows, 1, 1}, 256, 0, [&] { rms_norm_f16(out.data(), x.data(), w.data(), rowIdx.data(), n, 1e-5f); });
         std::vector<double> got(out.size()), want(out.size());
         for (int r = 0; r < rows; r++) {
             double ss = 0;
@@ -178,7 +178,7 @@ static void others() {
         for (auto& a : k) a = uni(2);
         for (auto& a : v) a = uni(2);
         std::vector<int> slots = {3, -1, 9, 6, 4};  // block 3 unused: it receives the copy
-        emu_launch({(unsigned) tokens, 1, 1}, 32, 0, [&] { reshape_and_cache(kc.data() + stride, vc.data() + stride, k.data(), v.data(), slots.data(), kvDim); });
+        emu_launch({(unsigned) tokens, 1, 1}, 32, 0, [&] { reshape_and_cache_f16(kc.data() + stride, vc.data() + stride, k.data(), v.data(), slots.data(), kvDim); });
         std::vector<int> mapping = {0, 3};  // block 0 (slot 3) -> block 3
         emu_launch({1, (unsigned) layers, 1}, 32, 0, [&] { copy_blocks(kc.data(), vc.data(), mapping.data(), stride, bh); });
         std::vector<double> got, want;
@@ -205,7 +205,7 @@ static void others() {
         for (auto& b : q4) b = rng() & 0xff;
         for (int b = 0; b < nb; b++) { half_t d = toh(uni(0.1f)); memcpy(&q8[b * 34], &d, 2); memcpy(&q4[b * 18], &d, 2); }
         std::vector<half_t> o8(n, 0x7e00), o4(n, 0x7e00);
-        emu_launch({1, 1, 1}, 64, 0, [&] { dequant_q8_0(o8.data(), q8.data(), n); dequant_q4_0(o4.data(), q4.data(), n); });
+        emu_launch({1, 1, 1}, 64, 0, [&] { dequant_q8_0_f16(o8.data(), q8.data(), n); dequant_q4_0_f16(o4.data(), q4.data(), n); });
         std::vector<double> got, want;
         for (int i = 0; i < n; i++) {
             int b = i / 32, j = i % 32;

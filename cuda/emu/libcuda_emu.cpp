@@ -37,12 +37,14 @@ struct Kernel {
 };
 
 #define K(fn, barriers) Kernel{#fn, barriers, [](void** p) { call(fn, p); }}
+// K2: a kernel of both 16-bit types (quire.cuh's EXPORT_F16_BF16).
+#define K2(fn, barriers) K(fn##_f16, barriers), K(fn##_bf16, barriers)
 const Kernel kernels[] = {
-    K(paged_attention_decode, true), K(paged_attention_reduce, true), K(paged_attention_prefill, true),
-    K(reshape_and_cache, false), K(copy_blocks, false), K(rms_norm, true), K(rope, false),
-    K(silu_mul, false), K(add, false), K(add_bias, false), K(embedding, false),
+    K2(paged_attention_decode, true), K2(paged_attention_reduce, true), K2(paged_attention_prefill, true),
+    K2(reshape_and_cache, false), K(copy_blocks, false), K2(rms_norm, true), K(rope, false),
+    K2(silu_mul, false), K(add, false), K(add_bias, false), K2(embedding, false),
     K(f32_to_f16, false), K(f16_to_f32, false), K(f32_to_bf16, false), K(bf16_to_f32, false), K(bf16_to_f16, false),
-    K(dequant_q8_0, false), K(dequant_q4_0, false),
+    K(f16_to_bf16, false), K2(dequant_q8_0, false), K2(dequant_q4_0, false),
 };
 
 void* const CTX = (void*) 0x1234;

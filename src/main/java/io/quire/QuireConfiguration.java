@@ -46,13 +46,14 @@ public class QuireConfiguration {
         Device device = DeviceSelector.select(props.device()).device();
         LanguageModel model;
         if (props.dummy()) {
-            model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device);
+            model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device, props.dtype());
         } else {
             Path path = Path.of(props.model());
-            model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device);
+            model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device, props.dtype());
         }
-        log.info("Loaded {} ({}) in {} ms on {} threads", props.dummy() ? "the dummy random-weight model" : props.model(),
-                model.config().architecture(), (System.nanoTime() - start) / 1_000_000, threads);
+        String where = model instanceof CudaLlamaModel gpu ? "the GPU in " + gpu.dtype().id() : threads + " CPU threads in float32";
+        log.info("Loaded {} ({}) in {} ms on {}", props.dummy() ? "the dummy random-weight model" : props.model(),
+                model.config().architecture(), (System.nanoTime() - start) / 1_000_000, where);
         return model;
     }
 
@@ -60,10 +61,9 @@ public class QuireConfiguration {
     public LLMEngine llmEngine(LanguageModel model, QuireProperties props, MeterRegistry registry) {
         long kvBytes = props.kvCacheMemory().toBytes();
         if (model instanceof CudaLlamaModel gpu) {
-            // On a GPU the pool is sized from free device memory (quire.gpu-memory-utilization);
-            // the engine counts blocks in CPU (FP32) block bytes, so convert the block count back.
+            // On a GPU the pool is sized from free device memory (quire.gpu-memory-utilization).
             int blocks = gpu.kvBlocksFor(props.gpuMemoryUtilization(), props.blockSize(), props.maxNumBatchedTokens());
-            kvBytes = EngineConfig.kvBytesFor(model.config(), props.blockSize(), blocks);
+            kvBytes = blocks * gpu.kvBytesPerBlock(props.blockSize());
         }
         EngineConfig config = new EngineConfig(props.blockSize(), kvBytes, props.maxNumSeqs(),
                 props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(), props.swapSpace().toBytes(), props.preemptionMode(),

@@ -25,6 +25,8 @@ import org.springframework.util.unit.DataSize;
  *                             request: orca_max, orca_pow2, orca_oracle (README.md, "KV memory")
  * @param device               auto (the GPU when a CUDA driver and device exist, else the CPU), cpu or cuda
  * @param gpuMemoryUtilization fraction of free GPU memory the KV cache may take (on a GPU, instead of kvCacheMemory)
+ * @param dtype                the GPU's 16-bit type for weights, matrix-product inputs and the KV cache:
+ *                             auto (BF16 for a BF16 model file, else FP16), float16 or bfloat16; the CPU computes in FP32
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
@@ -42,7 +44,8 @@ public record QuireProperties(
         @DefaultValue("AUTO") io.quire.engine.PreemptionMode preemptionMode,
         @DefaultValue("PAGED") io.quire.kv.KvAllocationPolicy kvAllocationPolicy,
         @DefaultValue("auto") String device,
-        @DefaultValue("0.9") double gpuMemoryUtilization) {
+        @DefaultValue("0.9") double gpuMemoryUtilization,
+        @DefaultValue("auto") String dtype) {
 
     public static final String DUMMY = io.quire.model.ModelLoader.DUMMY;
 

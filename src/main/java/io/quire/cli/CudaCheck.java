@@ -28,7 +28,7 @@ import java.util.Map;
  * {@code quire cuda-check}: the GPU acceptance run, in one go. Compares every kernel with the CPU
  * backend on fresh random inputs, compiles every kernel source with NVRTC, times paged-attention
  * decode (effective GB/s) next to a device-to-device copy, measures generation throughput of a
- * 1B-parameter random Llama in FP16 at batch 1, 32 and 128, runs a greedy stories260K completion
+ * 1B-parameter random Llama in FP16 (then BF16) at batch 1, 32 and 128, runs a greedy stories260K completion
  * on the GPU and the CPU, and prints a summary table last. Exit code 0 when every check passed,
  * 1 when one failed, 3 when no GPU can be used.
  *
@@ -286,14 +286,20 @@ public final class CudaCheck {
             long t0 = System.nanoTime();
             RandomModels.write(c, TensorType.F16, 7, tmp);
             long t1 = System.nanoTime();
-            try (CudaLlamaModel model = CudaLlamaModel.load(tmp, "random-1b", device)) {
-                long t2 = System.nanoTime();
-                System.out.printf(Locale.ROOT, "written in %.1f s, uploaded in %.1f s; %s%n", (t1 - t0) / 1e9, (t2 - t1) / 1e9, device.describe());
-                System.out.printf(Locale.ROOT, "%8s %12s %12s%n", "batch", "tokens/s", "ms/step");
-                for (int b : batches) {
-                    double tps = DecodeBench.measure(model, b, 16, steps);
-                    System.out.printf(Locale.ROOT, "%8d %12.1f %12.2f%n", b, tps, 1000.0 * b / tps);
-                    summary.put((c == LLAMA_1B ? "1B" : "small") + " FP16 decode tokens/s, batch " + b, String.format(Locale.ROOT, "%.1f (%.2f ms/step)", tps, 1000.0 * b / tps));
+            // The F16 file as FP16 (the figure), then as BF16 (the BF16 kernels and cuBLAS path).
+            for (String dtype : List.of("float16", "bfloat16")) {
+                long t1b = System.nanoTime();
+                try (CudaLlamaModel model = CudaLlamaModel.load(tmp, "random-1b", device, dtype)) {
+                    long t2 = System.nanoTime();
+                    System.out.printf(Locale.ROOT, "%s: written in %.1f s, uploaded in %.1f s; %s%n", dtype, (t1 - t0) / 1e9, (t2 - t1b) / 1e9, device.describe());
+                    System.out.printf(Locale.ROOT, "%8s %12s %12s%n", "batch", "tokens/s", "ms/step");
+                    String label = dtype.equals("float16") ? "FP16" : "BF16";
+                    for (int b : batches) {
+                        double tps = DecodeBench.measure(model, b, 16, steps);
+                        System.out.printf(Locale.ROOT, "%8d %12.1f %12.2f%n", b, tps, 1000.0 * b / tps);
+                        summary.put((c == LLAMA_1B ? "1B" : "small") + " " + label + " decode tokens/s, batch " + b,
+                                String.format(Locale.ROOT, "%.1f (%.2f ms/step)", tps, 1000.0 * b / tps));
+                    }
                 }
             }
         } finally {

@@ -37,8 +37,7 @@ public final class GenerateCommand {
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         try (LanguageModel model = ModelLoader.load(modelSpec)) {
             int[] ids = model.tokenizer().encode(prompt, true, false);
-            long kvBytes = EngineConfig.kvBytesFor(model.config(), EngineConfig.DEFAULT_BLOCK_SIZE,
-                    (ids.length + maxTokens) / EngineConfig.DEFAULT_BLOCK_SIZE + 2);
+            long kvBytes = model.kvBytesPerBlock(EngineConfig.DEFAULT_BLOCK_SIZE) * ((ids.length + maxTokens) / EngineConfig.DEFAULT_BLOCK_SIZE + 2);
             EngineConfig config = EngineConfig.defaults(kvBytes).withMaxModelLen(Math.min(model.config().contextLength(), ids.length + maxTokens));
             try (LLMEngine engine = new LLMEngine(model, config, new SimpleMeterRegistry())) {
                 engine.generate("cli", ids, params).doOnNext(o -> print(out, o)).blockLast();

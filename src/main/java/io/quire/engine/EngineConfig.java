@@ -87,20 +87,18 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
         return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode, policy);
     }
 
-    /** Swap blocks the swap space buys for {@code model} (same block shape as the cache). */
-    public int numSwapBlocks(ModelConfig model) {
-        long perBlock = PagedKvCache.bytesPerBlock(model.numLayers(), blockSize, model.numKvHeads(), model.headDim());
+    /** Swap blocks the swap space buys at {@code perBlock} bytes a block (the cache's block shape and type). */
+    public int numSwapBlocks(long perBlock) {
         return (int) Math.min(swapSpaceBytes / perBlock, Integer.MAX_VALUE);
     }
 
-    /** Bytes the KV cache of {@code numBlocks} blocks takes for {@code model}. */
+    /** Bytes the CPU's (FP32) KV cache of {@code numBlocks} blocks takes for {@code model}. */
     public static long kvBytesFor(ModelConfig model, int blockSize, int numBlocks) {
         return numBlocks * PagedKvCache.bytesPerBlock(model.numLayers(), blockSize, model.numKvHeads(), model.headDim());
     }
 
-    /** Blocks the budget buys for {@code model}. */
-    public int numBlocks(ModelConfig model) {
-        long perBlock = PagedKvCache.bytesPerBlock(model.numLayers(), blockSize, model.numKvHeads(), model.headDim());
+    /** Blocks the budget buys at {@code perBlock} bytes a block (see {@code LanguageModel.kvBytesPerBlock}). */
+    public int numBlocks(long perBlock) {
         long n = kvCacheBytes / perBlock;
         if (n < 1) {
             throw new IllegalArgumentException("KV cache budget of " + kvCacheBytes + " bytes is less than one block (" + perBlock + " bytes); raise it");

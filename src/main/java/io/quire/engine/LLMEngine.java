@@ -107,25 +107,25 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         this.config = config;
         this.maxModelLen = config.resolveMaxModelLen(model.config());
         this.vocabSize = model.config().vocabSize();
-        int numBlocks = config.numBlocks(model.config());
+        this.kvBytesPerBlock = model.kvBytesPerBlock(config.blockSize());
+        int numBlocks = config.numBlocks(kvBytesPerBlock);
         if ((long) numBlocks * config.blockSize() < maxModelLen) {
             // As vLLM: one request of the full context must fit, or it could never finish.
             throw new IllegalArgumentException("The KV cache budget of " + config.kvCacheBytes() + " bytes holds " + numBlocks + " blocks of "
                     + config.blockSize() + " tokens (" + (long) numBlocks * config.blockSize() + " tokens), less than the maximum model length "
                     + maxModelLen + "; raise the KV cache budget or lower the maximum model length");
         }
-        int numSwapBlocks = config.numSwapBlocks(model.config());
+        int numSwapBlocks = config.numSwapBlocks(kvBytesPerBlock);
         this.kvCache = model.newKvCache(numBlocks, config.blockSize(), numSwapBlocks);
         this.kv = new KVCacheManager(numBlocks, config.blockSize(), config.enablePrefixCaching(), numSwapBlocks);
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
                 config.kvAllocationPolicy(), maxModelLen);
-        this.kvBytesPerBlock = EngineConfig.kvBytesFor(model.config(), config.blockSize(), 1);
         this.eosIds = Set.copyOf(tokenizer.endOfGenerationIds());
         publishStats();
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
         KvMetrics.register(registry, model.name(), () -> kvReport);
         log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), {} swap blocks, prefix caching {}, preemption {}, max model len {}, max {} seqs / {} tokens per step",
-                model.name(), numBlocks, config.blockSize(), EngineConfig.kvBytesFor(model.config(), config.blockSize(), numBlocks) >> 20,
+                model.name(), numBlocks, config.blockSize(), numBlocks * kvBytesPerBlock >> 20,
                 numSwapBlocks, config.enablePrefixCaching() ? "on" : "off", config.preemptionMode(),
                 maxModelLen, config.maxNumSeqs(), config.maxNumBatchedTokens());
     }

@@ -2,8 +2,10 @@ package io.quire.model;
 
 import io.quire.backend.KvCache;
 import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
 import io.quire.backend.cuda.Cublas;
 import io.quire.backend.cuda.CudaDevice;
+import io.quire.backend.cuda.CudaDtype;
 import io.quire.backend.cuda.CudaKernels;
 import io.quire.backend.cuda.CudaKvCache;
 import io.quire.backend.cuda.DeviceBuffer;
@@ -18,17 +20,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The Llama-family decoder ({@link LlamaModel}'s forward pass) on a CUDA GPU. Weights are uploaded
- * once as FP16 (quantized and BF16/F32 types converted on the device), activations stay FP32
- * between kernels and are FP16 only as matrix-product inputs, the KV cache is FP16
- * ({@link CudaKvCache}). Matrix products go through cuBLAS with FP32 accumulation; the residual
- * projections accumulate straight into the residual stream (beta = 1).
+ * The Llama-family decoder ({@link LlamaModel}'s forward pass) on a CUDA GPU, in one 16-bit type
+ * ({@link CudaDtype}, FP16 or BF16): weights are uploaded once in it (quantized, F32 and the other
+ * 16-bit type converted on the device), activations stay FP32 between kernels and are 16-bit only
+ * as matrix-product inputs, and the KV cache holds it ({@link CudaKvCache}). Matrix products go
+ * through cuBLAS with FP32 accumulation; the residual projections accumulate straight into the
+ * residual stream (beta = 1).
  */
 public final class CudaLlamaModel implements LanguageModel {
     private final String name;
     private final ModelConfig config;
     private final Tokenizer tokenizer;
     private final CudaDevice device;
+    private final CudaDtype dtype;
     private final CudaKernels kernels;
     private final Cublas cublas;
     private final float attnScale;
@@ -46,12 +50,13 @@ public final class CudaLlamaModel implements LanguageModel {
     private long capScratch;
     private DeviceBuffer x, xb, q, k, v, attn, gate, up, hidden, last, logits, ints, scratch;
 
-    CudaLlamaModel(String name, ModelConfig config, LlamaWeights w, Tokenizer tokenizer, CudaDevice device) {
+    CudaLlamaModel(String name, ModelConfig config, LlamaWeights w, Tokenizer tokenizer, CudaDevice device, CudaDtype dtype) {
         this.name = name;
         this.config = config;
         this.tokenizer = tokenizer;
         this.device = device;
-        this.kernels = device.kernels();
+        this.dtype = dtype;
+        this.kernels = device.kernels(dtype);
         this.cublas = device.cublas();
         this.attnScale = (float) (1.0 / Math.sqrt(config.headDim()));
         if (config.headDim() > CudaKernels.MAX_HEAD_DIM || config.headDim() % 2 != 0) {
@@ -59,17 +64,17 @@ public final class CudaLlamaModel implements LanguageModel {
         }
         try {
             try {
-                this.embedding = f16(w.tokenEmbedding());
-                this.output = w.output() == w.tokenEmbedding() ? embedding : f16(w.output());
+                this.embedding = upload16(w.tokenEmbedding());
+                this.output = w.output() == w.tokenEmbedding() ? embedding : upload16(w.output());
                 this.outputNorm = keep(device.upload(w.outputNorm()));
                 this.layers = new LayerWeights[config.numLayers()];
                 for (int i = 0; i < layers.length; i++) {
                     LlamaWeights.Layer l = w.layers()[i];
-                    layers[i] = new LayerWeights(keep(device.upload(l.attnNorm())), f16(l.wq()), f16(l.wk()), f16(l.wv()),
+                    layers[i] = new LayerWeights(keep(device.upload(l.attnNorm())), upload16(l.wq()), upload16(l.wk()), upload16(l.wv()),
                             l.bq() == null ? null : keep(device.upload(l.bq())),
                             l.bk() == null ? null : keep(device.upload(l.bk())),
                             l.bv() == null ? null : keep(device.upload(l.bv())),
-                            f16(l.wo()), keep(device.upload(l.ffnNorm())), f16(l.wGate()), f16(l.wUp()), f16(l.wDown()));
+                            upload16(l.wo()), keep(device.upload(l.ffnNorm())), upload16(l.wGate()), upload16(l.wUp()), upload16(l.wDown()));
                 }
                 float[][] tables = ropeTables(config, w.ropeFreqFactors());
                 this.ropeCos = keep(device.upload(tables[0]));
@@ -87,15 +92,24 @@ public final class CudaLlamaModel implements LanguageModel {
         }
     }
 
-    /**
-     * Loads a GGUF model onto {@code device}: reads it as {@link ModelLoader} does, uploads the
-     * weights, and closes the file (nothing of it is needed afterwards).
-     */
+    /** As {@link #load(Path, String, CudaDevice, String)} with {@code dtype} auto. */
     public static CudaLlamaModel load(Path path, String name, CudaDevice device) throws IOException {
+        return load(path, name, device, "auto");
+    }
+
+    /**
+     * Loads a GGUF model onto {@code device} in {@code dtype} ({@link CudaDtype#parse}: auto,
+     * float16 or bfloat16): reads it as {@link ModelLoader} does, uploads the weights, and closes
+     * the file (nothing of it is needed afterwards).
+     */
+    public static CudaLlamaModel load(Path path, String name, CudaDevice device, String dtype) throws IOException {
         try (GgufFile file = GgufFile.open(path)) {
             ModelConfig config = ModelLoader.readConfig(file);
             Tokenizer tokenizer = Tokenizers.fromGguf(file.metadata());
-            return new CudaLlamaModel(name, config, LlamaWeights.from(file, config), tokenizer, device);
+            LlamaWeights weights = LlamaWeights.from(file, config);
+            // auto follows the bulk of the weights: the first layer's query projection.
+            CudaDtype type = CudaDtype.parse(dtype, weights.layers()[0].wq().type());
+            return new CudaLlamaModel(name, config, weights, tokenizer, device, type);
         }
     }
 
@@ -129,32 +143,40 @@ public final class CudaLlamaModel implements LanguageModel {
         return b;
     }
 
-    /** A weight as FP16 on the device, converted there from its stored type. */
-    private DeviceBuffer f16(Tensor t) {
+    /** A weight in the model's 16-bit type on the device, converted there from its stored type. */
+    private DeviceBuffer upload16(Tensor t) {
         long n = t.elements();
         long stored = t.type().bytesFor(n);
         MemorySegment data = t.data().asSlice(0, stored);
         DeviceBuffer out = keep(device.alloc(2 * n));
+        boolean bf16 = dtype == CudaDtype.BFLOAT16;
         switch (t.type()) {
-            case F16 -> device.upload(data, out, 0);
-            case F32, BF16, Q8_0, Q4_0 -> {
-                if (uploadScratch == null || uploadScratch.bytes() < stored) {
-                    if (uploadScratch != null) {
-                        device.synchronize();
-                        uploadScratch.close();
-                    }
-                    uploadScratch = device.alloc(stored);
-                }
-                // The synchronous upload waits for the previous conversion that read the scratch.
-                device.upload(data, uploadScratch, 0);
-                switch (t.type()) {
-                    case F32 -> kernels.f32ToF16(out.ptr(), uploadScratch.ptr(), n);
-                    case BF16 -> kernels.bf16ToF16(out.ptr(), uploadScratch.ptr(), n);
-                    case Q8_0 -> kernels.dequantQ8_0(out.ptr(), uploadScratch.ptr(), n);
-                    default -> kernels.dequantQ4_0(out.ptr(), uploadScratch.ptr(), n);
-                }
-            }
+            case F32, F16, BF16, Q8_0, Q4_0 -> {}
             default -> throw new ModelLoadException("tensor " + t.name() + " has type " + t.type() + ", which the CUDA backend cannot upload");
+        }
+        if ((t.type() == TensorType.F16 && !bf16) || (t.type() == TensorType.BF16 && bf16)) {
+            device.upload(data, out, 0);  // already the model's type
+            return out;
+        }
+        if (uploadScratch == null || uploadScratch.bytes() < stored) {
+            if (uploadScratch != null) {
+                device.synchronize();
+                uploadScratch.close();
+            }
+            uploadScratch = device.alloc(stored);
+        }
+        // The synchronous upload waits for the previous conversion that read the scratch.
+        device.upload(data, uploadScratch, 0);
+        long o = out.ptr(), in = uploadScratch.ptr();
+        switch (t.type()) {
+            case F32 -> {
+                if (bf16) kernels.f32ToBf16(o, in, n);
+                else kernels.f32ToF16(o, in, n);
+            }
+            case BF16 -> kernels.bf16ToF16(o, in, n);
+            case F16 -> kernels.f16ToBf16(o, in, n);
+            case Q8_0 -> kernels.dequantQ8_0(o, in, n);
+            default -> kernels.dequantQ4_0(o, in, n);
         }
         return out;
     }
@@ -163,10 +185,22 @@ public final class CudaLlamaModel implements LanguageModel {
     @Override public Tokenizer tokenizer() { return tokenizer; }
     @Override public String name() { return name; }
     public CudaDevice device() { return device; }
+    public CudaDtype dtype() { return dtype; }
 
     @Override
     public CudaKvCache newKvCache(int numBlocks, int blockSize) {
-        return new CudaKvCache(device, config.numLayers(), numBlocks, blockSize, config.numKvHeads(), config.headDim(), 0);
+        return newKvCache(numBlocks, blockSize, 0);
+    }
+
+    /** Swap space, if any, is pinned host memory (vLLM's swap_blocks between it and the device). */
+    @Override
+    public CudaKvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
+        return new CudaKvCache(device, dtype, config.numLayers(), numBlocks, blockSize, config.numKvHeads(), config.headDim(), numSwapBlocks);
+    }
+
+    @Override
+    public long kvBytesPerBlock(int blockSize) {
+        return CudaKvCache.bytesPerBlock(config.numLayers(), blockSize, config.numKvHeads(), config.headDim());
     }
 
     /** KV blocks that fit in {@code utilization} of the free device memory, leaving room for a step of {@code maxTokens}. */
@@ -201,9 +235,9 @@ public final class CudaLlamaModel implements LanguageModel {
         for (int l = 0; l < c.numLayers(); l++) {
             LayerWeights w = layers[l];
             kernels.rmsNorm(xb.ptr(), x.ptr(), w.attnNorm.ptr(), 0, n, dim, c.rmsNormEps());
-            cublas.matmul(w.wq.ptr(), qDim, dim, xb.ptr(), n, q.ptr(), false);
-            cublas.matmul(w.wk.ptr(), kvDim, dim, xb.ptr(), n, k.ptr(), false);
-            cublas.matmul(w.wv.ptr(), kvDim, dim, xb.ptr(), n, v.ptr(), false);
+            matmul(w.wq.ptr(), qDim, dim, xb.ptr(), n, q.ptr(), false);
+            matmul(w.wk.ptr(), kvDim, dim, xb.ptr(), n, k.ptr(), false);
+            matmul(w.wv.ptr(), kvDim, dim, xb.ptr(), n, v.ptr(), false);
             if (w.bq != null) {
                 kernels.addBias(q.ptr(), w.bq.ptr(), n, qDim);
                 kernels.addBias(k.ptr(), w.bk.ptr(), n, kvDim);
@@ -213,22 +247,26 @@ public final class CudaLlamaModel implements LanguageModel {
             kernels.rope(k.ptr(), positions, ropeCos.ptr(), ropeSin.ptr(), n, c.numKvHeads(), c.headDim(), c.ropeNeox());
             kernels.reshapeAndCache(cache.keys(l), cache.values(l), k.ptr(), v.ptr(), slots, n, kvDim);
             attention(step, cache, l, decodeIdx, tokSeq, positions, tables, tileStart, tileLen);
-            cublas.matmul(w.wo.ptr(), dim, qDim, attn.ptr(), n, x.ptr(), true);
+            matmul(w.wo.ptr(), dim, qDim, attn.ptr(), n, x.ptr(), true);
 
             kernels.rmsNorm(xb.ptr(), x.ptr(), w.ffnNorm.ptr(), 0, n, dim, c.rmsNormEps());
-            cublas.matmul(w.wGate.ptr(), ffn, dim, xb.ptr(), n, gate.ptr(), false);
-            cublas.matmul(w.wUp.ptr(), ffn, dim, xb.ptr(), n, up.ptr(), false);
+            matmul(w.wGate.ptr(), ffn, dim, xb.ptr(), n, gate.ptr(), false);
+            matmul(w.wUp.ptr(), ffn, dim, xb.ptr(), n, up.ptr(), false);
             kernels.siluMul(hidden.ptr(), gate.ptr(), up.ptr(), (long) n * ffn);
-            cublas.matmul(w.wDown.ptr(), dim, ffn, hidden.ptr(), n, x.ptr(), true);
+            matmul(w.wDown.ptr(), dim, ffn, hidden.ptr(), n, x.ptr(), true);
         }
         // Only each sequence's last token needs logits: norm (gathering those rows) and project them.
         kernels.rmsNorm(last.ptr(), x.ptr(), outputNorm.ptr(), lastIdx, seqs, dim, c.rmsNormEps());
-        cublas.matmul(output.ptr(), c.vocabSize(), dim, last.ptr(), seqs, logits.ptr(), false);
+        matmul(output.ptr(), c.vocabSize(), dim, last.ptr(), seqs, logits.ptr(), false);
         float[] flat = new float[seqs * c.vocabSize()];
         device.download(logits, 0, MemorySegment.ofArray(flat));
         float[][] result = new float[seqs][];
         for (int s = 0; s < seqs; s++) result[s] = java.util.Arrays.copyOfRange(flat, s * c.vocabSize(), (s + 1) * c.vocabSize());
         return result;
+    }
+
+    private void matmul(long w, int rows, int cols, long x, int n, long y, boolean accumulate) {
+        cublas.matmul(dtype, w, rows, cols, x, n, y, accumulate);
     }
 
     private void attention(Step step, CudaKvCache cache, int layer, long decodeIdx, long tokSeq, long positions, long tables,

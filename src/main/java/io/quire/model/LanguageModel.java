@@ -43,6 +43,16 @@ public interface LanguageModel extends AutoCloseable {
         return new PagedKvCache(c.numLayers(), numBlocks, blockSize, c.numKvHeads(), c.headDim(), numSwapBlocks);
     }
 
+    /**
+     * Bytes one KV block of {@code blockSize} tokens takes in this model's cache, over all layers,
+     * K and V (FP32 on the CPU, 16-bit on a GPU): what the engine divides its KV budget and its
+     * swap space by.
+     */
+    default long kvBytesPerBlock(int blockSize) {
+        ModelConfig c = config();
+        return PagedKvCache.bytesPerBlock(c.numLayers(), blockSize, c.numKvHeads(), c.headDim());
+    }
+
     @Override
     default void close() {}
 }

@@ -65,9 +65,19 @@ public final class ModelLoader {
 
     /** Loads a GGUF file under the model name {@code name} onto {@code device}. */
     public static LanguageModel load(Path path, String name, io.quire.backend.Device device) throws IOException {
+        return load(path, name, device, "auto");
+    }
+
+    /**
+     * As {@link #load(Path, String, io.quire.backend.Device)}; on a GPU the model is kept in
+     * {@code dtype} (auto, float16 or bfloat16: {@link io.quire.backend.cuda.CudaDtype#parse}).
+     * The CPU computes in FP32 whatever the dtype, but a bad dtype is refused on either device.
+     */
+    public static LanguageModel load(Path path, String name, io.quire.backend.Device device, String dtype) throws IOException {
+        io.quire.backend.cuda.CudaDtype.parse(dtype, null);  // fail early, before the file is read
         return switch (device) {
             case CPU -> load(path, name);
-            case CUDA -> CudaLlamaModel.load(path, name, io.quire.backend.cuda.Cuda.device());
+            case CUDA -> CudaLlamaModel.load(path, name, io.quire.backend.cuda.Cuda.device(), dtype);
         };
     }
 

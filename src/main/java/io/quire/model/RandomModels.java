@@ -46,11 +46,16 @@ public final class RandomModels {
 
     /** As {@link #load(ModelConfig, TensorType, long, String)}, on {@code device}. */
     public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, io.quire.backend.Device device) {
+        return load(config, type, seed, name, device, "auto");
+    }
+
+    /** As {@link #load(ModelConfig, TensorType, long, String, io.quire.backend.Device)}, in GPU type {@code dtype}. */
+    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, io.quire.backend.Device device, String dtype) {
         try {
             Path tmp = Files.createTempFile("quire-random-", ".gguf");
             try {
                 write(config, type, seed, tmp);
-                return ModelLoader.load(tmp, name, device);
+                return ModelLoader.load(tmp, name, device, dtype);
             } finally {
                 Files.deleteIfExists(tmp);
             }

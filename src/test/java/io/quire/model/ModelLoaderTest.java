@@ -56,4 +56,16 @@ class ModelLoaderTest {
             assertThat(m.tokenizer().encode("hello there")).startsWith(1);
         }
     }
+
+    @Test
+    void anUnknownDtypeIsRefusedOnTheCpuToo() throws Exception {
+        Path p = tmp.resolve("d.gguf");
+        RandomModels.write(TINY, TensorType.F32, 5, p);
+        assertThatThrownBy(() -> ModelLoader.load(p, "d", io.quire.backend.Device.CPU, "fp8"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown dtype 'fp8'");
+        try (LanguageModel m = ModelLoader.load(p, "d", io.quire.backend.Device.CPU, "bfloat16")) {
+            // The CPU computes in FP32 whatever the GPU type: its KV blocks stay FP32.
+            assertThat(m.kvBytesPerBlock(16)).isEqualTo(2L * TINY.numLayers() * 16 * TINY.kvDim() * 4);
+        }
+    }
 }

@@ -6,12 +6,11 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
 
 import static org.bytedeco.cuda.global.cublas.*;
-import static org.bytedeco.cuda.global.cudart.CUDA_R_16F;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 
 /**
- * Matrix products through cuBLAS ({@code libcublas.so.13}): FP16 inputs, FP32 accumulation and
- * FP32 output ({@code cublasGemmEx}), on the device's stream.
+ * Matrix products through cuBLAS ({@code libcublas.so.13}): FP16 or BF16 inputs, FP32
+ * accumulation and FP32 output ({@code cublasGemmEx}), on the device's stream.
  */
 public final class Cublas implements AutoCloseable {
     private final CudaDevice device;
@@ -34,26 +33,26 @@ public final class Cublas implements AutoCloseable {
 
     /**
      * {@code y[t][r] = sum_c w[r][c] * x[t][c]} (plus y's old value when {@code accumulate}) for
-     * {@code n} rows of x: w is {@code [rows][cols]} FP16 row-major as GGUF stores it, x
-     * {@code [n][cols]} FP16, y {@code [n][rows]} FP32.
+     * {@code n} rows of x: w is {@code [rows][cols]} row-major as GGUF stores it, x {@code [n][cols]},
+     * both of {@code type}; y {@code [n][rows]} FP32.
      */
-    public void matmul(long w, int rows, int cols, long x, int n, long y, boolean accumulate) {
+    public void matmul(CudaDtype type, long w, int rows, int cols, long x, int n, long y, boolean accumulate) {
         if (rows <= 0 || cols <= 0 || n <= 0) throw new IllegalArgumentException("matmul shape " + rows + "x" + cols + " times " + n + " must be positive");
         device.bind();
         // Row-major W[rows][cols] is column-major W^T (cols x rows, ld = cols); Y^T = W * X^T in
         // column-major terms: m = rows, n = tokens, k = cols.
         check(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, rows, n, cols,
-                one, new RawPointer(w), CUDA_R_16F, cols,
-                new RawPointer(x), CUDA_R_16F, cols,
+                one, new RawPointer(w), type.cudaDataType(), cols,
+                new RawPointer(x), type.cudaDataType(), cols,
                 accumulate ? betaOne : zero, new RawPointer(y), CUDA_R_32F, rows,
                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx(" + rows + "x" + cols + ", n=" + n + ")");
     }
 
-    public void matmul(DeviceBuffer w, int rows, int cols, DeviceBuffer x, int n, DeviceBuffer y) {
+    public void matmul(CudaDtype type, DeviceBuffer w, int rows, int cols, DeviceBuffer x, int n, DeviceBuffer y) {
         if (w.bytes() < 2L * rows * cols || x.bytes() < 2L * n * cols || y.bytes() < 4L * n * rows) {
             throw new IllegalArgumentException("matmul buffers too small for " + rows + "x" + cols + " times " + n);
         }
-        matmul(w.ptr(), rows, cols, x.ptr(), n, y.ptr(), false);
+        matmul(type, w.ptr(), rows, cols, x.ptr(), n, y.ptr(), false);
     }
 
     private static void check(int status, String call) {

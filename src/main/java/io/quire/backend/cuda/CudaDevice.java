@@ -28,7 +28,7 @@ public final class CudaDevice implements AutoCloseable {
     private final CUctx_st context = new CUctx_st();
     private final CUstream_st stream = new CUstream_st();
     private final Map<String, KernelModule> modules = new HashMap<>();
-    private CudaKernels kernels;
+    private final java.util.Map<CudaDtype, CudaKernels> kernels = new java.util.EnumMap<>(CudaDtype.class);
     private Cublas cublas;
     private PinnedBuffer staging;
 
@@ -244,10 +244,14 @@ public final class CudaDevice implements AutoCloseable {
         return m;
     }
 
-    /** Quire's kernels (loads every module on first use). */
-    public synchronized CudaKernels kernels() {
-        if (kernels == null) kernels = new CudaKernels(this);
-        return kernels;
+    /** Quire's kernels for FP16 (loads every module on first use). */
+    public CudaKernels kernels() {
+        return kernels(CudaDtype.FLOAT16);
+    }
+
+    /** Quire's kernels storing and reading {@code dtype} (loads every module on first use). */
+    public synchronized CudaKernels kernels(CudaDtype dtype) {
+        return kernels.computeIfAbsent(dtype, t -> new CudaKernels(this, t));
     }
 
     /** The cuBLAS handle bound to this device's stream. */

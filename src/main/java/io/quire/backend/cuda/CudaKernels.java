@@ -1,8 +1,10 @@
 package io.quire.backend.cuda;
 
 /**
- * Typed launches of Quire's kernels ({@code cuda/*.cu}). Arguments are device buffers or device
- * addresses; FP16 buffers hold raw binary16 values. Shapes are the caller's contract (the model
+ * Typed launches of Quire's kernels ({@code cuda/*.cu}) for one 16-bit type ({@link #dtype()}):
+ * the methods that store or read "16-bit" values (KV cache, matrix-product inputs, weights)
+ * launch that type's variant ({@code rms_norm_f16} or {@code rms_norm_bf16}). Arguments are
+ * device buffers or device addresses; 16-bit buffers hold raw binary16 or bfloat16 values. Shapes are the caller's contract (the model
  * runner checks its inputs before they reach here), but sizes that would make a kernel read or
  * write past a buffer are rejected where the buffer is at hand.
  */
@@ -17,37 +19,44 @@ public final class CudaKernels {
     public static final int MAX_HEAD_DIM = 256;
 
     private final CudaDevice device;
+    private final CudaDtype dtype;
     private final Kernel reshapeAndCache, copyBlocks, rmsNorm, rope, siluMul, add, addBias, embedding;
-    private final Kernel f32ToF16, f16ToF32, f32ToBf16, bf16ToF32, bf16ToF16, dequantQ8_0, dequantQ4_0;
+    private final Kernel f32ToF16, f16ToF32, f32ToBf16, bf16ToF32, bf16ToF16, f16ToBf16, dequantQ8_0, dequantQ4_0;
     private final Kernel attentionDecode, attentionReduce, attentionPrefill;
 
-    CudaKernels(CudaDevice device) {
+    CudaKernels(CudaDevice device, CudaDtype dtype) {
         this.device = device;
+        this.dtype = dtype;
+        String t = "_" + dtype.kernelSuffix();
         KernelModule cache = device.module("cache");
         KernelModule norm = device.module("norm");
         KernelModule ropeM = device.module("rope");
         KernelModule ew = device.module("elementwise");
         KernelModule quant = device.module("quant");
         KernelModule attn = device.module("attention");
-        reshapeAndCache = cache.kernel("reshape_and_cache");
+        reshapeAndCache = cache.kernel("reshape_and_cache" + t);
         copyBlocks = cache.kernel("copy_blocks");
-        rmsNorm = norm.kernel("rms_norm");
+        rmsNorm = norm.kernel("rms_norm" + t);
         rope = ropeM.kernel("rope");
-        siluMul = ew.kernel("silu_mul");
+        siluMul = ew.kernel("silu_mul" + t);
         add = ew.kernel("add");
         addBias = ew.kernel("add_bias");
-        embedding = ew.kernel("embedding");
+        embedding = ew.kernel("embedding" + t);
         f32ToF16 = ew.kernel("f32_to_f16");
         f16ToF32 = ew.kernel("f16_to_f32");
         f32ToBf16 = ew.kernel("f32_to_bf16");
         bf16ToF32 = ew.kernel("bf16_to_f32");
         bf16ToF16 = ew.kernel("bf16_to_f16");
-        dequantQ8_0 = quant.kernel("dequant_q8_0");
-        dequantQ4_0 = quant.kernel("dequant_q4_0");
-        attentionDecode = attn.kernel("paged_attention_decode");
-        attentionReduce = attn.kernel("paged_attention_reduce");
-        attentionPrefill = attn.kernel("paged_attention_prefill");
+        f16ToBf16 = ew.kernel("f16_to_bf16");
+        dequantQ8_0 = quant.kernel("dequant_q8_0" + t);
+        dequantQ4_0 = quant.kernel("dequant_q4_0" + t);
+        attentionDecode = attn.kernel("paged_attention_decode" + t);
+        attentionReduce = attn.kernel("paged_attention_reduce" + t);
+        attentionPrefill = attn.kernel("paged_attention_prefill" + t);
     }
+
+    /** The 16-bit type these launches store and read. */
+    public CudaDtype dtype() { return dtype; }
 
     /** Blocks for a grid-stride loop over n elements: enough to fill the GPU, no more. */
     private int gridFor(long n, int threads) {
@@ -59,7 +68,7 @@ public final class CudaKernels {
         return Math.min(256, Math.max(32, (n + 31) / 32 * 32));
     }
 
-    /** K/V (FP32, [tokens][kvDim]) of each token into FP16 cache slot {@code slots[t]}; negative slots skipped. */
+    /** K/V (FP32, [tokens][kvDim]) of each token into 16-bit cache slot {@code slots[t]}; negative slots skipped. */
     public void reshapeAndCache(long keyCache, long valueCache, long k, long v, long slots, int tokens, int kvDim) {
         reshapeAndCache.launch(tokens, 1, 1, threadsFor(kvDim), 0, keyCache, valueCache, k, v, slots, kvDim);
     }
@@ -70,7 +79,7 @@ public final class CudaKernels {
         copyBlocks.launch(pairs, layers, 1, 256, 0, keyCache, valueCache, mapping, layerStrideHalves, blockHalves);
     }
 
-    /** FP16 {@code out[r] = rmsnorm(x[rowIdx ? rowIdx[r] : r]) * w} over rows of n values. */
+    /** 16-bit {@code out[r] = rmsnorm(x[rowIdx ? rowIdx[r] : r]) * w} over rows of n values. */
     public void rmsNorm(long out, long x, long weight, long rowIdx, int rows, int n, float eps) {
         rmsNorm.launch(rows, 1, 1, 256, 0, out, x, weight, rowIdx == 0 ? null : rowIdx, n, eps);
     }
@@ -82,7 +91,7 @@ public final class CudaKernels {
         rope.launch(blocks, 1, 1, 256, 0, x, positions, cos, sin, tokens, heads, headDim, neox ? 1 : 0);
     }
 
-    /** FP16 {@code out = silu(gate) * up} over n FP32 values. */
+    /** 16-bit {@code out = silu(gate) * up} over n FP32 values. */
     public void siluMul(long out, long gate, long up, long n) {
         siluMul.launch(gridFor(n, 256), 1, 1, 256, 0, out, gate, up, n);
     }
@@ -97,7 +106,7 @@ public final class CudaKernels {
         addBias.launch(gridFor((long) rows * cols, 256), 1, 1, 256, 0, x, bias, rows, cols);
     }
 
-    /** FP32 {@code out[t] = table[tokens[t]]} from an FP16 {@code [vocab][dim]} table. */
+    /** FP32 {@code out[t] = table[tokens[t]]} from a 16-bit {@code [vocab][dim]} table. */
     public void embedding(long out, long table, long tokens, int count, int dim) {
         embedding.launch(count, 1, 1, threadsFor(dim), 0, out, table, tokens, dim);
     }
@@ -107,11 +116,12 @@ public final class CudaKernels {
     public void f32ToBf16(long out, long in, long n) { f32ToBf16.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
     public void bf16ToF32(long out, long in, long n) { bf16ToF32.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
     public void bf16ToF16(long out, long in, long n) { bf16ToF16.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
+    public void f16ToBf16(long out, long in, long n) { f16ToBf16.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
 
-    /** n values (a multiple of 32) of Q8_0 blocks to FP16. */
+    /** n values (a multiple of 32) of Q8_0 blocks to the 16-bit type. */
     public void dequantQ8_0(long out, long in, long n) { dequantQ8_0.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
 
-    /** n values (a multiple of 32) of Q4_0 blocks to FP16. */
+    /** n values (a multiple of 32) of Q4_0 blocks to the 16-bit type. */
     public void dequantQ4_0(long out, long in, long n) { dequantQ4_0.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
 
     /** Partitions a decode context of {@code maxContext} positions is split into. */

@@ -6,13 +6,14 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The paged KV cache in device memory, FP16: for each layer keys and values of
+ * The paged KV cache in device memory, FP16 or BF16 ({@link CudaDtype}): for each layer keys and values of
  * {@code [block][offset][kvHead][headDim]} (the CPU {@link io.quire.backend.cpu.PagedKvCache}'s
  * layout), all layers' keys in one allocation and all values in another. Optional swap space is
  * pinned host memory of the same block shape, for preempted sequences (vLLM's swap_blocks).
  */
 public final class CudaKvCache implements KvCache, AutoCloseable {
     private final CudaDevice device;
+    private final CudaDtype dtype;
     private final int numLayers;
     private final int numBlocks;
     private final int blockSize;
@@ -25,13 +26,19 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
     private final PinnedBuffer swapValues;
     private DeviceBuffer mapping;
 
+    /** An FP16 cache. */
     public CudaKvCache(CudaDevice device, int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim, int numSwapBlocks) {
+        this(device, CudaDtype.FLOAT16, numLayers, numBlocks, blockSize, numKvHeads, headDim, numSwapBlocks);
+    }
+
+    public CudaKvCache(CudaDevice device, CudaDtype dtype, int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim, int numSwapBlocks) {
         if (numLayers <= 0 || numBlocks <= 0 || blockSize <= 0 || numKvHeads <= 0 || headDim <= 0 || numSwapBlocks < 0) {
             throw new IllegalArgumentException("KV cache dimensions must be positive: layers " + numLayers + ", blocks " + numBlocks
                     + ", block size " + blockSize + ", KV heads " + numKvHeads + ", head dim " + headDim + ", swap blocks " + numSwapBlocks);
         }
         if (((long) blockSize * numKvHeads * headDim) % 2 != 0) throw new IllegalArgumentException("a KV block must hold an even number of values");
         this.device = device;
+        this.dtype = dtype;
         this.numLayers = numLayers;
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
@@ -60,7 +67,7 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
         this.swapValues = sv;
     }
 
-    /** Bytes one block takes on the device over all layers, K and V (FP16). */
+    /** Bytes one block takes on the device over all layers, K and V (16-bit values). */
     public static long bytesPerBlock(int numLayers, int blockSize, int numKvHeads, int headDim) {
         return 2L * numLayers * blockSize * numKvHeads * headDim * 2;
     }
@@ -89,11 +96,12 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
     public int kvDim() { return numKvHeads * headDim; }
     public int numSwapBlocks() { return numSwapBlocks; }
     public CudaDevice device() { return device; }
+    public CudaDtype dtype() { return dtype; }
 
-    /** FP16 values per block per layer. */
+    /** 16-bit values per block per layer. */
     public int blockHalves() { return blockSize * numKvHeads * headDim; }
 
-    /** FP16 values per layer. */
+    /** 16-bit values per layer. */
     public long layerStride() { return (long) numBlocks * blockHalves(); }
 
     /** Device address of layer {@code layer}'s keys. */
@@ -122,7 +130,7 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
             mapping = device.alloc(Math.max(4096, 8L * flat.length));
         }
         device.upload(MemorySegment.ofArray(flat), mapping, 0);
-        device.kernels().copyBlocks(keys.ptr(), values.ptr(), mapping.ptr(), pairs.length, numLayers, layerStride(), blockHalves());
+        device.kernels(dtype).copyBlocks(keys.ptr(), values.ptr(), mapping.ptr(), pairs.length, numLayers, layerStride(), blockHalves());
     }
 
     /** Copies device blocks {@code deviceBlocks[i]} to swap blocks {@code hostBlocks[i]} (preemption by swapping). */
@@ -163,14 +171,14 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
         if (b < 0 || b >= count) throw new IllegalArgumentException(what + " block " + b + " outside 0.." + (count - 1));
     }
 
-    /** Overwrites layer {@code layer}'s keys and values (FP32, rounded to FP16): for checks and tests. */
+    /** Overwrites layer {@code layer}'s keys and values (FP32, rounded to the cache's type): for checks and tests. */
     public void uploadLayer(int layer, float[] k, float[] v) {
         long n = layerStride();
         if (k.length != n || v.length != n) throw new IllegalArgumentException("a layer holds " + n + " values, got " + k.length + " and " + v.length);
         short[] h = new short[(int) n];
-        for (int i = 0; i < h.length; i++) h[i] = Float.floatToFloat16(k[i]);
+        for (int i = 0; i < h.length; i++) h[i] = dtype.fromFloat(k[i]);
         device.upload(MemorySegment.ofArray(h), keys, 2L * layer * n);
-        for (int i = 0; i < h.length; i++) h[i] = Float.floatToFloat16(v[i]);
+        for (int i = 0; i < h.length; i++) h[i] = dtype.fromFloat(v[i]);
         device.upload(MemorySegment.ofArray(h), values, 2L * layer * n);
     }
 
@@ -187,7 +195,7 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
         device.synchronize();
         device.download(buf, 2L * layer * n, MemorySegment.ofArray(h));
         float[] f = new float[h.length];
-        for (int i = 0; i < h.length; i++) f[i] = Float.float16ToFloat(h[i]);
+        for (int i = 0; i < h.length; i++) f[i] = dtype.toFloat(h[i]);
         return f;
     }
 
@@ -195,7 +203,7 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
     public float[] swapKeysAsFloats(int layer, int hostBlock) {
         MemorySegment s = swapKeys.segment().asSlice(((long) layer * numSwapBlocks + hostBlock) * 2L * blockHalves(), 2L * blockHalves());
         float[] f = new float[blockHalves()];
-        for (int i = 0; i < f.length; i++) f[i] = Float.float16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT, i));
+        for (int i = 0; i < f.length; i++) f[i] = dtype.toFloat(s.getAtIndex(ValueLayout.JAVA_SHORT, i));
         return f;
     }
 

@@ -15,16 +15,20 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Compares every CUDA kernel with the CPU backend on fresh random inputs. Each GPU output is
- * filled with NaN before the kernel runs, so an element the kernel fails to write shows up as
- * "unwritten". The error is normwise: {@code max|gpu - cpu| / max|cpu|}. Where the GPU stores
- * FP16 (KV cache, matrix-product inputs) the CPU reference gets the same FP16-rounded inputs, so
- * the error measures the kernel, not the storage format; FP16 outputs must be within 1e-3.
+ * Compares every CUDA kernel with the CPU backend on fresh random inputs, in both 16-bit types
+ * (FP16, then BF16 for the kernels that store or read one; their names end in "[bf16]"). Each GPU
+ * output is filled with NaN before the kernel runs, so an element the kernel fails to write shows
+ * up as "unwritten". The error is normwise: {@code max|gpu - cpu| / max|cpu|}. Where the GPU
+ * stores 16-bit values (KV cache, matrix-product inputs) the CPU reference gets the same rounded
+ * inputs, so the error measures the kernel, not the storage format; FP16 outputs must be within
+ * 1e-3, BF16 outputs (8 mantissa bits: rounding alone costs up to 2^-9) within 8e-3.
  */
 public final class KernelCheck {
     public static final double FP16_TOLERANCE = 1e-3;
+    public static final double BF16_TOLERANCE = 8e-3;
     private static final int NAN_F32 = 0x7fc00000;
     private static final int NAN_F16_PAIR = 0x7e007e00;
+    private static final int NAN_BF16_PAIR = 0x7fc07fc0;
 
     /** One kernel's comparison. */
     public record Result(String kernel, double relError, long unwritten, long elements, double tolerance) {
@@ -34,35 +38,53 @@ public final class KernelCheck {
     }
 
     private final CudaDevice device;
+    private final CudaDtype dtype;
     private final CudaKernels k;
     private final SplittableRandom random;
     private final List<DeviceBuffer> buffers = new ArrayList<>();
+    private final String tag;
+    private final double tolerance;
 
-    private KernelCheck(CudaDevice device, long seed) {
+    private KernelCheck(CudaDevice device, long seed, CudaDtype dtype) {
         this.device = device;
-        this.k = device.kernels();
+        this.dtype = dtype;
+        this.k = device.kernels(dtype);
         this.random = new SplittableRandom(seed);
+        this.tag = dtype == CudaDtype.FLOAT16 ? "" : " [" + dtype.kernelSuffix() + "]";
+        this.tolerance = dtype == CudaDtype.FLOAT16 ? FP16_TOLERANCE : BF16_TOLERANCE;
     }
 
-    /** Runs every check on {@code device}; inputs come from {@code seed}. */
+    /** Runs every check on {@code device}, FP16 and BF16; inputs come from {@code seed}. */
     public static List<Result> run(CudaDevice device, long seed) {
-        KernelCheck c = new KernelCheck(device, seed);
+        List<Result> results = new ArrayList<>();
+        KernelCheck c = new KernelCheck(device, seed, CudaDtype.FLOAT16);
+        try {
+            results.add(c.rope(false));
+            results.add(c.rope(true));
+            results.add(c.add());
+            results.add(c.addBias());
+            results.addAll(c.conversions());
+            results.add(c.copyBlocks());
+            results.add(c.swap());
+        } finally {
+            c.close();
+        }
+        for (CudaDtype t : CudaDtype.values()) results.addAll(run(device, seed, t));
+        return results;
+    }
+
+    /** The checks of the kernels that store or read {@code dtype}. */
+    public static List<Result> run(CudaDevice device, long seed, CudaDtype dtype) {
+        KernelCheck c = new KernelCheck(device, seed + dtype.ordinal(), dtype);
         List<Result> results = new ArrayList<>();
         try {
             results.add(c.rmsNorm());
-            results.add(c.rope(false));
-            results.add(c.rope(true));
             results.add(c.siluMul());
-            results.add(c.add());
-            results.add(c.addBias());
             results.add(c.embedding());
-            results.addAll(c.conversions());
             results.add(c.dequant(TensorType.Q8_0));
             results.add(c.dequant(TensorType.Q4_0));
             results.add(c.gemm());
             results.add(c.reshapeAndCache());
-            results.add(c.copyBlocks());
-            results.add(c.swap());
             results.addAll(c.attention(64, 8, 2));
             results.addAll(c.attention(128, 4, 4));
             results.addAll(c.attention(96, 6, 2));  // not a power of two: the pairwise path
@@ -91,9 +113,17 @@ public final class KernelCheck {
 
     private DeviceBuffer i32(int[] a) { return track(device.upload(a)); }
 
-    private DeviceBuffer f16(float[] a) {
+    /** {@code a} rounded to the checked 16-bit type. */
+    private float[] roundHalf(float[] a) {
+        float[] r = new float[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = dtype.round(a[i]);
+        return r;
+    }
+
+    /** {@code a} as values of the checked 16-bit type on the device. */
+    private DeviceBuffer half(float[] a) {
         short[] h = new short[a.length];
-        for (int i = 0; i < a.length; i++) h[i] = Float.floatToFloat16(a[i]);
+        for (int i = 0; i < a.length; i++) h[i] = dtype.fromFloat(a[i]);
         DeviceBuffer b = track(device.alloc(Math.max(4, 2L * a.length)));
         device.upload(MemorySegment.ofArray(h), b, 0);
         return b;
@@ -106,9 +136,18 @@ public final class KernelCheck {
     }
 
     private DeviceBuffer nanF16(long n) {
+        return nan16(n, NAN_F16_PAIR);
+    }
+
+    /** n values of the checked 16-bit type, all NaN. */
+    private DeviceBuffer nanHalf(long n) {
+        return nan16(n, dtype == CudaDtype.FLOAT16 ? NAN_F16_PAIR : NAN_BF16_PAIR);
+    }
+
+    private DeviceBuffer nan16(long n, int pair) {
         long words = (n + 1) / 2;
         DeviceBuffer b = track(device.alloc(4 * words));
-        device.fill32(b, NAN_F16_PAIR, words);
+        device.fill32(b, pair, words);
         return b;
     }
 
@@ -118,10 +157,18 @@ public final class KernelCheck {
     }
 
     private float[] readF16(DeviceBuffer b, int n) {
+        return read16(b, n, CudaDtype.FLOAT16);
+    }
+
+    private float[] readHalf(DeviceBuffer b, int n) {
+        return read16(b, n, dtype);
+    }
+
+    private float[] read16(DeviceBuffer b, int n, CudaDtype type) {
         device.synchronize();
         short[] h = device.downloadShorts(b, n);
         float[] f = new float[n];
-        for (int i = 0; i < n; i++) f[i] = Float.float16ToFloat(h[i]);
+        for (int i = 0; i < n; i++) f[i] = type.toFloat(h[i]);
         return f;
     }
 
@@ -161,11 +208,11 @@ public final class KernelCheck {
     private Result rmsNorm() {
         int rows = 7, n = 1000;
         float[] x = randoms(rows * n, 3f), w = randoms(n, 1f);
-        DeviceBuffer out = nanF16((long) rows * n);
+        DeviceBuffer out = nanHalf((long) rows * n);
         k.rmsNorm(out.ptr(), f32(x).ptr(), f32(w).ptr(), 0, rows, n, 1e-5f);
         float[] cpu = new float[rows * n];
         for (int r = 0; r < rows; r++) Ops.rmsNorm(cpu, r * n, x, r * n, w, n, 1e-5f);
-        return compare("rms_norm", readF16(out, rows * n), cpu, FP16_TOLERANCE);
+        return compare("rms_norm" + tag, readHalf(out, rows * n), cpu, tolerance);
     }
 
     private Result rope(boolean neox) {
@@ -198,11 +245,11 @@ public final class KernelCheck {
     private Result siluMul() {
         int n = 5000;
         float[] g = randoms(n, 4f), u = randoms(n, 2f);
-        DeviceBuffer out = nanF16(n);
+        DeviceBuffer out = nanHalf(n);
         k.siluMul(out.ptr(), f32(g).ptr(), f32(u).ptr(), n);
         float[] cpu = g.clone();
         Ops.siluMul(cpu, u, n);
-        return compare("silu_mul", readF16(out, n), cpu, FP16_TOLERANCE);
+        return compare("silu_mul" + tag, readHalf(out, n), cpu, tolerance);
     }
 
     private Result add() {
@@ -227,15 +274,21 @@ public final class KernelCheck {
 
     private Result embedding() {
         int vocab = 300, dim = 96, count = 11;
-        float[] table = roundF16(randoms(vocab * dim, 1f));
+        float[] table = roundHalf(randoms(vocab * dim, 1f));
         int[] tokens = new int[count];
         for (int i = 0; i < count; i++) tokens[i] = random.nextInt(vocab);
         DeviceBuffer out = nanF32((long) count * dim);
-        k.embedding(out.ptr(), f16(table).ptr(), i32(tokens).ptr(), count, dim);
-        Tensor t = new Tensor("table", TensorType.F16, new long[] {dim, vocab}, Quant.quantize(TensorType.F16, table));
+        k.embedding(out.ptr(), half(table).ptr(), i32(tokens).ptr(), count, dim);
+        TensorType type = tensorType();
+        Tensor t = new Tensor("table", type, new long[] {dim, vocab}, Quant.quantize(type, table));
         float[] cpu = new float[count * dim];
         for (int i = 0; i < count; i++) Quant.dequantizeRow(t, tokens[i], cpu, i * dim);
-        return compare("embedding", readF32(out, cpu.length), cpu, 0);
+        return compare("embedding" + tag, readF32(out, cpu.length), cpu, 0);
+    }
+
+    /** The GGUF tensor type of the checked 16-bit type, for CPU references. */
+    private TensorType tensorType() {
+        return dtype == CudaDtype.FLOAT16 ? TensorType.F16 : TensorType.BF16;
     }
 
     private List<Result> conversions() {
@@ -258,6 +311,11 @@ public final class KernelCheck {
         DeviceBuffer bh = nanF16(n);
         k.bf16ToF16(bh.ptr(), b.ptr(), n);
         r.add(compare("bf16_to_f16", readF16(bh, n), roundF16(bf), 0));
+        DeviceBuffer hb = nan16(n, NAN_BF16_PAIR);
+        k.f16ToBf16(hb.ptr(), h.ptr(), n);
+        float[] viaF16 = roundF16(x);
+        for (int i = 0; i < n; i++) viaF16[i] = CudaDtype.BFLOAT16.round(viaF16[i]);
+        r.add(compare("f16_to_bf16", read16(hb, n, CudaDtype.BFLOAT16), viaF16, 0));
         return r;
     }
 
@@ -266,28 +324,30 @@ public final class KernelCheck {
         MemorySegment q = Quant.quantize(type, randoms(n, 2f));
         DeviceBuffer raw = track(device.alloc(q.byteSize()));
         device.upload(q, raw, 0);
-        DeviceBuffer out = nanF16(n);
+        DeviceBuffer out = nanHalf(n);
         if (type == TensorType.Q8_0) k.dequantQ8_0(out.ptr(), raw.ptr(), n);
         else k.dequantQ4_0(out.ptr(), raw.ptr(), n);
         float[] cpu = Quant.dequantize(new Tensor("q", type, new long[] {n}, q));
-        return compare("dequant_" + type.name().toLowerCase(java.util.Locale.ROOT) + " to f16", readF16(out, n), cpu, FP16_TOLERANCE);
+        return compare("dequant_" + type.name().toLowerCase(java.util.Locale.ROOT) + " to " + dtype.kernelSuffix(), readHalf(out, n), cpu, tolerance);
     }
 
     private Result gemm() {
         int rows = 384, cols = 512, n = 7;
-        float[] w = roundF16(randoms(rows * cols, 0.1f));
-        float[] x = roundF16(randoms(n * cols, 1f));
+        float[] w = roundHalf(randoms(rows * cols, 0.1f));
+        float[] x = roundHalf(randoms(n * cols, 1f));
         DeviceBuffer y = nanF32((long) n * rows);
-        device.cublas().matmul(f16(w), rows, cols, f16(x), n, y);
+        device.cublas().matmul(dtype, half(w), rows, cols, half(x), n, y);
         float[] cpu = new float[n * rows];
-        MatMul.matmul(new Tensor("w", TensorType.F16, new long[] {cols, rows}, Quant.quantize(TensorType.F16, w)), x, n, cpu);
-        return compare("cublasGemmEx f16 x f16 -> f32", readF32(y, cpu.length), cpu, 1e-4);
+        TensorType type = tensorType();
+        MatMul.matmul(new Tensor("w", type, new long[] {cols, rows}, Quant.quantize(type, w)), x, n, cpu);
+        String t = dtype.kernelSuffix();
+        return compare("cublasGemmEx " + t + " x " + t + " -> f32", readF32(y, cpu.length), cpu, 1e-4);
     }
 
     private Result reshapeAndCache() {
         int layers = 2, blocks = 8, bs = 16, kvHeads = 2, headDim = 32, tokens = 20;
         int kvDim = kvHeads * headDim;
-        try (CudaKvCache cache = new CudaKvCache(device, layers, blocks, bs, kvHeads, headDim, 0)) {
+        try (CudaKvCache cache = new CudaKvCache(device, dtype, layers, blocks, bs, kvHeads, headDim, 0)) {
             float[] nan = new float[(int) cache.layerStride()];
             java.util.Arrays.fill(nan, Float.NaN);
             cache.uploadLayer(1, nan, nan);
@@ -302,9 +362,9 @@ public final class KernelCheck {
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
             java.util.Arrays.fill(cpu.keys(1), Float.NaN);
             java.util.Arrays.fill(cpu.values(1), Float.NaN);
-            cpu.write(1, slots, roundF16(kk), roundF16(vv), tokens);
+            cpu.write(1, slots, roundHalf(kk), roundHalf(vv), tokens);
             // Slots the CPU leaves NaN (slot -1 and every slot not written) must stay NaN on the GPU.
-            return compare("reshape_and_cache", concat(cache.keysAsFloats(1), cache.valuesAsFloats(1)), concat(cpu.keys(1), cpu.values(1)), 0);
+            return compare("reshape_and_cache" + tag, concat(cache.keysAsFloats(1), cache.valuesAsFloats(1)), concat(cpu.keys(1), cpu.values(1)), 0);
         }
     }
 
@@ -367,7 +427,7 @@ public final class KernelCheck {
 
     /**
      * Decode (v1 and split-K v2) and prefill attention against the CPU's PagedAttention, on a
-     * cache of FP16-rounded random K/V with scattered block tables and GQA.
+     * cache of random K/V rounded to the checked type with scattered block tables and GQA.
      */
     private List<Result> attention(int headDim, int heads, int kvHeads) {
         int bs = 16, blocks = 300;
@@ -375,10 +435,10 @@ public final class KernelCheck {
         int seqs = ctx.length;
         int layers = 1;
         List<Result> results = new ArrayList<>();
-        String shape = " (headDim " + headDim + ", heads " + heads + "/" + kvHeads + ")";
-        try (CudaKvCache cache = new CudaKvCache(device, layers, blocks, bs, kvHeads, headDim, 0)) {
+        String shape = " (headDim " + headDim + ", heads " + heads + "/" + kvHeads + ")" + tag;
+        try (CudaKvCache cache = new CudaKvCache(device, dtype, layers, blocks, bs, kvHeads, headDim, 0)) {
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
-            float[] kk = roundF16(randoms((int) cache.layerStride(), 1f)), vv = roundF16(randoms((int) cache.layerStride(), 1f));
+            float[] kk = roundHalf(randoms((int) cache.layerStride(), 1f)), vv = roundHalf(randoms((int) cache.layerStride(), 1f));
             cache.uploadLayer(0, kk, vv);
             System.arraycopy(kk, 0, cpu.keys(0), 0, kk.length);
             System.arraycopy(vv, 0, cpu.values(0), 0, vv.length);
@@ -410,17 +470,17 @@ public final class KernelCheck {
             PagedAttention.attend(q, expected, seqs, pos, tokSeq, tables, cpu, 0, heads, scale);
             DeviceBuffer dq = f32(q), dPos = i32(pos), dSeq = i32(tokSeq), dIdx = i32(idx);
             int maxCtx = 2049;
-            DeviceBuffer out1 = nanF16((long) seqs * qDim);
+            DeviceBuffer out1 = nanHalf((long) seqs * qDim);
             k.attentionDecode(out1.ptr(), dq.ptr(), cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
                     maxBlocks, seqs, heads, kvHeads, headDim, bs, scale, maxCtx, 1, 0, 0, 0);
-            results.add(compare("paged_attention_decode v1" + shape, readF16(out1, seqs * qDim), expected, FP16_TOLERANCE));
+            results.add(compare("paged_attention_decode v1" + shape, readHalf(out1, seqs * qDim), expected, tolerance));
             int parts = CudaKernels.partitionsFor(maxCtx, CudaKernels.PARTITION_SIZE);
             DeviceBuffer tmp = nanF32((long) seqs * heads * parts * headDim);
             DeviceBuffer ml = nanF32((long) seqs * heads * parts), es = nanF32((long) seqs * heads * parts);
-            DeviceBuffer out2 = nanF16((long) seqs * qDim);
+            DeviceBuffer out2 = nanHalf((long) seqs * qDim);
             k.attentionDecode(out2.ptr(), dq.ptr(), cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
                     maxBlocks, seqs, heads, kvHeads, headDim, bs, scale, CudaKernels.PARTITION_SIZE, parts, tmp.ptr(), ml.ptr(), es.ptr());
-            results.add(compare("paged_attention_decode v2 split-K + reduce" + shape, readF16(out2, seqs * qDim), expected, FP16_TOLERANCE));
+            results.add(compare("paged_attention_decode v2 split-K + reduce" + shape, readHalf(out2, seqs * qDim), expected, tolerance));
 
             // Prefill chunks: sequence 0 all 37 positions, sequence 1 its last 40 (90..129) over a
             // cached prefix, sequence 2 a chunk of 19 in the middle (1000..1018).
@@ -443,10 +503,10 @@ public final class KernelCheck {
             float[] pq = randoms(n * qDim, 1f);
             float[] pexp = new float[n * qDim];
             PagedAttention.attend(pq, pexp, n, ppos, pseq, tables, cpu, 0, heads, scale);
-            DeviceBuffer pout = nanF16((long) n * qDim);
+            DeviceBuffer pout = nanHalf((long) n * qDim);
             k.attentionPrefill(pout.ptr(), f32(pq).ptr(), cache.keys(0), cache.values(0), i32(tileStart).ptr(), i32(tileLen).ptr(),
                     tiles.size(), i32(pseq).ptr(), i32(ppos).ptr(), dTables.ptr(), maxBlocks, heads, kvHeads, headDim, bs, scale);
-            results.add(compare("paged_attention_prefill (causal)" + shape, readF16(pout, n * qDim), pexp, FP16_TOLERANCE));
+            results.add(compare("paged_attention_prefill (causal)" + shape, readHalf(pout, n * qDim), pexp, tolerance));
         }
         return results;
     }

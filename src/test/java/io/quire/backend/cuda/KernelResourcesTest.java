@@ -23,6 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class KernelResourcesTest {
     private static final Path NVCC = Path.of("/usr/local/cuda/bin/nvcc");
     private static final Pattern KERNEL = Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\([^)]*\\) )?(\\w+)\\(");
+    /** quire.cuh's EXPORT_F16_BF16(attrs, name, ...): kernels name_f16 and name_bf16. */
+    private static final Pattern BOTH_TYPES = Pattern.compile("EXPORT_F16_BF16\\(\\s*(?:__launch_bounds__\\([^)]*\\))?\\s*,\\s*(\\w+),");
 
     static List<Path> sources() throws IOException {
         try (Stream<Path> s = Files.list(Path.of("cuda"))) {
@@ -34,6 +36,11 @@ class KernelResourcesTest {
         List<String> names = new ArrayList<>();
         Matcher m = KERNEL.matcher(source);
         while (m.find()) names.add(m.group(1));
+        Matcher both = BOTH_TYPES.matcher(source);
+        while (both.find()) {
+            names.add(both.group(1) + "_f16");
+            names.add(both.group(1) + "_bf16");
+        }
         return names;
     }
 
@@ -51,6 +58,25 @@ class KernelResourcesTest {
             assertThat(kernels(Files.readString(p))).as("kernels in " + p).isNotEmpty();
         }
         assertThat(KernelModule.MODULES).containsExactlyInAnyOrderElementsOf(names);
+    }
+
+    /** A name the backend asks for that no source defines would fail only on a GPU, at load. */
+    @Test
+    void everyKernelTheBackendLoadsIsDefinedInBothTypesWhereTyped() throws IOException {
+        List<String> defined = new ArrayList<>();
+        for (Path p : sources()) defined.addAll(kernels(Files.readString(p)));
+        String java = Files.readString(Path.of("src/main/java/io/quire/backend/cuda/CudaKernels.java"));
+        Matcher m = Pattern.compile("kernel\\(\"(\\w+)\"( \\+ t)?\\)").matcher(java);
+        List<String> wanted = new ArrayList<>();
+        while (m.find()) {
+            if (m.group(2) == null) {
+                wanted.add(m.group(1));
+            } else {
+                for (CudaDtype t : CudaDtype.values()) wanted.add(m.group(1) + "_" + t.kernelSuffix());
+            }
+        }
+        assertThat(wanted).hasSizeGreaterThan(25);
+        assertThat(defined).containsAll(wanted);
     }
 
     @Test
