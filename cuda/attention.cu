@@ -1,5 +1,6 @@
 // Paged attention: queries (FP32) attend to keys/values read through block tables from the FP16
-// or BF16 KV cache ([slot][kvHead][headDim] per layer). Token t of the batch belongs to sequence tokSeq[t]
+// or BF16 KV cache ([slot][kvHead][headDim] per layer). Token t's query heads start at
+// q + t * qStride: the queries are the first columns of the fused QKV projection's output. Token t of the batch belongs to sequence tokSeq[t]
 // and sees positions 0..positions[t] of it (causal). Head h reads KV head h / (heads / kvHeads).
 // Outputs are FP16 or BF16 (the KV cache's type) [tokens][heads * headDim], the input of the output projection.
 #include "quire.cuh"
@@ -12,7 +13,7 @@
 template <class S>
 __device__ __forceinline__ void paged_attention_decode_impl(
         u16* __restrict__ out, float* __restrict__ tmpOut, float* __restrict__ maxLogits, float* __restrict__ expSums,
-        const float* __restrict__ q, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
+        const float* __restrict__ q, int qStride, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
         const int* __restrict__ tokIdx, const int* __restrict__ tokSeq, const int* __restrict__ positions,
         const int* __restrict__ blockTables, int maxBlocksPerSeq,
         int heads, int kvHeads, int headDim, int blockSize, float scale, int partSize) {
@@ -33,7 +34,7 @@ __device__ __forceinline__ void paged_attention_decode_impl(
     float* partial = sc + partSize;  // [G * D] <= max(8 * blockDim.x, D)
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
 
-    const float* qh = q + (long long) t * heads * D + h * D;
+    const float* qh = q + (long long) t * qStride + h * D;
     for (int d = tid; d < D; d += blockDim.x) qs[d] = qh[d];
     __syncthreads();
 
@@ -145,11 +146,11 @@ __device__ __forceinline__ void paged_attention_decode_impl(
 
 EXPORT_F16_BF16(, paged_attention_decode,
         (u16* __restrict__ out, float* __restrict__ tmpOut, float* __restrict__ maxLogits, float* __restrict__ expSums,
-         const float* __restrict__ q, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
+         const float* __restrict__ q, int qStride, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
          const int* __restrict__ tokIdx, const int* __restrict__ tokSeq, const int* __restrict__ positions,
          const int* __restrict__ blockTables, int maxBlocksPerSeq,
          int heads, int kvHeads, int headDim, int blockSize, float scale, int partSize),
-        (out, tmpOut, maxLogits, expSums, q, kcache, vcache, tokIdx, tokSeq, positions, blockTables, maxBlocksPerSeq,
+        (out, tmpOut, maxLogits, expSums, q, qStride, kcache, vcache, tokIdx, tokSeq, positions, blockTables, maxBlocksPerSeq,
          heads, kvHeads, headDim, blockSize, scale, partSize))
 
 // Combines the partitions of paged_attention_decode (vLLM's paged_attention_v2 reduce).
@@ -197,7 +198,7 @@ EXPORT_F16_BF16(, paged_attention_reduce,
 #define PF_MAXD 256
 template <class S>
 __device__ __forceinline__ void paged_attention_prefill_impl(
-        u16* __restrict__ out, const float* __restrict__ q, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
+        u16* __restrict__ out, const float* __restrict__ q, int qStride, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
         const int* __restrict__ tileStart, const int* __restrict__ tileLen, const int* __restrict__ tokSeq,
         const int* __restrict__ positions, const int* __restrict__ blockTables, int maxBlocksPerSeq,
         int heads, int kvHeads, int headDim, int blockSize, float scale) {
@@ -215,7 +216,7 @@ __device__ __forceinline__ void paged_attention_prefill_impl(
 
     for (int e = tid; e < PF_TQ * D; e += blockDim.x) {
         int rr = e / D, d = e % D;
-        qs[rr * SD + d] = rr < cnt ? q[(long long) (t0 + rr) * heads * D + h * D + d] : 0.f;
+        qs[rr * SD + d] = rr < cnt ? q[(long long) (t0 + rr) * qStride + h * D + d] : 0.f;
     }
     const int qpos = r < cnt ? positions[t0 + r] : -1;
     const int maxPos = positions[t0 + cnt - 1];
@@ -293,9 +294,9 @@ __device__ __forceinline__ void paged_attention_prefill_impl(
     }
 }
 EXPORT_F16_BF16(__launch_bounds__(128), paged_attention_prefill,
-        (u16* __restrict__ out, const float* __restrict__ q, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
+        (u16* __restrict__ out, const float* __restrict__ q, int qStride, const u16* __restrict__ kcache, const u16* __restrict__ vcache,
          const int* __restrict__ tileStart, const int* __restrict__ tileLen, const int* __restrict__ tokSeq,
          const int* __restrict__ positions, const int* __restrict__ blockTables, int maxBlocksPerSeq,
          int heads, int kvHeads, int headDim, int blockSize, float scale),
-        (out, q, kcache, vcache, tileStart, tileLen, tokSeq, positions, blockTables, maxBlocksPerSeq,
+        (out, q, qStride, kcache, vcache, tileStart, tileLen, tokSeq, positions, blockTables, maxBlocksPerSeq,
          heads, kvHeads, headDim, blockSize, scale))

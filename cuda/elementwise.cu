@@ -2,16 +2,18 @@
 
 #define GRID_STRIDE(i, n) for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
 
-// SwiGLU gate: out[i] = silu(gate[i]) * up[i] in FP16 or BF16 (the down projection's input).
+// SwiGLU gate over the fused gate/up projection's output gu = [rows][2 * cols] (gate columns, then
+// up columns): out[r][i] = silu(gu[r][i]) * gu[r][cols + i], in FP16 or BF16 (the down
+// projection's input).
 template <class S>
-__device__ __forceinline__ void silu_mul_impl(u16* __restrict__ out, const float* __restrict__ gate, const float* __restrict__ up, long long n) {
-    GRID_STRIDE(i, n) {
-        float g = gate[i];
-        out[i] = S::store(g / (1.f + expf(-g)) * up[i]);
+__device__ __forceinline__ void silu_mul_impl(u16* __restrict__ out, const float* __restrict__ gu, int rows, int cols) {
+    GRID_STRIDE(i, (long long) rows * cols) {
+        long long r = i / cols, c = i % cols;
+        float g = gu[r * 2 * cols + c];
+        out[i] = S::store(g / (1.f + expf(-g)) * gu[r * 2 * cols + cols + c]);
     }
 }
-EXPORT_F16_BF16(, silu_mul, (u16* __restrict__ out, const float* __restrict__ gate, const float* __restrict__ up, long long n),
-        (out, gate, up, n))
+EXPORT_F16_BF16(, silu_mul, (u16* __restrict__ out, const float* __restrict__ gu, int rows, int cols), (out, gu, rows, cols))
 
 // Residual connection: acc[i] += x[i].
 extern "C" __global__ void add(float* __restrict__ acc, const float* __restrict__ x, long long n) {

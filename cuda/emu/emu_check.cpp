@@ -96,7 +96,7 @@ static void attention(int D, int heads, int kvHeads) {
         std::vector<float> tmp((size_t) seqs * heads * parts * D, NAN), ml(seqs * heads * parts, NAN), es(ml.size(), NAN);
         int smem = 4 * (D + partSize + std::max(8 * 128, D));
         emu_launch({(unsigned) heads, (unsigned) seqs, (unsigned) parts}, 128, smem, [&] {
-            paged_attention_decode_f16(out.data(), tmp.data(), ml.data(), es.data(), q.data(), kc.data(), vc.data(), idx.data(), seq.data(),
+            paged_attention_decode_f16(out.data(), tmp.data(), ml.data(), es.data(), q.data(), qDim, kc.data(), vc.data(), idx.data(), seq.data(),
                                    pos.data(), flat.data(), maxBlocks, heads, kvHeads, D, bs, scale, partSize);
         });
         if (parts > 1) {
@@ -123,7 +123,7 @@ static void attention(int D, int heads, int kvHeads) {
     std::vector<half_t> pout(n * qDim, 0x7e00);
     int smem = 4 * ((16 + 64) * (D + 1) + 16 * 32);
     emu_launch({(unsigned) heads, (unsigned) tileStart.size(), 1}, 128, smem, [&] {
-        paged_attention_prefill_f16(pout.data(), pq.data(), kc.data(), vc.data(), tileStart.data(), tileLen.data(), pseq.data(), ppos.data(),
+        paged_attention_prefill_f16(pout.data(), pq.data(), qDim, kc.data(), vc.data(), tileStart.data(), tileLen.data(), pseq.data(), ppos.data(),
                                 flat.data(), maxBlocks, heads, kvHeads, D, bs, scale);
     });
     std::vector<double> got(pout.size());
@@ -158,7 +158,7 @@ static void others() {
         std::vector<int> pos = {0, 7, 49};
         std::vector<float> y = x;
         int total = tokens * heads * half;
-        emu_launch({(unsigned) ((total + 127) / 128), 1, 1}, 128, 0, [&] { rope(y.data(), pos.data(), cosT.data(), sinT.data(), tokens, heads, D, neox); });
+        emu_launch({(unsigned) ((total + 127) / 128), 1, 1}, 128, 0, [&] { rope(y.data(), pos.data(), cosT.data(), sinT.data(), tokens, heads, D, heads * D, neox); });
         std::vector<double> got(y.begin(), y.end()), want(x.size());
         for (int t = 0; t < tokens; t++)
             for (int h = 0; h < heads; h++)
@@ -178,7 +178,7 @@ static void others() {
         for (auto& a : k) a = uni(2);
         for (auto& a : v) a = uni(2);
         std::vector<int> slots = {3, -1, 9, 6, 4};  // block 3 unused: it receives the copy
-        emu_launch({(unsigned) tokens, 1, 1}, 32, 0, [&] { reshape_and_cache_f16(kc.data() + stride, vc.data() + stride, k.data(), v.data(), slots.data(), kvDim); });
+        emu_launch({(unsigned) tokens, 1, 1}, 32, 0, [&] { reshape_and_cache_f16(kc.data() + stride, vc.data() + stride, k.data(), v.data(), slots.data(), kvDim, kvDim); });
         std::vector<int> mapping = {0, 3};  // block 0 (slot 3) -> block 3
         emu_launch({1, (unsigned) layers, 1}, 32, 0, [&] { copy_blocks(kc.data(), vc.data(), mapping.data(), stride, bh); });
         std::vector<double> got, want;

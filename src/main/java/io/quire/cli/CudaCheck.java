@@ -179,7 +179,7 @@ public final class CudaCheck {
             int iters = 20;
             for (int variant = 0; variant < 2; variant++) {
                 boolean v2 = variant == 1;
-                Runnable once = () -> k.attentionDecode(out.ptr(), dq.ptr(), cache.keys(0), cache.values(0), di.ptr(), di.ptr(), dp.ptr(),
+                Runnable once = () -> k.attentionDecode(out.ptr(), dq.ptr(), heads * headDim, cache.keys(0), cache.values(0), di.ptr(), di.ptr(), dp.ptr(),
                         dt.ptr(), blocksPerSeq, seqs, heads, kvHeads, headDim, bs, scale,
                         v2 ? CudaKernels.PARTITION_SIZE : ctx, v2 ? parts : 1, tmp.ptr(), ml, es);
                 once.run();

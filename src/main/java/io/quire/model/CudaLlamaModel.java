@@ -24,8 +24,10 @@ import java.util.List;
  * ({@link CudaDtype}, FP16 or BF16): weights are uploaded once in it (quantized, F32 and the other
  * 16-bit type converted on the device), activations stay FP32 between kernels and are 16-bit only
  * as matrix-product inputs, and the KV cache holds it ({@link CudaKvCache}). Matrix products go
- * through cuBLAS with FP32 accumulation; the residual projections accumulate straight into the
- * residual stream (beta = 1).
+ * through cuBLAS with FP32 accumulation; as vLLM's QKVParallelLinear and MergedColumnParallelLinear
+ * do, Q, K and V are one product (their weights stacked at upload) and so are gate and up, and
+ * the kernels after them read their columns in place; the residual projections accumulate
+ * straight into the residual stream (beta = 1).
  */
 public final class CudaLlamaModel implements LanguageModel {
     private final String name;
@@ -41,14 +43,14 @@ public final class CudaLlamaModel implements LanguageModel {
     private final DeviceBuffer embedding, output, outputNorm, ropeCos, ropeSin;
     private final LayerWeights[] layers;
 
-    private record LayerWeights(DeviceBuffer attnNorm, DeviceBuffer wq, DeviceBuffer wk, DeviceBuffer wv,
-                                DeviceBuffer bq, DeviceBuffer bk, DeviceBuffer bv, DeviceBuffer wo,
-                                DeviceBuffer ffnNorm, DeviceBuffer wGate, DeviceBuffer wUp, DeviceBuffer wDown) {}
+    /** wQkv: Q, K and V weights stacked ({@code [qDim + 2 kvDim][dim]}); wGateUp: gate over up ({@code [2 ffn][dim]}). */
+    private record LayerWeights(DeviceBuffer attnNorm, DeviceBuffer wQkv, DeviceBuffer bQkv, DeviceBuffer wo,
+                                DeviceBuffer ffnNorm, DeviceBuffer wGateUp, DeviceBuffer wDown) {}
 
     // Grow-only activations: forward() runs on one thread at a time.
     private int capTokens, capSeqs, capInts;
     private long capScratch;
-    private DeviceBuffer x, xb, q, k, v, attn, gate, up, hidden, last, logits, ints, scratch;
+    private DeviceBuffer x, xb, qkv, attn, gateUp, hidden, last, logits, ints, scratch;
 
     CudaLlamaModel(String name, ModelConfig config, LlamaWeights w, Tokenizer tokenizer, CudaDevice device, CudaDtype dtype) {
         this.name = name;
@@ -70,11 +72,9 @@ public final class CudaLlamaModel implements LanguageModel {
                 this.layers = new LayerWeights[config.numLayers()];
                 for (int i = 0; i < layers.length; i++) {
                     LlamaWeights.Layer l = w.layers()[i];
-                    layers[i] = new LayerWeights(keep(device.upload(l.attnNorm())), upload16(l.wq()), upload16(l.wk()), upload16(l.wv()),
-                            l.bq() == null ? null : keep(device.upload(l.bq())),
-                            l.bk() == null ? null : keep(device.upload(l.bk())),
-                            l.bv() == null ? null : keep(device.upload(l.bv())),
-                            upload16(l.wo()), keep(device.upload(l.ffnNorm())), upload16(l.wGate()), upload16(l.wUp()), upload16(l.wDown()));
+                    layers[i] = new LayerWeights(keep(device.upload(l.attnNorm())), upload16(l.wq(), l.wk(), l.wv()),
+                            l.bq() == null ? null : keep(device.upload(concat(l.bq(), l.bk(), l.bv()))),
+                            upload16(l.wo()), keep(device.upload(l.ffnNorm())), upload16(l.wGate(), l.wUp()), upload16(l.wDown()));
                 }
                 float[][] tables = ropeTables(config, w.ropeFreqFactors());
                 this.ropeCos = keep(device.upload(tables[0]));
@@ -143,20 +143,48 @@ public final class CudaLlamaModel implements LanguageModel {
         return b;
     }
 
-    /** A weight in the model's 16-bit type on the device, converted there from its stored type. */
-    private DeviceBuffer upload16(Tensor t) {
+    private static float[] concat(float[]... parts) {
+        int n = 0;
+        for (float[] p : parts) n += p.length;
+        float[] all = new float[n];
+        int o = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, all, o, p.length);
+            o += p.length;
+        }
+        return all;
+    }
+
+    /**
+     * Weights in the model's 16-bit type on the device, stacked in one buffer in order (row-major
+     * {@code [rows][cols]} each, same cols: their rows follow one another), so one matrix product
+     * computes them all.
+     */
+    private DeviceBuffer upload16(Tensor... parts) {
+        long total = 0;
+        for (Tensor t : parts) total += t.elements();
+        DeviceBuffer out = keep(device.alloc(2 * total));
+        long offset = 0;
+        for (Tensor t : parts) {
+            upload16(t, out, offset);
+            offset += 2 * t.elements();
+        }
+        return out;
+    }
+
+    /** A weight in the model's 16-bit type at byte {@code offset} of {@code out}, converted on the device from its stored type. */
+    private void upload16(Tensor t, DeviceBuffer out, long offset) {
         long n = t.elements();
         long stored = t.type().bytesFor(n);
         MemorySegment data = t.data().asSlice(0, stored);
-        DeviceBuffer out = keep(device.alloc(2 * n));
         boolean bf16 = dtype == CudaDtype.BFLOAT16;
         switch (t.type()) {
             case F32, F16, BF16, Q8_0, Q4_0 -> {}
             default -> throw new ModelLoadException("tensor " + t.name() + " has type " + t.type() + ", which the CUDA backend cannot upload");
         }
         if ((t.type() == TensorType.F16 && !bf16) || (t.type() == TensorType.BF16 && bf16)) {
-            device.upload(data, out, 0);  // already the model's type
-            return out;
+            device.upload(data, out, offset);  // already the model's type
+            return;
         }
         if (uploadScratch == null || uploadScratch.bytes() < stored) {
             if (uploadScratch != null) {
@@ -167,7 +195,7 @@ public final class CudaLlamaModel implements LanguageModel {
         }
         // The synchronous upload waits for the previous conversion that read the scratch.
         device.upload(data, uploadScratch, 0);
-        long o = out.ptr(), in = uploadScratch.ptr();
+        long o = out.ptr(offset), in = uploadScratch.ptr();
         switch (t.type()) {
             case F32 -> {
                 if (bf16) kernels.f32ToBf16(o, in, n);
@@ -178,7 +206,6 @@ public final class CudaLlamaModel implements LanguageModel {
             case Q8_0 -> kernels.dequantQ8_0(o, in, n);
             default -> kernels.dequantQ4_0(o, in, n);
         }
-        return out;
     }
 
     @Override public ModelConfig config() { return config; }
@@ -230,29 +257,24 @@ public final class CudaLlamaModel implements LanguageModel {
         long tokSeq = ip + 4L * step.tokSeqAt, decodeIdx = ip + 4L * step.decodeAt, tileStart = ip + 4L * step.tileStartAt;
         long tileLen = ip + 4L * step.tileLenAt, lastIdx = ip + 4L * step.lastAt, tables = ip + 4L * step.tablesAt;
 
-        int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), ffn = c.ffnDim();
+        int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), ffn = c.ffnDim(), qkvDim = qDim + 2 * kvDim;
+        // Token t's query heads, then key heads, then value heads: one row of the fused QKV output.
+        long q = qkv.ptr(), k = qkv.ptr(4L * qDim), v = qkv.ptr(4L * (qDim + kvDim));
         kernels.embedding(x.ptr(), embedding.ptr(), tokens, n, dim);
         for (int l = 0; l < c.numLayers(); l++) {
             LayerWeights w = layers[l];
             kernels.rmsNorm(xb.ptr(), x.ptr(), w.attnNorm.ptr(), 0, n, dim, c.rmsNormEps());
-            matmul(w.wq.ptr(), qDim, dim, xb.ptr(), n, q.ptr(), false);
-            matmul(w.wk.ptr(), kvDim, dim, xb.ptr(), n, k.ptr(), false);
-            matmul(w.wv.ptr(), kvDim, dim, xb.ptr(), n, v.ptr(), false);
-            if (w.bq != null) {
-                kernels.addBias(q.ptr(), w.bq.ptr(), n, qDim);
-                kernels.addBias(k.ptr(), w.bk.ptr(), n, kvDim);
-                kernels.addBias(v.ptr(), w.bv.ptr(), n, kvDim);
-            }
-            kernels.rope(q.ptr(), positions, ropeCos.ptr(), ropeSin.ptr(), n, c.numHeads(), c.headDim(), c.ropeNeox());
-            kernels.rope(k.ptr(), positions, ropeCos.ptr(), ropeSin.ptr(), n, c.numKvHeads(), c.headDim(), c.ropeNeox());
-            kernels.reshapeAndCache(cache.keys(l), cache.values(l), k.ptr(), v.ptr(), slots, n, kvDim);
-            attention(step, cache, l, decodeIdx, tokSeq, positions, tables, tileStart, tileLen);
+            matmul(w.wQkv.ptr(), qkvDim, dim, xb.ptr(), n, q, false);
+            if (w.bQkv != null) kernels.addBias(q, w.bQkv.ptr(), n, qkvDim);
+            // The query and key heads are adjacent: one launch rotates both.
+            kernels.rope(q, positions, ropeCos.ptr(), ropeSin.ptr(), n, c.numHeads() + c.numKvHeads(), c.headDim(), qkvDim, c.ropeNeox());
+            kernels.reshapeAndCache(cache.keys(l), cache.values(l), k, v, slots, n, kvDim, qkvDim);
+            attention(step, cache, l, q, qkvDim, decodeIdx, tokSeq, positions, tables, tileStart, tileLen);
             matmul(w.wo.ptr(), dim, qDim, attn.ptr(), n, x.ptr(), true);
 
             kernels.rmsNorm(xb.ptr(), x.ptr(), w.ffnNorm.ptr(), 0, n, dim, c.rmsNormEps());
-            matmul(w.wGate.ptr(), ffn, dim, xb.ptr(), n, gate.ptr(), false);
-            matmul(w.wUp.ptr(), ffn, dim, xb.ptr(), n, up.ptr(), false);
-            kernels.siluMul(hidden.ptr(), gate.ptr(), up.ptr(), (long) n * ffn);
+            matmul(w.wGateUp.ptr(), 2 * ffn, dim, xb.ptr(), n, gateUp.ptr(), false);
+            kernels.siluMul(hidden.ptr(), gateUp.ptr(), n, ffn);
             matmul(w.wDown.ptr(), dim, ffn, hidden.ptr(), n, x.ptr(), true);
         }
         // Only each sequence's last token needs logits: norm (gathering those rows) and project them.
@@ -269,8 +291,8 @@ public final class CudaLlamaModel implements LanguageModel {
         cublas.matmul(dtype, w, rows, cols, x, n, y, accumulate);
     }
 
-    private void attention(Step step, CudaKvCache cache, int layer, long decodeIdx, long tokSeq, long positions, long tables,
-                           long tileStart, long tileLen) {
+    private void attention(Step step, CudaKvCache cache, int layer, long q, int qStride, long decodeIdx, long tokSeq, long positions,
+                           long tables, long tileStart, long tileLen) {
         ModelConfig c = config;
         if (step.decodeCount > 0) {
             int parts = step.partitions;
@@ -278,12 +300,12 @@ public final class CudaLlamaModel implements LanguageModel {
             long tmp = scratch.ptr();
             long maxLogits = tmp + 4L * step.decodeCount * c.numHeads() * parts * c.headDim();
             long expSums = maxLogits + 4L * step.decodeCount * c.numHeads() * parts;
-            kernels.attentionDecode(attn.ptr(), q.ptr(), cache.keys(layer), cache.values(layer), decodeIdx, tokSeq, positions,
+            kernels.attentionDecode(attn.ptr(), q, qStride, cache.keys(layer), cache.values(layer), decodeIdx, tokSeq, positions,
                     tables, step.maxBlocks, step.decodeCount, c.numHeads(), c.numKvHeads(), c.headDim(), cache.blockSize(),
                     attnScale, partSize, parts, tmp, maxLogits, expSums);
         }
         if (step.tiles > 0) {
-            kernels.attentionPrefill(attn.ptr(), q.ptr(), cache.keys(layer), cache.values(layer), tileStart, tileLen, step.tiles,
+            kernels.attentionPrefill(attn.ptr(), q, qStride, cache.keys(layer), cache.values(layer), tileStart, tileLen, step.tiles,
                     tokSeq, positions, tables, step.maxBlocks, c.numHeads(), c.numKvHeads(), c.headDim(), cache.blockSize(), attnScale);
         }
     }
@@ -388,15 +410,12 @@ public final class CudaLlamaModel implements LanguageModel {
         ModelConfig c = config;
         if (n > capTokens) {
             int cap = Math.max(n, capTokens * 2);
-            for (DeviceBuffer b : new DeviceBuffer[] {x, xb, q, k, v, attn, gate, up, hidden}) if (b != null) b.close();
+            for (DeviceBuffer b : new DeviceBuffer[] {x, xb, qkv, attn, gateUp, hidden}) if (b != null) b.close();
             x = device.alloc(4L * cap * c.dim());
             xb = device.alloc(2L * cap * c.dim());
-            q = device.alloc(4L * cap * c.qDim());
-            k = device.alloc(4L * cap * c.kvDim());
-            v = device.alloc(4L * cap * c.kvDim());
+            qkv = device.alloc(4L * cap * (c.qDim() + 2L * c.kvDim()));
             attn = device.alloc(2L * cap * c.qDim());
-            gate = device.alloc(4L * cap * c.ffnDim());
-            up = device.alloc(4L * cap * c.ffnDim());
+            gateUp = device.alloc(4L * cap * 2 * c.ffnDim());
             hidden = device.alloc(2L * cap * c.ffnDim());
             capTokens = cap;
         }
@@ -427,7 +446,7 @@ public final class CudaLlamaModel implements LanguageModel {
         device.synchronize();
         for (DeviceBuffer b : owned) b.close();
         owned.clear();
-        for (DeviceBuffer b : new DeviceBuffer[] {x, xb, q, k, v, attn, gate, up, hidden, last, logits, ints, scratch, uploadScratch}) {
+        for (DeviceBuffer b : new DeviceBuffer[] {x, xb, qkv, attn, gateUp, hidden, last, logits, ints, scratch, uploadScratch}) {
             if (b != null) b.close();
         }
     }

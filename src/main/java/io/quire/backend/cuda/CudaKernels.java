@@ -68,9 +68,12 @@ public final class CudaKernels {
         return Math.min(256, Math.max(32, (n + 31) / 32 * 32));
     }
 
-    /** K/V (FP32, [tokens][kvDim]) of each token into 16-bit cache slot {@code slots[t]}; negative slots skipped. */
-    public void reshapeAndCache(long keyCache, long valueCache, long k, long v, long slots, int tokens, int kvDim) {
-        reshapeAndCache.launch(tokens, 1, 1, threadsFor(kvDim), 0, keyCache, valueCache, k, v, slots, kvDim);
+    /**
+     * K/V (FP32, kvDim values per token, token t's at {@code k + 4 * t * stride}) of each token
+     * into 16-bit cache slot {@code slots[t]}; negative slots skipped.
+     */
+    public void reshapeAndCache(long keyCache, long valueCache, long k, long v, long slots, int tokens, int kvDim, int stride) {
+        reshapeAndCache.launch(tokens, 1, 1, threadsFor(kvDim), 0, keyCache, valueCache, k, v, slots, kvDim, stride);
     }
 
     /** Copies block pairs (mapping = [src0, dst0, src1, dst1, ...]) in every layer. */
@@ -84,16 +87,19 @@ public final class CudaKernels {
         rmsNorm.launch(rows, 1, 1, 256, 0, out, x, weight, rowIdx == 0 ? null : rowIdx, n, eps);
     }
 
-    /** RoPE in place on FP32 {@code [tokens][heads * headDim]} with tables {@code [position][headDim / 2]}. */
-    public void rope(long x, long positions, long cos, long sin, int tokens, int heads, int headDim, boolean neox) {
+    /**
+     * RoPE in place on FP32 heads of {@code headDim}: token t's {@code heads} heads start at
+     * {@code x + 4 * t * stride}; tables {@code [position][headDim / 2]}.
+     */
+    public void rope(long x, long positions, long cos, long sin, int tokens, int heads, int headDim, int stride, boolean neox) {
         long total = (long) tokens * heads * (headDim / 2);
         int blocks = (int) ((total + 255) / 256);
-        rope.launch(blocks, 1, 1, 256, 0, x, positions, cos, sin, tokens, heads, headDim, neox ? 1 : 0);
+        rope.launch(blocks, 1, 1, 256, 0, x, positions, cos, sin, tokens, heads, headDim, stride, neox ? 1 : 0);
     }
 
-    /** 16-bit {@code out = silu(gate) * up} over n FP32 values. */
-    public void siluMul(long out, long gate, long up, long n) {
-        siluMul.launch(gridFor(n, 256), 1, 1, 256, 0, out, gate, up, n);
+    /** 16-bit {@code out[r][i] = silu(gu[r][i]) * gu[r][cols + i]} over FP32 {@code gu = [rows][2 * cols]}. */
+    public void siluMul(long out, long gu, int rows, int cols) {
+        siluMul.launch(gridFor((long) rows * cols, 256), 1, 1, 256, 0, out, gu, rows, cols);
     }
 
     /** {@code acc += x} over n FP32 values. */
@@ -130,21 +136,22 @@ public final class CudaKernels {
     }
 
     /**
-     * Decode attention for {@code count} query tokens (indices {@code tokIdx} into q/out), each
+     * Decode attention for {@code count} query tokens (indices {@code tokIdx} into q/out; token t's
+     * query heads at {@code q + 4 * t * qStride}), each
      * attending to positions {@code 0..positions[t]} of its sequence. {@code partitions == 1} is
      * the single-pass kernel (vLLM v1) with a partition as long as the longest context;
      * otherwise split-K over partitions of {@code partitionSize} positions and a reduce (v2), with
      * scratch {@code tmpOut} ({@code count*heads*partitions*headDim} floats), {@code maxLogits} and
      * {@code expSums} ({@code count*heads*partitions} floats each).
      */
-    public void attentionDecode(long out, long q, long keyCache, long valueCache, long tokIdx, long tokSeq, long positions,
+    public void attentionDecode(long out, long q, int qStride, long keyCache, long valueCache, long tokIdx, long tokSeq, long positions,
                                 long blockTables, int maxBlocksPerSeq, int count, int heads, int kvHeads, int headDim,
                                 int blockSize, float scale, int partitionSize, int partitions,
                                 long tmpOut, long maxLogits, long expSums) {
         checkHeads(heads, kvHeads, headDim);
         int smem = 4 * (headDim + partitionSize + Math.max(8 * ATTENTION_THREADS, headDim));
         attentionDecode.launch(heads, count, partitions, ATTENTION_THREADS, smem,
-                out, tmpOut, maxLogits, expSums, q, keyCache, valueCache, tokIdx, tokSeq, positions,
+                out, tmpOut, maxLogits, expSums, q, qStride, keyCache, valueCache, tokIdx, tokSeq, positions,
                 blockTables, maxBlocksPerSeq, heads, kvHeads, headDim, blockSize, scale, partitionSize);
         if (partitions > 1) {
             attentionReduce.launch(heads, count, 1, ATTENTION_THREADS, 4 * partitions,
@@ -154,16 +161,17 @@ public final class CudaKernels {
 
     /**
      * Prefill attention over {@code tiles} tiles of up to {@link #PREFILL_TILE} query tokens of one
-     * sequence each ({@code tileStart}, {@code tileLen}), causal through the block tables.
+     * sequence each ({@code tileStart}, {@code tileLen}), causal through the block tables; token
+     * t's query heads at {@code q + 4 * t * qStride}.
      */
-    public void attentionPrefill(long out, long q, long keyCache, long valueCache, long tileStart, long tileLen, int tiles,
+    public void attentionPrefill(long out, long q, int qStride, long keyCache, long valueCache, long tileStart, long tileLen, int tiles,
                                  long tokSeq, long positions, long blockTables, int maxBlocksPerSeq,
                                  int heads, int kvHeads, int headDim, int blockSize, float scale) {
         checkHeads(heads, kvHeads, headDim);
         int sd = headDim + 1;
         int smem = 4 * ((PREFILL_TILE + 2 * PREFILL_CHUNK) * sd + PREFILL_TILE * PREFILL_CHUNK);
         attentionPrefill.launch(heads, tiles, 1, ATTENTION_THREADS, smem,
-                out, q, keyCache, valueCache, tileStart, tileLen, tokSeq, positions, blockTables, maxBlocksPerSeq,
+                out, q, qStride, keyCache, valueCache, tileStart, tileLen, tokSeq, positions, blockTables, maxBlocksPerSeq,
                 heads, kvHeads, headDim, blockSize, scale);
     }
 

@@ -215,18 +215,19 @@ public final class KernelCheck {
         return compare("rms_norm" + tag, readHalf(out, rows * n), cpu, tolerance);
     }
 
+    /** Rows as the fused QKV output has them: 6 rotated heads, then 2 heads' worth of columns RoPE must not touch. */
     private Result rope(boolean neox) {
-        int tokens = 9, heads = 6, headDim = 64, maxPos = 300;
-        float[] x = randoms(tokens * heads * headDim, 1f);
+        int tokens = 9, heads = 6, headDim = 64, maxPos = 300, stride = (heads + 2) * headDim;
+        float[] x = randoms(tokens * stride, 1f);
         int[] pos = new int[tokens];
         for (int t = 0; t < tokens; t++) pos[t] = random.nextInt(maxPos);
         Rope rope = new Rope(headDim, maxPos, 10000f, 1f, null, neox);
         float[] cos = new float[maxPos * headDim / 2], sin = new float[maxPos * headDim / 2];
         tables(headDim, maxPos, 10000f, cos, sin);
         DeviceBuffer d = f32(x);
-        k.rope(d.ptr(), i32(pos).ptr(), f32(cos).ptr(), f32(sin).ptr(), tokens, heads, headDim, neox);
+        k.rope(d.ptr(), i32(pos).ptr(), f32(cos).ptr(), f32(sin).ptr(), tokens, heads, headDim, stride, neox);
         float[] cpu = x.clone();
-        for (int t = 0; t < tokens; t++) rope.apply(cpu, t * heads * headDim, heads, pos[t]);
+        for (int t = 0; t < tokens; t++) rope.apply(cpu, t * stride, heads, pos[t]);
         return compare(neox ? "rope (neox)" : "rope (interleaved)", readF32(d, x.length), cpu, 1e-5);
     }
 
@@ -242,11 +243,18 @@ public final class KernelCheck {
         }
     }
 
+    /** Over the fused gate/up output: each row holds the gate's columns, then the up projection's. */
     private Result siluMul() {
-        int n = 5000;
-        float[] g = randoms(n, 4f), u = randoms(n, 2f);
+        int rows = 7, cols = 700, n = rows * cols;
+        float[] gu = new float[2 * n], g = new float[n], u = new float[n];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                g[r * cols + c] = gu[r * 2 * cols + c] = (float) ((random.nextDouble() * 2 - 1) * 4);
+                u[r * cols + c] = gu[r * 2 * cols + cols + c] = (float) ((random.nextDouble() * 2 - 1) * 2);
+            }
+        }
         DeviceBuffer out = nanHalf(n);
-        k.siluMul(out.ptr(), f32(g).ptr(), f32(u).ptr(), n);
+        k.siluMul(out.ptr(), f32(gu).ptr(), rows, cols);
         float[] cpu = g.clone();
         Ops.siluMul(cpu, u, n);
         return compare("silu_mul" + tag, readHalf(out, n), cpu, tolerance);
@@ -351,14 +359,21 @@ public final class KernelCheck {
             float[] nan = new float[(int) cache.layerStride()];
             java.util.Arrays.fill(nan, Float.NaN);
             cache.uploadLayer(1, nan, nan);
-            float[] kk = randoms(tokens * kvDim, 2f), vv = randoms(tokens * kvDim, 2f);
+            // K and V are columns of the fused QKV output: rows of [q (2 kvDim) | k | v].
+            int stride = 4 * kvDim;
+            float[] qkv = randoms(tokens * stride, 2f), kk = new float[tokens * kvDim], vv = new float[tokens * kvDim];
+            for (int t = 0; t < tokens; t++) {
+                System.arraycopy(qkv, t * stride + 2 * kvDim, kk, t * kvDim, kvDim);
+                System.arraycopy(qkv, t * stride + 3 * kvDim, vv, t * kvDim, kvDim);
+            }
             int[] slots = new int[tokens];
             List<Integer> free = new ArrayList<>();
             for (int s = 0; s < blocks * bs; s++) free.add(s);
             java.util.Collections.shuffle(free, new java.util.Random(random.nextLong()));
             for (int t = 0; t < tokens; t++) slots[t] = free.get(t);
             slots[3] = -1;  // padding: not stored
-            k.reshapeAndCache(cache.keys(1), cache.values(1), f32(kk).ptr(), f32(vv).ptr(), i32(slots).ptr(), tokens, kvDim);
+            DeviceBuffer dQkv = f32(qkv);
+            k.reshapeAndCache(cache.keys(1), cache.values(1), dQkv.ptr(4L * 2 * kvDim), dQkv.ptr(4L * 3 * kvDim), i32(slots).ptr(), tokens, kvDim, stride);
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
             java.util.Arrays.fill(cpu.keys(1), Float.NaN);
             java.util.Arrays.fill(cpu.values(1), Float.NaN);
@@ -366,6 +381,14 @@ public final class KernelCheck {
             // Slots the CPU leaves NaN (slot -1 and every slot not written) must stay NaN on the GPU.
             return compare("reshape_and_cache" + tag, concat(cache.keysAsFloats(1), cache.valuesAsFloats(1)), concat(cpu.keys(1), cpu.values(1)), 0);
         }
+    }
+
+    /** Rows of {@code width} values spread to rows of {@code stride}, the rest of each row random. */
+    private float[] strided(float[] rows, int width, int stride) {
+        int n = rows.length / width;
+        float[] out = randoms(n * stride, 1f);
+        for (int r = 0; r < n; r++) System.arraycopy(rows, r * width, out, r * stride, width);
+        return out;
     }
 
     private static float[] concat(float[] a, float[] b) {
@@ -468,17 +491,19 @@ public final class KernelCheck {
             float[] q = randoms(seqs * qDim, 1f);
             float[] expected = new float[seqs * qDim];
             PagedAttention.attend(q, expected, seqs, pos, tokSeq, tables, cpu, 0, heads, scale);
-            DeviceBuffer dq = f32(q), dPos = i32(pos), dSeq = i32(tokSeq), dIdx = i32(idx);
+            // Queries as the fused QKV output holds them: the first qDim columns of rows of qkvDim.
+            int qStride = qDim + 2 * kvHeads * headDim;
+            DeviceBuffer dq = f32(strided(q, qDim, qStride)), dPos = i32(pos), dSeq = i32(tokSeq), dIdx = i32(idx);
             int maxCtx = 2049;
             DeviceBuffer out1 = nanHalf((long) seqs * qDim);
-            k.attentionDecode(out1.ptr(), dq.ptr(), cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
+            k.attentionDecode(out1.ptr(), dq.ptr(), qStride, cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
                     maxBlocks, seqs, heads, kvHeads, headDim, bs, scale, maxCtx, 1, 0, 0, 0);
             results.add(compare("paged_attention_decode v1" + shape, readHalf(out1, seqs * qDim), expected, tolerance));
             int parts = CudaKernels.partitionsFor(maxCtx, CudaKernels.PARTITION_SIZE);
             DeviceBuffer tmp = nanF32((long) seqs * heads * parts * headDim);
             DeviceBuffer ml = nanF32((long) seqs * heads * parts), es = nanF32((long) seqs * heads * parts);
             DeviceBuffer out2 = nanHalf((long) seqs * qDim);
-            k.attentionDecode(out2.ptr(), dq.ptr(), cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
+            k.attentionDecode(out2.ptr(), dq.ptr(), qStride, cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
                     maxBlocks, seqs, heads, kvHeads, headDim, bs, scale, CudaKernels.PARTITION_SIZE, parts, tmp.ptr(), ml.ptr(), es.ptr());
             results.add(compare("paged_attention_decode v2 split-K + reduce" + shape, readHalf(out2, seqs * qDim), expected, tolerance));
 
@@ -504,7 +529,7 @@ public final class KernelCheck {
             float[] pexp = new float[n * qDim];
             PagedAttention.attend(pq, pexp, n, ppos, pseq, tables, cpu, 0, heads, scale);
             DeviceBuffer pout = nanHalf((long) n * qDim);
-            k.attentionPrefill(pout.ptr(), f32(pq).ptr(), cache.keys(0), cache.values(0), i32(tileStart).ptr(), i32(tileLen).ptr(),
+            k.attentionPrefill(pout.ptr(), f32(strided(pq, qDim, qStride)).ptr(), qStride, cache.keys(0), cache.values(0), i32(tileStart).ptr(), i32(tileLen).ptr(),
                     tiles.size(), i32(pseq).ptr(), i32(ppos).ptr(), dTables.ptr(), maxBlocks, heads, kvHeads, headDim, bs, scale);
             results.add(compare("paged_attention_prefill (causal)" + shape, readHalf(pout, n * qDim), pexp, tolerance));
         }

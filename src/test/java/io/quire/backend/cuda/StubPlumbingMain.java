@@ -76,7 +76,7 @@ public final class StubPlumbingMain {
         CudaKernels ks = d.kernels();
         ks.add(0x1111L, 0x2222L, 1234L);
         ks.rmsNorm(0xaL, 0xbL, 0xcL, 0, 7, 4096, 1e-5f);
-        ks.attentionPrefill(0x1L, 0x2L, 0x3L, 0x4L, 0x5L, 0x6L, 3, 0, 0, 0, 1, 32, 8, 256, 16, 0.1f);
+        ks.attentionPrefill(0x1L, 0x2L, 8 * 256 + 2 * 256, 0x3L, 0x4L, 0x5L, 0x6L, 3, 0, 0, 0, 1, 32, 8, 256, 16, 0.1f);
         expect(d.time(() -> {}) == 1.5f, "event timing");
         expect(d.moduleSources().values().stream().allMatch("cubin"::equals) || d.moduleSources().values().stream().allMatch("nvrtc"::equals),
                 "modules " + d.moduleSources());
