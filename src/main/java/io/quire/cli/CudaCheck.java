@@ -123,7 +123,7 @@ public final class CudaCheck {
         }
 
         if (!skip1b) {
-            System.out.println("\n== generation throughput: random Llama, FP16 ==");
+            System.out.println("\n== generation throughput: random Llama, FP16 then BF16 ==");
             try {
                 throughput(device, throughputModel, batches, steps, summary);
             } catch (Exception e) {
