@@ -9,7 +9,7 @@ import io.quire.model.ModelConfig;
  *
  * @param blockSize            tokens per KV-cache block
  * @param kvCacheBytes         memory budget of the KV cache; the number of blocks is this over
- *                             {@link PagedKvCache#bytesPerBlock} of the model
+ *                             {@code LanguageModel.kvBytesPerBlock} (FP32 blocks on the CPU, 16-bit on a GPU)
  * @param maxNumSeqs           most requests in one step
  * @param maxNumBatchedTokens  most tokens in one step (prompt chunks plus decode tokens)
  * @param maxModelLen          most tokens (prompt plus output) of one request; 0 means the model's context length
