@@ -79,7 +79,7 @@ ptx_rc=$?
 
 say "cuda-check"
 # shellcheck disable=SC2086
-timeout 400 "$java" "${jvm[@]}" io.quire.cli.CudaCheck "${stories[@]}" ${QUIRE_CHECK_ARGS:-}
+timeout 450 "$java" "${jvm[@]}" io.quire.cli.CudaCheck "${stories[@]}" ${QUIRE_CHECK_ARGS:-}
 rc=$?
 echo "cuda-check exit $rc (PTX kernels run: exit $ptx_rc)"
 [ $rc -eq 0 ] && [ $ptx_rc -eq 0 ]

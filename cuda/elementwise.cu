@@ -5,12 +5,16 @@
 // SwiGLU gate over the fused gate/up projection's output gu = [rows][2 * cols] (gate columns, then
 // up columns): out[r][i] = silu(gu[r][i]) * gu[r][cols + i], in FP16 or BF16 (the down
 // projection's input).
+// grid.y strides over rows, grid.x over columns: no 64-bit division per element.
 template <class S>
 __device__ __forceinline__ void silu_mul_impl(u16* __restrict__ out, const float* __restrict__ gu, int rows, int cols) {
-    GRID_STRIDE(i, (long long) rows * cols) {
-        long long r = i / cols, c = i % cols;
-        float g = gu[r * 2 * cols + c];
-        out[i] = S::store(g / (1.f + expf(-g)) * gu[r * 2 * cols + cols + c]);
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        const float* g = gu + (long long) r * 2 * cols;
+        u16* o = out + (long long) r * cols;
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
+            float x = g[c];
+            o[c] = S::store(x / (1.f + expf(-x)) * g[cols + c]);
+        }
     }
 }
 EXPORT_F16_BF16(, silu_mul, (u16* __restrict__ out, const float* __restrict__ gu, int rows, int cols), (out, gu, rows, cols))

@@ -6,7 +6,8 @@
 #pragma once
 #include <barrier>
 #include <cmath>
-#include <latch>
+#include <condition_variable>
+#include <mutex>
 #include <semaphore>
 #include <cstdint>
 #include <cstring>
@@ -58,7 +59,9 @@ using std::max;
 struct EmuPool {
     std::vector<std::binary_semaphore*> go;
     const std::function<void(int)>* job = nullptr;
-    std::latch* done = nullptr;
+    std::mutex mutex;
+    std::condition_variable finished;
+    int remaining = 0;
 
     void run(int n, const std::function<void(int)>& fn) {
         while ((int) go.size() < n) {
@@ -69,15 +72,19 @@ struct EmuPool {
                 for (;;) {
                     sem->acquire();
                     (*job)(id);
-                    done->count_down();
+                    std::lock_guard<std::mutex> lock(mutex);  // notify under the lock: run() cannot return mid-notify
+                    if (--remaining == 0) finished.notify_all();
                 }
             }).detach();
         }
-        std::latch finished(n);
         job = &fn;
-        done = &finished;
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            remaining = n;
+        }
         for (int i = 0; i < n; i++) go[i]->release();
-        finished.wait();
+        std::unique_lock<std::mutex> lock(mutex);
+        finished.wait(lock, [this] { return remaining == 0; });
     }
 };
 inline EmuPool& emu_pool() {

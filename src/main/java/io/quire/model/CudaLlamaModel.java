@@ -243,8 +243,13 @@ public final class CudaLlamaModel implements LanguageModel {
             throw new IllegalArgumentException("the CUDA model needs a KV cache on its device, got " + kvCache.getClass().getSimpleName());
         }
         ModelConfig c = config;
-        if (cache.numLayers() != c.numLayers() || cache.kvDim() != c.kvDim()) {
-            throw new IllegalArgumentException("KV cache shape (" + cache.numLayers() + " layers, kvDim " + cache.kvDim() + ") does not fit the model");
+        if (cache.numLayers() != c.numLayers() || cache.numKvHeads() != c.numKvHeads() || cache.headDim() != c.headDim()) {
+            throw new IllegalArgumentException("KV cache shape (" + cache.numLayers() + " layers, " + cache.numKvHeads() + " KV heads of "
+                    + cache.headDim() + ") does not fit the model");
+        }
+        if (cache.dtype() != dtype) {
+            // The kernels would read one 16-bit format as the other: garbage, not an error.
+            throw new IllegalArgumentException("the KV cache holds " + cache.dtype().id() + ", the model runs in " + dtype.id());
         }
         int n = batch.numTokens();
         int seqs = batch.numSeqs();

@@ -99,6 +99,15 @@ public final class EmulatedDeviceMain {
         }
         io.quire.engine.SamplingParams params = io.quire.engine.SamplingParams.greedy(8).withIgnoreEos(true);
         try (CudaLlamaModel gpu = CudaLlamaModel.load(model, "stories260K", Cuda.device())) {
+            ModelConfig c = gpu.config();
+            try (io.quire.backend.cuda.CudaKvCache wrongType = new io.quire.backend.cuda.CudaKvCache(Cuda.device(),
+                    io.quire.backend.cuda.CudaDtype.BFLOAT16, c.numLayers(), 4, 16, c.numKvHeads(), c.headDim(), 0)) {
+                gpu.forward(new ForwardBatch(new int[] {1}, new int[] {0}, new int[] {0}, new int[] {0, 1}, new int[][] {{0}}), wrongType);
+                System.out.println("a BF16 cache given to an FP16 model was accepted FAIL");
+                return false;
+            } catch (IllegalArgumentException expected) {
+                System.out.println("a BF16 cache given to an FP16 model is refused: " + expected.getMessage());
+            }
             long perBlock = gpu.kvBytesPerBlock(16);
             // The references: all at once with room for everyone (the emulated GPU is batch-invariant).
             List<List<Integer>> alone = run(gpu, new io.quire.engine.EngineConfig(16, perBlock * 16, 8, 2048, 64), prompts, params,

@@ -99,7 +99,7 @@ public final class CudaKernels {
 
     /** 16-bit {@code out[r][i] = silu(gu[r][i]) * gu[r][cols + i]} over FP32 {@code gu = [rows][2 * cols]}. */
     public void siluMul(long out, long gu, int rows, int cols) {
-        siluMul.launch(gridFor((long) rows * cols, 256), 1, 1, 256, 0, out, gu, rows, cols);
+        siluMul.launch((cols + 255) / 256, Math.min(rows, 65535), 1, 256, 0, out, gu, rows, cols);
     }
 
     /** {@code acc += x} over n FP32 values. */
