@@ -294,6 +294,16 @@ public final class CudaCheck {
                     System.out.printf(Locale.ROOT, "%s: written in %.1f s, uploaded in %.1f s; %s%n", dtype, (t1 - t0) / 1e9, (t2 - t1b) / 1e9, device.describe());
                     System.out.printf(Locale.ROOT, "%8s %12s %12s%n", "batch", "tokens/s", "ms/step");
                     String label = dtype.equals("float16") ? "FP16" : "BF16";
+                    if (dtype.equals("float16")) {
+                        // One decode step's driver calls: greedy over 3 tokens minus greedy over 2.
+                        long l0 = device.launches();
+                        greedy(model, 2);
+                        long l1 = device.launches();
+                        greedy(model, 3);
+                        long perStep = (device.launches() - l1) - (l1 - l0);
+                        System.out.printf(Locale.ROOT, "kernel launches + cuBLAS calls per decode step: %d%n", perStep);
+                        summary.put((c == LLAMA_1B ? "1B" : "small") + " launches per decode step", String.valueOf(perStep));
+                    }
                     for (int b : batches) {
                         double tps = DecodeBench.measure(model, b, 16, steps);
                         System.out.printf(Locale.ROOT, "%8d %12.1f %12.2f%n", b, tps, 1000.0 * b / tps);

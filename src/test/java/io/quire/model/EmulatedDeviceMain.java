@@ -53,8 +53,13 @@ public final class EmulatedDeviceMain {
                         }
                         // BF16 keeps 8 mantissa bits to FP16's 11: its roundings cost about 8x more.
                         boolean bf16 = gpu.dtype() == io.quire.backend.cuda.CudaDtype.BFLOAT16;
-                        boolean pass = worst < (bf16 ? 4e-2 : 2e-2) && gpu.dtype().id().equals(expectedDtype(type, cs[1]));
-                        System.out.printf("model %s %s as %s: logits rel.err %.2e %s%n", c.architecture(), type, gpu.dtype().id(), worst, pass ? "PASS" : "FAIL");
+                        // One decode step: embedding, 10 launches a layer (11 with Qwen2's biases), final norm and LM head.
+                        long expectedLaunches = 3 + (long) c.numLayers() * (c.architecture().equals("qwen2") ? 11 : 10);
+                        boolean launchesOk = lastDecodeLaunches == expectedLaunches;
+                        if (!launchesOk) System.out.printf("decode step made %d launches, expected %d FAIL%n", lastDecodeLaunches, expectedLaunches);
+                        boolean pass = worst < (bf16 ? 4e-2 : 2e-2) && gpu.dtype().id().equals(expectedDtype(type, cs[1])) && launchesOk;
+                        System.out.printf("model %s %s as %s: logits rel.err %.2e, %d launches a decode step %s%n", c.architecture(), type,
+                                gpu.dtype().id(), worst, lastDecodeLaunches, pass ? "PASS" : "FAIL");
                         ok &= pass;
                     }
                 } finally {
@@ -149,6 +154,9 @@ public final class EmulatedDeviceMain {
         return stored == TensorType.BF16 ? "bfloat16" : "float16";
     }
 
+    /** Kernel launches plus cuBLAS calls of the last {@link #twoSteps} decode step on a GPU model. */
+    static long lastDecodeLaunches = -1;
+
     /** Step 1 prefills three prompts (lengths 20, 37, 1); step 2 decodes one token each. */
     static float[][] twoSteps(LanguageModel m) {
         int bs = 16;
@@ -167,7 +175,9 @@ public final class EmulatedDeviceMain {
         m.forward(new ForwardBatch(toks, pos, slots, new int[] {0, 20, 57, 58}, tables), cache);
         int[] dp = {20, 37, 1}, ds = new int[3];
         for (int s = 0; s < 3; s++) ds[s] = tables[s][dp[s] / bs] * bs + dp[s] % bs;
+        long before = m instanceof CudaLlamaModel g ? g.device().launches() : 0;
         float[][] out = m.forward(new ForwardBatch(new int[] {10, 20, 30}, dp, ds, new int[] {0, 1, 2, 3}, tables), cache);
+        if (m instanceof CudaLlamaModel g) lastDecodeLaunches = g.device().launches() - before;
         if (cache instanceof AutoCloseable c) {
             try {
                 c.close();

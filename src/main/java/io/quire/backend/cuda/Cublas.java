@@ -46,6 +46,7 @@ public final class Cublas implements AutoCloseable {
                 new RawPointer(x), type.cudaDataType(), cols,
                 accumulate ? betaOne : zero, new RawPointer(y), CUDA_R_32F, rows,
                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx(" + rows + "x" + cols + ", n=" + n + ")");
+        device.countLaunch();
     }
 
     public void matmul(CudaDtype type, DeviceBuffer w, int rows, int cols, DeviceBuffer x, int n, DeviceBuffer y) {

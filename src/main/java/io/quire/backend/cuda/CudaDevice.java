@@ -29,6 +29,8 @@ public final class CudaDevice implements AutoCloseable {
     private final CUstream_st stream = new CUstream_st();
     private final Map<String, KernelModule> modules = new HashMap<>();
     private final java.util.Map<CudaDtype, CudaKernels> kernels = new java.util.EnumMap<>(CudaDtype.class);
+    // Kernel launches and cuBLAS calls: each costs a driver round trip, what batch-1 decode is bound by.
+    private final java.util.concurrent.atomic.AtomicLong launches = new java.util.concurrent.atomic.AtomicLong();
     private Cublas cublas;
     private PinnedBuffer staging;
 
@@ -61,6 +63,15 @@ public final class CudaDevice implements AutoCloseable {
     public int computeCapability() { return ccMajor * 10 + ccMinor; }
     public int multiprocessors() { return multiprocessors; }
     CUstream_st stream() { return stream; }
+
+    /** Kernel launches plus cuBLAS calls made on this device so far. */
+    public long launches() {
+        return launches.get();
+    }
+
+    void countLaunch() {
+        launches.incrementAndGet();
+    }
 
     public String describe() {
         long[] mem = memoryInfo();

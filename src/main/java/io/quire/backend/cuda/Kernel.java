@@ -68,5 +68,6 @@ public final class Kernel {
         if (r != CUDA_SUCCESS) {
             throw new CudaException("launching " + name + " <<<(" + gridX + "," + gridY + "," + gridZ + "), " + block + ", " + sharedBytes + ">>> failed: " + Cuda.errorName(r));
         }
+        device.countLaunch();
     }
 }
