@@ -4,7 +4,7 @@
 # Prepare here (a machine with Java; the GPU machine has CUDA 13 but no Java):
 #   export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
 #   ./mvnw -B -DskipTests package && cuda/make-runtime.sh     # fills the git-ignored .cuda-check/
-# Then, with the device tool, from the checkout that holds .cuda-check/ (about 26 MiB travels):
+# Then, with the device tool, from the checkout that holds .cuda-check/ (about 33 MiB travels):
 #   run(command="bash cuda/check.sh", carry=[".cuda-check"], timeout_s=600)
 # It writes its log to $OUT/cuda-check.log, and the summary table is the last thing it prints.
 # Budget: about 1-2 minutes for the machine to start, then roughly 1-4 minutes here (the 1B
@@ -17,13 +17,15 @@
 #   2. finds libcudart.so.13, libcublas(Lt).so.13 and libnvrtc.so.13 wherever they are installed
 #      (CUDA toolkit folders, pip's nvidia-* packages under PyTorch's site-packages, ...) and the
 #      driver's libcuda.so.1, and puts their folders on LD_LIBRARY_PATH;
-#   3. runs io.quire.cli.CudaCheck (= `quire cuda-check`): every kernel against the CPU backend on
+#   3. runs the kernels once from the PTX (JIT) instead of the sm_90 cubin, then the CUDA JUnit
+#      tests (io.quire.GpuTestsMain: CudaKernelsTest and CudaLlamaModelTest, FP16 and BF16), then
+#      io.quire.cli.CudaCheck (= `quire cuda-check`): every kernel against the CPU backend on
 #      fresh random inputs, FP16 and BF16 (outputs pre-filled with NaN; relative error within 1e-3
 #      for FP16, 8e-3 for BF16), the same
 #      checks the CUDA JUnit tests run; every cuda/*.cu compiled with NVRTC and loaded; paged-
 #      attention decode GB/s next to a device-to-device copy; a greedy stories260K completion on
 #      the GPU against the CPU; decode tokens/s of a ~1B-parameter random Llama in FP16 (then BF16) at batch
-#      1, 32 and 128; then the kernels once more from the PTX (JIT) instead of the sm_90 cubin.
+#      1, 32 and 128, and the kernel launches a decode step makes. The summary table is last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bundle=.cuda-check
@@ -33,6 +35,9 @@ log="$out/cuda-check.log"
 exec > >(tee "$log") 2>&1
 
 say() { echo "== $*"; }
+# Timeouts fit the 600 s device call; QUIRE_CHECK_TIMEOUT_SCALE stretches them (the emulated GPU of
+# cuda/emu is a hundred times slower than a real one).
+scale=${QUIRE_CHECK_TIMEOUT_SCALE:-1}
 [ -f "$bundle/jdk.tar.xz" ] || { echo "missing $bundle/jdk.tar.xz: run cuda/make-runtime.sh and carry $bundle" >&2; exit 2; }
 [ -f "$bundle/app.tar.xz" ] || { echo "missing $bundle/app.tar.xz: run cuda/make-runtime.sh and carry $bundle" >&2; exit 2; }
 
@@ -68,18 +73,25 @@ export LD_LIBRARY_PATH
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 
 jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g
-     -Dorg.bytedeco.javacpp.cachedir="$work/javacpp" -Dlogback.configurationFile=cli-logback.xml
-     -cp "$work/app/classes:$work/app/lib/*")
+     -Dorg.bytedeco.javacpp.cachedir="$work/javacpp" -Dlogback.configurationFile=cli-logback.xml)
+app_cp=(-cp "$work/app/classes:$work/app/lib/*")
+test_cp=(-cp "$work/app/classes:$work/app/test-classes:$work/app/lib/*:$work/app/testlib/*")
 stories=()
 [ -f "$bundle/stories260K.gguf" ] && stories=(--stories "$bundle/stories260K.gguf")
 
 say "kernels from PTX (driver JIT) instead of the sm_90 cubin"
-timeout 100 "$java" "${jvm[@]}" -Dquire.cuda.kernels=ptx io.quire.cli.CudaCheck --skip-1b true --kernels-only true
+timeout $((60 * scale)) "$java" "${jvm[@]}" "${app_cp[@]}" -Dquire.cuda.kernels=ptx io.quire.cli.CudaCheck --skip-1b true --kernels-only true
 ptx_rc=$?
+
+say "CUDA JUnit tests (CudaKernelsTest, CudaLlamaModelTest; a skip counts as a failure here)"
+mkdir -p "$work/shared/models"  # SharedFiles finds stories260K as the tests expect it
+[ -f "$bundle/stories260K.gguf" ] && ln -sf "$(pwd)/$bundle/stories260K.gguf" "$work/shared/models/stories260K.gguf"
+QUIRE_SHARED_DIR="$work/shared" timeout $((90 * scale)) "$java" "${jvm[@]}" "${test_cp[@]}" io.quire.GpuTestsMain
+junit_rc=$?
 
 say "cuda-check"
 # shellcheck disable=SC2086
-timeout 450 "$java" "${jvm[@]}" io.quire.cli.CudaCheck "${stories[@]}" ${QUIRE_CHECK_ARGS:-}
+timeout $((420 * scale)) "$java" "${jvm[@]}" "${app_cp[@]}" io.quire.cli.CudaCheck "${stories[@]}" ${QUIRE_CHECK_ARGS:-}
 rc=$?
-echo "cuda-check exit $rc (PTX kernels run: exit $ptx_rc)"
-[ $rc -eq 0 ] && [ $ptx_rc -eq 0 ]
+echo "cuda-check exit $rc (PTX kernels run: exit $ptx_rc; CUDA JUnit tests: exit $junit_rc)"
+[ $rc -eq 0 ] && [ $ptx_rc -eq 0 ] && [ $junit_rc -eq 0 ]

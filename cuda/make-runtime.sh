@@ -6,7 +6,8 @@
 #                     config, java.naming, java.management), libjvm.so stripped of its symbols
 #   app.tar.xz        from the jar built beforehand (./mvnw -DskipTests package): its classes
 #                     and only the libraries the check uses (JavaCPP + CUDA presets, SLF4J,
-#                     logback), about 9 MB where the whole server jar is over 40 MB
+#                     logback), about 9 MB where the whole server jar is over 40 MB; and the
+#                     test classes with JUnit and AssertJ, for the CUDA JUnit tests (GpuTestsMain)
 #   stories260K.gguf  the greedy-completion model (1.2 MB), if /work/shared has it
 # and checks that all that travels stays under the device tool's 64 MiB.
 #
@@ -31,6 +32,11 @@ for f in "$tmp"/app/BOOT-INF/lib/*.jar; do
 done
 mv "$tmp/app/BOOT-INF/classes" "$tmp/app/classes"
 rm -rf "$tmp/app/BOOT-INF"
+[ -d "$root/target/test-classes/io" ] || { echo "no target/test-classes: build with ./mvnw -DskipTests package (it compiles the tests)" >&2; exit 1; }
+mkdir -p "$tmp/app/test-classes" "$tmp/app/testlib"
+cp -r "$root/target/test-classes/io" "$tmp/app/test-classes/"
+(cd "$root" && ./mvnw -q -B dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$tmp/testcp.txt" >/dev/null)
+tr ':' '\n' < "$tmp/testcp.txt" | grep -E '/(junit-[a-z-]+|opentest4j|apiguardian-api|assertj-core|byte-buddy)-[0-9][^/]*\.jar$' | xargs -I{} cp {} "$tmp/app/testlib/"
 tar -C "$tmp" -cf - app | xz -9 -T0 > "$out/app.tar.xz"
 "$jdk/bin/jlink" --strip-debug --no-header-files --no-man-pages --compress=zip-0 \
   --add-modules java.base,jdk.unsupported,jdk.incubator.vector,java.logging,java.xml,java.naming,java.management \

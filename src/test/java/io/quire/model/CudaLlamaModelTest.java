@@ -16,33 +16,41 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /** The GPU model runner against the CPU model; runs only where a GPU is usable. */
 class CudaLlamaModelTest {
 
-    /** A mixed step (prefill chunks and decode tokens, scattered blocks) gives the CPU's logits within FP16 error. */
+    /**
+     * A mixed step (prefill chunks and decode tokens, scattered blocks) gives the CPU's logits
+     * within 16-bit error: FP16 within 2e-2, BF16 (8 mantissa bits) within 4e-2.
+     */
     @Test
     void logitsMatchTheCpuModel() throws Exception {
         assumeTrue(Cuda.available(), Cuda::unavailableReason);
         for (ModelConfig c : List.of(
                 ModelConfig.llama(256, 3, 8, 2, 512, 1000, 512),
                 new ModelConfig("qwen2", 256, 2, 4, 2, 64, 512, 1000, 512, 1e-6f, 1000000f, 1f, true, true))) {
-            for (TensorType type : List.of(TensorType.F16, TensorType.Q8_0)) {
-                Path tmp = Files.createTempFile("quire-cuda-test-", ".gguf");
-                try {
-                    RandomModels.write(c, type, 11, tmp);
-                    try (LanguageModel cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu", Cuda.device())) {
-                        float[][] a = twoSteps(cpu);
-                        float[][] b = twoSteps(gpu);
-                        for (int s = 0; s < a.length; s++) {
-                            double err = 0, ref = 0;
-                            for (int i = 0; i < a[s].length; i++) {
-                                err = Math.max(err, Math.abs(a[s][i] - b[s][i]));
-                                ref = Math.max(ref, Math.abs(a[s][i]));
-                            }
-                            assertThat(err / ref).as(c.architecture() + " " + type + " sequence " + s).isLessThan(2e-2);
-                        }
+            for (TensorType type : List.of(TensorType.F16, TensorType.Q8_0, TensorType.BF16)) {
+                for (String dtype : List.of("float16", "bfloat16")) compare(c, type, dtype);
+            }
+        }
+    }
+
+    private static void compare(ModelConfig c, TensorType type, String dtype) throws Exception {
+        Path tmp = Files.createTempFile("quire-cuda-test-", ".gguf");
+        try {
+            RandomModels.write(c, type, 11, tmp);
+            try (LanguageModel cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu", Cuda.device(), dtype)) {
+                float[][] a = twoSteps(cpu);
+                float[][] b = twoSteps(gpu);
+                for (int s = 0; s < a.length; s++) {
+                    double err = 0, ref = 0;
+                    for (int i = 0; i < a[s].length; i++) {
+                        err = Math.max(err, Math.abs(a[s][i] - b[s][i]));
+                        ref = Math.max(ref, Math.abs(a[s][i]));
                     }
-                } finally {
-                    Files.deleteIfExists(tmp);
+                    assertThat(err / ref).as(c.architecture() + " " + type + " as " + dtype + ", sequence " + s)
+                            .isLessThan(dtype.equals("float16") ? 2e-2 : 4e-2);
                 }
             }
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 
