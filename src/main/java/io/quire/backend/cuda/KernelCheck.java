@@ -89,6 +89,7 @@ public final class KernelCheck {
             results.addAll(c.attention(128, 4, 4));
             results.addAll(c.attention(96, 6, 2));  // not a power of two: the pairwise path
             results.addAll(c.attention(8, 8, 4));   // stories260K's head size
+            results.addAll(c.attention(256, 2, 1)); // the largest: prefill needs 84 KB of shared memory (opt-in above 48 KB)
         } finally {
             c.close();
         }
