@@ -104,10 +104,15 @@ public final class KernelCheck {
         return a;
     }
 
-    private static float[] roundF16(float[] a) {
+    /** {@code a} rounded to {@code type}. */
+    private static float[] round(float[] a, CudaDtype type) {
         float[] r = new float[a.length];
-        for (int i = 0; i < a.length; i++) r[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
+        for (int i = 0; i < a.length; i++) r[i] = type.round(a[i]);
         return r;
+    }
+
+    private static float[] roundF16(float[] a) {
+        return round(a, CudaDtype.FLOAT16);
     }
 
     private DeviceBuffer f32(float[] a) { return track(device.upload(a)); }
@@ -116,9 +121,7 @@ public final class KernelCheck {
 
     /** {@code a} rounded to the checked 16-bit type. */
     private float[] roundHalf(float[] a) {
-        float[] r = new float[a.length];
-        for (int i = 0; i < a.length; i++) r[i] = dtype.round(a[i]);
-        return r;
+        return round(a, dtype);
     }
 
     /** {@code a} as values of the checked 16-bit type on the device. */
@@ -322,9 +325,7 @@ public final class KernelCheck {
         r.add(compare("bf16_to_f16", readF16(bh, n), roundF16(bf), 0));
         DeviceBuffer hb = nan16(n, NAN_BF16_PAIR);
         k.f16ToBf16(hb.ptr(), h.ptr(), n);
-        float[] viaF16 = roundF16(x);
-        for (int i = 0; i < n; i++) viaF16[i] = CudaDtype.BFLOAT16.round(viaF16[i]);
-        r.add(compare("f16_to_bf16", read16(hb, n, CudaDtype.BFLOAT16), viaF16, 0));
+        r.add(compare("f16_to_bf16", read16(hb, n, CudaDtype.BFLOAT16), round(roundF16(x), CudaDtype.BFLOAT16), 0));
         return r;
     }
 
