@@ -1,6 +1,5 @@
 package io.quire.model;
 
-import io.quire.backend.KvCache;
 import io.quire.backend.TensorType;
 import io.quire.backend.cuda.Cuda;
 import io.quire.backend.cuda.KernelCheck;
@@ -41,16 +40,9 @@ public final class EmulatedDeviceMain {
                 try {
                     RandomModels.write(c, type, 5, tmp);
                     try (LanguageModel cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu", Cuda.device(), cs[1])) {
-                        float[][] a = twoSteps(cpu), b = twoSteps(gpu);
-                        double worst = 0;
-                        for (int s = 0; s < a.length; s++) {
-                            double err = 0, ref = 0;
-                            for (int i = 0; i < a[s].length; i++) {
-                                err = Math.max(err, Math.abs(a[s][i] - b[s][i]));
-                                ref = Math.max(ref, Math.abs(a[s][i]));
-                            }
-                            worst = Math.max(worst, err / ref);
-                        }
+                        TwoStepBatch.Result b = TwoStepBatch.run(gpu);
+                        double worst = TwoStepBatch.worstRelativeError(TwoStepBatch.run(cpu).logits(), b.logits());
+                        long lastDecodeLaunches = b.decodeLaunches();
                         // BF16 keeps 8 mantissa bits to FP16's 11: its roundings cost about 8x more.
                         boolean bf16 = gpu.dtype() == io.quire.backend.cuda.CudaDtype.BFLOAT16;
                         // One decode step: embedding, 10 launches a layer (11 with Qwen2's biases), final norm and LM head.
@@ -152,39 +144,5 @@ public final class EmulatedDeviceMain {
     private static String expectedDtype(TensorType stored, String spec) {
         if (!spec.equals("auto")) return spec;
         return stored == TensorType.BF16 ? "bfloat16" : "float16";
-    }
-
-    /** Kernel launches plus cuBLAS calls of the last {@link #twoSteps} decode step on a GPU model. */
-    static long lastDecodeLaunches = -1;
-
-    /** Step 1 prefills three prompts (lengths 20, 37, 1); step 2 decodes one token each. */
-    static float[][] twoSteps(LanguageModel m) {
-        int bs = 16;
-        int[][] tables = {{5, 2, 9}, {0, 7, 3, 11}, {4, 8}};
-        KvCache cache = m.newKvCache(12, bs);
-        int[] lens = {20, 37, 1};
-        int n = 58;
-        int[] toks = new int[n], pos = new int[n], slots = new int[n];
-        for (int s = 0, t = 0; s < 3; s++) {
-            for (int p = 0; p < lens[s]; p++, t++) {
-                toks[t] = 3 + (t * 37 + s) % 390;
-                pos[t] = p;
-                slots[t] = tables[s][p / bs] * bs + p % bs;
-            }
-        }
-        m.forward(new ForwardBatch(toks, pos, slots, new int[] {0, 20, 57, 58}, tables), cache);
-        int[] dp = {20, 37, 1}, ds = new int[3];
-        for (int s = 0; s < 3; s++) ds[s] = tables[s][dp[s] / bs] * bs + dp[s] % bs;
-        long before = m instanceof CudaLlamaModel g ? g.device().launches() : 0;
-        float[][] out = m.forward(new ForwardBatch(new int[] {10, 20, 30}, dp, ds, new int[] {0, 1, 2, 3}, tables), cache);
-        if (m instanceof CudaLlamaModel g) lastDecodeLaunches = g.device().launches() - before;
-        if (cache instanceof AutoCloseable c) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        return out;
     }
 }

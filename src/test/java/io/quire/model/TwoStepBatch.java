@@ -1,0 +1,60 @@
+package io.quire.model;
+
+import io.quire.backend.KvCache;
+
+/**
+ * The GPU runner's comparison workload, shared by {@link CudaLlamaModelTest} and
+ * {@link EmulatedDeviceMain}: step 1 prefills three prompts (lengths 20, 37, 1) into scattered
+ * blocks, step 2 decodes one token each, as the engine would batch them.
+ */
+final class TwoStepBatch {
+    private TwoStepBatch() {}
+
+    /** Step 2's logits per sequence, and on a GPU the kernel launches plus cuBLAS calls it made (else -1). */
+    record Result(float[][] logits, long decodeLaunches) {}
+
+    static Result run(LanguageModel m) {
+        int bs = 16;
+        int tokenRange = m.config().vocabSize() - 10;
+        int[][] tables = {{5, 2, 9}, {0, 7, 3, 11}, {4, 8}};
+        KvCache cache = m.newKvCache(12, bs);
+        int[] lens = {20, 37, 1};
+        int n = 20 + 37 + 1;
+        int[] toks = new int[n], pos = new int[n], slots = new int[n];
+        for (int s = 0, t = 0; s < 3; s++) {
+            for (int p = 0; p < lens[s]; p++, t++) {
+                toks[t] = 3 + (t * 37 + s) % tokenRange;
+                pos[t] = p;
+                slots[t] = tables[s][p / bs] * bs + p % bs;
+            }
+        }
+        m.forward(new ForwardBatch(toks, pos, slots, new int[] {0, 20, 57, 58}, tables), cache);
+        int[] dp = {20, 37, 1}, ds = new int[3];
+        for (int s = 0; s < 3; s++) ds[s] = tables[s][dp[s] / bs] * bs + dp[s] % bs;
+        long before = m instanceof CudaLlamaModel g ? g.device().launches() : 0;
+        float[][] out = m.forward(new ForwardBatch(new int[] {10, 20, 30}, dp, ds, new int[] {0, 1, 2, 3}, tables), cache);
+        long launches = m instanceof CudaLlamaModel g ? g.device().launches() - before : -1;
+        if (cache instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return new Result(out, launches);
+    }
+
+    /** The largest, over sequences, of max |got - ref| / max |ref| within a sequence's logits. */
+    static double worstRelativeError(float[][] ref, float[][] got) {
+        double worst = 0;
+        for (int s = 0; s < ref.length; s++) {
+            double err = 0, scale = 0;
+            for (int i = 0; i < ref[s].length; i++) {
+                err = Math.max(err, Math.abs(ref[s][i] - got[s][i]));
+                scale = Math.max(scale, Math.abs(ref[s][i]));
+            }
+            worst = Math.max(worst, err / scale);
+        }
+        return worst;
+    }
+}
