@@ -17,6 +17,7 @@ import io.quire.model.gguf.GgufFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import tools.jackson.databind.json.JsonMapper;
@@ -67,7 +68,7 @@ public class QuireConfiguration {
         }
         EngineConfig config = new EngineConfig(props.blockSize(), kvBytes, props.maxNumSeqs(),
                 props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(), props.swapSpace().toBytes(), props.preemptionMode(),
-                props.kvAllocationPolicy());
+                props.kvAllocationPolicy(), props.maxWaitingRequests());
         return new LLMEngine(model, config, registry);
     }
 
@@ -89,6 +90,11 @@ public class QuireConfiguration {
     @Bean
     public ChatPrompts chatPrompts(ChatTemplate template, LLMEngine service, JsonMapper json) {
         return new ChatPrompts(template, service.tokenizer(), json);
+    }
+
+    @Bean
+    public GracefulDrain gracefulDrain(LLMEngine engine, QuireProperties props, ApplicationEventPublisher events) {
+        return new GracefulDrain(engine, props.shutdownGrace(), events);
     }
 
     @Bean

@@ -4,6 +4,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
 
+import java.time.Duration;
+
 /**
  * Server settings under {@code quire.*} (documented in {@code application.yml}); each can be given
  * on the command line, e.g. {@code --quire.model=/models/qwen2.5-0.5b-instruct-q8_0.gguf}.
@@ -27,6 +29,10 @@ import org.springframework.util.unit.DataSize;
  * @param gpuMemoryUtilization fraction of free GPU memory the KV cache may take (on a GPU, instead of kvCacheMemory)
  * @param dtype                the GPU's 16-bit type for weights, matrix-product inputs and the KV cache:
  *                             auto (BF16 for a BF16 model file, else FP16), float16 or bfloat16; the CPU computes in FP32
+ * @param maxWaitingRequests   most sequences queued and not yet running (each request counts prompts x n);
+ *                             a request that would pass it gets 429 with Retry-After and nothing is queued
+ * @param shutdownGrace        on shutdown (SIGTERM), how long running requests may still finish before
+ *                             they are aborted (streams then end with finish_reason "abort" and [DONE])
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
@@ -45,7 +51,9 @@ public record QuireProperties(
         @DefaultValue("PAGED") io.quire.kv.KvAllocationPolicy kvAllocationPolicy,
         @DefaultValue("auto") String device,
         @DefaultValue("0.9") double gpuMemoryUtilization,
-        @DefaultValue("auto") String dtype) {
+        @DefaultValue("auto") String dtype,
+        @DefaultValue("4096") int maxWaitingRequests,
+        @DefaultValue("30s") Duration shutdownGrace) {
 
     public static final String DUMMY = io.quire.model.ModelLoader.DUMMY;
 

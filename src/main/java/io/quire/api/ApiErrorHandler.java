@@ -2,6 +2,7 @@ package io.quire.api;
 
 import org.springframework.core.annotation.Order;
 import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.stereotype.Component;
@@ -31,6 +32,9 @@ public class ApiErrorHandler implements WebExceptionHandler {
         ErrorBodies.Failure failure = ErrorBodies.of(ex);
         response.setStatusCode(failure.status());
         response.getHeaders().setContentType(MediaType.APPLICATION_JSON);
+        if (failure.retryAfterSeconds() > 0) {
+            response.getHeaders().set(HttpHeaders.RETRY_AFTER, String.valueOf(failure.retryAfterSeconds()));
+        }
         DataBuffer buffer = response.bufferFactory().wrap(json.writeValueAsBytes(failure.body()));
         return response.writeWith(Mono.just(buffer));
     }

@@ -51,10 +51,10 @@ public class ChatCompletionsHandler {
                 .switchIfEmpty(Mono.error(() -> ApiException.badRequest(null, "a JSON request body is required")))
                 // Template rendering, tokenizing and queueing are CPU work: keep them off the event loop.
                 .publishOn(Schedulers.boundedElastic())
-                .flatMap(this::handle);
+                .flatMap(r -> handle(request, r));
     }
 
-    private Mono<ServerResponse> handle(ChatCompletionRequest r) {
+    private Mono<ServerResponse> handle(ServerRequest request, ChatCompletionRequest r) {
         OpenAiFormat.checkModel(r.model(), engine.modelName(), true);
         boolean wantLogprobs = Boolean.TRUE.equals(r.logprobs());
         if (r.topLogprobs() != null && !wantLogprobs) {
@@ -71,8 +71,11 @@ public class ChatCompletionsHandler {
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount);
         String id = OpenAiFormat.newId("chatcmpl-");
         long created = OpenAiFormat.nowSeconds();
+        Flux<RequestOutput> submitted = engine.generate(id, tokens, params, r.cacheSalt());
+        // The exchange's scope aborts the request when the exchange ends, whenever the client leaves.
+        EngineRequestScope.of(request, engine).register(List.of(id));
         // Formatting and writing happen off the engine's thread, so they never delay its next step.
-        Flux<RequestOutput> outputs = engine.generate(id, tokens, params, r.cacheSalt()).publishOn(Schedulers.parallel());
+        Flux<RequestOutput> outputs = submitted.publishOn(Schedulers.parallel());
         return r.streaming() ? stream(r, id, created, outputs, params.n(), wantLogprobs) : collect(id, created, outputs, params.n(), wantLogprobs);
     }
 

@@ -32,6 +32,8 @@ import java.util.TreeMap;
 public class CompletionsHandler {
     /** OpenAI's default for the completions endpoint. */
     static final int DEFAULT_MAX_TOKENS = 16;
+    /** Most prompts in one request (OpenAI's limit for a batched completion). */
+    static final int MAX_PROMPTS = 2048;
 
     private final GenerationService engine;
     private final JsonMapper json;
@@ -51,10 +53,10 @@ public class CompletionsHandler {
                 .switchIfEmpty(Mono.error(() -> ApiException.badRequest(null, "a JSON request body is required")))
                 // Tokenizing and queueing are CPU work: keep them off the event loop.
                 .publishOn(Schedulers.boundedElastic())
-                .flatMap(this::handle);
+                .flatMap(r -> handle(request, r));
     }
 
-    private Mono<ServerResponse> handle(CompletionRequest r) {
+    private Mono<ServerResponse> handle(ServerRequest request, CompletionRequest r) {
         OpenAiFormat.checkModel(r.model(), engine.modelName(), true);
         boolean echo = Boolean.TRUE.equals(r.echo());
         if (echo && r.logprobs() != null) {
@@ -65,18 +67,18 @@ public class CompletionsHandler {
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, r.logprobs());
         String id = OpenAiFormat.newId("cmpl-");
         long created = OpenAiFormat.nowSeconds();
-        List<Flux<RequestOutput>> outputs = new ArrayList<>(prompts.size());
-        try {
-            for (int i = 0; i < prompts.size(); i++) {
-                // Formatting and writing happen off the engine's thread, so they never delay its next step.
-                outputs.add(engine.generate(prompts.size() == 1 ? id : id + "-" + i, prompts.get(i).tokens(), params, r.cacheSalt())
-                        .publishOn(Schedulers.parallel()));
-            }
-        } catch (RuntimeException e) {
-            // A later prompt was refused: withdraw the ones already queued.
-            for (Flux<RequestOutput> f : outputs) f.subscribe(x -> {}, x -> {}).dispose();
-            throw e;
+        List<String> ids = new ArrayList<>(prompts.size());
+        List<int[]> tokens = new ArrayList<>(prompts.size());
+        for (int i = 0; i < prompts.size(); i++) {
+            ids.add(prompts.size() == 1 ? id : id + "-" + i);
+            tokens.add(prompts.get(i).tokens());
         }
+        // All prompts are queued or none; the exchange's scope aborts them when it ends.
+        List<Flux<RequestOutput>> submitted = engine.generate(ids, tokens, params, r.cacheSalt());
+        EngineRequestScope.of(request, engine).register(ids);
+        List<Flux<RequestOutput>> outputs = new ArrayList<>(submitted.size());
+        // Formatting and writing happen off the engine's thread, so they never delay its next step.
+        for (Flux<RequestOutput> f : submitted) outputs.add(f.publishOn(Schedulers.parallel()));
         return r.streaming()
                 ? stream(r, id, created, prompts, outputs, params.n(), echo)
                 : collect(r, id, created, prompts, outputs, params.n(), echo);
@@ -114,7 +116,8 @@ public class CompletionsHandler {
             });
             perPrompt.add(head.concatWith(body));
         }
-        Flux<String> events = Flux.merge(perPrompt);
+        // Every prompt's stream at once (Flux.merge alone subscribes to 256 and parks the rest).
+        Flux<String> events = Flux.merge(Flux.fromIterable(perPrompt), perPrompt.size());
         if (r.includeUsage()) {
             events = events.concatWith(Flux.defer(() -> Flux.just(Sse.event(json,
                     new CompletionResponse(id, CompletionResponse.OBJECT, created, model, List.of(), usage(last))))));
@@ -140,7 +143,7 @@ public class CompletionsHandler {
                 }
             }).thenMany(Flux.empty()));
         }
-        return Flux.merge(all).then(Mono.fromCallable(() -> {
+        return Flux.merge(Flux.fromIterable(all), all.size()).then(Mono.fromCallable(() -> {
             List<CompletionChoice> choices = new ArrayList<>();
             synchronized (acc) {
                 for (int index = 0; index < prompts.size() * n; index++) {
@@ -175,6 +178,9 @@ public class CompletionsHandler {
         }
         JsonNode first = prompt.get(0);
         if (first.isIntegralNumber()) return List.of(tokenPrompt(prompt, tok));
+        if (prompt.size() > MAX_PROMPTS) {
+            throw ApiException.badRequest("prompt", "at most " + MAX_PROMPTS + " prompts per request, got " + prompt.size());
+        }
         List<Prompt> out = new ArrayList<>(prompt.size());
         for (int i = 0; i < prompt.size(); i++) {
             JsonNode p = prompt.get(i);

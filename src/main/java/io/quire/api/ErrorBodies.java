@@ -2,6 +2,8 @@ package io.quire.api;
 
 import io.quire.api.template.ChatTemplateException;
 import io.quire.api.wire.ErrorResponse;
+import io.quire.engine.EngineOverloadedException;
+import io.quire.engine.EngineStoppedException;
 import io.quire.engine.InvalidRequestException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,8 +26,12 @@ import java.util.StringJoiner;
 public final class ErrorBodies {
     private static final Logger log = LoggerFactory.getLogger(ErrorBodies.class);
 
-    /** A status with its body. */
-    public record Failure(HttpStatus status, ErrorResponse body) {}
+    /** A status with its body, and for a 429 the seconds to send as {@code Retry-After} (else 0). */
+    public record Failure(HttpStatus status, ErrorResponse body, int retryAfterSeconds) {
+        public Failure(HttpStatus status, ErrorResponse body) {
+            this(status, body, 0);
+        }
+    }
 
     private ErrorBodies() {}
 
@@ -33,6 +39,9 @@ public final class ErrorBodies {
         return switch (t) {
             case ApiException e -> failure(e.status(), e.getMessage(), e.param());
             case InvalidRequestException e -> failure(HttpStatus.BAD_REQUEST, e.getMessage(), e.param());
+            case EngineOverloadedException e -> new Failure(HttpStatus.TOO_MANY_REQUESTS,
+                    failure(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), null).body(), e.retryAfterSeconds());
+            case EngineStoppedException e -> failure(HttpStatus.SERVICE_UNAVAILABLE, e.getMessage(), null);
             case ChatTemplateException e -> failure(HttpStatus.BAD_REQUEST, "chat template: " + e.getMessage(), "messages");
             case UnsupportedMediaTypeStatusException e -> failure(HttpStatus.UNSUPPORTED_MEDIA_TYPE,
                     "Unsupported Content-Type " + (e.getContentType() == null ? "(none)" : "'" + e.getContentType() + "'")
@@ -104,6 +113,7 @@ public final class ErrorBodies {
             case METHOD_NOT_ALLOWED -> "MethodNotAllowedError";
             case UNSUPPORTED_MEDIA_TYPE -> "UnsupportedMediaTypeError";
             case CONTENT_TOO_LARGE -> "RequestTooLargeError";
+            case TOO_MANY_REQUESTS -> "RateLimitError";
             case SERVICE_UNAVAILABLE -> "ServiceUnavailableError";
             case INTERNAL_SERVER_ERROR -> "InternalServerError";
             default -> status.is4xxClientError() ? "BadRequestError" : "InternalServerError";

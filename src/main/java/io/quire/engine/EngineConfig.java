@@ -18,14 +18,18 @@ import io.quire.model.ModelConfig;
  * @param preemptionMode       what preemption does with the victim's blocks
  * @param kvAllocationPolicy   how KV memory is given to requests: {@link KvAllocationPolicy#PAGED} (the
  *                             default) or one of the up-front reservations of the paper's memory comparison
+ * @param maxWaitingRequests   most sequences queued and not yet scheduled (each request counts its
+ *                             {@code n}/{@code best_of}); a submission that would pass it is refused whole
  */
 public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen,
                            boolean enablePrefixCaching, long swapSpaceBytes, PreemptionMode preemptionMode,
-                           KvAllocationPolicy kvAllocationPolicy) {
+                           KvAllocationPolicy kvAllocationPolicy, int maxWaitingRequests) {
 
     public static final int DEFAULT_BLOCK_SIZE = 16;
     public static final int DEFAULT_MAX_NUM_SEQS = 64;
     public static final int DEFAULT_MAX_NUM_BATCHED_TOKENS = 2048;
+    /** Queued sequences past which new requests are refused (429): room for two full OpenAI batches. */
+    public static final int DEFAULT_MAX_WAITING_REQUESTS = 4096;
 
     public EngineConfig {
         if (blockSize <= 0) throw new IllegalArgumentException("blockSize must be positive, got " + blockSize);
@@ -36,6 +40,17 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
         if (swapSpaceBytes < 0) throw new IllegalArgumentException("swapSpaceBytes must be >= 0, got " + swapSpaceBytes);
         if (preemptionMode == null) throw new IllegalArgumentException("preemptionMode is required");
         if (kvAllocationPolicy == null) throw new IllegalArgumentException("kvAllocationPolicy is required");
+        if (maxWaitingRequests <= 0) {
+            throw new IllegalArgumentException("maxWaitingRequests must be positive, got " + maxWaitingRequests);
+        }
+    }
+
+    /** The default waiting bound. */
+    public EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen,
+                        boolean enablePrefixCaching, long swapSpaceBytes, PreemptionMode preemptionMode,
+                        KvAllocationPolicy kvAllocationPolicy) {
+        this(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes,
+                preemptionMode, kvAllocationPolicy, DEFAULT_MAX_WAITING_REQUESTS);
     }
 
     /** Paged KV allocation (the default policy). */
@@ -56,35 +71,40 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
     }
 
     public EngineConfig withMaxModelLen(int len) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, len, enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, len, enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests);
     }
 
     public EngineConfig withMaxNumSeqs(int n) {
-        return new EngineConfig(blockSize, kvCacheBytes, n, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy);
+        return new EngineConfig(blockSize, kvCacheBytes, n, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests);
     }
 
     public EngineConfig withMaxNumBatchedTokens(int n) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, n, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, n, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests);
     }
 
     public EngineConfig withBlockSize(int n) {
-        return new EngineConfig(n, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy);
+        return new EngineConfig(n, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests);
     }
 
     public EngineConfig withPrefixCaching(boolean enable) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enable, swapSpaceBytes, preemptionMode, kvAllocationPolicy);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enable, swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests);
     }
 
     public EngineConfig withSwapSpaceBytes(long bytes) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, bytes, preemptionMode, kvAllocationPolicy);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, bytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests);
     }
 
     public EngineConfig withPreemptionMode(PreemptionMode mode) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, mode, kvAllocationPolicy);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, mode, kvAllocationPolicy, maxWaitingRequests);
     }
 
     public EngineConfig withKvAllocationPolicy(KvAllocationPolicy policy) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode, policy);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes, preemptionMode, policy, maxWaitingRequests);
+    }
+
+    public EngineConfig withMaxWaitingRequests(int n) {
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching,
+                swapSpaceBytes, preemptionMode, kvAllocationPolicy, n);
     }
 
     /** Swap blocks the swap space buys at {@code perBlock} bytes a block (the cache's block shape and type). */

@@ -34,6 +34,7 @@ final class EngineMetrics {
     final Counter prefixCacheHits;
     final Counter swappedOutBlocks;
     final Counter swappedInBlocks;
+    final Counter rejected;
     final Map<FinishReason, Counter> requestSuccess = new EnumMap<>(FinishReason.class);
     final Timer timeToFirstToken;
     final Timer interTokenLatency;
@@ -67,6 +68,8 @@ final class EngineMetrics {
                 .description("KV blocks moved to the swap space by preemption.").register(registry);
         swappedInBlocks = Counter.builder("quire_swapped_in_blocks").tag("model_name", modelName)
                 .description("KV blocks brought back from the swap space.").register(registry);
+        rejected = Counter.builder("quire_num_requests_rejected").tag("model_name", modelName)
+                .description("Requests refused because the waiting queue was full (HTTP 429).").register(registry);
         Gauge.builder("quire_num_requests_swapped", stats, s -> s.get().swapped()).tag("model_name", modelName)
                 .description("Number of sequences swapped to CPU.").register(registry);
         Gauge.builder("quire_cpu_cache_usage_perc", stats, s -> s.get().swapUsage()).tag("model_name", modelName)

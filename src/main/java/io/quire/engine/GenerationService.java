@@ -3,6 +3,8 @@ package io.quire.engine;
 import io.quire.model.tokenizer.Tokenizer;
 import reactor.core.publisher.Flux;
 
+import java.util.List;
+
 /**
  * What the HTTP layer sees of the engine: submit a tokenized prompt, receive its outputs as a
  * stream. Cancelling the subscription aborts the request and frees its KV blocks.
@@ -22,7 +24,27 @@ public interface GenerationService {
      * As {@link #generate(String, int[], SamplingParams)}, with prefix-cache hashes salted by
      * {@code cacheSalt} (null: none), so that only requests with the same salt share cached blocks.
      */
-    Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params, String cacheSalt);
+    default Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params, String cacheSalt) {
+        return generate(List.of(requestId), List.of(promptTokenIds), params, cacheSalt).getFirst();
+    }
+
+    /**
+     * Queues one client request's prompts (several for a batched completion), all or none: every
+     * prompt is validated first, then the whole submission is queued if the waiting queue has room.
+     *
+     * @throws InvalidRequestException    a prompt or parameter is invalid, or the submission could never fit
+     * @throws EngineOverloadedException  the waiting queue is full now (nothing was queued)
+     * @throws EngineStoppedException     the engine is shutting down
+     */
+    List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,
+                                       String cacheSalt);
+
+    /**
+     * Aborts a request, whatever its state (queued, prefilling, decoding): within one engine step its
+     * blocks are freed and its Flux ends with an ABORT output. False when it is not active (done,
+     * or never submitted).
+     */
+    boolean abort(String requestId);
 
     Tokenizer tokenizer();
 

@@ -31,6 +31,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -71,7 +72,10 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final Map<Request, SequenceStream> streams = new IdentityHashMap<>(); // engine thread only
     private final reactor.core.scheduler.Scheduler loopThread = Schedulers.newSingle("quire-engine", true); // daemon: never keeps the JVM alive
     private final AtomicBoolean loopQueued = new AtomicBoolean();
+    /** Sequences submitted and not yet scheduled, against {@link EngineConfig#maxWaitingRequests()}. */
+    private final AtomicInteger waitingSequences = new AtomicInteger();
     private volatile boolean shutdown;
+    private volatile boolean draining;
     private volatile EngineStats stats;
     private volatile KvMemoryReport kvReport;
     private final long kvBytesPerBlock;
@@ -167,25 +171,74 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     public KVCacheManager kvCacheManager() { return kv; }
 
     @Override
-    public Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params, String cacheSalt) {
-        if (shutdown) throw new IllegalStateException("the engine is shut down");
-        if (requestId == null || requestId.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
-        int maxTokens = RequestValidator.validate(promptTokenIds, params, vocabSize, maxModelLen);
-        validateGroup(promptTokenIds.length, maxTokens, params);
-        Request request = new Request(requestId, promptTokenIds, params, maxTokens, System.nanoTime(), cacheSalt);
-        SequenceGroup group = request.group();
-        if (active.putIfAbsent(requestId, group) != null) throw new InvalidRequestException(null, "Request id " + requestId + " is already in use.");
-        Sinks.Many<RequestOutput> sink = Sinks.many().unicast().onBackpressureBuffer();
-        sinks.put(group, sink);
-        incoming.add(request);
-        if (shutdown && incoming.remove(request)) {
-            // Shutdown began meanwhile and will not look at the queue again.
-            sinks.remove(group);
-            active.remove(requestId, group);
-            throw new IllegalStateException("the engine is shut down");
+    public List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,
+                                              String cacheSalt) {
+        if (shutdown || draining) throw new EngineStoppedException();
+        if (requestIds.size() != prompts.size()) throw new IllegalArgumentException("one request id per prompt");
+        List<Request> requests = new ArrayList<>(prompts.size());
+        for (int i = 0; i < prompts.size(); i++) {
+            String id = requestIds.get(i);
+            if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
+            int maxTokens = RequestValidator.validate(prompts.get(i), params, vocabSize, maxModelLen);
+            validateGroup(prompts.get(i).length, maxTokens, params);
+            requests.add(new Request(id, prompts.get(i), params, maxTokens, System.nanoTime(), cacheSalt));
+        }
+        reserveWaiting(requests.size() * params.width());
+        List<Flux<RequestOutput>> outputs = new ArrayList<>(requests.size());
+        for (int i = 0; i < requests.size(); i++) {
+            Request request = requests.get(i);
+            SequenceGroup group = request.group();
+            if (active.putIfAbsent(group.requestId(), group) != null) {
+                // Withdraw what this submission queued already: all or none.
+                for (Request queued : requests.subList(0, i)) abort(queued);
+                waitingSequences.addAndGet(-(requests.size() - i) * params.width());
+                throw new InvalidRequestException(null, "Request id " + group.requestId() + " is already in use.");
+            }
+            group.waitingSlots = params.width();
+            Sinks.Many<RequestOutput> sink = Sinks.many().unicast().onBackpressureBuffer();
+            sinks.put(group, sink);
+            incoming.add(request);
+            outputs.add(sink.asFlux().doOnCancel(() -> abort(request)));
+        }
+        if (shutdown) {
+            // Shutdown began meanwhile and may not look at the queue again: withdraw everything.
+            for (Request r : requests) {
+                if (incoming.remove(r)) {
+                    sinks.remove(r.group());
+                    active.remove(r.group().requestId(), r.group());
+                    releaseWaiting(r.group());
+                }
+            }
+            throw new EngineStoppedException();
         }
         wake();
-        return sink.asFlux().doOnCancel(() -> abort(request));
+        return outputs;
+    }
+
+    /** Takes {@code n} places in the waiting queue, or refuses the whole submission. */
+    private void reserveWaiting(int n) {
+        int limit = config.maxWaitingRequests();
+        if (n > limit) {
+            throw new InvalidRequestException(null, "This request has " + n + " sequences (prompts x n), more than the"
+                    + " server queues at once (" + limit + "); send fewer prompts or a smaller n/best_of.");
+        }
+        while (true) {
+            int now = waitingSequences.get();
+            if (now + n > limit) {
+                metrics.rejected.increment();
+                throw new EngineOverloadedException("The server is busy: " + now + " sequences are waiting (limit "
+                        + limit + "); retry later.", 1);
+            }
+            if (waitingSequences.compareAndSet(now, now + n)) return;
+        }
+    }
+
+    /** Gives back a group's places in the waiting queue, once: when it is first scheduled or ends before. */
+    private void releaseWaiting(SequenceGroup g) {
+        int n = g.waitingSlots;
+        if (n == 0) return;
+        g.waitingSlots = 0;
+        waitingSequences.addAndGet(-n);
     }
 
     /** A group of several sequences must fit the batch and, at worst without sharing its outputs, the KV cache. */
@@ -205,7 +258,16 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         }
     }
 
-    /** Aborts a request by id (its Flux gets a final ABORT output); false if it is not active. */
+    /** Refuses new requests from now on ({@link EngineStoppedException}); active ones go on (graceful shutdown). */
+    public void stopAccepting() { draining = true; }
+
+    /** Aborts every active request: within one step each ends with an ABORT output and frees its blocks. */
+    public void abortAll() {
+        aborts.addAll(active.values());
+        wake();
+    }
+
+    @Override
     public boolean abort(String requestId) {
         SequenceGroup g = active.get(requestId);
         if (g == null) return false;
@@ -215,7 +277,6 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     }
 
     private void abort(Request request) {
-        request.abortRequested = true;
         aborts.add(request.group());
         wake();
     }
@@ -310,6 +371,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             SequenceGroup g = s.request().group();
             if (g.firstScheduledNanos < 0) {
                 g.firstScheduledNanos = now;
+                releaseWaiting(g);
                 EngineMetrics.record(metrics.queueTime, now - s.request().arrivalNanos());
             }
         }
@@ -681,6 +743,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private void completeGroup(SequenceGroup g, FinishReason reason) {
         if (g.finished) return;
         g.finished = true;
+        releaseWaiting(g);
         active.remove(g.requestId(), g);
         for (Request r : g.all) streams.remove(r);
         metrics.requestSuccess.get(reason == null ? FinishReason.STOP : reason).increment();
@@ -695,6 +758,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             if (g.isFinished()) continue;
             for (Request r : g.sequences()) scheduler.finishRequest(r, FinishReason.ABORT);
             g.finished = true;
+            releaseWaiting(g);
             active.remove(g.requestId(), g);
             for (Request r : g.all) streams.remove(r);
         }

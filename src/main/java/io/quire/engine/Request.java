@@ -8,8 +8,7 @@ import java.util.Arrays;
  * with several sequences ({@code n}/{@code best_of} > 1, beam search) is a {@link SequenceGroup} of
  * them, each with its own id ({@code requestId#k}) for its block table, as vLLM v1 makes child
  * requests. After a preemption by recompute {@link #numComputedTokens} goes back to 0 and prompt
- * plus outputs are recomputed as one longer prompt. Owned by the engine thread, except
- * {@link #abortRequested}.
+ * plus outputs are recomputed as one longer prompt. Owned by the engine thread.
  */
 public final class Request {
     private final String requestId;
@@ -28,8 +27,6 @@ public final class Request {
     private int numPreemptions;
     private double cumulativeLogprob;
     private int index;
-
-    volatile boolean abortRequested;
 
     /**
      * The first (or only) sequence of a new request, in a new group.

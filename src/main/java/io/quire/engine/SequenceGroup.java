@@ -44,6 +44,8 @@ public final class SequenceGroup {
     private final String cacheSalt;
 
     long firstScheduledNanos = -1;
+    /** Places this group holds in the engine's waiting queue until it is first scheduled (engine bookkeeping). */
+    int waitingSlots;
     long firstTokenNanos = -1;
     long lastTokenNanos = -1;
 
