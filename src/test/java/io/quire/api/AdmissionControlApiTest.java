@@ -63,6 +63,12 @@ class AdmissionControlApiTest extends Stories260KServerTest {
                 {"model": "stories260K", "prompt": ["a", "b", "c", "d", "e"], "max_tokens": 2}""");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
         assertThat(json.readTree(r.body()).get("error").get("message").asString()).contains("more than the server queues at once (4)");
+        // OpenAI's bound on a batch, checked before anything is tokenized.
+        String many = "[" + "\"a\", ".repeat(2048) + "\"a\"]";
+        HttpResponse<String> tooMany = post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": " + many + "}");
+        assertThat(tooMany.statusCode()).as(tooMany.body()).isEqualTo(400);
+        assertThat(json.readTree(tooMany.body()).get("error").get("param").asString()).isEqualTo("prompt");
+        assertThat(json.readTree(tooMany.body()).get("error").get("message").asString()).contains("at most 2048 prompts");
         HttpResponse<String> n = post("/v1/completions", """
                 {"model": "stories260K", "prompt": ["a", "b"], "n": 3, "max_tokens": 2}""");
         assertThat(n.statusCode()).as(n.body()).isEqualTo(400);
