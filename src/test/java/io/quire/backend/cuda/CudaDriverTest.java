@@ -32,7 +32,8 @@ class CudaDriverTest {
         assertThat(p.exitValue()).as(out).isZero();
         assertThat(contents(home)).as("written under user.home").isEmpty();
         assertThat(contents(cache)).as("written to the JavaCPP cache").isEmpty();
-        assertThat(out).contains("selected device: cpu (quire.device=auto, no GPU: the CUDA driver libcuda.so.1 is not installed");
+        assertThat(out).contains(
+                "selected device: cpu (quire.device=auto, no GPU: the CUDA driver libcuda.so.1 is not installed");
     }
 
     private static List<Path> contents(Path dir) throws Exception {
