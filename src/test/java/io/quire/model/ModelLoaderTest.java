@@ -81,10 +81,12 @@ class ModelLoaderTest {
         String[] tokens300 = new String[300];
         java.util.Arrays.setAll(tokens300, i -> "t" + i);
         return Stream.of(
-                bad("head count 0", w -> w.putUInt32("llama.attention.head_count", 0), "llama.attention.head_count is 0"),
+                bad("head count 0", w -> w.putUInt32("llama.attention.head_count", 0),
+                        "llama.attention.head_count is 0"),
                 bad("block count 0", w -> w.putUInt32("llama.block_count", 0), "llama.block_count is 0"),
                 bad("context length 0", w -> w.putUInt32("llama.context_length", 0), "llama.context_length is 0"),
-                bad("embedding length 0", w -> w.putUInt32("llama.embedding_length", 0), "llama.embedding_length is 0"),
+                bad("embedding length 0", w -> w.putUInt32("llama.embedding_length", 0),
+                        "llama.embedding_length is 0"),
                 bad("feed-forward length 0", w -> w.putUInt32("llama.feed_forward_length", 0),
                         "llama.feed_forward_length is 0"),
                 bad("KV head count 0", w -> w.putUInt32("llama.attention.head_count_kv", 0),
@@ -116,7 +118,8 @@ class ModelLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("badHyperparameters")
-    void aBadHyperparameterIsRefusedNamingItsKey(String what, Consumer<GgufWriter> edit, String message) throws Exception {
+    void aBadHyperparameterIsRefusedNamingItsKey(String what, Consumer<GgufWriter> edit, String message)
+            throws Exception {
         Path p = tmp.resolve("bad.gguf");
         GgufWriter w = RandomModels.writer(TINY, TensorType.F32, 1);
         edit.accept(w);
