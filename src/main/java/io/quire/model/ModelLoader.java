@@ -81,7 +81,11 @@ public final class ModelLoader {
         };
     }
 
-    /** Hyperparameters from GGUF metadata ({@code <arch>.*} keys as llama.cpp writes them). */
+    /**
+     * Hyperparameters from GGUF metadata ({@code <arch>.*} keys as llama.cpp writes them). Each value
+     * is checked where it is read, so a bad file is refused naming its key instead of failing later
+     * as a division by zero, an empty model or a shape mismatch.
+     */
     public static ModelConfig readConfig(GgufFile file) {
         GgufMetadata md = file.metadata();
         String arch = md.getString("general.architecture");
@@ -89,37 +93,111 @@ public final class ModelLoader {
         if (!ARCHITECTURES.contains(arch)) {
             throw new ModelLoadException("unsupported model architecture '" + arch + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
         }
-        int dim = required(md, arch + ".embedding_length");
-        int layers = required(md, arch + ".block_count");
-        int heads = required(md, arch + ".attention.head_count");
-        int kvHeads = md.getInt(arch + ".attention.head_count_kv", heads);
-        int headDim = md.getInt(arch + ".attention.key_length", dim / heads);
-        int ffn = required(md, arch + ".feed_forward_length");
-        int ctx = md.getInt(arch + ".context_length", 2048);
-        float eps = md.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
-        float theta = md.getFloat(arch + ".rope.freq_base", 10000f);
+        String dimKey = arch + ".embedding_length";
+        String layersKey = arch + ".block_count";
+        String headsKey = arch + ".attention.head_count";
+        String kvHeadsKey = arch + ".attention.head_count_kv";
+        String keyLengthKey = arch + ".attention.key_length";
+        String valueLengthKey = arch + ".attention.value_length";
+        int dim = positive(dimKey, required(md, dimKey));
+        int layers = positive(layersKey, required(md, layersKey));
+        // Each layer has several tensors: a larger count is corrupt, and would allocate before failing.
+        if (layers > file.tensorInfos().size()) {
+            throw new ModelLoadException(layersKey + " is " + layers + ", more layers than the file's "
+                    + file.tensorInfos().size() + " tensors can hold");
+        }
+        int heads = positive(headsKey, required(md, headsKey));
+        int kvHeads = positive(kvHeadsKey, md.getInt(kvHeadsKey, heads));
+        if (heads % kvHeads != 0) {
+            throw new ModelLoadException(headsKey + " " + heads + " is not a multiple of "
+                    + kvHeadsKey + " " + kvHeads);
+        }
+        int headDim;
+        if (md.contains(keyLengthKey)) {
+            headDim = positive(keyLengthKey, md.getInt(keyLengthKey, 0));
+            if (headDim % 2 != 0) {
+                throw new ModelLoadException(keyLengthKey + " is " + headDim + ", odd: RoPE rotates pairs");
+            }
+        } else {
+            if (dim % heads != 0) {
+                throw new ModelLoadException(dimKey + " " + dim + " is not divisible by " + headsKey + " " + heads
+                        + " (and there is no " + keyLengthKey + ")");
+            }
+            headDim = dim / heads;
+            if (headDim % 2 != 0) {
+                throw new ModelLoadException("the head size " + dimKey + " / " + headsKey + " = " + dim + " / " + heads
+                        + " is odd: RoPE rotates pairs");
+            }
+        }
+        if ((long) heads * headDim > Integer.MAX_VALUE) {
+            throw new ModelLoadException(headsKey + " " + heads + " times the head size " + headDim + " overflows");
+        }
+        // Quire keeps one head size for K and V (llama.cpp allows them to differ; these architectures never do).
+        int valueLength = md.getInt(valueLengthKey, headDim);
+        if (valueLength != headDim) {
+            throw new ModelLoadException(valueLengthKey + " " + valueLength + " differs from the key head size "
+                    + headDim + ", which Quire does not support");
+        }
+        String ffnKey = arch + ".feed_forward_length";
+        int ffn = positive(ffnKey, required(md, ffnKey));
+        String ctxKey = arch + ".context_length";
+        int ctx = positive(ctxKey, md.getInt(ctxKey, 2048));
+        String epsKey = arch + ".attention.layer_norm_rms_epsilon";
+        float eps = md.getFloat(epsKey, 1e-5f);
+        if (!(eps >= 0) || Float.isInfinite(eps)) {
+            throw new ModelLoadException(epsKey + " is " + eps + ", not a finite number >= 0");
+        }
+        float theta = positiveFinite(arch + ".rope.freq_base", md.getFloat(arch + ".rope.freq_base", 10000f));
         String scaling = md.getString(arch + ".rope.scaling.type", "none");
         float linear = 1f;
         switch (scaling) {
             case "none" -> { }
-            case "linear" -> linear = md.getFloat(arch + ".rope.scaling.factor", 1f);
+            case "linear" -> {
+                String factorKey = arch + ".rope.scaling.factor";
+                linear = positiveFinite(factorKey, md.getFloat(factorKey, 1f));
+            }
             default -> throw new ModelLoadException("unsupported RoPE scaling type '" + scaling + "' (supported: none, linear, and Llama 3 rope_freqs)");
         }
-        int vocab;
-        String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
-        if (tokens != null) vocab = tokens.length;
-        else if (file.hasTensor("token_embd.weight")) vocab = file.tensor("token_embd.weight").rows();
-        else throw new ModelLoadException("cannot tell the vocabulary size: no tokenizer.ggml.tokens and no token_embd.weight");
-        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
-            throw new ModelLoadException("attention.head_count " + heads + " is not a multiple of head_count_kv " + kvHeads);
-        }
+        int vocab = vocabularySize(file);
         boolean qwen = arch.equals("qwen2");
         return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta, linear, qwen, qwen);
+    }
+
+    /** Tokens in the vocabulary, which the embedding must have one row for each of. */
+    private static int vocabularySize(GgufFile file) {
+        String[] tokens = file.metadata().getStringArray("tokenizer.ggml.tokens");
+        boolean embedded = file.hasTensor("token_embd.weight");
+        if (tokens == null) {
+            if (!embedded) {
+                throw new ModelLoadException(
+                        "cannot tell the vocabulary size: no tokenizer.ggml.tokens and no token_embd.weight");
+            }
+            return file.tensor("token_embd.weight").rows();
+        }
+        if (tokens.length == 0) throw new ModelLoadException("tokenizer.ggml.tokens is empty");
+        int rows = embedded ? file.tensor("token_embd.weight").rows() : tokens.length;
+        if (rows != tokens.length) {
+            throw new ModelLoadException("tokenizer.ggml.tokens has " + tokens.length
+                    + " tokens but token_embd.weight has " + rows + " rows (one per token)");
+        }
+        return tokens.length;
     }
 
     private static int required(GgufMetadata md, String key) {
         if (!md.contains(key)) throw new ModelLoadException("the model file lacks the required metadata key " + key);
         return md.getInt(key, 0);
+    }
+
+    private static int positive(String key, int value) {
+        if (value <= 0) throw new ModelLoadException(key + " is " + value + "; it must be at least 1");
+        return value;
+    }
+
+    private static float positiveFinite(String key, float value) {
+        if (!(value > 0) || Float.isInfinite(value)) {
+            throw new ModelLoadException(key + " is " + value + ", not a finite number > 0");
+        }
+        return value;
     }
 
     /** Fetches a weight and checks its type and shape ({cols, rows} in GGUF order). */

@@ -2,14 +2,21 @@ package io.quire.model;
 
 import io.quire.backend.TensorType;
 import io.quire.model.gguf.GgufWriter;
+import io.quire.model.gguf.GgufFormatException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 class ModelLoaderTest {
     @TempDir Path tmp;
@@ -67,5 +74,58 @@ class ModelLoaderTest {
             // The CPU computes in FP32 whatever the GPU type: its KV blocks stay FP32.
             assertThat(m.kvBytesPerBlock(16)).isEqualTo(2L * TINY.numLayers() * 16 * TINY.kvDim() * 4);
         }
+    }
+
+    /** One broken hyperparameter of TINY each; the message must name its GGUF key. */
+    static Stream<Arguments> badHyperparameters() {
+        String[] tokens300 = new String[300];
+        java.util.Arrays.setAll(tokens300, i -> "t" + i);
+        return Stream.of(
+                bad("head count 0", w -> w.putUInt32("llama.attention.head_count", 0),
+                        "llama.attention.head_count is 0"),
+                bad("block count 0", w -> w.putUInt32("llama.block_count", 0), "llama.block_count is 0"),
+                bad("context length 0", w -> w.putUInt32("llama.context_length", 0), "llama.context_length is 0"),
+                bad("embedding length 0", w -> w.putUInt32("llama.embedding_length", 0),
+                        "llama.embedding_length is 0"),
+                bad("feed-forward length 0", w -> w.putUInt32("llama.feed_forward_length", 0),
+                        "llama.feed_forward_length is 0"),
+                bad("KV head count 0", w -> w.putUInt32("llama.attention.head_count_kv", 0),
+                        "llama.attention.head_count_kv is 0"),
+                bad("KV heads not dividing the heads", w -> w.putUInt32("llama.attention.head_count_kv", 3),
+                        "llama.attention.head_count 4 is not a multiple of llama.attention.head_count_kv 3"),
+                bad("embedding not divisible by the heads", w -> w.putUInt32("llama.attention.head_count", 6),
+                        "llama.embedding_length 64 is not divisible by llama.attention.head_count 6"),
+                bad("block count past 32 bits", w -> w.putUInt32("llama.block_count", 0xFFFF_FFFFL),
+                        "llama.block_count is 4294967295, outside the 32-bit integer range"),
+                bad("more layers than tensors", w -> w.putUInt32("llama.block_count", 1000),
+                        "llama.block_count is 1000, more layers than the file's"),
+                bad("odd key length", w -> w.putUInt32("llama.attention.key_length", 7),
+                        "llama.attention.key_length is 7, odd"),
+                bad("q width overflowing", w -> w.putUInt32("llama.attention.head_count", 1 << 20)
+                        .putUInt32("llama.attention.key_length", 1 << 12), "llama.attention.head_count 1048576 times"),
+                bad("value length unlike key length", w -> w.putUInt32("llama.attention.value_length", 8),
+                        "llama.attention.value_length 8 differs from the key head size 16"),
+                bad("RoPE base 0", w -> w.putFloat32("llama.rope.freq_base", 0f), "llama.rope.freq_base is 0.0"),
+                bad("negative RMS epsilon", w -> w.putFloat32("llama.attention.layer_norm_rms_epsilon", -1f),
+                        "llama.attention.layer_norm_rms_epsilon is -1.0"),
+                bad("vocabulary unlike the embedding", w -> w.putStrings("tokenizer.ggml.tokens", tokens300),
+                        "tokenizer.ggml.tokens has 300 tokens but token_embd.weight has 320 rows"));
+    }
+
+    private static Arguments bad(String what, Consumer<GgufWriter> edit, String message) {
+        return arguments(what, edit, message);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badHyperparameters")
+    void aBadHyperparameterIsRefusedNamingItsKey(String what, Consumer<GgufWriter> edit, String message)
+            throws Exception {
+        Path p = tmp.resolve("bad.gguf");
+        GgufWriter w = RandomModels.writer(TINY, TensorType.F32, 1);
+        edit.accept(w);
+        w.write(p);
+        assertThatThrownBy(() -> ModelLoader.load(p))
+                .isInstanceOfAny(ModelLoadException.class, GgufFormatException.class)
+                .hasMessageContaining(message);
     }
 }

@@ -13,7 +13,8 @@ import static org.bytedeco.cuda.global.cudart.*;
  * Entry point of the CUDA backend: probes once whether the driver loads and a device exists, and
  * hands out the device. Loading the JavaCPP bindings needs {@code libcuda.so.1} (the driver) and
  * {@code libcudart.so.13}; where they are missing (any machine without an NVIDIA GPU) the probe
- * records why and {@link #available()} is false; nothing else fails.
+ * records why and {@link #available()} is false; nothing else fails. The driver is looked for
+ * first ({@link CudaDriver}), so such a machine never unpacks the bindings' natives.
  *
  * <p>Only driver functions that CUDA 13.0 has are called: the bindings are built against 13.1,
  * and calling a symbol the installed driver lacks kills the JVM.
@@ -49,6 +50,11 @@ public final class Cuda {
     private static synchronized void probe() {
         if (probed) return;
         try {
+            String missing = CudaDriver.missingReason();
+            if (missing != null) {
+                reason = "no GPU: " + missing;
+                return;
+            }
             try {
                 Loader.load(cudart.class);
             } catch (Throwable t) {

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.math.BigInteger;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -98,17 +99,25 @@ public final class GgufFile implements AutoCloseable {
                     throw new GgufFormatException("tensor '" + names[i] + "' has unknown tensor type id " + typeIds[i] + " in " + path);
                 }
                 long[] shape = shapes.get(names[i]);
-                long elements = 1;
-                for (long d : shape) elements = Math.multiplyExact(elements, d);
                 if (shape[0] % type.blockSize() != 0) {
                     throw new GgufFormatException("tensor '" + names[i] + "' of type " + type + " has a row of " + shape[0] + " values, not a multiple of " + type.blockSize());
                 }
-                long bytes = type.bytesFor(elements);
-                long start = dataStart + offsets[i];
-                if (offsets[i] < 0 || start + bytes > file.byteSize()) {
-                    throw new GgufFormatException("truncated GGUF file " + path + ": tensor '" + names[i] + "' needs bytes " + start + ".." + (start + bytes)
+                long bytes = byteSize(names[i], type, shape);
+                // llama.cpp refuses these too: a misaligned offset means the writer and reader disagree
+                // on the layout, and the data read would be shifted garbage.
+                if (offsets[i] % alignment != 0) {
+                    throw new GgufFormatException("tensor '" + names[i] + "' has data offset " + offsets[i]
+                            + ", not a multiple of general.alignment " + alignment + " in " + path);
+                }
+                // Compared without adding, so a huge offset cannot overflow into a "valid" range.
+                long room = file.byteSize() - dataStart;
+                if (offsets[i] < 0 || offsets[i] > room || bytes > room - offsets[i]) {
+                    BigInteger start = BigInteger.valueOf(dataStart).add(BigInteger.valueOf(offsets[i]));
+                    throw new GgufFormatException("truncated GGUF file " + path + ": tensor '" + names[i]
+                            + "' needs bytes " + start + ".." + start.add(BigInteger.valueOf(bytes))
                             + " but the file has " + file.byteSize());
                 }
+                long start = dataStart + offsets[i];
                 infos.put(names[i], new TensorInfo(names[i], type, shape, start, bytes));
             }
             tensorInfos = Collections.unmodifiableMap(infos);
@@ -119,7 +128,16 @@ public final class GgufFile implements AutoCloseable {
 
     /** Maps and parses {@code path}; the mapping lives until {@link #close()}. */
     public static GgufFile open(Path path) throws IOException {
-        if (!Files.isRegularFile(path)) throw new java.io.FileNotFoundException("model file not found: " + path);
+        // Each case its own message: "not found" for a directory or /dev/zero sends people looking
+        // in the wrong place.
+        if (Files.isDirectory(path)) throw new IOException("model path " + path + " is a directory, not a GGUF file");
+        if (!Files.exists(path)) throw new java.io.FileNotFoundException("model file not found: " + path);
+        if (!Files.isRegularFile(path)) {
+            throw new IOException("model path " + path + " is not a regular file (a device, pipe or socket)");
+        }
+        if (!Files.isReadable(path)) {
+            throw new java.nio.file.AccessDeniedException(path.toString(), null, "the model file is not readable");
+        }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
@@ -149,6 +167,18 @@ public final class GgufFile implements AutoCloseable {
     @Override
     public void close() {
         arena.close();
+    }
+
+    /** Bytes of a tensor's data; a shape whose size overflows a long is a corrupt header, not an arithmetic error. */
+    private long byteSize(String name, TensorType type, long[] shape) {
+        try {
+            long elements = 1;
+            for (long d : shape) elements = Math.multiplyExact(elements, d);
+            return Math.multiplyExact(elements / type.blockSize(), (long) type.blockBytes());
+        } catch (ArithmeticException e) {
+            throw new GgufFormatException("tensor '" + name + "' has shape " + java.util.Arrays.toString(shape)
+                    + ", too large for any file, in " + path);
+        }
     }
 
     static long alignUp(long x, long alignment) {

@@ -44,29 +44,41 @@ public final class GgufMetadata {
     public int getInt(String key, int fallback) {
         Object v = get(key);
         if (v == null) return fallback;
-        if (v instanceof Number n) return Math.toIntExact(n.longValue());
-        throw new GgufFormatException("metadata " + key + " is not a number: " + v);
+        if (v instanceof Number n) {
+            long x = n.longValue();
+            if (x != (int) x) {
+                throw new GgufFormatException("metadata " + key + " is " + x + ", outside the 32-bit integer range");
+            }
+            return (int) x;
+        }
+        throw new GgufFormatException("metadata " + key + " is not a number: " + describe(v));
     }
 
     public long getLong(String key, long fallback) {
         Object v = get(key);
         if (v == null) return fallback;
         if (v instanceof Number n) return n.longValue();
-        throw new GgufFormatException("metadata " + key + " is not a number: " + v);
+        throw new GgufFormatException("metadata " + key + " is not a number: " + describe(v));
     }
 
     public float getFloat(String key, float fallback) {
         Object v = get(key);
         if (v == null) return fallback;
         if (v instanceof Number n) return n.floatValue();
-        throw new GgufFormatException("metadata " + key + " is not a number: " + v);
+        throw new GgufFormatException("metadata " + key + " is not a number: " + describe(v));
     }
 
     public boolean getBoolean(String key, boolean fallback) {
         Object v = get(key);
         if (v == null) return fallback;
         if (v instanceof Boolean b) return b;
-        throw new GgufFormatException("metadata " + key + " is not a boolean: " + v);
+        throw new GgufFormatException("metadata " + key + " is not a boolean: " + describe(v));
+    }
+
+    /** A value for a message: arrays (per-layer values, for one) would print as {@code [I@1b6d3586}. */
+    private static String describe(Object v) {
+        if (v == null || !v.getClass().isArray()) return String.valueOf(v);
+        return "an array of " + java.lang.reflect.Array.getLength(v) + " values";
     }
 
     public String[] getStringArray(String key) {

@@ -17,6 +17,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class GgufFileTest {
+    private static final ValueLayout.OfLong LE_LONG =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     @TempDir Path tmp;
 
     @Test
@@ -53,6 +56,52 @@ class GgufFileTest {
     @Test
     void missingFile() {
         assertThatThrownBy(() -> GgufFile.open(tmp.resolve("nope.gguf"))).hasMessageContaining("model file not found");
+    }
+
+    @Test
+    void aDirectoryIsNamedAsOne() {
+        assertThatThrownBy(() -> GgufFile.open(tmp)).isInstanceOf(java.io.IOException.class)
+                .hasMessage("model path " + tmp + " is a directory, not a GGUF file");
+    }
+
+    @Test
+    void aDeviceIsNotARegularFile() {
+        Path zero = Path.of("/dev/zero");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(zero), "no /dev/zero here");
+        assertThatThrownBy(() -> GgufFile.open(zero)).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("/dev/zero is not a regular file");
+    }
+
+    @Test
+    void aMisalignedTensorIsRefused() throws Exception {
+        Path p = twoTensors();
+        byte[] bytes = Files.readAllBytes(p);
+        // "b" lies at data offset 32; 16 is inside the data but breaks the 32-byte alignment.
+        patchOffset(bytes, "b", 1, 16);
+        Files.write(p, bytes);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("tensor 'b' has data offset 16, not a multiple of general.alignment 32");
+    }
+
+    @Test
+    void anOffsetThatWouldOverflowIsPastTheEnd() throws Exception {
+        Path p = twoTensors();
+        byte[] bytes = Files.readAllBytes(p);
+        patchOffset(bytes, "b", 1, Long.MAX_VALUE - 31);  // aligned; data start + offset wraps negative
+        Files.write(p, bytes);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("truncated GGUF file").hasMessageContaining("tensor 'b' needs bytes");
+    }
+
+    @Test
+    void aShapeWhoseSizeOverflowsIsRefused() throws Exception {
+        Path p = twoTensors();
+        byte[] bytes = Files.readAllBytes(p);
+        // 2^62 F32 values are 2^64 bytes, which wrapped to 0 and passed the range check.
+        MemorySegment.ofArray(bytes).set(LE_LONG, afterName(bytes, "b") + 4, 1L << 62);
+        Files.write(p, bytes);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("tensor 'b' has shape [4611686018427387904], too large");
     }
 
     @Test
@@ -133,6 +182,29 @@ class GgufFileTest {
             float[] values = far.data().toArray(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
             assertThat(values).containsExactly(1, 2, 3, 4);
         }
+    }
+
+    /** Tensors "a" and "b" of 8 floats each, at data offsets 0 and 32. */
+    private Path twoTensors() throws Exception {
+        Path p = tmp.resolve("two.gguf");
+        new GgufWriter().putString("general.architecture", "llama")
+                .addTensor("a", TensorType.F32, new long[] {8}, MemorySegment.ofArray(new float[8]))
+                .addTensor("b", TensorType.F32, new long[] {8}, MemorySegment.ofArray(new float[8]))
+                .write(p);
+        return p;
+    }
+
+    /** Sets the data offset of the tensor info named {@code name} (after its name, n_dims, dims and type). */
+    private static void patchOffset(byte[] bytes, String name, int dims, long offset) {
+        MemorySegment.ofArray(bytes).set(LE_LONG, afterName(bytes, name) + 4 + 8 * dims + 4, offset);
+    }
+
+    /** Where a tensor info's n_dims field starts: after the name, found with its 64-bit length prefix. */
+    private static int afterName(byte[] bytes, String name) {
+        byte[] key = new byte[8 + name.length()];
+        MemorySegment.ofArray(key).set(LE_LONG, 0, name.length());
+        System.arraycopy(name.getBytes(), 0, key, 8, name.length());
+        return indexOf(bytes, key) + key.length;
     }
 
     private Path truncatedCopy(long length) throws Exception {

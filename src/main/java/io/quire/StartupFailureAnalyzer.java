@@ -1,0 +1,100 @@
+package io.quire;
+
+import io.quire.model.ModelLoadException;
+import io.quire.model.ModelLoader;
+import io.quire.model.gguf.GgufFormatException;
+import org.springframework.beans.factory.BeanCreationException;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.diagnostics.FailureAnalyzer;
+import org.springframework.core.env.Environment;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+
+/**
+ * Turns a start that failed on the model file or a {@code quire.*} setting into Boot's "APPLICATION
+ * FAILED TO START" report with a one-line description, instead of an 80-line bean-creation stack
+ * trace: once an analyzer has handled a failure, Boot logs the exception itself only at DEBUG.
+ * Registered in {@code META-INF/spring.factories}; anything else (a bug) still gets its trace.
+ */
+public class StartupFailureAnalyzer implements FailureAnalyzer {
+    private static final String MODEL_ACTION = "Set quire.model to a GGUF model file of a supported architecture ("
+            + String.join(", ", ModelLoader.ARCHITECTURES) + "), or to 'dummy' for the built-in random-weight model.";
+    private static final String TEMPLATE_ACTION =
+            "Set quire.chat-template to a readable Jinja file, or leave it empty for the model's own template.";
+    private static final String ENGINE_ACTION = "Adjust quire.kv-cache-memory (quire.gpu-memory-utilization on a GPU),"
+            + " quire.max-model-len, quire.block-size, quire.max-num-seqs or quire.max-num-batched-tokens;"
+            + " application.yml documents each.";
+    private static final String DEVICE_ACTION = "Set quire.device to auto, cpu or cuda, and quire.dtype to auto,"
+            + " float16 or bfloat16; application.yml documents each.";
+    private static final String SETTINGS_ACTION = "Check the quire.* settings; application.yml documents each.";
+
+    private final Environment environment;
+
+    /** Boot passes the application's environment, where the quire.* settings are. */
+    public StartupFailureAnalyzer(Environment environment) {
+        this.environment = environment;
+    }
+
+    @Override
+    public FailureAnalysis analyze(Throwable failure) {
+        String bean = null;  // the innermost bean whose creation failed: which setting the failure is about
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof BeanCreationException b && b.getBeanName() != null) bean = b.getBeanName();
+            if (t instanceof GgufFormatException || t instanceof ModelLoadException) return model(text(t), failure);
+            if (t instanceof UncheckedIOException u && u.getCause() != null) return file(bean, u.getCause(), failure);
+            if (t instanceof IOException io) return file(bean, io, failure);
+            if ((t instanceof IllegalArgumentException || t instanceof IllegalStateException) && thrownByQuire(t)) {
+                return setting(bean, text(t), failure);
+            }
+        }
+        return null;
+    }
+
+    private FailureAnalysis model(String problem, Throwable failure) {
+        String path = environment.getProperty("quire.model", "");
+        // The file is named once: most GGUF messages name it already, the model-level ones do not.
+        String description = problem.contains(path) ? "Cannot load the model: " + problem
+                : "Cannot load the model " + path + ": " + problem;
+        return new FailureAnalysis(description, MODEL_ACTION, failure);
+    }
+
+    private FailureAnalysis file(String bean, IOException e, Throwable failure) {
+        String template = environment.getProperty("quire.chat-template", "");
+        String problem = describe(e);
+        if ("chatTemplate".equals(bean) && !template.isBlank() && problem.contains(template)) {
+            return new FailureAnalysis("Cannot read the chat template: " + problem, TEMPLATE_ACTION, failure);
+        }
+        return model(problem, failure);
+    }
+
+    private static FailureAnalysis setting(String bean, String problem, Throwable failure) {
+        String action = switch (bean == null ? "" : bean) {
+            case "llmEngine" -> ENGINE_ACTION;
+            case "languageModel" -> DEVICE_ACTION;
+            default -> SETTINGS_ACTION;
+        };
+        return new FailureAnalysis("Cannot start with these settings: " + problem, action, failure);
+    }
+
+    /** The JDK's file exceptions carry only the path as their message. */
+    private static String describe(IOException e) {
+        if (e instanceof NoSuchFileException n && n.getReason() == null) return "no such file: " + n.getFile();
+        if (e instanceof AccessDeniedException a && a.getReason() == null) return "permission denied: " + a.getFile();
+        return text(e);
+    }
+
+    /** The message on one line, so the report's description is one line. */
+    private static String text(Throwable t) {
+        String m = t.getMessage();
+        return m == null || m.isBlank() ? t.getClass().getSimpleName() : m.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+
+    /** Quire's own argument checks speak to the user; the same exception from a library may be a bug. */
+    private static boolean thrownByQuire(Throwable t) {
+        StackTraceElement[] frames = t.getStackTrace();
+        return frames.length > 0 && frames[0].getClassName().startsWith("io.quire.");
+    }
+}

@@ -1,0 +1,111 @@
+package io.quire;
+
+import io.quire.model.TinyModels;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Starts the server in its own JVM on a bad model file or setting and checks what an operator sees:
+ * a non-zero exit, one line naming the file and the problem, and no stack trace. The JVM runs
+ * {@link QuireApplication} from target/classes, which holds what the jar packs (the jar itself is
+ * built after the tests), without target/test-classes so the logging is the production one.
+ */
+class StartupFailureTest {
+    @TempDir Path tmp;
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"missing file", "directory", "/dev/zero", "truncated GGUF", "text file", "head count 0",
+            "KV cache too small"})
+    void aBadModelOrSettingFailsTheStartWithOneClearLine(String fault) throws Exception {
+        Path model = tmp.resolve("model.gguf");
+        List<String> settings = new ArrayList<>();
+        List<String> line;  // what one line of the output must hold
+        switch (fault) {
+            case "missing file" -> line = List.of("Cannot load the model: model file not found: " + model);
+            case "directory" -> {
+                model = Files.createDirectory(tmp.resolve("models"));
+                line = List.of("Cannot load the model: model path " + model + " is a directory, not a GGUF file");
+            }
+            case "/dev/zero" -> {
+                model = Path.of("/dev/zero");
+                line = List.of("Cannot load the model: model path /dev/zero is not a regular file");
+            }
+            case "truncated GGUF" -> {
+                TinyModels.writer().write(model);
+                Files.write(model, Arrays.copyOf(Files.readAllBytes(model), 1000));
+                line = List.of("Cannot load the model: truncated GGUF file " + model + ": ");
+            }
+            case "text file" -> {
+                Files.writeString(model, "name: not a model\n");
+                line = List.of("Cannot load the model: not a GGUF file: " + model,
+                        "does not start with the magic bytes 'GGUF'");
+            }
+            case "head count 0" -> {
+                TinyModels.writer().putUInt32("llama.attention.head_count", 0).write(model);
+                line = List.of("Cannot load the model " + model + ": llama.attention.head_count is 0");
+            }
+            case "KV cache too small" -> {
+                // The tiny model's 64-token context needs 4 blocks of 16 tokens at 4 KiB each; 8 KiB holds 2.
+                TinyModels.writer().write(model);
+                settings.add("--quire.kv-cache-memory=8KB");
+                line = List.of("Cannot start with these settings: The KV cache budget of 8192 bytes holds 2 blocks",
+                        "less than the maximum model length 64");
+            }
+            default -> throw new IllegalArgumentException(fault);
+        }
+        settings.add("--quire.model=" + model);
+
+        Path home = Files.createDirectory(tmp.resolve("home"));
+        Path cache = Files.createDirectory(tmp.resolve("javacpp-cache"));
+        Path log = tmp.resolve("out.log");
+        Process server = new ProcessBuilder(command(home, cache, settings))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean exited = server.waitFor(120, TimeUnit.SECONDS);
+        if (!exited) server.destroyForcibly().waitFor();
+        String out = Files.readString(log, StandardCharsets.UTF_8);
+
+        assertThat(exited).as("exited within 120 s:\n" + out).isTrue();
+        assertThat(server.exitValue()).as(out).isNotZero();
+        assertThat(out).as("a stack trace").doesNotContain("\tat ");
+        assertThat(out.lines()).as(out).anySatisfy(l -> assertThat(l).contains(line));
+        if (out.contains("no GPU: the CUDA driver libcuda.so.1 is not installed")) {
+            // quire.device=auto found no driver, so it had no reason to unpack the CUDA bindings.
+            assertThat(contents(home)).as("written under user.home").isEmpty();
+            assertThat(contents(cache)).as("written to the JavaCPP cache").isEmpty();
+        }
+    }
+
+    private static List<String> command(Path home, Path cache, List<String> settings) {
+        String java = ProcessHandle.current().info().command().orElse(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String classpath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(entry -> !entry.endsWith("test-classes"))
+                .collect(Collectors.joining(File.pathSeparator));
+        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1",
+                "-Duser.home=" + home, "-Dorg.bytedeco.javacpp.cachedir=" + cache,
+                "-cp", classpath, QuireApplication.class.getName(), "--server.port=0"));
+        cmd.addAll(settings);
+        return cmd;
+    }
+
+    private static List<Path> contents(Path dir) throws Exception {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(f -> !f.equals(dir)).toList();
+        }
+    }
+}
