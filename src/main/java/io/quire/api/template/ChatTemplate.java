@@ -3,6 +3,7 @@ package io.quire.api.template;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
@@ -14,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -22,6 +24,9 @@ import java.util.regex.Pattern;
  * provides: {@code messages}, {@code add_generation_prompt}, {@code bos_token},
  * {@code eos_token}, {@code raise_exception}, {@code strftime_now}, a Python-style
  * {@code tojson}, {@code trim_blocks} and {@code lstrip_blocks}.
+ *
+ * <p>Everything a client sends (message text, roles, names, tool calls, {@code chat_template_kwargs})
+ * is data: templates see plain strings and print them as they are, never as Jinja.
  *
  * <p>Models without a template get {@link #fallback()}: one {@code role: content} line per
  * message, then {@code assistant:} when a generation prompt is asked for. It is not what any
@@ -55,6 +60,11 @@ public final class ChatTemplate {
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withFailOnUnknownTokens(false)
+                // Jinjava 2.x renders a printed value again when it contains {{ or {%: message text
+                // would run as Jinja (file reads, loops). Values are data.
+                .withNestedInterpretationEnabled(false)
+                // renders a string as a template
+                .withDisabled(Map.of(Context.Library.FILTER, Set.of("render")))
                 .withMaxOutputSize(16L << 20)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUsePyishObjectMapper(true)
@@ -75,6 +85,7 @@ public final class ChatTemplate {
         }
         jinjava.registerFilter(new ToJsonFilter());
         jinjava.registerFilter(new ItemsFilter());
+        jinjava.registerFilter(new StripTagsFilter());
         jinjava.registerTag(new FilterBlockTag());
     }
 
