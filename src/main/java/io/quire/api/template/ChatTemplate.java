@@ -10,6 +10,7 @@ import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -26,7 +27,9 @@ import java.util.regex.Pattern;
  * {@code tojson}, {@code trim_blocks} and {@code lstrip_blocks}.
  *
  * <p>Everything a client sends (message text, roles, names, tool calls, {@code chat_template_kwargs})
- * is data: templates see plain strings and print them as they are, never as Jinja.
+ * is data: templates see plain strings and print them as they are, never as Jinja. Templates
+ * run within bounds on time, output, collections and macro recursion; past one, rendering fails
+ * with a {@link ChatTemplateException}.
  *
  * <p>Models without a template get {@link #fallback()}: one {@code role: content} line per
  * message, then {@code assistant:} when a generation prompt is asked for. It is not what any
@@ -49,8 +52,19 @@ public final class ChatTemplate {
     private static final Pattern NOT_IS_TEST =
             Pattern.compile("\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*\\])*(?:\\.[A-Za-z_]\\w*)*)\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*)");
 
+    /** Longest prompt, in characters (far beyond any context window), and longest string. */
+    static final long MAX_OUTPUT_CHARS = 16L << 20;
+    /** Most items in a list or map, the conversation's and the template's own. */
+    static final int MAX_COLLECTION_SIZE = 100_000;
+    /** Deepest macro recursion (Jinja2 allows recursion; real templates nest a few levels). */
+    static final int MAX_MACRO_DEPTH = 64;
+    /** Longest render: real templates take milliseconds. */
+    static final Duration TIME_LIMIT = Duration.ofSeconds(2);
+
     private final String source;
     private final Jinjava jinjava;
+    private final RenderFailures failures = new RenderFailures(MAX_OUTPUT_CHARS, MAX_COLLECTION_SIZE, MAX_MACRO_DEPTH);
+    private final RenderGuard guard = new RenderGuard(TIME_LIMIT, failures);
 
     public ChatTemplate(String source) {
         // Jinja2 drops one trailing newline from a template (keep_trailing_newline=False).
@@ -65,7 +79,13 @@ public final class ChatTemplate {
                 .withNestedInterpretationEnabled(false)
                 // renders a string as a template
                 .withDisabled(Map.of(Context.Library.FILTER, Set.of("render")))
-                .withMaxOutputSize(16L << 20)
+                .withMaxOutputSize(MAX_OUTPUT_CHARS)
+                .withMaxStringLength(MAX_OUTPUT_CHARS)
+                .withMaxListSize(MAX_COLLECTION_SIZE)
+                .withMaxMapSize(MAX_COLLECTION_SIZE)
+                .withEnableRecursiveMacroCalls(true)
+                .withMaxMacroRecursionDepth(MAX_MACRO_DEPTH)
+                .withNodePreProcessor(guard)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUsePyishObjectMapper(true)
                         .withParseWhitespaceControlStrictly(true)
@@ -114,6 +134,10 @@ public final class ChatTemplate {
         vars.put("add_generation_prompt", addGenerationPrompt);
         vars.put("bos_token", bosToken == null ? "" : bosToken);
         vars.put("eos_token", eosToken == null ? "" : eosToken);
+        return guard.run(() -> renderBounded(vars));
+    }
+
+    private String renderBounded(Map<String, Object> vars) {
         RenderResult result;
         try {
             result = jinjava.renderForResult(source, vars);
@@ -125,10 +149,8 @@ public final class ChatTemplate {
             throw new ChatTemplateException("chat template failed: " + e.getMessage());
         }
         for (TemplateError error : result.getErrors()) {
-            if (error.getSeverity() != TemplateError.ErrorType.FATAL) continue;
-            ChatTemplateException raised = findRaised(error.getException());
-            if (raised != null) throw raised;
-            throw new ChatTemplateException("chat template failed: " + error.getMessage());
+            ChatTemplateException failure = failures.of(error);
+            if (failure != null) throw failure;
         }
         return result.getOutput();
     }
