@@ -28,8 +28,9 @@ import java.util.regex.Pattern;
  *
  * <p>Everything a client sends (message text, roles, names, tool calls, {@code chat_template_kwargs})
  * is data: templates see plain strings and print them as they are, never as Jinja. Templates
- * run within bounds on time, output, collections and macro recursion; past one, rendering fails
- * with a {@link ChatTemplateException}.
+ * themselves, the model's or the administrator's, load nothing (no include, import, from or
+ * extends) and run within bounds on time, output, collections and macro recursion; past one,
+ * rendering fails with a {@link ChatTemplateException}.
  *
  * <p>Models without a template get {@link #fallback()}: one {@code role: content} line per
  * message, then {@code assistant:} when a generation prompt is asked for. It is not what any
@@ -77,8 +78,9 @@ public final class ChatTemplate {
                 // Jinjava 2.x renders a printed value again when it contains {{ or {%: message text
                 // would run as Jinja (file reads, loops). Values are data.
                 .withNestedInterpretationEnabled(false)
-                // renders a string as a template
-                .withDisabled(Map.of(Context.Library.FILTER, Set.of("render")))
+                .withDisabled(Map.of(Context.Library.TAG, RenderFailures.LOADING_TAGS,
+                        // renders a string as a template
+                        Context.Library.FILTER, Set.of("render")))
                 .withMaxOutputSize(MAX_OUTPUT_CHARS)
                 .withMaxStringLength(MAX_OUTPUT_CHARS)
                 .withMaxListSize(MAX_COLLECTION_SIZE)
@@ -97,6 +99,7 @@ public final class ChatTemplate {
                         .build())
                 .build();
         this.jinjava = new Jinjava(config);
+        jinjava.setResourceLocator(new NoResourceLocator());
         try {
             jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", String.class));
             jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow", String.class));

@@ -5,12 +5,17 @@ import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.interpret.errorcategory.BasicTemplateErrorCategory;
 
+import java.util.Set;
+
 /**
  * Which of Jinjava's render errors fail a render, and the message the client gets. Jinjava
  * reports most failures, limits included, as errors beside partial output; a partial prompt is
  * never used.
  */
 final class RenderFailures {
+    /** Tags that read other templates; {@link NoResourceLocator} would refuse them anyway. */
+    static final Set<String> LOADING_TAGS = Set.of("include", "import", "from", "extends");
+
     private final long maxOutputChars;
     private final int maxCollectionSize;
     private final int maxMacroDepth;
@@ -41,6 +46,10 @@ final class RenderFailures {
         return switch (error.getReason()) {
             case OUTPUT_TOO_BIG -> outputTooLong();
             case COLLECTION_TOO_BIG -> collectionTooBig();
+            case DISABLED -> new ChatTemplateException(error.getItem() == TemplateError.ErrorItem.TAG
+                    && LOADING_TAGS.contains(error.getFieldName())
+                    ? "chat templates cannot load files or other templates ({% " + error.getFieldName() + " %})"
+                    : "chat template uses a disabled feature: " + error.getMessage());
             default -> new ChatTemplateException("chat template failed: " + error.getMessage());
         };
     }
