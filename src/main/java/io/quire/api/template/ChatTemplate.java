@@ -3,17 +3,20 @@ package io.quire.api.template;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -22,6 +25,12 @@ import java.util.regex.Pattern;
  * provides: {@code messages}, {@code add_generation_prompt}, {@code bos_token},
  * {@code eos_token}, {@code raise_exception}, {@code strftime_now}, a Python-style
  * {@code tojson}, {@code trim_blocks} and {@code lstrip_blocks}.
+ *
+ * <p>Everything a client sends (message text, roles, names, tool calls, {@code chat_template_kwargs})
+ * is data: templates see plain strings and print them as they are, never as Jinja. Templates
+ * themselves, the model's or the administrator's, load nothing (no include, import, from or
+ * extends) and run within bounds on time, output, collections and macro recursion; past one,
+ * rendering fails with a {@link ChatTemplateException}.
  *
  * <p>Models without a template get {@link #fallback()}: one {@code role: content} line per
  * message, then {@code assistant:} when a generation prompt is asked for. It is not what any
@@ -44,8 +53,19 @@ public final class ChatTemplate {
     private static final Pattern NOT_IS_TEST =
             Pattern.compile("\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*\\])*(?:\\.[A-Za-z_]\\w*)*)\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*)");
 
+    /** Longest prompt, in characters (far beyond any context window), and longest string. */
+    static final long MAX_OUTPUT_CHARS = 16L << 20;
+    /** Most items in a list or map, the conversation's and the template's own. */
+    static final int MAX_COLLECTION_SIZE = 100_000;
+    /** Deepest macro recursion (Jinja2 allows recursion; real templates nest a few levels). */
+    static final int MAX_MACRO_DEPTH = 64;
+    /** Longest render: real templates take milliseconds. */
+    static final Duration TIME_LIMIT = Duration.ofSeconds(2);
+
     private final String source;
     private final Jinjava jinjava;
+    private final RenderFailures failures = new RenderFailures(MAX_OUTPUT_CHARS, MAX_COLLECTION_SIZE, MAX_MACRO_DEPTH);
+    private final RenderGuard guard = new RenderGuard(TIME_LIMIT, failures);
 
     public ChatTemplate(String source) {
         // Jinja2 drops one trailing newline from a template (keep_trailing_newline=False).
@@ -55,7 +75,19 @@ public final class ChatTemplate {
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withFailOnUnknownTokens(false)
-                .withMaxOutputSize(16L << 20)
+                // Jinjava 2.x renders a printed value again when it contains {{ or {%: message text
+                // would run as Jinja (file reads, loops). Values are data.
+                .withNestedInterpretationEnabled(false)
+                .withDisabled(Map.of(Context.Library.TAG, RenderFailures.LOADING_TAGS,
+                        // renders a string as a template
+                        Context.Library.FILTER, Set.of("render")))
+                .withMaxOutputSize(MAX_OUTPUT_CHARS)
+                .withMaxStringLength(MAX_OUTPUT_CHARS)
+                .withMaxListSize(MAX_COLLECTION_SIZE)
+                .withMaxMapSize(MAX_COLLECTION_SIZE)
+                .withEnableRecursiveMacroCalls(true)
+                .withMaxMacroRecursionDepth(MAX_MACRO_DEPTH)
+                .withNodePreProcessor(guard)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUsePyishObjectMapper(true)
                         .withParseWhitespaceControlStrictly(true)
@@ -67,6 +99,7 @@ public final class ChatTemplate {
                         .build())
                 .build();
         this.jinjava = new Jinjava(config);
+        jinjava.setResourceLocator(new NoResourceLocator());
         try {
             jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", String.class));
             jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow", String.class));
@@ -75,6 +108,7 @@ public final class ChatTemplate {
         }
         jinjava.registerFilter(new ToJsonFilter());
         jinjava.registerFilter(new ItemsFilter());
+        jinjava.registerFilter(new StripTagsFilter());
         jinjava.registerTag(new FilterBlockTag());
     }
 
@@ -103,6 +137,10 @@ public final class ChatTemplate {
         vars.put("add_generation_prompt", addGenerationPrompt);
         vars.put("bos_token", bosToken == null ? "" : bosToken);
         vars.put("eos_token", eosToken == null ? "" : eosToken);
+        return guard.run(() -> renderBounded(vars));
+    }
+
+    private String renderBounded(Map<String, Object> vars) {
         RenderResult result;
         try {
             result = jinjava.renderForResult(source, vars);
@@ -114,10 +152,8 @@ public final class ChatTemplate {
             throw new ChatTemplateException("chat template failed: " + e.getMessage());
         }
         for (TemplateError error : result.getErrors()) {
-            if (error.getSeverity() != TemplateError.ErrorType.FATAL) continue;
-            ChatTemplateException raised = findRaised(error.getException());
-            if (raised != null) throw raised;
-            throw new ChatTemplateException("chat template failed: " + error.getMessage());
+            ChatTemplateException failure = failures.of(error);
+            if (failure != null) throw failure;
         }
         return result.getOutput();
     }
