@@ -55,7 +55,7 @@ public class ChatCompletionsHandler {
     }
 
     private Mono<ServerResponse> handle(ChatCompletionRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName(), true);
+        OpenAiFormat.checkModel(r.model(), engine.modelName());
         boolean wantLogprobs = Boolean.TRUE.equals(r.logprobs());
         if (r.topLogprobs() != null && !wantLogprobs) {
             throw ApiException.badRequest("top_logprobs", "top_logprobs requires logprobs to be true");

@@ -55,7 +55,7 @@ public class CompletionsHandler {
     }
 
     private Mono<ServerResponse> handle(CompletionRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName(), true);
+        OpenAiFormat.checkModel(r.model(), engine.modelName());
         boolean echo = Boolean.TRUE.equals(r.echo());
         if (echo && r.logprobs() != null) {
             throw ApiException.badRequest("echo", "echo together with logprobs is not supported (prompt logprobs are not computed)");

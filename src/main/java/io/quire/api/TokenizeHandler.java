@@ -39,7 +39,7 @@ public class TokenizeHandler {
     }
 
     TokenizeResponse tokenize(TokenizeRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName(), false);
+        OpenAiFormat.checkModel(r.model(), engine.modelName());
         boolean addSpecial = r.addSpecialTokens() == null || r.addSpecialTokens();
         int[] tokens;
         if (r.prompt() != null && r.messages() != null) {
@@ -65,7 +65,7 @@ public class TokenizeHandler {
     }
 
     DetokenizeResponse detokenize(DetokenizeRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName(), false);
+        OpenAiFormat.checkModel(r.model(), engine.modelName());
         if (r.tokens() == null) throw ApiException.badRequest("tokens", "tokens is required");
         Tokenizer tok = engine.tokenizer();
         List<Integer> ids = r.tokens();
