@@ -38,20 +38,21 @@ public class ChatCompletionsHandler {
     private final ChatPrompts prompts;
     private final JsonMapper json;
     private final LogprobsFormatter logprobs;
+    private final RequestReader reader;
 
-    public ChatCompletionsHandler(GenerationService engine, ChatPrompts prompts, JsonMapper json) {
+    public ChatCompletionsHandler(GenerationService engine, ChatPrompts prompts, JsonMapper json,
+                                  RequestReader reader) {
         this.engine = engine;
         this.prompts = prompts;
         this.json = json;
+        this.reader = reader;
         this.logprobs = new LogprobsFormatter(engine.tokenizer());
     }
 
     public Mono<ServerResponse> complete(ServerRequest request) {
-        return request.bodyToMono(ChatCompletionRequest.class)
-                .switchIfEmpty(Mono.error(() -> ApiException.badRequest(null, "a JSON request body is required")))
-                // Template rendering, tokenizing and queueing are CPU work: keep them off the event loop.
-                .publishOn(Schedulers.boundedElastic())
-                .flatMap(this::handle);
+        // The reader hands the request over on a worker thread: rendering, tokenizing and queueing
+        // stay off the event loop.
+        return reader.read(request, ChatCompletionRequest.class).flatMap(this::handle);
     }
 
     private Mono<ServerResponse> handle(ChatCompletionRequest r) {

@@ -36,10 +36,12 @@ public class CompletionsHandler {
     private final GenerationService engine;
     private final JsonMapper json;
     private final LogprobsFormatter logprobs;
+    private final RequestReader reader;
 
-    public CompletionsHandler(GenerationService engine, JsonMapper json) {
+    public CompletionsHandler(GenerationService engine, JsonMapper json, RequestReader reader) {
         this.engine = engine;
         this.json = json;
+        this.reader = reader;
         this.logprobs = new LogprobsFormatter(engine.tokenizer());
     }
 
@@ -47,11 +49,8 @@ public class CompletionsHandler {
     record Prompt(String text, int[] tokens) {}
 
     public Mono<ServerResponse> complete(ServerRequest request) {
-        return request.bodyToMono(CompletionRequest.class)
-                .switchIfEmpty(Mono.error(() -> ApiException.badRequest(null, "a JSON request body is required")))
-                // Tokenizing and queueing are CPU work: keep them off the event loop.
-                .publishOn(Schedulers.boundedElastic())
-                .flatMap(this::handle);
+        // The reader hands the request over on a worker thread: tokenizing and queueing stay off the event loop.
+        return reader.read(request, CompletionRequest.class).flatMap(this::handle);
     }
 
     private Mono<ServerResponse> handle(CompletionRequest r) {
