@@ -52,7 +52,7 @@ public class ChatCompletionsHandler {
     public Mono<ServerResponse> complete(ServerRequest request) {
         // The reader hands the request over on a worker thread: rendering, tokenizing and queueing
         // stay off the event loop.
-        return reader.read(request, ChatCompletionRequest.class).flatMap(this::handle);
+        return reader.read(request, ChatCompletionRequest.class, UnsupportedFields.CHAT).flatMap(this::handle);
     }
 
     private Mono<ServerResponse> handle(ChatCompletionRequest r) {

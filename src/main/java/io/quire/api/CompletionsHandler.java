@@ -50,7 +50,7 @@ public class CompletionsHandler {
 
     public Mono<ServerResponse> complete(ServerRequest request) {
         // The reader hands the request over on a worker thread: tokenizing and queueing stay off the event loop.
-        return reader.read(request, CompletionRequest.class).flatMap(this::handle);
+        return reader.read(request, CompletionRequest.class, UnsupportedFields.COMPLETIONS).flatMap(this::handle);
     }
 
     private Mono<ServerResponse> handle(CompletionRequest r) {

@@ -32,7 +32,7 @@ public class TokenizeHandler {
     }
 
     public Mono<ServerResponse> tokenize(ServerRequest request) {
-        return reader.read(request, TokenizeRequest.class)
+        return reader.read(request, TokenizeRequest.class, UnsupportedFields.NONE_LISTED)
                 .map(this::tokenize)
                 .flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
     }
@@ -56,7 +56,7 @@ public class TokenizeHandler {
     }
 
     public Mono<ServerResponse> detokenize(ServerRequest request) {
-        return reader.read(request, DetokenizeRequest.class)
+        return reader.read(request, DetokenizeRequest.class, UnsupportedFields.NONE_LISTED)
                 .map(this::detokenize)
                 .flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
     }
