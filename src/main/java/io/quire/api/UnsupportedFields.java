@@ -17,7 +17,7 @@ import java.util.function.Predicate;
  * Fields that only describe the request ({@code user}, {@code store}, {@code metadata},
  * {@code service_tier}, {@code request_id}) and fields neither API defines are not listed: they stay ignored.
  */
-final class UnsupportedFields {
+public final class UnsupportedFields {
     /** A field at {@code pointer}, refused as {@code param} unless {@code neutral}; {@code why} tells the client. */
     private record Field(JsonPointer pointer, String param, Predicate<JsonNode> neutral, String why) {}
 
@@ -86,10 +86,10 @@ final class UnsupportedFields {
             field("continue_final_message", FALSE, "continuing the final message is not implemented"),
             field("echo", FALSE, "echoing the last message is not implemented"));
 
-    static final UnsupportedFields COMPLETIONS = new UnsupportedFields(COMMON, COMPLETION_ONLY);
-    static final UnsupportedFields CHAT = new UnsupportedFields(COMMON, CHAT_ONLY);
+    public static final UnsupportedFields COMPLETIONS = new UnsupportedFields(COMMON, COMPLETION_ONLY);
+    public static final UnsupportedFields CHAT = new UnsupportedFields(COMMON, CHAT_ONLY);
     /** For endpoints whose fields are all implemented. */
-    static final UnsupportedFields NONE_LISTED = new UnsupportedFields(List.of(), List.of());
+    public static final UnsupportedFields NONE_LISTED = new UnsupportedFields(List.of(), List.of());
 
     private final List<Field> fields;
 
