@@ -38,24 +38,25 @@ public class ChatCompletionsHandler {
     private final ChatPrompts prompts;
     private final JsonMapper json;
     private final LogprobsFormatter logprobs;
+    private final RequestReader reader;
 
-    public ChatCompletionsHandler(GenerationService engine, ChatPrompts prompts, JsonMapper json) {
+    public ChatCompletionsHandler(GenerationService engine, ChatPrompts prompts, JsonMapper json,
+                                  RequestReader reader) {
         this.engine = engine;
         this.prompts = prompts;
         this.json = json;
+        this.reader = reader;
         this.logprobs = new LogprobsFormatter(engine.tokenizer());
     }
 
     public Mono<ServerResponse> complete(ServerRequest request) {
-        return request.bodyToMono(ChatCompletionRequest.class)
-                .switchIfEmpty(Mono.error(() -> ApiException.badRequest(null, "a JSON request body is required")))
-                // Template rendering, tokenizing and queueing are CPU work: keep them off the event loop.
-                .publishOn(Schedulers.boundedElastic())
-                .flatMap(r -> handle(request, r));
+        // The reader hands the request over on a worker thread: rendering, tokenizing and queueing
+        // stay off the event loop.
+        return reader.read(request, ChatCompletionRequest.class, UnsupportedFields.CHAT).flatMap(r -> handle(request, r));
     }
 
     private Mono<ServerResponse> handle(ServerRequest request, ChatCompletionRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName(), true);
+        OpenAiFormat.checkModel(r.model(), engine.modelName());
         boolean wantLogprobs = Boolean.TRUE.equals(r.logprobs());
         if (r.topLogprobs() != null && !wantLogprobs) {
             throw ApiException.badRequest("top_logprobs", "top_logprobs requires logprobs to be true");

@@ -38,10 +38,12 @@ public class CompletionsHandler {
     private final GenerationService engine;
     private final JsonMapper json;
     private final LogprobsFormatter logprobs;
+    private final RequestReader reader;
 
-    public CompletionsHandler(GenerationService engine, JsonMapper json) {
+    public CompletionsHandler(GenerationService engine, JsonMapper json, RequestReader reader) {
         this.engine = engine;
         this.json = json;
+        this.reader = reader;
         this.logprobs = new LogprobsFormatter(engine.tokenizer());
     }
 
@@ -49,15 +51,12 @@ public class CompletionsHandler {
     record Prompt(String text, int[] tokens) {}
 
     public Mono<ServerResponse> complete(ServerRequest request) {
-        return request.bodyToMono(CompletionRequest.class)
-                .switchIfEmpty(Mono.error(() -> ApiException.badRequest(null, "a JSON request body is required")))
-                // Tokenizing and queueing are CPU work: keep them off the event loop.
-                .publishOn(Schedulers.boundedElastic())
-                .flatMap(r -> handle(request, r));
+        // The reader hands the request over on a worker thread: tokenizing and queueing stay off the event loop.
+        return reader.read(request, CompletionRequest.class, UnsupportedFields.COMPLETIONS).flatMap(r -> handle(request, r));
     }
 
     private Mono<ServerResponse> handle(ServerRequest request, CompletionRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName(), true);
+        OpenAiFormat.checkModel(r.model(), engine.modelName());
         boolean echo = Boolean.TRUE.equals(r.echo());
         if (echo && r.logprobs() != null) {
             throw ApiException.badRequest("echo", "echo together with logprobs is not supported (prompt logprobs are not computed)");

@@ -28,12 +28,9 @@ final class OpenAiFormat {
         };
     }
 
-    /** The {@code model} field must name the served model (it is required, as in OpenAI's API). */
-    static void checkModel(String requested, String served, boolean required) {
-        if (requested == null || requested.isBlank()) {
-            if (required) throw ApiException.badRequest("model", "you must provide a model parameter (this server serves '" + served + "')");
-            return;
-        }
+    /** A {@code model} that is sent must name the served model; absent, null or empty means it (as in vLLM). */
+    static void checkModel(String requested, String served) {
+        if (requested == null || requested.isEmpty()) return;
         if (!requested.equals(served)) {
             throw new ApiException(HttpStatus.NOT_FOUND, "model", "The model `" + requested + "` does not exist. This server serves `" + served + "`.");
         }

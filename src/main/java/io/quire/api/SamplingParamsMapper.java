@@ -57,7 +57,10 @@ final class SamplingParamsMapper {
             List<String> out = new ArrayList<>(stop.size());
             for (int i = 0; i < stop.size(); i++) {
                 JsonNode s = stop.get(i);
-                if (!s.isString()) throw ApiException.badRequest("stop", "stop must be a string or an array of strings");
+                if (!s.isString()) {
+                    String where = "stop[" + i + "]";
+                    throw ApiException.badRequest("stop", BindingErrors.typeMismatch(where, "a string", s));
+                }
                 out.add(s.stringValue());
             }
             return List.copyOf(out);

@@ -11,7 +11,6 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 import java.util.List;
 import java.util.Map;
@@ -24,22 +23,22 @@ import java.util.Map;
 public class TokenizeHandler {
     private final GenerationService engine;
     private final ChatPrompts prompts;
+    private final RequestReader reader;
 
-    public TokenizeHandler(GenerationService engine, ChatPrompts prompts) {
+    public TokenizeHandler(GenerationService engine, ChatPrompts prompts, RequestReader reader) {
         this.engine = engine;
         this.prompts = prompts;
+        this.reader = reader;
     }
 
     public Mono<ServerResponse> tokenize(ServerRequest request) {
-        return request.bodyToMono(TokenizeRequest.class)
-                .switchIfEmpty(Mono.error(() -> ApiException.badRequest(null, "a JSON request body is required")))
-                .publishOn(Schedulers.boundedElastic())
+        return reader.read(request, TokenizeRequest.class, UnsupportedFields.NONE_LISTED)
                 .map(this::tokenize)
                 .flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
     }
 
     TokenizeResponse tokenize(TokenizeRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName(), false);
+        OpenAiFormat.checkModel(r.model(), engine.modelName());
         boolean addSpecial = r.addSpecialTokens() == null || r.addSpecialTokens();
         int[] tokens;
         if (r.prompt() != null && r.messages() != null) {
@@ -57,15 +56,13 @@ public class TokenizeHandler {
     }
 
     public Mono<ServerResponse> detokenize(ServerRequest request) {
-        return request.bodyToMono(DetokenizeRequest.class)
-                .switchIfEmpty(Mono.error(() -> ApiException.badRequest(null, "a JSON request body is required")))
-                .publishOn(Schedulers.boundedElastic())
+        return reader.read(request, DetokenizeRequest.class, UnsupportedFields.NONE_LISTED)
                 .map(this::detokenize)
                 .flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
     }
 
     DetokenizeResponse detokenize(DetokenizeRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName(), false);
+        OpenAiFormat.checkModel(r.model(), engine.modelName());
         if (r.tokens() == null) throw ApiException.badRequest("tokens", "tokens is required");
         Tokenizer tok = engine.tokenizer();
         List<Integer> ids = r.tokens();

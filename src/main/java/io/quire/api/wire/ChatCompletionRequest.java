@@ -1,6 +1,8 @@
 package io.quire.api.wire;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import tools.jackson.databind.PropertyNamingStrategies;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.annotation.JsonNaming;
@@ -43,7 +45,8 @@ public record ChatCompletionRequest(
         Boolean includeStopStrInOutput,
         Boolean skipSpecialTokens,
         Boolean addGenerationPrompt,
-        Map<String, Object> chatTemplateKwargs,
+        // Template variables may be null (Python's None), unlike the entries of every other list or map.
+        @JsonSetter(contentNulls = Nulls.SET) Map<String, Object> chatTemplateKwargs,
         Integer bestOf,
         Boolean useBeamSearch,
         Double lengthPenalty,

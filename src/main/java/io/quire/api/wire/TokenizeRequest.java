@@ -1,6 +1,8 @@
 package io.quire.api.wire;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import tools.jackson.databind.PropertyNamingStrategies;
 import tools.jackson.databind.annotation.JsonNaming;
 
@@ -15,4 +17,6 @@ import java.util.Map;
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record TokenizeRequest(String model, String prompt, List<ChatMessage> messages, Boolean addSpecialTokens,
-                              Boolean addGenerationPrompt, Map<String, Object> chatTemplateKwargs) {}
+                              Boolean addGenerationPrompt,
+                              // Template variables may be null (Python's None), unlike other list or map entries.
+                              @JsonSetter(contentNulls = Nulls.SET) Map<String, Object> chatTemplateKwargs) {}

@@ -1,0 +1,134 @@
+package io.quire.api;
+
+import tools.jackson.core.JsonPointer;
+import tools.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * Fields OpenAI or vLLM define that Quire does not implement. Ignoring them would answer a
+ * different request than the one sent (JSON mode, tools, guided decoding...), so each is a 400
+ * naming it, unless it is absent, null, or the neutral value SDKs send on their own
+ * ({@code response_format: {"type": "text"}}, {@code tools: []}, {@code tool_choice: "none"}).
+ * Fields that only describe the request ({@code user}, {@code store}, {@code metadata},
+ * {@code service_tier}, {@code request_id}) and fields neither API defines are not listed: they stay ignored.
+ */
+public final class UnsupportedFields {
+    /** A field at {@code pointer}, refused as {@code param} unless {@code neutral}; {@code why} tells the client. */
+    private record Field(JsonPointer pointer, String param, Predicate<JsonNode> neutral, String why) {}
+
+    private static final Predicate<JsonNode> NONE = v -> false;
+    private static final Predicate<JsonNode> FALSE = v -> v.isBoolean() && !v.booleanValue();
+    private static final Predicate<JsonNode> TRUE = v -> v.isBoolean() && v.booleanValue();
+    private static final Predicate<JsonNode> ZERO =
+            v -> v.isIntegralNumber() && v.canConvertToLong() && v.longValue() == 0;
+    private static final Predicate<JsonNode> EMPTY_ARRAY = v -> v.isArray() && v.isEmpty();
+    private static final Predicate<JsonNode> EMPTY_OBJECT = v -> v.isObject() && v.isEmpty();
+
+    /** Both endpoints: vLLM's sampling and serving extras, structured output. */
+    private static final List<Field> COMMON = List.of(
+            field("response_format", UnsupportedFields::plainText, "structured output is not implemented"),
+            field("structured_outputs", NONE, "structured output is not implemented"),
+            field("guided_json", NONE, "guided decoding is not implemented"),
+            field("guided_regex", NONE, "guided decoding is not implemented"),
+            field("guided_choice", NONE, "guided decoding is not implemented"),
+            field("guided_grammar", NONE, "guided decoding is not implemented"),
+            field("guided_decoding_backend", NONE, "guided decoding is not implemented"),
+            field("guided_whitespace_pattern", NONE, "guided decoding is not implemented"),
+            field("prompt_logprobs", NONE, "prompt logprobs are not computed"),
+            field("truncate_prompt_tokens", NONE, "prompt truncation is not implemented"),
+            field("truncation_side", NONE, "prompt truncation is not implemented"),
+            field("priority", ZERO, "priority scheduling is not implemented"),
+            field("logits_processors", EMPTY_ARRAY, "custom logits processors are not implemented"),
+            field("allowed_token_ids", NONE, "restricting the vocabulary is not implemented"),
+            field("bad_words", EMPTY_ARRAY, "bad-word filtering is not implemented"),
+            field("logprob_token_ids", NONE, "logprobs of chosen token ids are not implemented"),
+            field("watermarking", FALSE, "watermarking is not implemented"),
+            field("repetition_detection", NONE, "repetition detection is not implemented"),
+            field("thinking_token_budget", NONE, "reasoning budgets are not implemented"),
+            field("return_tokens_as_token_ids", FALSE, "token ids in responses are not implemented"),
+            field("return_token_ids", FALSE, "token ids in responses are not implemented"),
+            field("kv_transfer_params", EMPTY_OBJECT, "disaggregated serving is not implemented"),
+            field("ec_transfer_params", EMPTY_OBJECT, "disaggregated serving is not implemented"),
+            field("mm_processor_kwargs", EMPTY_OBJECT, "multimodal input is not implemented"),
+            field("media_io_kwargs", EMPTY_OBJECT, "multimodal input is not implemented"),
+            field("vllm_xargs", EMPTY_OBJECT, "extension arguments are not implemented"),
+            new Field(JsonPointer.compile("/stream_options/continuous_usage_stats"), "stream_options", FALSE,
+                    "usage in every chunk is not implemented; include_usage is"));
+
+    /** The legacy completions endpoint's own. */
+    private static final List<Field> COMPLETION_ONLY = List.of(
+            field("suffix", v -> isOneOf(v, ""), "insertion before a suffix is not implemented"),
+            field("prompt_embeds", NONE, "prompt embeddings are not implemented"));
+
+    /** The chat endpoint's own: tools, other modalities, reasoning, template controls. */
+    private static final List<Field> CHAT_ONLY = List.of(
+            field("tools", EMPTY_ARRAY, "tool calling is not implemented"),
+            // With no tools, "auto" chooses none: the same request.
+            field("tool_choice", v -> isOneOf(v, "none", "auto"), "tool calling is not implemented"),
+            field("parallel_tool_calls", TRUE, "tool calling is not implemented"),
+            field("functions", EMPTY_ARRAY, "function calling is not implemented"),
+            field("function_call", v -> isOneOf(v, "none", "auto"), "function calling is not implemented"),
+            field("audio", NONE, "audio output is not implemented"),
+            field("modalities", v -> v.isArray() && v.size() == 1 && isOneOf(v.get(0), "text"),
+                    "only text output is implemented"),
+            field("prediction", NONE, "predicted outputs are not implemented"),
+            field("web_search_options", NONE, "web search is not implemented"),
+            field("reasoning_effort", NONE, "reasoning controls are not implemented"),
+            field("verbosity", NONE, "verbosity controls are not implemented"),
+            field("include_reasoning", TRUE, "reasoning parsing is not implemented"),
+            field("documents", EMPTY_ARRAY, "documents for the chat template are not implemented"),
+            field("chat_template", NONE, "a per-request chat template is not implemented"),
+            field("continue_final_message", FALSE, "continuing the final message is not implemented"),
+            field("echo", FALSE, "echoing the last message is not implemented"));
+
+    public static final UnsupportedFields COMPLETIONS = new UnsupportedFields(COMMON, COMPLETION_ONLY);
+    public static final UnsupportedFields CHAT = new UnsupportedFields(COMMON, CHAT_ONLY);
+    /** For endpoints whose fields are all implemented. */
+    public static final UnsupportedFields NONE_LISTED = new UnsupportedFields(List.of(), List.of());
+
+    private final List<Field> fields;
+
+    private UnsupportedFields(List<Field> common, List<Field> own) {
+        List<Field> all = new ArrayList<>(common);
+        all.addAll(own);
+        this.fields = List.copyOf(all);
+    }
+
+    /** The names refused when not neutral, for tests and documentation. */
+    Set<String> params() {
+        Set<String> out = new LinkedHashSet<>();
+        for (Field f : fields) out.add(f.param());
+        return out;
+    }
+
+    /** Refuses the first listed field the body sets to something other than null or its neutral value. */
+    void check(JsonNode body) {
+        for (Field f : fields) {
+            JsonNode v = body.at(f.pointer());
+            if (v.isMissingNode() || v.isNull() || f.neutral().test(v)) continue;
+            String name = f.pointer().toString().substring(1).replace('/', '.');
+            throw ApiException.badRequest(f.param(),
+                    "Unsupported parameter: '" + name + "' is not supported by this server (" + f.why() + ").");
+        }
+    }
+
+    private static Field field(String name, Predicate<JsonNode> neutral, String why) {
+        return new Field(JsonPointer.compile("/" + name), name, neutral, why);
+    }
+
+    private static boolean isOneOf(JsonNode v, String... values) {
+        if (v == null || !v.isString()) return false;
+        for (String s : values) if (s.equals(v.stringValue())) return true;
+        return false;
+    }
+
+    /** {@code {"type": "text"}}: plain text, OpenAI's default. */
+    private static boolean plainText(JsonNode v) {
+        return v.isObject() && v.size() == 1 && isOneOf(v.get("type"), "text");
+    }
+}
