@@ -4,6 +4,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
 
+import java.util.List;
+
 /**
  * Server settings under {@code quire.*} (documented in {@code application.yml}); each can be given
  * on the command line, e.g. {@code --quire.model=/models/qwen2.5-0.5b-instruct-q8_0.gguf}.
@@ -27,6 +29,10 @@ import org.springframework.util.unit.DataSize;
  * @param gpuMemoryUtilization fraction of free GPU memory the KV cache may take (on a GPU, instead of kvCacheMemory)
  * @param dtype                the GPU's 16-bit type for weights, matrix-product inputs and the KV cache:
  *                             auto (BF16 for a BF16 model file, else FP16), float16 or bfloat16; the CPU computes in FP32
+ * @param apiKey               API keys (vLLM's {@code --api-key}); several may be given, comma-separated or as a list.
+ *                             Any set: every route but {@code /health}, {@code /version} and the Actuator health and
+ *                             Prometheus endpoints needs {@code Authorization: Bearer <key>}. None: all open
+ * @param cors                 which browser origins may call the API (CORS)
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
@@ -45,9 +51,21 @@ public record QuireProperties(
         @DefaultValue("PAGED") io.quire.kv.KvAllocationPolicy kvAllocationPolicy,
         @DefaultValue("auto") String device,
         @DefaultValue("0.9") double gpuMemoryUtilization,
-        @DefaultValue("auto") String dtype) {
+        @DefaultValue("auto") String dtype,
+        @DefaultValue List<String> apiKey,
+        @DefaultValue Cors cors) {
 
     public static final String DUMMY = io.quire.model.ModelLoader.DUMMY;
 
     public boolean dummy() { return model == null || model.isBlank() || DUMMY.equals(model); }
+
+    /**
+     * {@code quire.cors.*} (vLLM's {@code --allowed-origins}).
+     *
+     * @param allowedOrigins origins a browser app may call from (e.g. {@code https://app.example.com}, or {@code *});
+     *                       none: no CORS headers are sent
+     * @param allowedHeaders request headers such an app may send
+     */
+    public record Cors(@DefaultValue List<String> allowedOrigins,
+                       @DefaultValue({"Authorization", "Content-Type"}) List<String> allowedHeaders) {}
 }

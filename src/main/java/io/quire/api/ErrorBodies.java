@@ -120,10 +120,12 @@ public final class ErrorBodies {
         return new Failure(status, new ErrorResponse(new ErrorResponse.Error(message, type(status), param, status.value())));
     }
 
-    /** vLLM's error type names. */
+    /** vLLM's error type names (for 401 and 403, the OpenAI clients' exception names, as vLLM's other types are). */
     static String type(HttpStatus status) {
         return switch (status) {
             case BAD_REQUEST -> "BadRequestError";
+            case UNAUTHORIZED -> "AuthenticationError";
+            case FORBIDDEN -> "PermissionDeniedError";
             case NOT_FOUND -> "NotFoundError";
             case METHOD_NOT_ALLOWED -> "MethodNotAllowedError";
             case UNSUPPORTED_MEDIA_TYPE -> "UnsupportedMediaTypeError";
