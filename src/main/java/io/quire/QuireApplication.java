@@ -3,12 +3,15 @@ package io.quire;
 import io.quire.cli.Cli;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.security.autoconfigure.ReactiveUserDetailsServiceAutoConfiguration;
 
 /**
  * One jar, two faces: {@code java -jar quire.jar generate|tokenize|bench ...} runs a command-line
  * tool without starting Spring; anything else starts the HTTP server.
  */
-@SpringBootApplication
+// No user store: API keys are the only credentials (api.security), and without this exclusion Boot
+// would create an in-memory user and print its generated password at startup.
+@SpringBootApplication(exclude = ReactiveUserDetailsServiceAutoConfiguration.class)
 public class QuireApplication {
 
     public static void main(String[] args) {

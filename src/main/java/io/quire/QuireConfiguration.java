@@ -2,6 +2,8 @@ package io.quire;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quire.api.ChatPrompts;
+import io.quire.api.security.ApiCors;
+import io.quire.api.security.ApiKeys;
 import io.quire.api.template.ChatTemplate;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Parallel;
@@ -100,6 +102,19 @@ public class QuireConfiguration {
     @Bean
     public ModelHealthIndicator modelHealthIndicator(LLMEngine engine) {
         return new ModelHealthIndicator(engine);
+    }
+
+    @Bean
+    public ApiKeys apiKeys(QuireProperties props) {
+        ApiKeys keys = ApiKeys.of(props.apiKey());
+        log.info(keys.isEmpty() ? "No API key set (quire.api-key): the API is open to anyone who can reach it"
+                : "API keys: {} (quire.api-key); /health, /version and the Actuator health and Prometheus endpoints stay open", keys.size());
+        return keys;
+    }
+
+    @Bean
+    public ApiCors apiCors(QuireProperties props) {
+        return new ApiCors(props.cors().allowedOrigins(), props.cors().allowedHeaders());
     }
 
 }

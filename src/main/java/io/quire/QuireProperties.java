@@ -5,6 +5,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Server settings under {@code quire.*} (documented in {@code application.yml}); each can be given
@@ -33,6 +34,10 @@ import java.time.Duration;
  *                             a request that would pass it gets 429 with Retry-After and nothing is queued
  * @param shutdownGrace        on shutdown (SIGTERM), how long running requests may still finish before
  *                             they are aborted (streams then end with finish_reason "abort" and [DONE])
+ * @param apiKey               API keys (vLLM's {@code --api-key}); several may be given, comma-separated or as a list.
+ *                             Any set: every route but {@code /health}, {@code /version} and the Actuator health and
+ *                             Prometheus endpoints needs {@code Authorization: Bearer <key>}. None: all open
+ * @param cors                 which browser origins may call the API (CORS)
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
@@ -53,9 +58,21 @@ public record QuireProperties(
         @DefaultValue("0.9") double gpuMemoryUtilization,
         @DefaultValue("auto") String dtype,
         @DefaultValue("4096") int maxWaitingRequests,
-        @DefaultValue("30s") Duration shutdownGrace) {
+        @DefaultValue("30s") Duration shutdownGrace,
+        @DefaultValue List<String> apiKey,
+        @DefaultValue Cors cors) {
 
     public static final String DUMMY = io.quire.model.ModelLoader.DUMMY;
 
     public boolean dummy() { return model == null || model.isBlank() || DUMMY.equals(model); }
+
+    /**
+     * {@code quire.cors.*} (vLLM's {@code --allowed-origins}).
+     *
+     * @param allowedOrigins origins a browser app may call from (e.g. {@code https://app.example.com}, or {@code *});
+     *                       none: no CORS headers are sent
+     * @param allowedHeaders request headers such an app may send
+     */
+    public record Cors(@DefaultValue List<String> allowedOrigins,
+                       @DefaultValue({"Authorization", "Content-Type"}) List<String> allowedHeaders) {}
 }

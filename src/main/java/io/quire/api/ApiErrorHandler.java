@@ -1,5 +1,7 @@
 package io.quire.api;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.core.annotation.Order;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.HttpHeaders;
@@ -19,6 +21,7 @@ import tools.jackson.databind.json.JsonMapper;
 @Component
 @Order(-2)
 public class ApiErrorHandler implements WebExceptionHandler {
+    private static final Logger log = LoggerFactory.getLogger(ApiErrorHandler.class);
     private final JsonMapper json;
 
     public ApiErrorHandler(JsonMapper json) {
@@ -28,6 +31,11 @@ public class ApiErrorHandler implements WebExceptionHandler {
     @Override
     public Mono<Void> handle(ServerWebExchange exchange, Throwable ex) {
         ServerHttpResponse response = exchange.getResponse();
+        if (NettyAnsweredResponse.answeredByNetty(response)) {
+            // Reactor Netty already sent 400 for a body it could not decode (and logged it at WARN).
+            log.debug("{}request already answered by the HTTP server: {}", exchange.getLogPrefix(), ex.toString());
+            return Mono.empty();
+        }
         if (response.isCommitted()) return Mono.error(ex);
         ErrorBodies.Failure failure = ErrorBodies.of(ex);
         response.setStatusCode(failure.status());

@@ -16,6 +16,12 @@ import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebInputException;
 import org.springframework.web.server.UnsupportedMediaTypeStatusException;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.exc.InputCoercionException;
+import tools.jackson.core.exc.StreamConstraintsException;
+import tools.jackson.core.exc.StreamReadException;
+import tools.jackson.databind.exc.InvalidNullException;
+import tools.jackson.databind.exc.MismatchedInputException;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
 import java.util.StringJoiner;
 
@@ -67,15 +73,33 @@ public final class ErrorBodies {
     /** Malformed JSON, a field of the wrong type, a missing body. */
     private static Failure badInput(ServerWebInputException e) {
         for (Throwable c = e; c != null; c = c.getCause()) {
-            if (c instanceof JacksonException j) {
-                String param = param(j);
-                String what = param == null ? "Malformed JSON request body: " : "Invalid value for '" + param + "': ";
-                return failure(HttpStatus.BAD_REQUEST, what + firstLine(j.getOriginalMessage()), param);
-            }
+            if (c instanceof JacksonException j) return badJson(j);
         }
         String reason = e.getReason();
         if (e.getCause() instanceof CodecException ce && ce.getMessage() != null) reason = ce.getMessage();
-        return failure(HttpStatus.BAD_REQUEST, nonNull(reason, "Invalid request body"), null);
+        return failure(HttpStatus.BAD_REQUEST, JsonTypes.scrub(nonNull(reason, "Invalid request body")), null);
+    }
+
+    /**
+     * Jackson's messages name the Java types it binds to ({@code io.quire.api.wire...},
+     * {@code java.lang.Integer}); clients only know JSON, so the message says where (the field
+     * path) and what JSON was expected, in its own words.
+     */
+    private static Failure badJson(JacksonException j) {
+        String param = param(j);
+        String field = "Invalid value for '" + param + "': ";
+        String message = switch (j) {
+            case UnrecognizedPropertyException u -> "Unrecognized field '" + nonNull(param, u.getPropertyName()) + "'";
+            case InvalidNullException n when param != null -> field + "must not be null";
+            case MismatchedInputException m when m.getTargetType() != null -> param == null
+                    ? "The request body must be " + JsonTypes.describe(m.getTargetType()).replace("an object", "a JSON object")
+                    : field + "expected " + JsonTypes.describe(m.getTargetType());
+            case InputCoercionException c when param != null -> field + "number out of range" + JsonTypes.range(c.getTargetType());
+            case StreamReadException r -> "Malformed JSON request body: " + JsonTypes.scrub(firstLine(r.getOriginalMessage()));
+            case StreamConstraintsException c -> "Request body exceeds a JSON limit: " + JsonTypes.scrub(firstLine(c.getOriginalMessage()));
+            default -> param == null ? "Invalid JSON request body" : field + "not a valid value";
+        };
+        return failure(HttpStatus.BAD_REQUEST, message, param);
     }
 
     private static String param(JacksonException j) {
@@ -105,10 +129,12 @@ public final class ErrorBodies {
         return new Failure(status, new ErrorResponse(new ErrorResponse.Error(message, type(status), param, status.value())));
     }
 
-    /** vLLM's error type names. */
+    /** vLLM's error type names (for 401 and 403, the OpenAI clients' exception names, as vLLM's other types are). */
     static String type(HttpStatus status) {
         return switch (status) {
             case BAD_REQUEST -> "BadRequestError";
+            case UNAUTHORIZED -> "AuthenticationError";
+            case FORBIDDEN -> "PermissionDeniedError";
             case NOT_FOUND -> "NotFoundError";
             case METHOD_NOT_ALLOWED -> "MethodNotAllowedError";
             case UNSUPPORTED_MEDIA_TYPE -> "UnsupportedMediaTypeError";

@@ -1,5 +1,6 @@
 package io.quire.api;
 
+import io.quire.api.security.ApiKeyAuthentication;
 import io.quire.api.wire.KvReportResponse;
 import io.quire.engine.LLMEngine;
 import io.quire.kv.KvMemoryReport;
@@ -17,7 +18,9 @@ import java.util.List;
 /**
  * {@code GET /kv/report[?detail=false]}: the engine's latest KV memory report as JSON. The engine
  * takes the report at each step boundary and publishes it whole; this handler only reads the
- * latest one, so it never waits for, or slows down, a step.
+ * latest one, so it never waits for, or slows down, a step. Request and sequence ids are other
+ * clients' business: only a caller who presented an API key sees them; anyone else (every caller
+ * when no key is configured) gets {@link RequestIdAliases} in their place.
  */
 @Component
 public class KvReportHandler {
@@ -31,11 +34,15 @@ public class KvReportHandler {
         LLMEngine e = engine.getIfAvailable();
         if (e == null) return ServerResponse.status(HttpStatus.SERVICE_UNAVAILABLE).build();
         boolean detail = !"false".equalsIgnoreCase(request.queryParam("detail").orElse("true"));
-        KvReportResponse body = toWire(e.modelName(), e.config().kvAllocationPolicy().name(), e.kvReport(), detail);
-        return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body);
+        KvMemoryReport report = e.kvReport();
+        return request.principal().map(ApiKeyAuthentication::isKeyHolder).defaultIfEmpty(false).flatMap(keyHolder -> {
+            KvReportResponse body = toWire(e.modelName(), e.config().kvAllocationPolicy().name(), report, detail, keyHolder);
+            return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body);
+        });
     }
 
-    static KvReportResponse toWire(String model, String policy, KvMemoryReport r, boolean detail) {
+    /** The report on the wire; {@code showIds} false puts per-report aliases in place of request and sequence ids. */
+    static KvReportResponse toWire(String model, String policy, KvMemoryReport r, boolean detail, boolean showIds) {
         KvReportResponse.Totals totals = new KvReportResponse.Totals(r.numTotalBlocks(), r.blocksUsed(), r.blocksFree(), r.blocksShared(),
                 r.blocksCached(), r.blocksReferenced(), r.blocksUnattributed(), r.sharingSavedBlocks(),
                 r.slotsAllocated(), r.tokensStored(), r.slotsWasted(), r.slotsReserved(),
@@ -45,13 +52,16 @@ public class KvReportHandler {
         List<KvReportResponse.Sequence> seqs = null;
         List<KvReportResponse.Block> blocks = null;
         if (detail) {
+            RequestIdAliases aliases = showIds ? null : new RequestIdAliases();
             seqs = new ArrayList<>(r.sequences().size());
             for (KvMemoryReport.SequenceInfo s : r.sequences()) {
-                seqs.add(new KvReportResponse.Sequence(s.sequenceId(), s.owner(), s.numTokens(), s.blockIds()));
+                seqs.add(new KvReportResponse.Sequence(showIds ? s.sequenceId() : aliases.sequence(s.sequenceId()),
+                        showIds ? s.owner() : aliases.request(s.owner()), s.numTokens(), s.blockIds()));
             }
             blocks = new ArrayList<>(r.blocks().size());
             for (KvMemoryReport.BlockInfo b : r.blocks()) {
-                blocks.add(new KvReportResponse.Block(b.blockId(), b.refCount(), b.tokens(), b.fill(r.blockSize()), b.owners()));
+                List<String> owners = showIds || b.owners() == null ? b.owners() : b.owners().stream().map(aliases::request).toList();
+                blocks.add(new KvReportResponse.Block(b.blockId(), b.refCount(), b.tokens(), b.fill(r.blockSize()), owners));
             }
         }
         return new KvReportResponse(model, r.step(), policy, r.blockSize(), r.bytesPerBlock(), totals, seqs, blocks);

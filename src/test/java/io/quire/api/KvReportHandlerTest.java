@@ -32,7 +32,11 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** {@code GET /kv/report} over real HTTP (Reactor Netty), with a random model paused at a step boundary. */
+/**
+ * {@code GET /kv/report} over real HTTP (Reactor Netty), with a random model paused at a step
+ * boundary. No security filter runs here, so the caller is anonymous and sees aliases, not the
+ * request's id.
+ */
 class KvReportHandlerTest {
     private static LanguageModel model;
     private static LLMEngine engine;
@@ -84,7 +88,7 @@ class KvReportHandlerTest {
                 Thread.currentThread().interrupt();
             }
         });
-        engine.generate("req-1", prompt, SamplingParams.greedy(3).withIgnoreEos(true)).subscribe(o -> {},
+        engine.generate("secret-request-7", prompt, SamplingParams.greedy(3).withIgnoreEos(true)).subscribe(o -> {},
                 e -> { error.set(e); done.countDown(); }, done::countDown);
         assertThat(paused.await(30, TimeUnit.SECONDS)).isTrue();
         JsonNode body;
@@ -120,7 +124,8 @@ class KvReportHandlerTest {
 
         JsonNode seqs = body.get("sequences");
         assertThat(seqs.size()).isEqualTo(1);
-        assertThat(seqs.get(0).get("sequence_id").asString()).isEqualTo("req-1");
+        assertThat(json.writeValueAsString(body)).doesNotContain("secret-request-7");
+        assertThat(seqs.get(0).get("sequence_id").asString()).isEqualTo("seq-1");
         assertThat(seqs.get(0).get("request_id").asString()).isEqualTo("req-1");
         assertThat(seqs.get(0).get("num_tokens").asInt()).isEqualTo(20);
         assertThat(seqs.get(0).get("block_ids").size()).isEqualTo(2);

@@ -1,0 +1,65 @@
+package io.quire.api;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A request body Reactor Netty cannot decode (here a chunk-size line of 20 hex digits, which
+ * overflows) is answered 400 by Netty itself while Spring's handler still waits for the body. It
+ * must stay a client error everywhere: no ERROR log with a stack trace, and a 400, not a 500, in
+ * {@code http.server.requests}.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class DecodingFailureApiTest extends Stories260KServerTest {
+    @Autowired
+    MeterRegistry registry;
+
+    private long count(String status) {
+        return registry.find("http.server.requests").tag("uri", "/v1/completions").tag("status", status).timers().stream()
+                .mapToLong(Timer::count).sum();
+    }
+
+    private String sendRaw(String chunkSizeLine) throws Exception {
+        try (Socket socket = new Socket("localhost", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n" + chunkSizeLine + "\r\n{}\r\n0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            ByteArrayOutputStream response = new ByteArrayOutputStream();
+            // Netty closes the connection after its answer.
+            in.transferTo(response);
+            return response.toString(StandardCharsets.US_ASCII);
+        }
+    }
+
+    @Test
+    void anUndecodableChunkIsA400InTheLogAndTheMetrics(CapturedOutput output) throws Exception {
+        long before400 = count("400"), before500 = count("500");
+        for (String sizeLine : new String[] {"FFFFFFFFFFFFFFFFFFFF", "not-hex"}) {
+            assertThat(sendRaw(sizeLine)).startsWith("HTTP/1.1 400 ");
+        }
+        // The observation is recorded when Spring's side of the exchange ends, after Netty's answer.
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (count("400") < before400 + 2 && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(count("400")).isEqualTo(before400 + 2);
+        assertThat(count("500")).isEqualTo(before500);
+        assertThat(output.getAll())
+                .contains("Decoding failed")
+                .doesNotContain(" ERROR ")
+                .doesNotContain("Status and headers already sent")
+                .doesNotContain("\tat ");
+    }
+}
