@@ -24,6 +24,7 @@ import tools.jackson.databind.exc.MismatchedInputException;
 import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
 import java.util.StringJoiner;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Turns any failure into an HTTP status and OpenAI's error body. Messages are written for the
@@ -63,9 +64,11 @@ public final class ErrorBodies {
                 yield failure(status, status == HttpStatus.NOT_FOUND ? "Not found: no such route" : nonNull(e.getReason(), status.getReasonPhrase()), null);
             }
             default -> {
-                log.error("request failed", t);
-                yield failure(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error: " + t.getClass().getSimpleName()
-                        + (t.getMessage() == null ? "" : ": " + t.getMessage()), null);
+                // The client learns only an id to quote: exception names and messages stay in the log.
+                String errorId = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16);
+                log.error("request failed (error id {})", errorId, t);
+                yield failure(HttpStatus.INTERNAL_SERVER_ERROR,
+                        "Internal server error (error id " + errorId + "; the server log has the details)", null);
             }
         };
     }

@@ -44,26 +44,28 @@ class ErrorsApiTest extends Stories260KServerTest {
     void wrongTypesAreDescribedInJsonTermsNotJavaClasses() throws Exception {
         record Case(String path, String body, String message, String param) {}
         for (Case c : new Case[]{
-                new Case("/v1/completions", "[1, 2]", "The request body must be a JSON object", null),
-                new Case("/v1/completions", "\"text\"", "The request body must be a JSON object", null),
+                new Case("/v1/completions", "[1, 2]", "The request body must be a JSON object, but got an array.", null),
+                new Case("/v1/completions", "\"text\"", "The request body must be a JSON object, but got a string.", null),
                 new Case("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"max_tokens\": \"many\"}",
-                        "Invalid value for 'max_tokens': expected an integer", "max_tokens"),
+                        "Invalid type for 'max_tokens': expected an integer, but got a string instead.", "max_tokens"),
                 new Case("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"max_tokens\": 99999999999999}",
-                        "Invalid value for 'max_tokens': number out of range (expected an integer from -2147483648 to 2147483647)", "max_tokens"),
+                        "Invalid 'max_tokens': integer out of range. Expected a value between -2147483648 and 2147483647, "
+                                + "but got 99999999999999 instead.", "max_tokens"),
                 new Case("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"logit_bias\": [1]}",
-                        "Invalid value for 'logit_bias': expected an object", "logit_bias"),
+                        "Invalid type for 'logit_bias': expected an object, but got an array instead.", "logit_bias"),
                 new Case("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"stream_options\": 5}",
-                        "Invalid value for 'stream_options': expected an object", "stream_options"),
+                        "Invalid type for 'stream_options': expected an object, but got an integer instead.", "stream_options"),
                 new Case("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"echo\": \"maybe\"}",
-                        "Invalid value for 'echo': expected a boolean", "echo"),
-                new Case("/v1/chat/completions", "[1, 2]", "The request body must be a JSON object", null),
+                        "Invalid type for 'echo': expected a boolean, but got a string instead.", "echo"),
+                new Case("/v1/chat/completions", "[1, 2]", "The request body must be a JSON object, but got an array.", null),
                 new Case("/v1/chat/completions", "{\"model\": \"stories260K\", \"messages\": \"Hi\"}",
-                        "Invalid value for 'messages': expected an array", "messages"),
+                        "Invalid type for 'messages': expected an array, but got a string instead.", "messages"),
                 new Case("/v1/chat/completions", "{\"model\": \"stories260K\", \"messages\": [5]}",
-                        "Invalid value for 'messages.0': expected an object", "messages.0"),
+                        "Invalid type for 'messages[0]': expected an object, but got an integer instead.", "messages"),
                 new Case("/v1/chat/completions", "{\"model\": \"stories260K\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], "
                         + "\"stream_options\": {\"include_usage\": \"yes\"}}",
-                        "Invalid value for 'stream_options.include_usage': expected a boolean", "stream_options.include_usage")}) {
+                        "Invalid type for 'stream_options.include_usage': expected a boolean, but got a string instead.",
+                        "stream_options")}) {
             JsonNode e = error(post(c.path(), c.body()), 400, "BadRequestError");
             String message = e.get("message").asString();
             assertThat(message).as(c.body()).isEqualTo(c.message())
