@@ -12,7 +12,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -166,19 +165,23 @@ public final class EdgeProbes {
     }
 
     private String body(Map<String, Object> fields) {
-        if (model == null) return json.writeValueAsString(fields);
-        var withModel = new LinkedHashMap<String, Object>(fields);
-        withModel.put("model", model);
-        return json.writeValueAsString(withModel);
+        return json.writeValueAsString(fields);
     }
 
-    private HttpResponse<String> post(String path, String body) throws Exception {
+    /** Adds {@code model} to a JSON object body when one was named (servers before it became optional need it). */
+    private String named(String body) {
+        return model == null || !body.startsWith("{") ? body : "{\"model\": \"" + model + "\", " + body.substring(1);
+    }
+
+    private HttpResponse<String> post(String path, String rawBody) throws Exception {
+        String body = named(rawBody);
         return http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    private Socket send(String path, String body) throws Exception {
+    private Socket send(String path, String rawBody) throws Exception {
+        String body = named(rawBody);
         Socket s = new Socket(uri.getHost(), uri.getPort());
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         OutputStream out = s.getOutputStream();
