@@ -1,24 +1,26 @@
 package io.quire.cli;
 
+import io.quire.backend.KvCache;
+import io.quire.backend.KvCacheSpec;
 import io.quire.backend.TensorType;
 import io.quire.backend.cuda.Cuda;
 import io.quire.backend.cuda.CudaDevice;
 import io.quire.backend.cuda.CudaKernels;
 import io.quire.backend.cuda.CudaKvCache;
 import io.quire.backend.cuda.DeviceBuffer;
-import io.quire.backend.cuda.KernelCheck;
 import io.quire.backend.cuda.KernelModule;
+import io.quire.backend.cuda.KernelCheck;
 import io.quire.model.CudaLlamaModel;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelConfig;
 import io.quire.model.ModelLoader;
 import io.quire.model.RandomModels;
-import io.quire.backend.KvCache;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -156,7 +158,7 @@ public final class CudaCheck {
         int blocksPerSeq = ctx / bs, blocks = seqs * blocksPerSeq;
         CudaKernels k = device.kernels();
         List<DeviceBuffer> bufs = new ArrayList<>();
-        try (CudaKvCache cache = new CudaKvCache(device, 1, blocks, bs, kvHeads, headDim, 0)) {
+        try (CudaKvCache cache = new CudaKvCache(device, new KvCacheSpec(bs, 1, kvHeads, headDim, TensorType.F16), blocks, 0)) {
             // Garbage-free inputs: zeroed K/V would be as fast, but fill with 1.0 (FP16 0x3c00) to be plain.
             device.bind();
             int[] tables = new int[seqs * blocksPerSeq];
@@ -167,7 +169,7 @@ public final class CudaCheck {
                 idx[s] = s;
             }
             float[] q = new float[seqs * heads * headDim];
-            java.util.Arrays.fill(q, 0.01f);
+            Arrays.fill(q, 0.01f);
             DeviceBuffer dq = track(bufs, device.upload(q)), dt = track(bufs, device.upload(tables));
             DeviceBuffer dp = track(bufs, device.upload(pos)), di = track(bufs, device.upload(idx));
             DeviceBuffer out = track(bufs, device.alloc(2L * seqs * heads * headDim));

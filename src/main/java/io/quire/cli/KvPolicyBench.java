@@ -174,8 +174,8 @@ public final class KvPolicyBench {
 
     static Result runPolicy(LanguageModel model, Options o, int maxModelLen, KvAllocationPolicy policy, KvTrace trace, List<int[]> prompts)
             throws InterruptedException {
-        EngineConfig config = new EngineConfig(o.blockSize, EngineConfig.kvBytesFor(model.config(), o.blockSize, o.kvBlocks), o.maxNumSeqs,
-                o.maxNumBatchedTokens, maxModelLen, false, EngineConfig.kvBytesFor(model.config(), o.blockSize, o.swapBlocks), o.preemptionMode, policy);
+        EngineConfig config = new EngineConfig(o.blockSize, EngineConfig.kvBytesFor(model, o.blockSize, o.kvBlocks), o.maxNumSeqs,
+                o.maxNumBatchedTokens, maxModelLen, false, EngineConfig.kvBytesFor(model, o.blockSize, o.swapBlocks), o.preemptionMode, policy);
         int n = trace.items().size();
         int[][] outputs = new int[n][];
         int[] produced = new int[n];

@@ -1,6 +1,7 @@
 package io.quire.model;
 
 import io.quire.backend.KvCache;
+import io.quire.backend.KvCacheSpec;
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import io.quire.backend.cuda.Cublas;
@@ -214,27 +215,36 @@ public final class CudaLlamaModel implements LanguageModel {
     public CudaDevice device() { return device; }
     public CudaDtype dtype() { return dtype; }
 
+    @Override public String deviceDescription() { return "the GPU in " + dtype.id(); }
+
+    /** The cache holds the model's 16-bit type. */
     @Override
-    public CudaKvCache newKvCache(int numBlocks, int blockSize) {
-        return newKvCache(numBlocks, blockSize, 0);
+    public KvCacheSpec kvCacheSpec(int blockSize) {
+        return config.kvCacheSpec(blockSize, dtype.tensorType());
+    }
+
+    /**
+     * The blocks that fit in the budget's share of the free device memory (call it after the weights
+     * are uploaded), leaving room for a step of its {@code maxBatchedTokens}; with no share given, its bytes.
+     */
+    @Override
+    public int kvCacheBlocks(int blockSize, KvCacheBudget budget) {
+        KvCacheSpec spec = kvCacheSpec(blockSize);
+        if (budget.fixedBytes()) return budget.blocksInBytes(spec);
+        return CudaKvCache.blocksFor(device, budget.gpuMemoryUtilization(), activationBytes(budget.maxBatchedTokens()), spec);
+    }
+
+    /** Device memory a step of {@code maxTokens} takes outside the KV cache: activations (FP32 bound) and logits. */
+    private long activationBytes(int maxTokens) {
+        ModelConfig c = config;
+        return (long) maxTokens * (4L * (3 * c.dim() + 2 * c.qDim() + 2 * c.kvDim() + 3 * c.ffnDim()))
+                + 4L * 256 * c.vocabSize();
     }
 
     /** Swap space, if any, is pinned host memory (vLLM's swap_blocks between it and the device). */
     @Override
     public CudaKvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
-        return new CudaKvCache(device, dtype, config.numLayers(), numBlocks, blockSize, config.numKvHeads(), config.headDim(), numSwapBlocks);
-    }
-
-    @Override
-    public long kvBytesPerBlock(int blockSize) {
-        return CudaKvCache.bytesPerBlock(config.numLayers(), blockSize, config.numKvHeads(), config.headDim());
-    }
-
-    /** KV blocks that fit in {@code utilization} of the free device memory, leaving room for a step of {@code maxTokens}. */
-    public int kvBlocksFor(double utilization, int blockSize, int maxTokens) {
-        ModelConfig c = config;
-        long activations = (long) maxTokens * (4L * (3 * c.dim() + 2 * c.qDim() + 2 * c.kvDim() + 3 * c.ffnDim())) + 4L * 256 * c.vocabSize();
-        return CudaKvCache.blocksFor(device, utilization, activations, c.numLayers(), blockSize, c.numKvHeads(), c.headDim());
+        return new CudaKvCache(device, kvCacheSpec(blockSize), numBlocks, numSwapBlocks);
     }
 
     @Override
@@ -243,13 +253,13 @@ public final class CudaLlamaModel implements LanguageModel {
             throw new IllegalArgumentException("the CUDA model needs a KV cache on its device, got " + kvCache.getClass().getSimpleName());
         }
         ModelConfig c = config;
-        if (cache.numLayers() != c.numLayers() || cache.numKvHeads() != c.numKvHeads() || cache.headDim() != c.headDim()) {
-            throw new IllegalArgumentException("KV cache shape (" + cache.numLayers() + " layers, " + cache.numKvHeads() + " KV heads of "
-                    + cache.headDim() + ") does not fit the model");
-        }
         if (cache.dtype() != dtype) {
             // The kernels would read one 16-bit format as the other: garbage, not an error.
             throw new IllegalArgumentException("the KV cache holds " + cache.dtype().id() + ", the model runs in " + dtype.id());
+        }
+        if (!cache.spec().equals(kvCacheSpec(cache.blockSize()))) {
+            throw new IllegalArgumentException("KV cache shape (" + cache.numLayers() + " layers, " + cache.numKvHeads()
+                    + " KV heads of " + cache.headDim() + ") does not fit the model");
         }
         int n = batch.numTokens();
         int seqs = batch.numSeqs();

@@ -1,5 +1,6 @@
 package io.quire.backend.cuda;
 
+import io.quire.backend.KvCacheSpec;
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.MatMul;
@@ -11,7 +12,11 @@ import io.quire.backend.cpu.Rope;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
+import java.util.Random;
 import java.util.SplittableRandom;
 
 /**
@@ -113,6 +118,10 @@ public final class KernelCheck {
 
     private static float[] roundF16(float[] a) {
         return round(a, CudaDtype.FLOAT16);
+    }
+
+    private static KvCacheSpec spec(int blockSize, int layers, int kvHeads, int headDim, CudaDtype type) {
+        return new KvCacheSpec(blockSize, layers, kvHeads, headDim, type.tensorType());
     }
 
     private DeviceBuffer f32(float[] a) { return track(device.upload(a)); }
@@ -291,16 +300,11 @@ public final class KernelCheck {
         for (int i = 0; i < count; i++) tokens[i] = random.nextInt(vocab);
         DeviceBuffer out = nanF32((long) count * dim);
         k.embedding(out.ptr(), half(table).ptr(), i32(tokens).ptr(), count, dim);
-        TensorType type = tensorType();
+        TensorType type = dtype.tensorType();
         Tensor t = new Tensor("table", type, new long[] {dim, vocab}, Quant.quantize(type, table));
         float[] cpu = new float[count * dim];
         for (int i = 0; i < count; i++) Quant.dequantizeRow(t, tokens[i], cpu, i * dim);
         return compare("embedding" + tag, readF32(out, cpu.length), cpu, 0);
-    }
-
-    /** The GGUF tensor type of the checked 16-bit type, for CPU references. */
-    private TensorType tensorType() {
-        return dtype == CudaDtype.FLOAT16 ? TensorType.F16 : TensorType.BF16;
     }
 
     private List<Result> conversions() {
@@ -338,7 +342,7 @@ public final class KernelCheck {
         if (type == TensorType.Q8_0) k.dequantQ8_0(out.ptr(), raw.ptr(), n);
         else k.dequantQ4_0(out.ptr(), raw.ptr(), n);
         float[] cpu = Quant.dequantize(new Tensor("q", type, new long[] {n}, q));
-        return compare("dequant_" + type.name().toLowerCase(java.util.Locale.ROOT) + " to " + dtype.kernelSuffix(), readHalf(out, n), cpu, tolerance);
+        return compare("dequant_" + type.name().toLowerCase(Locale.ROOT) + " to " + dtype.kernelSuffix(), readHalf(out, n), cpu, tolerance);
     }
 
     private Result gemm() {
@@ -348,7 +352,7 @@ public final class KernelCheck {
         DeviceBuffer y = nanF32((long) n * rows);
         device.cublas().matmul(dtype, half(w), rows, cols, half(x), n, y);
         float[] cpu = new float[n * rows];
-        TensorType type = tensorType();
+        TensorType type = dtype.tensorType();
         MatMul.matmul(new Tensor("w", type, new long[] {cols, rows}, Quant.quantize(type, w)), x, n, cpu);
         String t = dtype.kernelSuffix();
         return compare("cublasGemmEx " + t + " x " + t + " -> f32", readF32(y, cpu.length), cpu, 1e-4);
@@ -357,9 +361,9 @@ public final class KernelCheck {
     private Result reshapeAndCache() {
         int layers = 2, blocks = 8, bs = 16, kvHeads = 2, headDim = 32, tokens = 20;
         int kvDim = kvHeads * headDim;
-        try (CudaKvCache cache = new CudaKvCache(device, dtype, layers, blocks, bs, kvHeads, headDim, 0)) {
+        try (CudaKvCache cache = new CudaKvCache(device, spec(bs, layers, kvHeads, headDim, dtype), blocks, 0)) {
             float[] nan = new float[(int) cache.layerStride()];
-            java.util.Arrays.fill(nan, Float.NaN);
+            Arrays.fill(nan, Float.NaN);
             cache.uploadLayer(1, nan, nan);
             // K and V are columns of the fused QKV output: rows of [q (2 kvDim) | k | v].
             int stride = 4 * kvDim;
@@ -371,14 +375,14 @@ public final class KernelCheck {
             int[] slots = new int[tokens];
             List<Integer> free = new ArrayList<>();
             for (int s = 0; s < blocks * bs; s++) free.add(s);
-            java.util.Collections.shuffle(free, new java.util.Random(random.nextLong()));
+            Collections.shuffle(free, new Random(random.nextLong()));
             for (int t = 0; t < tokens; t++) slots[t] = free.get(t);
             slots[3] = -1;  // padding: not stored
             DeviceBuffer dQkv = f32(qkv);
             k.reshapeAndCache(cache.keys(1), cache.values(1), dQkv.ptr(4L * 2 * kvDim), dQkv.ptr(4L * 3 * kvDim), i32(slots).ptr(), tokens, kvDim, stride);
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
-            java.util.Arrays.fill(cpu.keys(1), Float.NaN);
-            java.util.Arrays.fill(cpu.values(1), Float.NaN);
+            Arrays.fill(cpu.keys(1), Float.NaN);
+            Arrays.fill(cpu.values(1), Float.NaN);
             cpu.write(1, slots, roundHalf(kk), roundHalf(vv), tokens);
             // Slots the CPU leaves NaN (slot -1 and every slot not written) must stay NaN on the GPU.
             return compare("reshape_and_cache" + tag, concat(cache.keysAsFloats(1), cache.valuesAsFloats(1)), concat(cpu.keys(1), cpu.values(1)), 0);
@@ -394,14 +398,14 @@ public final class KernelCheck {
     }
 
     private static float[] concat(float[] a, float[] b) {
-        float[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        float[] r = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);
         return r;
     }
 
     private Result copyBlocks() {
         int layers = 3, blocks = 10, bs = 16, kvHeads = 2, headDim = 16;
-        try (CudaKvCache cache = new CudaKvCache(device, layers, blocks, bs, kvHeads, headDim, 0)) {
+        try (CudaKvCache cache = new CudaKvCache(device, spec(bs, layers, kvHeads, headDim, CudaDtype.FLOAT16), blocks, 0)) {
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
             for (int l = 0; l < layers; l++) {
                 float[] kk = roundF16(randoms((int) cache.layerStride(), 1f)), vv = roundF16(randoms((int) cache.layerStride(), 1f));
@@ -423,7 +427,8 @@ public final class KernelCheck {
 
     private Result swap() {
         int layers = 2, blocks = 6, bs = 16, kvHeads = 1, headDim = 32, swapBlocks = 4;
-        try (CudaKvCache cache = new CudaKvCache(device, layers, blocks, bs, kvHeads, headDim, swapBlocks)) {
+        try (CudaKvCache cache = new CudaKvCache(device, spec(bs, layers, kvHeads, headDim, CudaDtype.FLOAT16), blocks,
+                swapBlocks)) {
             float[][] kk = new float[layers][], vv = new float[layers][];
             for (int l = 0; l < layers; l++) {
                 kk[l] = roundF16(randoms((int) cache.layerStride(), 1f));
@@ -444,7 +449,7 @@ public final class KernelCheck {
                 g = concat(g, concat(cache.keysAsFloats(l), cache.valuesAsFloats(l)));
                 c = concat(c, concat(ek, ev));
                 g = concat(g, cache.swapKeysAsFloats(l, 1));
-                c = concat(c, java.util.Arrays.copyOfRange(kk[l], 5 * bh, 6 * bh));
+                c = concat(c, Arrays.copyOfRange(kk[l], 5 * bh, 6 * bh));
             }
             return compare("swap out/in (pinned host)", g, c, 0);
         }
@@ -461,7 +466,7 @@ public final class KernelCheck {
         int layers = 1;
         List<Result> results = new ArrayList<>();
         String shape = " (headDim " + headDim + ", heads " + heads + "/" + kvHeads + ")" + tag;
-        try (CudaKvCache cache = new CudaKvCache(device, dtype, layers, blocks, bs, kvHeads, headDim, 0)) {
+        try (CudaKvCache cache = new CudaKvCache(device, spec(bs, layers, kvHeads, headDim, dtype), blocks, 0)) {
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
             float[] kk = roundHalf(randoms((int) cache.layerStride(), 1f)), vv = roundHalf(randoms((int) cache.layerStride(), 1f));
             cache.uploadLayer(0, kk, vv);
@@ -469,7 +474,7 @@ public final class KernelCheck {
             System.arraycopy(vv, 0, cpu.values(0), 0, vv.length);
             List<Integer> perm = new ArrayList<>();
             for (int b = 0; b < blocks; b++) perm.add(b);
-            java.util.Collections.shuffle(perm, new java.util.Random(random.nextLong()));
+            Collections.shuffle(perm, new Random(random.nextLong()));
             int[][] tables = new int[seqs][];
             int next = 0, maxBlocks = 0;
             for (int s = 0; s < seqs; s++) {
