@@ -9,7 +9,7 @@ import io.quire.backend.cuda.CudaKernels;
 import io.quire.backend.cuda.CudaKvCache;
 import io.quire.backend.cuda.DeviceBuffer;
 import io.quire.backend.cuda.KernelModule;
-import io.quire.backend.cuda.KernelCheck;
+import io.quire.cli.check.KernelCheck;
 import io.quire.model.CudaLlamaModel;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;

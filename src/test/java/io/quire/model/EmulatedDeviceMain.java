@@ -2,7 +2,7 @@ package io.quire.model;
 
 import io.quire.backend.TensorType;
 import io.quire.backend.cuda.Cuda;
-import io.quire.backend.cuda.KernelCheck;
+import io.quire.cli.check.KernelCheck;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

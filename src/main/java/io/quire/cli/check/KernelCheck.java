@@ -1,4 +1,4 @@
-package io.quire.backend.cuda;
+package io.quire.cli.check;
 
 import io.quire.backend.KvCacheSpec;
 import io.quire.backend.Tensor;
@@ -9,6 +9,11 @@ import io.quire.backend.cpu.PagedAttention;
 import io.quire.backend.cpu.PagedKvCache;
 import io.quire.backend.cpu.Quant;
 import io.quire.backend.cpu.Rope;
+import io.quire.backend.cuda.CudaDevice;
+import io.quire.backend.cuda.CudaDtype;
+import io.quire.backend.cuda.CudaKernels;
+import io.quire.backend.cuda.CudaKvCache;
+import io.quire.backend.cuda.DeviceBuffer;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -27,6 +32,9 @@ import java.util.SplittableRandom;
  * stores 16-bit values (KV cache, matrix-product inputs) the CPU reference gets the same rounded
  * inputs, so the error measures the kernel, not the storage format; FP16 outputs must be within
  * 1e-3, BF16 outputs (8 mantissa bits: rounding alone costs up to 2^-9) within 8e-3.
+ *
+ * <p>A tool, not part of serving: it lives with the checks ({@code quire cuda-check}, the CUDA tests)
+ * because it holds the GPU backend against the CPU one, which the backends themselves never import.
  */
 public final class KernelCheck {
     public static final double FP16_TOLERANCE = 1e-3;
@@ -94,7 +102,8 @@ public final class KernelCheck {
             results.addAll(c.attention(128, 4, 4));
             results.addAll(c.attention(96, 6, 2));  // not a power of two: the pairwise path
             results.addAll(c.attention(8, 8, 4));   // stories260K's head size
-            results.addAll(c.attention(256, 2, 1)); // the largest: prefill needs 84 KB of shared memory (opt-in above 48 KB)
+            // The largest: prefill needs 84 KB of shared memory (opt-in above 48 KB).
+            results.addAll(c.attention(256, 2, 1));
         } finally {
             c.close();
         }
@@ -197,7 +206,10 @@ public final class KernelCheck {
     }
 
     static Result compare(String name, float[] gpu, float[] cpu, double tolerance) {
-        if (gpu.length != cpu.length) throw new IllegalArgumentException(name + ": " + gpu.length + " GPU values vs " + cpu.length + " CPU values");
+        if (gpu.length != cpu.length) {
+            throw new IllegalArgumentException(name + ": " + gpu.length + " GPU values vs " + cpu.length
+                    + " CPU values");
+        }
         long unwritten = 0;
         double maxErr = 0, maxRef = 0;
         for (int i = 0; i < gpu.length; i++) {
@@ -318,7 +330,8 @@ public final class KernelCheck {
         DeviceBuffer back = nanF32(n);
         k.f16ToF32(back.ptr(), h.ptr(), n);
         r.add(compare("f16_to_f32", readF32(back, n), roundF16(x), 0));
-        float[] bf = Quant.dequantize(new Tensor("bf", TensorType.BF16, new long[] {n}, Quant.quantize(TensorType.BF16, x)));
+        float[] bf = Quant.dequantize(new Tensor("bf", TensorType.BF16, new long[] {n},
+                Quant.quantize(TensorType.BF16, x)));
         DeviceBuffer b = nanF16(n);
         k.f32ToBf16(b.ptr(), src.ptr(), n);
         DeviceBuffer bBack = nanF32(n);
@@ -342,7 +355,8 @@ public final class KernelCheck {
         if (type == TensorType.Q8_0) k.dequantQ8_0(out.ptr(), raw.ptr(), n);
         else k.dequantQ4_0(out.ptr(), raw.ptr(), n);
         float[] cpu = Quant.dequantize(new Tensor("q", type, new long[] {n}, q));
-        return compare("dequant_" + type.name().toLowerCase(Locale.ROOT) + " to " + dtype.kernelSuffix(), readHalf(out, n), cpu, tolerance);
+        String name = "dequant_" + type.name().toLowerCase(Locale.ROOT) + " to " + dtype.kernelSuffix();
+        return compare(name, readHalf(out, n), cpu, tolerance);
     }
 
     private Result gemm() {
@@ -379,13 +393,15 @@ public final class KernelCheck {
             for (int t = 0; t < tokens; t++) slots[t] = free.get(t);
             slots[3] = -1;  // padding: not stored
             DeviceBuffer dQkv = f32(qkv);
-            k.reshapeAndCache(cache.keys(1), cache.values(1), dQkv.ptr(4L * 2 * kvDim), dQkv.ptr(4L * 3 * kvDim), i32(slots).ptr(), tokens, kvDim, stride);
+            k.reshapeAndCache(cache.keys(1), cache.values(1), dQkv.ptr(4L * 2 * kvDim), dQkv.ptr(4L * 3 * kvDim),
+                    i32(slots).ptr(), tokens, kvDim, stride);
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
             Arrays.fill(cpu.keys(1), Float.NaN);
             Arrays.fill(cpu.values(1), Float.NaN);
             cpu.write(1, slots, roundHalf(kk), roundHalf(vv), tokens);
             // Slots the CPU leaves NaN (slot -1 and every slot not written) must stay NaN on the GPU.
-            return compare("reshape_and_cache" + tag, concat(cache.keysAsFloats(1), cache.valuesAsFloats(1)), concat(cpu.keys(1), cpu.values(1)), 0);
+            return compare("reshape_and_cache" + tag, concat(cache.keysAsFloats(1), cache.valuesAsFloats(1)),
+                    concat(cpu.keys(1), cpu.values(1)), 0);
         }
     }
 
@@ -405,10 +421,12 @@ public final class KernelCheck {
 
     private Result copyBlocks() {
         int layers = 3, blocks = 10, bs = 16, kvHeads = 2, headDim = 16;
-        try (CudaKvCache cache = new CudaKvCache(device, spec(bs, layers, kvHeads, headDim, CudaDtype.FLOAT16), blocks, 0)) {
+        KvCacheSpec spec = spec(bs, layers, kvHeads, headDim, CudaDtype.FLOAT16);
+        try (CudaKvCache cache = new CudaKvCache(device, spec, blocks, 0)) {
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
             for (int l = 0; l < layers; l++) {
-                float[] kk = roundF16(randoms((int) cache.layerStride(), 1f)), vv = roundF16(randoms((int) cache.layerStride(), 1f));
+                float[] kk = roundF16(randoms((int) cache.layerStride(), 1f));
+                float[] vv = roundF16(randoms((int) cache.layerStride(), 1f));
                 cache.uploadLayer(l, kk, vv);
                 System.arraycopy(kk, 0, cpu.keys(l), 0, kk.length);
                 System.arraycopy(vv, 0, cpu.values(l), 0, vv.length);
@@ -427,8 +445,8 @@ public final class KernelCheck {
 
     private Result swap() {
         int layers = 2, blocks = 6, bs = 16, kvHeads = 1, headDim = 32, swapBlocks = 4;
-        try (CudaKvCache cache = new CudaKvCache(device, spec(bs, layers, kvHeads, headDim, CudaDtype.FLOAT16), blocks,
-                swapBlocks)) {
+        KvCacheSpec spec = spec(bs, layers, kvHeads, headDim, CudaDtype.FLOAT16);
+        try (CudaKvCache cache = new CudaKvCache(device, spec, blocks, swapBlocks)) {
             float[][] kk = new float[layers][], vv = new float[layers][];
             for (int l = 0; l < layers; l++) {
                 kk[l] = roundF16(randoms((int) cache.layerStride(), 1f));
@@ -468,7 +486,8 @@ public final class KernelCheck {
         String shape = " (headDim " + headDim + ", heads " + heads + "/" + kvHeads + ")" + tag;
         try (CudaKvCache cache = new CudaKvCache(device, spec(bs, layers, kvHeads, headDim, dtype), blocks, 0)) {
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
-            float[] kk = roundHalf(randoms((int) cache.layerStride(), 1f)), vv = roundHalf(randoms((int) cache.layerStride(), 1f));
+            float[] kk = roundHalf(randoms((int) cache.layerStride(), 1f));
+            float[] vv = roundHalf(randoms((int) cache.layerStride(), 1f));
             cache.uploadLayer(0, kk, vv);
             System.arraycopy(kk, 0, cpu.keys(0), 0, kk.length);
             System.arraycopy(vv, 0, cpu.values(0), 0, vv.length);
@@ -503,16 +522,19 @@ public final class KernelCheck {
             DeviceBuffer dq = f32(strided(q, qDim, qStride)), dPos = i32(pos), dSeq = i32(tokSeq), dIdx = i32(idx);
             int maxCtx = 2049;
             DeviceBuffer out1 = nanHalf((long) seqs * qDim);
-            k.attentionDecode(out1.ptr(), dq.ptr(), qStride, cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
+            k.attentionDecode(out1.ptr(), dq.ptr(), qStride, cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(),
+                    dPos.ptr(), dTables.ptr(),
                     maxBlocks, seqs, heads, kvHeads, headDim, bs, scale, maxCtx, 1, 0, 0, 0);
             results.add(compare("paged_attention_decode v1" + shape, readHalf(out1, seqs * qDim), expected, tolerance));
             int parts = CudaKernels.partitionsFor(maxCtx, CudaKernels.PARTITION_SIZE);
             DeviceBuffer tmp = nanF32((long) seqs * heads * parts * headDim);
             DeviceBuffer ml = nanF32((long) seqs * heads * parts), es = nanF32((long) seqs * heads * parts);
             DeviceBuffer out2 = nanHalf((long) seqs * qDim);
-            k.attentionDecode(out2.ptr(), dq.ptr(), qStride, cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
-                    maxBlocks, seqs, heads, kvHeads, headDim, bs, scale, CudaKernels.PARTITION_SIZE, parts, tmp.ptr(), ml.ptr(), es.ptr());
-            results.add(compare("paged_attention_decode v2 split-K + reduce" + shape, readHalf(out2, seqs * qDim), expected, tolerance));
+            k.attentionDecode(out2.ptr(), dq.ptr(), qStride, cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(),
+                    dPos.ptr(), dTables.ptr(), maxBlocks, seqs, heads, kvHeads, headDim, bs, scale,
+                    CudaKernels.PARTITION_SIZE, parts, tmp.ptr(), ml.ptr(), es.ptr());
+            results.add(compare("paged_attention_decode v2 split-K + reduce" + shape, readHalf(out2, seqs * qDim),
+                    expected, tolerance));
 
             // Prefill chunks: sequence 0 all 37 positions, sequence 1 its last 40 (90..129) over a
             // cached prefix, sequence 2 a chunk of 19 in the middle (1000..1018).
@@ -528,7 +550,9 @@ public final class KernelCheck {
                     ppos[t] = chunk[s][0] + i;
                     pseq[t] = s;
                 }
-                for (int t0 = start; t0 < t; t0 += CudaKernels.PREFILL_TILE) tiles.add(new int[] {t0, Math.min(CudaKernels.PREFILL_TILE, t - t0)});
+                for (int t0 = start; t0 < t; t0 += CudaKernels.PREFILL_TILE) {
+                    tiles.add(new int[] {t0, Math.min(CudaKernels.PREFILL_TILE, t - t0)});
+                }
             }
             int[] tileStart = tiles.stream().mapToInt(a -> a[0]).toArray();
             int[] tileLen = tiles.stream().mapToInt(a -> a[1]).toArray();
@@ -536,8 +560,9 @@ public final class KernelCheck {
             float[] pexp = new float[n * qDim];
             PagedAttention.attend(pq, pexp, n, ppos, pseq, tables, cpu, 0, heads, scale);
             DeviceBuffer pout = nanHalf((long) n * qDim);
-            k.attentionPrefill(pout.ptr(), f32(strided(pq, qDim, qStride)).ptr(), qStride, cache.keys(0), cache.values(0), i32(tileStart).ptr(), i32(tileLen).ptr(),
-                    tiles.size(), i32(pseq).ptr(), i32(ppos).ptr(), dTables.ptr(), maxBlocks, heads, kvHeads, headDim, bs, scale);
+            k.attentionPrefill(pout.ptr(), f32(strided(pq, qDim, qStride)).ptr(), qStride, cache.keys(0),
+                    cache.values(0), i32(tileStart).ptr(), i32(tileLen).ptr(), tiles.size(), i32(pseq).ptr(),
+                    i32(ppos).ptr(), dTables.ptr(), maxBlocks, heads, kvHeads, headDim, bs, scale);
             results.add(compare("paged_attention_prefill (causal)" + shape, readHalf(pout, n * qDim), pexp, tolerance));
         }
         return results;
