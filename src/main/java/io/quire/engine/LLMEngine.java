@@ -507,11 +507,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     /** The {@code k} most likely next tokens with their (raw, double precision) logprobs, most likely first, ties by lower id. */
     static List<SequenceGroup.Candidate> beamCandidates(float[] logits, int k) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) max = Math.max(max, v);
-        double sum = 0;
-        for (float v : logits) sum += Math.exp(v - max);
-        double lse = max + Math.log(sum);
+        double lse = LogSoftmax.logSumExp(logits);
         // A min-heap of the best k so far (its root the worst of them): O(vocab log k), no full sort.
         Comparator<Integer> worseFirst = (a, b) -> logits[a] != logits[b] ? Float.compare(logits[a], logits[b]) : Integer.compare(b, a);
         java.util.PriorityQueue<Integer> heap = new java.util.PriorityQueue<>(k + 1, worseFirst);
@@ -724,11 +720,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     /** The raw log-softmax value of {@code token}. */
     private static double beamLogprob(float[] raw, int token) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : raw) max = Math.max(max, v);
-        double sum = 0;
-        for (float v : raw) sum += Math.exp(v - max);
-        return raw[token] - (max + Math.log(sum));
+        return raw[token] - LogSoftmax.logSumExp(raw);
     }
 
     private Set<Integer> suppressedBeforeMinTokens(SamplingParams p) {

@@ -181,11 +181,7 @@ public final class Sampler {
 
     /** log_softmax of the raw logits: the sampled token's logprob and the {@code k} most likely tokens. */
     static TokenLogprob logprobs(float[] raw, int token, int k) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (float v : raw) if (v > max) max = v;
-        double s = 0;
-        for (float v : raw) s += Math.exp(v - max);
-        float lse = (float) (max + Math.log(s));
+        float lse = (float) LogSoftmax.logSumExp(raw);
         List<TokenLogprob.Candidate> top = new ArrayList<>(k);
         if (k > 0) {
             // Min-heap of the best k (ties: lower id wins).
