@@ -32,7 +32,6 @@ public final class GgufWriter {
 
     public GgufWriter putString(String key, String v) { return put(key, new GgufMetadata.Entry(GgufValueType.STRING, null, v)); }
     public GgufWriter putUInt32(String key, long v) { return put(key, new GgufMetadata.Entry(GgufValueType.UINT32, null, v)); }
-    public GgufWriter putInt32(String key, int v) { return put(key, new GgufMetadata.Entry(GgufValueType.INT32, null, v)); }
     public GgufWriter putFloat32(String key, float v) { return put(key, new GgufMetadata.Entry(GgufValueType.FLOAT32, null, v)); }
     public GgufWriter putBool(String key, boolean v) { return put(key, new GgufMetadata.Entry(GgufValueType.BOOL, null, v)); }
     public GgufWriter putStrings(String key, String[] v) { return put(key, new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.STRING, v)); }

@@ -27,7 +27,7 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     protected final String[] pieces;
     protected final TokenType[] types;
     protected final Map<String, Integer> ids;
-    protected final int bos, eos, unk, eot, eom;
+    protected final int bos, eos, unk;
     protected final boolean addBos, addEos;
     private final Set<Integer> endOfGeneration;
     /** Control, unknown and user-defined tokens, longest text first (the order they are matched in). */
@@ -52,8 +52,8 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
         this.bos = tokenId(md, "tokenizer.ggml.bos_token_id", defaultBos);
         this.eos = tokenId(md, "tokenizer.ggml.eos_token_id", defaultEos);
         this.unk = tokenId(md, "tokenizer.ggml.unknown_token_id", defaultUnk);
-        this.eot = tokenId(md, "tokenizer.ggml.eot_token_id", -1);
-        this.eom = tokenId(md, "tokenizer.ggml.eom_token_id", -1);
+        int eot = tokenId(md, "tokenizer.ggml.eot_token_id", -1);
+        int eom = tokenId(md, "tokenizer.ggml.eom_token_id", -1);
         this.addBos = md.getBoolean("tokenizer.ggml.add_bos_token", defaultAddBos) && bos >= 0;
         this.addEos = md.getBoolean("tokenizer.ggml.add_eos_token", false) && eos >= 0;
 
@@ -152,12 +152,6 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
         }
     }
 
-    /** The type of token {@code id}. */
-    public TokenType tokenType(int id) {
-        checkId(id);
-        return types[id];
-    }
-
     @Override
     public String piece(int id) {
         checkId(id);
@@ -192,10 +186,6 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     @Override public int vocabSize() { return pieces.length; }
     @Override public int bosId() { return bos; }
     @Override public int eosId() { return eos; }
-    /** The unknown-token id, or -1. */
-    public int unknownId() { return unk; }
-    /** The end-of-turn id ({@code tokenizer.ggml.eot_token_id}), or -1. */
-    public int eotId() { return eot; }
     @Override public boolean addBos() { return addBos; }
     @Override public Set<Integer> endOfGenerationIds() { return endOfGeneration; }
 
