@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -114,7 +115,7 @@ public final class CudaLlamaModel implements LanguageModel {
         }
     }
 
-    /** The RoPE cos/sin tables exactly as the CPU's {@link io.quire.backend.cpu.Rope} computes them. */
+    /** The RoPE cos/sin tables exactly as the CPU's {@code Rope} computes them. */
     static float[][] ropeTables(ModelConfig c, float[] freqFactors) {
         int half = c.headDim() / 2;
         long size = (long) c.contextLength() * half;
@@ -298,7 +299,7 @@ public final class CudaLlamaModel implements LanguageModel {
         float[] flat = new float[seqs * c.vocabSize()];
         device.download(logits, 0, MemorySegment.ofArray(flat));
         float[][] result = new float[seqs][];
-        for (int s = 0; s < seqs; s++) result[s] = java.util.Arrays.copyOfRange(flat, s * c.vocabSize(), (s + 1) * c.vocabSize());
+        for (int s = 0; s < seqs; s++) result[s] = Arrays.copyOfRange(flat, s * c.vocabSize(), (s + 1) * c.vocabSize());
         return result;
     }
 
@@ -354,7 +355,7 @@ public final class CudaLlamaModel implements LanguageModel {
                 for (int blk : table) {
                     if (blk < 0 || blk >= cache.numBlocks()) throw new IllegalArgumentException("block table of sequence " + s + " names block " + blk + " outside the cache of " + cache.numBlocks());
                 }
-                if (qs[s + 1] < qs[s]) throw new IllegalArgumentException("queryStart must not decrease: " + java.util.Arrays.toString(qs));
+                if (qs[s + 1] < qs[s]) throw new IllegalArgumentException("queryStart must not decrease: " + Arrays.toString(qs));
             }
             int[] tokSeq = b.tokenSequence();
             for (int t = 0; t < n; t++) {

@@ -1,5 +1,6 @@
 package io.quire.model;
 
+import io.quire.backend.Device;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Quant;
 import io.quire.model.gguf.GgufWriter;
@@ -9,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -41,16 +43,16 @@ public final class RandomModels {
 
     /** As {@link #load(ModelConfig, TensorType, long)}, served under {@code name}. */
     public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name) {
-        return load(config, type, seed, name, io.quire.backend.Device.CPU);
+        return load(config, type, seed, name, Device.CPU);
     }
 
     /** As {@link #load(ModelConfig, TensorType, long, String)}, on {@code device}. */
-    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, io.quire.backend.Device device) {
+    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, Device device) {
         return load(config, type, seed, name, device, "auto");
     }
 
-    /** As {@link #load(ModelConfig, TensorType, long, String, io.quire.backend.Device)}, in GPU type {@code dtype}. */
-    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, io.quire.backend.Device device, String dtype) {
+    /** As {@link #load(ModelConfig, TensorType, long, String, Device)}, in GPU type {@code dtype}. */
+    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, Device device, String dtype) {
         try {
             Path tmp = Files.createTempFile("quire-random-", ".gguf");
             try {
@@ -119,7 +121,7 @@ public final class RandomModels {
 
     private static void ones(GgufWriter w, String name, int n) {
         float[] values = new float[n];
-        java.util.Arrays.fill(values, 1f);
+        Arrays.fill(values, 1f);
         w.addTensor(name, TensorType.F32, new long[] {n}, Quant.quantize(TensorType.F32, values));
     }
 

@@ -4,6 +4,7 @@ import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -70,7 +71,7 @@ public final class Quant {
         float d = amax / 127f;
         float id = d != 0 ? 1.0f / d : 0.0f;
         seg.set(Layouts.SHORT_LE, off, Float.floatToFloat16(d));
-        for (int j = 0; j < QK; j++) seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 2 + j, (byte) roundf(x[from + j] * id));
+        for (int j = 0; j < QK; j++) seg.set(ValueLayout.JAVA_BYTE, off + 2 + j, (byte) roundf(x[from + j] * id));
     }
 
     private static void quantizeBlockQ4_0(float[] x, int from, MemorySegment seg, long off) {
@@ -92,7 +93,7 @@ public final class Quant {
             // (int8_t)(x + 8.5f) truncates toward zero, as the C cast does.
             int xi0 = Math.min(15, (byte) (int) (x0 + 8.5f));
             int xi1 = Math.min(15, (byte) (int) (x1 + 8.5f));
-            seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 2 + j, (byte) (xi0 | (xi1 << 4)));
+            seg.set(ValueLayout.JAVA_BYTE, off + 2 + j, (byte) (xi0 | (xi1 << 4)));
         }
     }
 

@@ -6,8 +6,12 @@ import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.SizeTPointer;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.bytedeco.cuda.global.cudart.*;
 
@@ -28,9 +32,9 @@ public final class CudaDevice implements AutoCloseable {
     private final CUctx_st context = new CUctx_st();
     private final CUstream_st stream = new CUstream_st();
     private final Map<String, KernelModule> modules = new HashMap<>();
-    private final java.util.Map<CudaDtype, CudaKernels> kernels = new java.util.EnumMap<>(CudaDtype.class);
+    private final Map<CudaDtype, CudaKernels> kernels = new EnumMap<>(CudaDtype.class);
     // Kernel launches and cuBLAS calls: each costs a driver round trip, what batch-1 decode is bound by.
-    private final java.util.concurrent.atomic.AtomicLong launches = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong launches = new AtomicLong();
     private Cublas cublas;
     private PinnedBuffer staging;
 
@@ -42,7 +46,7 @@ public final class CudaDevice implements AutoCloseable {
         Cuda.check(cuDeviceGetName(nameBytes, nameBytes.length, dev[0]), "cuDeviceGetName");
         int len = 0;
         while (len < nameBytes.length && nameBytes[len] != 0) len++;
-        this.name = new String(nameBytes, 0, len, java.nio.charset.StandardCharsets.UTF_8);
+        this.name = new String(nameBytes, 0, len, StandardCharsets.UTF_8);
         this.ccMajor = attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev[0]);
         this.ccMinor = attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev[0]);
         this.multiprocessors = attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev[0]);
@@ -273,7 +277,7 @@ public final class CudaDevice implements AutoCloseable {
 
     /** How each module was loaded (cubin, ptx or nvrtc), for logs and the device check. */
     public synchronized Map<String, String> moduleSources() {
-        Map<String, String> m = new java.util.TreeMap<>();
+        Map<String, String> m = new TreeMap<>();
         modules.forEach((k, v) -> m.put(k, v.source()));
         return m;
     }

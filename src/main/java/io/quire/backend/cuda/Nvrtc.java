@@ -7,7 +7,9 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.bytedeco.cuda.global.nvrtc.*;
 
@@ -31,7 +33,7 @@ final class Nvrtc {
      * caller's default 1 MB stack (a plain {@code java} main thread) is not always enough.
      */
     static byte[] compile(String fileName, String source, Map<String, String> headers, int cc) {
-        java.util.concurrent.atomic.AtomicReference<Object> result = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<Object> result = new AtomicReference<>();
         Thread t = new Thread(null, () -> {
             try {
                 result.set(compileOnThisThread(fileName, source, headers, cc));
@@ -93,7 +95,7 @@ final class Nvrtc {
             byte[] b = new byte[(int) size.get()];
             if (nvrtcGetProgramLog(prog, b) != NVRTC_SUCCESS) return "";
             int n = b.length > 0 && b[b.length - 1] == 0 ? b.length - 1 : b.length;
-            return new String(b, 0, n, java.nio.charset.StandardCharsets.UTF_8);
+            return new String(b, 0, n, StandardCharsets.UTF_8);
         }
     }
 

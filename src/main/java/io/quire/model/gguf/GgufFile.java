@@ -3,6 +3,7 @@ package io.quire.model.gguf;
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -11,9 +12,11 @@ import java.math.BigInteger;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -131,12 +134,12 @@ public final class GgufFile implements AutoCloseable {
         // Each case its own message: "not found" for a directory or /dev/zero sends people looking
         // in the wrong place.
         if (Files.isDirectory(path)) throw new IOException("model path " + path + " is a directory, not a GGUF file");
-        if (!Files.exists(path)) throw new java.io.FileNotFoundException("model file not found: " + path);
+        if (!Files.exists(path)) throw new FileNotFoundException("model file not found: " + path);
         if (!Files.isRegularFile(path)) {
             throw new IOException("model path " + path + " is not a regular file (a device, pipe or socket)");
         }
         if (!Files.isReadable(path)) {
-            throw new java.nio.file.AccessDeniedException(path.toString(), null, "the model file is not readable");
+            throw new AccessDeniedException(path.toString(), null, "the model file is not readable");
         }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -176,7 +179,7 @@ public final class GgufFile implements AutoCloseable {
             for (long d : shape) elements = Math.multiplyExact(elements, d);
             return Math.multiplyExact(elements / type.blockSize(), (long) type.blockBytes());
         } catch (ArithmeticException e) {
-            throw new GgufFormatException("tensor '" + name + "' has shape " + java.util.Arrays.toString(shape)
+            throw new GgufFormatException("tensor '" + name + "' has shape " + Arrays.toString(shape)
                     + ", too large for any file, in " + path);
         }
     }

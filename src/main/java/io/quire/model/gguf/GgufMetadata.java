@@ -1,5 +1,6 @@
 package io.quire.model.gguf;
 
+import java.lang.reflect.Array;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -78,7 +79,7 @@ public final class GgufMetadata {
     /** A value for a message: arrays (per-layer values, for one) would print as {@code [I@1b6d3586}. */
     private static String describe(Object v) {
         if (v == null || !v.getClass().isArray()) return String.valueOf(v);
-        return "an array of " + java.lang.reflect.Array.getLength(v) + " values";
+        return "an array of " + Array.getLength(v) + " values";
     }
 
     public String[] getStringArray(String key) {
