@@ -27,10 +27,11 @@ public record KvCacheSpec(int blockSize, int numLayers, int numKvHeads, int head
     /** Values of one block in one layer, K or V. */
     public long valuesPerBlock() { return (long) blockSize * kvDim(); }
 
+    /** Bytes of one block's K (or V) in one layer. */
+    public long bytesPerLayerBlock() { return type.bytesFor(valuesPerBlock()); }
+
     /** Bytes one block takes over all layers, K and V: what a KV memory budget is divided by. */
-    public long bytesPerBlock() {
-        return 2L * numLayers * type.bytesFor(valuesPerBlock());
-    }
+    public long bytesPerBlock() { return 2L * numLayers * bytesPerLayerBlock(); }
 
     /** Whole blocks that fit in {@code bytes} (0 for less than one). */
     public int blocksIn(long bytes) {

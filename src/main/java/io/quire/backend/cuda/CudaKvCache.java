@@ -41,14 +41,14 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
         this.numLayers = spec.numLayers();
         this.numBlocks = numBlocks;
         this.numSwapBlocks = numSwapBlocks;
-        long bytes = 2L * numLayers * layerStride();
+        long bytes = (long) numLayers * numBlocks * spec.bytesPerLayerBlock();
         this.keys = device.alloc(bytes);
         DeviceBuffer v = null;
         PinnedBuffer sk = null, sv = null;
         try {
             v = device.alloc(bytes);
             if (numSwapBlocks > 0) {
-                long swapBytes = 2L * numLayers * numSwapBlocks * blockHalves();
+                long swapBytes = (long) numLayers * numSwapBlocks * spec.bytesPerLayerBlock();
                 sk = device.allocPinned(swapBytes);
                 sv = device.allocPinned(swapBytes);
             }
@@ -143,7 +143,7 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
             throw new IllegalArgumentException("swap needs as many host blocks as device blocks");
         }
         if (numSwapBlocks == 0) throw new IllegalStateException("this KV cache has no swap space");
-        long blockBytes = 2L * blockHalves();
+        long blockBytes = spec.bytesPerLayerBlock();
         device.bind();
         for (int i = 0; i < deviceBlocks.length; i++) {
             checkBlock(deviceBlocks[i], numBlocks, "device");
@@ -204,7 +204,7 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
 
     /** Swap block {@code hostBlock} of layer {@code layer}'s keys as floats: for checks. */
     public float[] swapKeysAsFloats(int layer, int hostBlock) {
-        long blockBytes = 2L * blockHalves();
+        long blockBytes = spec.bytesPerLayerBlock();
         long at = ((long) layer * numSwapBlocks + hostBlock) * blockBytes;
         MemorySegment s = swapKeys.segment().asSlice(at, blockBytes);
         float[] f = new float[blockHalves()];
