@@ -39,7 +39,8 @@ public final class GenerateCommand {
             int[] ids = model.tokenizer().encode(prompt, true, false);
             int bs = EngineConfig.DEFAULT_BLOCK_SIZE;
             long kvBytes = EngineConfig.kvBytesFor(model, bs, (ids.length + maxTokens) / bs + 2);
-            EngineConfig config = EngineConfig.defaults(kvBytes).withMaxModelLen(Math.min(model.config().contextLength(), ids.length + maxTokens));
+            int maxModelLen = Math.min(model.config().contextLength(), ids.length + maxTokens);
+            EngineConfig config = EngineConfig.defaults(kvBytes).withMaxModelLen(maxModelLen);
             try (LLMEngine engine = new LLMEngine(model, config, new SimpleMeterRegistry())) {
                 engine.generate("cli", ids, params).doOnNext(o -> print(out, o)).blockLast();
             }

@@ -58,7 +58,8 @@ public final class ModelLoader {
      * {@link CudaLlamaModel} with its weights uploaded to the GPU of {@link Cuda#device()}.
      */
     public static LanguageModel load(String spec, Device device) throws IOException {
-        if (DUMMY.equals(spec)) return RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, "quire-dummy", device);
+        if (DUMMY.equals(spec)) return RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, "quire-dummy",
+                device);
         Path path = Path.of(spec);
         return load(path, defaultName(path), device);
     }
@@ -96,7 +97,8 @@ public final class ModelLoader {
         String arch = md.getString("general.architecture");
         if (arch == null) throw new ModelLoadException("the model file has no general.architecture: " + file.path());
         if (!ARCHITECTURES.contains(arch)) {
-            throw new ModelLoadException("unsupported model architecture '" + arch + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
+            throw new ModelLoadException("unsupported model architecture '" + arch + "' (supported: "
+                    + String.join(", ", ARCHITECTURES) + ")");
         }
         String dimKey = arch + ".embedding_length";
         String layersKey = arch + ".block_count";
@@ -161,11 +163,13 @@ public final class ModelLoader {
                 String factorKey = arch + ".rope.scaling.factor";
                 linear = positiveFinite(factorKey, md.getFloat(factorKey, 1f));
             }
-            default -> throw new ModelLoadException("unsupported RoPE scaling type '" + scaling + "' (supported: none, linear, and Llama 3 rope_freqs)");
+            default -> throw new ModelLoadException("unsupported RoPE scaling type '" + scaling
+                    + "' (supported: none, linear, and Llama 3 rope_freqs)");
         }
         int vocab = vocabularySize(file);
         boolean qwen = arch.equals("qwen2");
-        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta, linear, qwen, qwen);
+        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta, linear, qwen,
+                qwen);
     }
 
     /** Tokens in the vocabulary, which the embedding must have one row for each of. */
@@ -210,13 +214,16 @@ public final class ModelLoader {
         if (!file.hasTensor(name)) throw new ModelLoadException("the model file lacks the tensor " + name);
         Tensor t = file.tensor(name);
         if (!t.type().isComputeSupported()) {
-            throw new ModelLoadException("tensor " + name + " has type " + t.type() + ", which Quire cannot compute with (supported: F32, F16, BF16, Q8_0, Q4_0)");
+            throw new ModelLoadException("tensor " + name + " has type " + t.type()
+                    + ", which Quire cannot compute with (supported: F32, F16, BF16, Q8_0, Q4_0)");
         }
         long[] actual = t.shape();
-        boolean ok = actual.length == shape.length || (actual.length > shape.length && trailingOnes(actual, shape.length));
+        boolean ok = actual.length == shape.length
+                || (actual.length > shape.length && trailingOnes(actual, shape.length));
         for (int i = 0; ok && i < shape.length; i++) ok = actual[i] == shape[i];
         if (!ok) {
-            throw new ModelLoadException("tensor " + name + " has shape " + Arrays.toString(actual) + ", expected " + Arrays.toString(shape));
+            throw new ModelLoadException("tensor " + name + " has shape " + Arrays.toString(actual) + ", expected "
+                    + Arrays.toString(shape));
         }
         return t;
     }

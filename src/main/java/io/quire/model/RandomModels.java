@@ -52,7 +52,8 @@ public final class RandomModels {
     }
 
     /** As {@link #load(ModelConfig, TensorType, long, String, Device)}, in GPU type {@code dtype}. */
-    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, Device device, String dtype) {
+    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, Device device,
+            String dtype) {
         try {
             Path tmp = Files.createTempFile("quire-random-", ".gguf");
             try {
@@ -111,7 +112,8 @@ public final class RandomModels {
     }
 
     /** Uniform weights with unit output variance for unit-variance inputs. */
-    private static void matrix(GgufWriter w, String name, TensorType type, int cols, int rows, SplittableRandom random) {
+    private static void matrix(GgufWriter w, String name, TensorType type, int cols, int rows,
+            SplittableRandom random) {
         float[] values = new float[Math.multiplyExact(cols, rows)];
         double bound = Math.sqrt(3.0 / cols);
         for (int i = 0; i < values.length; i++) values[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
@@ -131,7 +133,9 @@ public final class RandomModels {
      * letters and the word-start mark (so merges always have both halves), scored shorter-first.
      */
     static void addVocabulary(GgufWriter w, int size) {
-        if (size < 300) throw new IllegalArgumentException("a random model needs a vocabulary of at least 300 tokens, got " + size);
+        if (size < 300) {
+            throw new IllegalArgumentException("a random model needs a vocabulary of at least 300 tokens, got " + size);
+        }
         List<String> tokens = new ArrayList<>(List.of("<unk>", "<s>", "</s>"));
         for (int b = 0; b < 256; b++) tokens.add(String.format("<0x%02X>", b));
         LinkedHashSet<String> pieces = new LinkedHashSet<>();

@@ -98,12 +98,15 @@ public final class CudaDevice implements AutoCloseable {
     }
 
     public DeviceBuffer alloc(long bytes) {
-        if (bytes <= 0) throw new IllegalArgumentException("device allocation must be positive, got " + bytes + " bytes");
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("device allocation must be positive, got " + bytes + " bytes");
+        }
         bind();
         long[] p = new long[1];
         int r = cuMemAlloc(p, bytes);
         if (r != CUDA_SUCCESS) {
-            throw new CudaException("cuMemAlloc of " + bytes + " bytes failed: " + Cuda.errorName(r) + " (" + memoryInfo()[0] + " bytes free)");
+            throw new CudaException("cuMemAlloc of " + bytes + " bytes failed: " + Cuda.errorName(r) + " ("
+                    + memoryInfo()[0] + " bytes free)");
         }
         return new DeviceBuffer(this, p[0], bytes);
     }
@@ -134,7 +137,8 @@ public final class CudaDevice implements AutoCloseable {
             long chunk = Math.min(STAGING_CHUNK, n - done);
             MemorySegment stage = staging(chunk);
             MemorySegment.copy(src, done, stage, 0, chunk);
-            Cuda.check(cuMemcpyHtoD(dst.ptr() + dstOffset + done, new RawPointer(stage.address()), chunk), "cuMemcpyHtoD");
+            Cuda.check(cuMemcpyHtoD(dst.ptr() + dstOffset + done, new RawPointer(stage.address()), chunk),
+                    "cuMemcpyHtoD");
             done += chunk;
         }
     }
@@ -151,7 +155,8 @@ public final class CudaDevice implements AutoCloseable {
         for (long done = 0; done < n; ) {
             long chunk = Math.min(STAGING_CHUNK, n - done);
             MemorySegment stage = staging(chunk);
-            Cuda.check(cuMemcpyDtoH(new RawPointer(stage.address()), src.ptr() + srcOffset + done, chunk), "cuMemcpyDtoH");
+            Cuda.check(cuMemcpyDtoH(new RawPointer(stage.address()), src.ptr() + srcOffset + done, chunk),
+                    "cuMemcpyDtoH");
             MemorySegment.copy(stage, 0, dst, done, chunk);
             done += chunk;
         }
@@ -212,7 +217,8 @@ public final class CudaDevice implements AutoCloseable {
 
     private static void checkRange(DeviceBuffer b, long offset, long n) {
         if (offset < 0 || n < 0 || offset + n > b.bytes()) {
-            throw new IndexOutOfBoundsException(n + " bytes at " + offset + " do not fit a device buffer of " + b.bytes());
+            throw new IndexOutOfBoundsException(n + " bytes at " + offset + " do not fit a device buffer of "
+                    + b.bytes());
         }
     }
 

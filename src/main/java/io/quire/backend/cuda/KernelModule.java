@@ -65,7 +65,8 @@ public final class KernelModule implements AutoCloseable {
         throw new CudaException("could not load kernels " + name + " (quire.cuda.kernels=" + mode + "): " + tried);
     }
 
-    private static KernelModule tryImage(CudaDevice device, String name, String kind, byte[] image, StringBuilder tried) {
+    private static KernelModule tryImage(CudaDevice device, String name, String kind, byte[] image,
+            StringBuilder tried) {
         if (image == null) {
             tried.append(kind).append(": no resource; ");
             return null;
@@ -119,7 +120,8 @@ public final class KernelModule implements AutoCloseable {
             try {
                 byte[] src = resource(name + ".cu");
                 if (src == null) throw new CudaException("cuda/" + name + ".cu missing from the jar");
-                byte[] image = Nvrtc.compile(name + ".cu", new String(src, StandardCharsets.UTF_8), headers(), device.computeCapability());
+                byte[] image = Nvrtc.compile(name + ".cu", new String(src, StandardCharsets.UTF_8), headers(),
+                        device.computeCapability());
                 StringBuilder tried = new StringBuilder();
                 KernelModule m = tryImage(device, name, "nvrtc", image, tried);
                 if (m == null) throw new CudaException(tried.toString());

@@ -59,14 +59,16 @@ final class Nvrtc {
         try {
             Loader.load(nvrtc.class);
         } catch (Throwable t) {
-            throw new CudaException("no compiled kernels fit this GPU and NVRTC is unavailable (libnvrtc.so.13 needed): " + Cuda.describe(t), t);
+            throw new CudaException("no compiled kernels fit this GPU and NVRTC is unavailable"
+                    + " (libnvrtc.so.13 needed): " + Cuda.describe(t), t);
         }
         String[] names = headers.keySet().toArray(String[]::new);
         String[] bodies = new String[names.length];
         for (int i = 0; i < names.length; i++) bodies[i] = headers.get(names[i]);
         _nvrtcProgram prog = new _nvrtcProgram();
         try (BytePointer src = new BytePointer(source); BytePointer name = new BytePointer(fileName);
-             PointerPointer<?> hdrs = new PointerPointer<>(bodies); PointerPointer<?> incl = new PointerPointer<>(names)) {
+             PointerPointer<?> hdrs = new PointerPointer<>(bodies);
+             PointerPointer<?> incl = new PointerPointer<>(names)) {
             check(nvrtcCreateProgram(prog, src, name, names.length, hdrs, incl), "nvrtcCreateProgram");
         }
         try {
@@ -76,7 +78,8 @@ final class Nvrtc {
                 r = nvrtcCompileProgram(prog, options.length, opts);
             }
             if (r != NVRTC_SUCCESS) {
-                throw new CudaException("NVRTC failed to compile " + fileName + ": " + errorString(r) + "\n" + log(prog));
+                throw new CudaException("NVRTC failed to compile " + fileName + ": " + errorString(r) + "\n"
+                        + log(prog));
             }
             try (SizeTPointer size = new SizeTPointer(1)) {
                 check(nvrtcGetCUBINSize(prog, size), "nvrtcGetCUBINSize");

@@ -93,8 +93,16 @@ public final class GgufMetadata {
         return switch (v) {
             case null -> null;
             case float[] f -> f;
-            case int[] a -> { float[] f = new float[a.length]; for (int i = 0; i < a.length; i++) f[i] = a[i]; yield f; }
-            case double[] a -> { float[] f = new float[a.length]; for (int i = 0; i < a.length; i++) f[i] = (float) a[i]; yield f; }
+            case int[] a -> {
+                float[] f = new float[a.length];
+                for (int i = 0; i < a.length; i++) f[i] = a[i];
+                yield f;
+            }
+            case double[] a -> {
+                float[] f = new float[a.length];
+                for (int i = 0; i < a.length; i++) f[i] = (float) a[i];
+                yield f;
+            }
             default -> throw new GgufFormatException("metadata " + key + " is not a numeric array");
         };
     }
@@ -105,7 +113,11 @@ public final class GgufMetadata {
         return switch (v) {
             case null -> null;
             case int[] a -> a;
-            case long[] a -> { int[] r = new int[a.length]; for (int i = 0; i < a.length; i++) r[i] = Math.toIntExact(a[i]); yield r; }
+            case long[] a -> {
+                int[] r = new int[a.length];
+                for (int i = 0; i < a.length; i++) r[i] = Math.toIntExact(a[i]);
+                yield r;
+            }
             default -> throw new GgufFormatException("metadata " + key + " is not an integer array");
         };
     }

@@ -36,7 +36,8 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     protected VocabTokenizer(GgufMetadata md, boolean defaultAddBos, int defaultBos, int defaultEos, int defaultUnk) {
         String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
         if (tokens == null || tokens.length == 0) {
-            throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.tokens: the file carries no vocabulary");
+            throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.tokens: the file carries no"
+                    + " vocabulary");
         }
         this.pieces = tokens;
         int[] typeIds = md.getIntArray("tokenizer.ggml.token_type");
@@ -45,7 +46,9 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
                     + " entries but tokenizer.ggml.tokens has " + tokens.length);
         }
         this.types = new TokenType[tokens.length];
-        for (int i = 0; i < tokens.length; i++) types[i] = typeIds == null ? TokenType.NORMAL : TokenType.fromId(typeIds[i]);
+        for (int i = 0; i < tokens.length; i++) {
+            types[i] = typeIds == null ? TokenType.NORMAL : TokenType.fromId(typeIds[i]);
+        }
         this.ids = new HashMap<>(tokens.length * 2);
         for (int i = 0; i < tokens.length; i++) ids.put(tokens[i], i); // later duplicates win, as in llama.cpp
 
@@ -69,7 +72,8 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
         List<Integer> special = new ArrayList<>();
         for (int i = 0; i < tokens.length; i++) {
             TokenType t = types[i];
-            if ((t == TokenType.CONTROL || t == TokenType.UNKNOWN || t == TokenType.USER_DEFINED) && !tokens[i].isEmpty()) {
+            if ((t == TokenType.CONTROL || t == TokenType.UNKNOWN || t == TokenType.USER_DEFINED)
+                    && !tokens[i].isEmpty()) {
                 special.add(i);
             }
         }
@@ -80,7 +84,8 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     private int tokenId(GgufMetadata md, String key, int fallback) {
         long v = md.getLong(key, fallback);
         if (v < -1 || v >= pieces.length) {
-            throw new IllegalArgumentException(key + " = " + v + " is outside the vocabulary of " + pieces.length + " tokens");
+            throw new IllegalArgumentException(key + " = " + v + " is outside the vocabulary of " + pieces.length
+                    + " tokens");
         }
         return (int) v;
     }
@@ -148,7 +153,8 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
 
     protected final void checkId(int id) {
         if (id < 0 || id >= pieces.length) {
-            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + pieces.length + ")");
+            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + pieces.length
+                    + ")");
         }
     }
 
