@@ -18,7 +18,8 @@
 #      (CUDA toolkit folders, pip's nvidia-* packages under PyTorch's site-packages, ...) and the
 #      driver's libcuda.so.1, and puts their folders on LD_LIBRARY_PATH;
 #   3. runs the kernels once from the PTX (JIT) instead of the sm_90 cubin, then the CUDA JUnit
-#      tests (io.quire.GpuTestsMain: CudaKernelsTest and CudaLlamaModelTest, FP16 and BF16), then
+#      tests (io.quire.GpuTestsMain: CudaKernelsTest, cli.check.KernelCheckTest and CudaLlamaModelTest,
+#      FP16 and BF16), then
 #      io.quire.cli.CudaCheck (= `quire cuda-check`): every kernel against the CPU backend on
 #      fresh random inputs, FP16 and BF16 (outputs pre-filled with NaN; relative error within 1e-3
 #      for FP16, 8e-3 for BF16), the same
@@ -83,7 +84,7 @@ say "kernels from PTX (driver JIT) instead of the sm_90 cubin"
 timeout $((60 * scale)) "$java" "${jvm[@]}" "${app_cp[@]}" -Dquire.cuda.kernels=ptx io.quire.cli.CudaCheck --skip-1b true --kernels-only true
 ptx_rc=$?
 
-say "CUDA JUnit tests (CudaKernelsTest, CudaLlamaModelTest; a skip counts as a failure here)"
+say "CUDA JUnit tests (CudaKernelsTest, KernelCheckTest, CudaLlamaModelTest; a skip counts as a failure here)"
 mkdir -p "$work/shared/models"  # SharedFiles finds stories260K as the tests expect it
 [ -f "$bundle/stories260K.gguf" ] && ln -sf "$(pwd)/$bundle/stories260K.gguf" "$work/shared/models/stories260K.gguf"
 QUIRE_SHARED_DIR="$work/shared" timeout $((90 * scale)) "$java" "${jvm[@]}" "${test_cp[@]}" io.quire.GpuTestsMain

@@ -5,15 +5,14 @@ import io.quire.api.ChatPrompts;
 import io.quire.api.security.ApiCors;
 import io.quire.api.security.ApiKeys;
 import io.quire.api.template.ChatTemplate;
+import io.quire.backend.Device;
+import io.quire.backend.DeviceSelector;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Parallel;
 import io.quire.engine.EngineConfig;
 import io.quire.engine.LLMEngine;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
-import io.quire.model.CudaLlamaModel;
-import io.quire.backend.Device;
-import io.quire.backend.DeviceSelector;
 import io.quire.model.RandomModels;
 import io.quire.model.gguf.GgufFile;
 import org.slf4j.Logger;
@@ -49,28 +48,24 @@ public class QuireConfiguration {
         Device device = DeviceSelector.select(props.device()).device();
         LanguageModel model;
         if (props.dummy()) {
-            model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device, props.dtype());
+            model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device,
+                    props.dtype());
         } else {
             Path path = Path.of(props.model());
             model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device, props.dtype());
         }
-        String where = model instanceof CudaLlamaModel gpu ? "the GPU in " + gpu.dtype().id() : threads + " CPU threads in float32";
         log.info("Loaded {} ({}) in {} ms on {}", props.dummy() ? "the dummy random-weight model" : props.model(),
-                model.config().architecture(), (System.nanoTime() - start) / 1_000_000, where);
+                model.config().architecture(), (System.nanoTime() - start) / 1_000_000, model.deviceDescription());
         return model;
     }
 
     @Bean(destroyMethod = "shutdown")
     public LLMEngine llmEngine(LanguageModel model, QuireProperties props, MeterRegistry registry) {
-        long kvBytes = props.kvCacheMemory().toBytes();
-        if (model instanceof CudaLlamaModel gpu) {
-            // On a GPU the pool is sized from free device memory (quire.gpu-memory-utilization).
-            int blocks = gpu.kvBlocksFor(props.gpuMemoryUtilization(), props.blockSize(), props.maxNumBatchedTokens());
-            kvBytes = blocks * gpu.kvBytesPerBlock(props.blockSize());
-        }
-        EngineConfig config = new EngineConfig(props.blockSize(), kvBytes, props.maxNumSeqs(),
-                props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(), props.swapSpace().toBytes(), props.preemptionMode(),
-                props.kvAllocationPolicy(), props.maxWaitingRequests());
+        // Both budgets go in; the model's device takes its own (the CPU the bytes, a GPU its share of free memory).
+        EngineConfig config = new EngineConfig(props.blockSize(), props.kvCacheMemory().toBytes(), props.maxNumSeqs(),
+                props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(),
+                props.swapSpace().toBytes(), props.preemptionMode(), props.kvAllocationPolicy(),
+                props.maxWaitingRequests(), props.gpuMemoryUtilization());
         return new LLMEngine(model, config, registry);
     }
 
@@ -108,7 +103,8 @@ public class QuireConfiguration {
     public ApiKeys apiKeys(QuireProperties props) {
         ApiKeys keys = ApiKeys.of(props.apiKey());
         log.info(keys.isEmpty() ? "No API key set (quire.api-key): the API is open to anyone who can reach it"
-                : "API keys: {} (quire.api-key); /health, /version and the Actuator health and Prometheus endpoints stay open", keys.size());
+                : "API keys: {} (quire.api-key); /health, /version and the Actuator health and Prometheus endpoints"
+                        + " stay open", keys.size());
         return keys;
     }
 

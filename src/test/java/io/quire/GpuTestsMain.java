@@ -22,6 +22,7 @@ public final class GpuTestsMain {
 
     static final String[] CLASSES = {
             "io.quire.backend.cuda.CudaKernelsTest",
+            "io.quire.cli.check.KernelCheckTest",
             "io.quire.model.CudaLlamaModelTest",
     };
 

@@ -3,15 +3,18 @@ package io.quire.backend;
 /**
  * The physical paged KV cache of one model on one device: {@code numBlocks} blocks of
  * {@code blockSize} token slots per layer. It only stores; which block belongs to which sequence
- * is decided by the block tables above it. Implementations: the CPU's
- * {@link io.quire.backend.cpu.PagedKvCache}, and device memory on a GPU.
+ * is decided by the block tables above it. Implementations: the CPU's {@code PagedKvCache} and
+ * the GPU's {@code CudaKvCache}, each made by its model ({@code LanguageModel.newKvCache}).
  */
 public interface KvCache {
-    int numLayers();
+    /** The block shape and type it was built from: the block size attention indexes with. */
+    KvCacheSpec spec();
 
     int numBlocks();
 
-    int blockSize();
+    default int numLayers() { return spec().numLayers(); }
+
+    default int blockSize() { return spec().blockSize(); }
 
     /** Copies block {@code src} to block {@code dst} in every layer (copy-on-write). */
     void copyBlock(int src, int dst);

@@ -1,24 +1,26 @@
 package io.quire.cli;
 
+import io.quire.backend.KvCache;
+import io.quire.backend.KvCacheSpec;
 import io.quire.backend.TensorType;
 import io.quire.backend.cuda.Cuda;
 import io.quire.backend.cuda.CudaDevice;
 import io.quire.backend.cuda.CudaKernels;
 import io.quire.backend.cuda.CudaKvCache;
 import io.quire.backend.cuda.DeviceBuffer;
-import io.quire.backend.cuda.KernelCheck;
 import io.quire.backend.cuda.KernelModule;
+import io.quire.cli.check.KernelCheck;
 import io.quire.model.CudaLlamaModel;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelConfig;
 import io.quire.model.ModelLoader;
 import io.quire.model.RandomModels;
-import io.quire.backend.KvCache;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -32,7 +34,9 @@ import java.util.Map;
  * on the GPU and the CPU, and prints a summary table last. Exit code 0 when every check passed,
  * 1 when one failed, 3 when no GPU can be used.
  *
- * <pre>quire cuda-check [--seed N] [--stories PATH] [--skip-1b true] [--skip-bandwidth true] [--bandwidth-seqs 64] [--bandwidth-context 2048] [--kernels-only true] [--throughput-model 1b|small] [--batches 1,32,128] [--steps 32]</pre>
+ * <pre>quire cuda-check [--seed N] [--stories PATH] [--skip-1b true] [--skip-bandwidth true]
+ *     [--bandwidth-seqs 64] [--bandwidth-context 2048] [--kernels-only true]
+ *     [--throughput-model 1b|small] [--batches 1,32,128] [--steps 32]</pre>
  */
 public final class CudaCheck {
     private CudaCheck() {}
@@ -70,13 +74,16 @@ public final class CudaCheck {
         Map<String, String> summary = new LinkedHashMap<>();
         boolean ok = true;
 
-        System.out.printf(Locale.ROOT, "%n== kernels vs CPU backend (seed %d; normwise max|gpu-cpu|/max|cpu|) ==%n", seed);
+        System.out.printf(Locale.ROOT, "%n== kernels vs CPU backend (seed %d; normwise max|gpu-cpu|/max|cpu|) ==%n",
+                seed);
         try {
             List<KernelCheck.Result> results = KernelCheck.run(device, seed);
             for (KernelCheck.Result r : results) {
                 System.out.printf(Locale.ROOT, "%-58s rel.err %.2e (tol %.0e)  unwritten %d/%d  %s%n",
-                        r.kernel(), r.relError(), r.tolerance(), r.unwritten(), r.elements(), r.passed() ? "PASS" : "FAIL");
-                summary.put("kernel " + r.kernel(), String.format(Locale.ROOT, "%.2e %s", r.relError(), r.passed() ? "PASS" : "FAIL"));
+                        r.kernel(), r.relError(), r.tolerance(), r.unwritten(), r.elements(),
+                        r.passed() ? "PASS" : "FAIL");
+                summary.put("kernel " + r.kernel(),
+                        String.format(Locale.ROOT, "%.2e %s", r.relError(), r.passed() ? "PASS" : "FAIL"));
                 ok &= r.passed();
             }
             System.out.println("modules loaded from: " + device.moduleSources());
@@ -151,23 +158,29 @@ public final class CudaCheck {
      * plus bytes written.
      */
     private static void attentionBandwidth(CudaDevice device, int seqs, int ctx, Map<String, String> summary) {
-        if (seqs <= 0 || ctx <= 0 || ctx % 16 != 0) throw new IllegalArgumentException("bandwidth needs positive sequences and a context that is a multiple of 16");
+        if (seqs <= 0 || ctx <= 0 || ctx % 16 != 0) {
+            throw new IllegalArgumentException("bandwidth needs positive sequences and a context that is a multiple"
+                    + " of 16");
+        }
         int heads = 32, kvHeads = 8, headDim = 128, bs = 16;
         int blocksPerSeq = ctx / bs, blocks = seqs * blocksPerSeq;
         CudaKernels k = device.kernels();
         List<DeviceBuffer> bufs = new ArrayList<>();
-        try (CudaKvCache cache = new CudaKvCache(device, 1, blocks, bs, kvHeads, headDim, 0)) {
+        KvCacheSpec spec = new KvCacheSpec(bs, 1, kvHeads, headDim, TensorType.F16);
+        try (CudaKvCache cache = new CudaKvCache(device, spec, blocks, 0)) {
             // Garbage-free inputs: zeroed K/V would be as fast, but fill with 1.0 (FP16 0x3c00) to be plain.
             device.bind();
             int[] tables = new int[seqs * blocksPerSeq];
-            for (int s = 0; s < seqs; s++) for (int i = 0; i < blocksPerSeq; i++) tables[s * blocksPerSeq + i] = i * seqs + s;
+            for (int s = 0; s < seqs; s++) {
+                for (int i = 0; i < blocksPerSeq; i++) tables[s * blocksPerSeq + i] = i * seqs + s;
+            }
             int[] pos = new int[seqs], idx = new int[seqs];
             for (int s = 0; s < seqs; s++) {
                 pos[s] = ctx - 1;
                 idx[s] = s;
             }
             float[] q = new float[seqs * heads * headDim];
-            java.util.Arrays.fill(q, 0.01f);
+            Arrays.fill(q, 0.01f);
             DeviceBuffer dq = track(bufs, device.upload(q)), dt = track(bufs, device.upload(tables));
             DeviceBuffer dp = track(bufs, device.upload(pos)), di = track(bufs, device.upload(idx));
             DeviceBuffer out = track(bufs, device.alloc(2L * seqs * heads * headDim));
@@ -179,17 +192,18 @@ public final class CudaCheck {
             int iters = 20;
             for (int variant = 0; variant < 2; variant++) {
                 boolean v2 = variant == 1;
-                Runnable once = () -> k.attentionDecode(out.ptr(), dq.ptr(), heads * headDim, cache.keys(0), cache.values(0), di.ptr(), di.ptr(), dp.ptr(),
-                        dt.ptr(), blocksPerSeq, seqs, heads, kvHeads, headDim, bs, scale,
-                        v2 ? CudaKernels.PARTITION_SIZE : ctx, v2 ? parts : 1, tmp.ptr(), ml, es);
+                Runnable once = () -> k.attentionDecode(out.ptr(), dq.ptr(), heads * headDim, cache.keys(0),
+                        cache.values(0), di.ptr(), di.ptr(), dp.ptr(), dt.ptr(), blocksPerSeq, seqs, heads, kvHeads,
+                        headDim, bs, scale, v2 ? CudaKernels.PARTITION_SIZE : ctx, v2 ? parts : 1, tmp.ptr(), ml, es);
                 once.run();
                 float ms = device.time(() -> {
                     for (int i = 0; i < iters; i++) once.run();
                 }) / iters;
                 double gbs = kvBytes / (ms * 1e-3) / 1e9;
                 String name = v2 ? "decode attention v2 (split-K)" : "decode attention v1";
-                System.out.printf(Locale.ROOT, "%s: %d sequences x %d positions, %.3f ms per call, %.0f MB of K/V, %.0f GB/s%n",
-                        name, seqs, ctx, ms, kvBytes / 1e6, gbs);
+                System.out.printf(Locale.ROOT,
+                        "%s: %d sequences x %d positions, %.3f ms per call, %.0f MB of K/V, %.0f GB/s%n", name, seqs,
+                        ctx, ms, kvBytes / 1e6, gbs);
                 summary.put(name + " GB/s", String.format(Locale.ROOT, "%.0f", gbs));
             }
             long copyBytes = 1L << 30;
@@ -199,7 +213,8 @@ public final class CudaCheck {
                 for (int i = 0; i < 10; i++) device.copy(a, 0, b, 0, copyBytes);
             }) / 10;
             double gbs = 2.0 * copyBytes / (ms * 1e-3) / 1e9;
-            System.out.printf(Locale.ROOT, "device-to-device copy of 1 GiB: %.3f ms, %.0f GB/s (read + write)%n", ms, gbs);
+            System.out.printf(Locale.ROOT, "device-to-device copy of 1 GiB: %.3f ms, %.0f GB/s (read + write)%n", ms,
+                    gbs);
             summary.put("d2d copy GB/s (read+write)", String.format(Locale.ROOT, "%.0f", gbs));
         } finally {
             device.synchronize();
@@ -247,15 +262,16 @@ public final class CudaCheck {
                 pos[p] = p;
                 slots[p] = table[p / bs] * bs + p % bs;
             }
-            float[][] logits = model.forward(new ForwardBatch(toks, pos, slots, new int[] {0, n}, new int[][] {table}), cache);
+            float[][] logits = model.forward(new ForwardBatch(toks, pos, slots, new int[] {0, n}, new int[][] {table}),
+                    cache);
             List<Integer> out = new ArrayList<>();
             for (int i = 0; i < count; i++) {
                 int next = argmax(logits[0]);
                 out.add(next);
                 int p = n + i;
                 if (i == count - 1) break;
-                logits = model.forward(new ForwardBatch(new int[] {next}, new int[] {p}, new int[] {table[p / bs] * bs + p % bs},
-                        new int[] {0, 1}, new int[][] {table}), cache);
+                logits = model.forward(new ForwardBatch(new int[] {next}, new int[] {p},
+                        new int[] {table[p / bs] * bs + p % bs}, new int[] {0, 1}, new int[][] {table}), cache);
             }
             return out;
         } finally {
@@ -278,9 +294,12 @@ public final class CudaCheck {
     /** Llama-3.2-1B-like shape with a 32K vocabulary: 1.1 B parameters. */
     static final ModelConfig LLAMA_1B = ModelConfig.llama(2048, 16, 32, 8, 8192, 32000, 2048);
 
-    private static void throughput(CudaDevice device, ModelConfig c, List<Integer> batches, int steps, Map<String, String> summary) throws Exception {
-        System.out.printf(Locale.ROOT, "random Llama: %,d parameters (dim %d, %d layers, %d/%d heads, ffn %d, vocab %d)%n",
-                c.parameterCount(false), c.dim(), c.numLayers(), c.numHeads(), c.numKvHeads(), c.ffnDim(), c.vocabSize());
+    private static void throughput(CudaDevice device, ModelConfig c, List<Integer> batches, int steps,
+                                   Map<String, String> summary) throws Exception {
+        System.out.printf(Locale.ROOT,
+                "random Llama: %,d parameters (dim %d, %d layers, %d/%d heads, ffn %d, vocab %d)%n",
+                c.parameterCount(false), c.dim(), c.numLayers(), c.numHeads(), c.numKvHeads(), c.ffnDim(),
+                c.vocabSize());
         Path tmp = Files.createTempFile("quire-1b-", ".gguf");
         try {
             long t0 = System.nanoTime();
@@ -291,7 +310,8 @@ public final class CudaCheck {
                 long t1b = System.nanoTime();
                 try (CudaLlamaModel model = CudaLlamaModel.load(tmp, "random-1b", device, dtype)) {
                     long t2 = System.nanoTime();
-                    System.out.printf(Locale.ROOT, "%s: written in %.1f s, uploaded in %.1f s; %s%n", dtype, (t1 - t0) / 1e9, (t2 - t1b) / 1e9, device.describe());
+                    System.out.printf(Locale.ROOT, "%s: written in %.1f s, uploaded in %.1f s; %s%n", dtype,
+                            (t1 - t0) / 1e9, (t2 - t1b) / 1e9, device.describe());
                     System.out.printf(Locale.ROOT, "%8s %12s %12s%n", "batch", "tokens/s", "ms/step");
                     String label = dtype.equals("float16") ? "FP16" : "BF16";
                     if (dtype.equals("float16")) {
@@ -302,7 +322,8 @@ public final class CudaCheck {
                         greedy(model, 3);
                         long perStep = (device.launches() - l1) - (l1 - l0);
                         System.out.printf(Locale.ROOT, "kernel launches + cuBLAS calls per decode step: %d%n", perStep);
-                        summary.put((c == LLAMA_1B ? "1B" : "small") + " launches per decode step", String.valueOf(perStep));
+                        summary.put((c == LLAMA_1B ? "1B" : "small") + " launches per decode step",
+                                String.valueOf(perStep));
                     }
                     for (int b : batches) {
                         double tps = DecodeBench.measure(model, b, 16, steps);

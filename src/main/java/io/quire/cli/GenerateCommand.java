@@ -37,8 +37,10 @@ public final class GenerateCommand {
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         try (LanguageModel model = ModelLoader.load(modelSpec)) {
             int[] ids = model.tokenizer().encode(prompt, true, false);
-            long kvBytes = model.kvBytesPerBlock(EngineConfig.DEFAULT_BLOCK_SIZE) * ((ids.length + maxTokens) / EngineConfig.DEFAULT_BLOCK_SIZE + 2);
-            EngineConfig config = EngineConfig.defaults(kvBytes).withMaxModelLen(Math.min(model.config().contextLength(), ids.length + maxTokens));
+            int bs = EngineConfig.DEFAULT_BLOCK_SIZE;
+            long kvBytes = EngineConfig.kvBytesFor(model, bs, (ids.length + maxTokens) / bs + 2);
+            int maxModelLen = Math.min(model.config().contextLength(), ids.length + maxTokens);
+            EngineConfig config = EngineConfig.defaults(kvBytes).withMaxModelLen(maxModelLen);
             try (LLMEngine engine = new LLMEngine(model, config, new SimpleMeterRegistry())) {
                 engine.generate("cli", ids, params).doOnNext(o -> print(out, o)).blockLast();
             }

@@ -1,5 +1,6 @@
 package io.quire.cli;
 
+import com.sun.management.OperatingSystemMXBean;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Parallel;
@@ -17,6 +18,7 @@ import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -82,28 +84,34 @@ public final class KvPolicyBench {
         try (LanguageModel model = loadModel(o)) {
             int maxModelLen = o.maxModelLen > 0 ? o.maxModelLen : model.config().contextLength();
             KvTrace trace = o.dataset.equals("uniform")
-                    ? KvTrace.uniform(o.seed, o.numRequests, o.inMin, o.inMax, o.outMin, o.outMax, maxModelLen, o.requestRate)
+                    ? KvTrace.uniform(o.seed, o.numRequests, o.inMin, o.inMax, o.outMin, o.outMax, maxModelLen,
+                            o.requestRate)
                     : KvTrace.shareGptLike(o.seed, o.numRequests, o.lengthScale, maxModelLen, o.requestRate);
             List<int[]> prompts = prompts(trace, model.config().vocabSize(), o.seed);
-            System.out.printf(Locale.ROOT, "KV allocation policy benchmark: %s (%,d parameters), %d requests, %s%n", model.name(),
-                    model.config().parameterCount(true), trace.items().size(), trace.description());
-            System.out.printf(Locale.ROOT, "mean prompt %.1f, mean output %.1f tokens; KV budget %d blocks x %d tokens = %d tokens, max model len %d, "
-                            + "max %d seqs / %d tokens per step, preemption %s with %d swap blocks, %d threads%n",
-                    trace.meanPromptLen(), trace.meanOutputLen(), o.kvBlocks, o.blockSize, o.kvBlocks * o.blockSize, maxModelLen,
-                    o.maxNumSeqs, o.maxNumBatchedTokens, o.preemptionMode, o.swapBlocks, Parallel.threads());
+            System.out.printf(Locale.ROOT, "KV allocation policy benchmark: %s (%,d parameters), %d requests, %s%n",
+                    model.name(), model.config().parameterCount(true), trace.items().size(), trace.description());
+            System.out.printf(Locale.ROOT,
+                    "mean prompt %.1f, mean output %.1f tokens; KV budget %d blocks x %d tokens = %d tokens, "
+                            + "max model len %d, max %d seqs / %d tokens per step, preemption %s with %d swap blocks, "
+                            + "%d threads%n",
+                    trace.meanPromptLen(), trace.meanOutputLen(), o.kvBlocks, o.blockSize, o.kvBlocks * o.blockSize,
+                    maxModelLen, o.maxNumSeqs, o.maxNumBatchedTokens, o.preemptionMode, o.swapBlocks,
+                    Parallel.threads());
             if (o.warmupRequests > 0) {
                 // Compile the hot paths first, or the first policy would pay for the JIT.
-                KvTrace warm = KvTrace.uniform(o.seed + 1, o.warmupRequests, 4, Math.min(64, maxModelLen / 4), 4, Math.min(32, maxModelLen / 4),
-                        maxModelLen, Double.POSITIVE_INFINITY);
+                KvTrace warm = KvTrace.uniform(o.seed + 1, o.warmupRequests, 4, Math.min(64, maxModelLen / 4), 4,
+                        Math.min(32, maxModelLen / 4), maxModelLen, Double.POSITIVE_INFINITY);
                 System.err.printf(Locale.ROOT, "warm-up: %d requests ...%n", o.warmupRequests);
-                runPolicy(model, o, maxModelLen, KvAllocationPolicy.PAGED, warm, prompts(warm, model.config().vocabSize(), o.seed + 1));
+                runPolicy(model, o, maxModelLen, KvAllocationPolicy.PAGED, warm,
+                        prompts(warm, model.config().vocabSize(), o.seed + 1));
             }
             List<Result> results = new ArrayList<>();
             for (KvAllocationPolicy policy : o.policies) {
                 System.err.printf(Locale.ROOT, "running %s ...%n", policy);
                 results.add(runPolicy(model, o, maxModelLen, policy, trace, prompts));
             }
-            boolean identical = results.stream().allMatch(r -> Arrays.deepEquals(r.outputs, results.getFirst().outputs));
+            int[][] first = results.getFirst().outputs;
+            boolean identical = results.stream().allMatch(r -> Arrays.deepEquals(r.outputs, first));
             printTable(results, identical);
             String json = json(model, o, maxModelLen, trace, results, identical);
             System.out.println(json);
@@ -141,14 +149,17 @@ public final class KvPolicyBench {
     }
 
     /** What one policy's run measured. */
-    record Result(KvAllocationPolicy policy, int numRequests, long outputTokens, double seconds, double cpuSeconds, long steps, int maxBatch, double meanBatch,
-                  double meanUtilization, double meanReserved, double meanWasted, double meanUsage, double maxUsage, long preemptions,
-                  int[][] outputs) {
+    record Result(KvAllocationPolicy policy, int numRequests, long outputTokens, double seconds, double cpuSeconds,
+                  long steps, int maxBatch, double meanBatch, double meanUtilization, double meanReserved,
+                  double meanWasted, double meanUsage, double maxUsage, long preemptions, int[][] outputs) {
         double outputTokensPerSecond() { return outputTokens / seconds; }
 
         double requestsPerSecond() { return numRequests / seconds; }
 
-        /** Output tokens per CPU-second of the whole process: less sensitive than wall time to other load on a shared machine. */
+        /**
+         * Output tokens per CPU-second of the whole process: less sensitive than wall time to other load on a shared
+         * machine.
+         */
         double outputTokensPerCpuSecond() { return outputTokens / cpuSeconds; }
     }
 
@@ -172,10 +183,11 @@ public final class KvPolicyBench {
         }
     }
 
-    static Result runPolicy(LanguageModel model, Options o, int maxModelLen, KvAllocationPolicy policy, KvTrace trace, List<int[]> prompts)
-            throws InterruptedException {
-        EngineConfig config = new EngineConfig(o.blockSize, EngineConfig.kvBytesFor(model.config(), o.blockSize, o.kvBlocks), o.maxNumSeqs,
-                o.maxNumBatchedTokens, maxModelLen, false, EngineConfig.kvBytesFor(model.config(), o.blockSize, o.swapBlocks), o.preemptionMode, policy);
+    static Result runPolicy(LanguageModel model, Options o, int maxModelLen, KvAllocationPolicy policy, KvTrace trace,
+                            List<int[]> prompts) throws InterruptedException {
+        EngineConfig config = new EngineConfig(o.blockSize, EngineConfig.kvBytesFor(model, o.blockSize, o.kvBlocks),
+                o.maxNumSeqs, o.maxNumBatchedTokens, maxModelLen, false,
+                EngineConfig.kvBytesFor(model, o.blockSize, o.swapBlocks), o.preemptionMode, policy);
         int n = trace.items().size();
         int[][] outputs = new int[n][];
         int[] produced = new int[n];
@@ -193,8 +205,8 @@ public final class KvPolicyBench {
                 if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
                 int idx = i;
                 outputs[i] = new int[it.outputLen()];
-                SamplingParams params = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false,
-                        it.outputLen(), 0, true, Map.of(), null, true);
+                SamplingParams params = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(),
+                        false, it.outputLen(), 0, true, Map.of(), null, true);
                 // Outputs arrive on the engine thread; the latch publishes them to this one.
                 engine.generate(policy + "-" + i, prompts.get(i), params).subscribe(
                         out -> {
@@ -206,34 +218,44 @@ public final class KvPolicyBench {
             done.await();
             double seconds = (System.nanoTime() - start) / 1e9;
             double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
-            if (failure.get() != null) throw new IllegalStateException("a request failed under " + policy, failure.get());
+            if (failure.get() != null) {
+                throw new IllegalStateException("a request failed under " + policy, failure.get());
+            }
             long outTokens = Arrays.stream(produced).asLongStream().sum();
             double s = Math.max(1, stats.steps);
-            return new Result(policy, n, outTokens, seconds, cpuSeconds, stats.steps, stats.maxBatch, stats.batch / s, stats.utilization / s,
-                    stats.reserved / s, stats.wasted / s, stats.usage / s, stats.maxUsage, engine.stats().numPreemptions(), outputs);
+            return new Result(policy, n, outTokens, seconds, cpuSeconds, stats.steps, stats.maxBatch, stats.batch / s,
+                    stats.utilization / s, stats.reserved / s, stats.wasted / s, stats.usage / s, stats.maxUsage,
+                    engine.stats().numPreemptions(), outputs);
         }
     }
 
     private static long processCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+        // The com.sun extension has the process CPU time; the java.lang.management interface does not.
+        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        return os.getProcessCpuTime();
     }
 
     static void printTable(List<Result> results, boolean identical) {
-        System.out.printf(Locale.ROOT, "%n%-12s %9s %10s %12s %10s %10s %10s %10s %8s %11s %8s %8s %10s%n", "policy", "max batch", "mean batch",
-                "utilization", "reserved", "wasted", "mean usage", "preempts", "steps", "out tok/s", "req/s", "secs", "tok/cpu-s");
+        System.out.printf(Locale.ROOT, "%n%-12s %9s %10s %12s %10s %10s %10s %10s %8s %11s %8s %8s %10s%n", "policy",
+                "max batch", "mean batch", "utilization", "reserved", "wasted", "mean usage", "preempts", "steps",
+                "out tok/s", "req/s", "secs", "tok/cpu-s");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%-12s %9d %10.1f %11.1f%% %9.1f%% %9.1f%% %9.1f%% %10d %8d %11.1f %8.2f %8.1f %10.1f%n", r.policy(), r.maxBatch(),
-                    r.meanBatch(), 100 * r.meanUtilization(), 100 * r.meanReserved(), 100 * r.meanWasted(), 100 * r.meanUsage(), r.preemptions(),
-                    r.steps(), r.outputTokensPerSecond(), r.requestsPerSecond(), r.seconds(), r.outputTokensPerCpuSecond());
+            System.out.printf(Locale.ROOT,
+                    "%-12s %9d %10.1f %11.1f%% %9.1f%% %9.1f%% %9.1f%% %10d %8d %11.1f %8.2f %8.1f %10.1f%n",
+                    r.policy(), r.maxBatch(), r.meanBatch(), 100 * r.meanUtilization(), 100 * r.meanReserved(),
+                    100 * r.meanWasted(), 100 * r.meanUsage(), r.preemptions(), r.steps(), r.outputTokensPerSecond(),
+                    r.requestsPerSecond(), r.seconds(), r.outputTokensPerCpuSecond());
         }
-        System.out.println("utilization: KV slots holding token states / slots allocated; reserved: allocated ahead of tokens; wasted: unused "
-                + "slots in partly filled blocks; usage: share of the pool allocated (all means over steps); "
+        System.out.println("utilization: KV slots holding token states / slots allocated; reserved: allocated ahead"
+                + " of tokens; wasted: unused slots in partly filled blocks; usage: share of the pool allocated"
+                + " (all means over steps); "
                 + "tok/cpu-s: output tokens per CPU-second of the process");
         System.out.println("greedy outputs identical across policies: " + (identical ? "yes" : "NO"));
         System.out.println();
     }
 
-    static String json(LanguageModel model, Options o, int maxModelLen, KvTrace trace, List<Result> results, boolean identical) {
+    static String json(LanguageModel model, Options o, int maxModelLen, KvTrace trace, List<Result> results,
+                       boolean identical) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("model", model.name());
         root.put("parameters", model.config().parameterCount(true));
@@ -277,10 +299,10 @@ public final class KvPolicyBench {
     }
 
     /** The parsed command line. */
-    record Options(String model, String weights, List<KvAllocationPolicy> policies, int numRequests, long seed, String dataset,
-                   double lengthScale, int inMin, int inMax, int outMin, int outMax, double requestRate, int maxModelLen, int kvBlocks,
-                   int blockSize, int maxNumSeqs, int maxNumBatchedTokens, int threads, String jsonPath, int warmupRequests,
-                   PreemptionMode preemptionMode, int swapBlocks) {
+    record Options(String model, String weights, List<KvAllocationPolicy> policies, int numRequests, long seed,
+                   String dataset, double lengthScale, int inMin, int inMax, int outMin, int outMax, double requestRate,
+                   int maxModelLen, int kvBlocks, int blockSize, int maxNumSeqs, int maxNumBatchedTokens, int threads,
+                   String jsonPath, int warmupRequests, PreemptionMode preemptionMode, int swapBlocks) {
 
         static Options parse(Args a) {
             List<KvAllocationPolicy> policies = a.list("--policies", "PAGED,ORCA_MAX,ORCA_POW2,ORCA_ORACLE").stream()
@@ -288,7 +310,8 @@ public final class KvPolicyBench {
                         try {
                             return KvAllocationPolicy.valueOf(s.trim().toUpperCase(Locale.ROOT));
                         } catch (IllegalArgumentException e) {
-                            throw new IllegalArgumentException("--policies: unknown policy '" + s + "' (PAGED, ORCA_MAX, ORCA_POW2, ORCA_ORACLE)");
+                            throw new IllegalArgumentException("--policies: unknown policy '" + s
+                                    + "' (PAGED, ORCA_MAX, ORCA_POW2, ORCA_ORACLE)");
                         }
                     }).toList();
             String dataset = a.get("--dataset", "sharegpt-like");
@@ -299,17 +322,22 @@ public final class KvPolicyBench {
             int[] out = range(a.get("--output-len", "16:256"), "--output-len");
             String rate = a.get("--request-rate", "inf");
             double requestRate = rate.equals("inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(rate);
-            if (!(requestRate > 0)) throw new IllegalArgumentException("--request-rate must be > 0 or inf, got " + rate);
-            Options o = new Options(a.get("--model", "small"), a.get("--weights", "F32").toUpperCase(Locale.ROOT), policies,
-                    positive(a, "--num-requests", "200"), Long.parseLong(a.get("--seed", "0")), dataset,
+            if (!(requestRate > 0)) {
+                throw new IllegalArgumentException("--request-rate must be > 0 or inf, got " + rate);
+            }
+            Options o = new Options(a.get("--model", "small"), a.get("--weights", "F32").toUpperCase(Locale.ROOT),
+                    policies, positive(a, "--num-requests", "200"), Long.parseLong(a.get("--seed", "0")), dataset,
                     Double.parseDouble(a.get("--length-scale", "0.5")), in[0], in[1], out[0], out[1], requestRate,
-                    Integer.parseInt(a.get("--max-model-len", "1024")), positive(a, "--kv-blocks", "512"), positive(a, "--block-size", "16"),
-                    positive(a, "--max-num-seqs", "256"), positive(a, "--max-num-batched-tokens", "2048"),
-                    Integer.parseInt(a.get("--threads", "0")), a.get("--json", null), Integer.parseInt(a.get("--warmup-requests", "32")),
+                    Integer.parseInt(a.get("--max-model-len", "1024")), positive(a, "--kv-blocks", "512"),
+                    positive(a, "--block-size", "16"), positive(a, "--max-num-seqs", "256"),
+                    positive(a, "--max-num-batched-tokens", "2048"), Integer.parseInt(a.get("--threads", "0")),
+                    a.get("--json", null), Integer.parseInt(a.get("--warmup-requests", "32")),
                     preemptionMode(a.get("--preemption-mode", "auto")), Integer.parseInt(a.get("--swap-blocks", "0")));
             if (o.swapBlocks < 0) throw new IllegalArgumentException("--swap-blocks must be >= 0");
             if (o.warmupRequests < 0) throw new IllegalArgumentException("--warmup-requests must be >= 0");
-            if (o.maxModelLen < 0) throw new IllegalArgumentException("--max-model-len must be >= 0 (0: the model's context length)");
+            if (o.maxModelLen < 0) {
+                throw new IllegalArgumentException("--max-model-len must be >= 0 (0: the model's context length)");
+            }
             return o;
         }
 

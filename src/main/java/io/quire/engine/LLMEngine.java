@@ -111,17 +111,24 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         this.config = config;
         this.maxModelLen = config.resolveMaxModelLen(model.config());
         this.vocabSize = model.config().vocabSize();
-        this.kvBytesPerBlock = model.kvBytesPerBlock(config.blockSize());
-        int numBlocks = config.numBlocks(kvBytesPerBlock);
+        // The model's device sizes its cache: what a block costs there, and how many the budget buys.
+        this.kvBytesPerBlock = model.kvCacheSpec(config.blockSize()).bytesPerBlock();
+        int numBlocks = model.kvCacheBlocks(config.blockSize(), config.kvCacheBudget());
         if ((long) numBlocks * config.blockSize() < maxModelLen) {
             // As vLLM: one request of the full context must fit, or it could never finish.
-            throw new IllegalArgumentException("The KV cache budget of " + config.kvCacheBytes() + " bytes holds " + numBlocks + " blocks of "
+            throw new IllegalArgumentException("The KV cache budget of " + numBlocks * kvBytesPerBlock + " bytes holds "
+                    + numBlocks + " blocks of "
                     + config.blockSize() + " tokens (" + (long) numBlocks * config.blockSize() + " tokens), less than the maximum model length "
                     + maxModelLen + "; raise the KV cache budget or lower the maximum model length");
         }
         int numSwapBlocks = config.numSwapBlocks(kvBytesPerBlock);
         this.kvCache = model.newKvCache(numBlocks, config.blockSize(), numSwapBlocks);
         this.kv = new KVCacheManager(numBlocks, config.blockSize(), config.enablePrefixCaching(), numSwapBlocks);
+        if (kvCache.blockSize() != kv.blockSize() || kvCache.numBlocks() != kv.numTotalBlocks()) {
+            // Block tables cut in one block size and read by attention in another would be silently wrong.
+            throw new IllegalStateException(model.name() + " made a KV cache of " + kvCache.numBlocks() + " blocks of "
+                    + kvCache.blockSize() + " tokens for " + numBlocks + " blocks of " + kv.blockSize());
+        }
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
                 config.kvAllocationPolicy(), maxModelLen);
         this.eosIds = Set.copyOf(tokenizer.endOfGenerationIds());
@@ -500,11 +507,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     /** The {@code k} most likely next tokens with their (raw, double precision) logprobs, most likely first, ties by lower id. */
     static List<SequenceGroup.Candidate> beamCandidates(float[] logits, int k) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) max = Math.max(max, v);
-        double sum = 0;
-        for (float v : logits) sum += Math.exp(v - max);
-        double lse = max + Math.log(sum);
+        double lse = LogSoftmax.logSumExp(logits);
         // A min-heap of the best k so far (its root the worst of them): O(vocab log k), no full sort.
         Comparator<Integer> worseFirst = (a, b) -> logits[a] != logits[b] ? Float.compare(logits[a], logits[b]) : Integer.compare(b, a);
         java.util.PriorityQueue<Integer> heap = new java.util.PriorityQueue<>(k + 1, worseFirst);
@@ -717,11 +720,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     /** The raw log-softmax value of {@code token}. */
     private static double beamLogprob(float[] raw, int token) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : raw) max = Math.max(max, v);
-        double sum = 0;
-        for (float v : raw) sum += Math.exp(v - max);
-        return raw[token] - (max + Math.log(sum));
+        return raw[token] - LogSoftmax.logSumExp(raw);
     }
 
     private Set<Integer> suppressedBeforeMinTokens(SamplingParams p) {

@@ -1,6 +1,7 @@
 package io.quire.model;
 
 import io.quire.backend.KvCache;
+import io.quire.backend.KvCacheSpec;
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import io.quire.backend.cuda.Cublas;
@@ -17,6 +18,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -43,7 +45,9 @@ public final class CudaLlamaModel implements LanguageModel {
     private final DeviceBuffer embedding, output, outputNorm, ropeCos, ropeSin;
     private final LayerWeights[] layers;
 
-    /** wQkv: Q, K and V weights stacked ({@code [qDim + 2 kvDim][dim]}); wGateUp: gate over up ({@code [2 ffn][dim]}). */
+    /**
+     * wQkv: Q, K and V weights stacked ({@code [qDim + 2 kvDim][dim]}); wGateUp: gate over up ({@code [2 ffn][dim]}).
+     */
     private record LayerWeights(DeviceBuffer attnNorm, DeviceBuffer wQkv, DeviceBuffer bQkv, DeviceBuffer wo,
                                 DeviceBuffer ffnNorm, DeviceBuffer wGateUp, DeviceBuffer wDown) {}
 
@@ -52,7 +56,8 @@ public final class CudaLlamaModel implements LanguageModel {
     private long capScratch;
     private DeviceBuffer x, xb, qkv, attn, gateUp, hidden, last, logits, ints, scratch;
 
-    CudaLlamaModel(String name, ModelConfig config, LlamaWeights w, Tokenizer tokenizer, CudaDevice device, CudaDtype dtype) {
+    CudaLlamaModel(String name, ModelConfig config, LlamaWeights w, Tokenizer tokenizer, CudaDevice device,
+            CudaDtype dtype) {
         this.name = name;
         this.config = config;
         this.tokenizer = tokenizer;
@@ -62,7 +67,8 @@ public final class CudaLlamaModel implements LanguageModel {
         this.cublas = device.cublas();
         this.attnScale = (float) (1.0 / Math.sqrt(config.headDim()));
         if (config.headDim() > CudaKernels.MAX_HEAD_DIM || config.headDim() % 2 != 0) {
-            throw new ModelLoadException("the CUDA backend supports even head dimensions up to " + CudaKernels.MAX_HEAD_DIM + ", the model has " + config.headDim());
+            throw new ModelLoadException("the CUDA backend supports even head dimensions up to "
+                    + CudaKernels.MAX_HEAD_DIM + ", the model has " + config.headDim());
         }
         try {
             try {
@@ -74,7 +80,8 @@ public final class CudaLlamaModel implements LanguageModel {
                     LlamaWeights.Layer l = w.layers()[i];
                     layers[i] = new LayerWeights(keep(device.upload(l.attnNorm())), upload16(l.wq(), l.wk(), l.wv()),
                             l.bq() == null ? null : keep(device.upload(concat(l.bq(), l.bk(), l.bv()))),
-                            upload16(l.wo()), keep(device.upload(l.ffnNorm())), upload16(l.wGate(), l.wUp()), upload16(l.wDown()));
+                            upload16(l.wo()), keep(device.upload(l.ffnNorm())), upload16(l.wGate(), l.wUp()),
+                            upload16(l.wDown()));
                 }
                 float[][] tables = ropeTables(config, w.ropeFreqFactors());
                 this.ropeCos = keep(device.upload(tables[0]));
@@ -113,11 +120,13 @@ public final class CudaLlamaModel implements LanguageModel {
         }
     }
 
-    /** The RoPE cos/sin tables exactly as the CPU's {@link io.quire.backend.cpu.Rope} computes them. */
+    /** The RoPE cos/sin tables exactly as the CPU's {@code Rope} computes them. */
     static float[][] ropeTables(ModelConfig c, float[] freqFactors) {
         int half = c.headDim() / 2;
         long size = (long) c.contextLength() * half;
-        if (size > Integer.MAX_VALUE - 8) throw new ModelLoadException("RoPE table too large: " + c.contextLength() + " positions");
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new ModelLoadException("RoPE table too large: " + c.contextLength() + " positions");
+        }
         float[] cos = new float[(int) size];
         float[] sin = new float[(int) size];
         double[] freq = new double[half];
@@ -172,7 +181,10 @@ public final class CudaLlamaModel implements LanguageModel {
         return out;
     }
 
-    /** A weight in the model's 16-bit type at byte {@code offset} of {@code out}, converted on the device from its stored type. */
+    /**
+     * A weight in the model's 16-bit type at byte {@code offset} of {@code out}, converted on the device from its
+     * stored type.
+     */
     private void upload16(Tensor t, DeviceBuffer out, long offset) {
         long n = t.elements();
         long stored = t.type().bytesFor(n);
@@ -180,7 +192,8 @@ public final class CudaLlamaModel implements LanguageModel {
         boolean bf16 = dtype == CudaDtype.BFLOAT16;
         switch (t.type()) {
             case F32, F16, BF16, Q8_0, Q4_0 -> {}
-            default -> throw new ModelLoadException("tensor " + t.name() + " has type " + t.type() + ", which the CUDA backend cannot upload");
+            default -> throw new ModelLoadException("tensor " + t.name() + " has type " + t.type()
+                    + ", which the CUDA backend cannot upload");
         }
         if ((t.type() == TensorType.F16 && !bf16) || (t.type() == TensorType.BF16 && bf16)) {
             device.upload(data, out, offset);  // already the model's type
@@ -214,42 +227,54 @@ public final class CudaLlamaModel implements LanguageModel {
     public CudaDevice device() { return device; }
     public CudaDtype dtype() { return dtype; }
 
+    @Override public String deviceDescription() { return "the GPU in " + dtype.id(); }
+
+    /** The cache holds the model's 16-bit type. */
     @Override
-    public CudaKvCache newKvCache(int numBlocks, int blockSize) {
-        return newKvCache(numBlocks, blockSize, 0);
+    public KvCacheSpec kvCacheSpec(int blockSize) {
+        return config.kvCacheSpec(blockSize, dtype.tensorType());
+    }
+
+    /**
+     * The blocks that fit in the budget's share of the free device memory (call it after the weights
+     * are uploaded), leaving room for a step of its {@code maxBatchedTokens}; with no share given, its bytes.
+     */
+    @Override
+    public int kvCacheBlocks(int blockSize, KvCacheBudget budget) {
+        KvCacheSpec spec = kvCacheSpec(blockSize);
+        if (budget.fixedBytes()) return budget.blocksInBytes(spec);
+        return CudaKvCache.blocksFor(device, budget.gpuMemoryUtilization(), activationBytes(budget.maxBatchedTokens()),
+                spec);
+    }
+
+    /** Device memory a step of {@code maxTokens} takes outside the KV cache: activations (FP32 bound) and logits. */
+    private long activationBytes(int maxTokens) {
+        ModelConfig c = config;
+        return (long) maxTokens * (4L * (3 * c.dim() + 2 * c.qDim() + 2 * c.kvDim() + 3 * c.ffnDim()))
+                + 4L * 256 * c.vocabSize();
     }
 
     /** Swap space, if any, is pinned host memory (vLLM's swap_blocks between it and the device). */
     @Override
     public CudaKvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
-        return new CudaKvCache(device, dtype, config.numLayers(), numBlocks, blockSize, config.numKvHeads(), config.headDim(), numSwapBlocks);
-    }
-
-    @Override
-    public long kvBytesPerBlock(int blockSize) {
-        return CudaKvCache.bytesPerBlock(config.numLayers(), blockSize, config.numKvHeads(), config.headDim());
-    }
-
-    /** KV blocks that fit in {@code utilization} of the free device memory, leaving room for a step of {@code maxTokens}. */
-    public int kvBlocksFor(double utilization, int blockSize, int maxTokens) {
-        ModelConfig c = config;
-        long activations = (long) maxTokens * (4L * (3 * c.dim() + 2 * c.qDim() + 2 * c.kvDim() + 3 * c.ffnDim())) + 4L * 256 * c.vocabSize();
-        return CudaKvCache.blocksFor(device, utilization, activations, c.numLayers(), blockSize, c.numKvHeads(), c.headDim());
+        return new CudaKvCache(device, kvCacheSpec(blockSize), numBlocks, numSwapBlocks);
     }
 
     @Override
     public float[][] forward(ForwardBatch batch, KvCache kvCache) {
         if (!(kvCache instanceof CudaKvCache cache) || cache.device() != device) {
-            throw new IllegalArgumentException("the CUDA model needs a KV cache on its device, got " + kvCache.getClass().getSimpleName());
+            throw new IllegalArgumentException("the CUDA model needs a KV cache on its device, got "
+                    + kvCache.getClass().getSimpleName());
         }
         ModelConfig c = config;
-        if (cache.numLayers() != c.numLayers() || cache.numKvHeads() != c.numKvHeads() || cache.headDim() != c.headDim()) {
-            throw new IllegalArgumentException("KV cache shape (" + cache.numLayers() + " layers, " + cache.numKvHeads() + " KV heads of "
-                    + cache.headDim() + ") does not fit the model");
-        }
         if (cache.dtype() != dtype) {
             // The kernels would read one 16-bit format as the other: garbage, not an error.
-            throw new IllegalArgumentException("the KV cache holds " + cache.dtype().id() + ", the model runs in " + dtype.id());
+            throw new IllegalArgumentException("the KV cache holds " + cache.dtype().id() + ", the model runs in "
+                    + dtype.id());
+        }
+        if (!cache.spec().equals(kvCacheSpec(cache.blockSize()))) {
+            throw new IllegalArgumentException("KV cache shape (" + cache.numLayers() + " layers, " + cache.numKvHeads()
+                    + " KV heads of " + cache.headDim() + ") does not fit the model");
         }
         int n = batch.numTokens();
         int seqs = batch.numSeqs();
@@ -259,7 +284,8 @@ public final class CudaLlamaModel implements LanguageModel {
         device.upload(MemorySegment.ofArray(step.ints), ints, 0);
         long ip = ints.ptr();
         long tokens = ip + 4L * step.tokensAt, positions = ip + 4L * step.positionsAt, slots = ip + 4L * step.slotsAt;
-        long tokSeq = ip + 4L * step.tokSeqAt, decodeIdx = ip + 4L * step.decodeAt, tileStart = ip + 4L * step.tileStartAt;
+        long tokSeq = ip + 4L * step.tokSeqAt, decodeIdx = ip + 4L * step.decodeAt,
+                tileStart = ip + 4L * step.tileStartAt;
         long tileLen = ip + 4L * step.tileLenAt, lastIdx = ip + 4L * step.lastAt, tables = ip + 4L * step.tablesAt;
 
         int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), ffn = c.ffnDim(), qkvDim = qDim + 2 * kvDim;
@@ -272,7 +298,8 @@ public final class CudaLlamaModel implements LanguageModel {
             matmul(w.wQkv.ptr(), qkvDim, dim, xb.ptr(), n, q, false);
             if (w.bQkv != null) kernels.addBias(q, w.bQkv.ptr(), n, qkvDim);
             // The query and key heads are adjacent: one launch rotates both.
-            kernels.rope(q, positions, ropeCos.ptr(), ropeSin.ptr(), n, c.numHeads() + c.numKvHeads(), c.headDim(), qkvDim, c.ropeNeox());
+            kernels.rope(q, positions, ropeCos.ptr(), ropeSin.ptr(), n, c.numHeads() + c.numKvHeads(), c.headDim(),
+                    qkvDim, c.ropeNeox());
             kernels.reshapeAndCache(cache.keys(l), cache.values(l), k, v, slots, n, kvDim, qkvDim);
             attention(step, cache, l, q, qkvDim, decodeIdx, tokSeq, positions, tables, tileStart, tileLen);
             matmul(w.wo.ptr(), dim, qDim, attn.ptr(), n, x.ptr(), true);
@@ -288,7 +315,7 @@ public final class CudaLlamaModel implements LanguageModel {
         float[] flat = new float[seqs * c.vocabSize()];
         device.download(logits, 0, MemorySegment.ofArray(flat));
         float[][] result = new float[seqs][];
-        for (int s = 0; s < seqs; s++) result[s] = java.util.Arrays.copyOfRange(flat, s * c.vocabSize(), (s + 1) * c.vocabSize());
+        for (int s = 0; s < seqs; s++) result[s] = Arrays.copyOfRange(flat, s * c.vocabSize(), (s + 1) * c.vocabSize());
         return result;
     }
 
@@ -296,8 +323,8 @@ public final class CudaLlamaModel implements LanguageModel {
         cublas.matmul(dtype, w, rows, cols, x, n, y, accumulate);
     }
 
-    private void attention(Step step, CudaKvCache cache, int layer, long q, int qStride, long decodeIdx, long tokSeq, long positions,
-                           long tables, long tileStart, long tileLen) {
+    private void attention(Step step, CudaKvCache cache, int layer, long q, int qStride, long decodeIdx, long tokSeq,
+                           long positions, long tables, long tileStart, long tileLen) {
         ModelConfig c = config;
         if (step.decodeCount > 0) {
             int parts = step.partitions;
@@ -305,13 +332,14 @@ public final class CudaLlamaModel implements LanguageModel {
             long tmp = scratch.ptr();
             long maxLogits = tmp + 4L * step.decodeCount * c.numHeads() * parts * c.headDim();
             long expSums = maxLogits + 4L * step.decodeCount * c.numHeads() * parts;
-            kernels.attentionDecode(attn.ptr(), q, qStride, cache.keys(layer), cache.values(layer), decodeIdx, tokSeq, positions,
-                    tables, step.maxBlocks, step.decodeCount, c.numHeads(), c.numKvHeads(), c.headDim(), cache.blockSize(),
-                    attnScale, partSize, parts, tmp, maxLogits, expSums);
+            kernels.attentionDecode(attn.ptr(), q, qStride, cache.keys(layer), cache.values(layer), decodeIdx, tokSeq,
+                    positions, tables, step.maxBlocks, step.decodeCount, c.numHeads(), c.numKvHeads(), c.headDim(),
+                    cache.blockSize(), attnScale, partSize, parts, tmp, maxLogits, expSums);
         }
         if (step.tiles > 0) {
-            kernels.attentionPrefill(attn.ptr(), q, qStride, cache.keys(layer), cache.values(layer), tileStart, tileLen, step.tiles,
-                    tokSeq, positions, tables, step.maxBlocks, c.numHeads(), c.numKvHeads(), c.headDim(), cache.blockSize(), attnScale);
+            kernels.attentionPrefill(attn.ptr(), q, qStride, cache.keys(layer), cache.values(layer), tileStart, tileLen,
+                    step.tiles, tokSeq, positions, tables, step.maxBlocks, c.numHeads(), c.numKvHeads(), c.headDim(),
+                    cache.blockSize(), attnScale);
         }
     }
 
@@ -342,21 +370,37 @@ public final class CudaLlamaModel implements LanguageModel {
                 if (table == null) throw new IllegalArgumentException("sequence " + s + " has no block table");
                 maxBlocks = Math.max(maxBlocks, table.length);
                 for (int blk : table) {
-                    if (blk < 0 || blk >= cache.numBlocks()) throw new IllegalArgumentException("block table of sequence " + s + " names block " + blk + " outside the cache of " + cache.numBlocks());
+                    if (blk < 0 || blk >= cache.numBlocks()) {
+                        throw new IllegalArgumentException("block table of sequence " + s + " names block " + blk
+                                + " outside the cache of " + cache.numBlocks());
+                    }
                 }
-                if (qs[s + 1] < qs[s]) throw new IllegalArgumentException("queryStart must not decrease: " + java.util.Arrays.toString(qs));
+                if (qs[s + 1] < qs[s]) {
+                    throw new IllegalArgumentException("queryStart must not decrease: " + Arrays.toString(qs));
+                }
             }
             int[] tokSeq = b.tokenSequence();
             for (int t = 0; t < n; t++) {
-                if (toks[t] < 0 || toks[t] >= c.vocabSize()) throw new IllegalArgumentException("token id " + toks[t] + " outside the vocabulary of " + c.vocabSize());
-                if (pos[t] < 0 || pos[t] >= c.contextLength()) throw new IllegalArgumentException("position " + pos[t] + " outside the model's context of " + c.contextLength());
-                if (slots[t] >= maxSlot) throw new IllegalArgumentException("slot " + slots[t] + " outside the cache of " + cache.numBlocks() + " blocks");
+                if (toks[t] < 0 || toks[t] >= c.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + toks[t] + " outside the vocabulary of "
+                            + c.vocabSize());
+                }
+                if (pos[t] < 0 || pos[t] >= c.contextLength()) {
+                    throw new IllegalArgumentException("position " + pos[t] + " outside the model's context of "
+                            + c.contextLength());
+                }
+                if (slots[t] >= maxSlot) {
+                    throw new IllegalArgumentException("slot " + slots[t] + " outside the cache of " + cache.numBlocks()
+                            + " blocks");
+                }
                 int[] table = b.blockTables()[tokSeq[t]];
                 if ((long) table.length * bs <= pos[t]) {
-                    throw new IllegalArgumentException("token " + t + " at position " + pos[t] + " needs " + (pos[t] / bs + 1) + " blocks, its sequence's table has " + table.length);
+                    throw new IllegalArgumentException("token " + t + " at position " + pos[t] + " needs "
+                            + (pos[t] / bs + 1) + " blocks, its sequence's table has " + table.length);
                 }
                 if (t > 0 && tokSeq[t] == tokSeq[t - 1] && pos[t] <= pos[t - 1]) {
-                    throw new IllegalArgumentException("positions of a sequence's new tokens must increase (token " + t + ")");
+                    throw new IllegalArgumentException("positions of a sequence's new tokens must increase (token "
+                            + t + ")");
                 }
             }
             Step st = new Step();
@@ -451,7 +495,8 @@ public final class CudaLlamaModel implements LanguageModel {
         device.synchronize();
         for (DeviceBuffer b : owned) b.close();
         owned.clear();
-        for (DeviceBuffer b : new DeviceBuffer[] {x, xb, qkv, attn, gateUp, hidden, last, logits, ints, scratch, uploadScratch}) {
+        for (DeviceBuffer b : new DeviceBuffer[] {x, xb, qkv, attn, gateUp, hidden, last, logits, ints, scratch,
+                uploadScratch}) {
             if (b != null) b.close();
         }
     }

@@ -1,12 +1,14 @@
 package io.quire.model;
 
 import io.quire.backend.KvCache;
-import io.quire.backend.cpu.PagedKvCache;
+import io.quire.backend.KvCacheSpec;
 import io.quire.model.tokenizer.Tokenizer;
 
 /**
- * A loaded model: its config, its tokenizer, and the batched forward pass (vLLM v1's model-runner
- * contract). Implementations are safe to call from one thread at a time.
+ * A loaded model: its config, its tokenizer, its KV cache and the batched forward pass (vLLM v1's
+ * model-runner contract). The model owns what depends on its device: what a KV block costs there,
+ * how many blocks a budget buys, and the cache itself; callers above see only {@link KvCache}.
+ * Implementations are safe to call from one thread at a time.
  */
 public interface LanguageModel extends AutoCloseable {
 
@@ -17,40 +19,31 @@ public interface LanguageModel extends AutoCloseable {
     /** A short name for logs and {@code /v1/models}. */
     String name();
 
+    /** Where and in what type it computes, for the startup log: "8 CPU threads in float32", "the GPU in float16". */
+    String deviceDescription();
+
     /**
      * Runs one step over a flat batch: writes the new tokens' K/V into their slots of {@code cache}
-     * (one made by {@link #newKvCache})
-     * and returns the logits of each sequence's last new token, {@code [numSeqs][vocabSize]}.
+     * (one made by {@link #newKvCache}) and returns the logits of each sequence's last new token,
+     * {@code [numSeqs][vocabSize]}.
      */
     float[][] forward(ForwardBatch batch, KvCache cache);
 
-    /** A KV cache for this model, on its device, with {@code numBlocks} blocks of {@code blockSize} tokens. */
+    /** One KV block of {@code blockSize} tokens as this model's cache holds it: its shape, type and bytes. */
+    KvCacheSpec kvCacheSpec(int blockSize);
+
+    /** How many blocks of {@code blockSize} tokens {@code budget} buys on this model's device. */
+    int kvCacheBlocks(int blockSize, KvCacheBudget budget);
+
+    /**
+     * A KV cache on this model's device: {@code numBlocks} blocks of {@link #kvCacheSpec}{@code (blockSize)},
+     * and {@code numSwapBlocks} blocks of host-side swap space (0: none).
+     */
+    KvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks);
+
+    /** As {@link #newKvCache(int, int, int)} without swap space. */
     default KvCache newKvCache(int numBlocks, int blockSize) {
-        ModelConfig c = config();
-        return new PagedKvCache(c.numLayers(), numBlocks, blockSize, c.numKvHeads(), c.headDim());
-    }
-
-    /**
-     * As {@link #newKvCache(int, int)}, with {@code numSwapBlocks} blocks of host-side swap space.
-     * A model whose cache is not the CPU's {@link PagedKvCache} must override this to have swap space.
-     */
-    default KvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
-        if (numSwapBlocks == 0) return newKvCache(numBlocks, blockSize);
-        if (!(newKvCache(1, blockSize) instanceof PagedKvCache)) { // a one-block probe of the cache kind
-            throw new IllegalStateException(name() + " has no swap space support; set the swap space to 0");
-        }
-        ModelConfig c = config();
-        return new PagedKvCache(c.numLayers(), numBlocks, blockSize, c.numKvHeads(), c.headDim(), numSwapBlocks);
-    }
-
-    /**
-     * Bytes one KV block of {@code blockSize} tokens takes in this model's cache, over all layers,
-     * K and V (FP32 on the CPU, 16-bit on a GPU): what the engine divides its KV budget and its
-     * swap space by.
-     */
-    default long kvBytesPerBlock(int blockSize) {
-        ModelConfig c = config();
-        return PagedKvCache.bytesPerBlock(c.numLayers(), blockSize, c.numKvHeads(), c.headDim());
+        return newKvCache(numBlocks, blockSize, 0);
     }
 
     @Override

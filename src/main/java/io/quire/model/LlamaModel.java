@@ -1,6 +1,8 @@
 package io.quire.model;
 
 import io.quire.backend.KvCache;
+import io.quire.backend.KvCacheSpec;
+import io.quire.backend.TensorType;
 import io.quire.backend.cpu.MatMul;
 import io.quire.backend.cpu.Ops;
 import io.quire.backend.cpu.PagedAttention;
@@ -9,6 +11,8 @@ import io.quire.backend.cpu.Parallel;
 import io.quire.backend.cpu.Quant;
 import io.quire.backend.cpu.Rope;
 import io.quire.model.tokenizer.Tokenizer;
+
+import java.util.Arrays;
 
 /**
  * The Llama-family decoder (architectures {@code llama} and {@code qwen2}): RMSNorm, GQA attention
@@ -43,11 +47,30 @@ public final class LlamaModel implements LanguageModel {
     @Override public ModelConfig config() { return config; }
     @Override public Tokenizer tokenizer() { return tokenizer; }
     @Override public String name() { return name; }
+    @Override public String deviceDescription() { return Parallel.threads() + " CPU threads in float32"; }
+
+    /** The CPU computes and caches in FP32. */
+    @Override
+    public KvCacheSpec kvCacheSpec(int blockSize) {
+        return config.kvCacheSpec(blockSize, TensorType.F32);
+    }
+
+    /** On the CPU the KV cache is sized by its configured bytes alone. */
+    @Override
+    public int kvCacheBlocks(int blockSize, KvCacheBudget budget) {
+        return budget.blocksInBytes(kvCacheSpec(blockSize));
+    }
+
+    @Override
+    public PagedKvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
+        return new PagedKvCache(kvCacheSpec(blockSize), numBlocks, numSwapBlocks);
+    }
 
     @Override
     public float[][] forward(ForwardBatch batch, KvCache kvCache) {
         if (!(kvCache instanceof PagedKvCache cache)) {
-            throw new IllegalArgumentException("the CPU model needs a CPU KV cache, got " + kvCache.getClass().getSimpleName());
+            throw new IllegalArgumentException("the CPU model needs a CPU KV cache, got "
+                    + kvCache.getClass().getSimpleName());
         }
         ModelConfig c = config;
         int n = batch.numTokens();
@@ -56,10 +79,13 @@ public final class LlamaModel implements LanguageModel {
         int[] positions = batch.positions();
         for (int t = 0; t < n; t++) {
             if (positions[t] < 0 || positions[t] >= c.contextLength()) {
-                throw new IllegalArgumentException("position " + positions[t] + " outside the model's context of " + c.contextLength());
+                throw new IllegalArgumentException("position " + positions[t] + " outside the model's context of "
+                        + c.contextLength());
             }
             int token = batch.tokens()[t];
-            if (token < 0 || token >= c.vocabSize()) throw new IllegalArgumentException("token id " + token + " outside the vocabulary of " + c.vocabSize());
+            if (token < 0 || token >= c.vocabSize()) {
+                throw new IllegalArgumentException("token id " + token + " outside the vocabulary of " + c.vocabSize());
+            }
             Quant.dequantizeRow(weights.tokenEmbedding(), token, x, t * dim);
         }
         int[] tokenSeq = batch.tokenSequence();
@@ -81,7 +107,8 @@ public final class LlamaModel implements LanguageModel {
                 }
             });
             cache.write(l, batch.slotMapping(), k, v, n);
-            PagedAttention.attend(q, attn, n, positions, tokenSeq, batch.blockTables(), cache, l, c.numHeads(), attnScale);
+            PagedAttention.attend(q, attn, n, positions, tokenSeq, batch.blockTables(), cache, l, c.numHeads(),
+                    attnScale);
             MatMul.matmul(w.wo(), attn, n, proj);
             Ops.add(x, proj, n * dim);
 
@@ -102,7 +129,7 @@ public final class LlamaModel implements LanguageModel {
         MatMul.matmul(weights.output(), last, seqs, logits);
         float[][] result = new float[seqs][];
         for (int s = 0; s < seqs; s++) {
-            result[s] = java.util.Arrays.copyOfRange(logits, s * c.vocabSize(), (s + 1) * c.vocabSize());
+            result[s] = Arrays.copyOfRange(logits, s * c.vocabSize(), (s + 1) * c.vocabSize());
         }
         return result;
     }

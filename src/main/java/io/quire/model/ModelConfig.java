@@ -1,5 +1,8 @@
 package io.quire.model;
 
+import io.quire.backend.KvCacheSpec;
+import io.quire.backend.TensorType;
+
 /**
  * Hyperparameters of a decoder-only transformer, all read from GGUF metadata (or chosen for a
  * random model).
@@ -30,6 +33,11 @@ public record ModelConfig(
 
     public int qDim() { return numHeads * headDim; }
 
+    /** A KV block of {@code blockSize} tokens of this model's layers and KV heads, stored in {@code type}. */
+    public KvCacheSpec kvCacheSpec(int blockSize, TensorType type) {
+        return new KvCacheSpec(blockSize, numLayers, numKvHeads, headDim, type);
+    }
+
     /** Parameters in the weights (embeddings and output counted once each). */
     public long parameterCount(boolean tiedOutput) {
         long attn = (long) dim * qDim() + 2L * dim * kvDim() + (long) qDim() * dim;
@@ -40,8 +48,9 @@ public record ModelConfig(
     }
 
     /** A Llama-style config (interleaved RoPE, no biases) of the given shape, as random models use. */
-    public static ModelConfig llama(int dim, int numLayers, int numHeads, int numKvHeads, int ffnDim, int vocabSize, int contextLength) {
-        return new ModelConfig("llama", dim, numLayers, numHeads, numKvHeads, dim / numHeads, ffnDim, vocabSize, contextLength,
-                1e-5f, 10000f, 1f, false, false);
+    public static ModelConfig llama(int dim, int numLayers, int numHeads, int numKvHeads, int ffnDim, int vocabSize,
+                                    int contextLength) {
+        return new ModelConfig("llama", dim, numLayers, numHeads, numKvHeads, dim / numHeads, ffnDim, vocabSize,
+                contextLength, 1e-5f, 10000f, 1f, false, false);
     }
 }

@@ -1,6 +1,10 @@
 package io.quire.model;
 
+import io.quire.backend.Device;
 import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import io.quire.backend.cuda.Cuda;
+import io.quire.backend.cuda.CudaDtype;
 import io.quire.model.gguf.GgufFile;
 import io.quire.model.gguf.GgufMetadata;
 import io.quire.model.tokenizer.Tokenizer;
@@ -8,6 +12,7 @@ import io.quire.model.tokenizer.Tokenizers;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -27,7 +32,7 @@ public final class ModelLoader {
      * ({@link RandomModels#DEFAULT}, F32, fixed seed), which needs no file and no network.
      */
     public static LanguageModel load(String spec) throws IOException {
-        return load(spec, io.quire.backend.Device.CPU);
+        return load(spec, Device.CPU);
     }
 
     /** Loads a GGUF file, named after the file without its extension. */
@@ -50,10 +55,11 @@ public final class ModelLoader {
 
     /**
      * Loads {@code spec} (a GGUF path or {@value #DUMMY}) onto {@code device}: the CPU model, or
-     * {@link CudaLlamaModel} with its weights uploaded to the GPU of {@link io.quire.backend.cuda.Cuda#device()}.
+     * {@link CudaLlamaModel} with its weights uploaded to the GPU of {@link Cuda#device()}.
      */
-    public static LanguageModel load(String spec, io.quire.backend.Device device) throws IOException {
-        if (DUMMY.equals(spec)) return RandomModels.load(RandomModels.DEFAULT, io.quire.backend.TensorType.F32, 0, "quire-dummy", device);
+    public static LanguageModel load(String spec, Device device) throws IOException {
+        if (DUMMY.equals(spec)) return RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, "quire-dummy",
+                device);
         Path path = Path.of(spec);
         return load(path, defaultName(path), device);
     }
@@ -64,20 +70,20 @@ public final class ModelLoader {
     }
 
     /** Loads a GGUF file under the model name {@code name} onto {@code device}. */
-    public static LanguageModel load(Path path, String name, io.quire.backend.Device device) throws IOException {
+    public static LanguageModel load(Path path, String name, Device device) throws IOException {
         return load(path, name, device, "auto");
     }
 
     /**
-     * As {@link #load(Path, String, io.quire.backend.Device)}; on a GPU the model is kept in
-     * {@code dtype} (auto, float16 or bfloat16: {@link io.quire.backend.cuda.CudaDtype#parse}).
+     * As {@link #load(Path, String, Device)}; on a GPU the model is kept in
+     * {@code dtype} (auto, float16 or bfloat16: {@link CudaDtype#parse}).
      * The CPU computes in FP32 whatever the dtype, but a bad dtype is refused on either device.
      */
-    public static LanguageModel load(Path path, String name, io.quire.backend.Device device, String dtype) throws IOException {
-        io.quire.backend.cuda.CudaDtype.parse(dtype, null);  // fail early, before the file is read
+    public static LanguageModel load(Path path, String name, Device device, String dtype) throws IOException {
+        CudaDtype.parse(dtype, null);  // fail early, before the file is read
         return switch (device) {
             case CPU -> load(path, name);
-            case CUDA -> CudaLlamaModel.load(path, name, io.quire.backend.cuda.Cuda.device(), dtype);
+            case CUDA -> CudaLlamaModel.load(path, name, Cuda.device(), dtype);
         };
     }
 
@@ -91,7 +97,8 @@ public final class ModelLoader {
         String arch = md.getString("general.architecture");
         if (arch == null) throw new ModelLoadException("the model file has no general.architecture: " + file.path());
         if (!ARCHITECTURES.contains(arch)) {
-            throw new ModelLoadException("unsupported model architecture '" + arch + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
+            throw new ModelLoadException("unsupported model architecture '" + arch + "' (supported: "
+                    + String.join(", ", ARCHITECTURES) + ")");
         }
         String dimKey = arch + ".embedding_length";
         String layersKey = arch + ".block_count";
@@ -156,11 +163,13 @@ public final class ModelLoader {
                 String factorKey = arch + ".rope.scaling.factor";
                 linear = positiveFinite(factorKey, md.getFloat(factorKey, 1f));
             }
-            default -> throw new ModelLoadException("unsupported RoPE scaling type '" + scaling + "' (supported: none, linear, and Llama 3 rope_freqs)");
+            default -> throw new ModelLoadException("unsupported RoPE scaling type '" + scaling
+                    + "' (supported: none, linear, and Llama 3 rope_freqs)");
         }
         int vocab = vocabularySize(file);
         boolean qwen = arch.equals("qwen2");
-        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta, linear, qwen, qwen);
+        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta, linear, qwen,
+                qwen);
     }
 
     /** Tokens in the vocabulary, which the embedding must have one row for each of. */
@@ -205,13 +214,16 @@ public final class ModelLoader {
         if (!file.hasTensor(name)) throw new ModelLoadException("the model file lacks the tensor " + name);
         Tensor t = file.tensor(name);
         if (!t.type().isComputeSupported()) {
-            throw new ModelLoadException("tensor " + name + " has type " + t.type() + ", which Quire cannot compute with (supported: F32, F16, BF16, Q8_0, Q4_0)");
+            throw new ModelLoadException("tensor " + name + " has type " + t.type()
+                    + ", which Quire cannot compute with (supported: F32, F16, BF16, Q8_0, Q4_0)");
         }
         long[] actual = t.shape();
-        boolean ok = actual.length == shape.length || (actual.length > shape.length && trailingOnes(actual, shape.length));
+        boolean ok = actual.length == shape.length
+                || (actual.length > shape.length && trailingOnes(actual, shape.length));
         for (int i = 0; ok && i < shape.length; i++) ok = actual[i] == shape[i];
         if (!ok) {
-            throw new ModelLoadException("tensor " + name + " has shape " + java.util.Arrays.toString(actual) + ", expected " + java.util.Arrays.toString(shape));
+            throw new ModelLoadException("tensor " + name + " has shape " + Arrays.toString(actual) + ", expected "
+                    + Arrays.toString(shape));
         }
         return t;
     }

@@ -1,5 +1,6 @@
 package io.quire.model;
 
+import io.quire.backend.Device;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Quant;
 import io.quire.model.gguf.GgufWriter;
@@ -9,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -41,16 +43,17 @@ public final class RandomModels {
 
     /** As {@link #load(ModelConfig, TensorType, long)}, served under {@code name}. */
     public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name) {
-        return load(config, type, seed, name, io.quire.backend.Device.CPU);
+        return load(config, type, seed, name, Device.CPU);
     }
 
     /** As {@link #load(ModelConfig, TensorType, long, String)}, on {@code device}. */
-    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, io.quire.backend.Device device) {
+    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, Device device) {
         return load(config, type, seed, name, device, "auto");
     }
 
-    /** As {@link #load(ModelConfig, TensorType, long, String, io.quire.backend.Device)}, in GPU type {@code dtype}. */
-    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, io.quire.backend.Device device, String dtype) {
+    /** As {@link #load(ModelConfig, TensorType, long, String, Device)}, in GPU type {@code dtype}. */
+    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, Device device,
+            String dtype) {
         try {
             Path tmp = Files.createTempFile("quire-random-", ".gguf");
             try {
@@ -109,7 +112,8 @@ public final class RandomModels {
     }
 
     /** Uniform weights with unit output variance for unit-variance inputs. */
-    private static void matrix(GgufWriter w, String name, TensorType type, int cols, int rows, SplittableRandom random) {
+    private static void matrix(GgufWriter w, String name, TensorType type, int cols, int rows,
+            SplittableRandom random) {
         float[] values = new float[Math.multiplyExact(cols, rows)];
         double bound = Math.sqrt(3.0 / cols);
         for (int i = 0; i < values.length; i++) values[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
@@ -119,7 +123,7 @@ public final class RandomModels {
 
     private static void ones(GgufWriter w, String name, int n) {
         float[] values = new float[n];
-        java.util.Arrays.fill(values, 1f);
+        Arrays.fill(values, 1f);
         w.addTensor(name, TensorType.F32, new long[] {n}, Quant.quantize(TensorType.F32, values));
     }
 
@@ -129,7 +133,9 @@ public final class RandomModels {
      * letters and the word-start mark (so merges always have both halves), scored shorter-first.
      */
     static void addVocabulary(GgufWriter w, int size) {
-        if (size < 300) throw new IllegalArgumentException("a random model needs a vocabulary of at least 300 tokens, got " + size);
+        if (size < 300) {
+            throw new IllegalArgumentException("a random model needs a vocabulary of at least 300 tokens, got " + size);
+        }
         List<String> tokens = new ArrayList<>(List.of("<unk>", "<s>", "</s>"));
         for (int b = 0; b < 256; b++) tokens.add(String.format("<0x%02X>", b));
         LinkedHashSet<String> pieces = new LinkedHashSet<>();

@@ -47,7 +47,7 @@ class KvReportHandlerTest {
     @BeforeAll
     static void start() {
         model = RandomModels.load(ModelConfig.llama(64, 1, 2, 2, 128, 512, 256), TensorType.F32, 3, "tiny");
-        engine = new LLMEngine(model, new EngineConfig(16, EngineConfig.kvBytesFor(model.config(), 16, 32), 8, 256, 256), new SimpleMeterRegistry());
+        engine = new LLMEngine(model, new EngineConfig(16, EngineConfig.kvBytesFor(model, 16, 32), 8, 256, 256), new SimpleMeterRegistry());
         StaticListableBeanFactory beans = new StaticListableBeanFactory(Map.of("engine", engine));
         KvReportHandler handler = new KvReportHandler(beans.getBeanProvider(LLMEngine.class));
         var routes = new KvReportRoutes().kvReportRouter(handler);
@@ -112,7 +112,7 @@ class KvReportHandlerTest {
         assertThat(t.get("blocks_shared").asInt()).isZero();
         assertThat(t.get("sharing_saved_bytes").asLong()).isZero();
         long perBlock = body.get("bytes_per_block").asLong();
-        assertThat(perBlock).isEqualTo(EngineConfig.kvBytesFor(model.config(), 16, 1));
+        assertThat(perBlock).isEqualTo(EngineConfig.kvBytesFor(model, 16, 1));
         assertThat(t.get("bytes_used").asLong()).isEqualTo(2 * perBlock);
         assertThat(t.get("bytes_tokens_stored").asLong()).isEqualTo(20 * perBlock / 16);
         assertThat(t.get("utilization").asDouble()).isEqualTo(20.0 / 32);

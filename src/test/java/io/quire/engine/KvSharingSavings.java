@@ -44,7 +44,7 @@ public final class KvSharingSavings {
             prompt[0] = 1;
             for (int i = 1; i < promptLen; i++) prompt[i] = 3 + rnd.nextInt(model.config().vocabSize() - 3);
             int numBlocks = 2 * 6 * ((promptLen + maxTokens + blockSize - 1) / blockSize);
-            EngineConfig config = new EngineConfig(blockSize, EngineConfig.kvBytesFor(model.config(), blockSize, numBlocks), 16, 2048,
+            EngineConfig config = new EngineConfig(blockSize, EngineConfig.kvBytesFor(model, blockSize, numBlocks), 16, 2048,
                     promptLen + maxTokens).withPrefixCaching(false);
             List<String> rows = new ArrayList<>();
             for (boolean beam : new boolean[]{false, true}) {

@@ -25,7 +25,7 @@ class LLMEngineKvTest {
     private final ToyModel model = new ToyModel(VOCAB, 4096);
 
     private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxModelLen, KvAllocationPolicy policy, MeterRegistry registry) {
-        long bytes = EngineConfig.kvBytesFor(model.config(), blockSize, numBlocks);
+        long bytes = EngineConfig.kvBytesFor(model, blockSize, numBlocks);
         return new LLMEngine(model, new EngineConfig(blockSize, bytes, maxSeqs, 2048, maxModelLen).withKvAllocationPolicy(policy), registry);
     }
 
@@ -76,7 +76,7 @@ class LLMEngineKvTest {
             assertThat(first.slotsWasted()).isEqualTo(11 + 0 + 15);
             assertThat(first.slotsReserved()).isZero();
             assertThat(first.blocksShared()).isZero();
-            assertThat(first.bytesPerBlock()).isEqualTo(EngineConfig.kvBytesFor(model.config(), 16, 1));
+            assertThat(first.bytesPerBlock()).isEqualTo(EngineConfig.kvBytesFor(model, 16, 1));
             assertThat(first.sequences()).extracting(KvMemoryReport.SequenceInfo::owner).containsExactly("r0", "r1", "r2");
             assertThat(first.blocks()).flatExtracting(KvMemoryReport.BlockInfo::owners).containsOnly("r0", "r1", "r2");
             assertThat(gaugeTokens.get(reports.indexOf(first))).isEqualTo(38.0);

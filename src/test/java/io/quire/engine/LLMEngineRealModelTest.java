@@ -35,7 +35,7 @@ class LLMEngineRealModelTest {
     private LanguageModel model;
 
     private LLMEngine engine(LanguageModel m, int numBlocks, int blockSize, int maxSeqs, int maxBatched, int maxModelLen) {
-        LLMEngine e = new LLMEngine(m, new EngineConfig(blockSize, EngineConfig.kvBytesFor(m.config(), blockSize, numBlocks), maxSeqs, maxBatched, maxModelLen),
+        LLMEngine e = new LLMEngine(m, new EngineConfig(blockSize, EngineConfig.kvBytesFor(m, blockSize, numBlocks), maxSeqs, maxBatched, maxModelLen),
                 new SimpleMeterRegistry());
         engines.add(e);
         return e;

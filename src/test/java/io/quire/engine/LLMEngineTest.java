@@ -33,7 +33,7 @@ class LLMEngineTest {
     private LLMEngine engine;
 
     private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxBatched, int maxModelLen, io.micrometer.core.instrument.MeterRegistry registry) {
-        long bytes = EngineConfig.kvBytesFor(model.config(), blockSize, numBlocks);
+        long bytes = EngineConfig.kvBytesFor(model, blockSize, numBlocks);
         engine = new LLMEngine(model, new EngineConfig(blockSize, bytes, maxSeqs, maxBatched, maxModelLen), registry);
         assertThat(engine.numTotalBlocks()).isEqualTo(numBlocks);
         return engine;
@@ -268,7 +268,7 @@ class LLMEngineTest {
 
     @Test
     void aCacheSmallerThanTheContextIsRefused() {
-        long bytes = EngineConfig.kvBytesFor(model.config(), 16, 4);
+        long bytes = EngineConfig.kvBytesFor(model, 16, 4);
         assertThatThrownBy(() -> new LLMEngine(model, new EngineConfig(16, bytes, 8, 64, 128), new SimpleMeterRegistry()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maximum model length 128");
     }

@@ -41,7 +41,7 @@ class PreemptionModesTest {
             prompts.add(p);
             maxTokens.add(20 + rnd.nextInt(128 - p.length - 20));
         }
-        try (LLMEngine solo = new LLMEngine(model, new EngineConfig(16, EngineConfig.kvBytesFor(model.config(), 16, 8), 1, 2048, 128)
+        try (LLMEngine solo = new LLMEngine(model, new EngineConfig(16, EngineConfig.kvBytesFor(model, 16, 8), 1, 2048, 128)
                 .withPrefixCaching(false), new SimpleMeterRegistry())) {
             for (int i = 0; i < prompts.size(); i++) alone.add(tokens(solo.generate("s" + i, prompts.get(i), params(i, 1)).collectList().block(TIMEOUT), 0));
         }
@@ -82,8 +82,8 @@ class PreemptionModesTest {
     }
 
     private static EngineConfig tiny(int numBlocks, int swapBlocks, PreemptionMode mode, boolean caching) {
-        return new EngineConfig(16, EngineConfig.kvBytesFor(model.config(), 16, numBlocks), 16, 64, 128)
-                .withSwapSpaceBytes(EngineConfig.kvBytesFor(model.config(), 16, swapBlocks)).withPreemptionMode(mode).withPrefixCaching(caching);
+        return new EngineConfig(16, EngineConfig.kvBytesFor(model, 16, numBlocks), 16, 64, 128)
+                .withSwapSpaceBytes(EngineConfig.kvBytesFor(model, 16, swapBlocks)).withPreemptionMode(mode).withPrefixCaching(caching);
     }
 
     private static double count(MeterRegistry reg, String name) { return reg.get(name).counter().count(); }

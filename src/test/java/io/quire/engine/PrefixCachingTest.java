@@ -44,7 +44,7 @@ class PrefixCachingTest {
 
     private static Run run(LanguageModel m, int blockSize, boolean caching) {
         MeterRegistry reg = new SimpleMeterRegistry();
-        EngineConfig c = new EngineConfig(blockSize, EngineConfig.kvBytesFor(m.config(), blockSize, 2 * m.config().contextLength() / blockSize),
+        EngineConfig c = new EngineConfig(blockSize, EngineConfig.kvBytesFor(m, blockSize, 2 * m.config().contextLength() / blockSize),
                 8, 512, 0).withPrefixCaching(caching);
         return new Run(new LLMEngine(m, c, reg), reg);
     }

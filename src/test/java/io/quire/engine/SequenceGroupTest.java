@@ -26,7 +26,7 @@ class SequenceGroupTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 
     private static LLMEngine engine(LanguageModel m, int numBlocks, int blockSize) {
-        return new LLMEngine(m, new EngineConfig(blockSize, EngineConfig.kvBytesFor(m.config(), blockSize, numBlocks), 16, 256, 0),
+        return new LLMEngine(m, new EngineConfig(blockSize, EngineConfig.kvBytesFor(m, blockSize, numBlocks), 16, 256, 0),
                 new SimpleMeterRegistry());
     }
 

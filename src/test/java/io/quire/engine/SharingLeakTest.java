@@ -34,8 +34,8 @@ class SharingLeakTest {
             int bs = 2 + rnd.nextInt(6);
             int numBlocks = (96 + bs - 1) / bs + rnd.nextInt(30);
             PreemptionMode mode = PreemptionMode.values()[rnd.nextInt(3)];
-            EngineConfig config = new EngineConfig(bs, EngineConfig.kvBytesFor(model.config(), bs, numBlocks), 4 + rnd.nextInt(12), 8 + rnd.nextInt(64), 96)
-                    .withSwapSpaceBytes(EngineConfig.kvBytesFor(model.config(), bs, rnd.nextInt(30))).withPreemptionMode(mode)
+            EngineConfig config = new EngineConfig(bs, EngineConfig.kvBytesFor(model, bs, numBlocks), 4 + rnd.nextInt(12), 8 + rnd.nextInt(64), 96)
+                    .withSwapSpaceBytes(EngineConfig.kvBytesFor(model, bs, rnd.nextInt(30))).withPreemptionMode(mode)
                     .withPrefixCaching(rnd.nextInt(4) != 0);
             MeterRegistry reg = new SimpleMeterRegistry();
             try (LLMEngine e = new LLMEngine(model, config, reg)) {

@@ -1,8 +1,11 @@
 package io.quire.engine;
 
 import io.quire.backend.KvCache;
+import io.quire.backend.KvCacheSpec;
+import io.quire.backend.TensorType;
 import io.quire.backend.cpu.PagedKvCache;
 import io.quire.model.ForwardBatch;
+import io.quire.model.KvCacheBudget;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelConfig;
 import io.quire.model.tokenizer.Tokenizer;
@@ -33,6 +36,22 @@ final class ToyModel implements LanguageModel {
     @Override public ModelConfig config() { return config; }
     @Override public Tokenizer tokenizer() { return tokenizer; }
     @Override public String name() { return "toy"; }
+    @Override public String deviceDescription() { return "the CPU (toy)"; }
+
+    @Override
+    public KvCacheSpec kvCacheSpec(int blockSize) {
+        return config.kvCacheSpec(blockSize, TensorType.F32);
+    }
+
+    @Override
+    public int kvCacheBlocks(int blockSize, KvCacheBudget budget) {
+        return budget.blocksInBytes(kvCacheSpec(blockSize));
+    }
+
+    @Override
+    public KvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
+        return new PagedKvCache(kvCacheSpec(blockSize), numBlocks, numSwapBlocks);
+    }
 
     @Override
     public float[][] forward(ForwardBatch batch, KvCache kvCache) {

@@ -2,7 +2,7 @@ package io.quire.model;
 
 import io.quire.backend.TensorType;
 import io.quire.backend.cuda.Cuda;
-import io.quire.backend.cuda.KernelCheck;
+import io.quire.cli.check.KernelCheck;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,14 +98,14 @@ public final class EmulatedDeviceMain {
         try (CudaLlamaModel gpu = CudaLlamaModel.load(model, "stories260K", Cuda.device())) {
             ModelConfig c = gpu.config();
             try (io.quire.backend.cuda.CudaKvCache wrongType = new io.quire.backend.cuda.CudaKvCache(Cuda.device(),
-                    io.quire.backend.cuda.CudaDtype.BFLOAT16, c.numLayers(), 4, 16, c.numKvHeads(), c.headDim(), 0)) {
+                    c.kvCacheSpec(16, TensorType.BF16), 4, 0)) {
                 gpu.forward(new ForwardBatch(new int[] {1}, new int[] {0}, new int[] {0}, new int[] {0, 1}, new int[][] {{0}}), wrongType);
                 System.out.println("a BF16 cache given to an FP16 model was accepted FAIL");
                 return false;
             } catch (IllegalArgumentException expected) {
                 System.out.println("a BF16 cache given to an FP16 model is refused: " + expected.getMessage());
             }
-            long perBlock = gpu.kvBytesPerBlock(16);
+            long perBlock = gpu.kvCacheSpec(16).bytesPerBlock();
             // The references: all at once with room for everyone (the emulated GPU is batch-invariant).
             List<List<Integer>> alone = run(gpu, new io.quire.engine.EngineConfig(16, perBlock * 16, 8, 2048, 64), prompts, params,
                     new io.micrometer.core.instrument.simple.SimpleMeterRegistry());

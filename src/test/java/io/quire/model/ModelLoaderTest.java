@@ -72,7 +72,7 @@ class ModelLoaderTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown dtype 'fp8'");
         try (LanguageModel m = ModelLoader.load(p, "d", io.quire.backend.Device.CPU, "bfloat16")) {
             // The CPU computes in FP32 whatever the GPU type: its KV blocks stay FP32.
-            assertThat(m.kvBytesPerBlock(16)).isEqualTo(2L * TINY.numLayers() * 16 * TINY.kvDim() * 4);
+            assertThat(m.kvCacheSpec(16).bytesPerBlock()).isEqualTo(2L * TINY.numLayers() * 16 * TINY.kvDim() * 4);
         }
     }
 

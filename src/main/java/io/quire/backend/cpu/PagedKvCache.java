@@ -1,6 +1,8 @@
 package io.quire.backend.cpu;
 
 import io.quire.backend.KvCache;
+import io.quire.backend.KvCacheSpec;
+import io.quire.backend.TensorType;
 
 /**
  * The physical KV cache on the CPU: for each layer one preallocated key array and one value
@@ -11,6 +13,7 @@ import io.quire.backend.KvCache;
  * blocks of preempted sequences wait ({@link #swapOut}, {@link #swapIn}).
  */
 public final class PagedKvCache implements KvCache {
+    private final KvCacheSpec spec;
     private final int numLayers;
     private final int numBlocks;
     private final int blockSize;
@@ -22,42 +25,43 @@ public final class PagedKvCache implements KvCache {
     private final float[][] swapKeys;
     private final float[][] swapValues;
 
+    /** A cache without swap space, of FP32 blocks of the given shape. */
     public PagedKvCache(int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim) {
-        this(numLayers, numBlocks, blockSize, numKvHeads, headDim, 0);
+        this(new KvCacheSpec(blockSize, numLayers, numKvHeads, headDim, TensorType.F32), numBlocks, 0);
     }
 
     /** @param numSwapBlocks blocks of swap space (0: none) */
-    public PagedKvCache(int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim, int numSwapBlocks) {
-        if (numBlocks <= 0 || blockSize <= 0) throw new IllegalArgumentException("numBlocks and blockSize must be positive");
+    public PagedKvCache(KvCacheSpec spec, int numBlocks, int numSwapBlocks) {
+        if (spec.type() != TensorType.F32) {
+            throw new IllegalArgumentException("the CPU KV cache holds F32, not " + spec.type());
+        }
+        if (numBlocks <= 0) throw new IllegalArgumentException("numBlocks must be positive, got " + numBlocks);
         if (numSwapBlocks < 0) throw new IllegalArgumentException("numSwapBlocks must be >= 0, got " + numSwapBlocks);
-        long perLayer = (long) numBlocks * blockSize * numKvHeads * headDim;
+        long perLayer = numBlocks * spec.valuesPerBlock();
         if (perLayer > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("KV cache of " + numBlocks + " blocks is too large for one layer array; lower the KV memory budget");
+            throw new IllegalArgumentException("KV cache of " + numBlocks
+                    + " blocks is too large for one layer array; lower the KV memory budget");
         }
-        long swapPerLayer = (long) numSwapBlocks * blockSize * numKvHeads * headDim;
+        long swapPerLayer = numSwapBlocks * spec.valuesPerBlock();
         if (swapPerLayer > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("swap space of " + numSwapBlocks + " blocks is too large for one layer array; lower the swap space");
+            throw new IllegalArgumentException("swap space of " + numSwapBlocks
+                    + " blocks is too large for one layer array; lower the swap space");
         }
+        this.spec = spec;
+        this.numLayers = spec.numLayers();
+        this.numBlocks = numBlocks;
+        this.blockSize = spec.blockSize();
+        this.numKvHeads = spec.numKvHeads();
+        this.headDim = spec.headDim();
         this.numSwapBlocks = numSwapBlocks;
         this.swapKeys = new float[numLayers][(int) swapPerLayer];
         this.swapValues = new float[numLayers][(int) swapPerLayer];
-        this.numLayers = numLayers;
-        this.numBlocks = numBlocks;
-        this.blockSize = blockSize;
-        this.numKvHeads = numKvHeads;
-        this.headDim = headDim;
         this.keys = new float[numLayers][(int) perLayer];
         this.values = new float[numLayers][(int) perLayer];
     }
 
-    /** Bytes one block takes over all layers, K and V (FP32). */
-    public static long bytesPerBlock(int numLayers, int blockSize, int numKvHeads, int headDim) {
-        return 2L * numLayers * blockSize * numKvHeads * headDim * Float.BYTES;
-    }
-
-    @Override public int numLayers() { return numLayers; }
+    @Override public KvCacheSpec spec() { return spec; }
     @Override public int numBlocks() { return numBlocks; }
-    @Override public int blockSize() { return blockSize; }
     public int numKvHeads() { return numKvHeads; }
     public int headDim() { return headDim; }
     public int kvDim() { return numKvHeads * headDim; }
@@ -80,7 +84,9 @@ public final class PagedKvCache implements KvCache {
         for (int t = 0; t < numTokens; t++) {
             int slot = slotMapping[t];
             if (slot < 0) continue;
-            if (slot >= numBlocks * blockSize) throw new IndexOutOfBoundsException("slot " + slot + " outside the cache of " + numBlocks + " blocks");
+            if (slot >= numBlocks * blockSize) {
+                throw new IndexOutOfBoundsException("slot " + slot + " outside the cache of " + numBlocks + " blocks");
+            }
             System.arraycopy(k, t * kvDim, kc, slot * kvDim, kvDim);
             System.arraycopy(v, t * kvDim, vc, slot * kvDim, kvDim);
         }
@@ -98,12 +104,16 @@ public final class PagedKvCache implements KvCache {
         move(hostBlocks, numSwapBlocks, swapKeys, swapValues, deviceBlocks, numBlocks, keys, values);
     }
 
-    private void move(int[] from, int fromCount, float[][] fk, float[][] fv, int[] to, int toCount, float[][] tk, float[][] tv) {
-        if (from.length != to.length) throw new IllegalArgumentException("swap needs as many source as destination blocks");
+    private void move(int[] from, int fromCount, float[][] fk, float[][] fv,
+                      int[] to, int toCount, float[][] tk, float[][] tv) {
+        if (from.length != to.length) {
+            throw new IllegalArgumentException("swap needs as many source as destination blocks");
+        }
         int n = blockSize * kvDim();
         for (int i = 0; i < from.length; i++) {
             if (from[i] < 0 || from[i] >= fromCount || to[i] < 0 || to[i] >= toCount) {
-                throw new IllegalArgumentException("swap of block " + from[i] + " to " + to[i] + " outside the cache (" + numBlocks + " blocks) or swap space (" + numSwapBlocks + ")");
+                throw new IllegalArgumentException("swap of block " + from[i] + " to " + to[i] + " outside the cache ("
+                        + numBlocks + " blocks) or swap space (" + numSwapBlocks + ")");
             }
             for (int l = 0; l < numLayers; l++) {
                 System.arraycopy(fk[l], from[i] * n, tk[l], to[i] * n, n);

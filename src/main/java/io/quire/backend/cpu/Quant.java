@@ -4,6 +4,7 @@ import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -36,7 +37,9 @@ public final class Quant {
                 for (int i = 0; i < values.length; i++) seg.set(Layouts.FLOAT_LE, 4L * i, values[i]);
             }
             case F16 -> {
-                for (int i = 0; i < values.length; i++) seg.set(Layouts.SHORT_LE, 2L * i, Float.floatToFloat16(values[i]));
+                for (int i = 0; i < values.length; i++) {
+                    seg.set(Layouts.SHORT_LE, 2L * i, Float.floatToFloat16(values[i]));
+                }
             }
             case BF16 -> {
                 for (int i = 0; i < values.length; i++) seg.set(Layouts.SHORT_LE, 2L * i, floatToBf16(values[i]));
@@ -70,7 +73,7 @@ public final class Quant {
         float d = amax / 127f;
         float id = d != 0 ? 1.0f / d : 0.0f;
         seg.set(Layouts.SHORT_LE, off, Float.floatToFloat16(d));
-        for (int j = 0; j < QK; j++) seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 2 + j, (byte) roundf(x[from + j] * id));
+        for (int j = 0; j < QK; j++) seg.set(ValueLayout.JAVA_BYTE, off + 2 + j, (byte) roundf(x[from + j] * id));
     }
 
     private static void quantizeBlockQ4_0(float[] x, int from, MemorySegment seg, long off) {
@@ -92,14 +95,16 @@ public final class Quant {
             // (int8_t)(x + 8.5f) truncates toward zero, as the C cast does.
             int xi0 = Math.min(15, (byte) (int) (x0 + 8.5f));
             int xi1 = Math.min(15, (byte) (int) (x1 + 8.5f));
-            seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 2 + j, (byte) (xi0 | (xi1 << 4)));
+            seg.set(ValueLayout.JAVA_BYTE, off + 2 + j, (byte) (xi0 | (xi1 << 4)));
         }
     }
 
     /** The whole tensor as floats, row after row. */
     public static float[] dequantize(Tensor t) {
         long n = t.elements();
-        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("tensor " + t.name() + " is too large to dequantize into one array");
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("tensor " + t.name() + " is too large to dequantize into one array");
+        }
         checkData(t);
         float[] out = new float[(int) n];
         int cols = t.cols();
@@ -113,9 +118,15 @@ public final class Quant {
     /** Row {@code row} (cols values) into {@code out} at {@code outOffset}: an embedding lookup. */
     public static void dequantizeRow(Tensor t, int row, float[] out, int outOffset) {
         checkData(t);
-        if (row < 0 || row >= t.rows()) throw new IndexOutOfBoundsException("row " + row + " outside tensor " + t.name() + " of " + t.rows() + " rows");
+        if (row < 0 || row >= t.rows()) {
+            throw new IndexOutOfBoundsException("row " + row + " outside tensor " + t.name() + " of " + t.rows()
+                    + " rows");
+        }
         int cols = t.cols();
-        if (outOffset < 0 || outOffset + cols > out.length) throw new IndexOutOfBoundsException("output of " + out.length + " floats cannot hold " + cols + " values at " + outOffset);
+        if (outOffset < 0 || outOffset + cols > out.length) {
+            throw new IndexOutOfBoundsException("output of " + out.length + " floats cannot hold " + cols
+                    + " values at " + outOffset);
+        }
         MemorySegment data = Simd.nativeData(t);
         dequantizeRow(t.type(), data.address() + row * t.type().bytesFor(cols), cols, out, outOffset);
         Reference.reachabilityFence(data);
@@ -140,9 +151,11 @@ public final class Quant {
                 final FloatVector rebias = FloatVector.broadcast(F, 0x1p112f);
                 int c = 0;
                 for (int bound = cols - cols % L; c < bound; c += L) {
-                    IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, le).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, le)
+                            .convertShape(VectorOperators.S2I, I, 0);
                     IntVector m = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-                    IntVector bits = m.reinterpretAsFloats().mul(rebias).reinterpretAsInts().blend(m.or(0x7f800000), m.compare(VectorOperators.GE, 0x7c00 << 13));
+                    IntVector bits = m.reinterpretAsFloats().mul(rebias).reinterpretAsInts()
+                            .blend(m.or(0x7f800000), m.compare(VectorOperators.GE, 0x7c00 << 13));
                     bits.or(h.and(0x80000000)).reinterpretAsFloats().intoArray(out, outOff + c);
                 }
                 for (; c < cols; c++) out[outOff + c] = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c));
@@ -150,16 +163,21 @@ public final class Quant {
             case BF16 -> {
                 int c = 0;
                 for (int bound = cols - cols % L; c < bound; c += L) {
-                    IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, le).convertShape(VectorOperators.S2I, I, 0);
+                    IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, le)
+                            .convertShape(VectorOperators.S2I, I, 0);
                     h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(out, outOff + c);
                 }
-                for (; c < cols; c++) out[outOff + c] = Float.intBitsToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c) << 16);
+                for (; c < cols; c++) {
+                    out[outOff + c] = Float.intBitsToFloat(seg.get(Layouts.SHORT_LE, off + 2L * c) << 16);
+                }
             }
             case Q8_0 -> {
                 for (int c = 0; c < cols; c += QK, off += 34) {
                     FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off)));
                     for (int i = 0; i < QK; i += L) {
-                        ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, le).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(out, outOff + c + i);
+                        FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, le)
+                                .convertShape(VectorOperators.B2F, F, 0);
+                        q.mul(d).intoArray(out, outOff + c + i);
                     }
                 }
             }
@@ -167,9 +185,12 @@ public final class Quant {
                 for (int c = 0; c < cols; c += QK, off += 18) {
                     FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off)));
                     for (int i = 0; i < QK / 2; i += L) {
-                        IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, le).convertShape(VectorOperators.B2I, I, 0);
-                        ((FloatVector) q.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOff + c + i);
-                        ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOff + c + QK / 2 + i);
+                        IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, le)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        IntVector lo = q.and(0x0f).sub(8), hi = q.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8);
+                        int at = outOff + c + i;
+                        ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, at);
+                        ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, at + QK / 2);
                     }
                 }
             }
@@ -181,14 +202,17 @@ public final class Quant {
         if (!t.type().isComputeSupported()) throw unsupported(t.type());
         long need = t.type().bytesFor(t.elements());
         if (t.data().byteSize() < need) {
-            throw new IllegalArgumentException("tensor " + t.name() + " has " + t.data().byteSize() + " bytes of data, its shape needs " + need);
+            throw new IllegalArgumentException("tensor " + t.name() + " has " + t.data().byteSize()
+                    + " bytes of data, its shape needs " + need);
         }
         if (t.cols() % t.type().blockSize() != 0) {
-            throw new IllegalArgumentException("tensor " + t.name() + ": row length " + t.cols() + " is not a multiple of the " + t.type() + " block size " + t.type().blockSize());
+            throw new IllegalArgumentException("tensor " + t.name() + ": row length " + t.cols()
+                    + " is not a multiple of the " + t.type() + " block size " + t.type().blockSize());
         }
     }
 
     static IllegalArgumentException unsupported(TensorType type) {
-        return new IllegalArgumentException("tensor type " + type + " is not supported by the CPU kernels (supported: F32, F16, BF16, Q8_0, Q4_0)");
+        return new IllegalArgumentException("tensor type " + type
+                + " is not supported by the CPU kernels (supported: F32, F16, BF16, Q8_0, Q4_0)");
     }
 }

@@ -6,8 +6,12 @@ import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.SizeTPointer;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.bytedeco.cuda.global.cudart.*;
 
@@ -28,9 +32,9 @@ public final class CudaDevice implements AutoCloseable {
     private final CUctx_st context = new CUctx_st();
     private final CUstream_st stream = new CUstream_st();
     private final Map<String, KernelModule> modules = new HashMap<>();
-    private final java.util.Map<CudaDtype, CudaKernels> kernels = new java.util.EnumMap<>(CudaDtype.class);
+    private final Map<CudaDtype, CudaKernels> kernels = new EnumMap<>(CudaDtype.class);
     // Kernel launches and cuBLAS calls: each costs a driver round trip, what batch-1 decode is bound by.
-    private final java.util.concurrent.atomic.AtomicLong launches = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong launches = new AtomicLong();
     private Cublas cublas;
     private PinnedBuffer staging;
 
@@ -42,7 +46,7 @@ public final class CudaDevice implements AutoCloseable {
         Cuda.check(cuDeviceGetName(nameBytes, nameBytes.length, dev[0]), "cuDeviceGetName");
         int len = 0;
         while (len < nameBytes.length && nameBytes[len] != 0) len++;
-        this.name = new String(nameBytes, 0, len, java.nio.charset.StandardCharsets.UTF_8);
+        this.name = new String(nameBytes, 0, len, StandardCharsets.UTF_8);
         this.ccMajor = attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev[0]);
         this.ccMinor = attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev[0]);
         this.multiprocessors = attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev[0]);
@@ -94,12 +98,15 @@ public final class CudaDevice implements AutoCloseable {
     }
 
     public DeviceBuffer alloc(long bytes) {
-        if (bytes <= 0) throw new IllegalArgumentException("device allocation must be positive, got " + bytes + " bytes");
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("device allocation must be positive, got " + bytes + " bytes");
+        }
         bind();
         long[] p = new long[1];
         int r = cuMemAlloc(p, bytes);
         if (r != CUDA_SUCCESS) {
-            throw new CudaException("cuMemAlloc of " + bytes + " bytes failed: " + Cuda.errorName(r) + " (" + memoryInfo()[0] + " bytes free)");
+            throw new CudaException("cuMemAlloc of " + bytes + " bytes failed: " + Cuda.errorName(r) + " ("
+                    + memoryInfo()[0] + " bytes free)");
         }
         return new DeviceBuffer(this, p[0], bytes);
     }
@@ -130,7 +137,8 @@ public final class CudaDevice implements AutoCloseable {
             long chunk = Math.min(STAGING_CHUNK, n - done);
             MemorySegment stage = staging(chunk);
             MemorySegment.copy(src, done, stage, 0, chunk);
-            Cuda.check(cuMemcpyHtoD(dst.ptr() + dstOffset + done, new RawPointer(stage.address()), chunk), "cuMemcpyHtoD");
+            Cuda.check(cuMemcpyHtoD(dst.ptr() + dstOffset + done, new RawPointer(stage.address()), chunk),
+                    "cuMemcpyHtoD");
             done += chunk;
         }
     }
@@ -147,7 +155,8 @@ public final class CudaDevice implements AutoCloseable {
         for (long done = 0; done < n; ) {
             long chunk = Math.min(STAGING_CHUNK, n - done);
             MemorySegment stage = staging(chunk);
-            Cuda.check(cuMemcpyDtoH(new RawPointer(stage.address()), src.ptr() + srcOffset + done, chunk), "cuMemcpyDtoH");
+            Cuda.check(cuMemcpyDtoH(new RawPointer(stage.address()), src.ptr() + srcOffset + done, chunk),
+                    "cuMemcpyDtoH");
             MemorySegment.copy(stage, 0, dst, done, chunk);
             done += chunk;
         }
@@ -208,7 +217,8 @@ public final class CudaDevice implements AutoCloseable {
 
     private static void checkRange(DeviceBuffer b, long offset, long n) {
         if (offset < 0 || n < 0 || offset + n > b.bytes()) {
-            throw new IndexOutOfBoundsException(n + " bytes at " + offset + " do not fit a device buffer of " + b.bytes());
+            throw new IndexOutOfBoundsException(n + " bytes at " + offset + " do not fit a device buffer of "
+                    + b.bytes());
         }
     }
 
@@ -273,7 +283,7 @@ public final class CudaDevice implements AutoCloseable {
 
     /** How each module was loaded (cubin, ptx or nvrtc), for logs and the device check. */
     public synchronized Map<String, String> moduleSources() {
-        Map<String, String> m = new java.util.TreeMap<>();
+        Map<String, String> m = new TreeMap<>();
         modules.forEach((k, v) -> m.put(k, v.source()));
         return m;
     }

@@ -31,6 +31,18 @@ public enum CudaDtype {
     /** cuBLAS's {@code cudaDataType} for this type. */
     public int cudaDataType() { return cudaDataType; }
 
+    /** The same type as a tensor type: F16 or BF16 (how a {@code KvCacheSpec} names it). */
+    public TensorType tensorType() { return this == FLOAT16 ? TensorType.F16 : TensorType.BF16; }
+
+    /** The 16-bit type {@code type} is; anything else has no CUDA cache type. */
+    public static CudaDtype of(TensorType type) {
+        return switch (type) {
+            case F16 -> FLOAT16;
+            case BF16 -> BFLOAT16;
+            default -> throw new IllegalArgumentException("the GPU keeps FP16 or BF16, not " + type);
+        };
+    }
+
     /** {@code float16} or {@code bfloat16}, as the property spells it. */
     public String id() { return this == FLOAT16 ? "float16" : "bfloat16"; }
 
@@ -65,7 +77,8 @@ public enum CudaDtype {
             case "auto" -> storedType == TensorType.BF16 ? BFLOAT16 : FLOAT16;
             case "float16", "half", "fp16", "f16" -> FLOAT16;
             case "bfloat16", "bf16" -> BFLOAT16;
-            default -> throw new IllegalArgumentException("unknown dtype '" + spec + "' (expected auto, float16 or bfloat16)");
+            default -> throw new IllegalArgumentException("unknown dtype '" + spec
+                    + "' (expected auto, float16 or bfloat16)");
         };
     }
 }

@@ -1,24 +1,23 @@
 package io.quire.backend.cuda;
 
 import io.quire.backend.KvCache;
+import io.quire.backend.KvCacheSpec;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
  * The paged KV cache in device memory, FP16 or BF16 ({@link CudaDtype}): for each layer keys and values of
- * {@code [block][offset][kvHead][headDim]} (the CPU {@link io.quire.backend.cpu.PagedKvCache}'s
- * layout), all layers' keys in one allocation and all values in another. Optional swap space is
- * pinned host memory of the same block shape, for preempted sequences (vLLM's swap_blocks).
+ * {@code [block][offset][kvHead][headDim]} (the CPU {@code PagedKvCache}'s layout), all layers' keys in one
+ * allocation and all values in another. Optional swap space is pinned host memory of the same block shape,
+ * for preempted sequences (vLLM's swap_blocks).
  */
 public final class CudaKvCache implements KvCache, AutoCloseable {
     private final CudaDevice device;
+    private final KvCacheSpec spec;
     private final CudaDtype dtype;
     private final int numLayers;
     private final int numBlocks;
-    private final int blockSize;
-    private final int numKvHeads;
-    private final int headDim;
     private final int numSwapBlocks;
     private final DeviceBuffer keys;
     private final DeviceBuffer values;
@@ -26,33 +25,30 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
     private final PinnedBuffer swapValues;
     private DeviceBuffer mapping;
 
-    /** An FP16 cache. */
-    public CudaKvCache(CudaDevice device, int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim, int numSwapBlocks) {
-        this(device, CudaDtype.FLOAT16, numLayers, numBlocks, blockSize, numKvHeads, headDim, numSwapBlocks);
-    }
-
-    public CudaKvCache(CudaDevice device, CudaDtype dtype, int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim, int numSwapBlocks) {
-        if (numLayers <= 0 || numBlocks <= 0 || blockSize <= 0 || numKvHeads <= 0 || headDim <= 0 || numSwapBlocks < 0) {
-            throw new IllegalArgumentException("KV cache dimensions must be positive: layers " + numLayers + ", blocks " + numBlocks
-                    + ", block size " + blockSize + ", KV heads " + numKvHeads + ", head dim " + headDim + ", swap blocks " + numSwapBlocks);
+    /** {@code numBlocks} blocks of {@code spec} (F16 or BF16) on {@code device}, {@code numSwapBlocks} pinned. */
+    public CudaKvCache(CudaDevice device, KvCacheSpec spec, int numBlocks, int numSwapBlocks) {
+        if (numBlocks <= 0 || numSwapBlocks < 0) {
+            throw new IllegalArgumentException("a KV cache needs blocks: " + numBlocks + " blocks, "
+                    + numSwapBlocks + " swap blocks");
         }
-        if (((long) blockSize * numKvHeads * headDim) % 2 != 0) throw new IllegalArgumentException("a KV block must hold an even number of values");
+        // The kernels move K/V as pairs of 16-bit values.
+        if (spec.valuesPerBlock() % 2 != 0) {
+            throw new IllegalArgumentException("a KV block must hold an even number of values");
+        }
         this.device = device;
-        this.dtype = dtype;
-        this.numLayers = numLayers;
+        this.spec = spec;
+        this.dtype = CudaDtype.of(spec.type());
+        this.numLayers = spec.numLayers();
         this.numBlocks = numBlocks;
-        this.blockSize = blockSize;
-        this.numKvHeads = numKvHeads;
-        this.headDim = headDim;
         this.numSwapBlocks = numSwapBlocks;
-        long bytes = 2L * numLayers * layerStride();
+        long bytes = (long) numLayers * numBlocks * spec.bytesPerLayerBlock();
         this.keys = device.alloc(bytes);
         DeviceBuffer v = null;
         PinnedBuffer sk = null, sv = null;
         try {
             v = device.alloc(bytes);
             if (numSwapBlocks > 0) {
-                long swapBytes = 2L * numLayers * numSwapBlocks * blockHalves();
+                long swapBytes = (long) numLayers * numSwapBlocks * spec.bytesPerLayerBlock();
                 sk = device.allocPinned(swapBytes);
                 sv = device.allocPinned(swapBytes);
             }
@@ -67,39 +63,35 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
         this.swapValues = sv;
     }
 
-    /** Bytes one block takes on the device over all layers, K and V (16-bit values). */
-    public static long bytesPerBlock(int numLayers, int blockSize, int numKvHeads, int headDim) {
-        return 2L * numLayers * blockSize * numKvHeads * headDim * 2;
-    }
-
     /**
-     * How many blocks fit in {@code utilization} (0..1] of the device's currently free memory,
-     * after {@code reserveBytes} for activations: call it after the weights are uploaded.
+     * How many blocks of {@code spec} fit in {@code utilization} (0..1] of the device's currently free
+     * memory, after {@code reserveBytes} for activations: call it after the weights are uploaded.
      */
-    public static int blocksFor(CudaDevice device, double utilization, long reserveBytes, int numLayers, int blockSize, int numKvHeads, int headDim) {
-        if (!(utilization > 0 && utilization <= 1)) throw new IllegalArgumentException("gpu-memory-utilization must be in (0, 1], got " + utilization);
+    public static int blocksFor(CudaDevice device, double utilization, long reserveBytes, KvCacheSpec spec) {
+        if (!(utilization > 0 && utilization <= 1)) {
+            throw new IllegalArgumentException("gpu-memory-utilization must be in (0, 1], got " + utilization);
+        }
         long free = device.memoryInfo()[0];
         long budget = (long) (free * utilization) - reserveBytes;
-        long blocks = budget / bytesPerBlock(numLayers, blockSize, numKvHeads, headDim);
+        int blocks = spec.blocksIn(budget);
         if (blocks < 1) {
             throw new IllegalStateException("no room for a KV cache: " + free + " bytes free on " + device.name()
                     + ", utilization " + utilization + ", " + reserveBytes + " bytes reserved for activations");
         }
-        return (int) Math.min(blocks, Integer.MAX_VALUE / 2);
+        return Math.min(blocks, Integer.MAX_VALUE / 2);
     }
 
-    @Override public int numLayers() { return numLayers; }
+    @Override public KvCacheSpec spec() { return spec; }
     @Override public int numBlocks() { return numBlocks; }
-    @Override public int blockSize() { return blockSize; }
-    public int numKvHeads() { return numKvHeads; }
-    public int headDim() { return headDim; }
-    public int kvDim() { return numKvHeads * headDim; }
-    public int numSwapBlocks() { return numSwapBlocks; }
+    public int numKvHeads() { return spec.numKvHeads(); }
+    public int headDim() { return spec.headDim(); }
+    public int kvDim() { return spec.kvDim(); }
+    @Override public int numSwapBlocks() { return numSwapBlocks; }
     public CudaDevice device() { return device; }
     public CudaDtype dtype() { return dtype; }
 
     /** 16-bit values per block per layer. */
-    public int blockHalves() { return blockSize * numKvHeads * headDim; }
+    public int blockHalves() { return (int) spec.valuesPerBlock(); }
 
     /** 16-bit values per layer. */
     public long layerStride() { return (long) numBlocks * blockHalves(); }
@@ -130,23 +122,28 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
             mapping = device.alloc(Math.max(4096, 8L * flat.length));
         }
         device.upload(MemorySegment.ofArray(flat), mapping, 0);
-        device.kernels(dtype).copyBlocks(keys.ptr(), values.ptr(), mapping.ptr(), pairs.length, numLayers, layerStride(), blockHalves());
+        device.kernels(dtype).copyBlocks(keys.ptr(), values.ptr(), mapping.ptr(), pairs.length, numLayers,
+                layerStride(), blockHalves());
     }
 
     /** Copies device blocks {@code deviceBlocks[i]} to swap blocks {@code hostBlocks[i]} (preemption by swapping). */
+    @Override
     public void swapOut(int[] deviceBlocks, int[] hostBlocks) {
         swap(deviceBlocks, hostBlocks, true);
     }
 
     /** Copies swap blocks {@code hostBlocks[i]} back to device blocks {@code deviceBlocks[i]}. */
+    @Override
     public void swapIn(int[] hostBlocks, int[] deviceBlocks) {
         swap(deviceBlocks, hostBlocks, false);
     }
 
     private synchronized void swap(int[] deviceBlocks, int[] hostBlocks, boolean out) {
-        if (deviceBlocks.length != hostBlocks.length) throw new IllegalArgumentException("swap needs as many host blocks as device blocks");
+        if (deviceBlocks.length != hostBlocks.length) {
+            throw new IllegalArgumentException("swap needs as many host blocks as device blocks");
+        }
         if (numSwapBlocks == 0) throw new IllegalStateException("this KV cache has no swap space");
-        long blockBytes = 2L * blockHalves();
+        long blockBytes = spec.bytesPerLayerBlock();
         device.bind();
         for (int i = 0; i < deviceBlocks.length; i++) {
             checkBlock(deviceBlocks[i], numBlocks, "device");
@@ -168,13 +165,17 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
     }
 
     private static void checkBlock(int b, int count, String what) {
-        if (b < 0 || b >= count) throw new IllegalArgumentException(what + " block " + b + " outside 0.." + (count - 1));
+        if (b < 0 || b >= count) {
+            throw new IllegalArgumentException(what + " block " + b + " outside 0.." + (count - 1));
+        }
     }
 
     /** Overwrites layer {@code layer}'s keys and values (FP32, rounded to the cache's type): for checks and tests. */
     public void uploadLayer(int layer, float[] k, float[] v) {
         long n = layerStride();
-        if (k.length != n || v.length != n) throw new IllegalArgumentException("a layer holds " + n + " values, got " + k.length + " and " + v.length);
+        if (k.length != n || v.length != n) {
+            throw new IllegalArgumentException("a layer holds " + n + " values, got " + k.length + " and " + v.length);
+        }
         short[] h = new short[(int) n];
         for (int i = 0; i < h.length; i++) h[i] = dtype.fromFloat(k[i]);
         device.upload(MemorySegment.ofArray(h), keys, 2L * layer * n);
@@ -190,7 +191,9 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
 
     private float[] readLayer(DeviceBuffer buf, int layer) {
         long n = layerStride();
-        if (n > Integer.MAX_VALUE - 8) throw new IllegalStateException("layer too large to read back: " + n + " values");
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("layer too large to read back: " + n + " values");
+        }
         short[] h = new short[(int) n];
         device.synchronize();
         device.download(buf, 2L * layer * n, MemorySegment.ofArray(h));
@@ -201,7 +204,9 @@ public final class CudaKvCache implements KvCache, AutoCloseable {
 
     /** Swap block {@code hostBlock} of layer {@code layer}'s keys as floats: for checks. */
     public float[] swapKeysAsFloats(int layer, int hostBlock) {
-        MemorySegment s = swapKeys.segment().asSlice(((long) layer * numSwapBlocks + hostBlock) * 2L * blockHalves(), 2L * blockHalves());
+        long blockBytes = spec.bytesPerLayerBlock();
+        long at = ((long) layer * numSwapBlocks + hostBlock) * blockBytes;
+        MemorySegment s = swapKeys.segment().asSlice(at, blockBytes);
         float[] f = new float[blockHalves()];
         for (int i = 0; i < f.length; i++) f[i] = dtype.toFloat(s.getAtIndex(ValueLayout.JAVA_SHORT, i));
         return f;

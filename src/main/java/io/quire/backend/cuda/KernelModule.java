@@ -9,8 +9,12 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import static org.bytedeco.cuda.global.cudart.*;
 
@@ -54,14 +58,15 @@ public final class KernelModule implements AutoCloseable {
         if (mode.equals("auto") || mode.equals("nvrtc")) {
             byte[] src = resource(name + ".cu");
             if (src == null) throw new CudaException("kernel source cuda/" + name + ".cu is missing from the jar");
-            byte[] image = Nvrtc.compile(name + ".cu", new String(src, java.nio.charset.StandardCharsets.UTF_8), headers(), cc);
+            byte[] image = Nvrtc.compile(name + ".cu", new String(src, StandardCharsets.UTF_8), headers(), cc);
             KernelModule m = tryImage(device, name, "nvrtc", image, tried);
             if (m != null) return m;
         }
         throw new CudaException("could not load kernels " + name + " (quire.cuda.kernels=" + mode + "): " + tried);
     }
 
-    private static KernelModule tryImage(CudaDevice device, String name, String kind, byte[] image, StringBuilder tried) {
+    private static KernelModule tryImage(CudaDevice device, String name, String kind, byte[] image,
+            StringBuilder tried) {
         if (image == null) {
             tried.append(kind).append(": no resource; ");
             return null;
@@ -81,7 +86,7 @@ public final class KernelModule implements AutoCloseable {
     }
 
     private static byte[] nulTerminated(byte[] b) {
-        byte[] out = java.util.Arrays.copyOf(b, b.length + 1);
+        byte[] out = Arrays.copyOf(b, b.length + 1);
         out[b.length] = 0;
         return out;
     }
@@ -90,7 +95,7 @@ public final class KernelModule implements AutoCloseable {
     private static Map<String, String> headers() {
         byte[] h = resource("quire.cuh");
         if (h == null) throw new CudaException("kernel header cuda/quire.cuh is missing from the jar");
-        return Map.of("quire.cuh", new String(h, java.nio.charset.StandardCharsets.UTF_8));
+        return Map.of("quire.cuh", new String(h, StandardCharsets.UTF_8));
     }
 
     static byte[] resource(String file) {
@@ -102,7 +107,7 @@ public final class KernelModule implements AutoCloseable {
     }
 
     /** The kernel files the backend loads ({@code cuda/<name>.cu}). */
-    public static final java.util.List<String> MODULES = java.util.List.of("attention", "cache", "elementwise", "norm", "quant", "rope");
+    public static final List<String> MODULES = List.of("attention", "cache", "elementwise", "norm", "quant", "rope");
 
     /**
      * Compiles every kernel source with NVRTC for {@code device} and loads the result, whatever
@@ -110,12 +115,13 @@ public final class KernelModule implements AutoCloseable {
      * Returns module name to "ok" or the error.
      */
     public static Map<String, String> checkNvrtc(CudaDevice device) {
-        Map<String, String> out = new java.util.TreeMap<>();
+        Map<String, String> out = new TreeMap<>();
         for (String name : MODULES) {
             try {
                 byte[] src = resource(name + ".cu");
                 if (src == null) throw new CudaException("cuda/" + name + ".cu missing from the jar");
-                byte[] image = Nvrtc.compile(name + ".cu", new String(src, java.nio.charset.StandardCharsets.UTF_8), headers(), device.computeCapability());
+                byte[] image = Nvrtc.compile(name + ".cu", new String(src, StandardCharsets.UTF_8), headers(),
+                        device.computeCapability());
                 StringBuilder tried = new StringBuilder();
                 KernelModule m = tryImage(device, name, "nvrtc", image, tried);
                 if (m == null) throw new CudaException(tried.toString());

@@ -7,7 +7,9 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.bytedeco.cuda.global.nvrtc.*;
 
@@ -31,7 +33,7 @@ final class Nvrtc {
      * caller's default 1 MB stack (a plain {@code java} main thread) is not always enough.
      */
     static byte[] compile(String fileName, String source, Map<String, String> headers, int cc) {
-        java.util.concurrent.atomic.AtomicReference<Object> result = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<Object> result = new AtomicReference<>();
         Thread t = new Thread(null, () -> {
             try {
                 result.set(compileOnThisThread(fileName, source, headers, cc));
@@ -57,14 +59,16 @@ final class Nvrtc {
         try {
             Loader.load(nvrtc.class);
         } catch (Throwable t) {
-            throw new CudaException("no compiled kernels fit this GPU and NVRTC is unavailable (libnvrtc.so.13 needed): " + Cuda.describe(t), t);
+            throw new CudaException("no compiled kernels fit this GPU and NVRTC is unavailable"
+                    + " (libnvrtc.so.13 needed): " + Cuda.describe(t), t);
         }
         String[] names = headers.keySet().toArray(String[]::new);
         String[] bodies = new String[names.length];
         for (int i = 0; i < names.length; i++) bodies[i] = headers.get(names[i]);
         _nvrtcProgram prog = new _nvrtcProgram();
         try (BytePointer src = new BytePointer(source); BytePointer name = new BytePointer(fileName);
-             PointerPointer<?> hdrs = new PointerPointer<>(bodies); PointerPointer<?> incl = new PointerPointer<>(names)) {
+             PointerPointer<?> hdrs = new PointerPointer<>(bodies);
+             PointerPointer<?> incl = new PointerPointer<>(names)) {
             check(nvrtcCreateProgram(prog, src, name, names.length, hdrs, incl), "nvrtcCreateProgram");
         }
         try {
@@ -74,7 +78,8 @@ final class Nvrtc {
                 r = nvrtcCompileProgram(prog, options.length, opts);
             }
             if (r != NVRTC_SUCCESS) {
-                throw new CudaException("NVRTC failed to compile " + fileName + ": " + errorString(r) + "\n" + log(prog));
+                throw new CudaException("NVRTC failed to compile " + fileName + ": " + errorString(r) + "\n"
+                        + log(prog));
             }
             try (SizeTPointer size = new SizeTPointer(1)) {
                 check(nvrtcGetCUBINSize(prog, size), "nvrtcGetCUBINSize");
@@ -93,7 +98,7 @@ final class Nvrtc {
             byte[] b = new byte[(int) size.get()];
             if (nvrtcGetProgramLog(prog, b) != NVRTC_SUCCESS) return "";
             int n = b.length > 0 && b[b.length - 1] == 0 ? b.length - 1 : b.length;
-            return new String(b, 0, n, java.nio.charset.StandardCharsets.UTF_8);
+            return new String(b, 0, n, StandardCharsets.UTF_8);
         }
     }
 

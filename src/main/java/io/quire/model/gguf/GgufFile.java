@@ -3,6 +3,7 @@ package io.quire.model.gguf;
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -11,9 +12,11 @@ import java.math.BigInteger;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -34,7 +37,8 @@ public final class GgufFile implements AutoCloseable {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 =
+            ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Path path;
     private final Arena arena;
@@ -51,24 +55,30 @@ public final class GgufFile implements AutoCloseable {
         this.file = file;
         try {
             if (file.byteSize() < 4 || file.get(I32, 0) != MAGIC) {
-                throw new GgufFormatException("not a GGUF file: " + path + " does not start with the magic bytes 'GGUF'");
+                throw new GgufFormatException("not a GGUF file: " + path
+                        + " does not start with the magic bytes 'GGUF'");
             }
             pos = 4;
             version = readI32();
             if (version != 2 && version != 3) {
-                throw new GgufFormatException("unsupported GGUF version " + version + " in " + path + " (versions 2 and 3 are supported)");
+                throw new GgufFormatException("unsupported GGUF version " + version + " in " + path
+                        + " (versions 2 and 3 are supported)");
             }
             long tensorCount = readI64();
             long kvCount = readI64();
             if (tensorCount < 0 || kvCount < 0 || tensorCount > file.byteSize() || kvCount > file.byteSize()) {
-                throw new GgufFormatException("corrupt GGUF header in " + path + ": " + tensorCount + " tensors, " + kvCount + " metadata entries");
+                throw new GgufFormatException("corrupt GGUF header in " + path + ": " + tensorCount + " tensors, "
+                        + kvCount + " metadata entries");
             }
             Map<String, GgufMetadata.Entry> entries = new LinkedHashMap<>();
             for (long i = 0; i < kvCount; i++) {
                 String key = readString();
                 int typeId = readI32();
                 GgufValueType type = GgufValueType.byId(typeId);
-                if (type == null) throw new GgufFormatException("unknown metadata value type " + typeId + " for key '" + key + "' in " + path);
+                if (type == null) {
+                    throw new GgufFormatException("unknown metadata value type " + typeId + " for key '" + key + "' in "
+                            + path);
+                }
                 entries.put(key, readValue(key, type));
             }
             metadata = new GgufMetadata(entries);
@@ -80,27 +90,37 @@ public final class GgufFile implements AutoCloseable {
             for (int i = 0; i < names.length; i++) {
                 names[i] = readString();
                 int nDims = readI32();
-                if (nDims < 1 || nDims > 4) throw new GgufFormatException("tensor '" + names[i] + "' has " + nDims + " dimensions (1 to 4 allowed) in " + path);
+                if (nDims < 1 || nDims > 4) {
+                    throw new GgufFormatException("tensor '" + names[i] + "' has " + nDims
+                            + " dimensions (1 to 4 allowed) in " + path);
+                }
                 long[] shape = new long[nDims];
                 for (int d = 0; d < nDims; d++) {
                     shape[d] = readI64();
-                    if (shape[d] <= 0) throw new GgufFormatException("tensor '" + names[i] + "' has dimension " + shape[d] + " in " + path);
+                    if (shape[d] <= 0) {
+                        throw new GgufFormatException("tensor '" + names[i] + "' has dimension " + shape[d] + " in "
+                                + path);
+                    }
                 }
                 shapes.put(names[i], shape);
                 typeIds[i] = readI32();
                 offsets[i] = readI64();
             }
             int alignment = metadata.getInt("general.alignment", DEFAULT_ALIGNMENT);
-            if (alignment <= 0 || Integer.bitCount(alignment) != 1) throw new GgufFormatException("general.alignment " + alignment + " is not a power of two in " + path);
+            if (alignment <= 0 || Integer.bitCount(alignment) != 1) {
+                throw new GgufFormatException("general.alignment " + alignment + " is not a power of two in " + path);
+            }
             dataStart = alignUp(pos, alignment);
             for (int i = 0; i < names.length; i++) {
                 TensorType type = TensorType.byId(typeIds[i]);
                 if (type == null) {
-                    throw new GgufFormatException("tensor '" + names[i] + "' has unknown tensor type id " + typeIds[i] + " in " + path);
+                    throw new GgufFormatException("tensor '" + names[i] + "' has unknown tensor type id " + typeIds[i]
+                            + " in " + path);
                 }
                 long[] shape = shapes.get(names[i]);
                 if (shape[0] % type.blockSize() != 0) {
-                    throw new GgufFormatException("tensor '" + names[i] + "' of type " + type + " has a row of " + shape[0] + " values, not a multiple of " + type.blockSize());
+                    throw new GgufFormatException("tensor '" + names[i] + "' of type " + type + " has a row of "
+                            + shape[0] + " values, not a multiple of " + type.blockSize());
                 }
                 long bytes = byteSize(names[i], type, shape);
                 // llama.cpp refuses these too: a misaligned offset means the writer and reader disagree
@@ -122,7 +142,8 @@ public final class GgufFile implements AutoCloseable {
             }
             tensorInfos = Collections.unmodifiableMap(infos);
         } catch (IndexOutOfBoundsException e) {
-            throw new GgufFormatException("truncated GGUF file " + path + ": header ends past the end of the file (" + file.byteSize() + " bytes)", e);
+            throw new GgufFormatException("truncated GGUF file " + path + ": header ends past the end of the file ("
+                    + file.byteSize() + " bytes)", e);
         }
     }
 
@@ -131,12 +152,12 @@ public final class GgufFile implements AutoCloseable {
         // Each case its own message: "not found" for a directory or /dev/zero sends people looking
         // in the wrong place.
         if (Files.isDirectory(path)) throw new IOException("model path " + path + " is a directory, not a GGUF file");
-        if (!Files.exists(path)) throw new java.io.FileNotFoundException("model file not found: " + path);
+        if (!Files.exists(path)) throw new FileNotFoundException("model file not found: " + path);
         if (!Files.isRegularFile(path)) {
             throw new IOException("model path " + path + " is not a regular file (a device, pipe or socket)");
         }
         if (!Files.isReadable(path)) {
-            throw new java.nio.file.AccessDeniedException(path.toString(), null, "the model file is not readable");
+            throw new AccessDeniedException(path.toString(), null, "the model file is not readable");
         }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -176,7 +197,7 @@ public final class GgufFile implements AutoCloseable {
             for (long d : shape) elements = Math.multiplyExact(elements, d);
             return Math.multiplyExact(elements / type.blockSize(), (long) type.blockBytes());
         } catch (ArithmeticException e) {
-            throw new GgufFormatException("tensor '" + name + "' has shape " + java.util.Arrays.toString(shape)
+            throw new GgufFormatException("tensor '" + name + "' has shape " + Arrays.toString(shape)
                     + ", too large for any file, in " + path);
         }
     }
@@ -191,7 +212,8 @@ public final class GgufFile implements AutoCloseable {
     private String readString() {
         long len = readI64();
         if (len < 0 || pos + len > file.byteSize()) {
-            throw new GgufFormatException("truncated GGUF file " + path + ": a string of " + len + " bytes at offset " + pos + " runs past the end (" + file.byteSize() + " bytes)");
+            throw new GgufFormatException("truncated GGUF file " + path + ": a string of " + len + " bytes at offset "
+                    + pos + " runs past the end (" + file.byteSize() + " bytes)");
         }
         byte[] bytes = file.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
         pos += len;
@@ -202,18 +224,57 @@ public final class GgufFile implements AutoCloseable {
         if (type != GgufValueType.ARRAY) return new GgufMetadata.Entry(type, null, readScalar(type));
         int elemId = readI32();
         GgufValueType elem = GgufValueType.byId(elemId);
-        if (elem == null) throw new GgufFormatException("unknown array element type " + elemId + " for key '" + key + "' in " + path);
+        if (elem == null) {
+            throw new GgufFormatException("unknown array element type " + elemId + " for key '" + key + "' in " + path);
+        }
         long n = readI64();
-        if (n < 0 || n > file.byteSize() - pos) throw new GgufFormatException("truncated GGUF file " + path + ": array '" + key + "' claims " + n + " elements");
+        if (n < 0 || n > file.byteSize() - pos) {
+            throw new GgufFormatException("truncated GGUF file " + path + ": array '" + key + "' claims " + n
+                    + " elements");
+        }
         int count = Math.toIntExact(n);
         Object value = switch (elem) {
-            case UINT8, INT8, UINT16, INT16, INT32 -> { int[] a = new int[count]; for (int i = 0; i < count; i++) a[i] = ((Number) readScalar(elem)).intValue(); yield a; }
-            case UINT32, UINT64, INT64 -> { long[] a = new long[count]; for (int i = 0; i < count; i++) a[i] = ((Number) readScalar(elem)).longValue(); yield a; }
-            case FLOAT32 -> { float[] a = new float[count]; for (int i = 0; i < count; i++) { a[i] = file.get(F32, pos); pos += 4; } yield a; }
-            case FLOAT64 -> { double[] a = new double[count]; for (int i = 0; i < count; i++) { a[i] = file.get(F64, pos); pos += 8; } yield a; }
-            case BOOL -> { boolean[] a = new boolean[count]; for (int i = 0; i < count; i++) a[i] = (Boolean) readScalar(elem); yield a; }
-            case STRING -> { String[] a = new String[count]; for (int i = 0; i < count; i++) a[i] = readString(); yield a; }
-            case ARRAY -> { Object[] a = new Object[count]; for (int i = 0; i < count; i++) a[i] = readValue(key, GgufValueType.ARRAY); yield a; }
+            case UINT8, INT8, UINT16, INT16, INT32 -> {
+                int[] a = new int[count];
+                for (int i = 0; i < count; i++) a[i] = ((Number) readScalar(elem)).intValue();
+                yield a;
+            }
+            case UINT32, UINT64, INT64 -> {
+                long[] a = new long[count];
+                for (int i = 0; i < count; i++) a[i] = ((Number) readScalar(elem)).longValue();
+                yield a;
+            }
+            case FLOAT32 -> {
+                float[] a = new float[count];
+                for (int i = 0; i < count; i++) {
+                    a[i] = file.get(F32, pos);
+                    pos += 4;
+                }
+                yield a;
+            }
+            case FLOAT64 -> {
+                double[] a = new double[count];
+                for (int i = 0; i < count; i++) {
+                    a[i] = file.get(F64, pos);
+                    pos += 8;
+                }
+                yield a;
+            }
+            case BOOL -> {
+                boolean[] a = new boolean[count];
+                for (int i = 0; i < count; i++) a[i] = (Boolean) readScalar(elem);
+                yield a;
+            }
+            case STRING -> {
+                String[] a = new String[count];
+                for (int i = 0; i < count; i++) a[i] = readString();
+                yield a;
+            }
+            case ARRAY -> {
+                Object[] a = new Object[count];
+                for (int i = 0; i < count; i++) a[i] = readValue(key, GgufValueType.ARRAY);
+                yield a;
+            }
         };
         return new GgufMetadata.Entry(GgufValueType.ARRAY, elem, value);
     }

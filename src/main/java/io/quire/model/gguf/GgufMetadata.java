@@ -1,5 +1,6 @@
 package io.quire.model.gguf;
 
+import java.lang.reflect.Array;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -78,7 +79,7 @@ public final class GgufMetadata {
     /** A value for a message: arrays (per-layer values, for one) would print as {@code [I@1b6d3586}. */
     private static String describe(Object v) {
         if (v == null || !v.getClass().isArray()) return String.valueOf(v);
-        return "an array of " + java.lang.reflect.Array.getLength(v) + " values";
+        return "an array of " + Array.getLength(v) + " values";
     }
 
     public String[] getStringArray(String key) {
@@ -92,8 +93,16 @@ public final class GgufMetadata {
         return switch (v) {
             case null -> null;
             case float[] f -> f;
-            case int[] a -> { float[] f = new float[a.length]; for (int i = 0; i < a.length; i++) f[i] = a[i]; yield f; }
-            case double[] a -> { float[] f = new float[a.length]; for (int i = 0; i < a.length; i++) f[i] = (float) a[i]; yield f; }
+            case int[] a -> {
+                float[] f = new float[a.length];
+                for (int i = 0; i < a.length; i++) f[i] = a[i];
+                yield f;
+            }
+            case double[] a -> {
+                float[] f = new float[a.length];
+                for (int i = 0; i < a.length; i++) f[i] = (float) a[i];
+                yield f;
+            }
             default -> throw new GgufFormatException("metadata " + key + " is not a numeric array");
         };
     }
@@ -104,7 +113,11 @@ public final class GgufMetadata {
         return switch (v) {
             case null -> null;
             case int[] a -> a;
-            case long[] a -> { int[] r = new int[a.length]; for (int i = 0; i < a.length; i++) r[i] = Math.toIntExact(a[i]); yield r; }
+            case long[] a -> {
+                int[] r = new int[a.length];
+                for (int i = 0; i < a.length; i++) r[i] = Math.toIntExact(a[i]);
+                yield r;
+            }
             default -> throw new GgufFormatException("metadata " + key + " is not an integer array");
         };
     }

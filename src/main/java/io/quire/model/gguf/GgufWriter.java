@@ -30,28 +30,52 @@ public final class GgufWriter {
         return this;
     }
 
-    public GgufWriter putString(String key, String v) { return put(key, new GgufMetadata.Entry(GgufValueType.STRING, null, v)); }
-    public GgufWriter putUInt32(String key, long v) { return put(key, new GgufMetadata.Entry(GgufValueType.UINT32, null, v)); }
-    public GgufWriter putInt32(String key, int v) { return put(key, new GgufMetadata.Entry(GgufValueType.INT32, null, v)); }
-    public GgufWriter putFloat32(String key, float v) { return put(key, new GgufMetadata.Entry(GgufValueType.FLOAT32, null, v)); }
-    public GgufWriter putBool(String key, boolean v) { return put(key, new GgufMetadata.Entry(GgufValueType.BOOL, null, v)); }
-    public GgufWriter putStrings(String key, String[] v) { return put(key, new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.STRING, v)); }
-    public GgufWriter putFloats(String key, float[] v) { return put(key, new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.FLOAT32, v)); }
-    public GgufWriter putInts(String key, int[] v) { return put(key, new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.INT32, v)); }
+    public GgufWriter putString(String key, String v) {
+        return put(key, new GgufMetadata.Entry(GgufValueType.STRING, null, v));
+    }
 
-    /** Adds a tensor, replacing one of the same name; {@code data} holds its bytes in {@code type} ({@code shape[0]} contiguous). */
+    public GgufWriter putUInt32(String key, long v) {
+        return put(key, new GgufMetadata.Entry(GgufValueType.UINT32, null, v));
+    }
+
+    public GgufWriter putFloat32(String key, float v) {
+        return put(key, new GgufMetadata.Entry(GgufValueType.FLOAT32, null, v));
+    }
+
+    public GgufWriter putBool(String key, boolean v) {
+        return put(key, new GgufMetadata.Entry(GgufValueType.BOOL, null, v));
+    }
+
+    public GgufWriter putStrings(String key, String[] v) {
+        return put(key, new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.STRING, v));
+    }
+
+    public GgufWriter putFloats(String key, float[] v) {
+        return put(key, new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.FLOAT32, v));
+    }
+
+    public GgufWriter putInts(String key, int[] v) {
+        return put(key, new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.INT32, v));
+    }
+
+    /**
+     * Adds a tensor, replacing one of the same name; {@code data} holds its bytes in {@code type}
+     * ({@code shape[0]} contiguous).
+     */
     public GgufWriter addTensor(String name, TensorType type, long[] shape, MemorySegment data) {
         long elements = 1;
         for (long d : shape) elements *= d;
         if (data.byteSize() != type.bytesFor(elements)) {
-            throw new IllegalArgumentException("tensor " + name + ": " + data.byteSize() + " bytes given, " + type.bytesFor(elements) + " needed for " + type);
+            throw new IllegalArgumentException("tensor " + name + ": " + data.byteSize() + " bytes given, "
+                    + type.bytesFor(elements) + " needed for " + type);
         }
         tensors.put(name, new PendingTensor(name, type, shape.clone(), data));
         return this;
     }
 
     public void write(Path path) throws IOException {
-        try (OutputStream raw = Files.newOutputStream(path); OutputStream out = new BufferedOutputStream(raw, 1 << 20)) {
+        try (OutputStream raw = Files.newOutputStream(path);
+             OutputStream out = new BufferedOutputStream(raw, 1 << 20)) {
             write(out);
         }
     }
@@ -128,7 +152,12 @@ public final class GgufWriter {
         Sink(OutputStream out) { this.out = out; }
 
         void u8(int v) throws IOException { out.write(v); written++; }
-        void i16(int v) throws IOException { buf.clear(); buf.putShort((short) v); out.write(buf.array(), 0, 2); written += 2; }
+        void i16(int v) throws IOException {
+            buf.clear();
+            buf.putShort((short) v);
+            out.write(buf.array(), 0, 2);
+            written += 2;
+        }
         void i32(int v) throws IOException { buf.clear(); buf.putInt(v); out.write(buf.array(), 0, 4); written += 4; }
         void i64(long v) throws IOException { buf.clear(); buf.putLong(v); out.write(buf.array(), 0, 8); written += 8; }
 

@@ -1,6 +1,8 @@
 package io.quire.model.tokenizer;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * GPT-2's reversible byte-to-character mapping: every byte becomes a printable character so that
@@ -11,7 +13,7 @@ final class ByteLevel {
     private static final int[] CHAR_TO_BYTE = new int[512];
 
     static {
-        java.util.Arrays.fill(CHAR_TO_BYTE, -1);
+        Arrays.fill(CHAR_TO_BYTE, -1);
         int n = 0;
         for (int b = 0; b < 256; b++) {
             boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
@@ -36,7 +38,7 @@ final class ByteLevel {
      * does not contain) are kept as their own UTF-8 bytes, as llama.cpp does.
      */
     static byte[] decode(String piece) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(piece.length());
+        ByteArrayOutputStream out = new ByteArrayOutputStream(piece.length());
         for (int i = 0; i < piece.length(); ) {
             int cp = piece.codePointAt(i);
             i += Character.charCount(cp);

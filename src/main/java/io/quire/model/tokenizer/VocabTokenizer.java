@@ -27,7 +27,7 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     protected final String[] pieces;
     protected final TokenType[] types;
     protected final Map<String, Integer> ids;
-    protected final int bos, eos, unk, eot, eom;
+    protected final int bos, eos, unk;
     protected final boolean addBos, addEos;
     private final Set<Integer> endOfGeneration;
     /** Control, unknown and user-defined tokens, longest text first (the order they are matched in). */
@@ -36,7 +36,8 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     protected VocabTokenizer(GgufMetadata md, boolean defaultAddBos, int defaultBos, int defaultEos, int defaultUnk) {
         String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
         if (tokens == null || tokens.length == 0) {
-            throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.tokens: the file carries no vocabulary");
+            throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.tokens: the file carries no"
+                    + " vocabulary");
         }
         this.pieces = tokens;
         int[] typeIds = md.getIntArray("tokenizer.ggml.token_type");
@@ -45,15 +46,17 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
                     + " entries but tokenizer.ggml.tokens has " + tokens.length);
         }
         this.types = new TokenType[tokens.length];
-        for (int i = 0; i < tokens.length; i++) types[i] = typeIds == null ? TokenType.NORMAL : TokenType.fromId(typeIds[i]);
+        for (int i = 0; i < tokens.length; i++) {
+            types[i] = typeIds == null ? TokenType.NORMAL : TokenType.fromId(typeIds[i]);
+        }
         this.ids = new HashMap<>(tokens.length * 2);
         for (int i = 0; i < tokens.length; i++) ids.put(tokens[i], i); // later duplicates win, as in llama.cpp
 
         this.bos = tokenId(md, "tokenizer.ggml.bos_token_id", defaultBos);
         this.eos = tokenId(md, "tokenizer.ggml.eos_token_id", defaultEos);
         this.unk = tokenId(md, "tokenizer.ggml.unknown_token_id", defaultUnk);
-        this.eot = tokenId(md, "tokenizer.ggml.eot_token_id", -1);
-        this.eom = tokenId(md, "tokenizer.ggml.eom_token_id", -1);
+        int eot = tokenId(md, "tokenizer.ggml.eot_token_id", -1);
+        int eom = tokenId(md, "tokenizer.ggml.eom_token_id", -1);
         this.addBos = md.getBoolean("tokenizer.ggml.add_bos_token", defaultAddBos) && bos >= 0;
         this.addEos = md.getBoolean("tokenizer.ggml.add_eos_token", false) && eos >= 0;
 
@@ -69,7 +72,8 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
         List<Integer> special = new ArrayList<>();
         for (int i = 0; i < tokens.length; i++) {
             TokenType t = types[i];
-            if ((t == TokenType.CONTROL || t == TokenType.UNKNOWN || t == TokenType.USER_DEFINED) && !tokens[i].isEmpty()) {
+            if ((t == TokenType.CONTROL || t == TokenType.UNKNOWN || t == TokenType.USER_DEFINED)
+                    && !tokens[i].isEmpty()) {
                 special.add(i);
             }
         }
@@ -80,7 +84,8 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     private int tokenId(GgufMetadata md, String key, int fallback) {
         long v = md.getLong(key, fallback);
         if (v < -1 || v >= pieces.length) {
-            throw new IllegalArgumentException(key + " = " + v + " is outside the vocabulary of " + pieces.length + " tokens");
+            throw new IllegalArgumentException(key + " = " + v + " is outside the vocabulary of " + pieces.length
+                    + " tokens");
         }
         return (int) v;
     }
@@ -148,14 +153,9 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
 
     protected final void checkId(int id) {
         if (id < 0 || id >= pieces.length) {
-            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + pieces.length + ")");
+            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + pieces.length
+                    + ")");
         }
-    }
-
-    /** The type of token {@code id}. */
-    public TokenType tokenType(int id) {
-        checkId(id);
-        return types[id];
     }
 
     @Override
@@ -192,10 +192,6 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     @Override public int vocabSize() { return pieces.length; }
     @Override public int bosId() { return bos; }
     @Override public int eosId() { return eos; }
-    /** The unknown-token id, or -1. */
-    public int unknownId() { return unk; }
-    /** The end-of-turn id ({@code tokenizer.ggml.eot_token_id}), or -1. */
-    public int eotId() { return eot; }
     @Override public boolean addBos() { return addBos; }
     @Override public Set<Integer> endOfGenerationIds() { return endOfGeneration; }
 

@@ -1,5 +1,8 @@
 package io.quire.backend.cuda;
 
+import io.quire.backend.KvCacheSpec;
+import io.quire.backend.TensorType;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -48,7 +51,7 @@ public final class StubPlumbingMain {
             expect(back.mismatch(seg) == -1, "native segment round trip");
         }
 
-        try (CudaKvCache kv = new CudaKvCache(d, 2, 6, 16, 2, 8, 4)) {
+        try (CudaKvCache kv = new CudaKvCache(d, new KvCacheSpec(16, 2, 2, 8, TensorType.F16), 6, 4)) {
             int n = (int) kv.layerStride();
             float[][] k = new float[2][n], v = new float[2][n];
             for (int l = 0; l < 2; l++) {
@@ -71,7 +74,7 @@ public final class StubPlumbingMain {
             }
             kv.copyBlock(1, 2);  // a launch of copy_blocks: the stub prints it
         }
-        expect(CudaKvCache.blocksFor(d, 0.5, 0, 1, 16, 1, 64) == (1 << 29) / (2 * 16 * 64 * 2), "blocksFor");
+        expect(CudaKvCache.blocksFor(d, 0.5, 0, new KvCacheSpec(16, 1, 1, 64, TensorType.F16)) == (1 << 29) / (2 * 16 * 64 * 2), "blocksFor");
 
         CudaKernels ks = d.kernels();
         ks.add(0x1111L, 0x2222L, 1234L);

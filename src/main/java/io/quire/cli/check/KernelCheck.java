@@ -1,5 +1,6 @@
-package io.quire.backend.cuda;
+package io.quire.cli.check;
 
+import io.quire.backend.KvCacheSpec;
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.MatMul;
@@ -8,10 +9,19 @@ import io.quire.backend.cpu.PagedAttention;
 import io.quire.backend.cpu.PagedKvCache;
 import io.quire.backend.cpu.Quant;
 import io.quire.backend.cpu.Rope;
+import io.quire.backend.cuda.CudaDevice;
+import io.quire.backend.cuda.CudaDtype;
+import io.quire.backend.cuda.CudaKernels;
+import io.quire.backend.cuda.CudaKvCache;
+import io.quire.backend.cuda.DeviceBuffer;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
+import java.util.Random;
 import java.util.SplittableRandom;
 
 /**
@@ -22,6 +32,9 @@ import java.util.SplittableRandom;
  * stores 16-bit values (KV cache, matrix-product inputs) the CPU reference gets the same rounded
  * inputs, so the error measures the kernel, not the storage format; FP16 outputs must be within
  * 1e-3, BF16 outputs (8 mantissa bits: rounding alone costs up to 2^-9) within 8e-3.
+ *
+ * <p>A tool, not part of serving: it lives with the checks ({@code quire cuda-check}, the CUDA tests)
+ * because it holds the GPU backend against the CPU one, which the backends themselves never import.
  */
 public final class KernelCheck {
     public static final double FP16_TOLERANCE = 1e-3;
@@ -89,7 +102,8 @@ public final class KernelCheck {
             results.addAll(c.attention(128, 4, 4));
             results.addAll(c.attention(96, 6, 2));  // not a power of two: the pairwise path
             results.addAll(c.attention(8, 8, 4));   // stories260K's head size
-            results.addAll(c.attention(256, 2, 1)); // the largest: prefill needs 84 KB of shared memory (opt-in above 48 KB)
+            // The largest: prefill needs 84 KB of shared memory (opt-in above 48 KB).
+            results.addAll(c.attention(256, 2, 1));
         } finally {
             c.close();
         }
@@ -113,6 +127,10 @@ public final class KernelCheck {
 
     private static float[] roundF16(float[] a) {
         return round(a, CudaDtype.FLOAT16);
+    }
+
+    private static KvCacheSpec spec(int blockSize, int layers, int kvHeads, int headDim, CudaDtype type) {
+        return new KvCacheSpec(blockSize, layers, kvHeads, headDim, type.tensorType());
     }
 
     private DeviceBuffer f32(float[] a) { return track(device.upload(a)); }
@@ -188,7 +206,10 @@ public final class KernelCheck {
     }
 
     static Result compare(String name, float[] gpu, float[] cpu, double tolerance) {
-        if (gpu.length != cpu.length) throw new IllegalArgumentException(name + ": " + gpu.length + " GPU values vs " + cpu.length + " CPU values");
+        if (gpu.length != cpu.length) {
+            throw new IllegalArgumentException(name + ": " + gpu.length + " GPU values vs " + cpu.length
+                    + " CPU values");
+        }
         long unwritten = 0;
         double maxErr = 0, maxRef = 0;
         for (int i = 0; i < gpu.length; i++) {
@@ -291,16 +312,11 @@ public final class KernelCheck {
         for (int i = 0; i < count; i++) tokens[i] = random.nextInt(vocab);
         DeviceBuffer out = nanF32((long) count * dim);
         k.embedding(out.ptr(), half(table).ptr(), i32(tokens).ptr(), count, dim);
-        TensorType type = tensorType();
+        TensorType type = dtype.tensorType();
         Tensor t = new Tensor("table", type, new long[] {dim, vocab}, Quant.quantize(type, table));
         float[] cpu = new float[count * dim];
         for (int i = 0; i < count; i++) Quant.dequantizeRow(t, tokens[i], cpu, i * dim);
         return compare("embedding" + tag, readF32(out, cpu.length), cpu, 0);
-    }
-
-    /** The GGUF tensor type of the checked 16-bit type, for CPU references. */
-    private TensorType tensorType() {
-        return dtype == CudaDtype.FLOAT16 ? TensorType.F16 : TensorType.BF16;
     }
 
     private List<Result> conversions() {
@@ -314,7 +330,8 @@ public final class KernelCheck {
         DeviceBuffer back = nanF32(n);
         k.f16ToF32(back.ptr(), h.ptr(), n);
         r.add(compare("f16_to_f32", readF32(back, n), roundF16(x), 0));
-        float[] bf = Quant.dequantize(new Tensor("bf", TensorType.BF16, new long[] {n}, Quant.quantize(TensorType.BF16, x)));
+        float[] bf = Quant.dequantize(new Tensor("bf", TensorType.BF16, new long[] {n},
+                Quant.quantize(TensorType.BF16, x)));
         DeviceBuffer b = nanF16(n);
         k.f32ToBf16(b.ptr(), src.ptr(), n);
         DeviceBuffer bBack = nanF32(n);
@@ -338,7 +355,8 @@ public final class KernelCheck {
         if (type == TensorType.Q8_0) k.dequantQ8_0(out.ptr(), raw.ptr(), n);
         else k.dequantQ4_0(out.ptr(), raw.ptr(), n);
         float[] cpu = Quant.dequantize(new Tensor("q", type, new long[] {n}, q));
-        return compare("dequant_" + type.name().toLowerCase(java.util.Locale.ROOT) + " to " + dtype.kernelSuffix(), readHalf(out, n), cpu, tolerance);
+        String name = "dequant_" + type.name().toLowerCase(Locale.ROOT) + " to " + dtype.kernelSuffix();
+        return compare(name, readHalf(out, n), cpu, tolerance);
     }
 
     private Result gemm() {
@@ -348,7 +366,7 @@ public final class KernelCheck {
         DeviceBuffer y = nanF32((long) n * rows);
         device.cublas().matmul(dtype, half(w), rows, cols, half(x), n, y);
         float[] cpu = new float[n * rows];
-        TensorType type = tensorType();
+        TensorType type = dtype.tensorType();
         MatMul.matmul(new Tensor("w", type, new long[] {cols, rows}, Quant.quantize(type, w)), x, n, cpu);
         String t = dtype.kernelSuffix();
         return compare("cublasGemmEx " + t + " x " + t + " -> f32", readF32(y, cpu.length), cpu, 1e-4);
@@ -357,9 +375,9 @@ public final class KernelCheck {
     private Result reshapeAndCache() {
         int layers = 2, blocks = 8, bs = 16, kvHeads = 2, headDim = 32, tokens = 20;
         int kvDim = kvHeads * headDim;
-        try (CudaKvCache cache = new CudaKvCache(device, dtype, layers, blocks, bs, kvHeads, headDim, 0)) {
+        try (CudaKvCache cache = new CudaKvCache(device, spec(bs, layers, kvHeads, headDim, dtype), blocks, 0)) {
             float[] nan = new float[(int) cache.layerStride()];
-            java.util.Arrays.fill(nan, Float.NaN);
+            Arrays.fill(nan, Float.NaN);
             cache.uploadLayer(1, nan, nan);
             // K and V are columns of the fused QKV output: rows of [q (2 kvDim) | k | v].
             int stride = 4 * kvDim;
@@ -371,17 +389,19 @@ public final class KernelCheck {
             int[] slots = new int[tokens];
             List<Integer> free = new ArrayList<>();
             for (int s = 0; s < blocks * bs; s++) free.add(s);
-            java.util.Collections.shuffle(free, new java.util.Random(random.nextLong()));
+            Collections.shuffle(free, new Random(random.nextLong()));
             for (int t = 0; t < tokens; t++) slots[t] = free.get(t);
             slots[3] = -1;  // padding: not stored
             DeviceBuffer dQkv = f32(qkv);
-            k.reshapeAndCache(cache.keys(1), cache.values(1), dQkv.ptr(4L * 2 * kvDim), dQkv.ptr(4L * 3 * kvDim), i32(slots).ptr(), tokens, kvDim, stride);
+            k.reshapeAndCache(cache.keys(1), cache.values(1), dQkv.ptr(4L * 2 * kvDim), dQkv.ptr(4L * 3 * kvDim),
+                    i32(slots).ptr(), tokens, kvDim, stride);
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
-            java.util.Arrays.fill(cpu.keys(1), Float.NaN);
-            java.util.Arrays.fill(cpu.values(1), Float.NaN);
+            Arrays.fill(cpu.keys(1), Float.NaN);
+            Arrays.fill(cpu.values(1), Float.NaN);
             cpu.write(1, slots, roundHalf(kk), roundHalf(vv), tokens);
             // Slots the CPU leaves NaN (slot -1 and every slot not written) must stay NaN on the GPU.
-            return compare("reshape_and_cache" + tag, concat(cache.keysAsFloats(1), cache.valuesAsFloats(1)), concat(cpu.keys(1), cpu.values(1)), 0);
+            return compare("reshape_and_cache" + tag, concat(cache.keysAsFloats(1), cache.valuesAsFloats(1)),
+                    concat(cpu.keys(1), cpu.values(1)), 0);
         }
     }
 
@@ -394,17 +414,19 @@ public final class KernelCheck {
     }
 
     private static float[] concat(float[] a, float[] b) {
-        float[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        float[] r = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);
         return r;
     }
 
     private Result copyBlocks() {
         int layers = 3, blocks = 10, bs = 16, kvHeads = 2, headDim = 16;
-        try (CudaKvCache cache = new CudaKvCache(device, layers, blocks, bs, kvHeads, headDim, 0)) {
+        KvCacheSpec spec = spec(bs, layers, kvHeads, headDim, CudaDtype.FLOAT16);
+        try (CudaKvCache cache = new CudaKvCache(device, spec, blocks, 0)) {
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
             for (int l = 0; l < layers; l++) {
-                float[] kk = roundF16(randoms((int) cache.layerStride(), 1f)), vv = roundF16(randoms((int) cache.layerStride(), 1f));
+                float[] kk = roundF16(randoms((int) cache.layerStride(), 1f));
+                float[] vv = roundF16(randoms((int) cache.layerStride(), 1f));
                 cache.uploadLayer(l, kk, vv);
                 System.arraycopy(kk, 0, cpu.keys(l), 0, kk.length);
                 System.arraycopy(vv, 0, cpu.values(l), 0, vv.length);
@@ -423,7 +445,8 @@ public final class KernelCheck {
 
     private Result swap() {
         int layers = 2, blocks = 6, bs = 16, kvHeads = 1, headDim = 32, swapBlocks = 4;
-        try (CudaKvCache cache = new CudaKvCache(device, layers, blocks, bs, kvHeads, headDim, swapBlocks)) {
+        KvCacheSpec spec = spec(bs, layers, kvHeads, headDim, CudaDtype.FLOAT16);
+        try (CudaKvCache cache = new CudaKvCache(device, spec, blocks, swapBlocks)) {
             float[][] kk = new float[layers][], vv = new float[layers][];
             for (int l = 0; l < layers; l++) {
                 kk[l] = roundF16(randoms((int) cache.layerStride(), 1f));
@@ -444,7 +467,7 @@ public final class KernelCheck {
                 g = concat(g, concat(cache.keysAsFloats(l), cache.valuesAsFloats(l)));
                 c = concat(c, concat(ek, ev));
                 g = concat(g, cache.swapKeysAsFloats(l, 1));
-                c = concat(c, java.util.Arrays.copyOfRange(kk[l], 5 * bh, 6 * bh));
+                c = concat(c, Arrays.copyOfRange(kk[l], 5 * bh, 6 * bh));
             }
             return compare("swap out/in (pinned host)", g, c, 0);
         }
@@ -461,15 +484,16 @@ public final class KernelCheck {
         int layers = 1;
         List<Result> results = new ArrayList<>();
         String shape = " (headDim " + headDim + ", heads " + heads + "/" + kvHeads + ")" + tag;
-        try (CudaKvCache cache = new CudaKvCache(device, dtype, layers, blocks, bs, kvHeads, headDim, 0)) {
+        try (CudaKvCache cache = new CudaKvCache(device, spec(bs, layers, kvHeads, headDim, dtype), blocks, 0)) {
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
-            float[] kk = roundHalf(randoms((int) cache.layerStride(), 1f)), vv = roundHalf(randoms((int) cache.layerStride(), 1f));
+            float[] kk = roundHalf(randoms((int) cache.layerStride(), 1f));
+            float[] vv = roundHalf(randoms((int) cache.layerStride(), 1f));
             cache.uploadLayer(0, kk, vv);
             System.arraycopy(kk, 0, cpu.keys(0), 0, kk.length);
             System.arraycopy(vv, 0, cpu.values(0), 0, vv.length);
             List<Integer> perm = new ArrayList<>();
             for (int b = 0; b < blocks; b++) perm.add(b);
-            java.util.Collections.shuffle(perm, new java.util.Random(random.nextLong()));
+            Collections.shuffle(perm, new Random(random.nextLong()));
             int[][] tables = new int[seqs][];
             int next = 0, maxBlocks = 0;
             for (int s = 0; s < seqs; s++) {
@@ -498,16 +522,19 @@ public final class KernelCheck {
             DeviceBuffer dq = f32(strided(q, qDim, qStride)), dPos = i32(pos), dSeq = i32(tokSeq), dIdx = i32(idx);
             int maxCtx = 2049;
             DeviceBuffer out1 = nanHalf((long) seqs * qDim);
-            k.attentionDecode(out1.ptr(), dq.ptr(), qStride, cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
+            k.attentionDecode(out1.ptr(), dq.ptr(), qStride, cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(),
+                    dPos.ptr(), dTables.ptr(),
                     maxBlocks, seqs, heads, kvHeads, headDim, bs, scale, maxCtx, 1, 0, 0, 0);
             results.add(compare("paged_attention_decode v1" + shape, readHalf(out1, seqs * qDim), expected, tolerance));
             int parts = CudaKernels.partitionsFor(maxCtx, CudaKernels.PARTITION_SIZE);
             DeviceBuffer tmp = nanF32((long) seqs * heads * parts * headDim);
             DeviceBuffer ml = nanF32((long) seqs * heads * parts), es = nanF32((long) seqs * heads * parts);
             DeviceBuffer out2 = nanHalf((long) seqs * qDim);
-            k.attentionDecode(out2.ptr(), dq.ptr(), qStride, cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(), dPos.ptr(), dTables.ptr(),
-                    maxBlocks, seqs, heads, kvHeads, headDim, bs, scale, CudaKernels.PARTITION_SIZE, parts, tmp.ptr(), ml.ptr(), es.ptr());
-            results.add(compare("paged_attention_decode v2 split-K + reduce" + shape, readHalf(out2, seqs * qDim), expected, tolerance));
+            k.attentionDecode(out2.ptr(), dq.ptr(), qStride, cache.keys(0), cache.values(0), dIdx.ptr(), dSeq.ptr(),
+                    dPos.ptr(), dTables.ptr(), maxBlocks, seqs, heads, kvHeads, headDim, bs, scale,
+                    CudaKernels.PARTITION_SIZE, parts, tmp.ptr(), ml.ptr(), es.ptr());
+            results.add(compare("paged_attention_decode v2 split-K + reduce" + shape, readHalf(out2, seqs * qDim),
+                    expected, tolerance));
 
             // Prefill chunks: sequence 0 all 37 positions, sequence 1 its last 40 (90..129) over a
             // cached prefix, sequence 2 a chunk of 19 in the middle (1000..1018).
@@ -523,7 +550,9 @@ public final class KernelCheck {
                     ppos[t] = chunk[s][0] + i;
                     pseq[t] = s;
                 }
-                for (int t0 = start; t0 < t; t0 += CudaKernels.PREFILL_TILE) tiles.add(new int[] {t0, Math.min(CudaKernels.PREFILL_TILE, t - t0)});
+                for (int t0 = start; t0 < t; t0 += CudaKernels.PREFILL_TILE) {
+                    tiles.add(new int[] {t0, Math.min(CudaKernels.PREFILL_TILE, t - t0)});
+                }
             }
             int[] tileStart = tiles.stream().mapToInt(a -> a[0]).toArray();
             int[] tileLen = tiles.stream().mapToInt(a -> a[1]).toArray();
@@ -531,8 +560,9 @@ public final class KernelCheck {
             float[] pexp = new float[n * qDim];
             PagedAttention.attend(pq, pexp, n, ppos, pseq, tables, cpu, 0, heads, scale);
             DeviceBuffer pout = nanHalf((long) n * qDim);
-            k.attentionPrefill(pout.ptr(), f32(strided(pq, qDim, qStride)).ptr(), qStride, cache.keys(0), cache.values(0), i32(tileStart).ptr(), i32(tileLen).ptr(),
-                    tiles.size(), i32(pseq).ptr(), i32(ppos).ptr(), dTables.ptr(), maxBlocks, heads, kvHeads, headDim, bs, scale);
+            k.attentionPrefill(pout.ptr(), f32(strided(pq, qDim, qStride)).ptr(), qStride, cache.keys(0),
+                    cache.values(0), i32(tileStart).ptr(), i32(tileLen).ptr(), tiles.size(), i32(pseq).ptr(),
+                    i32(ppos).ptr(), dTables.ptr(), maxBlocks, heads, kvHeads, headDim, bs, scale);
             results.add(compare("paged_attention_prefill (causal)" + shape, readHalf(pout, n * qDim), pexp, tolerance));
         }
         return results;
