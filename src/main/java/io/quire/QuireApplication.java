@@ -7,7 +7,7 @@ import org.springframework.boot.security.autoconfigure.ReactiveUserDetailsServic
 
 /**
  * One jar, two faces: {@code java -jar quire.jar generate|tokenize|bench ...} runs a command-line
- * tool without starting Spring; anything else starts the HTTP server.
+ * tool without starting Spring, {@code --help} prints the usage; anything else starts the HTTP server.
  */
 // No user store: API keys are the only credentials (api.security), and without this exclusion Boot
 // would create an in-memory user and print its generated password at startup.
@@ -15,7 +15,7 @@ import org.springframework.boot.security.autoconfigure.ReactiveUserDetailsServic
 public class QuireApplication {
 
     public static void main(String[] args) {
-        if (args.length > 0 && Cli.isCommand(args[0])) {
+        if (Cli.handles(args)) {
             // Before any logger exists: the tools keep stdout for their result.
             System.setProperty("logback.configurationFile", "cli-logback.xml");
             System.exit(Cli.run(args));
