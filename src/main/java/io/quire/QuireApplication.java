@@ -1,6 +1,7 @@
 package io.quire;
 
 import io.quire.cli.Cli;
+import io.quire.cli.VectorModule;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.security.autoconfigure.ReactiveUserDetailsServiceAutoConfiguration;
@@ -19,6 +20,11 @@ public class QuireApplication {
             // Before any logger exists: the tools keep stdout for their result.
             System.setProperty("logback.configurationFile", "cli-logback.xml");
             System.exit(Cli.run(args));
+        }
+        String missing = VectorModule.missing();
+        if (missing != null) {
+            System.err.println(missing);
+            System.exit(1);
         }
         SpringApplication.run(QuireApplication.class, args);
     }

@@ -41,6 +41,11 @@ public final class Cli {
             out.flush();
             return 0;
         }
+        String missing = words.equals("tokenize") || words.equals("bench serve") ? null : VectorModule.missing();
+        if (missing != null) {
+            System.err.println(missing);
+            return 1;
+        }
         try {
             return switch (args[0]) {
                 case "generate" -> GenerateCommand.run(args);
