@@ -20,16 +20,18 @@ import java.util.List;
  * @param maxNumBatchedTokens  most tokens (prompt chunks plus decode tokens) in one step
  * @param maxModelLen          most tokens (prompt plus output) per request; 0: the model's context length
  * @param threads              compute threads; 0: all cores
- * @param chatTemplate         a Jinja file to use instead of the model's {@code tokenizer.chat_template}; blank: the model's
+ * @param chatTemplate         a Jinja file to use instead of the model's {@code tokenizer.chat_template};
+ *                             blank: the model's
  * @param enablePrefixCaching  reuse the KV of prompt prefixes earlier requests computed (automatic prefix caching)
  * @param swapSpace            host memory for the KV blocks of preempted requests; 0: preemption always recomputes
  * @param preemptionMode       recompute, swap, or auto (swap multi-sequence requests, recompute single ones)
  * @param kvAllocationPolicy   paged (the default), or for memory experiments an up-front reservation per
- *                             request: orca_max, orca_pow2, orca_oracle (README.md, "KV memory")
+ *                             request: orca_max, orca_pow2, orca_oracle (docs/kv-memory.md)
  * @param device               auto (the GPU when a CUDA driver and device exist, else the CPU), cpu or cuda
  * @param gpuMemoryUtilization fraction of free GPU memory the KV cache may take (on a GPU, instead of kvCacheMemory)
  * @param dtype                the GPU's 16-bit type for weights, matrix-product inputs and the KV cache:
- *                             auto (BF16 for a BF16 model file, else FP16), float16 or bfloat16; the CPU computes in FP32
+ *                             auto (BF16 for a BF16 model file, else FP16), float16 or bfloat16; the CPU
+ *                             computes in FP32
  * @param maxWaitingRequests   most sequences queued and not yet running (each request counts prompts x n);
  *                             a request that would pass it gets 429 with Retry-After and nothing is queued
  * @param shutdownGrace        on shutdown (SIGTERM), how long running requests may still finish before
