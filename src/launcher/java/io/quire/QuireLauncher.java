@@ -19,7 +19,7 @@ public final class QuireLauncher {
 
     public static void main(String[] args) throws Throwable {
         String problem = problem(Runtime.version().feature(), System.getProperty("java.home"),
-                System.getProperty("sun.java.command", ""));
+                System.getProperty("sun.java.command", ""), args);
         if (problem != null) {
             System.err.println(problem);
             System.exit(1);
@@ -34,18 +34,32 @@ public final class QuireLauncher {
     }
 
     /**
-     * Null when a JVM of this feature release can run Quire; otherwise what to do instead.
-     * {@code command} is the JVM's {@code sun.java.command}: the jar and its arguments after
-     * {@code java -jar}, repeated in the advice.
+     * Null when a JVM of this feature release can run Quire; otherwise what to do instead, with the
+     * same jar and arguments. {@code command} is the JVM's {@code sun.java.command}: after
+     * {@code java -jar}, the jar and the arguments joined by spaces.
      */
-    static String problem(int release, String javaHome, String command) {
+    static String problem(int release, String javaHome, String command, String[] args) {
         if (release >= REQUIRED_RELEASE) return null;
-        String jar = command.split(" ", 2)[0].endsWith(".jar") ? command : "quire.jar ...";
         return "Quire needs Java " + REQUIRED_RELEASE + " or newer, but this java is Java " + release
                 + " (" + javaHome + ").\n"
                 + "Run it with a JDK " + REQUIRED_RELEASE + "'s java, e.g.\n"
                 + "  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64   # wherever your JDK 25 is\n"
                 + "  $JAVA_HOME/bin/java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
-                + " -jar " + jar;
+                + " -jar " + jarAndArguments(command, args);
+    }
+
+    /** The jar as typed and the arguments, quoted for a shell; a placeholder when not run with -jar. */
+    private static String jarAndArguments(String command, String[] args) {
+        String joined = String.join(" ", args);
+        String jar = args.length == 0 ? command
+                : command.endsWith(" " + joined) ? command.substring(0, command.length() - joined.length() - 1) : "";
+        if (!jar.endsWith(".jar")) return "quire.jar ...";
+        StringBuilder line = new StringBuilder(shellWord(jar));
+        for (String arg : args) line.append(' ').append(shellWord(arg));
+        return line.toString();
+    }
+
+    private static String shellWord(String s) {
+        return s.matches("[A-Za-z0-9_./=:,@%+-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
     }
 }
