@@ -29,7 +29,7 @@ import java.util.List;
  * @param swapSpace            host memory for the KV blocks of preempted requests; 0: preemption always recomputes
  * @param preemptionMode       recompute, swap, or auto (swap multi-sequence requests, recompute single ones)
  * @param kvAllocationPolicy   paged (the default), or for memory experiments an up-front reservation per
- *                             request: orca_max, orca_pow2, orca_oracle (README.md, "KV memory")
+ *                             request: orca_max, orca_pow2, orca_oracle (docs/kv-memory.md)
  * @param device               auto (the GPU when a CUDA driver and device exist, else the CPU), cpu or cuda
  * @param gpuMemoryUtilization fraction of free GPU memory the KV cache may take (on a GPU, instead of kvCacheMemory;
  *                             0: kvCacheMemory there too)

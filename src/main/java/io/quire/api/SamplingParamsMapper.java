@@ -15,16 +15,11 @@ import java.util.Map;
  * engine's to enforce, so both entry points agree.
  */
 final class SamplingParamsMapper {
-    /** vLLM's default cap on requested alternatives per token. */
-    static final int MAX_LOGPROBS = 20;
-
     private SamplingParamsMapper() {}
 
+    /** {@code logprobs}: the count {@link RequestedLogprobs} checked, from whichever fields the endpoint has. */
     static SamplingParams toParams(SamplingFields r, Integer maxTokens, Integer logprobs) {
         SamplingParams d = SamplingParams.defaults(maxTokens);
-        if (logprobs != null && (logprobs < 0 || logprobs > MAX_LOGPROBS)) {
-            throw ApiException.badRequest("logprobs", "logprobs must be between 0 and " + MAX_LOGPROBS + ", got " + logprobs);
-        }
         return new SamplingParams(
                 r.n() == null ? d.n() : r.n(),
                 r.temperature() == null ? d.temperature() : r.temperature().floatValue(),
@@ -77,9 +72,12 @@ final class SamplingParamsMapper {
             try {
                 id = Integer.parseInt(e.getKey().trim());
             } catch (NumberFormatException ex) {
-                throw ApiException.badRequest("logit_bias", "logit_bias keys must be token ids, got '" + e.getKey() + "'");
+                throw ApiException.badRequest("logit_bias",
+                        "logit_bias keys must be token ids, got '" + e.getKey() + "'");
             }
-            if (e.getValue() == null) throw ApiException.badRequest("logit_bias", "logit_bias value for token " + id + " is null");
+            if (e.getValue() == null) {
+                throw ApiException.badRequest("logit_bias", "logit_bias value for token " + id + " is null");
+            }
             out.put(id, e.getValue().floatValue());
         }
         return Map.copyOf(out);

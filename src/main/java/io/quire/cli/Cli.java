@@ -1,10 +1,16 @@
 package io.quire.cli;
 
+import io.quire.cli.bench.BenchOptions;
+
+import java.io.PrintStream;
+import java.util.Arrays;
 import java.util.Set;
 
-/** Command-line entry points that run without Spring. */
+/** Command-line entry points that run without Spring, and the jar's {@code --help}. */
 public final class Cli {
     private static final Set<String> COMMANDS = Set.of("generate", "tokenize", "random-model", "bench", "cuda-check");
+    private static final Set<String> BENCHES = Set.of("kernels", "decode", "serve", "kv");
+    private static final Set<String> HELP = Set.of("--help", "-h");
 
     private Cli() {}
 
@@ -12,11 +18,38 @@ public final class Cli {
         return COMMANDS.contains(arg);
     }
 
+    /**
+     * Whether {@link #run} takes these arguments rather than the server: a command, or a help flag
+     * anywhere (Spring takes options only as {@code --key=value}, so a lone {@code -h} is no value).
+     */
+    public static boolean handles(String[] args) {
+        return args.length > 0 && (isCommand(args[0]) || Arrays.stream(args).anyMatch(HELP::contains));
+    }
+
     public static int run(String[] args) {
+        return run(args, System.out);
+    }
+
+    static int run(String[] args, PrintStream out) {
+        if (!isCommand(args[0])) {
+            out.print(Usage.all());
+            return 0;
+        }
+        String words = commandWords(args);
+        if (asksForHelp(args, words.split(" ").length)) {
+            out.print(Usage.BY_COMMAND.get(words));
+            out.flush();
+            return 0;
+        }
+        String missing = words.equals("tokenize") || words.equals("bench serve") ? null : VectorModule.missing();
+        if (missing != null) {
+            System.err.println(missing);
+            return 1;
+        }
         try {
             return switch (args[0]) {
                 case "generate" -> GenerateCommand.run(args);
-                case "tokenize" -> TokenizeCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length));
+                case "tokenize" -> TokenizeCommand.run(Arrays.copyOfRange(args, 1, args.length));
                 case "random-model" -> RandomModelCommand.run(args);
                 case "bench" -> bench(args);
                 case "cuda-check" -> CudaCheck.run(args);
@@ -25,6 +58,27 @@ public final class Cli {
         } catch (IllegalArgumentException e) {
             return usage(e.getMessage());
         }
+    }
+
+    /** {@code bench kv}, {@code generate}, or plain {@code bench} when no benchmark is named. */
+    private static String commandWords(String[] args) {
+        return args[0].equals("bench") && args.length > 1 && BENCHES.contains(args[1]) ? "bench " + args[1] : args[0];
+    }
+
+    /**
+     * A help flag where an option name stands: options come as {@code --name value} or
+     * {@code --name=value}, so a prompt such as {@code --prompt -h} is not a request for help.
+     * {@code bench serve} has options without values; any help flag counts there.
+     */
+    static boolean asksForHelp(String[] args, int skip) {
+        if (args[0].equals("bench") && skip == 2 && args[1].equals("serve")) {
+            return BenchOptions.wantsHelp(Arrays.copyOfRange(args, 2, args.length));
+        }
+        for (int i = skip; i < args.length; i++) {
+            if (HELP.contains(args[i])) return true;
+            if (args[i].startsWith("--") && !args[i].contains("=")) i++;
+        }
+        return false;
     }
 
     private static int bench(String[] args) {
@@ -38,19 +92,11 @@ public final class Cli {
         };
     }
 
+    /** A command line that cannot work: the problem and every command's usage, on stderr. */
     private static int usage(String problem) {
         System.err.println("quire: " + problem);
-        System.err.println("""
-                usage:
-                  quire generate --model PATH|dummy --prompt TEXT [--max-tokens N] [--temperature T] [--seed S]
-                  quire tokenize --model PATH --text TEXT
-                  quire random-model --out PATH [--preset default|110m] [--type F32|F16|BF16|Q8_0|Q4_0] [--seed N]
-                  quire bench kernels [--types F32,F16,BF16,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2]
-                  quire bench decode [--types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32]
-                  quire bench serve --base-url http://127.0.0.1:8000 [--num-prompts N] [--max-concurrency C | --request-rate R] ...
-                    (README.md, "Serving benchmark", lists every option)
-                  quire bench kv [--model small|110m|PATH] [--policies PAGED,ORCA_MAX,ORCA_POW2,ORCA_ORACLE] [--num-requests 200] [--kv-blocks 512] [--json FILE]
-                  quire cuda-check    (on a GPU machine; see cuda/README.md)""");
+        System.err.println();
+        System.err.print(Usage.all().substring(Usage.SERVER.length()).stripLeading());
         return 2;
     }
 }

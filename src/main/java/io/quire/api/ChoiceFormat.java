@@ -1,0 +1,25 @@
+package io.quire.api;
+
+import io.quire.api.wire.Usage;
+import io.quire.engine.SequenceDelta;
+
+import java.util.List;
+
+/**
+ * How one endpoint writes its choices, for {@link ChoiceStreams}: the wire records of a stream's
+ * chunks and of the whole non-streamed response. Choices are numbered as the client sees them.
+ */
+interface ChoiceFormat {
+
+    /** The chunk a choice's stream starts with (echoed prompt, assistant role), or null for none. */
+    Object head(int choice);
+
+    /** The chunk for one delta of a choice that carries text, logprobs or a finish reason. */
+    Object chunk(int choice, SequenceDelta delta);
+
+    /** The last chunk of a stream, carrying only the usage ({@code stream_options.include_usage}). */
+    Object usageChunk(Usage usage);
+
+    /** The non-streamed response, from every choice's collected output in choice order. */
+    Object response(List<ChoiceAccumulator> choices, Usage usage);
+}

@@ -1,0 +1,115 @@
+package io.quire.api;
+
+import io.quire.api.wire.Usage;
+import io.quire.engine.GenerationService;
+import io.quire.engine.RequestOutput;
+import io.quire.engine.SequenceDelta;
+import org.springframework.http.MediaType;
+import org.springframework.web.reactive.function.server.ServerRequest;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * The engine outputs of one HTTP request as OpenAI choices, for both completion endpoints: one
+ * engine request per prompt, {@code n} choices each, numbered {@code prompt * n + sequence}.
+ * Either streamed as server-sent events (empty deltas dropped, usage last when asked for, errors
+ * in-stream) or collected into one response. The endpoint's {@link ChoiceFormat} makes the records.
+ */
+final class ChoiceStreams {
+    private final List<Flux<RequestOutput>> outputs;
+    private final int n;
+
+    private ChoiceStreams(List<Flux<RequestOutput>> outputs, int n) {
+        this.outputs = outputs;
+        this.n = n;
+    }
+
+    /**
+     * Takes over freshly submitted engine requests: the exchange's scope aborts them when it ends
+     * (whenever the client leaves), and their outputs are formatted and written off the engine's
+     * thread, so that never delays its next step.
+     */
+    static ChoiceStreams of(ServerRequest request, GenerationService engine, List<String> requestIds,
+                            List<Flux<RequestOutput>> submitted, int n) {
+        EngineRequestScope.of(request, engine).register(requestIds);
+        List<Flux<RequestOutput>> outputs = new ArrayList<>(submitted.size());
+        for (Flux<RequestOutput> f : submitted) outputs.add(f.publishOn(Schedulers.parallel()));
+        return new ChoiceStreams(outputs, n);
+    }
+
+    /** A {@code text/event-stream} of chunks, each prompt's as they come, {@code [DONE]} last. */
+    Mono<ServerResponse> stream(JsonMapper json, boolean includeUsage, ChoiceFormat format) {
+        RequestOutput[] last = new RequestOutput[outputs.size()];
+        List<Flux<String>> perPrompt = new ArrayList<>(outputs.size());
+        for (int p = 0; p < outputs.size(); p++) {
+            int prompt = p;
+            int first = prompt * n;
+            Flux<String> head = Flux.range(first, n).mapNotNull(format::head).map(c -> Sse.event(json, c));
+            Flux<String> body = outputs.get(prompt).concatMap(out -> {
+                last[prompt] = out;
+                List<String> events = new ArrayList<>(out.deltas().size());
+                for (SequenceDelta d : out.deltas()) {
+                    if (!isEmpty(d)) events.add(Sse.event(json, format.chunk(first + d.index(), d)));
+                }
+                return Flux.fromIterable(events);
+            });
+            perPrompt.add(head.concatWith(body));
+        }
+        // Every prompt's stream at once (Flux.merge alone subscribes to 256 and parks the rest).
+        Flux<String> events = Flux.merge(Flux.fromIterable(perPrompt), perPrompt.size());
+        if (includeUsage) {
+            events = events.concatWith(Flux.defer(() -> Flux.just(Sse.event(json, format.usageChunk(usage(last))))));
+        }
+        return Sse.respond(json, events);
+    }
+
+    /** One JSON response once every prompt has finished. */
+    Mono<ServerResponse> collect(ChoiceFormat format) {
+        TreeMap<Integer, ChoiceAccumulator> acc = new TreeMap<>();
+        RequestOutput[] last = new RequestOutput[outputs.size()];
+        List<Mono<Void>> all = new ArrayList<>(outputs.size());
+        for (int p = 0; p < outputs.size(); p++) {
+            int prompt = p;
+            all.add(outputs.get(prompt).doOnNext(out -> {
+                synchronized (acc) {
+                    last[prompt] = out;
+                    for (SequenceDelta d : out.deltas()) {
+                        acc.computeIfAbsent(prompt * n + d.index(), k -> new ChoiceAccumulator()).add(d);
+                    }
+                }
+            }).then());
+        }
+        return Flux.merge(Flux.fromIterable(all), all.size()).then(Mono.fromCallable(() -> {
+            List<ChoiceAccumulator> choices = new ArrayList<>(outputs.size() * n);
+            synchronized (acc) {
+                for (int i = 0; i < outputs.size() * n; i++) choices.add(acc.getOrDefault(i, new ChoiceAccumulator()));
+            }
+            return format.response(choices, usage(last));
+        })).flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
+    }
+
+    /** A step can leave a sequence with nothing to tell the client; such a delta makes no chunk. */
+    static boolean isEmpty(SequenceDelta d) {
+        boolean hasText = d.text() != null && !d.text().isEmpty();
+        boolean hasLogprobs = d.logprobs() != null && !d.logprobs().isEmpty();
+        return !hasText && !hasLogprobs && d.finishReason() == null;
+    }
+
+    /** Prompt tokens once per prompt (whatever {@code n}), completion tokens over all choices. */
+    private static Usage usage(RequestOutput[] last) {
+        int prompt = 0, completion = 0;
+        for (RequestOutput o : last) {
+            if (o == null) continue;
+            prompt += o.promptTokens();
+            completion += o.completionTokens();
+        }
+        return Usage.of(prompt, completion);
+    }
+}

@@ -1,0 +1,146 @@
+package io.quire.cli;
+
+import io.quire.cli.bench.BenchOptions;
+
+import java.util.Map;
+
+/**
+ * The jar's help texts: {@code quire --help} (the server and every command) and
+ * {@code quire COMMAND --help}. {@code quire} stands for
+ * {@code java --add-modules jdk.incubator.vector -jar quire.jar}. Options and defaults are the ones
+ * each command parses; the server's settings are {@code application.yml}'s.
+ */
+final class Usage {
+    private Usage() {}
+
+    static final String SERVER = """
+            usage: quire [--KEY=VALUE ...]       start the OpenAI-compatible HTTP server
+                   quire COMMAND [OPTIONS]       run a tool (no server), see below
+                   quire [COMMAND] --help | -h   this text, or one command's options
+              where quire = java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \\
+                            -jar quire.jar    (Java 25)
+
+            Server settings are Spring Boot properties: --KEY=VALUE on the command line, or environment
+            variables (QUIRE_MODEL=..., SERVER_PORT=...). The main ones:
+              --quire.model=PATH|dummy            GGUF file to serve; dummy: the built-in random model (default dummy)
+              --quire.served-model-name=NAME      the name clients send in "model" (default: the file name
+                                                  without .gguf, quire-dummy for dummy)
+              --server.port=PORT                  HTTP port (default 8000)
+              --quire.kv-cache-memory=SIZE        memory for the KV block pool, e.g. 4GB (default 512MB)
+              --quire.max-model-len=N             most prompt + output tokens per request, 0: the model's (default 0)
+              --quire.max-num-seqs=N              most requests in one engine step (default 64)
+              --quire.max-num-batched-tokens=N    most tokens in one engine step (default 2048)
+              --quire.threads=N                   CPU compute threads, 0: all cores (default 0)
+              --quire.device=auto|cpu|cuda        where the model runs (default auto)
+              --quire.api-key=KEY[,KEY...]        require "Authorization: Bearer KEY" (default: none, open)
+            Every setting, with its meaning and default: application.yml (src/main/resources/ in the source
+            tree, BOOT-INF/classes/ in the jar) and docs/configuration.md.
+            """;
+
+    static final String GENERATE = """
+            usage: quire generate --model PATH|dummy --prompt TEXT [options]
+              runs one request through the server's engine and prints only the generated text
+              --model PATH|dummy     a GGUF file, or dummy for the built-in random model
+              --prompt TEXT          the prompt (BOS added when the model wants one)
+              --max-tokens N         tokens to generate (default 128)
+              --temperature T        0 is greedy (default 0)
+              --top-p P              (default 1)
+              --top-k K              -1: all tokens (default -1)
+              --seed S               sampling seed (default: unseeded)
+              --threads N            compute threads (default: all cores)
+            """;
+
+    static final String TOKENIZE = """
+            %s
+              prints the token ids of TEXT as a JSON array (BOS included when the model adds one);
+              only the GGUF metadata is read, so vocabulary-only files work
+            """.formatted(TokenizeCommand.USAGE.replace("usage: ", "usage: quire "));
+
+    static final String RANDOM_MODEL = """
+            usage: quire random-model --out PATH [options]
+              writes a random-weight Llama as a GGUF file (for benchmarks, or to load the same weights elsewhere)
+              --out PATH                      the file to write
+              --preset default|110m           the dummy model's shape (4 layers, dim 256, vocabulary 4096), or
+                                              a 110M Llama (12 layers, dim 768, vocabulary 32000); default: default
+              --type F32|F16|BF16|Q8_0|Q4_0   weight type (default F32)
+              --seed N                        (default 0)
+            """;
+
+    static final String BENCH_KERNELS = """
+            usage: quire bench kernels [options]
+              GFLOP/s and GB/s of the CPU matrix kernels per weight type, batch and thread count
+              --rows N, --cols N           matrix shape; cols a multiple of 32 (default 2048, 768)
+              --repeats N                  timed repeats, the median reported (default 7)
+              --types LIST                 (default F32,F16,BF16,Q8_0,Q4_0)
+              --batches LIST               (default 1,32)
+              --threads LIST               (default 1 and all cores)
+            """;
+
+    static final String BENCH_DECODE = """
+            usage: quire bench decode [options]
+              decode tokens/s of a random 110M Llama through the paged KV cache, no scheduler or HTTP
+              --types LIST                 weight types (default F32,Q8_0,Q4_0)
+              --batches LIST               sequences decoded together (default 1,32)
+              --threads LIST               (default 1 and all cores)
+              --steps N                    timed decode steps per run (default 32)
+              --prompt N                   prompt tokens per sequence (default 16)
+            """;
+
+    static final String BENCH_KV = """
+            usage: quire bench kv [options]
+              KV memory of paging against Orca's reservations (Max, Pow2, Oracle), one trace through the engine
+              --model small|110m|dummy|PATH          (default small: random Llama dim 256, 4 layers)
+              --weights F32|Q8_0|Q4_0                random model weight type (default F32)
+              --policies LIST                        (default PAGED,ORCA_MAX,ORCA_POW2,ORCA_ORACLE)
+              --num-requests N, --seed S             (default 200, 0)
+              --dataset sharegpt-like|uniform        (default sharegpt-like)
+              --length-scale X                       multiplies the ShareGPT-like means (default 0.5)
+              --input-len MIN:MAX, --output-len MIN:MAX  uniform lengths (default 16:128, 16:256)
+              --request-rate R|inf                   Poisson arrivals in req/s, inf: all at once (default inf)
+              --max-model-len N                      (default 1024)
+              --kv-blocks N, --block-size N          the KV budget (default 512 blocks of 16 tokens)
+              --max-num-seqs N, --max-num-batched-tokens N  (default 256, 2048)
+              --preemption-mode auto|recompute|swap  (default auto)
+              --swap-blocks N                        (default 0)
+              --threads N                            (default: all cores)
+              --warmup-requests N                    untimed paged run first (default 32)
+              --json FILE                            also write the results as JSON
+            """;
+
+    static final String BENCH_SERVE = "usage: quire " + BenchOptions.USAGE.substring("usage: ".length());
+
+    static final String CUDA_CHECK = """
+            usage: quire cuda-check [options]
+              the GPU acceptance run: kernels against the CPU backend, NVRTC, attention bandwidth,
+              throughput of a 1B random Llama, stories260K on GPU and CPU; exit 0 all passed, 1 a check
+              failed, 3 no GPU usable (see cuda/README.md)
+              --seed N                      random inputs' seed (default: the clock)
+              --stories PATH                (default /work/shared/models/stories260K.gguf)
+              --kernels-only true           only the kernel comparison
+              --skip-1b true                skip the 1B throughput run
+              --skip-bandwidth true         skip the attention bandwidth run
+              --bandwidth-seqs N            (default 64)
+              --bandwidth-context N         (default 2048)
+              --throughput-model 1b|small   (default 1b)
+              --batches LIST                throughput batches (default 1,32,128)
+              --steps N                     throughput decode steps (default 32)
+            """;
+
+    /** {@code quire COMMAND --help}, by command words. */
+    static final Map<String, String> BY_COMMAND = Map.of(
+            "generate", GENERATE,
+            "tokenize", TOKENIZE,
+            "random-model", RANDOM_MODEL,
+            "bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE),
+            "bench kernels", BENCH_KERNELS,
+            "bench decode", BENCH_DECODE,
+            "bench kv", BENCH_KV,
+            "bench serve", BENCH_SERVE,
+            "cuda-check", CUDA_CHECK);
+
+    /** {@code quire --help}: the server, then every command. */
+    static String all() {
+        return SERVER + "\nCommands (quire COMMAND --help for one):\n\n" + String.join("\n",
+                GENERATE, TOKENIZE, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, CUDA_CHECK);
+    }
+}
