@@ -2,6 +2,7 @@ package io.quire;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quire.api.ChatPrompts;
+import io.quire.api.KvReportSource;
 import io.quire.api.security.ApiCors;
 import io.quire.api.security.ApiKeys;
 import io.quire.api.template.ChatTemplate;
@@ -49,12 +50,14 @@ public class QuireConfiguration {
         Device device = DeviceSelector.select(props.device()).device();
         LanguageModel model;
         if (props.dummy()) {
-            model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device, props.dtype());
+            model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device,
+                    props.dtype());
         } else {
             Path path = Path.of(props.model());
             model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device, props.dtype());
         }
-        String where = model instanceof CudaLlamaModel gpu ? "the GPU in " + gpu.dtype().id() : threads + " CPU threads in float32";
+        String where = model instanceof CudaLlamaModel gpu ? "the GPU in " + gpu.dtype().id()
+                : threads + " CPU threads in float32";
         log.info("Loaded {} ({}) in {} ms on {}", props.dummy() ? "the dummy random-weight model" : props.model(),
                 model.config().architecture(), (System.nanoTime() - start) / 1_000_000, where);
         return model;
@@ -69,8 +72,9 @@ public class QuireConfiguration {
             kvBytes = blocks * gpu.kvBytesPerBlock(props.blockSize());
         }
         EngineConfig config = new EngineConfig(props.blockSize(), kvBytes, props.maxNumSeqs(),
-                props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(), props.swapSpace().toBytes(), props.preemptionMode(),
-                props.kvAllocationPolicy(), props.maxWaitingRequests());
+                props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(),
+                props.swapSpace().toBytes(), props.preemptionMode(), props.kvAllocationPolicy(),
+                props.maxWaitingRequests());
         return new LLMEngine(model, config, registry);
     }
 
@@ -87,6 +91,12 @@ public class QuireConfiguration {
         }
         log.info("The model has no chat template: chat prompts use the plain 'role: content' fallback");
         return ChatTemplate.fallback();
+    }
+
+    /** The engine as {@code GET /kv/report} sees it: the API gets this view, not the engine. */
+    @Bean
+    public KvReportSource kvReportSource(LLMEngine engine) {
+        return new KvReportSource(engine.modelName(), engine.config().kvAllocationPolicy().name(), engine::kvReport);
     }
 
     @Bean
@@ -108,7 +118,8 @@ public class QuireConfiguration {
     public ApiKeys apiKeys(QuireProperties props) {
         ApiKeys keys = ApiKeys.of(props.apiKey());
         log.info(keys.isEmpty() ? "No API key set (quire.api-key): the API is open to anyone who can reach it"
-                : "API keys: {} (quire.api-key); /health, /version and the Actuator health and Prometheus endpoints stay open", keys.size());
+                : "API keys: {} (quire.api-key); /health, /version and the Actuator health and Prometheus endpoints"
+                        + " stay open", keys.size());
         return keys;
     }
 
