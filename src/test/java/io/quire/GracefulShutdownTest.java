@@ -1,5 +1,6 @@
 package io.quire;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,6 +30,8 @@ import static org.awaitility.Awaitility.await;
  * requests get 503, a request that can finish within the grace period does, the others end with a
  * {@code finish_reason: "abort"} chunk and {@code [DONE]}, and the process exits soon after.
  */
+// Starts a server JVM and streams through its shutdown: 20-40 s. Not in the quick run (-Pquick).
+@Tag("slow")
 class GracefulShutdownTest {
     private static final int STREAMS = 20;
     private static final int GRACE_SECONDS = 3;
