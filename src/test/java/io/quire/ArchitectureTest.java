@@ -58,12 +58,13 @@ class ArchitectureTest {
             // The API reads KV reports and tokenizes: it may see kv and model types.
             .whereLayer("Kv").mayOnlyBeAccessedByLayers("Engine", "Api", "Cli", "Config")
             .whereLayer("Model").mayOnlyBeAccessedByLayers("Engine", "Api", "Cli", "Config")
+            // The engine reaches the device only through the model: it schedules, the model computes.
             .whereLayer("Backend").mayOnlyBeAccessedByLayers("Kv", "Model", "Cli", "Config")
             .ignoreDependency(ENGINE_CONFIG_TO_CPU_CACHE[0], ENGINE_CONFIG_TO_CPU_CACHE[1])
             .ignoreDependency(ENGINE_TO_KV_CACHE[0], ENGINE_TO_KV_CACHE[1]);
 
     @ArchTest
-    static final ArchRule engineSpeaksNoHttpAndKnowsNoDevice = classes()
+    static final ArchRule engineIsFreeOfApiHttpAndCpuBackend = classes()
             .that().resideInAPackage("io.quire.engine..")
             .should(onlyHaveDependenciesWhere(not(dependencyTarget(
                     resideInAnyPackage("io.quire.api..", "io.quire.backend.cpu..").or(resideInAnyPackage(HTTP))))
