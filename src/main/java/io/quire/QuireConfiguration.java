@@ -2,6 +2,7 @@ package io.quire;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quire.api.ChatPrompts;
+import io.quire.api.KvReportSource;
 import io.quire.api.security.ApiCors;
 import io.quire.api.security.ApiKeys;
 import io.quire.api.template.ChatTemplate;
@@ -61,7 +62,8 @@ public class QuireConfiguration {
 
     @Bean(destroyMethod = "shutdown")
     public LLMEngine llmEngine(LanguageModel model, QuireProperties props, MeterRegistry registry) {
-        // Both budgets go in; the model's device takes its own (the CPU the bytes, a GPU its share of free memory).
+        // Both budgets go in; the model's device takes its own (the CPU the bytes, a GPU its share of
+        // free memory).
         EngineConfig config = new EngineConfig(props.blockSize(), props.kvCacheMemory().toBytes(), props.maxNumSeqs(),
                 props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(),
                 props.swapSpace().toBytes(), props.preemptionMode(), props.kvAllocationPolicy(),
@@ -82,6 +84,12 @@ public class QuireConfiguration {
         }
         log.info("The model has no chat template: chat prompts use the plain 'role: content' fallback");
         return ChatTemplate.fallback();
+    }
+
+    /** The engine as {@code GET /kv/report} sees it: the API gets this view, not the engine. */
+    @Bean
+    public KvReportSource kvReportSource(LLMEngine engine) {
+        return new KvReportSource(engine.modelName(), engine.config().kvAllocationPolicy().name(), engine::kvReport);
     }
 
     @Bean

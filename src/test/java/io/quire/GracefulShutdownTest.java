@@ -1,5 +1,6 @@
 package io.quire;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,12 +23,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * SIGTERM to a started server process during long streams: readiness goes out of service and new
  * requests get 503, a request that can finish within the grace period does, the others end with a
  * {@code finish_reason: "abort"} chunk and {@code [DONE]}, and the process exits soon after.
  */
+// Starts a server JVM and streams through its shutdown: 20-40 s. Not in the quick run (-Pquick).
+@Tag("slow")
 class GracefulShutdownTest {
     private static final int STREAMS = 20;
     private static final int GRACE_SECONDS = 3;
@@ -55,12 +59,14 @@ class GracefulShutdownTest {
 
     private Stream open(int port, int maxTokens) {
         String body = """
-                {"model": "quire-dummy", "prompt": "Once upon a time", "max_tokens": %d, "ignore_eos": true, "stream": true}""".formatted(maxTokens);
+                {"model": "quire-dummy", "prompt": "Once upon a time", "max_tokens": %d, "ignore_eos": true,
+                 "stream": true}""".formatted(maxTokens);
         List<String> lines = new CopyOnWriteArrayList<>();
-        CompletableFuture<Void> done = http.sendAsync(request(port, "/v1/completions", body), HttpResponse.BodyHandlers.ofInputStream())
+        CompletableFuture<Void> done = http
+                .sendAsync(request(port, "/v1/completions", body), HttpResponse.BodyHandlers.ofInputStream())
                 .thenAcceptAsync(r -> {
                     try (InputStream in = r.body();
-                         BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                         var reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
                         for (String line; (line = reader.readLine()) != null; ) if (!line.isEmpty()) lines.add(line);
                     } catch (Exception e) {
                         lines.add("read failed: " + e);
@@ -70,8 +76,18 @@ class GracefulShutdownTest {
     }
 
     private static HttpRequest request(int port, String path, String body) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(120));
-        return body == null ? b.GET().build() : b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(120));
+        return body == null ? b.GET().build()
+                : b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
+    }
+
+    private static String readOrEmpty(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (java.io.IOException e) {
+            return "";
+        }
     }
 
     private int status(int port, String path, String body) {
@@ -97,38 +113,32 @@ class GracefulShutdownTest {
                 "--quire.shutdown-grace=" + GRACE_SECONDS + "s", "--quire.device=cpu");
         Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-            while (status(port, "/health", null) != 200) {
-                assertThat(server.isAlive()).as("server exited at startup:%n%s", Files.readString(log)).isTrue();
-                assertThat(System.nanoTime()).as("server not ready in 90 s").isLessThan(deadline);
-                Thread.sleep(100);
-            }
+            await("the server ready").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
+                    .failFast("the server exited at startup", () -> assertThat(server.isAlive())
+                            .as(() -> "server alive; its log:\n" + readOrEmpty(log)).isTrue())
+                    .until(() -> status(port, "/health", null) == 200);
             List<Stream> streams = new ArrayList<>();
             for (int i = 0; i < STREAMS; i++) streams.add(open(port, 2000));
-            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (!streams.stream().allMatch(Stream::started)) {
-                assertThat(System.nanoTime()).as("streams did not start").isLessThan(deadline);
-                Thread.sleep(20);
-            }
+            await("every stream started").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> streams.stream().allMatch(Stream::started));
             Stream shortOne = open(port, 4);
 
             long sigterm = System.nanoTime();
             server.destroy(); // SIGTERM
-            // While the running requests have their grace period: out of service, new requests refused.
-            int readiness = -1, completion = -1, health = -1;
-            for (int i = 0; i < 100 && (readiness != 503 || completion != 503 || health != 503); i++) {
-                readiness = status(port, "/actuator/health/readiness", null);
-                health = status(port, "/health", null);
-                completion = status(port, "/v1/completions", """
-                        {"model": "quire-dummy", "prompt": "Too late", "max_tokens": 4}""");
-                Thread.sleep(20);
-            }
-            assertThat(readiness).as("readiness during the grace period").isEqualTo(503);
-            assertThat(health).as("/health during the grace period").isEqualTo(503);
-            assertThat(completion).as("a new completion during the grace period").isEqualTo(503);
+            // While the running requests have their grace period: out of service, new requests refused
+            // (so this waits at most that long: after it the server is gone).
+            await("503s during the grace period").atMost(Duration.ofSeconds(GRACE_SECONDS))
+                    .pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+                        assertThat(status(port, "/actuator/health/readiness", null)).as("readiness").isEqualTo(503);
+                        assertThat(status(port, "/health", null)).as("/health").isEqualTo(503);
+                        assertThat(status(port, "/v1/completions", """
+                                {"model": "quire-dummy", "prompt": "Too late", "max_tokens": 4}"""))
+                                .as("a new completion").isEqualTo(503);
+                    });
 
             shortOne.done().get(GRACE_SECONDS + 10, TimeUnit.SECONDS);
-            assertThat(shortOne.lastChunk()).as("a request that fits in the grace period finishes").contains("\"finish_reason\":\"length\"");
+            assertThat(shortOne.lastChunk()).as("a request that fits in the grace period finishes")
+                    .contains("\"finish_reason\":\"length\"");
             assertThat(shortOne.lines().getLast()).isEqualTo("data: [DONE]");
             for (Stream s : streams) {
                 s.done().get(GRACE_SECONDS + 15, TimeUnit.SECONDS);
@@ -137,7 +147,8 @@ class GracefulShutdownTest {
             }
             assertThat(server.waitFor(GRACE_SECONDS + 10, TimeUnit.SECONDS)).as("the process exits").isTrue();
             long exitedAfter = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
-            System.out.printf("SIGTERM: %d streams ended with abort + [DONE], process exited %d ms later (grace %d s)%n",
+            System.out.printf("SIGTERM: %d streams ended with abort + [DONE], process exited %d ms later"
+                    + " (grace %d s)%n",
                     STREAMS, exitedAfter, GRACE_SECONDS);
             assertThat(exitedAfter).as("ms from SIGTERM to exit").isLessThan((GRACE_SECONDS + 10) * 1000L);
             assertThat(Files.readString(log)).doesNotContain("\tat ");

@@ -1,6 +1,7 @@
 package io.quire;
 
 import io.quire.model.TinyModels;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -24,6 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@link QuireApplication} from target/classes, which holds what the jar packs (the jar itself is
  * built after the tests), without target/test-classes so the logging is the production one.
  */
+// Starts a server JVM per case: over a minute in all. Not in the quick run (-Pquick).
+@Tag("slow")
 class StartupFailureTest {
     @TempDir Path tmp;
 

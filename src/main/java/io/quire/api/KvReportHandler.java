@@ -2,10 +2,7 @@ package io.quire.api;
 
 import io.quire.api.security.ApiKeyAuthentication;
 import io.quire.api.wire.KvReportResponse;
-import io.quire.engine.LLMEngine;
 import io.quire.kv.KvMemoryReport;
-import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
@@ -24,29 +21,29 @@ import java.util.List;
  */
 @Component
 public class KvReportHandler {
-    private final ObjectProvider<LLMEngine> engine;
+    private final KvReportSource source;
 
-    public KvReportHandler(ObjectProvider<LLMEngine> engine) {
-        this.engine = engine;
+    public KvReportHandler(KvReportSource source) {
+        this.source = source;
     }
 
     public Mono<ServerResponse> report(ServerRequest request) {
-        LLMEngine e = engine.getIfAvailable();
-        if (e == null) return ServerResponse.status(HttpStatus.SERVICE_UNAVAILABLE).build();
         boolean detail = !"false".equalsIgnoreCase(request.queryParam("detail").orElse("true"));
-        KvMemoryReport report = e.kvReport();
+        KvMemoryReport report = source.latest().get();
         return request.principal().map(ApiKeyAuthentication::isKeyHolder).defaultIfEmpty(false).flatMap(keyHolder -> {
-            KvReportResponse body = toWire(e.modelName(), e.config().kvAllocationPolicy().name(), report, detail, keyHolder);
+            KvReportResponse body = toWire(source.modelName(), source.allocationPolicy(), report, detail, keyHolder);
             return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body);
         });
     }
 
     /** The report on the wire; {@code showIds} false puts per-report aliases in place of request and sequence ids. */
     static KvReportResponse toWire(String model, String policy, KvMemoryReport r, boolean detail, boolean showIds) {
-        KvReportResponse.Totals totals = new KvReportResponse.Totals(r.numTotalBlocks(), r.blocksUsed(), r.blocksFree(), r.blocksShared(),
+        KvReportResponse.Totals totals = new KvReportResponse.Totals(
+                r.numTotalBlocks(), r.blocksUsed(), r.blocksFree(), r.blocksShared(),
                 r.blocksCached(), r.blocksReferenced(), r.blocksUnattributed(), r.sharingSavedBlocks(),
                 r.slotsAllocated(), r.tokensStored(), r.slotsWasted(), r.slotsReserved(),
-                r.totalBytes(), r.usedBytes(), r.tokensStoredBytes(), r.wastedBytes(), r.reservedBytes(), r.sharingSavedBytes(),
+                r.totalBytes(), r.usedBytes(), r.tokensStoredBytes(), r.wastedBytes(), r.reservedBytes(),
+                r.sharingSavedBytes(),
                 r.usage(), r.utilization(), r.wastedFraction(), r.reservedFraction(), r.sharingSavedFraction(),
                 r.swapBlocksTotal(), r.swapBlocksUsed(), r.sequencesSwapped());
         List<KvReportResponse.Sequence> seqs = null;
@@ -60,8 +57,10 @@ public class KvReportHandler {
             }
             blocks = new ArrayList<>(r.blocks().size());
             for (KvMemoryReport.BlockInfo b : r.blocks()) {
-                List<String> owners = showIds || b.owners() == null ? b.owners() : b.owners().stream().map(aliases::request).toList();
-                blocks.add(new KvReportResponse.Block(b.blockId(), b.refCount(), b.tokens(), b.fill(r.blockSize()), owners));
+                List<String> owners = showIds || b.owners() == null ? b.owners()
+                        : b.owners().stream().map(aliases::request).toList();
+                blocks.add(new KvReportResponse.Block(b.blockId(), b.refCount(), b.tokens(), b.fill(r.blockSize()),
+                        owners));
             }
         }
         return new KvReportResponse(model, r.step(), policy, r.blockSize(), r.bytesPerBlock(), totals, seqs, blocks);

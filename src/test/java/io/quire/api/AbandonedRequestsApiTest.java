@@ -2,6 +2,8 @@ package io.quire.api;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quire.engine.EngineStats;
+import org.awaitility.core.ConditionFactory;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
@@ -9,9 +11,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Clients that leave: whatever the moment (queued, prefilling, streaming, before the response
@@ -39,21 +43,26 @@ class AbandonedRequestsApiTest extends Stories260KServerTest {
         return s;
     }
 
-    /** Waits at most {@code millis} for the engine to hold no request; returns the last stats. */
-    private EngineStats idleWithin(long millis) throws InterruptedException {
-        long deadline = System.nanoTime() + millis * 1_000_000;
-        EngineStats s = engine.stats();
-        while (engine.numActiveRequests() > 0 || s.running() > 0 || s.waiting() > 0) {
-            if (System.nanoTime() > deadline) break;
-            Thread.sleep(5);
-            s = engine.stats();
+    /** Polls (every 5 ms) for at most {@code limit}: aborts take effect at the engine's next step. */
+    private static ConditionFactory within(Duration limit) {
+        return await().atMost(limit).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5));
+    }
+
+    /** Whether the engine holds no request within {@code limit}. */
+    private boolean noRequestWithin(Duration limit) {
+        try {
+            within(limit).until(() -> engine.numActiveRequests() == 0);
+            return true;
+        } catch (ConditionTimeoutException e) {
+            return false;
         }
-        return s;
     }
 
     private static String prompts(int count) {
         StringBuilder sb = new StringBuilder("[");
-        for (int i = 0; i < count; i++) sb.append(i == 0 ? "" : ", ").append("\"Once upon a time ").append(i).append('"');
+        for (int i = 0; i < count; i++) {
+            sb.append(i == 0 ? "" : ", ").append("\"Once upon a time ").append(i).append('"');
+        }
         return sb.append(']').toString();
     }
 
@@ -70,14 +79,18 @@ class AbandonedRequestsApiTest extends Stories260KServerTest {
                     InputStream in = s.getInputStream();
                     assertThat(in.read()).isNotNegative();
                 } else {
-                    while (engine.numActiveRequests() < 300) Thread.sleep(5);
+                    within(Duration.ofSeconds(30)).until(() -> engine.numActiveRequests() >= 300);
                 }
                 assertThat(engine.numActiveRequests()).as("all 300 prompts were queued").isEqualTo(300);
             }
             long left = System.nanoTime();
-            EngineStats after = idleWithin(1000);
-            assertThat(engine.numActiveRequests()).as("requests active 1 s after the client left (stream=%s)", stream).isZero();
-            assertThat(after.running() + after.waiting()).isZero();
+            boolean streaming = stream;
+            within(Duration.ofSeconds(1)).untilAsserted(() -> {
+                assertThat(engine.numActiveRequests())
+                        .as("requests active after the client left (stream=%s)", streaming).isZero();
+                EngineStats after = engine.stats();
+                assertThat(after.running() + after.waiting()).as("running + waiting").isZero();
+            });
             assertThat(finished("length")).as("no prompt ran to max_tokens").isEqualTo(lengthBefore);
             System.out.printf("300 prompts, stream=%s: engine idle %d ms after the client left%n",
                     stream, (System.nanoTime() - left) / 1_000_000);
@@ -104,8 +117,7 @@ class AbandonedRequestsApiTest extends Stories260KServerTest {
             try (Socket s = send(chat ? "/v1/chat/completions" : "/v1/completions", body)) {
                 if (delayMillis > 0) Thread.sleep(delayMillis);
             }
-            idleWithin(1000);
-            if (engine.numActiveRequests() > 0) stillRunning++;
+            if (!noRequestWithin(Duration.ofSeconds(1))) stillRunning++;
         }
         System.out.printf("50 clients leaving within 20 ms: %.0f requests reached the engine and were aborted, "
                 + "%.0f ran to max_tokens, %d still running 1 s later%n",

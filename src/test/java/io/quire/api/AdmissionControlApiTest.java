@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * {@code quire.max-waiting-requests}: a request that would pass the waiting bound is refused
@@ -36,14 +37,16 @@ class AdmissionControlApiTest extends Stories260KServerTest {
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    private void awaitActive(int n) throws InterruptedException {
-        for (int i = 0; i < 1000 && engine.numActiveRequests() != n; i++) Thread.sleep(5);
-        assertThat(engine.numActiveRequests()).isEqualTo(n);
+    private void awaitActive(int n) {
+        await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5))
+                .untilAsserted(() -> assertThat(engine.numActiveRequests()).as("active requests").isEqualTo(n));
     }
 
     private double rejectedOnPrometheus() throws Exception {
         for (String line : get("/actuator/prometheus").body().split("\n")) {
-            if (line.startsWith("quire_num_requests_rejected_total{")) return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            if (line.startsWith("quire_num_requests_rejected_total{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
         }
         throw new AssertionError("quire_num_requests_rejected_total is not exposed");
     }
@@ -62,13 +65,16 @@ class AdmissionControlApiTest extends Stories260KServerTest {
         HttpResponse<String> r = post("/v1/completions", """
                 {"model": "stories260K", "prompt": ["a", "b", "c", "d", "e"], "max_tokens": 2}""");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
-        assertThat(json.readTree(r.body()).get("error").get("message").asString()).contains("more than the server queues at once (4)");
+        assertThat(json.readTree(r.body()).get("error").get("message").asString())
+                .contains("more than the server queues at once (4)");
         // OpenAI's bound on a batch, checked before anything is tokenized.
         String many = "[" + "\"a\", ".repeat(2048) + "\"a\"]";
-        HttpResponse<String> tooMany = post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": " + many + "}");
+        HttpResponse<String> tooMany =
+                post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": " + many + "}");
         assertThat(tooMany.statusCode()).as(tooMany.body()).isEqualTo(400);
         assertThat(json.readTree(tooMany.body()).get("error").get("param").asString()).isEqualTo("prompt");
-        assertThat(json.readTree(tooMany.body()).get("error").get("message").asString()).contains("at most 2048 prompts");
+        assertThat(json.readTree(tooMany.body()).get("error").get("message").asString())
+                .contains("at most 2048 prompts");
         HttpResponse<String> n = post("/v1/completions", """
                 {"model": "stories260K", "prompt": ["a", "b"], "n": 3, "max_tokens": 2}""");
         assertThat(n.statusCode()).as(n.body()).isEqualTo(400);
@@ -102,7 +108,8 @@ class AdmissionControlApiTest extends Stories260KServerTest {
             assertThat(engine.numActiveRequests()).isEqualTo(4);
             // n = 2 counts two places too, on the chat endpoint as well.
             assertRefusedWith429(post("/v1/chat/completions", """
-                    {"model": "stories260K", "messages": [{"role": "user", "content": "Hi"}], "n": 2, "max_tokens": 2}"""));
+                    {"model": "stories260K", "messages": [{"role": "user", "content": "Hi"}], "n": 2,
+                     "max_tokens": 2}"""));
             assertThat(engine.numActiveRequests()).isEqualTo(4);
 
             accepted.add(sendAsync(completion("\"the last place\"")));

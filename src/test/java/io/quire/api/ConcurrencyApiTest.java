@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** Many clients at once, and clients that go away. */
 class ConcurrencyApiTest extends Stories260KServerTest {
@@ -34,7 +35,8 @@ class ConcurrencyApiTest extends Stories260KServerTest {
 
     private static String body(String prompt, int maxTokens, boolean stream) {
         return """
-                {"model": "stories260K", "prompt": "%s", "max_tokens": %d, "temperature": 0, "stream": %s, "stream_options": {"include_usage": %s}}"""
+                {"model": "stories260K", "prompt": "%s", "max_tokens": %d, "temperature": 0, "stream": %s,
+                 "stream_options": {"include_usage": %s}}"""
                 .formatted(prompt, maxTokens, stream, stream);
     }
 
@@ -45,16 +47,18 @@ class ConcurrencyApiTest extends Stories260KServerTest {
         for (String p : PROMPTS) {
             for (int len : LENGTHS) expected.put(p + "|" + len, postJson("/v1/completions", body(p, len, false)));
         }
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10)).build();
         List<CompletableFuture<HttpResponse<String>>> futures = new ArrayList<>();
         List<String> keys = new ArrayList<>();
         for (int i = 0; i < 64; i++) {
             String p = PROMPTS[i % PROMPTS.length];
             int len = LENGTHS[(i / PROMPTS.length + i) % LENGTHS.length];
             keys.add(p + "|" + len);
-            futures.add(client.sendAsync(HttpRequest.newBuilder(uri("/v1/completions")).timeout(Duration.ofSeconds(300))
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body(p, len, true))).build(),
-                    HttpResponse.BodyHandlers.ofString()));
+            HttpRequest request = HttpRequest.newBuilder(uri("/v1/completions")).timeout(Duration.ofSeconds(300))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body(p, len, true))).build();
+            futures.add(client.sendAsync(request, HttpResponse.BodyHandlers.ofString()));
         }
         CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
         for (int i = 0; i < 64; i++) {
@@ -62,7 +66,8 @@ class ConcurrencyApiTest extends Stories260KServerTest {
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             List<JsonNode> chunks = parseEvents(r.body());
             JsonNode ref = expected.get(keys.get(i));
-            assertThat(completionText(chunks, 0)).as("request %d (%s)", i, keys.get(i)).isEqualTo(ref.get("choices").get(0).get("text").asString());
+            assertThat(completionText(chunks, 0)).as("request %d (%s)", i, keys.get(i))
+                    .isEqualTo(ref.get("choices").get(0).get("text").asString());
             assertThat(chunks.getLast().get("usage")).as("usage of request %d", i).isEqualTo(ref.get("usage"));
             assertThat(chunks.get(chunks.size() - 2).get("choices").get(0).get("finish_reason").asString())
                     .isEqualTo(ref.get("choices").get(0).get("finish_reason").asString());
@@ -76,9 +81,11 @@ class ConcurrencyApiTest extends Stories260KServerTest {
         double abortsBefore = aborted.count();
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         String body = """
-                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 480, "ignore_eos": true, "temperature": 0, "stream": true}""";
-        HttpResponse<InputStream> r = client.send(HttpRequest.newBuilder(uri("/v1/completions")).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 480, "ignore_eos": true,
+                 "temperature": 0, "stream": true}""";
+        HttpResponse<InputStream> r = client.send(HttpRequest.newBuilder(uri("/v1/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
         assertThat(r.statusCode()).isEqualTo(200);
         InputStream in = r.body();
         BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
@@ -91,8 +98,13 @@ class ConcurrencyApiTest extends Stories260KServerTest {
         client.shutdownNow();
         // The server sees the connection close, cancels the stream, and the engine aborts the request
         // long before its 480 tokens are done; the leak check after the test sees its blocks freed.
-        for (int i = 0; i < 500 && aborted.count() == abortsBefore; i++) Thread.sleep(20);
-        assertThat(aborted.count()).as("requests aborted").isEqualTo(abortsBefore + 1);
+        assertThat(awaitMore(aborted, abortsBefore)).as("requests aborted").isEqualTo(abortsBefore + 1);
+    }
+
+    /** The counter's value once it has grown past {@code before} (within 10 s, polled every 20 ms). */
+    private static double awaitMore(Counter counter, double before) {
+        return await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                .until(counter::count, c -> c > before);
     }
 
     @Test
@@ -102,14 +114,16 @@ class ConcurrencyApiTest extends Stories260KServerTest {
         double abortsBefore = aborted.count();
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         String body = """
-                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 480, "ignore_eos": true, "temperature": 0}""";
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 480, "ignore_eos": true,
+                 "temperature": 0}""";
         CompletableFuture<HttpResponse<String>> reply = client.sendAsync(HttpRequest.newBuilder(uri("/v1/completions"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-        for (int i = 0; i < 500 && engine.stats().running() == 0; i++) Thread.sleep(10);
-        assertThat(engine.stats().running()).as("the request is running").isEqualTo(1);
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        int running = await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> engine.stats().running(), n -> n > 0);
+        assertThat(running).as("the request is running").isEqualTo(1);
         reply.cancel(true);
         client.shutdownNow();
-        for (int i = 0; i < 500 && aborted.count() == abortsBefore; i++) Thread.sleep(20);
-        assertThat(aborted.count()).as("requests aborted").isEqualTo(abortsBefore + 1);
+        assertThat(awaitMore(aborted, abortsBefore)).as("requests aborted").isEqualTo(abortsBefore + 1);
     }
 }

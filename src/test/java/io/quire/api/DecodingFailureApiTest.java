@@ -12,8 +12,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A request body Reactor Netty cannot decode (here a chunk-size line of 20 hex digits, which
@@ -27,15 +29,17 @@ class DecodingFailureApiTest extends Stories260KServerTest {
     MeterRegistry registry;
 
     private long count(String status) {
-        return registry.find("http.server.requests").tag("uri", "/v1/completions").tag("status", status).timers().stream()
+        return registry.find("http.server.requests").tag("uri", "/v1/completions").tag("status", status).timers()
+                .stream()
                 .mapToLong(Timer::count).sum();
     }
 
     private String sendRaw(String chunkSizeLine) throws Exception {
         try (Socket socket = new Socket("localhost", port)) {
             socket.setSoTimeout(10_000);
-            socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                    + "Transfer-Encoding: chunked\r\n\r\n" + chunkSizeLine + "\r\n{}\r\n0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String request = "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n" + chunkSizeLine + "\r\n{}\r\n0\r\n\r\n";
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
             InputStream in = socket.getInputStream();
             ByteArrayOutputStream response = new ByteArrayOutputStream();
@@ -52,9 +56,9 @@ class DecodingFailureApiTest extends Stories260KServerTest {
             assertThat(sendRaw(sizeLine)).startsWith("HTTP/1.1 400 ");
         }
         // The observation is recorded when Spring's side of the exchange ends, after Netty's answer.
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (count("400") < before400 + 2 && System.nanoTime() < deadline) Thread.sleep(20);
-        assertThat(count("400")).isEqualTo(before400 + 2);
+        long after400 = await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                .until(() -> count("400"), n -> n >= before400 + 2);
+        assertThat(after400).isEqualTo(before400 + 2);
         assertThat(count("500")).isEqualTo(before500);
         assertThat(output.getAll())
                 .contains("Decoding failed")

@@ -1,6 +1,8 @@
 package io.quire.api;
 
+import io.quire.KvLeakCheck;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
@@ -12,6 +14,7 @@ import java.net.http.HttpResponse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** One API key, given as a YAML list ({@code quire.api-key[0]}), on the built-in dummy model. */
+@ExtendWith(KvLeakCheck.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "quire.kv-cache-memory=32MB", "quire.max-model-len=256", "quire.api-key[0]=" + SingleApiKeyServerTest.KEY})
 class SingleApiKeyServerTest {
@@ -26,7 +29,8 @@ class SingleApiKeyServerTest {
     void everyProtectedRouteNeedsTheKey() throws Exception {
         ProtectedRoutes.check(http, port, "quire-dummy", KEY);
         for (String open : new String[] {"/health", "/version", "/actuator/health", "/actuator/prometheus"}) {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + open)).build(),
+            URI uri = URI.create("http://localhost:" + port + open);
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).as(open).isEqualTo(200);
         }

@@ -1,10 +1,10 @@
 package io.quire.api;
 
+import io.quire.KvLeakCheck;
 import io.quire.SharedFiles;
-import io.quire.engine.EngineStats;
 import io.quire.engine.LLMEngine;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -27,8 +27,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * A real server on a random port serving stories260K through the real engine; every test class
  * extending this shares one Spring context. After each test the KV block pool must be full again
- * (no request may leak blocks, whatever happened to its client).
+ * (no request may leak blocks, whatever happened to its client): {@link KvLeakCheck}.
  */
+@ExtendWith(KvLeakCheck.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "quire.kv-cache-memory=16MB",
         "quire.max-num-seqs=64",
@@ -36,7 +37,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 abstract class Stories260KServerTest {
     static final String MODEL = "stories260K";
     /** llama.cpp's greedy continuation of "Once upon a time" (see shared/models/README.md). */
-    static final String ONCE_UPON_A_TIME_32 = ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw";
+    static final String ONCE_UPON_A_TIME_32 =
+            ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw";
 
     @DynamicPropertySource
     static void model(DynamicPropertyRegistry registry) {
@@ -57,19 +59,6 @@ abstract class Stories260KServerTest {
 
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
-    @AfterEach
-    void blockPoolIsFullAgain() throws InterruptedException {
-        // Aborts and finishes are processed on the engine thread; wait (bounded) for it to settle.
-        EngineStats s = engine.stats();
-        for (int i = 0; i < 500 && !(s.running() == 0 && s.waiting() == 0 && s.numFreeBlocks() == s.numTotalBlocks()); i++) {
-            Thread.sleep(20);
-            s = engine.stats();
-        }
-        assertThat(s.running()).as("running requests after the test").isZero();
-        assertThat(s.waiting()).as("waiting requests after the test").isZero();
-        assertThat(s.numFreeBlocks()).as("free KV blocks after the test (leak check)").isEqualTo(s.numTotalBlocks());
-    }
-
     URI uri(String path) {
         return URI.create("http://localhost:" + port + path);
     }
@@ -79,19 +68,22 @@ abstract class Stories260KServerTest {
     }
 
     HttpResponse<String> post(String path, String body, String contentType) throws IOException, InterruptedException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(120)).POST(HttpRequest.BodyPublishers.ofString(body));
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(120))
+                .POST(HttpRequest.BodyPublishers.ofString(body));
         if (contentType != null) b.header("Content-Type", contentType);
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     HttpResponse<String> get(String path) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     JsonNode postJson(String path, String body) throws IOException, InterruptedException {
         HttpResponse<String> r = post(path, body);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
+        assertThat(r.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
         return json.readTree(r.body());
     }
 
@@ -103,7 +95,8 @@ abstract class Stories260KServerTest {
     List<JsonNode> stream(String path, String body) throws IOException, InterruptedException {
         HttpResponse<String> r = post(path, body);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("text/event-stream"));
+        assertThat(r.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(ct -> assertThat(ct).startsWith("text/event-stream"));
         return parseEvents(r.body());
     }
 

@@ -1,6 +1,8 @@
 package io.quire.cli;
 
+import io.quire.KvLeakCheck;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code bench serve} against the real Quire server (default dummy random-weight model) over HTTP. */
+@ExtendWith(KvLeakCheck.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "quire.kv-cache-memory=32MB", "quire.max-model-len=256"})
 class ServeBenchServerTest {

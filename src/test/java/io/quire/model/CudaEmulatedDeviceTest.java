@@ -1,6 +1,7 @@
 package io.quire.model;
 
 import io.quire.SharedFiles;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -20,18 +21,22 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * emulated CUDA thread); {@code -Dquire.test.emulatedGpu=false} skips it. Needs g++ and CUDA 13's
  * libcudart.so.13 (CI has both); skips without.
  */
+// Minutes: every emulated CUDA thread is an OS thread. Not in the quick run (-Pquick).
+@Tag("slow")
 class CudaEmulatedDeviceTest {
 
     @Test
     void javaBackendRunsEndToEndOnTheEmulatedGpu() throws Exception {
-        assumeTrue(!"false".equals(System.getProperty("quire.test.emulatedGpu")), "skipped: -Dquire.test.emulatedGpu=false");
+        assumeTrue(!"false".equals(System.getProperty("quire.test.emulatedGpu")),
+                "skipped: -Dquire.test.emulatedGpu=false");
         Path cudart = Path.of("/usr/local/cuda/lib64");
         assumeTrue(Files.exists(cudart.resolve("libcudart.so.13")), "no libcudart.so.13 in " + cudart);
         Path libs = Path.of("target/cuda-emu-libs").toAbsolutePath();
         Files.createDirectories(libs);
         assumeTrue(hasGpp(libs.resolve("gxx.log")), "no g++ to build the emulated GPU");
         // With a compiler, a build failure is a failure (a kernel that no longer compiles), not a skip.
-        int built = run(List.of("bash", "cuda/emu/build-libs.sh", libs.toString()), null, libs.resolve("build.log"), 300);
+        int built = run(List.of("bash", "cuda/emu/build-libs.sh", libs.toString()), null, libs.resolve("build.log"),
+                300);
         assertThat(built).as("building the emulated GPU: " + Files.readString(libs.resolve("build.log"))).isZero();
 
         Path stories = SharedFiles.require("models/stories260K.gguf");

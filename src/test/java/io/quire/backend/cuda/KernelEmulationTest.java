@@ -1,5 +1,6 @@
 package io.quire.backend.cuda;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -17,13 +18,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * references. Needs g++ with C++20; skips without. Takes tens of seconds (one OS thread per CUDA
  * thread).
  */
+// Builds and runs the kernels on the CPU emulation: tens of seconds. Not in the quick run (-Pquick).
+@Tag("slow")
 class KernelEmulationTest {
 
     @Test
     void kernelsComputeTheReferenceResultsOnTheCpuEmulation() throws Exception {
         boolean gpp;
         try {
-            gpp = new ProcessBuilder("g++", "--version").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
+            gpp = new ProcessBuilder("g++", "--version").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
         } catch (java.io.IOException e) {
             gpp = false;
         }
@@ -31,7 +35,8 @@ class KernelEmulationTest {
         Path dir = Path.of("target/cuda-emu").toAbsolutePath();
         Files.createDirectories(dir);
         Path log = dir.resolve("emu.log");
-        Process p = new ProcessBuilder("bash", "cuda/emu/run.sh", dir.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder("bash", "cuda/emu/run.sh", dir.toString()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
         boolean done = p.waitFor(600, TimeUnit.SECONDS);
         if (!done) p.destroyForcibly();
         String out = Files.readString(log);
