@@ -3,7 +3,7 @@ package io.quire.engine;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quire.backend.KvCache;
 import io.quire.kv.BlockOp;
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
 import io.quire.kv.KvMemoryReport;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
@@ -59,7 +59,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final int maxModelLen;
     private final int vocabSize;
     private final KvCache kvCache;
-    private final KVCacheManager kv;
+    private final KvCacheManager kv;
     private final Scheduler scheduler;
     private final Sampler sampler = new Sampler();
     private final EngineMetrics metrics;
@@ -121,7 +121,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         }
         int numSwapBlocks = config.numSwapBlocks(kvBytesPerBlock);
         this.kvCache = model.newKvCache(numBlocks, config.blockSize(), numSwapBlocks);
-        this.kv = new KVCacheManager(numBlocks, config.blockSize(), config.enablePrefixCaching(), numSwapBlocks);
+        this.kv = new KvCacheManager(numBlocks, config.blockSize(), config.enablePrefixCaching(), numSwapBlocks);
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
                 config.kvAllocationPolicy(), maxModelLen);
         this.eosIds = Set.copyOf(tokenizer.endOfGenerationIds());
@@ -168,7 +168,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     public int numTotalBlocks() { return stats.numTotalBlocks(); }
 
     /** The KV block manager: block tables, reference counts, prefix cache, swap pool (engine thread only; for tests and reports). */
-    public KVCacheManager kvCacheManager() { return kv; }
+    public KvCacheManager kvCacheManager() { return kv; }
 
     @Override
     public List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,

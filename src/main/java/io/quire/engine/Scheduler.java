@@ -1,7 +1,7 @@
 package io.quire.engine;
 
 import io.quire.kv.BlockOp;
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
 import io.quire.kv.KvAllocationPolicy;
 import io.quire.kv.PrefixHit;
 import org.slf4j.Logger;
@@ -34,7 +34,7 @@ public final class Scheduler {
 
     private final int maxNumSeqs;
     private final int maxNumBatchedTokens;
-    private final KVCacheManager kv;
+    private final KvCacheManager kv;
     private final PreemptionMode preemptionMode;
     private final KvAllocationPolicy allocationPolicy;
     private final int maxModelLen;
@@ -44,15 +44,15 @@ public final class Scheduler {
     private long numPreemptions;
     private long numSwapOuts;
 
-    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KVCacheManager kv) {
+    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv) {
         this(maxNumSeqs, maxNumBatchedTokens, kv, PreemptionMode.AUTO);
     }
 
-    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KVCacheManager kv, PreemptionMode preemptionMode) {
+    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv, PreemptionMode preemptionMode) {
         this(maxNumSeqs, maxNumBatchedTokens, kv, preemptionMode, KvAllocationPolicy.PAGED, Integer.MAX_VALUE);
     }
 
-    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KVCacheManager kv, KvAllocationPolicy allocationPolicy, int maxModelLen) {
+    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv, KvAllocationPolicy allocationPolicy, int maxModelLen) {
         this(maxNumSeqs, maxNumBatchedTokens, kv, PreemptionMode.AUTO, allocationPolicy, maxModelLen);
     }
 
@@ -60,7 +60,7 @@ public final class Scheduler {
      * @param allocationPolicy how much KV a sequence gets at admission (see {@link KvAllocationPolicy})
      * @param maxModelLen      the engine's maximum model length, which ORCA_MAX reserves
      */
-    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KVCacheManager kv, PreemptionMode preemptionMode,
+    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv, PreemptionMode preemptionMode,
                      KvAllocationPolicy allocationPolicy, int maxModelLen) {
         if (maxNumSeqs <= 0 || maxNumBatchedTokens <= 0) throw new IllegalArgumentException("maxNumSeqs and maxNumBatchedTokens must be positive");
         if (allocationPolicy.reservesAhead() && maxModelLen == Integer.MAX_VALUE) throw new IllegalArgumentException(allocationPolicy + " needs a maximum model length");
@@ -74,7 +74,7 @@ public final class Scheduler {
 
     public KvAllocationPolicy allocationPolicy() { return allocationPolicy; }
 
-    public KVCacheManager kvCacheManager() { return kv; }
+    public KvCacheManager kvCacheManager() { return kv; }
 
     public void addRequest(Request request) {
         if (request.state() != RequestState.WAITING) throw new IllegalStateException("not a new request: " + request);

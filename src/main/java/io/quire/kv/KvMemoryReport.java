@@ -70,7 +70,7 @@ public record KvMemoryReport(
     }
 
     /** What a sequence holds, as input to {@link #build}: tokens stored, blocks in logical order. */
-    public record SequenceBlocks(String sequenceId, String owner, int numTokens, List<KVCacheBlock> blocks) {}
+    public record SequenceBlocks(String sequenceId, String owner, int numTokens, List<KvCacheBlock> blocks) {}
 
     public int blocksFree() { return numTotalBlocks - blocksUsed; }
 
@@ -129,7 +129,7 @@ public record KvMemoryReport(
         for (SequenceBlocks s : sequences) {
             int[] ids = new int[s.blocks().size()];
             for (int i = 0; i < ids.length; i++) {
-                KVCacheBlock b = s.blocks().get(i);
+                KvCacheBlock b = s.blocks().get(i);
                 int id = b.blockId();
                 ids[i] = id;
                 int tokens = (int) Math.max(0, Math.min(blockSize, (long) s.numTokens() - (long) i * blockSize));

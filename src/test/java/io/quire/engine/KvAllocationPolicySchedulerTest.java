@@ -1,6 +1,6 @@
 package io.quire.engine;
 
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
 import io.quire.kv.KvAllocationPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -39,7 +39,7 @@ class KvAllocationPolicySchedulerTest {
         // prompt 20 + 50 outputs = 70 tokens: Max 512 (32 blocks), Pow2 128 (8 blocks), Oracle 70 (5 blocks).
         int[] expectedBlocks = {0, 32, 8, 5};
         for (KvAllocationPolicy policy : KvAllocationPolicy.values()) {
-            KVCacheManager kv = new KVCacheManager(64, BLOCK);
+            KvCacheManager kv = new KvCacheManager(64, BLOCK);
             Scheduler s = new Scheduler(64, 2048, kv, policy, MAX_MODEL_LEN);
             Request r = request("r", 20, 50);
             s.addRequest(r);
@@ -65,7 +65,7 @@ class KvAllocationPolicySchedulerTest {
         // 64 blocks = 1024 tokens; 40 requests of 20 + 50 tokens.
         int[] admitted = new int[KvAllocationPolicy.values().length];
         for (KvAllocationPolicy policy : KvAllocationPolicy.values()) {
-            KVCacheManager kv = new KVCacheManager(64, BLOCK);
+            KvCacheManager kv = new KvCacheManager(64, BLOCK);
             Scheduler s = new Scheduler(256, 4096, kv, policy, MAX_MODEL_LEN);
             for (int i = 0; i < 40; i++) s.addRequest(request("r" + i, 20, 50));
             s.schedule();
@@ -81,7 +81,7 @@ class KvAllocationPolicySchedulerTest {
     @EnumSource(KvAllocationPolicy.class)
     void randomWorkloadsNeverLeakAndOrcaNeverPreempts(KvAllocationPolicy policy) {
         Random rnd = new Random(11);
-        KVCacheManager kv = new KVCacheManager(48, BLOCK);
+        KvCacheManager kv = new KvCacheManager(48, BLOCK);
         Scheduler s = new Scheduler(32, 256, kv, policy, MAX_MODEL_LEN);
         List<Request> all = new ArrayList<>();
         int next = 0;
@@ -111,7 +111,7 @@ class KvAllocationPolicySchedulerTest {
 
     @Test
     void anOrcaPolicyNeedsAMaximumModelLength() {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Scheduler(8, 64, new KVCacheManager(8, BLOCK), KvAllocationPolicy.ORCA_MAX, Integer.MAX_VALUE))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Scheduler(8, 64, new KvCacheManager(8, BLOCK), KvAllocationPolicy.ORCA_MAX, Integer.MAX_VALUE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maximum model length");
     }
 }

@@ -2,7 +2,7 @@ package io.quire.engine;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quire.backend.TensorType;
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
 import io.quire.model.LanguageModel;
 import io.quire.model.RandomModels;
 
@@ -71,7 +71,7 @@ public final class KvSharingSavings {
         try (LLMEngine e = new LLMEngine(model, config, new SimpleMeterRegistry())) {
             int[] peaks = new int[2];
             e.afterStep = engine -> {
-                KVCacheManager kv = engine.kvCacheManager();
+                KvCacheManager kv = engine.kvCacheManager();
                 int own = 0;
                 for (Request r : engine.scheduler().running()) own += kv.numBlocks(r.requestId());
                 peaks[0] = Math.max(peaks[0], kv.numUsedBlocks());

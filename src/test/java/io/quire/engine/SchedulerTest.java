@@ -1,6 +1,6 @@
 package io.quire.engine;
 
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -22,7 +22,7 @@ class SchedulerTest {
 
     @Test
     void longPromptIsChunkedAndMixedWithDecodes() {
-        KVCacheManager kv = new KVCacheManager(100, 4);
+        KvCacheManager kv = new KvCacheManager(100, 4);
         Scheduler s = new Scheduler(8, 16, kv);
         Request a = request("a", 3, 5);
         s.addRequest(a);
@@ -51,7 +51,7 @@ class SchedulerTest {
 
     @Test
     void preemptsTheMostRecentlyAdmittedAndPutsItFirstInLine() {
-        KVCacheManager kv = new KVCacheManager(4, 4); // 16 tokens
+        KvCacheManager kv = new KvCacheManager(4, 4); // 16 tokens
         Scheduler s = new Scheduler(8, 64, kv);
         Request a = request("a", 4, 8), b = request("b", 4, 8), c = request("c", 4, 8), d = request("d", 4, 8);
         for (Request r : List.of(a, b, c)) s.addRequest(r);
@@ -82,7 +82,7 @@ class SchedulerTest {
             int capacity = numBlocks * blockSize;
             int maxSeqs = 1 + rnd.nextInt(6);
             int maxBatched = 1 + rnd.nextInt(48);
-            KVCacheManager kv = new KVCacheManager(numBlocks, blockSize);
+            KvCacheManager kv = new KvCacheManager(numBlocks, blockSize);
             Scheduler s = new Scheduler(maxSeqs, maxBatched, kv);
 
             List<Request> all = new ArrayList<>();

@@ -3,7 +3,7 @@ package io.quire.engine;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quire.SharedFiles;
 import io.quire.backend.KvCache;
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
@@ -56,7 +56,7 @@ class SequenceGroupTest {
     void fourSamplesHoldThePromptBlocksOnceAndCopyOnlyThePartialBlock() {
         ToyModel model = new ToyModel(64, 1024);
         try (LLMEngine e = engine(model, 64, 16)) {
-            KVCacheManager kv = e.kvCacheManager();
+            KvCacheManager kv = e.kvCacheManager();
             List<String> checks = new ArrayList<>();
             SamplingParams p = SamplingParams.defaults(8).withSeed(3L).withN(4, null).withIgnoreEos(true);
             e.afterStep = engine -> {

@@ -2,7 +2,7 @@ package io.quire.engine;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 
@@ -99,7 +99,7 @@ class SharingLeakTest {
                 assertThat(s.numFreeBlocks()).as("seed %d: %s", seed, s).isEqualTo(s.numTotalBlocks());
                 assertThat(s.numFreeSwapBlocks()).isEqualTo(s.numTotalSwapBlocks());
                 e.shutdown();
-                KVCacheManager kv = e.kvCacheManager();
+                KvCacheManager kv = e.kvCacheManager();
                 for (int b = 0; b < kv.numTotalBlocks(); b++) assertThat(kv.refCount(b)).as("seed %d block %d", seed, b).isZero();
                 for (int b = 0; b < kv.numSwapBlocks(); b++) assertThat(kv.swapRefCount(b)).isZero();
                 assertThat(kv.numRequests()).isZero();

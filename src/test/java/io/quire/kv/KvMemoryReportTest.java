@@ -13,7 +13,7 @@ class KvMemoryReportTest {
 
     @Test
     void countsBlocksTokensAndInternalFragmentation() {
-        KVCacheManager kv = new KVCacheManager(10, 16);
+        KvCacheManager kv = new KvCacheManager(10, 16);
         Map<String, Integer> lengths = Map.of("a", 5, "b", 16, "c", 17);
         lengths.forEach((id, len) -> assertThat(kv.allocateSlots(id, 0, len)).isTrue());
         KvMemoryReport r = kv.report(7, BYTES_PER_BLOCK, lengths::get);
@@ -61,7 +61,7 @@ class KvMemoryReportTest {
 
     @Test
     void blocksAheadOfTheTokensAreReservedNotWasted() {
-        KVCacheManager kv = new KVCacheManager(10, 16);
+        KvCacheManager kv = new KvCacheManager(10, 16);
         assertThat(kv.allocateSlots("r", 0, 64)).isTrue(); // a reservation of 4 blocks
         KvMemoryReport r = kv.report(1, BYTES_PER_BLOCK, id -> 5);
         assertThat(r.blocksUsed()).isEqualTo(4);
@@ -76,12 +76,12 @@ class KvMemoryReportTest {
     @Test
     void sharedBlocksCountOnceAndTheSavingIsTheDifference() {
         BlockPool pool = new BlockPool(8);
-        List<KVCacheBlock> a = pool.allocate(2);           // a: 20 tokens in [p, a1]
-        KVCacheBlock prefix = a.getFirst();
+        List<KvCacheBlock> a = pool.allocate(2);           // a: 20 tokens in [p, a1]
+        KvCacheBlock prefix = a.getFirst();
         pool.share(prefix);                                 // b references the full prefix block too
         pool.share(prefix);                                 // and c
-        List<KVCacheBlock> b = List.of(prefix, pool.allocate(1).getFirst()); // b: 18 tokens
-        List<KVCacheBlock> c = List.of(prefix);             // c: 16 tokens, all shared
+        List<KvCacheBlock> b = List.of(prefix, pool.allocate(1).getFirst()); // b: 18 tokens
+        List<KvCacheBlock> c = List.of(prefix);             // c: 16 tokens, all shared
         KvMemoryReport r = KvMemoryReport.build(3, 16, BYTES_PER_BLOCK, pool.numTotalBlocks(), pool.numFreeBlocks(), List.of(
                 new KvMemoryReport.SequenceBlocks("a", "a", 20, a),
                 new KvMemoryReport.SequenceBlocks("b", "b", 18, b),
@@ -104,7 +104,7 @@ class KvMemoryReportTest {
     @Test
     void blocksHeldOutsideTheTablesShowAsUnattributed() {
         BlockPool pool = new BlockPool(4);
-        List<KVCacheBlock> a = pool.allocate(1);
+        List<KvCacheBlock> a = pool.allocate(1);
         pool.allocate(1); // held by no table
         KvMemoryReport r = KvMemoryReport.build(0, 16, BYTES_PER_BLOCK, pool.numTotalBlocks(), pool.numFreeBlocks(),
                 List.of(new KvMemoryReport.SequenceBlocks("a", "a", 3, a)));
@@ -116,7 +116,7 @@ class KvMemoryReportTest {
     @Test
     void aForkSharesItsParentsBlocksUntilItWrites() {
         // n = 2 on a 20-token prompt: the child references both of the parent's blocks.
-        KVCacheManager kv = new KVCacheManager(10, 16, false, 0);
+        KvCacheManager kv = new KvCacheManager(10, 16, false, 0);
         assertThat(kv.allocateSlots("req/0", 0, 20)).isTrue();
         kv.fork("req/0", "req/1");
         java.util.function.UnaryOperator<String> owner = id -> id.substring(0, id.indexOf('/'));

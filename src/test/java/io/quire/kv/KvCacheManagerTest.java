@@ -8,11 +8,11 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-class KVCacheManagerTest {
+class KvCacheManagerTest {
 
     @Test
     void allocatesBlocksStepByStep() {
-        KVCacheManager kv = new KVCacheManager(10, 4);
+        KvCacheManager kv = new KvCacheManager(10, 4);
         assertThat(kv.allocateSlots("a", 0, 5)).isTrue();  // 5 tokens: 2 blocks
         assertThat(kv.numBlocks("a")).isEqualTo(2);
         assertThat(kv.allocateSlots("a", 5, 3)).isTrue();  // 8 tokens: still 2 blocks
@@ -25,7 +25,7 @@ class KVCacheManagerTest {
 
     @Test
     void refusesWithoutAllocatingWhenBlocksRunOut() {
-        KVCacheManager kv = new KVCacheManager(3, 4);
+        KvCacheManager kv = new KvCacheManager(3, 4);
         assertThat(kv.allocateSlots("a", 0, 8)).isTrue();
         assertThat(kv.allocateSlots("b", 0, 8)).isFalse();
         assertThat(kv.numBlocks("b")).isZero();
@@ -40,7 +40,7 @@ class KVCacheManagerTest {
 
     @Test
     void slotMappingFollowsTheBlockTable() {
-        KVCacheManager kv = new KVCacheManager(8, 4);
+        KvCacheManager kv = new KvCacheManager(8, 4);
         kv.allocateSlots("x", 0, 3);
         kv.allocateSlots("a", 0, 10);
         int[] table = kv.blockTable("a");

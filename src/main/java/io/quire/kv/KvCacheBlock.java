@@ -1,18 +1,18 @@
 package io.quire.kv;
 
 /**
- * One physical KV-cache block as the pool tracks it (vLLM v1's {@code KVCacheBlock}). The
+ * One physical KV-cache block as the pool tracks it (vLLM v1's {@code KvCacheBlock}). The
  * reference count is the number of sequences whose block table holds the block; it returns to
  * the free queue at zero. A full block may carry its {@link BlockHash} (prefix caching): it keeps
  * it while it sits in the free queue, so a later request with the same prefix can take it back,
  * and loses it only when the pool hands the block out for new data (eviction).
  */
-public final class KVCacheBlock {
+public final class KvCacheBlock {
     private final int blockId;
     private int refCount;
     private BlockHash hash;
 
-    KVCacheBlock(int blockId) {
+    KvCacheBlock(int blockId) {
         this.blockId = blockId;
     }
 
@@ -33,5 +33,5 @@ public final class KVCacheBlock {
     }
 
     @Override
-    public String toString() { return "KVCacheBlock[" + blockId + ", ref=" + refCount + (hash != null ? ", cached" : "") + "]"; }
+    public String toString() { return "KvCacheBlock[" + blockId + ", ref=" + refCount + (hash != null ? ", cached" : "") + "]"; }
 }
