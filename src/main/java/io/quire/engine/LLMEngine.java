@@ -16,6 +16,7 @@ import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -42,7 +43,7 @@ import java.util.function.Consumer;
  * push each request's output to its own sink. A failing step fails only the requests in it.
  *
  * <p>A request with several sequences ({@code n}/{@code best_of} > 1, beam search) is a
- * {@link SequenceGroup}: its prompt runs once, then it forks into sequences that share the
+ * {@link Request}: its prompt runs once, then it forks into sequences that share the
  * prompt's blocks (copy-on-write). Parallel samples stream with their {@code index} when
  * {@code best_of == n}; with {@code best_of > n} (the {@code n} with the highest cumulative logprob
  * are returned) and with beam search, the outputs come at the end, as in vLLM.
@@ -66,10 +67,10 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final Set<Integer> eosIds;
 
     private final ConcurrentLinkedQueue<Request> incoming = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<SequenceGroup> aborts = new ConcurrentLinkedQueue<>();
-    private final Map<String, SequenceGroup> active = new ConcurrentHashMap<>();
-    private final Map<SequenceGroup, Sinks.Many<RequestOutput>> sinks = new ConcurrentHashMap<>();
-    private final Map<Request, SequenceStream> streams = new IdentityHashMap<>(); // engine thread only
+    private final ConcurrentLinkedQueue<Request> aborts = new ConcurrentLinkedQueue<>();
+    private final Map<String, Request> active = new ConcurrentHashMap<>();
+    private final Map<Request, Sinks.Many<RequestOutput>> sinks = new ConcurrentHashMap<>();
+    private final Map<Sequence, SequenceStream> streams = new IdentityHashMap<>(); // engine thread only
     private final reactor.core.scheduler.Scheduler loopThread = Schedulers.newSingle("quire-engine", true); // daemon: never keeps the JVM alive
     private final AtomicBoolean loopQueued = new AtomicBoolean();
     /** Sequences submitted and not yet scheduled, against {@link EngineConfig#maxWaitingRequests()}. */
@@ -187,16 +188,15 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         List<Flux<RequestOutput>> outputs = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
             Request request = requests.get(i);
-            SequenceGroup group = request.group();
-            if (active.putIfAbsent(group.requestId(), group) != null) {
+            if (active.putIfAbsent(request.requestId(), request) != null) {
                 // Withdraw what this submission queued already: all or none.
                 for (Request queued : requests.subList(0, i)) abort(queued);
                 waitingSequences.addAndGet(-(requests.size() - i) * params.width());
-                throw new InvalidRequestException(null, "Request id " + group.requestId() + " is already in use.");
+                throw new InvalidRequestException(null, "Request id " + request.requestId() + " is already in use.");
             }
-            group.waitingSlots = params.width();
+            request.waitingSlots = params.width();
             Sinks.Many<RequestOutput> sink = Sinks.many().unicast().onBackpressureBuffer();
-            sinks.put(group, sink);
+            sinks.put(request, sink);
             incoming.add(request);
             outputs.add(sink.asFlux().doOnCancel(() -> abort(request)));
         }
@@ -204,9 +204,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             // Shutdown began meanwhile and may not look at the queue again: withdraw everything.
             for (Request r : requests) {
                 if (incoming.remove(r)) {
-                    sinks.remove(r.group());
-                    active.remove(r.group().requestId(), r.group());
-                    releaseWaiting(r.group());
+                    sinks.remove(r);
+                    active.remove(r.requestId(), r);
+                    releaseWaiting(r);
                 }
             }
             throw new EngineStoppedException();
@@ -234,7 +234,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     }
 
     /** Gives back a group's places in the waiting queue, once: when it is first scheduled or ends before. */
-    private void releaseWaiting(SequenceGroup g) {
+    private void releaseWaiting(Request g) {
         int n = g.waitingSlots;
         if (n == 0) return;
         g.waitingSlots = 0;
@@ -269,7 +269,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     @Override
     public boolean abort(String requestId) {
-        SequenceGroup g = active.get(requestId);
+        Request g = active.get(requestId);
         if (g == null) return false;
         aborts.add(g);
         wake();
@@ -277,7 +277,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     }
 
     private void abort(Request request) {
-        aborts.add(request.group());
+        aborts.add(request);
         wake();
     }
 
@@ -311,8 +311,8 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private void admitIncoming() {
         Request r;
         while ((r = incoming.poll()) != null) {
-            if (r.group().isFinished()) continue; // aborted before it was admitted
-            streams.put(r, newStream(r.params()));
+            if (r.isFinished()) continue; // aborted before it was admitted
+            streams.put(r.all.getFirst(), newStream(r.params()));
             scheduler.addRequest(r);
         }
     }
@@ -323,22 +323,22 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     }
 
     private void processAborts() {
-        SequenceGroup g;
-        List<SequenceGroup> aborted = new ArrayList<>();
+        Request g;
+        List<Request> aborted = new ArrayList<>();
         while ((g = aborts.poll()) != null) {
             if (g.isFinished()) continue;
-            for (Request r : g.sequences()) finishSequence(r, FinishReason.ABORT);
+            for (Sequence r : g.sequences()) finishSequence(g, r, FinishReason.ABORT);
             completeGroup(g, FinishReason.ABORT);
             aborted.add(g);
         }
         if (aborted.isEmpty()) return;
         publishStats(); // before the outputs: a subscriber that sees its end sees the blocks freed
-        for (SequenceGroup a : aborted) {
+        for (Request a : aborted) {
             Sinks.Many<RequestOutput> sink = sinks.remove(a);
             if (sink == null) continue;
             List<SequenceDelta> deltas = new ArrayList<>();
             for (int i = 0; i < a.n(); i++) deltas.add(new SequenceDelta(i, "", new int[0], List.of(), FinishReason.ABORT));
-            sink.tryEmitNext(new RequestOutput(a.requestId(), deltas, a.all.getFirst().numPromptTokens(), completionTokens(a), true));
+            sink.tryEmitNext(new RequestOutput(a.requestId(), deltas, a.numPromptTokens(), a.completionTokens(), true));
             sink.tryEmitComplete();
         }
     }
@@ -355,11 +355,11 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         if (out.isEmpty()) {
             if (out.preempted().isEmpty() && out.blockOps().isEmpty() && scheduler.hasWork()) {
                 // Nothing can move (cannot happen with a cache that holds what validation allows); never spin on it.
-                Request head = scheduler.numRunning() > 0 ? scheduler.running().getLast()
+                Sequence head = scheduler.numRunning() > 0 ? scheduler.running().getLast()
                         : scheduler.numSwapped() > 0 ? scheduler.swapped().getFirst() : scheduler.waiting().getFirst();
                 log.error("No progress possible: {} running, {} waiting, {} swapped, {} free blocks; failing request {}",
-                        scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), kv.numFreeBlocks(), head.group().requestId());
-                fail(List.of(head), new IllegalStateException("request " + head.group().requestId() + " cannot be scheduled: the KV cache is too small"));
+                        scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), kv.numFreeBlocks(), head.requestId());
+                fail(List.of(scheduler.requestOf(head)), new IllegalStateException("request " + head.requestId() + " cannot be scheduled: the KV cache is too small"));
             }
             publishStats();
             return;
@@ -367,12 +367,12 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         numSteps++;
         metrics.iterationTokens.record(out.numScheduledTokens());
         long now = System.nanoTime();
-        for (ScheduledRequest s : out.scheduled()) {
-            SequenceGroup g = s.request().group();
+        for (ScheduledSequence s : out.scheduled()) {
+            Request g = scheduler.requestOf(s.sequence());
             if (g.firstScheduledNanos < 0) {
                 g.firstScheduledNanos = now;
                 releaseWaiting(g);
-                EngineMetrics.record(metrics.queueTime, now - s.request().arrivalNanos());
+                EngineMetrics.record(metrics.queueTime, now - g.arrivalNanos());
             }
         }
 
@@ -384,43 +384,44 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             }
         } catch (Throwable t) {
             log.error("Step {} failed in the model; failing its {} requests", numSteps, out.scheduled().size(), t);
-            List<Request> failed = new ArrayList<>();
-            for (ScheduledRequest s : out.scheduled()) failed.add(s.request());
+            Set<Request> failed = new LinkedHashSet<>();
+            for (ScheduledSequence s : out.scheduled()) failed.add(scheduler.requestOf(s.sequence()));
             fail(failed, t);
             return;
         }
         scheduler.updateFromStep(out);
 
         long stepNanos = System.nanoTime();
-        Map<SequenceGroup, List<SequenceDelta>> deltas = new LinkedHashMap<>();
+        Map<Request, List<SequenceDelta>> deltas = new LinkedHashMap<>();
         long tokensBefore = metricsTokens;
         for (int i = 0; i < out.scheduled().size(); i++) {
-            ScheduledRequest s = out.scheduled().get(i);
-            Request r = s.request();
+            ScheduledSequence s = out.scheduled().get(i);
+            Sequence r = s.sequence();
             if (r.numUncomputedTokens() != 0 || r.isFinished()) continue; // a prompt chunk short of the end: nothing to sample
+            Request g = scheduler.requestOf(r);
             try {
-                process(r, logits[i], stepNanos, deltas);
+                process(g, r, logits[i], stepNanos, deltas);
             } catch (Throwable t) {
                 log.error("Sampling failed for request {}", r.requestId(), t);
-                deltas.remove(r.group());
-                fail(List.of(r), t);
+                deltas.remove(g);
+                fail(List.of(g), t);
             }
         }
         publishStats();
         var hook = afterStep;
         if (hook != null) hook.accept(this);
-        for (ScheduledRequest s : out.scheduled()) {
-            if (s.start() < s.request().numPromptTokens()) promptTokensSinceLog += Math.min(s.numNewTokens(), s.request().numPromptTokens() - s.start());
+        for (ScheduledSequence s : out.scheduled()) {
+            if (s.start() < s.sequence().numPromptTokens()) promptTokensSinceLog += Math.min(s.numNewTokens(), s.sequence().numPromptTokens() - s.start());
         }
         generationTokensSinceLog += metricsTokens - tokensBefore;
         logThroughput();
         List<Runnable> emissions = new ArrayList<>(deltas.size());
-        for (Map.Entry<SequenceGroup, List<SequenceDelta>> e : deltas.entrySet()) {
-            SequenceGroup g = e.getKey();
+        for (Map.Entry<Request, List<SequenceDelta>> e : deltas.entrySet()) {
+            Request g = e.getKey();
             Sinks.Many<RequestOutput> sink = g.isFinished() ? sinks.remove(g) : sinks.get(g);
             if (sink == null) continue;
-            RequestOutput output = new RequestOutput(g.requestId(), List.copyOf(e.getValue()), g.all.getFirst().numPromptTokens(),
-                    completionTokens(g), g.isFinished());
+            RequestOutput output = new RequestOutput(g.requestId(), List.copyOf(e.getValue()), g.numPromptTokens(),
+                    g.completionTokens(), g.isFinished());
             boolean done = g.isFinished();
             emissions.add(() -> {
                 sink.tryEmitNext(output);
@@ -470,26 +471,25 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     }
 
     /** What a sequence whose logits are ready does with them, by the kind of its group. */
-    private void process(Request r, float[] logits, long now, Map<SequenceGroup, List<SequenceDelta>> deltas) {
-        SequenceGroup g = r.group();
+    private void process(Request g, Sequence r, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
         switch (g.kind()) {
-            case SINGLE -> sampleAndCheck(r, logits, now, deltas);
+            case SINGLE -> sampleAndCheck(g, r, logits, now, deltas);
             case PARALLEL -> {
                 if (g.forked) {
-                    sampleAndCheck(r, logits, now, deltas);
+                    sampleAndCheck(g, r, logits, now, deltas);
                     return;
                 }
                 // The prompt is done: fork into best_of sequences sharing its blocks, each sampling its first token.
                 g.forked = true;
-                List<Request> seqs = new ArrayList<>();
+                List<Sequence> seqs = new ArrayList<>();
                 seqs.add(r);
                 for (int i = 1; i < g.width(); i++) {
-                    Request child = r.fork(i, SamplingState.forSequence(r.params().seed(), i, r.promptIds()));
+                    Sequence child = g.fork(r, i, SamplingState.forSequence(r.params().seed(), i, r.promptIds()));
                     scheduler.fork(r, child);
                     streams.put(child, newStream(r.params()));
                     seqs.add(child);
                 }
-                for (int i = 0; i < seqs.size(); i++) sampleAndCheck(seqs.get(i), i == seqs.size() - 1 ? logits : logits.clone(), now, deltas);
+                for (int i = 0; i < seqs.size(); i++) sampleAndCheck(g, seqs.get(i), i == seqs.size() - 1 ? logits : logits.clone(), now, deltas);
             }
             case BEAM -> {
                 g.pending.put(r, beamCandidates(logits, 2 * g.width()));
@@ -499,7 +499,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     }
 
     /** The {@code k} most likely next tokens with their (raw, double precision) logprobs, most likely first, ties by lower id. */
-    static List<SequenceGroup.Candidate> beamCandidates(float[] logits, int k) {
+    static List<Request.Candidate> beamCandidates(float[] logits, int k) {
         double max = Double.NEGATIVE_INFINITY;
         for (float v : logits) max = Math.max(max, v);
         double sum = 0;
@@ -512,10 +512,10 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             if (heap.size() < k) heap.add(i);
             else if (worseFirst.compare(i, heap.peek()) > 0) { heap.poll(); heap.add(i); }
         }
-        List<SequenceGroup.Candidate> out = new ArrayList<>(heap.size());
+        List<Request.Candidate> out = new ArrayList<>(heap.size());
         while (!heap.isEmpty()) {
             int id = heap.poll();
-            out.add(new SequenceGroup.Candidate(id, logits[id] - lse));
+            out.add(new Request.Candidate(id, logits[id] - lse));
         }
         return out.reversed();
     }
@@ -531,12 +531,12 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
      * finished beams, the best {@code width} others live on. A kept beam's first continuation
      * extends it, further ones fork it (sharing all its blocks); beams with none are dropped.
      */
-    private void beamStep(SequenceGroup g, long now, Map<SequenceGroup, List<SequenceDelta>> deltas) {
+    private void beamStep(Request g, long now, Map<Request, List<SequenceDelta>> deltas) {
         SamplingParams p = g.params();
-        record Extension(Request beam, int tokenId, double logprob, double cumulative) {}
+        record Extension(Sequence beam, int tokenId, double logprob, double cumulative) {}
         List<Extension> extensions = new ArrayList<>();
-        for (Request b : g.live) {
-            for (SequenceGroup.Candidate c : g.pending.get(b)) {
+        for (Sequence b : g.live) {
+            for (Request.Candidate c : g.pending.get(b)) {
                 double cum = b.cumulativeLogprob() + c.logprob();
                 boolean stop = (!p.ignoreEos() && eosIds.contains(c.tokenId())) || (p.stopTokenIds() != null && p.stopTokenIds().contains(c.tokenId()));
                 if (stop && b.numOutputTokens() + 1 >= p.minTokens()) {
@@ -545,24 +545,24 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
                         out = java.util.Arrays.copyOf(out, out.length + 1);
                         out[out.length - 1] = c.tokenId();
                     }
-                    g.completed.add(new SequenceGroup.Result(out, cum, beamScore(cum, b.numTokens(), p.lengthPenalty()), FinishReason.STOP, null));
+                    g.completed.add(new Request.BeamResult(out, cum, beamScore(cum, b.numTokens(), p.lengthPenalty()), FinishReason.STOP));
                 } else if (!stop) {
                     extensions.add(new Extension(b, c.tokenId(), c.logprob(), cum));
                 }
             }
         }
         extensions.sort(Comparator.comparingDouble(Extension::cumulative).reversed()); // stable: earlier beams, likelier tokens first on ties
-        Map<Request, List<Extension>> kept = new IdentityHashMap<>();
+        Map<Sequence, List<Extension>> kept = new IdentityHashMap<>();
         for (Extension e : extensions.subList(0, Math.min(g.width(), extensions.size()))) kept.computeIfAbsent(e.beam(), k -> new ArrayList<>()).add(e);
         g.pending.clear();
-        for (Request b : List.copyOf(g.live)) {
+        for (Sequence b : List.copyOf(g.live)) {
             List<Extension> mine = kept.get(b);
             if (mine == null) {
-                finishSequence(b, FinishReason.ABORT); // dropped: its blocks go back (shared ones stay with the others)
+                finishSequence(g, b, FinishReason.ABORT); // dropped: its blocks go back (shared ones stay with the others)
                 continue;
             }
             for (int j = 1; j < mine.size(); j++) {
-                Request child = b.fork(0, b.samplingState().copyForBeam());
+                Sequence child = g.fork(b, 0, b.samplingState().copyForBeam());
                 scheduler.fork(b, child);
                 child.appendOutput(mine.get(j).tokenId());
                 child.addLogprob(mine.get(j).logprob());
@@ -570,21 +570,21 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             b.appendOutput(mine.getFirst().tokenId());
             b.addLogprob(mine.getFirst().logprob());
         }
-        g.live.sort(Comparator.comparingDouble(Request::cumulativeLogprob).reversed());
+        g.live.sort(Comparator.comparingDouble(Sequence::cumulativeLogprob).reversed());
         g.forked = true;
         recordTokenTiming(g, now, kept.isEmpty() ? 0 : Math.min(g.width(), extensions.size()));
-        Request any = g.live.isEmpty() ? null : g.live.getFirst();
-        if (any == null || any.numOutputTokens() >= any.maxTokens() || any.numTokens() >= maxModelLen) {
-            for (Request b : List.copyOf(g.live)) {
-                g.completed.add(new SequenceGroup.Result(b.outputIds(), b.cumulativeLogprob(),
-                        beamScore(b.cumulativeLogprob(), b.numTokens(), p.lengthPenalty()), FinishReason.LENGTH, null));
-                finishSequence(b, FinishReason.LENGTH);
+        Sequence any = g.live.isEmpty() ? null : g.live.getFirst();
+        if (any == null || any.numOutputTokens() >= any.maxOutputTokens() || any.numTokens() >= maxModelLen) {
+            for (Sequence b : List.copyOf(g.live)) {
+                g.completed.add(new Request.BeamResult(b.outputIds(), b.cumulativeLogprob(),
+                        beamScore(b.cumulativeLogprob(), b.numTokens(), p.lengthPenalty()), FinishReason.LENGTH));
+                finishSequence(g, b, FinishReason.LENGTH);
             }
-            List<SequenceGroup.Result> best = new ArrayList<>(g.completed);
-            best.sort(Comparator.comparingDouble(SequenceGroup.Result::score).reversed());
+            List<Request.BeamResult> best = new ArrayList<>(g.completed);
+            best.sort(Comparator.comparingDouble(Request.BeamResult::score).reversed());
             List<SequenceDelta> out = new ArrayList<>();
             for (int i = 0; i < Math.min(g.n(), best.size()); i++) {
-                SequenceGroup.Result res = best.get(i);
+                Request.BeamResult res = best.get(i);
                 StreamingDetokenizer d = new StreamingDetokenizer(tokenizer, p.skipSpecialTokens());
                 StringBuilder text = new StringBuilder();
                 for (int t : res.outputIds()) text.append(d.add(t));
@@ -597,27 +597,19 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         }
     }
 
-    private void recordTokenTiming(SequenceGroup g, long now, int numTokens) {
+    private void recordTokenTiming(Request g, long now, int numTokens) {
         metrics.generationTokens.increment(numTokens);
         metricsTokens += numTokens;
         if (g.lastTokenNanos == now) return; // another sequence of the group already counted this step
         if (g.firstTokenNanos < 0) {
             g.firstTokenNanos = now;
-            EngineMetrics.record(metrics.timeToFirstToken, now - g.all.getFirst().arrivalNanos());
-            metrics.promptTokens.increment(g.all.getFirst().numPromptTokens());
+            EngineMetrics.record(metrics.timeToFirstToken, now - g.arrivalNanos());
+            metrics.promptTokens.increment(g.numPromptTokens());
         } else {
             EngineMetrics.record(metrics.interTokenLatency, now - g.lastTokenNanos);
             EngineMetrics.record(metrics.timePerOutputToken, now - g.lastTokenNanos);
         }
         g.lastTokenNanos = now;
-    }
-
-    /** Tokens generated for the client so far: every sequence while streaming, the returned ones at the end. */
-    private static int completionTokens(SequenceGroup g) {
-        if (g.returned >= 0) return g.returned;
-        int n = 0;
-        for (Request r : g.all) n += r.numOutputTokens();
-        return n;
     }
 
     /** vLLM's periodic engine log line, at most every 10 s while there is work. */
@@ -644,26 +636,25 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         int[][] blockTables = new int[numSeqs][];
         int t = 0;
         for (int s = 0; s < numSeqs; s++) {
-            ScheduledRequest sr = out.scheduled().get(s);
-            Request r = sr.request();
+            ScheduledSequence sr = out.scheduled().get(s);
+            Sequence r = sr.sequence();
             queryStart[s] = t;
-            try { kv.slotMapping(r.requestId(), sr.start(), sr.numNewTokens(), slots, t); } catch (IllegalStateException ex) {
+            try { kv.slotMapping(r.seqId(), sr.start(), sr.numNewTokens(), slots, t); } catch (IllegalStateException ex) {
                 throw new IllegalStateException(ex.getMessage() + " (" + r + ", scheduled " + sr.start() + "+" + sr.numNewTokens() + ")", ex);
             }
             for (int i = 0; i < sr.numNewTokens(); i++, t++) {
                 tokens[t] = r.token(sr.start() + i);
                 positions[t] = sr.start() + i;
             }
-            blockTables[s] = kv.blockTable(r.requestId());
+            blockTables[s] = kv.blockTable(r.seqId());
         }
         queryStart[numSeqs] = t;
         return new ForwardBatch(tokens, positions, slots, queryStart, blockTables);
     }
 
     /** Samples the sequence's next token, checks every stop condition, and adds its delta (or holds it until the group ends). */
-    private void sampleAndCheck(Request r, float[] logits, long now, Map<SequenceGroup, List<SequenceDelta>> deltas) {
+    private void sampleAndCheck(Request g, Sequence r, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
         SamplingParams p = r.params();
-        SequenceGroup g = r.group();
         float[] raw = g.width() > 1 ? logits.clone() : null; // best_of ranks sequences by their raw cumulative logprob
         Sampler.Sample sample = sampler.sample(logits, p, r.samplingState(), suppressedBeforeMinTokens(p));
         int token = sample.tokenId();
@@ -679,7 +670,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         StringBuilder text = new StringBuilder(stream.stops.add(piece, minReached));
         FinishReason reason = null;
         if (stream.stops.matched() != null || stopToken) reason = FinishReason.STOP;
-        else if (r.numOutputTokens() >= r.maxTokens() || r.numTokens() >= maxModelLen) reason = FinishReason.LENGTH;
+        else if (r.numOutputTokens() >= r.maxOutputTokens() || r.numTokens() >= maxModelLen) reason = FinishReason.LENGTH;
         if (reason != null && stream.stops.matched() == null) {
             text.append(stream.stops.add(stream.detokenizer.flush(), minReached));
             text.append(stream.stops.flush());
@@ -687,7 +678,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         List<TokenLogprob> lps = sample.logprob() == null ? List.of() : List.of(sample.logprob());
         if (reason != null) {
             stream.reason = reason;
-            finishSequence(r, reason);
+            finishSequence(g, r, reason);
         }
         if (!g.holdsOutputs()) {
             deltas.computeIfAbsent(g, k -> new ArrayList<>()).add(new SequenceDelta(r.index(), text.toString(), new int[]{token}, lps, reason));
@@ -699,8 +690,8 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         stream.heldLogprobs.addAll(lps);
         if (!g.live.isEmpty()) return;
         // best_of > n: all done, return the n sequences with the highest cumulative logprob.
-        List<Request> best = new ArrayList<>(g.all);
-        best.sort(Comparator.comparingDouble(Request::cumulativeLogprob).reversed());
+        List<Sequence> best = new ArrayList<>(g.all);
+        best.sort(Comparator.comparingDouble(Sequence::cumulativeLogprob).reversed());
         best = best.subList(0, g.n());
         List<SequenceDelta> out = new ArrayList<>();
         int returned = 0;
@@ -733,47 +724,42 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     }
 
     /** Takes one sequence out and frees its blocks at once. */
-    private void finishSequence(Request r, FinishReason reason) {
-        scheduler.finishRequest(r, reason);
-        if (r.group().holdsOutputs() && r.group().kind() == SequenceGroup.Kind.PARALLEL) return; // its held output is still needed
+    private void finishSequence(Request g, Sequence r, FinishReason reason) {
+        scheduler.finishSequence(r, reason);
+        if (g.holdsOutputs() && g.kind() == Request.Kind.PARALLEL) return; // its held output is still needed
         streams.remove(r);
     }
 
     /** The whole request is done (its sequences are finished): counts it and records its latency. */
-    private void completeGroup(SequenceGroup g, FinishReason reason) {
-        if (g.finished) return;
-        g.finished = true;
+    private void completeGroup(Request g, FinishReason reason) {
+        if (g.isFinished()) return;
+        g.finish(reason);
         releaseWaiting(g);
         active.remove(g.requestId(), g);
-        for (Request r : g.all) streams.remove(r);
+        for (Sequence r : g.all) streams.remove(r);
         metrics.requestSuccess.get(reason == null ? FinishReason.STOP : reason).increment();
-        EngineMetrics.record(metrics.e2eLatency, System.nanoTime() - g.all.getFirst().arrivalNanos());
+        EngineMetrics.record(metrics.e2eLatency, System.nanoTime() - g.arrivalNanos());
     }
 
     /** Fails the requests of these sequences with an error: their blocks are freed and their Flux errors. */
-    private void fail(List<Request> requests, Throwable error) {
-        Set<SequenceGroup> groups = new LinkedHashSet<>();
-        for (Request r : requests) groups.add(r.group());
-        for (SequenceGroup g : groups) {
+    private void fail(Collection<Request> groups, Throwable error) {
+        for (Request g : groups) {
             if (g.isFinished()) continue;
-            for (Request r : g.sequences()) scheduler.finishRequest(r, FinishReason.ABORT);
-            g.finished = true;
+            for (Sequence r : g.sequences()) scheduler.finishSequence(r, FinishReason.ABORT);
+            g.finish(FinishReason.ABORT);
             releaseWaiting(g);
             active.remove(g.requestId(), g);
-            for (Request r : g.all) streams.remove(r);
+            for (Sequence r : g.all) streams.remove(r);
         }
         publishStats();
-        for (SequenceGroup g : groups) {
+        for (Request g : groups) {
             Sinks.Many<RequestOutput> s = sinks.remove(g);
             if (s != null) s.tryEmitError(error);
         }
     }
 
     private void failAll(Throwable error) {
-        List<Request> all = new ArrayList<>(scheduler.running());
-        all.addAll(scheduler.waiting());
-        all.addAll(scheduler.swapped());
-        fail(all, error);
+        fail(scheduler.requests(), error);
     }
 
     private void publishStats() {
@@ -784,14 +770,14 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     /** Takes the KV memory report (sequences owned by their client request); the first one after a step also goes to the listeners. */
     private void publishKvReport() {
-        Map<String, Request> bySeq = new HashMap<>();
-        for (Request r : scheduler.running()) bySeq.put(r.requestId(), r);
+        Map<String, Sequence> bySeq = new HashMap<>();
+        for (Sequence r : scheduler.running()) bySeq.put(r.seqId(), r);
         KvMemoryReport r = kv.report(numSteps, kvBytesPerBlock, id -> {
-            Request seq = bySeq.get(id);
+            Sequence seq = bySeq.get(id);
             return seq == null ? -1 : seq.numComputedTokens();
         }, id -> {
-            Request seq = bySeq.get(id);
-            return seq == null ? id : seq.group().requestId();
+            Sequence seq = bySeq.get(id);
+            return seq == null ? id : seq.requestId();
         });
         kvReport = r;
         if (numSteps == lastKvReportStep) return;
@@ -816,9 +802,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         loopThread.schedule(() -> {
             try {
                 admitIncoming();
-                for (Request r : scheduler.running()) aborts.add(r.group());
-                for (Request r : scheduler.waiting()) aborts.add(r.group());
-                for (Request r : scheduler.swapped()) aborts.add(r.group());
+                aborts.addAll(scheduler.requests());
                 processAborts();
                 publishStats();
             } finally {

@@ -73,7 +73,7 @@ public final class KvSharingSavings {
             e.afterStep = engine -> {
                 KvCacheManager kv = engine.kvCacheManager();
                 int own = 0;
-                for (Request r : engine.scheduler().running()) own += kv.numBlocks(r.requestId());
+                for (Sequence s : engine.scheduler().running()) own += kv.numBlocks(s.seqId());
                 peaks[0] = Math.max(peaks[0], kv.numUsedBlocks());
                 peaks[1] = Math.max(peaks[1], own);
             };

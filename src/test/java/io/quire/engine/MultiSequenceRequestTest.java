@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** n > 1, best_of and beam search: prompt blocks held once, seeded reproducibility, the right sequences returned. */
-class SequenceGroupTest {
+class MultiSequenceRequestTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 
     private static LLMEngine engine(LanguageModel m, int numBlocks, int blockSize) {
