@@ -5,11 +5,13 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.quire.kv.BlockOp;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -98,6 +100,14 @@ final class EngineMetrics {
         for (int i = 0; i < buckets.length; i++) slos[i] = Duration.ofNanos(Math.round(buckets[i] * 1e9));
         return Timer.builder(name).tag("model_name", modelName).description(description)
                 .minimumExpectedValue(slos[0]).serviceLevelObjectives(slos).register(registry);
+    }
+
+    /** Counts the blocks the step swaps out and in. */
+    void recordBlockOps(List<BlockOp> ops) {
+        for (BlockOp op : ops) {
+            if (op.kind() == BlockOp.Kind.SWAP_OUT) swappedOutBlocks.increment();
+            else if (op.kind() == BlockOp.Kind.SWAP_IN) swappedInBlocks.increment();
+        }
     }
 
     static void record(Timer timer, long nanos) { timer.record(nanos, TimeUnit.NANOSECONDS); }

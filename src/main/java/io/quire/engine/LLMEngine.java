@@ -1,11 +1,8 @@
 package io.quire.engine;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quire.backend.KvCache;
-import io.quire.kv.BlockOp;
 import io.quire.kv.KvCacheManager;
 import io.quire.kv.KvMemoryReport;
-import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
 import io.quire.model.tokenizer.StreamingDetokenizer;
 import io.quire.model.tokenizer.Tokenizer;
@@ -59,7 +56,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final EngineConfig config;
     private final int maxModelLen;
     private final int vocabSize;
-    private final KvCache kvCache;
+    private final ModelRunner runner;
     private final KvCacheManager kv;
     private final Scheduler scheduler;
     private final Sampler sampler = new Sampler();
@@ -79,7 +76,6 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private volatile boolean draining;
     private volatile EngineStats stats;
     private volatile KvMemoryReport kvReport;
-    private final long kvBytesPerBlock;
     private final List<Consumer<KvMemoryReport>> kvReportListeners = new CopyOnWriteArrayList<>();
     private long lastKvReportStep;
     private long numSteps;
@@ -112,16 +108,8 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         this.config = config;
         this.maxModelLen = config.resolveMaxModelLen(model.config());
         this.vocabSize = model.config().vocabSize();
-        this.kvBytesPerBlock = model.kvBytesPerBlock(config.blockSize());
-        int numBlocks = config.numBlocks(kvBytesPerBlock);
-        if ((long) numBlocks * config.blockSize() < maxModelLen) {
-            // As vLLM: one request of the full context must fit, or it could never finish.
-            throw new IllegalArgumentException("The KV cache budget of " + config.kvCacheBytes() + " bytes holds " + numBlocks + " blocks of "
-                    + config.blockSize() + " tokens (" + (long) numBlocks * config.blockSize() + " tokens), less than the maximum model length "
-                    + maxModelLen + "; raise the KV cache budget or lower the maximum model length");
-        }
-        int numSwapBlocks = config.numSwapBlocks(kvBytesPerBlock);
-        this.kvCache = model.newKvCache(numBlocks, config.blockSize(), numSwapBlocks);
+        this.runner = new ModelRunner(model, config, maxModelLen);
+        int numBlocks = runner.numBlocks(), numSwapBlocks = runner.numSwapBlocks();
         this.kv = new KvCacheManager(numBlocks, config.blockSize(), config.enablePrefixCaching(), numSwapBlocks);
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
                 config.kvAllocationPolicy(), maxModelLen);
@@ -130,7 +118,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
         KvMetrics.register(registry, model.name(), () -> kvReport);
         log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), {} swap blocks, prefix caching {}, preemption {}, max model len {}, max {} seqs / {} tokens per step",
-                model.name(), numBlocks, config.blockSize(), numBlocks * kvBytesPerBlock >> 20,
+                model.name(), numBlocks, config.blockSize(), numBlocks * runner.kvBytesPerBlock() >> 20,
                 numSwapBlocks, config.enablePrefixCaching() ? "on" : "off", config.preemptionMode(),
                 maxModelLen, config.maxNumSeqs(), config.maxNumBatchedTokens());
     }
@@ -351,7 +339,8 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         metrics.prefixCacheQueries.increment(out.prefixCacheQueries());
         metrics.prefixCacheHits.increment(out.prefixCacheHits());
         // Swaps and copies first, even in a step that runs nothing: freed blocks may be reused next.
-        applyBlockOps(out.blockOps());
+        runner.applyBlockOps(out.blockOps());
+        metrics.recordBlockOps(out.blockOps());
         if (out.isEmpty()) {
             if (out.preempted().isEmpty() && out.blockOps().isEmpty() && scheduler.hasWork()) {
                 // Nothing can move (cannot happen with a cache that holds what validation allows); never spin on it.
@@ -378,10 +367,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
         float[][] logits;
         try {
-            logits = model.forward(buildBatch(out), kvCache);
-            if (logits.length != out.scheduled().size()) {
-                throw new IllegalStateException("model returned logits for " + logits.length + " sequences, expected " + out.scheduled().size());
-            }
+            logits = runner.execute(out, kv);
         } catch (Throwable t) {
             log.error("Step {} failed in the model; failing its {} requests", numSteps, out.scheduled().size(), t);
             Set<Request> failed = new LinkedHashSet<>();
@@ -442,33 +428,6 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     /** Called on the engine thread after every step that ran the model, before its outputs go out (tests and measurements). */
     volatile java.util.function.Consumer<LLMEngine> afterStep;
-
-    /** Performs the scheduler's copies and swaps in order, consecutive swaps of one direction at once. */
-    private void applyBlockOps(List<BlockOp> ops) {
-        for (int i = 0; i < ops.size(); ) {
-            BlockOp op = ops.get(i);
-            if (op.kind() == BlockOp.Kind.COPY) {
-                kvCache.copyBlock(op.src(), op.dst());
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < ops.size() && ops.get(j).kind() == op.kind()) j++;
-            int[] src = new int[j - i], dst = new int[j - i];
-            for (int k = i; k < j; k++) {
-                src[k - i] = ops.get(k).src();
-                dst[k - i] = ops.get(k).dst();
-            }
-            if (op.kind() == BlockOp.Kind.SWAP_OUT) {
-                kvCache.swapOut(src, dst);
-                metrics.swappedOutBlocks.increment(src.length);
-            } else {
-                kvCache.swapIn(src, dst);
-                metrics.swappedInBlocks.increment(src.length);
-            }
-            i = j;
-        }
-    }
 
     /** What a sequence whose logits are ready does with them, by the kind of its group. */
     private void process(Request g, Sequence r, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
@@ -626,32 +585,6 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         generationTokensSinceLog = 0;
     }
 
-    private ForwardBatch buildBatch(SchedulerOutput out) {
-        int numTokens = out.numScheduledTokens();
-        int numSeqs = out.scheduled().size();
-        int[] tokens = new int[numTokens];
-        int[] positions = new int[numTokens];
-        int[] slots = new int[numTokens];
-        int[] queryStart = new int[numSeqs + 1];
-        int[][] blockTables = new int[numSeqs][];
-        int t = 0;
-        for (int s = 0; s < numSeqs; s++) {
-            ScheduledSequence sr = out.scheduled().get(s);
-            Sequence r = sr.sequence();
-            queryStart[s] = t;
-            try { kv.slotMapping(r.seqId(), sr.start(), sr.numNewTokens(), slots, t); } catch (IllegalStateException ex) {
-                throw new IllegalStateException(ex.getMessage() + " (" + r + ", scheduled " + sr.start() + "+" + sr.numNewTokens() + ")", ex);
-            }
-            for (int i = 0; i < sr.numNewTokens(); i++, t++) {
-                tokens[t] = r.token(sr.start() + i);
-                positions[t] = sr.start() + i;
-            }
-            blockTables[s] = kv.blockTable(r.seqId());
-        }
-        queryStart[numSeqs] = t;
-        return new ForwardBatch(tokens, positions, slots, queryStart, blockTables);
-    }
-
     /** Samples the sequence's next token, checks every stop condition, and adds its delta (or holds it until the group ends). */
     private void sampleAndCheck(Request g, Sequence r, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
         SamplingParams p = r.params();
@@ -772,7 +705,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private void publishKvReport() {
         Map<String, Sequence> bySeq = new HashMap<>();
         for (Sequence r : scheduler.running()) bySeq.put(r.seqId(), r);
-        KvMemoryReport r = kv.report(numSteps, kvBytesPerBlock, id -> {
+        KvMemoryReport r = kv.report(numSteps, runner.kvBytesPerBlock(), id -> {
             Sequence seq = bySeq.get(id);
             return seq == null ? -1 : seq.numComputedTokens();
         }, id -> {
@@ -815,14 +748,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             Thread.currentThread().interrupt();
         }
         loopThread.dispose();
-        // Device caches (GPU memory, pinned swap space) are released here; the CPU cache is plain heap.
-        if (kvCache instanceof AutoCloseable c) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                log.warn("Closing the KV cache failed", e);
-            }
-        }
+        runner.close();
     }
 
     /** Whether {@link #shutdown()} has begun. */
