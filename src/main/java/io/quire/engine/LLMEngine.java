@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quire.kv.KvCacheManager;
 import io.quire.kv.KvMemoryReport;
 import io.quire.model.LanguageModel;
-import io.quire.model.tokenizer.StreamingDetokenizer;
 import io.quire.model.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,13 +60,13 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final Scheduler scheduler;
     private final Sampler sampler = new Sampler();
     private final EngineMetrics metrics;
-    private final Set<Integer> eosIds;
+    private final StopChecker stops;
+    private final OutputProcessor outputs;
 
     private final ConcurrentLinkedQueue<Request> incoming = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Request> aborts = new ConcurrentLinkedQueue<>();
     private final Map<String, Request> active = new ConcurrentHashMap<>();
     private final Map<Request, Sinks.Many<RequestOutput>> sinks = new ConcurrentHashMap<>();
-    private final Map<Sequence, SequenceStream> streams = new IdentityHashMap<>(); // engine thread only
     private final reactor.core.scheduler.Scheduler loopThread = Schedulers.newSingle("quire-engine", true); // daemon: never keeps the JVM alive
     private final AtomicBoolean loopQueued = new AtomicBoolean();
     /** Sequences submitted and not yet scheduled, against {@link EngineConfig#maxWaitingRequests()}. */
@@ -84,24 +83,6 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private long preemptionsCounted;
     private static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
 
-    /**
-     * One sequence's way out: its detokenizer and stop-string matcher, and what it produced so far
-     * when its group returns outputs only at the end.
-     */
-    private static final class SequenceStream {
-        final StreamingDetokenizer detokenizer;
-        final StopStringMatcher stops;
-        final StringBuilder heldText = new StringBuilder();
-        final List<Integer> heldTokens = new ArrayList<>();
-        final List<TokenLogprob> heldLogprobs = new ArrayList<>();
-        FinishReason reason;
-
-        SequenceStream(StreamingDetokenizer detokenizer, StopStringMatcher stops) {
-            this.detokenizer = detokenizer;
-            this.stops = stops;
-        }
-    }
-
     public LLMEngine(LanguageModel model, EngineConfig config, MeterRegistry registry) {
         this.model = model;
         this.tokenizer = model.tokenizer();
@@ -113,7 +94,8 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         this.kv = new KvCacheManager(numBlocks, config.blockSize(), config.enablePrefixCaching(), numSwapBlocks);
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
                 config.kvAllocationPolicy(), maxModelLen);
-        this.eosIds = Set.copyOf(tokenizer.endOfGenerationIds());
+        this.stops = new StopChecker(Set.copyOf(tokenizer.endOfGenerationIds()), maxModelLen);
+        this.outputs = new OutputProcessor(tokenizer, stops);
         publishStats();
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
         KvMetrics.register(registry, model.name(), () -> kvReport);
@@ -300,14 +282,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         Request r;
         while ((r = incoming.poll()) != null) {
             if (r.isFinished()) continue; // aborted before it was admitted
-            streams.put(r.all.getFirst(), newStream(r.params()));
+            outputs.open(r.all.getFirst());
             scheduler.addRequest(r);
         }
-    }
-
-    private SequenceStream newStream(SamplingParams p) {
-        return new SequenceStream(new StreamingDetokenizer(tokenizer, p.skipSpecialTokens()),
-                new StopStringMatcher(p.stop() == null ? List.of() : p.stop(), p.includeStopStrInOutput()));
     }
 
     private void processAborts() {
@@ -324,9 +301,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         for (Request a : aborted) {
             Sinks.Many<RequestOutput> sink = sinks.remove(a);
             if (sink == null) continue;
-            List<SequenceDelta> deltas = new ArrayList<>();
-            for (int i = 0; i < a.n(); i++) deltas.add(new SequenceDelta(i, "", new int[0], List.of(), FinishReason.ABORT));
-            sink.tryEmitNext(new RequestOutput(a.requestId(), deltas, a.numPromptTokens(), a.completionTokens(), true));
+            sink.tryEmitNext(OutputProcessor.aborted(a));
             sink.tryEmitComplete();
         }
     }
@@ -406,8 +381,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             Request g = e.getKey();
             Sinks.Many<RequestOutput> sink = g.isFinished() ? sinks.remove(g) : sinks.get(g);
             if (sink == null) continue;
-            RequestOutput output = new RequestOutput(g.requestId(), List.copyOf(e.getValue()), g.numPromptTokens(),
-                    g.completionTokens(), g.isFinished());
+            RequestOutput output = OutputProcessor.output(g, e.getValue());
             boolean done = g.isFinished();
             emissions.add(() -> {
                 sink.tryEmitNext(output);
@@ -445,7 +419,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
                 for (int i = 1; i < g.width(); i++) {
                     Sequence child = g.fork(r, i, SamplingState.forSequence(r.params().seed(), i, r.promptIds()));
                     scheduler.fork(r, child);
-                    streams.put(child, newStream(r.params()));
+                    outputs.open(child);
                     seqs.add(child);
                 }
                 for (int i = 0; i < seqs.size(); i++) sampleAndCheck(g, seqs.get(i), i == seqs.size() - 1 ? logits : logits.clone(), now, deltas);
@@ -497,8 +471,8 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         for (Sequence b : g.live) {
             for (Request.Candidate c : g.pending.get(b)) {
                 double cum = b.cumulativeLogprob() + c.logprob();
-                boolean stop = (!p.ignoreEos() && eosIds.contains(c.tokenId())) || (p.stopTokenIds() != null && p.stopTokenIds().contains(c.tokenId()));
-                if (stop && b.numOutputTokens() + 1 >= p.minTokens()) {
+                boolean stop = stops.isStopToken(p, c.tokenId());
+                if (stop && StopChecker.minTokensReached(p, b.numOutputTokens() + 1)) {
                     int[] out = b.outputIds();
                     if (p.includeStopStrInOutput()) {
                         out = java.util.Arrays.copyOf(out, out.length + 1);
@@ -533,7 +507,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         g.forked = true;
         recordTokenTiming(g, now, kept.isEmpty() ? 0 : Math.min(g.width(), extensions.size()));
         Sequence any = g.live.isEmpty() ? null : g.live.getFirst();
-        if (any == null || any.numOutputTokens() >= any.maxOutputTokens() || any.numTokens() >= maxModelLen) {
+        if (any == null || stops.reachedLength(any)) {
             for (Sequence b : List.copyOf(g.live)) {
                 g.completed.add(new Request.BeamResult(b.outputIds(), b.cumulativeLogprob(),
                         beamScore(b.cumulativeLogprob(), b.numTokens(), p.lengthPenalty()), FinishReason.LENGTH));
@@ -541,16 +515,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             }
             List<Request.BeamResult> best = new ArrayList<>(g.completed);
             best.sort(Comparator.comparingDouble(Request.BeamResult::score).reversed());
-            List<SequenceDelta> out = new ArrayList<>();
-            for (int i = 0; i < Math.min(g.n(), best.size()); i++) {
-                Request.BeamResult res = best.get(i);
-                StreamingDetokenizer d = new StreamingDetokenizer(tokenizer, p.skipSpecialTokens());
-                StringBuilder text = new StringBuilder();
-                for (int t : res.outputIds()) text.append(d.add(t));
-                text.append(d.flush());
-                out.add(new SequenceDelta(i, text.toString(), res.outputIds(), List.of(), res.reason()));
-            }
-            g.returned = best.subList(0, Math.min(g.n(), best.size())).stream().mapToInt(res -> res.outputIds().length).sum();
+            List<SequenceDelta> out = outputs.beams(g, best.subList(0, Math.min(g.n(), best.size())));
             completeGroup(g, out.isEmpty() ? FinishReason.LENGTH : out.getFirst().finishReason());
             deltas.put(g, out);
         }
@@ -589,52 +554,21 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private void sampleAndCheck(Request g, Sequence r, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
         SamplingParams p = r.params();
         float[] raw = g.width() > 1 ? logits.clone() : null; // best_of ranks sequences by their raw cumulative logprob
-        Sampler.Sample sample = sampler.sample(logits, p, r.samplingState(), suppressedBeforeMinTokens(p));
+        Sampler.Sample sample = sampler.sample(logits, p, r.samplingState(), stops.suppressedBeforeMinTokens(p));
         int token = sample.tokenId();
         if (raw != null) r.addLogprob(beamLogprob(raw, token));
         r.appendOutput(token);
         recordTokenTiming(g, now, 1);
-
-        SequenceStream stream = streams.get(r);
-        boolean minReached = r.numOutputTokens() >= p.minTokens();
-        boolean stopToken = minReached && ((!p.ignoreEos() && eosIds.contains(token)) || (p.stopTokenIds() != null && p.stopTokenIds().contains(token)));
-        // As vLLM, a stop token's own text is left out unless stop strings are to be included.
-        String piece = stopToken && !p.includeStopStrInOutput() ? "" : stream.detokenizer.add(token);
-        StringBuilder text = new StringBuilder(stream.stops.add(piece, minReached));
-        FinishReason reason = null;
-        if (stream.stops.matched() != null || stopToken) reason = FinishReason.STOP;
-        else if (r.numOutputTokens() >= r.maxOutputTokens() || r.numTokens() >= maxModelLen) reason = FinishReason.LENGTH;
-        if (reason != null && stream.stops.matched() == null) {
-            text.append(stream.stops.add(stream.detokenizer.flush(), minReached));
-            text.append(stream.stops.flush());
-        }
-        List<TokenLogprob> lps = sample.logprob() == null ? List.of() : List.of(sample.logprob());
-        if (reason != null) {
-            stream.reason = reason;
-            finishSequence(g, r, reason);
-        }
+        SequenceDelta delta = outputs.addToken(r, token, sample.logprob() == null ? List.of() : List.of(sample.logprob()));
+        if (delta.finishReason() != null) finishSequence(g, r, delta.finishReason());
         if (!g.holdsOutputs()) {
-            deltas.computeIfAbsent(g, k -> new ArrayList<>()).add(new SequenceDelta(r.index(), text.toString(), new int[]{token}, lps, reason));
-            if (g.live.isEmpty()) completeGroup(g, reason);
+            deltas.computeIfAbsent(g, k -> new ArrayList<>()).add(delta);
+            if (g.live.isEmpty()) completeGroup(g, delta.finishReason());
             return;
         }
-        stream.heldText.append(text);
-        stream.heldTokens.add(token);
-        stream.heldLogprobs.addAll(lps);
+        outputs.hold(r, delta);
         if (!g.live.isEmpty()) return;
-        // best_of > n: all done, return the n sequences with the highest cumulative logprob.
-        List<Sequence> best = new ArrayList<>(g.all);
-        best.sort(Comparator.comparingDouble(Sequence::cumulativeLogprob).reversed());
-        best = best.subList(0, g.n());
-        List<SequenceDelta> out = new ArrayList<>();
-        int returned = 0;
-        for (int i = 0; i < best.size(); i++) {
-            SequenceStream st = streams.remove(best.get(i));
-            out.add(new SequenceDelta(i, st.heldText.toString(), st.heldTokens.stream().mapToInt(Integer::intValue).toArray(),
-                    List.copyOf(st.heldLogprobs), st.reason));
-            returned += st.heldTokens.size();
-        }
-        g.returned = returned;
+        List<SequenceDelta> out = outputs.bestOf(g);
         completeGroup(g, out.getFirst().finishReason());
         deltas.put(g, out);
     }
@@ -648,19 +582,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         return raw[token] - (max + Math.log(sum));
     }
 
-    private Set<Integer> suppressedBeforeMinTokens(SamplingParams p) {
-        if (p.minTokens() == 0) return Set.of();
-        Set<Integer> ids = new HashSet<>();
-        if (!p.ignoreEos()) ids.addAll(eosIds);
-        if (p.stopTokenIds() != null) ids.addAll(p.stopTokenIds());
-        return ids;
-    }
-
     /** Takes one sequence out and frees its blocks at once. */
     private void finishSequence(Request g, Sequence r, FinishReason reason) {
         scheduler.finishSequence(r, reason);
-        if (g.holdsOutputs() && g.kind() == Request.Kind.PARALLEL) return; // its held output is still needed
-        streams.remove(r);
     }
 
     /** The whole request is done (its sequences are finished): counts it and records its latency. */
@@ -669,7 +593,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         g.finish(reason);
         releaseWaiting(g);
         active.remove(g.requestId(), g);
-        for (Sequence r : g.all) streams.remove(r);
+        outputs.close(g);
         metrics.requestSuccess.get(reason == null ? FinishReason.STOP : reason).increment();
         EngineMetrics.record(metrics.e2eLatency, System.nanoTime() - g.arrivalNanos());
     }
@@ -682,7 +606,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             g.finish(FinishReason.ABORT);
             releaseWaiting(g);
             active.remove(g.requestId(), g);
-            for (Sequence r : g.all) streams.remove(r);
+            outputs.close(g);
         }
         publishStats();
         for (Request g : groups) {
