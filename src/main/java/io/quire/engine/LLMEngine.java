@@ -78,10 +78,6 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final List<Consumer<KvMemoryReport>> kvReportListeners = new CopyOnWriteArrayList<>();
     private long lastKvReportStep;
     private long numSteps;
-    private long lastLogNanos = System.nanoTime();
-    private long promptTokensSinceLog, generationTokensSinceLog;
-    private long preemptionsCounted;
-    private static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
 
     public LLMEngine(LanguageModel model, EngineConfig config, MeterRegistry registry) {
         this.model = model;
@@ -308,11 +304,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     private void step() {
         SchedulerOutput out = scheduler.schedule();
-        long preemptions = scheduler.numPreemptions();
-        if (preemptions > preemptionsCounted) metrics.preemptions.increment(preemptions - preemptionsCounted);
-        preemptionsCounted = preemptions;
-        metrics.prefixCacheQueries.increment(out.prefixCacheQueries());
-        metrics.prefixCacheHits.increment(out.prefixCacheHits());
+        metrics.recordSchedule(out, scheduler.numPreemptions());
         // Swaps and copies first, even in a step that runs nothing: freed blocks may be reused next.
         runner.applyBlockOps(out.blockOps());
         metrics.recordBlockOps(out.blockOps());
@@ -336,7 +328,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             if (g.firstScheduledNanos < 0) {
                 g.firstScheduledNanos = now;
                 releaseWaiting(g);
-                EngineMetrics.record(metrics.queueTime, now - g.arrivalNanos());
+                metrics.recordFirstScheduled(g, now);
             }
         }
 
@@ -354,7 +346,6 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
         long stepNanos = System.nanoTime();
         Map<Request, List<SequenceDelta>> deltas = new LinkedHashMap<>();
-        long tokensBefore = metricsTokens;
         for (int i = 0; i < out.scheduled().size(); i++) {
             ScheduledSequence s = out.scheduled().get(i);
             Sequence r = s.sequence();
@@ -371,11 +362,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         publishStats();
         var hook = afterStep;
         if (hook != null) hook.accept(this);
-        for (ScheduledSequence s : out.scheduled()) {
-            if (s.start() < s.sequence().numPromptTokens()) promptTokensSinceLog += Math.min(s.numNewTokens(), s.sequence().numPromptTokens() - s.start());
-        }
-        generationTokensSinceLog += metricsTokens - tokensBefore;
-        logThroughput();
+        metrics.recordStepDone(out, stats);
         List<Runnable> emissions = new ArrayList<>(deltas.size());
         for (Map.Entry<Request, List<SequenceDelta>> e : deltas.entrySet()) {
             Request g = e.getKey();
@@ -397,8 +384,6 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             }
         }
     }
-
-    private long metricsTokens; // generated tokens so far (for the throughput log)
 
     /** Called on the engine thread after every step that ran the model, before its outputs go out (tests and measurements). */
     volatile java.util.function.Consumer<LLMEngine> afterStep;
@@ -505,7 +490,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         }
         g.live.sort(Comparator.comparingDouble(Sequence::cumulativeLogprob).reversed());
         g.forked = true;
-        recordTokenTiming(g, now, kept.isEmpty() ? 0 : Math.min(g.width(), extensions.size()));
+        metrics.recordTokens(g, now, kept.isEmpty() ? 0 : Math.min(g.width(), extensions.size()));
         Sequence any = g.live.isEmpty() ? null : g.live.getFirst();
         if (any == null || stops.reachedLength(any)) {
             for (Sequence b : List.copyOf(g.live)) {
@@ -521,35 +506,6 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         }
     }
 
-    private void recordTokenTiming(Request g, long now, int numTokens) {
-        metrics.generationTokens.increment(numTokens);
-        metricsTokens += numTokens;
-        if (g.lastTokenNanos == now) return; // another sequence of the group already counted this step
-        if (g.firstTokenNanos < 0) {
-            g.firstTokenNanos = now;
-            EngineMetrics.record(metrics.timeToFirstToken, now - g.arrivalNanos());
-            metrics.promptTokens.increment(g.numPromptTokens());
-        } else {
-            EngineMetrics.record(metrics.interTokenLatency, now - g.lastTokenNanos);
-            EngineMetrics.record(metrics.timePerOutputToken, now - g.lastTokenNanos);
-        }
-        g.lastTokenNanos = now;
-    }
-
-    /** vLLM's periodic engine log line, at most every 10 s while there is work. */
-    private void logThroughput() {
-        long now = System.nanoTime();
-        if (now - lastLogNanos < LOG_INTERVAL_NANOS) return;
-        double secs = (now - lastLogNanos) / 1e9;
-        EngineStats s = stats;
-        log.info("Avg prompt throughput: {} tokens/s, Avg generation throughput: {} tokens/s, Running: {} reqs, Waiting: {} reqs, KV cache usage: {}%, Preemptions: {}",
-                String.format("%.1f", promptTokensSinceLog / secs), String.format("%.1f", generationTokensSinceLog / secs), s.running(), s.waiting(),
-                String.format("%.1f", s.kvCacheUsage() * 100), s.numPreemptions());
-        lastLogNanos = now;
-        promptTokensSinceLog = 0;
-        generationTokensSinceLog = 0;
-    }
-
     /** Samples the sequence's next token, checks every stop condition, and adds its delta (or holds it until the group ends). */
     private void sampleAndCheck(Request g, Sequence r, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
         SamplingParams p = r.params();
@@ -558,7 +514,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         int token = sample.tokenId();
         if (raw != null) r.addLogprob(beamLogprob(raw, token));
         r.appendOutput(token);
-        recordTokenTiming(g, now, 1);
+        metrics.recordTokens(g, now, 1);
         SequenceDelta delta = outputs.addToken(r, token, sample.logprob() == null ? List.of() : List.of(sample.logprob()));
         if (delta.finishReason() != null) finishSequence(g, r, delta.finishReason());
         if (!g.holdsOutputs()) {
@@ -594,8 +550,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         releaseWaiting(g);
         active.remove(g.requestId(), g);
         outputs.close(g);
-        metrics.requestSuccess.get(reason == null ? FinishReason.STOP : reason).increment();
-        EngineMetrics.record(metrics.e2eLatency, System.nanoTime() - g.arrivalNanos());
+        metrics.recordFinished(g);
     }
 
     /** Fails the requests of these sequences with an error: their blocks are freed and their Flux errors. */
