@@ -13,10 +13,7 @@ import reactor.core.scheduler.Schedulers;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -58,10 +55,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final ModelRunner runner;
     private final KvCacheManager kv;
     private final Scheduler scheduler;
-    private final Sampler sampler = new Sampler();
     private final EngineMetrics metrics;
-    private final StopChecker stops;
     private final OutputProcessor outputs;
+    private final TokenProcessor tokens;
 
     private final ConcurrentLinkedQueue<Request> incoming = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Request> aborts = new ConcurrentLinkedQueue<>();
@@ -90,10 +86,11 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         this.kv = new KvCacheManager(numBlocks, config.blockSize(), config.enablePrefixCaching(), numSwapBlocks);
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
                 config.kvAllocationPolicy(), maxModelLen);
-        this.stops = new StopChecker(Set.copyOf(tokenizer.endOfGenerationIds()), maxModelLen);
+        StopChecker stops = new StopChecker(Set.copyOf(tokenizer.endOfGenerationIds()), maxModelLen);
         this.outputs = new OutputProcessor(tokenizer, stops);
         publishStats();
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
+        this.tokens = new TokenProcessor(stops, outputs, scheduler, metrics);
         KvMetrics.register(registry, model.name(), () -> kvReport);
         log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), {} swap blocks, prefix caching {}, preemption {}, max model len {}, max {} seqs / {} tokens per step",
                 model.name(), numBlocks, config.blockSize(), numBlocks * runner.kvBytesPerBlock() >> 20,
@@ -288,8 +285,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         List<Request> aborted = new ArrayList<>();
         while ((g = aborts.poll()) != null) {
             if (g.isFinished()) continue;
-            for (Sequence r : g.sequences()) finishSequence(g, r, FinishReason.ABORT);
-            completeGroup(g, FinishReason.ABORT);
+            for (Sequence r : g.sequences()) scheduler.finishSequence(r, FinishReason.ABORT);
+            g.finish(FinishReason.ABORT);
+            retire(g, true);
             aborted.add(g);
         }
         if (aborted.isEmpty()) return;
@@ -352,13 +350,14 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
             if (r.numUncomputedTokens() != 0 || r.isFinished()) continue; // a prompt chunk short of the end: nothing to sample
             Request g = scheduler.requestOf(r);
             try {
-                process(g, r, logits[i], stepNanos, deltas);
+                tokens.process(g, r, logits[i], stepNanos, deltas);
             } catch (Throwable t) {
                 log.error("Sampling failed for request {}", r.requestId(), t);
                 deltas.remove(g);
                 fail(List.of(g), t);
             }
         }
+        for (Request g : deltas.keySet()) if (g.isFinished()) retire(g, true);
         publishStats();
         var hook = afterStep;
         if (hook != null) hook.accept(this);
@@ -388,180 +387,25 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     /** Called on the engine thread after every step that ran the model, before its outputs go out (tests and measurements). */
     volatile java.util.function.Consumer<LLMEngine> afterStep;
 
-    /** What a sequence whose logits are ready does with them, by the kind of its group. */
-    private void process(Request g, Sequence r, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
-        switch (g.kind()) {
-            case SINGLE -> sampleAndCheck(g, r, logits, now, deltas);
-            case PARALLEL -> {
-                if (g.forked) {
-                    sampleAndCheck(g, r, logits, now, deltas);
-                    return;
-                }
-                // The prompt is done: fork into best_of sequences sharing its blocks, each sampling its first token.
-                g.forked = true;
-                List<Sequence> seqs = new ArrayList<>();
-                seqs.add(r);
-                for (int i = 1; i < g.width(); i++) {
-                    Sequence child = g.fork(r, i, SamplingState.forSequence(r.params().seed(), i, r.promptIds()));
-                    scheduler.fork(r, child);
-                    outputs.open(child);
-                    seqs.add(child);
-                }
-                for (int i = 0; i < seqs.size(); i++) sampleAndCheck(g, seqs.get(i), i == seqs.size() - 1 ? logits : logits.clone(), now, deltas);
-            }
-            case BEAM -> {
-                g.pending.put(r, beamCandidates(logits, 2 * g.width()));
-                if (g.pending.keySet().containsAll(g.live)) beamStep(g, now, deltas);
-            }
-        }
-    }
-
-    /** The {@code k} most likely next tokens with their (raw, double precision) logprobs, most likely first, ties by lower id. */
-    static List<Request.Candidate> beamCandidates(float[] logits, int k) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) max = Math.max(max, v);
-        double sum = 0;
-        for (float v : logits) sum += Math.exp(v - max);
-        double lse = max + Math.log(sum);
-        // A min-heap of the best k so far (its root the worst of them): O(vocab log k), no full sort.
-        Comparator<Integer> worseFirst = (a, b) -> logits[a] != logits[b] ? Float.compare(logits[a], logits[b]) : Integer.compare(b, a);
-        java.util.PriorityQueue<Integer> heap = new java.util.PriorityQueue<>(k + 1, worseFirst);
-        for (int i = 0; i < logits.length; i++) {
-            if (heap.size() < k) heap.add(i);
-            else if (worseFirst.compare(i, heap.peek()) > 0) { heap.poll(); heap.add(i); }
-        }
-        List<Request.Candidate> out = new ArrayList<>(heap.size());
-        while (!heap.isEmpty()) {
-            int id = heap.poll();
-            out.add(new Request.Candidate(id, logits[id] - lse));
-        }
-        return out.reversed();
-    }
-
-    /** vLLM's beam search score: cumulative logprob over the length (prompt plus output, EOS not counted) to the power length_penalty. */
-    static double beamScore(double cumulativeLogprob, int length, float lengthPenalty) {
-        return cumulativeLogprob / Math.pow(length, lengthPenalty);
-    }
-
     /**
-     * One beam search step, once every live beam has its candidates: each beam's top 2*width
-     * continuations compete by cumulative logprob; those ending in EOS (or a stop token) become
-     * finished beams, the best {@code width} others live on. A kept beam's first continuation
-     * extends it, further ones fork it (sharing all its blocks); beams with none are dropped.
+     * Takes a finished request off the engine's books, once: its places in the waiting queue, its
+     * id, its texts; {@code count} records it in the metrics (not for a failed one).
      */
-    private void beamStep(Request g, long now, Map<Request, List<SequenceDelta>> deltas) {
-        SamplingParams p = g.params();
-        record Extension(Sequence beam, int tokenId, double logprob, double cumulative) {}
-        List<Extension> extensions = new ArrayList<>();
-        for (Sequence b : g.live) {
-            for (Request.Candidate c : g.pending.get(b)) {
-                double cum = b.cumulativeLogprob() + c.logprob();
-                boolean stop = stops.isStopToken(p, c.tokenId());
-                if (stop && StopChecker.minTokensReached(p, b.numOutputTokens() + 1)) {
-                    int[] out = b.outputIds();
-                    if (p.includeStopStrInOutput()) {
-                        out = java.util.Arrays.copyOf(out, out.length + 1);
-                        out[out.length - 1] = c.tokenId();
-                    }
-                    g.completed.add(new Request.BeamResult(out, cum, beamScore(cum, b.numTokens(), p.lengthPenalty()), FinishReason.STOP));
-                } else if (!stop) {
-                    extensions.add(new Extension(b, c.tokenId(), c.logprob(), cum));
-                }
-            }
-        }
-        extensions.sort(Comparator.comparingDouble(Extension::cumulative).reversed()); // stable: earlier beams, likelier tokens first on ties
-        Map<Sequence, List<Extension>> kept = new IdentityHashMap<>();
-        for (Extension e : extensions.subList(0, Math.min(g.width(), extensions.size()))) kept.computeIfAbsent(e.beam(), k -> new ArrayList<>()).add(e);
-        g.pending.clear();
-        for (Sequence b : List.copyOf(g.live)) {
-            List<Extension> mine = kept.get(b);
-            if (mine == null) {
-                finishSequence(g, b, FinishReason.ABORT); // dropped: its blocks go back (shared ones stay with the others)
-                continue;
-            }
-            for (int j = 1; j < mine.size(); j++) {
-                Sequence child = g.fork(b, 0, b.samplingState().copyForBeam());
-                scheduler.fork(b, child);
-                child.appendOutput(mine.get(j).tokenId());
-                child.addLogprob(mine.get(j).logprob());
-            }
-            b.appendOutput(mine.getFirst().tokenId());
-            b.addLogprob(mine.getFirst().logprob());
-        }
-        g.live.sort(Comparator.comparingDouble(Sequence::cumulativeLogprob).reversed());
-        g.forked = true;
-        metrics.recordTokens(g, now, kept.isEmpty() ? 0 : Math.min(g.width(), extensions.size()));
-        Sequence any = g.live.isEmpty() ? null : g.live.getFirst();
-        if (any == null || stops.reachedLength(any)) {
-            for (Sequence b : List.copyOf(g.live)) {
-                g.completed.add(new Request.BeamResult(b.outputIds(), b.cumulativeLogprob(),
-                        beamScore(b.cumulativeLogprob(), b.numTokens(), p.lengthPenalty()), FinishReason.LENGTH));
-                finishSequence(g, b, FinishReason.LENGTH);
-            }
-            List<Request.BeamResult> best = new ArrayList<>(g.completed);
-            best.sort(Comparator.comparingDouble(Request.BeamResult::score).reversed());
-            List<SequenceDelta> out = outputs.beams(g, best.subList(0, Math.min(g.n(), best.size())));
-            completeGroup(g, out.isEmpty() ? FinishReason.LENGTH : out.getFirst().finishReason());
-            deltas.put(g, out);
-        }
-    }
-
-    /** Samples the sequence's next token, checks every stop condition, and adds its delta (or holds it until the group ends). */
-    private void sampleAndCheck(Request g, Sequence r, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
-        SamplingParams p = r.params();
-        float[] raw = g.width() > 1 ? logits.clone() : null; // best_of ranks sequences by their raw cumulative logprob
-        Sampler.Sample sample = sampler.sample(logits, p, r.samplingState(), stops.suppressedBeforeMinTokens(p));
-        int token = sample.tokenId();
-        if (raw != null) r.addLogprob(beamLogprob(raw, token));
-        r.appendOutput(token);
-        metrics.recordTokens(g, now, 1);
-        SequenceDelta delta = outputs.addToken(r, token, sample.logprob() == null ? List.of() : List.of(sample.logprob()));
-        if (delta.finishReason() != null) finishSequence(g, r, delta.finishReason());
-        if (!g.holdsOutputs()) {
-            deltas.computeIfAbsent(g, k -> new ArrayList<>()).add(delta);
-            if (g.live.isEmpty()) completeGroup(g, delta.finishReason());
-            return;
-        }
-        outputs.hold(r, delta);
-        if (!g.live.isEmpty()) return;
-        List<SequenceDelta> out = outputs.bestOf(g);
-        completeGroup(g, out.getFirst().finishReason());
-        deltas.put(g, out);
-    }
-
-    /** The raw log-softmax value of {@code token}. */
-    private static double beamLogprob(float[] raw, int token) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : raw) max = Math.max(max, v);
-        double sum = 0;
-        for (float v : raw) sum += Math.exp(v - max);
-        return raw[token] - (max + Math.log(sum));
-    }
-
-    /** Takes one sequence out and frees its blocks at once. */
-    private void finishSequence(Request g, Sequence r, FinishReason reason) {
-        scheduler.finishSequence(r, reason);
-    }
-
-    /** The whole request is done (its sequences are finished): counts it and records its latency. */
-    private void completeGroup(Request g, FinishReason reason) {
-        if (g.isFinished()) return;
-        g.finish(reason);
+    private void retire(Request g, boolean count) {
+        if (!active.remove(g.requestId(), g)) return;
         releaseWaiting(g);
-        active.remove(g.requestId(), g);
         outputs.close(g);
-        metrics.recordFinished(g);
+        if (count) metrics.recordFinished(g);
     }
 
     /** Fails the requests of these sequences with an error: their blocks are freed and their Flux errors. */
     private void fail(Collection<Request> groups, Throwable error) {
         for (Request g : groups) {
-            if (g.isFinished()) continue;
-            for (Sequence r : g.sequences()) scheduler.finishSequence(r, FinishReason.ABORT);
-            g.finish(FinishReason.ABORT);
-            releaseWaiting(g);
-            active.remove(g.requestId(), g);
-            outputs.close(g);
+            if (!g.isFinished()) {
+                for (Sequence r : g.sequences()) scheduler.finishSequence(r, FinishReason.ABORT);
+                g.finish(FinishReason.ABORT);
+            }
+            retire(g, false);
         }
         publishStats();
         for (Request g : groups) {

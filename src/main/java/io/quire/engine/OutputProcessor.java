@@ -111,14 +111,16 @@ final class OutputProcessor {
     /** What an aborted request's subscriber gets last: every returned sequence ends with ABORT. */
     static RequestOutput aborted(Request req) {
         List<SequenceDelta> deltas = new ArrayList<>();
-        for (int i = 0; i < req.n(); i++) deltas.add(new SequenceDelta(i, "", new int[0], List.of(), FinishReason.ABORT));
+        for (int i = 0; i < req.n(); i++) {
+            deltas.add(new SequenceDelta(i, "", new int[0], List.of(), FinishReason.ABORT));
+        }
         return output(req, deltas);
     }
 
     /** One step's output of a request (final when the request is finished). */
     static RequestOutput output(Request req, List<SequenceDelta> deltas) {
-        return new RequestOutput(req.requestId(), List.copyOf(deltas), req.numPromptTokens(), req.completionTokens(),
-                req.isFinished());
+        return new RequestOutput(req.requestId(), List.copyOf(deltas), req.numPromptTokens(),
+                req.completionTokens(), req.isFinished());
     }
 
     /** Forgets a request's sequences (it finished, was aborted or failed). */

@@ -86,7 +86,7 @@ public final class Request {
     /** The client's request id. */
     public String requestId() { return requestId; }
 
-    /** Mixed into every prefix-cache block hash: requests with different salts never share cached blocks (null: none). */
+    /** Mixed into its prefix-cache block hashes: other salts never share its cached blocks (null: none). */
     public String cacheSalt() { return cacheSalt; }
 
     public SamplingParams params() { return params; }
@@ -125,6 +125,7 @@ public final class Request {
 
     /** Marks the whole request done (its outputs are final); {@code reason} is what its metrics count. */
     void finish(FinishReason reason) {
+        if (finished) return;
         finished = true;
         finishReason = reason;
     }

@@ -38,7 +38,8 @@ final class StopChecker {
 
     /** EOS (unless ignore_eos) or one of stop_token_ids, whatever min_tokens says. */
     boolean isStopToken(SamplingParams p, int token) {
-        return (!p.ignoreEos() && eosIds.contains(token)) || (p.stopTokenIds() != null && p.stopTokenIds().contains(token));
+        return (!p.ignoreEos() && eosIds.contains(token))
+                || (p.stopTokenIds() != null && p.stopTokenIds().contains(token));
     }
 
     /** Whether {@code numOutputTokens} satisfy min_tokens, so stop tokens and stop strings count. */
