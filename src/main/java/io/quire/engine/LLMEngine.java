@@ -70,9 +70,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private volatile boolean shutdown;
     private volatile boolean draining;
     private volatile EngineStats stats;
-    private volatile KvMemoryReport kvReport;
-    private final List<Consumer<KvMemoryReport>> kvReportListeners = new CopyOnWriteArrayList<>();
-    private long lastKvReportStep;
+    private final KvReporter kvReports;
+    /** The loop's thread, once it ran: reports asked for on it are built at once. */
+    private volatile Thread engineThread;
     private long numSteps;
 
     public LLMEngine(LanguageModel model, EngineConfig config, MeterRegistry registry) {
@@ -88,10 +88,12 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
                 config.kvAllocationPolicy(), maxModelLen);
         StopChecker stops = new StopChecker(Set.copyOf(tokenizer.endOfGenerationIds()), maxModelLen);
         this.outputs = new OutputProcessor(tokenizer, stops);
+        this.kvReports = new KvReporter(kv, scheduler, runner.kvBytesPerBlock());
         publishStats();
+        kvReports.current(0);
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
         this.tokens = new TokenProcessor(stops, outputs, scheduler, metrics);
-        KvMetrics.register(registry, model.name(), () -> kvReport);
+        KvMetrics.register(registry, model.name(), this::kvReport);
         log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), {} swap blocks, prefix caching {}, preemption {}, max model len {}, max {} seqs / {} tokens per step",
                 model.name(), numBlocks, config.blockSize(), numBlocks * runner.kvBytesPerBlock() >> 20,
                 numSwapBlocks, config.enablePrefixCaching() ? "on" : "off", config.preemptionMode(),
@@ -115,14 +117,21 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     /** The latest snapshot (taken after each step, and before any output of that step is emitted). */
     public EngineStats stats() { return stats; }
 
-    /** The latest KV memory report (taken with {@link #stats()}, at the same step boundary). */
-    public KvMemoryReport kvReport() { return kvReport; }
+    /**
+     * The KV memory report, built on the engine thread at its next step boundary (see
+     * {@link KvReporter}): at once when nothing changed since the last one, or on the engine
+     * thread itself; otherwise it waits for the step in flight to end.
+     */
+    public KvMemoryReport kvReport() {
+        if (Thread.currentThread() == engineThread) return kvReports.current(numSteps);
+        return kvReports.await(this::wake, shutdown);
+    }
 
     /**
      * Calls {@code listener} on the engine thread with the report taken after each step, before
      * the step's outputs are emitted (for benchmarks that average over steps). It must not block.
      */
-    public void addKvReportListener(Consumer<KvMemoryReport> listener) { kvReportListeners.add(listener); }
+    public void addKvReportListener(Consumer<KvMemoryReport> listener) { kvReports.addListener(listener); }
 
     public int numFreeBlocks() { return stats.numFreeBlocks(); }
 
@@ -251,6 +260,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     /** Runs steps while there is work; returns (parks) when there is none. */
     private void loop() {
+        engineThread = Thread.currentThread();
         while (true) {
             if (shutdown) { loopQueued.set(false); return; }
             try {
@@ -263,13 +273,16 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
                 log.error("Engine loop error", t);
                 failAll(t);
             }
-            if (!scheduler.hasWork() && incoming.isEmpty() && aborts.isEmpty()) {
+            if (!scheduler.hasWork() && !hasNews()) {
                 loopQueued.set(false);
                 // A request that came in after the check above but saw loopQueued still true is caught here.
-                if ((incoming.isEmpty() && aborts.isEmpty()) || !loopQueued.compareAndSet(false, true)) return;
+                if (!hasNews() || !loopQueued.compareAndSet(false, true)) return;
             }
         }
     }
+
+    /** Something from another thread for the loop: a request, an abort, a KV report to build. */
+    private boolean hasNews() { return !incoming.isEmpty() || !aborts.isEmpty() || kvReports.asked(); }
 
     private void admitIncoming() {
         Request r;
@@ -421,30 +434,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private void publishStats() {
         stats = new EngineStats(scheduler.numRunning(), scheduler.numWaiting() + incoming.size(), kv.numFreeBlocks(), kv.numTotalBlocks(),
                 kv.usage(), scheduler.numPreemptions(), scheduler.numSwapped(), kv.swapUsage(), kv.numFreeSwapBlocks(), kv.numSwapBlocks());
-        publishKvReport();
-    }
-
-    /** Takes the KV memory report (sequences owned by their client request); the first one after a step also goes to the listeners. */
-    private void publishKvReport() {
-        Map<String, Sequence> bySeq = new HashMap<>();
-        for (Sequence r : scheduler.running()) bySeq.put(r.seqId(), r);
-        KvMemoryReport r = kv.report(numSteps, runner.kvBytesPerBlock(), id -> {
-            Sequence seq = bySeq.get(id);
-            return seq == null ? -1 : seq.numComputedTokens();
-        }, id -> {
-            Sequence seq = bySeq.get(id);
-            return seq == null ? id : seq.requestId();
-        });
-        kvReport = r;
-        if (numSteps == lastKvReportStep) return;
-        lastKvReportStep = numSteps;
-        for (Consumer<KvMemoryReport> l : kvReportListeners) {
-            try {
-                l.accept(r);
-            } catch (RuntimeException e) {
-                log.warn("A KV report listener failed", e);
-            }
-        }
+        kvReports.atBoundary(numSteps);
     }
 
     /**
@@ -457,10 +447,12 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         CountDownLatch done = new CountDownLatch(1);
         loopThread.schedule(() -> {
             try {
+                engineThread = Thread.currentThread();
                 admitIncoming();
                 aborts.addAll(scheduler.requests());
                 processAborts();
                 publishStats();
+                kvReports.current(numSteps); // what kvReport() returns from now on
             } finally {
                 done.countDown();
             }
