@@ -158,14 +158,16 @@ final class EngineMetrics {
         record(e2eLatency, System.nanoTime() - req.arrivalNanos());
     }
 
-    /** A step ran: its prompt tokens go to the throughput log, which logs its line when it is due. */
-    void recordStepDone(SchedulerOutput out, EngineStats stats) {
-        for (ScheduledSequence s : out.scheduled()) {
+    /** A step ran the model: its prompt tokens count towards the throughput log. */
+    void recordPromptTokens(SchedulerOutput plan) {
+        for (ScheduledSequence s : plan.scheduled()) {
             int prompt = s.sequence().numPromptTokens();
             if (s.start() < prompt) throughput.addPromptTokens(Math.min(s.numNewTokens(), prompt - s.start()));
         }
-        throughput.maybeLog(stats);
     }
+
+    /** Logs the throughput line with these figures when it is due. */
+    void logThroughput(EngineStats stats) { throughput.maybeLog(stats); }
 
     static void record(Timer timer, long nanos) { timer.record(nanos, TimeUnit.NANOSECONDS); }
 }

@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * Builds the engine's {@link KvMemoryReport} when someone asks for it, not after every step. The
@@ -40,6 +41,8 @@ final class KvReporter {
     /** Step boundaries passed (the engine thread writes, any thread reads). */
     private volatile long boundary;
     private volatile Built latest;
+    /** The thread that passes the boundaries, once it has: reports asked for on it are built at once. */
+    private volatile Thread engineThread;
     private long lastListenerStep; // engine thread only, as is the rest below
     private long eagerUntilNanos = System.nanoTime();
 
@@ -60,6 +63,7 @@ final class KvReporter {
      * to the listeners.
      */
     void atBoundary(long step) {
+        engineThread = Thread.currentThread();
         boundary++;
         boolean newStep = step != lastListenerStep;
         lastListenerStep = step;
@@ -90,13 +94,15 @@ final class KvReporter {
     }
 
     /**
-     * Any other thread: the report at the engine's next step boundary, or the latest one when no
-     * boundary has passed since it was built (also while the engine is held at one, and once
-     * {@code stopped}).
+     * The report for any thread: on the engine thread the current one, built at once; elsewhere the
+     * one of the engine's next step boundary, or the latest one when no boundary has passed since it
+     * was built (also while the engine is held at one, and once {@code stopped}).
      *
-     * @param wake starts the engine loop if it is parked
+     * @param steps steps run so far (read on the engine thread only)
+     * @param wake  starts the engine loop if it is parked
      */
-    KvMemoryReport await(Runnable wake, boolean stopped) {
+    KvMemoryReport report(LongSupplier steps, Runnable wake, boolean stopped) {
+        if (Thread.currentThread() == engineThread) return current(steps.getAsLong());
         Built b = latest;
         if (b.boundary() == boundary || stopped) return b.report();
         CompletableFuture<KvMemoryReport> f = new CompletableFuture<>();

@@ -107,6 +107,16 @@ public final class Scheduler {
         return n;
     }
 
+    /**
+     * The request served first, the one to fail when nothing can move: the latest running one, else
+     * the first swapped-out or waiting one. Only when there is work.
+     */
+    public Request headOfLine() {
+        Sequence s = !running.isEmpty() ? running.getLast() : !swapped.isEmpty() ? swapped.peekFirst().getFirst()
+                : waiting.getFirst();
+        return requestOf(s);
+    }
+
     public boolean hasWork() { return !running.isEmpty() || !waiting.isEmpty() || !swapped.isEmpty(); }
 
     public long numPreemptions() { return numPreemptions; }

@@ -1,8 +1,13 @@
 package io.quire.engine;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * What a sequence's logits become once a step has computed them, by the kind of its request: a
@@ -12,6 +17,7 @@ import java.util.Map;
  * whose last sequence finished is marked finished, with its final deltas. Engine thread only.
  */
 final class TokenProcessor {
+    private static final Logger log = LoggerFactory.getLogger(TokenProcessor.class);
     private final Sampler sampler = new Sampler();
     private final StopChecker stops;
     private final OutputProcessor outputs;
@@ -27,8 +33,33 @@ final class TokenProcessor {
         this.metrics = metrics;
     }
 
+    /**
+     * Processes the step's sequences that reached their last token, in batch order, and returns
+     * what each request emits. One that throws fails its own request ({@code onError}), not the step.
+     */
+    Map<Request, List<SequenceDelta>> process(SchedulerOutput out, float[][] logits,
+                                              BiConsumer<Request, Throwable> onError) {
+        long now = System.nanoTime();
+        Map<Request, List<SequenceDelta>> deltas = new LinkedHashMap<>();
+        for (int i = 0; i < out.scheduled().size(); i++) {
+            Sequence seq = out.scheduled().get(i).sequence();
+            // A prompt chunk short of its end has nothing to sample; a failed request's sequences are finished.
+            if (seq.numUncomputedTokens() != 0 || seq.isFinished()) continue;
+            Request req = scheduler.requestOf(seq);
+            try {
+                process(req, seq, logits[i], now, deltas);
+            } catch (Throwable t) {
+                log.error("Sampling failed for request {}", req.requestId(), t);
+                deltas.remove(req);
+                onError.accept(req, t);
+            }
+        }
+        return deltas;
+    }
+
     /** Processes one sequence's logits, adding what its request emits this step to {@code deltas}. */
-    void process(Request req, Sequence seq, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
+    private void process(Request req, Sequence seq, float[] logits, long now,
+                         Map<Request, List<SequenceDelta>> deltas) {
         switch (req.kind()) {
             case SINGLE -> sample(req, seq, logits, now, deltas);
             case PARALLEL -> {
@@ -36,7 +67,7 @@ final class TokenProcessor {
                     sample(req, seq, logits, now, deltas);
                     return;
                 }
-                // The prompt is done: fork into best_of sequences sharing its blocks, each sampling its first token.
+                // The prompt is done: fork into best_of sequences sharing its blocks, each sampling its first.
                 req.forked = true;
                 List<Sequence> seqs = new ArrayList<>();
                 seqs.add(seq);

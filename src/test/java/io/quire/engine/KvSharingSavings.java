@@ -70,13 +70,14 @@ public final class KvSharingSavings {
     static Peak measure(LanguageModel model, EngineConfig config, int[] prompt, SamplingParams p) {
         try (LLMEngine e = new LLMEngine(model, config, new SimpleMeterRegistry())) {
             int[] peaks = new int[2];
-            e.afterStep = engine -> {
-                KvCacheManager kv = engine.kvCacheManager();
+            e.addKvReportListener(report -> {
+                // On the engine thread, right after each step.
+                KvCacheManager kv = e.kvCacheManager();
                 int own = 0;
-                for (Sequence s : engine.scheduler().running()) own += kv.numBlocks(s.seqId());
+                for (Sequence s : e.scheduler().running()) own += kv.numBlocks(s.seqId());
                 peaks[0] = Math.max(peaks[0], kv.numUsedBlocks());
                 peaks[1] = Math.max(peaks[1], own);
-            };
+            });
             List<RequestOutput> outs = e.generate("r", prompt, p).collectList().block();
             if (outs == null || !outs.getLast().finished()) throw new IllegalStateException("the request did not finish");
             if (e.stats().numPreemptions() != 0) throw new IllegalStateException("preempted: the peak would be wrong");

@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -59,9 +60,10 @@ class MultiSequenceRequestTest {
             KvCacheManager kv = e.kvCacheManager();
             List<String> checks = new ArrayList<>();
             SamplingParams p = SamplingParams.defaults(8).withSeed(3L).withN(4, null).withIgnoreEos(true);
-            e.afterStep = engine -> {
+            AtomicBoolean checking = new AtomicBoolean(true);
+            e.addKvReportListener(report -> {
                 // On the engine thread, right after the step.
-                if (engine.scheduler().running().isEmpty()) return;
+                if (!checking.get() || e.scheduler().running().isEmpty()) return;
                 int[][] tables = new int[4][];
                 for (int i = 0; i < 4; i++) tables[i] = kv.blockTable(i == 0 ? "r" : "r#" + i);
                 if (checks.isEmpty()) {
@@ -80,9 +82,9 @@ class MultiSequenceRequestTest {
                     assertThat(kv.numCowCopies()).isEqualTo(3);
                     checks.add("cow");
                 }
-            };
+            });
             List<RequestOutput> outs = e.generate("r", prompt(40), p).collectList().block(TIMEOUT);
-            e.afterStep = null;
+            checking.set(false);
             assertThat(checks).containsExactly("fork", "cow");
             Map<Integer, int[]> got = byIndex(outs);
             assertThat(got.keySet()).containsExactly(0, 1, 2, 3);
