@@ -76,7 +76,9 @@ public final class Sampler {
             logits[i] *= invT;
             if (logits[i] > max) max = logits[i];
         }
-        if (max == Float.NEGATIVE_INFINITY) throw new IllegalStateException("every token is suppressed; nothing to sample");
+        if (max == Float.NEGATIVE_INFINITY) {
+            throw new IllegalStateException("every token is suppressed; nothing to sample");
+        }
         double[] probs = new double[vocab];
         double sum = 0;
         for (int i = 0; i < vocab; i++) {
@@ -141,7 +143,10 @@ public final class Sampler {
         return order;
     }
 
-    /** The (at most) {@code k} most likely indices with positive probability, in the order of {@link #sortedDescending}. */
+    /**
+     * The (at most) {@code k} most likely indices with positive probability, in the order of
+     * {@link #sortedDescending}.
+     */
     static int[] topDescending(double[] probs, int k) {
         // A max-heap (on the key) of the k best seen so far: its root is the worst of them.
         long[] heap = new long[k];
@@ -189,7 +194,8 @@ public final class Sampler {
         List<TokenLogprob.Candidate> top = new ArrayList<>(k);
         if (k > 0) {
             // Min-heap of the best k (ties: lower id wins).
-            PriorityQueue<Integer> heap = new PriorityQueue<>(k + 1, (a, b) -> raw[a] != raw[b] ? Float.compare(raw[a], raw[b]) : Integer.compare(b, a));
+            PriorityQueue<Integer> heap = new PriorityQueue<>(k + 1,
+                    (a, b) -> raw[a] != raw[b] ? Float.compare(raw[a], raw[b]) : Integer.compare(b, a));
             for (int i = 0; i < raw.length; i++) {
                 if (heap.size() < k) heap.add(i);
                 else {

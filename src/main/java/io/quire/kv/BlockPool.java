@@ -21,7 +21,9 @@ public final class BlockPool {
     private long numEvictions;
 
     public BlockPool(int numBlocks) {
-        if (numBlocks <= 0) throw new IllegalArgumentException("a block pool needs at least one block, got " + numBlocks);
+        if (numBlocks <= 0) {
+            throw new IllegalArgumentException("a block pool needs at least one block, got " + numBlocks);
+        }
         blocks = new KvCacheBlock[numBlocks];
         for (int i = 0; i < numBlocks; i++) {
             blocks[i] = new KvCacheBlock(i);
@@ -41,7 +43,9 @@ public final class BlockPool {
     /** Takes {@code n} free blocks, each with reference count 1; fails if fewer are free. */
     public List<KvCacheBlock> allocate(int n) {
         if (n < 0) throw new IllegalArgumentException("cannot allocate " + n + " blocks");
-        if (n > freeQueue.size()) throw new IllegalStateException("cannot allocate " + n + " blocks: only " + freeQueue.size() + " free");
+        if (n > freeQueue.size()) {
+            throw new IllegalStateException("cannot allocate " + n + " blocks: only " + freeQueue.size() + " free");
+        }
         List<KvCacheBlock> out = new ArrayList<>(n);
         var it = freeQueue.iterator();
         for (int i = 0; i < n; i++) {
@@ -81,7 +85,9 @@ public final class BlockPool {
 
     /** Takes a reference to a cached block, out of the free queue if nobody held it (a prefix-cache hit). */
     public void touch(KvCacheBlock block) {
-        if (block.refCount() == 0 && !freeQueue.remove(block)) throw new IllegalStateException("unreferenced block not in the free queue: " + block);
+        if (block.refCount() == 0 && !freeQueue.remove(block)) {
+            throw new IllegalStateException("unreferenced block not in the free queue: " + block);
+        }
         block.incrementRef();
     }
 

@@ -1,7 +1,7 @@
 package io.quire.kv;
 
 /**
- * One physical KV-cache block as the pool tracks it (vLLM v1's {@code KvCacheBlock}). The
+ * One physical KV-cache block as the pool tracks it (vLLM v1's {@code KVCacheBlock}). The
  * reference count is the number of sequences whose block table holds the block; it returns to
  * the free queue at zero. A full block may carry its {@link BlockHash} (prefix caching): it keeps
  * it while it sits in the free queue, so a later request with the same prefix can take it back,
@@ -33,5 +33,7 @@ public final class KvCacheBlock {
     }
 
     @Override
-    public String toString() { return "KvCacheBlock[" + blockId + ", ref=" + refCount + (hash != null ? ", cached" : "") + "]"; }
+    public String toString() {
+        return "KvCacheBlock[" + blockId + ", ref=" + refCount + (hash != null ? ", cached" : "") + "]";
+    }
 }

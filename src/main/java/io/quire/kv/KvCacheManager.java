@@ -8,9 +8,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntUnaryOperator;
+import java.util.function.ToIntFunction;
+import java.util.function.UnaryOperator;
 
 /**
- * Which blocks hold each sequence's KV (vLLM v1's {@code KvCacheManager}, with V0's block sharing
+ * Which blocks hold each sequence's KV (vLLM v1's {@code KVCacheManager}, with V0's block sharing
  * and swapping): blocks are allocated step by step as tokens are scheduled and kept in a
  * per-sequence block table in logical order.
  *
@@ -28,6 +30,10 @@ import java.util.function.IntUnaryOperator;
  * The data movements are queued as {@link BlockOp}s in decision order; the engine takes them with
  * {@link #takeBlockOps} and performs them before the forward pass. Not thread-safe: only the engine
  * thread touches it.
+ *
+ * <p>Over 400 lines on purpose: block tables, reference counts, the prefix-cache index and the swap
+ * side change together in every operation (a fork, a swap, a copy-on-write touches all of them),
+ * and their invariants are easiest to check in one place.
  */
 public final class KvCacheManager {
     private final BlockPool pool;
@@ -151,9 +157,12 @@ public final class KvCacheManager {
         if (swappedTables.containsKey(seqId)) throw new IllegalStateException("sequence " + seqId + " is swapped out");
         Table table = tables.get(seqId);
         if (!hit.isEmpty()) {
-            if (table != null && !table.blocks.isEmpty()) throw new IllegalStateException("a prefix hit for " + seqId + ", which already holds blocks");
+            if (table != null && !table.blocks.isEmpty()) {
+                throw new IllegalStateException("a prefix hit for " + seqId + ", which already holds blocks");
+            }
             if (hit.numBlocks() * blockSize != numComputedTokens) {
-                throw new IllegalArgumentException("a prefix hit of " + hit.numBlocks() + " blocks covers " + hit.numBlocks() * blockSize + " tokens, not " + numComputedTokens);
+                throw new IllegalArgumentException("a prefix hit of " + hit.numBlocks() + " blocks covers "
+                        + hit.numBlocks() * blockSize + " tokens, not " + numComputedTokens);
             }
         }
         int have = (table == null ? 0 : table.blocks.size()) + hit.numBlocks();
@@ -214,7 +223,9 @@ public final class KvCacheManager {
      * the swap pool wherever the parent's are: both now reference them.
      */
     public void fork(String parent, String child) {
-        if (tables.containsKey(child) || swappedTables.containsKey(child)) throw new IllegalStateException("fork target " + child + " already holds blocks");
+        if (tables.containsKey(child) || swappedTables.containsKey(child)) {
+            throw new IllegalStateException("fork target " + child + " already holds blocks");
+        }
         boolean swapped = swappedTables.containsKey(parent);
         Table p = swapped ? swappedTables.get(parent) : tables.get(parent);
         if (p == null) throw new IllegalStateException("cannot fork " + parent + ": it holds no blocks");
@@ -303,7 +314,9 @@ public final class KvCacheManager {
     public boolean swapOut(List<String> seqIds) {
         Map<KvCacheBlock, Integer> refs = new LinkedHashMap<>();
         for (String id : seqIds) {
-            if (swappedTables.containsKey(id)) throw new IllegalStateException("cannot swap out " + id + ": it is swapped out already");
+            if (swappedTables.containsKey(id)) {
+                throw new IllegalStateException("cannot swap out " + id + ": it is swapped out already");
+            }
             Table t = tables.get(id);
             if (t == null) continue; // nothing computed yet: an empty table goes to the swap side
             for (KvCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
@@ -369,7 +382,7 @@ public final class KvCacheManager {
         return true;
     }
 
-    /** The data movements decided since the last call, in order; the caller must perform them before the next forward pass. */
+    /** The data movements decided since the last call, in order: to perform before the next forward pass. */
     public List<BlockOp> takeBlockOps() {
         List<BlockOp> out = List.copyOf(ops);
         ops.clear();
@@ -383,20 +396,22 @@ public final class KvCacheManager {
      *                     the caller does not know (its blocks then count as full)
      * @param ownerOf      the request a sequence belongs to
      */
-    public KvMemoryReport report(long step, long bytesPerBlock, java.util.function.ToIntFunction<String> tokensStored,
-                                 java.util.function.UnaryOperator<String> ownerOf) {
+    public KvMemoryReport report(long step, long bytesPerBlock, ToIntFunction<String> tokensStored,
+                                 UnaryOperator<String> ownerOf) {
         List<KvMemoryReport.SequenceBlocks> seqs = new ArrayList<>(tables.size());
         for (var e : tables.entrySet()) {
             int n = tokensStored.applyAsInt(e.getKey());
             List<KvCacheBlock> blocks = e.getValue().blocks;
-            seqs.add(new KvMemoryReport.SequenceBlocks(e.getKey(), ownerOf.apply(e.getKey()), n < 0 ? blocks.size() * blockSize : n, blocks));
+            int stored = n < 0 ? blocks.size() * blockSize : n;
+            seqs.add(new KvMemoryReport.SequenceBlocks(e.getKey(), ownerOf.apply(e.getKey()), stored, blocks));
         }
         return KvMemoryReport.build(step, blockSize, bytesPerBlock, pool.numTotalBlocks(), pool.numFreeBlocks(), seqs)
-                .withCacheAndSwap(pool.numCachedBlocks(), numSwapBlocks(), numSwapBlocks() - numFreeSwapBlocks(), swappedTables.size());
+                .withCacheAndSwap(pool.numCachedBlocks(), numSwapBlocks(), numSwapBlocks() - numFreeSwapBlocks(),
+                        swappedTables.size());
     }
 
-    /** As {@link #report(long, long, java.util.function.ToIntFunction, java.util.function.UnaryOperator)}, each sequence its own owner. */
-    public KvMemoryReport report(long step, long bytesPerBlock, java.util.function.ToIntFunction<String> tokensStored) {
+    /** As {@link #report(long, long, ToIntFunction, UnaryOperator)}, each sequence its own owner. */
+    public KvMemoryReport report(long step, long bytesPerBlock, ToIntFunction<String> tokensStored) {
         return report(step, bytesPerBlock, tokensStored, id -> id);
     }
 }
