@@ -1,6 +1,5 @@
 package io.quire.engine;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quire.backend.TensorType;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
@@ -11,6 +10,7 @@ import reactor.core.publisher.Mono;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -26,8 +26,8 @@ public final class EngineThroughput {
         int outLen = args.length > 3 ? Integer.parseInt(args[3]) : 128;
         try (LanguageModel model = spec.equals("dummy") ? RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0) : ModelLoader.load(Path.of(spec))) {
             for (int round = 0; round < 2; round++) { // the first round warms the JIT up
-                LLMEngine engine = new LLMEngine(model, EngineConfig.defaults(1L << 30).withMaxModelLen(Math.min(model.config().contextLength(), promptLen + outLen)),
-                        new SimpleMeterRegistry());
+                LLMEngine engine = TestEngines.with(model).kvCacheBytes(1L << 30)
+                        .maxModelLen(Math.min(model.config().contextLength(), promptLen + outLen)).build();
                 Random rnd = new Random(round);
                 List<Mono<List<RequestOutput>>> all = new ArrayList<>();
                 long t0 = System.nanoTime();
@@ -36,7 +36,7 @@ public final class EngineThroughput {
                     p[0] = 1;
                     for (int j = 1; j < promptLen; j++) p[j] = 3 + rnd.nextInt(model.config().vocabSize() - 3);
                     SamplingParams sp = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, outLen, 0, true,
-                            java.util.Map.of(), null, true);
+                            Map.of(), null, true);
                     all.add(engine.generate("r" + i, p, sp).collectList());
                 }
                 List<List<RequestOutput>> res = Flux.merge(all).collectList().block();

@@ -1,11 +1,12 @@
 package io.quire.engine;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quire.backend.TensorType;
 import io.quire.kv.KvCacheManager;
 import io.quire.model.LanguageModel;
+import io.quire.model.ModelLoader;
 import io.quire.model.RandomModels;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -38,21 +39,21 @@ public final class KvSharingSavings {
         String spec = args.length > 3 ? args[3] : "Q8_0";
         boolean file = spec.endsWith(".gguf");
         Random rnd = new Random(1);
-        try (LanguageModel model = file ? io.quire.model.ModelLoader.load(java.nio.file.Path.of(spec))
+        try (LanguageModel model = file ? ModelLoader.load(Path.of(spec))
                 : RandomModels.load(RandomModels.LLAMA_110M, TensorType.valueOf(spec), 110)) {
             int[] prompt = new int[promptLen];
             prompt[0] = 1;
             for (int i = 1; i < promptLen; i++) prompt[i] = 3 + rnd.nextInt(model.config().vocabSize() - 3);
             int numBlocks = 2 * 6 * ((promptLen + maxTokens + blockSize - 1) / blockSize);
-            EngineConfig config = new EngineConfig(blockSize, EngineConfig.kvBytesFor(model.config(), blockSize, numBlocks), 16, 2048,
-                    promptLen + maxTokens).withPrefixCaching(false);
+            TestEngines.Builder engine = TestEngines.with(model).blocks(numBlocks, blockSize).maxNumSeqs(16)
+                    .maxNumBatchedTokens(2048).maxModelLen(promptLen + maxTokens).prefixCaching(false);
             List<String> rows = new ArrayList<>();
             for (boolean beam : new boolean[]{false, true}) {
                 for (int width : new int[]{2, 4, 6}) {
                     SamplingParams p = SamplingParams.defaults(maxTokens).withSeed(7L).withIgnoreEos(true).withN(width, null);
                     if (beam) p = p.withBeamSearch(1f);
                     long t0 = System.nanoTime();
-                    Peak peak = measure(model, config, prompt, p);
+                    Peak peak = measure(engine, prompt, p);
                     rows.add(String.format("| %-16s | %5d | %13d | %16d | %6.1f%% | %5.1fs |", (beam ? "beam width " : "n = ") + width, width,
                             peak.withSharing(), peak.withoutSharing(), 100 * peak.saved(), (System.nanoTime() - t0) / 1e9));
                     System.err.println(rows.getLast());
@@ -67,8 +68,8 @@ public final class KvSharingSavings {
     }
 
     /** Runs one request alone and returns the peaks of distinct blocks in use and of the sum of the sequences' table sizes. */
-    static Peak measure(LanguageModel model, EngineConfig config, int[] prompt, SamplingParams p) {
-        try (LLMEngine e = new LLMEngine(model, config, new SimpleMeterRegistry())) {
+    static Peak measure(TestEngines.Builder engine, int[] prompt, SamplingParams p) {
+        try (LLMEngine e = engine.build()) {
             int[] peaks = new int[2];
             e.addKvReportListener(report -> {
                 // On the engine thread, right after each step.

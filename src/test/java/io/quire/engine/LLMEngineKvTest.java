@@ -6,7 +6,9 @@ import io.quire.kv.KvAllocationPolicy;
 import io.quire.kv.KvMemoryReport;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
+import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,8 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The engine's KV memory report and its allocation policies, end to end with {@link ToyModel}. */
 class LLMEngineKvTest {
@@ -24,13 +28,14 @@ class LLMEngineKvTest {
     private static final int VOCAB = 64;
     private final ToyModel model = new ToyModel(VOCAB, 4096);
 
-    private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxModelLen, KvAllocationPolicy policy, MeterRegistry registry) {
-        long bytes = EngineConfig.kvBytesFor(model.config(), blockSize, numBlocks);
-        return new LLMEngine(model, new EngineConfig(blockSize, bytes, maxSeqs, 2048, maxModelLen).withKvAllocationPolicy(policy), registry);
+    private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxModelLen, KvAllocationPolicy policy,
+                            MeterRegistry registry) {
+        return TestEngines.with(model).blocks(numBlocks, blockSize).maxNumSeqs(maxSeqs).maxNumBatchedTokens(2048)
+                .maxModelLen(maxModelLen).kvAllocationPolicy(policy).registry(registry).build();
     }
 
     private static SamplingParams noEos(int maxTokens) {
-        return new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, maxTokens, 0, true, Map.of(), null, true);
+        return SamplingParams.greedy(maxTokens).withIgnoreEos(true);
     }
 
     private static int[] prompt(Random rnd, int len) {
@@ -60,7 +65,7 @@ class LLMEngineKvTest {
             // so all three are prefilled in one step, and it is gone by that step's report.
             List<Flux<RequestOutput>> fluxes = new ArrayList<>();
             int[] lengths = {5, 16, 17};
-            java.util.concurrent.Semaphore gate = new java.util.concurrent.Semaphore(0);
+            Semaphore gate = new Semaphore(0);
             model.failWhen = b -> { gate.acquireUninterruptibly(); return false; };
             Flux<RequestOutput> holder = engine.generate("holder", prompt(rnd, 3), noEos(1));
             for (int i = 0; i < 3; i++) fluxes.add(engine.generate("r" + i, prompt(rnd, lengths[i]), noEos(4)));
@@ -110,7 +115,7 @@ class LLMEngineKvTest {
             try (LLMEngine engine = start(32, 8, 64, 128, policy, new SimpleMeterRegistry())) {
                 List<KvMemoryReport> reports = new CopyOnWriteArrayList<>();
                 engine.addKvReportListener(reports::add);
-                List<reactor.core.publisher.Mono<List<RequestOutput>>> fluxes = new ArrayList<>();
+                List<Mono<List<RequestOutput>>> fluxes = new ArrayList<>();
                 for (int i = 0; i < prompts.size(); i++) fluxes.add(engine.generate(policy + "-" + i, prompts.get(i), noEos(maxTokens.get(i))).collectList());
                 List<List<RequestOutput>> results = Flux.mergeSequential(fluxes).collectList().block(TIMEOUT);
                 outputs.put(policy, results.stream().map(LLMEngineKvTest::tokens).toList());
@@ -169,14 +174,16 @@ class LLMEngineKvTest {
     }
 
     @Test
-    void gaugesSurviveGarbageCollection() throws InterruptedException {
+    void gaugesSurviveGarbageCollection() {
         // Micrometer holds a gauge's state object weakly unless told otherwise.
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (LLMEngine engine = start(64, 16, 8, 256, KvAllocationPolicy.PAGED, registry)) {
-            for (int i = 0; i < 3; i++) {
+            // A collection has run once an object only weakly held is gone.
+            WeakReference<Object> canary = new WeakReference<>(new Object());
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
                 System.gc();
-                Thread.sleep(20);
-            }
+                return canary.get() == null;
+            });
             assertThat(registry.get("quire_kv_blocks_total").gauge().value()).isEqualTo(64.0);
             assertThat(registry.get("quire_kv_blocks_used").gauge().value()).isZero();
             assertThat(registry.get("quire_num_requests_running").gauge().value()).isZero();

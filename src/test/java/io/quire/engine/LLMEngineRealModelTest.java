@@ -1,6 +1,5 @@
 package io.quire.engine;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quire.SharedFiles;
 import io.quire.backend.TensorType;
 import io.quire.model.LanguageModel;
@@ -21,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -34,23 +34,27 @@ class LLMEngineRealModelTest {
     private final List<LLMEngine> engines = new ArrayList<>();
     private LanguageModel model;
 
-    private LLMEngine engine(LanguageModel m, int numBlocks, int blockSize, int maxSeqs, int maxBatched, int maxModelLen) {
-        LLMEngine e = new LLMEngine(m, new EngineConfig(blockSize, EngineConfig.kvBytesFor(m.config(), blockSize, numBlocks), maxSeqs, maxBatched, maxModelLen),
-                new SimpleMeterRegistry());
+    private LLMEngine engine(LanguageModel m, int numBlocks, int blockSize, int maxSeqs, int maxBatched,
+                             int maxModelLen) {
+        LLMEngine e = TestEngines.with(m).blocks(numBlocks, blockSize).maxNumSeqs(maxSeqs)
+                .maxNumBatchedTokens(maxBatched).maxModelLen(maxModelLen).build();
         engines.add(e);
         return e;
     }
 
     @AfterEach
-    void noBlockLeaks() throws InterruptedException {
-        for (LLMEngine e : engines) {
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (e.numFreeBlocks() != e.numTotalBlocks() && System.nanoTime() < deadline) Thread.sleep(10);
-            EngineStats s = e.stats();
-            e.shutdown();
-            assertThat(s.numFreeBlocks()).as("KV blocks leaked: %s", s).isEqualTo(s.numTotalBlocks());
+    void noBlockLeaks() {
+        try {
+            for (LLMEngine e : engines) {
+                try {
+                    TestEngines.awaitAllBlocksFree(e);
+                } finally {
+                    e.shutdown();
+                }
+            }
+        } finally {
+            if (model != null) model.close();
         }
-        if (model != null) model.close();
     }
 
     private LanguageModel stories() throws IOException {
@@ -150,12 +154,9 @@ class LLMEngineRealModelTest {
         SamplingParams longRun = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 400, 0, true, Map.of(), null, true);
         CountDownLatch got = new CountDownLatch(1);
         var subscription = e.generate("c", ONCE_UPON_A_TIME, longRun).subscribe(o -> got.countDown());
-        assertThat(got.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(got.await(60, TimeUnit.SECONDS)).isTrue();
         assertThat(e.numFreeBlocks()).isLessThan(e.numTotalBlocks());
         subscription.dispose();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (e.numFreeBlocks() != e.numTotalBlocks() && System.nanoTime() < deadline) Thread.sleep(5);
-        assertThat(e.numFreeBlocks()).isEqualTo(e.numTotalBlocks());
-        assertThat(e.stats().running()).isZero();
+        assertThat(TestEngines.awaitAllBlocksFree(e).running()).isZero();
     }
 }

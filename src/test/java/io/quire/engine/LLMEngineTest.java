@@ -1,5 +1,6 @@
 package io.quire.engine;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -16,10 +17,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The engine loop end to end with {@link ToyModel}, whose output depends on every token read back
@@ -32,9 +36,10 @@ class LLMEngineTest {
     private final ToyModel model = new ToyModel(VOCAB, 4096);
     private LLMEngine engine;
 
-    private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxBatched, int maxModelLen, io.micrometer.core.instrument.MeterRegistry registry) {
-        long bytes = EngineConfig.kvBytesFor(model.config(), blockSize, numBlocks);
-        engine = new LLMEngine(model, new EngineConfig(blockSize, bytes, maxSeqs, maxBatched, maxModelLen), registry);
+    private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxBatched, int maxModelLen,
+                            MeterRegistry registry) {
+        engine = TestEngines.with(model).blocks(numBlocks, blockSize).maxNumSeqs(maxSeqs).maxNumBatchedTokens(maxBatched)
+                .maxModelLen(maxModelLen).registry(registry).build();
         assertThat(engine.numTotalBlocks()).isEqualTo(numBlocks);
         return engine;
     }
@@ -44,15 +49,15 @@ class LLMEngineTest {
     }
 
     @AfterEach
-    void noBlockLeaks() throws InterruptedException {
+    void noBlockLeaks() {
         if (engine == null) return;
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (engine.numFreeBlocks() != engine.numTotalBlocks() && System.nanoTime() < deadline) Thread.sleep(10);
-        EngineStats s = engine.stats();
-        engine.shutdown();
-        assertThat(s.numFreeBlocks()).as("KV blocks leaked: %s", s).isEqualTo(s.numTotalBlocks());
-        assertThat(s.running()).isZero();
-        assertThat(s.waiting()).isZero();
+        try {
+            EngineStats s = TestEngines.awaitAllBlocksFree(engine);
+            assertThat(s.running()).isZero();
+            assertThat(s.waiting()).isZero();
+        } finally {
+            engine.shutdown();
+        }
     }
 
     private static int[] randomPrompt(Random rnd, int len) {
@@ -169,13 +174,13 @@ class LLMEngineTest {
     }
 
     @Test
-    void cancellingMidStreamAbortsAndFreesTheBlocks() throws InterruptedException {
+    void cancellingMidStreamAbortsAndFreesTheBlocks() {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         start(64, 4, 8, 32, 256, registry);
         SamplingParams p = SamplingParams.greedy(200).withTemperature(0f);
         SamplingParams noEos = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 200, 0, true, Map.of(), null, true);
         // The model takes one permit per step, so the request is still running when the client leaves.
-        java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(3);
+        Semaphore permits = new Semaphore(3);
         model.failWhen = b -> {
             permits.acquireUninterruptibly();
             return false;
@@ -183,9 +188,7 @@ class LLMEngineTest {
         List<RequestOutput> first = engine.generate("cancel-me", new int[]{1, 5, 6}, noEos).take(3).collectList().block(TIMEOUT);
         assertThat(first).hasSize(3);
         permits.release(1000);
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (engine.numFreeBlocks() != engine.numTotalBlocks() && System.nanoTime() < deadline) Thread.sleep(5);
-        assertThat(engine.numFreeBlocks()).isEqualTo(engine.numTotalBlocks());
+        TestEngines.awaitAllBlocksFree(engine);
         assertThat(engine.stats().running()).isZero();
         assertThat(registry.get("quire_request_success").tag("finished_reason", "abort").counter().count()).isEqualTo(1);
         assertThat(model.steps.size()).as("removed within a step").isLessThanOrEqualTo(4);
@@ -194,7 +197,7 @@ class LLMEngineTest {
         assertThat(tokens(engine.generate("after", new int[]{1, 5, 6}, p.withTemperature(0f)).collectList().block(TIMEOUT)))
                 .containsExactly(model.reference(new int[]{1, 5, 6}, 200));
         // Aborting by id ends the stream with an ABORT output.
-        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        CountDownLatch gate = new CountDownLatch(1);
         model.failWhen = b -> {
             try { gate.await(); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
             return false;
@@ -268,8 +271,9 @@ class LLMEngineTest {
 
     @Test
     void aCacheSmallerThanTheContextIsRefused() {
-        long bytes = EngineConfig.kvBytesFor(model.config(), 16, 4);
-        assertThatThrownBy(() -> new LLMEngine(model, new EngineConfig(16, bytes, 8, 64, 128), new SimpleMeterRegistry()))
+        TestEngines.Builder tooSmall = TestEngines.with(model).blocks(4, 16).maxNumSeqs(8).maxNumBatchedTokens(64)
+                .maxModelLen(128);
+        assertThatThrownBy(tooSmall::build)
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maximum model length 128");
     }
 
@@ -340,10 +344,10 @@ class LLMEngineTest {
         };
         SamplingParams noEos = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 200, 0, true, Map.of(), null, true);
         Flux<RequestOutput> running = engine.generate("running", new int[]{1, 5}, noEos);
-        assertThat(inStep.await(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(inStep.await(20, TimeUnit.SECONDS)).isTrue();
         Thread releaser = Thread.ofVirtual().start(() -> {
             // Let the step end only once shutdown has begun, so the request cannot finish first.
-            try { while (!engine.isShutdown()) Thread.sleep(1); } catch (InterruptedException e) { return; }
+            await().pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(20)).until(engine::isShutdown);
             release.countDown();
         });
         engine.shutdown();

@@ -1,12 +1,12 @@
 package io.quire.engine;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quire.SharedFiles;
 import io.quire.backend.KvCache;
 import io.quire.kv.KvCacheManager;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
+import io.quire.model.tokenizer.StreamingDetokenizer;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -27,8 +27,7 @@ class MultiSequenceRequestTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 
     private static LLMEngine engine(LanguageModel m, int numBlocks, int blockSize) {
-        return new LLMEngine(m, new EngineConfig(blockSize, EngineConfig.kvBytesFor(m.config(), blockSize, numBlocks), 16, 256, 0),
-                new SimpleMeterRegistry());
+        return TestEngines.with(m).blocks(numBlocks, blockSize).maxNumSeqs(16).maxNumBatchedTokens(256).build();
     }
 
     /** Each output index's tokens, concatenated over the stream. */
@@ -213,7 +212,7 @@ class MultiSequenceRequestTest {
             for (int i = 0; i < beams.size(); i++) {
                 assertThat(beams.get(i).index()).isEqualTo(i);
                 assertThat(beams.get(i).tokenIds()).as("beam %d of width %d, length penalty %s", i, width, lengthPenalty).containsExactly(expected.get(i));
-                var detok = new io.quire.model.tokenizer.StreamingDetokenizer(m.tokenizer());
+                var detok = new StreamingDetokenizer(m.tokenizer());
                 StringBuilder text = new StringBuilder();
                 for (int t : expected.get(i)) text.append(detok.add(t));
                 assertThat(beams.get(i).text()).isEqualTo(text.append(detok.flush()).toString());

@@ -44,9 +44,9 @@ class PrefixCachingTest {
 
     private static Run run(LanguageModel m, int blockSize, boolean caching) {
         MeterRegistry reg = new SimpleMeterRegistry();
-        EngineConfig c = new EngineConfig(blockSize, EngineConfig.kvBytesFor(m.config(), blockSize, 2 * m.config().contextLength() / blockSize),
-                8, 512, 0).withPrefixCaching(caching);
-        return new Run(new LLMEngine(m, c, reg), reg);
+        LLMEngine engine = TestEngines.with(m).blocks(2 * m.config().contextLength() / blockSize, blockSize)
+                .maxNumSeqs(8).maxNumBatchedTokens(512).prefixCaching(caching).registry(reg).build();
+        return new Run(engine, reg);
     }
 
     private static int[] randomTokens(Random rnd, int n, int vocab) {
