@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The scheduler under each KV allocation policy (no model): reservations, admission limits, no leaks. */
 class KvAllocationPolicySchedulerTest {
@@ -26,7 +27,10 @@ class KvAllocationPolicySchedulerTest {
         return request.sequences().getFirst();
     }
 
-    /** Runs a step as the engine would: every request that completed its tokens samples one more; finished ones leave. */
+    /**
+     * Runs a step as the engine would: every request that completed its tokens samples one more;
+     * finished ones leave.
+     */
     private static void completeStep(Scheduler s, SchedulerOutput o) {
         s.updateFromStep(o);
         for (ScheduledSequence sr : o.scheduled()) {
@@ -46,7 +50,8 @@ class KvAllocationPolicySchedulerTest {
             Scheduler s = new Scheduler(64, 2048, kv, policy, MAX_MODEL_LEN);
             Sequence r = add(s, "r", 20, 50);
             SchedulerOutput o = s.schedule();
-            assertThat(o.scheduled()).containsExactly(new ScheduledSequence(r, 0, 20)); // the reservation is memory, not compute
+            // The reservation is memory, not compute.
+            assertThat(o.scheduled()).containsExactly(new ScheduledSequence(r, 0, 20));
             int reserved = policy == KvAllocationPolicy.PAGED ? 2 : expectedBlocks[policy.ordinal()];
             assertThat(kv.numBlocks("r")).as("%s", policy).isEqualTo(reserved);
             assertThat(policy.reservedTokens(20, 50, MAX_MODEL_LEN)).isEqualTo(policy == KvAllocationPolicy.PAGED ? 0
@@ -54,7 +59,9 @@ class KvAllocationPolicySchedulerTest {
             while (!r.isFinished()) {
                 completeStep(s, o);
                 if (r.isFinished()) break;
-                if (policy.reservesAhead()) assertThat(kv.numBlocks("r")).as("%s never grows", policy).isEqualTo(reserved);
+                if (policy.reservesAhead()) {
+                    assertThat(kv.numBlocks("r")).as("%s never grows", policy).isEqualTo(reserved);
+                }
                 o = s.schedule();
             }
             assertThat(r.numTokens()).isEqualTo(70);
@@ -92,12 +99,15 @@ class KvAllocationPolicySchedulerTest {
                 int prompt = 1 + rnd.nextInt(200);
                 all.add(add(s, "q" + next++, prompt, 1 + rnd.nextInt(Math.min(200, MAX_MODEL_LEN - prompt))));
             }
-            if (rnd.nextInt(50) == 0 && s.numRunning() > 0) s.finishSequence(s.running().get(rnd.nextInt(s.numRunning())), FinishReason.ABORT);
+            if (rnd.nextInt(50) == 0 && s.numRunning() > 0) {
+                s.finishSequence(s.running().get(rnd.nextInt(s.numRunning())), FinishReason.ABORT);
+            }
             SchedulerOutput o = s.schedule();
             for (ScheduledSequence sr : o.scheduled()) {
                 Sequence r = sr.sequence();
                 if (policy.reservesAhead()) {
-                    assertThat(kv.numBlocks(r.seqId())).isEqualTo(kv.blocksFor(policy.reservedTokens(r.numPromptTokens(), r.maxOutputTokens(), MAX_MODEL_LEN)));
+                    int reserved = policy.reservedTokens(r.numPromptTokens(), r.maxOutputTokens(), MAX_MODEL_LEN);
+                    assertThat(kv.numBlocks(r.seqId())).isEqualTo(kv.blocksFor(reserved));
                 }
             }
             completeStep(s, o);
@@ -111,7 +121,8 @@ class KvAllocationPolicySchedulerTest {
 
     @Test
     void anOrcaPolicyNeedsAMaximumModelLength() {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Scheduler(8, 64, new KvCacheManager(8, BLOCK), KvAllocationPolicy.ORCA_MAX, Integer.MAX_VALUE))
+        assertThatThrownBy(() -> new Scheduler(8, 64, new KvCacheManager(8, BLOCK), KvAllocationPolicy.ORCA_MAX,
+                Integer.MAX_VALUE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maximum model length");
     }
 }

@@ -22,7 +22,8 @@ import java.util.Random;
  *
  * <pre>
  * ./mvnw -q -o test-compile
- * java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes:$(cat cp.txt) io.quire.engine.KvSharingSavings 256 128
+ * java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes:$(cat cp.txt) \
+ *      io.quire.engine.KvSharingSavings 256 128
  * </pre>
  * ({@code cp.txt} from {@code ./mvnw -q -o dependency:build-classpath -Dmdep.outputFile=cp.txt}).
  */
@@ -50,16 +51,19 @@ public final class KvSharingSavings {
             List<String> rows = new ArrayList<>();
             for (boolean beam : new boolean[]{false, true}) {
                 for (int width : new int[]{2, 4, 6}) {
-                    SamplingParams p = SamplingParams.defaults(maxTokens).withSeed(7L).withIgnoreEos(true).withN(width, null);
+                    SamplingParams p = SamplingParams.defaults(maxTokens).withSeed(7L).withIgnoreEos(true)
+                            .withN(width, null);
                     if (beam) p = p.withBeamSearch(1f);
                     long t0 = System.nanoTime();
                     Peak peak = measure(engine, prompt, p);
-                    rows.add(String.format("| %-16s | %5d | %13d | %16d | %6.1f%% | %5.1fs |", (beam ? "beam width " : "n = ") + width, width,
-                            peak.withSharing(), peak.withoutSharing(), 100 * peak.saved(), (System.nanoTime() - t0) / 1e9));
+                    rows.add(String.format("| %-16s | %5d | %13d | %16d | %6.1f%% | %5.1fs |",
+                            (beam ? "beam width " : "n = ") + width, width, peak.withSharing(), peak.withoutSharing(),
+                            100 * peak.saved(), (System.nanoTime() - t0) / 1e9));
                     System.err.println(rows.getLast());
                 }
             }
-            System.out.printf("KV blocks at the peak, %s, prompt %d tokens, %d output tokens (ignore_eos), block size %d%n%n",
+            System.out.printf("KV blocks at the peak, %s, prompt %d tokens, %d output tokens (ignore_eos), "
+                    + "block size %d%n%n",
                     file ? spec : "110M random Llama (" + spec + ")", promptLen, maxTokens, blockSize);
             System.out.println("| request          | seqs  | with sharing  | without sharing  | saved   | time   |");
             System.out.println("|------------------|-------|---------------|------------------|---------|--------|");
@@ -67,7 +71,10 @@ public final class KvSharingSavings {
         }
     }
 
-    /** Runs one request alone and returns the peaks of distinct blocks in use and of the sum of the sequences' table sizes. */
+    /**
+     * Runs one request alone and returns the peaks of distinct blocks in use and of the sum of the
+     * sequences' table sizes.
+     */
     static Peak measure(TestEngines.Builder engine, int[] prompt, SamplingParams p) {
         try (LLMEngine e = engine.build()) {
             int[] peaks = new int[2];
@@ -80,7 +87,9 @@ public final class KvSharingSavings {
                 peaks[1] = Math.max(peaks[1], own);
             });
             List<RequestOutput> outs = e.generate("r", prompt, p).collectList().block();
-            if (outs == null || !outs.getLast().finished()) throw new IllegalStateException("the request did not finish");
+            if (outs == null || !outs.getLast().finished()) {
+                throw new IllegalStateException("the request did not finish");
+            }
             if (e.stats().numPreemptions() != 0) throw new IllegalStateException("preempted: the peak would be wrong");
             return new Peak(peaks[0], peaks[1]);
         }

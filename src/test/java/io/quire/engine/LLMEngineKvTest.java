@@ -71,7 +71,8 @@ class LLMEngineKvTest {
             for (int i = 0; i < 3; i++) fluxes.add(engine.generate("r" + i, prompt(rnd, lengths[i]), noEos(4)));
             gate.release(1000);
             assertThat(tokens(holder.collectList().block(TIMEOUT))).hasSize(1);
-            List<List<RequestOutput>> outs = Flux.mergeSequential(fluxes.stream().map(Flux::collectList).toList()).collectList().block(TIMEOUT);
+            List<List<RequestOutput>> outs = Flux.mergeSequential(fluxes.stream().map(Flux::collectList).toList())
+                    .collectList().block(TIMEOUT);
             assertThat(outs).allSatisfy(o -> assertThat(tokens(o)).hasSize(4));
 
             KvMemoryReport first = reports.stream().filter(r -> r.sequences().size() == 3).findFirst().orElseThrow();
@@ -82,7 +83,8 @@ class LLMEngineKvTest {
             assertThat(first.slotsReserved()).isZero();
             assertThat(first.blocksShared()).isZero();
             assertThat(first.bytesPerBlock()).isEqualTo(EngineConfig.kvBytesFor(model.config(), 16, 1));
-            assertThat(first.sequences()).extracting(KvMemoryReport.SequenceInfo::owner).containsExactly("r0", "r1", "r2");
+            assertThat(first.sequences()).extracting(KvMemoryReport.SequenceInfo::owner)
+                    .containsExactly("r0", "r1", "r2");
             assertThat(first.blocks()).flatExtracting(KvMemoryReport.BlockInfo::owners).containsOnly("r0", "r1", "r2");
             assertThat(gaugeTokens.get(reports.indexOf(first))).isEqualTo(38.0);
 
@@ -116,7 +118,8 @@ class LLMEngineKvTest {
                 List<KvMemoryReport> reports = new CopyOnWriteArrayList<>();
                 engine.addKvReportListener(reports::add);
                 List<Mono<List<RequestOutput>>> fluxes = new ArrayList<>();
-                for (int i = 0; i < prompts.size(); i++) fluxes.add(engine.generate(policy + "-" + i, prompts.get(i), noEos(maxTokens.get(i))).collectList());
+                for (int i = 0; i < prompts.size(); i++) fluxes.add(engine.generate(policy + "-" + i, prompts.get(i),
+                        noEos(maxTokens.get(i))).collectList());
                 List<List<RequestOutput>> results = Flux.mergeSequential(fluxes).collectList().block(TIMEOUT);
                 outputs.put(policy, results.stream().map(LLMEngineKvTest::tokens).toList());
                 largestBatch.put(policy, reports.stream().mapToInt(r -> r.sequences().size()).max().orElseThrow());
@@ -136,12 +139,15 @@ class LLMEngineKvTest {
         for (int i = 0; i < prompts.size(); i++) {
             assertThat(outputs.get(KvAllocationPolicy.PAGED).get(i)).hasSize(maxTokens.get(i));
             for (KvAllocationPolicy policy : KvAllocationPolicy.values()) {
-                assertThat(outputs.get(policy).get(i)).as("%s request %d", policy, i).containsExactly(outputs.get(KvAllocationPolicy.PAGED).get(i));
+                assertThat(outputs.get(policy).get(i)).as("%s request %d", policy, i)
+                        .containsExactly(outputs.get(KvAllocationPolicy.PAGED).get(i));
             }
         }
         assertThat(largestBatch.get(KvAllocationPolicy.ORCA_MAX)).isEqualTo(2);
-        assertThat(largestBatch.get(KvAllocationPolicy.PAGED)).isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_POW2));
-        assertThat(largestBatch.get(KvAllocationPolicy.ORCA_POW2)).isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_MAX));
+        assertThat(largestBatch.get(KvAllocationPolicy.PAGED))
+                .isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_POW2));
+        assertThat(largestBatch.get(KvAllocationPolicy.ORCA_POW2))
+                .isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_MAX));
     }
 
     @Test
@@ -150,10 +156,12 @@ class LLMEngineKvTest {
         try (LLMEngine engine = start(64, 16, 8, 256, KvAllocationPolicy.PAGED, new SimpleMeterRegistry())) {
             engine.addKvReportListener(reports::add);
             SamplingParams two = SamplingParams.defaults(3).withSeed(7L).withIgnoreEos(true).withN(2, null);
-            List<RequestOutput> outs = engine.generate("par", prompt(new Random(9), 20), two).collectList().block(TIMEOUT);
+            List<RequestOutput> outs = engine.generate("par", prompt(new Random(9), 20), two).collectList()
+                    .block(TIMEOUT);
             assertThat(outs.getLast().finished()).isTrue();
         }
-        // The prompt runs once; at its first token the request forks: two sequences, 20 tokens each, in the same two blocks.
+        // The prompt runs once; at its first token the request forks: two sequences, 20 tokens
+        // each, in the same two blocks.
         KvMemoryReport forked = reports.stream().filter(r -> r.sequences().size() == 2).findFirst().orElseThrow();
         assertThat(forked.sequences()).extracting(KvMemoryReport.SequenceInfo::owner).containsOnly("par");
         assertThat(forked.sequences()).extracting(KvMemoryReport.SequenceInfo::numTokens).containsOnly(20);

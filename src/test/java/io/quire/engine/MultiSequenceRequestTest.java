@@ -76,7 +76,8 @@ class MultiSequenceRequestTest {
                     for (int[] t : tables) assertThat(Arrays.copyOf(t, 2)).containsExactly(Arrays.copyOf(tables[0], 2));
                     assertThat(kv.refCount(tables[0][0])).isEqualTo(4);
                     assertThat(kv.refCount(tables[0][1])).isEqualTo(4);
-                    assertThat(new HashSet<>(List.of(tables[0][2], tables[1][2], tables[2][2], tables[3][2]))).hasSize(4);
+                    assertThat(new HashSet<>(List.of(tables[0][2], tables[1][2], tables[2][2], tables[3][2])))
+                            .hasSize(4);
                     assertThat(kv.numUsedBlocks()).as("vs 12 without sharing").isEqualTo(6);
                     assertThat(kv.numCowCopies()).isEqualTo(3);
                     checks.add("cow");
@@ -124,7 +125,9 @@ class MultiSequenceRequestTest {
         double sum = 0;
         int[] seq = Arrays.copyOf(prompt, prompt.length + out.length);
         System.arraycopy(out, 0, seq, prompt.length, out.length);
-        for (int i = 0; i < out.length; i++) sum += logSoftmax(model.logitsAfter(Arrays.copyOf(seq, prompt.length + i)), out[i]);
+        for (int i = 0; i < out.length; i++) {
+            sum += logSoftmax(model.logitsAfter(Arrays.copyOf(seq, prompt.length + i)), out[i]);
+        }
         return sum;
     }
 
@@ -153,8 +156,12 @@ class MultiSequenceRequestTest {
 
     private record Done(int[] output, double score) {}
 
-    /** vLLM's beam search, without any cache sharing: each beam's full sequence runs through the model in a fresh cache. */
-    private static List<int[]> plainBeamSearch(LanguageModel model, int[] prompt, int width, int n, int maxTokens, float lengthPenalty, int eos) {
+    /**
+     * vLLM's beam search, without any cache sharing: each beam's full sequence runs through the
+     * model in a fresh cache.
+     */
+    private static List<int[]> plainBeamSearch(LanguageModel model, int[] prompt, int width, int n, int maxTokens,
+                                               float lengthPenalty, int eos) {
         List<Beam> beams = List.of(new Beam(prompt, 0));
         List<Done> done = new ArrayList<>();
         for (int step = 0; step < maxTokens && !beams.isEmpty(); step++) {
@@ -169,12 +176,14 @@ class MultiSequenceRequestTest {
                 double lse = max + Math.log(s);
                 Integer[] ids = new Integer[logits.length];
                 for (int i = 0; i < ids.length; i++) ids[i] = i;
-                Arrays.sort(ids, (x, y) -> logits[x] != logits[y] ? Float.compare(logits[y], logits[x]) : Integer.compare(x, y));
+                Arrays.sort(ids, (x, y) -> logits[x] != logits[y] ? Float.compare(logits[y], logits[x])
+                        : Integer.compare(x, y));
                 for (int k = 0; k < 2 * width; k++) {
                     int tok = ids[k];
                     double cum = b.cum() + (logits[tok] - lse);
                     if (tok == eos) {
-                        done.add(new Done(Arrays.copyOfRange(b.tokens(), prompt.length, b.tokens().length), cum / Math.pow(b.tokens().length, lengthPenalty)));
+                        done.add(new Done(Arrays.copyOfRange(b.tokens(), prompt.length, b.tokens().length),
+                                cum / Math.pow(b.tokens().length, lengthPenalty)));
                     } else {
                         int[] t = Arrays.copyOf(b.tokens(), b.tokens().length + 1);
                         t[t.length - 1] = tok;
@@ -187,7 +196,8 @@ class MultiSequenceRequestTest {
             for (Ext x : ext.subList(0, Math.min(width, ext.size()))) next.add(new Beam(x.tokens(), x.cum()));
             beams = next;
         }
-        for (Beam b : beams) done.add(new Done(Arrays.copyOfRange(b.tokens(), prompt.length, b.tokens().length), b.cum() / Math.pow(b.tokens().length, lengthPenalty)));
+        for (Beam b : beams) done.add(new Done(Arrays.copyOfRange(b.tokens(), prompt.length, b.tokens().length),
+                b.cum() / Math.pow(b.tokens().length, lengthPenalty)));
         done.sort(Comparator.comparingDouble(Done::score).reversed());
         return done.subList(0, Math.min(n, done.size())).stream().map(Done::output).toList();
     }
@@ -198,10 +208,12 @@ class MultiSequenceRequestTest {
         int[] positions = new int[tokens.length], slots = new int[tokens.length], table = new int[blocks];
         for (int i = 0; i < tokens.length; i++) positions[i] = slots[i] = i;
         for (int b = 0; b < blocks; b++) table[b] = b;
-        return model.forward(new ForwardBatch(tokens, positions, slots, new int[]{0, tokens.length}, new int[][]{table}), cache)[0];
+        return model.forward(new ForwardBatch(tokens, positions, slots, new int[]{0, tokens.length},
+                new int[][]{table}), cache)[0];
     }
 
-    private static void beamSearchMatches(LanguageModel m, int[] prompt, int width, int n, int maxTokens, float lengthPenalty) {
+    private static void beamSearchMatches(LanguageModel m, int[] prompt, int width, int n, int maxTokens,
+                                          float lengthPenalty) {
         List<int[]> expected = plainBeamSearch(m, prompt, width, n, maxTokens, lengthPenalty, m.tokenizer().eosId());
         try (LLMEngine e = engine(m, 128, 16)) {
             SamplingParams p = SamplingParams.greedy(maxTokens).withN(n, width).withBeamSearch(lengthPenalty);
@@ -211,7 +223,9 @@ class MultiSequenceRequestTest {
             assertThat(beams).hasSize(expected.size());
             for (int i = 0; i < beams.size(); i++) {
                 assertThat(beams.get(i).index()).isEqualTo(i);
-                assertThat(beams.get(i).tokenIds()).as("beam %d of width %d, length penalty %s", i, width, lengthPenalty).containsExactly(expected.get(i));
+                assertThat(beams.get(i).tokenIds())
+                        .as("beam %d of width %d, length penalty %s", i, width, lengthPenalty)
+                        .containsExactly(expected.get(i));
                 var detok = new StreamingDetokenizer(m.tokenizer());
                 StringBuilder text = new StringBuilder();
                 for (int t : expected.get(i)) text.append(detok.add(t));
@@ -226,7 +240,9 @@ class MultiSequenceRequestTest {
         try (LanguageModel m = ModelLoader.load(SharedFiles.stories260K())) {
             int[] once = {1, 403, 407, 261, 378};
             beamSearchMatches(m, once, 4, 4, 24, 1f);
-            beamSearchMatches(m, new int[]{1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401}, 4, 2, 40, 0.5f);
+            beamSearchMatches(m,
+                    new int[]{1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401},
+                    4, 2, 40, 0.5f);
             beamSearchMatches(m, once, 2, 1, 16, 0f);
         }
     }

@@ -64,7 +64,10 @@ class PreemptionModesTest {
                 .flatMapToInt(d -> Arrays.stream(d.tokenIds())).toArray();
     }
 
-    /** All prompts at once in 8 blocks of 16 tokens (one full-length sequence), with {@code n} greedy sequences each. */
+    /**
+     * All prompts at once in 8 blocks of 16 tokens (one full-length sequence), with {@code n}
+     * greedy sequences each.
+     */
     private static MeterRegistry runAll(TestEngines.Builder engine, int n) {
         MeterRegistry reg = new SimpleMeterRegistry();
         try (LLMEngine e = engine.registry(reg).build()) {
@@ -75,7 +78,8 @@ class PreemptionModesTest {
             List<List<RequestOutput>> results = Flux.mergeSequential(all).collectList().block(TIMEOUT);
             for (int i = 0; i < prompts.size(); i++) {
                 for (int k = 0; k < n; k++) {
-                    assertThat(tokens(results.get(i), k)).as("request %d sequence %d", i, k).containsExactly(alone.get(i));
+                    assertThat(tokens(results.get(i), k)).as("request %d sequence %d", i, k)
+                            .containsExactly(alone.get(i));
                 }
             }
             EngineStats s = e.stats();

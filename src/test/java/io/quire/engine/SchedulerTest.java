@@ -115,7 +115,8 @@ class SchedulerTest {
                     assertThat(sr.start()).isEqualTo(r.numComputedTokens());
                     assertThat(sr.numNewTokens()).isPositive();
                     assertThat(sr.start() + sr.numNewTokens()).isLessThanOrEqualTo(r.numTokens());
-                    assertThat(kv.numBlocks(r.seqId()) * blockSize).as("blocks cover the step").isGreaterThanOrEqualTo(sr.start() + sr.numNewTokens());
+                    assertThat(kv.numBlocks(r.seqId()) * blockSize).as("blocks cover the step")
+                            .isGreaterThanOrEqualTo(sr.start() + sr.numNewTokens());
                     assertThat(r.state()).isEqualTo(SequenceState.RUNNING);
                     if (!sr.samples()) totalChunks++;
                     tokens += sr.numNewTokens();
@@ -134,7 +135,8 @@ class SchedulerTest {
                 totalPreemptions += p.size();
 
                 // New admissions come from the head of the waiting queue, in order, and only without preemption.
-                List<Sequence> admitted = o.scheduled().stream().map(ScheduledSequence::sequence).filter(r -> !runningBefore.contains(r)).toList();
+                List<Sequence> admitted = o.scheduled().stream().map(ScheduledSequence::sequence)
+                        .filter(r -> !runningBefore.contains(r)).toList();
                 if (!p.isEmpty()) assertThat(admitted).isEmpty();
                 assertThat(admitted).containsExactlyElementsOf(waitingBefore.subList(0, admitted.size()));
 

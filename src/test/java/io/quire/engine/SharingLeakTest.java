@@ -63,9 +63,12 @@ class SharingLeakTest {
                     int kind = rnd.nextInt(4);
                     SamplingParams p = switch (kind) {
                         case 0 -> SamplingParams.greedy(maxTokens);
-                        case 1 -> SamplingParams.defaults(maxTokens).withSeed(rnd.nextLong()).withN(1 + rnd.nextInt(3), null);
-                        case 2 -> SamplingParams.defaults(maxTokens).withSeed(rnd.nextLong()).withN(1 + rnd.nextInt(2), 2 + rnd.nextInt(2));
-                        default -> SamplingParams.greedy(maxTokens).withN(1 + rnd.nextInt(2), 2 + rnd.nextInt(2)).withBeamSearch(rnd.nextFloat());
+                        case 1 -> SamplingParams.defaults(maxTokens).withSeed(rnd.nextLong())
+                                .withN(1 + rnd.nextInt(3), null);
+                        case 2 -> SamplingParams.defaults(maxTokens).withSeed(rnd.nextLong())
+                                .withN(1 + rnd.nextInt(2), 2 + rnd.nextInt(2));
+                        default -> SamplingParams.greedy(maxTokens).withN(1 + rnd.nextInt(2), 2 + rnd.nextInt(2))
+                                .withBeamSearch(rnd.nextFloat());
                     };
                     int[] expected = kind == 0 ? model.reference(prompt, maxTokens) : null;
                     int[] got = new int[200];
@@ -80,8 +83,10 @@ class SharingLeakTest {
                     subs.add(flux.subscribe(o -> {
                         if (expected == null) return;
                         for (int t : o.deltas().getFirst().tokenIds()) got[n[0]++] = t;
-                        if (o.finished() && o.deltas().getFirst().finishReason() != FinishReason.ABORT && !Arrays.equals(Arrays.copyOf(got, n[0]), expected)) {
-                            failures.add(id + ": " + Arrays.toString(Arrays.copyOf(got, n[0])) + " != " + Arrays.toString(expected));
+                        if (o.finished() && o.deltas().getFirst().finishReason() != FinishReason.ABORT
+                                && !Arrays.equals(Arrays.copyOf(got, n[0]), expected)) {
+                            failures.add(id + ": " + Arrays.toString(Arrays.copyOf(got, n[0])) + " != "
+                                    + Arrays.toString(expected));
                         }
                     }, err -> { failures.add(id + " failed: " + err); done.countDown(); }, done::countDown));
                     if (rnd.nextInt(8) == 0) {
@@ -101,7 +106,8 @@ class SharingLeakTest {
                 assertThat(s.numFreeSwapBlocks()).isEqualTo(s.numTotalSwapBlocks());
                 e.shutdown();
                 KvCacheManager kv = e.kvCacheManager();
-                for (int b = 0; b < kv.numTotalBlocks(); b++) assertThat(kv.refCount(b)).as("seed %d block %d", seed, b).isZero();
+                for (int b = 0; b < kv.numTotalBlocks(); b++) assertThat(kv.refCount(b))
+                        .as("seed %d block %d", seed, b).isZero();
                 for (int b = 0; b < kv.numSwapBlocks(); b++) assertThat(kv.swapRefCount(b)).isZero();
                 assertThat(kv.numRequests()).isZero();
                 assertThat(kv.numSwappedSequences()).isZero();

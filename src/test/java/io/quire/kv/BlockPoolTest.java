@@ -17,7 +17,8 @@ class BlockPoolTest {
         assertThat(a).allMatch(b -> b.refCount() == 1);
         assertThat(pool.numFreeBlocks()).isEqualTo(1);
         assertThat(pool.usage()).isEqualTo(0.75);
-        assertThatThrownBy(() -> pool.allocate(2)).isInstanceOf(IllegalStateException.class).hasMessageContaining("only 1 free");
+        assertThatThrownBy(() -> pool.allocate(2)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("only 1 free");
         pool.free(a);
         assertThat(pool.numFreeBlocks()).isEqualTo(4);
         assertThat(pool.usage()).isZero();

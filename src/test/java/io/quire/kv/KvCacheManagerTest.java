@@ -7,6 +7,7 @@ import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.offset;
 
 class KvCacheManagerTest {
 
@@ -20,7 +21,7 @@ class KvCacheManagerTest {
         assertThat(kv.allocateSlots("a", 8, 1)).isTrue();  // 9: 3 blocks
         assertThat(kv.numBlocks("a")).isEqualTo(3);
         assertThat(kv.numFreeBlocks()).isEqualTo(7);
-        assertThat(kv.usage()).isEqualTo(0.3, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(kv.usage()).isEqualTo(0.3, offset(1e-9));
     }
 
     @Test

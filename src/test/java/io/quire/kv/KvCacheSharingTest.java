@@ -3,6 +3,7 @@ package io.quire.kv;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +36,7 @@ class KvCacheSharingTest {
         PrefixHit same = kv.findCachedPrefix(i -> a[i], 40, null);
         assertThat(same.numBlocks()).isEqualTo(9);
         // 41 tokens with the same first 40: all 10 blocks.
-        int[] longer = java.util.Arrays.copyOf(a, 41);
+        int[] longer = Arrays.copyOf(a, 41);
         assertThat(kv.findCachedPrefix(i -> longer[i], 41, null).numBlocks()).isEqualTo(10);
         // A different token in block 3 ends the prefix there (chained hashes), another salt shares nothing.
         int[] diverged = a.clone();
@@ -149,7 +150,10 @@ class KvCacheSharingTest {
         assertThat(small.numBlocks("x")).isEqualTo(2);
     }
 
-    /** Random allocations, hits, forks, writes, swaps and frees: at the end every count is zero and both pools are full. */
+    /**
+     * Random allocations, hits, forks, writes, swaps and frees: at the end every count is zero and
+     * both pools are full.
+     */
     @Test
     void randomSharingNeverLeaks() {
         for (long seed = 1; seed <= 30; seed++) {

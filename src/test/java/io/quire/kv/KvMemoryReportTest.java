@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -43,12 +44,14 @@ class KvMemoryReportTest {
         assertThat(cBlocks).containsExactly(kv.blockTable("c"));
         assertThat(r.blocks()).hasSize(4);
         assertThat(r.blocks()).allSatisfy(b -> assertThat(b.refCount()).isEqualTo(1));
-        KvMemoryReport.BlockInfo cLast = r.blocks().stream().filter(b -> b.blockId() == cBlocks[1]).findFirst().orElseThrow();
+        KvMemoryReport.BlockInfo cLast = r.blocks().stream().filter(b -> b.blockId() == cBlocks[1]).findFirst()
+                .orElseThrow();
         assertThat(cLast.tokens()).isEqualTo(1);
         assertThat(cLast.fill(16)).isEqualTo(1.0 / 16);
         assertThat(cLast.owners()).containsExactly("c");
         int aBlock = kv.blockTable("a")[0];
-        assertThat(r.blocks().stream().filter(b -> b.blockId() == aBlock).findFirst().orElseThrow().tokens()).isEqualTo(5);
+        assertThat(r.blocks().stream().filter(b -> b.blockId() == aBlock).findFirst().orElseThrow().tokens())
+                .isEqualTo(5);
         // Block ids in order.
         assertThat(r.blocks()).extracting(KvMemoryReport.BlockInfo::blockId).isSorted();
 
@@ -82,8 +85,8 @@ class KvMemoryReportTest {
         pool.share(prefix);                                 // and c
         List<KvCacheBlock> b = List.of(prefix, pool.allocate(1).getFirst()); // b: 18 tokens
         List<KvCacheBlock> c = List.of(prefix);             // c: 16 tokens, all shared
-        KvMemoryReport r = KvMemoryReport.build(3, 16, BYTES_PER_BLOCK, pool.numTotalBlocks(), pool.numFreeBlocks(), List.of(
-                new KvMemoryReport.SequenceBlocks("a", "a", 20, a),
+        KvMemoryReport r = KvMemoryReport.build(3, 16, BYTES_PER_BLOCK, pool.numTotalBlocks(), pool.numFreeBlocks(),
+                List.of(new KvMemoryReport.SequenceBlocks("a", "a", 20, a),
                 new KvMemoryReport.SequenceBlocks("b", "b", 18, b),
                 new KvMemoryReport.SequenceBlocks("c", "c", 16, c)));
 
@@ -95,7 +98,8 @@ class KvMemoryReportTest {
         assertThat(r.sharingSavedFraction()).isEqualTo(2.0 / 5);
         assertThat(r.tokensStored()).isEqualTo(16 + 4 + 2);
         assertThat(r.slotsWasted()).isEqualTo(12 + 14);
-        KvMemoryReport.BlockInfo p = r.blocks().stream().filter(x -> x.blockId() == prefix.blockId()).findFirst().orElseThrow();
+        KvMemoryReport.BlockInfo p = r.blocks().stream().filter(x -> x.blockId() == prefix.blockId()).findFirst()
+                .orElseThrow();
         assertThat(p.refCount()).isEqualTo(3);
         assertThat(p.owners()).containsExactly("a", "b", "c");
         assertThat(p.tokens()).isEqualTo(16);
@@ -119,7 +123,7 @@ class KvMemoryReportTest {
         KvCacheManager kv = new KvCacheManager(10, 16, false, 0);
         assertThat(kv.allocateSlots("req/0", 0, 20)).isTrue();
         kv.fork("req/0", "req/1");
-        java.util.function.UnaryOperator<String> owner = id -> id.substring(0, id.indexOf('/'));
+        UnaryOperator<String> owner = id -> id.substring(0, id.indexOf('/'));
         KvMemoryReport r = kv.report(1, BYTES_PER_BLOCK, id -> 20, owner);
         assertThat(r.blocksUsed()).isEqualTo(2);
         assertThat(r.blocksReferenced()).isEqualTo(4);
