@@ -127,13 +127,6 @@ public final class Scheduler {
     /** Waiting sequences in queue order (a copy). */
     public List<Sequence> waiting() { return List.copyOf(waiting); }
 
-    /** Swapped-out sequences, request by request (a copy). */
-    public List<Sequence> swapped() {
-        List<Sequence> out = new ArrayList<>();
-        for (List<Sequence> g : swapped) out.addAll(g);
-        return out;
-    }
-
     public SchedulerOutput schedule() {
         int budget = maxNumBatchedTokens;
         List<ScheduledSequence> scheduled = new ArrayList<>();
