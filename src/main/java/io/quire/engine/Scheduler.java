@@ -103,7 +103,7 @@ public final class Scheduler {
     /** Sequences whose blocks are in the swap pool. */
     public int numSwapped() {
         int n = 0;
-        for (List<Sequence> g : swapped) n += g.size();
+        for (List<Sequence> seqs : swapped) n += seqs.size();
         return n;
     }
 
@@ -172,12 +172,12 @@ public final class Scheduler {
         // Admitting new work while evicting running work would only thrash the cache.
         if (preempted.isEmpty()) {
             while (!swapped.isEmpty() && budget > 0) {
-                List<Sequence> g = swapped.peekFirst();
-                if (!running.isEmpty() && running.size() + g.size() > maxNumSeqs) break;
-                List<String> ids = ids(g);
+                List<Sequence> seqs = swapped.peekFirst();
+                if (!running.isEmpty() && running.size() + seqs.size() > maxNumSeqs) break;
+                List<String> ids = ids(seqs);
                 int need = kv.numBlocksToSwapIn(ids);
                 // growth, and a copy-on-write
-                for (Sequence s : g) need += kv.blocksFor(s.numTokens()) - kv.blocksFor(s.numComputedTokens()) + 1;
+                for (Sequence s : seqs) need += kv.blocksFor(s.numTokens()) - kv.blocksFor(s.numComputedTokens()) + 1;
                 if (need > kv.numFreeBlocks() || !kv.swapIn(ids)) {
                     // With nothing running no block will ever be freed for it: recompute it instead of waiting forever.
                     if (running.isEmpty()) {
@@ -187,7 +187,7 @@ public final class Scheduler {
                     break;
                 }
                 swapped.pollFirst();
-                for (Sequence s : g) {
+                for (Sequence s : seqs) {
                     s.setState(SequenceState.RUNNING);
                     running.add(s);
                     int numNew = Math.min(s.numUncomputedTokens(), budget);
@@ -202,39 +202,39 @@ public final class Scheduler {
             }
             while (swapped.isEmpty() && !waiting.isEmpty() && budget > 0 && running.size() < maxNumSeqs) {
                 // A request is admitted whole (all its waiting sequences, or none), so they always share one state.
-                Request g = requestOf(waiting.peekFirst());
+                Request req = requestOf(waiting.peekFirst());
                 List<Sequence> members = new ArrayList<>();
-                for (Sequence s : waiting) if (s.requestId().equals(g.requestId())) members.add(s);
-                int seqs = g.forked ? members.size() : g.maxRunningSeqs();
-                if (!running.isEmpty() && running.size() + seqs > maxNumSeqs) break;
+                for (Sequence s : waiting) if (s.requestId().equals(req.requestId())) members.add(s);
+                int numSeqs = req.forked ? members.size() : req.maxRunningSeqs();
+                if (!running.isEmpty() && running.size() + numSeqs > maxNumSeqs) break;
                 List<ScheduledSequence> admitted = new ArrayList<>();
-                long groupQueries = 0, groupHits = 0;
-                int groupBudget = budget;
+                long requestQueries = 0, requestHits = 0;
+                int requestBudget = budget;
                 boolean fits = true;
                 for (Sequence seq : members) {
-                    int left = Math.min(seq.numTokens() - seq.numComputedTokens(), groupBudget);
+                    int left = Math.min(seq.numTokens() - seq.numComputedTokens(), requestBudget);
                     PrefixHit hit = left > 0 && kv.numBlocks(seq.seqId()) == 0 && seq.numComputedTokens() == 0
-                            ? kv.findCachedPrefix(seq::token, seq.numTokens(), g.cacheSalt()) : PrefixHit.NONE;
+                            ? kv.findCachedPrefix(seq::token, seq.numTokens(), req.cacheSalt()) : PrefixHit.NONE;
                     int cached = hit.numBlocks() * kv.blockSize();
-                    int numNew = Math.min(seq.numTokens() - seq.numComputedTokens() - cached, groupBudget);
+                    int numNew = Math.min(seq.numTokens() - seq.numComputedTokens() - cached, requestBudget);
                     int start = seq.numComputedTokens() + cached;
                     if (!kv.allocateSlots(seq.seqId(), start, admissionSlots(seq, cached, numNew), hit)) {
                         fits = false;
                         break;
                     }
                     if (kv.prefixCachingEnabled() && numNew > 0) {
-                        groupQueries += seq.numTokens();
-                        groupHits += cached;
+                        requestQueries += seq.numTokens();
+                        requestHits += cached;
                     }
                     admitted.add(new ScheduledSequence(seq, start, numNew));
-                    groupBudget -= numNew;
+                    requestBudget -= numNew;
                 }
                 if (!fits) {
                     for (ScheduledSequence a : admitted) kv.free(a.sequence().seqId());
                     break;
                 }
-                queries += groupQueries;
-                hits += groupHits;
+                queries += requestQueries;
+                hits += requestHits;
                 for (ScheduledSequence a : admitted) {
                     Sequence seq = a.sequence();
                     if (a.start() > seq.numComputedTokens()) seq.setComputedFromCache(a.start());
@@ -243,7 +243,7 @@ public final class Scheduler {
                     running.add(seq);
                     if (a.numNewTokens() > 0) scheduled.add(a);
                 }
-                budget = groupBudget;
+                budget = requestBudget;
             }
         }
         return new SchedulerOutput(List.copyOf(scheduled), List.copyOf(preempted), maxNumBatchedTokens - budget,
@@ -270,18 +270,18 @@ public final class Scheduler {
      * room, else recomputed.
      */
     private void preempt(List<Sequence> members) {
-        Request g = requestOf(members.getFirst());
+        Request req = requestOf(members.getFirst());
         boolean swap = switch (preemptionMode) {
             case RECOMPUTE -> false;
             case SWAP -> true;
-            case AUTO -> g.maxRunningSeqs() > 1;
+            case AUTO -> req.maxRunningSeqs() > 1;
         };
         numPreemptions++;
         if (swap && kv.swapOut(ids(members))) {
             for (Sequence m : members) m.markSwapped();
             swapped.addLast(new ArrayList<>(members));
             log.info("Preempted request {} by swapping out {} sequences ({} preemptions in total): "
-                    + "KV cache full, {} running", g.requestId(), members.size(), numPreemptions, running.size());
+                    + "KV cache full, {} running", req.requestId(), members.size(), numPreemptions, running.size());
             return;
         }
         for (Sequence m : members.reversed()) {
@@ -290,8 +290,8 @@ public final class Scheduler {
             waiting.addFirst(m);
         }
         log.info("Preempted request {} (recompute of {} sequences later{}; {} preemptions in total): "
-                + "KV cache full, {} running", g.requestId(), members.size(), swap ? ", the swap space being full" : "",
-                numPreemptions, running.size());
+                + "KV cache full, {} running", req.requestId(), members.size(),
+                swap ? ", the swap space being full" : "", numPreemptions, running.size());
     }
 
     /** Gives up a swapped-out request's host blocks and queues it, at the front, to be recomputed. */
@@ -324,9 +324,9 @@ public final class Scheduler {
             case SWAPPED -> {
                 kv.fork(parent.seqId(), child.seqId());
                 child.setState(SequenceState.SWAPPED);
-                for (List<Sequence> g : swapped) {
-                    if (g.contains(parent)) {
-                        g.add(child);
+                for (List<Sequence> seqs : swapped) {
+                    if (seqs.contains(parent)) {
+                        seqs.add(child);
                         break;
                     }
                 }
@@ -358,9 +358,9 @@ public final class Scheduler {
         if (seq.isFinished()) return;
         if (!running.remove(seq) && !waiting.remove(seq)) {
             for (var it = swapped.iterator(); it.hasNext(); ) {
-                List<Sequence> g = it.next();
-                if (g.remove(seq)) {
-                    if (g.isEmpty()) it.remove();
+                List<Sequence> seqs = it.next();
+                if (seqs.remove(seq)) {
+                    if (seqs.isEmpty()) it.remove();
                     break;
                 }
             }
