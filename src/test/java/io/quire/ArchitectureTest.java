@@ -8,7 +8,6 @@ import com.tngtech.archunit.lang.ArchRule;
 import io.quire.engine.GenerationService;
 
 import static com.tngtech.archunit.base.DescribedPredicate.not;
-import static com.tngtech.archunit.core.domain.Dependency.Predicates.dependency;
 import static com.tngtech.archunit.core.domain.Dependency.Predicates.dependencyTarget;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.implement;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
@@ -32,15 +31,11 @@ class ArchitectureTest {
             "org.springframework.web..", "org.springframework.http..", "reactor.netty..", "io.netty.."};
 
     /*
-     * Known violations, being removed by the engine/model reshaping of issue 9 (wt-engine, wt-model).
-     * Each names one exact origin → target dependency, so any other one still fails the rules.
-     * Delete a line once its dependency is gone.
+     * The one allowed engine -> backend dependency: the ModelRunner (nano-vllm's) owns the model's
+     * physical KV cache through the device-neutral interface, to copy and swap the blocks the
+     * scheduler moves. One exact origin -> target pair, so any other engine -> backend use fails.
      */
-    // EngineConfig.kvBytesFor sizes KV blocks with the CPU cache's layout.
-    private static final String[] ENGINE_CONFIG_TO_CPU_CACHE = {
-            "io.quire.engine.EngineConfig", "io.quire.backend.cpu.PagedKvCache"};
-    // LLMEngine holds the model's physical KV cache to copy and swap blocks.
-    private static final String[] ENGINE_TO_KV_CACHE = {"io.quire.engine.LLMEngine", "io.quire.backend.KvCache"};
+    private static final String[] RUNNER_TO_KV_CACHE = {"io.quire.engine.ModelRunner", "io.quire.backend.KvCache"};
 
     @ArchTest
     static final ArchRule layers = layeredArchitecture()
@@ -60,15 +55,13 @@ class ArchitectureTest {
             .whereLayer("Model").mayOnlyBeAccessedByLayers("Engine", "Api", "Cli", "Config")
             // The engine reaches the device only through the model: it schedules, the model computes.
             .whereLayer("Backend").mayOnlyBeAccessedByLayers("Kv", "Model", "Cli", "Config")
-            .ignoreDependency(ENGINE_CONFIG_TO_CPU_CACHE[0], ENGINE_CONFIG_TO_CPU_CACHE[1])
-            .ignoreDependency(ENGINE_TO_KV_CACHE[0], ENGINE_TO_KV_CACHE[1]);
+            .ignoreDependency(RUNNER_TO_KV_CACHE[0], RUNNER_TO_KV_CACHE[1]);
 
     @ArchTest
     static final ArchRule engineIsFreeOfApiHttpAndCpuBackend = classes()
             .that().resideInAPackage("io.quire.engine..")
             .should(onlyHaveDependenciesWhere(not(dependencyTarget(
-                    resideInAnyPackage("io.quire.api..", "io.quire.backend.cpu..").or(resideInAnyPackage(HTTP))))
-                    .or(dependency(ENGINE_CONFIG_TO_CPU_CACHE[0], ENGINE_CONFIG_TO_CPU_CACHE[1]))))
+                    resideInAnyPackage("io.quire.api..", "io.quire.backend.cpu..").or(resideInAnyPackage(HTTP))))))
             .as("engine classes should not depend on the API, HTTP or the CPU backend")
             .because("the engine schedules requests for any front end on any device");
 

@@ -8,16 +8,17 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code GET /kv/report[?detail=false]}: the engine's latest KV memory report as JSON. The engine
- * takes the report at each step boundary and publishes it whole; this handler only reads the
- * latest one, so it never waits for, or slows down, a step. Request and sequence ids are other
- * clients' business: only a caller who presented an API key sees them; anyone else (every caller
- * when no key is configured) gets {@link RequestIdAliases} in their place.
+ * {@code GET /kv/report[?detail=false]}: the engine's KV memory report as JSON. The engine builds
+ * the report on its own thread at a step boundary when asked (at most one step away); the handler
+ * waits for it off the event loop, and a step never waits for the handler. Request and sequence
+ * ids are other clients' business: only a caller who presented an API key sees them; anyone else
+ * (every caller when no key is configured) gets {@link RequestIdAliases} in their place.
  */
 @Component
 public class KvReportHandler {
@@ -29,9 +30,12 @@ public class KvReportHandler {
 
     public Mono<ServerResponse> report(ServerRequest request) {
         boolean detail = !"false".equalsIgnoreCase(request.queryParam("detail").orElse("true"));
-        KvMemoryReport report = source.latest().get();
-        return request.principal().map(ApiKeyAuthentication::isKeyHolder).defaultIfEmpty(false).flatMap(keyHolder -> {
-            KvReportResponse body = toWire(source.modelName(), source.allocationPolicy(), report, detail, keyHolder);
+        // Building the report may wait for the step in flight: not on the event loop.
+        Mono<KvMemoryReport> report = Mono.fromCallable(source.latest()::get).subscribeOn(Schedulers.boundedElastic());
+        Mono<Boolean> keyHolder = request.principal().map(ApiKeyAuthentication::isKeyHolder).defaultIfEmpty(false);
+        return report.zipWith(keyHolder).flatMap(t -> {
+            KvReportResponse body = toWire(source.modelName(), source.allocationPolicy(), t.getT1(), detail,
+                    t.getT2());
             return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body);
         });
     }

@@ -155,7 +155,7 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
 
     /** Bytes of exactly {@code numBlocks} KV blocks of {@code blockSize} tokens in {@code model}'s cache. */
     public static long kvBytesFor(LanguageModel model, int blockSize, int numBlocks) {
-        return numBlocks * model.kvCacheSpec(blockSize).bytesPerBlock();
+        return numBlocks * model.kvBytesPerBlock(blockSize);
     }
 
     /** The context length requests get: {@link #maxModelLen} if set, else the model's. */

@@ -5,26 +5,28 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.quire.kv.BlockOp;
 
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
-
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
  * The engine's Micrometer meters, named as vLLM names its Prometheus metrics with {@code quire_}
- * for {@code vllm:} and tagged {@code model_name}; histogram buckets are vLLM's.
+ * for {@code vllm:} and tagged {@code model_name}; histogram buckets are vLLM's. The engine thread
+ * records each step through the {@code record*} methods, which also feed the {@link ThroughputLog}.
  */
 final class EngineMetrics {
-    static final double[] TTFT_BUCKETS = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
-            7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
-    static final double[] ITL_BUCKETS = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
-            10.0, 20.0, 40.0, 80.0};
-    static final double[] REQUEST_LATENCY_BUCKETS = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0,
-            50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+    static final double[] TTFT_BUCKETS = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
+            5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
+    static final double[] ITL_BUCKETS = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0,
+            7.5, 10.0, 20.0, 40.0, 80.0};
+    static final double[] REQUEST_LATENCY_BUCKETS = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0,
+            40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
     static final double[] ITERATION_TOKEN_BUCKETS = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
 
     final Counter promptTokens;
@@ -45,6 +47,8 @@ final class EngineMetrics {
 
     /** Micrometer holds a gauge's state object weakly: keeping it here keeps the gauges alive as long as the engine. */
     private final Supplier<EngineStats> gaugeState;
+    private final ThroughputLog throughput = new ThroughputLog();
+    private long preemptionsCounted;
 
     EngineMetrics(MeterRegistry registry, String modelName, Supplier<EngineStats> stats) {
         this.gaugeState = stats;
@@ -79,26 +83,91 @@ final class EngineMetrics {
                     .tag("finished_reason", r.name().toLowerCase(Locale.ROOT))
                     .description("Count of successfully processed requests.").register(registry));
         }
-        timeToFirstToken = seconds(registry, modelName, "quire_time_to_first_token_seconds", "Histogram of time to first token in seconds.", TTFT_BUCKETS);
-        interTokenLatency = seconds(registry, modelName, "quire_inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", ITL_BUCKETS);
-        timePerOutputToken = seconds(registry, modelName, "quire_time_per_output_token_seconds", "Histogram of time per output token in seconds.", ITL_BUCKETS);
-        e2eLatency = seconds(registry, modelName, "quire_e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", REQUEST_LATENCY_BUCKETS);
-        queueTime = seconds(registry, modelName, "quire_request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", REQUEST_LATENCY_BUCKETS);
+        timeToFirstToken = seconds(registry, modelName, "quire_time_to_first_token_seconds",
+                "Histogram of time to first token in seconds.", TTFT_BUCKETS);
+        interTokenLatency = seconds(registry, modelName, "quire_inter_token_latency_seconds",
+                "Histogram of inter-token latency in seconds.", ITL_BUCKETS);
+        timePerOutputToken = seconds(registry, modelName, "quire_time_per_output_token_seconds",
+                "Histogram of time per output token in seconds.", ITL_BUCKETS);
+        e2eLatency = seconds(registry, modelName, "quire_e2e_request_latency_seconds",
+                "Histogram of e2e request latency in seconds.", REQUEST_LATENCY_BUCKETS);
+        queueTime = seconds(registry, modelName, "quire_request_queue_time_seconds",
+                "Histogram of time spent in WAITING phase for request.", REQUEST_LATENCY_BUCKETS);
         // Prometheus reserves _total for counters: this histogram shows up as quire_iteration_tokens_*.
         iterationTokens = DistributionSummary.builder("quire_iteration_tokens_total").tag("model_name", modelName)
-                .description("Histogram of number of tokens per engine_step.").serviceLevelObjectives(ITERATION_TOKEN_BUCKETS).register(registry);
+                .description("Histogram of number of tokens per engine_step.")
+                .serviceLevelObjectives(ITERATION_TOKEN_BUCKETS).register(registry);
     }
 
     /**
      * A latency histogram. A Timer, not a DistributionSummary: summaries' histograms round values
      * up to whole numbers, which would put every sub-second latency in the 1.0 bucket.
      */
-    private static Timer seconds(MeterRegistry registry, String modelName, String name, String description, double[] buckets) {
+    private static Timer seconds(MeterRegistry registry, String modelName, String name, String description,
+                                 double[] buckets) {
         Duration[] slos = new Duration[buckets.length];
         for (int i = 0; i < buckets.length; i++) slos[i] = Duration.ofNanos(Math.round(buckets[i] * 1e9));
         return Timer.builder(name).tag("model_name", modelName).description(description)
                 .minimumExpectedValue(slos[0]).serviceLevelObjectives(slos).register(registry);
     }
+
+    /** What the scheduler did this step: new preemptions (of its running total) and prefix-cache lookups. */
+    void recordSchedule(SchedulerOutput out, long totalPreemptions) {
+        if (totalPreemptions > preemptionsCounted) preemptions.increment(totalPreemptions - preemptionsCounted);
+        preemptionsCounted = totalPreemptions;
+        prefixCacheQueries.increment(out.prefixCacheQueries());
+        prefixCacheHits.increment(out.prefixCacheHits());
+    }
+
+    /** Counts the blocks the step swaps out and in. */
+    void recordBlockOps(List<BlockOp> ops) {
+        for (BlockOp op : ops) {
+            if (op.kind() == BlockOp.Kind.SWAP_OUT) swappedOutBlocks.increment();
+            else if (op.kind() == BlockOp.Kind.SWAP_IN) swappedInBlocks.increment();
+        }
+    }
+
+    /** A request's first step: the time it waited. */
+    void recordFirstScheduled(Request req, long now) {
+        record(queueTime, now - req.arrivalNanos());
+    }
+
+    /**
+     * {@code numTokens} tokens generated for a request at {@code now}: its first one (time to first
+     * token, its prompt counted) or later ones (inter-token latency, once per request and step).
+     */
+    void recordTokens(Request req, long now, int numTokens) {
+        generationTokens.increment(numTokens);
+        throughput.addGenerationTokens(numTokens);
+        if (req.lastTokenNanos == now) return; // another sequence of the request already counted this step
+        if (req.firstTokenNanos < 0) {
+            req.firstTokenNanos = now;
+            record(timeToFirstToken, now - req.arrivalNanos());
+            promptTokens.increment(req.numPromptTokens());
+        } else {
+            record(interTokenLatency, now - req.lastTokenNanos);
+            record(timePerOutputToken, now - req.lastTokenNanos);
+        }
+        req.lastTokenNanos = now;
+    }
+
+    /** A request ended (not failed): counted by finish reason, with its end-to-end latency. */
+    void recordFinished(Request req) {
+        FinishReason reason = req.finishReason();
+        requestSuccess.get(reason == null ? FinishReason.STOP : reason).increment();
+        record(e2eLatency, System.nanoTime() - req.arrivalNanos());
+    }
+
+    /** A step ran the model: its prompt tokens count towards the throughput log. */
+    void recordPromptTokens(SchedulerOutput plan) {
+        for (ScheduledSequence s : plan.scheduled()) {
+            int prompt = s.sequence().numPromptTokens();
+            if (s.start() < prompt) throughput.addPromptTokens(Math.min(s.numNewTokens(), prompt - s.start()));
+        }
+    }
+
+    /** Logs the throughput line with these figures when it is due. */
+    void logThroughput(EngineStats stats) { throughput.maybeLog(stats); }
 
     static void record(Timer timer, long nanos) { timer.record(nanos, TimeUnit.NANOSECONDS); }
 }

@@ -10,10 +10,12 @@ package io.quire.engine;
  * @param swapped        sequences whose KV waits in the swap pool
  * @param swapUsage      fraction of swap blocks in use, 0..1
  */
-public record EngineStats(int running, int waiting, int numFreeBlocks, int numTotalBlocks, double kvCacheUsage, long numPreemptions,
-                          int swapped, double swapUsage, int numFreeSwapBlocks, int numTotalSwapBlocks) {
+public record EngineStats(int running, int waiting, int numFreeBlocks, int numTotalBlocks, double kvCacheUsage,
+                          long numPreemptions, int swapped, double swapUsage, int numFreeSwapBlocks,
+                          int numTotalSwapBlocks) {
 
-    public EngineStats(int running, int waiting, int numFreeBlocks, int numTotalBlocks, double kvCacheUsage, long numPreemptions) {
+    public EngineStats(int running, int waiting, int numFreeBlocks, int numTotalBlocks, double kvCacheUsage,
+                       long numPreemptions) {
         this(running, waiting, numFreeBlocks, numTotalBlocks, kvCacheUsage, numPreemptions, 0, 0, 0, 0);
     }
 }

@@ -24,7 +24,8 @@ public interface GenerationService {
      * As {@link #generate(String, int[], SamplingParams)}, with prefix-cache hashes salted by
      * {@code cacheSalt} (null: none), so that only requests with the same salt share cached blocks.
      */
-    default Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params, String cacheSalt) {
+    default Flux<RequestOutput> generate(String requestId, int[] promptTokenIds, SamplingParams params,
+                                         String cacheSalt) {
         return generate(List.of(requestId), List.of(promptTokenIds), params, cacheSalt).getFirst();
     }
 

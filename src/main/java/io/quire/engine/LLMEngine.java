@@ -1,13 +1,9 @@
 package io.quire.engine;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quire.backend.KvCache;
-import io.quire.kv.BlockOp;
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
 import io.quire.kv.KvMemoryReport;
-import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
-import io.quire.model.tokenizer.StreamingDetokenizer;
 import io.quire.model.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,36 +12,22 @@ import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.stream.IntStream;
 
 /**
- * The continuous-batching engine (vLLM v1's {@code EngineCore} in one process). Requests enter a
- * thread-safe queue; one loop on its own thread runs steps back to back while there is work and
- * parks when there is none (a new request or an abort wakes it). A step: schedule, build the flat
- * batch, run the model, sample, detokenize and check stops, free finished requests' blocks, then
- * push each request's output to its own sink. A failing step fails only the requests in it.
- *
- * <p>A request with several sequences ({@code n}/{@code best_of} > 1, beam search) is a
- * {@link SequenceGroup}: its prompt runs once, then it forks into sequences that share the
- * prompt's blocks (copy-on-write). Parallel samples stream with their {@code index} when
- * {@code best_of == n}; with {@code best_of > n} (the {@code n} with the highest cumulative logprob
- * are returned) and with beam search, the outputs come at the end, as in vLLM.
+ * The continuous-batching engine's loop and front door (vLLM's {@code LLMEngine} around its
+ * {@code EngineCore}). Requests enter a thread-safe queue, bounded in sequences (all of a
+ * submission or none); one loop on its own thread runs {@link EngineCore} steps back to back while
+ * there is work and parks when there is none (a new request, an abort or a KV report request wakes
+ * it), then pushes each request's output to its own sink. A failing step fails only its requests.
  *
  * <p>Outputs are emitted on the engine thread: subscribers must not block in {@code onNext}
  * (hand off with {@code publishOn} if they do real work).
@@ -54,215 +36,109 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LLMEngine.class);
 
     private final LanguageModel model;
-    private final Tokenizer tokenizer;
     private final EngineConfig config;
     private final int maxModelLen;
-    private final int vocabSize;
-    private final KvCache kvCache;
-    private final KVCacheManager kv;
-    private final Scheduler scheduler;
-    private final Sampler sampler = new Sampler();
     private final EngineMetrics metrics;
-    private final Set<Integer> eosIds;
+    private final EngineCore core;
+    private final KvReporter kvReports;
 
     private final ConcurrentLinkedQueue<Request> incoming = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<SequenceGroup> aborts = new ConcurrentLinkedQueue<>();
-    private final Map<String, SequenceGroup> active = new ConcurrentHashMap<>();
-    private final Map<SequenceGroup, Sinks.Many<RequestOutput>> sinks = new ConcurrentHashMap<>();
-    private final Map<Request, SequenceStream> streams = new IdentityHashMap<>(); // engine thread only
-    private final reactor.core.scheduler.Scheduler loopThread = Schedulers.newSingle("quire-engine", true); // daemon: never keeps the JVM alive
+    private final ConcurrentLinkedQueue<Request> aborts = new ConcurrentLinkedQueue<>();
+    private final Map<String, Request> active = new ConcurrentHashMap<>();
+    private final Map<Request, Sinks.Many<RequestOutput>> sinks = new ConcurrentHashMap<>();
+    /** Reactor's Scheduler (named in full: the engine has its own); a daemon thread never keeps the JVM up. */
+    private final reactor.core.scheduler.Scheduler loopThread = Schedulers.newSingle("quire-engine", true);
     private final AtomicBoolean loopQueued = new AtomicBoolean();
-    /** Sequences submitted and not yet scheduled, against {@link EngineConfig#maxWaitingRequests()}. */
-    private final AtomicInteger waitingSequences = new AtomicInteger();
+    private final WaitingBound waiting;
     private volatile boolean shutdown;
     private volatile boolean draining;
-    private volatile EngineStats stats;
-    private volatile KvMemoryReport kvReport;
-    private final long kvBytesPerBlock;
-    private final List<Consumer<KvMemoryReport>> kvReportListeners = new CopyOnWriteArrayList<>();
-    private long lastKvReportStep;
-    private long numSteps;
-    private long lastLogNanos = System.nanoTime();
-    private long promptTokensSinceLog, generationTokensSinceLog;
-    private long preemptionsCounted;
-    private static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
-
-    /**
-     * One sequence's way out: its detokenizer and stop-string matcher, and what it produced so far
-     * when its group returns outputs only at the end.
-     */
-    private static final class SequenceStream {
-        final StreamingDetokenizer detokenizer;
-        final StopStringMatcher stops;
-        final StringBuilder heldText = new StringBuilder();
-        final List<Integer> heldTokens = new ArrayList<>();
-        final List<TokenLogprob> heldLogprobs = new ArrayList<>();
-        FinishReason reason;
-
-        SequenceStream(StreamingDetokenizer detokenizer, StopStringMatcher stops) {
-            this.detokenizer = detokenizer;
-            this.stops = stops;
-        }
-    }
+    private volatile EngineStats stats = new EngineStats(0, 0, 0, 0, 0, 0); // the real one once the core exists
 
     public LLMEngine(LanguageModel model, EngineConfig config, MeterRegistry registry) {
         this.model = model;
-        this.tokenizer = model.tokenizer();
         this.config = config;
         this.maxModelLen = config.resolveMaxModelLen(model.config());
-        this.vocabSize = model.config().vocabSize();
-        // The model's device sizes its cache: what a block costs there, and how many the budget buys.
-        this.kvBytesPerBlock = model.kvCacheSpec(config.blockSize()).bytesPerBlock();
-        int numBlocks = model.kvCacheBlocks(config.blockSize(), config.kvCacheBudget());
-        if ((long) numBlocks * config.blockSize() < maxModelLen) {
-            // As vLLM: one request of the full context must fit, or it could never finish.
-            throw new IllegalArgumentException("The KV cache budget of " + numBlocks * kvBytesPerBlock + " bytes holds "
-                    + numBlocks + " blocks of "
-                    + config.blockSize() + " tokens (" + (long) numBlocks * config.blockSize() + " tokens), less than the maximum model length "
-                    + maxModelLen + "; raise the KV cache budget or lower the maximum model length");
-        }
-        int numSwapBlocks = config.numSwapBlocks(kvBytesPerBlock);
-        this.kvCache = model.newKvCache(numBlocks, config.blockSize(), numSwapBlocks);
-        this.kv = new KVCacheManager(numBlocks, config.blockSize(), config.enablePrefixCaching(), numSwapBlocks);
-        if (kvCache.blockSize() != kv.blockSize() || kvCache.numBlocks() != kv.numTotalBlocks()) {
-            // Block tables cut in one block size and read by attention in another would be silently wrong.
-            throw new IllegalStateException(model.name() + " made a KV cache of " + kvCache.numBlocks() + " blocks of "
-                    + kvCache.blockSize() + " tokens for " + numBlocks + " blocks of " + kv.blockSize());
-        }
-        this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
-                config.kvAllocationPolicy(), maxModelLen);
-        this.eosIds = Set.copyOf(tokenizer.endOfGenerationIds());
-        publishStats();
+        ModelRunner runner = new ModelRunner(model, config, maxModelLen); // first: it checks the KV budget
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
-        KvMetrics.register(registry, model.name(), () -> kvReport);
-        log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), {} swap blocks, prefix caching {}, preemption {}, max model len {}, max {} seqs / {} tokens per step",
-                model.name(), numBlocks, config.blockSize(), numBlocks * kvBytesPerBlock >> 20,
-                numSwapBlocks, config.enablePrefixCaching() ? "on" : "off", config.preemptionMode(),
-                maxModelLen, config.maxNumSeqs(), config.maxNumBatchedTokens());
+        this.waiting = new WaitingBound(config.maxWaitingRequests(), metrics.rejected);
+        this.core = new EngineCore(model, config, maxModelLen, runner, metrics, waiting::release);
+        this.kvReports = new KvReporter(core.kv(), core.scheduler(), runner.kvBytesPerBlock());
+        stats = core.stats(0);
+        kvReports.current(0);
+        KvMetrics.register(registry, model.name(), this::kvReport);
     }
 
-    @Override
-    public Tokenizer tokenizer() { return tokenizer; }
+    @Override public Tokenizer tokenizer() { return model.tokenizer(); }
 
-    @Override
-    public String modelName() { return model.name(); }
+    @Override public String modelName() { return model.name(); }
 
-    @Override
-    public int maxModelLen() { return maxModelLen; }
+    @Override public int maxModelLen() { return maxModelLen; }
 
     public EngineConfig config() { return config; }
 
-    /** The scheduler (engine thread only: for tests and measurements run from {@link #afterStep}). */
-    Scheduler scheduler() { return scheduler; }
+    /** The scheduler (engine thread only, e.g. in a KV report listener: tests and measurements). */
+    Scheduler scheduler() { return core.scheduler(); }
+
+    /** Block tables, reference counts, prefix cache, swap pool (engine thread only, or once stopped: tests). */
+    public KvCacheManager kvCacheManager() { return core.kv(); }
 
     /** The latest snapshot (taken after each step, and before any output of that step is emitted). */
     public EngineStats stats() { return stats; }
 
-    /** The latest KV memory report (taken with {@link #stats()}, at the same step boundary). */
-    public KvMemoryReport kvReport() { return kvReport; }
+    public int numFreeBlocks() { return stats.numFreeBlocks(); }
+
+    public int numTotalBlocks() { return stats.numTotalBlocks(); }
+
+    /** Requests submitted and not finished yet (thread-safe). */
+    public int numActiveRequests() { return active.size(); }
+
+    /**
+     * The KV memory report, built on the engine thread at a step boundary ({@link KvReporter}):
+     * at once on that thread or when nothing changed since the last one, else after the step in flight.
+     */
+    public KvMemoryReport kvReport() { return kvReports.report(core::numSteps, this::wake, shutdown); }
 
     /**
      * Calls {@code listener} on the engine thread with the report taken after each step, before
      * the step's outputs are emitted (for benchmarks that average over steps). It must not block.
      */
-    public void addKvReportListener(Consumer<KvMemoryReport> listener) { kvReportListeners.add(listener); }
-
-    public int numFreeBlocks() { return stats.numFreeBlocks(); }
-
-    /** Requests submitted and not finished yet (thread-safe). */
-    public int numActiveRequests() { return active.size(); }
-
-    public int numTotalBlocks() { return stats.numTotalBlocks(); }
-
-    /** The KV block manager: block tables, reference counts, prefix cache, swap pool (engine thread only; for tests and reports). */
-    public KVCacheManager kvCacheManager() { return kv; }
+    public void addKvReportListener(Consumer<KvMemoryReport> listener) { kvReports.addListener(listener); }
 
     @Override
     public List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,
                                               String cacheSalt) {
         if (shutdown || draining) throw new EngineStoppedException();
         if (requestIds.size() != prompts.size()) throw new IllegalArgumentException("one request id per prompt");
-        List<Request> requests = new ArrayList<>(prompts.size());
-        for (int i = 0; i < prompts.size(); i++) {
-            String id = requestIds.get(i);
-            if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
-            int maxTokens = RequestValidator.validate(prompts.get(i), params, vocabSize, maxModelLen);
-            validateGroup(prompts.get(i).length, maxTokens, params);
-            requests.add(new Request(id, prompts.get(i), params, maxTokens, System.nanoTime(), cacheSalt));
-        }
-        reserveWaiting(requests.size() * params.width());
-        List<Flux<RequestOutput>> outputs = new ArrayList<>(requests.size());
+        List<Request> requests = IntStream.range(0, prompts.size())
+                .mapToObj(i -> core.newRequest(requestIds.get(i), prompts.get(i), params, cacheSalt)).toList();
+        waiting.reserve(requests.size() * params.width()); // all of the submission, or none
+        List<Flux<RequestOutput>> fluxes = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
             Request request = requests.get(i);
-            SequenceGroup group = request.group();
-            if (active.putIfAbsent(group.requestId(), group) != null) {
+            if (active.putIfAbsent(request.requestId(), request) != null) {
                 // Withdraw what this submission queued already: all or none.
                 for (Request queued : requests.subList(0, i)) abort(queued);
-                waitingSequences.addAndGet(-(requests.size() - i) * params.width());
-                throw new InvalidRequestException(null, "Request id " + group.requestId() + " is already in use.");
+                waiting.release((requests.size() - i) * params.width());
+                throw new InvalidRequestException(null, "Request id " + request.requestId() + " is already in use.");
             }
-            group.waitingSlots = params.width();
+            request.waitingSlots = params.width();
             Sinks.Many<RequestOutput> sink = Sinks.many().unicast().onBackpressureBuffer();
-            sinks.put(group, sink);
+            sinks.put(request, sink);
             incoming.add(request);
-            outputs.add(sink.asFlux().doOnCancel(() -> abort(request)));
+            fluxes.add(sink.asFlux().doOnCancel(() -> abort(request)));
         }
         if (shutdown) {
             // Shutdown began meanwhile and may not look at the queue again: withdraw everything.
             for (Request r : requests) {
-                if (incoming.remove(r)) {
-                    sinks.remove(r.group());
-                    active.remove(r.group().requestId(), r.group());
-                    releaseWaiting(r.group());
-                }
+                if (!incoming.remove(r)) continue;
+                sinks.remove(r);
+                active.remove(r.requestId(), r);
+                waiting.release(r);
             }
             throw new EngineStoppedException();
         }
         wake();
-        return outputs;
-    }
-
-    /** Takes {@code n} places in the waiting queue, or refuses the whole submission. */
-    private void reserveWaiting(int n) {
-        int limit = config.maxWaitingRequests();
-        if (n > limit) {
-            throw new InvalidRequestException(null, "This request has " + n + " sequences (prompts x n), more than the"
-                    + " server queues at once (" + limit + "); send fewer prompts or a smaller n/best_of.");
-        }
-        while (true) {
-            int now = waitingSequences.get();
-            if (now + n > limit) {
-                metrics.rejected.increment();
-                throw new EngineOverloadedException("The server is busy: " + now + " sequences are waiting (limit "
-                        + limit + "); retry later.", 1);
-            }
-            if (waitingSequences.compareAndSet(now, now + n)) return;
-        }
-    }
-
-    /** Gives back a group's places in the waiting queue, once: when it is first scheduled or ends before. */
-    private void releaseWaiting(SequenceGroup g) {
-        int n = g.waitingSlots;
-        if (n == 0) return;
-        g.waitingSlots = 0;
-        waitingSequences.addAndGet(-n);
-    }
-
-    /** A group of several sequences must fit the batch and, at worst without sharing its outputs, the KV cache. */
-    private void validateGroup(int promptLen, int maxTokens, SamplingParams p) {
-        int width = p.width();
-        if (width <= 1) return;
-        String field = p.bestOf() != null ? "best_of" : "n";
-        if (width > config.maxNumSeqs()) {
-            throw new InvalidRequestException(field, (p.useBeamSearch() ? "The beam width " : field + " ") + width
-                    + " is more than the engine's maximum number of sequences per step (" + config.maxNumSeqs() + ").");
-        }
-        long need = kv.blocksFor(promptLen) + (long) width * (kv.blocksFor(maxTokens) + 1);
-        if (need > kv.numTotalBlocks()) {
-            throw new InvalidRequestException(field, width + " sequences of up to " + maxTokens + " tokens after a " + promptLen
-                    + "-token prompt may need " + need + " KV blocks, more than the cache's " + kv.numTotalBlocks()
-                    + "; lower max_tokens or " + field + ".");
-        }
+        return fluxes;
     }
 
     /** Refuses new requests from now on ({@link EngineStoppedException}); active ones go on (graceful shutdown). */
@@ -276,532 +152,107 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     @Override
     public boolean abort(String requestId) {
-        SequenceGroup g = active.get(requestId);
-        if (g == null) return false;
-        aborts.add(g);
-        wake();
-        return true;
+        Request r = active.get(requestId);
+        if (r != null) abort(r);
+        return r != null;
     }
 
     private void abort(Request request) {
-        aborts.add(request.group());
+        aborts.add(request);
         wake();
     }
 
     private void wake() {
-        if (shutdown) return;
-        if (loopQueued.compareAndSet(false, true)) loopThread.schedule(this::loop);
+        if (!shutdown && loopQueued.compareAndSet(false, true)) loopThread.schedule(this::loop);
     }
 
     /** Runs steps while there is work; returns (parks) when there is none. */
     private void loop() {
-        while (true) {
-            if (shutdown) { loopQueued.set(false); return; }
+        while (!shutdown) {
             try {
                 admitIncoming();
                 processAborts();
-                if (scheduler.hasWork()) step();
+                if (core.scheduler().hasWork()) deliver(core.step());
                 else publishStats();
             } catch (Throwable t) {
-                // Only a bug gets here (step() contains model failures); keep serving the others.
+                // Only a bug gets here (a step contains model failures); keep serving the others.
                 log.error("Engine loop error", t);
-                failAll(t);
+                deliver(core.failAll(t));
             }
-            if (!scheduler.hasWork() && incoming.isEmpty() && aborts.isEmpty()) {
+            if (!core.scheduler().hasWork() && !hasNews()) {
                 loopQueued.set(false);
-                // A request that came in after the check above but saw loopQueued still true is caught here.
-                if ((incoming.isEmpty() && aborts.isEmpty()) || !loopQueued.compareAndSet(false, true)) return;
+                // News that came after the check above but saw loopQueued still true is caught here.
+                if (!hasNews() || !loopQueued.compareAndSet(false, true)) return;
             }
         }
+        loopQueued.set(false);
     }
+
+    /** Something from another thread for the loop: a request, an abort, a KV report to build. */
+    private boolean hasNews() { return !incoming.isEmpty() || !aborts.isEmpty() || kvReports.asked(); }
 
     private void admitIncoming() {
-        Request r;
-        while ((r = incoming.poll()) != null) {
-            if (r.group().isFinished()) continue; // aborted before it was admitted
-            streams.put(r, newStream(r.params()));
-            scheduler.addRequest(r);
+        for (Request r; (r = incoming.poll()) != null; ) {
+            if (!r.isFinished()) core.add(r); // else aborted before it was admitted
         }
-    }
-
-    private SequenceStream newStream(SamplingParams p) {
-        return new SequenceStream(new StreamingDetokenizer(tokenizer, p.skipSpecialTokens()),
-                new StopStringMatcher(p.stop() == null ? List.of() : p.stop(), p.includeStopStrInOutput()));
     }
 
     private void processAborts() {
-        SequenceGroup g;
-        List<SequenceGroup> aborted = new ArrayList<>();
-        while ((g = aborts.poll()) != null) {
-            if (g.isFinished()) continue;
-            for (Request r : g.sequences()) finishSequence(r, FinishReason.ABORT);
-            completeGroup(g, FinishReason.ABORT);
-            aborted.add(g);
+        List<Request> aborted = new ArrayList<>();
+        for (Request r; (r = aborts.poll()) != null; ) {
+            if (r.isFinished()) continue;
+            core.abort(r);
+            retire(r, true);
+            aborted.add(r);
         }
         if (aborted.isEmpty()) return;
         publishStats(); // before the outputs: a subscriber that sees its end sees the blocks freed
-        for (SequenceGroup a : aborted) {
-            Sinks.Many<RequestOutput> sink = sinks.remove(a);
-            if (sink == null) continue;
-            List<SequenceDelta> deltas = new ArrayList<>();
-            for (int i = 0; i < a.n(); i++) deltas.add(new SequenceDelta(i, "", new int[0], List.of(), FinishReason.ABORT));
-            sink.tryEmitNext(new RequestOutput(a.requestId(), deltas, a.all.getFirst().numPromptTokens(), completionTokens(a), true));
-            sink.tryEmitComplete();
-        }
+        for (Request r : aborted) emit(r, OutputProcessor.aborted(r));
     }
 
-    private void step() {
-        SchedulerOutput out = scheduler.schedule();
-        long preemptions = scheduler.numPreemptions();
-        if (preemptions > preemptionsCounted) metrics.preemptions.increment(preemptions - preemptionsCounted);
-        preemptionsCounted = preemptions;
-        metrics.prefixCacheQueries.increment(out.prefixCacheQueries());
-        metrics.prefixCacheHits.increment(out.prefixCacheHits());
-        // Swaps and copies first, even in a step that runs nothing: freed blocks may be reused next.
-        applyBlockOps(out.blockOps());
-        if (out.isEmpty()) {
-            if (out.preempted().isEmpty() && out.blockOps().isEmpty() && scheduler.hasWork()) {
-                // Nothing can move (cannot happen with a cache that holds what validation allows); never spin on it.
-                Request head = scheduler.numRunning() > 0 ? scheduler.running().getLast()
-                        : scheduler.numSwapped() > 0 ? scheduler.swapped().getFirst() : scheduler.waiting().getFirst();
-                log.error("No progress possible: {} running, {} waiting, {} swapped, {} free blocks; failing request {}",
-                        scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), kv.numFreeBlocks(), head.group().requestId());
-                fail(List.of(head), new IllegalStateException("request " + head.group().requestId() + " cannot be scheduled: the KV cache is too small"));
-            }
-            publishStats();
-            return;
-        }
-        numSteps++;
-        metrics.iterationTokens.record(out.numScheduledTokens());
-        long now = System.nanoTime();
-        for (ScheduledRequest s : out.scheduled()) {
-            SequenceGroup g = s.request().group();
-            if (g.firstScheduledNanos < 0) {
-                g.firstScheduledNanos = now;
-                releaseWaiting(g);
-                EngineMetrics.record(metrics.queueTime, now - s.request().arrivalNanos());
-            }
-        }
-
-        float[][] logits;
-        try {
-            logits = model.forward(buildBatch(out), kvCache);
-            if (logits.length != out.scheduled().size()) {
-                throw new IllegalStateException("model returned logits for " + logits.length + " sequences, expected " + out.scheduled().size());
-            }
-        } catch (Throwable t) {
-            log.error("Step {} failed in the model; failing its {} requests", numSteps, out.scheduled().size(), t);
-            List<Request> failed = new ArrayList<>();
-            for (ScheduledRequest s : out.scheduled()) failed.add(s.request());
-            fail(failed, t);
-            return;
-        }
-        scheduler.updateFromStep(out);
-
-        long stepNanos = System.nanoTime();
-        Map<SequenceGroup, List<SequenceDelta>> deltas = new LinkedHashMap<>();
-        long tokensBefore = metricsTokens;
-        for (int i = 0; i < out.scheduled().size(); i++) {
-            ScheduledRequest s = out.scheduled().get(i);
-            Request r = s.request();
-            if (r.numUncomputedTokens() != 0 || r.isFinished()) continue; // a prompt chunk short of the end: nothing to sample
-            try {
-                process(r, logits[i], stepNanos, deltas);
-            } catch (Throwable t) {
-                log.error("Sampling failed for request {}", r.requestId(), t);
-                deltas.remove(r.group());
-                fail(List.of(r), t);
-            }
-        }
+    /** Delivers what a step did: ended requests leave the books, the step boundary, then the outputs. */
+    private void deliver(EngineCore.StepResult result) {
+        for (Request r : result.failed().keySet()) retire(r, false);
+        for (Request r : result.outputs().keySet()) if (r.isFinished()) retire(r, true);
         publishStats();
-        var hook = afterStep;
-        if (hook != null) hook.accept(this);
-        for (ScheduledRequest s : out.scheduled()) {
-            if (s.start() < s.request().numPromptTokens()) promptTokensSinceLog += Math.min(s.numNewTokens(), s.request().numPromptTokens() - s.start());
-        }
-        generationTokensSinceLog += metricsTokens - tokensBefore;
-        logThroughput();
-        List<Runnable> emissions = new ArrayList<>(deltas.size());
-        for (Map.Entry<SequenceGroup, List<SequenceDelta>> e : deltas.entrySet()) {
-            SequenceGroup g = e.getKey();
-            Sinks.Many<RequestOutput> sink = g.isFinished() ? sinks.remove(g) : sinks.get(g);
-            if (sink == null) continue;
-            RequestOutput output = new RequestOutput(g.requestId(), List.copyOf(e.getValue()), g.all.getFirst().numPromptTokens(),
-                    completionTokens(g), g.isFinished());
-            boolean done = g.isFinished();
-            emissions.add(() -> {
-                sink.tryEmitNext(output);
-                if (done) sink.tryEmitComplete();
-            });
-        }
-        for (Runnable e : emissions) {
-            try {
-                e.run();
-            } catch (Throwable t) {
-                // A subscriber that throws must not take the step (or the other requests) down.
-                log.warn("A subscriber failed while receiving its output", t);
-            }
+        if (result.ranModel()) metrics.logThroughput(stats);
+        result.failed().forEach(this::emitError);
+        result.outputs().forEach((r, deltas) -> emit(r, OutputProcessor.output(r, deltas)));
+    }
+
+    /** Pushes a request's output to its sink (completing it with the last one) on the engine thread. */
+    private void emit(Request r, RequestOutput output) {
+        Sinks.Many<RequestOutput> sink = output.finished() ? sinks.remove(r) : sinks.get(r);
+        if (sink == null) return;
+        try {
+            sink.tryEmitNext(output);
+            if (output.finished()) sink.tryEmitComplete();
+        } catch (Throwable t) {
+            // A subscriber that throws must not take the step (or the other requests) down.
+            log.warn("A subscriber failed while receiving its output", t);
         }
     }
 
-    private long metricsTokens; // generated tokens so far (for the throughput log)
-
-    /** Called on the engine thread after every step that ran the model, before its outputs go out (tests and measurements). */
-    volatile java.util.function.Consumer<LLMEngine> afterStep;
-
-    /** Performs the scheduler's copies and swaps in order, consecutive swaps of one direction at once. */
-    private void applyBlockOps(List<BlockOp> ops) {
-        for (int i = 0; i < ops.size(); ) {
-            BlockOp op = ops.get(i);
-            if (op.kind() == BlockOp.Kind.COPY) {
-                kvCache.copyBlock(op.src(), op.dst());
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < ops.size() && ops.get(j).kind() == op.kind()) j++;
-            int[] src = new int[j - i], dst = new int[j - i];
-            for (int k = i; k < j; k++) {
-                src[k - i] = ops.get(k).src();
-                dst[k - i] = ops.get(k).dst();
-            }
-            if (op.kind() == BlockOp.Kind.SWAP_OUT) {
-                kvCache.swapOut(src, dst);
-                metrics.swappedOutBlocks.increment(src.length);
-            } else {
-                kvCache.swapIn(src, dst);
-                metrics.swappedInBlocks.increment(src.length);
-            }
-            i = j;
-        }
-    }
-
-    /** What a sequence whose logits are ready does with them, by the kind of its group. */
-    private void process(Request r, float[] logits, long now, Map<SequenceGroup, List<SequenceDelta>> deltas) {
-        SequenceGroup g = r.group();
-        switch (g.kind()) {
-            case SINGLE -> sampleAndCheck(r, logits, now, deltas);
-            case PARALLEL -> {
-                if (g.forked) {
-                    sampleAndCheck(r, logits, now, deltas);
-                    return;
-                }
-                // The prompt is done: fork into best_of sequences sharing its blocks, each sampling its first token.
-                g.forked = true;
-                List<Request> seqs = new ArrayList<>();
-                seqs.add(r);
-                for (int i = 1; i < g.width(); i++) {
-                    Request child = r.fork(i, SamplingState.forSequence(r.params().seed(), i, r.promptIds()));
-                    scheduler.fork(r, child);
-                    streams.put(child, newStream(r.params()));
-                    seqs.add(child);
-                }
-                for (int i = 0; i < seqs.size(); i++) sampleAndCheck(seqs.get(i), i == seqs.size() - 1 ? logits : logits.clone(), now, deltas);
-            }
-            case BEAM -> {
-                g.pending.put(r, beamCandidates(logits, 2 * g.width()));
-                if (g.pending.keySet().containsAll(g.live)) beamStep(g, now, deltas);
-            }
-        }
-    }
-
-    /** The {@code k} most likely next tokens with their (raw, double precision) logprobs, most likely first, ties by lower id. */
-    static List<SequenceGroup.Candidate> beamCandidates(float[] logits, int k) {
-        double lse = LogSoftmax.logSumExp(logits);
-        // A min-heap of the best k so far (its root the worst of them): O(vocab log k), no full sort.
-        Comparator<Integer> worseFirst = (a, b) -> logits[a] != logits[b] ? Float.compare(logits[a], logits[b]) : Integer.compare(b, a);
-        java.util.PriorityQueue<Integer> heap = new java.util.PriorityQueue<>(k + 1, worseFirst);
-        for (int i = 0; i < logits.length; i++) {
-            if (heap.size() < k) heap.add(i);
-            else if (worseFirst.compare(i, heap.peek()) > 0) { heap.poll(); heap.add(i); }
-        }
-        List<SequenceGroup.Candidate> out = new ArrayList<>(heap.size());
-        while (!heap.isEmpty()) {
-            int id = heap.poll();
-            out.add(new SequenceGroup.Candidate(id, logits[id] - lse));
-        }
-        return out.reversed();
-    }
-
-    /** vLLM's beam search score: cumulative logprob over the length (prompt plus output, EOS not counted) to the power length_penalty. */
-    static double beamScore(double cumulativeLogprob, int length, float lengthPenalty) {
-        return cumulativeLogprob / Math.pow(length, lengthPenalty);
+    private void emitError(Request r, Throwable error) {
+        Sinks.Many<RequestOutput> sink = sinks.remove(r);
+        if (sink != null) sink.tryEmitError(error);
     }
 
     /**
-     * One beam search step, once every live beam has its candidates: each beam's top 2*width
-     * continuations compete by cumulative logprob; those ending in EOS (or a stop token) become
-     * finished beams, the best {@code width} others live on. A kept beam's first continuation
-     * extends it, further ones fork it (sharing all its blocks); beams with none are dropped.
+     * Takes an ended request off the books, once: its places in the waiting queue, its id, its
+     * texts; {@code count} records it in the metrics (not for a failed one).
      */
-    private void beamStep(SequenceGroup g, long now, Map<SequenceGroup, List<SequenceDelta>> deltas) {
-        SamplingParams p = g.params();
-        record Extension(Request beam, int tokenId, double logprob, double cumulative) {}
-        List<Extension> extensions = new ArrayList<>();
-        for (Request b : g.live) {
-            for (SequenceGroup.Candidate c : g.pending.get(b)) {
-                double cum = b.cumulativeLogprob() + c.logprob();
-                boolean stop = (!p.ignoreEos() && eosIds.contains(c.tokenId())) || (p.stopTokenIds() != null && p.stopTokenIds().contains(c.tokenId()));
-                if (stop && b.numOutputTokens() + 1 >= p.minTokens()) {
-                    int[] out = b.outputIds();
-                    if (p.includeStopStrInOutput()) {
-                        out = java.util.Arrays.copyOf(out, out.length + 1);
-                        out[out.length - 1] = c.tokenId();
-                    }
-                    g.completed.add(new SequenceGroup.Result(out, cum, beamScore(cum, b.numTokens(), p.lengthPenalty()), FinishReason.STOP, null));
-                } else if (!stop) {
-                    extensions.add(new Extension(b, c.tokenId(), c.logprob(), cum));
-                }
-            }
-        }
-        extensions.sort(Comparator.comparingDouble(Extension::cumulative).reversed()); // stable: earlier beams, likelier tokens first on ties
-        Map<Request, List<Extension>> kept = new IdentityHashMap<>();
-        for (Extension e : extensions.subList(0, Math.min(g.width(), extensions.size()))) kept.computeIfAbsent(e.beam(), k -> new ArrayList<>()).add(e);
-        g.pending.clear();
-        for (Request b : List.copyOf(g.live)) {
-            List<Extension> mine = kept.get(b);
-            if (mine == null) {
-                finishSequence(b, FinishReason.ABORT); // dropped: its blocks go back (shared ones stay with the others)
-                continue;
-            }
-            for (int j = 1; j < mine.size(); j++) {
-                Request child = b.fork(0, b.samplingState().copyForBeam());
-                scheduler.fork(b, child);
-                child.appendOutput(mine.get(j).tokenId());
-                child.addLogprob(mine.get(j).logprob());
-            }
-            b.appendOutput(mine.getFirst().tokenId());
-            b.addLogprob(mine.getFirst().logprob());
-        }
-        g.live.sort(Comparator.comparingDouble(Request::cumulativeLogprob).reversed());
-        g.forked = true;
-        recordTokenTiming(g, now, kept.isEmpty() ? 0 : Math.min(g.width(), extensions.size()));
-        Request any = g.live.isEmpty() ? null : g.live.getFirst();
-        if (any == null || any.numOutputTokens() >= any.maxTokens() || any.numTokens() >= maxModelLen) {
-            for (Request b : List.copyOf(g.live)) {
-                g.completed.add(new SequenceGroup.Result(b.outputIds(), b.cumulativeLogprob(),
-                        beamScore(b.cumulativeLogprob(), b.numTokens(), p.lengthPenalty()), FinishReason.LENGTH, null));
-                finishSequence(b, FinishReason.LENGTH);
-            }
-            List<SequenceGroup.Result> best = new ArrayList<>(g.completed);
-            best.sort(Comparator.comparingDouble(SequenceGroup.Result::score).reversed());
-            List<SequenceDelta> out = new ArrayList<>();
-            for (int i = 0; i < Math.min(g.n(), best.size()); i++) {
-                SequenceGroup.Result res = best.get(i);
-                StreamingDetokenizer d = new StreamingDetokenizer(tokenizer, p.skipSpecialTokens());
-                StringBuilder text = new StringBuilder();
-                for (int t : res.outputIds()) text.append(d.add(t));
-                text.append(d.flush());
-                out.add(new SequenceDelta(i, text.toString(), res.outputIds(), List.of(), res.reason()));
-            }
-            g.returned = best.subList(0, Math.min(g.n(), best.size())).stream().mapToInt(res -> res.outputIds().length).sum();
-            completeGroup(g, out.isEmpty() ? FinishReason.LENGTH : out.getFirst().finishReason());
-            deltas.put(g, out);
-        }
+    private void retire(Request r, boolean count) {
+        if (!active.remove(r.requestId(), r)) return;
+        waiting.release(r);
+        core.forget(r);
+        if (count) metrics.recordFinished(r);
     }
 
-    private void recordTokenTiming(SequenceGroup g, long now, int numTokens) {
-        metrics.generationTokens.increment(numTokens);
-        metricsTokens += numTokens;
-        if (g.lastTokenNanos == now) return; // another sequence of the group already counted this step
-        if (g.firstTokenNanos < 0) {
-            g.firstTokenNanos = now;
-            EngineMetrics.record(metrics.timeToFirstToken, now - g.all.getFirst().arrivalNanos());
-            metrics.promptTokens.increment(g.all.getFirst().numPromptTokens());
-        } else {
-            EngineMetrics.record(metrics.interTokenLatency, now - g.lastTokenNanos);
-            EngineMetrics.record(metrics.timePerOutputToken, now - g.lastTokenNanos);
-        }
-        g.lastTokenNanos = now;
-    }
-
-    /** Tokens generated for the client so far: every sequence while streaming, the returned ones at the end. */
-    private static int completionTokens(SequenceGroup g) {
-        if (g.returned >= 0) return g.returned;
-        int n = 0;
-        for (Request r : g.all) n += r.numOutputTokens();
-        return n;
-    }
-
-    /** vLLM's periodic engine log line, at most every 10 s while there is work. */
-    private void logThroughput() {
-        long now = System.nanoTime();
-        if (now - lastLogNanos < LOG_INTERVAL_NANOS) return;
-        double secs = (now - lastLogNanos) / 1e9;
-        EngineStats s = stats;
-        log.info("Avg prompt throughput: {} tokens/s, Avg generation throughput: {} tokens/s, Running: {} reqs, Waiting: {} reqs, KV cache usage: {}%, Preemptions: {}",
-                String.format("%.1f", promptTokensSinceLog / secs), String.format("%.1f", generationTokensSinceLog / secs), s.running(), s.waiting(),
-                String.format("%.1f", s.kvCacheUsage() * 100), s.numPreemptions());
-        lastLogNanos = now;
-        promptTokensSinceLog = 0;
-        generationTokensSinceLog = 0;
-    }
-
-    private ForwardBatch buildBatch(SchedulerOutput out) {
-        int numTokens = out.numScheduledTokens();
-        int numSeqs = out.scheduled().size();
-        int[] tokens = new int[numTokens];
-        int[] positions = new int[numTokens];
-        int[] slots = new int[numTokens];
-        int[] queryStart = new int[numSeqs + 1];
-        int[][] blockTables = new int[numSeqs][];
-        int t = 0;
-        for (int s = 0; s < numSeqs; s++) {
-            ScheduledRequest sr = out.scheduled().get(s);
-            Request r = sr.request();
-            queryStart[s] = t;
-            try { kv.slotMapping(r.requestId(), sr.start(), sr.numNewTokens(), slots, t); } catch (IllegalStateException ex) {
-                throw new IllegalStateException(ex.getMessage() + " (" + r + ", scheduled " + sr.start() + "+" + sr.numNewTokens() + ")", ex);
-            }
-            for (int i = 0; i < sr.numNewTokens(); i++, t++) {
-                tokens[t] = r.token(sr.start() + i);
-                positions[t] = sr.start() + i;
-            }
-            blockTables[s] = kv.blockTable(r.requestId());
-        }
-        queryStart[numSeqs] = t;
-        return new ForwardBatch(tokens, positions, slots, queryStart, blockTables);
-    }
-
-    /** Samples the sequence's next token, checks every stop condition, and adds its delta (or holds it until the group ends). */
-    private void sampleAndCheck(Request r, float[] logits, long now, Map<SequenceGroup, List<SequenceDelta>> deltas) {
-        SamplingParams p = r.params();
-        SequenceGroup g = r.group();
-        float[] raw = g.width() > 1 ? logits.clone() : null; // best_of ranks sequences by their raw cumulative logprob
-        Sampler.Sample sample = sampler.sample(logits, p, r.samplingState(), suppressedBeforeMinTokens(p));
-        int token = sample.tokenId();
-        if (raw != null) r.addLogprob(beamLogprob(raw, token));
-        r.appendOutput(token);
-        recordTokenTiming(g, now, 1);
-
-        SequenceStream stream = streams.get(r);
-        boolean minReached = r.numOutputTokens() >= p.minTokens();
-        boolean stopToken = minReached && ((!p.ignoreEos() && eosIds.contains(token)) || (p.stopTokenIds() != null && p.stopTokenIds().contains(token)));
-        // As vLLM, a stop token's own text is left out unless stop strings are to be included.
-        String piece = stopToken && !p.includeStopStrInOutput() ? "" : stream.detokenizer.add(token);
-        StringBuilder text = new StringBuilder(stream.stops.add(piece, minReached));
-        FinishReason reason = null;
-        if (stream.stops.matched() != null || stopToken) reason = FinishReason.STOP;
-        else if (r.numOutputTokens() >= r.maxTokens() || r.numTokens() >= maxModelLen) reason = FinishReason.LENGTH;
-        if (reason != null && stream.stops.matched() == null) {
-            text.append(stream.stops.add(stream.detokenizer.flush(), minReached));
-            text.append(stream.stops.flush());
-        }
-        List<TokenLogprob> lps = sample.logprob() == null ? List.of() : List.of(sample.logprob());
-        if (reason != null) {
-            stream.reason = reason;
-            finishSequence(r, reason);
-        }
-        if (!g.holdsOutputs()) {
-            deltas.computeIfAbsent(g, k -> new ArrayList<>()).add(new SequenceDelta(r.index(), text.toString(), new int[]{token}, lps, reason));
-            if (g.live.isEmpty()) completeGroup(g, reason);
-            return;
-        }
-        stream.heldText.append(text);
-        stream.heldTokens.add(token);
-        stream.heldLogprobs.addAll(lps);
-        if (!g.live.isEmpty()) return;
-        // best_of > n: all done, return the n sequences with the highest cumulative logprob.
-        List<Request> best = new ArrayList<>(g.all);
-        best.sort(Comparator.comparingDouble(Request::cumulativeLogprob).reversed());
-        best = best.subList(0, g.n());
-        List<SequenceDelta> out = new ArrayList<>();
-        int returned = 0;
-        for (int i = 0; i < best.size(); i++) {
-            SequenceStream st = streams.remove(best.get(i));
-            out.add(new SequenceDelta(i, st.heldText.toString(), st.heldTokens.stream().mapToInt(Integer::intValue).toArray(),
-                    List.copyOf(st.heldLogprobs), st.reason));
-            returned += st.heldTokens.size();
-        }
-        g.returned = returned;
-        completeGroup(g, out.getFirst().finishReason());
-        deltas.put(g, out);
-    }
-
-    /** The raw log-softmax value of {@code token}. */
-    private static double beamLogprob(float[] raw, int token) {
-        return raw[token] - LogSoftmax.logSumExp(raw);
-    }
-
-    private Set<Integer> suppressedBeforeMinTokens(SamplingParams p) {
-        if (p.minTokens() == 0) return Set.of();
-        Set<Integer> ids = new HashSet<>();
-        if (!p.ignoreEos()) ids.addAll(eosIds);
-        if (p.stopTokenIds() != null) ids.addAll(p.stopTokenIds());
-        return ids;
-    }
-
-    /** Takes one sequence out and frees its blocks at once. */
-    private void finishSequence(Request r, FinishReason reason) {
-        scheduler.finishRequest(r, reason);
-        if (r.group().holdsOutputs() && r.group().kind() == SequenceGroup.Kind.PARALLEL) return; // its held output is still needed
-        streams.remove(r);
-    }
-
-    /** The whole request is done (its sequences are finished): counts it and records its latency. */
-    private void completeGroup(SequenceGroup g, FinishReason reason) {
-        if (g.finished) return;
-        g.finished = true;
-        releaseWaiting(g);
-        active.remove(g.requestId(), g);
-        for (Request r : g.all) streams.remove(r);
-        metrics.requestSuccess.get(reason == null ? FinishReason.STOP : reason).increment();
-        EngineMetrics.record(metrics.e2eLatency, System.nanoTime() - g.all.getFirst().arrivalNanos());
-    }
-
-    /** Fails the requests of these sequences with an error: their blocks are freed and their Flux errors. */
-    private void fail(List<Request> requests, Throwable error) {
-        Set<SequenceGroup> groups = new LinkedHashSet<>();
-        for (Request r : requests) groups.add(r.group());
-        for (SequenceGroup g : groups) {
-            if (g.isFinished()) continue;
-            for (Request r : g.sequences()) scheduler.finishRequest(r, FinishReason.ABORT);
-            g.finished = true;
-            releaseWaiting(g);
-            active.remove(g.requestId(), g);
-            for (Request r : g.all) streams.remove(r);
-        }
-        publishStats();
-        for (SequenceGroup g : groups) {
-            Sinks.Many<RequestOutput> s = sinks.remove(g);
-            if (s != null) s.tryEmitError(error);
-        }
-    }
-
-    private void failAll(Throwable error) {
-        List<Request> all = new ArrayList<>(scheduler.running());
-        all.addAll(scheduler.waiting());
-        all.addAll(scheduler.swapped());
-        fail(all, error);
-    }
-
+    /** A step boundary: a new stats snapshot, and the KV report for whoever wants one. */
     private void publishStats() {
-        stats = new EngineStats(scheduler.numRunning(), scheduler.numWaiting() + incoming.size(), kv.numFreeBlocks(), kv.numTotalBlocks(),
-                kv.usage(), scheduler.numPreemptions(), scheduler.numSwapped(), kv.swapUsage(), kv.numFreeSwapBlocks(), kv.numSwapBlocks());
-        publishKvReport();
-    }
-
-    /** Takes the KV memory report (sequences owned by their client request); the first one after a step also goes to the listeners. */
-    private void publishKvReport() {
-        Map<String, Request> bySeq = new HashMap<>();
-        for (Request r : scheduler.running()) bySeq.put(r.requestId(), r);
-        KvMemoryReport r = kv.report(numSteps, kvBytesPerBlock, id -> {
-            Request seq = bySeq.get(id);
-            return seq == null ? -1 : seq.numComputedTokens();
-        }, id -> {
-            Request seq = bySeq.get(id);
-            return seq == null ? id : seq.group().requestId();
-        });
-        kvReport = r;
-        if (numSteps == lastKvReportStep) return;
-        lastKvReportStep = numSteps;
-        for (Consumer<KvMemoryReport> l : kvReportListeners) {
-            try {
-                l.accept(r);
-            } catch (RuntimeException e) {
-                log.warn("A KV report listener failed", e);
-            }
-        }
+        stats = core.stats(incoming.size());
+        kvReports.atBoundary(core.numSteps());
     }
 
     /**
@@ -815,29 +266,21 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         loopThread.schedule(() -> {
             try {
                 admitIncoming();
-                for (Request r : scheduler.running()) aborts.add(r.group());
-                for (Request r : scheduler.waiting()) aborts.add(r.group());
-                for (Request r : scheduler.swapped()) aborts.add(r.group());
+                aborts.addAll(core.scheduler().requests());
                 processAborts();
                 publishStats();
+                kvReports.current(core.numSteps()); // what kvReport() returns from now on
             } finally {
                 done.countDown();
             }
         });
         try {
-            if (!done.await(30, TimeUnit.SECONDS)) log.warn("Engine shutdown: the step in flight did not end within 30 s");
+            if (!done.await(30, TimeUnit.SECONDS)) log.warn("Engine shutdown: the step in flight ran past 30 s");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         loopThread.dispose();
-        // Device caches (GPU memory, pinned swap space) are released here; the CPU cache is plain heap.
-        if (kvCache instanceof AutoCloseable c) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                log.warn("Closing the KV cache failed", e);
-            }
-        }
+        core.close();
     }
 
     /** Whether {@link #shutdown()} has begun. */

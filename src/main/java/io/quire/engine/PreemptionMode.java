@@ -8,6 +8,6 @@ public enum PreemptionMode {
     RECOMPUTE,
     /** Move the blocks to the host swap pool and bring them back later (recompute when the pool is full). */
     SWAP,
-    /** Recompute single-sequence requests, swap multi-sequence groups (n/best_of > 1, beam search): vLLM V0's choice. */
+    /** Recompute single-sequence requests, swap multi-sequence ones (n/best_of > 1, beam search), as vLLM V0. */
     AUTO
 }

@@ -1,176 +1,137 @@
 package io.quire.engine;
 
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * One sequence inside the engine (vLLM v1's {@code Request}): its prompt, the tokens generated so
- * far, how many of prompt+output already have their KV computed, and its state. A client request
- * with several sequences ({@code n}/{@code best_of} > 1, beam search) is a {@link SequenceGroup} of
- * them, each with its own id ({@code requestId#k}) for its block table, as vLLM v1 makes child
- * requests. After a preemption by recompute {@link #numComputedTokens} goes back to 0 and prompt
- * plus outputs are recomputed as one longer prompt. Owned by the engine thread.
+ * One client request and the sequences generated for it (vLLM V0's {@code SequenceGroup}; in vLLM
+ * v1 terms a parent request with child requests). It creates and owns its sequences, which share
+ * its prompt's KV blocks; a plain request has one. With {@code n}/{@code best_of} > 1 the prompt
+ * runs once as one sequence; at its first token it forks into {@code best_of} sequences that share
+ * every block (copy-on-write). With beam search the live beams are its sequences; each step they
+ * fork and are dropped. Owned by the engine thread.
  */
 public final class Request {
-    private final String requestId;
-    private final int[] promptIds;
-    private final SamplingParams params;
-    private final int maxTokens;
-    private final long arrivalNanos;
-    private final SamplingState samplingState;
-    private final SequenceGroup group;
+    /** How the request's sequences come about. */
+    public enum Kind { SINGLE, PARALLEL, BEAM }
 
-    private int[] tokens;       // prompt then outputs
-    private int numTokens;
-    private int numComputedTokens;
-    private RequestState state = RequestState.WAITING;
+    /** A beam's candidate continuation: a token and its logprob. */
+    record Candidate(int tokenId, double logprob) {}
+
+    /** A finished beam as returned to the client. */
+    record BeamResult(int[] outputIds, double cumulativeLogprob, double score, FinishReason reason) {}
+
+    private final String requestId;
+    private final SamplingParams params;
+    private final int numPromptTokens;
+    private final long arrivalNanos;
+    private final String cacheSalt;
+    private final Kind kind;
+    private final int width;
+    /** Live sequences (running, waiting or swapped), in creation order (beams: best first). */
+    final List<Sequence> live = new ArrayList<>();
+    /** Every sequence ever created, for parallel sampling's output index. */
+    final List<Sequence> all = new ArrayList<>();
+    /** Beam search: the candidates of each live beam whose logits are computed this beam step. */
+    final Map<Sequence, List<Candidate>> pending = new IdentityHashMap<>();
+    /** Beam search: beams that ended (EOS, or length). */
+    final List<BeamResult> completed = new ArrayList<>();
+    boolean forked;
+    private boolean finished;
     private FinishReason finishReason;
-    private int numPreemptions;
-    private double cumulativeLogprob;
-    private int index;
+    /** Output tokens of the returned sequences once chosen (held outputs), else -1. */
+    int returned = -1;
+    private int nextSeqNumber = 1;
+
+    long firstScheduledNanos = -1;
+    /** Places this request holds in the engine's waiting queue until it is first scheduled. */
+    int waitingSlots;
+    long firstTokenNanos = -1;
+    long lastTokenNanos = -1;
 
     /**
-     * The first (or only) sequence of a new request, in a new group.
+     * A new request with its first sequence.
      *
-     * @param maxTokens the resolved output limit (max_tokens, or what the context leaves)
+     * @param maxOutputTokens the resolved output limit ({@link RequestValidator#validate})
+     * @param cacheSalt       mixed into its prefix-cache hashes (vLLM's {@code cache_salt}; null: none)
      */
-    public Request(String requestId, int[] promptIds, SamplingParams params, int maxTokens, long arrivalNanos) {
-        this(requestId, promptIds, params, maxTokens, arrivalNanos, null);
-    }
-
-    /** A request whose prefix-cache hashes are salted with {@code cacheSalt} (vLLM's {@code cache_salt}). */
-    public Request(String requestId, int[] promptIds, SamplingParams params, int maxTokens, long arrivalNanos, String cacheSalt) {
-        if (promptIds.length == 0) throw new IllegalArgumentException("empty prompt");
+    public Request(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, long arrivalNanos,
+                   String cacheSalt) {
+        Sequence first = new Sequence(requestId, promptIds, params, maxOutputTokens);
         this.requestId = requestId;
-        this.promptIds = promptIds.clone();
         this.params = params;
-        this.maxTokens = maxTokens;
+        this.numPromptTokens = promptIds.length;
         this.arrivalNanos = arrivalNanos;
-        this.tokens = Arrays.copyOf(promptIds, promptIds.length + Math.min(maxTokens, 256));
-        this.numTokens = promptIds.length;
-        this.samplingState = new SamplingState(params.seed(), promptIds);
-        this.group = new SequenceGroup(requestId, params, cacheSalt);
-        group.live.add(this);
-        group.all.add(this);
+        this.cacheSalt = cacheSalt;
+        this.kind = params.useBeamSearch() ? Kind.BEAM : params.width() > 1 ? Kind.PARALLEL : Kind.SINGLE;
+        this.width = params.width();
+        live.add(first);
+        all.add(first);
     }
 
-    /** A fork of {@code parent}: same tokens, computed count and cumulative logprob, in the same group. */
-    private Request(Request parent, String seqId, int index, SamplingState state) {
-        this.requestId = seqId;
-        this.promptIds = parent.promptIds;
-        this.params = parent.params;
-        this.maxTokens = parent.maxTokens;
-        this.arrivalNanos = parent.arrivalNanos;
-        this.tokens = parent.tokens.clone();
-        this.numTokens = parent.numTokens;
-        this.numComputedTokens = parent.numComputedTokens;
-        this.samplingState = state;
-        this.group = parent.group;
-        this.cumulativeLogprob = parent.cumulativeLogprob;
-        this.index = index;
-        this.state = parent.state;
-        group.live.add(this);
-        group.all.add(this);
+    public Request(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, long arrivalNanos) {
+        this(requestId, promptIds, params, maxOutputTokens, arrivalNanos, null);
     }
 
-    /** Forks this sequence into a new one of its group (it holds no blocks until the scheduler shares them). */
-    Request fork(int index, SamplingState state) {
-        return new Request(this, group.nextSequenceId(), index, state);
+    /** Forks {@code parent} into a new sequence of this request (id {@code requestId#k}). */
+    Sequence fork(Sequence parent, int index, SamplingState state) {
+        Sequence child = parent.fork(requestId + "#" + nextSeqNumber++, index, state);
+        live.add(child);
+        all.add(child);
+        return child;
     }
 
-    /** The sequence's id (the request id for a group's first sequence): the key of its block table. */
+    /** The client's request id. */
     public String requestId() { return requestId; }
 
-    public SequenceGroup group() { return group; }
-
-    /** Which of the request's sequences this is (output index; parallel sampling). */
-    public int index() { return index; }
-
-    /** Sum of the raw logprobs of the sampled tokens (multi-sequence groups only). */
-    public double cumulativeLogprob() { return cumulativeLogprob; }
-
-    void addLogprob(double lp) { cumulativeLogprob += lp; }
+    /** Mixed into its prefix-cache block hashes: other salts never share its cached blocks (null: none). */
+    public String cacheSalt() { return cacheSalt; }
 
     public SamplingParams params() { return params; }
 
-    public int maxTokens() { return maxTokens; }
+    public int numPromptTokens() { return numPromptTokens; }
 
     public long arrivalNanos() { return arrivalNanos; }
 
-    public SamplingState samplingState() { return samplingState; }
+    public Kind kind() { return kind; }
 
-    public int numPromptTokens() { return promptIds.length; }
+    /** Sequences generated: best_of (or n); the beam width for beam search. */
+    public int width() { return width; }
 
-    public int[] promptIds() { return promptIds.clone(); }
+    /** Sequences returned to the client. */
+    public int n() { return params.n(); }
 
-    /** Prompt plus output tokens. */
-    public int numTokens() { return numTokens; }
+    /** Whether outputs wait for the end (best_of > n or beam search) instead of streaming. */
+    public boolean holdsOutputs() { return kind == Kind.BEAM || width > params.n(); }
 
-    public int numOutputTokens() { return numTokens - promptIds.length; }
+    /** Live sequences (a copy). */
+    public List<Sequence> sequences() { return List.copyOf(live); }
 
-    public int token(int position) {
-        if (position >= numTokens) throw new IndexOutOfBoundsException(position);
-        return tokens[position];
+    /** Sequences the request may run at once: what preemption must make room for (vLLM's get_max_num_running_seqs). */
+    public int maxRunningSeqs() {
+        if (kind == Kind.SINGLE) return 1;
+        return forked ? live.size() : width;
     }
 
-    public int[] outputIds() { return Arrays.copyOfRange(tokens, promptIds.length, numTokens); }
-
-    public int lastToken() { return tokens[numTokens - 1]; }
-
-    /** Tokens whose KV is in the cache. */
-    public int numComputedTokens() { return numComputedTokens; }
-
-    /** Tokens still to run through the model before the next sample. */
-    public int numUncomputedTokens() { return numTokens - numComputedTokens; }
-
-    public RequestState state() { return state; }
-
-    public FinishReason finishReason() { return finishReason; }
-
-    public int numPreemptions() { return numPreemptions; }
-
-    public boolean isFinished() { return state == RequestState.FINISHED; }
-
-    void appendOutput(int tokenId) {
-        if (numTokens == tokens.length) tokens = Arrays.copyOf(tokens, tokens.length * 2);
-        tokens[numTokens++] = tokenId;
-        samplingState.addOutput(tokenId);
+    /** Tokens generated for the client so far: every sequence while streaming, the returned ones at the end. */
+    int completionTokens() {
+        if (returned >= 0) return returned;
+        int n = 0;
+        for (Sequence s : all) n += s.numOutputTokens();
+        return n;
     }
 
-    void advanceComputed(int n) {
-        if (n < 0 || numComputedTokens + n > numTokens) {
-            throw new IllegalStateException("request " + requestId + ": computed " + numComputedTokens + " + " + n + " > " + numTokens);
-        }
-        numComputedTokens += n;
-    }
-
-    void setState(RequestState state) { this.state = state; }
-
-    /** A prefix-cache hit: the first {@code n} tokens' KV is already in the cache. */
-    void setComputedFromCache(int n) {
-        if (numComputedTokens != 0 || n < 0 || n >= numTokens) throw new IllegalStateException("request " + requestId + ": cannot take " + n + " cached tokens");
-        numComputedTokens = n;
-    }
-
-    /** Preemption by swapping: the KV is kept in the swap pool. */
-    void markSwapped() {
-        numPreemptions++;
-        state = RequestState.SWAPPED;
-    }
-
+    /** Marks the whole request done (its outputs are final); {@code reason} is what its metrics count. */
     void finish(FinishReason reason) {
-        this.state = RequestState.FINISHED;
-        this.finishReason = reason;
+        if (finished) return;
+        finished = true;
+        finishReason = reason;
     }
 
-    /** Preemption by recompute: the KV is gone, so everything will run through the model again. */
-    void resetForRecompute() {
-        numComputedTokens = 0;
-        numPreemptions++;
-        state = RequestState.WAITING;
-    }
+    /** Why the request ended, for its metrics (null until it has). */
+    FinishReason finishReason() { return finishReason; }
 
-    @Override
-    public String toString() {
-        return "Request[" + requestId + ", " + state + ", tokens=" + numTokens + ", computed=" + numComputedTokens + "]";
-    }
+    public boolean isFinished() { return finished; }
 }

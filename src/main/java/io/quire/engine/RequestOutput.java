@@ -9,4 +9,5 @@ import java.util.List;
  * @param promptTokens     tokens in the prompt
  * @param completionTokens tokens generated so far, over all sequences
  */
-public record RequestOutput(String requestId, List<SequenceDelta> deltas, int promptTokens, int completionTokens, boolean finished) {}
+public record RequestOutput(String requestId, List<SequenceDelta> deltas, int promptTokens, int completionTokens,
+                            boolean finished) {}

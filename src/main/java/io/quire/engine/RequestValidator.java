@@ -1,11 +1,14 @@
 package io.quire.engine;
 
+import io.quire.kv.KvCacheManager;
+
 import java.util.List;
 import java.util.Map;
 
 /**
  * Checks a request before it is queued, with vLLM's ranges and wording, so that bad input becomes
- * a clear {@link InvalidRequestException} (an OpenAI 400) instead of a failure inside a step.
+ * a clear {@link InvalidRequestException} (an OpenAI 400) instead of a failure inside a step. It
+ * also resolves, once, the output limit a sequence runs to ({@link Sequence#maxOutputTokens}).
  */
 public final class RequestValidator {
     /** Most logprobs alternatives a request may ask for (vLLM's default max_logprobs). */
@@ -21,17 +24,21 @@ public final class RequestValidator {
      */
     public static int validate(int[] promptIds, SamplingParams p, int vocabSize, int maxModelLen) {
         validateParams(p, vocabSize);
-        if (promptIds == null || promptIds.length == 0) throw new InvalidRequestException(null, "The prompt cannot be empty.");
+        if (promptIds == null || promptIds.length == 0) {
+            throw new InvalidRequestException(null, "The prompt cannot be empty.");
+        }
         for (int id : promptIds) {
             if (id < 0 || id >= vocabSize) {
-                throw new InvalidRequestException(null, "Token id " + id + " is out of vocabulary (vocabulary size " + vocabSize + ").");
+                throw new InvalidRequestException(null, "Token id " + id + " is out of vocabulary (vocabulary size "
+                        + vocabSize + ").");
             }
         }
         int promptLen = promptIds.length;
         if (p.maxTokens() == null) {
             if (promptLen >= maxModelLen) {
                 throw new InvalidRequestException("messages", "This model's maximum context length is " + maxModelLen
-                        + " tokens. However, you requested " + promptLen + " tokens in the messages, Please reduce the length of the messages.");
+                        + " tokens. However, you requested " + promptLen + " tokens in the messages, Please reduce"
+                        + " the length of the messages.");
             }
             return maxModelLen - promptLen;
         }
@@ -39,64 +46,115 @@ public final class RequestValidator {
         if ((long) promptLen + maxTokens > maxModelLen) {
             throw new InvalidRequestException(promptLen >= maxModelLen ? "messages" : "max_tokens",
                     "This model's maximum context length is " + maxModelLen + " tokens. However, you requested "
-                            + ((long) promptLen + maxTokens) + " tokens (" + promptLen + " in the messages, " + maxTokens
-                            + " in the completion). Please reduce the length of the messages or completion.");
+                            + ((long) promptLen + maxTokens) + " tokens (" + promptLen + " in the messages, "
+                            + maxTokens + " in the completion). Please reduce the length of the messages or"
+                            + " completion.");
         }
         return maxTokens;
+    }
+
+    /**
+     * A request of several sequences ({@code n}/{@code best_of} > 1, beam search) must fit one
+     * step's batch and, at worst without sharing its outputs, the KV cache.
+     *
+     * @param maxOutputTokens the limit {@link #validate} resolved
+     */
+    public static void validateSequences(int promptLen, int maxOutputTokens, SamplingParams p, int maxNumSeqs,
+                                         KvCacheManager kv) {
+        int width = p.width();
+        if (width <= 1) return;
+        String field = p.bestOf() != null ? "best_of" : "n";
+        if (width > maxNumSeqs) {
+            throw new InvalidRequestException(field, (p.useBeamSearch() ? "The beam width " : field + " ") + width
+                    + " is more than the engine's maximum number of sequences per step (" + maxNumSeqs + ").");
+        }
+        long need = kv.blocksFor(promptLen) + (long) width * (kv.blocksFor(maxOutputTokens) + 1);
+        if (need > kv.numTotalBlocks()) {
+            throw new InvalidRequestException(field, width + " sequences of up to " + maxOutputTokens
+                    + " tokens after a " + promptLen + "-token prompt may need " + need + " KV blocks, more than the"
+                    + " cache's " + kv.numTotalBlocks() + "; lower max_tokens or " + field + ".");
+        }
     }
 
     /** The checks that need no prompt: value ranges, stop strings, token ids against the vocabulary. */
     public static void validateParams(SamplingParams p, int vocabSize) {
         if (p.n() < 1) throw new InvalidRequestException("n", "n must be at least 1, got " + p.n() + ".");
         if (p.bestOf() != null && p.bestOf() < p.n()) {
-            throw new InvalidRequestException("best_of", "best_of must be greater than or equal to n, got n=" + p.n() + " and best_of=" + p.bestOf() + ".");
+            throw new InvalidRequestException("best_of", "best_of must be greater than or equal to n, got n=" + p.n()
+                    + " and best_of=" + p.bestOf() + ".");
         }
         if (p.width() > MAX_SEQUENCES) {
-            throw new InvalidRequestException(p.bestOf() != null ? "best_of" : "n", "At most " + MAX_SEQUENCES + " sequences per request, got " + p.width() + ".");
+            throw new InvalidRequestException(p.bestOf() != null ? "best_of" : "n", "At most " + MAX_SEQUENCES
+                    + " sequences per request, got " + p.width() + ".");
         }
         if (p.useBeamSearch() && !Float.isFinite(p.lengthPenalty())) {
-            throw new InvalidRequestException("length_penalty", "length_penalty must be a finite number, got " + p.lengthPenalty() + ".");
+            throw new InvalidRequestException("length_penalty", "length_penalty must be a finite number, got "
+                    + p.lengthPenalty() + ".");
         }
         if (!(p.temperature() >= 0f) || Float.isInfinite(p.temperature())) {
-            throw new InvalidRequestException("temperature", "temperature must be non-negative, got " + p.temperature() + ".");
+            throw new InvalidRequestException("temperature", "temperature must be non-negative, got "
+                    + p.temperature() + ".");
         }
-        if (!(p.topP() > 0f && p.topP() <= 1f)) throw new InvalidRequestException("top_p", "top_p must be in (0, 1], got " + p.topP() + ".");
-        if (p.topK() < -1) throw new InvalidRequestException("top_k", "top_k must be 0 or -1 (disable), or at least 1, got " + p.topK() + ".");
-        if (!(p.minP() >= 0f && p.minP() <= 1f)) throw new InvalidRequestException("min_p", "min_p must be in [0, 1], got " + p.minP() + ".");
+        if (!(p.topP() > 0f && p.topP() <= 1f)) {
+            throw new InvalidRequestException("top_p", "top_p must be in (0, 1], got " + p.topP() + ".");
+        }
+        if (p.topK() < -1) {
+            throw new InvalidRequestException("top_k", "top_k must be 0 or -1 (disable), or at least 1, got "
+                    + p.topK() + ".");
+        }
+        if (!(p.minP() >= 0f && p.minP() <= 1f)) {
+            throw new InvalidRequestException("min_p", "min_p must be in [0, 1], got " + p.minP() + ".");
+        }
         if (!(p.presencePenalty() >= -2f && p.presencePenalty() <= 2f)) {
-            throw new InvalidRequestException("presence_penalty", "presence_penalty must be in [-2, 2], got " + p.presencePenalty() + ".");
+            throw new InvalidRequestException("presence_penalty", "presence_penalty must be in [-2, 2], got "
+                    + p.presencePenalty() + ".");
         }
         if (!(p.frequencyPenalty() >= -2f && p.frequencyPenalty() <= 2f)) {
-            throw new InvalidRequestException("frequency_penalty", "frequency_penalty must be in [-2, 2], got " + p.frequencyPenalty() + ".");
+            throw new InvalidRequestException("frequency_penalty", "frequency_penalty must be in [-2, 2], got "
+                    + p.frequencyPenalty() + ".");
         }
         if (!(p.repetitionPenalty() > 0f) || Float.isInfinite(p.repetitionPenalty())) {
-            throw new InvalidRequestException("repetition_penalty", "repetition_penalty must be greater than zero, got " + p.repetitionPenalty() + ".");
+            throw new InvalidRequestException("repetition_penalty", "repetition_penalty must be greater than zero,"
+                    + " got " + p.repetitionPenalty() + ".");
         }
         if (p.maxTokens() != null && p.maxTokens() < 1) {
-            throw new InvalidRequestException("max_tokens", "max_tokens must be at least 1, got " + p.maxTokens() + ".");
+            throw new InvalidRequestException("max_tokens", "max_tokens must be at least 1, got " + p.maxTokens()
+                    + ".");
         }
-        if (p.minTokens() < 0) throw new InvalidRequestException("min_tokens", "min_tokens must be greater than or equal to 0, got " + p.minTokens() + ".");
+        if (p.minTokens() < 0) {
+            throw new InvalidRequestException("min_tokens", "min_tokens must be greater than or equal to 0, got "
+                    + p.minTokens() + ".");
+        }
         if (p.maxTokens() != null && p.minTokens() > p.maxTokens()) {
-            throw new InvalidRequestException("min_tokens", "min_tokens must be less than or equal to max_tokens=" + p.maxTokens() + ", got " + p.minTokens() + ".");
+            throw new InvalidRequestException("min_tokens", "min_tokens must be less than or equal to max_tokens="
+                    + p.maxTokens() + ", got " + p.minTokens() + ".");
         }
         if (p.logprobs() != null && (p.logprobs() < 0 || p.logprobs() > MAX_LOGPROBS)) {
-            throw new InvalidRequestException("logprobs", "logprobs must be in [0, " + MAX_LOGPROBS + "], got " + p.logprobs() + ".");
+            throw new InvalidRequestException("logprobs", "logprobs must be in [0, " + MAX_LOGPROBS + "], got "
+                    + p.logprobs() + ".");
         }
         List<String> stop = p.stop() == null ? List.of() : p.stop();
-        for (String s : stop) if (s == null || s.isEmpty()) throw new InvalidRequestException("stop", "stop cannot contain an empty string.");
+        for (String s : stop) {
+            if (s == null || s.isEmpty()) {
+                throw new InvalidRequestException("stop", "stop cannot contain an empty string.");
+            }
+        }
         List<Integer> stopIds = p.stopTokenIds() == null ? List.of() : p.stopTokenIds();
         for (Integer id : stopIds) {
             if (id == null || id < 0 || id >= vocabSize) {
-                throw new InvalidRequestException("stop_token_ids", "stop_token_ids contains out-of-vocab token id " + id + " (vocabulary size " + vocabSize + ").");
+                throw new InvalidRequestException("stop_token_ids", "stop_token_ids contains out-of-vocab token id "
+                        + id + " (vocabulary size " + vocabSize + ").");
             }
         }
         Map<Integer, Float> bias = p.logitBias() == null ? Map.of() : p.logitBias();
         for (Map.Entry<Integer, Float> e : bias.entrySet()) {
             if (e.getKey() == null || e.getKey() < 0 || e.getKey() >= vocabSize) {
-                throw new InvalidRequestException("logit_bias", "token_id " + e.getKey() + " in logit_bias is out of vocabulary (vocabulary size " + vocabSize + ").");
+                throw new InvalidRequestException("logit_bias", "token_id " + e.getKey()
+                        + " in logit_bias is out of vocabulary (vocabulary size " + vocabSize + ").");
             }
             if (e.getValue() == null || !Float.isFinite(e.getValue())) {
-                throw new InvalidRequestException("logit_bias", "logit_bias of token " + e.getKey() + " must be a finite number.");
+                throw new InvalidRequestException("logit_bias", "logit_bias of token " + e.getKey()
+                        + " must be a finite number.");
             }
         }
     }

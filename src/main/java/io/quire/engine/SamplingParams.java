@@ -11,11 +11,15 @@ import java.util.Map;
  * @param temperature        0 means greedy
  * @param topK               -1 (or 0) disables
  * @param seed               per-request seed: the same seed gives the same output whatever else runs
- * @param maxTokens          null: up to the model's context length
+ * @param maxTokens          the output limit the client asked for (its {@code max_tokens}, the HTTP
+ *                           layer applying its endpoint's default); null: up to the context length.
+ *                           The limit a sequence runs to is resolved from it once, by
+ *                           {@link RequestValidator#validate} ({@link Sequence#maxOutputTokens})
  * @param logprobs           null: none; k: the sampled token's logprob and the top k
  * @param logitBias          token id to bias added to its logit
  * @param bestOf             sequences to generate, of which the {@code n} with the highest cumulative
- *                           logprob are returned (vLLM V0); null means {@code n}. With beam search: the beam width
+ *                           logprob are returned (vLLM V0); null means {@code n}. With beam search: the
+ *                           beam width
  * @param useBeamSearch      beam search (vLLM's {@code BeamSearchParams}) instead of sampling
  * @param lengthPenalty      beam search scores are {@code cum_logprob / len^lengthPenalty}
  */
@@ -43,12 +47,14 @@ public record SamplingParams(
         float lengthPenalty) {
 
     /** One sequence, no beam search (the fields before best_of). */
-    public SamplingParams(int n, float temperature, float topP, int topK, float minP, float presencePenalty, float frequencyPenalty,
-                          float repetitionPenalty, Long seed, List<String> stop, List<Integer> stopTokenIds, boolean includeStopStrInOutput,
-                          Integer maxTokens, int minTokens, boolean ignoreEos, Map<Integer, Float> logitBias, Integer logprobs,
+    public SamplingParams(int n, float temperature, float topP, int topK, float minP, float presencePenalty,
+                          float frequencyPenalty, float repetitionPenalty, Long seed, List<String> stop,
+                          List<Integer> stopTokenIds, boolean includeStopStrInOutput, Integer maxTokens, int minTokens,
+                          boolean ignoreEos, Map<Integer, Float> logitBias, Integer logprobs,
                           boolean skipSpecialTokens) {
-        this(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop, stopTokenIds,
-                includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs, skipSpecialTokens, null, false, 1f);
+        this(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop,
+                stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
+                skipSpecialTokens, null, false, 1f);
     }
 
     /** Defaults as in vLLM (temperature 1, no truncation, no penalties), at most {@code maxTokens}. */
@@ -63,35 +69,35 @@ public record SamplingParams(
     }
 
     public SamplingParams withTemperature(float t) {
-        return new SamplingParams(n, t, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop,
-                stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs, skipSpecialTokens,
-                bestOf, useBeamSearch, lengthPenalty);
+        return new SamplingParams(n, t, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
+                stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
+                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty);
     }
 
     public SamplingParams withSeed(Long s) {
-        return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, s, stop,
-                stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs, skipSpecialTokens,
-                bestOf, useBeamSearch, lengthPenalty);
+        return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
+                repetitionPenalty, s, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty);
     }
 
     /** {@code n} returned sequences out of {@code bestOf} generated ones (null: n). */
     public SamplingParams withN(int newN, Integer newBestOf) {
-        return new SamplingParams(newN, temperature, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop,
-                stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs, skipSpecialTokens,
-                newBestOf, useBeamSearch, lengthPenalty);
+        return new SamplingParams(newN, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
+                repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
+                logitBias, logprobs, skipSpecialTokens, newBestOf, useBeamSearch, lengthPenalty);
     }
 
     public SamplingParams withIgnoreEos(boolean ignore) {
-        return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop,
-                stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignore, logitBias, logprobs, skipSpecialTokens,
-                bestOf, useBeamSearch, lengthPenalty);
+        return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
+                repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignore,
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty);
     }
 
     /** Beam search of width {@code bestOf} (or n), returning the best {@code n} beams. */
     public SamplingParams withBeamSearch(float newLengthPenalty) {
-        return new SamplingParams(n, 0f, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop,
-                stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs, skipSpecialTokens,
-                bestOf, true, newLengthPenalty);
+        return new SamplingParams(n, 0f, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
+                stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
+                skipSpecialTokens, bestOf, true, newLengthPenalty);
     }
 
     public boolean greedy() { return temperature == 0f; }

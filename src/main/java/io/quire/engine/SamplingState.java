@@ -13,7 +13,8 @@ import java.util.random.RandomGeneratorFactory;
  * occurs (presence and frequency penalties).
  */
 public final class SamplingState {
-    private static final RandomGeneratorFactory<RandomGenerator> FACTORY = RandomGeneratorFactory.of("L64X128MixRandom");
+    private static final RandomGeneratorFactory<RandomGenerator> FACTORY =
+            RandomGeneratorFactory.of("L64X128MixRandom");
 
     private final RandomGenerator random;
     private final BitSet seen = new BitSet();

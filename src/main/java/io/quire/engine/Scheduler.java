@@ -1,8 +1,7 @@
 package io.quire.engine;
 
-import io.quire.kv.BlockOp;
-import io.quire.kv.KVCacheManager;
 import io.quire.kv.KvAllocationPolicy;
+import io.quire.kv.KvCacheManager;
 import io.quire.kv.PrefixHit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,49 +9,49 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.LinkedList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Decides what runs each step, as vLLM v1's scheduler does: there are no separate prefill and
  * decode phases, every sequence simply has {@code numTokens - numComputedTokens} tokens to catch
  * up on. Running sequences go first (a decode token, or the next chunk of a long prompt), then
- * swapped-out groups coming back, then waiting ones in FIFO order, under {@code maxNumSeqs} and a
- * budget of {@code maxNumBatchedTokens} tokens; a prompt larger than what is left of the budget is
- * split into chunks (chunked prefill). A waiting sequence first takes the cached blocks of its
+ * swapped-out requests coming back, then waiting ones in FIFO order, under {@code maxNumSeqs} and
+ * a budget of {@code maxNumBatchedTokens} tokens; a prompt larger than what is left of the budget
+ * is split into chunks (chunked prefill). A waiting sequence first takes the cached blocks of its
  * longest cached prefix (prefix caching) and starts after them.
  *
- * <p>When the KV cache has no block for a running sequence, the group of the most recently
+ * <p>When the KV cache has no block for a running sequence, the request of the most recently
  * admitted running sequence is preempted (vLLM V0): by swapping its blocks out to the host pool
  * (it comes back, before any new admission, when blocks free up) or by recompute (its blocks are
  * freed and it goes back to the front of the waiting queue). {@link PreemptionMode#AUTO} swaps
- * multi-sequence groups and recomputes single sequences; swapping falls back to recompute when the
- * swap pool is full. Only the engine thread calls it; it never runs the model itself.
+ * multi-sequence requests and recomputes single sequences; swapping falls back to recompute when
+ * the swap pool is full. Only the engine thread calls it; it never runs the model itself.
  */
 public final class Scheduler {
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
 
     private final int maxNumSeqs;
     private final int maxNumBatchedTokens;
-    private final KVCacheManager kv;
+    private final KvCacheManager kv;
     private final PreemptionMode preemptionMode;
     private final KvAllocationPolicy allocationPolicy;
     private final int maxModelLen;
-    private final LinkedList<Request> waiting = new LinkedList<>();
-    private final List<Request> running = new ArrayList<>(); // in admission order
-    private final Deque<List<Request>> swapped = new ArrayDeque<>(); // groups, in preemption order
+    /** Requests with a live sequence, by id, in admission order: a sequence knows only its request's id. */
+    private final Map<String, Request> requests = new LinkedHashMap<>();
+    private final LinkedList<Sequence> waiting = new LinkedList<>();
+    private final List<Sequence> running = new ArrayList<>(); // in admission order
+    private final Deque<List<Sequence>> swapped = new ArrayDeque<>(); // by request, in preemption order
     private long numPreemptions;
-    private long numSwapOuts;
 
-    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KVCacheManager kv) {
-        this(maxNumSeqs, maxNumBatchedTokens, kv, PreemptionMode.AUTO);
+    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv) {
+        this(maxNumSeqs, maxNumBatchedTokens, kv, PreemptionMode.AUTO, KvAllocationPolicy.PAGED, Integer.MAX_VALUE);
     }
 
-    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KVCacheManager kv, PreemptionMode preemptionMode) {
-        this(maxNumSeqs, maxNumBatchedTokens, kv, preemptionMode, KvAllocationPolicy.PAGED, Integer.MAX_VALUE);
-    }
-
-    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KVCacheManager kv, KvAllocationPolicy allocationPolicy, int maxModelLen) {
+    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv, KvAllocationPolicy allocationPolicy,
+                     int maxModelLen) {
         this(maxNumSeqs, maxNumBatchedTokens, kv, PreemptionMode.AUTO, allocationPolicy, maxModelLen);
     }
 
@@ -60,10 +59,14 @@ public final class Scheduler {
      * @param allocationPolicy how much KV a sequence gets at admission (see {@link KvAllocationPolicy})
      * @param maxModelLen      the engine's maximum model length, which ORCA_MAX reserves
      */
-    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KVCacheManager kv, PreemptionMode preemptionMode,
+    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv, PreemptionMode preemptionMode,
                      KvAllocationPolicy allocationPolicy, int maxModelLen) {
-        if (maxNumSeqs <= 0 || maxNumBatchedTokens <= 0) throw new IllegalArgumentException("maxNumSeqs and maxNumBatchedTokens must be positive");
-        if (allocationPolicy.reservesAhead() && maxModelLen == Integer.MAX_VALUE) throw new IllegalArgumentException(allocationPolicy + " needs a maximum model length");
+        if (maxNumSeqs <= 0 || maxNumBatchedTokens <= 0) {
+            throw new IllegalArgumentException("maxNumSeqs and maxNumBatchedTokens must be positive");
+        }
+        if (allocationPolicy.reservesAhead() && maxModelLen == Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(allocationPolicy + " needs a maximum model length");
+        }
         this.maxNumSeqs = maxNumSeqs;
         this.maxNumBatchedTokens = maxNumBatchedTokens;
         this.kv = kv;
@@ -72,14 +75,26 @@ public final class Scheduler {
         this.maxModelLen = maxModelLen;
     }
 
-    public KvAllocationPolicy allocationPolicy() { return allocationPolicy; }
-
-    public KVCacheManager kvCacheManager() { return kv; }
-
+    /** Queues a new request's sequence(s) at the end of the waiting queue. */
     public void addRequest(Request request) {
-        if (request.state() != RequestState.WAITING) throw new IllegalStateException("not a new request: " + request);
-        waiting.addLast(request);
+        for (Sequence s : request.live) {
+            if (s.state() != SequenceState.WAITING) throw new IllegalStateException("not a new sequence: " + s);
+        }
+        if (requests.putIfAbsent(request.requestId(), request) != null) {
+            throw new IllegalStateException("request " + request.requestId() + " is already scheduled");
+        }
+        waiting.addAll(request.live);
     }
+
+    /** The request a live sequence belongs to. */
+    public Request requestOf(Sequence s) {
+        Request r = requests.get(s.requestId());
+        if (r == null) throw new IllegalStateException("no live request for " + s);
+        return r;
+    }
+
+    /** Requests with a live sequence, in admission order (a copy). */
+    public List<Request> requests() { return List.copyOf(requests.values()); }
 
     public int numRunning() { return running.size(); }
 
@@ -88,65 +103,68 @@ public final class Scheduler {
     /** Sequences whose blocks are in the swap pool. */
     public int numSwapped() {
         int n = 0;
-        for (List<Request> g : swapped) n += g.size();
+        for (List<Sequence> seqs : swapped) n += seqs.size();
         return n;
+    }
+
+    /**
+     * The request served first, the one to fail when nothing can move: the latest running one, else
+     * the first swapped-out or waiting one. Only when there is work.
+     */
+    public Request headOfLine() {
+        Sequence s = !running.isEmpty() ? running.getLast() : !swapped.isEmpty() ? swapped.peekFirst().getFirst()
+                : waiting.getFirst();
+        return requestOf(s);
     }
 
     public boolean hasWork() { return !running.isEmpty() || !waiting.isEmpty() || !swapped.isEmpty(); }
 
     public long numPreemptions() { return numPreemptions; }
 
-    /** Preemptions done by swapping out (the rest recomputed). */
-    public long numSwapOuts() { return numSwapOuts; }
-
     /** Running sequences in admission order (a copy). */
-    public List<Request> running() { return List.copyOf(running); }
+    public List<Sequence> running() { return List.copyOf(running); }
 
     /** Waiting sequences in queue order (a copy). */
-    public List<Request> waiting() { return List.copyOf(waiting); }
-
-    /** Swapped-out sequences, group by group (a copy). */
-    public List<Request> swapped() {
-        List<Request> out = new ArrayList<>();
-        for (List<Request> g : swapped) out.addAll(g);
-        return out;
-    }
+    public List<Sequence> waiting() { return List.copyOf(waiting); }
 
     public SchedulerOutput schedule() {
         int budget = maxNumBatchedTokens;
-        List<ScheduledRequest> scheduled = new ArrayList<>();
-        List<Request> preempted = new ArrayList<>();
+        List<ScheduledSequence> scheduled = new ArrayList<>();
+        List<Sequence> preempted = new ArrayList<>();
         long queries = 0, hits = 0;
 
         for (int i = 0; i < running.size() && budget > 0; ) {
-            Request req = running.get(i);
-            int numNew = Math.min(req.numUncomputedTokens(), budget);
+            Sequence seq = running.get(i);
+            int numNew = Math.min(seq.numUncomputedTokens(), budget);
             if (numNew <= 0) { i++; continue; }
             boolean selfPreempted = false;
-            while (!kv.allocateSlots(req.requestId(), req.numComputedTokens(), numNew)) {
-                // Out of blocks: the group of the latest admitted sequence makes room (it may be req's own).
-                SequenceGroup victim = running.getLast().group();
-                List<Request> members = new ArrayList<>();
+            while (!kv.allocateSlots(seq.seqId(), seq.numComputedTokens(), numNew)) {
+                // Out of blocks: the request of the latest admitted sequence makes room (it may be seq's own).
+                String victim = running.getLast().requestId();
+                List<Sequence> members = new ArrayList<>();
                 int current = i;
                 for (int j = 0; j < running.size(); j++) {
-                    Request m = running.get(j);
-                    if (m.group() != victim) continue;
+                    Sequence m = running.get(j);
+                    if (!m.requestId().equals(victim)) continue;
                     members.add(m);
                     if (j < current) {
                         // Already scheduled this step: take it back out.
                         i--;
                         for (int k = 0; k < scheduled.size(); k++) {
-                            if (scheduled.get(k).request() == m) { budget += scheduled.remove(k).numNewTokens(); break; }
+                            if (scheduled.get(k).sequence() == m) {
+                                budget += scheduled.remove(k).numNewTokens();
+                                break;
+                            }
                         }
                     }
                 }
                 running.removeAll(members);
                 preempt(members);
                 preempted.addAll(members);
-                if (members.contains(req)) { selfPreempted = true; break; }
+                if (members.contains(seq)) { selfPreempted = true; break; }
             }
-            if (selfPreempted) continue; // req is gone from running; index i holds the next one
-            scheduled.add(new ScheduledRequest(req, req.numComputedTokens(), numNew));
+            if (selfPreempted) continue; // seq is gone from running; index i holds the next one
+            scheduled.add(new ScheduledSequence(seq, seq.numComputedTokens(), numNew));
             budget -= numNew;
             i++;
         }
@@ -154,11 +172,12 @@ public final class Scheduler {
         // Admitting new work while evicting running work would only thrash the cache.
         if (preempted.isEmpty()) {
             while (!swapped.isEmpty() && budget > 0) {
-                List<Request> g = swapped.peekFirst();
-                if (!running.isEmpty() && running.size() + g.size() > maxNumSeqs) break;
-                List<String> ids = ids(g);
+                List<Sequence> seqs = swapped.peekFirst();
+                if (!running.isEmpty() && running.size() + seqs.size() > maxNumSeqs) break;
+                List<String> ids = ids(seqs);
                 int need = kv.numBlocksToSwapIn(ids);
-                for (Request r : g) need += kv.blocksFor(r.numTokens()) - kv.blocksFor(r.numComputedTokens()) + 1; // growth, copy-on-write
+                // growth, and a copy-on-write
+                for (Sequence s : seqs) need += kv.blocksFor(s.numTokens()) - kv.blocksFor(s.numComputedTokens()) + 1;
                 if (need > kv.numFreeBlocks() || !kv.swapIn(ids)) {
                     // With nothing running no block will ever be freed for it: recompute it instead of waiting forever.
                     if (running.isEmpty()) {
@@ -168,61 +187,63 @@ public final class Scheduler {
                     break;
                 }
                 swapped.pollFirst();
-                for (Request r : g) {
-                    r.setState(RequestState.RUNNING);
-                    running.add(r);
-                    int numNew = Math.min(r.numUncomputedTokens(), budget);
+                for (Sequence s : seqs) {
+                    s.setState(SequenceState.RUNNING);
+                    running.add(s);
+                    int numNew = Math.min(s.numUncomputedTokens(), budget);
                     if (numNew <= 0) continue;
-                    if (!kv.allocateSlots(r.requestId(), r.numComputedTokens(), numNew)) {
-                        throw new IllegalStateException("no block for swapped-in " + r.requestId() + " although room was checked");
+                    if (!kv.allocateSlots(s.seqId(), s.numComputedTokens(), numNew)) {
+                        throw new IllegalStateException("no block for swapped-in " + s.seqId()
+                                + " although room was checked");
                     }
-                    scheduled.add(new ScheduledRequest(r, r.numComputedTokens(), numNew));
+                    scheduled.add(new ScheduledSequence(s, s.numComputedTokens(), numNew));
                     budget -= numNew;
                 }
             }
             while (swapped.isEmpty() && !waiting.isEmpty() && budget > 0 && running.size() < maxNumSeqs) {
-                // A group is admitted whole (all its waiting sequences, or none), so its sequences always share one state.
-                SequenceGroup g = waiting.peekFirst().group();
-                List<Request> members = new ArrayList<>();
-                for (Request r : waiting) if (r.group() == g) members.add(r);
-                int seqs = g.forked ? members.size() : g.maxRunningSeqs();
-                if (!running.isEmpty() && running.size() + seqs > maxNumSeqs) break;
-                List<ScheduledRequest> admitted = new ArrayList<>();
-                long groupQueries = 0, groupHits = 0;
-                int groupBudget = budget;
+                // A request is admitted whole (all its waiting sequences, or none), so they always share one state.
+                Request req = requestOf(waiting.peekFirst());
+                List<Sequence> members = new ArrayList<>();
+                for (Sequence s : waiting) if (s.requestId().equals(req.requestId())) members.add(s);
+                int numSeqs = req.forked ? members.size() : req.maxRunningSeqs();
+                if (!running.isEmpty() && running.size() + numSeqs > maxNumSeqs) break;
+                List<ScheduledSequence> admitted = new ArrayList<>();
+                long requestQueries = 0, requestHits = 0;
+                int requestBudget = budget;
                 boolean fits = true;
-                for (Request req : members) {
-                    int left = Math.min(req.numTokens() - req.numComputedTokens(), groupBudget);
-                    PrefixHit hit = left > 0 && kv.numBlocks(req.requestId()) == 0 && req.numComputedTokens() == 0
-                            ? kv.findCachedPrefix(req::token, req.numTokens(), req.group().cacheSalt()) : PrefixHit.NONE;
+                for (Sequence seq : members) {
+                    int left = Math.min(seq.numTokens() - seq.numComputedTokens(), requestBudget);
+                    PrefixHit hit = left > 0 && kv.numBlocks(seq.seqId()) == 0 && seq.numComputedTokens() == 0
+                            ? kv.findCachedPrefix(seq::token, seq.numTokens(), req.cacheSalt()) : PrefixHit.NONE;
                     int cached = hit.numBlocks() * kv.blockSize();
-                    int numNew = Math.min(req.numTokens() - req.numComputedTokens() - cached, groupBudget);
-                    if (!kv.allocateSlots(req.requestId(), req.numComputedTokens() + cached, admissionSlots(req, cached, numNew), hit)) {
+                    int numNew = Math.min(seq.numTokens() - seq.numComputedTokens() - cached, requestBudget);
+                    int start = seq.numComputedTokens() + cached;
+                    if (!kv.allocateSlots(seq.seqId(), start, admissionSlots(seq, cached, numNew), hit)) {
                         fits = false;
                         break;
                     }
                     if (kv.prefixCachingEnabled() && numNew > 0) {
-                        groupQueries += req.numTokens();
-                        groupHits += cached;
+                        requestQueries += seq.numTokens();
+                        requestHits += cached;
                     }
-                    admitted.add(new ScheduledRequest(req, req.numComputedTokens() + cached, numNew));
-                    groupBudget -= numNew;
+                    admitted.add(new ScheduledSequence(seq, start, numNew));
+                    requestBudget -= numNew;
                 }
                 if (!fits) {
-                    for (ScheduledRequest a : admitted) kv.free(a.request().requestId());
+                    for (ScheduledSequence a : admitted) kv.free(a.sequence().seqId());
                     break;
                 }
-                queries += groupQueries;
-                hits += groupHits;
-                for (ScheduledRequest a : admitted) {
-                    Request req = a.request();
-                    if (a.start() > req.numComputedTokens()) req.setComputedFromCache(a.start());
-                    waiting.remove(req);
-                    req.setState(RequestState.RUNNING);
-                    running.add(req);
+                queries += requestQueries;
+                hits += requestHits;
+                for (ScheduledSequence a : admitted) {
+                    Sequence seq = a.sequence();
+                    if (a.start() > seq.numComputedTokens()) seq.setComputedFromCache(a.start());
+                    waiting.remove(seq);
+                    seq.setState(SequenceState.RUNNING);
+                    running.add(seq);
                     if (a.numNewTokens() > 0) scheduled.add(a);
                 }
-                budget = groupBudget;
+                budget = requestBudget;
             }
         }
         return new SchedulerOutput(List.copyOf(scheduled), List.copyOf(preempted), maxNumBatchedTokens - budget,
@@ -233,107 +254,122 @@ public final class Scheduler {
      * Slots a waiting sequence needs to be admitted: its first chunk, or under an up-front policy its
      * whole reservation, held until it finishes (so it never needs a block later and is never preempted).
      */
-    private int admissionSlots(Request req, int cached, int numNew) {
-        int reserved = allocationPolicy.reservedTokens(req.numPromptTokens(), req.maxTokens(), maxModelLen);
-        return Math.max(numNew, reserved - req.numComputedTokens() - cached);
+    private int admissionSlots(Sequence seq, int cached, int numNew) {
+        int reserved = allocationPolicy.reservedTokens(seq.numPromptTokens(), seq.maxOutputTokens(), maxModelLen);
+        return Math.max(numNew, reserved - seq.numComputedTokens() - cached);
     }
 
-    private static List<String> ids(List<Request> seqs) {
+    private static List<String> ids(List<Sequence> seqs) {
         List<String> ids = new ArrayList<>(seqs.size());
-        for (Request r : seqs) ids.add(r.requestId());
+        for (Sequence s : seqs) ids.add(s.seqId());
         return ids;
     }
 
-    /** Preempts one group's running sequences: swapped out if the mode says so and the pool has room, else recomputed. */
-    private void preempt(List<Request> members) {
-        SequenceGroup g = members.getFirst().group();
+    /**
+     * Preempts one request's running sequences: swapped out if the mode says so and the pool has
+     * room, else recomputed.
+     */
+    private void preempt(List<Sequence> members) {
+        Request req = requestOf(members.getFirst());
         boolean swap = switch (preemptionMode) {
             case RECOMPUTE -> false;
             case SWAP -> true;
-            case AUTO -> g.maxRunningSeqs() > 1;
+            case AUTO -> req.maxRunningSeqs() > 1;
         };
         numPreemptions++;
         if (swap && kv.swapOut(ids(members))) {
-            for (Request m : members) m.markSwapped();
+            for (Sequence m : members) m.markSwapped();
             swapped.addLast(new ArrayList<>(members));
-            numSwapOuts++;
-            log.info("Preempted request {} by swapping out {} sequences ({} preemptions in total): KV cache full, {} running",
-                    g.requestId(), members.size(), numPreemptions, running.size());
+            log.info("Preempted request {} by swapping out {} sequences ({} preemptions in total): "
+                    + "KV cache full, {} running", req.requestId(), members.size(), numPreemptions, running.size());
             return;
         }
-        for (Request m : members.reversed()) {
-            kv.free(m.requestId());
+        for (Sequence m : members.reversed()) {
+            kv.free(m.seqId());
             m.resetForRecompute();
             waiting.addFirst(m);
         }
-        log.info("Preempted request {} (recompute of {} sequences later{}; {} preemptions in total): KV cache full, {} running",
-                g.requestId(), members.size(), swap ? ", the swap space being full" : "", numPreemptions, running.size());
+        log.info("Preempted request {} (recompute of {} sequences later{}; {} preemptions in total): "
+                + "KV cache full, {} running", req.requestId(), members.size(),
+                swap ? ", the swap space being full" : "", numPreemptions, running.size());
     }
 
-    /** Gives up a swapped-out group's host blocks and queues it, at the front, to be recomputed. */
-    private void recomputeSwapped(List<Request> members) {
-        for (Request m : members.reversed()) {
-            kv.free(m.requestId());
+    /** Gives up a swapped-out request's host blocks and queues it, at the front, to be recomputed. */
+    private void recomputeSwapped(List<Sequence> members) {
+        for (Sequence m : members.reversed()) {
+            kv.free(m.seqId());
             m.resetForRecompute();
             waiting.addFirst(m);
         }
         log.info("Request {} cannot be swapped back in ({} free blocks, nothing running): recomputing it instead",
-                members.getFirst().group().requestId(), kv.numFreeBlocks());
+                members.getFirst().requestId(), kv.numFreeBlocks());
     }
 
     /**
-     * Adds {@code child}, just forked from {@code parent}, next to it: sharing all of the parent's
-     * blocks (device or swap) when it has them, else waiting behind it to be recomputed.
+     * Adds {@code child}, just forked from {@code parent} (by {@link Request#fork}), next to it:
+     * sharing all of the parent's blocks (device or swap) when it has them, else waiting behind it
+     * to be recomputed.
      */
-    void fork(Request parent, Request child) {
+    void fork(Sequence parent, Sequence child) {
         switch (parent.state()) {
             case RUNNING -> {
-                kv.fork(parent.requestId(), child.requestId());
-                child.setState(RequestState.RUNNING);
-                running.add(lastIndexOfGroup(parent.group()) + 1, child);
+                kv.fork(parent.seqId(), child.seqId());
+                child.setState(SequenceState.RUNNING);
+                running.add(lastRunningIndexOf(parent.requestId()) + 1, child);
             }
             case WAITING -> {
-                child.setState(RequestState.WAITING);
+                child.setState(SequenceState.WAITING);
                 waiting.add(waiting.indexOf(parent) + 1, child);
             }
             case SWAPPED -> {
-                kv.fork(parent.requestId(), child.requestId());
-                child.setState(RequestState.SWAPPED);
-                for (List<Request> g : swapped) if (g.contains(parent)) { g.add(child); break; }
+                kv.fork(parent.seqId(), child.seqId());
+                child.setState(SequenceState.SWAPPED);
+                for (List<Sequence> seqs : swapped) {
+                    if (seqs.contains(parent)) {
+                        seqs.add(child);
+                        break;
+                    }
+                }
             }
             case FINISHED -> throw new IllegalStateException("cannot fork finished " + parent);
         }
     }
 
-    private int lastIndexOfGroup(SequenceGroup g) {
-        for (int j = running.size() - 1; j >= 0; j--) if (running.get(j).group() == g) return j;
+    private int lastRunningIndexOf(String requestId) {
+        for (int j = running.size() - 1; j >= 0; j--) if (running.get(j).requestId().equals(requestId)) return j;
         return running.size() - 1;
     }
 
     /** Records that the step ran: each scheduled sequence's new tokens now have their KV in the cache. */
     public void updateFromStep(SchedulerOutput output) {
-        for (ScheduledRequest s : output.scheduled()) {
-            Request r = s.request();
-            if (r.isFinished()) continue;
-            r.advanceComputed(s.numNewTokens());
-            kv.cacheFullBlocks(r.requestId(), r::token, r.numComputedTokens(), r.group().cacheSalt());
+        for (ScheduledSequence s : output.scheduled()) {
+            Sequence seq = s.sequence();
+            if (seq.isFinished()) continue;
+            seq.advanceComputed(s.numNewTokens());
+            kv.cacheFullBlocks(seq.seqId(), seq::token, seq.numComputedTokens(), requestOf(seq).cacheSalt());
         }
     }
 
-    /** Takes a sequence out (finished, aborted, failed or a dropped beam) and frees its blocks at once. */
-    public void finishRequest(Request request, FinishReason reason) {
-        if (request.isFinished()) return;
-        if (!running.remove(request) && !waiting.remove(request)) {
+    /**
+     * Takes a sequence out (finished, aborted, failed or a dropped beam) and frees its blocks at
+     * once; the request is forgotten with its last live sequence.
+     */
+    public void finishSequence(Sequence seq, FinishReason reason) {
+        if (seq.isFinished()) return;
+        if (!running.remove(seq) && !waiting.remove(seq)) {
             for (var it = swapped.iterator(); it.hasNext(); ) {
-                List<Request> g = it.next();
-                if (g.remove(request)) {
-                    if (g.isEmpty()) it.remove();
+                List<Sequence> seqs = it.next();
+                if (seqs.remove(seq)) {
+                    if (seqs.isEmpty()) it.remove();
                     break;
                 }
             }
         }
-        kv.free(request.requestId());
-        request.finish(reason);
-        request.group().live.remove(request);
+        kv.free(seq.seqId());
+        seq.finish(reason);
+        Request request = requests.get(seq.requestId());
+        if (request == null) return;
+        request.live.remove(seq);
+        if (request.live.isEmpty()) requests.remove(seq.requestId());
     }
 }

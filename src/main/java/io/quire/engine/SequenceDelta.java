@@ -11,4 +11,5 @@ import java.util.List;
  * @param logprobs     one per token when logprobs were asked for, else empty
  * @param finishReason null while the sequence runs
  */
-public record SequenceDelta(int index, String text, int[] tokenIds, List<TokenLogprob> logprobs, FinishReason finishReason) {}
+public record SequenceDelta(int index, String text, int[] tokenIds, List<TokenLogprob> logprobs,
+                            FinishReason finishReason) {}

@@ -15,16 +15,18 @@ import java.util.Map;
  * Not thread-safe: only the engine thread touches it.
  */
 public final class BlockPool {
-    private final KVCacheBlock[] blocks;
-    private final LinkedHashSet<KVCacheBlock> freeQueue = new LinkedHashSet<>();
-    private final Map<BlockHash, KVCacheBlock> cached = new HashMap<>();
+    private final KvCacheBlock[] blocks;
+    private final LinkedHashSet<KvCacheBlock> freeQueue = new LinkedHashSet<>();
+    private final Map<BlockHash, KvCacheBlock> cached = new HashMap<>();
     private long numEvictions;
 
     public BlockPool(int numBlocks) {
-        if (numBlocks <= 0) throw new IllegalArgumentException("a block pool needs at least one block, got " + numBlocks);
-        blocks = new KVCacheBlock[numBlocks];
+        if (numBlocks <= 0) {
+            throw new IllegalArgumentException("a block pool needs at least one block, got " + numBlocks);
+        }
+        blocks = new KvCacheBlock[numBlocks];
         for (int i = 0; i < numBlocks; i++) {
-            blocks[i] = new KVCacheBlock(i);
+            blocks[i] = new KvCacheBlock(i);
             freeQueue.add(blocks[i]);
         }
     }
@@ -36,16 +38,18 @@ public final class BlockPool {
     /** Fraction of blocks in use, 0..1. */
     public double usage() { return 1.0 - (double) freeQueue.size() / blocks.length; }
 
-    public KVCacheBlock block(int blockId) { return blocks[blockId]; }
+    public KvCacheBlock block(int blockId) { return blocks[blockId]; }
 
     /** Takes {@code n} free blocks, each with reference count 1; fails if fewer are free. */
-    public List<KVCacheBlock> allocate(int n) {
+    public List<KvCacheBlock> allocate(int n) {
         if (n < 0) throw new IllegalArgumentException("cannot allocate " + n + " blocks");
-        if (n > freeQueue.size()) throw new IllegalStateException("cannot allocate " + n + " blocks: only " + freeQueue.size() + " free");
-        List<KVCacheBlock> out = new ArrayList<>(n);
+        if (n > freeQueue.size()) {
+            throw new IllegalStateException("cannot allocate " + n + " blocks: only " + freeQueue.size() + " free");
+        }
+        List<KvCacheBlock> out = new ArrayList<>(n);
         var it = freeQueue.iterator();
         for (int i = 0; i < n; i++) {
-            KVCacheBlock b = it.next();
+            KvCacheBlock b = it.next();
             it.remove();
             if (b.refCount() != 0) throw new IllegalStateException("free block with references: " + b);
             evict(b);
@@ -55,7 +59,7 @@ public final class BlockPool {
         return out;
     }
 
-    private void evict(KVCacheBlock b) {
+    private void evict(KvCacheBlock b) {
         if (b.hash() == null) return;
         if (cached.get(b.hash()) == b) cached.remove(b.hash());
         b.setHash(null);
@@ -63,8 +67,8 @@ public final class BlockPool {
     }
 
     /** The cached block with exactly this content, or null. */
-    public KVCacheBlock cachedBlock(BlockHash hash) {
-        KVCacheBlock b = cached.get(hash);
+    public KvCacheBlock cachedBlock(BlockHash hash) {
+        KvCacheBlock b = cached.get(hash);
         return b != null && b.hash().sameContent(hash) ? b : null;
     }
 
@@ -72,7 +76,7 @@ public final class BlockPool {
      * Registers a full block under its hash; false (and nothing changes) when another block
      * already holds the same content or this one is already cached.
      */
-    public boolean cache(KVCacheBlock block, BlockHash hash) {
+    public boolean cache(KvCacheBlock block, BlockHash hash) {
         if (block.hash() != null || block.refCount() == 0 || cached.containsKey(hash)) return false;
         block.setHash(hash);
         cached.put(hash, block);
@@ -80,8 +84,10 @@ public final class BlockPool {
     }
 
     /** Takes a reference to a cached block, out of the free queue if nobody held it (a prefix-cache hit). */
-    public void touch(KVCacheBlock block) {
-        if (block.refCount() == 0 && !freeQueue.remove(block)) throw new IllegalStateException("unreferenced block not in the free queue: " + block);
+    public void touch(KvCacheBlock block) {
+        if (block.refCount() == 0 && !freeQueue.remove(block)) {
+            throw new IllegalStateException("unreferenced block not in the free queue: " + block);
+        }
         block.incrementRef();
     }
 
@@ -92,7 +98,7 @@ public final class BlockPool {
     public long numEvictions() { return numEvictions; }
 
     /** Adds a reference to a block already in use (for sharing between sequences). */
-    public void share(KVCacheBlock block) {
+    public void share(KvCacheBlock block) {
         if (block.refCount() == 0) throw new IllegalStateException("cannot share free block " + block);
         block.incrementRef();
     }
@@ -102,8 +108,8 @@ public final class BlockPool {
      * Callers pass a sequence's blocks in reverse order (as vLLM does) so that its tail blocks,
      * the least likely to be shared by a prefix, are reused first.
      */
-    public void free(Iterable<KVCacheBlock> toFree) {
-        for (KVCacheBlock b : toFree) {
+    public void free(Iterable<KvCacheBlock> toFree) {
+        for (KvCacheBlock b : toFree) {
             b.decrementRef();
             if (b.refCount() == 0 && !freeQueue.add(b)) throw new IllegalStateException("block freed twice: " + b);
         }

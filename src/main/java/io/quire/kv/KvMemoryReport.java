@@ -70,7 +70,7 @@ public record KvMemoryReport(
     }
 
     /** What a sequence holds, as input to {@link #build}: tokens stored, blocks in logical order. */
-    public record SequenceBlocks(String sequenceId, String owner, int numTokens, List<KVCacheBlock> blocks) {}
+    public record SequenceBlocks(String sequenceId, String owner, int numTokens, List<KvCacheBlock> blocks) {}
 
     public int blocksFree() { return numTotalBlocks - blocksUsed; }
 
@@ -96,7 +96,7 @@ public record KvMemoryReport(
     /** Fraction of the pool's blocks in use. */
     public double usage() { return (double) blocksUsed / numTotalBlocks; }
 
-    /** Fraction of the allocated slots that hold token states (the paper's "96% vs 20-38%"); 1 when nothing is allocated. */
+    /** Fraction of the allocated slots that hold token states (the paper's "96% vs 20-38%"); 1 when none are. */
     public double utilization() { return slotsAllocated() == 0 ? 1.0 : (double) tokensStored / slotsAllocated(); }
 
     public double wastedFraction() { return slotsAllocated() == 0 ? 0.0 : (double) slotsWasted / slotsAllocated(); }
@@ -104,7 +104,9 @@ public record KvMemoryReport(
     public double reservedFraction() { return slotsAllocated() == 0 ? 0.0 : (double) slotsReserved / slotsAllocated(); }
 
     /** Fraction of the memory the sequences reference that sharing saves. */
-    public double sharingSavedFraction() { return blocksReferenced == 0 ? 0.0 : (double) sharingSavedBlocks() / blocksReferenced; }
+    public double sharingSavedFraction() {
+        return blocksReferenced == 0 ? 0.0 : (double) sharingSavedBlocks() / blocksReferenced;
+    }
 
     /**
      * Builds the report from the sequences' block tables. A block's fill is what its fullest
@@ -115,9 +117,9 @@ public record KvMemoryReport(
      * @param numTotalBlocks blocks in the pool
      * @param numFreeBlocks  blocks in the pool's free queue
      */
-    public static KvMemoryReport build(long step, int blockSize, long bytesPerBlock, int numTotalBlocks, int numFreeBlocks,
-                                       Collection<SequenceBlocks> sequences) {
-        // Indexed by block id (no per-entry boxing: this runs after every engine step).
+    public static KvMemoryReport build(long step, int blockSize, long bytesPerBlock, int numTotalBlocks,
+                                       int numFreeBlocks, Collection<SequenceBlocks> sequences) {
+        // Indexed by block id (no per-entry boxing: this may run at every step boundary).
         int[] fill = new int[numTotalBlocks];
         int[] ref = new int[numTotalBlocks];
         boolean[] seen = new boolean[numTotalBlocks];
@@ -129,7 +131,7 @@ public record KvMemoryReport(
         for (SequenceBlocks s : sequences) {
             int[] ids = new int[s.blocks().size()];
             for (int i = 0; i < ids.length; i++) {
-                KVCacheBlock b = s.blocks().get(i);
+                KvCacheBlock b = s.blocks().get(i);
                 int id = b.blockId();
                 ids[i] = id;
                 int tokens = (int) Math.max(0, Math.min(blockSize, (long) s.numTokens() - (long) i * blockSize));
@@ -158,18 +160,16 @@ public record KvMemoryReport(
         }
         seqInfos.sort((a, b) -> a.sequenceId().compareTo(b.sequenceId()));
         int used = numTotalBlocks - numFreeBlocks;
-        return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, used, stored, wasted, reserved, shared, referenced,
-                Math.max(0, used - distinct), 0, 0, 0, 0, List.copyOf(seqInfos), List.copyOf(blocks));
+        return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, used, stored, wasted, reserved,
+                shared, referenced, Math.max(0, used - distinct), 0, 0, 0, 0, List.copyOf(seqInfos),
+                List.copyOf(blocks));
     }
 
     /** The same report with the prefix cache's and the swap pool's figures. */
-    public KvMemoryReport withCacheAndSwap(int blocksCached, int swapBlocksTotal, int swapBlocksUsed, int sequencesSwapped) {
-        return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, blocksUsed, tokensStored, slotsWasted, slotsReserved,
-                blocksShared, blocksReferenced, blocksUnattributed, blocksCached, swapBlocksTotal, swapBlocksUsed, sequencesSwapped, sequences, blocks);
-    }
-
-    /** The report of an empty cache. */
-    public static KvMemoryReport empty(int blockSize, long bytesPerBlock, int numTotalBlocks) {
-        return new KvMemoryReport(0, blockSize, bytesPerBlock, numTotalBlocks, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), List.of());
+    public KvMemoryReport withCacheAndSwap(int blocksCached, int swapBlocksTotal, int swapBlocksUsed,
+                                           int sequencesSwapped) {
+        return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, blocksUsed, tokensStored, slotsWasted,
+                slotsReserved, blocksShared, blocksReferenced, blocksUnattributed, blocksCached, swapBlocksTotal,
+                swapBlocksUsed, sequencesSwapped, sequences, blocks);
     }
 }

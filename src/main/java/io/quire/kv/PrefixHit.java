@@ -5,9 +5,9 @@ import java.util.List;
 /**
  * The longest cached prefix of a sequence: its full blocks, found by hash and verified by content
  * (vLLM v1's computed blocks). Taking it into a block table is done by
- * {@link KVCacheManager#allocateSlots(String, int, int, PrefixHit)}.
+ * {@link KvCacheManager#allocateSlots(String, int, int, PrefixHit)}.
  */
-public record PrefixHit(List<KVCacheBlock> blocks, List<BlockHash> hashes) {
+public record PrefixHit(List<KvCacheBlock> blocks, List<BlockHash> hashes) {
     public static final PrefixHit NONE = new PrefixHit(List.of(), List.of());
 
     public PrefixHit {

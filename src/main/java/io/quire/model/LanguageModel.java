@@ -32,6 +32,11 @@ public interface LanguageModel extends AutoCloseable {
     /** One KV block of {@code blockSize} tokens as this model's cache holds it: its shape, type and bytes. */
     KvCacheSpec kvCacheSpec(int blockSize);
 
+    /** Bytes one KV block of {@code blockSize} tokens takes on this model's device (all layers, K and V). */
+    default long kvBytesPerBlock(int blockSize) {
+        return kvCacheSpec(blockSize).bytesPerBlock();
+    }
+
     /** How many blocks of {@code blockSize} tokens {@code budget} buys on this model's device. */
     int kvCacheBlocks(int blockSize, KvCacheBudget budget);
 

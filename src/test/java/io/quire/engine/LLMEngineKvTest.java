@@ -6,7 +6,9 @@ import io.quire.kv.KvAllocationPolicy;
 import io.quire.kv.KvMemoryReport;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
+import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,8 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The engine's KV memory report and its allocation policies, end to end with {@link ToyModel}. */
 class LLMEngineKvTest {
@@ -24,13 +28,14 @@ class LLMEngineKvTest {
     private static final int VOCAB = 64;
     private final ToyModel model = new ToyModel(VOCAB, 4096);
 
-    private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxModelLen, KvAllocationPolicy policy, MeterRegistry registry) {
-        long bytes = EngineConfig.kvBytesFor(model, blockSize, numBlocks);
-        return new LLMEngine(model, new EngineConfig(blockSize, bytes, maxSeqs, 2048, maxModelLen).withKvAllocationPolicy(policy), registry);
+    private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxModelLen, KvAllocationPolicy policy,
+                            MeterRegistry registry) {
+        return TestEngines.with(model).blocks(numBlocks, blockSize).maxNumSeqs(maxSeqs).maxNumBatchedTokens(2048)
+                .maxModelLen(maxModelLen).kvAllocationPolicy(policy).registry(registry).build();
     }
 
     private static SamplingParams noEos(int maxTokens) {
-        return new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, maxTokens, 0, true, Map.of(), null, true);
+        return SamplingParams.greedy(maxTokens).withIgnoreEos(true);
     }
 
     private static int[] prompt(Random rnd, int len) {
@@ -60,13 +65,14 @@ class LLMEngineKvTest {
             // so all three are prefilled in one step, and it is gone by that step's report.
             List<Flux<RequestOutput>> fluxes = new ArrayList<>();
             int[] lengths = {5, 16, 17};
-            java.util.concurrent.Semaphore gate = new java.util.concurrent.Semaphore(0);
+            Semaphore gate = new Semaphore(0);
             model.failWhen = b -> { gate.acquireUninterruptibly(); return false; };
             Flux<RequestOutput> holder = engine.generate("holder", prompt(rnd, 3), noEos(1));
             for (int i = 0; i < 3; i++) fluxes.add(engine.generate("r" + i, prompt(rnd, lengths[i]), noEos(4)));
             gate.release(1000);
             assertThat(tokens(holder.collectList().block(TIMEOUT))).hasSize(1);
-            List<List<RequestOutput>> outs = Flux.mergeSequential(fluxes.stream().map(Flux::collectList).toList()).collectList().block(TIMEOUT);
+            List<List<RequestOutput>> outs = Flux.mergeSequential(fluxes.stream().map(Flux::collectList).toList())
+                    .collectList().block(TIMEOUT);
             assertThat(outs).allSatisfy(o -> assertThat(tokens(o)).hasSize(4));
 
             KvMemoryReport first = reports.stream().filter(r -> r.sequences().size() == 3).findFirst().orElseThrow();
@@ -77,7 +83,8 @@ class LLMEngineKvTest {
             assertThat(first.slotsReserved()).isZero();
             assertThat(first.blocksShared()).isZero();
             assertThat(first.bytesPerBlock()).isEqualTo(EngineConfig.kvBytesFor(model, 16, 1));
-            assertThat(first.sequences()).extracting(KvMemoryReport.SequenceInfo::owner).containsExactly("r0", "r1", "r2");
+            assertThat(first.sequences()).extracting(KvMemoryReport.SequenceInfo::owner)
+                    .containsExactly("r0", "r1", "r2");
             assertThat(first.blocks()).flatExtracting(KvMemoryReport.BlockInfo::owners).containsOnly("r0", "r1", "r2");
             assertThat(gaugeTokens.get(reports.indexOf(first))).isEqualTo(38.0);
 
@@ -110,8 +117,9 @@ class LLMEngineKvTest {
             try (LLMEngine engine = start(32, 8, 64, 128, policy, new SimpleMeterRegistry())) {
                 List<KvMemoryReport> reports = new CopyOnWriteArrayList<>();
                 engine.addKvReportListener(reports::add);
-                List<reactor.core.publisher.Mono<List<RequestOutput>>> fluxes = new ArrayList<>();
-                for (int i = 0; i < prompts.size(); i++) fluxes.add(engine.generate(policy + "-" + i, prompts.get(i), noEos(maxTokens.get(i))).collectList());
+                List<Mono<List<RequestOutput>>> fluxes = new ArrayList<>();
+                for (int i = 0; i < prompts.size(); i++) fluxes.add(engine.generate(policy + "-" + i, prompts.get(i),
+                        noEos(maxTokens.get(i))).collectList());
                 List<List<RequestOutput>> results = Flux.mergeSequential(fluxes).collectList().block(TIMEOUT);
                 outputs.put(policy, results.stream().map(LLMEngineKvTest::tokens).toList());
                 largestBatch.put(policy, reports.stream().mapToInt(r -> r.sequences().size()).max().orElseThrow());
@@ -131,12 +139,15 @@ class LLMEngineKvTest {
         for (int i = 0; i < prompts.size(); i++) {
             assertThat(outputs.get(KvAllocationPolicy.PAGED).get(i)).hasSize(maxTokens.get(i));
             for (KvAllocationPolicy policy : KvAllocationPolicy.values()) {
-                assertThat(outputs.get(policy).get(i)).as("%s request %d", policy, i).containsExactly(outputs.get(KvAllocationPolicy.PAGED).get(i));
+                assertThat(outputs.get(policy).get(i)).as("%s request %d", policy, i)
+                        .containsExactly(outputs.get(KvAllocationPolicy.PAGED).get(i));
             }
         }
         assertThat(largestBatch.get(KvAllocationPolicy.ORCA_MAX)).isEqualTo(2);
-        assertThat(largestBatch.get(KvAllocationPolicy.PAGED)).isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_POW2));
-        assertThat(largestBatch.get(KvAllocationPolicy.ORCA_POW2)).isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_MAX));
+        assertThat(largestBatch.get(KvAllocationPolicy.PAGED))
+                .isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_POW2));
+        assertThat(largestBatch.get(KvAllocationPolicy.ORCA_POW2))
+                .isGreaterThan(largestBatch.get(KvAllocationPolicy.ORCA_MAX));
     }
 
     @Test
@@ -145,10 +156,12 @@ class LLMEngineKvTest {
         try (LLMEngine engine = start(64, 16, 8, 256, KvAllocationPolicy.PAGED, new SimpleMeterRegistry())) {
             engine.addKvReportListener(reports::add);
             SamplingParams two = SamplingParams.defaults(3).withSeed(7L).withIgnoreEos(true).withN(2, null);
-            List<RequestOutput> outs = engine.generate("par", prompt(new Random(9), 20), two).collectList().block(TIMEOUT);
+            List<RequestOutput> outs = engine.generate("par", prompt(new Random(9), 20), two).collectList()
+                    .block(TIMEOUT);
             assertThat(outs.getLast().finished()).isTrue();
         }
-        // The prompt runs once; at its first token the request forks: two sequences, 20 tokens each, in the same two blocks.
+        // The prompt runs once; at its first token the request forks: two sequences, 20 tokens
+        // each, in the same two blocks.
         KvMemoryReport forked = reports.stream().filter(r -> r.sequences().size() == 2).findFirst().orElseThrow();
         assertThat(forked.sequences()).extracting(KvMemoryReport.SequenceInfo::owner).containsOnly("par");
         assertThat(forked.sequences()).extracting(KvMemoryReport.SequenceInfo::numTokens).containsOnly(20);
@@ -169,14 +182,16 @@ class LLMEngineKvTest {
     }
 
     @Test
-    void gaugesSurviveGarbageCollection() throws InterruptedException {
+    void gaugesSurviveGarbageCollection() {
         // Micrometer holds a gauge's state object weakly unless told otherwise.
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (LLMEngine engine = start(64, 16, 8, 256, KvAllocationPolicy.PAGED, registry)) {
-            for (int i = 0; i < 3; i++) {
+            // A collection has run once an object only weakly held is gone.
+            WeakReference<Object> canary = new WeakReference<>(new Object());
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
                 System.gc();
-                Thread.sleep(20);
-            }
+                return canary.get() == null;
+            });
             assertThat(registry.get("quire_kv_blocks_total").gauge().value()).isEqualTo(64.0);
             assertThat(registry.get("quire_kv_blocks_used").gauge().value()).isZero();
             assertThat(registry.get("quire_num_requests_running").gauge().value()).isZero();

@@ -1,6 +1,5 @@
 package io.quire.engine;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quire.SharedFiles;
 import io.quire.backend.TensorType;
 import io.quire.model.LanguageModel;
@@ -21,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -28,29 +28,33 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LLMEngineRealModelTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
     private static final int[] ONCE_UPON_A_TIME = {1, 403, 407, 261, 378};
-    private static final List<Integer> REFERENCE = List.of(432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337,
-            410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394);
+    private static final List<Integer> REFERENCE = List.of(432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338,
+            401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394);
 
     private final List<LLMEngine> engines = new ArrayList<>();
     private LanguageModel model;
 
-    private LLMEngine engine(LanguageModel m, int numBlocks, int blockSize, int maxSeqs, int maxBatched, int maxModelLen) {
-        LLMEngine e = new LLMEngine(m, new EngineConfig(blockSize, EngineConfig.kvBytesFor(m, blockSize, numBlocks), maxSeqs, maxBatched, maxModelLen),
-                new SimpleMeterRegistry());
+    private LLMEngine engine(LanguageModel m, int numBlocks, int blockSize, int maxSeqs, int maxBatched,
+                             int maxModelLen) {
+        LLMEngine e = TestEngines.with(m).blocks(numBlocks, blockSize).maxNumSeqs(maxSeqs)
+                .maxNumBatchedTokens(maxBatched).maxModelLen(maxModelLen).build();
         engines.add(e);
         return e;
     }
 
     @AfterEach
-    void noBlockLeaks() throws InterruptedException {
-        for (LLMEngine e : engines) {
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (e.numFreeBlocks() != e.numTotalBlocks() && System.nanoTime() < deadline) Thread.sleep(10);
-            EngineStats s = e.stats();
-            e.shutdown();
-            assertThat(s.numFreeBlocks()).as("KV blocks leaked: %s", s).isEqualTo(s.numTotalBlocks());
+    void noBlockLeaks() {
+        try {
+            for (LLMEngine e : engines) {
+                try {
+                    TestEngines.awaitAllBlocksFree(e);
+                } finally {
+                    e.shutdown();
+                }
+            }
+        } finally {
+            if (model != null) model.close();
         }
-        if (model != null) model.close();
     }
 
     private LanguageModel stories() throws IOException {
@@ -73,15 +77,19 @@ class LLMEngineRealModelTest {
         LLMEngine e = engine(stories(), 64, 16, 8, 2048, 0);
         assertThat(e.maxModelLen()).isEqualTo(512);
         assertThat(e.tokenizer().encode("Once upon a time")).containsExactly(ONCE_UPON_A_TIME);
-        StepVerifier.create(e.generate("s", ONCE_UPON_A_TIME, SamplingParams.greedy(32)).map(o -> o.deltas().getFirst().tokenIds()[0]))
+        StepVerifier.create(e.generate("s", ONCE_UPON_A_TIME, SamplingParams.greedy(32))
+                .map(o -> o.deltas().getFirst().tokenIds()[0]))
                 .expectNextSequence(REFERENCE).expectComplete().verify(TIMEOUT);
-        List<RequestOutput> outs = e.generate("t", ONCE_UPON_A_TIME, SamplingParams.greedy(32)).collectList().block(TIMEOUT);
-        assertThat(text(outs)).isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, she saw");
+        List<RequestOutput> outs = e.generate("t", ONCE_UPON_A_TIME, SamplingParams.greedy(32)).collectList()
+                .block(TIMEOUT);
+        assertThat(text(outs)).isEqualTo(", there was a little girl named Lily. She loved to play outside in the park."
+                + " One day, she saw");
         assertThat(outs.getLast().deltas().getFirst().finishReason()).isEqualTo(FinishReason.LENGTH);
     }
 
     /** Each prompt alone, then all at once (chunked, mixed with decodes; preempting when the cache is small). */
-    private void batchedEqualsAlone(LanguageModel m, int numBlocks, int maxBatched, int maxModelLen, int numRequests, long seed, boolean expectPreemption) {
+    private void batchedEqualsAlone(LanguageModel m, int numBlocks, int maxBatched, int maxModelLen, int numRequests,
+                                    long seed, boolean expectPreemption) {
         Random rnd = new Random(seed);
         int vocab = m.config().vocabSize();
         List<int[]> prompts = new ArrayList<>();
@@ -97,13 +105,16 @@ class LLMEngineRealModelTest {
         LLMEngine alone = engine(m, (maxModelLen + 15) / 16, 16, 1, 2048, maxModelLen);
         List<int[]> expected = new ArrayList<>();
         for (int i = 0; i < numRequests; i++) {
-            expected.add(tokens(alone.generate("a" + i, prompts.get(i), SamplingParams.greedy(maxTokens.get(i))).collectList().block(TIMEOUT)));
+            expected.add(tokens(alone.generate("a" + i, prompts.get(i), SamplingParams.greedy(maxTokens.get(i)))
+                    .collectList().block(TIMEOUT)));
         }
         LLMEngine busy = engine(m, numBlocks, 16, 16, maxBatched, maxModelLen);
         List<Mono<List<RequestOutput>>> all = new ArrayList<>();
-        for (int i = 0; i < numRequests; i++) all.add(busy.generate("b" + i, prompts.get(i), SamplingParams.greedy(maxTokens.get(i))).collectList());
+        for (int i = 0; i < numRequests; i++) all.add(busy.generate("b" + i, prompts.get(i),
+                SamplingParams.greedy(maxTokens.get(i))).collectList());
         List<List<RequestOutput>> results = Flux.mergeSequential(all).collectList().block(TIMEOUT);
-        for (int i = 0; i < numRequests; i++) assertThat(tokens(results.get(i))).as("request %d", i).containsExactly(expected.get(i));
+        for (int i = 0; i < numRequests; i++) assertThat(tokens(results.get(i))).as("request %d", i)
+                .containsExactly(expected.get(i));
         if (expectPreemption) assertThat(busy.stats().numPreemptions()).isPositive();
         else assertThat(busy.stats().numPreemptions()).isZero();
     }
@@ -128,8 +139,8 @@ class LLMEngineRealModelTest {
     @Test
     void aSeededSampledRequestIsTheSameAloneAndInABusyBatch() throws IOException {
         LLMEngine e = engine(stories(), 256, 16, 32, 128, 0);
-        SamplingParams seeded = new SamplingParams(1, 0.8f, 0.9f, 50, 0.02f, 0.3f, 0.2f, 1.1f, 77L, List.of(), List.of(), false, 40, 0,
-                true, Map.of(), null, true);
+        SamplingParams seeded = new SamplingParams(1, 0.8f, 0.9f, 50, 0.02f, 0.3f, 0.2f, 1.1f, 77L, List.of(),
+                List.of(), false, 40, 0, true, Map.of(), null, true);
         int[] alone = tokens(e.generate("alone", ONCE_UPON_A_TIME, seeded).collectList().block(TIMEOUT));
         Random rnd = new Random(4);
         List<Mono<List<RequestOutput>>> all = new ArrayList<>();
@@ -147,15 +158,13 @@ class LLMEngineRealModelTest {
     @Test
     void cancellingMidStreamFreesTheBlocksWithinAStep() throws Exception {
         LLMEngine e = engine(stories(), 64, 16, 8, 2048, 0);
-        SamplingParams longRun = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 400, 0, true, Map.of(), null, true);
+        SamplingParams longRun = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false,
+                400, 0, true, Map.of(), null, true);
         CountDownLatch got = new CountDownLatch(1);
         var subscription = e.generate("c", ONCE_UPON_A_TIME, longRun).subscribe(o -> got.countDown());
-        assertThat(got.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(got.await(60, TimeUnit.SECONDS)).isTrue();
         assertThat(e.numFreeBlocks()).isLessThan(e.numTotalBlocks());
         subscription.dispose();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (e.numFreeBlocks() != e.numTotalBlocks() && System.nanoTime() < deadline) Thread.sleep(5);
-        assertThat(e.numFreeBlocks()).isEqualTo(e.numTotalBlocks());
-        assertThat(e.stats().running()).isZero();
+        assertThat(TestEngines.awaitAllBlocksFree(e).running()).isZero();
     }
 }

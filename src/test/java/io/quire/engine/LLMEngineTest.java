@@ -1,5 +1,6 @@
 package io.quire.engine;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -16,10 +17,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The engine loop end to end with {@link ToyModel}, whose output depends on every token read back
@@ -32,9 +36,10 @@ class LLMEngineTest {
     private final ToyModel model = new ToyModel(VOCAB, 4096);
     private LLMEngine engine;
 
-    private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxBatched, int maxModelLen, io.micrometer.core.instrument.MeterRegistry registry) {
-        long bytes = EngineConfig.kvBytesFor(model, blockSize, numBlocks);
-        engine = new LLMEngine(model, new EngineConfig(blockSize, bytes, maxSeqs, maxBatched, maxModelLen), registry);
+    private LLMEngine start(int numBlocks, int blockSize, int maxSeqs, int maxBatched, int maxModelLen,
+                            MeterRegistry registry) {
+        engine = TestEngines.with(model).blocks(numBlocks, blockSize).maxNumSeqs(maxSeqs)
+                .maxNumBatchedTokens(maxBatched).maxModelLen(maxModelLen).registry(registry).build();
         assertThat(engine.numTotalBlocks()).isEqualTo(numBlocks);
         return engine;
     }
@@ -44,15 +49,15 @@ class LLMEngineTest {
     }
 
     @AfterEach
-    void noBlockLeaks() throws InterruptedException {
+    void noBlockLeaks() {
         if (engine == null) return;
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (engine.numFreeBlocks() != engine.numTotalBlocks() && System.nanoTime() < deadline) Thread.sleep(10);
-        EngineStats s = engine.stats();
-        engine.shutdown();
-        assertThat(s.numFreeBlocks()).as("KV blocks leaked: %s", s).isEqualTo(s.numTotalBlocks());
-        assertThat(s.running()).isZero();
-        assertThat(s.waiting()).isZero();
+        try {
+            EngineStats s = TestEngines.awaitAllBlocksFree(engine);
+            assertThat(s.running()).isZero();
+            assertThat(s.waiting()).isZero();
+        } finally {
+            engine.shutdown();
+        }
     }
 
     private static int[] randomPrompt(Random rnd, int len) {
@@ -81,20 +86,26 @@ class LLMEngineTest {
         return -1;
     }
 
-    private static FinishReason reason(List<RequestOutput> outs) { return outs.getLast().deltas().getFirst().finishReason(); }
+    private static FinishReason reason(List<RequestOutput> outs) {
+        return outs.getLast().deltas().getFirst().finishReason();
+    }
 
     @Test
     void greedyRequestMatchesTheCachelessReference() {
         start(64, 4, 8, 32, 256);
         int[] prompt = {1, 10, 20, 30, 40};
         int[] expected = model.reference(prompt, 20);
-        Flux<Integer> ids = engine.generate("r1", prompt, SamplingParams.greedy(20)).map(o -> o.deltas().getFirst().tokenIds()[0]);
-        StepVerifier.create(ids).expectNextSequence(Arrays.stream(expected).boxed().toList()).expectComplete().verify(TIMEOUT);
-        List<RequestOutput> outs = engine.generate("r2", prompt, SamplingParams.greedy(20)).collectList().block(TIMEOUT);
+        Flux<Integer> ids = engine.generate("r1", prompt, SamplingParams.greedy(20))
+                .map(o -> o.deltas().getFirst().tokenIds()[0]);
+        StepVerifier.create(ids).expectNextSequence(Arrays.stream(expected).boxed().toList()).expectComplete()
+                .verify(TIMEOUT);
+        List<RequestOutput> outs = engine.generate("r2", prompt, SamplingParams.greedy(20)).collectList()
+                .block(TIMEOUT);
         assertThat(tokens(outs)).containsExactly(expected);
         assertThat(outs.getLast().promptTokens()).isEqualTo(5);
         assertThat(outs.getLast().completionTokens()).isEqualTo(expected.length);
-        assertThat(reason(outs)).isEqualTo(expected[expected.length - 1] == ToyTokenizer.EOS ? FinishReason.STOP : FinishReason.LENGTH);
+        assertThat(reason(outs))
+                .isEqualTo(expected[expected.length - 1] == ToyTokenizer.EOS ? FinishReason.STOP : FinishReason.LENGTH);
         int[] withoutEos = Arrays.stream(expected).filter(t -> t != ToyTokenizer.EOS).toArray();
         assertThat(text(outs)).isEqualTo(model.tokenizer().decode(withoutEos));
     }
@@ -111,16 +122,19 @@ class LLMEngineTest {
             maxTokens.add(1 + rnd.nextInt(40));
             fluxes.add(engine.generate("c" + i, prompts.get(i), SamplingParams.greedy(maxTokens.get(i))));
         }
-        List<List<RequestOutput>> results = Flux.mergeSequential(fluxes.stream().map(Flux::collectList).toList()).collectList().block(TIMEOUT);
+        List<List<RequestOutput>> results = Flux.mergeSequential(fluxes.stream().map(Flux::collectList).toList())
+                .collectList().block(TIMEOUT);
         for (int i = 0; i < 40; i++) {
-            assertThat(tokens(results.get(i))).as("request %d", i).containsExactly(model.reference(prompts.get(i), maxTokens.get(i)));
+            assertThat(tokens(results.get(i))).as("request %d", i)
+                    .containsExactly(model.reference(prompts.get(i), maxTokens.get(i)));
         }
         synchronized (model.steps) {
             assertThat(model.steps).allSatisfy(s -> {
                 assertThat(s[0]).isLessThanOrEqualTo(16);
                 assertThat(s[1]).isLessThanOrEqualTo(64);
             });
-            assertThat(model.steps).as("some step mixes prompt chunks with decodes").anyMatch(s -> s[0] > 1 && s[1] > s[0]);
+            assertThat(model.steps).as("some step mixes prompt chunks with decodes")
+                    .anyMatch(s -> s[0] > 1 && s[1] > s[0]);
         }
         assertThat(engine.stats().numPreemptions()).isZero();
     }
@@ -149,8 +163,8 @@ class LLMEngineTest {
     void aSeededSampledRequestIsTheSameAloneAndInABusyBatch() {
         start(600, 8, 32, 128, 512);
         int[] prompt = {1, 7, 8, 9, 10, 11};
-        SamplingParams seeded = new SamplingParams(1, 0.9f, 0.95f, 40, 0.01f, 0.2f, 0.1f, 1.1f, 1234L, List.of(), List.of(), false, 30, 0,
-                true, Map.of(), 2, true);
+        SamplingParams seeded = new SamplingParams(1, 0.9f, 0.95f, 40, 0.01f, 0.2f, 0.1f, 1.1f, 1234L, List.of(),
+                List.of(), false, 30, 0, true, Map.of(), 2, true);
         int[] alone = tokens(engine.generate("alone", prompt, seeded).collectList().block(TIMEOUT));
         assertThat(alone).hasSize(30); // ignore_eos
 
@@ -169,32 +183,34 @@ class LLMEngineTest {
     }
 
     @Test
-    void cancellingMidStreamAbortsAndFreesTheBlocks() throws InterruptedException {
+    void cancellingMidStreamAbortsAndFreesTheBlocks() {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         start(64, 4, 8, 32, 256, registry);
         SamplingParams p = SamplingParams.greedy(200).withTemperature(0f);
-        SamplingParams noEos = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 200, 0, true, Map.of(), null, true);
+        SamplingParams noEos = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 200,
+                0, true, Map.of(), null, true);
         // The model takes one permit per step, so the request is still running when the client leaves.
-        java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(3);
+        Semaphore permits = new Semaphore(3);
         model.failWhen = b -> {
             permits.acquireUninterruptibly();
             return false;
         };
-        List<RequestOutput> first = engine.generate("cancel-me", new int[]{1, 5, 6}, noEos).take(3).collectList().block(TIMEOUT);
+        List<RequestOutput> first = engine.generate("cancel-me", new int[]{1, 5, 6}, noEos).take(3).collectList()
+                .block(TIMEOUT);
         assertThat(first).hasSize(3);
         permits.release(1000);
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (engine.numFreeBlocks() != engine.numTotalBlocks() && System.nanoTime() < deadline) Thread.sleep(5);
-        assertThat(engine.numFreeBlocks()).isEqualTo(engine.numTotalBlocks());
+        TestEngines.awaitAllBlocksFree(engine);
         assertThat(engine.stats().running()).isZero();
-        assertThat(registry.get("quire_request_success").tag("finished_reason", "abort").counter().count()).isEqualTo(1);
+        assertThat(registry.get("quire_request_success").tag("finished_reason", "abort").counter().count())
+                .isEqualTo(1);
         assertThat(model.steps.size()).as("removed within a step").isLessThanOrEqualTo(4);
         model.failWhen = b -> false;
         // The engine keeps serving.
-        assertThat(tokens(engine.generate("after", new int[]{1, 5, 6}, p.withTemperature(0f)).collectList().block(TIMEOUT)))
-                .containsExactly(model.reference(new int[]{1, 5, 6}, 200));
+        List<RequestOutput> after = engine.generate("after", new int[]{1, 5, 6}, p.withTemperature(0f)).collectList()
+                .block(TIMEOUT);
+        assertThat(tokens(after)).containsExactly(model.reference(new int[]{1, 5, 6}, 200));
         // Aborting by id ends the stream with an ABORT output.
-        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        CountDownLatch gate = new CountDownLatch(1);
         model.failWhen = b -> {
             try { gate.await(); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
             return false;
@@ -224,7 +240,8 @@ class LLMEngineTest {
     void stopStringsAndStopTokens() {
         start(64, 4, 8, 32, 256);
         int[] prompt = {1, 12, 13, 14};
-        SamplingParams noEos = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 30, 0, true, Map.of(), null, true);
+        SamplingParams noEos = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 30,
+                0, true, Map.of(), null, true);
         List<RequestOutput> full = engine.generate("full", prompt, noEos).collectList().block(TIMEOUT);
         String text = text(full);
         int[] all = tokens(full);
@@ -232,19 +249,24 @@ class LLMEngineTest {
         String stop = text.substring(8, 11);
         int at = text.indexOf(stop);
 
-        SamplingParams withStop = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(stop), List.of(), false, 30, 0, true, Map.of(), null, true);
+        SamplingParams withStop = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(stop), List.of(),
+                false, 30, 0, true, Map.of(), null, true);
         List<RequestOutput> stopped = engine.generate("stopped", prompt, withStop).collectList().block(TIMEOUT);
         assertThat(text(stopped)).isEqualTo(text.substring(0, at));
         assertThat(reason(stopped)).isEqualTo(FinishReason.STOP);
-        assertThat(model.tokenizer().decode(tokens(stopped))).endsWith(stop).contains(text.substring(0, at + stop.length()));
+        assertThat(model.tokenizer().decode(tokens(stopped))).endsWith(stop)
+                .contains(text.substring(0, at + stop.length()));
 
-        SamplingParams include = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(stop), List.of(), true, 30, 0, true, Map.of(), null, true);
-        assertThat(text(engine.generate("included", prompt, include).collectList().block(TIMEOUT))).isEqualTo(text.substring(0, at + stop.length()));
+        SamplingParams include = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(stop), List.of(), true,
+                30, 0, true, Map.of(), null, true);
+        assertThat(text(engine.generate("included", prompt, include).collectList().block(TIMEOUT)))
+                .isEqualTo(text.substring(0, at + stop.length()));
 
         int kk = 6;
         while (firstIndex(all, all[kk]) != kk) kk--; // the stop token's first occurrence
         int stopToken = all[kk];
-        SamplingParams stopIds = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(stopToken), false, 30, 0, true, Map.of(), null, true);
+        SamplingParams stopIds = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(stopToken),
+                false, 30, 0, true, Map.of(), null, true);
         List<RequestOutput> byToken = engine.generate("by-token", prompt, stopIds).collectList().block(TIMEOUT);
         assertThat(tokens(byToken)).containsExactly(Arrays.copyOf(all, kk + 1));
         assertThat(text(byToken)).isEqualTo(model.tokenizer().decode(Arrays.copyOf(all, kk)));
@@ -256,11 +278,15 @@ class LLMEngineTest {
         start(64, 4, 8, 32, 100);
         assertThatThrownBy(() -> engine.generate("long", new int[]{1, 2, 3}, SamplingParams.greedy(98)))
                 .isInstanceOf(InvalidRequestException.class)
-                .hasMessage("This model's maximum context length is 100 tokens. However, you requested 101 tokens (3 in the messages, 98 in the completion). Please reduce the length of the messages or completion.");
-        assertThatThrownBy(() -> engine.generate("vocab", new int[]{1, VOCAB}, SamplingParams.greedy(5))).isInstanceOf(InvalidRequestException.class);
+                .hasMessage("This model's maximum context length is 100 tokens. However, you requested 101 tokens"
+                        + " (3 in the messages, 98 in the completion). Please reduce the length of the messages or"
+                        + " completion.");
+        assertThatThrownBy(() -> engine.generate("vocab", new int[]{1, VOCAB}, SamplingParams.greedy(5)))
+                .isInstanceOf(InvalidRequestException.class);
         // max_tokens null: up to the context length.
-        List<RequestOutput> outs = engine.generate("ctx", new int[]{1, 5}, new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(),
-                List.of(), false, null, 0, true, Map.of(), null, true)).collectList().block(TIMEOUT);
+        SamplingParams unbounded = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false,
+                null, 0, true, Map.of(), null, true);
+        List<RequestOutput> outs = engine.generate("ctx", new int[]{1, 5}, unbounded).collectList().block(TIMEOUT);
         assertThat(tokens(outs)).hasSize(98);
         assertThat(reason(outs)).isEqualTo(FinishReason.LENGTH);
         assertThat(engine.stats().waiting()).isZero();
@@ -268,8 +294,9 @@ class LLMEngineTest {
 
     @Test
     void aCacheSmallerThanTheContextIsRefused() {
-        long bytes = EngineConfig.kvBytesFor(model, 16, 4);
-        assertThatThrownBy(() -> new LLMEngine(model, new EngineConfig(16, bytes, 8, 64, 128), new SimpleMeterRegistry()))
+        TestEngines.Builder tooSmall = TestEngines.with(model).blocks(4, 16).maxNumSeqs(8).maxNumBatchedTokens(64)
+                .maxModelLen(128);
+        assertThatThrownBy(tooSmall::build)
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maximum model length 128");
     }
 
@@ -279,9 +306,11 @@ class LLMEngineTest {
         start(64, 4, 8, 32, 256, registry);
         engine.generate("m", new int[]{1, 5, 6, 7}, SamplingParams.greedy(5)).collectList().block(TIMEOUT);
         String scrape = registry.scrape();
-        for (String name : List.of("quire_num_requests_running{model_name=\"toy\"}", "quire_num_requests_waiting{model_name=\"toy\"}",
+        for (String name : List.of("quire_num_requests_running{model_name=\"toy\"}",
+                "quire_num_requests_waiting{model_name=\"toy\"}",
                 "quire_kv_cache_usage_perc{model_name=\"toy\"}", "quire_prompt_tokens_total{model_name=\"toy\"} 4.0",
-                "quire_generation_tokens_total{model_name=\"toy\"}", "quire_num_preemptions_total{model_name=\"toy\"} 0.0",
+                "quire_generation_tokens_total{model_name=\"toy\"}",
+                "quire_num_preemptions_total{model_name=\"toy\"} 0.0",
                 "quire_request_success_total{finished_reason=\"abort\",model_name=\"toy\"} 0.0",
                 "quire_time_to_first_token_seconds_bucket{model_name=\"toy\",le=\"0.001\"}",
                 "quire_time_to_first_token_seconds_count{model_name=\"toy\"} 1",
@@ -313,16 +342,16 @@ class LLMEngineTest {
         start(64, 4, 8, 32, 256);
         int[] prompt = {1, 5, 6};
         // A huge bias makes EOS the argmax at every step.
-        SamplingParams eosFirst = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 10, 3, false,
-                Map.of(ToyTokenizer.EOS, 100f), null, true);
+        SamplingParams eosFirst = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false,
+                10, 3, false, Map.of(ToyTokenizer.EOS, 100f), null, true);
         List<RequestOutput> outs = engine.generate("min", prompt, eosFirst).collectList().block(TIMEOUT);
         int[] t = tokens(outs);
         assertThat(t).hasSize(4);
         assertThat(Arrays.copyOf(t, 3)).doesNotContain(ToyTokenizer.EOS);
         assertThat(t[3]).isEqualTo(ToyTokenizer.EOS);
         assertThat(reason(outs)).isEqualTo(FinishReason.STOP);
-        SamplingParams ignore = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 10, 0, true,
-                Map.of(ToyTokenizer.EOS, 100f), null, true);
+        SamplingParams ignore = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false,
+                10, 0, true, Map.of(ToyTokenizer.EOS, 100f), null, true);
         List<RequestOutput> ignored = engine.generate("ignore", prompt, ignore).collectList().block(TIMEOUT);
         assertThat(tokens(ignored)).hasSize(10).containsOnly(ToyTokenizer.EOS);
         assertThat(reason(ignored)).isEqualTo(FinishReason.LENGTH);
@@ -338,12 +367,13 @@ class LLMEngineTest {
             try { release.await(); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
             return false;
         };
-        SamplingParams noEos = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 200, 0, true, Map.of(), null, true);
+        SamplingParams noEos = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false, 200,
+                0, true, Map.of(), null, true);
         Flux<RequestOutput> running = engine.generate("running", new int[]{1, 5}, noEos);
-        assertThat(inStep.await(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(inStep.await(20, TimeUnit.SECONDS)).isTrue();
         Thread releaser = Thread.ofVirtual().start(() -> {
             // Let the step end only once shutdown has begun, so the request cannot finish first.
-            try { while (!engine.isShutdown()) Thread.sleep(1); } catch (InterruptedException e) { return; }
+            await().pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(20)).until(engine::isShutdown);
             release.countDown();
         });
         engine.shutdown();
@@ -351,6 +381,7 @@ class LLMEngineTest {
         List<RequestOutput> outs = running.collectList().block(TIMEOUT);
         assertThat(reason(outs)).isEqualTo(FinishReason.ABORT);
         assertThat(engine.numFreeBlocks()).isEqualTo(engine.numTotalBlocks());
-        assertThatThrownBy(() -> engine.generate("late", new int[]{1, 5}, noEos)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> engine.generate("late", new int[]{1, 5}, noEos))
+                .isInstanceOf(IllegalStateException.class);
     }
 }

@@ -41,9 +41,11 @@ class PreemptionModesTest {
             prompts.add(p);
             maxTokens.add(20 + rnd.nextInt(128 - p.length - 20));
         }
-        try (LLMEngine solo = new LLMEngine(model, new EngineConfig(16, EngineConfig.kvBytesFor(model, 16, 8), 1, 2048, 128)
-                .withPrefixCaching(false), new SimpleMeterRegistry())) {
-            for (int i = 0; i < prompts.size(); i++) alone.add(tokens(solo.generate("s" + i, prompts.get(i), params(i, 1)).collectList().block(TIMEOUT), 0));
+        try (LLMEngine solo = TestEngines.with(model).blocks(8, 16).maxNumSeqs(1).maxNumBatchedTokens(2048)
+                .maxModelLen(128).prefixCaching(false).build()) {
+            for (int i = 0; i < prompts.size(); i++) {
+                alone.add(tokens(solo.generate("s" + i, prompts.get(i), params(i, 1)).collectList().block(TIMEOUT), 0));
+            }
         }
     }
 
@@ -62,15 +64,23 @@ class PreemptionModesTest {
                 .flatMapToInt(d -> Arrays.stream(d.tokenIds())).toArray();
     }
 
-    /** All prompts at once in 8 blocks of 16 tokens (one full-length sequence), with {@code n} greedy sequences each. */
-    private static MeterRegistry runAll(EngineConfig config, int n) {
+    /**
+     * All prompts at once in 8 blocks of 16 tokens (one full-length sequence), with {@code n}
+     * greedy sequences each.
+     */
+    private static MeterRegistry runAll(TestEngines.Builder engine, int n) {
         MeterRegistry reg = new SimpleMeterRegistry();
-        try (LLMEngine e = new LLMEngine(model, config, reg)) {
+        try (LLMEngine e = engine.registry(reg).build()) {
             List<Mono<List<RequestOutput>>> all = new ArrayList<>();
-            for (int i = 0; i < prompts.size(); i++) all.add(e.generate("b" + i, prompts.get(i), params(i, n)).collectList());
+            for (int i = 0; i < prompts.size(); i++) {
+                all.add(e.generate("b" + i, prompts.get(i), params(i, n)).collectList());
+            }
             List<List<RequestOutput>> results = Flux.mergeSequential(all).collectList().block(TIMEOUT);
             for (int i = 0; i < prompts.size(); i++) {
-                for (int k = 0; k < n; k++) assertThat(tokens(results.get(i), k)).as("request %d sequence %d", i, k).containsExactly(alone.get(i));
+                for (int k = 0; k < n; k++) {
+                    assertThat(tokens(results.get(i), k)).as("request %d sequence %d", i, k)
+                            .containsExactly(alone.get(i));
+                }
             }
             EngineStats s = e.stats();
             assertThat(s.numFreeBlocks()).isEqualTo(s.numTotalBlocks());
@@ -81,9 +91,9 @@ class PreemptionModesTest {
         return reg;
     }
 
-    private static EngineConfig tiny(int numBlocks, int swapBlocks, PreemptionMode mode, boolean caching) {
-        return new EngineConfig(16, EngineConfig.kvBytesFor(model, 16, numBlocks), 16, 64, 128)
-                .withSwapSpaceBytes(EngineConfig.kvBytesFor(model, 16, swapBlocks)).withPreemptionMode(mode).withPrefixCaching(caching);
+    private static TestEngines.Builder tiny(int numBlocks, int swapBlocks, PreemptionMode mode, boolean caching) {
+        return TestEngines.with(model).blocks(numBlocks, 16).maxNumSeqs(16).maxNumBatchedTokens(64).maxModelLen(128)
+                .swapBlocks(swapBlocks).preemptionMode(mode).prefixCaching(caching);
     }
 
     private static double count(MeterRegistry reg, String name) { return reg.get(name).counter().count(); }

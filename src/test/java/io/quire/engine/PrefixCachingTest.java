@@ -36,7 +36,8 @@ class PrefixCachingTest {
         }
 
         int[] generate(String id, int[] prompt, int maxTokens, String salt) {
-            List<RequestOutput> outs = engine.generate(id, prompt, SamplingParams.greedy(maxTokens).withIgnoreEos(true), salt).collectList().block(TIMEOUT);
+            SamplingParams params = SamplingParams.greedy(maxTokens).withIgnoreEos(true);
+            List<RequestOutput> outs = engine.generate(id, prompt, params, salt).collectList().block(TIMEOUT);
             assertThat(outs.getLast().finished()).isTrue();
             return outs.stream().flatMapToInt(o -> Arrays.stream(o.deltas().getFirst().tokenIds())).toArray();
         }
@@ -44,9 +45,9 @@ class PrefixCachingTest {
 
     private static Run run(LanguageModel m, int blockSize, boolean caching) {
         MeterRegistry reg = new SimpleMeterRegistry();
-        EngineConfig c = new EngineConfig(blockSize, EngineConfig.kvBytesFor(m, blockSize, 2 * m.config().contextLength() / blockSize),
-                8, 512, 0).withPrefixCaching(caching);
-        return new Run(new LLMEngine(m, c, reg), reg);
+        LLMEngine engine = TestEngines.with(m).blocks(2 * m.config().contextLength() / blockSize, blockSize)
+                .maxNumSeqs(8).maxNumBatchedTokens(512).prefixCaching(caching).registry(reg).build();
+        return new Run(engine, reg);
     }
 
     private static int[] randomTokens(Random rnd, int n, int vocab) {
@@ -86,7 +87,8 @@ class PrefixCachingTest {
 
                 assertThat(plain.generate("a", a, maxTokens)).containsExactly(aCached);
                 double plainBefore = plain.scheduledTokens();
-                assertThat(plain.generate("b", b, maxTokens)).as("greedy output with and without the prefix cache").containsExactly(bCached);
+                assertThat(plain.generate("b", b, maxTokens)).as("greedy output with and without the prefix cache")
+                        .containsExactly(bCached);
                 assertThat(plain.scheduledTokens() - plainBefore).isEqualTo(b.length + maxTokens - 1);
                 assertThat(plain.hits()).isZero();
                 assertThat(plain.queries()).isZero();
@@ -103,7 +105,8 @@ class PrefixCachingTest {
     @Test
     void stories260KShortPrefix() throws Exception {
         try (LanguageModel m = ModelLoader.load(SharedFiles.stories260K())) {
-            int[] story = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421}; // "Once upon a time, there was a little girl named"
+            // "Once upon a time, there was a little girl named"
+            int[] story = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421};
             int[] a = concat(story, new int[]{395, 317});
             int[] b = concat(story, new int[]{426, 338, 401});
             Run cached = run(m, 4, true), plain = run(m, 4, false);

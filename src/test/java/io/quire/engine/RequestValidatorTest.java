@@ -11,8 +11,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class RequestValidatorTest {
     private static final int[] PROMPT = {1, 5, 6};
 
-    private static SamplingParams p(float temperature, float topP, int topK, float minP, float pres, float freq, float rep, Integer max, int min, Integer logprobs) {
-        return new SamplingParams(1, temperature, topP, topK, minP, pres, freq, rep, null, List.of(), List.of(), false, max, min, false, Map.of(), logprobs, true);
+    private static SamplingParams p(float temperature, float topP, int topK, float minP, float pres, float freq,
+                                    float rep, Integer max, int min, Integer logprobs) {
+        return new SamplingParams(1, temperature, topP, topK, minP, pres, freq, rep, null, List.of(), List.of(), false,
+                max, min, false, Map.of(), logprobs, true);
     }
 
     private static void rejects(SamplingParams params, String param) {
@@ -43,20 +45,25 @@ class RequestValidatorTest {
         rejects(p(1, 1, -1, 0, 0, 0, 1, 5, -1, null), "min_tokens");
         rejects(p(1, 1, -1, 0, 0, 0, 1, 5, 0, 21), "logprobs");
         SamplingParams d = SamplingParams.defaults(5);
-        rejects(new SamplingParams(0, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(), null, true), "n");
+        rejects(new SamplingParams(0, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(),
+                null, true), "n");
         rejects(d.withN(3, 2), "best_of");
         rejects(d.withN(65, null), "n");
         rejects(d.withN(2, 65), "best_of");
         rejects(d.withN(2, null).withBeamSearch(Float.NaN), "length_penalty");
-        rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(""), List.of(), false, 5, 0, false, Map.of(), null, true), "stop");
-        rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(64), false, 5, 0, false, Map.of(), null, true), "stop_token_ids");
-        rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(-1, 1f), null, true), "logit_bias");
+        rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(""), List.of(), false, 5, 0, false, Map.of(),
+                null, true), "stop");
+        rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(64), false, 5, 0, false, Map.of(),
+                null, true), "stop_token_ids");
+        rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false,
+                Map.of(-1, 1f), null, true), "logit_bias");
         assertThat(d.n()).isEqualTo(1);
     }
 
     @Test
     void acceptsSeveralSequencesAndBeamSearch() {
-        SamplingParams two = new SamplingParams(2, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false, Map.of(), null, true);
+        SamplingParams two = new SamplingParams(2, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false,
+                Map.of(), null, true);
         assertThat(RequestValidator.validate(PROMPT, two, 64, 100)).isEqualTo(5);
         assertThat(RequestValidator.validate(PROMPT, two.withN(2, 6), 64, 100)).isEqualTo(5);
         assertThat(RequestValidator.validate(PROMPT, two.withBeamSearch(0.5f), 64, 100)).isEqualTo(5);
@@ -67,14 +74,19 @@ class RequestValidatorTest {
     void contextLengthErrorsUseVllmWording() {
         assertThatThrownBy(() -> RequestValidator.validate(PROMPT, SamplingParams.defaults(98), 64, 100))
                 .isInstanceOf(InvalidRequestException.class)
-                .hasMessage("This model's maximum context length is 100 tokens. However, you requested 101 tokens (3 in the messages, 98 in the completion). Please reduce the length of the messages or completion.")
+                .hasMessage("This model's maximum context length is 100 tokens. However, you requested 101 tokens"
+                        + " (3 in the messages, 98 in the completion). Please reduce the length of the messages or"
+                        + " completion.")
                 .satisfies(e -> assertThat(((InvalidRequestException) e).param()).isEqualTo("max_tokens"));
         int[] longPrompt = new int[100];
         assertThatThrownBy(() -> RequestValidator.validate(longPrompt, SamplingParams.defaults(null), 64, 100))
                 .isInstanceOf(InvalidRequestException.class)
-                .hasMessageStartingWith("This model's maximum context length is 100 tokens. However, you requested 100 tokens in the messages")
+                .hasMessageStartingWith("This model's maximum context length is 100 tokens. However, you requested"
+                        + " 100 tokens in the messages")
                 .satisfies(e -> assertThat(((InvalidRequestException) e).param()).isEqualTo("messages"));
-        assertThatThrownBy(() -> RequestValidator.validate(new int[0], SamplingParams.defaults(5), 64, 100)).isInstanceOf(InvalidRequestException.class);
-        assertThatThrownBy(() -> RequestValidator.validate(new int[]{64}, SamplingParams.defaults(5), 64, 100)).isInstanceOf(InvalidRequestException.class);
+        assertThatThrownBy(() -> RequestValidator.validate(new int[0], SamplingParams.defaults(5), 64, 100))
+                .isInstanceOf(InvalidRequestException.class);
+        assertThatThrownBy(() -> RequestValidator.validate(new int[]{64}, SamplingParams.defaults(5), 64, 100))
+                .isInstanceOf(InvalidRequestException.class);
     }
 }

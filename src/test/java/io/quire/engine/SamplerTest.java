@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -14,12 +15,15 @@ class SamplerTest {
     private final Sampler sampler = new Sampler();
 
     private static SamplingParams params(float temperature, float topP, int topK, float minP) {
-        return new SamplingParams(1, temperature, topP, topK, minP, 0f, 0f, 1f, 42L, List.of(), List.of(), false, 16, 0, false, Map.of(), null, true);
+        return new SamplingParams(1, temperature, topP, topK, minP, 0f, 0f, 1f, 42L, List.of(), List.of(), false, 16, 0,
+                false, Map.of(), null, true);
     }
 
-    private static SamplingParams with(SamplingParams p, float presence, float frequency, float repetition, int minTokens, Map<Integer, Float> bias, Integer logprobs) {
-        return new SamplingParams(p.n(), p.temperature(), p.topP(), p.topK(), p.minP(), presence, frequency, repetition, p.seed(), p.stop(),
-                p.stopTokenIds(), p.includeStopStrInOutput(), p.maxTokens(), minTokens, p.ignoreEos(), bias, logprobs, p.skipSpecialTokens());
+    private static SamplingParams with(SamplingParams p, float presence, float frequency, float repetition,
+                                       int minTokens, Map<Integer, Float> bias, Integer logprobs) {
+        return new SamplingParams(p.n(), p.temperature(), p.topP(), p.topK(), p.minP(), presence, frequency, repetition,
+                p.seed(), p.stop(), p.stopTokenIds(), p.includeStopStrInOutput(), p.maxTokens(), minTokens,
+                p.ignoreEos(), bias, logprobs, p.skipSpecialTokens());
     }
 
     private int sample(float[] logits, SamplingParams p, SamplingState st) {
@@ -100,7 +104,8 @@ class SamplerTest {
         float[] logits = new float[50];
         for (int i = 0; i < logits.length; i++) logits[i] = (float) Math.sin(i);
         SamplingState a = new SamplingState(99L, new int[]{0}), b = new SamplingState(99L, new int[]{0});
-        for (int i = 0; i < 100; i++) assertThat(sample(logits, params(1f, 0.9f, 20, 0.01f), a)).isEqualTo(sample(logits, params(1f, 0.9f, 20, 0.01f), b));
+        for (int i = 0; i < 100; i++) assertThat(sample(logits, params(1f, 0.9f, 20, 0.01f), a))
+                .isEqualTo(sample(logits, params(1f, 0.9f, 20, 0.01f), b));
     }
 
     @Test
@@ -116,17 +121,20 @@ class SamplerTest {
         assertThat(s.logprob().top()).extracting(TokenLogprob.Candidate::tokenId).containsExactly(1, 2);
         assertThat((double) s.logprob().top().getFirst().logprob()).isCloseTo(3 - lse, within(1e-5));
         // logprobs=0: the sampled token only.
-        Sampler.Sample z = sampler.sample(logits.clone(), with(SamplingParams.greedy(4), 0, 0, 1, 0, Map.of(), 0), new SamplingState(null, new int[]{0}), Set.of());
+        Sampler.Sample z = sampler.sample(logits.clone(), with(SamplingParams.greedy(4), 0, 0, 1, 0, Map.of(), 0),
+                new SamplingState(null, new int[]{0}), Set.of());
         assertThat(z.logprob().top()).isEmpty();
-        assertThat(sampler.sample(logits.clone(), SamplingParams.greedy(4), new SamplingState(null, new int[]{0}), Set.of()).logprob()).isNull();
+        assertThat(sampler.sample(logits.clone(), SamplingParams.greedy(4), new SamplingState(null, new int[]{0}),
+                Set.of()).logprob()).isNull();
     }
 
     @Test
     void partialTopKSelectionAgreesWithAFullSort() {
-        java.util.Random rnd = new java.util.Random(8);
+        Random rnd = new Random(8);
         for (int round = 0; round < 50; round++) {
             double[] probs = new double[1 + rnd.nextInt(500)];
-            for (int i = 0; i < probs.length; i++) probs[i] = rnd.nextInt(4) == 0 ? 0 : rnd.nextInt(20) / 20.0; // zeros and ties
+            // zeros and ties
+            for (int i = 0; i < probs.length; i++) probs[i] = rnd.nextInt(4) == 0 ? 0 : rnd.nextInt(20) / 20.0;
             int k = 1 + rnd.nextInt(probs.length);
             int[] full = Sampler.sortedDescending(probs);
             assertThat(Sampler.topDescending(probs, k)).containsExactly(Arrays.copyOf(full, Math.min(k, full.length)));

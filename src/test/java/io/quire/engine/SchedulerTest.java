@@ -1,6 +1,6 @@
 package io.quire.engine;
 
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -14,58 +14,58 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The scheduler alone (no model): seeded random workloads against its invariants. */
 class SchedulerTest {
 
-    private static Request request(String id, int promptLen, int maxTokens) {
+    /** Queues a new greedy request and returns its sequence. */
+    private static Sequence add(Scheduler s, String id, int promptLen, int maxTokens) {
         int[] prompt = new int[promptLen];
         for (int i = 0; i < promptLen; i++) prompt[i] = 5 + i % 50;
-        return new Request(id, prompt, SamplingParams.greedy(maxTokens), maxTokens, 0);
+        Request request = new Request(id, prompt, SamplingParams.greedy(maxTokens), maxTokens, 0);
+        s.addRequest(request);
+        return request.sequences().getFirst();
     }
 
     @Test
     void longPromptIsChunkedAndMixedWithDecodes() {
-        KVCacheManager kv = new KVCacheManager(100, 4);
+        KvCacheManager kv = new KvCacheManager(100, 4);
         Scheduler s = new Scheduler(8, 16, kv);
-        Request a = request("a", 3, 5);
-        s.addRequest(a);
+        Sequence a = add(s, "a", 3, 5);
         SchedulerOutput o = s.schedule();
-        assertThat(o.scheduled()).containsExactly(new ScheduledRequest(a, 0, 3));
+        assertThat(o.scheduled()).containsExactly(new ScheduledSequence(a, 0, 3));
         s.updateFromStep(o);
         a.appendOutput(7);
 
-        Request b = request("b", 40, 5);
-        s.addRequest(b);
+        Sequence b = add(s, "b", 40, 5);
         o = s.schedule();
         // a's decode token first, then the first 15-token chunk of b.
-        assertThat(o.scheduled()).containsExactly(new ScheduledRequest(a, 3, 1), new ScheduledRequest(b, 0, 15));
+        assertThat(o.scheduled()).containsExactly(new ScheduledSequence(a, 3, 1), new ScheduledSequence(b, 0, 15));
         assertThat(o.scheduled().get(1).samples()).isFalse();
         s.updateFromStep(o);
         a.appendOutput(8);
         o = s.schedule();
-        assertThat(o.scheduled()).containsExactly(new ScheduledRequest(a, 4, 1), new ScheduledRequest(b, 15, 15));
+        assertThat(o.scheduled()).containsExactly(new ScheduledSequence(a, 4, 1), new ScheduledSequence(b, 15, 15));
         s.updateFromStep(o);
         a.appendOutput(9);
         o = s.schedule();
-        assertThat(o.scheduled()).containsExactly(new ScheduledRequest(a, 5, 1), new ScheduledRequest(b, 30, 10));
+        assertThat(o.scheduled()).containsExactly(new ScheduledSequence(a, 5, 1), new ScheduledSequence(b, 30, 10));
         assertThat(o.scheduled().get(1).samples()).isTrue();
         assertThat(o.numScheduledTokens()).isEqualTo(11);
     }
 
     @Test
     void preemptsTheMostRecentlyAdmittedAndPutsItFirstInLine() {
-        KVCacheManager kv = new KVCacheManager(4, 4); // 16 tokens
+        KvCacheManager kv = new KvCacheManager(4, 4); // 16 tokens
         Scheduler s = new Scheduler(8, 64, kv);
-        Request a = request("a", 4, 8), b = request("b", 4, 8), c = request("c", 4, 8), d = request("d", 4, 8);
-        for (Request r : List.of(a, b, c)) s.addRequest(r);
+        Sequence a = add(s, "a", 4, 8), b = add(s, "b", 4, 8), c = add(s, "c", 4, 8);
         SchedulerOutput o = s.schedule();
         assertThat(o.scheduled()).hasSize(3);
         s.updateFromStep(o);
-        for (Request r : List.of(a, b, c)) r.appendOutput(9);
-        s.addRequest(d);
+        for (Sequence r : List.of(a, b, c)) r.appendOutput(9);
+        Sequence d = add(s, "d", 4, 8);
         // Each needs a second block now; only one is free: a gets it, b's allocation preempts c.
         o = s.schedule();
         assertThat(o.preempted()).containsExactly(c);
-        assertThat(o.scheduled()).extracting(ScheduledRequest::request).containsExactly(a, b);
+        assertThat(o.scheduled()).extracting(ScheduledSequence::sequence).containsExactly(a, b);
         assertThat(s.waiting()).containsExactly(c, d);
-        assertThat(c.state()).isEqualTo(RequestState.WAITING);
+        assertThat(c.state()).isEqualTo(SequenceState.WAITING);
         assertThat(c.numComputedTokens()).isZero();
         assertThat(c.numPreemptions()).isEqualTo(1);
         assertThat(s.numPreemptions()).isEqualTo(1);
@@ -82,43 +82,42 @@ class SchedulerTest {
             int capacity = numBlocks * blockSize;
             int maxSeqs = 1 + rnd.nextInt(6);
             int maxBatched = 1 + rnd.nextInt(48);
-            KVCacheManager kv = new KVCacheManager(numBlocks, blockSize);
+            KvCacheManager kv = new KvCacheManager(numBlocks, blockSize);
             Scheduler s = new Scheduler(maxSeqs, maxBatched, kv);
 
-            List<Request> all = new ArrayList<>();
-            Set<Request> aborted = new HashSet<>();
+            List<Sequence> all = new ArrayList<>();
+            Set<Sequence> aborted = new HashSet<>();
             int toArrive = 30 + rnd.nextInt(30);
             for (int step = 0; s.hasWork() || all.size() < toArrive; step++) {
                 assertThat(step).as("seed %d makes progress", seed).isLessThan(200_000);
                 while (all.size() < toArrive && rnd.nextInt(3) == 0) {
                     int prompt = 1 + rnd.nextInt(Math.min(60, capacity - 1));
                     int max = 1 + rnd.nextInt(Math.min(30, capacity - prompt));
-                    Request r = request("r" + all.size(), prompt, max);
-                    all.add(r);
-                    s.addRequest(r);
+                    all.add(add(s, "r" + all.size(), prompt, max));
                 }
                 if (rnd.nextInt(25) == 0 && s.hasWork()) {
-                    List<Request> live = new ArrayList<>(s.running());
+                    List<Sequence> live = new ArrayList<>(s.running());
                     live.addAll(s.waiting());
-                    Request victim = live.get(rnd.nextInt(live.size()));
-                    s.finishRequest(victim, FinishReason.ABORT);
+                    Sequence victim = live.get(rnd.nextInt(live.size()));
+                    s.finishSequence(victim, FinishReason.ABORT);
                     aborted.add(victim);
                 }
 
-                List<Request> runningBefore = s.running();
-                List<Request> waitingBefore = s.waiting();
+                List<Sequence> runningBefore = s.running();
+                List<Sequence> waitingBefore = s.waiting();
                 SchedulerOutput o = s.schedule();
 
                 int tokens = 0;
-                Set<Request> seen = new HashSet<>();
-                for (ScheduledRequest sr : o.scheduled()) {
-                    Request r = sr.request();
+                Set<Sequence> seen = new HashSet<>();
+                for (ScheduledSequence sr : o.scheduled()) {
+                    Sequence r = sr.sequence();
                     assertThat(seen.add(r)).as("scheduled once").isTrue();
                     assertThat(sr.start()).isEqualTo(r.numComputedTokens());
                     assertThat(sr.numNewTokens()).isPositive();
                     assertThat(sr.start() + sr.numNewTokens()).isLessThanOrEqualTo(r.numTokens());
-                    assertThat(kv.numBlocks(r.requestId()) * blockSize).as("blocks cover the step").isGreaterThanOrEqualTo(sr.start() + sr.numNewTokens());
-                    assertThat(r.state()).isEqualTo(RequestState.RUNNING);
+                    assertThat(kv.numBlocks(r.seqId()) * blockSize).as("blocks cover the step")
+                            .isGreaterThanOrEqualTo(sr.start() + sr.numNewTokens());
+                    assertThat(r.state()).isEqualTo(SequenceState.RUNNING);
                     if (!sr.samples()) totalChunks++;
                     tokens += sr.numNewTokens();
                 }
@@ -126,40 +125,41 @@ class SchedulerTest {
                 assertThat(s.numRunning()).isLessThanOrEqualTo(maxSeqs);
 
                 // Preemption takes running requests from the most recently admitted backwards.
-                List<Request> p = o.preempted();
+                List<Sequence> p = o.preempted();
                 for (int k = 0; k < p.size(); k++) {
                     assertThat(p.get(k)).isSameAs(runningBefore.get(runningBefore.size() - 1 - k));
                     assertThat(p.get(k).numComputedTokens()).isZero();
-                    assertThat(kv.numBlocks(p.get(k).requestId())).isZero();
+                    assertThat(kv.numBlocks(p.get(k).seqId())).isZero();
                 }
                 assertThat(s.waiting().subList(0, p.size())).containsExactlyElementsOf(p.reversed());
                 totalPreemptions += p.size();
 
                 // New admissions come from the head of the waiting queue, in order, and only without preemption.
-                List<Request> admitted = o.scheduled().stream().map(ScheduledRequest::request).filter(r -> !runningBefore.contains(r)).toList();
+                List<Sequence> admitted = o.scheduled().stream().map(ScheduledSequence::sequence)
+                        .filter(r -> !runningBefore.contains(r)).toList();
                 if (!p.isEmpty()) assertThat(admitted).isEmpty();
                 assertThat(admitted).containsExactlyElementsOf(waitingBefore.subList(0, admitted.size()));
 
                 s.updateFromStep(o);
-                for (ScheduledRequest sr : o.scheduled()) {
-                    Request r = sr.request();
+                for (ScheduledSequence sr : o.scheduled()) {
+                    Sequence r = sr.sequence();
                     assertThat(r.numComputedTokens()).isEqualTo(sr.start() + sr.numNewTokens());
                     if (r.numUncomputedTokens() == 0) {
                         r.appendOutput(5 + rnd.nextInt(50));
-                        if (r.numOutputTokens() >= r.maxTokens()) s.finishRequest(r, FinishReason.LENGTH);
+                        if (r.numOutputTokens() >= r.maxOutputTokens()) s.finishSequence(r, FinishReason.LENGTH);
                     }
                 }
 
                 int held = 0;
-                for (Request r : s.running()) held += kv.numBlocks(r.requestId());
-                for (Request r : s.waiting()) assertThat(kv.numBlocks(r.requestId())).isZero();
+                for (Sequence r : s.running()) held += kv.numBlocks(r.seqId());
+                for (Sequence r : s.waiting()) assertThat(kv.numBlocks(r.seqId())).isZero();
                 assertThat(held + kv.numFreeBlocks()).as("no block is lost").isEqualTo(numBlocks);
             }
             assertThat(kv.numFreeBlocks()).as("seed %d: pool full again", seed).isEqualTo(numBlocks);
             assertThat(kv.numRequests()).isZero();
-            for (Request r : all) {
+            for (Sequence r : all) {
                 assertThat(r.isFinished()).isTrue();
-                if (!aborted.contains(r)) assertThat(r.numOutputTokens()).isEqualTo(r.maxTokens());
+                if (!aborted.contains(r)) assertThat(r.numOutputTokens()).isEqualTo(r.maxOutputTokens());
             }
         }
         assertThat(totalPreemptions).as("the workloads exercise preemption").isPositive();

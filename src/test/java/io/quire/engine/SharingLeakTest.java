@@ -2,9 +2,11 @@ package io.quire.engine;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,9 +15,9 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Randomized workloads (fixed seeds) through the engine with {@link ToyModel}, whose output
@@ -34,11 +36,11 @@ class SharingLeakTest {
             int bs = 2 + rnd.nextInt(6);
             int numBlocks = (96 + bs - 1) / bs + rnd.nextInt(30);
             PreemptionMode mode = PreemptionMode.values()[rnd.nextInt(3)];
-            EngineConfig config = new EngineConfig(bs, EngineConfig.kvBytesFor(model, bs, numBlocks), 4 + rnd.nextInt(12), 8 + rnd.nextInt(64), 96)
-                    .withSwapSpaceBytes(EngineConfig.kvBytesFor(model, bs, rnd.nextInt(30))).withPreemptionMode(mode)
-                    .withPrefixCaching(rnd.nextInt(4) != 0);
             MeterRegistry reg = new SimpleMeterRegistry();
-            try (LLMEngine e = new LLMEngine(model, config, reg)) {
+            TestEngines.Builder engine = TestEngines.with(model).blocks(numBlocks, bs).maxNumSeqs(4 + rnd.nextInt(12))
+                    .maxNumBatchedTokens(8 + rnd.nextInt(64)).maxModelLen(96).swapBlocks(rnd.nextInt(30))
+                    .preemptionMode(mode).prefixCaching(rnd.nextInt(4) != 0).registry(reg);
+            try (LLMEngine e = engine.build()) {
                 int[] shared = new int[20 + rnd.nextInt(40)];
                 shared[0] = ToyTokenizer.BOS;
                 for (int j = 1; j < shared.length; j++) shared[j] = 3 + rnd.nextInt(61);
@@ -61,15 +63,18 @@ class SharingLeakTest {
                     int kind = rnd.nextInt(4);
                     SamplingParams p = switch (kind) {
                         case 0 -> SamplingParams.greedy(maxTokens);
-                        case 1 -> SamplingParams.defaults(maxTokens).withSeed(rnd.nextLong()).withN(1 + rnd.nextInt(3), null);
-                        case 2 -> SamplingParams.defaults(maxTokens).withSeed(rnd.nextLong()).withN(1 + rnd.nextInt(2), 2 + rnd.nextInt(2));
-                        default -> SamplingParams.greedy(maxTokens).withN(1 + rnd.nextInt(2), 2 + rnd.nextInt(2)).withBeamSearch(rnd.nextFloat());
+                        case 1 -> SamplingParams.defaults(maxTokens).withSeed(rnd.nextLong())
+                                .withN(1 + rnd.nextInt(3), null);
+                        case 2 -> SamplingParams.defaults(maxTokens).withSeed(rnd.nextLong())
+                                .withN(1 + rnd.nextInt(2), 2 + rnd.nextInt(2));
+                        default -> SamplingParams.greedy(maxTokens).withN(1 + rnd.nextInt(2), 2 + rnd.nextInt(2))
+                                .withBeamSearch(rnd.nextFloat());
                     };
                     int[] expected = kind == 0 ? model.reference(prompt, maxTokens) : null;
                     int[] got = new int[200];
                     int[] n = {0};
                     String id = "r" + i;
-                    reactor.core.publisher.Flux<RequestOutput> flux;
+                    Flux<RequestOutput> flux;
                     try {
                         flux = e.generate(id, prompt, p);
                     } catch (InvalidRequestException tooBig) {
@@ -78,8 +83,10 @@ class SharingLeakTest {
                     subs.add(flux.subscribe(o -> {
                         if (expected == null) return;
                         for (int t : o.deltas().getFirst().tokenIds()) got[n[0]++] = t;
-                        if (o.finished() && o.deltas().getFirst().finishReason() != FinishReason.ABORT && !Arrays.equals(Arrays.copyOf(got, n[0]), expected)) {
-                            failures.add(id + ": " + Arrays.toString(Arrays.copyOf(got, n[0])) + " != " + Arrays.toString(expected));
+                        if (o.finished() && o.deltas().getFirst().finishReason() != FinishReason.ABORT
+                                && !Arrays.equals(Arrays.copyOf(got, n[0]), expected)) {
+                            failures.add(id + ": " + Arrays.toString(Arrays.copyOf(got, n[0])) + " != "
+                                    + Arrays.toString(expected));
                         }
                     }, err -> { failures.add(id + " failed: " + err); done.countDown(); }, done::countDown));
                     if (rnd.nextInt(8) == 0) {
@@ -88,19 +95,19 @@ class SharingLeakTest {
                     }
                 }
                 // Disposed subscriptions never complete: wait for the engine to go idle instead.
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (System.nanoTime() < deadline) {
-                    EngineStats s = e.stats();
-                    if (e.numActiveRequests() == 0 && s.running() == 0 && s.waiting() == 0 && s.swapped() == 0 && s.numFreeBlocks() == s.numTotalBlocks()) break;
-                    Thread.sleep(5);
+                try {
+                    await().atMost(Duration.ofSeconds(60)).until(() -> idle(e));
+                } catch (ConditionTimeoutException stillBusy) {
+                    // The assertions below say what is left.
                 }
                 assertThat(failures).as("seed %d", seed).isEmpty();
                 EngineStats s = e.stats();
                 assertThat(s.numFreeBlocks()).as("seed %d: %s", seed, s).isEqualTo(s.numTotalBlocks());
                 assertThat(s.numFreeSwapBlocks()).isEqualTo(s.numTotalSwapBlocks());
                 e.shutdown();
-                KVCacheManager kv = e.kvCacheManager();
-                for (int b = 0; b < kv.numTotalBlocks(); b++) assertThat(kv.refCount(b)).as("seed %d block %d", seed, b).isZero();
+                KvCacheManager kv = e.kvCacheManager();
+                for (int b = 0; b < kv.numTotalBlocks(); b++) assertThat(kv.refCount(b))
+                        .as("seed %d block %d", seed, b).isZero();
                 for (int b = 0; b < kv.numSwapBlocks(); b++) assertThat(kv.swapRefCount(b)).isZero();
                 assertThat(kv.numRequests()).isZero();
                 assertThat(kv.numSwappedSequences()).isZero();
@@ -115,5 +122,12 @@ class SharingLeakTest {
         assertThat(recomputes).as("preemptions").isPositive();
         assertThat(hits).as("prefix cache hits").isPositive();
         assertThat(cows).as("copy-on-write copies").isPositive();
+    }
+
+    /** No request left, nothing running, waiting or swapped, every block free. */
+    private static boolean idle(LLMEngine e) {
+        EngineStats s = e.stats();
+        return e.numActiveRequests() == 0 && s.running() == 0 && s.waiting() == 0 && s.swapped() == 0
+                && s.numFreeBlocks() == s.numTotalBlocks();
     }
 }

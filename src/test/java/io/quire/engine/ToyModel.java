@@ -11,6 +11,7 @@ import io.quire.model.ModelConfig;
 import io.quire.model.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -74,7 +75,10 @@ final class ToyModel implements LanguageModel {
             long h = 17;
             for (int p = 0; p <= pos; p++) {
                 int slot = table[p / bs] * bs + p % bs;
-                if ((int) keys[slot * 2 + 1] != p) throw new IllegalStateException("slot " + slot + " holds position " + keys[slot * 2 + 1] + ", expected " + p);
+                if ((int) keys[slot * 2 + 1] != p) {
+                    throw new IllegalStateException("slot " + slot + " holds position " + keys[slot * 2 + 1]
+                            + ", expected " + p);
+                }
                 h = mix(h, (int) keys[slot * 2]);
             }
             logits[s] = logitsOf(h);
@@ -97,16 +101,16 @@ final class ToyModel implements LanguageModel {
 
     /** Greedy continuation of {@code prompt}: up to {@code maxTokens}, ending early after EOS. */
     int[] reference(int[] prompt, int maxTokens) {
-        int[] seq = java.util.Arrays.copyOf(prompt, prompt.length + maxTokens);
+        int[] seq = Arrays.copyOf(prompt, prompt.length + maxTokens);
         int n = prompt.length;
         for (int i = 0; i < maxTokens; i++) {
-            float[] l = logitsAfter(java.util.Arrays.copyOf(seq, n));
+            float[] l = logitsAfter(Arrays.copyOf(seq, n));
             int best = 0;
             for (int j = 1; j < l.length; j++) if (l[j] > l[best]) best = j;
             seq[n++] = best;
             if (best == ToyTokenizer.EOS) break;
         }
-        return java.util.Arrays.copyOfRange(seq, prompt.length, n);
+        return Arrays.copyOfRange(seq, prompt.length, n);
     }
 
     private static long mix(long h, long v) {

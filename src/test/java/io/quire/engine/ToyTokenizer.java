@@ -33,7 +33,12 @@ final class ToyTokenizer implements Tokenizer {
 
     @Override
     public String piece(int id) {
-        return switch (id) { case 0 -> "<unk>"; case 1 -> "<s>"; case 2 -> "</s>"; default -> new String(tokenBytes(id), StandardCharsets.ISO_8859_1); };
+        return switch (id) {
+            case 0 -> "<unk>";
+            case 1 -> "<s>";
+            case 2 -> "</s>";
+            default -> new String(tokenBytes(id), StandardCharsets.ISO_8859_1);
+        };
     }
 
     @Override

@@ -12,12 +12,13 @@ class BlockPoolTest {
     @Test
     void allocatesDistinctBlocksAndTakesThemBack() {
         BlockPool pool = new BlockPool(4);
-        List<KVCacheBlock> a = pool.allocate(3);
-        assertThat(a).extracting(KVCacheBlock::blockId).doesNotHaveDuplicates().hasSize(3);
+        List<KvCacheBlock> a = pool.allocate(3);
+        assertThat(a).extracting(KvCacheBlock::blockId).doesNotHaveDuplicates().hasSize(3);
         assertThat(a).allMatch(b -> b.refCount() == 1);
         assertThat(pool.numFreeBlocks()).isEqualTo(1);
         assertThat(pool.usage()).isEqualTo(0.75);
-        assertThatThrownBy(() -> pool.allocate(2)).isInstanceOf(IllegalStateException.class).hasMessageContaining("only 1 free");
+        assertThatThrownBy(() -> pool.allocate(2)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("only 1 free");
         pool.free(a);
         assertThat(pool.numFreeBlocks()).isEqualTo(4);
         assertThat(pool.usage()).isZero();
@@ -26,7 +27,7 @@ class BlockPoolTest {
     @Test
     void sharedBlockReturnsOnlyWhenTheLastReferenceGoes() {
         BlockPool pool = new BlockPool(2);
-        KVCacheBlock b = pool.allocate(1).getFirst();
+        KvCacheBlock b = pool.allocate(1).getFirst();
         pool.share(b);
         pool.free(List.of(b));
         assertThat(pool.numFreeBlocks()).isEqualTo(1);
@@ -39,10 +40,10 @@ class BlockPoolTest {
     @Test
     void freedBlocksGoToTheBackOfTheQueue() {
         BlockPool pool = new BlockPool(3);
-        List<KVCacheBlock> first = pool.allocate(1);
+        List<KvCacheBlock> first = pool.allocate(1);
         pool.free(first);
         // Block 0 went back behind 1 and 2.
-        assertThat(pool.allocate(3)).extracting(KVCacheBlock::blockId).containsExactly(1, 2, 0);
+        assertThat(pool.allocate(3)).extracting(KvCacheBlock::blockId).containsExactly(1, 2, 0);
     }
 
     @Test

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,7 +14,7 @@ class KvMemoryReportTest {
 
     @Test
     void countsBlocksTokensAndInternalFragmentation() {
-        KVCacheManager kv = new KVCacheManager(10, 16);
+        KvCacheManager kv = new KvCacheManager(10, 16);
         Map<String, Integer> lengths = Map.of("a", 5, "b", 16, "c", 17);
         lengths.forEach((id, len) -> assertThat(kv.allocateSlots(id, 0, len)).isTrue());
         KvMemoryReport r = kv.report(7, BYTES_PER_BLOCK, lengths::get);
@@ -43,12 +44,14 @@ class KvMemoryReportTest {
         assertThat(cBlocks).containsExactly(kv.blockTable("c"));
         assertThat(r.blocks()).hasSize(4);
         assertThat(r.blocks()).allSatisfy(b -> assertThat(b.refCount()).isEqualTo(1));
-        KvMemoryReport.BlockInfo cLast = r.blocks().stream().filter(b -> b.blockId() == cBlocks[1]).findFirst().orElseThrow();
+        KvMemoryReport.BlockInfo cLast = r.blocks().stream().filter(b -> b.blockId() == cBlocks[1]).findFirst()
+                .orElseThrow();
         assertThat(cLast.tokens()).isEqualTo(1);
         assertThat(cLast.fill(16)).isEqualTo(1.0 / 16);
         assertThat(cLast.owners()).containsExactly("c");
         int aBlock = kv.blockTable("a")[0];
-        assertThat(r.blocks().stream().filter(b -> b.blockId() == aBlock).findFirst().orElseThrow().tokens()).isEqualTo(5);
+        assertThat(r.blocks().stream().filter(b -> b.blockId() == aBlock).findFirst().orElseThrow().tokens())
+                .isEqualTo(5);
         // Block ids in order.
         assertThat(r.blocks()).extracting(KvMemoryReport.BlockInfo::blockId).isSorted();
 
@@ -61,7 +64,7 @@ class KvMemoryReportTest {
 
     @Test
     void blocksAheadOfTheTokensAreReservedNotWasted() {
-        KVCacheManager kv = new KVCacheManager(10, 16);
+        KvCacheManager kv = new KvCacheManager(10, 16);
         assertThat(kv.allocateSlots("r", 0, 64)).isTrue(); // a reservation of 4 blocks
         KvMemoryReport r = kv.report(1, BYTES_PER_BLOCK, id -> 5);
         assertThat(r.blocksUsed()).isEqualTo(4);
@@ -76,14 +79,14 @@ class KvMemoryReportTest {
     @Test
     void sharedBlocksCountOnceAndTheSavingIsTheDifference() {
         BlockPool pool = new BlockPool(8);
-        List<KVCacheBlock> a = pool.allocate(2);           // a: 20 tokens in [p, a1]
-        KVCacheBlock prefix = a.getFirst();
+        List<KvCacheBlock> a = pool.allocate(2);           // a: 20 tokens in [p, a1]
+        KvCacheBlock prefix = a.getFirst();
         pool.share(prefix);                                 // b references the full prefix block too
         pool.share(prefix);                                 // and c
-        List<KVCacheBlock> b = List.of(prefix, pool.allocate(1).getFirst()); // b: 18 tokens
-        List<KVCacheBlock> c = List.of(prefix);             // c: 16 tokens, all shared
-        KvMemoryReport r = KvMemoryReport.build(3, 16, BYTES_PER_BLOCK, pool.numTotalBlocks(), pool.numFreeBlocks(), List.of(
-                new KvMemoryReport.SequenceBlocks("a", "a", 20, a),
+        List<KvCacheBlock> b = List.of(prefix, pool.allocate(1).getFirst()); // b: 18 tokens
+        List<KvCacheBlock> c = List.of(prefix);             // c: 16 tokens, all shared
+        KvMemoryReport r = KvMemoryReport.build(3, 16, BYTES_PER_BLOCK, pool.numTotalBlocks(), pool.numFreeBlocks(),
+                List.of(new KvMemoryReport.SequenceBlocks("a", "a", 20, a),
                 new KvMemoryReport.SequenceBlocks("b", "b", 18, b),
                 new KvMemoryReport.SequenceBlocks("c", "c", 16, c)));
 
@@ -95,7 +98,8 @@ class KvMemoryReportTest {
         assertThat(r.sharingSavedFraction()).isEqualTo(2.0 / 5);
         assertThat(r.tokensStored()).isEqualTo(16 + 4 + 2);
         assertThat(r.slotsWasted()).isEqualTo(12 + 14);
-        KvMemoryReport.BlockInfo p = r.blocks().stream().filter(x -> x.blockId() == prefix.blockId()).findFirst().orElseThrow();
+        KvMemoryReport.BlockInfo p = r.blocks().stream().filter(x -> x.blockId() == prefix.blockId()).findFirst()
+                .orElseThrow();
         assertThat(p.refCount()).isEqualTo(3);
         assertThat(p.owners()).containsExactly("a", "b", "c");
         assertThat(p.tokens()).isEqualTo(16);
@@ -104,7 +108,7 @@ class KvMemoryReportTest {
     @Test
     void blocksHeldOutsideTheTablesShowAsUnattributed() {
         BlockPool pool = new BlockPool(4);
-        List<KVCacheBlock> a = pool.allocate(1);
+        List<KvCacheBlock> a = pool.allocate(1);
         pool.allocate(1); // held by no table
         KvMemoryReport r = KvMemoryReport.build(0, 16, BYTES_PER_BLOCK, pool.numTotalBlocks(), pool.numFreeBlocks(),
                 List.of(new KvMemoryReport.SequenceBlocks("a", "a", 3, a)));
@@ -116,10 +120,10 @@ class KvMemoryReportTest {
     @Test
     void aForkSharesItsParentsBlocksUntilItWrites() {
         // n = 2 on a 20-token prompt: the child references both of the parent's blocks.
-        KVCacheManager kv = new KVCacheManager(10, 16, false, 0);
+        KvCacheManager kv = new KvCacheManager(10, 16, false, 0);
         assertThat(kv.allocateSlots("req/0", 0, 20)).isTrue();
         kv.fork("req/0", "req/1");
-        java.util.function.UnaryOperator<String> owner = id -> id.substring(0, id.indexOf('/'));
+        UnaryOperator<String> owner = id -> id.substring(0, id.indexOf('/'));
         KvMemoryReport r = kv.report(1, BYTES_PER_BLOCK, id -> 20, owner);
         assertThat(r.blocksUsed()).isEqualTo(2);
         assertThat(r.blocksReferenced()).isEqualTo(4);

@@ -7,12 +7,12 @@ package io.quire.kv;
  * it while it sits in the free queue, so a later request with the same prefix can take it back,
  * and loses it only when the pool hands the block out for new data (eviction).
  */
-public final class KVCacheBlock {
+public final class KvCacheBlock {
     private final int blockId;
     private int refCount;
     private BlockHash hash;
 
-    KVCacheBlock(int blockId) {
+    KvCacheBlock(int blockId) {
         this.blockId = blockId;
     }
 
@@ -33,5 +33,7 @@ public final class KVCacheBlock {
     }
 
     @Override
-    public String toString() { return "KVCacheBlock[" + blockId + ", ref=" + refCount + (hash != null ? ", cached" : "") + "]"; }
+    public String toString() {
+        return "KvCacheBlock[" + blockId + ", ref=" + refCount + (hash != null ? ", cached" : "") + "]";
+    }
 }

@@ -1,12 +1,12 @@
 package io.quire.engine;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quire.SharedFiles;
 import io.quire.backend.KvCache;
-import io.quire.kv.KVCacheManager;
+import io.quire.kv.KvCacheManager;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
+import io.quire.model.tokenizer.StreamingDetokenizer;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -17,17 +17,17 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** n > 1, best_of and beam search: prompt blocks held once, seeded reproducibility, the right sequences returned. */
-class SequenceGroupTest {
+class MultiSequenceRequestTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 
     private static LLMEngine engine(LanguageModel m, int numBlocks, int blockSize) {
-        return new LLMEngine(m, new EngineConfig(blockSize, EngineConfig.kvBytesFor(m, blockSize, numBlocks), 16, 256, 0),
-                new SimpleMeterRegistry());
+        return TestEngines.with(m).blocks(numBlocks, blockSize).maxNumSeqs(16).maxNumBatchedTokens(256).build();
     }
 
     /** Each output index's tokens, concatenated over the stream. */
@@ -56,12 +56,13 @@ class SequenceGroupTest {
     void fourSamplesHoldThePromptBlocksOnceAndCopyOnlyThePartialBlock() {
         ToyModel model = new ToyModel(64, 1024);
         try (LLMEngine e = engine(model, 64, 16)) {
-            KVCacheManager kv = e.kvCacheManager();
+            KvCacheManager kv = e.kvCacheManager();
             List<String> checks = new ArrayList<>();
             SamplingParams p = SamplingParams.defaults(8).withSeed(3L).withN(4, null).withIgnoreEos(true);
-            e.afterStep = engine -> {
+            AtomicBoolean checking = new AtomicBoolean(true);
+            e.addKvReportListener(report -> {
                 // On the engine thread, right after the step.
-                if (engine.scheduler().running().isEmpty()) return;
+                if (!checking.get() || e.scheduler().running().isEmpty()) return;
                 int[][] tables = new int[4][];
                 for (int i = 0; i < 4; i++) tables[i] = kv.blockTable(i == 0 ? "r" : "r#" + i);
                 if (checks.isEmpty()) {
@@ -75,14 +76,15 @@ class SequenceGroupTest {
                     for (int[] t : tables) assertThat(Arrays.copyOf(t, 2)).containsExactly(Arrays.copyOf(tables[0], 2));
                     assertThat(kv.refCount(tables[0][0])).isEqualTo(4);
                     assertThat(kv.refCount(tables[0][1])).isEqualTo(4);
-                    assertThat(new HashSet<>(List.of(tables[0][2], tables[1][2], tables[2][2], tables[3][2]))).hasSize(4);
+                    assertThat(new HashSet<>(List.of(tables[0][2], tables[1][2], tables[2][2], tables[3][2])))
+                            .hasSize(4);
                     assertThat(kv.numUsedBlocks()).as("vs 12 without sharing").isEqualTo(6);
                     assertThat(kv.numCowCopies()).isEqualTo(3);
                     checks.add("cow");
                 }
-            };
+            });
             List<RequestOutput> outs = e.generate("r", prompt(40), p).collectList().block(TIMEOUT);
-            e.afterStep = null;
+            checking.set(false);
             assertThat(checks).containsExactly("fork", "cow");
             Map<Integer, int[]> got = byIndex(outs);
             assertThat(got.keySet()).containsExactly(0, 1, 2, 3);
@@ -123,7 +125,9 @@ class SequenceGroupTest {
         double sum = 0;
         int[] seq = Arrays.copyOf(prompt, prompt.length + out.length);
         System.arraycopy(out, 0, seq, prompt.length, out.length);
-        for (int i = 0; i < out.length; i++) sum += logSoftmax(model.logitsAfter(Arrays.copyOf(seq, prompt.length + i)), out[i]);
+        for (int i = 0; i < out.length; i++) {
+            sum += logSoftmax(model.logitsAfter(Arrays.copyOf(seq, prompt.length + i)), out[i]);
+        }
         return sum;
     }
 
@@ -152,8 +156,12 @@ class SequenceGroupTest {
 
     private record Done(int[] output, double score) {}
 
-    /** vLLM's beam search, without any cache sharing: each beam's full sequence runs through the model in a fresh cache. */
-    private static List<int[]> plainBeamSearch(LanguageModel model, int[] prompt, int width, int n, int maxTokens, float lengthPenalty, int eos) {
+    /**
+     * vLLM's beam search, without any cache sharing: each beam's full sequence runs through the
+     * model in a fresh cache.
+     */
+    private static List<int[]> plainBeamSearch(LanguageModel model, int[] prompt, int width, int n, int maxTokens,
+                                               float lengthPenalty, int eos) {
         List<Beam> beams = List.of(new Beam(prompt, 0));
         List<Done> done = new ArrayList<>();
         for (int step = 0; step < maxTokens && !beams.isEmpty(); step++) {
@@ -168,12 +176,14 @@ class SequenceGroupTest {
                 double lse = max + Math.log(s);
                 Integer[] ids = new Integer[logits.length];
                 for (int i = 0; i < ids.length; i++) ids[i] = i;
-                Arrays.sort(ids, (x, y) -> logits[x] != logits[y] ? Float.compare(logits[y], logits[x]) : Integer.compare(x, y));
+                Arrays.sort(ids, (x, y) -> logits[x] != logits[y] ? Float.compare(logits[y], logits[x])
+                        : Integer.compare(x, y));
                 for (int k = 0; k < 2 * width; k++) {
                     int tok = ids[k];
                     double cum = b.cum() + (logits[tok] - lse);
                     if (tok == eos) {
-                        done.add(new Done(Arrays.copyOfRange(b.tokens(), prompt.length, b.tokens().length), cum / Math.pow(b.tokens().length, lengthPenalty)));
+                        done.add(new Done(Arrays.copyOfRange(b.tokens(), prompt.length, b.tokens().length),
+                                cum / Math.pow(b.tokens().length, lengthPenalty)));
                     } else {
                         int[] t = Arrays.copyOf(b.tokens(), b.tokens().length + 1);
                         t[t.length - 1] = tok;
@@ -186,7 +196,8 @@ class SequenceGroupTest {
             for (Ext x : ext.subList(0, Math.min(width, ext.size()))) next.add(new Beam(x.tokens(), x.cum()));
             beams = next;
         }
-        for (Beam b : beams) done.add(new Done(Arrays.copyOfRange(b.tokens(), prompt.length, b.tokens().length), b.cum() / Math.pow(b.tokens().length, lengthPenalty)));
+        for (Beam b : beams) done.add(new Done(Arrays.copyOfRange(b.tokens(), prompt.length, b.tokens().length),
+                b.cum() / Math.pow(b.tokens().length, lengthPenalty)));
         done.sort(Comparator.comparingDouble(Done::score).reversed());
         return done.subList(0, Math.min(n, done.size())).stream().map(Done::output).toList();
     }
@@ -197,10 +208,12 @@ class SequenceGroupTest {
         int[] positions = new int[tokens.length], slots = new int[tokens.length], table = new int[blocks];
         for (int i = 0; i < tokens.length; i++) positions[i] = slots[i] = i;
         for (int b = 0; b < blocks; b++) table[b] = b;
-        return model.forward(new ForwardBatch(tokens, positions, slots, new int[]{0, tokens.length}, new int[][]{table}), cache)[0];
+        return model.forward(new ForwardBatch(tokens, positions, slots, new int[]{0, tokens.length},
+                new int[][]{table}), cache)[0];
     }
 
-    private static void beamSearchMatches(LanguageModel m, int[] prompt, int width, int n, int maxTokens, float lengthPenalty) {
+    private static void beamSearchMatches(LanguageModel m, int[] prompt, int width, int n, int maxTokens,
+                                          float lengthPenalty) {
         List<int[]> expected = plainBeamSearch(m, prompt, width, n, maxTokens, lengthPenalty, m.tokenizer().eosId());
         try (LLMEngine e = engine(m, 128, 16)) {
             SamplingParams p = SamplingParams.greedy(maxTokens).withN(n, width).withBeamSearch(lengthPenalty);
@@ -210,8 +223,10 @@ class SequenceGroupTest {
             assertThat(beams).hasSize(expected.size());
             for (int i = 0; i < beams.size(); i++) {
                 assertThat(beams.get(i).index()).isEqualTo(i);
-                assertThat(beams.get(i).tokenIds()).as("beam %d of width %d, length penalty %s", i, width, lengthPenalty).containsExactly(expected.get(i));
-                var detok = new io.quire.model.tokenizer.StreamingDetokenizer(m.tokenizer());
+                assertThat(beams.get(i).tokenIds())
+                        .as("beam %d of width %d, length penalty %s", i, width, lengthPenalty)
+                        .containsExactly(expected.get(i));
+                var detok = new StreamingDetokenizer(m.tokenizer());
                 StringBuilder text = new StringBuilder();
                 for (int t : expected.get(i)) text.append(detok.add(t));
                 assertThat(beams.get(i).text()).isEqualTo(text.append(detok.flush()).toString());
@@ -225,7 +240,9 @@ class SequenceGroupTest {
         try (LanguageModel m = ModelLoader.load(SharedFiles.stories260K())) {
             int[] once = {1, 403, 407, 261, 378};
             beamSearchMatches(m, once, 4, 4, 24, 1f);
-            beamSearchMatches(m, new int[]{1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401}, 4, 2, 40, 0.5f);
+            beamSearchMatches(m,
+                    new int[]{1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401},
+                    4, 2, 40, 0.5f);
             beamSearchMatches(m, once, 2, 1, 16, 0f);
         }
     }

@@ -7,12 +7,13 @@ import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.offset;
 
-class KVCacheManagerTest {
+class KvCacheManagerTest {
 
     @Test
     void allocatesBlocksStepByStep() {
-        KVCacheManager kv = new KVCacheManager(10, 4);
+        KvCacheManager kv = new KvCacheManager(10, 4);
         assertThat(kv.allocateSlots("a", 0, 5)).isTrue();  // 5 tokens: 2 blocks
         assertThat(kv.numBlocks("a")).isEqualTo(2);
         assertThat(kv.allocateSlots("a", 5, 3)).isTrue();  // 8 tokens: still 2 blocks
@@ -20,12 +21,12 @@ class KVCacheManagerTest {
         assertThat(kv.allocateSlots("a", 8, 1)).isTrue();  // 9: 3 blocks
         assertThat(kv.numBlocks("a")).isEqualTo(3);
         assertThat(kv.numFreeBlocks()).isEqualTo(7);
-        assertThat(kv.usage()).isEqualTo(0.3, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(kv.usage()).isEqualTo(0.3, offset(1e-9));
     }
 
     @Test
     void refusesWithoutAllocatingWhenBlocksRunOut() {
-        KVCacheManager kv = new KVCacheManager(3, 4);
+        KvCacheManager kv = new KvCacheManager(3, 4);
         assertThat(kv.allocateSlots("a", 0, 8)).isTrue();
         assertThat(kv.allocateSlots("b", 0, 8)).isFalse();
         assertThat(kv.numBlocks("b")).isZero();
@@ -40,7 +41,7 @@ class KVCacheManagerTest {
 
     @Test
     void slotMappingFollowsTheBlockTable() {
-        KVCacheManager kv = new KVCacheManager(8, 4);
+        KvCacheManager kv = new KvCacheManager(8, 4);
         kv.allocateSlots("x", 0, 3);
         kv.allocateSlots("a", 0, 10);
         int[] table = kv.blockTable("a");

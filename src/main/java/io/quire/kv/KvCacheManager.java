@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntUnaryOperator;
+import java.util.function.ToIntFunction;
+import java.util.function.UnaryOperator;
 
 /**
  * Which blocks hold each sequence's KV (vLLM v1's {@code KVCacheManager}, with V0's block sharing
@@ -28,8 +30,12 @@ import java.util.function.IntUnaryOperator;
  * The data movements are queued as {@link BlockOp}s in decision order; the engine takes them with
  * {@link #takeBlockOps} and performs them before the forward pass. Not thread-safe: only the engine
  * thread touches it.
+ *
+ * <p>Over 400 lines on purpose: block tables, reference counts, the prefix-cache index and the swap
+ * side change together in every operation (a fork, a swap, a copy-on-write touches all of them),
+ * and their invariants are easiest to check in one place.
  */
-public final class KVCacheManager {
+public final class KvCacheManager {
     private final BlockPool pool;
     private final BlockPool swapPool; // null without swap space
     private final BlockHash[] swapHashes; // the hash a swapped-out block had on the device
@@ -42,11 +48,11 @@ public final class KVCacheManager {
 
     /** A sequence's blocks, plus the hashes of its leading full blocks (so far as computed). */
     private static final class Table {
-        final List<KVCacheBlock> blocks = new ArrayList<>();
+        final List<KvCacheBlock> blocks = new ArrayList<>();
         final List<BlockHash> hashes = new ArrayList<>();
     }
 
-    public KVCacheManager(int numBlocks, int blockSize) {
+    public KvCacheManager(int numBlocks, int blockSize) {
         this(numBlocks, blockSize, false, 0);
     }
 
@@ -54,7 +60,7 @@ public final class KVCacheManager {
      * @param enablePrefixCaching whether full blocks are cached by hash and reused across sequences
      * @param numSwapBlocks       blocks of the host-side swap pool (0: no swapping)
      */
-    public KVCacheManager(int numBlocks, int blockSize, boolean enablePrefixCaching, int numSwapBlocks) {
+    public KvCacheManager(int numBlocks, int blockSize, boolean enablePrefixCaching, int numSwapBlocks) {
         if (blockSize <= 0) throw new IllegalArgumentException("blockSize must be positive, got " + blockSize);
         if (numSwapBlocks < 0) throw new IllegalArgumentException("numSwapBlocks must be >= 0, got " + numSwapBlocks);
         this.pool = new BlockPool(numBlocks);
@@ -111,12 +117,12 @@ public final class KVCacheManager {
     public PrefixHit findCachedPrefix(IntUnaryOperator tokenAt, int numTokens, String extraKey) {
         if (!prefixCaching) return PrefixHit.NONE;
         int maxBlocks = (numTokens - 1) / blockSize;
-        List<KVCacheBlock> blocks = new ArrayList<>();
+        List<KvCacheBlock> blocks = new ArrayList<>();
         List<BlockHash> hashes = new ArrayList<>();
         BlockHash parent = null;
         for (int i = 0; i < maxBlocks; i++) {
             BlockHash h = BlockHash.of(parent, blockTokens(tokenAt, i), extraKey);
-            KVCacheBlock b = pool.cachedBlock(h);
+            KvCacheBlock b = pool.cachedBlock(h);
             if (b == null) break;
             blocks.add(b);
             hashes.add(h);
@@ -151,9 +157,12 @@ public final class KVCacheManager {
         if (swappedTables.containsKey(seqId)) throw new IllegalStateException("sequence " + seqId + " is swapped out");
         Table table = tables.get(seqId);
         if (!hit.isEmpty()) {
-            if (table != null && !table.blocks.isEmpty()) throw new IllegalStateException("a prefix hit for " + seqId + ", which already holds blocks");
+            if (table != null && !table.blocks.isEmpty()) {
+                throw new IllegalStateException("a prefix hit for " + seqId + ", which already holds blocks");
+            }
             if (hit.numBlocks() * blockSize != numComputedTokens) {
-                throw new IllegalArgumentException("a prefix hit of " + hit.numBlocks() + " blocks covers " + hit.numBlocks() * blockSize + " tokens, not " + numComputedTokens);
+                throw new IllegalArgumentException("a prefix hit of " + hit.numBlocks() + " blocks covers "
+                        + hit.numBlocks() * blockSize + " tokens, not " + numComputedTokens);
             }
         }
         int have = (table == null ? 0 : table.blocks.size()) + hit.numBlocks();
@@ -167,21 +176,21 @@ public final class KVCacheManager {
             }
         }
         int hitFromFree = 0;
-        for (KVCacheBlock b : hit.blocks()) if (b.refCount() == 0) hitFromFree++;
+        for (KvCacheBlock b : hit.blocks()) if (b.refCount() == 0) hitFromFree++;
         if (numNew + numCow + hitFromFree > pool.numFreeBlocks()) return false;
         if (numNew + numCow + hit.numBlocks() == 0) return true;
 
         if (table == null) tables.put(seqId, table = new Table());
-        for (KVCacheBlock b : hit.blocks()) {
+        for (KvCacheBlock b : hit.blocks()) {
             pool.touch(b);
             table.blocks.add(b);
         }
         table.hashes.addAll(hit.hashes());
         if (numCow > 0) {
             for (int b = numComputedTokens / blockSize; b < Math.min(table.blocks.size(), blocksFor(end)); b++) {
-                KVCacheBlock old = table.blocks.get(b);
+                KvCacheBlock old = table.blocks.get(b);
                 if (old.refCount() <= 1) continue;
-                KVCacheBlock copy = pool.allocate(1).getFirst();
+                KvCacheBlock copy = pool.allocate(1).getFirst();
                 ops.add(new BlockOp(BlockOp.Kind.COPY, old.blockId(), copy.blockId()));
                 table.blocks.set(b, copy);
                 pool.free(List.of(old));
@@ -214,12 +223,14 @@ public final class KVCacheManager {
      * the swap pool wherever the parent's are: both now reference them.
      */
     public void fork(String parent, String child) {
-        if (tables.containsKey(child) || swappedTables.containsKey(child)) throw new IllegalStateException("fork target " + child + " already holds blocks");
+        if (tables.containsKey(child) || swappedTables.containsKey(child)) {
+            throw new IllegalStateException("fork target " + child + " already holds blocks");
+        }
         boolean swapped = swappedTables.containsKey(parent);
         Table p = swapped ? swappedTables.get(parent) : tables.get(parent);
         if (p == null) throw new IllegalStateException("cannot fork " + parent + ": it holds no blocks");
         Table c = new Table();
-        for (KVCacheBlock b : p.blocks) {
+        for (KvCacheBlock b : p.blocks) {
             (swapped ? swapPool : pool).share(b);
             c.blocks.add(b);
         }
@@ -284,12 +295,12 @@ public final class KVCacheManager {
         return distinct(seqIds, swappedTables).size();
     }
 
-    private static Map<KVCacheBlock, Integer> distinct(Collection<String> seqIds, Map<String, Table> from) {
-        Map<KVCacheBlock, Integer> refs = new IdentityHashMap<>();
+    private static Map<KvCacheBlock, Integer> distinct(Collection<String> seqIds, Map<String, Table> from) {
+        Map<KvCacheBlock, Integer> refs = new IdentityHashMap<>();
         for (String id : seqIds) {
             Table t = from.get(id);
             if (t == null) continue;
-            for (KVCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
+            for (KvCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
         }
         return refs;
     }
@@ -301,19 +312,21 @@ public final class KVCacheManager {
      * few free blocks.
      */
     public boolean swapOut(List<String> seqIds) {
-        Map<KVCacheBlock, Integer> refs = new LinkedHashMap<>();
+        Map<KvCacheBlock, Integer> refs = new LinkedHashMap<>();
         for (String id : seqIds) {
-            if (swappedTables.containsKey(id)) throw new IllegalStateException("cannot swap out " + id + ": it is swapped out already");
+            if (swappedTables.containsKey(id)) {
+                throw new IllegalStateException("cannot swap out " + id + ": it is swapped out already");
+            }
             Table t = tables.get(id);
             if (t == null) continue; // nothing computed yet: an empty table goes to the swap side
-            for (KVCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
+            for (KvCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
         }
         if (swapPool == null || refs.size() > swapPool.numFreeBlocks()) return false;
-        Map<KVCacheBlock, KVCacheBlock> hostOf = new IdentityHashMap<>();
-        List<KVCacheBlock> hostBlocks = swapPool.allocate(refs.size());
+        Map<KvCacheBlock, KvCacheBlock> hostOf = new IdentityHashMap<>();
+        List<KvCacheBlock> hostBlocks = swapPool.allocate(refs.size());
         int k = 0;
-        for (Map.Entry<KVCacheBlock, Integer> e : refs.entrySet()) {
-            KVCacheBlock dev = e.getKey(), host = hostBlocks.get(k++);
+        for (Map.Entry<KvCacheBlock, Integer> e : refs.entrySet()) {
+            KvCacheBlock dev = e.getKey(), host = hostBlocks.get(k++);
             for (int i = 1; i < e.getValue(); i++) swapPool.share(host);
             swapHashes[host.blockId()] = dev.hash();
             hostOf.put(dev, host);
@@ -323,7 +336,7 @@ public final class KVCacheManager {
             Table t = tables.remove(id);
             if (t == null) t = new Table();
             Table s = new Table();
-            for (KVCacheBlock b : t.blocks) s.blocks.add(hostOf.get(b));
+            for (KvCacheBlock b : t.blocks) s.blocks.add(hostOf.get(b));
             s.hashes.addAll(t.hashes);
             swappedTables.put(id, s);
             pool.free(t.blocks.reversed());
@@ -337,18 +350,18 @@ public final class KVCacheManager {
      * A block whose content is still cached on the device keeps its hash.
      */
     public boolean swapIn(List<String> seqIds) {
-        Map<KVCacheBlock, Integer> refs = new LinkedHashMap<>();
+        Map<KvCacheBlock, Integer> refs = new LinkedHashMap<>();
         for (String id : seqIds) {
             Table t = swappedTables.get(id);
             if (t == null) throw new IllegalStateException("cannot swap in " + id + ": it is not swapped out");
-            for (KVCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
+            for (KvCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
         }
         if (refs.size() > pool.numFreeBlocks()) return false;
-        Map<KVCacheBlock, KVCacheBlock> devOf = new IdentityHashMap<>();
-        List<KVCacheBlock> devBlocks = pool.allocate(refs.size());
+        Map<KvCacheBlock, KvCacheBlock> devOf = new IdentityHashMap<>();
+        List<KvCacheBlock> devBlocks = pool.allocate(refs.size());
         int k = 0;
-        for (Map.Entry<KVCacheBlock, Integer> e : refs.entrySet()) {
-            KVCacheBlock host = e.getKey(), dev = devBlocks.get(k++);
+        for (Map.Entry<KvCacheBlock, Integer> e : refs.entrySet()) {
+            KvCacheBlock host = e.getKey(), dev = devBlocks.get(k++);
             for (int i = 1; i < e.getValue(); i++) pool.share(dev);
             BlockHash h = swapHashes[host.blockId()];
             if (h != null) pool.cache(dev, h);
@@ -358,10 +371,10 @@ public final class KVCacheManager {
         for (String id : seqIds) {
             Table s = swappedTables.remove(id);
             Table t = new Table();
-            for (KVCacheBlock b : s.blocks) t.blocks.add(devOf.get(b));
+            for (KvCacheBlock b : s.blocks) t.blocks.add(devOf.get(b));
             t.hashes.addAll(s.hashes);
             tables.put(id, t);
-            for (KVCacheBlock b : s.blocks.reversed()) {
+            for (KvCacheBlock b : s.blocks.reversed()) {
                 swapPool.free(List.of(b));
                 if (b.refCount() == 0) swapHashes[b.blockId()] = null;
             }
@@ -369,7 +382,7 @@ public final class KVCacheManager {
         return true;
     }
 
-    /** The data movements decided since the last call, in order; the caller must perform them before the next forward pass. */
+    /** The data movements decided since the last call, in order: to perform before the next forward pass. */
     public List<BlockOp> takeBlockOps() {
         List<BlockOp> out = List.copyOf(ops);
         ops.clear();
@@ -383,20 +396,22 @@ public final class KVCacheManager {
      *                     the caller does not know (its blocks then count as full)
      * @param ownerOf      the request a sequence belongs to
      */
-    public KvMemoryReport report(long step, long bytesPerBlock, java.util.function.ToIntFunction<String> tokensStored,
-                                 java.util.function.UnaryOperator<String> ownerOf) {
+    public KvMemoryReport report(long step, long bytesPerBlock, ToIntFunction<String> tokensStored,
+                                 UnaryOperator<String> ownerOf) {
         List<KvMemoryReport.SequenceBlocks> seqs = new ArrayList<>(tables.size());
         for (var e : tables.entrySet()) {
             int n = tokensStored.applyAsInt(e.getKey());
-            List<KVCacheBlock> blocks = e.getValue().blocks;
-            seqs.add(new KvMemoryReport.SequenceBlocks(e.getKey(), ownerOf.apply(e.getKey()), n < 0 ? blocks.size() * blockSize : n, blocks));
+            List<KvCacheBlock> blocks = e.getValue().blocks;
+            int stored = n < 0 ? blocks.size() * blockSize : n;
+            seqs.add(new KvMemoryReport.SequenceBlocks(e.getKey(), ownerOf.apply(e.getKey()), stored, blocks));
         }
         return KvMemoryReport.build(step, blockSize, bytesPerBlock, pool.numTotalBlocks(), pool.numFreeBlocks(), seqs)
-                .withCacheAndSwap(pool.numCachedBlocks(), numSwapBlocks(), numSwapBlocks() - numFreeSwapBlocks(), swappedTables.size());
+                .withCacheAndSwap(pool.numCachedBlocks(), numSwapBlocks(), numSwapBlocks() - numFreeSwapBlocks(),
+                        swappedTables.size());
     }
 
-    /** As {@link #report(long, long, java.util.function.ToIntFunction, java.util.function.UnaryOperator)}, each sequence its own owner. */
-    public KvMemoryReport report(long step, long bytesPerBlock, java.util.function.ToIntFunction<String> tokensStored) {
+    /** As {@link #report(long, long, ToIntFunction, UnaryOperator)}, each sequence its own owner. */
+    public KvMemoryReport report(long step, long bytesPerBlock, ToIntFunction<String> tokensStored) {
         return report(step, bytesPerBlock, tokensStored, id -> id);
     }
 }

@@ -3,6 +3,7 @@ package io.quire.kv;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +12,7 @@ import java.util.Random;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Prefix caching, forks with copy-on-write and swapping in the block manager alone. */
-class KVCacheSharingTest {
+class KvCacheSharingTest {
 
     private static int[] tokens(int n, int salt) {
         int[] t = new int[n];
@@ -19,14 +20,14 @@ class KVCacheSharingTest {
         return t;
     }
 
-    private static void computeAll(KVCacheManager kv, String id, int[] t) {
+    private static void computeAll(KvCacheManager kv, String id, int[] t) {
         assertThat(kv.allocateSlots(id, 0, t.length)).isTrue();
         kv.cacheFullBlocks(id, i -> t[i], t.length, null);
     }
 
     @Test
     void aCachedPrefixIsFoundVerifiedAndTakenButNeverItsLastToken() {
-        KVCacheManager kv = new KVCacheManager(20, 4, true, 0);
+        KvCacheManager kv = new KvCacheManager(20, 4, true, 0);
         int[] a = tokens(40, 0);
         computeAll(kv, "a", a);
         assertThat(kv.numCachedBlocks()).isEqualTo(10);
@@ -35,7 +36,7 @@ class KVCacheSharingTest {
         PrefixHit same = kv.findCachedPrefix(i -> a[i], 40, null);
         assertThat(same.numBlocks()).isEqualTo(9);
         // 41 tokens with the same first 40: all 10 blocks.
-        int[] longer = java.util.Arrays.copyOf(a, 41);
+        int[] longer = Arrays.copyOf(a, 41);
         assertThat(kv.findCachedPrefix(i -> longer[i], 41, null).numBlocks()).isEqualTo(10);
         // A different token in block 3 ends the prefix there (chained hashes), another salt shares nothing.
         int[] diverged = a.clone();
@@ -56,7 +57,7 @@ class KVCacheSharingTest {
 
     @Test
     void freedCachedBlocksStayFindableUntilTheLeastRecentlyFreedAreEvicted() {
-        KVCacheManager kv = new KVCacheManager(8, 4, true, 0);
+        KvCacheManager kv = new KvCacheManager(8, 4, true, 0);
         int[] a = tokens(17, 1), b = tokens(17, 2);
         computeAll(kv, "a", a);      // 5 blocks, 4 full
         kv.free("a");
@@ -77,7 +78,7 @@ class KVCacheSharingTest {
 
     @Test
     void aForkSharesEveryBlockAndCopiesOnlyTheBlockItWritesWhileShared() {
-        KVCacheManager kv = new KVCacheManager(10, 4);
+        KvCacheManager kv = new KvCacheManager(10, 4);
         assertThat(kv.allocateSlots("a", 0, 6)).isTrue(); // blocks: full, half
         kv.fork("a", "b");
         kv.fork("a", "c");
@@ -107,7 +108,7 @@ class KVCacheSharingTest {
 
     @Test
     void copyOnWriteNeedsAFreeBlockOrChangesNothing() {
-        KVCacheManager kv = new KVCacheManager(2, 4);
+        KvCacheManager kv = new KvCacheManager(2, 4);
         assertThat(kv.allocateSlots("a", 0, 6)).isTrue();
         kv.fork("a", "b");
         assertThat(kv.allocateSlots("b", 6, 1)).isFalse();
@@ -117,7 +118,7 @@ class KVCacheSharingTest {
 
     @Test
     void swappingMovesSharedBlocksOnceAndKeepsThemShared() {
-        KVCacheManager kv = new KVCacheManager(6, 4, false, 4);
+        KvCacheManager kv = new KvCacheManager(6, 4, false, 4);
         assertThat(kv.allocateSlots("a", 0, 6)).isTrue();
         kv.fork("a", "b");
         assertThat(kv.allocateSlots("b", 6, 1)).isTrue(); // b: [shared full, own copy]
@@ -142,20 +143,23 @@ class KVCacheSharingTest {
         assertThat(kv.numFreeSwapBlocks()).isEqualTo(4);
         // Too little swap space: nothing moves.
         assertThat(kv.allocateSlots("d", 0, 16)).isFalse();
-        KVCacheManager small = new KVCacheManager(6, 4, false, 1);
+        KvCacheManager small = new KvCacheManager(6, 4, false, 1);
         assertThat(small.allocateSlots("x", 0, 8)).isTrue();
         assertThat(small.swapOut(List.of("x"))).isFalse();
         assertThat(small.takeBlockOps()).isEmpty();
         assertThat(small.numBlocks("x")).isEqualTo(2);
     }
 
-    /** Random allocations, hits, forks, writes, swaps and frees: at the end every count is zero and both pools are full. */
+    /**
+     * Random allocations, hits, forks, writes, swaps and frees: at the end every count is zero and
+     * both pools are full.
+     */
     @Test
     void randomSharingNeverLeaks() {
         for (long seed = 1; seed <= 30; seed++) {
             Random rnd = new Random(seed);
             int bs = 1 + rnd.nextInt(4);
-            KVCacheManager kv = new KVCacheManager(40, bs, rnd.nextBoolean(), rnd.nextInt(20));
+            KvCacheManager kv = new KvCacheManager(40, bs, rnd.nextBoolean(), rnd.nextInt(20));
             Map<String, int[]> seqs = new HashMap<>(); // id -> {numTokens}
             Map<String, int[]> toks = new HashMap<>();
             List<String> swapped = new ArrayList<>();

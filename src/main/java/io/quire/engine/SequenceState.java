@@ -1,7 +1,7 @@
 package io.quire.engine;
 
-/** Where a request is in the engine. */
-public enum RequestState {
+/** Where a sequence is in the engine. */
+public enum SequenceState {
     /** Queued, or preempted and waiting to be recomputed. */
     WAITING,
     /** Admitted: it holds KV blocks and is scheduled every step. */

@@ -1,0 +1,171 @@
+package io.quire.engine;
+
+import io.quire.kv.KvCacheManager;
+import io.quire.model.LanguageModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * One engine step and the parts it drives (vLLM v1's {@code EngineCore.step}): the
+ * {@link Scheduler} decides what runs and where its KV lives ({@link KvCacheManager}), the
+ * {@link ModelRunner} runs it, the {@link TokenProcessor} turns the logits into tokens and deltas.
+ * It knows nothing of threads, queues or subscribers: {@link LLMEngine}'s loop calls it, on its
+ * one thread, and delivers what a step returns.
+ */
+final class EngineCore implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(EngineCore.class);
+
+    /**
+     * What one step did.
+     *
+     * @param outputs  each request's deltas of this step (finished requests are marked so)
+     * @param failed   requests that failed, with why (their sequences are finished already)
+     * @param ranModel whether the model ran (a step may only move blocks, or find nothing it can run)
+     */
+    record StepResult(Map<Request, List<SequenceDelta>> outputs, Map<Request, Throwable> failed, boolean ranModel) {}
+
+    private final ModelRunner runner;
+    private final KvCacheManager kv;
+    private final Scheduler scheduler;
+    private final OutputProcessor outputs;
+    private final TokenProcessor tokens;
+    private final EngineMetrics metrics;
+    private final Consumer<Request> onFirstScheduled;
+    private final int vocabSize;
+    private final int maxModelLen;
+    private final int maxNumSeqs;
+    private long numSteps;
+
+    /** @param onFirstScheduled told when a request runs its first step (it leaves the waiting queue's bound) */
+    EngineCore(LanguageModel model, EngineConfig config, int maxModelLen, ModelRunner runner, EngineMetrics metrics,
+               Consumer<Request> onFirstScheduled) {
+        this.runner = runner;
+        this.kv = new KvCacheManager(runner.numBlocks(), config.blockSize(), config.enablePrefixCaching(),
+                runner.numSwapBlocks());
+        runner.checkAgrees(kv);
+        this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
+                config.kvAllocationPolicy(), maxModelLen);
+        StopChecker stops = new StopChecker(Set.copyOf(model.tokenizer().endOfGenerationIds()), maxModelLen);
+        this.outputs = new OutputProcessor(model.tokenizer(), stops);
+        this.tokens = new TokenProcessor(stops, outputs, scheduler, metrics);
+        this.metrics = metrics;
+        this.onFirstScheduled = onFirstScheduled;
+        this.vocabSize = model.config().vocabSize();
+        this.maxModelLen = maxModelLen;
+        this.maxNumSeqs = config.maxNumSeqs();
+        log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), {} swap blocks, prefix caching {}, preemption {},"
+                        + " max model len {}, max {} seqs / {} tokens per step", model.name(), runner.numBlocks(),
+                config.blockSize(), runner.numBlocks() * runner.kvBytesPerBlock() >> 20, runner.numSwapBlocks(),
+                config.enablePrefixCaching() ? "on" : "off", config.preemptionMode(), maxModelLen,
+                config.maxNumSeqs(), config.maxNumBatchedTokens());
+    }
+
+    KvCacheManager kv() { return kv; }
+
+    Scheduler scheduler() { return scheduler; }
+
+    /** Steps that sent a batch to the model so far (a failed one included): the KV report's step. */
+    long numSteps() { return numSteps; }
+
+    /**
+     * Validates one prompt of a submission ({@link RequestValidator}) and makes its request. Any
+     * thread: it reads only sizes that never change.
+     */
+    Request newRequest(String id, int[] prompt, SamplingParams params, String cacheSalt) {
+        if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
+        int maxTokens = RequestValidator.validate(prompt, params, vocabSize, maxModelLen);
+        RequestValidator.validateSequences(prompt.length, maxTokens, params, maxNumSeqs, kv);
+        return new Request(id, prompt, params, maxTokens, System.nanoTime(), cacheSalt);
+    }
+
+    /** Admits a new request: its text starts, its sequence joins the waiting queue. */
+    void add(Request r) {
+        outputs.open(r.live.getFirst());
+        scheduler.addRequest(r);
+    }
+
+    /** Ends a request that is aborted or failed: its sequences finish with ABORT and free their blocks. */
+    void abort(Request r) {
+        if (r.isFinished()) return;
+        for (Sequence s : r.sequences()) scheduler.finishSequence(s, FinishReason.ABORT);
+        r.finish(FinishReason.ABORT);
+    }
+
+    /** Forgets a request that ended (its texts). */
+    void forget(Request r) { outputs.close(r); }
+
+    /** The engine's state now; {@code notAdmitted}: requests queued and not yet handed to {@link #add}. */
+    EngineStats stats(int notAdmitted) {
+        return new EngineStats(scheduler.numRunning(), scheduler.numWaiting() + notAdmitted, kv.numFreeBlocks(),
+                kv.numTotalBlocks(), kv.usage(), scheduler.numPreemptions(), scheduler.numSwapped(), kv.swapUsage(),
+                kv.numFreeSwapBlocks(), kv.numSwapBlocks());
+    }
+
+    /** Schedules, runs the model and processes its logits. A failure fails only the requests it touches. */
+    StepResult step() {
+        SchedulerOutput plan = scheduler.schedule();
+        metrics.recordSchedule(plan, scheduler.numPreemptions());
+        // Swaps and copies first, even in a step that runs nothing: freed blocks may be reused next.
+        runner.applyBlockOps(plan.blockOps());
+        metrics.recordBlockOps(plan.blockOps());
+        Map<Request, Throwable> failed = new LinkedHashMap<>();
+        if (plan.isEmpty()) {
+            if (plan.preempted().isEmpty() && plan.blockOps().isEmpty() && scheduler.hasWork()) {
+                // Nothing can move (cannot happen with a cache that holds what validation allows); never spin on it.
+                Request head = scheduler.headOfLine();
+                log.error("No progress possible: {} running, {} waiting, {} swapped, {} free blocks; failing "
+                        + "request {}", scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(),
+                        kv.numFreeBlocks(), head.requestId());
+                fail(head, new IllegalStateException("request " + head.requestId()
+                        + " cannot be scheduled: the KV cache is too small"), failed);
+            }
+            return new StepResult(Map.of(), failed, false);
+        }
+        numSteps++;
+        metrics.iterationTokens.record(plan.numScheduledTokens());
+        long now = System.nanoTime();
+        Set<Request> requests = new LinkedHashSet<>();
+        for (ScheduledSequence s : plan.scheduled()) requests.add(scheduler.requestOf(s.sequence()));
+        for (Request r : requests) {
+            if (r.firstScheduledNanos >= 0) continue;
+            r.firstScheduledNanos = now;
+            onFirstScheduled.accept(r);
+            metrics.recordFirstScheduled(r, now);
+        }
+        float[][] logits;
+        try {
+            logits = runner.execute(plan, kv);
+        } catch (Throwable t) {
+            log.error("Step {} failed in the model; failing its {} requests", numSteps, requests.size(), t);
+            for (Request r : requests) fail(r, t, failed);
+            return new StepResult(Map.of(), failed, false);
+        }
+        scheduler.updateFromStep(plan);
+        Map<Request, List<SequenceDelta>> deltas = tokens.process(plan, logits, (r, t) -> fail(r, t, failed));
+        metrics.recordPromptTokens(plan);
+        return new StepResult(deltas, failed, true);
+    }
+
+    /** Fails every live request (the engine loop hit a bug): their blocks are freed, their Flux errors. */
+    StepResult failAll(Throwable error) {
+        Map<Request, Throwable> failed = new LinkedHashMap<>();
+        for (Request r : scheduler.requests()) fail(r, error, failed);
+        return new StepResult(Map.of(), failed, false);
+    }
+
+    private void fail(Request r, Throwable error, Map<Request, Throwable> failed) {
+        abort(r);
+        failed.putIfAbsent(r, error);
+    }
+
+    /** Releases the KV cache's device memory. */
+    @Override
+    public void close() { runner.close(); }
+}

@@ -1,0 +1,135 @@
+package io.quire.engine;
+
+import io.quire.backend.KvCache;
+import io.quire.kv.BlockOp;
+import io.quire.kv.KvCacheManager;
+import io.quire.model.ForwardBatch;
+import io.quire.model.LanguageModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+
+/**
+ * How a step runs on the model (nano-vllm's {@code ModelRunner}): it sizes and owns the physical
+ * KV cache, performs the scheduler's block copies and swaps in it, lays the scheduled sequences
+ * out as one flat {@link ForwardBatch} and runs the forward pass. The only engine class that
+ * touches {@code io.quire.backend}. Engine thread only.
+ */
+final class ModelRunner implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ModelRunner.class);
+
+    private final LanguageModel model;
+    private final KvCache kvCache;
+    private final long kvBytesPerBlock;
+    private final int numBlocks;
+    private final int numSwapBlocks;
+
+    /** Divides the KV budget and swap space of {@code config} into blocks and allocates the cache. */
+    ModelRunner(LanguageModel model, EngineConfig config, int maxModelLen) {
+        this.model = model;
+        // The model's device sizes its cache: what a block costs there, and how many the budget buys.
+        this.kvBytesPerBlock = model.kvBytesPerBlock(config.blockSize());
+        this.numBlocks = model.kvCacheBlocks(config.blockSize(), config.kvCacheBudget());
+        long tokens = (long) numBlocks * config.blockSize();
+        if (tokens < maxModelLen) {
+            // As vLLM: one request of the full context must fit, or it could never finish.
+            throw new IllegalArgumentException("The KV cache budget of " + numBlocks * kvBytesPerBlock + " bytes holds "
+                    + numBlocks + " blocks of " + config.blockSize() + " tokens (" + tokens + " tokens), less than the"
+                    + " maximum model length " + maxModelLen + "; raise the KV cache budget or lower the maximum model"
+                    + " length");
+        }
+        this.numSwapBlocks = config.numSwapBlocks(kvBytesPerBlock);
+        this.kvCache = model.newKvCache(numBlocks, config.blockSize(), numSwapBlocks);
+    }
+
+    int numBlocks() { return numBlocks; }
+
+    /** Block tables cut in one block size and read by attention in another would be silently wrong: refuse. */
+    void checkAgrees(KvCacheManager blocks) {
+        if (kvCache.blockSize() != blocks.blockSize() || kvCache.numBlocks() != blocks.numTotalBlocks()) {
+            throw new IllegalStateException(model.name() + " made a KV cache of " + kvCache.numBlocks() + " blocks of "
+                    + kvCache.blockSize() + " tokens for " + blocks.numTotalBlocks() + " blocks of "
+                    + blocks.blockSize());
+        }
+    }
+
+    int numSwapBlocks() { return numSwapBlocks; }
+
+    /** Bytes of one block over all layers, K and V. */
+    long kvBytesPerBlock() { return kvBytesPerBlock; }
+
+    /** Performs the scheduler's copies and swaps in order, consecutive swaps of one direction at once. */
+    void applyBlockOps(List<BlockOp> ops) {
+        for (int i = 0; i < ops.size(); ) {
+            BlockOp op = ops.get(i);
+            if (op.kind() == BlockOp.Kind.COPY) {
+                kvCache.copyBlock(op.src(), op.dst());
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < ops.size() && ops.get(j).kind() == op.kind()) j++;
+            int[] src = new int[j - i], dst = new int[j - i];
+            for (int k = i; k < j; k++) {
+                src[k - i] = ops.get(k).src();
+                dst[k - i] = ops.get(k).dst();
+            }
+            if (op.kind() == BlockOp.Kind.SWAP_OUT) kvCache.swapOut(src, dst);
+            else kvCache.swapIn(src, dst);
+            i = j;
+        }
+    }
+
+    /** Runs the scheduled sequences through the model: the logits of each one's last new token, in order. */
+    float[][] execute(SchedulerOutput out, KvCacheManager blocks) {
+        float[][] logits = model.forward(buildBatch(out, blocks), kvCache);
+        if (logits.length != out.scheduled().size()) {
+            throw new IllegalStateException("model returned logits for " + logits.length + " sequences, expected "
+                    + out.scheduled().size());
+        }
+        return logits;
+    }
+
+    /** The flat batch: every scheduled token with its position and KV slot, and each sequence's block table. */
+    private static ForwardBatch buildBatch(SchedulerOutput out, KvCacheManager blocks) {
+        int numTokens = out.numScheduledTokens();
+        int numSeqs = out.scheduled().size();
+        int[] tokens = new int[numTokens];
+        int[] positions = new int[numTokens];
+        int[] slots = new int[numTokens];
+        int[] queryStart = new int[numSeqs + 1];
+        int[][] blockTables = new int[numSeqs][];
+        int t = 0;
+        for (int s = 0; s < numSeqs; s++) {
+            ScheduledSequence ss = out.scheduled().get(s);
+            Sequence seq = ss.sequence();
+            queryStart[s] = t;
+            try {
+                blocks.slotMapping(seq.seqId(), ss.start(), ss.numNewTokens(), slots, t);
+            } catch (IllegalStateException ex) {
+                throw new IllegalStateException(ex.getMessage() + " (" + seq + ", scheduled " + ss.start() + "+"
+                        + ss.numNewTokens() + ")", ex);
+            }
+            for (int i = 0; i < ss.numNewTokens(); i++, t++) {
+                tokens[t] = seq.token(ss.start() + i);
+                positions[t] = ss.start() + i;
+            }
+            blockTables[s] = blocks.blockTable(seq.seqId());
+        }
+        queryStart[numSeqs] = t;
+        return new ForwardBatch(tokens, positions, slots, queryStart, blockTables);
+    }
+
+    /** Releases a device cache (GPU memory, pinned swap space); the CPU cache is plain heap. */
+    @Override
+    public void close() {
+        if (kvCache instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("Closing the KV cache failed", e);
+            }
+        }
+    }
+}

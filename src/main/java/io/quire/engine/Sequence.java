@@ -1,0 +1,166 @@
+package io.quire.engine;
+
+import java.util.Arrays;
+
+/**
+ * One sequence of tokens the engine generates (vLLM's {@code Sequence}): its prompt, the tokens
+ * generated so far, how many of prompt+output already have their KV computed, and its state. A
+ * {@link Request} creates and owns its sequences; a sequence knows only its request's id and its
+ * output index, so the scheduler and the KV cache deal in sequences alone. Its id
+ * ({@link #seqId}: the request id, or {@code requestId#k} for a fork) keys its block table. After
+ * a preemption by recompute {@link #numComputedTokens} goes back to 0 and prompt plus outputs are
+ * recomputed as one longer prompt. Owned by the engine thread.
+ */
+public final class Sequence {
+    private final String seqId;
+    private final String requestId;
+    private final int index;
+    private final int[] promptIds;
+    private final SamplingParams params;
+    private final int maxOutputTokens;
+    private final SamplingState samplingState;
+
+    private int[] tokens;       // prompt then outputs
+    private int numTokens;
+    private int numComputedTokens;
+    private SequenceState state = SequenceState.WAITING;
+    private FinishReason finishReason;
+    private int numPreemptions;
+    private double cumulativeLogprob;
+
+    /** A request's first sequence (see {@link Request}). */
+    Sequence(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens) {
+        if (promptIds.length == 0) throw new IllegalArgumentException("empty prompt");
+        this.seqId = requestId;
+        this.requestId = requestId;
+        this.index = 0;
+        this.promptIds = promptIds.clone();
+        this.params = params;
+        this.maxOutputTokens = maxOutputTokens;
+        this.tokens = Arrays.copyOf(promptIds, promptIds.length + Math.min(maxOutputTokens, 256));
+        this.numTokens = promptIds.length;
+        this.samplingState = new SamplingState(params.seed(), promptIds);
+    }
+
+    /** A fork of {@code parent}: same tokens, computed count and cumulative logprob. */
+    private Sequence(Sequence parent, String seqId, int index, SamplingState state) {
+        this.seqId = seqId;
+        this.requestId = parent.requestId;
+        this.index = index;
+        this.promptIds = parent.promptIds;
+        this.params = parent.params;
+        this.maxOutputTokens = parent.maxOutputTokens;
+        this.tokens = parent.tokens.clone();
+        this.numTokens = parent.numTokens;
+        this.numComputedTokens = parent.numComputedTokens;
+        this.samplingState = state;
+        this.cumulativeLogprob = parent.cumulativeLogprob;
+        this.state = parent.state;
+    }
+
+    /** A copy of this sequence under a new id (it holds no blocks until the scheduler shares them). */
+    Sequence fork(String childId, int childIndex, SamplingState state) {
+        return new Sequence(this, childId, childIndex, state);
+    }
+
+    /** The sequence's id (its request's id for the first sequence): the key of its block table. */
+    public String seqId() { return seqId; }
+
+    /** The id of the client request this sequence belongs to. */
+    public String requestId() { return requestId; }
+
+    /** Which of the request's sequences this is (output index; parallel sampling). */
+    public int index() { return index; }
+
+    /** Sum of the raw logprobs of the sampled tokens (multi-sequence requests only). */
+    public double cumulativeLogprob() { return cumulativeLogprob; }
+
+    void addLogprob(double lp) { cumulativeLogprob += lp; }
+
+    public SamplingParams params() { return params; }
+
+    /**
+     * The output limit, resolved once by {@link RequestValidator#validate}: the client's
+     * {@code max_tokens}, or what the context leaves after the prompt when it asked for none.
+     */
+    public int maxOutputTokens() { return maxOutputTokens; }
+
+    public SamplingState samplingState() { return samplingState; }
+
+    public int numPromptTokens() { return promptIds.length; }
+
+    public int[] promptIds() { return promptIds.clone(); }
+
+    /** Prompt plus output tokens. */
+    public int numTokens() { return numTokens; }
+
+    public int numOutputTokens() { return numTokens - promptIds.length; }
+
+    public int token(int position) {
+        if (position >= numTokens) throw new IndexOutOfBoundsException(position);
+        return tokens[position];
+    }
+
+    public int[] outputIds() { return Arrays.copyOfRange(tokens, promptIds.length, numTokens); }
+
+    /** Tokens whose KV is in the cache. */
+    public int numComputedTokens() { return numComputedTokens; }
+
+    /** Tokens still to run through the model before the next sample. */
+    public int numUncomputedTokens() { return numTokens - numComputedTokens; }
+
+    public SequenceState state() { return state; }
+
+    public FinishReason finishReason() { return finishReason; }
+
+    public int numPreemptions() { return numPreemptions; }
+
+    public boolean isFinished() { return state == SequenceState.FINISHED; }
+
+    void appendOutput(int tokenId) {
+        if (numTokens == tokens.length) tokens = Arrays.copyOf(tokens, tokens.length * 2);
+        tokens[numTokens++] = tokenId;
+        samplingState.addOutput(tokenId);
+    }
+
+    void advanceComputed(int n) {
+        if (n < 0 || numComputedTokens + n > numTokens) {
+            throw new IllegalStateException("sequence " + seqId + ": computed " + numComputedTokens + " + " + n
+                    + " > " + numTokens);
+        }
+        numComputedTokens += n;
+    }
+
+    void setState(SequenceState state) { this.state = state; }
+
+    /** A prefix-cache hit: the first {@code n} tokens' KV is already in the cache. */
+    void setComputedFromCache(int n) {
+        if (numComputedTokens != 0 || n < 0 || n >= numTokens) {
+            throw new IllegalStateException("sequence " + seqId + ": cannot take " + n + " cached tokens");
+        }
+        numComputedTokens = n;
+    }
+
+    /** Preemption by swapping: the KV is kept in the swap pool. */
+    void markSwapped() {
+        numPreemptions++;
+        state = SequenceState.SWAPPED;
+    }
+
+    void finish(FinishReason reason) {
+        this.state = SequenceState.FINISHED;
+        this.finishReason = reason;
+    }
+
+    /** Preemption by recompute: the KV is gone, so everything will run through the model again. */
+    void resetForRecompute() {
+        numComputedTokens = 0;
+        numPreemptions++;
+        state = SequenceState.WAITING;
+    }
+
+    @Override
+    public String toString() {
+        return "Sequence[" + seqId + ", " + state + ", tokens=" + numTokens + ", computed=" + numComputedTokens + "]";
+    }
+}

@@ -1,0 +1,118 @@
+package io.quire.engine;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * What a sequence's logits become once a step has computed them, by the kind of its request: a
+ * sampled token (a parallel request first forks into its {@code best_of} sequences, which share
+ * the prompt's blocks), appended and turned into a delta by the {@link OutputProcessor}, or beam
+ * candidates for {@link BeamSearch}. Finished sequences leave the scheduler at once; a request
+ * whose last sequence finished is marked finished, with its final deltas. Engine thread only.
+ */
+final class TokenProcessor {
+    private static final Logger log = LoggerFactory.getLogger(TokenProcessor.class);
+    private final Sampler sampler = new Sampler();
+    private final StopChecker stops;
+    private final OutputProcessor outputs;
+    private final BeamSearch beams;
+    private final Scheduler scheduler;
+    private final EngineMetrics metrics;
+
+    TokenProcessor(StopChecker stops, OutputProcessor outputs, Scheduler scheduler, EngineMetrics metrics) {
+        this.stops = stops;
+        this.outputs = outputs;
+        this.beams = new BeamSearch(stops, outputs, scheduler, metrics);
+        this.scheduler = scheduler;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Processes the step's sequences that reached their last token, in batch order, and returns
+     * what each request emits. One that throws fails its own request ({@code onError}), not the step.
+     */
+    Map<Request, List<SequenceDelta>> process(SchedulerOutput out, float[][] logits,
+                                              BiConsumer<Request, Throwable> onError) {
+        long now = System.nanoTime();
+        Map<Request, List<SequenceDelta>> deltas = new LinkedHashMap<>();
+        for (int i = 0; i < out.scheduled().size(); i++) {
+            Sequence seq = out.scheduled().get(i).sequence();
+            // A prompt chunk short of its end has nothing to sample; a failed request's sequences are finished.
+            if (seq.numUncomputedTokens() != 0 || seq.isFinished()) continue;
+            Request req = scheduler.requestOf(seq);
+            try {
+                process(req, seq, logits[i], now, deltas);
+            } catch (Throwable t) {
+                log.error("Sampling failed for request {}", req.requestId(), t);
+                deltas.remove(req);
+                onError.accept(req, t);
+            }
+        }
+        return deltas;
+    }
+
+    /** Processes one sequence's logits, adding what its request emits this step to {@code deltas}. */
+    private void process(Request req, Sequence seq, float[] logits, long now,
+                         Map<Request, List<SequenceDelta>> deltas) {
+        switch (req.kind()) {
+            case SINGLE -> sample(req, seq, logits, now, deltas);
+            case PARALLEL -> {
+                if (req.forked) {
+                    sample(req, seq, logits, now, deltas);
+                    return;
+                }
+                // The prompt is done: fork into best_of sequences sharing its blocks, each sampling its first.
+                req.forked = true;
+                List<Sequence> seqs = new ArrayList<>();
+                seqs.add(seq);
+                for (int i = 1; i < req.width(); i++) {
+                    SamplingState state = SamplingState.forSequence(seq.params().seed(), i, seq.promptIds());
+                    Sequence child = req.fork(seq, i, state);
+                    scheduler.fork(seq, child);
+                    outputs.open(child);
+                    seqs.add(child);
+                }
+                for (int i = 0; i < seqs.size(); i++) {
+                    sample(req, seqs.get(i), i == seqs.size() - 1 ? logits : logits.clone(), now, deltas);
+                }
+            }
+            case BEAM -> beams.add(req, seq, logits, now, deltas);
+        }
+    }
+
+    /** Samples the sequence's next token and adds its delta (or holds it until the request ends). */
+    private void sample(Request req, Sequence seq, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
+        SamplingParams p = seq.params();
+        // best_of ranks sequences by their raw cumulative logprob
+        float[] raw = req.width() > 1 ? logits.clone() : null;
+        Sampler.Sample sample = sampler.sample(logits, p, seq.samplingState(), stops.suppressedBeforeMinTokens(p));
+        int token = sample.tokenId();
+        if (raw != null) seq.addLogprob(logSoftmax(raw, token));
+        seq.appendOutput(token);
+        metrics.recordTokens(req, now, 1);
+        List<TokenLogprob> logprobs = sample.logprob() == null ? List.of() : List.of(sample.logprob());
+        SequenceDelta delta = outputs.addToken(seq, token, logprobs);
+        if (delta.finishReason() != null) scheduler.finishSequence(seq, delta.finishReason());
+        if (!req.holdsOutputs()) {
+            deltas.computeIfAbsent(req, k -> new ArrayList<>()).add(delta);
+            if (req.live.isEmpty()) req.finish(delta.finishReason());
+            return;
+        }
+        outputs.hold(seq, delta);
+        if (!req.live.isEmpty()) return;
+        List<SequenceDelta> best = outputs.bestOf(req);
+        req.finish(best.getFirst().finishReason());
+        deltas.put(req, best);
+    }
+
+    /** The raw log-softmax value of {@code token}. */
+    private static double logSoftmax(float[] raw, int token) {
+        return raw[token] - LogSoftmax.logSumExp(raw);
+    }
+}
