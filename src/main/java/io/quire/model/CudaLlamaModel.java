@@ -30,6 +30,10 @@ import java.util.List;
  * do, Q, K and V are one product (their weights stacked at upload) and so are gate and up, and
  * the kernels after them read their columns in place; the residual projections accumulate
  * straight into the residual stream (beta = 1).
+ *
+ * <p>Over 400 lines on purpose: the forward pass reads top to bottom as {@link LlamaModel}'s does,
+ * and the upload, the fused weights and the step's device buffers exist only for it; split into
+ * files, one pass would be scattered over them.
  */
 public final class CudaLlamaModel implements LanguageModel {
     private final String name;

@@ -35,6 +35,9 @@ import java.util.SplittableRandom;
  *
  * <p>A tool, not part of serving: it lives with the checks ({@code quire cuda-check}, the CUDA tests)
  * because it holds the GPU backend against the CPU one, which the backends themselves never import.
+ *
+ * <p>Over 400 lines on purpose: one short check per kernel, all alike and read as a list, with
+ * the few comparison helpers they share.
  */
 public final class KernelCheck {
     public static final double FP16_TOLERANCE = 1e-3;
