@@ -1,5 +1,6 @@
 package io.quire;
 
+import io.quire.engine.EngineConfig;
 import io.quire.engine.PreemptionMode;
 import io.quire.kv.KvAllocationPolicy;
 import io.quire.model.ModelLoader;
@@ -13,6 +14,10 @@ import java.util.List;
 /**
  * Server settings under {@code quire.*} (documented in {@code application.yml}); each can be given
  * on the command line, e.g. {@code --quire.model=/models/qwen2.5-0.5b-instruct-q8_0.gguf}.
+ *
+ * <p>Defaults live here ({@code @DefaultValue}), the engine's as {@link EngineConfig}'s constants
+ * that its own constructors use too; {@code application.yml} shows the same values to a reader and
+ * {@code QuirePropertiesDefaultsTest} fails when it drifts.
  *
  * @param model                a GGUF file, or {@code dummy} for the built-in random-weight model
  * @param servedModelName      the name clients send in {@code model}; blank: the file name without
@@ -49,10 +54,10 @@ import java.util.List;
 public record QuireProperties(
         @DefaultValue(DUMMY) String model,
         String servedModelName,
-        @DefaultValue("16") int blockSize,
+        @DefaultValue("" + EngineConfig.DEFAULT_BLOCK_SIZE) int blockSize,
         @DefaultValue("512MB") DataSize kvCacheMemory,
-        @DefaultValue("64") int maxNumSeqs,
-        @DefaultValue("2048") int maxNumBatchedTokens,
+        @DefaultValue("" + EngineConfig.DEFAULT_MAX_NUM_SEQS) int maxNumSeqs,
+        @DefaultValue("" + EngineConfig.DEFAULT_MAX_NUM_BATCHED_TOKENS) int maxNumBatchedTokens,
         @DefaultValue("0") int maxModelLen,
         @DefaultValue("0") int threads,
         String chatTemplate,
@@ -63,7 +68,7 @@ public record QuireProperties(
         @DefaultValue("auto") String device,
         @DefaultValue("0.9") double gpuMemoryUtilization,
         @DefaultValue("auto") String dtype,
-        @DefaultValue("4096") int maxWaitingRequests,
+        @DefaultValue("" + EngineConfig.DEFAULT_MAX_WAITING_REQUESTS) int maxWaitingRequests,
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue List<String> apiKey,
         @DefaultValue Cors cors) {
