@@ -39,7 +39,7 @@ public class QuireConfiguration {
     private static final Logger log = LoggerFactory.getLogger(QuireConfiguration.class);
 
     @Bean(destroyMethod = "close")
-    public LanguageModel languageModel(QuireProperties props) throws IOException {
+    public LanguageModel<?> languageModel(QuireProperties props) throws IOException {
         int threads = props.threads() > 0 ? props.threads() : Runtime.getRuntime().availableProcessors();
         Parallel.setThreads(threads);
         long start = System.nanoTime();
@@ -47,7 +47,7 @@ public class QuireConfiguration {
         String name = props.servedModelName();
         boolean named = name != null && !name.isBlank();
         Device device = DeviceSelector.select(props.device()).device();
-        LanguageModel model;
+        LanguageModel<?> model;
         if (props.dummy()) {
             model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device,
                     props.dtype());
@@ -61,7 +61,7 @@ public class QuireConfiguration {
     }
 
     @Bean(destroyMethod = "shutdown")
-    public LLMEngine llmEngine(LanguageModel model, QuireProperties props, MeterRegistry registry) {
+    public LLMEngine llmEngine(LanguageModel<?> model, QuireProperties props, MeterRegistry registry) {
         // Both budgets go in; the model's device takes its own (the CPU the bytes, a GPU its share of
         // free memory).
         EngineConfig config = new EngineConfig(props.blockSize(), props.kvCacheMemory().toBytes(), props.maxNumSeqs(),

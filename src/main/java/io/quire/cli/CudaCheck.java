@@ -235,10 +235,10 @@ public final class CudaCheck {
             return true;
         }
         List<Integer> cpuTokens, gpuTokens;
-        try (LanguageModel cpu = ModelLoader.load(path)) {
+        try (LanguageModel<?> cpu = ModelLoader.load(path)) {
             cpuTokens = greedy(cpu, 32);
         }
-        try (LanguageModel gpu = CudaLlamaModel.load(path, "stories260K", Cuda.device())) {
+        try (LanguageModel<?> gpu = CudaLlamaModel.load(path, "stories260K", Cuda.device())) {
             gpuTokens = greedy(gpu, 32);
         }
         System.out.println("CPU: " + cpuTokens);
@@ -248,12 +248,12 @@ public final class CudaCheck {
         return same;
     }
 
-    static List<Integer> greedy(LanguageModel model, int count) {
+    static <C extends KvCache> List<Integer> greedy(LanguageModel<C> model, int count) {
         List<Integer> prompt = new ArrayList<>(List.of(1, 403, 407, 261, 378));  // <s> Once upon a time
         int bs = 16, maxLen = prompt.size() + count;
         int[] table = new int[(maxLen + bs - 1) / bs];
         for (int i = 0; i < table.length; i++) table[i] = table.length - 1 - i;  // not contiguous on purpose
-        KvCache cache = model.newKvCache(table.length, bs);
+        C cache = model.newKvCache(table.length, bs);
         try {
             int n = prompt.size();
             int[] toks = prompt.stream().mapToInt(Integer::intValue).toArray();

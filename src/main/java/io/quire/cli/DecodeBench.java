@@ -35,7 +35,7 @@ public final class DecodeBench {
                 config.parameterCount(true), prompt, steps);
         System.out.printf(Locale.ROOT, "%-6s %7s %8s %12s %12s%n", "type", "threads", "batch", "tokens/s", "ms/step");
         for (TensorType type : types) {
-            try (LanguageModel model = RandomModels.load(config, type, 42)) {
+            try (LanguageModel<?> model = RandomModels.load(config, type, 42)) {
                 for (int b : batches) {
                     for (int t : threads) {
                         Parallel.setThreads(t);
@@ -50,12 +50,12 @@ public final class DecodeBench {
     }
 
     /** Prefills {@code batch} sequences, runs warm-up decode steps, then times {@code steps} more. */
-    static double measure(LanguageModel model, int batch, int prompt, int steps) {
+    static <C extends KvCache> double measure(LanguageModel<C> model, int batch, int prompt, int steps) {
         int blockSize = 16;
         int warmup = 4;
         int maxLen = prompt + warmup + steps;
         int blocksPerSeq = (maxLen + blockSize - 1) / blockSize;
-        KvCache cache = model.newKvCache(batch * blocksPerSeq, blockSize);
+        C cache = model.newKvCache(batch * blocksPerSeq, blockSize);
         int[][] tables = new int[batch][blocksPerSeq];
         for (int s = 0; s < batch; s++) for (int i = 0; i < blocksPerSeq; i++) tables[s][i] = i * batch + s; // interleaved, never contiguous
         int vocab = model.config().vocabSize();

@@ -35,7 +35,7 @@ public final class GenerateCommand {
         if (a.get("--threads", null) != null) Parallel.setThreads(Integer.parseInt(a.get("--threads", null)));
 
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
-        try (LanguageModel model = ModelLoader.load(modelSpec)) {
+        try (LanguageModel<?> model = ModelLoader.load(modelSpec)) {
             int[] ids = model.tokenizer().encode(prompt, true, false);
             int bs = EngineConfig.DEFAULT_BLOCK_SIZE;
             long kvBytes = EngineConfig.kvBytesFor(model, bs, (ids.length + maxTokens) / bs + 2);

@@ -81,7 +81,7 @@ public final class KvPolicyBench {
             return 2;
         }
         if (o.threads > 0) Parallel.setThreads(o.threads);
-        try (LanguageModel model = loadModel(o)) {
+        try (LanguageModel<?> model = loadModel(o)) {
             int maxModelLen = o.maxModelLen > 0 ? o.maxModelLen : model.config().contextLength();
             KvTrace trace = o.dataset.equals("uniform")
                     ? KvTrace.uniform(o.seed, o.numRequests, o.inMin, o.inMax, o.outMin, o.outMax, maxModelLen,
@@ -126,7 +126,7 @@ public final class KvPolicyBench {
         }
     }
 
-    private static LanguageModel loadModel(Options o) throws IOException {
+    private static LanguageModel<?> loadModel(Options o) throws IOException {
         TensorType type = TensorType.valueOf(o.weights);
         return switch (o.model) {
             case "small" -> RandomModels.load(SMALL, type, 42, "random-small");
@@ -183,7 +183,7 @@ public final class KvPolicyBench {
         }
     }
 
-    static Result runPolicy(LanguageModel model, Options o, int maxModelLen, KvAllocationPolicy policy, KvTrace trace,
+    static Result runPolicy(LanguageModel<?> model, Options o, int maxModelLen, KvAllocationPolicy policy, KvTrace trace,
                             List<int[]> prompts) throws InterruptedException {
         EngineConfig config = new EngineConfig(o.blockSize, EngineConfig.kvBytesFor(model, o.blockSize, o.kvBlocks),
                 o.maxNumSeqs, o.maxNumBatchedTokens, maxModelLen, false,
@@ -254,7 +254,7 @@ public final class KvPolicyBench {
         System.out.println();
     }
 
-    static String json(LanguageModel model, Options o, int maxModelLen, KvTrace trace, List<Result> results,
+    static String json(LanguageModel<?> model, Options o, int maxModelLen, KvTrace trace, List<Result> results,
                        boolean identical) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("model", model.name());

@@ -154,7 +154,7 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
     }
 
     /** Bytes of exactly {@code numBlocks} KV blocks of {@code blockSize} tokens in {@code model}'s cache. */
-    public static long kvBytesFor(LanguageModel model, int blockSize, int numBlocks) {
+    public static long kvBytesFor(LanguageModel<?> model, int blockSize, int numBlocks) {
         return numBlocks * model.kvBytesPerBlock(blockSize);
     }
 

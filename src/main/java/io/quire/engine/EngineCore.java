@@ -31,7 +31,7 @@ final class EngineCore implements AutoCloseable {
      */
     record StepResult(Map<Request, List<SequenceDelta>> outputs, Map<Request, Throwable> failed, boolean ranModel) {}
 
-    private final ModelRunner runner;
+    private final ModelRunner<?> runner;
     private final KvCacheManager kv;
     private final Scheduler scheduler;
     private final OutputProcessor outputs;
@@ -44,7 +44,7 @@ final class EngineCore implements AutoCloseable {
     private long numSteps;
 
     /** @param onFirstScheduled told when a request runs its first step (it leaves the waiting queue's bound) */
-    EngineCore(LanguageModel model, EngineConfig config, int maxModelLen, ModelRunner runner, EngineMetrics metrics,
+    EngineCore(LanguageModel<?> model, EngineConfig config, int maxModelLen, ModelRunner<?> runner, EngineMetrics metrics,
                Consumer<Request> onFirstScheduled) {
         this.runner = runner;
         this.kv = new KvCacheManager(runner.numBlocks(), config.blockSize(), config.enablePrefixCaching(),

@@ -35,7 +35,7 @@ import java.util.stream.IntStream;
 public final class LLMEngine implements GenerationService, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LLMEngine.class);
 
-    private final LanguageModel model;
+    private final LanguageModel<?> model;
     private final EngineConfig config;
     private final int maxModelLen;
     private final EngineMetrics metrics;
@@ -54,11 +54,11 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private volatile boolean draining;
     private volatile EngineStats stats = new EngineStats(0, 0, 0, 0, 0, 0); // the real one once the core exists
 
-    public LLMEngine(LanguageModel model, EngineConfig config, MeterRegistry registry) {
+    public LLMEngine(LanguageModel<?> model, EngineConfig config, MeterRegistry registry) {
         this.model = model;
         this.config = config;
         this.maxModelLen = config.resolveMaxModelLen(model.config());
-        ModelRunner runner = new ModelRunner(model, config, maxModelLen); // first: it checks the KV budget
+        ModelRunner<?> runner = ModelRunner.create(model, config, maxModelLen); // first: it checks the KV budget
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
         this.waiting = new WaitingBound(config.maxWaitingRequests(), metrics.rejected);
         this.core = new EngineCore(model, config, maxModelLen, runner, metrics, waiting::release);

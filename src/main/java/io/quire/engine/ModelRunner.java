@@ -16,17 +16,22 @@ import java.util.List;
  * out as one flat {@link ForwardBatch} and runs the forward pass. The only engine class that
  * touches {@code io.quire.backend}. Engine thread only.
  */
-final class ModelRunner implements AutoCloseable {
+final class ModelRunner<C extends KvCache> implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ModelRunner.class);
 
-    private final LanguageModel model;
-    private final KvCache kvCache;
+    private final LanguageModel<C> model;
+    private final C kvCache;
     private final long kvBytesPerBlock;
     private final int numBlocks;
     private final int numSwapBlocks;
 
+    /** A runner for {@code model}, whatever its cache type (a wildcard model is captured here). */
+    static <C extends KvCache> ModelRunner<C> create(LanguageModel<C> model, EngineConfig config, int maxModelLen) {
+        return new ModelRunner<>(model, config, maxModelLen);
+    }
+
     /** Divides the KV budget and swap space of {@code config} into blocks and allocates the cache. */
-    ModelRunner(LanguageModel model, EngineConfig config, int maxModelLen) {
+    private ModelRunner(LanguageModel<C> model, EngineConfig config, int maxModelLen) {
         this.model = model;
         // The model's device sizes its cache: what a block costs there, and how many the budget buys.
         this.kvBytesPerBlock = model.kvBytesPerBlock(config.blockSize());

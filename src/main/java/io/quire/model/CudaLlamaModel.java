@@ -35,7 +35,7 @@ import java.util.List;
  * and the upload, the fused weights and the step's device buffers exist only for it; split into
  * files, one pass would be scattered over them.
  */
-public final class CudaLlamaModel implements LanguageModel {
+public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
     private final String name;
     private final ModelConfig config;
     private final Tokenizer tokenizer;
@@ -265,10 +265,10 @@ public final class CudaLlamaModel implements LanguageModel {
     }
 
     @Override
-    public float[][] forward(ForwardBatch batch, KvCache kvCache) {
-        if (!(kvCache instanceof CudaKvCache cache) || cache.device() != device) {
-            throw new IllegalArgumentException("the CUDA model needs a KV cache on its device, got "
-                    + kvCache.getClass().getSimpleName());
+    public float[][] forward(ForwardBatch batch, CudaKvCache cache) {
+        if (cache.device() != device) {
+            // Two GPUs: the type says CUDA, not which device's memory the cache lives in.
+            throw new IllegalArgumentException("the KV cache lives on another device than the model");
         }
         ModelConfig c = config;
         if (cache.dtype() != dtype) {

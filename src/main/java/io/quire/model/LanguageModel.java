@@ -7,10 +7,14 @@ import io.quire.model.tokenizer.Tokenizer;
 /**
  * A loaded model: its config, its tokenizer, its KV cache and the batched forward pass (vLLM v1's
  * model-runner contract). The model owns what depends on its device: what a KV block costs there,
- * how many blocks a budget buys, and the cache itself; callers above see only {@link KvCache}.
- * Implementations are safe to call from one thread at a time.
+ * how many blocks a budget buys, and the cache itself, of its own type {@code C}; the forward pass
+ * takes that type, so no model has to check what it was handed. Callers that only schedule hold a
+ * {@code LanguageModel<?>} and see the cache as {@link KvCache}. Implementations are safe to call
+ * from one thread at a time.
+ *
+ * @param <C> the model's KV cache type (the CPU's {@code PagedKvCache}, the GPU's {@code CudaKvCache})
  */
-public interface LanguageModel extends AutoCloseable {
+public interface LanguageModel<C extends KvCache> extends AutoCloseable {
 
     ModelConfig config();
 
@@ -27,7 +31,7 @@ public interface LanguageModel extends AutoCloseable {
      * (one made by {@link #newKvCache}) and returns the logits of each sequence's last new token,
      * {@code [numSeqs][vocabSize]}.
      */
-    float[][] forward(ForwardBatch batch, KvCache cache);
+    float[][] forward(ForwardBatch batch, C cache);
 
     /** One KV block of {@code blockSize} tokens as this model's cache holds it: its shape, type and bytes. */
     KvCacheSpec kvCacheSpec(int blockSize);
@@ -44,10 +48,10 @@ public interface LanguageModel extends AutoCloseable {
      * A KV cache on this model's device: {@code numBlocks} blocks of {@link #kvCacheSpec}{@code (blockSize)},
      * and {@code numSwapBlocks} blocks of host-side swap space (0: none).
      */
-    KvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks);
+    C newKvCache(int numBlocks, int blockSize, int numSwapBlocks);
 
     /** As {@link #newKvCache(int, int, int)} without swap space. */
-    default KvCache newKvCache(int numBlocks, int blockSize) {
+    default C newKvCache(int numBlocks, int blockSize) {
         return newKvCache(numBlocks, blockSize, 0);
     }
 

@@ -20,7 +20,7 @@ import java.util.Arrays;
  * flat batch that mixes prefill chunks and decode tokens; every projection is one batched matrix
  * product over all the step's tokens, so weights are streamed once per step, not once per token.
  */
-public final class LlamaModel implements LanguageModel {
+public final class LlamaModel implements LanguageModel<PagedKvCache> {
     private final String name;
     private final ModelConfig config;
     private final LlamaWeights weights;
@@ -67,11 +67,7 @@ public final class LlamaModel implements LanguageModel {
     }
 
     @Override
-    public float[][] forward(ForwardBatch batch, KvCache kvCache) {
-        if (!(kvCache instanceof PagedKvCache cache)) {
-            throw new IllegalArgumentException("the CPU model needs a CPU KV cache, got "
-                    + kvCache.getClass().getSimpleName());
-        }
+    public float[][] forward(ForwardBatch batch, PagedKvCache cache) {
         ModelConfig c = config;
         int n = batch.numTokens();
         int dim = c.dim();

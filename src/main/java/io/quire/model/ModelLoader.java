@@ -31,17 +31,17 @@ public final class ModelLoader {
      * Loads {@code spec}: a GGUF path, or {@value #DUMMY} for the built-in random model
      * ({@link RandomModels#DEFAULT}, F32, fixed seed), which needs no file and no network.
      */
-    public static LanguageModel load(String spec) throws IOException {
+    public static LanguageModel<?> load(String spec) throws IOException {
         return load(spec, Device.CPU);
     }
 
     /** Loads a GGUF file, named after the file without its extension. */
-    public static LanguageModel load(Path path) throws IOException {
+    public static LanguageModel<?> load(Path path) throws IOException {
         return load(path, defaultName(path));
     }
 
     /** Loads a GGUF file under the model name {@code name}. */
-    public static LanguageModel load(Path path, String name) throws IOException {
+    public static LanguageModel<?> load(Path path, String name) throws IOException {
         GgufFile file = GgufFile.open(path);
         try {
             ModelConfig config = readConfig(file);
@@ -57,7 +57,7 @@ public final class ModelLoader {
      * Loads {@code spec} (a GGUF path or {@value #DUMMY}) onto {@code device}: the CPU model, or
      * {@link CudaLlamaModel} with its weights uploaded to the GPU of {@link Cuda#device()}.
      */
-    public static LanguageModel load(String spec, Device device) throws IOException {
+    public static LanguageModel<?> load(String spec, Device device) throws IOException {
         if (DUMMY.equals(spec)) return RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, "quire-dummy",
                 device);
         Path path = Path.of(spec);
@@ -70,7 +70,7 @@ public final class ModelLoader {
     }
 
     /** Loads a GGUF file under the model name {@code name} onto {@code device}. */
-    public static LanguageModel load(Path path, String name, Device device) throws IOException {
+    public static LanguageModel<?> load(Path path, String name, Device device) throws IOException {
         return load(path, name, device, "auto");
     }
 
@@ -79,7 +79,7 @@ public final class ModelLoader {
      * {@code dtype} (auto, float16 or bfloat16: {@link CudaDtype#parse}).
      * The CPU computes in FP32 whatever the dtype, but a bad dtype is refused on either device.
      */
-    public static LanguageModel load(Path path, String name, Device device, String dtype) throws IOException {
+    public static LanguageModel<?> load(Path path, String name, Device device, String dtype) throws IOException {
         CudaDtype.parse(dtype, null);  // fail early, before the file is read
         return switch (device) {
             case CPU -> load(path, name);

@@ -37,22 +37,22 @@ public final class RandomModels {
     }
 
     /** Creates a random model in a temporary file and loads it (the file is deleted once mapped). */
-    public static LanguageModel load(ModelConfig config, TensorType type, long seed) {
+    public static LanguageModel<?> load(ModelConfig config, TensorType type, long seed) {
         return load(config, type, seed, "random-" + config.architecture());
     }
 
     /** As {@link #load(ModelConfig, TensorType, long)}, served under {@code name}. */
-    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name) {
+    public static LanguageModel<?> load(ModelConfig config, TensorType type, long seed, String name) {
         return load(config, type, seed, name, Device.CPU);
     }
 
     /** As {@link #load(ModelConfig, TensorType, long, String)}, on {@code device}. */
-    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, Device device) {
+    public static LanguageModel<?> load(ModelConfig config, TensorType type, long seed, String name, Device device) {
         return load(config, type, seed, name, device, "auto");
     }
 
     /** As {@link #load(ModelConfig, TensorType, long, String, Device)}, in GPU type {@code dtype}. */
-    public static LanguageModel load(ModelConfig config, TensorType type, long seed, String name, Device device,
+    public static LanguageModel<?> load(ModelConfig config, TensorType type, long seed, String name, Device device,
             String dtype) {
         try {
             Path tmp = Files.createTempFile("quire-random-", ".gguf");

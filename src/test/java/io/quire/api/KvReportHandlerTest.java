@@ -38,7 +38,7 @@ import static org.awaitility.Awaitility.await;
  * request's id.
  */
 class KvReportHandlerTest {
-    private static LanguageModel model;
+    private static LanguageModel<?> model;
     private static LLMEngine engine;
     private static DisposableServer server;
     private static final HttpClient http = HttpClient.newHttpClient();

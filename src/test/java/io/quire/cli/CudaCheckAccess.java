@@ -8,7 +8,7 @@ import java.util.List;
 public final class CudaCheckAccess {
     private CudaCheckAccess() {}
 
-    public static List<Integer> greedy(LanguageModel model, int count) {
+    public static List<Integer> greedy(LanguageModel<?> model, int count) {
         return CudaCheck.greedy(model, count);
     }
 }

@@ -24,7 +24,7 @@ public final class EngineThroughput {
         int n = args.length > 1 ? Integer.parseInt(args[1]) : 64;
         int promptLen = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         int outLen = args.length > 3 ? Integer.parseInt(args[3]) : 128;
-        try (LanguageModel model = spec.equals("dummy") ? RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0)
+        try (LanguageModel<?> model = spec.equals("dummy") ? RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0)
                 : ModelLoader.load(Path.of(spec))) {
             for (int round = 0; round < 2; round++) { // the first round warms the JIT up
                 LLMEngine engine = TestEngines.with(model).kvCacheBytes(1L << 30)

@@ -1,8 +1,8 @@
 package io.quire.engine;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.quire.backend.KvCache;
 import io.quire.backend.KvCacheSpec;
+import io.quire.backend.cpu.PagedKvCache;
 import io.quire.model.ForwardBatch;
 import io.quire.model.KvCacheBudget;
 import io.quire.model.LanguageModel;
@@ -30,17 +30,17 @@ class KvCacheAgreementTest {
     @Test
     void aCacheOfAnotherBlockSizeIsRefused() {
         ToyModel toy = new ToyModel(64, 256);
-        LanguageModel model = new LanguageModel() {
+        LanguageModel<?> model = new LanguageModel<PagedKvCache>() {
             @Override public ModelConfig config() { return toy.config(); }
             @Override public Tokenizer tokenizer() { return toy.tokenizer(); }
             @Override public String name() { return "off-by-one"; }
             @Override public String deviceDescription() { return toy.deviceDescription(); }
-            @Override public float[][] forward(ForwardBatch batch, KvCache cache) { return toy.forward(batch, cache); }
+            @Override public float[][] forward(ForwardBatch batch, PagedKvCache cache) { return toy.forward(batch, cache); }
             @Override public KvCacheSpec kvCacheSpec(int blockSize) { return toy.kvCacheSpec(blockSize); }
             @Override public int kvCacheBlocks(int blockSize, KvCacheBudget budget) {
                 return toy.kvCacheBlocks(blockSize, budget);
             }
-            @Override public KvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
+            @Override public PagedKvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
                 return toy.newKvCache(numBlocks, blockSize * 2, numSwapBlocks);
             }
         };

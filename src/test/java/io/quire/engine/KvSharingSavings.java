@@ -40,7 +40,7 @@ public final class KvSharingSavings {
         String spec = args.length > 3 ? args[3] : "Q8_0";
         boolean file = spec.endsWith(".gguf");
         Random rnd = new Random(1);
-        try (LanguageModel model = file ? ModelLoader.load(Path.of(spec))
+        try (LanguageModel<?> model = file ? ModelLoader.load(Path.of(spec))
                 : RandomModels.load(RandomModels.LLAMA_110M, TensorType.valueOf(spec), 110)) {
             int[] prompt = new int[promptLen];
             prompt[0] = 1;

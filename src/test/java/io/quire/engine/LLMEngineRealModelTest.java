@@ -32,9 +32,9 @@ class LLMEngineRealModelTest {
             401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394);
 
     private final List<LLMEngine> engines = new ArrayList<>();
-    private LanguageModel model;
+    private LanguageModel<?> model;
 
-    private LLMEngine engine(LanguageModel m, int numBlocks, int blockSize, int maxSeqs, int maxBatched,
+    private LLMEngine engine(LanguageModel<?> m, int numBlocks, int blockSize, int maxSeqs, int maxBatched,
                              int maxModelLen) {
         LLMEngine e = TestEngines.with(m).blocks(numBlocks, blockSize).maxNumSeqs(maxSeqs)
                 .maxNumBatchedTokens(maxBatched).maxModelLen(maxModelLen).build();
@@ -57,7 +57,7 @@ class LLMEngineRealModelTest {
         }
     }
 
-    private LanguageModel stories() throws IOException {
+    private LanguageModel<?> stories() throws IOException {
         return model = ModelLoader.load(SharedFiles.stories260K());
     }
 
@@ -88,7 +88,7 @@ class LLMEngineRealModelTest {
     }
 
     /** Each prompt alone, then all at once (chunked, mixed with decodes; preempting when the cache is small). */
-    private void batchedEqualsAlone(LanguageModel m, int numBlocks, int maxBatched, int maxModelLen, int numRequests,
+    private void batchedEqualsAlone(LanguageModel<?> m, int numBlocks, int maxBatched, int maxModelLen, int numRequests,
                                     long seed, boolean expectPreemption) {
         Random rnd = new Random(seed);
         int vocab = m.config().vocabSize();

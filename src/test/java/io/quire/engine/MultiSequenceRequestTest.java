@@ -26,7 +26,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class MultiSequenceRequestTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 
-    private static LLMEngine engine(LanguageModel m, int numBlocks, int blockSize) {
+    private static LLMEngine engine(LanguageModel<?> m, int numBlocks, int blockSize) {
         return TestEngines.with(m).blocks(numBlocks, blockSize).maxNumSeqs(16).maxNumBatchedTokens(256).build();
     }
 
@@ -160,7 +160,7 @@ class MultiSequenceRequestTest {
      * vLLM's beam search, without any cache sharing: each beam's full sequence runs through the
      * model in a fresh cache.
      */
-    private static List<int[]> plainBeamSearch(LanguageModel model, int[] prompt, int width, int n, int maxTokens,
+    private static List<int[]> plainBeamSearch(LanguageModel<?> model, int[] prompt, int width, int n, int maxTokens,
                                                float lengthPenalty, int eos) {
         List<Beam> beams = List.of(new Beam(prompt, 0));
         List<Done> done = new ArrayList<>();
@@ -202,9 +202,9 @@ class MultiSequenceRequestTest {
         return done.subList(0, Math.min(n, done.size())).stream().map(Done::output).toList();
     }
 
-    private static float[] freshLogits(LanguageModel model, int[] tokens) {
+    private static <C extends KvCache> float[] freshLogits(LanguageModel<C> model, int[] tokens) {
         int bs = 16, blocks = (tokens.length + bs - 1) / bs;
-        KvCache cache = model.newKvCache(blocks, bs);
+        C cache = model.newKvCache(blocks, bs);
         int[] positions = new int[tokens.length], slots = new int[tokens.length], table = new int[blocks];
         for (int i = 0; i < tokens.length; i++) positions[i] = slots[i] = i;
         for (int b = 0; b < blocks; b++) table[b] = b;
@@ -212,7 +212,7 @@ class MultiSequenceRequestTest {
                 new int[][]{table}), cache)[0];
     }
 
-    private static void beamSearchMatches(LanguageModel m, int[] prompt, int width, int n, int maxTokens,
+    private static void beamSearchMatches(LanguageModel<?> m, int[] prompt, int width, int n, int maxTokens,
                                           float lengthPenalty) {
         List<int[]> expected = plainBeamSearch(m, prompt, width, n, maxTokens, lengthPenalty, m.tokenizer().eosId());
         try (LLMEngine e = engine(m, 128, 16)) {
@@ -237,7 +237,7 @@ class MultiSequenceRequestTest {
 
     @Test
     void beamSearchWidth4OnStories260KEqualsAPlainBeamSearch() throws Exception {
-        try (LanguageModel m = ModelLoader.load(SharedFiles.stories260K())) {
+        try (LanguageModel<?> m = ModelLoader.load(SharedFiles.stories260K())) {
             int[] once = {1, 403, 407, 261, 378};
             beamSearchMatches(m, once, 4, 4, 24, 1f);
             beamSearchMatches(m,

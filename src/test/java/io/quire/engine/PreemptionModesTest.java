@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class PreemptionModesTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(180);
-    private static LanguageModel model;
+    private static LanguageModel<?> model;
     private static final List<int[]> prompts = new ArrayList<>();
     private static final List<Integer> maxTokens = new ArrayList<>();
     private static final List<int[]> alone = new ArrayList<>();

@@ -43,7 +43,7 @@ class PrefixCachingTest {
         }
     }
 
-    private static Run run(LanguageModel m, int blockSize, boolean caching) {
+    private static Run run(LanguageModel<?> m, int blockSize, boolean caching) {
         MeterRegistry reg = new SimpleMeterRegistry();
         LLMEngine engine = TestEngines.with(m).blocks(2 * m.config().contextLength() / blockSize, blockSize)
                 .maxNumSeqs(8).maxNumBatchedTokens(512).prefixCaching(caching).registry(reg).build();
@@ -64,7 +64,7 @@ class PrefixCachingTest {
 
     @Test
     void aSharedPrefixOf256TokensIsNotPrefilledAgainAndTheOutputIsUnchanged() {
-        try (LanguageModel m = RandomModels.load(ModelConfig.llama(128, 2, 4, 2, 256, 600, 1024), TensorType.F32, 21)) {
+        try (LanguageModel<?> m = RandomModels.load(ModelConfig.llama(128, 2, 4, 2, 256, 600, 1024), TensorType.F32, 21)) {
             Random rnd = new Random(5);
             int[] prefix = randomTokens(rnd, 256, 600);
             prefix[0] = 1;
@@ -104,7 +104,7 @@ class PrefixCachingTest {
 
     @Test
     void stories260KShortPrefix() throws Exception {
-        try (LanguageModel m = ModelLoader.load(SharedFiles.stories260K())) {
+        try (LanguageModel<?> m = ModelLoader.load(SharedFiles.stories260K())) {
             // "Once upon a time, there was a little girl named"
             int[] story = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421};
             int[] a = concat(story, new int[]{395, 317});
@@ -123,7 +123,7 @@ class PrefixCachingTest {
 
     @Test
     void onlyRequestsWithTheSameCacheSaltShareCachedBlocks() throws Exception {
-        try (LanguageModel m = ModelLoader.load(SharedFiles.stories260K())) {
+        try (LanguageModel<?> m = ModelLoader.load(SharedFiles.stories260K())) {
             int[] story = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421};
             Run cached = run(m, 4, true);
             try (LLMEngine e = cached.engine()) {

@@ -18,7 +18,7 @@ import static org.awaitility.Awaitility.await;
 final class TestEngines {
     private TestEngines() {}
 
-    static Builder with(LanguageModel model) { return new Builder(model); }
+    static Builder with(LanguageModel<?> model) { return new Builder(model); }
 
     /**
      * Waits until every KV block is free again (the engine finishes aborts and cancellations on its
@@ -33,7 +33,7 @@ final class TestEngines {
     }
 
     static final class Builder {
-        private final LanguageModel model;
+        private final LanguageModel<?> model;
         private int numBlocks = 64;
         private int blockSize = EngineConfig.DEFAULT_BLOCK_SIZE;
         private long kvCacheBytes; // 0: numBlocks of blockSize
@@ -46,7 +46,7 @@ final class TestEngines {
         private KvAllocationPolicy kvAllocationPolicy = KvAllocationPolicy.PAGED;
         private MeterRegistry registry = new SimpleMeterRegistry();
 
-        private Builder(LanguageModel model) { this.model = model; }
+        private Builder(LanguageModel<?> model) { this.model = model; }
 
         /** A KV cache of {@code numBlocks} blocks of {@code blockSize} tokens (default 64 of 16). */
         Builder blocks(int numBlocks, int blockSize) {

@@ -1,6 +1,5 @@
 package io.quire.engine;
 
-import io.quire.backend.KvCache;
 import io.quire.backend.KvCacheSpec;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.PagedKvCache;
@@ -22,7 +21,7 @@ import java.util.function.Predicate;
  * fails the step). Any wrong slot, block table, lost block or chunk therefore changes the output.
  * {@link #reference} computes the same greedy continuation without any cache.
  */
-final class ToyModel implements LanguageModel {
+final class ToyModel implements LanguageModel<PagedKvCache> {
     private final ModelConfig config;
     private final ToyTokenizer tokenizer;
     final List<int[]> steps = new ArrayList<>(); // {numSeqs, numTokens} of each forward call
@@ -50,13 +49,12 @@ final class ToyModel implements LanguageModel {
     }
 
     @Override
-    public KvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
+    public PagedKvCache newKvCache(int numBlocks, int blockSize, int numSwapBlocks) {
         return new PagedKvCache(kvCacheSpec(blockSize), numBlocks, numSwapBlocks);
     }
 
     @Override
-    public float[][] forward(ForwardBatch batch, KvCache kvCache) {
-        PagedKvCache cache = (PagedKvCache) kvCache;
+    public float[][] forward(ForwardBatch batch, PagedKvCache cache) {
         synchronized (steps) { steps.add(new int[]{batch.numSeqs(), batch.numTokens()}); }
         if (failWhen.test(batch)) throw new IllegalStateException("injected model failure");
         int n = batch.numTokens();

@@ -18,14 +18,14 @@ class BatchInvarianceTest {
 
     @Test
     void stories260K() throws Exception {
-        try (LanguageModel model = ModelLoader.load(SharedFiles.stories260K())) {
+        try (LanguageModel<?> model = ModelLoader.load(SharedFiles.stories260K())) {
             check(model, 24, 1);
         }
     }
 
     @Test
     void randomLlamaQ8() {
-        try (LanguageModel model = RandomModels.load(ModelConfig.llama(128, 2, 4, 2, 256, 600, 256), TensorType.Q8_0, 7)) {
+        try (LanguageModel<?> model = RandomModels.load(ModelConfig.llama(128, 2, 4, 2, 256, 600, 256), TensorType.Q8_0, 7)) {
             check(model, 16, 2);
         }
     }
@@ -33,12 +33,12 @@ class BatchInvarianceTest {
     @Test
     void randomQwen2Q4() {
         ModelConfig qwen = new ModelConfig("qwen2", 128, 2, 4, 2, 32, 256, 600, 256, 1e-6f, 1_000_000f, 1f, true, true);
-        try (LanguageModel model = RandomModels.load(qwen, TensorType.Q4_0, 9)) {
+        try (LanguageModel<?> model = RandomModels.load(qwen, TensorType.Q4_0, 9)) {
             check(model, 16, 3);
         }
     }
 
-    private static void check(LanguageModel model, int maxNew, long seed) {
+    private static void check(LanguageModel<?> model, int maxNew, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         int vocab = model.config().vocabSize();
         List<int[]> prompts = new ArrayList<>();

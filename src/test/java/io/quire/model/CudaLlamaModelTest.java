@@ -35,7 +35,7 @@ class CudaLlamaModelTest {
         Path tmp = Files.createTempFile("quire-cuda-test-", ".gguf");
         try {
             RandomModels.write(c, type, 11, tmp);
-            try (LanguageModel cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu", Cuda.device(), dtype)) {
+            try (LanguageModel<?> cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu", Cuda.device(), dtype)) {
                 double err = TwoStepBatch.worstRelativeError(TwoStepBatch.run(cpu).logits(), TwoStepBatch.run(gpu).logits());
                 assertThat(err).as(c.architecture() + " " + type + " as " + dtype).isLessThan(dtype.equals("float16") ? 2e-2 : 4e-2);
             }
@@ -49,10 +49,10 @@ class CudaLlamaModelTest {
         assumeTrue(Cuda.available(), Cuda::unavailableReason);
         Path path = SharedFiles.require("models/stories260K.gguf");
         List<Integer> cpu, gpu;
-        try (LanguageModel m = ModelLoader.load(path)) {
+        try (LanguageModel<?> m = ModelLoader.load(path)) {
             cpu = io.quire.cli.CudaCheckAccess.greedy(m, 32);
         }
-        try (LanguageModel m = CudaLlamaModel.load(path, "stories260K", Cuda.device())) {
+        try (LanguageModel<?> m = CudaLlamaModel.load(path, "stories260K", Cuda.device())) {
             gpu = io.quire.cli.CudaCheckAccess.greedy(m, 32);
         }
         assertThat(gpu).isEqualTo(cpu);

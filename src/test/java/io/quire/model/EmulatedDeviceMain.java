@@ -39,7 +39,7 @@ public final class EmulatedDeviceMain {
                 Path tmp = Files.createTempFile("quire-emu-", ".gguf");
                 try {
                     RandomModels.write(c, type, 5, tmp);
-                    try (LanguageModel cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu", Cuda.device(), cs[1])) {
+                    try (LanguageModel<?> cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu", Cuda.device(), cs[1])) {
                         TwoStepBatch.Result b = TwoStepBatch.run(gpu);
                         double worst = TwoStepBatch.worstRelativeError(TwoStepBatch.run(cpu).logits(), b.logits());
                         long lastDecodeLaunches = b.decodeLaunches();
@@ -61,10 +61,10 @@ public final class EmulatedDeviceMain {
         }
         if (args.length > 0 && Files.exists(Path.of(args[0]))) {
             List<Integer> cpu, gpu;
-            try (LanguageModel m = ModelLoader.load(Path.of(args[0]))) {
+            try (LanguageModel<?> m = ModelLoader.load(Path.of(args[0]))) {
                 cpu = io.quire.cli.CudaCheckAccess.greedy(m, 32);
             }
-            try (LanguageModel m = CudaLlamaModel.load(Path.of(args[0]), "stories260K", Cuda.device())) {
+            try (LanguageModel<?> m = CudaLlamaModel.load(Path.of(args[0]), "stories260K", Cuda.device())) {
                 gpu = io.quire.cli.CudaCheckAccess.greedy(m, 32);
             }
             System.out.println("stories260K CPU " + cpu);
@@ -122,7 +122,7 @@ public final class EmulatedDeviceMain {
     }
 
     /** Each request's tokens, after checking every KV block went back to its pool. */
-    private static List<List<Integer>> run(LanguageModel model, io.quire.engine.EngineConfig config, List<int[]> prompts,
+    private static List<List<Integer>> run(LanguageModel<?> model, io.quire.engine.EngineConfig config, List<int[]> prompts,
                                            io.quire.engine.SamplingParams params, io.micrometer.core.instrument.MeterRegistry registry) {
         try (io.quire.engine.LLMEngine e = new io.quire.engine.LLMEngine(model, config, registry)) {
             List<reactor.core.publisher.Mono<List<io.quire.engine.RequestOutput>>> all = new java.util.ArrayList<>();

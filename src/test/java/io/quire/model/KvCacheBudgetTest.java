@@ -14,7 +14,7 @@ class KvCacheBudgetTest {
 
     @Test
     void theCpuTakesTheBytesWhateverTheGpuShare() {
-        try (LanguageModel m = RandomModels.load(TINY, TensorType.F32, 1, "tiny")) {
+        try (LanguageModel<?> m = RandomModels.load(TINY, TensorType.F32, 1, "tiny")) {
             KvCacheSpec spec = m.kvCacheSpec(16);
             assertThat(spec).isEqualTo(TINY.kvCacheSpec(16, TensorType.F32));
             long bytes = 10 * spec.bytesPerBlock() + 1;
@@ -28,7 +28,7 @@ class KvCacheBudgetTest {
 
     @Test
     void theCacheIsMadeFromTheModelsSpec() {
-        try (LanguageModel m = RandomModels.load(TINY, TensorType.F32, 1, "tiny")) {
+        try (LanguageModel<?> m = RandomModels.load(TINY, TensorType.F32, 1, "tiny")) {
             KvCache cache = m.newKvCache(6, 8, 3);
             assertThat(cache.spec()).isEqualTo(m.kvCacheSpec(8));
             assertThat(cache.numBlocks()).isEqualTo(6);

@@ -57,7 +57,7 @@ class ModelLoaderTest {
     void randomModelRoundTripsThroughGguf() throws Exception {
         Path p = tmp.resolve("r.gguf");
         RandomModels.write(TINY, TensorType.Q8_0, 5, p);
-        try (LanguageModel m = ModelLoader.load(p)) {
+        try (LanguageModel<?> m = ModelLoader.load(p)) {
             assertThat(m.config()).isEqualTo(TINY);
             assertThat(m.tokenizer().vocabSize()).isEqualTo(320);
             assertThat(m.tokenizer().encode("hello there")).startsWith(1);
@@ -70,7 +70,7 @@ class ModelLoaderTest {
         RandomModels.write(TINY, TensorType.F32, 5, p);
         assertThatThrownBy(() -> ModelLoader.load(p, "d", io.quire.backend.Device.CPU, "fp8"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown dtype 'fp8'");
-        try (LanguageModel m = ModelLoader.load(p, "d", io.quire.backend.Device.CPU, "bfloat16")) {
+        try (LanguageModel<?> m = ModelLoader.load(p, "d", io.quire.backend.Device.CPU, "bfloat16")) {
             // The CPU computes in FP32 whatever the GPU type: its KV blocks stay FP32.
             assertThat(m.kvCacheSpec(16).bytesPerBlock()).isEqualTo(2L * TINY.numLayers() * 16 * TINY.kvDim() * 4);
         }

@@ -30,7 +30,7 @@ class ReferenceForwardTest {
 
         // Quire: the prompt in chunks of 6 through the paged cache, block size 4.
         float[] quire;
-        try (LanguageModel model = ModelLoader.load(file)) {
+        try (LanguageModel<?> model = ModelLoader.load(file)) {
             SequenceRunner runner = new SequenceRunner(model, 16, 4, 5);
             quire = runner.lastLogits(prompt, 6);
         }

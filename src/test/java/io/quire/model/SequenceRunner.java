@@ -5,6 +5,7 @@ import io.quire.backend.KvCache;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Test driver for the model-runner contract without the engine: runs several sequences greedily
@@ -12,13 +13,14 @@ import java.util.List;
  * contiguous, and prefilling prompts in chunks of a chosen size.
  */
 final class SequenceRunner {
-    private final LanguageModel model;
     private final KvCache cache;
+    private final Function<ForwardBatch, float[][]> forward;
     private final List<Integer> freeBlocks = new ArrayList<>();
 
-    SequenceRunner(LanguageModel model, int numBlocks, int blockSize, long shuffleSeed) {
-        this.model = model;
-        this.cache = model.newKvCache(numBlocks, blockSize);
+    SequenceRunner(LanguageModel<?> model, int numBlocks, int blockSize, long shuffleSeed) {
+        Bound<?> bound = bind(model, numBlocks, blockSize);
+        this.cache = bound.cache();
+        this.forward = bound::forward;
         for (int b = 0; b < numBlocks; b++) freeBlocks.add(b);
         java.util.Collections.shuffle(freeBlocks, new java.util.Random(shuffleSeed));
     }
@@ -60,7 +62,7 @@ final class SequenceRunner {
                 tables[i] = s.blocks.stream().mapToInt(Integer::intValue).toArray();
             }
             ForwardBatch batch = new ForwardBatch(toArray(tokens), toArray(positions), toArray(slots), queryStart, tables);
-            float[][] logits = model.forward(batch, cache);
+            float[][] logits = forward.apply(batch);
             for (int i = 0; i < active.size(); i++) {
                 Seq s = active.get(i);
                 s.computed += queryStart[i + 1] - queryStart[i];
@@ -90,10 +92,19 @@ final class SequenceRunner {
                 slots[j] = blocks.get(pos / bs) * bs + pos % bs;
             }
             int[] table = blocks.stream().mapToInt(Integer::intValue).toArray();
-            logits = model.forward(new ForwardBatch(tokens, positions, slots, new int[] {0, n}, new int[][] {table}), cache)[0];
+            logits = forward.apply(new ForwardBatch(tokens, positions, slots, new int[] {0, n}, new int[][] {table}))[0];
         }
         freeBlocks.addAll(blocks);
         return logits;
+    }
+
+    /** A model with a cache of its own type, so the forward pass takes it without a cast. */
+    private record Bound<C extends KvCache>(LanguageModel<C> model, C cache) {
+        float[][] forward(ForwardBatch batch) { return model.forward(batch, cache); }
+    }
+
+    private static <C extends KvCache> Bound<C> bind(LanguageModel<C> model, int numBlocks, int blockSize) {
+        return new Bound<>(model, model.newKvCache(numBlocks, blockSize));
     }
 
     static int argmax(float[] v) {

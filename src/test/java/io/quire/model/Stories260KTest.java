@@ -15,7 +15,7 @@ class Stories260KTest {
     static final int[] REFERENCE = {432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337,
             410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394};
 
-    static LanguageModel model;
+    static LanguageModel<?> model;
 
     @BeforeAll
     static void load() throws Exception {

@@ -13,11 +13,11 @@ final class TwoStepBatch {
     /** Step 2's logits per sequence, and on a GPU the kernel launches plus cuBLAS calls it made (else -1). */
     record Result(float[][] logits, long decodeLaunches) {}
 
-    static Result run(LanguageModel m) {
+    static <C extends KvCache> Result run(LanguageModel<C> m) {
         int bs = 16;
         int tokenRange = m.config().vocabSize() - 10;
         int[][] tables = {{5, 2, 9}, {0, 7, 3, 11}, {4, 8}};
-        KvCache cache = m.newKvCache(12, bs);
+        C cache = m.newKvCache(12, bs);
         int[] lens = {20, 37, 1};
         int n = 20 + 37 + 1;
         int[] toks = new int[n], pos = new int[n], slots = new int[n];
