@@ -30,7 +30,8 @@ public class ApiRoutes {
                 .POST("/tokenize", tokenizer::tokenize)
                 .POST("/detokenize", tokenizer::detokenize)
                 // A known path with the wrong method is a 405, not a 404.
-                .route(path("/v1/completions").or(path("/v1/chat/completions")).or(path("/tokenize")).or(path("/detokenize")),
+                .route(path("/v1/completions").or(path("/v1/chat/completions")).or(path("/tokenize"))
+                                .or(path("/detokenize")),
                         r -> Mono.error(new MethodNotAllowedException(r.method(), Set.of(HttpMethod.POST))))
                 .route(path("/v1/models").or(path("/v1/models/{id}")).or(path("/health")).or(path("/version")),
                         r -> Mono.error(new MethodNotAllowedException(r.method(), Set.of(HttpMethod.GET))))

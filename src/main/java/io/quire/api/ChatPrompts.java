@@ -53,13 +53,15 @@ public final class ChatPrompts {
     /** Only the fields a client sent, so that templates' {@code 'tool_calls' in message} tests work. */
     private Map<String, Object> toTemplateMessage(ChatMessage m, int i) {
         if (m == null) throw ApiException.badRequest("messages", "messages[" + i + "] is null");
-        if (m.role() == null || m.role().isBlank()) throw ApiException.badRequest("messages", "messages[" + i + "].role is required");
+        if (m.role() == null || m.role().isBlank()) throw ApiException.badRequest("messages", "messages[" + i
+                + "].role is required");
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("role", m.role());
         String content = content(m.content(), i);
         if (content != null) out.put("content", content);
         if (m.name() != null) out.put("name", m.name());
-        if (m.toolCalls() != null && !m.toolCalls().isNull()) out.put("tool_calls", json.convertValue(m.toolCalls(), Object.class));
+        if (m.toolCalls() != null && !m.toolCalls().isNull()) out.put("tool_calls",
+                json.convertValue(m.toolCalls(), Object.class));
         if (m.toolCallId() != null) out.put("tool_call_id", m.toolCallId());
         return out;
     }
@@ -75,13 +77,15 @@ public final class ChatPrompts {
                 JsonNode type = part.get("type");
                 JsonNode text = part.get("text");
                 if (type == null || !"text".equals(type.asString()) || text == null || !text.isString()) {
-                    throw ApiException.badRequest("messages", "messages[" + i + "].content[" + p + "]: only {\"type\": \"text\", \"text\": ...} parts are supported");
+                    throw ApiException.badRequest("messages", "messages[" + i + "].content[" + p
+                            + "]: only {\"type\": \"text\", \"text\": ...} parts are supported");
                 }
                 if (!sb.isEmpty()) sb.append('\n');
                 sb.append(text.stringValue());
             }
             return sb.toString();
         }
-        throw ApiException.badRequest("messages", "messages[" + i + "].content must be a string or an array of text parts");
+        throw ApiException.badRequest("messages", "messages[" + i
+                + "].content must be a string or an array of text parts");
     }
 }

@@ -49,9 +49,11 @@ public final class ErrorBodies {
             case EngineOverloadedException e -> new Failure(HttpStatus.TOO_MANY_REQUESTS,
                     failure(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), null).body(), e.retryAfterSeconds());
             case EngineStoppedException e -> failure(HttpStatus.SERVICE_UNAVAILABLE, e.getMessage(), null);
-            case ChatTemplateException e -> failure(HttpStatus.BAD_REQUEST, "chat template: " + e.getMessage(), "messages");
+            case ChatTemplateException e -> failure(HttpStatus.BAD_REQUEST, "chat template: " + e.getMessage(),
+                    "messages");
             case UnsupportedMediaTypeStatusException e -> failure(HttpStatus.UNSUPPORTED_MEDIA_TYPE,
-                    "Unsupported Content-Type " + (e.getContentType() == null ? "(none)" : "'" + e.getContentType() + "'")
+                    "Unsupported Content-Type "
+                    + (e.getContentType() == null ? "(none)" : "'" + e.getContentType() + "'")
                             + ": send a JSON body with Content-Type: application/json", null);
             case MethodNotAllowedException e -> failure(HttpStatus.METHOD_NOT_ALLOWED,
                     "Method " + e.getHttpMethod() + " is not allowed here; allowed: " + e.getSupportedMethods(), null);
@@ -61,7 +63,8 @@ public final class ErrorBodies {
             case ServerWebInputException e -> badInput(e);
             case ResponseStatusException e -> {
                 HttpStatus status = resolve(e.getStatusCode());
-                yield failure(status, status == HttpStatus.NOT_FOUND ? "Not found: no such route" : nonNull(e.getReason(), status.getReasonPhrase()), null);
+                yield failure(status, status == HttpStatus.NOT_FOUND ? "Not found: no such route"
+                        : nonNull(e.getReason(), status.getReasonPhrase()), null);
             }
             default -> {
                 // The client learns only an id to quote: exception names and messages stay in the log.
@@ -95,11 +98,15 @@ public final class ErrorBodies {
             case UnrecognizedPropertyException u -> "Unrecognized field '" + nonNull(param, u.getPropertyName()) + "'";
             case InvalidNullException n when param != null -> field + "must not be null";
             case MismatchedInputException m when m.getTargetType() != null -> param == null
-                    ? "The request body must be " + JsonTypes.describe(m.getTargetType()).replace("an object", "a JSON object")
+                    ? "The request body must be "
+                    + JsonTypes.describe(m.getTargetType()).replace("an object", "a JSON object")
                     : field + "expected " + JsonTypes.describe(m.getTargetType());
-            case InputCoercionException c when param != null -> field + "number out of range" + JsonTypes.range(c.getTargetType());
-            case StreamReadException r -> "Malformed JSON request body: " + JsonTypes.scrub(firstLine(r.getOriginalMessage()));
-            case StreamConstraintsException c -> "Request body exceeds a JSON limit: " + JsonTypes.scrub(firstLine(c.getOriginalMessage()));
+            case InputCoercionException c when param != null -> field + "number out of range"
+                    + JsonTypes.range(c.getTargetType());
+            case StreamReadException r -> "Malformed JSON request body: "
+                    + JsonTypes.scrub(firstLine(r.getOriginalMessage()));
+            case StreamConstraintsException c -> "Request body exceeds a JSON limit: "
+                    + JsonTypes.scrub(firstLine(c.getOriginalMessage()));
             default -> param == null ? "Invalid JSON request body" : field + "not a valid value";
         };
         return failure(HttpStatus.BAD_REQUEST, message, param);
@@ -129,7 +136,8 @@ public final class ErrorBodies {
     }
 
     public static Failure failure(HttpStatus status, String message, String param) {
-        return new Failure(status, new ErrorResponse(new ErrorResponse.Error(message, type(status), param, status.value())));
+        return new Failure(status,
+                new ErrorResponse(new ErrorResponse.Error(message, type(status), param, status.value())));
     }
 
     /** vLLM's error type names (for 401 and 403, the OpenAI clients' exception names, as vLLM's other types are). */

@@ -71,7 +71,8 @@ final class LogprobsFormatter {
             values.add(clamp(lp.logprob()));
             Map<String, Float> alternatives = new LinkedHashMap<>();
             if (lp.top() != null) {
-                for (TokenLogprob.Candidate c : lp.top()) alternatives.putIfAbsent(tokenString(c.tokenId()), clamp(c.logprob()));
+                for (TokenLogprob.Candidate c : lp.top()) alternatives.putIfAbsent(tokenString(c.tokenId()),
+                        clamp(c.logprob()));
             }
             top.add(alternatives);
         }
@@ -84,10 +85,12 @@ final class LogprobsFormatter {
             List<ChatTokenLogprob> top = new ArrayList<>();
             if (lp.top() != null) {
                 for (TokenLogprob.Candidate c : lp.top()) {
-                    top.add(new ChatTokenLogprob(tokenString(c.tokenId()), clamp(c.logprob()), tokenBytes(c.tokenId()), null));
+                    top.add(new ChatTokenLogprob(tokenString(c.tokenId()), clamp(c.logprob()), tokenBytes(c.tokenId()),
+                            null));
                 }
             }
-            content.add(new ChatTokenLogprob(tokenString(lp.tokenId()), clamp(lp.logprob()), tokenBytes(lp.tokenId()), top));
+            content.add(new ChatTokenLogprob(tokenString(lp.tokenId()), clamp(lp.logprob()), tokenBytes(lp.tokenId()),
+                    top));
         }
         return new ChatLogprobs(content);
     }

@@ -25,7 +25,8 @@ public class ModelsHandler {
     private final String version;
     private final long created = OpenAiFormat.nowSeconds();
 
-    public ModelsHandler(GenerationService engine, ApplicationAvailability availability, ObjectProvider<BuildProperties> build) {
+    public ModelsHandler(GenerationService engine, ApplicationAvailability availability,
+            ObjectProvider<BuildProperties> build) {
         this.engine = engine;
         this.availability = availability;
         BuildProperties props = build.getIfAvailable();
@@ -34,17 +35,20 @@ public class ModelsHandler {
     }
 
     private ModelCard card() {
-        return new ModelCard(engine.modelName(), "model", created, "quire", engine.modelName(), null, engine.maxModelLen());
+        return new ModelCard(engine.modelName(), "model", created, "quire", engine.modelName(), null,
+                engine.maxModelLen());
     }
 
     public Mono<ServerResponse> list(ServerRequest request) {
-        return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(new ModelList("list", List.of(card())));
+        return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(new ModelList("list", List.of(card())));
     }
 
     public Mono<ServerResponse> get(ServerRequest request) {
         String id = request.pathVariable("id");
         if (!id.equals(engine.modelName())) {
-            return Mono.error(new ApiException(HttpStatus.NOT_FOUND, "model", "The model `" + id + "` does not exist."));
+            return Mono.error(new ApiException(HttpStatus.NOT_FOUND, "model", "The model `" + id
+                    + "` does not exist."));
         }
         return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(card());
     }

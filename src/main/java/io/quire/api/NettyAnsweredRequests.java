@@ -4,7 +4,10 @@ import org.springframework.http.server.reactive.HttpHandler;
 import org.springframework.http.server.reactive.HttpHandlerDecoratorFactory;
 import org.springframework.stereotype.Component;
 
-/** Wraps every response in a {@link NettyAnsweredResponse}, outside Spring's exchange, so its logging and metrics see it too. */
+/**
+ * Wraps every response in a {@link NettyAnsweredResponse}, outside Spring's exchange, so its logging and metrics see it
+ * too.
+ */
 @Component
 public class NettyAnsweredRequests implements HttpHandlerDecoratorFactory {
 

@@ -32,7 +32,8 @@ final class OpenAiFormat {
     static void checkModel(String requested, String served) {
         if (requested == null || requested.isEmpty()) return;
         if (!requested.equals(served)) {
-            throw new ApiException(HttpStatus.NOT_FOUND, "model", "The model `" + requested + "` does not exist. This server serves `" + served + "`.");
+            throw new ApiException(HttpStatus.NOT_FOUND, "model", "The model `" + requested
+                    + "` does not exist. This server serves `" + served + "`.");
         }
     }
 }

@@ -33,7 +33,8 @@ final class Sse {
         BodyInserter<Flux<String>, ServerHttpResponse> inserter = new BodyInserter<>() {
             @Override
             public Mono<Void> insert(ServerHttpResponse response, Context context) {
-                Flux<Mono<DataBuffer>> buffers = complete.map(s -> Mono.just(response.bufferFactory().wrap(s.getBytes(StandardCharsets.UTF_8))));
+                Flux<Mono<DataBuffer>> buffers = complete.map(s -> Mono.just(response.bufferFactory()
+                        .wrap(s.getBytes(StandardCharsets.UTF_8))));
                 return response.writeAndFlushWith(buffers);
             }
         };

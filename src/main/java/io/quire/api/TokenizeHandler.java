@@ -47,7 +47,8 @@ public class TokenizeHandler {
             tokens = engine.tokenizer().encode(r.prompt(), addSpecial, true);
         } else if (r.messages() != null) {
             Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
-            String rendered = prompts.render(r.messages(), r.addGenerationPrompt() == null || r.addGenerationPrompt(), kwargs);
+            String rendered = prompts.render(r.messages(), r.addGenerationPrompt() == null || r.addGenerationPrompt(),
+                    kwargs);
             tokens = prompts.tokenize(rendered, addSpecial);
         } else {
             throw ApiException.badRequest("prompt", "prompt or messages is required");

@@ -21,8 +21,10 @@ public record ApiCors(List<String> allowedOrigins, List<String> allowedHeaders) 
     static final List<String> PATHS = List.of("/v1/**", "/tokenize", "/detokenize", "/kv/**", "/health", "/version");
 
     public ApiCors {
-        allowedOrigins = allowedOrigins == null ? List.of() : allowedOrigins.stream().filter(o -> !o.isBlank()).map(String::strip).toList();
-        allowedHeaders = allowedHeaders == null ? List.of() : allowedHeaders.stream().filter(h -> !h.isBlank()).map(String::strip).toList();
+        allowedOrigins = allowedOrigins == null ? List.of()
+                : allowedOrigins.stream().filter(o -> !o.isBlank()).map(String::strip).toList();
+        allowedHeaders = allowedHeaders == null ? List.of()
+                : allowedHeaders.stream().filter(h -> !h.isBlank()).map(String::strip).toList();
     }
 
     public static ApiCors none() { return new ApiCors(List.of(), List.of()); }

@@ -15,7 +15,8 @@ final class ApiKeyException extends AuthenticationException {
     }
 
     static ApiKeyException malformed() {
-        return new ApiKeyException("Malformed Authorization header: expected 'Authorization: Bearer <api key>'", "invalid_request");
+        return new ApiKeyException("Malformed Authorization header: expected 'Authorization: Bearer <api key>'",
+                "invalid_request");
     }
 
     static ApiKeyException invalid() {

@@ -37,7 +37,8 @@ public class ApiSecurityConfiguration {
     }
 
     @Bean
-    public SecurityWebFilterChain apiSecurityFilterChain(ServerHttpSecurity http, ApiKeys keys, ApiCors cors, JsonMapper json) {
+    public SecurityWebFilterChain apiSecurityFilterChain(ServerHttpSecurity http, ApiKeys keys, ApiCors cors,
+            JsonMapper json) {
         http.csrf(ServerHttpSecurity.CsrfSpec::disable)
                 .formLogin(ServerHttpSecurity.FormLoginSpec::disable)
                 .httpBasic(ServerHttpSecurity.HttpBasicSpec::disable)

@@ -21,11 +21,13 @@ final class BearerKeyConverter implements ServerAuthenticationConverter {
         List<String> values = exchange.getRequest().getHeaders().getOrEmpty(HttpHeaders.AUTHORIZATION);
         if (values.isEmpty()) return Mono.empty();
         String value = values.getFirst();
-        if (values.size() > 1 || value.length() <= SCHEME.length() || !value.regionMatches(true, 0, SCHEME, 0, SCHEME.length())) {
+        if (values.size() > 1 || value.length() <= SCHEME.length()
+                || !value.regionMatches(true, 0, SCHEME, 0, SCHEME.length())) {
             return Mono.error(ApiKeyException.malformed());
         }
         String key = value.substring(SCHEME.length()).strip();
-        if (key.isEmpty() || key.chars().anyMatch(Character::isWhitespace)) return Mono.error(ApiKeyException.malformed());
+        if (key.isEmpty() || key.chars().anyMatch(Character::isWhitespace))
+            return Mono.error(ApiKeyException.malformed());
         return Mono.just(ApiKeyAuthentication.unverified(key));
     }
 }

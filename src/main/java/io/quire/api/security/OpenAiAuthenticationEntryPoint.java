@@ -39,7 +39,8 @@ final class OpenAiAuthenticationEntryPoint implements ServerAuthenticationEntryP
         response.setStatusCode(HttpStatus.UNAUTHORIZED);
         response.getHeaders().set(HttpHeaders.WWW_AUTHENTICATE, challenge);
         response.getHeaders().setContentType(MediaType.APPLICATION_JSON);
-        DataBuffer body = response.bufferFactory().wrap(json.writeValueAsBytes(ErrorBodies.failure(HttpStatus.UNAUTHORIZED, message, null).body()));
+        DataBuffer body = response.bufferFactory()
+                .wrap(json.writeValueAsBytes(ErrorBodies.failure(HttpStatus.UNAUTHORIZED, message, null).body()));
         return response.writeWith(Mono.just(body));
     }
 }

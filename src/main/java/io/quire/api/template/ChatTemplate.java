@@ -51,7 +51,8 @@ public final class ChatTemplate {
      * {@code not} first, so the template is rewritten to {@code not (x is defined)}.
      */
     private static final Pattern NOT_IS_TEST =
-            Pattern.compile("\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*\\])*(?:\\.[A-Za-z_]\\w*)*)\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*)");
+            Pattern.compile("\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*\\])*(?:\\.[A-Za-z_]\\w*)*)"
+                    + "\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*)");
 
     /** Longest prompt, in characters (far beyond any context window), and longest string. */
     static final long MAX_OUTPUT_CHARS = 16L << 20;
@@ -101,8 +102,10 @@ public final class ChatTemplate {
         this.jinjava = new Jinjava(config);
         jinjava.setResourceLocator(new NoResourceLocator());
         try {
-            jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", String.class));
-            jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow", String.class));
+            jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class,
+                    "raiseException", String.class));
+            jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class,
+                    "strftimeNow", String.class));
         } catch (RuntimeException e) {
             throw new IllegalStateException("cannot register chat template functions", e);
         }
@@ -127,7 +130,8 @@ public final class ChatTemplate {
      *              the ones above)
      * @throws ChatTemplateException when the template raises or fails
      */
-    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, String bosToken, String eosToken,
+    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, String bosToken,
+            String eosToken,
                          Map<String, Object> extra) {
         Map<String, Object> vars = new HashMap<>();
         if (extra != null) vars.putAll(extra);
@@ -179,7 +183,8 @@ public final class ChatTemplate {
         @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
             Object indent = kwargs.containsKey("indent") ? kwargs.get("indent") : args.length > 0 ? args[0] : null;
-            return PythonJson.dumps(var, indent == null ? null : ((Number) (indent instanceof String s ? Integer.valueOf(s) : indent)).intValue());
+            return PythonJson.dumps(var, indent == null ? null
+                    : ((Number) (indent instanceof String s ? Integer.valueOf(s) : indent)).intValue());
         }
     }
 
@@ -192,7 +197,8 @@ public final class ChatTemplate {
         public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
             if (!(var instanceof Map<?, ?> m)) return List.of();
             List<List<Object>> pairs = new ArrayList<>();
-            for (Map.Entry<?, ?> e : m.entrySet()) pairs.add(List.of(e.getKey(), e.getValue() == null ? "" : e.getValue()));
+            for (Map.Entry<?, ?> e : m.entrySet())
+                pairs.add(List.of(e.getKey(), e.getValue() == null ? "" : e.getValue()));
             return pairs;
         }
     }

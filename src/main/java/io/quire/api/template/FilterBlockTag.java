@@ -25,7 +25,8 @@ final class FilterBlockTag implements Tag {
         // The body goes in as a variable's value, so that the filter sees text: spliced into the
         // expression it would be parsed, and Jinja in a message would run.
         interpreter.getContext().put(BODY_VAR, body.toString());
-        Object filtered = interpreter.resolveELExpression(BODY_VAR + "|" + tagNode.getHelpers().trim(), tagNode.getLineNumber());
+        Object filtered = interpreter.resolveELExpression(BODY_VAR + "|" + tagNode.getHelpers().trim(),
+                tagNode.getLineNumber());
         return filtered == null ? "" : filtered.toString();
     }
 }

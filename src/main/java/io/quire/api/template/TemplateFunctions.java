@@ -43,7 +43,8 @@ public final class TemplateFunctions {
                 case 'b', 'h' -> sb.append(t.getMonth().getDisplayName(TextStyle.SHORT, Locale.ENGLISH));
                 case 'A' -> sb.append(t.getDayOfWeek().getDisplayName(TextStyle.FULL, Locale.ENGLISH));
                 case 'a' -> sb.append(t.getDayOfWeek().getDisplayName(TextStyle.SHORT, Locale.ENGLISH));
-                case 'j' -> sb.append(noPad ? String.valueOf(t.getDayOfYear()) : String.format("%03d", t.getDayOfYear()));
+                case 'j' -> sb.append(noPad ? String.valueOf(t.getDayOfYear())
+                        : String.format("%03d", t.getDayOfYear()));
                 case '%' -> sb.append('%');
                 default -> sb.append('%').append(noPad ? "-" : "").append(d);
             }

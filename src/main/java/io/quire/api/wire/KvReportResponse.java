@@ -12,23 +12,30 @@ import java.util.List;
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record KvReportResponse(String model, long step, String allocationPolicy, int blockSize, long bytesPerBlock, Totals totals,
+public record KvReportResponse(String model, long step, String allocationPolicy, int blockSize, long bytesPerBlock,
+        Totals totals,
                                List<Sequence> sequences, List<Block> blocks) {
 
     /** Counts (blocks, slots), bytes and fractions of the whole cache. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Totals(int blocksTotal, int blocksUsed, int blocksFree, int blocksShared, int blocksCached, long blocksReferenced,
+    public record Totals(int blocksTotal, int blocksUsed, int blocksFree, int blocksShared, int blocksCached,
+            long blocksReferenced,
                          int blocksUnattributed, long sharingSavedBlocks,
                          long slotsAllocated, long tokensStored, long slotsWasted, long slotsReserved,
-                         long bytesTotal, long bytesUsed, long bytesTokensStored, long bytesWasted, long bytesReserved, long sharingSavedBytes,
-                         double usage, double utilization, double wastedFraction, double reservedFraction, double sharingSavedFraction,
+                         long bytesTotal, long bytesUsed, long bytesTokensStored, long bytesWasted, long bytesReserved,
+                         long sharingSavedBytes,
+                         double usage, double utilization, double wastedFraction, double reservedFraction,
+                         double sharingSavedFraction,
                          int swapBlocksTotal, int swapBlocksUsed, int sequencesSwapped) {}
 
     /** One sequence on the device: its request, the tokens it has in the cache, its block table in logical order. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Sequence(String sequenceId, String requestId, int numTokens, int[] blockIds) {}
 
-    /** One block in use: the requests whose sequences hold it, its reference count, tokens used and fill (tokens / block size). */
+    /**
+     * One block in use: the requests whose sequences hold it, its reference count, tokens used and fill (tokens / block
+     * size).
+     */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Block(int blockId, int refCount, int tokens, double fill, List<String> owners) {}
 }
