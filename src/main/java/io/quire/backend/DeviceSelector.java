@@ -37,20 +37,23 @@ public final class DeviceSelector {
     }
 
     /** The rule itself, with the CUDA probe passed in (tests give a fake one). */
-    static Selection select(String spec, BooleanSupplier cudaAvailable, Supplier<String> unavailableReason, Supplier<String> deviceName) {
+    static Selection select(String spec, BooleanSupplier cudaAvailable, Supplier<String> unavailableReason,
+            Supplier<String> deviceName) {
         String s = spec == null || spec.isBlank() ? "auto" : spec.trim().toLowerCase(Locale.ROOT);
         Selection sel = switch (s) {
             case "cpu" -> new Selection(Device.CPU, PROPERTY + "=cpu");
             case "cuda" -> {
                 if (!cudaAvailable.getAsBoolean()) {
-                    throw new IllegalStateException(PROPERTY + "=cuda but CUDA cannot be used: " + unavailableReason.get());
+                    throw new IllegalStateException(PROPERTY + "=cuda but CUDA cannot be used: "
+                            + unavailableReason.get());
                 }
                 yield new Selection(Device.CUDA, PROPERTY + "=cuda: " + deviceName.get());
             }
             case "auto" -> cudaAvailable.getAsBoolean()
                     ? new Selection(Device.CUDA, PROPERTY + "=auto found " + deviceName.get())
                     : new Selection(Device.CPU, PROPERTY + "=auto, " + unavailableReason.get());
-            default -> throw new IllegalArgumentException("unknown " + PROPERTY + " '" + spec + "' (expected auto, cpu or cuda)");
+            default -> throw new IllegalArgumentException("unknown " + PROPERTY + " '" + spec
+                    + "' (expected auto, cpu or cuda)");
         };
         log.info(sel.logLine());
         return sel;

@@ -47,7 +47,8 @@ public enum TensorType {
     /** Bytes needed for {@code elements} values; elements must be a multiple of the block size. */
     public long bytesFor(long elements) {
         if (elements % blockSize != 0) {
-            throw new IllegalArgumentException(name() + " needs a multiple of " + blockSize + " elements, got " + elements);
+            throw new IllegalArgumentException(name() + " needs a multiple of " + blockSize + " elements, got "
+                    + elements);
         }
         return elements / blockSize * blockBytes;
     }

@@ -23,8 +23,8 @@ import jdk.incubator.vector.ShortVector;
  *
  * <p>Batch 1 streams each row once and dots it with x straight from the stored bytes (meant to
  * be memory-bound; on AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking
- * keeps it compute-bound near 8-17 GB/s of weights per core). Larger batches dequantize a tile of {@value #ROW_TILE} rows into a per-thread
- * float scratch once and reuse it for every vector of the batch with a 4x4 register tile
+ * keeps it compute-bound near 8-17 GB/s of weights per core). Larger batches dequantize a tile of {@value #ROW_TILE}
+ * rows into a per-thread float scratch once and reuse it for every vector of the batch with a 4x4 register tile
  * (16 accumulators, 8 loads per 16 FMAs), which keeps the FMA units busy.
  */
 public final class MatMul {
@@ -47,8 +47,10 @@ public final class MatMul {
         int rows = w.rows();
         int cols = w.cols();
         if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
-        if ((long) batch * cols > x.length) throw new IllegalArgumentException("input of " + x.length + " floats is shorter than batch " + batch + " x " + cols + " columns of " + w.name());
-        if ((long) batch * rows > out.length) throw new IllegalArgumentException("output of " + out.length + " floats is shorter than batch " + batch + " x " + rows + " rows of " + w.name());
+        if ((long) batch * cols > x.length) throw new IllegalArgumentException("input of " + x.length
+                + " floats is shorter than batch " + batch + " x " + cols + " columns of " + w.name());
+        if ((long) batch * rows > out.length) throw new IllegalArgumentException("output of " + out.length
+                + " floats is shorter than batch " + batch + " x " + rows + " rows of " + w.name());
         TensorType type = w.type();
         MemorySegment data = Simd.nativeData(w);
         long base = data.address();
@@ -58,7 +60,8 @@ public final class MatMul {
             float[] xBlockSums = type == TensorType.Q4_0 ? blockSums(x, 0, cols) : null;
             Parallel.forRange(units, (long) rows * cols, (from, to) -> {
                 int rEnd = Math.min(rows, to * ROWS_PER_UNIT_B1);
-                for (int r = from * ROWS_PER_UNIT_B1; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, xBlockSums);
+                for (int r = from * ROWS_PER_UNIT_B1; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols,
+                        xBlockSums);
             });
             Reference.reachabilityFence(data);
             return;
@@ -69,7 +72,8 @@ public final class MatMul {
             for (int tile = from; tile < to; tile++) {
                 int r0 = tile * ROW_TILE;
                 int nr = Math.min(ROW_TILE, rows - r0);
-                for (int i = 0; i < nr; i++) Quant.dequantizeRow(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols);
+                for (int i = 0; i < nr; i++) Quant.dequantizeRow(type, base + (r0 + i) * rowBytes, cols, scratch,
+                        i * cols);
                 denseTile(scratch, nr, cols, x, batch, out, rows, r0);
             }
         });
@@ -127,10 +131,14 @@ public final class MatMul {
             m = FloatVector.fromArray(F, w, w3 + c);
             a30 = m.fma(v0, a30); a31 = m.fma(v1, a31); a32 = m.fma(v2, a32); a33 = m.fma(v3, a33);
         }
-        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD), s03 = a03.reduceLanes(ADD);
-        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD), s13 = a13.reduceLanes(ADD);
-        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD), s23 = a23.reduceLanes(ADD);
-        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD), s33 = a33.reduceLanes(ADD);
+        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD),
+                s03 = a03.reduceLanes(ADD);
+        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD),
+                s13 = a13.reduceLanes(ADD);
+        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD),
+                s23 = a23.reduceLanes(ADD);
+        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD),
+                s33 = a33.reduceLanes(ADD);
         for (; c < cols; c++) {
             float v0 = x[x0 + c], v1 = x[x1 + c], v2 = x[x2 + c], v3 = x[x3 + c];
             float m0 = w[w0 + c], m1 = w[w1 + c], m2 = w[w2 + c], m3 = w[w3 + c];
@@ -165,8 +173,10 @@ public final class MatMul {
             m = FloatVector.fromArray(F, w, 3 * cols + c);
             a30 = m.fma(v0, a30); a31 = m.fma(v1, a31);
         }
-        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD);
-        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD);
+        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s10 = a10.reduceLanes(ADD),
+                s11 = a11.reduceLanes(ADD);
+        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s30 = a30.reduceLanes(ADD),
+                s31 = a31.reduceLanes(ADD);
         for (; c < cols; c++) {
             float v0 = x[x0 + c], v1 = x[x1 + c];
             float m0 = w[c], m1 = w[cols + c], m2 = w[2 * cols + c], m3 = w[3 * cols + c];
@@ -233,8 +243,8 @@ public final class MatMul {
     }
 
     // The batch-1 kernels below read weights by absolute address through Simd.ALL, a constant
-    // segment, so C2 folds away per-access scope and bounds checks. They are deliberately flat: a helper that takes or returns a vector
-    // must be inlined by C2 or the vector is boxed, and C2 refuses to inline a helper it already
+    // segment, so C2 folds away per-access scope and bounds checks. They are deliberately flat: a helper that takes or
+    // returns a vector must be inlined by C2 or the vector is boxed, and C2 refuses to inline a helper it already
     // compiled into a large method. So the conversions are written out in each loop.
 
     private static float dotF32(long off, float[] x, int xOff, int cols) {
@@ -246,9 +256,12 @@ public final class MatMul {
         for (int bound = cols - cols % (4 * L); c < bound; c += 4 * L) {
             long o = off + 4L * c;
             s0 = FloatVector.fromMemorySegment(F, seg, o, LE).fma(FloatVector.fromArray(F, x, xOff + c), s0);
-            s1 = FloatVector.fromMemorySegment(F, seg, o + 4L * L, LE).fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
-            s2 = FloatVector.fromMemorySegment(F, seg, o + 8L * L, LE).fma(FloatVector.fromArray(F, x, xOff + c + 2 * L), s2);
-            s3 = FloatVector.fromMemorySegment(F, seg, o + 12L * L, LE).fma(FloatVector.fromArray(F, x, xOff + c + 3 * L), s3);
+            s1 = FloatVector.fromMemorySegment(F, seg, o + 4L * L, LE)
+                    .fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
+            s2 = FloatVector.fromMemorySegment(F, seg, o + 8L * L, LE)
+                    .fma(FloatVector.fromArray(F, x, xOff + c + 2 * L), s2);
+            s3 = FloatVector.fromMemorySegment(F, seg, o + 12L * L, LE)
+                    .fma(FloatVector.fromArray(F, x, xOff + c + 3 * L), s3);
         }
         for (int bound = cols - cols % L; c < bound; c += L) {
             s0 = FloatVector.fromMemorySegment(F, seg, off + 4L * c, LE).fma(FloatVector.fromArray(F, x, xOff + c), s0);
@@ -271,11 +284,14 @@ public final class MatMul {
             // f16 -> f32: shift exponent+mantissa into place, multiply by 2^112 to rebias (this also
             // normalizes subnormals), patch inf/NaN, restore the sign (bit 31 of the sign-extended half).
             IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, LE).convertShape(S2I, I, 0);
-            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * (c + L), LE).convertShape(S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * (c + L), LE)
+                    .convertShape(S2I, I, 0);
             IntVector m0 = h0.and(0x7fff).lanewise(LSHL, 13);
             IntVector m1 = h1.and(0x7fff).lanewise(LSHL, 13);
-            IntVector b0 = m0.reinterpretAsFloats().mul(rebias).reinterpretAsInts().blend(m0.or(0x7f800000), m0.compare(GE, 0x7c00 << 13));
-            IntVector b1 = m1.reinterpretAsFloats().mul(rebias).reinterpretAsInts().blend(m1.or(0x7f800000), m1.compare(GE, 0x7c00 << 13));
+            IntVector b0 = m0.reinterpretAsFloats().mul(rebias).reinterpretAsInts()
+                    .blend(m0.or(0x7f800000), m0.compare(GE, 0x7c00 << 13));
+            IntVector b1 = m1.reinterpretAsFloats().mul(rebias).reinterpretAsInts()
+                    .blend(m1.or(0x7f800000), m1.compare(GE, 0x7c00 << 13));
             FloatVector w0 = b0.or(h0.and(0x80000000)).reinterpretAsFloats();
             FloatVector w1 = b1.or(h1.and(0x80000000)).reinterpretAsFloats();
             s0 = w0.fma(FloatVector.fromArray(F, x, xOff + c), s0);
@@ -296,7 +312,8 @@ public final class MatMul {
         int c = 0;
         for (int bound = cols - cols % (2 * L); c < bound; c += 2 * L) {
             IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * c, LE).convertShape(S2I, I, 0);
-            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * (c + L), LE).convertShape(S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * (c + L), LE)
+                    .convertShape(S2I, I, 0);
             s0 = h0.lanewise(LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + c), s0);
             s1 = h1.lanewise(LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + c + L), s1);
         }
@@ -320,8 +337,10 @@ public final class MatMul {
             int xc = xOff + 32 * b;
             FloatVector p0 = FloatVector.zero(F), p1 = p0;
             for (int i = 0; i < 32; i += L) {
-                p0 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(B2F, F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
-                p1 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 36 + i, LE).convertShape(B2F, F, 0)).fma(FloatVector.fromArray(F, x, xc + 32 + i), p1);
+                p0 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xc + i), p0);
+                p1 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 36 + i, LE).convertShape(B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xc + 32 + i), p1);
             }
             a0 = p0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off))), a0);
             a1 = p1.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 34))), a1);
@@ -330,7 +349,8 @@ public final class MatMul {
             int xc = xOff + 32 * b;
             FloatVector p0 = FloatVector.zero(F);
             for (int i = 0; i < 32; i += L) {
-                p0 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(B2F, F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
+                p0 = ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xc + i), p0);
             }
             a0 = p0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off))), a0);
         }
@@ -357,12 +377,16 @@ public final class MatMul {
             FloatVector p0 = FloatVector.zero(F), p1 = p0;
             for (int i = 0; i < 16; i += L) {
                 // Nibbles widened to int lanes first: x86 has no byte shifts, int shifts are cheap.
-                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 20 + i, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 20 + i, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
                 p0 = ((FloatVector) q0.and(0x0f).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
-                p0 = ((FloatVector) q0.lanewise(LSHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
+                p0 = ((FloatVector) q0.lanewise(LSHR, 4).convert(I2F, 0))
+                        .fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
                 p1 = ((FloatVector) q1.and(0x0f).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 32 + i), p1);
-                p1 = ((FloatVector) q1.lanewise(LSHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 48 + i), p1);
+                p1 = ((FloatVector) q1.lanewise(LSHR, 4).convert(I2F, 0))
+                        .fma(FloatVector.fromArray(F, x, xc + 48 + i), p1);
             }
             float d0 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
             float d1 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 18));
@@ -374,9 +398,11 @@ public final class MatMul {
             int xc = xOff + 32 * b;
             FloatVector p0 = FloatVector.zero(F);
             for (int i = 0; i < 16; i += L) {
-                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
                 p0 = ((FloatVector) q0.and(0x0f).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
-                p0 = ((FloatVector) q0.lanewise(LSHR, 4).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
+                p0 = ((FloatVector) q0.lanewise(LSHR, 4).convert(I2F, 0))
+                        .fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
             }
             float d0 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
             a0 = p0.fma(FloatVector.broadcast(F, d0), a0);
@@ -389,12 +415,15 @@ public final class MatMul {
     private static float[] blockSums(float[] x, int xOff, int cols) {
         float[] sums = new float[cols / 32];
         for (int b = 0; b < sums.length; b++) {
-            sums[b] = FloatVector.fromArray(Simd.F, x, xOff + 32 * b).add(FloatVector.fromArray(Simd.F, x, xOff + 32 * b + Simd.L)).reduceLanes(ADD)
-                    + (Simd.L == 8 ? FloatVector.fromArray(Simd.F, x, xOff + 32 * b + 16).add(FloatVector.fromArray(Simd.F, x, xOff + 32 * b + 24)).reduceLanes(ADD) : 0f);
+            sums[b] = FloatVector.fromArray(Simd.F, x, xOff + 32 * b)
+                    .add(FloatVector.fromArray(Simd.F, x, xOff + 32 * b + Simd.L)).reduceLanes(ADD)
+                    + (Simd.L == 8 ? FloatVector.fromArray(Simd.F, x, xOff + 32 * b + 16)
+                            .add(FloatVector.fromArray(Simd.F, x, xOff + 32 * b + 24)).reduceLanes(ADD) : 0f);
         }
         return sums;
     }
 
-    private static final jdk.incubator.vector.VectorOperators.Associative ADD = jdk.incubator.vector.VectorOperators.ADD;
+    private static final jdk.incubator.vector.VectorOperators.Associative ADD =
+            jdk.incubator.vector.VectorOperators.ADD;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 }

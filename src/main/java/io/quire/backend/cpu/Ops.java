@@ -22,7 +22,8 @@ public final class Ops {
         float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
         i = 0;
         for (int bound = n - n % L; i < bound; i += L) {
-            FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, weight, i)).intoArray(out, outOff + i);
+            FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, weight, i))
+                    .intoArray(out, outOff + i);
         }
         for (; i < n; i++) out[outOff + i] = x[xOff + i] * scale * weight[i];
     }

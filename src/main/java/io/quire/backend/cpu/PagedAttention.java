@@ -20,30 +20,38 @@ public final class PagedAttention {
      * {@code blockTables[tokenSeq[t]]}. q and out are {@code [numTokens][numHeads * headDim]}; head h
      * reads KV head {@code h / (numHeads / numKvHeads)}.
      */
-    public static void attend(float[] q, float[] out, int numTokens, int[] positions, int[] tokenSeq, int[][] blockTables,
+    public static void attend(float[] q, float[] out, int numTokens, int[] positions, int[] tokenSeq,
+            int[][] blockTables,
                               PagedKvCache cache, int layer, int numHeads, float scale) {
         int headDim = cache.headDim();
         int numKvHeads = cache.numKvHeads();
         int bs = cache.blockSize();
         if (numHeads <= 0 || numHeads % numKvHeads != 0) {
-            throw new IllegalArgumentException("numHeads " + numHeads + " must be a positive multiple of numKvHeads " + numKvHeads);
+            throw new IllegalArgumentException("numHeads " + numHeads + " must be a positive multiple of numKvHeads "
+                    + numKvHeads);
         }
-        if (layer < 0 || layer >= cache.numLayers()) throw new IllegalArgumentException("layer " + layer + " outside 0.." + (cache.numLayers() - 1));
+        if (layer < 0 || layer >= cache.numLayers()) throw new IllegalArgumentException("layer " + layer
+                + " outside 0.." + (cache.numLayers() - 1));
         long qDim = (long) numHeads * headDim;
         if (q.length < numTokens * qDim || out.length < numTokens * qDim) {
-            throw new IllegalArgumentException("q/out hold " + q.length + "/" + out.length + " floats, need " + numTokens * qDim);
+            throw new IllegalArgumentException("q/out hold " + q.length + "/" + out.length + " floats, need "
+                    + numTokens * qDim);
         }
         for (int t = 0; t < numTokens; t++) {
             int seq = tokenSeq[t];
-            if (seq < 0 || seq >= blockTables.length || blockTables[seq] == null) throw new IllegalArgumentException("token " + t + " names sequence " + seq + " without a block table");
+            if (seq < 0 || seq >= blockTables.length || blockTables[seq] == null)
+                throw new IllegalArgumentException("token " + t + " names sequence " + seq + " without a block table");
             int pos = positions[t];
             if (pos < 0) throw new IllegalArgumentException("token " + t + " has negative position " + pos);
             int[] table = blockTables[seq];
             if ((long) table.length * bs <= pos) {
-                throw new IllegalArgumentException("token " + t + " at position " + pos + " needs " + (pos / bs + 1) + " blocks, its sequence's table has " + table.length);
+                throw new IllegalArgumentException("token " + t + " at position " + pos + " needs " + (pos / bs + 1)
+                        + " blocks, its sequence's table has " + table.length);
             }
             for (int j = 0; j <= pos / bs; j++) {
-                if (table[j] < 0 || table[j] >= cache.numBlocks()) throw new IllegalArgumentException("block table of sequence " + seq + " names block " + table[j] + " outside the cache of " + cache.numBlocks());
+                if (table[j] < 0 || table[j] >= cache.numBlocks())
+                    throw new IllegalArgumentException("block table of sequence " + seq + " names block " + table[j]
+                            + " outside the cache of " + cache.numBlocks());
             }
         }
         float[] keys = cache.keys(layer);
@@ -105,7 +113,8 @@ public final class PagedAttention {
      * {@code out[d] = inv * sum_j p[j] * V[rowOf[j] + d]}. The output is accumulated in registers,
      * up to four vectors of the head at a time, rather than read and written back per position.
      */
-    private static void weightedSum(float[] p, int[] rowOf, int len, float[] v, int headDim, float inv, float[] out, int outOff) {
+    private static void weightedSum(float[] p, int[] rowOf, int len, float[] v, int headDim, float inv, float[] out,
+            int outOff) {
         final var F = Simd.F;
         final int L = Simd.L;
         int d = 0;
@@ -126,7 +135,8 @@ public final class PagedAttention {
         }
         for (; d + L <= headDim; d += L) {
             FloatVector a0 = FloatVector.zero(F);
-            for (int j = 0; j < len; j++) a0 = FloatVector.fromArray(F, v, rowOf[j] + d).fma(FloatVector.broadcast(F, p[j]), a0);
+            for (int j = 0; j < len; j++) a0 = FloatVector.fromArray(F, v, rowOf[j] + d)
+                    .fma(FloatVector.broadcast(F, p[j]), a0);
             a0.mul(inv).intoArray(out, outOff + d);
         }
         if (d < headDim) {

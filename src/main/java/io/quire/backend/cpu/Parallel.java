@@ -67,7 +67,9 @@ public final class Parallel {
      */
     public static final long MIN_PARALLEL_WORK = 1 << 17;
 
-    /** Like {@link #forRange(int, IntRangeBody)}, but inline when {@code totalWork} is below {@link #MIN_PARALLEL_WORK}. */
+    /**
+     * Like {@link #forRange(int, IntRangeBody)}, but inline when {@code totalWork} is below {@link #MIN_PARALLEL_WORK}.
+     */
     public static void forRange(int n, long totalWork, IntRangeBody body) {
         if (totalWork < MIN_PARALLEL_WORK) {
             if (n > 0) body.run(0, n);
@@ -133,7 +135,8 @@ public final class Parallel {
             boolean interrupted = false;
             while (done.get() < chunks) {
                 LockSupport.park(this);
-                if (Thread.interrupted()) interrupted = true; // finish the loop first: helpers still write caller's arrays
+                // finish the loop first: helpers still write caller's arrays
+                if (Thread.interrupted()) interrupted = true;
             }
             if (interrupted) Thread.currentThread().interrupt();
             Throwable e = failure.get();

@@ -16,14 +16,18 @@ public final class Rope {
     private final float[] sin;
 
     public Rope(int headDim, int maxPositions, float theta, float linearScale, float[] freqFactors, boolean neox) {
-        if (headDim <= 0 || headDim % 2 != 0) throw new IllegalArgumentException("RoPE head dimension must be positive and even, got " + headDim);
+        if (headDim <= 0 || headDim % 2 != 0) throw new IllegalArgumentException("RoPE head dimension must be "
+                + "positive and even, got " + headDim);
         if (maxPositions <= 0) throw new IllegalArgumentException("maxPositions must be positive, got " + maxPositions);
-        if (!(theta > 0) || !(linearScale > 0)) throw new IllegalArgumentException("RoPE theta and linear scale must be positive, got " + theta + " and " + linearScale);
+        if (!(theta > 0) || !(linearScale > 0)) throw new IllegalArgumentException("RoPE theta and linear scale must "
+                + "be positive, got " + theta + " and " + linearScale);
         this.half = headDim / 2;
         if (freqFactors != null && freqFactors.length < half) {
-            throw new IllegalArgumentException("RoPE frequency factors have " + freqFactors.length + " values, need " + half);
+            throw new IllegalArgumentException("RoPE frequency factors have " + freqFactors.length + " values, need "
+                    + half);
         }
-        if ((long) maxPositions * half > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("RoPE table too large: " + maxPositions + " positions");
+        if ((long) maxPositions * half > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("RoPE table too "
+                + "large: " + maxPositions + " positions");
         this.headDim = headDim;
         this.maxPositions = maxPositions;
         this.neox = neox;
@@ -50,7 +54,8 @@ public final class Rope {
     /** Rotates the {@code numHeads} heads stored at {@code x[offset ..]} for position {@code position}. */
     public void apply(float[] x, int offset, int numHeads, int position) {
         if (position < 0 || position >= maxPositions) {
-            throw new IllegalArgumentException("position " + position + " is outside the RoPE table of " + maxPositions + " positions");
+            throw new IllegalArgumentException("position " + position + " is outside the RoPE table of " + maxPositions
+                    + " positions");
         }
         int base = position * half;
         for (int h = 0; h < numHeads; h++) {

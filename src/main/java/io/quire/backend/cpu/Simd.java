@@ -43,9 +43,11 @@ final class Simd {
         MemorySegment seg = t.data();
         long need = t.type().bytesFor(t.elements());
         if (seg.byteSize() < need) {
-            throw new IllegalArgumentException("tensor " + t.name() + " has " + seg.byteSize() + " bytes of data, its shape needs " + need);
+            throw new IllegalArgumentException("tensor " + t.name() + " has " + seg.byteSize()
+                    + " bytes of data, its shape needs " + need);
         }
-        if (!seg.scope().isAlive()) throw new IllegalStateException("tensor " + t.name() + " belongs to a closed arena");
+        if (!seg.scope().isAlive()) throw new IllegalStateException("tensor " + t.name()
+                + " belongs to a closed arena");
         if (seg.isNative()) return seg;
         MemorySegment copy = Arena.ofAuto().allocate(need, 64);
         copy.copyFrom(seg.asSlice(0, need));

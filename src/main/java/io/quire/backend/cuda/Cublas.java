@@ -24,7 +24,8 @@ public final class Cublas implements AutoCloseable {
         try {
             Loader.load(cublas.class);
         } catch (Throwable t) {
-            throw new CudaException("cuBLAS is unavailable (libcublas.so.13 and libcublasLt.so.13 needed): " + Cuda.describe(t), t);
+            throw new CudaException("cuBLAS is unavailable (libcublas.so.13 and libcublasLt.so.13 needed): "
+                    + Cuda.describe(t), t);
         }
         device.bind();
         check(cublasCreate_v2(handle), "cublasCreate");
@@ -37,7 +38,8 @@ public final class Cublas implements AutoCloseable {
      * both of {@code type}; y {@code [n][rows]} FP32.
      */
     public void matmul(CudaDtype type, long w, int rows, int cols, long x, int n, long y, boolean accumulate) {
-        if (rows <= 0 || cols <= 0 || n <= 0) throw new IllegalArgumentException("matmul shape " + rows + "x" + cols + " times " + n + " must be positive");
+        if (rows <= 0 || cols <= 0 || n <= 0) throw new IllegalArgumentException("matmul shape " + rows + "x" + cols
+                + " times " + n + " must be positive");
         device.bind();
         // Row-major W[rows][cols] is column-major W^T (cols x rows, ld = cols); Y^T = W * X^T in
         // column-major terms: m = rows, n = tokens, k = cols.

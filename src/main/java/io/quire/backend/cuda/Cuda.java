@@ -69,7 +69,8 @@ public final class Cuda {
             int[] count = new int[1];
             r = cuDeviceGetCount(count);
             if (r != CUDA_SUCCESS || count[0] == 0) {
-                reason = "no GPU: the CUDA driver found no device" + (r != CUDA_SUCCESS ? " (" + errorName(r) + ")" : "");
+                reason = "no GPU: the CUDA driver found no device"
+                        + (r != CUDA_SUCCESS ? " (" + errorName(r) + ")" : "");
                 return;
             }
             int ordinal = Integer.getInteger("quire.cuda.device", 0);

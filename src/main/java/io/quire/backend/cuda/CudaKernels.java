@@ -4,8 +4,8 @@ package io.quire.backend.cuda;
  * Typed launches of Quire's kernels ({@code cuda/*.cu}) for one 16-bit type ({@link #dtype()}):
  * the methods that store or read "16-bit" values (KV cache, matrix-product inputs, weights)
  * launch that type's variant ({@code rms_norm_f16} or {@code rms_norm_bf16}). Arguments are
- * device buffers or device addresses; 16-bit buffers hold raw binary16 or bfloat16 values. Shapes are the caller's contract (the model
- * runner checks its inputs before they reach here), but sizes that would make a kernel read or
+ * device buffers or device addresses; 16-bit buffers hold raw binary16 or bfloat16 values. Shapes are the caller's
+ * contract (the model runner checks its inputs before they reach here), but sizes that would make a kernel read or
  * write past a buffer are rejected where the buffer is at hand.
  */
 public final class CudaKernels {
@@ -72,13 +72,16 @@ public final class CudaKernels {
      * K/V (FP32, kvDim values per token, token t's at {@code k + 4 * t * stride}) of each token
      * into 16-bit cache slot {@code slots[t]}; negative slots skipped.
      */
-    public void reshapeAndCache(long keyCache, long valueCache, long k, long v, long slots, int tokens, int kvDim, int stride) {
+    public void reshapeAndCache(long keyCache, long valueCache, long k, long v, long slots, int tokens, int kvDim,
+            int stride) {
         reshapeAndCache.launch(tokens, 1, 1, threadsFor(kvDim), 0, keyCache, valueCache, k, v, slots, kvDim, stride);
     }
 
     /** Copies block pairs (mapping = [src0, dst0, src1, dst1, ...]) in every layer. */
-    public void copyBlocks(long keyCache, long valueCache, long mapping, int pairs, int layers, long layerStrideHalves, int blockHalves) {
-        if (blockHalves % 2 != 0) throw new IllegalArgumentException("a KV block must hold an even number of values, got " + blockHalves);
+    public void copyBlocks(long keyCache, long valueCache, long mapping, int pairs, int layers, long layerStrideHalves,
+            int blockHalves) {
+        if (blockHalves % 2 != 0) throw new IllegalArgumentException("a KV block must hold an even number of values, "
+                + "got " + blockHalves);
         copyBlocks.launch(pairs, layers, 1, 256, 0, keyCache, valueCache, mapping, layerStrideHalves, blockHalves);
     }
 
@@ -91,7 +94,8 @@ public final class CudaKernels {
      * RoPE in place on FP32 heads of {@code headDim}: token t's {@code heads} heads start at
      * {@code x + 4 * t * stride}; tables {@code [position][headDim / 2]}.
      */
-    public void rope(long x, long positions, long cos, long sin, int tokens, int heads, int headDim, int stride, boolean neox) {
+    public void rope(long x, long positions, long cos, long sin, int tokens, int heads, int headDim, int stride,
+            boolean neox) {
         long total = (long) tokens * heads * (headDim / 2);
         int blocks = (int) ((total + 255) / 256);
         rope.launch(blocks, 1, 1, 256, 0, x, positions, cos, sin, tokens, heads, headDim, stride, neox ? 1 : 0);
@@ -125,10 +129,14 @@ public final class CudaKernels {
     public void f16ToBf16(long out, long in, long n) { f16ToBf16.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
 
     /** n values (a multiple of 32) of Q8_0 blocks to the 16-bit type. */
-    public void dequantQ8_0(long out, long in, long n) { dequantQ8_0.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
+    public void dequantQ8_0(long out, long in, long n) {
+        dequantQ8_0.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n);
+    }
 
     /** n values (a multiple of 32) of Q4_0 blocks to the 16-bit type. */
-    public void dequantQ4_0(long out, long in, long n) { dequantQ4_0.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
+    public void dequantQ4_0(long out, long in, long n) {
+        dequantQ4_0.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n);
+    }
 
     /** Partitions a decode context of {@code maxContext} positions is split into. */
     public static int partitionsFor(int maxContext, int partitionSize) {
@@ -144,7 +152,8 @@ public final class CudaKernels {
      * scratch {@code tmpOut} ({@code count*heads*partitions*headDim} floats), {@code maxLogits} and
      * {@code expSums} ({@code count*heads*partitions} floats each).
      */
-    public void attentionDecode(long out, long q, int qStride, long keyCache, long valueCache, long tokIdx, long tokSeq, long positions,
+    public void attentionDecode(long out, long q, int qStride, long keyCache, long valueCache, long tokIdx, long tokSeq,
+            long positions,
                                 long blockTables, int maxBlocksPerSeq, int count, int heads, int kvHeads, int headDim,
                                 int blockSize, float scale, int partitionSize, int partitions,
                                 long tmpOut, long maxLogits, long expSums) {
@@ -164,14 +173,16 @@ public final class CudaKernels {
      * sequence each ({@code tileStart}, {@code tileLen}), causal through the block tables; token
      * t's query heads at {@code q + 4 * t * qStride}.
      */
-    public void attentionPrefill(long out, long q, int qStride, long keyCache, long valueCache, long tileStart, long tileLen, int tiles,
+    public void attentionPrefill(long out, long q, int qStride, long keyCache, long valueCache, long tileStart,
+            long tileLen, int tiles,
                                  long tokSeq, long positions, long blockTables, int maxBlocksPerSeq,
                                  int heads, int kvHeads, int headDim, int blockSize, float scale) {
         checkHeads(heads, kvHeads, headDim);
         int sd = headDim + 1;
         int smem = 4 * ((PREFILL_TILE + 2 * PREFILL_CHUNK) * sd + PREFILL_TILE * PREFILL_CHUNK);
         attentionPrefill.launch(heads, tiles, 1, ATTENTION_THREADS, smem,
-                out, q, qStride, keyCache, valueCache, tileStart, tileLen, tokSeq, positions, blockTables, maxBlocksPerSeq,
+                out, q, qStride, keyCache, valueCache, tileStart, tileLen, tokSeq, positions, blockTables,
+                maxBlocksPerSeq,
                 heads, kvHeads, headDim, blockSize, scale);
     }
 
@@ -180,7 +191,8 @@ public final class CudaKernels {
             throw new IllegalArgumentException("heads " + heads + " must be a positive multiple of kvHeads " + kvHeads);
         }
         if (headDim <= 0 || headDim % 2 != 0 || headDim > MAX_HEAD_DIM) {
-            throw new IllegalArgumentException("the CUDA attention kernels need an even head dimension up to " + MAX_HEAD_DIM + ", got " + headDim);
+            throw new IllegalArgumentException("the CUDA attention kernels need an even head dimension up to "
+                    + MAX_HEAD_DIM + ", got " + headDim);
         }
     }
 }

@@ -22,7 +22,8 @@ public final class DeviceBuffer implements AutoCloseable {
 
     /** The device address {@code offset} bytes in. */
     public long ptr(long offset) {
-        if (offset < 0 || offset > bytes) throw new IndexOutOfBoundsException("offset " + offset + " outside a buffer of " + bytes + " bytes");
+        if (offset < 0 || offset > bytes) throw new IndexOutOfBoundsException("offset " + offset
+                + " outside a buffer of " + bytes + " bytes");
         return ptr() + offset;
     }
 

@@ -54,7 +54,8 @@ public final class Kernel {
                 case Long l -> args.set(ValueLayout.JAVA_LONG, off, l);
                 case Integer n -> args.set(ValueLayout.JAVA_INT, off, n);
                 case Float f -> args.set(ValueLayout.JAVA_FLOAT, off, f);
-                default -> throw new IllegalArgumentException(name + ": unsupported argument type " + values[i].getClass().getSimpleName());
+                default -> throw new IllegalArgumentException(name + ": unsupported argument type "
+                        + values[i].getClass().getSimpleName());
             }
         }
         device.bind();
@@ -64,9 +65,11 @@ public final class Kernel {
                     "cuFuncSetAttribute(" + name + ", " + sharedBytes + " bytes of shared memory)");
             maxDynamicShared = sharedBytes;
         }
-        int r = cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, device.stream(), params, (PointerPointer<?>) null);
+        int r = cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, device.stream(), params,
+                (PointerPointer<?>) null);
         if (r != CUDA_SUCCESS) {
-            throw new CudaException("launching " + name + " <<<(" + gridX + "," + gridY + "," + gridZ + "), " + block + ", " + sharedBytes + ">>> failed: " + Cuda.errorName(r));
+            throw new CudaException("launching " + name + " <<<(" + gridX + "," + gridY + "," + gridZ + "), " + block
+                    + ", " + sharedBytes + ">>> failed: " + Cuda.errorName(r));
         }
         device.countLaunch();
     }
