@@ -33,5 +33,7 @@ final class Args {
 
     List<String> list(String key, String fallback) { return Arrays.asList(get(key, fallback).split(",")); }
 
-    List<Integer> ints(String key, String fallback) { return list(key, fallback).stream().map(String::trim).map(Integer::parseInt).toList(); }
+    List<Integer> ints(String key, String fallback) {
+        return list(key, fallback).stream().map(String::trim).map(Integer::parseInt).toList();
+    }
 }

@@ -18,7 +18,8 @@ import java.util.Locale;
  * (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000) decoding batches of sequences through the
  * paged KV cache, for each batch size, thread count and weight type, side by side in one run.
  *
- * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench decode [--types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench decode \
+ *     [--types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32]</pre>
  */
 public final class DecodeBench {
     private DecodeBench() {}
@@ -31,7 +32,8 @@ public final class DecodeBench {
         int steps = Integer.parseInt(a.get("--steps", "32"));
         int prompt = Integer.parseInt(a.get("--prompt", "16"));
         ModelConfig config = RandomModels.LLAMA_110M;
-        System.out.printf(Locale.ROOT, "decode benchmark: random Llama %,d parameters, prompt %d, %d decode steps per run%n",
+        System.out.printf(Locale.ROOT,
+                "decode benchmark: random Llama %,d parameters, prompt %d, %d decode steps per run%n",
                 config.parameterCount(true), prompt, steps);
         System.out.printf(Locale.ROOT, "%-6s %7s %8s %12s %12s%n", "type", "threads", "batch", "tokens/s", "ms/step");
         for (TensorType type : types) {
@@ -40,7 +42,8 @@ public final class DecodeBench {
                     for (int t : threads) {
                         Parallel.setThreads(t);
                         double tps = measure(model, b, prompt, steps);
-                        System.out.printf(Locale.ROOT, "%-6s %7d %8d %12.1f %12.2f%n", type, t, b, tps, 1000.0 * b / tps);
+                        System.out.printf(Locale.ROOT, "%-6s %7d %8d %12.1f %12.2f%n", type, t, b, tps,
+                                1000.0 * b / tps);
                     }
                 }
             }
@@ -57,7 +60,8 @@ public final class DecodeBench {
         int blocksPerSeq = (maxLen + blockSize - 1) / blockSize;
         C cache = model.newKvCache(batch * blocksPerSeq, blockSize);
         int[][] tables = new int[batch][blocksPerSeq];
-        for (int s = 0; s < batch; s++) for (int i = 0; i < blocksPerSeq; i++) tables[s][i] = i * batch + s; // interleaved, never contiguous
+        // interleaved, never contiguous
+        for (int s = 0; s < batch; s++) for (int i = 0; i < blocksPerSeq; i++) tables[s][i] = i * batch + s;
         int vocab = model.config().vocabSize();
         // Prefill all prompts in one step.
         List<Integer> tokens = new ArrayList<>(), positions = new ArrayList<>(), slots = new ArrayList<>();
@@ -70,7 +74,8 @@ public final class DecodeBench {
             }
             qs[s + 1] = qs[s] + prompt;
         }
-        float[][] logits = model.forward(new ForwardBatch(ints(tokens), ints(positions), ints(slots), qs, tables), cache);
+        float[][] logits = model.forward(new ForwardBatch(ints(tokens), ints(positions), ints(slots), qs, tables),
+                cache);
         int[] next = new int[batch];
         int[] decodeQs = new int[batch + 1];
         for (int s = 0; s <= batch; s++) decodeQs[s] = s;

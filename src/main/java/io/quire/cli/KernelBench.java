@@ -16,8 +16,8 @@ import java.util.Random;
  *
  * <p>Usage: {@code bench kernels [--rows 2048] [--cols 768] [--repeats 7] [--types F32,F16,BF16,Q8_0,Q4_0]
  * [--batches 1,32] [--threads 1,N]}. Without the jar: {@code java --add-modules jdk.incubator.vector
- * --enable-native-access=ALL-UNNAMED -cp target/classes io.quire.cli.KernelBench}. GFLOP/s counts 2 flops per weight per vector; GB/s
- * is weight bytes read per call (x and out are small and cache-resident), so at batch 1 it shows how
+ * --enable-native-access=ALL-UNNAMED -cp target/classes io.quire.cli.KernelBench}. GFLOP/s counts 2 flops per weight
+ * per vector; GB/s is weight bytes read per call (x and out are small and cache-resident), so at batch 1 it shows how
  * close a type gets to memory bandwidth. Both are computed from the median; "best us" is the fastest
  * repeat, a hint of what the kernel does when the machine is not shared.
  */
@@ -34,30 +34,37 @@ public final class KernelBench {
         int rows = 2048;
         int cols = 768;
         int repeats = 7;
-        List<TensorType> types = List.of(TensorType.F32, TensorType.F16, TensorType.BF16, TensorType.Q8_0, TensorType.Q4_0);
+        List<TensorType> types = List.of(TensorType.F32, TensorType.F16, TensorType.BF16, TensorType.Q8_0,
+                TensorType.Q4_0);
         int[] batches = {1, 32};
         int all = Runtime.getRuntime().availableProcessors();
         int[] threadCounts = all > 1 ? new int[] {1, all} : new int[] {1};
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
-                if (i < 2 && (a.equals("bench") || a.equals("kernels"))) continue;  // the CLI may pass "bench kernels" through
+                // the CLI may pass "bench kernels" through
+                if (i < 2 && (a.equals("bench") || a.equals("kernels"))) continue;
                 if (i + 1 >= args.length) throw new IllegalArgumentException("missing value after " + a);
                 String v = args[++i];
                 switch (a) {
                     case "--rows" -> rows = Integer.parseInt(v);
                     case "--cols" -> cols = Integer.parseInt(v);
                     case "--repeats" -> repeats = Integer.parseInt(v);
-                    case "--types" -> types = Arrays.stream(v.split(",")).map(s -> TensorType.valueOf(s.trim().toUpperCase())).toList();
-                    case "--batches" -> batches = Arrays.stream(v.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
-                    case "--threads" -> threadCounts = Arrays.stream(v.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+                    case "--types" -> types = Arrays.stream(v.split(","))
+                            .map(s -> TensorType.valueOf(s.trim().toUpperCase())).toList();
+                    case "--batches" -> batches = Arrays.stream(v.split(",")).mapToInt(s -> Integer.parseInt(s.trim()))
+                            .toArray();
+                    case "--threads" -> threadCounts = Arrays.stream(v.split(","))
+                            .mapToInt(s -> Integer.parseInt(s.trim())).toArray();
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
             }
-            if (rows < 1 || cols < 32 || cols % 32 != 0 || repeats < 1) throw new IllegalArgumentException("need rows >= 1, cols a positive multiple of 32, repeats >= 1");
+            if (rows < 1 || cols < 32 || cols % 32 != 0 || repeats < 1)
+                throw new IllegalArgumentException("need rows >= 1, cols a positive multiple of 32, repeats >= 1");
         } catch (IllegalArgumentException e) {
             System.err.println("bench kernels: " + e.getMessage());
-            System.err.println("usage: bench kernels [--rows N] [--cols N] [--repeats N] [--types F32,F16,BF16,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2]");
+            System.err.println("usage: bench kernels [--rows N] [--cols N] [--repeats N] [--types "
+                    + "F32,F16,BF16,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2]");
             return 2;
         }
 
@@ -78,7 +85,8 @@ public final class KernelBench {
             Tensor w = new Tensor("bench", type, new long[] {cols, rows}, Quant.quantize(type, values));
             float[] dense = Quant.dequantize(w);
             for (int batch : batches) {
-                for (int threads : threadCounts) configs.add(new Config(w, dense, batch, threads, new float[batch * rows], new double[repeats]));
+                for (int threads : threadCounts) configs.add(new Config(w, dense, batch, threads,
+                        new float[batch * rows], new double[repeats]));
             }
         }
         try {
@@ -92,7 +100,8 @@ public final class KernelBench {
                     MatMul.matmul(c.w, x, c.batch, c.out);
                     calls++;
                 }
-                c.iterations = (int) Math.max(1, Math.min(1_000_000, REPEAT_NANOS / ((System.nanoTime() - start) / (double) calls)));
+                c.iterations = (int) Math.max(1,
+                        Math.min(1_000_000, REPEAT_NANOS / ((System.nanoTime() - start) / (double) calls)));
             }
             // Round-robin repeats: a burst of load from elsewhere on the machine hits all configurations alike.
             for (int r = 0; r < repeats; r++) {
@@ -107,14 +116,17 @@ public final class KernelBench {
         } finally {
             Parallel.setThreads(savedThreads);
         }
-        System.out.printf("system load average after: %.2f (above the core count, other processes shared the cores)%n", os.getSystemLoadAverage());
-        System.out.printf("%-5s %5s %7s %10s %10s %9s %9s %11s%n", "type", "batch", "threads", "us/call", "best us", "GFLOP/s", "GB/s(w)", "max rel err");
+        System.out.printf("system load average after: %.2f (above the core count, other processes shared the cores)%n",
+                os.getSystemLoadAverage());
+        System.out.printf("%-5s %5s %7s %10s %10s %9s %9s %11s%n", "type", "batch", "threads", "us/call", "best us",
+                "GFLOP/s", "GB/s(w)", "max rel err");
         for (Config c : configs) {
             Arrays.sort(c.times);
             double nanos = c.times[repeats / 2];
             double err = maxRelativeError(c.dense, rows, cols, x, c.batch, c.out);
             double flops = 2.0 * rows * cols * c.batch;
-            System.out.printf("%-5s %5d %7d %10.1f %10.1f %9.1f %9.1f %11.1e%n", c.w.type(), c.batch, c.threads, nanos / 1e3, c.times[0] / 1e3,
+            System.out.printf("%-5s %5d %7d %10.1f %10.1f %9.1f %9.1f %11.1e%n", c.w.type(), c.batch, c.threads,
+                    nanos / 1e3, c.times[0] / 1e3,
                     flops / nanos, c.w.data().byteSize() / nanos, err);
         }
         return 0;

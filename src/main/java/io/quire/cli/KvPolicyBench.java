@@ -183,7 +183,8 @@ public final class KvPolicyBench {
         }
     }
 
-    static Result runPolicy(LanguageModel<?> model, Options o, int maxModelLen, KvAllocationPolicy policy, KvTrace trace,
+    static Result runPolicy(LanguageModel<?> model, Options o, int maxModelLen, KvAllocationPolicy policy,
+            KvTrace trace,
                             List<int[]> prompts) throws InterruptedException {
         EngineConfig config = new EngineConfig(o.blockSize, EngineConfig.kvBytesFor(model, o.blockSize, o.kvBlocks),
                 o.maxNumSeqs, o.maxNumBatchedTokens, maxModelLen, false,

@@ -31,7 +31,8 @@ record KvTrace(String description, List<Item> items) {
         if (scale <= 0) throw new IllegalArgumentException("--length-scale must be > 0, got " + scale);
         if (maxModelLen < 4 * MIN_LEN) throw new IllegalArgumentException("max model length must be >= " + 4 * MIN_LEN);
         Random rnd = new Random(seed);
-        Random arrivals = new Random(seed ^ ARRIVAL_SEED_MIX); // its own generator: the lengths do not depend on the rate
+        // its own generator: the lengths do not depend on the rate
+        Random arrivals = new Random(seed ^ ARRIVAL_SEED_MIX);
         List<Item> items = new ArrayList<>(n);
         double t = 0;
         for (int i = 0; i < n; i++) {
@@ -43,15 +44,20 @@ record KvTrace(String description, List<Item> items) {
             t = nextArrival(arrivals, t, requestRate);
             items.add(new Item(in, out, t));
         }
-        return new KvTrace(String.format(java.util.Locale.ROOT, "sharegpt-like x%.2f (lognormal input mean %.1f sigma 1.0, output mean %.1f sigma 0.8), %s",
+        return new KvTrace(String.format(java.util.Locale.ROOT,
+                "sharegpt-like x%.2f (lognormal input mean %.1f sigma 1.0, output mean %.1f sigma 0.8), %s",
                 scale, INPUT_MEAN * scale, OUTPUT_MEAN * scale, arrivals(requestRate)), List.copyOf(items));
     }
 
-    static KvTrace uniform(long seed, int n, int inMin, int inMax, int outMin, int outMax, int maxModelLen, double requestRate) {
-        if (inMin < 1 || outMin < 1 || inMax < inMin || outMax < outMin) throw new IllegalArgumentException("bad length ranges");
-        if (inMax + outMax > maxModelLen) throw new IllegalArgumentException("input max " + inMax + " + output max " + outMax + " exceeds the max model length " + maxModelLen);
+    static KvTrace uniform(long seed, int n, int inMin, int inMax, int outMin, int outMax, int maxModelLen,
+            double requestRate) {
+        if (inMin < 1 || outMin < 1 || inMax < inMin || outMax < outMin)
+            throw new IllegalArgumentException("bad length ranges");
+        if (inMax + outMax > maxModelLen) throw new IllegalArgumentException("input max " + inMax + " + output max "
+                + outMax + " exceeds the max model length " + maxModelLen);
         Random rnd = new Random(seed);
-        Random arrivals = new Random(seed ^ ARRIVAL_SEED_MIX); // its own generator: the lengths do not depend on the rate
+        // its own generator: the lengths do not depend on the rate
+        Random arrivals = new Random(seed ^ ARRIVAL_SEED_MIX);
         List<Item> items = new ArrayList<>(n);
         double t = 0;
         for (int i = 0; i < n; i++) {
@@ -60,7 +66,8 @@ record KvTrace(String description, List<Item> items) {
             t = nextArrival(arrivals, t, requestRate);
             items.add(new Item(in, out, t));
         }
-        return new KvTrace("uniform input " + inMin + ".." + inMax + ", output " + outMin + ".." + outMax + ", " + arrivals(requestRate), List.copyOf(items));
+        return new KvTrace("uniform input " + inMin + ".." + inMax + ", output " + outMin + ".." + outMax + ", "
+                + arrivals(requestRate), List.copyOf(items));
     }
 
     private static double nextArrival(Random rnd, double t, double rate) {

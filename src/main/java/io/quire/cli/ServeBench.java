@@ -112,14 +112,16 @@ public final class ServeBench {
             counter = ServerTokenCounter.probe(http, json, URI.create(options.baseUrl() + options.tokenizeEndpoint()),
                     model, Duration.ofSeconds(30)).orElse(null);
             if (counter == null) {
-                err.println("No usable " + options.tokenizeEndpoint() + " on the server: prompt lengths are approximate.");
+                err.println("No usable " + options.tokenizeEndpoint()
+                        + " on the server: prompt lengths are approximate.");
             }
         }
         if (counter == null) counter = new WordCountTokenCounter();
         err.println("Token counting: " + counter.describe());
 
         LengthDistribution lengths = options.lengths();
-        err.println("Dataset: " + lengths.describe() + (options.prefixLen() > 0 ? ", shared prefix " + options.prefixLen() : ""));
+        err.println("Dataset: " + lengths.describe()
+                + (options.prefixLen() > 0 ? ", shared prefix " + options.prefixLen() : ""));
         List<BenchRequest> requests = buildRequests(options, counter, lengths);
 
         RequestSender sender = new RequestSender(http, json, model, options, timers);
@@ -135,11 +137,13 @@ public final class ServeBench {
         }
         err.println("Traffic request rate: " + rateWord(options.requestRate())
                 + (options.burstiness() != 1.0 ? ", burstiness " + options.burstiness() : ""));
-        err.println("Maximum request concurrency: " + (options.maxConcurrency() > 0 ? options.maxConcurrency() : "unlimited"));
+        err.println("Maximum request concurrency: "
+                + (options.maxConcurrency() > 0 ? options.maxConcurrency() : "unlimited"));
 
         double[] arrivals = Arrivals.gamma(requests.size(), options.requestRate(), options.burstiness(),
                 options.seed() ^ 0x5DEECE66DL);
-        BenchmarkRunner runner = new BenchmarkRunner(arrivals, options.maxConcurrency(), options.globalTimeout().toNanos());
+        BenchmarkRunner runner = new BenchmarkRunner(arrivals, options.maxConcurrency(),
+                options.globalTimeout().toNanos());
         RunResult run = runner.run(requests, sender);
         BenchmarkReport report = BenchmarkReport.of(run, options.metricPercentiles());
 
@@ -151,7 +155,8 @@ public final class ServeBench {
             err.println("failed " + e.getValue() + "x: " + e.getKey());
         }
         if (options.resultJson() != null) {
-            writeJson(options.resultJson(), report.json(json, settings(options, model, counter, lengths)).toPrettyString());
+            writeJson(options.resultJson(),
+                    report.json(json, settings(options, model, counter, lengths)).toPrettyString());
             err.println("Results written to " + options.resultJson());
         }
         return report.failed() == 0 ? 0 : 1;
@@ -205,13 +210,16 @@ public final class ServeBench {
     private static String firstModel(HttpClient http, JsonMapper json, String base) throws InterruptedException {
         URI uri = URI.create(base + "/v1/models");
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET().build(),
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET()
+                    .build(),
                     HttpResponse.BodyHandlers.ofString());
             JsonNode id = json.readTree(r.body()).path("data").path(0).path("id");
             if (r.statusCode() == 200 && id.isString()) return id.asString();
-            throw new IllegalStateException("GET " + uri + " answered HTTP " + r.statusCode() + " without a model; pass --model");
+            throw new IllegalStateException("GET " + uri + " answered HTTP " + r.statusCode()
+                    + " without a model; pass --model");
         } catch (IOException e) {
-            throw new IllegalStateException("cannot reach " + uri + " (" + RequestSender.describe(e) + "); is the server running?");
+            throw new IllegalStateException("cannot reach " + uri + " (" + RequestSender.describe(e)
+                    + "); is the server running?");
         } catch (tools.jackson.core.JacksonException e) {
             throw new IllegalStateException("GET " + uri + " did not answer JSON; pass --model");
         }

@@ -37,7 +37,8 @@ public final class TokenizeCommand {
             } else {
                 name = a;
                 if (i + 1 >= args.length) {
-                    err.println((a.startsWith("--") ? "missing value for " + a : "unexpected argument '" + a + "'") + "; " + USAGE);
+                    err.println((a.startsWith("--") ? "missing value for " + a : "unexpected argument '" + a + "'")
+                            + "; " + USAGE);
                     return 2;
                 }
                 value = args[++i];

@@ -182,9 +182,11 @@ public record BenchOptions(
     }
 
     private static final Set<String> KNOWN = Set.of("--base-url", "--host", "--port", "--endpoint",
-            "--tokenize-endpoint", "--model", "--num-prompts", "--request-rate", "--burstiness", "--max-concurrency", "--seed",
+            "--tokenize-endpoint", "--model", "--num-prompts", "--request-rate", "--burstiness", "--max-concurrency",
+            "--seed",
             "--dataset-name", "--random-input-len", "--random-output-len", "--random-range-ratio",
-            "--max-model-len", "--sharegpt-output-len", "--prefix-len", "--n", "--use-beam-search", "--best-of", "--beam-width",
+            "--max-model-len", "--sharegpt-output-len", "--prefix-len", "--n", "--use-beam-search", "--best-of",
+            "--beam-width",
             "--ignore-eos", "--no-ignore-eos", "--temperature", "--extra-body", "--request-timeout", "--timeout",
             "--metric-percentiles", "--result-json", "--skip-test-request", "--help", "-h");
 
@@ -262,7 +264,8 @@ public record BenchOptions(
 
     private static double positive(Map<String, String> v, String name, double dflt) {
         double x = number(v, name, dflt, 0);
-        if (!(x > 0) || Double.isInfinite(x)) throw new IllegalArgumentException(name + " must be > 0, got " + v.get(name));
+        if (!(x > 0) || Double.isInfinite(x)) throw new IllegalArgumentException(name + " must be > 0, got "
+                + v.get(name));
         return x;
     }
 
@@ -288,7 +291,8 @@ public record BenchOptions(
             if (part.isBlank()) continue;
             double p = parseNumber("--metric-percentiles", part);
             if (p <= 0 || p >= 100) {
-                throw new IllegalArgumentException("--metric-percentiles must lie strictly between 0 and 100, got " + part);
+                throw new IllegalArgumentException("--metric-percentiles must lie strictly between 0 and 100, got "
+                        + part);
             }
             out.add(p);
         }

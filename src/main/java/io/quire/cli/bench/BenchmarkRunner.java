@@ -50,7 +50,8 @@ public final class BenchmarkRunner {
             long due = start + (long) (arrivals[i] * 1e9);
             sleepUntil(Math.min(due, deadline));
             boolean slot = System.nanoTime() < deadline
-                    && (slots == null || slots.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+                    && (slots == null || slots.tryAcquire(Math.max(0, deadline - System.nanoTime()),
+                    TimeUnit.NANOSECONDS));
             if (!slot) {
                 double at = (System.nanoTime() - start) / 1e9;
                 for (int j = i; j < requests.size(); j++) {
@@ -65,7 +66,8 @@ public final class BenchmarkRunner {
             try {
                 f = send.apply(request, sentAt);
             } catch (RuntimeException e) {
-                f = CompletableFuture.completedFuture(RequestResult.failure(request.index(), "not sent: " + e.getMessage(), 0, sentAt));
+                f = CompletableFuture.completedFuture(RequestResult.failure(request.index(), "not sent: "
+                        + e.getMessage(), 0, sentAt));
             }
             futures.add(f.whenComplete((r, e) -> {
                 inFlight.decrementAndGet();

@@ -94,7 +94,8 @@ public final class RequestSender {
         ScheduledFuture<?> timer = timers.schedule(() -> {
             String why = byDeadline ? "stopped at the benchmark's global timeout"
                     : "timed out after " + options.requestTimeout().toMillis() / 1000.0 + " s";
-            if (result.complete(RequestResult.failure(request.index(), why, ResponseReader.seconds(System.nanoTime() - sent), sentAt))) {
+            if (result.complete(RequestResult.failure(request.index(), why,
+                    ResponseReader.seconds(System.nanoTime() - sent), sentAt))) {
                 recorder.cancel();
                 exchange.cancel(true);
             }
@@ -110,7 +111,8 @@ public final class RequestSender {
             }
             String contentType = response.headers().firstValue("Content-Type").orElse(null);
             try {
-                result.complete(reader.read(request, response.statusCode(), contentType, recorder.lines(), sent, end, sentAt));
+                result.complete(reader.read(request, response.statusCode(), contentType, recorder.lines(), sent, end,
+                        sentAt));
             } catch (RuntimeException e) {
                 result.complete(RequestResult.failure(request.index(), "unreadable response: " + e,
                         ResponseReader.seconds(end - sent), sentAt));
@@ -166,7 +168,8 @@ public final class RequestSender {
     }
 
     public static HttpClient newClient(Duration connectTimeout) {
-        // HTTP/1.1: servers such as llama.cpp's do not speak cleartext HTTP/2, and an upgrade attempt costs a round trip.
+        // HTTP/1.1: servers such as llama.cpp's do not speak cleartext HTTP/2, and an upgrade attempt costs a round
+        // trip.
         return HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(connectTimeout)

@@ -35,12 +35,14 @@ public final class ResponseReader {
         if (status < 200 || status > 299) {
             return RequestResult.failure(request.index(), "HTTP " + status + ": " + clip(joined(lines)), total, sentAt);
         }
-        boolean sse = contentType != null ? contentType.toLowerCase().startsWith("text/event-stream") : looksLikeSse(lines);
+        boolean sse = contentType != null ? contentType.toLowerCase().startsWith("text/event-stream")
+                : looksLikeSse(lines);
         try {
             return sse ? readStream(request, lines, sentNanos, endNanos, sentAt)
                        : readWhole(request, joined(lines), total, sentAt);
         } catch (JacksonException e) {
-            return RequestResult.failure(request.index(), "unparseable response: " + clip(e.getOriginalMessage()), total, sentAt);
+            return RequestResult.failure(request.index(), "unparseable response: " + clip(e.getOriginalMessage()),
+                    total, sentAt);
         }
     }
 
@@ -82,7 +84,8 @@ public final class ResponseReader {
             }
         }
         if (!done) {
-            return RequestResult.failure(request.index(), "stream ended without [DONE]", seconds(endNanos - sentNanos), sentAt);
+            return RequestResult.failure(request.index(), "stream ended without [DONE]", seconds(endNanos - sentNanos),
+                    sentAt);
         }
         double e2e = seconds((last >= 0 ? last : endNanos) - sentNanos);
         double ttft = first >= 0 ? seconds(first - sentNanos) : e2e;
@@ -110,7 +113,8 @@ public final class ResponseReader {
         int output = hasUsage ? usage.path("completion_tokens").asInt() : chunks;
         int prompt = usage != null && usage.path("prompt_tokens").isNumber()
                 ? usage.path("prompt_tokens").asInt() : request.promptTokens();
-        return new RequestResult(request.index(), true, null, prompt, output, hasUsage, samples, ttft, e2e, itl, sentAt);
+        return new RequestResult(request.index(), true, null, prompt, output, hasUsage, samples, ttft, e2e, itl,
+                sentAt);
     }
 
     /** The generated text of a completions or chat choice; empty when it carries none. */
@@ -128,7 +132,8 @@ public final class ResponseReader {
     private static String errorOf(JsonNode node) {
         JsonNode error = node.path("error");
         if (error.isMissingNode() || error.isNull()) return null;
-        String message = error.isObject() ? error.path("message").asString(error.toString()) : error.asString(error.toString());
+        String message = error.isObject() ? error.path("message").asString(error.toString())
+                : error.asString(error.toString());
         return "server error: " + clip(message);
     }
 
