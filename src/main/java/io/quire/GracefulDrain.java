@@ -71,7 +71,10 @@ public final class GracefulDrain implements SmartLifecycle {
     @Override
     public boolean isRunning() { return running; }
 
-    /** Draining is for the end of the process only, not for a context that is merely paused (as cached test contexts are). */
+    /**
+     * Draining is for the end of the process only, not for a context that is merely paused (as cached test contexts
+     * are).
+     */
     @Override
     public boolean isPauseable() { return false; }
 

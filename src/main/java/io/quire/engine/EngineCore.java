@@ -44,7 +44,8 @@ final class EngineCore implements AutoCloseable {
     private long numSteps;
 
     /** @param onFirstScheduled told when a request runs its first step (it leaves the waiting queue's bound) */
-    EngineCore(LanguageModel<?> model, EngineConfig config, int maxModelLen, ModelRunner<?> runner, EngineMetrics metrics,
+    EngineCore(LanguageModel<?> model, EngineConfig config, int maxModelLen, ModelRunner<?> runner,
+            EngineMetrics metrics,
                Consumer<Request> onFirstScheduled) {
         this.runner = runner;
         this.kv = new KvCacheManager(runner.numBlocks(), config.blockSize(), config.enablePrefixCaching(),

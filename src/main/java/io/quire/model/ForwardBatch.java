@@ -12,7 +12,8 @@ import java.util.Arrays;
  * @param tokens      new token ids, {@code numTokens}
  * @param positions   absolute position of each new token, {@code numTokens}
  * @param slotMapping KV slot of each new token: {@code block * blockSize + offsetInBlock}
- * @param queryStart  {@code numSeqs + 1} offsets: sequence {@code s} owns tokens {@code queryStart[s]..queryStart[s+1]-1}
+ * @param queryStart  {@code numSeqs + 1} offsets: sequence {@code s} owns tokens
+ *                    {@code queryStart[s]..queryStart[s+1]-1}
  * @param blockTables physical block ids of each sequence, in logical order
  */
 public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int[] queryStart, int[][] blockTables) {
@@ -21,8 +22,10 @@ public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int
         if (positions.length != tokens.length || slotMapping.length != tokens.length) {
             throw new IllegalArgumentException("tokens, positions and slotMapping must have the same length");
         }
-        if (queryStart.length != blockTables.length + 1 || queryStart[0] != 0 || queryStart[blockTables.length] != tokens.length) {
-            throw new IllegalArgumentException("queryStart must have numSeqs+1 entries from 0 to numTokens: " + Arrays.toString(queryStart));
+        if (queryStart.length != blockTables.length + 1 || queryStart[0] != 0
+                || queryStart[blockTables.length] != tokens.length) {
+            throw new IllegalArgumentException("queryStart must have numSeqs+1 entries from 0 to numTokens: "
+                    + Arrays.toString(queryStart));
         }
     }
 

@@ -22,14 +22,16 @@ final class BpeTokenizer extends VocabTokenizer {
         super(md, false, -1, -1, -1);
         String[] merges = md.getStringArray("tokenizer.ggml.merges");
         if (merges == null) {
-            throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.merges, which a gpt2 (BPE) tokenizer needs");
+            throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.merges, which a gpt2 (BPE) "
+                    + "tokenizer needs");
         }
         this.ranks = new HashMap<>(merges.length * 2);
         for (int i = 0; i < merges.length; i++) {
             String m = merges[i];
             // Search from index 1, like llama.cpp, so a pair whose left piece is a space still splits.
             int sp = m.indexOf(' ', 1);
-            if (sp < 0) throw new IllegalArgumentException("tokenizer.ggml.merges[" + i + "] = '" + m + "' is not two pieces separated by a space");
+            if (sp < 0) throw new IllegalArgumentException("tokenizer.ggml.merges[" + i + "] = '" + m
+                    + "' is not two pieces separated by a space");
             ranks.putIfAbsent(m, i);
         }
         this.preTokenizer = PreTokenizer.forName(md.getString("tokenizer.ggml.pre"));

@@ -50,7 +50,8 @@ public final class PreTokenizer {
         return switch (p) {
             case "gpt-2", "mpt", "olmo", "jais", "trillion" -> new PreTokenizer(p, false, GPT2);
             // llama.cpp's own fallback for converters that did not recognise the pre-tokenizer.
-            case "default" -> new PreTokenizer(p, false, "[\\p{P}\\$\\+<=>\\^~\\|]+", GPT2, "\\p{N}+", "[0-9][0-9][0-9]");
+            case "default" -> new PreTokenizer(p, false, "[\\p{P}\\$\\+<=>\\^~\\|]+", GPT2, "\\p{N}+",
+                    "[0-9][0-9][0-9]");
             // Llama 3 also sets ignore_merges: a word that is itself a token is not merged piecewise.
             case "llama3", "llama-v3", "llama-bpe" -> new PreTokenizer(p, true, LLAMA3);
             case "dbrx", "smaug-bpe", "chatglm-bpe" -> new PreTokenizer(p, false, LLAMA3);
@@ -60,7 +61,8 @@ public final class PreTokenizer {
             case "falcon" -> new PreTokenizer(p, false, "[\\p{P}\\$\\+<=>\\^~\\|`]+", GPT2, "[0-9][0-9][0-9]");
             default -> {
                 LOG.log(System.Logger.Level.WARNING,
-                        "unknown tokenizer.ggml.pre ''{0}'', using GPT-2''s pre-tokenizer; tokens may differ from the reference", p);
+                        "unknown tokenizer.ggml.pre ''{0}'', using GPT-2''s pre-tokenizer; tokens may differ from "
+                        + "the reference", p);
                 yield new PreTokenizer(p, false, GPT2);
             }
         };

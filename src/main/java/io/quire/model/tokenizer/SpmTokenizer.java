@@ -30,7 +30,8 @@ final class SpmTokenizer extends VocabTokenizer {
         super(md, true, 1, 2, 0);
         float[] s = md.getFloatArray("tokenizer.ggml.scores");
         if (s != null && s.length != pieces.length) {
-            throw new IllegalArgumentException("tokenizer.ggml.scores has " + s.length + " entries but the vocabulary has " + pieces.length);
+            throw new IllegalArgumentException("tokenizer.ggml.scores has " + s.length
+                    + " entries but the vocabulary has " + pieces.length);
         }
         this.scores = s != null ? s : new float[pieces.length];
         this.addSpacePrefix = md.getBoolean("tokenizer.ggml.add_space_prefix", true);

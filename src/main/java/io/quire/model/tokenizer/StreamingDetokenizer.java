@@ -72,7 +72,8 @@ public final class StreamingDetokenizer {
         for (int k = 1; k <= 3 && k <= n; k++) {
             int lead = b[n - k] & 0xFF;
             if ((lead & 0xC0) == 0x80) continue; // a continuation byte: look further back
-            int need = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0 && lead <= 0xF4 ? 4 : 1;
+            int need = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0
+            && lead <= 0xF4 ? 4 : 1;
             if (need <= k) return 0; // complete (or a single byte): nothing to hold
             // The second byte's range is restricted for some leads (no overlongs, surrogates or > U+10FFFF).
             if (k >= 2) {

@@ -18,7 +18,8 @@ public final class Tokenizers {
     public static Tokenizer fromGguf(GgufMetadata md) {
         String model = md.getString("tokenizer.ggml.model");
         if (model == null) {
-            throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.model: the file carries no tokenizer");
+            throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.model: the file carries no "
+                    + "tokenizer");
         }
         return switch (model) {
             case "llama" -> new SpmTokenizer(md);
