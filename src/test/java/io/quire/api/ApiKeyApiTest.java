@@ -27,7 +27,8 @@ class ApiKeyApiTest extends ApiKeyServerTest {
                 "/actuator/health/liveness", "/actuator/prometheus"}) {
             assertThat(get(path).statusCode()).as(path).isEqualTo(200);
             // A stray or wrong token does not turn an open route into a 401.
-            assertThat(send("GET", path, null, "Authorization", "Bearer something-else").statusCode()).as(path + " with a wrong key").isEqualTo(200);
+            assertThat(send("GET", path, null, "Authorization", "Bearer something-else").statusCode())
+                    .as(path + " with a wrong key").isEqualTo(200);
         }
         assertThat(get("/actuator/prometheus").body()).contains("quire_num_requests_running");
     }
@@ -54,7 +55,8 @@ class ApiKeyApiTest extends ApiKeyServerTest {
         assertThat(getWithKey("/actuator/metrics").statusCode()).isEqualTo(200);
         HttpResponse<String> wrongMethod = send("GET", "/v1/completions", null, "Authorization", "Bearer " + KEY_TWO);
         assertThat(wrongMethod.statusCode()).isEqualTo(405);
-        assertThat(json.readTree(wrongMethod.body()).get("error").get("type").asString()).isEqualTo("MethodNotAllowedError");
+        assertThat(json.readTree(wrongMethod.body()).get("error").get("type").asString())
+                .isEqualTo("MethodNotAllowedError");
     }
 
     @Test
@@ -69,7 +71,8 @@ class ApiKeyApiTest extends ApiKeyServerTest {
         HttpResponse<Stream<String>> response;
         StringBuilder body = new StringBuilder();
         try (EngineHold hold = EngineHold.afterSteps(engine, 3)) {
-            CompletableFuture<HttpResponse<Stream<String>>> sent = http.sendAsync(request, HttpResponse.BodyHandlers.ofLines());
+            CompletableFuture<HttpResponse<Stream<String>>> sent = http.sendAsync(request,
+                    HttpResponse.BodyHandlers.ofLines());
             hold.awaitHeld();
             response = sent.get(30, TimeUnit.SECONDS);
             assertThat(response.statusCode()).isEqualTo(200);
@@ -80,7 +83,8 @@ class ApiKeyApiTest extends ApiKeyServerTest {
             hold.close();
             lines.forEachRemaining(l -> body.append(l).append('\n'));
         }
-        assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("text/event-stream"));
+        assertThat(response.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(ct -> assertThat(ct).startsWith("text/event-stream"));
         // Spring Security adds its no-store headers only where a response sets none: the stream keeps its own.
         assertThat(response.headers().allValues("Cache-Control")).containsExactly("no-cache");
         assertThat(response.headers().firstValue("X-Accel-Buffering")).hasValue("no");

@@ -18,7 +18,10 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The official OpenAI Java client sends its {@code apiKey} as a bearer token: with ours it is served, with another refused. */
+/**
+ * The official OpenAI Java client sends its {@code apiKey} as a bearer token: with ours it is served, with another
+ * refused.
+ */
 class ApiKeyOpenAiClientTest extends ApiKeyServerTest {
 
     private OpenAIClient client(String key) {
@@ -41,12 +44,15 @@ class ApiKeyOpenAiClientTest extends ApiKeyServerTest {
             assertThat(client.models().list().data()).extracting(Model::id).containsExactly(MODEL);
 
             List<ChatCompletionChunk> chunks = new ArrayList<>();
-            try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(ChatCompletionCreateParams.builder()
-                    .model(MODEL).addUserMessage("Tell me about Lily").maxCompletionTokens(8).temperature(0.0).build())) {
+            try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions()
+                    .createStreaming(ChatCompletionCreateParams.builder()
+                    .model(MODEL).addUserMessage("Tell me about Lily").maxCompletionTokens(8).temperature(0.0)
+                    .build())) {
                 stream.stream().forEach(chunks::add);
             }
             assertThat(chunks).isNotEmpty();
-            assertThat(chunks.getLast().choices().getFirst().finishReason()).hasValueSatisfying(f -> assertThat(f.asString()).isEqualTo("length"));
+            assertThat(chunks.getLast().choices().getFirst().finishReason())
+                    .hasValueSatisfying(f -> assertThat(f.asString()).isEqualTo("length"));
         } finally {
             client.close();
         }

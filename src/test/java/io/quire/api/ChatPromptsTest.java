@@ -34,7 +34,8 @@ class ChatPromptsTest {
 
     @Test
     void aTemplateThatWritesBosGetsNoSecondOne() {
-        ChatPrompts p = new ChatPrompts(new ChatTemplate("{{ bos_token }}{{ messages[0]['content'] }}</s>"), tokenizer, json);
+        ChatPrompts p = new ChatPrompts(new ChatTemplate("{{ bos_token }}{{ messages[0]['content'] }}</s>"), tokenizer,
+                json);
         String rendered = p.render(user("Once upon a time"), true, Map.of());
         assertThat(rendered).isEqualTo("<s>Once upon a time</s>");
         // <s> and </s> written as text are the control tokens 1 and 2, and BOS appears once.
@@ -44,16 +45,20 @@ class ChatPromptsTest {
     @Test
     void aTemplateWithoutBosGetsTheModelsBos() {
         ChatPrompts p = new ChatPrompts(new ChatTemplate("{{ messages[0]['content'] }}"), tokenizer, json);
-        assertThat(p.tokenize(p.render(user("Once upon a time"), true, Map.of()), true)).containsExactly(1, 403, 407, 261, 378);
-        assertThat(p.tokenize(p.render(user("Once upon a time"), true, Map.of()), false)).containsExactly(403, 407, 261, 378);
+        assertThat(p.tokenize(p.render(user("Once upon a time"), true, Map.of()), true))
+                .containsExactly(1, 403, 407, 261, 378);
+        assertThat(p.tokenize(p.render(user("Once upon a time"), true, Map.of()), false))
+                .containsExactly(403, 407, 261, 378);
     }
 
     @Test
     void onlySentFieldsReachTheTemplate() {
-        ChatPrompts p = new ChatPrompts(new ChatTemplate("{% for m in messages %}{{ 'tool_calls' in m }},{{ m.content is defined }};{% endfor %}"), tokenizer, json);
+        ChatPrompts p = new ChatPrompts(new ChatTemplate("{% for m in messages %}{{ 'tool_calls' in m }},{{ "
+                + "m.content is defined }};{% endfor %}"), tokenizer, json);
         List<ChatMessage> messages = List.of(
                 new ChatMessage("user", StringNode.valueOf("Hi"), null, null, null),
-                new ChatMessage("assistant", null, null, json.readTree("[{\"id\": \"abc\", \"function\": {\"name\": \"f\", \"arguments\": {}}}]"), null));
+                new ChatMessage("assistant", null, null,
+                json.readTree("[{\"id\": \"abc\", \"function\": {\"name\": \"f\", \"arguments\": {}}}]"), null));
         assertThat(p.render(messages, false, Map.of())).isEqualTo("false,true;true,false;");
     }
 }

@@ -27,7 +27,8 @@ class CompletionsApiTest extends Stories260KServerTest {
             JsonNode choice = c.get("choices").get(0);
             assertThat(choice.get("index").asInt()).isZero();
             assertThat(choice.has("logprobs")).isTrue();
-            assertThat(choice.get("finish_reason").isNull()).as("finish_reason null until the end").isEqualTo(i < chunks.size() - 1);
+            assertThat(choice.get("finish_reason").isNull()).as("finish_reason null until the end")
+                    .isEqualTo(i < chunks.size() - 1);
         }
         assertThat(chunks.getLast().get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
     }
@@ -58,7 +59,8 @@ class CompletionsApiTest extends Stories260KServerTest {
         assertThat(last.get("usage").get("prompt_tokens").asInt()).isEqualTo(5);
         assertThat(last.get("usage").get("completion_tokens").asInt()).isEqualTo(6);
         assertThat(last.get("usage").get("total_tokens").asInt()).isEqualTo(11);
-        assertThat(chunks.get(chunks.size() - 2).get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
+        assertThat(chunks.get(chunks.size() - 2).get("choices").get(0).get("finish_reason").asString())
+                .isEqualTo("length");
         assertThat(ONCE_UPON_A_TIME_32).startsWith(completionText(chunks, 0));
     }
 
@@ -80,7 +82,8 @@ class CompletionsApiTest extends Stories260KServerTest {
 
         JsonNode single = postJson("/v1/completions", """
                 {"model": "stories260K", "prompt": [1, 403, 407, 261, 378], "max_tokens": 8, "temperature": 0}""");
-        assertThat(single.get("choices").get(0).get("text").asString()).isEqualTo(choices.get(0).get("text").asString());
+        assertThat(single.get("choices").get(0).get("text").asString())
+                .isEqualTo(choices.get(0).get("text").asString());
     }
 
     @Test
@@ -100,7 +103,8 @@ class CompletionsApiTest extends Stories260KServerTest {
         JsonNode r = postJson("/v1/completions", """
                 {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 4, "temperature": 0, "echo": true}""");
         String text = r.get("choices").get(0).get("text").asString();
-        assertThat(text).startsWith("Once upon a time, there").isEqualTo("Once upon a time" + ONCE_UPON_A_TIME_32.substring(0, text.length() - 16));
+        assertThat(text).startsWith("Once upon a time, there")
+                .isEqualTo("Once upon a time" + ONCE_UPON_A_TIME_32.substring(0, text.length() - 16));
         List<JsonNode> chunks = stream("/v1/completions", """
                 {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 4, "temperature": 0, "echo": true, "stream": true}""");
         assertThat(completionText(chunks, 0)).isEqualTo(text);
@@ -146,12 +150,14 @@ class CompletionsApiTest extends Stories260KServerTest {
                 {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 24, "temperature": 1.0, "seed": %d}""";
         String a = postJson("/v1/completions", body.formatted(1234)).get("choices").get(0).get("text").asString();
         String b = postJson("/v1/completions", body.formatted(1234)).get("choices").get(0).get("text").asString();
-        String streamed = completionText(stream("/v1/completions", body.formatted(1234).replace("}", ", \"stream\": true}")), 0);
+        String streamed = completionText(stream("/v1/completions",
+                body.formatted(1234).replace("}", ", \"stream\": true}")), 0);
         String other = postJson("/v1/completions", body.formatted(99)).get("choices").get(0).get("text").asString();
         assertThat(b).isEqualTo(a);
         assertThat(streamed).isEqualTo(a);
         assertThat(other).isNotEqualTo(a);
-        assertThat(a).isNotEqualTo(ONCE_UPON_A_TIME_32.substring(0, Math.min(a.length(), ONCE_UPON_A_TIME_32.length())));
+        assertThat(a).isNotEqualTo(ONCE_UPON_A_TIME_32.substring(0,
+                Math.min(a.length(), ONCE_UPON_A_TIME_32.length())));
     }
 
     @Test

@@ -22,7 +22,8 @@ class CorsApiTest extends ApiKeyServerTest {
             assertThat(r.statusCode()).as(path).isEqualTo(200);
             assertThat(r.headers().firstValue("Access-Control-Allow-Origin")).as(path).hasValue(APP_ORIGIN);
             assertThat(r.headers().firstValue("Access-Control-Allow-Methods").orElseThrow()).contains("POST");
-            assertThat(r.headers().firstValue("Access-Control-Allow-Headers").orElseThrow().toLowerCase()).contains("authorization").contains("content-type");
+            assertThat(r.headers().firstValue("Access-Control-Allow-Headers").orElseThrow().toLowerCase())
+                    .contains("authorization").contains("content-type");
             assertThat(r.headers().firstValue("Access-Control-Allow-Credentials")).isEmpty();
         }
     }
@@ -50,7 +51,8 @@ class CorsApiTest extends ApiKeyServerTest {
         assertThat(refused.statusCode()).isEqualTo(401);
         assertThat(refused.headers().firstValue("Access-Control-Allow-Origin")).hasValue(APP_ORIGIN);
         // Another origin's actual request is refused as well, without CORS headers.
-        HttpResponse<String> other = send("GET", "/v1/models", null, "Origin", "https://elsewhere.example", "Authorization", "Bearer " + KEY_ONE);
+        HttpResponse<String> other = send("GET", "/v1/models", null, "Origin", "https://elsewhere.example",
+                "Authorization", "Bearer " + KEY_ONE);
         assertThat(other.statusCode()).isEqualTo(403);
         assertThat(other.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
     }

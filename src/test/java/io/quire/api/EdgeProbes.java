@@ -25,7 +25,8 @@ import java.util.Random;
  */
 public final class EdgeProbes {
     /** One table row. */
-    public record Row(String probe, int tried, int client4xx, int server5xx, long aborted, long leftRunning, String note) {}
+    public record Row(String probe, int tried, int client4xx, int server5xx, long aborted, long leftRunning,
+            String note) {}
 
     private static final List<String> HOSTILE = List.of("{% include 'file:///etc/passwd' %}",
             "{% include 'application.yml' %}", "{{ 7*7 }}", "What does {{ name }} mean?", "{# comment #}", "{%raw%}",
@@ -45,7 +46,8 @@ public final class EdgeProbes {
     }
 
     public static void main(String[] args) throws Exception {
-        EdgeProbes p = new EdgeProbes(args.length > 0 ? args[0] : "http://127.0.0.1:8000", args.length > 1 ? args[1] : null);
+        EdgeProbes p = new EdgeProbes(args.length > 0 ? args[0] : "http://127.0.0.1:8000", args.length > 1 ? args[1]
+                : null);
         print(p.runAll());
     }
 
@@ -54,7 +56,8 @@ public final class EdgeProbes {
     }
 
     public static void print(List<Row> rows) {
-        System.out.printf("%-44s %6s %5s %5s %8s %13s  %s%n", "probe", "tried", "4xx", "5xx", "aborted", "left running", "");
+        System.out.printf("%-44s %6s %5s %5s %8s %13s  %s%n", "probe", "tried", "4xx", "5xx", "aborted", "left running",
+                "");
         for (Row r : rows) {
             System.out.printf("%-44s %6d %5d %5d %8d %13d  %s%n", r.probe(), r.tried(), r.client4xx(), r.server5xx(),
                     r.aborted(), r.leftRunning(), r.note());
@@ -65,23 +68,28 @@ public final class EdgeProbes {
     Row templateText() throws Exception {
         int tried = 0, c4 = 0, c5 = 0, literal = 0;
         for (String h : HOSTILE) {
-            var messages = List.of(Map.of("role", "system", "content", h), Map.of("role", "user", "content", h, "name", h));
+            var messages = List.of(Map.of("role", "system", "content", h),
+                    Map.of("role", "user", "content", h, "name", h));
             tried++;
-            HttpResponse<String> t = post("/tokenize", body(Map.of("messages", messages, "chat_template_kwargs", Map.of("x", h))));
+            HttpResponse<String> t = post("/tokenize",
+                    body(Map.of("messages", messages, "chat_template_kwargs", Map.of("x", h))));
             if (t.statusCode() >= 500) { c5++; continue; }
             if (t.statusCode() >= 400) { c4++; continue; }
             HttpResponse<String> d = post("/detokenize", body(Map.of("tokens", json.readTree(t.body()).get("tokens"))));
             String text = json.readTree(d.body()).get("prompt").asString();
             if (text.contains(h) && !text.contains("root:") && !text.contains("49")) literal++;
         }
-        return new Row("chat text as template code (/tokenize)", tried, c4, c5, 0, 0, literal + " of " + tried + " rendered literally");
+        return new Row("chat text as template code (/tokenize)", tried, c4, c5, 0, 0, literal + " of " + tried
+                + " rendered literally");
     }
 
     /** Wrong types, nulls inside arrays and unsupported fields: each must be a 4xx naming the field. */
     Row wrongTypes() throws Exception {
         String[] completions = {"\"max_tokens\": 1.5", "\"n\": \"2\"", "\"stream\": 1", "\"stop_token_ids\": [null]",
-                "\"stop\": [null]", "\"temperature\": \"hot\"", "\"logit_bias\": {\"5\": null}", "\"max_tokens\": 1e308",
-                "\"max_tokens\": -5", "\"n\": 100000", "\"suffix\": \"x\"", "\"response_format\": {\"type\": \"json_object\"}",
+                "\"stop\": [null]", "\"temperature\": \"hot\"", "\"logit_bias\": {\"5\": null}",
+                "\"max_tokens\": 1e308",
+                "\"max_tokens\": -5", "\"n\": 100000", "\"suffix\": \"x\"",
+                "\"response_format\": {\"type\": \"json_object\"}",
                 "\"guided_json\": {}", "\"prompt_logprobs\": 1", "\"priority\": 3", "\"truncate_prompt_tokens\": 5"};
         String[] chat = {"\"messages\": [{\"role\": 123, \"content\": \"Hi\"}]", "\"messages\": [null]",
                 "\"messages\": [{\"role\": \"user\", \"content\": [null]}]", "\"tools\": [{\"type\": \"function\"}]",
@@ -94,7 +102,8 @@ public final class EdgeProbes {
         }
         for (String f : chat) {
             tried++;
-            String b = f.startsWith("\"messages\"") ? "{" + f + "}" : "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], " + f + "}";
+            String b = f.startsWith("\"messages\"") ? "{" + f + "}"
+                    : "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], " + f + "}";
             int s = post("/v1/chat/completions", b).statusCode();
             if (s >= 500) c5++; else if (s >= 400) c4++;
         }
@@ -112,7 +121,8 @@ public final class EdgeProbes {
             String b = chat
                     ? "{\"messages\": [{\"role\": \"user\", \"content\": \"Story " + i + "\"}], \"max_tokens\": 400, "
                     + "\"ignore_eos\": true, \"stream\": " + stream + "}"
-                    : "{\"prompt\": \"Once upon a time " + i + "\", \"max_tokens\": 400, \"ignore_eos\": true, \"stream\": " + stream + "}";
+                    : "{\"prompt\": \"Once upon a time " + i
+                    + "\", \"max_tokens\": 400, \"ignore_eos\": true, \"stream\": " + stream + "}";
             try (Socket s = send(chat ? "/v1/chat/completions" : "/v1/completions", b)) {
                 int delay = random.nextInt(maxDelay + 1);
                 if (delay > 0) Thread.sleep(delay);
@@ -129,7 +139,8 @@ public final class EdgeProbes {
     Row batchAbandoned(int prompts) throws Exception {
         double abortedBefore = metric("quire_request_success_total", "finished_reason=\"abort\"");
         StringBuilder p = new StringBuilder("[");
-        for (int i = 0; i < prompts; i++) p.append(i == 0 ? "" : ",").append("\"Once upon a time ").append(i).append('"');
+        for (int i = 0; i < prompts; i++) p.append(i == 0 ? "" : ",").append("\"Once upon a time ").append(i)
+                .append('"');
         String b = "{\"prompt\": " + p + "], \"max_tokens\": 300, \"ignore_eos\": true, \"stream\": true}";
         int c4 = 0;
         try (Socket s = send("/v1/completions", b)) {
@@ -138,7 +149,8 @@ public final class EdgeProbes {
             int n = in.readNBytes(head, 0, head.length);
             if (new String(head, 0, n, StandardCharsets.US_ASCII).matches("HTTP/1.1 4.*")) c4++;
         }
-        long left = idleWithin(1000) ? 0 : (long) (metric("quire_num_requests_running", "") + metric("quire_num_requests_waiting", ""));
+        long left = idleWithin(1000) ? 0
+                : (long) (metric("quire_num_requests_running", "") + metric("quire_num_requests_waiting", ""));
         long aborted = Math.round(metric("quire_request_success_total", "finished_reason=\"abort\"") - abortedBefore);
         return new Row(prompts + " prompts, client leaves mid-stream", prompts, c4, 0, aborted, left, "");
     }
@@ -155,11 +167,13 @@ public final class EdgeProbes {
 
     /** A metric's value summed over the series whose labels contain {@code labelPart}. */
     double metric(String name, String labelPart) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/actuator/prometheus")).GET().build(),
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/actuator/prometheus")).GET()
+                .build(),
                 HttpResponse.BodyHandlers.ofString());
         double sum = 0;
         for (String line : r.body().split("\n")) {
-            if (line.startsWith(name + "{") && line.contains(labelPart)) sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            if (line.startsWith(name + "{")
+                    && line.contains(labelPart)) sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         }
         return sum;
     }

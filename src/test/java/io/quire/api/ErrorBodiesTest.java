@@ -28,7 +28,8 @@ class ErrorBodiesTest {
 
     record Flagged(@JsonSetter(nulls = Nulls.FAIL) Boolean flag) {}
 
-    private static final JsonMapper STRICT = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+    private static final JsonMapper STRICT = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
 
     private static ErrorBodies.Failure failureFor(String json, Class<?> type) {
         try {
@@ -54,23 +55,30 @@ class ErrorBodiesTest {
     @Test
     void jsonTermsOnly() {
         assertMessage("{\"nmae\": \"x\"}", "Unrecognized field 'nmae'", "nmae");
-        assertMessage("{\"items\": [{\"count\": 1, \"size\": 2}]}", "Unrecognized field 'items.0.size'", "items.0.size");
+        assertMessage("{\"items\": [{\"count\": 1, \"size\": 2}]}", "Unrecognized field 'items.0.size'",
+                "items.0.size");
         assertMessage("{\"flag\": null}", Flagged.class, "Invalid value for 'flag': must not be null", "flag");
         assertMessage("{\"items\": {}}", "Invalid value for 'items': expected an array", "items");
         assertMessage("{\"items\": [{\"count\": 1.5e99}]}",
-                "Invalid value for 'items.0.count': number out of range (expected an integer from -2147483648 to 2147483647)", "items.0.count");
-        assertMessage("{\"items\": [{\"count\": []}]}", "Invalid value for 'items.0.count': expected an integer", "items.0.count");
-        assertMessage("{\"weights\": {\"a\": \"heavy\"}}", "Invalid value for 'weights.a': expected a number", "weights.a");
+                "Invalid value for 'items.0.count': number out of range (expected an integer from -2147483648 to "
+                + "2147483647)", "items.0.count");
+        assertMessage("{\"items\": [{\"count\": []}]}", "Invalid value for 'items.0.count': expected an integer",
+                "items.0.count");
+        assertMessage("{\"weights\": {\"a\": \"heavy\"}}", "Invalid value for 'weights.a': expected a number",
+                "weights.a");
         assertMessage("{\"name\": {}}", "Invalid value for 'name': expected a string", "name");
         assertMessage("[]", "The request body must be a JSON object", null);
-        assertMessage("{\"name\": \"x\"", "Malformed JSON request body: Unexpected end-of-input: expected close marker for Object", null);
+        assertMessage("{\"name\": \"x\"",
+                "Malformed JSON request body: Unexpected end-of-input: expected close marker for Object", null);
     }
 
     @Test
     void scrubbingLeavesNoJavaNames() {
-        assertThat(JsonTypes.scrub("Cannot deserialize value of type `java.util.ArrayList<io.quire.api.wire.ChatMessage>` from String value"))
+        assertThat(JsonTypes.scrub("Cannot deserialize value of type "
+                + "`java.util.ArrayList<io.quire.api.wire.ChatMessage>` from String value"))
                 .isEqualTo("Cannot deserialize value of type array from String value");
-        assertThat(JsonTypes.scrub("Number value length (1001) exceeds the maximum allowed (1000, from `StreamReadConstraints.getMaxNumberLength()`)"))
+        assertThat(JsonTypes.scrub("Number value length (1001) exceeds the maximum allowed (1000, from "
+                + "`StreamReadConstraints.getMaxNumberLength()`)"))
                 .isEqualTo("Number value length (1001) exceeds the maximum allowed (1000)");
         assertThat(JsonTypes.scrub("value (token `JsonToken.START_ARRAY`) of `io.quire.api.wire.StreamOptions`"))
                 .isEqualTo("value (token value) of value");

@@ -14,7 +14,8 @@ class ErrorsApiTest extends Stories260KServerTest {
 
     private JsonNode error(HttpResponse<String> r, int status, String type) {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
+        assertThat(r.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
         assertThat(r.body()).doesNotContain("\tat ").doesNotContain("Exception");
         JsonNode body = json.readTree(r.body());
         assertThat(body.size()).isEqualTo(1);
@@ -28,7 +29,8 @@ class ErrorsApiTest extends Stories260KServerTest {
 
     @Test
     void malformedJsonIs400() throws Exception {
-        JsonNode e = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": "), 400, "BadRequestError");
+        JsonNode e = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": "), 400,
+                "BadRequestError");
         assertThat(e.get("message").asString()).startsWith("Malformed JSON request body");
         error(post("/v1/chat/completions", "[1, 2"), 400, "BadRequestError");
     }
@@ -44,27 +46,36 @@ class ErrorsApiTest extends Stories260KServerTest {
     void wrongTypesAreDescribedInJsonTermsNotJavaClasses() throws Exception {
         record Case(String path, String body, String message, String param) {}
         for (Case c : new Case[]{
-                new Case("/v1/completions", "[1, 2]", "The request body must be a JSON object, but got an array.", null),
-                new Case("/v1/completions", "\"text\"", "The request body must be a JSON object, but got a string.", null),
-                new Case("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"max_tokens\": \"many\"}",
+                new Case("/v1/completions", "[1, 2]", "The request body must be a JSON object, but got an array.",
+                        null),
+                new Case("/v1/completions", "\"text\"", "The request body must be a JSON object, but got a string.",
+                null),
+                new Case("/v1/completions",
+                "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"max_tokens\": \"many\"}",
                         "Invalid type for 'max_tokens': expected an integer, but got a string instead.", "max_tokens"),
-                new Case("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"max_tokens\": 99999999999999}",
-                        "Invalid 'max_tokens': integer out of range. Expected a value between -2147483648 and 2147483647, "
+                new Case("/v1/completions",
+                "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"max_tokens\": 99999999999999}",
+                        "Invalid 'max_tokens': integer out of range. Expected a value between -2147483648 and "
+                        + "2147483647, "
                                 + "but got 99999999999999 instead.", "max_tokens"),
                 new Case("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"logit_bias\": [1]}",
                         "Invalid type for 'logit_bias': expected an object, but got an array instead.", "logit_bias"),
                 new Case("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"stream_options\": 5}",
-                        "Invalid type for 'stream_options': expected an object, but got an integer instead.", "stream_options"),
+                        "Invalid type for 'stream_options': expected an object, but got an integer instead.",
+                        "stream_options"),
                 new Case("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"echo\": \"maybe\"}",
                         "Invalid type for 'echo': expected a boolean, but got a string instead.", "echo"),
-                new Case("/v1/chat/completions", "[1, 2]", "The request body must be a JSON object, but got an array.", null),
+                new Case("/v1/chat/completions", "[1, 2]", "The request body must be a JSON object, but got an array.",
+                null),
                 new Case("/v1/chat/completions", "{\"model\": \"stories260K\", \"messages\": \"Hi\"}",
                         "Invalid type for 'messages': expected an array, but got a string instead.", "messages"),
                 new Case("/v1/chat/completions", "{\"model\": \"stories260K\", \"messages\": [5]}",
                         "Invalid type for 'messages[0]': expected an object, but got an integer instead.", "messages"),
-                new Case("/v1/chat/completions", "{\"model\": \"stories260K\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], "
+                new Case("/v1/chat/completions",
+                "{\"model\": \"stories260K\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], "
                         + "\"stream_options\": {\"include_usage\": \"yes\"}}",
-                        "Invalid type for 'stream_options.include_usage': expected a boolean, but got a string instead.",
+                        "Invalid type for 'stream_options.include_usage': expected a boolean, but got a string "
+                        + "instead.",
                         "stream_options")}) {
             JsonNode e = error(post(c.path(), c.body()), 400, "BadRequestError");
             String message = e.get("message").asString();
@@ -86,7 +97,8 @@ class ErrorsApiTest extends Stories260KServerTest {
                 new Case("logit_bias", "\"logit_bias\": {\"abc\": 1}"),
                 new Case("stop", "\"stop\": 5"),
                 new Case("logprobs", "\"logprobs\": 50")}) {
-            JsonNode e = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", " + c.json() + "}"), 400, "BadRequestError");
+            JsonNode e = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", " + c.json()
+                    + "}"), 400, "BadRequestError");
             assertThat(e.get("param").asString()).as(c.json()).isEqualTo(c.field());
         }
         JsonNode chat = error(post("/v1/chat/completions", """
@@ -106,7 +118,8 @@ class ErrorsApiTest extends Stories260KServerTest {
         assertThat(chat.get("message").asString()).contains("maximum context length");
         // A body over Spring's default 256KB codec limit still reaches the engine's length check.
         String ids = "100,".repeat(70_000) + "100";
-        JsonNode huge = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": [" + ids + "]}"), 400, "BadRequestError");
+        JsonNode huge = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": [" + ids + "]}"), 400,
+                "BadRequestError");
         assertThat(huge.get("message").asString()).contains("maximum context length");
         // A stream that cannot start is refused before any event, with a status.
         error(post("/v1/completions", """
@@ -137,7 +150,8 @@ class ErrorsApiTest extends Stories260KServerTest {
 
     @Test
     void aBodyThatIsNotJsonIs415() throws Exception {
-        JsonNode e = error(post("/v1/completions", "model=stories260K&prompt=Hi", "application/x-www-form-urlencoded"), 415, "UnsupportedMediaTypeError");
+        JsonNode e = error(post("/v1/completions", "model=stories260K&prompt=Hi", "application/x-www-form-urlencoded"),
+                415, "UnsupportedMediaTypeError");
         assertThat(e.get("message").asString()).contains("application/json");
         error(post("/v1/chat/completions", "hello", "text/plain"), 415, "UnsupportedMediaTypeError");
     }
@@ -149,7 +163,8 @@ class ErrorsApiTest extends Stories260KServerTest {
         error(post("/v1/models", "{}"), 405, "MethodNotAllowedError");
         error(get("/v1/engines"), 404, "NotFoundError");
         error(post("/v1/embeddings", "{}"), 404, "NotFoundError");
-        HttpResponse<String> delete = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/tokenize")).DELETE().build(),
+        HttpResponse<String> delete = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
+                + "/tokenize")).DELETE().build(),
                 HttpResponse.BodyHandlers.ofString());
         error(delete, 405, "MethodNotAllowedError");
     }

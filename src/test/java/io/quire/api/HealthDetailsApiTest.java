@@ -29,6 +29,7 @@ class HealthDetailsApiTest extends Stories260KServerTest {
             assertThat(p.statusCode()).as(probe).isEqualTo(200);
             assertThat(json.readTree(p.body()).get("status").asString()).as(probe).isEqualTo("UP");
         }
-        assertThat(json.readTree(get("/actuator/health/readiness").body()).get("components").get("model").get("status").asString()).isEqualTo("UP");
+        assertThat(json.readTree(get("/actuator/health/readiness").body()).get("components").get("model").get("status")
+                .asString()).isEqualTo("UP");
     }
 }

@@ -36,7 +36,8 @@ class KeepAliveApiTest extends Stories260KServerTest {
             for (int round = 0; round < 20; round++) {
                 // The completion is answered from the engine's thread; the GET behind it in the same
                 // write is queued until that answer ends, then answered at once, on the event loop.
-                String pipelined = "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                String pipelined = "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                        + "application/json\r\n"
                         + "Content-Length: " + body.length + "\r\n\r\n" + completion
                         + "GET /kv/report?detail=false HTTP/1.1\r\nHost: localhost\r\n\r\n";
                 out.write(pipelined.getBytes(StandardCharsets.UTF_8));
@@ -58,12 +59,14 @@ class KeepAliveApiTest extends Stories260KServerTest {
             assertThat(head).as(what).startsWith("HTTP/1.1 200");
             int length = -1;
             for (String line : head.split("\r\n")) {
-                if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) length = Integer.parseInt(line.substring(15).trim());
+                if (line.toLowerCase(Locale.ROOT)
+                        .startsWith("content-length:")) length = Integer.parseInt(line.substring(15).trim());
             }
             assertThat(length).as("Content-Length of " + what + " in " + head).isNotNegative();
             return new String(in.readNBytes(length), StandardCharsets.UTF_8);
         } catch (SocketTimeoutException e) {
-            return fail("round " + round + ": no answer to " + what + " within 10 s: the server stopped reading the connection");
+            return fail("round " + round + ": no answer to " + what
+                    + " within 10 s: the server stopped reading the connection");
         }
     }
 

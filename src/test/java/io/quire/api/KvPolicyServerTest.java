@@ -10,7 +10,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The server under {@code quire.kv-allocation-policy=orca_max}: every request holds blocks for the max model length. */
+/**
+ * The server under {@code quire.kv-allocation-policy=orca_max}: every request holds blocks for the max model length.
+ */
 @TestPropertySource(properties = {"quire.kv-allocation-policy=orca_max", "quire.max-model-len=128"})
 class KvPolicyServerTest extends Stories260KServerTest {
 

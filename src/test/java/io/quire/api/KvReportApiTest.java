@@ -27,12 +27,14 @@ class KvReportApiTest extends Stories260KServerTest {
         JsonNode t = body.get("totals");
         assertThat(t.get("blocks_total").asInt()).isEqualTo(engine.numTotalBlocks());
         assertThat(t.get("blocks_used").asInt() + t.get("blocks_free").asInt()).isEqualTo(engine.numTotalBlocks());
-        assertThat(t.get("bytes_total").asLong()).isEqualTo(engine.numTotalBlocks() * body.get("bytes_per_block").asLong());
+        assertThat(t.get("bytes_total").asLong())
+                .isEqualTo(engine.numTotalBlocks() * body.get("bytes_per_block").asLong());
         assertThat(body.get("sequences").isArray()).isTrue();
         assertThat(body.get("blocks").isArray()).isTrue();
 
         String prometheus = get("/actuator/prometheus").body();
-        for (String gauge : new String[] {"quire_kv_blocks_used", "quire_kv_tokens_stored", "quire_kv_slots_wasted", "quire_kv_slots_reserved",
+        for (String gauge : new String[] {"quire_kv_blocks_used", "quire_kv_tokens_stored", "quire_kv_slots_wasted",
+                "quire_kv_slots_reserved",
                 "quire_kv_blocks_shared", "quire_kv_sharing_saved_bytes", "quire_kv_utilization_perc"}) {
             assertThat(prometheus).contains(gauge + "{model_name=\"stories260K\"}");
         }

@@ -62,7 +62,8 @@ class OpenAiClientTest extends Stories260KServerTest {
                 chat().streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build())) {
             stream.stream().forEach(chunks::add);
         }
-        assertThat(chunks.getFirst().choices().getFirst().delta().role()).hasValue(ChatCompletionChunk.Choice.Delta.Role.ASSISTANT);
+        assertThat(chunks.getFirst().choices().getFirst().delta().role())
+                .hasValue(ChatCompletionChunk.Choice.Delta.Role.ASSISTANT);
         StringBuilder text = new StringBuilder();
         String finish = null;
         for (ChatCompletionChunk c : chunks) {

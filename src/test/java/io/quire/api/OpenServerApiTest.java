@@ -22,7 +22,8 @@ class OpenServerApiTest extends Stories260KServerTest {
                 .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
                 .header("Origin", "https://app.example").header("Access-Control-Request-Method", "POST").build(),
                 HttpResponse.BodyHandlers.ofString());
-        HttpResponse<String> models = http.send(HttpRequest.newBuilder(uri("/v1/models")).header("Origin", "https://app.example").build(),
+        HttpResponse<String> models = http.send(HttpRequest.newBuilder(uri("/v1/models"))
+                .header("Origin", "https://app.example").build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(models.statusCode()).isEqualTo(200);
         for (HttpResponse<String> r : List.of(preflight, models)) {
@@ -33,7 +34,8 @@ class OpenServerApiTest extends Stories260KServerTest {
     @Test
     void anyAuthorizationHeaderIsIgnored() throws Exception {
         for (String header : new String[] {"Bearer whatever", "Basic dXNlcjpwYXNz", "garbage"}) {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/v1/models")).header("Authorization", header).build(),
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/v1/models")).header("Authorization", header)
+                    .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).as(header).isEqualTo(200);
         }

@@ -16,7 +16,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 final class ProtectedRoutes {
     record Route(String method, String path, String body) {
         HttpRequest.Builder request(int port) {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).timeout(Duration.ofSeconds(60));
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+                    .timeout(Duration.ofSeconds(60));
             if (body == null) return b.GET();
             return b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
         }
@@ -48,20 +49,25 @@ final class ProtectedRoutes {
      */
     static void check(HttpClient http, int port, String model, String... keys) throws Exception {
         for (Route route : of(model)) {
-            assertUnauthorized(http.send(route.request(port).build(), HttpResponse.BodyHandlers.ofString()), route + " without a key", null);
+            assertUnauthorized(http.send(route.request(port).build(), HttpResponse.BodyHandlers.ofString()), route
+                    + " without a key", null);
             assertUnauthorized(http.send(route.request(port).header("Authorization", "Bearer not-" + keys[0]).build(),
                     HttpResponse.BodyHandlers.ofString()), route + " with a wrong key", "invalid_token");
-            for (String malformed : new String[] {keys[0], "Basic " + keys[0], "Bearer", "Bearer " + keys[0] + " extra"}) {
+            for (String malformed
+                    : new String[] {keys[0], "Basic " + keys[0], "Bearer", "Bearer " + keys[0] + " extra"}) {
                 assertUnauthorized(http.send(route.request(port).header("Authorization", malformed).build(),
-                        HttpResponse.BodyHandlers.ofString()), route + " with Authorization: " + malformed, "invalid_request");
+                        HttpResponse.BodyHandlers.ofString()), route + " with Authorization: " + malformed,
+                        "invalid_request");
             }
             for (String key : keys) {
-                HttpResponse<String> ok = http.send(route.request(port).header("Authorization", "Bearer " + key).build(),
+                HttpResponse<String> ok = http.send(route.request(port).header("Authorization", "Bearer " + key)
+                        .build(),
                         HttpResponse.BodyHandlers.ofString());
                 assertThat(ok.statusCode()).as(route + " with key " + key + ": " + ok.body()).isEqualTo(200);
             }
             // The scheme is case-insensitive (RFC 7235).
-            HttpResponse<String> lower = http.send(route.request(port).header("Authorization", "bearer " + keys[0]).build(),
+            HttpResponse<String> lower = http.send(route.request(port).header("Authorization", "bearer " + keys[0])
+                    .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(lower.statusCode()).as(route + " with 'bearer'").isEqualTo(200);
         }
@@ -71,8 +77,10 @@ final class ProtectedRoutes {
         assertThat(r.statusCode()).as(what + ": " + r.body()).isEqualTo(401);
         assertThat(r.headers().firstValue("WWW-Authenticate")).as(what)
                 .hasValue(bearerError == null ? "Bearer" : "Bearer error=\"" + bearerError + "\"");
-        assertThat(r.headers().firstValue("Content-Type")).as(what).hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
+        assertThat(r.headers().firstValue("Content-Type")).as(what)
+                .hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
         assertThat(r.body()).as(what)
-                .matches("\\{\"error\":\\{\"message\":\"[^\"]+\",\"type\":\"AuthenticationError\",\"param\":null,\"code\":401}}");
+                .matches("\\{\"error\":\\{\"message\":\"[^\"]+\",\"type\":\"AuthenticationError\","
+                        + "\"param\":null,\"code\":401}}");
     }
 }

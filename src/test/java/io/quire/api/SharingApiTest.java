@@ -30,7 +30,8 @@ class SharingApiTest extends Stories260KServerTest {
         // Seeded: the same again, streamed or not; choice 0 is what n = 1 gives with the seed.
         assertThat(postJson("/v1/completions", body).get("choices")).isEqualTo(choices);
         List<JsonNode> chunks = stream("/v1/completions", body.replace("\"n\": 3", "\"n\": 3, \"stream\": true"));
-        for (int i = 0; i < 3; i++) assertThat(completionText(chunks, i)).isEqualTo(choices.get(i).get("text").asString());
+        for (int i = 0; i < 3; i++) assertThat(completionText(chunks, i))
+                .isEqualTo(choices.get(i).get("text").asString());
         JsonNode one = postJson("/v1/completions", body.replace("\"n\": 3", "\"n\": 1"));
         assertThat(one.get("choices").get(0).get("text").asString()).isEqualTo(choices.get(0).get("text").asString());
     }
@@ -41,7 +42,8 @@ class SharingApiTest extends Stories260KServerTest {
                 {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 16, "n": 2, "best_of": 4,
                  "use_beam_search": true, "length_penalty": 1.0}""");
         assertThat(beams.get("choices").size()).isEqualTo(2);
-        assertThat(beams.get("choices").get(0).get("text").asString()).isNotEqualTo(beams.get("choices").get(1).get("text").asString());
+        assertThat(beams.get("choices").get(0).get("text").asString())
+                .isNotEqualTo(beams.get("choices").get(1).get("text").asString());
         JsonNode chat = postJson("/v1/chat/completions", """
                 {"model": "stories260K", "messages": [{"role": "user", "content": "Tom"}], "max_tokens": 10, "n": 2, "best_of": 3,
                  "temperature": 1.0, "seed": 3}""");

@@ -17,7 +17,8 @@ class SseTest {
     private final JsonMapper json = JsonMapper.builder().build();
 
     private String body(Flux<String> events) {
-        WebTestClient client = WebTestClient.bindToRouterFunction(route(GET("/s"), r -> Sse.respond(json, events))).build();
+        WebTestClient client = WebTestClient.bindToRouterFunction(route(GET("/s"), r -> Sse.respond(json, events)))
+                .build();
         return client.get().uri("/s").exchange()
                 .expectStatus().isOk()
                 .expectHeader().contentTypeCompatibleWith("text/event-stream")
@@ -36,11 +37,15 @@ class SseTest {
         String chunk = Sse.event(json, Map.of("a", 1));
         // A failure's class and message stay in the server log; the client gets an id to quote.
         assertThat(body(Flux.just(chunk).concatWith(Flux.error(new IllegalStateException("the model failed")))))
-                .matches("\\Q" + chunk + "\\Edata: \\{\"error\":\\{\"message\":\"Internal server error \\(error id [0-9a-f]+; "
-                        + "the server log has the details\\)\",\"type\":\"InternalServerError\",\"param\":null,\"code\":500}}\n\ndata: \\[DONE]\n\n")
+                .matches("\\Q" + chunk
+                + "\\Edata: \\{\"error\":\\{\"message\":\"Internal server error \\(error id [0-9a-f]+; "
+                        + "the server log has the "
+                        + "details\\)\",\"type\":\"InternalServerError\",\"param\":null,\"code\":500}}\n\ndata: "
+                        + "\\[DONE]\n\n")
                 .doesNotContain("IllegalStateException").doesNotContain("the model failed");
         assertThat(body(Flux.just(chunk).concatWith(Flux.error(new InvalidRequestException("stop", "bad stop")))))
-                .isEqualTo(chunk + "data: {\"error\":{\"message\":\"bad stop\",\"type\":\"BadRequestError\",\"param\":\"stop\",\"code\":400}}\n\n"
+                .isEqualTo(chunk + "data: {\"error\":{\"message\":\"bad "
+                + "stop\",\"type\":\"BadRequestError\",\"param\":\"stop\",\"code\":400}}\n\n"
                         + "data: [DONE]\n\n");
     }
 }

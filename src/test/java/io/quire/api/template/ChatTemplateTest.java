@@ -44,7 +44,8 @@ class ChatTemplateTest {
         return files.stream().map(f -> DynamicTest.dynamicTest(f.getFileName().toString(), () -> {
             ChatTemplate t = new ChatTemplate(Files.readString(f));
             // Gemma refuses a system message, as it does in Python; every other template takes one.
-            List<Map<String, Object>> conversation = f.getFileName().toString().contains("gemma") ? USER_ONLY : CONVERSATION;
+            List<Map<String, Object>> conversation = f.getFileName().toString().contains("gemma") ? USER_ONLY
+                    : CONVERSATION;
             String out = t.render(conversation, true, "<s>", "</s>", Map.of());
             assertThat(out).contains("Hello").contains("How are you?").contains("Hi there");
             assertThat(out.indexOf("Hello")).isLessThan(out.indexOf("How are you?"));
@@ -68,7 +69,8 @@ class ChatTemplateTest {
                 """);
         String noSystem = new ChatTemplate(template("Qwen-Qwen2.5-7B-Instruct.jinja"))
                 .render(List.of(Map.of("role", "user", "content", "Hello")), true, "", "<|im_end|>", Map.of());
-        assertThat(noSystem).isEqualTo("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+        assertThat(noSystem).isEqualTo("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a "
+                + "helpful assistant.<|im_end|>\n"
                 + "<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n");
     }
 
@@ -131,13 +133,15 @@ class ChatTemplateTest {
         v.put("name", "f");
         v.put("args", List.of(1, 2.5, true));
         v.put("q", "é\"\n");
-        assertThat(PythonJson.dumps(v, null)).isEqualTo("{\"name\": \"f\", \"args\": [1, 2.5, true], \"q\": \"é\\\"\\n\"}");
+        assertThat(PythonJson.dumps(v, null))
+                .isEqualTo("{\"name\": \"f\", \"args\": [1, 2.5, true], \"q\": \"é\\\"\\n\"}");
         assertThat(PythonJson.dumps(Map.of("a", List.of(1)), 2)).isEqualTo("{\n  \"a\": [\n    1\n  ]\n}");
     }
 
     @Test
     void strftime() {
         ZonedDateTime t = ZonedDateTime.of(2024, 7, 6, 15, 4, 5, 0, ZoneOffset.UTC);
-        assertThat(TemplateFunctions.strftime(t, "%d %b %Y %H:%M:%S %-d %B %A %%")).isEqualTo("06 Jul 2024 15:04:05 6 July Saturday %");
+        assertThat(TemplateFunctions.strftime(t, "%d %b %Y %H:%M:%S %-d %B %A %%"))
+                .isEqualTo("06 Jul 2024 15:04:05 6 July Saturday %");
     }
 }
