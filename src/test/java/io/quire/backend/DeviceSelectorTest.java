@@ -52,13 +52,17 @@ class DeviceSelectorTest {
     void autoTakesTheGpuWhenOneIsThere() {
         DeviceSelector.Selection sel = DeviceSelector.select("AUTO", () -> true, () -> null, () -> "Test GPU");
         assertThat(sel.device()).isEqualTo(Device.CUDA);
-        assertThat(logs.list).anySatisfy(e -> assertThat(e.getFormattedMessage()).isEqualTo("device: cuda (quire.device=auto found Test GPU)"));
+        assertThat(logs.list)
+                .anySatisfy(e -> assertThat(e.getFormattedMessage())
+                .isEqualTo("device: cuda (quire.device=auto found Test GPU)"));
     }
 
     @Test
     void cpuIsTakenEvenWithAGpu() {
-        assertThat(DeviceSelector.select("cpu", () -> true, () -> null, () -> "Test GPU").device()).isEqualTo(Device.CPU);
-        assertThat(DeviceSelector.select(" ", () -> false, () -> "no GPU: test", () -> "x").device()).isEqualTo(Device.CPU);
+        assertThat(DeviceSelector.select("cpu", () -> true, () -> null, () -> "Test GPU").device())
+                .isEqualTo(Device.CPU);
+        assertThat(DeviceSelector.select(" ", () -> false, () -> "no GPU: test", () -> "x").device())
+                .isEqualTo(Device.CPU);
     }
 
     @Test

@@ -41,7 +41,8 @@ class MatMulTest {
     }
 
     /** Error relative to the size of the terms (sum of |w||x|), so cancellation does not inflate it. */
-    private static void assertClose(float[] actual, double[] expected, float[] w, int rows, int cols, float[] x, int batch, double tol, String what) {
+    private static void assertClose(float[] actual, double[] expected, float[] w, int rows, int cols, float[] x,
+            int batch, double tol, String what) {
         for (int b = 0; b < batch; b++) {
             for (int r = 0; r < rows; r++) {
                 double mag = 0;
@@ -61,7 +62,8 @@ class MatMulTest {
                 float[] x = randomValues(batch * cols);
                 float[] out = new float[batch * rows];
                 MatMul.matmul(tensor(TensorType.F32, rows, cols, w), x, batch, out);
-                assertClose(out, reference(w, rows, cols, x, batch), w, rows, cols, x, batch, 1e-5, "F32 " + rows + "x" + cols + " batch " + batch);
+                assertClose(out, reference(w, rows, cols, x, batch), w, rows, cols, x, batch, 1e-5, "F32 " + rows + "x"
+                        + cols + " batch " + batch);
             }
         }
     }
@@ -77,7 +79,8 @@ class MatMulTest {
                     float[] x = randomValues(batch * cols);
                     float[] out = new float[batch * rows];
                     MatMul.matmul(t, x, batch, out);
-                    assertClose(out, reference(w, rows, cols, x, batch), w, rows, cols, x, batch, 1e-4, type + " " + rows + "x" + cols + " batch " + batch);
+                    assertClose(out, reference(w, rows, cols, x, batch), w, rows, cols, x, batch, 1e-4, type + " "
+                            + rows + "x" + cols + " batch " + batch);
                 }
             }
         }
@@ -93,7 +96,8 @@ class MatMulTest {
                 float[] x = randomValues(batch * cols);
                 float[] out = new float[batch * rows];
                 MatMul.matmul(t, x, batch, out);
-                assertClose(out, reference(w, rows, cols, x, batch), w, rows, cols, x, batch, 1e-4, type + " odd cols batch " + batch);
+                assertClose(out, reference(w, rows, cols, x, batch), w, rows, cols, x, batch, 1e-4, type
+                        + " odd cols batch " + batch);
             }
         }
     }
@@ -122,7 +126,8 @@ class MatMulTest {
         int rows = 19, cols = 64;
         for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q4_0}) {
             Tensor t = tensor(type, rows, cols, randomValues(rows * cols));
-            Tensor heap = new Tensor("heap", type, t.shape(), java.lang.foreign.MemorySegment.ofArray(t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+            Tensor heap = new Tensor("heap", type, t.shape(),
+                    java.lang.foreign.MemorySegment.ofArray(t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
             float[] x = randomValues(3 * cols);
             float[] a = new float[3 * rows];
             float[] b = new float[3 * rows];
@@ -136,11 +141,17 @@ class MatMulTest {
     @Test
     void rejectsBadShapes() {
         Tensor t = tensor(TensorType.Q8_0, 4, 64, randomValues(256));
-        assertThatThrownBy(() -> MatMul.matmul(t, new float[63], 1, new float[4])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("input");
-        assertThatThrownBy(() -> MatMul.matmul(t, new float[64], 1, new float[3])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("output");
-        Tensor shortData = new Tensor("s", TensorType.F32, new long[] {64, 4}, java.lang.foreign.MemorySegment.ofArray(new byte[64 * 4 * 4 - 1]));
-        assertThatThrownBy(() -> MatMul.matmul(shortData, new float[64], 1, new float[4])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bytes of data");
-        Tensor q4k = new Tensor("k", TensorType.Q4_K, new long[] {256, 1}, java.lang.foreign.MemorySegment.ofArray(new byte[144]));
-        assertThatThrownBy(() -> MatMul.matmul(q4k, new float[256], 1, new float[1])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q4_K");
+        assertThatThrownBy(() -> MatMul.matmul(t, new float[63], 1, new float[4]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("input");
+        assertThatThrownBy(() -> MatMul.matmul(t, new float[64], 1, new float[3]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("output");
+        Tensor shortData = new Tensor("s", TensorType.F32, new long[] {64, 4},
+                java.lang.foreign.MemorySegment.ofArray(new byte[64 * 4 * 4 - 1]));
+        assertThatThrownBy(() -> MatMul.matmul(shortData, new float[64], 1, new float[4]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bytes of data");
+        Tensor q4k = new Tensor("k", TensorType.Q4_K, new long[] {256, 1},
+                java.lang.foreign.MemorySegment.ofArray(new byte[144]));
+        assertThatThrownBy(() -> MatMul.matmul(q4k, new float[256], 1, new float[1]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q4_K");
     }
 }

@@ -25,7 +25,8 @@ class OpsTest {
         double ss = 0;
         for (int i = 0; i < n; i++) ss += (double) x[3 + i] * x[3 + i];
         double inv = 1 / Math.sqrt(ss / n + 1e-5);
-        for (int i = 0; i < n; i++) assertThat((double) out[2 + i]).isCloseTo(x[3 + i] * inv * w[i], offset(1e-5 * (1 + Math.abs(x[3 + i] * inv * w[i]))));
+        for (int i = 0; i < n; i++) assertThat((double) out[2 + i])
+                .isCloseTo(x[3 + i] * inv * w[i], offset(1e-5 * (1 + Math.abs(x[3 + i] * inv * w[i]))));
     }
 
     @Test
@@ -36,7 +37,8 @@ class OpsTest {
         float[] expected = new float[n];
         for (int i = 0; i < n; i++) expected[i] = (float) (g[i] / (1 + Math.exp(-g[i])) * u[i]);
         Ops.siluMul(g, u, n);
-        for (int i = 0; i < n; i++) assertThat(g[i]).isCloseTo(expected[i], offset(1e-5f * (1 + Math.abs(expected[i]))));
+        for (int i = 0; i < n; i++) assertThat(g[i])
+                .isCloseTo(expected[i], offset(1e-5f * (1 + Math.abs(expected[i]))));
     }
 
     @Test
@@ -50,6 +52,7 @@ class OpsTest {
         float[] bias = randomValues(19);
         float[] y = x.clone();
         Ops.addBias(y, 3, 19, bias);
-        for (int r = 0; r < 3; r++) for (int c = 0; c < 19; c++) assertThat(y[r * 19 + c]).isEqualTo(x[r * 19 + c] + bias[c]);
+        for (int r = 0; r < 3; r++) for (int c = 0; c < 19; c++) assertThat(y[r * 19 + c])
+                .isEqualTo(x[r * 19 + c] + bias[c]);
     }
 }

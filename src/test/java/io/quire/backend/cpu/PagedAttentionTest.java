@@ -67,7 +67,8 @@ class PagedAttentionTest {
     }
 
     /** Plain causal attention over the dense copy, in double precision. */
-    private static double[] dense(Fixture f, float[] q, int numTokens, int[] positions, int[] tokenSeq, int numHeads, float scale) {
+    private static double[] dense(Fixture f, float[] q, int numTokens, int[] positions, int[] tokenSeq, int numHeads,
+            float scale) {
         int hd = f.headDim;
         int kvDim = f.numKvHeads * hd;
         int group = numHeads / f.numKvHeads;
@@ -82,21 +83,24 @@ class PagedAttentionTest {
                 double max = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < len; j++) {
                     double dot = 0;
-                    for (int d = 0; d < hd; d++) dot += (double) q[(t * numHeads + h) * hd + d] * k[j * kvDim + kvh * hd + d];
+                    for (int d = 0; d < hd; d++) dot += (double) q[(t * numHeads + h) * hd + d] * k[j * kvDim + kvh * hd
+                            + d];
                     s[j] = scale * dot;
                     max = Math.max(max, s[j]);
                 }
                 double sum = 0;
                 for (int j = 0; j < len; j++) { s[j] = Math.exp(s[j] - max); sum += s[j]; }
                 for (int j = 0; j < len; j++) {
-                    for (int d = 0; d < hd; d++) out[(t * numHeads + h) * hd + d] += s[j] / sum * v[j * kvDim + kvh * hd + d];
+                    for (int d = 0; d < hd; d++) out[(t * numHeads + h) * hd + d] += s[j] / sum * v[j * kvDim + kvh * hd
+                            + d];
                 }
             }
         }
         return out;
     }
 
-    private void check(int blockSize, int numHeads, int numKvHeads, int headDim, int[] lengths, int[] positions, int[] tokenSeq) {
+    private void check(int blockSize, int numHeads, int numKvHeads, int headDim, int[] lengths, int[] positions,
+            int[] tokenSeq) {
         Fixture f = new Fixture(blockSize, numKvHeads, headDim, lengths);
         int numTokens = positions.length;
         float[] q = randomValues(numTokens * numHeads * headDim);
@@ -148,7 +152,8 @@ class PagedAttentionTest {
             pos.add(49); seq.add(0);
             for (int p = 20; p < 40; p++) { pos.add(p); seq.add(1); }
             pos.add(2); seq.add(2);
-            check(bs, 8, 2, 64, lengths, pos.stream().mapToInt(Integer::intValue).toArray(), seq.stream().mapToInt(Integer::intValue).toArray());
+            check(bs, 8, 2, 64, lengths, pos.stream().mapToInt(Integer::intValue).toArray(),
+                    seq.stream().mapToInt(Integer::intValue).toArray());
         }
     }
 
@@ -170,7 +175,8 @@ class PagedAttentionTest {
     @Test
     void rejectsPositionsBeyondTheBlockTable() {
         Fixture f = new Fixture(16, 2, 8, new int[] {16});
-        assertThatThrownBy(() -> PagedAttention.attend(new float[32], new float[32], 1, new int[] {16}, new int[] {0}, f.tables, f.cache, f.layer, 4, 1f))
+        assertThatThrownBy(() -> PagedAttention.attend(new float[32], new float[32], 1, new int[] {16}, new int[] {0},
+                f.tables, f.cache, f.layer, 4, 1f))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs 2 blocks");
     }
 }

@@ -22,7 +22,8 @@ class ParallelTest {
                 Parallel.forRange(n, (from, to) -> {
                     for (int i = from; i < to; i++) hits.incrementAndGet(i);
                 });
-                for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("threads %d n %d i %d", threads, n, i).isEqualTo(1);
+                for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("threads %d n %d i %d", threads, n, i)
+                        .isEqualTo(1);
             }
         }
     }

@@ -11,7 +11,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class QuantTest {
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private final Random random = new Random(7);
 
     private float[] randomValues(int n) {
@@ -36,7 +37,8 @@ class QuantTest {
         float[] f16 = Quant.dequantize(tensor(TensorType.F16, 3, 96, v));
         float[] bf16 = Quant.dequantize(tensor(TensorType.BF16, 3, 96, v));
         for (int i = 0; i < v.length; i++) {
-            if (Math.abs(v[i]) > 1e-4f && Math.abs(v[i]) < 60000f) assertThat(Math.abs(f16[i] - v[i])).isLessThanOrEqualTo(Math.abs(v[i]) * 0x1p-11f);
+            if (Math.abs(v[i]) > 1e-4f && Math.abs(v[i]) < 60000f) assertThat(Math.abs(f16[i] - v[i]))
+                    .isLessThanOrEqualTo(Math.abs(v[i]) * 0x1p-11f);
             assertThat(Math.abs(bf16[i] - v[i])).isLessThanOrEqualTo(Math.abs(v[i]) * 0x1p-8f);
             assertThat(f16[i]).isEqualTo(Float.float16ToFloat(Float.floatToFloat16(v[i])));
         }
@@ -44,12 +46,14 @@ class QuantTest {
 
     @Test
     void f16SpecialValuesDecodeExactly() {
-        float[] v = {0f, -0f, 6.0e-8f, -3.0e-6f, 6.1e-5f, 65504f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 1f, -2.5f,
+        float[] v = {0f, -0f, 6.0e-8f, -3.0e-6f, 6.1e-5f, 65504f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
+                Float.NaN, 1f, -2.5f,
                 1e-7f, 0.3333f, 1000f, -65504f, 5.96e-8f};
         float[] out = Quant.dequantize(tensor(TensorType.F16, 1, 16, v));
         for (int i = 0; i < v.length; i++) {
             float expected = Float.float16ToFloat(Float.floatToFloat16(v[i]));
-            assertThat(Float.floatToRawIntBits(out[i])).as("value %s", v[i]).isEqualTo(Float.floatToRawIntBits(expected));
+            assertThat(Float.floatToRawIntBits(out[i])).as("value %s", v[i])
+                    .isEqualTo(Float.floatToRawIntBits(expected));
         }
     }
 
@@ -64,7 +68,8 @@ class QuantTest {
             float step = amax / 127f;
             for (int j = 0; j < 32; j++) {
                 // half a step from rounding, plus the fp16 rounding of the scale (2^-11 relative) times |q| <= 127
-                assertThat(Math.abs(out[b * 32 + j] - v[b * 32 + j])).isLessThanOrEqualTo(step * 0.5f + amax * 0x1p-11f + 1e-7f);
+                assertThat(Math.abs(out[b * 32 + j] - v[b * 32 + j]))
+                        .isLessThanOrEqualTo(step * 0.5f + amax * 0x1p-11f + 1e-7f);
             }
         }
     }
@@ -79,7 +84,8 @@ class QuantTest {
             for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(v[b * 32 + j]));
             float step = amax / 8f;
             for (int j = 0; j < 32; j++) {
-                assertThat(Math.abs(out[b * 32 + j] - v[b * 32 + j])).isLessThanOrEqualTo(step * 0.5f + amax * 0x1p-10f + 1e-7f);
+                assertThat(Math.abs(out[b * 32 + j] - v[b * 32 + j]))
+                        .isLessThanOrEqualTo(step * 0.5f + amax * 0x1p-10f + 1e-7f);
             }
         }
     }
@@ -126,7 +132,8 @@ class QuantTest {
 
     @Test
     void bf16RoundsToNearestEven() {
-        float[] v = {Float.intBitsToFloat(0x3f808000), Float.intBitsToFloat(0x3f818000), Float.intBitsToFloat(0x3f808001)};
+        float[] v = {Float.intBitsToFloat(0x3f808000), Float.intBitsToFloat(0x3f818000),
+                Float.intBitsToFloat(0x3f808001)};
         MemorySegment seg = Quant.quantize(TensorType.BF16, v);
         assertThat(seg.get(SHORT, 0)).isEqualTo((short) 0x3f80);  // tie, even stays
         assertThat(seg.get(SHORT, 2)).isEqualTo((short) 0x3f82);  // tie, odd rounds up
@@ -135,7 +142,8 @@ class QuantTest {
 
     @Test
     void dequantizeRowReadsOneRow() {
-        for (TensorType type : new TensorType[] {TensorType.F32, TensorType.F16, TensorType.BF16, TensorType.Q8_0, TensorType.Q4_0}) {
+        for (TensorType type : new TensorType[] {TensorType.F32, TensorType.F16, TensorType.BF16, TensorType.Q8_0,
+                TensorType.Q4_0}) {
             float[] v = randomValues(5 * 64);
             Tensor t = tensor(type, 5, 64, v);
             float[] all = Quant.dequantize(t);

@@ -16,7 +16,8 @@ class RopeTest {
     }
 
     /** The textbook formula, evaluated directly in double precision. */
-    private static double[] direct(float[] x, int numHeads, int headDim, int p, double theta, double linearScale, float[] factors, boolean neox) {
+    private static double[] direct(float[] x, int numHeads, int headDim, int p, double theta, double linearScale,
+            float[] factors, boolean neox) {
         double[] out = new double[numHeads * headDim];
         int half = headDim / 2;
         for (int h = 0; h < numHeads; h++) {
@@ -47,7 +48,9 @@ class RopeTest {
                         double[] expected = direct(in, 3, 64, p, 500000.0, scale, f, neox);
                         rope.apply(x, 5, 3, p);
                         for (int i = 0; i < expected.length; i++) {
-                            assertThat((double) x[5 + i]).as("neox %s pos %d i %d", neox, p, i).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(2e-5 * (1 + Math.abs(expected[i]))));
+                            assertThat((double) x[5 + i]).as("neox %s pos %d i %d", neox, p, i)
+                                    .isCloseTo(expected[i],
+                                    org.assertj.core.data.Offset.offset(2e-5 * (1 + Math.abs(expected[i]))));
                         }
                     }
                 }
@@ -80,7 +83,8 @@ class RopeTest {
                 double dot = 0;
                 for (int i = 0; i < 32; i++) dot += (double) qr[i] * kr[i];
                 if (Double.isNaN(reference)) reference = dot;
-                else assertThat(dot).as("neox %s shift %d", neox, shift).isCloseTo(reference, org.assertj.core.data.Offset.offset(1e-4 * 32));
+                else assertThat(dot).as("neox %s shift %d", neox, shift)
+                        .isCloseTo(reference, org.assertj.core.data.Offset.offset(1e-4 * 32));
             }
             // and it does depend on the distance
             float[] qr = q.clone();
@@ -109,6 +113,7 @@ class RopeTest {
     @Test
     void rejectsPositionsOutsideTheTable() {
         Rope rope = new Rope(16, 10, 10000f, 1f, null, false);
-        assertThatThrownBy(() -> rope.apply(new float[16], 0, 1, 10)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("position 10");
+        assertThatThrownBy(() -> rope.apply(new float[16], 0, 1, 10)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("position 10");
     }
 }

@@ -22,9 +22,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class KernelResourcesTest {
     private static final Path NVCC = Path.of("/usr/local/cuda/bin/nvcc");
-    private static final Pattern KERNEL = Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\([^)]*\\) )?(\\w+)\\(");
+    private static final Pattern KERNEL = Pattern.compile("extern \"C\" __global__ void "
+            + "(?:__launch_bounds__\\([^)]*\\) )?(\\w+)\\(");
     /** quire.cuh's EXPORT_F16_BF16(attrs, name, ...): kernels name_f16 and name_bf16. */
-    private static final Pattern BOTH_TYPES = Pattern.compile("EXPORT_F16_BF16\\(\\s*(?:__launch_bounds__\\([^)]*\\))?\\s*,\\s*(\\w+),");
+    private static final Pattern BOTH_TYPES =
+            Pattern.compile("EXPORT_F16_BF16\\(\\s*(?:__launch_bounds__\\([^)]*\\))?\\s*,\\s*(\\w+),");
 
     static List<Path> sources() throws IOException {
         try (Stream<Path> s = Files.list(Path.of("cuda"))) {
@@ -88,7 +90,8 @@ class KernelResourcesTest {
             assertThat(ptxBytes).as(name + ".ptx packaged").isNotNull();
             String ptx = new String(ptxBytes, StandardCharsets.US_ASCII);
             assertThat(ptx).contains(".target sm_90");
-            for (String k : kernels(Files.readString(p))) assertThat(ptx).as(name + ".ptx entry " + k).contains(".entry " + k + "(");
+            for (String k : kernels(Files.readString(p))) assertThat(ptx).as(name + ".ptx entry " + k)
+                    .contains(".entry " + k + "(");
             byte[] cubin = KernelModule.resource(name + ".cubin");
             assertThat(cubin).as(name + ".cubin packaged").isNotNull();
             assertThat(new String(cubin, 0, 4, StandardCharsets.ISO_8859_1)).isEqualTo("\u007fELF");

@@ -26,7 +26,8 @@ class NvrtcCompileTest {
             byte[] cubin = Nvrtc.compile(p.getFileName().toString(), Files.readString(p), headers, 90);
             assertThat(new String(cubin, 0, 4, StandardCharsets.ISO_8859_1)).as(p + " cubin").isEqualTo("\u007fELF");
             String text = new String(cubin, StandardCharsets.ISO_8859_1);
-            for (String k : KernelResourcesTest.kernels(Files.readString(p))) assertThat(text).as(p + " has " + k).contains(k);
+            for (String k : KernelResourcesTest.kernels(Files.readString(p))) assertThat(text).as(p + " has " + k)
+                    .contains(k);
         }
     }
 }

@@ -61,7 +61,8 @@ public final class StubPlumbingMain {
                 }
                 kv.uploadLayer(l, k[l], v[l]);
             }
-            expect(Arrays.equals(kv.keysAsFloats(1), k[1]) && Arrays.equals(kv.valuesAsFloats(0), v[0]), "KV layer round trip");
+            expect(Arrays.equals(kv.keysAsFloats(1), k[1]) && Arrays.equals(kv.valuesAsFloats(0), v[0]),
+                    "KV layer round trip");
             kv.swapOut(new int[] {5, 2}, new int[] {1, 3});
             kv.swapIn(new int[] {1, 3}, new int[] {0, 4});
             int bh = kv.blockHalves();
@@ -70,18 +71,21 @@ public final class StubPlumbingMain {
                 System.arraycopy(k[l], 5 * bh, ek, 0, bh);
                 System.arraycopy(k[l], 2 * bh, ek, 4 * bh, bh);
                 expect(Arrays.equals(kv.keysAsFloats(l), ek), "swap out and in, layer " + l);
-                expect(Arrays.equals(kv.swapKeysAsFloats(l, 1), Arrays.copyOfRange(k[l], 5 * bh, 6 * bh)), "swap space, layer " + l);
+                expect(Arrays.equals(kv.swapKeysAsFloats(l, 1), Arrays.copyOfRange(k[l], 5 * bh, 6 * bh)),
+                        "swap space, layer " + l);
             }
             kv.copyBlock(1, 2);  // a launch of copy_blocks: the stub prints it
         }
-        expect(CudaKvCache.blocksFor(d, 0.5, 0, new KvCacheSpec(16, 1, 1, 64, TensorType.F16)) == (1 << 29) / (2 * 16 * 64 * 2), "blocksFor");
+        expect(CudaKvCache.blocksFor(d, 0.5, 0,
+                new KvCacheSpec(16, 1, 1, 64, TensorType.F16)) == (1 << 29) / (2 * 16 * 64 * 2), "blocksFor");
 
         CudaKernels ks = d.kernels();
         ks.add(0x1111L, 0x2222L, 1234L);
         ks.rmsNorm(0xaL, 0xbL, 0xcL, 0, 7, 4096, 1e-5f);
         ks.attentionPrefill(0x1L, 0x2L, 8 * 256 + 2 * 256, 0x3L, 0x4L, 0x5L, 0x6L, 3, 0, 0, 0, 1, 32, 8, 256, 16, 0.1f);
         expect(d.time(() -> {}) == 1.5f, "event timing");
-        expect(d.moduleSources().values().stream().allMatch("cubin"::equals) || d.moduleSources().values().stream().allMatch("nvrtc"::equals),
+        expect(d.moduleSources().values().stream().allMatch("cubin"::equals)
+                || d.moduleSources().values().stream().allMatch("nvrtc"::equals),
                 "modules " + d.moduleSources());
         System.out.println("plumbing ok " + d.moduleSources());
     }
