@@ -12,15 +12,18 @@ class GenerateCommandTest extends CapturedStdStreams {
     @Test
     void greedyStories260KPrintsTheReferenceText() {
         String model = SharedFiles.stories260K().toString();
-        int rc = Cli.run(new String[] {"generate", "--model", model, "--prompt", "Once upon a time", "--max-tokens", "32", "--temperature", "0"});
+        int rc = Cli.run(new String[] {"generate", "--model", model, "--prompt", "Once upon a time", "--max-tokens",
+                "32", "--temperature", "0"});
         assertThat(rc).as(err.toString()).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8))
-                .isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, she saw\n");
+                .isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, "
+                + "she saw\n");
     }
 
     @Test
     void seededSamplingOnTheDummyModelIsReproducible() {
-        String[] args = {"generate", "--model", "dummy", "--prompt", "hello", "--max-tokens", "8", "--temperature", "0.8", "--seed", "7"};
+        String[] args = {"generate", "--model", "dummy", "--prompt", "hello", "--max-tokens", "8", "--temperature",
+                "0.8", "--seed", "7"};
         assertThat(Cli.run(args)).isZero();
         String first = out.toString(StandardCharsets.UTF_8);
         out.reset();

@@ -39,7 +39,8 @@ class KvTraceTest {
         // 300 arrivals at 10/s take about 30 s.
         assertThat(t.items().getLast().arrivalSeconds()).isBetween(20.0, 40.0);
         assertThat(t.totalOutputTokens()).isEqualTo(t.items().stream().mapToInt(KvTrace.Item::outputLen).sum());
-        assertThatThrownBy(() -> KvTrace.uniform(1, 3, 10, 60, 5, 7, 64, 1)).hasMessageContaining("exceeds the max model length");
+        assertThatThrownBy(() -> KvTrace.uniform(1, 3, 10, 60, 5, 7, 64, 1))
+                .hasMessageContaining("exceeds the max model length");
     }
 
     @Test

@@ -54,7 +54,8 @@ class ServeBenchTest {
             assertThat(r.promptTokens()).isEqualTo(words).isBetween(7 + 5, 7 + 15);
             assertThat(r.outputTokens()).isBetween(3, 9);
         }
-        assertThat(requests.stream().map(BenchRequest::promptTokens).distinct().count()).as("lengths vary").isGreaterThan(1);
+        assertThat(requests.stream().map(BenchRequest::promptTokens).distinct().count()).as("lengths vary")
+                .isGreaterThan(1);
         assertThat(ServeBench.buildRequests(o, new WordCountTokenCounter(), o.lengths())).isEqualTo(requests);
     }
 }

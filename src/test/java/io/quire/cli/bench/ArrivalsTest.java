@@ -46,7 +46,8 @@ class ArrivalsTest {
             double mean = sum / (n - 1);
             double var = sq / (n - 1) - mean * mean;
             assertThat(mean).as("mean gap, b=" + b).isCloseTo(1 / rate, within(0.01 / rate));
-            assertThat(var).as("gap variance, b=" + b).isCloseTo(1 / (b * rate * rate), within(0.05 / (b * rate * rate)));
+            assertThat(var).as("gap variance, b=" + b)
+                    .isCloseTo(1 / (b * rate * rate), within(0.05 / (b * rate * rate)));
         }
         assertThatThrownBy(() -> Arrivals.gamma(3, 1, 0, 1)).hasMessageContaining("burstiness");
     }

@@ -34,7 +34,8 @@ class BenchOptionsTest {
     void parsesEveryOptionInBothSpellings() {
         BenchOptions o = BenchOptions.parse(new String[] {
                 "--base-url", "http://localhost:9000/", "--endpoint=v1/chat/completions", "--model", "m",
-                "--num-prompts", "8", "--request-rate", "2.5", "--burstiness", "0.5", "--max-concurrency=4", "--seed", "-3",
+                "--num-prompts", "8", "--request-rate", "2.5", "--burstiness", "0.5", "--max-concurrency=4", "--seed",
+                "-3",
                 "--dataset-name", "sharegpt-like", "--max-model-len", "512", "--sharegpt-output-len", "16",
                 "--random-prefix-len", "256", "--n", "2", "--use-beam-search", "--best-of", "4",
                 "--ignore-eos", "false", "--temperature", "0.7", "--extra-body", "{\"top_k\":5}",
@@ -93,18 +94,29 @@ class BenchOptionsTest {
 
     @Test
     void badOptionsSayWhatIsWrong() {
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--bogus"})).hasMessageContaining("unknown option --bogus");
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--num-prompts"})).hasMessageContaining("needs a value");
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--num-prompts", "x"})).hasMessageContaining("integer");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--bogus"}))
+                .hasMessageContaining("unknown option --bogus");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--num-prompts"}))
+                .hasMessageContaining("needs a value");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--num-prompts", "x"}))
+                .hasMessageContaining("integer");
         assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--num-prompts", "0"})).hasMessageContaining(">= 1");
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--request-rate", "0"})).hasMessageContaining("> 0 or inf");
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--dataset-name", "sonnet"})).hasMessageContaining("random, fixed");
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--n", "4", "--best-of", "2"})).hasMessageContaining("--best-of");
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--base-url", "localhost:80"})).hasMessageContaining("http://");
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--metric-percentiles", "100"})).hasMessageContaining("between 0 and 100");
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"stray"})).hasMessageContaining("unexpected argument");
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--burstiness", "0"})).hasMessageContaining("--burstiness");
-        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--timeout", "0"})).hasMessageContaining("> 0 seconds");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--request-rate", "0"}))
+                .hasMessageContaining("> 0 or inf");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--dataset-name", "sonnet"}))
+                .hasMessageContaining("random, fixed");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--n", "4", "--best-of", "2"}))
+                .hasMessageContaining("--best-of");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--base-url", "localhost:80"}))
+                .hasMessageContaining("http://");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--metric-percentiles", "100"}))
+                .hasMessageContaining("between 0 and 100");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"stray"}))
+                .hasMessageContaining("unexpected argument");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--burstiness", "0"}))
+                .hasMessageContaining("--burstiness");
+        assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--timeout", "0"}))
+                .hasMessageContaining("> 0 seconds");
         assertThatThrownBy(() -> BenchOptions.parse(new String[] {"--random-range-ratio", "1"}).lengths())
                 .hasMessageContaining("range ratio");
     }

@@ -95,6 +95,7 @@ class BenchmarkReportTest {
     void errorsAreGroupedMostFrequentFirst() {
         RunResult run = new RunResult(List.of(RequestResult.failure(0, "a", 0, 0), RequestResult.failure(1, "b", 0, 0),
                 RequestResult.failure(2, "b", 0, 0)), 1, 1);
-        assertThat(BenchmarkReport.of(run, List.of(99.0)).errorCounts()).containsExactly(Map.entry("b", 2), Map.entry("a", 1));
+        assertThat(BenchmarkReport.of(run, List.of(99.0)).errorCounts())
+                .containsExactly(Map.entry("b", 2), Map.entry("a", 1));
     }
 }

@@ -16,7 +16,8 @@ class RequestSenderTest {
     private final BenchRequest request = new BenchRequest(0, "the cat", 3, 16);
 
     private JsonNode body(String... args) {
-        try (HttpClient http = HttpClient.newHttpClient(); ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor()) {
+        try (HttpClient http = HttpClient.newHttpClient();
+                ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor()) {
             return new RequestSender(http, json, "m", BenchOptions.parse(args), timers).body(request);
         }
     }

@@ -168,7 +168,8 @@ class ResponseReaderTest {
 
     @Test
     void sniffsSseWhenTheContentTypeIsMissing() {
-        RequestResult r = reader.read(request, 200, null, stream(10, text(0, "a"), 11, "[DONE]"), SENT, SENT + 12 * MS, 0);
+        RequestResult r = reader.read(request, 200, null, stream(10, text(0, "a"), 11, "[DONE]"), SENT, SENT + 12 * MS,
+                0);
         assertThat(r.success()).isTrue();
         assertThat(r.outputTokens()).isEqualTo(1);
     }
