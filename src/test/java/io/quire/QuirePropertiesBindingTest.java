@@ -31,8 +31,10 @@ class QuirePropertiesBindingTest {
     void keysAsACommaSeparatedListOrAsAYamlList() {
         assertThat(bind(Map.of("quire.api-key", "sk-one")).apiKey()).containsExactly("sk-one");
         assertThat(bind(Map.of("quire.api-key", "sk-one, sk-two")).apiKey()).containsExactly("sk-one", "sk-two");
-        assertThat(bind(Map.of("quire.api-key[0]", "sk-one", "quire.api-key[1]", "sk-two")).apiKey()).containsExactly("sk-one", "sk-two");
-        assertThat(bind(Map.of("quire.cors.allowed-origins", "https://a.example,https://b.example")).cors().allowedOrigins())
+        assertThat(bind(Map.of("quire.api-key[0]", "sk-one", "quire.api-key[1]", "sk-two")).apiKey())
+                .containsExactly("sk-one", "sk-two");
+        assertThat(bind(Map.of("quire.cors.allowed-origins", "https://a.example,https://b.example")).cors()
+                .allowedOrigins())
                 .containsExactly("https://a.example", "https://b.example");
     }
 
@@ -44,7 +46,8 @@ class QuirePropertiesBindingTest {
                 new SystemEnvironmentPropertySource(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, Map.of(
                 "QUIRE_API_KEY", "sk-one,sk-two", "QUIRE_CORS_ALLOWEDORIGINS", "https://app.example")));
         env.getPropertySources().addLast(new MapPropertySource("yaml", Map.of("quire.api-key", "")));
-        QuireProperties p = new Binder(ConfigurationPropertySources.get(env)).bindOrCreate("quire", QuireProperties.class);
+        QuireProperties p = new Binder(ConfigurationPropertySources.get(env))
+                .bindOrCreate("quire", QuireProperties.class);
         assertThat(p.apiKey()).containsExactly("sk-one", "sk-two");
         assertThat(p.cors().allowedOrigins()).containsExactly("https://app.example");
     }

@@ -35,7 +35,8 @@ class KvCacheAgreementTest {
             @Override public Tokenizer tokenizer() { return toy.tokenizer(); }
             @Override public String name() { return "off-by-one"; }
             @Override public String deviceDescription() { return toy.deviceDescription(); }
-            @Override public float[][] forward(ForwardBatch batch, PagedKvCache cache) { return toy.forward(batch, cache); }
+            @Override public float[][] forward(ForwardBatch batch,
+                    PagedKvCache cache) { return toy.forward(batch, cache); }
             @Override public KvCacheSpec kvCacheSpec(int blockSize) { return toy.kvCacheSpec(blockSize); }
             @Override public int kvCacheBlocks(int blockSize, KvCacheBudget budget) {
                 return toy.kvCacheBlocks(blockSize, budget);

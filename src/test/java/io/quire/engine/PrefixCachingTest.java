@@ -64,7 +64,8 @@ class PrefixCachingTest {
 
     @Test
     void aSharedPrefixOf256TokensIsNotPrefilledAgainAndTheOutputIsUnchanged() {
-        try (LanguageModel<?> m = RandomModels.load(ModelConfig.llama(128, 2, 4, 2, 256, 600, 1024), TensorType.F32, 21)) {
+        try (LanguageModel<?> m = RandomModels.load(ModelConfig.llama(128, 2, 4, 2, 256, 600, 1024), TensorType.F32,
+                21)) {
             Random rnd = new Random(5);
             int[] prefix = randomTokens(rnd, 256, 600);
             prefix[0] = 1;

@@ -25,7 +25,8 @@ class BatchInvarianceTest {
 
     @Test
     void randomLlamaQ8() {
-        try (LanguageModel<?> model = RandomModels.load(ModelConfig.llama(128, 2, 4, 2, 256, 600, 256), TensorType.Q8_0, 7)) {
+        try (LanguageModel<?> model = RandomModels.load(ModelConfig.llama(128, 2, 4, 2, 256, 600, 256), TensorType.Q8_0,
+                7)) {
             check(model, 16, 2);
         }
     }
@@ -50,7 +51,8 @@ class BatchInvarianceTest {
         }
         int[] target = prompts.get(5);
 
-        int[] alone = new SequenceRunner(model, 256, 16, 11).generate(List.of(target), maxNew, Integer.MAX_VALUE).getFirst();
+        int[] alone = new SequenceRunner(model, 256, 16, 11).generate(List.of(target), maxNew, Integer.MAX_VALUE)
+                .getFirst();
         SequenceRunner batched = new SequenceRunner(model, 256, 16, 12);
         List<int[]> all = batched.generate(prompts, maxNew, Integer.MAX_VALUE);
         int[] chunked = new SequenceRunner(model, 256, 16, 13).generate(List.of(target), maxNew, 7).getFirst();

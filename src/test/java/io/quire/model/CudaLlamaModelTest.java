@@ -35,9 +35,12 @@ class CudaLlamaModelTest {
         Path tmp = Files.createTempFile("quire-cuda-test-", ".gguf");
         try {
             RandomModels.write(c, type, 11, tmp);
-            try (LanguageModel<?> cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu", Cuda.device(), dtype)) {
-                double err = TwoStepBatch.worstRelativeError(TwoStepBatch.run(cpu).logits(), TwoStepBatch.run(gpu).logits());
-                assertThat(err).as(c.architecture() + " " + type + " as " + dtype).isLessThan(dtype.equals("float16") ? 2e-2 : 4e-2);
+            try (LanguageModel<?> cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu",
+                    Cuda.device(), dtype)) {
+                double err = TwoStepBatch.worstRelativeError(TwoStepBatch.run(cpu).logits(),
+                        TwoStepBatch.run(gpu).logits());
+                assertThat(err).as(c.architecture() + " " + type + " as " + dtype)
+                        .isLessThan(dtype.equals("float16") ? 2e-2 : 4e-2);
             }
         } finally {
             Files.deleteIfExists(tmp);

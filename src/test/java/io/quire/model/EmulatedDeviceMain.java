@@ -26,31 +26,38 @@ public final class EmulatedDeviceMain {
         }
         boolean ok = true;
         for (KernelCheck.Result r : KernelCheck.run(Cuda.device(), 7)) {
-            System.out.printf("%-58s %.2e unwritten %d %s%n", r.kernel(), r.relError(), r.unwritten(), r.passed() ? "PASS" : "FAIL");
+            System.out.printf("%-58s %.2e unwritten %d %s%n", r.kernel(), r.relError(), r.unwritten(), r.passed()
+                    ? "PASS" : "FAIL");
             ok &= r.passed();
         }
         for (ModelConfig c : List.of(
                 ModelConfig.llama(128, 2, 4, 2, 256, 400, 256),
                 new ModelConfig("qwen2", 128, 2, 4, 2, 32, 256, 400, 256, 1e-6f, 1000000f, 1f, true, true))) {
             // Stored type and GPU dtype: auto keeps FP16 for F16/Q8_0/F32 and BF16 for BF16 files.
-            String[][] cases = {{"F16", "auto"}, {"Q8_0", "auto"}, {"F32", "auto"}, {"BF16", "auto"}, {"F16", "bfloat16"}, {"Q8_0", "bfloat16"}};
+            String[][] cases = {{"F16", "auto"}, {"Q8_0", "auto"}, {"F32", "auto"}, {"BF16", "auto"},
+                    {"F16", "bfloat16"}, {"Q8_0", "bfloat16"}};
             for (String[] cs : cases) {
                 TensorType type = TensorType.valueOf(cs[0]);
                 Path tmp = Files.createTempFile("quire-emu-", ".gguf");
                 try {
                     RandomModels.write(c, type, 5, tmp);
-                    try (LanguageModel<?> cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu", Cuda.device(), cs[1])) {
+                    try (LanguageModel<?> cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp,
+                            "gpu", Cuda.device(), cs[1])) {
                         TwoStepBatch.Result b = TwoStepBatch.run(gpu);
                         double worst = TwoStepBatch.worstRelativeError(TwoStepBatch.run(cpu).logits(), b.logits());
                         long lastDecodeLaunches = b.decodeLaunches();
                         // BF16 keeps 8 mantissa bits to FP16's 11: its roundings cost about 8x more.
                         boolean bf16 = gpu.dtype() == io.quire.backend.cuda.CudaDtype.BFLOAT16;
-                        // One decode step: embedding, 10 launches a layer (11 with Qwen2's biases), final norm and LM head.
+                        // One decode step: embedding, 10 launches a layer (11 with Qwen2's biases), final norm and LM
+                        // head.
                         long expectedLaunches = 3 + (long) c.numLayers() * (c.architecture().equals("qwen2") ? 11 : 10);
                         boolean launchesOk = lastDecodeLaunches == expectedLaunches;
-                        if (!launchesOk) System.out.printf("decode step made %d launches, expected %d FAIL%n", lastDecodeLaunches, expectedLaunches);
-                        boolean pass = worst < (bf16 ? 4e-2 : 2e-2) && gpu.dtype().id().equals(expectedDtype(type, cs[1])) && launchesOk;
-                        System.out.printf("model %s %s as %s: logits rel.err %.2e, %d launches a decode step %s%n", c.architecture(), type,
+                        if (!launchesOk) System.out.printf("decode step made %d launches, expected %d FAIL%n",
+                                lastDecodeLaunches, expectedLaunches);
+                        boolean pass = worst < (bf16 ? 4e-2 : 2e-2)
+                                && gpu.dtype().id().equals(expectedDtype(type, cs[1])) && launchesOk;
+                        System.out.printf("model %s %s as %s: logits rel.err %.2e, %d launches a decode step %s%n",
+                                c.architecture(), type,
                                 gpu.dtype().id(), worst, lastDecodeLaunches, pass ? "PASS" : "FAIL");
                         ok &= pass;
                     }
@@ -99,7 +106,8 @@ public final class EmulatedDeviceMain {
             ModelConfig c = gpu.config();
             try (io.quire.backend.cuda.CudaKvCache wrongType = new io.quire.backend.cuda.CudaKvCache(Cuda.device(),
                     c.kvCacheSpec(16, TensorType.BF16), 4, 0)) {
-                gpu.forward(new ForwardBatch(new int[] {1}, new int[] {0}, new int[] {0}, new int[] {0, 1}, new int[][] {{0}}), wrongType);
+                gpu.forward(new ForwardBatch(new int[] {1}, new int[] {0}, new int[] {0}, new int[] {0, 1},
+                        new int[][] {{0}}), wrongType);
                 System.out.println("a BF16 cache given to an FP16 model was accepted FAIL");
                 return false;
             } catch (IllegalArgumentException expected) {
@@ -107,28 +115,35 @@ public final class EmulatedDeviceMain {
             }
             long perBlock = gpu.kvCacheSpec(16).bytesPerBlock();
             // The references: all at once with room for everyone (the emulated GPU is batch-invariant).
-            List<List<Integer>> alone = run(gpu, new io.quire.engine.EngineConfig(16, perBlock * 16, 8, 2048, 64), prompts, params,
+            List<List<Integer>> alone = run(gpu, new io.quire.engine.EngineConfig(16, perBlock * 16, 8, 2048, 64),
+                    prompts, params,
                     new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
             var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
             io.quire.engine.EngineConfig tight = new io.quire.engine.EngineConfig(16, perBlock * 4, 8, 64, 64)
-                    .withSwapSpaceBytes(perBlock * 32).withPreemptionMode(io.quire.engine.PreemptionMode.SWAP).withPrefixCaching(false);
+                    .withSwapSpaceBytes(perBlock * 32).withPreemptionMode(io.quire.engine.PreemptionMode.SWAP)
+                    .withPrefixCaching(false);
             boolean same = run(gpu, tight, prompts, params, registry).equals(alone);
             double out = registry.get("quire_swapped_out_blocks").counter().count();
             double in = registry.get("quire_swapped_in_blocks").counter().count();
             boolean pass = same && out > 0 && in == out;
-            System.out.printf("engine with pinned swap space: %.0f blocks swapped out, %.0f in, outputs as alone %s%n", out, in, pass ? "PASS" : "FAIL");
+            System.out.printf("engine with pinned swap space: %.0f blocks swapped out, %.0f in, outputs as alone %s%n",
+                    out, in, pass ? "PASS" : "FAIL");
             return pass;
         }
     }
 
     /** Each request's tokens, after checking every KV block went back to its pool. */
-    private static List<List<Integer>> run(LanguageModel<?> model, io.quire.engine.EngineConfig config, List<int[]> prompts,
-                                           io.quire.engine.SamplingParams params, io.micrometer.core.instrument.MeterRegistry registry) {
+    private static List<List<Integer>> run(LanguageModel<?> model, io.quire.engine.EngineConfig config,
+            List<int[]> prompts,
+                                           io.quire.engine.SamplingParams params,
+                                           io.micrometer.core.instrument.MeterRegistry registry) {
         try (io.quire.engine.LLMEngine e = new io.quire.engine.LLMEngine(model, config, registry)) {
             List<reactor.core.publisher.Mono<List<io.quire.engine.RequestOutput>>> all = new java.util.ArrayList<>();
-            for (int i = 0; i < prompts.size(); i++) all.add(e.generate("r" + i, prompts.get(i), params, null).collectList());
+            for (int i = 0; i < prompts.size(); i++) all.add(e.generate("r" + i, prompts.get(i), params, null)
+                    .collectList());
             List<List<Integer>> out = new java.util.ArrayList<>();
-            for (List<io.quire.engine.RequestOutput> r : reactor.core.publisher.Flux.mergeSequential(all).collectList().block()) out.add(tokens(r));
+            for (List<io.quire.engine.RequestOutput> r
+                    : reactor.core.publisher.Flux.mergeSequential(all).collectList().block()) out.add(tokens(r));
             var st = e.stats();
             if (st.numFreeBlocks() != st.numTotalBlocks() || st.numFreeSwapBlocks() != st.numTotalSwapBlocks()) {
                 throw new AssertionError("KV blocks leaked: " + st);
@@ -138,7 +153,8 @@ public final class EmulatedDeviceMain {
     }
 
     private static List<Integer> tokens(List<io.quire.engine.RequestOutput> outs) {
-        return outs.stream().flatMap(o -> o.deltas().stream()).flatMapToInt(d -> java.util.Arrays.stream(d.tokenIds())).boxed().toList();
+        return outs.stream().flatMap(o -> o.deltas().stream()).flatMapToInt(d -> java.util.Arrays.stream(d.tokenIds()))
+                .boxed().toList();
     }
 
     private static String expectedDtype(TensorType stored, String spec) {

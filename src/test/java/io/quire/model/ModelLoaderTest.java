@@ -37,7 +37,8 @@ class ModelLoaderTest {
         Path p2 = tmp.resolve("k.gguf");
         ModelConfig wide = ModelConfig.llama(256, 1, 4, 2, 256, 320, 64);
         GgufWriter w = RandomModels.writer(wide, TensorType.F32, 1);
-        w.addTensor("blk.0.attn_q.weight", TensorType.Q4_K, new long[] {256, 256}, MemorySegment.ofArray(new byte[256 * 144]));
+        w.addTensor("blk.0.attn_q.weight", TensorType.Q4_K, new long[] {256, 256},
+                MemorySegment.ofArray(new byte[256 * 144]));
         w.write(p2);
         assertThatThrownBy(() -> ModelLoader.load(p2)).isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("blk.0.attn_q.weight").hasMessageContaining("Q4_K");

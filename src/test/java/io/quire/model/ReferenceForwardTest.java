@@ -23,7 +23,8 @@ class ReferenceForwardTest {
     @ValueSource(strings = {"llama", "qwen2"})
     void matchesDenseReference(String arch) throws Exception {
         boolean qwen = arch.equals("qwen2");
-        ModelConfig c = new ModelConfig(arch, 64, 2, 4, 2, 16, 96, 320, 128, 1e-5f, qwen ? 1_000_000f : 10000f, 1f, qwen, qwen);
+        ModelConfig c = new ModelConfig(arch, 64, 2, 4, 2, 16, 96, 320, 128, 1e-5f, qwen ? 1_000_000f : 10000f, 1f,
+                qwen, qwen);
         Path file = tmp.resolve(arch + ".gguf");
         RandomModels.write(c, TensorType.F32, 21, file);
         int[] prompt = {1, 40, 77, 300, 5, 123, 9, 250, 18, 64, 200, 33, 7, 100, 290, 11, 45, 61, 2, 99};
@@ -103,7 +104,8 @@ class ReferenceForwardTest {
             for (int t = 0; t < n; t++) System.arraycopy(emb, tokens[t] * dim, x[t], 0, dim);
             for (int l = 0; l < c.numLayers(); l++) {
                 String p = "blk." + l + ".";
-                double[] wq = w(p + "attn_q.weight"), wk = w(p + "attn_k.weight"), wv = w(p + "attn_v.weight"), wo = w(p + "attn_output.weight");
+                double[] wq = w(p + "attn_q.weight"), wk = w(p + "attn_k.weight"), wv = w(p + "attn_v.weight"),
+                        wo = w(p + "attn_output.weight");
                 double[][] k = new double[n][], v = new double[n][], q = new double[n][];
                 for (int t = 0; t < n; t++) {
                     double[] xn = rms(x[t], w(p + "attn_norm.weight"));
@@ -133,7 +135,8 @@ class ReferenceForwardTest {
                         }
                         double sum = 0;
                         for (int j = 0; j <= t; j++) { s[j] = Math.exp(s[j] - max); sum += s[j]; }
-                        for (int j = 0; j <= t; j++) for (int i = 0; i < hd; i++) att[h * hd + i] += s[j] / sum * v[j][kh * hd + i];
+                        for (int j = 0; j <= t; j++) for (int i = 0; i < hd; i++) att[h * hd
+                                + i] += s[j] / sum * v[j][kh * hd + i];
                     }
                     add(x[t], mv(wo, att, dim));
                 }

@@ -61,7 +61,8 @@ final class SequenceRunner {
                 queryStart[i + 1] = queryStart[i] + n;
                 tables[i] = s.blocks.stream().mapToInt(Integer::intValue).toArray();
             }
-            ForwardBatch batch = new ForwardBatch(toArray(tokens), toArray(positions), toArray(slots), queryStart, tables);
+            ForwardBatch batch = new ForwardBatch(toArray(tokens), toArray(positions), toArray(slots), queryStart,
+                    tables);
             float[][] logits = forward.apply(batch);
             for (int i = 0; i < active.size(); i++) {
                 Seq s = active.get(i);
@@ -92,7 +93,8 @@ final class SequenceRunner {
                 slots[j] = blocks.get(pos / bs) * bs + pos % bs;
             }
             int[] table = blocks.stream().mapToInt(Integer::intValue).toArray();
-            logits = forward.apply(new ForwardBatch(tokens, positions, slots, new int[] {0, n}, new int[][] {table}))[0];
+            logits = forward.apply(new ForwardBatch(tokens, positions, slots, new int[] {0, n},
+                    new int[][] {table}))[0];
         }
         freeBlocks.addAll(blocks);
         return logits;

@@ -53,6 +53,7 @@ class Stories260KTest {
         int[] out = runner.generate(List.of(PROMPT), REFERENCE.length, Integer.MAX_VALUE).getFirst();
         assertThat(out).containsExactly(REFERENCE);
         assertThat(model.tokenizer().decode(out))
-                .isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, she saw");
+                .isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, "
+                + "she saw");
     }
 }

@@ -32,7 +32,8 @@ final class TwoStepBatch {
         int[] dp = {20, 37, 1}, ds = new int[3];
         for (int s = 0; s < 3; s++) ds[s] = tables[s][dp[s] / bs] * bs + dp[s] % bs;
         long before = m instanceof CudaLlamaModel g ? g.device().launches() : 0;
-        float[][] out = m.forward(new ForwardBatch(new int[] {10, 20, 30}, dp, ds, new int[] {0, 1, 2, 3}, tables), cache);
+        float[][] out = m.forward(new ForwardBatch(new int[] {10, 20, 30}, dp, ds, new int[] {0, 1, 2, 3}, tables),
+                cache);
         long launches = m instanceof CudaLlamaModel g ? g.device().launches() - before : -1;
         if (cache instanceof AutoCloseable c) {
             try {

@@ -28,7 +28,8 @@ class GgufFileTest {
             assertThat(f.version()).isEqualTo(3);
             assertThat(f.metadata().getString("general.architecture")).isEqualTo("llama");
             assertThat(f.metadata().getInt("llama.embedding_length", 0)).isEqualTo(64);
-            assertThat(f.metadata().getStringArray("tokenizer.ggml.tokens")).hasSize(512).startsWith("<unk>", "<s>", "</s>");
+            assertThat(f.metadata().getStringArray("tokenizer.ggml.tokens")).hasSize(512)
+                    .startsWith("<unk>", "<s>", "</s>");
             assertThat(f.tensorInfos()).hasSize(48);
             assertThat(f.tensorInfos().values()).allMatch(t -> t.type() == TensorType.F32);
             Tensor emb = f.tensor("token_embd.weight");
@@ -50,7 +51,8 @@ class GgufFileTest {
     void emptyFile() throws Exception {
         Path p = tmp.resolve("empty.gguf");
         Files.write(p, new byte[0]);
-        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class).hasMessageContaining("not a GGUF file");
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("not a GGUF file");
     }
 
     @Test
@@ -110,7 +112,8 @@ class GgufFileTest {
         bytes[4] = 1; // version field
         Path p = tmp.resolve("v1.gguf");
         Files.write(p, bytes);
-        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class).hasMessageContaining("unsupported GGUF version 1");
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("unsupported GGUF version 1");
     }
 
     @Test
@@ -129,14 +132,16 @@ class GgufFileTest {
     @Test
     void truncatedInTheHeader() throws Exception {
         Path p = truncatedCopy(2000);
-        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class).hasMessageContaining("truncated GGUF file");
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("truncated GGUF file");
     }
 
     @Test
     void truncatedInTheTensorData() throws Exception {
         Path p = truncatedCopy(Files.size(SharedFiles.stories260K()) - 100);
         assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufFormatException.class)
-                .hasMessageContaining("truncated GGUF file").hasMessageContaining("tensor 'blk.4.ffn_up.weight' needs bytes");
+                .hasMessageContaining("truncated GGUF file")
+                .hasMessageContaining("tensor 'blk.4.ffn_up.weight' needs bytes");
     }
 
     @Test

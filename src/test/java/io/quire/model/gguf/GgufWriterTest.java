@@ -63,13 +63,15 @@ class GgufWriterTest {
         float[] values = new float[64 * 8];
         for (int i = 0; i < values.length; i++) values[i] = (float) r.nextGaussian();
         GgufWriter w = new GgufWriter();
-        for (TensorType t : new TensorType[] {TensorType.F32, TensorType.F16, TensorType.BF16, TensorType.Q8_0, TensorType.Q4_0}) {
+        for (TensorType t : new TensorType[] {TensorType.F32, TensorType.F16, TensorType.BF16, TensorType.Q8_0,
+                TensorType.Q4_0}) {
             w.addTensor("w." + t, t, new long[] {64, 8}, Quant.quantize(t, values));
         }
         Path p = tmp.resolve("q.gguf");
         w.write(p);
         try (GgufFile f = GgufFile.open(p)) {
-            for (TensorType t : new TensorType[] {TensorType.F32, TensorType.F16, TensorType.BF16, TensorType.Q8_0, TensorType.Q4_0}) {
+            for (TensorType t : new TensorType[] {TensorType.F32, TensorType.F16, TensorType.BF16, TensorType.Q8_0,
+                    TensorType.Q4_0}) {
                 Tensor tensor = f.tensor("w." + t);
                 assertThat(tensor.type()).isEqualTo(t);
                 assertThat(tensor.shape()).containsExactly(64, 8);
@@ -77,7 +79,8 @@ class GgufWriterTest {
                         .isEqualTo(Quant.quantize(t, values).toArray(ValueLayout.JAVA_BYTE));
                 float[] back = Quant.dequantize(tensor);
                 double tolerance = t == TensorType.Q4_0 ? 0.5 : t == TensorType.Q8_0 ? 0.05 : 0.02;
-                for (int i = 0; i < values.length; i++) assertThat((double) back[i]).isCloseTo(values[i], org.assertj.core.api.Assertions.within(tolerance));
+                for (int i = 0; i < values.length; i++) assertThat((double) back[i])
+                        .isCloseTo(values[i], org.assertj.core.api.Assertions.within(tolerance));
             }
             assertThat(f.tensorInfos().values()).allMatch(i -> (i.offset() - f.dataStart()) % 32 == 0);
         }

@@ -36,7 +36,8 @@ class BpeTokenizerTest {
         assertThat(t.isSpecial(eot)).isTrue();
         int[] parsed = t.encode("Hi<|endoftext|>Bye", false, true);
         int[] plain = t.encode("Hi<|endoftext|>Bye", false, false);
-        assertThat(parsed).containsExactly(SpmTokenizerTest.concat(t.encode("Hi", false, false), new int[] {eot}, t.encode("Bye", false, false)));
+        assertThat(parsed).containsExactly(SpmTokenizerTest.concat(t.encode("Hi", false, false), new int[] {eot},
+                t.encode("Bye", false, false)));
         assertThat(plain).doesNotContain(eot).hasSizeGreaterThan(3);
         assertThat(t.decode(plain)).isEqualTo("Hi<|endoftext|>Bye");
         assertThat(t.decode(parsed)).isEqualTo("HiBye"); // control tokens decode to nothing

@@ -64,7 +64,8 @@ class PreTokenizerTest {
     void unknownNamesFallBackToGpt2() {
         PreTokenizer other = PreTokenizer.forName("some-new-model");
         assertThat(other.name()).isEqualTo("some-new-model");
-        assertThat(other.split("DON'T 12345")).isEqualTo(gpt2.split("DON'T 12345")).containsExactly("DON", "'", "T", " 12345");
+        assertThat(other.split("DON'T 12345")).isEqualTo(gpt2.split("DON'T 12345"))
+                .containsExactly("DON", "'", "T", " 12345");
     }
 
     @Test

@@ -86,7 +86,8 @@ class StreamingDetokenizerTest {
         assertThat(StreamingDetokenizer.incompleteTail(new byte[] {(byte) 0xE0, (byte) 0xA0}, 2)).isEqualTo(2);
         assertThat(StreamingDetokenizer.incompleteTail(new byte[] {(byte) 0xE0, (byte) 0x80}, 2)).isZero(); // overlong
         assertThat(StreamingDetokenizer.incompleteTail(new byte[] {(byte) 0xED, (byte) 0xA0}, 2)).isZero(); // surrogate
-        assertThat(StreamingDetokenizer.incompleteTail(new byte[] {(byte) 0xF4, (byte) 0x90}, 2)).isZero(); // > U+10FFFF
+        // > U+10FFFF
+        assertThat(StreamingDetokenizer.incompleteTail(new byte[] {(byte) 0xF4, (byte) 0x90}, 2)).isZero();
         assertThat(StreamingDetokenizer.incompleteTail(new byte[] {'a', (byte) 0xC3}, 2)).isEqualTo(1);
         assertThat(StreamingDetokenizer.incompleteTail(new byte[] {(byte) 0xC3, (byte) 0xA9}, 2)).isZero();
         assertThat(StreamingDetokenizer.incompleteTail(new byte[] {(byte) 0xC0}, 1)).isZero(); // never valid

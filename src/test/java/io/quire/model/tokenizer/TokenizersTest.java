@@ -14,11 +14,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class TokenizersTest {
     private static GgufMetadata.Entry str(String s) { return new GgufMetadata.Entry(GgufValueType.STRING, null, s); }
 
-    private static GgufMetadata.Entry strs(String... s) { return new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.STRING, s); }
+    private static GgufMetadata.Entry strs(String... s) { return new GgufMetadata.Entry(GgufValueType.ARRAY,
+            GgufValueType.STRING, s); }
 
-    private static GgufMetadata.Entry ints(int... v) { return new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.INT32, v); }
+    private static GgufMetadata.Entry ints(int... v) { return new GgufMetadata.Entry(GgufValueType.ARRAY,
+            GgufValueType.INT32, v); }
 
-    private static GgufMetadata.Entry floats(float... v) { return new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.FLOAT32, v); }
+    private static GgufMetadata.Entry floats(float... v) { return new GgufMetadata.Entry(GgufValueType.ARRAY,
+            GgufValueType.FLOAT32, v); }
 
     private static GgufMetadata.Entry bool(boolean b) { return new GgufMetadata.Entry(GgufValueType.BOOL, null, b); }
 
@@ -28,7 +31,8 @@ class TokenizersTest {
     private static Map<String, GgufMetadata.Entry> spm() {
         Map<String, GgufMetadata.Entry> m = new LinkedHashMap<>();
         m.put("tokenizer.ggml.model", str("llama"));
-        m.put("tokenizer.ggml.tokens", strs("<unk>", "<s>", "</s>", "a", "b", "c", "ab", "bc", "\u2581", "<|im_end|>", "[X]", "abc"));
+        m.put("tokenizer.ggml.tokens",
+                strs("<unk>", "<s>", "</s>", "a", "b", "c", "ab", "bc", "\u2581", "<|im_end|>", "[X]", "abc"));
         m.put("tokenizer.ggml.token_type", ints(2, 3, 3, 1, 1, 1, 1, 1, 1, 3, 4, 1));
         m.put("tokenizer.ggml.scores", floats(0, 0, 0, -1, -1, -1, -5, -2, -1, 0, 0, -3));
         return m;

@@ -69,16 +69,19 @@ final class VocabFixtures {
             String[] chunks = all.split("__ggml_vocab_test__\n", -1);
             List<String> lines = Files.readAllLines(outFile, StandardCharsets.UTF_8);
             // The file ends with a separator line, so the last chunk is empty.
-            if (!chunks[chunks.length - 1].isEmpty()) throw new IllegalStateException(inp + " does not end with a separator");
+            if (!chunks[chunks.length - 1].isEmpty()) throw new IllegalStateException(inp
+                    + " does not end with a separator");
             int count = chunks.length - 1;
-            if (count != lines.size()) throw new IllegalStateException(count + " strings but " + lines.size() + " id lines");
+            if (count != lines.size()) throw new IllegalStateException(count + " strings but " + lines.size()
+                    + " id lines");
             List<Case> cases = new ArrayList<>();
             for (int i = 0; i < count; i++) {
                 String c = chunks[i];
                 if (!c.endsWith("\n")) throw new IllegalStateException("case " + i + " does not end with a newline");
                 String text = c.substring(0, c.length() - 1);
                 String line = lines.get(i).trim();
-                int[] ids = line.isEmpty() ? new int[0] : Arrays.stream(line.split("\\s+")).mapToInt(Integer::parseInt).toArray();
+                int[] ids = line.isEmpty() ? new int[0]
+                        : Arrays.stream(line.split("\\s+")).mapToInt(Integer::parseInt).toArray();
                 cases.add(new Case(i, text, ids));
             }
             return cases;
