@@ -46,8 +46,8 @@ public final class EdgeProbes {
     }
 
     public static void main(String[] args) throws Exception {
-        EdgeProbes p = new EdgeProbes(args.length > 0 ? args[0] : "http://127.0.0.1:8000", args.length > 1 ? args[1]
-                : null);
+        EdgeProbes p = new EdgeProbes(args.length > 0 ? args[0] : "http://127.0.0.1:8000",
+                args.length > 1 ? args[1] : null);
         print(p.runAll());
     }
 

@@ -38,14 +38,14 @@ class SseTest {
         // A failure's class and message stay in the server log; the client gets an id to quote.
         assertThat(body(Flux.just(chunk).concatWith(Flux.error(new IllegalStateException("the model failed")))))
                 .matches("\\Q" + chunk
-                + "\\Edata: \\{\"error\":\\{\"message\":\"Internal server error \\(error id [0-9a-f]+; "
-                        + "the server log has the "
-                        + "details\\)\",\"type\":\"InternalServerError\",\"param\":null,\"code\":500}}\n\ndata: "
-                        + "\\[DONE]\n\n")
+                        + "\\Edata: \\{\"error\":\\{\"message\":\"Internal server error \\(error id [0-9a-f]+; "
+                        + "the server log has the details\\)\",\"type\":\"InternalServerError\",\"param\":null,"
+                        + "\"code\":500}}\n\ndata: \\[DONE]\n\n")
                 .doesNotContain("IllegalStateException").doesNotContain("the model failed");
         assertThat(body(Flux.just(chunk).concatWith(Flux.error(new InvalidRequestException("stop", "bad stop")))))
-                .isEqualTo(chunk + "data: {\"error\":{\"message\":\"bad "
-                + "stop\",\"type\":\"BadRequestError\",\"param\":\"stop\",\"code\":400}}\n\n"
+                .isEqualTo(chunk
+                        + "data: {\"error\":{\"message\":\"bad stop\",\"type\":\"BadRequestError\",\"param\":\"stop\","
+                        + "\"code\":400}}\n\n"
                         + "data: [DONE]\n\n");
     }
 }

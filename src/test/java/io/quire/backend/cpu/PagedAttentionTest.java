@@ -83,16 +83,16 @@ class PagedAttentionTest {
                 double max = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < len; j++) {
                     double dot = 0;
-                    for (int d = 0; d < hd; d++) dot += (double) q[(t * numHeads + h) * hd + d] * k[j * kvDim + kvh * hd
-                            + d];
+                    for (int d = 0; d < hd; d++)
+                        dot += (double) q[(t * numHeads + h) * hd + d] * k[j * kvDim + kvh * hd + d];
                     s[j] = scale * dot;
                     max = Math.max(max, s[j]);
                 }
                 double sum = 0;
                 for (int j = 0; j < len; j++) { s[j] = Math.exp(s[j] - max); sum += s[j]; }
                 for (int j = 0; j < len; j++) {
-                    for (int d = 0; d < hd; d++) out[(t * numHeads + h) * hd + d] += s[j] / sum * v[j * kvDim + kvh * hd
-                            + d];
+                    for (int d = 0; d < hd; d++)
+                        out[(t * numHeads + h) * hd + d] += s[j] / sum * v[j * kvDim + kvh * hd + d];
                 }
             }
         }
