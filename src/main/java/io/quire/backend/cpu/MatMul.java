@@ -26,6 +26,9 @@ import jdk.incubator.vector.ShortVector;
  * keeps it compute-bound near 8-17 GB/s of weights per core). Larger batches dequantize a tile of {@value #ROW_TILE}
  * rows into a per-thread float scratch once and reuse it for every vector of the batch with a 4x4 register tile
  * (16 accumulators, 8 loads per 16 FMAs), which keeps the FMA units busy.
+ *
+ * <p>Over 400 lines on purpose: a batch-1 and a tiled kernel for each stored type (F32, F16, BF16,
+ * Q8_0, Q4_0), alike in shape and read side by side; apart they would share nothing.
  */
 public final class MatMul {
     static final int ROW_TILE = 4;
