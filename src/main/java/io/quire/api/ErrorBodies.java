@@ -16,14 +16,9 @@ import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebInputException;
 import org.springframework.web.server.UnsupportedMediaTypeStatusException;
 import tools.jackson.core.JacksonException;
-import tools.jackson.core.exc.InputCoercionException;
 import tools.jackson.core.exc.StreamConstraintsException;
 import tools.jackson.core.exc.StreamReadException;
-import tools.jackson.databind.exc.InvalidNullException;
-import tools.jackson.databind.exc.MismatchedInputException;
-import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
-import java.util.StringJoiner;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -76,7 +71,7 @@ public final class ErrorBodies {
         };
     }
 
-    /** Malformed JSON, a field of the wrong type, a missing body. */
+    /** Malformed JSON, a body over a parser limit, a missing body. */
     private static Failure badInput(ServerWebInputException e) {
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof JacksonException j) return badJson(j);
@@ -87,39 +82,19 @@ public final class ErrorBodies {
     }
 
     /**
-     * Jackson's messages name the Java types it binds to ({@code io.quire.api.wire...},
-     * {@code java.lang.Integer}); clients only know JSON, so the message says where (the field
-     * path) and what JSON was expected, in its own words.
+     * The body is not well-formed JSON or passes a parser limit. Binding it to a request's fields
+     * happens later, in {@link RequestReader}, whose failures {@link BindingErrors} words; Jackson's
+     * own texts here can still name Java settings, so they are scrubbed.
      */
     private static Failure badJson(JacksonException j) {
-        String param = param(j);
-        String field = "Invalid value for '" + param + "': ";
         String message = switch (j) {
-            case UnrecognizedPropertyException u -> "Unrecognized field '" + nonNull(param, u.getPropertyName()) + "'";
-            case InvalidNullException n when param != null -> field + "must not be null";
-            case MismatchedInputException m when m.getTargetType() != null -> param == null
-                    ? "The request body must be "
-                    + JsonTypes.describe(m.getTargetType()).replace("an object", "a JSON object")
-                    : field + "expected " + JsonTypes.describe(m.getTargetType());
-            case InputCoercionException c when param != null -> field + "number out of range"
-                    + JsonTypes.range(c.getTargetType());
             case StreamReadException r -> "Malformed JSON request body: "
                     + JsonTypes.scrub(firstLine(r.getOriginalMessage()));
             case StreamConstraintsException c -> "Request body exceeds a JSON limit: "
                     + JsonTypes.scrub(firstLine(c.getOriginalMessage()));
-            default -> param == null ? "Invalid JSON request body" : field + "not a valid value";
+            default -> "Invalid JSON request body";
         };
-        return failure(HttpStatus.BAD_REQUEST, message, param);
-    }
-
-    private static String param(JacksonException j) {
-        StringJoiner path = new StringJoiner(".");
-        boolean any = false;
-        for (JacksonException.Reference r : j.getPath()) {
-            if (r.getPropertyName() != null) { path.add(r.getPropertyName()); any = true; }
-            else if (r.getIndex() >= 0) path.add(String.valueOf(r.getIndex()));
-        }
-        return any ? path.toString() : null;
+        return failure(HttpStatus.BAD_REQUEST, message, null);
     }
 
     private static String firstLine(String s) {

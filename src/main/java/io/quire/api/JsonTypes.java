@@ -1,14 +1,11 @@
 package io.quire.api;
 
-import java.math.BigDecimal;
-import java.math.BigInteger;
-import java.util.Collection;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The JSON a Java binding type stands for, in words for error messages ("an integer", "an
- * array"): clients send JSON and should not learn the server's class names.
+ * Jackson's parser messages with the Java type and setting names it quotes replaced by JSON words
+ * ("integer", "array"): clients send JSON and should not learn the server's class names.
  */
 final class JsonTypes {
     /**
@@ -24,38 +21,6 @@ final class JsonTypes {
     private static final Pattern START_MARKER = Pattern.compile(" ?\\(start marker at \\[[^\\]]*]\\)");
 
     private JsonTypes() {}
-
-    static String describe(Class<?> type) {
-        if (type == String.class || type == Character.class || type == char.class
-                || CharSequence.class.isAssignableFrom(type) || type.isEnum()) {
-            return "a string";
-        }
-        if (type == Boolean.class || type == boolean.class) return "a boolean";
-        if (type == Integer.class || type == int.class || type == Long.class || type == long.class
-                || type == Short.class || type == short.class
-                || type == Byte.class || type == byte.class || type == BigInteger.class) {
-            return "an integer";
-        }
-        if (Number.class.isAssignableFrom(type) || type == double.class || type == float.class) return "a number";
-        if (type.isArray() || Collection.class.isAssignableFrom(type)) return "an array";
-        if (type == Object.class) return "a JSON value";
-        // Maps, records and every other bean are JSON objects.
-        return "an object";
-    }
-
-    /** The range a number must fit, for an integer target ("" for others). */
-    static String range(Class<?> type) {
-        if (type == int.class || type == Integer.class) return " (expected an integer from " + Integer.MIN_VALUE
-                + " to " + Integer.MAX_VALUE + ")";
-        if (type == long.class || type == Long.class) return " (expected an integer from " + Long.MIN_VALUE + " to "
-                + Long.MAX_VALUE + ")";
-        if (type == short.class || type == Short.class) return " (expected an integer from " + Short.MIN_VALUE + " to "
-                + Short.MAX_VALUE + ")";
-        if (type == byte.class || type == Byte.class) return " (expected an integer from " + Byte.MIN_VALUE + " to "
-                + Byte.MAX_VALUE + ")";
-        if (type == BigDecimal.class || type == double.class || type == Double.class) return " (expected a number)";
-        return "";
-    }
 
     /** A message with every back-quoted Java type replaced by its JSON kind, for texts not built here. */
     static String scrub(String message) {
