@@ -25,6 +25,8 @@ final class Args {
 
     String get(String key, String fallback) { return values.getOrDefault(key, fallback); }
 
+    boolean has(String key) { return values.containsKey(key); }
+
     String require(String key) {
         String v = values.get(key);
         if (v == null) throw new IllegalArgumentException("missing required option " + key);

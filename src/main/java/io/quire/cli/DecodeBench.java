@@ -5,9 +5,13 @@ import io.quire.backend.KvCache;
 import io.quire.backend.cpu.Parallel;
 import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
+import io.quire.model.ModelLoader;
 import io.quire.model.ModelConfig;
 import io.quire.model.RandomModels;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -15,11 +19,12 @@ import java.util.Locale;
 
 /**
  * Decode throughput of the model runner alone (no scheduler, no HTTP): a random 110M Llama
- * (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000) decoding batches of sequences through the
- * paged KV cache, for each batch size, thread count and weight type, side by side in one run.
+ * (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000), or the GGUF file given with
+ * {@code --model}, decoding batches of sequences through the paged KV cache, for each batch size,
+ * thread count and weight type, side by side in one run.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench decode \
- *     [--types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32]</pre>
+ *     [--model PATH | --types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32] [--prompt 16]</pre>
  */
 public final class DecodeBench {
     private DecodeBench() {}
@@ -31,18 +36,25 @@ public final class DecodeBench {
         List<Integer> threads = a.ints("--threads", "1," + Runtime.getRuntime().availableProcessors());
         int steps = Integer.parseInt(a.get("--steps", "32"));
         int prompt = Integer.parseInt(a.get("--prompt", "16"));
+        String file = a.get("--model", null);
         ModelConfig config = RandomModels.LLAMA_110M;
-        System.out.printf(Locale.ROOT,
-                "decode benchmark: random Llama %,d parameters, prompt %d, %d decode steps per run%n",
-                config.parameterCount(true), prompt, steps);
+        if (file == null) {
+            System.out.printf(Locale.ROOT,
+                    "decode benchmark: random Llama %,d parameters, prompt %d, %d decode steps per run%n",
+                    config.parameterCount(true), prompt, steps);
+        } else {
+            System.out.printf(Locale.ROOT, "decode benchmark: %s, prompt %d, %d decode steps per run%n", file, prompt,
+                    steps);
+        }
         System.out.printf(Locale.ROOT, "%-6s %7s %8s %12s %12s%n", "type", "threads", "batch", "tokens/s", "ms/step");
-        for (TensorType type : types) {
-            try (LanguageModel<?> model = RandomModels.load(config, type, 42)) {
+        for (TensorType type : file == null ? types : List.of(TensorType.F32)) {
+            try (LanguageModel<?> model = file == null ? RandomModels.load(config, type, 42) : load(file)) {
+                String label = file == null ? type.name() : Path.of(file).getFileName().toString();
                 for (int b : batches) {
                     for (int t : threads) {
                         Parallel.setThreads(t);
                         double tps = measure(model, b, prompt, steps);
-                        System.out.printf(Locale.ROOT, "%-6s %7d %8d %12.1f %12.2f%n", type, t, b, tps,
+                        System.out.printf(Locale.ROOT, "%-6s %7d %8d %12.1f %12.2f%n", label, t, b, tps,
                                 1000.0 * b / tps);
                     }
                 }
@@ -93,6 +105,14 @@ public final class DecodeBench {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         return (double) batch * steps / seconds;
+    }
+
+    private static LanguageModel<?> load(String file) {
+        try {
+            return ModelLoader.load(Path.of(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read model " + file, e);
+        }
     }
 
     private static int argmax(float[] v) {

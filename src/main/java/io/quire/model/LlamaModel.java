@@ -2,6 +2,7 @@ package io.quire.model;
 
 import io.quire.backend.KvCache;
 import io.quire.backend.KvCacheSpec;
+import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.MatMul;
 import io.quire.backend.cpu.Ops;
@@ -88,9 +89,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         for (int l = 0; l < c.numLayers(); l++) {
             LlamaWeights.Layer w = weights.layers()[l];
             rmsNormRows(xb, x, w.attnNorm(), n);
-            MatMul.matmul(w.wq(), xb, n, q);
-            MatMul.matmul(w.wk(), xb, n, k);
-            MatMul.matmul(w.wv(), xb, n, v);
+            MatMul.matmul(new Tensor[] {w.wq(), w.wk(), w.wv()}, xb, n, new float[][] {q, k, v});
             if (w.bq() != null) {
                 Ops.addBias(q, n, c.qDim(), w.bq());
                 Ops.addBias(k, n, c.kvDim(), w.bk());
@@ -109,8 +108,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
             Ops.add(x, proj, n * dim);
 
             rmsNormRows(xb, x, w.ffnNorm(), n);
-            MatMul.matmul(w.wGate(), xb, n, gate);
-            MatMul.matmul(w.wUp(), xb, n, up);
+            MatMul.matmul(new Tensor[] {w.wGate(), w.wUp()}, xb, n, new float[][] {gate, up});
             Ops.siluMul(gate, up, n * c.ffnDim());
             MatMul.matmul(w.wDown(), gate, n, proj);
             Ops.add(x, proj, n * dim);

@@ -21,11 +21,14 @@ import jdk.incubator.vector.ShortVector;
 /**
  * Matrix times a batch of vectors with the weight in its stored type, dequantized on the fly.
  *
- * <p>Batch 1 streams each row once and dots it with x straight from the stored bytes (meant to
- * be memory-bound; on AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking
- * keeps it compute-bound near 8-17 GB/s of weights per core). Larger batches dequantize a tile of {@value #ROW_TILE}
- * rows into a per-thread float scratch once and reuse it for every vector of the batch with a 4x4 register tile
- * (16 accumulators, 8 loads per 16 FMAs), which keeps the FMA units busy.
+ * <p>Batch 1 is memory-bound: each row is streamed once and dotted with x straight from the stored
+ * bytes. F32 rows go four at a time, so four memory streams are in flight and each load of x serves
+ * four rows: one stream per core left about half the bandwidth unused ({@code bench kernels}). On
+ * AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking keeps those types
+ * compute-bound. Larger batches dequantize a tile of {@value #ROW_TILE} rows into a per-thread float
+ * scratch once and reuse it for every vector of the batch with a 4x4 register tile (16 accumulators,
+ * 8 loads per 16 FMAs), which keeps the FMA units busy. (Reading F32 tiles in place from the mapped
+ * file instead of copying them measured slower.)
  *
  * <p>Over 400 lines on purpose: a batch-1 and a tiled kernel for each stored type (F32, F16, BF16,
  * Q8_0, Q4_0), alike in shape and read side by side; apart they would share nothing.
@@ -46,43 +49,78 @@ public final class MatMul {
      * bits between them (it never depends on the thread count).
      */
     public static void matmul(Tensor w, float[] x, int batch, float[] out) {
-        Quant.checkData(w);
-        int rows = w.rows();
-        int cols = w.cols();
+        matmul(new Tensor[] {w}, x, batch, new float[][] {out});
+    }
+
+    /**
+     * {@link #matmul(Tensor, float[], int, float[])} for several weights of one input (Q, K and V; gate
+     * and up) in one parallel loop: the pool is woken once, not once per weight.
+     */
+    public static void matmul(Tensor[] ws, float[] x, int batch, float[][] outs) {
         if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
-        if ((long) batch * cols > x.length) throw new IllegalArgumentException("input of " + x.length
-                + " floats is shorter than batch " + batch + " x " + cols + " columns of " + w.name());
-        if ((long) batch * rows > out.length) throw new IllegalArgumentException("output of " + out.length
-                + " floats is shorter than batch " + batch + " x " + rows + " rows of " + w.name());
-        TensorType type = w.type();
-        MemorySegment data = Simd.nativeData(w);
-        long base = data.address();
-        long rowBytes = type.bytesFor(cols);
-        if (batch == 1) {
-            int units = (rows + ROWS_PER_UNIT_B1 - 1) / ROWS_PER_UNIT_B1;
-            float[] xBlockSums = type == TensorType.Q4_0 ? blockSums(x, 0, cols) : null;
-            Parallel.forRange(units, (long) rows * cols, (from, to) -> {
-                int rEnd = Math.min(rows, to * ROWS_PER_UNIT_B1);
-                for (int r = from * ROWS_PER_UNIT_B1; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols,
-                        xBlockSums);
-            });
-            Reference.reachabilityFence(data);
-            return;
+        if (ws.length != outs.length) throw new IllegalArgumentException(ws.length + " weights, " + outs.length
+                + " outputs");
+        Job[] jobs = new Job[ws.length];
+        MemorySegment[] data = new MemorySegment[ws.length];
+        int[] firstUnit = new int[ws.length + 1];
+        long work = 0;
+        for (int i = 0; i < ws.length; i++) {
+            Tensor w = ws[i];
+            Quant.checkData(w);
+            int rows = w.rows();
+            int cols = w.cols();
+            if ((long) batch * cols > x.length) throw new IllegalArgumentException("input of " + x.length
+                    + " floats is shorter than batch " + batch + " x " + cols + " columns of " + w.name());
+            if ((long) batch * rows > outs[i].length) throw new IllegalArgumentException("output of "
+                    + outs[i].length + " floats is shorter than batch " + batch + " x " + rows + " rows of "
+                    + w.name());
+            data[i] = Simd.nativeData(w);
+            TensorType type = w.type();
+            float[] xBlockSums = batch == 1 && type == TensorType.Q4_0 ? blockSums(x, 0, cols) : null;
+            jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xBlockSums);
+            int unitRows = batch == 1 ? ROWS_PER_UNIT_B1 : ROW_TILE;
+            firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
+            work += (long) rows * cols * batch;
         }
-        int tiles = (rows + ROW_TILE - 1) / ROW_TILE;
-        Parallel.forRange(tiles, (long) rows * cols * batch, (from, to) -> {
-            float[] scratch = scratch(ROW_TILE * cols);
-            for (int tile = from; tile < to; tile++) {
-                int r0 = tile * ROW_TILE;
-                int nr = Math.min(ROW_TILE, rows - r0);
-                for (int i = 0; i < nr; i++) Quant.dequantizeRow(type, base + (r0 + i) * rowBytes, cols, scratch,
-                        i * cols);
-                denseTile(scratch, nr, cols, x, batch, out, rows, r0);
+        Parallel.forRange(firstUnit[ws.length], work, (from, to) -> {
+            for (int i = 0; i < jobs.length; i++) {
+                int lo = Math.max(from, firstUnit[i]), hi = Math.min(to, firstUnit[i + 1]);
+                if (lo < hi) run(jobs[i], x, batch, lo - firstUnit[i], hi - firstUnit[i]);
             }
         });
         Reference.reachabilityFence(data);
     }
 
+    /** One weight of a {@link #matmul(Tensor[], float[], int, float[][])} call, its data at {@code base}. */
+    private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out,
+            float[] xBlockSums) {}
+
+    /** Units {@code [from, to)} of a job: {@value #ROWS_PER_UNIT_B1} rows each at batch 1, else tiles. */
+    private static void run(Job j, float[] x, int batch, int from, int to) {
+        TensorType type = j.type;
+        long base = j.base, rowBytes = j.rowBytes;
+        int rows = j.rows, cols = j.cols;
+        float[] out = j.out;
+        if (batch == 1) {
+            int r = from * ROWS_PER_UNIT_B1;
+            int rEnd = Math.min(rows, to * ROWS_PER_UNIT_B1);
+            if (type == TensorType.F32) {
+                // Four rows at once: four memory streams in flight, one load of x for four rows.
+                for (; r + 4 <= rEnd; r += 4) dotF32x4(base + r * rowBytes, cols, x, out, r);
+            }
+            for (; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, j.xBlockSums);
+            return;
+        }
+        float[] scratch = scratch(ROW_TILE * cols);
+        for (int tile = from; tile < to; tile++) {
+            int r0 = tile * ROW_TILE;
+            int nr = Math.min(ROW_TILE, rows - r0);
+            for (int i = 0; i < nr; i++) Quant.dequantizeRow(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols);
+            denseTile(scratch, nr, cols, x, batch, out, rows, r0);
+        }
+    }
+
+    /** This thread's tile of at least {@code n} floats (grow-only). */
     private static float[] scratch(int n) {
         float[] s = SCRATCH.get();
         if (s.length < n) {
@@ -211,6 +249,32 @@ public final class MatMul {
         }
         int o = b * rows + r0;
         out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3;
+    }
+
+    /** Batch 1, four F32 rows at address w (cols floats apart) dotted with x into out[r0..r0+3]. */
+    private static void dotF32x4(long w, int cols, float[] x, float[] out, int r0) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final int L = Simd.L;
+        long w0 = w, w1 = w + 4L * cols, w2 = w1 + 4L * cols, w3 = w2 + 4L * cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int c = 0;
+        for (int bound = cols - cols % L; c < bound; c += L) {
+            FloatVector v = FloatVector.fromArray(F, x, c);
+            a0 = FloatVector.fromMemorySegment(F, seg, w0 + 4L * c, LE).fma(v, a0);
+            a1 = FloatVector.fromMemorySegment(F, seg, w1 + 4L * c, LE).fma(v, a1);
+            a2 = FloatVector.fromMemorySegment(F, seg, w2 + 4L * c, LE).fma(v, a2);
+            a3 = FloatVector.fromMemorySegment(F, seg, w3 + 4L * c, LE).fma(v, a3);
+        }
+        float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
+        for (; c < cols; c++) {
+            float v = x[c];
+            s0 += seg.get(Layouts.FLOAT_LE, w0 + 4L * c) * v;
+            s1 += seg.get(Layouts.FLOAT_LE, w1 + 4L * c) * v;
+            s2 += seg.get(Layouts.FLOAT_LE, w2 + 4L * c) * v;
+            s3 += seg.get(Layouts.FLOAT_LE, w3 + 4L * c) * v;
+        }
+        out[r0] = s0; out[r0 + 1] = s1; out[r0 + 2] = s2; out[r0 + 3] = s3;
     }
 
     /** Dot product of two float arrays; used by the kernels and attention. */

@@ -17,7 +17,10 @@ import java.util.Optional;
 /**
  * Counts tokens with the server's own tokenizer through vLLM's {@code POST /tokenize}
  * ({@code {"model", "prompt"}} to {@code {"count", ...}}; Quire has the same endpoint). A
- * response with only a {@code tokens} array (llama.cpp's shape) is counted by its length.
+ * response with only a {@code tokens} array is counted by its length. llama.cpp's server takes
+ * {@code {"content", "add_special"}} instead (and answers an empty array to a {@code prompt}): when
+ * the vLLM form counts nothing, {@link #probe} switches to that form, with the special tokens
+ * (BOS) its completions add.
  */
 public final class ServerTokenCounter implements TokenCounter {
     private final HttpClient http;
@@ -25,6 +28,7 @@ public final class ServerTokenCounter implements TokenCounter {
     private final URI uri;
     private final String model;
     private final Duration timeout;
+    private boolean llamaCppForm;
 
     public ServerTokenCounter(HttpClient http, JsonMapper json, URI uri, String model, Duration timeout) {
         this.http = http;
@@ -38,18 +42,27 @@ public final class ServerTokenCounter implements TokenCounter {
     public static Optional<ServerTokenCounter> probe(HttpClient http, JsonMapper json, URI uri, String model,
                                                      Duration timeout) {
         ServerTokenCounter counter = new ServerTokenCounter(http, json, uri, model, timeout);
-        try {
-            return counter.count("hello world") > 0 ? Optional.of(counter) : Optional.empty();
-        } catch (RuntimeException e) {
-            return Optional.empty();
+        for (boolean llamaCpp : new boolean[] {false, true}) {
+            counter.llamaCppForm = llamaCpp;
+            try {
+                if (counter.count("hello world") > 0) return Optional.of(counter);
+            } catch (RuntimeException e) {
+                // try the other form, then give up
+            }
         }
+        return Optional.empty();
     }
 
     @Override
     public int count(String text) {
         ObjectNode body = json.createObjectNode();
-        if (model != null) body.put("model", model);
-        body.put("prompt", text);
+        if (llamaCppForm) {
+            body.put("content", text);
+            body.put("add_special", true);
+        } else {
+            if (model != null) body.put("model", model);
+            body.put("prompt", text);
+        }
         HttpRequest request = HttpRequest.newBuilder(uri)
                 .timeout(timeout)
                 .header("Content-Type", "application/json")
@@ -79,6 +92,6 @@ public final class ServerTokenCounter implements TokenCounter {
 
     @Override
     public String describe() {
-        return "server tokenizer (" + uri + ")";
+        return "server tokenizer (" + uri + (llamaCppForm ? ", llama.cpp's content form" : "") + ")";
     }
 }

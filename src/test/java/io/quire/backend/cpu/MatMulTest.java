@@ -55,7 +55,7 @@ class MatMulTest {
 
     @Test
     void f32MatchesDoubleReference() {
-        for (int batch : new int[] {1, 2, 5, 7, 32}) {
+        for (int batch : new int[] {1, 2, 5, 7, 32, 67}) {
             for (int[] shape : new int[][] {{37, 96}, {61, 100}, {64, 33}, {9, 7}}) {
                 int rows = shape[0], cols = shape[1];
                 float[] w = randomValues(rows * cols);
@@ -71,7 +71,7 @@ class MatMulTest {
     @Test
     void storedTypesMatchDequantizeThenF32() {
         for (TensorType type : new TensorType[] {TensorType.F16, TensorType.BF16, TensorType.Q8_0, TensorType.Q4_0}) {
-            for (int batch : new int[] {1, 3, 7, 32}) {
+            for (int batch : new int[] {1, 3, 7, 32, 70}) {
                 for (int[] shape : new int[][] {{37, 96}, {70, 320}, {5, 32}}) {
                     int rows = shape[0], cols = shape[1];
                     Tensor t = tensor(type, rows, cols, randomValues(rows * cols));
