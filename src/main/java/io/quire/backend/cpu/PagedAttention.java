@@ -1,5 +1,6 @@
 package io.quire.backend.cpu;
 
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -60,15 +61,17 @@ public final class PagedAttention {
         int kvDim = numKvHeads * headDim;
         long work = 0;
         for (int t = 0; t < numTokens; t++) work += 2L * (positions[t] + 1) * qDim;
-        Parallel.forRange(numTokens * numHeads, work, (from, to) -> {
-            for (int th = from; th < to; th++) {
-                int t = th / numHeads;
-                int h = th % numHeads;
+        // One unit per (token, KV head): its block walk is shared by the group's query heads, and each
+        // block of K (then V) is read once for all of them while it sits in L1.
+        Parallel.forRange(numTokens * numKvHeads, work, (from, to) -> {
+            for (int tk = from; tk < to; tk++) {
+                int t = tk / numKvHeads;
+                int kvHead = tk % numKvHeads;
                 int[] table = blockTables[tokenSeq[t]];
                 int len = positions[t] + 1;
-                int qOff = t * numHeads * headDim + h * headDim;
-                int kvOff = (h / group) * headDim;
-                float[] scores = scores(len);
+                int qOff = t * numHeads * headDim + kvHead * group * headDim;
+                int kvOff = kvHead * headDim;
+                float[] scores = scores(group * len);
                 int[] rowOf = slotOffsets(len);
                 // Where each position's K/V row starts, walking the table block by block (no divisions).
                 for (int j0 = 0, blk = 0; j0 < len; j0 += bs, blk++) {
@@ -76,32 +79,47 @@ public final class PagedAttention {
                     int n = Math.min(bs, len - j0);
                     for (int o = 0; o < n; o++) rowOf[j0 + o] = first + o * kvDim;
                 }
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < len; j++) {
-                    float sc = scale * MatMul.dotDense(q, qOff, keys, rowOf[j], headDim);
-                    scores[j] = sc;
-                    if (sc > max) max = sc;
+                for (int j0 = 0; j0 < len; j0 += bs) {
+                    int j1 = Math.min(len, j0 + bs);
+                    for (int g = 0; g < group; g++) {
+                        int qh = qOff + g * headDim;
+                        for (int j = j0; j < j1; j++) {
+                            scores[g * len + j] = scale * MatMul.dotDense(q, qh, keys, rowOf[j], headDim);
+                        }
+                    }
                 }
-                float inv = 1f / expInPlace(scores, len, max);
-                weightedSum(scores, rowOf, len, values, headDim, inv, out, qOff);
+                for (int g = 0; g < group; g++) {
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = g * len, end = j + len; j < end; j++) max = Math.max(max, scores[j]);
+                    float inv = 1f / expInPlace(scores, g * len, len, max);
+                    Arrays.fill(out, qOff + g * headDim, qOff + (g + 1) * headDim, 0f);
+                    // the probabilities are scaled here so the sum over blocks needs no final pass
+                    for (int j = g * len, end = j + len; j < end; j++) scores[j] *= inv;
+                }
+                for (int j0 = 0; j0 < len; j0 += bs) {
+                    int j1 = Math.min(len, j0 + bs);
+                    for (int g = 0; g < group; g++) {
+                        addWeighted(scores, g * len, rowOf, j0, j1, values, headDim, out, qOff + g * headDim);
+                    }
+                }
             }
         });
     }
 
-    /** {@code s[j] = exp(s[j] - max)} for j in [0, n), vectorized (the Vector API's EXP); returns the sum. */
-    private static float expInPlace(float[] s, int n, float max) {
+    /** {@code s[j] = exp(s[j] - max)} for j in [off, off + n), vectorized (the Vector API's EXP); returns the sum. */
+    private static float expInPlace(float[] s, int off, int n, float max) {
         final var F = Simd.F;
         final int L = Simd.L;
         FloatVector m = FloatVector.broadcast(F, max);
         FloatVector acc = FloatVector.zero(F);
-        int j = 0;
-        for (int bound = n - n % L; j < bound; j += L) {
+        int j = off;
+        for (int bound = off + n - n % L; j < bound; j += L) {
             FloatVector e = FloatVector.fromArray(F, s, j).sub(m).lanewise(VectorOperators.EXP);
             e.intoArray(s, j);
             acc = acc.add(e);
         }
         float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; j < n; j++) {
+        for (; j < off + n; j++) {
             float e = (float) Math.exp(s[j] - max);
             s[j] = e;
             sum += e;
@@ -110,42 +128,43 @@ public final class PagedAttention {
     }
 
     /**
-     * {@code out[d] = inv * sum_j p[j] * V[rowOf[j] + d]}. The output is accumulated in registers,
-     * up to four vectors of the head at a time, rather than read and written back per position.
+     * {@code out[d] += sum_j p[pOff + j] * V[rowOf[j] + d]} over positions j0..j1-1 (one block). The
+     * block's sum is accumulated in registers, up to four vectors of the head at a time, and added to
+     * out once.
      */
-    private static void weightedSum(float[] p, int[] rowOf, int len, float[] v, int headDim, float inv, float[] out,
-            int outOff) {
+    private static void addWeighted(float[] p, int pOff, int[] rowOf, int j0, int j1, float[] v, int headDim,
+            float[] out, int outOff) {
         final var F = Simd.F;
         final int L = Simd.L;
         int d = 0;
         for (; d + 4 * L <= headDim; d += 4 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int j = 0; j < len; j++) {
-                FloatVector pj = FloatVector.broadcast(F, p[j]);
+            for (int j = j0; j < j1; j++) {
+                FloatVector pj = FloatVector.broadcast(F, p[pOff + j]);
                 int r = rowOf[j] + d;
                 a0 = FloatVector.fromArray(F, v, r).fma(pj, a0);
                 a1 = FloatVector.fromArray(F, v, r + L).fma(pj, a1);
                 a2 = FloatVector.fromArray(F, v, r + 2 * L).fma(pj, a2);
                 a3 = FloatVector.fromArray(F, v, r + 3 * L).fma(pj, a3);
             }
-            a0.mul(inv).intoArray(out, outOff + d);
-            a1.mul(inv).intoArray(out, outOff + d + L);
-            a2.mul(inv).intoArray(out, outOff + d + 2 * L);
-            a3.mul(inv).intoArray(out, outOff + d + 3 * L);
+            int o = outOff + d;
+            a0.add(FloatVector.fromArray(F, out, o)).intoArray(out, o);
+            a1.add(FloatVector.fromArray(F, out, o + L)).intoArray(out, o + L);
+            a2.add(FloatVector.fromArray(F, out, o + 2 * L)).intoArray(out, o + 2 * L);
+            a3.add(FloatVector.fromArray(F, out, o + 3 * L)).intoArray(out, o + 3 * L);
         }
         for (; d + L <= headDim; d += L) {
             FloatVector a0 = FloatVector.zero(F);
-            for (int j = 0; j < len; j++) a0 = FloatVector.fromArray(F, v, rowOf[j] + d)
-                    .fma(FloatVector.broadcast(F, p[j]), a0);
-            a0.mul(inv).intoArray(out, outOff + d);
-        }
-        if (d < headDim) {
-            // Heads narrower than a vector (or their tail): scalar, one output element at a time.
-            for (int e = d; e < headDim; e++) {
-                float acc = 0;
-                for (int j = 0; j < len; j++) acc += p[j] * v[rowOf[j] + e];
-                out[outOff + e] = acc * inv;
+            for (int j = j0; j < j1; j++) {
+                a0 = FloatVector.fromArray(F, v, rowOf[j] + d).fma(FloatVector.broadcast(F, p[pOff + j]), a0);
             }
+            a0.add(FloatVector.fromArray(F, out, outOff + d)).intoArray(out, outOff + d);
+        }
+        // Heads narrower than a vector (or their tail): scalar, one output element at a time.
+        for (int e = d; e < headDim; e++) {
+            float acc = 0;
+            for (int j = j0; j < j1; j++) acc += p[pOff + j] * v[rowOf[j] + e];
+            out[outOff + e] += acc;
         }
     }
 
