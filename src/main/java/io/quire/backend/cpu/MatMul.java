@@ -35,6 +35,10 @@ import jdk.incubator.vector.ShortVector;
  */
 public final class MatMul {
     static final int ROW_TILE = 4;
+    /** Tiles dequantized together for a batch: 16 rows, 48 KiB of floats at 768 columns. */
+    private static final int TILES_PER_GROUP = 4;
+    /** Vectors of a batch that meet a group's rows at a time: 64 x 768 floats (192 KiB) stay in L2. */
+    private static final int BATCH_CHUNK = 64;
     /** Rows per parallel work unit at batch 1: enough bytes that claiming a chunk is cheap. */
     private static final int ROWS_PER_UNIT_B1 = 16;
 
@@ -111,12 +115,22 @@ public final class MatMul {
             for (; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, j.xBlockSums);
             return;
         }
-        float[] scratch = scratch(ROW_TILE * cols);
-        for (int tile = from; tile < to; tile++) {
-            int r0 = tile * ROW_TILE;
-            int nr = Math.min(ROW_TILE, rows - r0);
+        // A batch longer than a chunk (a prompt) meets groups of tiles dequantized together, BATCH_CHUNK
+        // vectors at a time, so it is read from L2 once per group rather than once per tile. A short
+        // batch gains nothing from that and keeps single tiles (measured: bench kernels, batch 6).
+        int group = batch > BATCH_CHUNK ? TILES_PER_GROUP : 1;
+        float[] scratch = scratch(group * ROW_TILE * cols);
+        for (int g0 = from; g0 < to; g0 += group) {
+            int g1 = Math.min(to, g0 + group);
+            int r0 = g0 * ROW_TILE;
+            int nr = Math.min(rows, g1 * ROW_TILE) - r0;
             for (int i = 0; i < nr; i++) Quant.dequantizeRow(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols);
-            denseTile(scratch, nr, cols, x, batch, out, rows, r0);
+            for (int b0 = 0; b0 < batch; b0 += BATCH_CHUNK) {
+                int b1 = Math.min(batch, b0 + BATCH_CHUNK);
+                for (int i = 0; i < nr; i += ROW_TILE) {
+                    denseTile(scratch, i * cols, Math.min(ROW_TILE, nr - i), cols, x, b0, b1, out, rows, r0 + i);
+                }
+            }
         }
     }
 
@@ -132,26 +146,28 @@ public final class MatMul {
 
     // ---- batch > 1: dense tile of nr rows (in scratch) times all vectors of the batch ----
 
-    private static void denseTile(float[] w, int nr, int cols, float[] x, int batch, float[] out, int rows, int r0) {
-        int b = 0;
+    /** Rows r0.. (nr of them, at {@code wOff} in w) times vectors b0..b1-1 of the batch. */
+    private static void denseTile(float[] w, int wOff, int nr, int cols, float[] x, int b0, int b1, float[] out,
+            int rows, int r0) {
+        int b = b0;
         if (nr == 4) {
-            for (; b + 4 <= batch; b += 4) kernel4x4(w, cols, x, b, out, rows, r0);
-            if (b + 2 <= batch) {
-                kernel4x2(w, cols, x, b, out, rows, r0);
+            for (; b + 4 <= b1; b += 4) kernel4x4(w, wOff, cols, x, b, out, rows, r0);
+            if (b + 2 <= b1) {
+                kernel4x2(w, wOff, cols, x, b, out, rows, r0);
                 b += 2;
             }
-            if (b < batch) kernel4x1(w, cols, x, b, out, rows, r0);
+            if (b < b1) kernel4x1(w, wOff, cols, x, b, out, rows, r0);
         } else {
             for (int i = 0; i < nr; i++) {
-                for (b = 0; b < batch; b++) out[b * rows + r0 + i] = dotDense(w, i * cols, x, b * cols, cols);
+                for (b = b0; b < b1; b++) out[b * rows + r0 + i] = dotDense(w, wOff + i * cols, x, b * cols, cols);
             }
         }
     }
 
-    private static void kernel4x4(float[] w, int cols, float[] x, int b0, float[] out, int rows, int r0) {
+    private static void kernel4x4(float[] w, int wOff, int cols, float[] x, int b0, float[] out, int rows, int r0) {
         final var F = Simd.F;
         final int L = Simd.L;
-        int w0 = 0, w1 = cols, w2 = 2 * cols, w3 = 3 * cols;
+        int w0 = wOff, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
         int x0 = b0 * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
@@ -195,9 +211,10 @@ public final class MatMul {
         out[o3] = s03; out[o3 + 1] = s13; out[o3 + 2] = s23; out[o3 + 3] = s33;
     }
 
-    private static void kernel4x2(float[] w, int cols, float[] x, int b0, float[] out, int rows, int r0) {
+    private static void kernel4x2(float[] w, int wOff, int cols, float[] x, int b0, float[] out, int rows, int r0) {
         final var F = Simd.F;
         final int L = Simd.L;
+        int w0 = wOff, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
         int x0 = b0 * cols, x1 = x0 + cols;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
         FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
@@ -205,13 +222,13 @@ public final class MatMul {
         for (int bound = cols - cols % L; c < bound; c += L) {
             FloatVector v0 = FloatVector.fromArray(F, x, x0 + c);
             FloatVector v1 = FloatVector.fromArray(F, x, x1 + c);
-            FloatVector m = FloatVector.fromArray(F, w, c);
+            FloatVector m = FloatVector.fromArray(F, w, w0 + c);
             a00 = m.fma(v0, a00); a01 = m.fma(v1, a01);
-            m = FloatVector.fromArray(F, w, cols + c);
+            m = FloatVector.fromArray(F, w, w1 + c);
             a10 = m.fma(v0, a10); a11 = m.fma(v1, a11);
-            m = FloatVector.fromArray(F, w, 2 * cols + c);
+            m = FloatVector.fromArray(F, w, w2 + c);
             a20 = m.fma(v0, a20); a21 = m.fma(v1, a21);
-            m = FloatVector.fromArray(F, w, 3 * cols + c);
+            m = FloatVector.fromArray(F, w, w3 + c);
             a30 = m.fma(v0, a30); a31 = m.fma(v1, a31);
         }
         float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s10 = a10.reduceLanes(ADD),
@@ -220,7 +237,7 @@ public final class MatMul {
                 s31 = a31.reduceLanes(ADD);
         for (; c < cols; c++) {
             float v0 = x[x0 + c], v1 = x[x1 + c];
-            float m0 = w[c], m1 = w[cols + c], m2 = w[2 * cols + c], m3 = w[3 * cols + c];
+            float m0 = w[w0 + c], m1 = w[w1 + c], m2 = w[w2 + c], m3 = w[w3 + c];
             s00 += m0 * v0; s01 += m0 * v1; s10 += m1 * v0; s11 += m1 * v1;
             s20 += m2 * v0; s21 += m2 * v1; s30 += m3 * v0; s31 += m3 * v1;
         }
@@ -229,23 +246,24 @@ public final class MatMul {
         out[o1] = s01; out[o1 + 1] = s11; out[o1 + 2] = s21; out[o1 + 3] = s31;
     }
 
-    private static void kernel4x1(float[] w, int cols, float[] x, int b, float[] out, int rows, int r0) {
+    private static void kernel4x1(float[] w, int wOff, int cols, float[] x, int b, float[] out, int rows, int r0) {
         final var F = Simd.F;
         final int L = Simd.L;
+        int w0 = wOff, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
         int x0 = b * cols;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int c = 0;
         for (int bound = cols - cols % L; c < bound; c += L) {
             FloatVector v = FloatVector.fromArray(F, x, x0 + c);
-            a0 = FloatVector.fromArray(F, w, c).fma(v, a0);
-            a1 = FloatVector.fromArray(F, w, cols + c).fma(v, a1);
-            a2 = FloatVector.fromArray(F, w, 2 * cols + c).fma(v, a2);
-            a3 = FloatVector.fromArray(F, w, 3 * cols + c).fma(v, a3);
+            a0 = FloatVector.fromArray(F, w, w0 + c).fma(v, a0);
+            a1 = FloatVector.fromArray(F, w, w1 + c).fma(v, a1);
+            a2 = FloatVector.fromArray(F, w, w2 + c).fma(v, a2);
+            a3 = FloatVector.fromArray(F, w, w3 + c).fma(v, a3);
         }
         float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
         for (; c < cols; c++) {
             float v = x[x0 + c];
-            s0 += w[c] * v; s1 += w[cols + c] * v; s2 += w[2 * cols + c] * v; s3 += w[3 * cols + c] * v;
+            s0 += w[w0 + c] * v; s1 += w[w1 + c] * v; s2 += w[w2 + c] * v; s3 += w[w3 + c] * v;
         }
         int o = b * rows + r0;
         out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3;
