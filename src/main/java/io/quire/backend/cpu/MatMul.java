@@ -22,8 +22,8 @@ import jdk.incubator.vector.ShortVector;
  * Matrix times a batch of vectors with the weight in its stored type, dequantized on the fly.
  *
  * <p>Batch 1 is memory-bound: each row is streamed once and dotted with x straight from the stored
- * bytes. F32 rows go four at a time, so four memory streams are in flight and each load of x serves
- * four rows: one stream per core left about half the bandwidth unused ({@code bench kernels}). On
+ * bytes. F32 rows go eight at a time, so eight memory streams are in flight and each load of x serves
+ * eight rows: one stream per core left about half the bandwidth unused, four streams 5-8% of it. On
  * AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking keeps those types
  * compute-bound. Larger batches dequantize a tile of {@value #ROW_TILE} rows into a per-thread float
  * scratch once and reuse it for every vector of the batch with a 4x4 register tile (16 accumulators,
@@ -109,8 +109,8 @@ public final class MatMul {
             int r = from * ROWS_PER_UNIT_B1;
             int rEnd = Math.min(rows, to * ROWS_PER_UNIT_B1);
             if (type == TensorType.F32) {
-                // Four rows at once: four memory streams in flight, one load of x for four rows.
-                for (; r + 4 <= rEnd; r += 4) dotF32x4(base + r * rowBytes, cols, x, out, r);
+                // Eight rows at once: eight memory streams in flight, one load of x for eight rows.
+                for (; r + 8 <= rEnd; r += 8) dotF32x8(base + r * rowBytes, cols, x, out, r);
             }
             for (; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, j.xBlockSums);
             return;
@@ -269,30 +269,42 @@ public final class MatMul {
         out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3;
     }
 
-    /** Batch 1, four F32 rows at address w (cols floats apart) dotted with x into out[r0..r0+3]. */
-    private static void dotF32x4(long w, int cols, float[] x, float[] out, int r0) {
+    /** Batch 1, eight F32 rows at address w (cols floats apart) dotted with x into out[r0..r0+7]. */
+    private static void dotF32x8(long w, int cols, float[] x, float[] out, int r0) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final int L = Simd.L;
-        long w0 = w, w1 = w + 4L * cols, w2 = w1 + 4L * cols, w3 = w2 + 4L * cols;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        final long rb = 4L * cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         int c = 0;
         for (int bound = cols - cols % L; c < bound; c += L) {
             FloatVector v = FloatVector.fromArray(F, x, c);
-            a0 = FloatVector.fromMemorySegment(F, seg, w0 + 4L * c, LE).fma(v, a0);
-            a1 = FloatVector.fromMemorySegment(F, seg, w1 + 4L * c, LE).fma(v, a1);
-            a2 = FloatVector.fromMemorySegment(F, seg, w2 + 4L * c, LE).fma(v, a2);
-            a3 = FloatVector.fromMemorySegment(F, seg, w3 + 4L * c, LE).fma(v, a3);
+            long o = w + 4L * c;
+            a0 = FloatVector.fromMemorySegment(F, seg, o, LE).fma(v, a0);
+            a1 = FloatVector.fromMemorySegment(F, seg, o + rb, LE).fma(v, a1);
+            a2 = FloatVector.fromMemorySegment(F, seg, o + 2 * rb, LE).fma(v, a2);
+            a3 = FloatVector.fromMemorySegment(F, seg, o + 3 * rb, LE).fma(v, a3);
+            a4 = FloatVector.fromMemorySegment(F, seg, o + 4 * rb, LE).fma(v, a4);
+            a5 = FloatVector.fromMemorySegment(F, seg, o + 5 * rb, LE).fma(v, a5);
+            a6 = FloatVector.fromMemorySegment(F, seg, o + 6 * rb, LE).fma(v, a6);
+            a7 = FloatVector.fromMemorySegment(F, seg, o + 7 * rb, LE).fma(v, a7);
         }
         float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
+        float s4 = a4.reduceLanes(ADD), s5 = a5.reduceLanes(ADD), s6 = a6.reduceLanes(ADD), s7 = a7.reduceLanes(ADD);
         for (; c < cols; c++) {
             float v = x[c];
-            s0 += seg.get(Layouts.FLOAT_LE, w0 + 4L * c) * v;
-            s1 += seg.get(Layouts.FLOAT_LE, w1 + 4L * c) * v;
-            s2 += seg.get(Layouts.FLOAT_LE, w2 + 4L * c) * v;
-            s3 += seg.get(Layouts.FLOAT_LE, w3 + 4L * c) * v;
+            long o = w + 4L * c;
+            s0 += seg.get(Layouts.FLOAT_LE, o) * v;
+            s1 += seg.get(Layouts.FLOAT_LE, o + rb) * v;
+            s2 += seg.get(Layouts.FLOAT_LE, o + 2 * rb) * v;
+            s3 += seg.get(Layouts.FLOAT_LE, o + 3 * rb) * v;
+            s4 += seg.get(Layouts.FLOAT_LE, o + 4 * rb) * v;
+            s5 += seg.get(Layouts.FLOAT_LE, o + 5 * rb) * v;
+            s6 += seg.get(Layouts.FLOAT_LE, o + 6 * rb) * v;
+            s7 += seg.get(Layouts.FLOAT_LE, o + 7 * rb) * v;
         }
         out[r0] = s0; out[r0 + 1] = s1; out[r0 + 2] = s2; out[r0 + 3] = s3;
+        out[r0 + 4] = s4; out[r0 + 5] = s5; out[r0 + 6] = s6; out[r0 + 7] = s7;
     }
 
     /** Dot product of two float arrays; used by the kernels and attention. */
