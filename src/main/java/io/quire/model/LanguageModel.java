@@ -29,7 +29,8 @@ public interface LanguageModel<C extends KvCache> extends AutoCloseable {
     /**
      * Runs one step over a flat batch: writes the new tokens' K/V into their slots of {@code cache}
      * (one made by {@link #newKvCache}) and returns the logits of each sequence's last new token,
-     * {@code [numSeqs][vocabSize]}.
+     * {@code [numSeqs][vocabSize]}. The caller may modify them; they are valid until the next call (a
+     * model may reuse the arrays, so a step allocates nothing the size of the vocabulary).
      */
     float[][] forward(ForwardBatch batch, C cache);
 

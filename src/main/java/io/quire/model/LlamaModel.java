@@ -32,7 +32,8 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
 
     // Grow-only scratch space: forward() is called by one thread at a time.
     private int capacity;
-    private float[] x, xb, q, k, v, attn, proj, gate, up;
+    private float[] x, xb, q, k, v, attn, proj, gate, up, last, logits;
+    private float[][] logitRows = new float[0][];
 
     LlamaModel(String name, ModelConfig config, LlamaWeights weights, Tokenizer tokenizer, AutoCloseable resource) {
         this.name = name;
@@ -115,17 +116,26 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         }
         // Only each sequence's last token needs logits: norm and project just those rows.
         int seqs = batch.numSeqs();
-        float[] last = new float[seqs * dim];
+        int vocab = c.vocabSize();
+        ensureLogits(seqs);
         for (int s = 0; s < seqs; s++) {
             Ops.rmsNorm(last, s * dim, x, batch.lastTokenIndex(s) * dim, weights.outputNorm(), dim, c.rmsNormEps());
         }
-        float[] logits = new float[seqs * c.vocabSize()];
         MatMul.matmul(weights.output(), last, seqs, logits);
-        float[][] result = new float[seqs][];
-        for (int s = 0; s < seqs; s++) {
-            result[s] = Arrays.copyOfRange(logits, s * c.vocabSize(), (s + 1) * c.vocabSize());
-        }
+        float[][] result = seqs == logitRows.length ? logitRows : Arrays.copyOf(logitRows, seqs);
+        for (int s = 0; s < seqs; s++) System.arraycopy(logits, s * vocab, result[s], 0, vocab);
         return result;
+    }
+
+    /** Grow-only buffers of the last step: the returned rows are reused (valid until the next forward). */
+    private void ensureLogits(int seqs) {
+        if (logitRows.length >= seqs) return;
+        int cap = Math.max(seqs, logitRows.length * 2);
+        last = new float[cap * config.dim()];
+        logits = new float[cap * config.vocabSize()];
+        float[][] rows = Arrays.copyOf(logitRows, cap);
+        for (int s = logitRows.length; s < cap; s++) rows[s] = new float[config.vocabSize()];
+        logitRows = rows;
     }
 
     private void rmsNormRows(float[] out, float[] in, float[] weight, int n) {
