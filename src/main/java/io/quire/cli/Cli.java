@@ -9,7 +9,7 @@ import java.util.Set;
 /** Command-line entry points that run without Spring, and the jar's {@code --help}. */
 public final class Cli {
     private static final Set<String> COMMANDS = Set.of("generate", "tokenize", "random-model", "bench", "cuda-check");
-    private static final Set<String> BENCHES = Set.of("kernels", "decode", "serve", "kv");
+    private static final Set<String> BENCHES = Set.of("kernels", "decode", "serve", "kv", "profile");
     private static final Set<String> HELP = Set.of("--help", "-h");
 
     private Cli() {}
@@ -41,7 +41,8 @@ public final class Cli {
             out.flush();
             return 0;
         }
-        String missing = words.equals("tokenize") || words.equals("bench serve") ? null : VectorModule.missing();
+        String missing = words.equals("tokenize") || words.equals("bench serve") || words.equals("bench profile") ? null
+                : VectorModule.missing();
         if (missing != null) {
             System.err.println(missing);
             return 1;
@@ -88,7 +89,8 @@ public final class Cli {
             case "kernels" -> KernelBench.run(args);
             case "serve" -> ServeBench.run(args);
             case "kv" -> KvPolicyBench.run(args);
-            default -> usage("bench needs one of: kernels, decode, serve, kv");
+            case "profile" -> ProfileBreakdown.run(args);
+            default -> usage("bench needs one of: kernels, decode, serve, kv, profile");
         };
     }
 

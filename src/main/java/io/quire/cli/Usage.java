@@ -62,6 +62,7 @@ final class Usage {
               --out PATH                      the file to write
               --preset default|110m           the dummy model's shape (4 layers, dim 256, vocabulary 4096), or
                                               a 110M Llama (12 layers, dim 768, vocabulary 32000); default: default
+              --vocab N                       another vocabulary size (512 with --preset 110m: the 86M benchmark model)
               --type F32|F16|BF16|Q8_0|Q4_0   weight type (default F32)
               --seed N                        (default 0)
             """;
@@ -79,11 +80,18 @@ final class Usage {
     static final String BENCH_DECODE = """
             usage: quire bench decode [options]
               decode tokens/s of a random 110M Llama through the paged KV cache, no scheduler or HTTP
-              --types LIST                 weight types (default F32,Q8_0,Q4_0)
+              --model PATH                 a GGUF file instead of the random model
+              --types LIST                 weight types of the random model (default F32,Q8_0,Q4_0)
               --batches LIST               sequences decoded together (default 1,32)
               --threads LIST               (default 1 and all cores)
               --steps N                    timed decode steps per run (default 32)
               --prompt N                   prompt tokens per sequence (default 16)
+            """;
+
+    static final String BENCH_PROFILE = """
+            usage: quire bench profile FILE.jfr
+              where a Java Flight Recording of the server spent its CPU samples (matrix products, attention,
+              sampling, scheduling, HTTP/SSE, ...) and its GC pauses
             """;
 
     static final String BENCH_KV = """
@@ -131,16 +139,18 @@ final class Usage {
             "generate", GENERATE,
             "tokenize", TOKENIZE,
             "random-model", RANDOM_MODEL,
-            "bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE),
+            "bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE),
             "bench kernels", BENCH_KERNELS,
             "bench decode", BENCH_DECODE,
             "bench kv", BENCH_KV,
             "bench serve", BENCH_SERVE,
+            "bench profile", BENCH_PROFILE,
             "cuda-check", CUDA_CHECK);
 
     /** {@code quire --help}: the server, then every command. */
     static String all() {
         return SERVER + "\nCommands (quire COMMAND --help for one):\n\n" + String.join("\n",
-                GENERATE, TOKENIZE, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, CUDA_CHECK);
+                GENERATE, TOKENIZE, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE,
+                CUDA_CHECK);
     }
 }
