@@ -17,9 +17,10 @@ import java.util.Set;
  * {@code sample} returns (or throws), so a caller may read the raw row afterwards, and the raw
  * logprobs need no copy of it. Nothing of the vocabulary's size is allocated per token: the
  * sampler keeps vocabulary-sized scratch arrays, so one instance serves one thread (the engine's).
- * No comparison sort runs over the vocabulary: only as much of the order as top_k and top_p need
- * is built, by selection and a bucket sort, which is most of the vocabulary only when top_p keeps
- * most of it (a flat distribution) or, all but never, when the fallback below needs it all.
+ * Only as much of the order as top_k and top_p need is built, by selection and a bucket sort
+ * (comparison sorts within buckets). That is most of the vocabulary only when top_p keeps most of
+ * it (a flat distribution), when probabilities crowd into a few buckets (within 1% of each other),
+ * or, all but never, when the fallback below needs it all.
  *
  * <p>Results are those of the full-sort formulation, bit for bit, for the same seed: probabilities
  * are {@code exp(logit/T - max)} in double, tokens ordered by probability rounded to float (ties:
