@@ -162,8 +162,9 @@ public final class Sampler {
         logits[id] = value;
     }
 
-    /** The first index of the largest value (NaN never counts as larger). */
+    /** The first index of the largest value (NaN never counts as larger); 0 for no values. */
     static int argmax(float[] x) {
+        if (x.length == 0) return 0;
         int best = 0;
         float top = x[0];
         for (int i = 1; i < x.length; i++) {
