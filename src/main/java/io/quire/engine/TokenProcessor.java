@@ -78,9 +78,8 @@ final class TokenProcessor {
                     outputs.open(child);
                     seqs.add(child);
                 }
-                for (int i = 0; i < seqs.size(); i++) {
-                    sample(req, seqs.get(i), i == seqs.size() - 1 ? logits : logits.clone(), now, deltas);
-                }
+                // The sampler gives the row back as it came, so every sequence samples from the same one.
+                for (Sequence s : seqs) sample(req, s, logits, now, deltas);
             }
             case BEAM -> beams.add(req, seq, logits, now, deltas);
         }
@@ -89,11 +88,10 @@ final class TokenProcessor {
     /** Samples the sequence's next token and adds its delta (or holds it until the request ends). */
     private void sample(Request req, Sequence seq, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
         SamplingParams p = seq.params();
-        // best_of ranks sequences by their raw cumulative logprob
-        float[] raw = req.width() > 1 ? logits.clone() : null;
         Sampler.Sample sample = sampler.sample(logits, p, seq.samplingState(), stops.suppressedBeforeMinTokens(p));
         int token = sample.tokenId();
-        if (raw != null) seq.addLogprob(logSoftmax(raw, token));
+        // best_of ranks sequences by their raw cumulative logprob (the sampler restored the raw row)
+        if (req.width() > 1) seq.addLogprob(logSoftmax(logits, token));
         seq.appendOutput(token);
         metrics.recordTokens(req, now, 1);
         List<TokenLogprob> logprobs = sample.logprob() == null ? List.of() : List.of(sample.logprob());

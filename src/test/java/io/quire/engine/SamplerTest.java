@@ -129,15 +129,62 @@ class SamplerTest {
     }
 
     @Test
-    void partialTopKSelectionAgreesWithAFullSort() {
+    void quickselectPutsTheSmallestFirst() {
         Random rnd = new Random(8);
-        for (int round = 0; round < 50; round++) {
-            double[] probs = new double[1 + rnd.nextInt(500)];
-            // zeros and ties
-            for (int i = 0; i < probs.length; i++) probs[i] = rnd.nextInt(4) == 0 ? 0 : rnd.nextInt(20) / 20.0;
-            int k = 1 + rnd.nextInt(probs.length);
-            int[] full = Sampler.sortedDescending(probs);
-            assertThat(Sampler.topDescending(probs, k)).containsExactly(Arrays.copyOf(full, Math.min(k, full.length)));
+        for (int round = 0; round < 300; round++) {
+            int n = 1 + rnd.nextInt(round < 200 ? 50 : 5000);
+            long[] a = new long[n];
+            // distinct keys, as the sampler's (the id in the low bits); some sorted, some reversed
+            for (int i = 0; i < n; i++) a[i] = ((long) rnd.nextInt(round % 3 == 0 ? 4 : 1 << 20) << 32) | i;
+            if (round % 5 == 1) Arrays.sort(a);
+            if (round % 5 == 2) for (int i = 0; i < n; i++) a[i] = (long) (n - i) << 32 | i;
+            int from = rnd.nextInt(n), count = rnd.nextInt(n - from + 1);
+            long[] before = a.clone();
+            long[] rest = Arrays.copyOfRange(a, from, n);
+            Arrays.sort(rest);
+            Sampler.selectSmallest(a, from, n, count);
+            long[] head = Arrays.copyOfRange(a, from, from + count);
+            Arrays.sort(head);
+            assertThat(head).containsExactly(Arrays.copyOf(rest, count));
+            assertThat(Arrays.copyOf(a, from)).containsExactly(Arrays.copyOf(before, from));
+            long[] all = Arrays.copyOfRange(a, from, n);
+            Arrays.sort(all);
+            assertThat(all).containsExactly(rest);
         }
+    }
+
+    @Test
+    void thresholdIsTheSmallestLogitWithTheSameFloatProbability() {
+        Random rnd = new Random(3);
+        for (int round = 0; round < 2000; round++) {
+            float invT = 1f / (0.05f + 2 * rnd.nextFloat());
+            float max = (float) rnd.nextGaussian() * 5;
+            // near the max the float probability is flat over many logits; far below it underflows
+            float kth = max / invT - (float) Math.abs(rnd.nextGaussian()) * (round % 4 == 0 ? 1e-6f : 20f);
+            float t = Sampler.threshold(kth, invT, max);
+            float target = (float) Math.exp(kth * invT - max);
+            assertThat(t).isLessThanOrEqualTo(kth);
+            assertThat((float) Math.exp(t * invT - max)).isGreaterThanOrEqualTo(target);
+            if (t != Float.NEGATIVE_INFINITY) {
+                assertThat((float) Math.exp(Math.nextDown(t) * invT - max)).isLessThan(target);
+            }
+        }
+    }
+
+    @Test
+    void theLogitsComeBackUnchanged() {
+        float[] logits = {1f, -2f, 3f, 0.5f, -0f, 2f};
+        SamplingState st = new SamplingState(5L, new int[]{0, 2});
+        st.addOutput(3);
+        SamplingParams p = with(params(0.7f, 0.9f, 3, 0.01f), 0.5f, 0.5f, 1.3f, 4, Map.of(1, 3f, 3, -2f), 2);
+        float[] copy = logits.clone();
+        sampler.sample(logits, p, st, Set.of(2, 5));
+        assertThat(Arrays.equals(logits, copy)).isTrue();
+        float[] masked = {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f};
+        float[] maskedCopy = masked.clone();
+        SamplingParams m = with(params(1f, 1f, -1, 0f), 0f, 0f, 1f, 1, Map.of(), null);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> sampler.sample(masked, m,
+                new SamplingState(1L, new int[]{0}), Set.of(2))).isInstanceOf(IllegalStateException.class);
+        assertThat(Arrays.equals(masked, maskedCopy)).isTrue();
     }
 }
