@@ -28,7 +28,11 @@ import java.util.Map;
  * (it comes back, before any new admission, when blocks free up) or by recompute (its blocks are
  * freed and it goes back to the front of the waiting queue). {@link PreemptionMode#AUTO} swaps
  * multi-sequence requests and recomputes single sequences; swapping falls back to recompute when
- * the swap pool is full. Only the engine thread calls it; it never runs the model itself.
+ * the swap pool is full. The sequences of a forked request that is recomputed take their common
+ * prefix from one of them again, as they shared it when they forked: each computing its own copy
+ * could need more blocks than the whole cache, and then the request would be admitted by its first
+ * chunk, preempt itself and come back forever. Only the engine thread calls it; it never runs the
+ * model itself.
  */
 public final class Scheduler {
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
@@ -137,8 +141,12 @@ public final class Scheduler {
             Sequence seq = running.get(i);
             int numNew = Math.min(seq.numUncomputedTokens(), budget);
             if (numNew <= 0) { i++; continue; }
+            PrefixHit shared = siblingPrefix(seq, i);
+            if (shared == null) { i++; continue; } // a sibling ahead of it is still computing their common prefix
+            int start = seq.numComputedTokens() + shared.numBlocks() * kv.blockSize();
+            if (!shared.isEmpty()) numNew = Math.min(seq.numTokens() - start, budget);
             boolean selfPreempted = false;
-            while (!kv.allocateSlots(seq.seqId(), seq.numComputedTokens(), numNew)) {
+            while (!kv.allocateSlots(seq.seqId(), start, numNew, shared)) {
                 // Out of blocks: the request of the latest admitted sequence makes room (it may be seq's own).
                 String victim = running.getLast().requestId();
                 List<Sequence> members = new ArrayList<>();
@@ -164,6 +172,7 @@ public final class Scheduler {
                 if (members.contains(seq)) { selfPreempted = true; break; }
             }
             if (selfPreempted) continue; // seq is gone from running; index i holds the next one
+            if (!shared.isEmpty()) seq.setComputedFromCache(start);
             scheduled.add(new ScheduledSequence(seq, seq.numComputedTokens(), numNew));
             budget -= numNew;
             i++;
@@ -192,10 +201,15 @@ public final class Scheduler {
                     running.add(s);
                     int numNew = Math.min(s.numUncomputedTokens(), budget);
                     if (numNew <= 0) continue;
-                    if (!kv.allocateSlots(s.seqId(), s.numComputedTokens(), numNew)) {
+                    PrefixHit shared = siblingPrefix(s, running.size() - 1);
+                    if (shared == null) continue;
+                    int start = s.numComputedTokens() + shared.numBlocks() * kv.blockSize();
+                    if (!shared.isEmpty()) numNew = Math.min(s.numTokens() - start, budget);
+                    if (!kv.allocateSlots(s.seqId(), start, numNew, shared)) {
                         throw new IllegalStateException("no block for swapped-in " + s.seqId()
                                 + " although room was checked");
                     }
+                    if (!shared.isEmpty()) s.setComputedFromCache(start);
                     scheduled.add(new ScheduledSequence(s, s.numComputedTokens(), numNew));
                     budget -= numNew;
                 }
@@ -211,7 +225,13 @@ public final class Scheduler {
                 long requestQueries = 0, requestHits = 0;
                 int requestBudget = budget;
                 boolean fits = true;
-                for (Sequence seq : members) {
+                for (int m = 0; m < members.size(); m++) {
+                    Sequence seq = members.get(m);
+                    if (!allocationPolicy.reservesAhead() && followsSibling(seq, members.subList(0, m))) {
+                        // It takes their common prefix from that sibling once the sibling has computed it.
+                        admitted.add(new ScheduledSequence(seq, 0, 0));
+                        continue;
+                    }
                     int left = Math.min(seq.numTokens() - seq.numComputedTokens(), requestBudget);
                     PrefixHit hit = left > 0 && kv.numBlocks(seq.seqId()) == 0 && seq.numComputedTokens() == 0
                             ? kv.findCachedPrefix(seq::token, seq.numTokens(), req.cacheSalt()) : PrefixHit.NONE;
@@ -259,6 +279,55 @@ public final class Scheduler {
         return Math.max(numNew, reserved - seq.numComputedTokens() - cached);
     }
 
+    /**
+     * Whether {@code seq}, holding nothing, has whole blocks' worth of tokens in common with one of
+     * {@code siblings} (which come before it in its request): a forked request's sequences after a
+     * recompute. Computing each one's copy of their prompt could need more blocks than the whole
+     * cache (validation counts the prompt once), so such a sequence waits to share the sibling's.
+     */
+    private boolean followsSibling(Sequence seq, List<Sequence> siblings) {
+        if (seq.numComputedTokens() != 0 || kv.numBlocks(seq.seqId()) != 0) return false;
+        for (Sequence sib : siblings) if (commonBlockTokens(seq, sib) > 0) return true;
+        return false;
+    }
+
+    /**
+     * For a running sequence about to compute: the blocks it takes from a sibling ahead of it in
+     * {@code running} (before index {@code before}), or null when it must wait for one. A sequence
+     * of a forked request that holds nothing (recomputed, or never computed before it was swapped
+     * out) shares the whole blocks of its longest common prefix with the running sibling ahead of it
+     * that has the most in common, waiting until that sibling has computed them; so recomputed
+     * sequences hold their prompt once, as when they forked. {@link PrefixHit#NONE} for the others.
+     */
+    private PrefixHit siblingPrefix(Sequence seq, int before) {
+        if (seq.numComputedTokens() != 0 || kv.numBlocks(seq.seqId()) != 0) return PrefixHit.NONE;
+        Sequence donor = null;
+        int common = 0;
+        for (int j = 0; j < before; j++) {
+            Sequence sib = running.get(j);
+            if (!sib.requestId().equals(seq.requestId())) continue;
+            int n = commonBlockTokens(seq, sib);
+            if (n > common) {
+                donor = sib;
+                common = n;
+            }
+        }
+        if (donor == null) return PrefixHit.NONE;
+        if (donor.numComputedTokens() < common) return null;
+        return kv.sharedPrefix(donor.seqId(), common / kv.blockSize());
+    }
+
+    /**
+     * Tokens at the start of {@code seq} that {@code other} has too, in whole blocks, short of seq's
+     * last token (which it computes itself, for its logits).
+     */
+    private int commonBlockTokens(Sequence seq, Sequence other) {
+        int limit = Math.min(seq.numTokens() - 1, other.numTokens());
+        int n = 0;
+        while (n < limit && seq.token(n) == other.token(n)) n++;
+        return n / kv.blockSize() * kv.blockSize();
+    }
+
     private static List<String> ids(List<Sequence> seqs) {
         List<String> ids = new ArrayList<>(seqs.size());
         for (Sequence s : seqs) ids.add(s.seqId());
@@ -284,11 +353,7 @@ public final class Scheduler {
                     + "KV cache full, {} running", req.requestId(), members.size(), numPreemptions, running.size());
             return;
         }
-        for (Sequence m : members.reversed()) {
-            kv.free(m.seqId());
-            m.resetForRecompute();
-            waiting.addFirst(m);
-        }
+        recompute(req, members);
         log.info("Preempted request {} (recompute of {} sequences later{}; {} preemptions in total): "
                 + "KV cache full, {} running", req.requestId(), members.size(),
                 swap ? ", the swap space being full" : "", numPreemptions, running.size());
@@ -296,13 +361,23 @@ public final class Scheduler {
 
     /** Gives up a swapped-out request's host blocks and queues it, at the front, to be recomputed. */
     private void recomputeSwapped(List<Sequence> members) {
+        recompute(requestOf(members.getFirst()), members);
+        log.info("Request {} cannot be swapped back in ({} free blocks, nothing running): recomputing it instead",
+                members.getFirst().requestId(), kv.numFreeBlocks());
+    }
+
+    /**
+     * Frees the sequences' blocks and queues them, at the front, to be recomputed. A beam's logits
+     * kept for its request's next beam step go too: the step waits for every beam to compute its own
+     * again, so no beam forks while a sibling is still recomputing (holding no blocks to share).
+     */
+    private void recompute(Request req, List<Sequence> members) {
         for (Sequence m : members.reversed()) {
             kv.free(m.seqId());
             m.resetForRecompute();
+            req.pending.remove(m);
             waiting.addFirst(m);
         }
-        log.info("Request {} cannot be swapped back in ({} free blocks, nothing running): recomputing it instead",
-                members.getFirst().requestId(), kv.numFreeBlocks());
     }
 
     /**

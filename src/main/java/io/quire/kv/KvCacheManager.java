@@ -238,6 +238,23 @@ public final class KvCacheManager {
         (swapped ? swappedTables : tables).put(child, c);
     }
 
+    /**
+     * The first {@code numBlocks} device blocks of {@code seqId}'s table, with their hashes so far,
+     * as a hit for another sequence of the same request whose tokens start the same way (a forked
+     * request recomputed after preemption: its sequences take their common prompt from one of them
+     * again instead of each computing a copy). Pass it to {@link #allocateSlots(String, int, int, PrefixHit)}.
+     */
+    public PrefixHit sharedPrefix(String seqId, int numBlocks) {
+        Table table = tables.get(seqId);
+        if (numBlocks == 0) return PrefixHit.NONE;
+        if (table == null || numBlocks < 0 || numBlocks > table.blocks.size()) {
+            throw new IllegalArgumentException("sequence " + seqId + " holds "
+                    + (table == null ? 0 : table.blocks.size()) + " device blocks, not " + numBlocks);
+        }
+        return new PrefixHit(table.blocks.subList(0, numBlocks),
+                table.hashes.subList(0, Math.min(numBlocks, table.hashes.size())));
+    }
+
     /** The sequence's physical block ids in logical order (empty if it holds none). */
     public int[] blockTable(String seqId) {
         Table table = tables.get(seqId);

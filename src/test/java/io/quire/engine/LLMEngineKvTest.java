@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -50,7 +52,7 @@ class LLMEngineKvTest {
     }
 
     @Test
-    void reportAfterTheFirstStepIsExactAndTheGaugesFollowIt() {
+    void reportAfterTheFirstStepIsExactAndTheGaugesFollowIt() throws InterruptedException {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         List<KvMemoryReport> reports = new CopyOnWriteArrayList<>();
         List<Double> gaugeTokens = new CopyOnWriteArrayList<>();
@@ -61,13 +63,21 @@ class LLMEngineKvTest {
                 gaugeTokens.add(registry.get("quire_kv_tokens_stored").tag("model_name", "toy").gauge().value());
             });
             Random rnd = new Random(5);
-            // A one-token request holds the loop in its step (or shares it) while the three are submitted,
-            // so all three are prefilled in one step, and it is gone by that step's report.
+            // A one-token request holds the loop in its step while the three are submitted, so all three
+            // are prefilled in the next step, and it is gone by that step's report. They are submitted only
+            // once its step is in the model: before, the loop could still admit the holder with some of them.
             List<Flux<RequestOutput>> fluxes = new ArrayList<>();
             int[] lengths = {5, 16, 17};
             Semaphore gate = new Semaphore(0);
-            model.failWhen = b -> { gate.acquireUninterruptibly(); return false; };
+            CountDownLatch inModel = new CountDownLatch(1);
+            model.failWhen = b -> {
+                inModel.countDown();
+                gate.acquireUninterruptibly();
+                return false;
+            };
             Flux<RequestOutput> holder = engine.generate("holder", prompt(rnd, 3), noEos(1));
+            assertThat(inModel.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).as("the holder's step began").isTrue();
+            assertThat(model.steps).as("the holder's step runs it alone").containsExactly(new int[]{1, 3});
             for (int i = 0; i < 3; i++) fluxes.add(engine.generate("r" + i, prompt(rnd, lengths[i]), noEos(4)));
             gate.release(1000);
             assertThat(tokens(holder.collectList().block(TIMEOUT))).hasSize(1);

@@ -107,6 +107,32 @@ class KvCacheSharingTest {
     }
 
     @Test
+    void aSiblingTakesTheLeadingBlocksOfAnotherSequenceWithoutPrefixCaching() {
+        KvCacheManager kv = new KvCacheManager(10, 4);
+        assertThat(kv.allocateSlots("a", 0, 10)).isTrue();
+        int[] ta = kv.blockTable("a");
+        assertThat(kv.sharedPrefix("a", 0)).isEqualTo(PrefixHit.NONE);
+        PrefixHit two = kv.sharedPrefix("a", 2);
+        assertThat(two.numBlocks()).isEqualTo(2);
+        assertThat(two.hashes()).isEmpty(); // prefix caching off: no hashes to carry
+
+        // b (11 tokens, its first 8 a's) computes from token 8, in a block of its own.
+        assertThat(kv.allocateSlots("b", 8, 3, two)).isTrue();
+        int[] tb = kv.blockTable("b");
+        assertThat(tb).hasSize(3).startsWith(ta[0], ta[1]);
+        assertThat(tb[2]).isNotIn(ta[0], ta[1], ta[2]);
+        assertThat(kv.refCount(ta[0])).isEqualTo(2);
+        assertThat(kv.refCount(ta[2])).isOne();
+        assertThat(kv.takeBlockOps()).isEmpty(); // nothing to copy: neither writes the shared blocks
+        assertThat(kv.numUsedBlocks()).isEqualTo(4);
+
+        kv.free("a");
+        assertThat(kv.refCount(ta[0])).isOne();
+        kv.free("b");
+        assertThat(kv.numFreeBlocks()).isEqualTo(10);
+    }
+
+    @Test
     void copyOnWriteNeedsAFreeBlockOrChangesNothing() {
         KvCacheManager kv = new KvCacheManager(2, 4);
         assertThat(kv.allocateSlots("a", 0, 6)).isTrue();
