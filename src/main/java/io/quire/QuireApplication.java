@@ -26,6 +26,8 @@ public class QuireApplication {
             System.err.println(missing);
             System.exit(1);
         }
-        SpringApplication.run(QuireApplication.class, args);
+        SpringApplication app = new SpringApplication(QuireApplication.class);
+        app.addInitializers(new HeapFootprint()); // the server's process only, not the tests' contexts
+        app.run(args);
     }
 }

@@ -63,7 +63,7 @@ public class QuireConfiguration {
     @Bean(destroyMethod = "shutdown")
     public LLMEngine llmEngine(LanguageModel<?> model, QuireProperties props, MeterRegistry registry) {
         // Both budgets go in; the model's device takes its own (the CPU the bytes, a GPU its share of
-        // free memory).
+        // free memory). kv-cache-memory 0 (the default) is EngineConfig.KV_CACHE_AUTO: sized by need.
         EngineConfig config = new EngineConfig(props.blockSize(), props.kvCacheMemory().toBytes(), props.maxNumSeqs(),
                 props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(),
                 props.swapSpace().toBytes(), props.preemptionMode(), props.kvAllocationPolicy(),

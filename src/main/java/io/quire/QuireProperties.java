@@ -23,7 +23,9 @@ import java.util.List;
  * @param servedModelName      the name clients send in {@code model}; blank: the file name without
  *                             {@code .gguf} ({@code quire-dummy} for the dummy model)
  * @param blockSize            tokens per KV-cache block
- * @param kvCacheMemory        memory for the KV cache; the number of blocks follows from it
+ * @param kvCacheMemory        memory for the KV cache, obeyed exactly; the number of blocks follows from it.
+ *                             0: sized by need, max-num-seqs requests of max-model-len tokens, at most 512MB
+ *                             and never less than one such request
  * @param maxNumSeqs           most requests batched in one step
  * @param maxNumBatchedTokens  most tokens (prompt chunks plus decode tokens) in one step
  * @param maxModelLen          most tokens (prompt plus output) per request; 0: the model's context length
@@ -55,7 +57,7 @@ public record QuireProperties(
         @DefaultValue(DUMMY) String model,
         String servedModelName,
         @DefaultValue("" + EngineConfig.DEFAULT_BLOCK_SIZE) int blockSize,
-        @DefaultValue("512MB") DataSize kvCacheMemory,
+        @DefaultValue("0B") DataSize kvCacheMemory,
         @DefaultValue("" + EngineConfig.DEFAULT_MAX_NUM_SEQS) int maxNumSeqs,
         @DefaultValue("" + EngineConfig.DEFAULT_MAX_NUM_BATCHED_TOKENS) int maxNumBatchedTokens,
         @DefaultValue("0") int maxModelLen,

@@ -26,7 +26,8 @@ final class Usage {
               --quire.served-model-name=NAME      the name clients send in "model" (default: the file name
                                                   without .gguf, quire-dummy for dummy)
               --server.port=PORT                  HTTP port (default 8000)
-              --quire.kv-cache-memory=SIZE        memory for the KV block pool, e.g. 4GB (default 512MB)
+              --quire.kv-cache-memory=SIZE        memory for the KV block pool, e.g. 4GB, obeyed exactly (default 0:
+                                                  max-num-seqs x max-model-len tokens' worth, at most 512MB)
               --quire.max-model-len=N             most prompt + output tokens per request, 0: the model's (default 0)
               --quire.max-num-seqs=N              most requests in one engine step (default 64)
               --quire.max-num-batched-tokens=N    most tokens in one engine step (default 2048)

@@ -10,8 +10,11 @@ import io.quire.model.ModelConfig;
  *
  * @param blockSize            tokens per KV-cache block: the engine's block tables and the model's
  *                             cache are both cut in it
- * @param kvCacheBytes         memory budget of the KV cache on the CPU (and on a GPU when
- *                             {@code gpuMemoryUtilization} is 0); the model turns it into blocks
+ * @param kvCacheBytes         memory of the KV cache on the CPU (and on a GPU when {@code gpuMemoryUtilization}
+ *                             is 0), obeyed exactly; {@link #KV_CACHE_AUTO} (0): what {@code maxNumSeqs}
+ *                             requests of the maximum model length need, at most {@link #DEFAULT_KV_CACHE_CAP}
+ *                             and never less than one such request ({@code KvCacheSize}); the model turns the
+ *                             bytes into blocks
  * @param maxNumSeqs           most requests in one step
  * @param maxNumBatchedTokens  most tokens in one step (prompt chunks plus decode tokens)
  * @param maxModelLen          most tokens (prompt plus output) of one request; 0 means the model's context length
@@ -35,10 +38,16 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
     public static final int DEFAULT_MAX_NUM_BATCHED_TOKENS = 2048;
     /** Queued sequences past which new requests are refused (429): room for two full OpenAI batches. */
     public static final int DEFAULT_MAX_WAITING_REQUESTS = 4096;
+    /** {@link #kvCacheBytes} that sizes the KV cache by what the engine can use at once ({@code KvCacheSize}). */
+    public static final long KV_CACHE_AUTO = 0;
+    /** Most memory a KV cache sized by need ({@link #KV_CACHE_AUTO}) takes, unless one request needs more: 512MB. */
+    public static final long DEFAULT_KV_CACHE_CAP = 512L << 20;
 
     public EngineConfig {
         if (blockSize <= 0) throw new IllegalArgumentException("blockSize must be positive, got " + blockSize);
-        if (kvCacheBytes <= 0) throw new IllegalArgumentException("kvCacheBytes must be positive, got " + kvCacheBytes);
+        if (kvCacheBytes < 0) {
+            throw new IllegalArgumentException("kvCacheBytes must be >= 0 (0: sized by need), got " + kvCacheBytes);
+        }
         if (maxNumSeqs <= 0) throw new IllegalArgumentException("maxNumSeqs must be positive, got " + maxNumSeqs);
         if (maxNumBatchedTokens <= 0) {
             throw new IllegalArgumentException("maxNumBatchedTokens must be positive, got " + maxNumBatchedTokens);
@@ -143,9 +152,12 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
                 enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, fraction);
     }
 
-    /** What the model's device may give its KV cache ({@code LanguageModel.kvCacheBlocks} turns it into blocks). */
-    public KvCacheBudget kvCacheBudget() {
-        return new KvCacheBudget(kvCacheBytes, gpuMemoryUtilization, maxNumBatchedTokens);
+    /**
+     * What the model's device may give its KV cache ({@code LanguageModel.kvCacheBlocks} turns it into
+     * blocks): {@code bytes}, as {@code KvCacheSize} chose them from this config, or a GPU's share.
+     */
+    public KvCacheBudget kvCacheBudget(long bytes) {
+        return new KvCacheBudget(bytes, gpuMemoryUtilization, maxNumBatchedTokens);
     }
 
     /** Swap blocks the swap space buys at {@code perBlock} bytes a block (the cache's block shape and type). */

@@ -4,6 +4,7 @@ import io.quire.backend.KvCache;
 import io.quire.kv.BlockOp;
 import io.quire.kv.KvCacheManager;
 import io.quire.model.ForwardBatch;
+import io.quire.model.KvCacheBudget;
 import io.quire.model.LanguageModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,12 +31,17 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
         return new ModelRunner<>(model, config, maxModelLen);
     }
 
-    /** Divides the KV budget and swap space of {@code config} into blocks and allocates the cache. */
+    /**
+     * Divides the KV budget ({@link KvCacheSize}, or a GPU's share of its memory) and swap space of
+     * {@code config} into blocks, says how many and why in one line, and allocates the cache.
+     */
     private ModelRunner(LanguageModel<C> model, EngineConfig config, int maxModelLen) {
         this.model = model;
         // The model's device sizes its cache: what a block costs there, and how many the budget buys.
         this.kvBytesPerBlock = model.kvBytesPerBlock(config.blockSize());
-        this.numBlocks = model.kvCacheBlocks(config.blockSize(), config.kvCacheBudget());
+        KvCacheSize size = KvCacheSize.choose(config, kvBytesPerBlock, maxModelLen);
+        KvCacheBudget budget = config.kvCacheBudget(size.bytes());
+        this.numBlocks = model.kvCacheBlocks(config.blockSize(), budget);
         long tokens = (long) numBlocks * config.blockSize();
         if (tokens < maxModelLen) {
             // As vLLM: one request of the full context must fit, or it could never finish.
@@ -44,6 +50,10 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
                     + " maximum model length " + maxModelLen + "; raise the KV cache budget or lower the maximum model"
                     + " length");
         }
+        String why = model.kvCacheTakesBytes(budget) ? size.reason()
+                : "gpu-memory-utilization " + budget.gpuMemoryUtilization() + " of the free GPU memory";
+        log.info("KV cache: {} blocks of {} tokens ({} MiB): {}", numBlocks, config.blockSize(),
+                String.format("%.1f", numBlocks * kvBytesPerBlock / 1048576.0), why);
         this.numSwapBlocks = config.numSwapBlocks(kvBytesPerBlock);
         this.kvCache = model.newKvCache(numBlocks, config.blockSize(), numSwapBlocks);
     }

@@ -251,6 +251,12 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
                 spec);
     }
 
+    /** Bytes only when no share of the device's memory is given. */
+    @Override
+    public boolean kvCacheTakesBytes(KvCacheBudget budget) {
+        return budget.fixedBytes();
+    }
+
     /** Device memory a step of {@code maxTokens} takes outside the KV cache: activations (FP32 bound) and logits. */
     private long activationBytes(int maxTokens) {
         ModelConfig c = config;

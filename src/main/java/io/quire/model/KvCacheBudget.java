@@ -10,7 +10,8 @@ import io.quire.backend.KvCacheSpec;
  * activations of a step of {@code maxBatchedTokens} tokens, or also {@code bytes} when the
  * utilization is 0 (a fixed budget, as tests and benchmarks want).
  *
- * @param bytes                the KV cache's memory on the CPU ({@code quire.kv-cache-memory})
+ * @param bytes                the KV cache's memory on the CPU: {@code quire.kv-cache-memory}, or what the
+ *                             engine sized by need when that is 0 ({@code engine.KvCacheSize})
  * @param gpuMemoryUtilization fraction of the free GPU memory ({@code quire.gpu-memory-utilization}); 0: {@code bytes}
  * @param maxBatchedTokens     most tokens in one step, whose activations a GPU leaves room for
  */

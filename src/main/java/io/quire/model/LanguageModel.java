@@ -46,6 +46,14 @@ public interface LanguageModel<C extends KvCache> extends AutoCloseable {
     int kvCacheBlocks(int blockSize, KvCacheBudget budget);
 
     /**
+     * Whether {@link #kvCacheBlocks} takes {@code budget}'s bytes (the CPU always, a GPU with no share
+     * of its memory given) rather than a share of the device's memory: what the startup log says.
+     */
+    default boolean kvCacheTakesBytes(KvCacheBudget budget) {
+        return true;
+    }
+
+    /**
      * A KV cache on this model's device: {@code numBlocks} blocks of {@link #kvCacheSpec}{@code (blockSize)},
      * and {@code numSwapBlocks} blocks of host-side swap space (0: none).
      */

@@ -21,7 +21,9 @@ class KvCacheAgreementTest {
         ToyModel model = new ToyModel(64, 256);
         long perBlock = model.kvCacheSpec(16).bytesPerBlock();
         EngineConfig config = new EngineConfig(16, 40 * perBlock + 7, 8, 256, 256).withGpuMemoryUtilization(0.9);
-        assertThat(config.kvCacheBudget()).isEqualTo(new KvCacheBudget(40 * perBlock + 7, 0.9, 256));
+        // An explicit size goes to the model as it is, with the GPU's share beside it.
+        long bytes = KvCacheSize.choose(config, perBlock, 256).bytes();
+        assertThat(config.kvCacheBudget(bytes)).isEqualTo(new KvCacheBudget(40 * perBlock + 7, 0.9, 256));
         try (LLMEngine engine = new LLMEngine(model, config, new SimpleMeterRegistry())) {
             assertThat(engine.stats().numTotalBlocks()).isEqualTo(40);
         }
