@@ -121,7 +121,16 @@ class GracefulShutdownTest {
             for (int i = 0; i < STREAMS; i++) streams.add(open(port, 2000));
             await("every stream started").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
                     .until(() -> streams.stream().allMatch(Stream::started));
-            Stream shortOne = open(port, 4);
+            // The short request must be running when SIGTERM comes (admitted, not yet done) and must
+            // fit in the grace period: size it to about one second at the speed measured now.
+            int before = streams.getFirst().lines().size();
+            Thread.sleep(500);
+            int perSecond = 2 * (streams.getFirst().lines().size() - before);
+            int shortTokens = Math.clamp(perSecond, 4, 1000);
+            Stream shortOne = open(port, shortTokens);
+            await("the short request started").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+                    .until(shortOne::started);
+            boolean shortDoneBeforeSigterm = shortOne.done().isDone();
 
             long sigterm = System.nanoTime();
             server.destroy(); // SIGTERM
@@ -140,6 +149,8 @@ class GracefulShutdownTest {
             assertThat(shortOne.lastChunk()).as("a request that fits in the grace period finishes")
                     .contains("\"finish_reason\":\"length\"");
             assertThat(shortOne.lines().getLast()).isEqualTo("data: [DONE]");
+            assertThat(shortDoneBeforeSigterm).as("the short request (%d tokens) was still running at SIGTERM",
+                    shortTokens).isFalse();
             for (Stream s : streams) {
                 s.done().get(GRACE_SECONDS + 15, TimeUnit.SECONDS);
                 assertThat(s.lastChunk()).as("last chunk of a cut stream").contains("\"finish_reason\":\"abort\"");
@@ -147,9 +158,9 @@ class GracefulShutdownTest {
             }
             assertThat(server.waitFor(GRACE_SECONDS + 10, TimeUnit.SECONDS)).as("the process exits").isTrue();
             long exitedAfter = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm);
-            System.out.printf("SIGTERM: %d streams ended with abort + [DONE], process exited %d ms later"
-                    + " (grace %d s)%n",
-                    STREAMS, exitedAfter, GRACE_SECONDS);
+            System.out.printf("SIGTERM: %d streams ended with abort + [DONE], a %d-token request finished,"
+                    + " process exited %d ms later (grace %d s)%n",
+                    STREAMS, shortTokens, exitedAfter, GRACE_SECONDS);
             assertThat(exitedAfter).as("ms from SIGTERM to exit").isLessThan((GRACE_SECONDS + 10) * 1000L);
             assertThat(Files.readString(log)).doesNotContain("\tat ");
         } finally {
