@@ -71,9 +71,9 @@ final class Usage {
     static final String BENCH_KERNELS = """
             usage: quire bench kernels [options]
               GFLOP/s and GB/s of the CPU matrix kernels per weight type, batch and thread count
-              --rows N, --cols N           matrix shape; cols a multiple of 32 (default 2048, 768)
+              --rows N, --cols N           matrix shape; cols a multiple of 256 (default 2048, 768)
               --repeats N                  timed repeats, the median reported (default 7)
-              --types LIST                 (default F32,F16,BF16,Q8_0,Q4_0)
+              --types LIST                 any computable type, e.g. Q4_K,Q6_K (default F32,F16,BF16,Q8_0,Q4_0)
               --batches LIST               (default 1,32)
               --threads LIST               (default 1 and all cores)
             """;
