@@ -49,6 +49,7 @@ final class Usage {
               --top-k K              -1: all tokens (default -1)
               --seed S               sampling seed (default: unseeded)
               --threads N            compute threads (default: all cores)
+              --token-ids true       print {"prompt":[ids],"tokens":[ids]} instead of the text
             """;
 
     static final String TOKENIZE = """

@@ -1,8 +1,17 @@
 package io.quire.backend.cpu;
 
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
+
 import io.quire.backend.TensorType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 
 /**
  * Decoding of the 256-value "super-block" types Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS, value for
@@ -23,11 +32,14 @@ import java.lang.foreign.ValueLayout;
  * <li>IQ4_XS (136): fp16 d, u16 scales_h, scales_l[4] (8 6-bit scales biased by 32), qs[128] (4-bit
  *     indexes into {@link #IQ4_VALUES}). x = d*(sc-32)*value[q].
  * </ul>
- * Scalar on purpose: this runs once per row of a tile that a whole batch then reuses, and for
- * embedding rows; the batch-1 dot products in {@link KQuantDot} never decode to floats.
+ * This runs once per row of a tile that a whole batch then reuses, and for embedding rows (the batch-1
+ * dot products in {@link KQuantDot} never decode to floats). Q4_K, Q5_K and Q6_K, the types of the
+ * common Q4_K_M/Q5_K_M/Q6_K files, decode in vector lanes (the same float multiply, then subtract);
+ * the others go value by value.
  */
 final class KQuants {
     static final int QK_K = 256;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** The non-linear 4-bit grid of IQ4_NL and IQ4_XS (kvalues_iq4nl). */
     static final byte[] IQ4_VALUES = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
@@ -40,9 +52,9 @@ final class KQuants {
             switch (type) {
                 case Q2_K -> q2k(off, out, outOff + c);
                 case Q3_K -> q3k(off, out, outOff + c);
-                case Q4_K -> q4k(off, out, outOff + c, false);
-                case Q5_K -> q4k(off, out, outOff + c, true);
-                case Q6_K -> q6k(off, out, outOff + c);
+                case Q4_K -> q4kVector(off, out, outOff + c, false);
+                case Q5_K -> q4kVector(off, out, outOff + c, true);
+                case Q6_K -> q6kVector(off, out, outOff + c);
                 case IQ4_XS -> iq4xs(off, out, outOff + c);
                 default -> throw Quant.unsupported(type);
             }
@@ -99,27 +111,61 @@ final class KQuants {
         return (min ? packed >> 4 : packed & 15) | top << 4;
     }
 
-    private static void q4k(long off, float[] y, int at, boolean fifthBit) {
+    /** Q4_K/Q5_K in lanes: per 32-value group {@code dl * q - ml}, the same two float operations. */
+    private static void q4kVector(long off, float[] y, int at, boolean fifthBit) {
+        final MemorySegment seg = Simd.ALL;
+        final var I = Simd.I;
+        final var B = Simd.B;
+        final int L = Simd.L;
         float d = half(off), dmin = half(off + 2);
         long qs = off + (fifthBit ? 48 : 16);
-        for (int j = 0; j < 8; j++) {
-            float dl = d * q4kScale(off + 4, j), ml = dmin * q4kScale(off + 4, 8 + j);
-            for (int l = 0; l < 32; l++) {
-                int q = (u8(qs + (j / 2) * 32 + l) >> (4 * (j % 2))) & 15;
-                if (fifthBit) q |= ((u8(off + 16 + l) >> j) & 1) << 4;
-                y[at + 32 * j + l] = dl * q - ml;
+        for (int j = 0; j < 4; j++) {
+            float dl0 = d * q4kScale(off + 4, 2 * j), ml0 = dmin * q4kScale(off + 4, 8 + 2 * j);
+            float dl1 = d * q4kScale(off + 4, 2 * j + 1), ml1 = dmin * q4kScale(off + 4, 9 + 2 * j);
+            for (int i = 0; i < 32; i += L) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 32 * j + i, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector lo = q.and(15), hi = q.lanewise(LSHR, 4);
+                if (fifthBit) {
+                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + i, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0).lanewise(LSHR, 2 * j);
+                    lo = lo.or(h.and(1).lanewise(LSHL, 4));
+                    hi = hi.or(h.and(2).lanewise(LSHL, 3));
+                }
+                ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + 64 * j + i);
+                ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 64 * j + 32 + i);
             }
         }
     }
 
-    private static void q6k(long off, float[] y, int at) {
+    /** Q6_K in lanes: {@code (d * sc) * (q - 32)}. */
+    private static void q6kVector(long off, float[] y, int at) {
+        final MemorySegment seg = Simd.ALL;
+        final var I = Simd.I;
+        final var B = Simd.B;
+        final int L = Simd.L;
         float d = half(off + 208);
-        for (int e = 0; e < QK_K; e++) {
-            float dl = d * Simd.ALL.get(ValueLayout.JAVA_BYTE, off + 192 + e / 16);
-            int h = e / 128, r = e % 128;
-            int low = (u8(off + h * 64 + r % 64) >> (4 * (r / 64))) & 15;
-            int high = (u8(off + 128 + h * 32 + r % 32) >> (2 * (r / 32))) & 3;
-            y[at + e] = dl * ((low | high << 4) - 32);
+        for (int h = 0; h < 2; h++) {
+            for (int l = 0; l < 32; l += L) {
+                IntVector ql0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + l, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector ql1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + 32 + l, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector qh = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 128 + 32 * h + l, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                int e = 128 * h + l;
+                long sc = off + 192 + e / 16;
+                float dl0 = d * seg.get(ValueLayout.JAVA_BYTE, sc), dl1 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 2);
+                float dl2 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 4), dl3 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 6);
+                ((FloatVector) ql0.and(15).or(qh.and(3).lanewise(LSHL, 4)).sub(32).convert(I2F, 0)).mul(dl0)
+                        .intoArray(y, at + e);
+                ((FloatVector) ql1.and(15).or(qh.and(12).lanewise(LSHL, 2)).sub(32).convert(I2F, 0)).mul(dl1)
+                        .intoArray(y, at + e + 32);
+                ((FloatVector) ql0.lanewise(LSHR, 4).or(qh.and(48)).sub(32).convert(I2F, 0)).mul(dl2)
+                        .intoArray(y, at + e + 64);
+                ((FloatVector) ql1.lanewise(LSHR, 4).or(qh.and(192).lanewise(LSHR, 2)).sub(32).convert(I2F, 0))
+                        .mul(dl3).intoArray(y, at + e + 96);
+            }
         }
     }
 
