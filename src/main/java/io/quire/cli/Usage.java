@@ -50,6 +50,7 @@ final class Usage {
               --seed S               sampling seed (default: unseeded)
               --threads N            compute threads (default: all cores)
               --token-ids true       print {"prompt":[ids],"tokens":[ids]} instead of the text
+              --ban-tokens FROM-TO   logit bias -100 on the token ids FROM..TO (inclusive)
             """;
 
     static final String TOKENIZE = """
