@@ -69,6 +69,7 @@ public final class MatMul {
         int[] firstUnit = new int[ws.length + 1];
         long work = 0;
         Q8K xq = null;
+        float[] xQ8K = null, xQ8_0 = null;
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
             Quant.checkData(w);
@@ -81,11 +82,18 @@ public final class MatMul {
                     + w.name());
             data[i] = Simd.nativeData(w);
             TensorType type = w.type();
-            float[] xBlockSums = batch == 1 && usesBlockSums(type) ? blockSums(x, 0, cols) : null;
-            // The K-quants meet x quantized to Q8_K, once for all weights of this input (as llama.cpp does).
-            if (batch == 1 && usesQ8K(type) && (xq == null || xq.q.length != cols)) xq = Q8K.quantize(x, 0, cols);
-            jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xBlockSums,
-                    usesQ8K(type) ? xq : null);
+            // The activations rounded as llama.cpp rounds them for this type (ActivationRounding), once for
+            // all weights of this input: Q8_K integers for the batch-1 K-quant kernels, else rounded floats.
+            float[] xw = x;
+            boolean q8k = ActivationRounding.usesQ8K(type);
+            if (q8k && batch == 1 && (xq == null || xq.q.length != cols)) xq = Q8K.quantize(x, 0, cols);
+            if (q8k && batch > 1) xw = xQ8K != null && xQ8K.length == batch * cols ? xQ8K
+                    : (xQ8K = ActivationRounding.q8k(x, batch, cols));
+            if (ActivationRounding.usesQ8_0(type)) xw = xQ8_0 != null && xQ8_0.length == batch * cols ? xQ8_0
+                    : (xQ8_0 = ActivationRounding.q8_0(x, batch, cols));
+            float[] xBlockSums = batch == 1 && usesBlockSums(type) ? blockSums(xw, 0, cols) : null;
+            jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xBlockSums,
+                    q8k ? xq : null);
             int unitRows = batch == 1 ? ROWS_PER_UNIT_B1 : ROW_TILE;
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -93,22 +101,15 @@ public final class MatMul {
         Parallel.forRange(firstUnit[ws.length], work, (from, to) -> {
             for (int i = 0; i < jobs.length; i++) {
                 int lo = Math.max(from, firstUnit[i]), hi = Math.min(to, firstUnit[i + 1]);
-                if (lo < hi) run(jobs[i], x, batch, lo - firstUnit[i], hi - firstUnit[i]);
+                if (lo < hi) run(jobs[i], jobs[i].x, batch, lo - firstUnit[i], hi - firstUnit[i]);
             }
         });
         Reference.reachabilityFence(data);
     }
 
     /** One weight of a {@link #matmul(Tensor[], float[], int, float[][])} call, its data at {@code base}. */
-    private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out,
+    private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
             float[] xBlockSums, Q8K xq) {}
-
-    private static boolean usesQ8K(TensorType type) {
-        return switch (type) {
-            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS -> true;
-            default -> false;
-        };
-    }
 
     private static boolean usesBlockSums(TensorType type) {
         return type == TensorType.Q4_0 || type == TensorType.Q4_1 || type == TensorType.Q5_0 || type == TensorType.Q5_1;

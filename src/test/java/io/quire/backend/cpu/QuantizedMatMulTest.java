@@ -13,9 +13,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  * double), on random blocks and random activations with fixed seeds, at batch 1 (the stored-form dot
  * products) and at larger batches (dequantized tiles, with and without tile groups).
  *
- * <p>Tolerance: the types whose batch-1 kernel quantizes the activations to Q8_K (as llama.cpp does)
- * may be off by what that rounding costs, at most half a step (amax/127) of each activation times its
- * weight; everything else must agree to float rounding (1e-5 of the sum of |w x|).
+ * <p>Tolerance: every type here meets its activations rounded as llama.cpp rounds them (Q8_K for the
+ * 256-value types, Q8_0 for the others; {@link ActivationRounding}), so a result may be off by what that
+ * rounding costs, at most half a step of each activation times its weight, plus float rounding (1e-5 of
+ * the sum of |w x|).
  */
 class QuantizedMatMulTest {
     private static final int ROWS = 37;
@@ -32,7 +33,7 @@ class QuantizedMatMulTest {
             for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
             float[] out = new float[batch * ROWS];
             MatMul.matmul(w, x, batch, out);
-            boolean q8k = batch == 1 && type.blockSize() == 256;
+            boolean q8k = type.blockSize() == 256;
             for (int b = 0; b < batch; b++) {
                 for (int r = 0; r < ROWS; r++) {
                     double exact = 0, mag = 0, rounding = 0;
@@ -40,9 +41,12 @@ class QuantizedMatMulTest {
                         double wv = dense[r * COLS + c], xv = x[b * COLS + c];
                         exact += wv * xv;
                         mag += Math.abs(wv * xv);
-                        rounding += Math.abs(wv) * blockMax(x, b * COLS + c / 256 * 256) / 254;
+                        // Half a step of the activation's quantization; Q8_0's fp16 scale adds up to 2^-11 of
+                        // the 127 steps.
+                        rounding += q8k ? Math.abs(wv) * blockMax(x, b * COLS + c / 256 * 256, 256) / 254
+                                : Math.abs(wv) * blockMax(x, b * COLS + c / 32 * 32, 32) / 127 * (0.5 + 127 * 0x1p-11);
                     }
-                    double tolerance = 1e-5 * mag + (q8k ? 1.001 * rounding : 0);
+                    double tolerance = 1e-5 * mag + 1.001 * rounding;
                     assertThat(Math.abs(out[b * ROWS + r] - exact)).as("%s batch %d row %d of %d", type, batch, r,
                             ROWS).isLessThanOrEqualTo(tolerance);
                 }
@@ -72,9 +76,21 @@ class QuantizedMatMulTest {
         }
     }
 
-    private static double blockMax(float[] x, int from) {
+    @org.junit.jupiter.api.Test
+    void q8_0RoundingIsQuantizeThenDequantizeOfQ8_0() {
+        Random random = new Random(21);
+        float[] x = new float[3 * 256];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (random.nextGaussian() * Math.exp(random.nextGaussian()));
+        x[5] = 0;
+        java.util.Arrays.fill(x, 64, 96, 0f);  // an all-zero block
+        float[] expected = Quant.dequantize(new Tensor("x", TensorType.Q8_0, new long[] {x.length},
+                Quant.quantize(TensorType.Q8_0, x)));
+        assertThat(ActivationRounding.q8_0(x, 3, 256)).containsExactly(expected);
+    }
+
+    private static double blockMax(float[] x, int from, int n) {
         double m = 0;
-        for (int i = 0; i < 256; i++) m = Math.max(m, Math.abs(x[from + i]));
+        for (int i = 0; i < n; i++) m = Math.max(m, Math.abs(x[from + i]));
         return m;
     }
 }
