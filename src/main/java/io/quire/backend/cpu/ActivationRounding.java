@@ -5,8 +5,7 @@ import io.quire.backend.TensorType;
 /**
  * The activations a quantized weight type meets in llama.cpp, rounded as ggml rounds them before its
  * integer dot products: the K-quants and IQ4_XS take x as Q8_K (per 256 values a float scale), Q4_1,
- * Q5_0, Q5_1 and IQ4_NL as Q8_0/Q8_1 (per 32 values an fp16 scale {@code amax/127}, values rounded
- * half away from zero). Quire's batch-1 K-quant kernels compute on the Q8_K integers themselves; the
+ * Q5_0, Q5_1 and IQ4_NL as Q8_0/Q8_1 (per 32 values an fp16 scale {@code amax/127}). Quire's batch-1 K-quant kernels compute on the Q8_K integers themselves; the
  * other kernels are handed the rounded values {@code d * q} as floats, so every kernel multiplies the
  * same numbers llama.cpp does and only the order of the float sums differs. (Q8_0 and Q4_0 keep float
  * activations, as they always have here.)
@@ -40,20 +39,19 @@ final class ActivationRounding {
         return out;
     }
 
-    /** x (batch rows of cols) rounded through Q8_0 (quantize_row_q8_0_ref): {@code fp16(d) * q} per value. */
+    /**
+     * x (batch rows of cols) rounded through Q8_0/Q8_1 as ggml's x86 (AVX2) quantize_row_q8_0/q8_1 do:
+     * {@code fp16(amax/127) * rint(x * (127/amax))}, halves to even. (The portable reference rounds
+     * {@code x / d} half away from zero instead; the SIMD path is what llama.cpp runs on x86.)
+     */
     static float[] q8_0(float[] x, int batch, int cols) {
         float[] out = new float[batch * cols];
         for (int from = 0; from < batch * cols; from += 32) {
             float amax = 0;
             for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[from + j]));
-            float d = amax / 127f;
-            float id = d != 0 ? 1.0f / d : 0.0f;
-            float dh = Float.float16ToFloat(Float.floatToFloat16(d));
-            for (int j = 0; j < 32; j++) {
-                float v = x[from + j] * id;
-                int q = (int) Math.copySign(Math.floor(Math.abs((double) v) + 0.5), v);  // C roundf
-                out[from + j] = dh * q;
-            }
+            float dh = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax != 0 ? 127f / amax : 0f;
+            for (int j = 0; j < 32; j++) out[from + j] = dh * (int) Math.rint(x[from + j] * id);
         }
         return out;
     }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -27,6 +28,8 @@ class KernelResourcesTest {
     /** quire.cuh's EXPORT_F16_BF16(attrs, name, ...): kernels name_f16 and name_bf16. */
     private static final Pattern BOTH_TYPES =
             Pattern.compile("EXPORT_F16_BF16\\(\\s*(?:__launch_bounds__\\([^)]*\\))?\\s*,\\s*(\\w+),");
+    /** quant.cu's DEQUANT_KERNEL(type, qk, bytes): kernels dequant_type_f16 and dequant_type_bf16. */
+    private static final Pattern DEQUANT = Pattern.compile("(?m)^DEQUANT_KERNEL\\((\\w+),");
 
     static List<Path> sources() throws IOException {
         try (Stream<Path> s = Files.list(Path.of("cuda"))) {
@@ -42,6 +45,11 @@ class KernelResourcesTest {
         while (both.find()) {
             names.add(both.group(1) + "_f16");
             names.add(both.group(1) + "_bf16");
+        }
+        Matcher dequant = DEQUANT.matcher(source);
+        while (dequant.find()) {
+            names.add("dequant_" + dequant.group(1) + "_f16");
+            names.add("dequant_" + dequant.group(1) + "_bf16");
         }
         return names;
     }
@@ -77,7 +85,13 @@ class KernelResourcesTest {
                 for (CudaDtype t : CudaDtype.values()) wanted.add(m.group(1) + "_" + t.kernelSuffix());
             }
         }
-        assertThat(wanted).hasSizeGreaterThan(25);
+        // The dequantization kernels are looked up by type name (CudaKernels.DEQUANTIZED).
+        for (io.quire.backend.TensorType type : CudaKernels.DEQUANTIZED) {
+            for (CudaDtype t : CudaDtype.values()) {
+                wanted.add("dequant_" + type.name().toLowerCase(Locale.ROOT) + "_" + t.kernelSuffix());
+            }
+        }
+        assertThat(wanted).hasSizeGreaterThan(40);
         assertThat(defined).containsAll(wanted);
     }
 
