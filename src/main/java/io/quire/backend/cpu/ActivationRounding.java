@@ -55,4 +55,24 @@ final class ActivationRounding {
         }
         return out;
     }
+
+    /**
+     * Q8_1's block sums of one row of x: {@code fp16(d * sum q)} per 32 values, d = amax/127 unrounded, as
+     * ggml's x86 quantize_row_q8_1 stores them. Q4_1 and Q5_1 take their offset m times this sum, so the
+     * batch-1 kernels use it in place of the sum of the rounded values.
+     */
+    static float[] q8_1Sums(float[] x, int cols) {
+        float[] sums = new float[cols / 32];
+        for (int b = 0; b < sums.length; b++) {
+            int from = 32 * b;
+            float amax = 0;
+            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[from + j]));
+            float d = amax / 127f;
+            float id = amax != 0 ? 127f / amax : 0f;
+            int sum = 0;
+            for (int j = 0; j < 32; j++) sum += (int) Math.rint(x[from + j] * id);
+            sums[b] = Float.float16ToFloat(Float.floatToFloat16(d * sum));
+        }
+        return sums;
+    }
 }

@@ -91,7 +91,9 @@ public final class MatMul {
                     : (xQ8K = ActivationRounding.q8k(x, batch, cols));
             if (ActivationRounding.usesQ8_0(type)) xw = xQ8_0 != null && xQ8_0.length == batch * cols ? xQ8_0
                     : (xQ8_0 = ActivationRounding.q8_0(x, batch, cols));
-            float[] xBlockSums = batch == 1 && usesBlockSums(type) ? blockSums(xw, 0, cols) : null;
+            float[] xBlockSums = batch != 1 || !usesBlockSums(type) ? null
+                    : type == TensorType.Q4_1 || type == TensorType.Q5_1 ? ActivationRounding.q8_1Sums(x, cols)
+                    : blockSums(xw, 0, cols);
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xBlockSums,
                     q8k ? xq : null);
             int unitRows = batch == 1 ? ROWS_PER_UNIT_B1 : ROW_TILE;
