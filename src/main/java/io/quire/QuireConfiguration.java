@@ -86,10 +86,11 @@ public class QuireConfiguration {
         return ChatTemplate.fallback();
     }
 
-    /** The engine as {@code GET /kv/report} sees it: the API gets this view, not the engine. */
+    /** The engine as {@code GET /kv/report} and {@code /kv/stream} see it: the API gets this view, not the engine. */
     @Bean
     public KvReportSource kvReportSource(LLMEngine engine) {
-        return new KvReportSource(engine.modelName(), engine.config().kvAllocationPolicy().name(), engine::kvReport);
+        return new KvReportSource(engine.modelName(), engine.config().kvAllocationPolicy().name(), engine::kvReport,
+                engine::stats);
     }
 
     @Bean

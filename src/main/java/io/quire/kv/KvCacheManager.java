@@ -423,7 +423,7 @@ public final class KvCacheManager {
             seqs.add(new KvMemoryReport.SequenceBlocks(e.getKey(), ownerOf.apply(e.getKey()), stored, blocks));
         }
         return KvMemoryReport.build(step, blockSize, bytesPerBlock, pool.numTotalBlocks(), pool.numFreeBlocks(), seqs)
-                .withCacheAndSwap(pool.numCachedBlocks(), numSwapBlocks(), numSwapBlocks() - numFreeSwapBlocks(),
+                .withCacheAndSwap(pool.numCachedBlocks(), pool.hashedBlocks(), numSwapBlocks(), numSwapBlocks() - numFreeSwapBlocks(),
                         swappedTables.size());
     }
 

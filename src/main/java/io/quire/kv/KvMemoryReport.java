@@ -1,6 +1,7 @@
 package io.quire.kv;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.List;
 
@@ -34,6 +35,9 @@ import java.util.List;
  * @param sequencesSwapped  sequences whose blocks are in the swap pool
  * @param sequences         each sequence's device block table, in sequence id order
  * @param blocks            each device block in use, by block id
+ * @param hashedBlocks      the device blocks that carry a prefix hash, in use or free (a free one is
+ *                          a cached block a later request can take back); empty in a report built
+ *                          without the pool
  */
 public record KvMemoryReport(
         long step,
@@ -52,7 +56,19 @@ public record KvMemoryReport(
         int swapBlocksUsed,
         int sequencesSwapped,
         List<SequenceInfo> sequences,
-        List<BlockInfo> blocks) {
+        List<BlockInfo> blocks,
+        BitSet hashedBlocks) {
+
+    public KvMemoryReport {
+        hashedBlocks = (BitSet) hashedBlocks.clone();
+    }
+
+    /** A copy: the report stays immutable. */
+    @Override
+    public BitSet hashedBlocks() { return (BitSet) hashedBlocks.clone(); }
+
+    /** Whether device block {@code blockId} carries a prefix hash (in use, or free and cached). */
+    public boolean isHashed(int blockId) { return hashedBlocks.get(blockId); }
 
     /**
      * One sequence's view: its id, its owner (the request id; a request with n > 1 or beams has
@@ -162,14 +178,14 @@ public record KvMemoryReport(
         int used = numTotalBlocks - numFreeBlocks;
         return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, used, stored, wasted, reserved,
                 shared, referenced, Math.max(0, used - distinct), 0, 0, 0, 0, List.copyOf(seqInfos),
-                List.copyOf(blocks));
+                List.copyOf(blocks), new BitSet());
     }
 
     /** The same report with the prefix cache's and the swap pool's figures. */
-    public KvMemoryReport withCacheAndSwap(int blocksCached, int swapBlocksTotal, int swapBlocksUsed,
-                                           int sequencesSwapped) {
+    public KvMemoryReport withCacheAndSwap(int blocksCached, BitSet hashedBlocks, int swapBlocksTotal,
+                                           int swapBlocksUsed, int sequencesSwapped) {
         return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, blocksUsed, tokensStored, slotsWasted,
                 slotsReserved, blocksShared, blocksReferenced, blocksUnattributed, blocksCached, swapBlocksTotal,
-                swapBlocksUsed, sequencesSwapped, sequences, blocks);
+                swapBlocksUsed, sequencesSwapped, sequences, blocks, hashedBlocks);
     }
 }
