@@ -49,8 +49,8 @@ class KvReportHandlerTest {
         model = RandomModels.load(ModelConfig.llama(64, 1, 2, 2, 128, 512, 256), TensorType.F32, 3, "tiny");
         EngineConfig config = new EngineConfig(16, EngineConfig.kvBytesFor(model, 16, 32), 8, 256, 256);
         engine = new LLMEngine(model, config, new SimpleMeterRegistry());
-        KvReportHandler handler = new KvReportHandler(new QuireConfiguration().kvReportSource(engine));
-        var routes = new KvReportRoutes().kvReportRouter(handler);
+        KvReportSource source = new QuireConfiguration().kvReportSource(engine);
+        var routes = new KvReportRoutes().kvReportRouter(new KvReportHandler(source), new KvStreamHandler(source, json));
         server = HttpServer.create().host("127.0.0.1").port(0)
                 .handle(new ReactorHttpHandlerAdapter(RouterFunctions.toHttpHandler(routes))).bindNow();
     }

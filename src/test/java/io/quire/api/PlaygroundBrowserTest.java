@@ -1,0 +1,245 @@
+package io.quire.api;
+
+import io.quire.engine.LLMEngine;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.support.ui.WebDriverWait;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.TestPropertySource;
+
+import java.net.URLEncoder;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The playground page at {@code /} in headless Chromium against a real server on stories260K: what
+ * a person sees when they open it. Each test leaves a screenshot in target/playground-screenshots.
+ * Long generations are made long by slowing each engine step (a KV report listener that sleeps on
+ * the engine thread), so that a click or a look lands while they run, whatever the machine's speed.
+ */
+@Tag("browser")
+// Its own context, closed after the class: the slowing listener stays on the engine it was added to.
+@TestPropertySource(properties = "spring.application.name=quire-playground-test")
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
+class PlaygroundBrowserTest extends Stories260KServerTest {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final Set<LLMEngine> SLOWED = Collections.newSetFromMap(new WeakHashMap<>());
+    private static volatile long stepDelayMillis;
+
+    private ChromeDriver browser;
+
+    @BeforeEach
+    void startBrowser() {
+        synchronized (SLOWED) {
+            if (SLOWED.add(engine)) engine.addKvReportListener(r -> sleep(stepDelayMillis));
+        }
+        browser = HeadlessChromium.start(1280, 1000);
+    }
+
+    @AfterEach
+    void stopBrowser() {
+        stepDelayMillis = 0;
+        if (browser != null) browser.quit();
+    }
+
+    @Test
+    void theAutorunUrlStreamsTheReferenceContinuation() throws Exception {
+        open("/?mode=completion&prompt=" + encode("Once upon a time") + "&max_tokens=32&temperature=0&autorun=1");
+        WebElement output = awaitState("done");
+        HeadlessChromium.screenshot(browser, "autorun-once-upon-a-time");
+
+        assertThat(output.getText()).isEqualTo(ONCE_UPON_A_TIME_32.strip());
+        assertThat(text("#usage")).isEqualTo("5 prompt + 32 completion = 37 tokens");
+        assertThat(text("#ttft")).endsWith(" ms");
+        assertThat(text("#status")).startsWith("Ready: " + MODEL);
+    }
+
+    @Test
+    void theStopButtonEndsALongStreamAndTheEngineLetsGoOfIt() throws Exception {
+        stepDelayMillis = 20;  // 400 tokens: about 8 s
+        open("/?mode=completion&prompt=" + encode("Once upon a time") + "&max_tokens=400&temperature=0&autorun=1");
+        new WebDriverWait(browser, WAIT).until(d -> text("#output").length() > 40);
+        assertThat(engine.stats().running()).as("running while streaming").isEqualTo(1);
+
+        browser.findElement(By.id("stop-button")).click();
+        WebElement output = awaitState("stopped");
+        String stopped = output.getText();
+        await("the engine's running count back at 0").atMost(10, TimeUnit.SECONDS)
+                .until(() -> engine.stats().running() == 0);
+        new WebDriverWait(browser, WAIT).until(d -> "0".equals(text("#kv-running")));
+        HeadlessChromium.screenshot(browser, "stopped-stream");
+
+        assertThat(stopped.length()).as("stopped well before 400 tokens").isLessThan(ONCE_UPON_A_TIME_32.length() * 8);
+        assertThat(text("#usage")).as("no usage: the stream never finished").isEqualTo("–");
+        assertThat(browser.findElement(By.id("stop-button")).isEnabled()).isFalse();
+        assertThat(output.getText()).as("nothing arrives after Stop").isEqualTo(stopped);
+    }
+
+    @Test
+    void theMapShowsBlocksInUseDuringEightConcurrentGenerationsAndOnlyCachedOnesAfter() throws Exception {
+        stepDelayMillis = 15;  // 160 tokens: about 2.5 s
+        // The page runs three samples side by side while eight other clients generate.
+        open("/?mode=completion&prompt=" + encode("Once upon a time") + "&max_tokens=160&temperature=0.8&seed=7&n=3"
+                + "&autorun=1");
+        List<CompletableFuture<HttpResponse<String>>> others = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            String body = """
+                    {"model": "%s", "prompt": "Once upon a time there was a %s", "max_tokens": 160,
+                     "temperature": 0.8, "seed": %d}""".formatted(MODEL, List.of("cat", "dog", "boy", "girl",
+                    "king", "bird", "tree", "ship").get(i), i);
+            others.add(http.sendAsync(HttpRequest.newBuilder(uri("/v1/completions")).timeout(WAIT)
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body))
+                    .build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        WebElement map = browser.findElement(By.id("kv-map"));
+        new WebDriverWait(browser, WAIT).until(d -> count(map, "used") >= 8 && text("#output").length() > 60);
+        HeadlessChromium.screenshot(browser, "kv-map-mid-generation");
+        int usedDuring = count(map, "used");
+        int total = usedDuring + count(map, "cached") + count(map, "free");
+
+        for (var f : others) assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        awaitState("done");
+        new WebDriverWait(browser, WAIT).until(d -> count(map, "used") == 0);
+        HeadlessChromium.screenshot(browser, "kv-map-after");
+
+        assertThat(usedDuring).as("blocks in use during 9 requests (11 sequences)").isGreaterThanOrEqualTo(11);
+        assertThat(total).isEqualTo(engine.numTotalBlocks());
+        assertThat(count(map, "cached")).as("full blocks kept for prefix hits").isPositive();
+        assertThat(count(map, "cached") + count(map, "free")).isEqualTo(engine.numTotalBlocks());
+        assertThat(browser.findElements(By.cssSelector("#output .sample"))).hasSize(3)
+                .allSatisfy(s -> assertThat(s.getText()).startsWith("sample "));
+    }
+
+    @Test
+    void anApiErrorIsShownAsAMessage() throws Exception {
+        open("/?mode=completion&model=no-such-model&prompt=Hello&autorun=1");
+        awaitState("error");
+        HeadlessChromium.screenshot(browser, "api-error");
+
+        WebElement error = browser.findElement(By.id("error"));
+        assertThat(error.isDisplayed()).isTrue();
+        assertThat(error.getText()).isEqualTo("404 NotFoundError: The model `no-such-model` does not exist. This server serves `" + MODEL + "`.");
+        assertThat(error.getAttribute("role")).isEqualTo("alert");
+    }
+
+    @Test
+    void usableAt400And1600PixelsWide() throws Exception {
+        for (int width : new int[] {400, 1600}) {
+            browser.manage().window().setSize(new Dimension(width, 1000));
+            open("/?mode=chat&prompt=" + encode("Tell me a story") + "&max_tokens=24&temperature=0&autorun=1");
+            awaitState("done");
+            HeadlessChromium.screenshot(browser, "layout-" + width);
+            long scroll = number("return document.documentElement.scrollWidth");
+            long inner = number("return document.documentElement.clientWidth");
+            assertThat(scroll).as("no sideways scrolling at %d px", width).isLessThanOrEqualTo(inner);
+            assertThat(text("#output")).as("chat reply at %d px", width).isNotBlank();
+            for (String id : List.of("prompt", "run", "kv-map", "api-key", "max_tokens")) {
+                WebElement e = browser.findElement(By.id(id));
+                assertThat(e.isDisplayed()).as("#%s shown at %d px", id, width).isTrue();
+                assertThat(e.getRect().getX() + e.getRect().getWidth()).as("#%s within %d px", id, width)
+                        .isLessThanOrEqualTo((int) inner);
+            }
+        }
+    }
+
+    @Test
+    void everyControlIsLabelledFocusFollowsTheFormAndTextHasContrast() {
+        open("/");
+        new WebDriverWait(browser, WAIT).until(d -> text("#status").startsWith("Ready"));
+        @SuppressWarnings("unchecked")
+        List<String> unlabelled = (List<String>) browser.executeScript("""
+                return [...document.querySelectorAll('input, select, textarea, button, canvas')]
+                  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim()
+                               && !e.closest('label'))
+                  .map(e => e.id || e.outerHTML);""");
+        assertThat(unlabelled).as("controls without a label").isEmpty();
+
+        List<String> order = new ArrayList<>();
+        browser.findElement(By.tagName("body")).click();
+        for (int i = 0; i < 13; i++) {
+            browser.switchTo().activeElement().sendKeys(Keys.TAB);
+            WebElement active = browser.switchTo().activeElement();
+            order.add(active.getAttribute("id").isEmpty() ? active.getAttribute("value") : active.getAttribute("id"));
+        }
+        // The checked mode radio, then the form top to bottom, then the map; Stop is disabled until a run.
+        assertThat(order).containsExactly("chat", "model", "prompt", "temperature", "top_p", "top_k", "max_tokens",
+                "n", "seed", "stop", "api-key", "run", "kv-map");
+
+        @SuppressWarnings("unchecked")
+        Map<String, Double> contrast = (Map<String, Double>) browser.executeScript(CONTRAST_SCRIPT);
+        assertThat(contrast).isNotEmpty().allSatisfy((what, ratio) ->
+                assertThat(ratio).as("contrast of %s", what).isGreaterThanOrEqualTo(4.5));
+    }
+
+    /** WCAG contrast of each kind of text against the first opaque background behind it. */
+    private static final String CONTRAST_SCRIPT = """
+            const rgb = s => s.match(/[\\d.]+/g).map(Number);
+            const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255;
+                return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126*r + 0.7152*g + 0.0722*b; };
+            const bg = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor);
+                if (c.length < 4 || c[3] > 0) return c; } return [255, 255, 255]; };
+            const out = {};
+            for (const sel of ['h1', 'h2', 'label', '.hint', '#status', '#run', '#stop-button', '#output', '.stats dt',
+                               '.stats dd', '.legend li', 'legend']) {
+              const e = document.querySelector(sel); if (!e) continue;
+              const [a, b] = [lum(rgb(getComputedStyle(e).color)), lum(bg(e))];
+              out[sel] = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            }
+            return out;""";
+
+    private void open(String path) {
+        browser.get("http://localhost:" + port + path);
+    }
+
+    private WebElement awaitState(String state) {
+        WebElement output = browser.findElement(By.id("output"));
+        new WebDriverWait(browser, WAIT).until(d -> state.equals(output.getAttribute("data-state")));
+        return output;
+    }
+
+    private String text(String selector) {
+        return browser.findElement(By.cssSelector(selector)).getText();
+    }
+
+    private long number(String script) {
+        return ((Number) ((JavascriptExecutor) browser).executeScript(script)).longValue();
+    }
+
+    private static int count(WebElement map, String state) {
+        return Integer.parseInt(map.getAttribute("data-" + state));
+    }
+
+    private static String encode(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    private static void sleep(long millis) {
+        if (millis <= 0) return;
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
