@@ -22,15 +22,18 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * Loads the model, starts the engine and hands the HTTP layer what it needs. Beans are created
- * before the server accepts traffic, so readiness is false until the model is loaded; on shutdown
+ * before the web server starts, so meanwhile {@link LoadingServer} answers on its port (503 on
+ * {@code /health} with the percentage of the model file read, readiness down); on shutdown
  * the engine stops (aborting running requests) before the model's memory is released.
  */
 @Configuration(proxyBeanMethods = false)
@@ -38,8 +41,16 @@ import java.nio.file.Path;
 public class QuireConfiguration {
     private static final Logger log = LoggerFactory.getLogger(QuireConfiguration.class);
 
+    /** Answers on the port while the model loads (see {@link LoadingServer}); closed if the start fails. */
     @Bean(destroyMethod = "close")
-    public LanguageModel<?> languageModel(QuireProperties props) throws IOException {
+    LoadingServer loadingServer(QuireProperties props) {
+        String model = props.dummy() ? "the dummy model" : ModelLoader.defaultName(Path.of(props.model()));
+        return new LoadingServer(new ModelLoadProgress(model));
+    }
+
+    @Bean(destroyMethod = "close")
+    public LanguageModel<?> languageModel(QuireProperties props, LoadingServer loading, Environment env)
+            throws IOException {
         int threads = props.threads() > 0 ? props.threads() : Runtime.getRuntime().availableProcessors();
         Parallel.setThreads(threads);
         long start = System.nanoTime();
@@ -53,7 +64,13 @@ public class QuireConfiguration {
                     props.dtype());
         } else {
             Path path = Path.of(props.model());
-            model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device, props.dtype());
+            // A fixed plain-HTTP port answers /health (503, the percentage read) while the file loads.
+            int port = env.getProperty("server.port", Integer.class, 8080);
+            if (port > 0 && !env.getProperty("server.ssl.enabled", Boolean.class, false)) {
+                loading.open(env.getProperty("server.address", InetAddress.class), port);
+            }
+            model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device, props.dtype(),
+                    loading.progress());
         }
         log.info("Loaded {} ({}) in {} ms on {}", props.dummy() ? "the dummy random-weight model" : props.model(),
                 model.config().architecture(), (System.nanoTime() - start) / 1_000_000, model.deviceDescription());

@@ -50,14 +50,16 @@ async function watchHealth() {
       if (body?.status === 'loading') {
         const p = Math.floor(body.progress ?? 0);
         progress.hidden = false; progress.value = p;
-        setStatus('loading', `Loading the model: ${p} %`);
+        setStatus('loading', body.phase === 'starting' ? 'Model read; starting the engine…' : `Loading the model: ${p} %`);
       } else {
         setStatus('down', `Not ready (HTTP ${res.status})`);
       }
     }
   } catch {
     ready = false;
-    setStatus('down', 'Server unreachable, retrying…');
+    // Right after loading, the port passes from the loading server to the web server.
+    if (status.dataset.state === 'loading') setStatus('loading', 'Starting the server…');
+    else setStatus('down', 'Server unreachable, retrying…');
     delay = 1000;
   }
   setTimeout(watchHealth, delay);

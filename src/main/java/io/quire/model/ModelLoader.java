@@ -11,6 +11,7 @@ import io.quire.model.tokenizer.Tokenizer;
 import io.quire.model.tokenizer.Tokenizers;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -80,7 +81,24 @@ public final class ModelLoader {
      * The CPU computes in FP32 whatever the dtype, but a bad dtype is refused on either device.
      */
     public static LanguageModel<?> load(Path path, String name, Device device, String dtype) throws IOException {
+        return load(path, name, device, dtype, LoadProgress.NONE);
+    }
+
+    /**
+     * As {@link #load(Path, String, Device, String)}, reading the whole file into memory first (the
+     * OS page cache) and telling {@code progress} how far it is: on a cold disk that read is most of
+     * a large model's load, and without it the first requests would page the weights in instead.
+     * With {@link LoadProgress#NONE} nothing is read ahead.
+     */
+    public static LanguageModel<?> load(Path path, String name, Device device, String dtype, LoadProgress progress)
+            throws IOException {
         CudaDtype.parse(dtype, null);  // fail early, before the file is read
+        if (progress != LoadProgress.NONE) {
+            try (GgufFile file = GgufFile.open(path)) {
+                readConfig(file);  // a bad file fails before it is read in full
+                readAhead(file, progress);
+            }
+        }
         return switch (device) {
             case CPU -> load(path, name);
             case CUDA -> CudaLlamaModel.load(path, name, Cuda.device(), dtype);
@@ -207,6 +225,20 @@ public final class ModelLoader {
             throw new ModelLoadException(key + " is " + value + ", not a finite number > 0");
         }
         return value;
+    }
+
+    private static final long READ_CHUNK = 16L << 20;
+
+    /** Brings every page of the file into memory, a chunk at a time, reporting after each. */
+    private static void readAhead(GgufFile file, LoadProgress progress) {
+        MemorySegment all = file.segment();
+        long size = all.byteSize();
+        progress.read(0, size);
+        for (long at = 0; at < size; at += READ_CHUNK) {
+            long len = Math.min(READ_CHUNK, size - at);
+            all.asSlice(at, len).load();
+            progress.read(at + len, size);
+        }
     }
 
     /** Fetches a weight and checks its type and shape ({cols, rows} in GGUF order). */
