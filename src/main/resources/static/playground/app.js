@@ -18,6 +18,7 @@ const mode = () => form.elements.mode.value;
 function setStatus(state, text) {
   status.dataset.state = state;
   status.textContent = text;
+  runButton.disabled = state !== 'ready' || current !== null;  // nothing to run against until ready
 }
 
 function showError(message) {
@@ -163,7 +164,7 @@ async function run() {
     else { state = 'error'; showError(e.message); }
   } finally {
     current = null;
-    runButton.disabled = false; stopButton.disabled = true;
+    runButton.disabled = !ready; stopButton.disabled = true;
     output.dataset.state = state;
   }
 }

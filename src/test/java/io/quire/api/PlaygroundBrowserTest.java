@@ -54,7 +54,7 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
         synchronized (SLOWED) {
             if (SLOWED.add(engine)) engine.addKvReportListener(r -> sleep(stepDelayMillis));
         }
-        browser = HeadlessChromium.start(1280, 1000);
+        browser = PlaygroundBrowser.start(1280, 1000);
     }
 
     @AfterEach
@@ -67,7 +67,7 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
     void theAutorunUrlStreamsTheReferenceContinuation() throws Exception {
         open("/?mode=completion&prompt=" + encode("Once upon a time") + "&max_tokens=32&temperature=0&autorun=1");
         WebElement output = awaitState("done");
-        HeadlessChromium.screenshot(browser, "autorun-once-upon-a-time");
+        PlaygroundBrowser.screenshot(browser, "autorun-once-upon-a-time");
 
         assertThat(output.getText()).isEqualTo(ONCE_UPON_A_TIME_32.strip());
         assertThat(text("#usage")).isEqualTo("5 prompt + 32 completion = 37 tokens");
@@ -88,7 +88,7 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
         await("the engine's running count back at 0").atMost(10, TimeUnit.SECONDS)
                 .until(() -> engine.stats().running() == 0);
         new WebDriverWait(browser, WAIT).until(d -> "0".equals(text("#kv-running")));
-        HeadlessChromium.screenshot(browser, "stopped-stream");
+        PlaygroundBrowser.screenshot(browser, "stopped-stream");
 
         assertThat(stopped.length()).as("stopped well before 400 tokens").isLessThan(ONCE_UPON_A_TIME_32.length() * 8);
         assertThat(text("#usage")).as("no usage: the stream never finished").isEqualTo("–");
@@ -114,14 +114,14 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
         }
         WebElement map = browser.findElement(By.id("kv-map"));
         new WebDriverWait(browser, WAIT).until(d -> count(map, "used") >= 8 && text("#output").length() > 60);
-        HeadlessChromium.screenshot(browser, "kv-map-mid-generation");
+        PlaygroundBrowser.screenshot(browser, "kv-map-mid-generation");
         int usedDuring = count(map, "used");
         int total = usedDuring + count(map, "cached") + count(map, "free");
 
         for (var f : others) assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         awaitState("done");
         new WebDriverWait(browser, WAIT).until(d -> count(map, "used") == 0);
-        HeadlessChromium.screenshot(browser, "kv-map-after");
+        PlaygroundBrowser.screenshot(browser, "kv-map-after");
 
         assertThat(usedDuring).as("blocks in use during 9 requests (11 sequences)").isGreaterThanOrEqualTo(11);
         assertThat(total).isEqualTo(engine.numTotalBlocks());
@@ -135,7 +135,7 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
     void anApiErrorIsShownAsAMessage() throws Exception {
         open("/?mode=completion&model=no-such-model&prompt=Hello&autorun=1");
         awaitState("error");
-        HeadlessChromium.screenshot(browser, "api-error");
+        PlaygroundBrowser.screenshot(browser, "api-error");
 
         WebElement error = browser.findElement(By.id("error"));
         assertThat(error.isDisplayed()).isTrue();
@@ -149,7 +149,7 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
             browser.manage().window().setSize(new Dimension(width, 1000));
             open("/?mode=chat&prompt=" + encode("Tell me a story") + "&max_tokens=24&temperature=0&autorun=1");
             awaitState("done");
-            HeadlessChromium.screenshot(browser, "layout-" + width);
+            PlaygroundBrowser.screenshot(browser, "layout-" + width);
             long scroll = number("return document.documentElement.scrollWidth");
             long inner = number("return document.documentElement.clientWidth");
             assertThat(scroll).as("no sideways scrolling at %d px", width).isLessThanOrEqualTo(inner);

@@ -20,16 +20,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * downloads a driver. In CI ({@code CI=true}) a missing browser fails the test ({@code .ci/run}
  * installs it); elsewhere the test is skipped saying what to install.
  */
-final class HeadlessChromium {
+public final class PlaygroundBrowser {
     static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("QUIRE_CHROMIUM", "/usr/bin/chromium"));
     static final Path CHROMEDRIVER =
             Path.of(System.getenv().getOrDefault("QUIRE_CHROMEDRIVER", "/usr/bin/chromedriver"));
     static final Path SCREENSHOTS = Path.of("target", "playground-screenshots");
 
-    private HeadlessChromium() {}
+    private PlaygroundBrowser() {}
 
     /** A headless browser window of {@code width} x {@code height} CSS pixels. */
-    static ChromeDriver start(int width, int height) {
+    public static ChromeDriver start(int width, int height) {
         boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
         if (!present && "true".equals(System.getenv("CI"))) {
             throw new IllegalStateException("CI=true but " + CHROMIUM + " or " + CHROMEDRIVER
@@ -48,7 +48,7 @@ final class HeadlessChromium {
     }
 
     /** Saves what the browser shows as target/playground-screenshots/{@code name}.png. */
-    static Path screenshot(ChromeDriver driver, String name) throws IOException {
+    public static Path screenshot(ChromeDriver driver, String name) throws IOException {
         Files.createDirectories(SCREENSHOTS);
         File shot = driver.getScreenshotAs(OutputType.FILE);
         Path to = SCREENSHOTS.resolve(name + ".png");
