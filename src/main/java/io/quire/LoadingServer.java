@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.concurrent.ExecutorService;
@@ -44,6 +45,17 @@ final class LoadingServer implements SmartLifecycle {
      * Starts answering on {@code address:port} (null address: every interface); false, and a
      * warning, when the port cannot be bound (the web server will then fail on it with Boot's message).
      */
+    synchronized boolean open(String address, int port) {
+        if (address == null || address.isBlank()) return open((InetAddress) null, port);
+        try {
+            return open(InetAddress.getByName(address), port);
+        } catch (UnknownHostException e) {
+            log.warn("Cannot answer on {} while the model loads: unknown address", address);
+            return false;
+        }
+    }
+
+    /** As {@link #open(String, int)}. */
     synchronized boolean open(InetAddress address, int port) {
         if (handedOver || server != null) return false;
         try {

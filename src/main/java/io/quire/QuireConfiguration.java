@@ -19,6 +19,8 @@ import io.quire.model.gguf.GgufFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -26,7 +28,6 @@ import org.springframework.core.env.Environment;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -49,8 +50,8 @@ public class QuireConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    public LanguageModel<?> languageModel(QuireProperties props, LoadingServer loading, Environment env)
-            throws IOException {
+    public LanguageModel<?> languageModel(QuireProperties props, LoadingServer loading, Environment env,
+                                          ApplicationContext context) throws IOException {
         int threads = props.threads() > 0 ? props.threads() : Runtime.getRuntime().availableProcessors();
         Parallel.setThreads(threads);
         long start = System.nanoTime();
@@ -64,10 +65,12 @@ public class QuireConfiguration {
                     props.dtype());
         } else {
             Path path = Path.of(props.model());
-            // A fixed plain-HTTP port answers /health (503, the percentage read) while the file loads.
+            // A fixed plain-HTTP port answers /health (503, the percentage read) while the file loads,
+            // where a web server will take the port over (not in a context without one, as some tests have).
             int port = env.getProperty("server.port", Integer.class, 8080);
-            if (port > 0 && !env.getProperty("server.ssl.enabled", Boolean.class, false)) {
-                loading.open(env.getProperty("server.address", InetAddress.class), port);
+            if (context instanceof WebServerApplicationContext && port > 0
+                    && !env.getProperty("server.ssl.enabled", Boolean.class, false)) {
+                loading.open(env.getProperty("server.address"), port);
             }
             model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device, props.dtype(),
                     loading.progress());

@@ -54,7 +54,8 @@ export class KvMap {
     this.byId = new Map(s.blocks.map(b => [b.id, b]));
     const count = l => this.states.reduce((n, x) => n + (x === l), 0);
     const used = count('u'), cached = count('c'), free = count('f');
-    Object.assign(this.canvas.dataset, { used, cached, free, step: s.step });
+    const shared = s.blocks.reduce((n, b) => n + (b.ref > 1), 0);
+    Object.assign(this.canvas.dataset, { used, cached, free, shared, step: s.step, map: s.map });
     this.canvas.setAttribute('aria-label',
       `KV block map of ${this.states.length} blocks: ${used} in use, ${cached} cached, ${free} free`);
     this.renderTotals(s);
@@ -111,6 +112,7 @@ export class KvMap {
       if (b && b.ref > 1 && cell >= 12) { g.fillStyle = '#fff'; g.fillText(String(b.ref), x + size / 2, y + size / 2 + 1); }
     }
     this.layout = { cell, cols };
+    Object.assign(canvas.dataset, { cell, cols });  // where block i is drawn, for tests and tools
   }
 
   hover(px, py) {

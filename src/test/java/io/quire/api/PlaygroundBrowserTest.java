@@ -9,8 +9,10 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
+import org.openqa.selenium.Rectangle;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.TestPropertySource;
@@ -98,14 +100,15 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
 
     @Test
     void theMapShowsBlocksInUseDuringEightConcurrentGenerationsAndOnlyCachedOnesAfter() throws Exception {
-        stepDelayMillis = 15;  // 160 tokens: about 2.5 s
-        // The page runs three samples side by side while eight other clients generate.
-        open("/?mode=completion&prompt=" + encode("Once upon a time") + "&max_tokens=160&temperature=0.8&seed=7&n=3"
-                + "&autorun=1");
+        stepDelayMillis = 15;  // 300 tokens: about 5 s
+        // The page runs three samples side by side while eight other clients generate. Its prompt
+        // (25 tokens) fills a block, which the three samples share.
+        open("/?mode=completion&prompt=" + encode("Once upon a time, there was a little girl named Lily. She loved to"
+                + " play outside in the park.") + "&max_tokens=300&temperature=0.8&seed=7&n=3&autorun=1");
         List<CompletableFuture<HttpResponse<String>>> others = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             String body = """
-                    {"model": "%s", "prompt": "Once upon a time there was a %s", "max_tokens": 160,
+                    {"model": "%s", "prompt": "Once upon a time there was a %s", "max_tokens": 300,
                      "temperature": 0.8, "seed": %d}""".formatted(MODEL, List.of("cat", "dog", "boy", "girl",
                     "king", "bird", "tree", "ship").get(i), i);
             others.add(http.sendAsync(HttpRequest.newBuilder(uri("/v1/completions")).timeout(WAIT)
@@ -113,8 +116,12 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
                     .build(), HttpResponse.BodyHandlers.ofString()));
         }
         WebElement map = browser.findElement(By.id("kv-map"));
-        new WebDriverWait(browser, WAIT).until(d -> count(map, "used") >= 8 && text("#output").length() > 60);
+        new WebDriverWait(browser, WAIT).until(d -> count(map, "used") >= 8 && count(map, "shared") >= 1
+                && text("#output").length() > 60);
         PlaygroundBrowser.screenshot(browser, "kv-map-mid-generation");
+        String tip = hover(map, 'u', "in use");
+        assertThat(tip).as("the hovered block's details").containsPattern("block \\d+: in use, \\d+ references?")
+                .containsPattern("\\d+ / 16 tokens").contains("owners: req-");
         int usedDuring = count(map, "used");
         int total = usedDuring + count(map, "cached") + count(map, "free");
 
@@ -127,6 +134,7 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
         assertThat(total).isEqualTo(engine.numTotalBlocks());
         assertThat(count(map, "cached")).as("full blocks kept for prefix hits").isPositive();
         assertThat(count(map, "cached") + count(map, "free")).isEqualTo(engine.numTotalBlocks());
+        assertThat(hover(map, 'c', "cached")).contains("cached: free, keeps its prefix hash");
         assertThat(browser.findElements(By.cssSelector("#output .sample"))).hasSize(3)
                 .allSatisfy(s -> assertThat(s.getText()).startsWith("sample "));
     }
@@ -186,6 +194,8 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
         assertThat(order).containsExactly("chat", "model", "prompt", "temperature", "top_p", "top_k", "max_tokens",
                 "n", "seed", "stop", "api-key", "run", "kv-map");
 
+        PlaygroundBrowser.screenshot(browser, "focus-order-end");
+
         @SuppressWarnings("unchecked")
         Map<String, Double> contrast = (Map<String, Double>) browser.executeScript(CONTRAST_SCRIPT);
         assertThat(contrast).isNotEmpty().allSatisfy((what, ratio) ->
@@ -207,6 +217,31 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
               out[sel] = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
             }
             return out;""";
+
+    /** Moves the mouse over the first block the map draws as {@code state} (u, c, f) until the tooltip says {@code what}. */
+    private String hover(WebElement map, char state, String what) {
+        int cell = count(map, "cell"), cols = count(map, "cols");
+        WebElement tip = browser.findElement(By.id("kv-tip"));
+        Rectangle box = map.getRect();
+        for (int tries = 0; tries < 20; tries++) {
+            int id = firstBlock(map.getAttribute("data-map"), state);
+            int x = (id % cols) * cell + cell / 2 - box.getWidth() / 2;
+            int y = (id / cols) * cell + cell / 2 - box.getHeight() / 2;
+            new Actions(browser).moveToElement(map, x, y).perform();
+            if (tip.isDisplayed() && tip.getText().startsWith("block " + id + ": " + what)) return tip.getText();
+        }
+        throw new AssertionError("no block shown as " + what + ": " + tip.getText());
+    }
+
+    /** The first block id in {@code state} in a run-length encoded map ({@code c2f5u3}). */
+    private static int firstBlock(String map, char state) {
+        int id = 0;
+        for (var m : java.util.regex.Pattern.compile("([a-z])(\\d+)").matcher(map).results().toList()) {
+            if (m.group(1).charAt(0) == state) return id;
+            id += Integer.parseInt(m.group(2));
+        }
+        throw new AssertionError("no block in state " + state + " in " + map);
+    }
 
     private void open(String path) {
         browser.get("http://localhost:" + port + path);
