@@ -118,22 +118,23 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
         WebElement map = browser.findElement(By.id("kv-map"));
         new WebDriverWait(browser, WAIT).until(d -> count(map, "used") >= 8 && count(map, "shared") >= 1
                 && text("#output").length() > 60);
+        Map<String, Long> during = counts();  // one snapshot's counts, read at once
         PlaygroundBrowser.screenshot(browser, "kv-map-mid-generation");
         String tip = hover(map, 'u', "in use");
         assertThat(tip).as("the hovered block's details").containsPattern("block \\d+: in use, \\d+ references?")
                 .containsPattern("\\d+ / 16 tokens").contains("owners: req-");
-        int usedDuring = count(map, "used");
-        int total = usedDuring + count(map, "cached") + count(map, "free");
 
         for (var f : others) assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         awaitState("done");
         new WebDriverWait(browser, WAIT).until(d -> count(map, "used") == 0);
         PlaygroundBrowser.screenshot(browser, "kv-map-after");
 
-        assertThat(usedDuring).as("blocks in use during 9 requests (11 sequences)").isGreaterThanOrEqualTo(11);
-        assertThat(total).isEqualTo(engine.numTotalBlocks());
-        assertThat(count(map, "cached")).as("full blocks kept for prefix hits").isPositive();
-        assertThat(count(map, "cached") + count(map, "free")).isEqualTo(engine.numTotalBlocks());
+        Map<String, Long> after = counts();
+        assertThat(during.get("used")).as("blocks in use during 9 requests (11 sequences)").isGreaterThanOrEqualTo(11);
+        assertThat(during.get("used") + during.get("cached") + during.get("free")).isEqualTo(engine.numTotalBlocks());
+        assertThat(after.get("used")).isZero();
+        assertThat(after.get("cached")).as("full blocks kept for prefix hits").isPositive();
+        assertThat(after.get("cached") + after.get("free")).isEqualTo(engine.numTotalBlocks());
         assertThat(hover(map, 'c', "cached")).contains("cached: free, keeps its prefix hash");
         assertThat(browser.findElements(By.cssSelector("#output .sample"))).hasSize(3)
                 .allSatisfy(s -> assertThat(s.getText()).startsWith("sample "));
@@ -172,7 +173,7 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
     }
 
     @Test
-    void everyControlIsLabelledFocusFollowsTheFormAndTextHasContrast() {
+    void everyControlIsLabelledFocusFollowsTheFormAndTextHasContrast() throws Exception {
         open("/");
         new WebDriverWait(browser, WAIT).until(d -> text("#status").startsWith("Ready"));
         @SuppressWarnings("unchecked")
@@ -241,6 +242,14 @@ class PlaygroundBrowserTest extends Stories260KServerTest {
             id += Integer.parseInt(m.group(2));
         }
         throw new AssertionError("no block in state " + state + " in " + map);
+    }
+
+    /** The map's counts of one snapshot (used, cached, free, shared), read in one go. */
+    @SuppressWarnings("unchecked")
+    private Map<String, Long> counts() {
+        return (Map<String, Long>) browser.executeScript("""
+                const d = document.getElementById('kv-map').dataset;
+                return {used: +d.used, cached: +d.cached, free: +d.free, shared: +d.shared};""");
     }
 
     private void open(String path) {
