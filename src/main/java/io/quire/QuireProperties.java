@@ -19,7 +19,10 @@ import java.util.List;
  * that its own constructors use too; {@code application.yml} shows the same values to a reader and
  * {@code QuirePropertiesDefaultsTest} fails when it drifts.
  *
- * @param model                a GGUF file, or {@code dummy} for the built-in random-weight model
+ * @param model                a GGUF file, a Hugging Face model id ({@code Org/Name[@revision]}: its GGUF file is
+ *                             downloaded into the Hugging Face cache first, see {@code HubModelInitializer}), or
+ *                             {@code dummy} for the built-in random-weight model
+ * @param modelFile            which GGUF file of a Hub repository that holds several
  * @param servedModelName      the name clients send in {@code model}; blank: the file name without
  *                             {@code .gguf} ({@code quire-dummy} for the dummy model)
  * @param blockSize            tokens per KV-cache block
@@ -55,6 +58,7 @@ import java.util.List;
 @ConfigurationProperties("quire")
 public record QuireProperties(
         @DefaultValue(DUMMY) String model,
+        String modelFile,
         String servedModelName,
         @DefaultValue("" + EngineConfig.DEFAULT_BLOCK_SIZE) int blockSize,
         @DefaultValue("0B") DataSize kvCacheMemory,
