@@ -1,5 +1,6 @@
 package io.quire.api;
 
+import io.quire.api.tools.ToolChoice;
 import io.quire.api.wire.ChatCompletionRequest;
 import io.quire.engine.GenerationService;
 import io.quire.engine.RequestOutput;
@@ -26,13 +27,15 @@ public class ChatCompletionsHandler {
     private final JsonMapper json;
     private final LogprobsFormatter logprobs;
     private final RequestReader reader;
+    private final ChatParsers parsers;
 
     public ChatCompletionsHandler(GenerationService engine, ChatPrompts prompts, JsonMapper json,
-                                  RequestReader reader) {
+                                  RequestReader reader, ChatParsers parsers) {
         this.engine = engine;
         this.prompts = prompts;
         this.json = json;
         this.reader = reader;
+        this.parsers = parsers;
         this.logprobs = new LogprobsFormatter(engine.tokenizer());
     }
 
@@ -49,15 +52,24 @@ public class ChatCompletionsHandler {
         Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
         Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
         boolean generationPrompt = r.addGenerationPrompt() == null || r.addGenerationPrompt();
-        String rendered = prompts.render(r.messages(), generationPrompt, kwargs);
+        RequestedTools tools = RequestedTools.of(r.tools(), r.toolChoice(), r.parallelToolCalls(), json);
+        var outputParsers = parsers.forRequest(tools, r.includeReasoning() == null || r.includeReasoning());
+        if (tools.choice().forced()) {
+            throw ApiException.badRequest("tool_choice", "tool_choice \"required\" or a named function needs"
+                    + " constrained decoding, which this server does not implement yet; send \"auto\"");
+        }
+        String rendered = prompts.render(r.messages(), tools.forTemplate(), generationPrompt, kwargs);
         int[] tokens = prompts.tokenize(rendered, true);
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount);
+        // Call formats are often written with special tokens (<tool_call>, [TOOL_CALLS], <|python_tag|>):
+        // the parser must see them, as vLLM's parsers make sure.
+        if (tools.choice().mode() == ToolChoice.Mode.AUTO) params = params.withSkipSpecialTokens(false);
         String id = OpenAiFormat.newId("chatcmpl-");
         long created = OpenAiFormat.nowSeconds();
         Flux<RequestOutput> submitted = engine.generate(id, tokens, params, r.cacheSalt());
         ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), params.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
-                logprobCount == null ? null : logprobs);
+                logprobCount == null ? null : logprobs, outputParsers);
         return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
     }
 }

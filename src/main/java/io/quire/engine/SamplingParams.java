@@ -93,6 +93,12 @@ public record SamplingParams(
                 logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty);
     }
 
+    public SamplingParams withSkipSpecialTokens(boolean skip) {
+        return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
+                repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
+                logitBias, logprobs, skip, bestOf, useBeamSearch, lengthPenalty);
+    }
+
     /** Beam search of width {@code bestOf} (or n), returning the best {@code n} beams. */
     public SamplingParams withBeamSearch(float newLengthPenalty) {
         return new SamplingParams(n, 0f, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
