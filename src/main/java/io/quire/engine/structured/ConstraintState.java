@@ -47,10 +47,7 @@ public final class ConstraintState {
         TokenConstraint.Mask m = constraint.mask(state);
         boolean accepting = constraint.accepting(state);
         Arrays.fill(out, Float.NEGATIVE_INFINITY);
-        int budget = remaining - 1;
-        int allowed = copyAllowed(m, logits, out, budget < m.maxNextDistance() ? budget : Integer.MAX_VALUE);
-        // Too few tokens left to finish whatever is chosen: the output will be cut by length anyway.
-        if (allowed == 0) allowed = copyAllowed(m, logits, out, Integer.MAX_VALUE);
+        int allowed = 0;
         if (accepting) {
             for (int id : constraint.vocabulary().endIds) {
                 if (id >= 0 && id < out.length) {
@@ -59,6 +56,11 @@ public final class ConstraintState {
                 }
             }
         }
+        int budget = remaining - 1;
+        int tokens = copyAllowed(m, logits, out, budget < m.maxNextDistance() ? budget : Integer.MAX_VALUE);
+        // Too few tokens left to finish whatever is chosen: the output will be cut by length anyway.
+        if (allowed + tokens == 0) tokens = copyAllowed(m, logits, out, Integer.MAX_VALUE);
+        allowed += tokens;
         if (allowed == 0) {
             throw new IllegalStateException("the model's vocabulary has no token that continues the constrained output");
         }

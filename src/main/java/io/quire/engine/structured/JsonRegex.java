@@ -22,7 +22,7 @@ final class JsonRegex {
             RegexParser.parse("\\\\([\"\\\\/bfnrt]|u[0-9a-fA-F]{4})"));
     static final RegexNode STRING = concat(literal("\""), star(STRING_CHAR), literal("\""));
     static final RegexNode INTEGER = RegexParser.parse("-?(0|[1-9][0-9]*)");
-    static final RegexNode NUMBER = RegexParser.parse("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
+    static final RegexNode NUMBER = RegexParser.parse("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]{1,2})?");
     static final RegexNode BOOLEAN = alt(literal("true"), literal("false"));
     static final RegexNode NULL = literal("null");
 
