@@ -1,10 +1,12 @@
 package io.quire.api;
 
+import io.quire.api.tools.ForcedToolCalls;
 import io.quire.api.tools.ToolChoice;
 import io.quire.api.wire.ChatCompletionRequest;
 import io.quire.engine.GenerationService;
 import io.quire.engine.RequestOutput;
 import io.quire.engine.SamplingParams;
+import io.quire.engine.structured.ConstraintSpec;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
@@ -54,16 +56,21 @@ public class ChatCompletionsHandler {
         boolean generationPrompt = r.addGenerationPrompt() == null || r.addGenerationPrompt();
         RequestedTools tools = RequestedTools.of(r.tools(), r.toolChoice(), r.parallelToolCalls(), json);
         var outputParsers = parsers.forRequest(tools, r.includeReasoning() == null || r.includeReasoning());
-        if (tools.choice().forced()) {
-            throw ApiException.badRequest("tool_choice", "tool_choice \"required\" or a named function needs"
-                    + " constrained decoding, which this server does not implement yet; send \"auto\"");
-        }
         String rendered = prompts.render(r.messages(), tools.forTemplate(), generationPrompt, kwargs);
         int[] tokens = prompts.tokenize(rendered, true);
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount);
         // Call formats are often written with special tokens (<tool_call>, [TOOL_CALLS], <|python_tag|>):
         // the parser must see them, as vLLM's parsers make sure.
         if (tools.choice().mode() == ToolChoice.Mode.AUTO) params = params.withSkipSpecialTokens(false);
+        if (tools.choice().forced()) {
+            // As vLLM: the output is held to the calls' JSON, so any model makes a valid call.
+            if (params.constraint() != null) {
+                throw ApiException.badRequest("tool_choice", "tool_choice \"required\" or a named function"
+                        + " cannot be combined with response_format or structured outputs");
+            }
+            params = params.withConstraint(ConstraintSpec.jsonSchema(
+                    ForcedToolCalls.schema(tools.choice(), tools.parameters(), tools.parallel())));
+        }
         String id = OpenAiFormat.newId("chatcmpl-");
         long created = OpenAiFormat.nowSeconds();
         Flux<RequestOutput> submitted = engine.generate(id, tokens, params, r.cacheSalt());

@@ -112,7 +112,7 @@ public record SamplingParams(
     public SamplingParams withSkipSpecialTokens(boolean skip) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
-                logitBias, logprobs, skip, bestOf, useBeamSearch, lengthPenalty);
+                logitBias, logprobs, skip, bestOf, useBeamSearch, lengthPenalty, constraint);
     }
 
     /** Beam search of width {@code bestOf} (or n), returning the best {@code n} beams. */
