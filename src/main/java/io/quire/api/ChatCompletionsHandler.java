@@ -51,10 +51,13 @@ public class ChatCompletionsHandler {
         boolean generationPrompt = r.addGenerationPrompt() == null || r.addGenerationPrompt();
         String rendered = prompts.render(r.messages(), generationPrompt, kwargs);
         int[] tokens = prompts.tokenize(rendered, true);
-        SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount);
+        StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
+        SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount)
+                .withConstraint(constraint == null ? null : constraint.spec());
         String id = OpenAiFormat.newId("chatcmpl-");
         long created = OpenAiFormat.nowSeconds();
-        Flux<RequestOutput> submitted = engine.generate(id, tokens, params, r.cacheSalt());
+        Flux<RequestOutput> submitted =
+                StructuredOutputs.submit(constraint, () -> engine.generate(id, tokens, params, r.cacheSalt()));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), params.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
                 logprobCount == null ? null : logprobs);
