@@ -58,23 +58,26 @@ public class ChatCompletionsHandler {
         var outputParsers = parsers.forRequest(tools, r.includeReasoning() == null || r.includeReasoning());
         String rendered = prompts.render(r.messages(), tools.forTemplate(), generationPrompt, kwargs);
         int[] tokens = prompts.tokenize(rendered, true);
+        StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount);
         // Call formats are often written with special tokens (<tool_call>, [TOOL_CALLS], <|python_tag|>):
         // the parser must see them, as vLLM's parsers make sure.
         if (tools.choice().mode() == ToolChoice.Mode.AUTO) params = params.withSkipSpecialTokens(false);
         if (tools.choice().forced()) {
             // As vLLM: the output is held to the calls' JSON, so any model makes a valid call.
-            if (params.constraint() != null) {
+            if (constraint != null) {
                 throw ApiException.badRequest("tool_choice", "tool_choice \"required\" or a named function"
-                        + " cannot be combined with response_format or structured outputs");
+                        + " cannot be combined with " + constraint.param());
             }
-            params = params.withConstraint(ConstraintSpec.jsonSchema(
-                    ForcedToolCalls.schema(tools.choice(), tools.parameters(), tools.parallel())));
+            constraint = new StructuredOutputs.Requested(ConstraintSpec.jsonSchema(
+                    ForcedToolCalls.schema(tools.choice(), tools.parameters(), tools.parallel())), "tools");
         }
+        SamplingParams constrained = params.withConstraint(constraint == null ? null : constraint.spec());
         String id = OpenAiFormat.newId("chatcmpl-");
         long created = OpenAiFormat.nowSeconds();
-        Flux<RequestOutput> submitted = engine.generate(id, tokens, params, r.cacheSalt());
-        ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), params.n());
+        Flux<RequestOutput> submitted =
+                StructuredOutputs.submit(constraint, () -> engine.generate(id, tokens, constrained, r.cacheSalt()));
+        ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), constrained.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
                 logprobCount == null ? null : logprobs, outputParsers);
         return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);

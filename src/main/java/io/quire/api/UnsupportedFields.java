@@ -30,14 +30,9 @@ public final class UnsupportedFields {
 
     /** Both endpoints: vLLM's sampling and serving extras, structured output. */
     private static final List<Field> COMMON = List.of(
-            field("response_format", UnsupportedFields::plainText, "structured output is not implemented"),
-            field("structured_outputs", NONE, "structured output is not implemented"),
-            field("guided_json", NONE, "guided decoding is not implemented"),
-            field("guided_regex", NONE, "guided decoding is not implemented"),
-            field("guided_choice", NONE, "guided decoding is not implemented"),
-            field("guided_grammar", NONE, "guided decoding is not implemented"),
-            field("guided_decoding_backend", NONE, "guided decoding is not implemented"),
-            field("guided_whitespace_pattern", NONE, "guided decoding is not implemented"),
+            // response_format, structured_outputs and guided_json/regex/choice/grammar are read by
+            // StructuredOutputs; guided_decoding_backend only picks vLLM's implementation: ignored.
+            field("guided_whitespace_pattern", NONE, "a custom whitespace pattern is not implemented"),
             field("prompt_logprobs", NONE, "prompt logprobs are not computed"),
             field("truncate_prompt_tokens", NONE, "prompt truncation is not implemented"),
             field("truncation_side", NONE, "prompt truncation is not implemented"),
@@ -121,10 +116,5 @@ public final class UnsupportedFields {
         if (v == null || !v.isString()) return false;
         for (String s : values) if (s.equals(v.stringValue())) return true;
         return false;
-    }
-
-    /** {@code {"type": "text"}}: plain text, OpenAI's default. */
-    private static boolean plainText(JsonNode v) {
-        return v.isObject() && v.size() == 1 && isOneOf(v.get("type"), "text");
     }
 }

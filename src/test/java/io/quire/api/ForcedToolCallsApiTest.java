@@ -25,12 +25,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code tool_choice} {@code required} and a named function on the built-in random model at
  * temperature 1: only the constraint can make its output a call, and every call it makes names an
  * offered function with arguments that validate against that function's parameters (networknt's
- * validator as the oracle), streamed and not. No tool-call parser is configured: forced calls do
- * not need one.
+ * validator as the oracle), streamed and not. The server's hermes parser and qwen3 reasoning
+ * parser play no part in forced calls (their output is JSON, not a model's call format).
  */
 @ExtendWith(KvLeakCheck.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "quire.kv-cache-memory=64MB", "quire.max-model-len=1024"})
+        "quire.kv-cache-memory=64MB", "quire.max-model-len=1024",
+        "quire.tool-call-parser=hermes", "quire.reasoning-parser=qwen3"})
 class ForcedToolCallsApiTest {
     static final Map<String, String> PARAMETERS = Map.of(
             "get_weather", """
@@ -135,6 +136,8 @@ class ForcedToolCallsApiTest {
     void forcedCallsCannotBeCombinedWithAnotherConstraint() throws Exception {
         HttpResponse<String> r = post(body("\"required\"", 1, false, ", \"response_format\": {\"type\": \"json_object\"}"));
         assertThat(r.statusCode()).isEqualTo(400);
-        assertThat(json.readTree(r.body()).get("error").get("param").asString()).isEqualTo("tool_choice");
+        JsonNode error = json.readTree(r.body()).get("error");
+        assertThat(error.get("param").asString()).isEqualTo("tool_choice");
+        assertThat(error.get("message").asString()).contains("cannot be combined with response_format");
     }
 }

@@ -126,13 +126,6 @@ class StrictRequestsApiTest extends Stories260KServerTest {
     @Test
     void unsupportedFieldsAreRefusedByName() throws Exception {
         String[][] both = {
-                {"response_format", "{\"type\": \"json_object\"}"},
-                {"structured_outputs", "{\"json\": {}}"},
-                {"guided_json", "{\"type\": \"object\"}"},
-                {"guided_regex", "\"a+\""},
-                {"guided_choice", "[\"a\", \"b\"]"},
-                {"guided_grammar", "\"root ::= 'a'\""},
-                {"guided_decoding_backend", "\"xgrammar\""},
                 {"guided_whitespace_pattern", "\" \""},
                 {"prompt_logprobs", "1"},
                 {"truncate_prompt_tokens", "5"},

@@ -56,4 +56,10 @@ public record ChatCompletionRequest(
         JsonNode tools,
         JsonNode toolChoice,
         Boolean parallelToolCalls,
-        Boolean includeReasoning) implements SamplingFields {}
+        Boolean includeReasoning,
+        JsonNode responseFormat,
+        JsonNode structuredOutputs,
+        JsonNode guidedJson,
+        JsonNode guidedRegex,
+        JsonNode guidedChoice,
+        JsonNode guidedGrammar) implements SamplingFields {}
