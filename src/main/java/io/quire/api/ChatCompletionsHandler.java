@@ -55,7 +55,6 @@ public class ChatCompletionsHandler {
         Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
         boolean generationPrompt = r.addGenerationPrompt() == null || r.addGenerationPrompt();
         RequestedTools tools = RequestedTools.of(r.tools(), r.toolChoice(), r.parallelToolCalls(), json);
-        var outputParsers = parsers.forRequest(tools, r.includeReasoning() == null || r.includeReasoning());
         String rendered = prompts.render(r.messages(), tools.forTemplate(), generationPrompt, kwargs);
         int[] tokens = prompts.tokenize(rendered, true);
         StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
@@ -73,6 +72,10 @@ public class ChatCompletionsHandler {
                     ForcedToolCalls.schema(tools.choice(), tools.parameters(), tools.parallel())), "tools");
         }
         SamplingParams constrained = params.withConstraint(constraint == null ? null : constraint.spec());
+        boolean jsonOutput = constraint != null && (constraint.spec() instanceof ConstraintSpec.JsonSchema
+                || constraint.spec() instanceof ConstraintSpec.JsonObject);
+        var outputParsers = parsers.forRequest(tools, r.includeReasoning() == null || r.includeReasoning(),
+                jsonOutput);
         String id = OpenAiFormat.newId("chatcmpl-");
         long created = OpenAiFormat.nowSeconds();
         Flux<RequestOutput> submitted =

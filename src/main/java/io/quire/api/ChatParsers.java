@@ -36,9 +36,10 @@ public final class ChatParsers {
     /**
      * The per-choice parsers for a request, or null when its text passes through untouched. Calls are
      * looked for with {@code tool_choice} auto (the configured parser, which must exist) or forced
-     * (the output is the call's JSON, whatever the parser).
+     * (the output is the call's JSON, whatever the parser). An output held to JSON from its first token
+     * ({@code jsonOutput}: JSON mode, a JSON Schema, forced calls) has no thinking to split off.
      */
-    Supplier<ChatOutputParser> forRequest(RequestedTools requested, boolean includeReasoning) {
+    Supplier<ChatOutputParser> forRequest(RequestedTools requested, boolean includeReasoning, boolean jsonOutput) {
         ToolChoice choice = requested.choice();
         if (choice.mode() == ToolChoice.Mode.AUTO && tools == null) {
             throw ApiException.badRequest("tool_choice", "\"auto\" tool choice needs the server started with"
@@ -46,8 +47,9 @@ public final class ChatParsers {
                     + " send tool_choice \"none\", \"required\" or a named function instead");
         }
         boolean callsParsed = choice.mode() != ToolChoice.Mode.NONE;
-        if (!callsParsed && reasoning == null) return null;
-        return () -> new ChatOutputParser(reasoning == null ? null : reasoning.open(),
+        boolean thinking = reasoning != null && !jsonOutput && !choice.forced();
+        if (!callsParsed && !thinking) return null;
+        return () -> new ChatOutputParser(thinking ? reasoning.open() : null,
                 !callsParsed ? null
                         : choice.forced() ? ForcedToolCalls.open(choice, requested.parameters())
                         : tools.open(requested.parameters()),

@@ -103,4 +103,17 @@ class ToolCallingApiTest extends Stories260KServerTest {
         JsonNode hidden = postJson("/v1/chat/completions", body.formatted(", \"include_reasoning\": false"));
         assertThat(hidden.get("choices").get(0).get("message").has("reasoning_content")).isFalse();
     }
+
+    @Test
+    void jsonOutputIsNeverTakenForThinking() throws Exception {
+        // deepseek_r1 would count the whole output as thinking (it never writes </think>); JSON mode's
+        // output is JSON from its first token, so it stays content.
+        JsonNode r = postJson("/v1/chat/completions", """
+                {"messages": [{"role": "user", "content": "Once upon a time"}], "max_tokens": 40, "temperature": 0,
+                 "response_format": {"type": "json_schema", "json_schema": {"name": "pick", "schema": {"type": "object",
+                   "properties": {"a": {"enum": ["x", "y"]}}, "required": ["a"], "additionalProperties": false}}}}""");
+        JsonNode message = r.get("choices").get(0).get("message");
+        assertThat(message.has("reasoning_content")).isFalse();
+        assertThat(message.get("content").asString()).startsWith("{");
+    }
 }
