@@ -73,6 +73,66 @@ class ConstraintCompilerTest {
         for (int i = 0; i < 40; i++) assertThat(choices).contains(ConstraintWalk.run(c, tokenizer, 20, random).text());
     }
 
+    /** llama.cpp's grammars/json.gbnf, as published. */
+    static final String JSON_GBNF = """
+            root   ::= object
+            value  ::= object | array | string | number | ("true" | "false" | "null") ws
+
+            object ::=
+              "{" ws (
+                        string ":" ws value
+                ("," ws string ":" ws value)*
+              )? "}" ws
+
+            array  ::=
+              "[" ws (
+                        value
+                ("," ws value)*
+              )? "]" ws
+
+            string ::=
+              "\\"" (
+                [^"\\\\\\x7F\\x00-\\x1F] |
+                "\\\\" (["\\\\bfnrt] | "u" [0-9a-fA-F]{4}) # escapes
+              )* "\\"" ws
+
+            number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws
+
+            # Optional space: by convention, applied in this grammar after literal chars when allowed
+            ws ::= | " " | "\\n" [ \\t]{0,20}
+            """;
+
+    static final String ARITHMETIC_GBNF = """
+            root   ::= expr
+            expr   ::= term (("+" | "-") term)*
+            term   ::= factor (("*" | "/") factor)*
+            factor ::= number | "(" expr ")"
+            number ::= [0-9]+
+            """;
+
+    @Test
+    void grammarWalksParse() {
+        Random random = new Random(11);
+        TokenConstraint json = compiler.compile(new ConstraintSpec.Grammar(JSON_GBNF));
+        for (int i = 0; i < 30; i++) {
+            String text = ConstraintWalk.run(json, tokenizer, 120, random).text();
+            assertThat(StructuredSchemas.parse(text).isObject()).as(text).isTrue();
+        }
+        TokenConstraint arithmetic = compiler.compile(new ConstraintSpec.Grammar(ARITHMETIC_GBNF));
+        for (int i = 0; i < 30; i++) {
+            String text = ConstraintWalk.run(arithmetic, tokenizer, 60, random).text();
+            assertThat(Arithmetic.parses(text)).as(text).isTrue();
+        }
+    }
+
+    @Test
+    void badGrammarsAreRefused() {
+        assertThatThrownBy(() -> compiler.compile(new ConstraintSpec.Grammar("root ::= foo"))).hasMessageContaining("undefined rule 'foo'");
+        assertThatThrownBy(() -> compiler.compile(new ConstraintSpec.Grammar("start ::= \"a\""))).hasMessageContaining("no 'root'");
+        assertThatThrownBy(() -> compiler.compile(new ConstraintSpec.Grammar("root ::= \"a"))).hasMessageContaining("unterminated");
+        assertThatThrownBy(() -> compiler.compile(new ConstraintSpec.Grammar("root ::= \"a\" root"))).hasMessageContaining("no output");
+    }
+
     @Test
     void endOfGenerationOnlyWhereTheLanguageMayEnd() {
         TokenConstraint c = compiler.compile(new ConstraintSpec.Regex("ab(c)?"));
