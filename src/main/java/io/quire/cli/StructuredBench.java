@@ -53,6 +53,7 @@ public final class StructuredBench {
         int rounds = Integer.parseInt(a.get("--rounds", "2"));
         try (LanguageModel<?> model = RandomModels.load(config, TensorType.F32, 42)) {
             compileTimes(model.tokenizer());
+            maskCost(model.tokenizer());
             int maxSeqs = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
             EngineConfig ec = new EngineConfig(EngineConfig.DEFAULT_BLOCK_SIZE, EngineConfig.KV_CACHE_AUTO, maxSeqs,
                     EngineConfig.DEFAULT_MAX_NUM_BATCHED_TOKENS, 0);
@@ -68,8 +69,15 @@ public final class StructuredBench {
                 for (int b : batches) {
                     double sumRatio = 0;
                     for (int r = 1; r <= rounds; r++) {
-                        double f = run(engine, b, free, tokens, "free");
-                        double j = run(engine, b, json, tokens, "json");
+                        // A B, then B A: whatever the order does cancels out over two rounds.
+                        double f, j;
+                        if (r % 2 == 1) {
+                            f = run(engine, b, free, tokens, "free");
+                            j = run(engine, b, json, tokens, "json");
+                        } else {
+                            j = run(engine, b, json, tokens, "json");
+                            f = run(engine, b, free, tokens, "free");
+                        }
                         sumRatio += j / f;
                         System.out.printf(Locale.ROOT, "%6d %6d %14.1f %14.1f %8.3f%n", b, r, f, j, j / f);
                     }
@@ -98,6 +106,39 @@ public final class StructuredBench {
             throw new IllegalStateException("expected " + batch * tokens + " tokens, got " + produced);
         }
         return produced / seconds;
+    }
+
+    /**
+     * The masking work alone, without the model: a walk through the bench schema with uniformly
+     * random allowed tokens, timing only the mask of each step (cached states: the steady state).
+     */
+    private static void maskCost(Tokenizer tokenizer) {
+        ConstraintCompiler compiler = new ConstraintCompiler(tokenizer);
+        var constraint = compiler.compile(new ConstraintSpec.JsonSchema(SCHEMA));
+        float[] logits = new float[tokenizer.vocabSize()], out = new float[tokenizer.vocabSize()];
+        java.util.Random random = new java.util.Random(1);
+        int[] allowed = new int[tokenizer.vocabSize()];
+        long masked = 0, steps = 0;
+        for (int pass = 0; pass < 2; pass++) { // the first pass fills the caches and JITs
+            masked = 0;
+            steps = 0;
+            for (int walk = 0; walk < 200; walk++) {
+                var state = new io.quire.engine.structured.ConstraintState(constraint);
+                for (int i = 0; i < 64; i++) {
+                    long t = System.nanoTime();
+                    state.mask(logits, out, 64 - i);
+                    masked += System.nanoTime() - t;
+                    steps++;
+                    int n = 0;
+                    for (int id = 0; id < out.length; id++) if (out[id] != Float.NEGATIVE_INFINITY) allowed[n++] = id;
+                    int token = allowed[random.nextInt(n)];
+                    if (tokenizer.endOfGenerationIds().contains(token)) break;
+                    state.advance(token);
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "mask per token (vocabulary %d, bench schema, cached states): %.1f us%n",
+                tokenizer.vocabSize(), masked / 1e3 / steps);
     }
 
     /** Cold compile time (parse, automaton, first state) of the bench schema and of a large one, median of 5. */

@@ -4,6 +4,8 @@ import io.quire.KvLeakCheck;
 import io.quire.engine.structured.StructuredSchemas;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import io.quire.engine.LLMEngine;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import tools.jackson.databind.JsonNode;
@@ -29,11 +31,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @ExtendWith(KvLeakCheck.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "quire.model=dummy", "quire.max-num-seqs=32"})
+        "quire.model=dummy", "quire.max-num-seqs=32",
+        // About 1,000 tokens of KV for 32 running requests of up to 170: sequences are preempted (recomputed,
+        // or swapped for n > 1) mid-output, and must resume in the same automaton state.
+        "quire.kv-cache-memory=4MB", "quire.max-model-len=512", "quire.swap-space=2MB"})
 class StructuredOutputApiTest {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     @LocalServerPort
     int port;
+    @Autowired
+    LLMEngine engine;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     @Test
@@ -54,6 +61,7 @@ class StructuredOutputApiTest {
             String text = i % 8 == 0 ? streamedText(responses.get(i)) : chatText(responses.get(i));
             assertThat(StructuredSchemas.validate(schema, text)).as("%s\nagainst %s", text, schema).isEmpty();
         }
+        assertThat(engine.stats().numPreemptions()).as("sequences preempted mid-output").isPositive();
     }
 
     @Test
