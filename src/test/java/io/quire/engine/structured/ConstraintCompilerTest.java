@@ -133,6 +133,35 @@ class ConstraintCompilerTest {
         assertThatThrownBy(() -> compiler.compile(new ConstraintSpec.Grammar("root ::= \"a\" root"))).hasMessageContaining("no output");
     }
 
+    /** The combinators a tool call is built from: fixed text around arguments that follow the function's schema. */
+    @Test
+    void combinedConstraintsHoldEveryPart() {
+        String weather = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":10},"
+                + "\"unit\":{\"enum\":[\"C\",\"F\"]}},\"required\":[\"city\",\"unit\"]}";
+        String time = "{\"type\":\"object\",\"properties\":{\"zone\":{\"type\":\"string\",\"format\":\"uuid\"}},\"required\":[\"zone\"]}";
+        ConstraintSpec call = new ConstraintSpec.AnyOf(List.of(
+                new ConstraintSpec.Sequence(List.of(new ConstraintSpec.Literal("<tool_call>{\"name\": \"weather\", \"arguments\": "),
+                        ConstraintSpec.jsonSchema(StructuredSchemas.parse(weather)), new ConstraintSpec.Literal("}</tool_call>"))),
+                new ConstraintSpec.Sequence(List.of(new ConstraintSpec.Literal("<tool_call>{\"name\": \"time\", \"arguments\": "),
+                        new ConstraintSpec.JsonSchema(time), new ConstraintSpec.Literal("}</tool_call>")))));
+        TokenConstraint c = compiler.compile(new ConstraintSpec.Repeat(call, new ConstraintSpec.Literal("\n"), 1, 3));
+        Random random = new Random(13);
+        Pattern one = Pattern.compile("<tool_call>(\\{.*?})</tool_call>", Pattern.DOTALL);
+        for (int i = 0; i < 20; i++) {
+            String text = ConstraintWalk.run(c, tokenizer, 250, random).text();
+            var m = one.matcher(text);
+            int calls = 0;
+            while (m.find()) {
+                calls++;
+                var node = StructuredSchemas.parse(m.group(1));
+                String name = node.get("name").asString();
+                String args = node.get("arguments").toString();
+                assertThat(StructuredSchemas.validate(name.equals("weather") ? weather : time, args)).as(text).isEmpty();
+            }
+            assertThat(calls).as(text).isBetween(1, 3);
+        }
+    }
+
     @Test
     void endOfGenerationOnlyWhereTheLanguageMayEnd() {
         TokenConstraint c = compiler.compile(new ConstraintSpec.Regex("ab(c)?"));
