@@ -76,6 +76,11 @@ public final class ConstraintState {
         long[] bits = m.bits();
         for (int w = 0; w < bits.length; w++) {
             long word = bits[w];
+            if (word == -1L && budget == Integer.MAX_VALUE) { // 64 allowed tokens in a row (inside strings, most)
+                System.arraycopy(logits, w << 6, out, w << 6, 64);
+                allowed += 64;
+                continue;
+            }
             while (word != 0) {
                 int id = (w << 6) + Long.numberOfTrailingZeros(word);
                 word &= word - 1;
