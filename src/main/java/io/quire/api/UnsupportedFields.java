@@ -11,9 +11,9 @@ import java.util.function.Predicate;
 
 /**
  * Fields OpenAI or vLLM define that Quire does not implement. Ignoring them would answer a
- * different request than the one sent (JSON mode, guided decoding...), so each is a 400
- * naming it, unless it is absent, null, or the neutral value SDKs send on their own
- * ({@code response_format: {"type": "text"}}, {@code functions: []}).
+ * different request than the one sent (prompt logprobs, priority...), so each is a 400 naming it,
+ * unless it is absent, null, or the neutral value SDKs send on their own ({@code functions: []}).
+ * Structured output fields are read by {@link StructuredOutputs}, tools by {@link RequestedTools}.
  * Fields that only describe the request ({@code user}, {@code store}, {@code metadata},
  * {@code service_tier}, {@code request_id}) and fields neither API defines are not listed: they stay ignored.
  */

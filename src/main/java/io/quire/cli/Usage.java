@@ -89,6 +89,16 @@ final class Usage {
               --prompt N                   prompt tokens per sequence (default 16)
             """;
 
+    static final String BENCH_STRUCTURED = """
+            usage: quire bench structured [options]
+              tokens/s of the engine with a JSON Schema constraint against without one (alternating runs, ratio),
+              and the compile time of a large schema
+              --model 110m|dummy           the random model (default 110m)
+              --batches LIST               requests decoded together (default 1,32)
+              --tokens N                   output tokens per request (default 32)
+              --rounds N                   free/constrained pairs per batch size (default 2)
+            """;
+
     static final String BENCH_PROFILE = """
             usage: quire bench profile FILE.jfr
               where a Java Flight Recording of the server spent its CPU samples (matrix products, attention,
@@ -136,22 +146,24 @@ final class Usage {
             """;
 
     /** {@code quire COMMAND --help}, by command words. */
-    static final Map<String, String> BY_COMMAND = Map.of(
-            "generate", GENERATE,
-            "tokenize", TOKENIZE,
-            "random-model", RANDOM_MODEL,
-            "bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE),
-            "bench kernels", BENCH_KERNELS,
-            "bench decode", BENCH_DECODE,
-            "bench kv", BENCH_KV,
-            "bench serve", BENCH_SERVE,
-            "bench profile", BENCH_PROFILE,
-            "cuda-check", CUDA_CHECK);
+    static final Map<String, String> BY_COMMAND = Map.ofEntries(
+            Map.entry("generate", GENERATE),
+            Map.entry("tokenize", TOKENIZE),
+            Map.entry("random-model", RANDOM_MODEL),
+            Map.entry("bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE,
+                    BENCH_STRUCTURED)),
+            Map.entry("bench kernels", BENCH_KERNELS),
+            Map.entry("bench decode", BENCH_DECODE),
+            Map.entry("bench kv", BENCH_KV),
+            Map.entry("bench serve", BENCH_SERVE),
+            Map.entry("bench profile", BENCH_PROFILE),
+            Map.entry("bench structured", BENCH_STRUCTURED),
+            Map.entry("cuda-check", CUDA_CHECK));
 
     /** {@code quire --help}: the server, then every command. */
     static String all() {
         return SERVER + "\nCommands (quire COMMAND --help for one):\n\n" + String.join("\n",
                 GENERATE, TOKENIZE, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE,
-                CUDA_CHECK);
+                BENCH_STRUCTURED, CUDA_CHECK);
     }
 }

@@ -4,6 +4,8 @@ import io.quire.KvLeakCheck;
 import io.quire.engine.structured.StructuredSchemas;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import io.quire.engine.LLMEngine;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import tools.jackson.databind.JsonNode;
@@ -29,11 +31,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @ExtendWith(KvLeakCheck.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "quire.model=dummy", "quire.max-num-seqs=32"})
+        "quire.model=dummy", "quire.max-num-seqs=32",
+        // About 1,000 tokens of KV for 32 running requests of up to 170: sequences are preempted (recomputed,
+        // or swapped for n > 1) mid-output, and must resume in the same automaton state.
+        "quire.kv-cache-memory=4MB", "quire.max-model-len=512", "quire.swap-space=2MB"})
 class StructuredOutputApiTest {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     @LocalServerPort
     int port;
+    @Autowired
+    LLMEngine engine;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     @Test
@@ -54,6 +61,7 @@ class StructuredOutputApiTest {
             String text = i % 8 == 0 ? streamedText(responses.get(i)) : chatText(responses.get(i));
             assertThat(StructuredSchemas.validate(schema, text)).as("%s\nagainst %s", text, schema).isEmpty();
         }
+        assertThat(engine.stats().numPreemptions()).as("sequences preempted mid-output").isPositive();
     }
 
     @Test
@@ -111,6 +119,50 @@ class StructuredOutputApiTest {
     }
 
     @Test
+    void grammarOutputAlwaysParses() throws Exception {
+        List<String> arithmetic = new ArrayList<>(), json = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            arithmetic.add(completion(60).put("guided_grammar", GRAMMAR_ARITHMETIC).toString());
+            ObjectNode body = chat("Some JSON", 60);
+            body.putObject("structured_outputs").put("grammar", GRAMMAR_JSON);
+            json.add(body.toString());
+        }
+        for (HttpResponse<String> res : postAll("/v1/completions", arithmetic)) {
+            String text = ok(res).get("choices").get(0).get("text").asString();
+            assertThat(text).matches("[0-9()+\\-*/]+");
+            assertThat(balanced(text)).as(text).isTrue();
+        }
+        for (HttpResponse<String> res : postAll("/v1/chat/completions", json)) {
+            String text = chatText(res);
+            assertThat(JSON.readTree(text).isObject()).as(text).isTrue();
+        }
+    }
+
+    private static final String GRAMMAR_ARITHMETIC = """
+            root   ::= expr
+            expr   ::= term (("+" | "-") term)*
+            term   ::= factor (("*" | "/") factor)*
+            factor ::= number | "(" expr ")"
+            number ::= [0-9]+
+            """;
+    private static final String GRAMMAR_JSON = """
+            root   ::= "{" ws (pair ("," ws pair)*)? "}"
+            pair   ::= string ":" ws value
+            value  ::= root | string | [0-9]+ | "true" | "false" | "null"
+            string ::= "\\"" [a-z ]* "\\"" ws
+            ws     ::= " "?
+            """;
+
+    private static boolean balanced(String t) {
+        int depth = 0;
+        for (char ch : t.toCharArray()) {
+            depth += ch == '(' ? 1 : ch == ')' ? -1 : 0;
+            if (depth < 0) return false;
+        }
+        return depth == 0;
+    }
+
+    @Test
     void constraintsThatCannotBeCompiledAreA400NamingTheField() throws Exception {
         assertBadRequest(completion(5).put("guided_regex", "(a"), "guided_regex", "regex");
         ObjectNode so = completion(5);
@@ -134,6 +186,7 @@ class StructuredOutputApiTest {
         ObjectNode type = chat("x", 5);
         type.putObject("response_format").put("type", "xml");
         assertBadRequest(type, "response_format", "'xml'");
+        assertBadRequest(completion(5).put("guided_grammar", "root ::= missing"), "guided_grammar", "undefined rule 'missing'");
     }
 
     private void assertBadRequest(ObjectNode body, String param, String messagePart) throws Exception {

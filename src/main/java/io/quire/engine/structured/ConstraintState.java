@@ -67,14 +67,27 @@ public final class ConstraintState {
         return out;
     }
 
-    /** Copies the logits of the mask's tokens that leave at most {@code budget} bytes to the end. */
+    /**
+     * Copies the logits of the mask's tokens; with a {@code budget}, only of those that leave at most
+     * that many bytes to the end (found by following each one: only in the last steps before the limit).
+     */
     private int copyAllowed(TokenConstraint.Mask m, float[] logits, float[] out, int budget) {
         int allowed = 0;
-        int[] ids = m.ids(), next = m.next();
-        for (int i = 0; i < ids.length; i++) {
-            if (budget != Integer.MAX_VALUE && constraint.distance(next[i]) > budget) continue;
-            out[ids[i]] = logits[ids[i]];
-            allowed++;
+        long[] bits = m.bits();
+        for (int w = 0; w < bits.length; w++) {
+            long word = bits[w];
+            if (word == -1L && budget == Integer.MAX_VALUE) { // 64 allowed tokens in a row (inside strings, most)
+                System.arraycopy(logits, w << 6, out, w << 6, 64);
+                allowed += 64;
+                continue;
+            }
+            while (word != 0) {
+                int id = (w << 6) + Long.numberOfTrailingZeros(word);
+                word &= word - 1;
+                if (budget != Integer.MAX_VALUE && constraint.distance(constraint.follow(state, id)) > budget) continue;
+                out[id] = logits[id];
+                allowed++;
+            }
         }
         return allowed;
     }

@@ -12,6 +12,7 @@ import static io.quire.engine.structured.RegexNode.literal;
  * JSON Schema integers and numbers with their bounds ({@code minimum}, {@code maximum} and the
  * exclusive ones). Bounds are enforced on whole numbers, so a bounded number is written without
  * an exponent and a fractional bound is rounded inwards: what comes out is always within bounds.
+ * {@code format: int32} bounds to Java's int; {@code int64} to ±1e18 (a subset of long).
  */
 final class NumberSchemas {
     private static final long LIMIT = 1_000_000_000_000_000L;
@@ -40,8 +41,20 @@ final class NumberSchemas {
         return JsonRegex.alts(out);
     }
 
+    /** OpenAPI's integer formats as bounds; any other format on a number is refused. */
+    private static long[] formatBounds(JsonNode s, String path) {
+        if (!s.has("format")) return null;
+        return switch (s.get("format").asString()) {
+            case "int32" -> new long[] {Integer.MIN_VALUE, Integer.MAX_VALUE};
+            case "int64" -> new long[] {-LIMIT, LIMIT};
+            default -> throw new ConstraintException("The JSON Schema format '" + s.get("format").asString() + "' (at "
+                    + path + ") is not supported on numbers; int32 and int64 are.");
+        };
+    }
+
     private static Long lower(JsonNode s, String path) {
-        Long lo = null;
+        long[] f = formatBounds(s, path);
+        Long lo = f == null ? null : f[0];
         if (s.has("minimum")) lo = (long) Math.ceil(bound(s, "minimum", path));
         if (s.has("exclusiveMinimum")) {
             long ex = (long) Math.floor(bound(s, "exclusiveMinimum", path)) + 1;
@@ -51,7 +64,8 @@ final class NumberSchemas {
     }
 
     private static Long upper(JsonNode s, String path) {
-        Long hi = null;
+        long[] f = formatBounds(s, path);
+        Long hi = f == null ? null : f[1];
         if (s.has("maximum")) hi = (long) Math.floor(bound(s, "maximum", path));
         if (s.has("exclusiveMaximum")) {
             long ex = (long) Math.ceil(bound(s, "exclusiveMaximum", path)) - 1;

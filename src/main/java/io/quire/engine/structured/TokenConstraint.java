@@ -12,8 +12,13 @@ import java.util.Arrays;
  * needed.
  */
 public final class TokenConstraint {
-    /** What one state allows: the token ids (ascending), the state each leads to, and the farthest end among those. */
-    record Mask(int[] ids, int[] next, int maxNextDistance) {}
+    /**
+     * What one state allows: a bit per token id (a vocabulary-sized bitmap, 4KB for 32,000 tokens,
+     * whatever the number of allowed tokens), how many, and the farthest end among the states they lead to.
+     */
+    record Mask(long[] bits, int count, int maxNextDistance) {
+        boolean allows(int token) { return token >= 0 && (bits[token >>> 6] & (1L << token)) != 0; }
+    }
 
     private final ByteDfa dfa;
     private final TokenVocabulary vocab;
@@ -50,14 +55,23 @@ public final class TokenConstraint {
     /** The state after {@code token}: an end-of-generation token keeps it; a token the state does not allow is DEAD. */
     synchronized int next(int state, int token) {
         if (vocab.endIds.contains(token)) return state;
-        Mask m = mask(state);
-        int i = Arrays.binarySearch(m.ids, token);
-        return i >= 0 ? m.next[i] : ByteDfa.DEAD;
+        if (token < 0 || token >= vocab.size || !mask(state).allows(token)) return ByteDfa.DEAD;
+        return follow(state, token);
+    }
+
+    /** The state after an allowed token's bytes (the transitions are cached: a few array reads). */
+    synchronized int follow(int state, int token) {
+        int s = state;
+        for (byte b : vocab.bytes[token]) {
+            s = dfa.step(s, b & 0xFF);
+            if (s == ByteDfa.DEAD) break;
+        }
+        return s;
     }
 
     /** Every token whose bytes keep the output alive from {@code state}: one depth-first pass over the trie. */
     private Mask walk(int state) {
-        int[] ids = new int[64], next = new int[64];
+        long[] bits = new long[(vocab.size + 63) >>> 6];
         int count = 0, maxDist = 0;
         int[] nodeStack = new int[64], stateStack = new int[64];
         int sp = 0;
@@ -68,13 +82,13 @@ public final class TokenConstraint {
             for (int c = vocab.firstChild[node]; c >= 0; c = vocab.nextSibling[c]) {
                 int ns = dfa.step(s, vocab.label[c]);
                 if (ns == ByteDfa.DEAD) continue;
-                for (int k = vocab.tokenStart[c]; k < vocab.tokenStart[c + 1]; k++) {
-                    if (count == ids.length) {
-                        ids = Arrays.copyOf(ids, 2 * count);
-                        next = Arrays.copyOf(next, 2 * count);
+                int tokens = vocab.tokenStart[c + 1] - vocab.tokenStart[c];
+                if (tokens > 0) {
+                    for (int k = vocab.tokenStart[c]; k < vocab.tokenStart[c + 1]; k++) {
+                        int id = vocab.tokens[k];
+                        bits[id >>> 6] |= 1L << id;
                     }
-                    ids[count] = vocab.tokens[k];
-                    next[count++] = ns;
+                    count += tokens;
                     maxDist = Math.max(maxDist, dfa.distance(ns));
                 }
                 if (vocab.firstChild[c] >= 0) {
@@ -87,15 +101,6 @@ public final class TokenConstraint {
                 }
             }
         }
-        // Sort ids ascending, carrying their next states along.
-        long[] packed = new long[count];
-        for (int i = 0; i < count; i++) packed[i] = ((long) ids[i] << 32) | next[i];
-        Arrays.sort(packed);
-        int[] sortedIds = new int[count], sortedNext = new int[count];
-        for (int i = 0; i < count; i++) {
-            sortedIds[i] = (int) (packed[i] >>> 32);
-            sortedNext[i] = (int) packed[i];
-        }
-        return new Mask(sortedIds, sortedNext, maxDist);
+        return new Mask(bits, count, maxDist);
     }
 }

@@ -24,6 +24,8 @@ public final class TokenVocabulary {
     final int[] tokenStart, tokens;
     /** Whether every byte is a token on its own (so any n bytes can be written in n tokens). */
     final boolean everyByte;
+    /** Each token's bytes (empty for control tokens). */
+    final byte[][] bytes;
 
     public TokenVocabulary(Tokenizer tokenizer) {
         this.size = tokenizer.vocabSize();
@@ -33,8 +35,10 @@ public final class TokenVocabulary {
         int[] nodeOf = new int[size];
         int[] parentLabel = new int[1024], parent = new int[1024];
         boolean[] single = new boolean[256];
+        this.bytes = new byte[size][];
         for (int id = 0; id < size; id++) {
             byte[] bytes = tokenizer.tokenBytes(id);
+            this.bytes[id] = bytes;
             if (bytes.length == 0 || endIds.contains(id)) {
                 nodeOf[id] = -1;
                 continue;

@@ -73,6 +73,95 @@ class ConstraintCompilerTest {
         for (int i = 0; i < 40; i++) assertThat(choices).contains(ConstraintWalk.run(c, tokenizer, 20, random).text());
     }
 
+    /** llama.cpp's grammars/json.gbnf, as published. */
+    static final String JSON_GBNF = """
+            root   ::= object
+            value  ::= object | array | string | number | ("true" | "false" | "null") ws
+
+            object ::=
+              "{" ws (
+                        string ":" ws value
+                ("," ws string ":" ws value)*
+              )? "}" ws
+
+            array  ::=
+              "[" ws (
+                        value
+                ("," ws value)*
+              )? "]" ws
+
+            string ::=
+              "\\"" (
+                [^"\\\\\\x7F\\x00-\\x1F] |
+                "\\\\" (["\\\\bfnrt] | "u" [0-9a-fA-F]{4}) # escapes
+              )* "\\"" ws
+
+            number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws
+
+            # Optional space: by convention, applied in this grammar after literal chars when allowed
+            ws ::= | " " | "\\n" [ \\t]{0,20}
+            """;
+
+    static final String ARITHMETIC_GBNF = """
+            root   ::= expr
+            expr   ::= term (("+" | "-") term)*
+            term   ::= factor (("*" | "/") factor)*
+            factor ::= number | "(" expr ")"
+            number ::= [0-9]+
+            """;
+
+    @Test
+    void grammarWalksParse() {
+        Random random = new Random(11);
+        TokenConstraint json = compiler.compile(new ConstraintSpec.Grammar(JSON_GBNF));
+        for (int i = 0; i < 30; i++) {
+            String text = ConstraintWalk.run(json, tokenizer, 120, random).text();
+            assertThat(StructuredSchemas.parse(text).isObject()).as(text).isTrue();
+        }
+        TokenConstraint arithmetic = compiler.compile(new ConstraintSpec.Grammar(ARITHMETIC_GBNF));
+        for (int i = 0; i < 30; i++) {
+            String text = ConstraintWalk.run(arithmetic, tokenizer, 60, random).text();
+            assertThat(Arithmetic.parses(text)).as(text).isTrue();
+        }
+    }
+
+    @Test
+    void badGrammarsAreRefused() {
+        assertThatThrownBy(() -> compiler.compile(new ConstraintSpec.Grammar("root ::= foo"))).hasMessageContaining("undefined rule 'foo'");
+        assertThatThrownBy(() -> compiler.compile(new ConstraintSpec.Grammar("start ::= \"a\""))).hasMessageContaining("no 'root'");
+        assertThatThrownBy(() -> compiler.compile(new ConstraintSpec.Grammar("root ::= \"a"))).hasMessageContaining("unterminated");
+        assertThatThrownBy(() -> compiler.compile(new ConstraintSpec.Grammar("root ::= \"a\" root"))).hasMessageContaining("no output");
+    }
+
+    /** The combinators a tool call is built from: fixed text around arguments that follow the function's schema. */
+    @Test
+    void combinedConstraintsHoldEveryPart() {
+        String weather = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":10},"
+                + "\"unit\":{\"enum\":[\"C\",\"F\"]}},\"required\":[\"city\",\"unit\"]}";
+        String time = "{\"type\":\"object\",\"properties\":{\"zone\":{\"type\":\"string\",\"format\":\"uuid\"}},\"required\":[\"zone\"]}";
+        ConstraintSpec call = new ConstraintSpec.AnyOf(List.of(
+                new ConstraintSpec.Sequence(List.of(new ConstraintSpec.Literal("<tool_call>{\"name\": \"weather\", \"arguments\": "),
+                        ConstraintSpec.jsonSchema(StructuredSchemas.parse(weather)), new ConstraintSpec.Literal("}</tool_call>"))),
+                new ConstraintSpec.Sequence(List.of(new ConstraintSpec.Literal("<tool_call>{\"name\": \"time\", \"arguments\": "),
+                        new ConstraintSpec.JsonSchema(time), new ConstraintSpec.Literal("}</tool_call>")))));
+        TokenConstraint c = compiler.compile(new ConstraintSpec.Repeat(call, new ConstraintSpec.Literal("\n"), 1, 3));
+        Random random = new Random(13);
+        Pattern one = Pattern.compile("<tool_call>(\\{.*?})</tool_call>", Pattern.DOTALL);
+        for (int i = 0; i < 20; i++) {
+            String text = ConstraintWalk.run(c, tokenizer, 250, random).text();
+            var m = one.matcher(text);
+            int calls = 0;
+            while (m.find()) {
+                calls++;
+                var node = StructuredSchemas.parse(m.group(1));
+                String name = node.get("name").asString();
+                String args = node.get("arguments").toString();
+                assertThat(StructuredSchemas.validate(name.equals("weather") ? weather : time, args)).as(text).isEmpty();
+            }
+            assertThat(calls).as(text).isBetween(1, 3);
+        }
+    }
+
     @Test
     void endOfGenerationOnlyWhereTheLanguageMayEnd() {
         TokenConstraint c = compiler.compile(new ConstraintSpec.Regex("ab(c)?"));
