@@ -1,6 +1,7 @@
 package io.quire;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quire.api.ChatParsers;
 import io.quire.api.ChatPrompts;
 import io.quire.api.KvReportSource;
 import io.quire.api.security.ApiCors;
@@ -116,6 +117,15 @@ public class QuireConfiguration {
     @Bean
     public ChatPrompts chatPrompts(ChatTemplate template, LLMEngine service, JsonMapper json) {
         return new ChatPrompts(template, service.tokenizer(), json);
+    }
+
+    /** Unknown parser names stop the start with one line naming the known ones. */
+    @Bean
+    public ChatParsers chatParsers(QuireProperties props) {
+        ChatParsers parsers = new ChatParsers(props.toolCallParser(), props.reasoningParser());
+        if (parsers.toolCallParser() != null) log.info("Tool calls parsed as {} (quire.tool-call-parser)",
+                parsers.toolCallParser());
+        return parsers;
     }
 
     @Bean

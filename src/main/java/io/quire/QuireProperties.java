@@ -54,6 +54,11 @@ import java.util.List;
  *                             Any set: every route but {@code /health}, {@code /version} and the Actuator health and
  *                             Prometheus endpoints needs {@code Authorization: Bearer <key>}. None: all open
  * @param cors                 which browser origins may call the API (CORS)
+ * @param toolCallParser       how the model writes function calls (vLLM's {@code --tool-call-parser}): hermes
+ *                             (Hermes, Qwen2.5, Qwen3), llama3_json (Llama 3.1-3.3), mistral, qwen3_coder; blank:
+ *                             none, and chat requests with tools may only send tool_choice none
+ * @param reasoningParser      moves {@code <think>} text into {@code reasoning_content} (vLLM's
+ *                             {@code --reasoning-parser}): deepseek_r1 or qwen3; blank: none
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
@@ -77,7 +82,9 @@ public record QuireProperties(
         @DefaultValue("" + EngineConfig.DEFAULT_MAX_WAITING_REQUESTS) int maxWaitingRequests,
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue List<String> apiKey,
-        @DefaultValue Cors cors) {
+        @DefaultValue Cors cors,
+        String toolCallParser,
+        String reasoningParser) {
 
     public static final String DUMMY = ModelLoader.DUMMY;
 

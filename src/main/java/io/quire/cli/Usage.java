@@ -103,6 +103,16 @@ final class Usage {
               --prompt N                   prompt tokens per sequence (default 16)
             """;
 
+    static final String BENCH_STRUCTURED = """
+            usage: quire bench structured [options]
+              tokens/s of the engine with a JSON Schema constraint against without one (alternating runs, ratio),
+              and the compile time of a large schema
+              --model 110m|dummy           the random model (default 110m)
+              --batches LIST               requests decoded together (default 1,32)
+              --tokens N                   output tokens per request (default 32)
+              --rounds N                   free/constrained pairs per batch size (default 2)
+            """;
+
     static final String BENCH_PROFILE = """
             usage: quire bench profile FILE.jfr
               where a Java Flight Recording of the server spent its CPU samples (matrix products, attention,
@@ -154,19 +164,21 @@ final class Usage {
             Map.entry("generate", GENERATE),
             Map.entry("tokenize", TOKENIZE),
             Map.entry("random-model", RANDOM_MODEL),
-            Map.entry("bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE)),
+            Map.entry("bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE,
+                    BENCH_STRUCTURED)),
             Map.entry("bench kernels", BENCH_KERNELS),
             Map.entry("bench decode", BENCH_DECODE),
             Map.entry("bench kv", BENCH_KV),
             Map.entry("bench serve", BENCH_SERVE),
             Map.entry("bench profile", BENCH_PROFILE),
+            Map.entry("bench structured", BENCH_STRUCTURED),
             Map.entry("cuda-check", CUDA_CHECK),
             Map.entry("pull", PULL));
 
     /** {@code quire --help}: the server, then every command. */
     static String all() {
         return SERVER + "\nCommands (quire COMMAND --help for one):\n\n" + String.join("\n",
-                GENERATE, TOKENIZE, PULL, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE,
-                CUDA_CHECK);
+                GENERATE, TOKENIZE, PULL, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE,
+                BENCH_PROFILE, BENCH_STRUCTURED, CUDA_CHECK);
     }
 }

@@ -1,5 +1,8 @@
 package io.quire.engine;
 
+import io.quire.engine.structured.ConstraintCompiler;
+import io.quire.engine.structured.ConstraintException;
+import io.quire.engine.structured.TokenConstraint;
 import io.quire.kv.KvCacheManager;
 import io.quire.model.LanguageModel;
 import org.slf4j.Logger;
@@ -41,6 +44,8 @@ final class EngineCore implements AutoCloseable {
     private final int vocabSize;
     private final int maxModelLen;
     private final int maxNumSeqs;
+    /** Structured output: constraints compiled for this model's vocabulary, cached (callers' threads). */
+    private final ConstraintCompiler constraints;
     private long numSteps;
 
     /** @param onFirstScheduled told when a request runs its first step (it leaves the waiting queue's bound) */
@@ -56,6 +61,7 @@ final class EngineCore implements AutoCloseable {
         StopChecker stops = new StopChecker(Set.copyOf(model.tokenizer().endOfGenerationIds()), maxModelLen);
         this.outputs = new OutputProcessor(model.tokenizer(), stops);
         this.tokens = new TokenProcessor(stops, outputs, scheduler, metrics);
+        this.constraints = new ConstraintCompiler(model.tokenizer());
         this.metrics = metrics;
         this.onFirstScheduled = onFirstScheduled;
         this.vocabSize = model.config().vocabSize();
@@ -83,7 +89,15 @@ final class EngineCore implements AutoCloseable {
         if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
         int maxTokens = RequestValidator.validate(prompt, params, vocabSize, maxModelLen);
         RequestValidator.validateSequences(prompt.length, maxTokens, params, maxNumSeqs, kv);
-        return new Request(id, prompt, params, maxTokens, System.nanoTime(), cacheSalt);
+        TokenConstraint constraint = null;
+        if (params.constraint() != null) {
+            try {
+                constraint = constraints.compile(params.constraint());
+            } catch (ConstraintException e) {
+                throw new InvalidConstraintException(e.getMessage());
+            }
+        }
+        return new Request(id, prompt, params, maxTokens, System.nanoTime(), cacheSalt, constraint);
     }
 
     /** Admits a new request: its text starts, its sequence joins the waiting queue. */
