@@ -12,6 +12,7 @@ import io.quire.backend.TensorType;
  * @param ropeNeox      true for NEOX-style RoPE (rotate halves: qwen2), false for interleaved pairs (llama)
  * @param ropeScaleLinear linear RoPE scaling factor (positions divided by it); 1 for none
  * @param qkvBias       Q/K/V projections have biases (qwen2)
+ * @param features      what the architecture adds to Llama: norms, windows, soft-capping, experts
  */
 public record ModelConfig(
         String architecture,
@@ -27,7 +28,22 @@ public record ModelConfig(
         float ropeTheta,
         float ropeScaleLinear,
         boolean ropeNeox,
-        boolean qkvBias) {
+        boolean qkvBias,
+        ArchitectureFeatures features) {
+
+    /** A Llama / Qwen2 config without further features. */
+    public ModelConfig(String architecture, int dim, int numLayers, int numHeads, int numKvHeads, int headDim,
+            int ffnDim, int vocabSize, int contextLength, float rmsNormEps, float ropeTheta, float ropeScaleLinear,
+            boolean ropeNeox, boolean qkvBias) {
+        this(architecture, dim, numLayers, numHeads, numKvHeads, headDim, ffnDim, vocabSize, contextLength,
+                rmsNormEps, ropeTheta, ropeScaleLinear, ropeNeox, qkvBias, ArchitectureFeatures.plain(headDim));
+    }
+
+    /** The same config with other features (random models of the newer architectures). */
+    public ModelConfig withFeatures(String arch, boolean neox, ArchitectureFeatures f) {
+        return new ModelConfig(arch, dim, numLayers, numHeads, numKvHeads, headDim, ffnDim, vocabSize, contextLength,
+                rmsNormEps, ropeTheta, ropeScaleLinear, neox, qkvBias, f);
+    }
 
     public int kvDim() { return numKvHeads * headDim; }
 
