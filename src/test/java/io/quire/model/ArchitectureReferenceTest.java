@@ -1,0 +1,61 @@
+package io.quire.model;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Each architecture against llama.cpp as the independent reference (Hugging Face transformers
+ * cannot be installed here): a tiny random F32 checkpoint per architecture, written with llama.cpp's
+ * gguf-py under its real metadata keys and tensor names, and llama.cpp's logits for every prompt
+ * position plus its greedy continuation, all made by {@code tools/make_arch_fixtures.py} into
+ * {@code src/test/resources/archs}. The 28-token prompt crosses the 8-token sliding windows (Mistral,
+ * Gemma's local layers) and routes to most experts (qwen3moe, Mixtral). Mistral's reference is
+ * llama.cpp run on each position's window alone (its llama architecture has no sliding window; the
+ * model has one layer, so that is exactly windowed attention).
+ */
+class ArchitectureReferenceTest {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3", "qwen3moe", "mistral", "mixtral", "phi3", "gemma2", "gemma3"})
+    void logitsAndGreedyTokensMatchLlamaCpp(String arch) throws Exception {
+        Path dir = Path.of(getClass().getResource("/archs").toURI());
+        JsonNode ref = JSON.readTree(Files.readString(dir.resolve(arch + ".json")));
+        int[] prompt = ints(ref.get("prompt"));
+        int[] expectedTokens = ints(ref.get("tokens"));
+        try (LanguageModel<?> model = ModelLoader.load(dir.resolve(arch + ".gguf"))) {
+            assertThat(model.config().architecture()).isEqualTo(arch.equals("mistral") || arch.equals("mixtral")
+                    ? "llama" : arch);
+            // Blocks of 4 tokens, handed out shuffled; each prefix prefilled in chunks of 5.
+            SequenceRunner runner = new SequenceRunner(model, 64, 4, 7);
+            double worst = 0;
+            for (int p = 0; p < prompt.length; p++) {
+                float[] logits = runner.lastLogits(java.util.Arrays.copyOf(prompt, p + 1), 5);
+                JsonNode expected = ref.get("logits").get(p);
+                assertThat(logits).hasSize(expected.size());
+                for (int i = 0; i < logits.length; i++) {
+                    worst = Math.max(worst, Math.abs(logits[i] - expected.get(i).asDouble()));
+                }
+            }
+            System.out.printf("%s: max |Quire - llama.cpp| over %d positions x %d logits = %.3g%n", arch,
+                    prompt.length, model.config().vocabSize(), worst);
+            assertThat(worst).as("largest logit difference from llama.cpp").isLessThan(1e-4);
+            List<int[]> greedy = runner.generate(List.of(prompt), expectedTokens.length, 7);
+            assertThat(greedy.getFirst()).as("greedy tokens").containsExactly(expectedTokens);
+        }
+    }
+
+    private static int[] ints(JsonNode array) {
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) out[i] = array.get(i).asInt();
+        return out;
+    }
+}
