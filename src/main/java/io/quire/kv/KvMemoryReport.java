@@ -34,6 +34,7 @@ import java.util.List;
  * @param sequencesSwapped  sequences whose blocks are in the swap pool
  * @param sequences         each sequence's device block table, in sequence id order
  * @param blocks            each device block in use, by block id
+ * @param window            what the model's sliding window frees or would free; null without one
  */
 public record KvMemoryReport(
         long step,
@@ -52,7 +53,8 @@ public record KvMemoryReport(
         int swapBlocksUsed,
         int sequencesSwapped,
         List<SequenceInfo> sequences,
-        List<BlockInfo> blocks) {
+        List<BlockInfo> blocks,
+        SlidingWindowReport window) {
 
     /**
      * One sequence's view: its id, its owner (the request id; a request with n > 1 or beams has
@@ -132,7 +134,12 @@ public record KvMemoryReport(
             int[] ids = new int[s.blocks().size()];
             for (int i = 0; i < ids.length; i++) {
                 KvCacheBlock b = s.blocks().get(i);
+                if (b == null) {  // freed by a sliding window: no memory held
+                    ids[i] = -1;
+                    continue;
+                }
                 int id = b.blockId();
+                referenced++;
                 ids[i] = id;
                 int tokens = (int) Math.max(0, Math.min(blockSize, (long) s.numTokens() - (long) i * blockSize));
                 if (!seen[id]) {
@@ -144,7 +151,6 @@ public record KvMemoryReport(
                 fill[id] = Math.max(fill[id], tokens);
                 if (!owners[id].contains(s.owner())) owners[id].add(s.owner());
             }
-            referenced += ids.length;
             seqInfos.add(new SequenceInfo(s.sequenceId(), s.owner(), s.numTokens(), ids));
         }
         long stored = 0, wasted = 0, reserved = 0;
@@ -162,7 +168,7 @@ public record KvMemoryReport(
         int used = numTotalBlocks - numFreeBlocks;
         return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, used, stored, wasted, reserved,
                 shared, referenced, Math.max(0, used - distinct), 0, 0, 0, 0, List.copyOf(seqInfos),
-                List.copyOf(blocks));
+                List.copyOf(blocks), null);
     }
 
     /** The same report with the prefix cache's and the swap pool's figures. */
@@ -170,6 +176,13 @@ public record KvMemoryReport(
                                            int sequencesSwapped) {
         return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, blocksUsed, tokensStored, slotsWasted,
                 slotsReserved, blocksShared, blocksReferenced, blocksUnattributed, blocksCached, swapBlocksTotal,
-                swapBlocksUsed, sequencesSwapped, sequences, blocks);
+                swapBlocksUsed, sequencesSwapped, sequences, blocks, window);
+    }
+
+    /** The same report with the sliding window's figures. */
+    public KvMemoryReport withWindow(SlidingWindowReport w) {
+        return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, blocksUsed, tokensStored, slotsWasted,
+                slotsReserved, blocksShared, blocksReferenced, blocksUnattributed, blocksCached, swapBlocksTotal,
+                swapBlocksUsed, sequencesSwapped, sequences, blocks, w);
     }
 }
