@@ -22,10 +22,11 @@ SPM_VOCAB = 320
 
 
 def spm_vocab(w, add_space_prefix=True):
-    """A SentencePiece vocabulary as Quire's RandomModels writes it: <unk> <s> </s>, bytes, pieces."""
+    """A SentencePiece vocabulary: <unk> <s> </s>, byte fallback, letters, then two-letter pieces
+    (word starts first), scored shorter-first; other characters fall back to bytes."""
     tokens = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)]
-    pieces = ["\u2581"] + [chr(c) for c in range(33, 127)]
     alphabet = "\u2581etaoinshrdlucmfwypvbgkjqxz"
+    pieces = list(alphabet)
     for a in alphabet:
         for b in alphabet[1:]:
             if len(tokens) + len(pieces) >= SPM_VOCAB:
@@ -237,9 +238,11 @@ def gemma(version):
 def main():
     dump, out = sys.argv[1], sys.argv[2]
     prompt = [1] + [259 + (i * 37) % 60 for i in range(27)]  # 28 tokens: past windows of 8, many routings
-    bpe_prompt = [(i * 53) % 280 for i in range(28)]
-    models = [(qwen3(), bpe_prompt, 0), (qwen3(True), bpe_prompt, 0), (mistral(), prompt, 8), (mixtral(), prompt, 0),
-              (phi3(), prompt, 0), (gemma(2), prompt, 0), (gemma(3), prompt, 0)]
+    # Prompts given as text are tokenized by llama.cpp: Quire's tokenizer must give the same ids.
+    bpe_text = "<|im_start|>user\nThe quire in the tower, 42 pages!<|im_end|>\n<|im_start|>assistant\n"
+    gemma_text = "the rain in spain stays mainly in the plain, 1234 times"
+    models = [(qwen3(), bpe_text, 0), (qwen3(True), bpe_text, 0), (mistral(), prompt, 8), (mixtral(), prompt, 0),
+              (phi3(), prompt, 0), (gemma(2), gemma_text, 0), (gemma(3), gemma_text, 0)]
     for m, toks, window in models:
         path = "%s/%s.gguf" % (out, m.name)
         m.w.path = None
@@ -247,9 +250,11 @@ def main():
         m.w.write_kv_data_to_file()
         m.w.write_tensors_to_file()
         m.w.close()
-        args = [dump, path, ",".join(map(str, toks)), "12"] + ([str(window)] if window else [])
+        text = isinstance(toks, str)
+        args = [dump, path, "text:" + toks if text else ",".join(map(str, toks)), "12"] + ([str(window)] if window else [])
         res = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
-        res["prompt"] = toks
+        if text:
+            res["text"] = toks
         res["window_reference"] = window
         with open("%s/%s.json" % (out, m.name), "w") as f:
             json.dump(res, f)

@@ -1,12 +1,13 @@
 // Reference logits from llama.cpp for Quire's architecture tests (see tools/make_arch_fixtures.py).
 //
 // Usage: dump_logits MODEL.gguf TOKENS N_GEN [WINDOW]
-//   TOKENS  comma-separated prompt token ids
+//   TOKENS  comma-separated prompt token ids, or text:STRING to tokenize STRING with llama.cpp
+//           (add_special and parse_special on) and use its tokens
 //   N_GEN   greedy tokens to generate after the prompt
 //   WINDOW  optional: evaluate every position on only its last WINDOW tokens (kept at their absolute
 //           positions) in a fresh cache. For a one-layer model that is exactly sliding-window
 //           attention, which llama.cpp does not implement for its llama architecture (Mistral).
-// Prints JSON: {"logits": [[...] for each prompt position], "tokens": [generated ids]}.
+// Prints JSON: {"prompt": [ids], "logits": [[...] for each prompt position], "tokens": [generated ids]}.
 // F32 KV cache, no flash attention, the model's whole trained context.
 #include "llama.h"
 
@@ -48,7 +49,9 @@ static int argmax(const std::vector<float> & v) {
 int main(int argc, char ** argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s MODEL TOKENS N_GEN [WINDOW]\n", argv[0]); return 2; }
     std::vector<llama_token> toks;
-    for (char * s = argv[2]; *s;) { toks.push_back(strtol(s, &s, 10)); if (*s == ',') s++; }
+    std::string text = argv[2];
+    bool from_text = text.rfind("text:", 0) == 0;
+    if (!from_text) for (char * s = argv[2]; *s;) { toks.push_back(strtol(s, &s, 10)); if (*s == ',') s++; }
     int n_gen = atoi(argv[3]);
     int window = argc > 4 ? atoi(argv[4]) : 0;
 
@@ -56,7 +59,14 @@ int main(int argc, char ** argv) {
     llama_model_params mp = llama_model_default_params();
     llama_model * model = llama_model_load_from_file(argv[1], mp);
     if (!model) { fprintf(stderr, "cannot load %s\n", argv[1]); return 1; }
-    int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
+    const llama_vocab * vocab = llama_model_get_vocab(model);
+    int n_vocab = llama_vocab_n_tokens(vocab);
+    if (from_text) {
+        toks.resize(text.size() + 8);
+        int n = llama_tokenize(vocab, text.c_str() + 5, (int) text.size() - 5, toks.data(), (int) toks.size(), true, true);
+        if (n < 0) { fprintf(stderr, "tokenize failed\n"); return 1; }
+        toks.resize(n);
+    }
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = llama_model_n_ctx_train(model);
     cp.n_batch = cp.n_ubatch = cp.n_ctx;
@@ -90,7 +100,9 @@ int main(int argc, char ** argv) {
             gen.push_back(all.back());
         }
     }
-    printf("{\"logits\": [");
+    printf("{\"prompt\": [");
+    for (size_t i = 0; i < toks.size(); i++) printf(i ? ",%d" : "%d", toks[i]);
+    printf("],\n\"logits\": [");
     for (size_t r = 0; r < rows.size(); r++) {
         printf(r ? ",\n[" : "\n[");
         for (int i = 0; i < n_vocab; i++) printf(i ? ",%.9g" : "%.9g", rows[r][i]);

@@ -22,6 +22,9 @@ final class FeedForward {
         this.moe = c.features().isMoe() ? new MixtureOfExperts(c) : null;
     }
 
+    /** Tokens each expert computed so far (empty for a dense FFN). */
+    long[] tokensPerExpert() { return moe == null ? new long[0] : moe.tokensRouted(); }
+
     /** The FFN of the normed input {@code xb} ({@code [n][dim]}) into {@code out}. */
     void forward(LlamaWeights.Layer w, float[] xb, int n, float[] out) {
         if (w.experts() != null) {

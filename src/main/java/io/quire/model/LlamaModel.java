@@ -114,6 +114,9 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         return result;
     }
 
+    /** Tokens each expert computed so far, over all layers (empty without experts): what routing did. */
+    long[] tokensPerExpert() { return feedForward.tokensPerExpert(); }
+
     /** Grow-only buffers of the last step: the returned rows are reused (valid until the next forward). */
     private void ensureLogits(int seqs) {
         if (logitRows.length >= seqs) return;

@@ -14,6 +14,7 @@ import java.util.Arrays;
 final class MixtureOfExperts {
     private final ModelConfig c;
     private final int numExperts, topK, hidden;
+    private final long[] tokensRouted; // per expert, over all layers and steps so far
 
     // Grow-only scratch: forward() is called by one thread at a time.
     private int capacity;
@@ -25,7 +26,11 @@ final class MixtureOfExperts {
         this.numExperts = c.features().expertCount();
         this.topK = c.features().expertsUsed();
         this.hidden = c.features().expertFfnDim();
+        this.tokensRouted = new long[numExperts];
     }
+
+    /** Tokens each expert has computed so far, summed over layers (what routing did: for tests). */
+    long[] tokensRouted() { return tokensRouted.clone(); }
 
     void forward(ExpertWeights w, float[] x, int n, float[] out) {
         int dim = c.dim();
@@ -42,6 +47,7 @@ final class MixtureOfExperts {
                     routed[m++] = t * topK + j;
                 }
             }
+            tokensRouted[e] += m;
             if (m == 0) continue;  // no token chose this expert: it costs nothing this step
             FeedForward.swiglu(c, w.gate()[e], w.up()[e], w.down()[e], xs, m, gate, up, ys);
             for (int i = 0; i < m; i++) {

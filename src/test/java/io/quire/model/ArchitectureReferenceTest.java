@@ -16,10 +16,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * cannot be installed here): a tiny random F32 checkpoint per architecture, written with llama.cpp's
  * gguf-py under its real metadata keys and tensor names, and llama.cpp's logits for every prompt
  * position plus its greedy continuation, all made by {@code tools/make_arch_fixtures.py} into
- * {@code src/test/resources/archs}. The 28-token prompt crosses the 8-token sliding windows (Mistral,
- * Gemma's local layers) and routes to most experts (qwen3moe, Mixtral). Mistral's reference is
+ * {@code src/test/resources/archs}. The prompts (28 to 46 tokens) cross the 8-token sliding windows (Mistral,
+ * Gemma's local layers) and route tokens to every expert (qwen3moe, Mixtral). Mistral's reference is
  * llama.cpp run on each position's window alone (its llama architecture has no sliding window; the
- * model has one layer, so that is exactly windowed attention).
+ * model has one layer, so that is exactly windowed attention). Where the fixture gives the prompt as
+ * text (qwen3, qwen3moe: byte-level BPE with Qwen2's pre-tokenizer and ChatML special tokens; gemma:
+ * SentencePiece without a space prefix) llama.cpp tokenized it, and Quire must get the same ids.
  */
 class ArchitectureReferenceTest {
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -34,6 +36,12 @@ class ArchitectureReferenceTest {
         try (LanguageModel<?> model = ModelLoader.load(dir.resolve(arch + ".gguf"))) {
             assertThat(model.config().architecture()).isEqualTo(arch.equals("mistral") || arch.equals("mixtral")
                     ? "llama" : arch);
+            if (ref.has("text")) {
+                // Qwen3's prompt is byte-level BPE with the qwen2 pre-tokenizer and chat special tokens,
+                // Gemma's SentencePiece without the space prefix: llama.cpp tokenized the text.
+                assertThat(model.tokenizer().encode(ref.get("text").asString(), true, true)).as("tokens of the text")
+                        .containsExactly(prompt);
+            }
             // Blocks of 4 tokens, handed out shuffled; each prefix prefilled in chunks of 5.
             SequenceRunner runner = new SequenceRunner(model, 64, 4, 7);
             double worst = 0;
@@ -50,6 +58,13 @@ class ArchitectureReferenceTest {
             assertThat(worst).as("largest logit difference from llama.cpp").isLessThan(1e-4);
             List<int[]> greedy = runner.generate(List.of(prompt), expectedTokens.length, 7);
             assertThat(greedy.getFirst()).as("greedy tokens").containsExactly(expectedTokens);
+            if (model.config().features().isMoe()) {
+                long[] load = ((LlamaModel) model).tokensPerExpert();
+                System.out.printf("%s: tokens per expert (all layers) %s%n", arch, java.util.Arrays.toString(load));
+                assertThat(load).hasSize(model.config().features().expertCount());
+                assertThat(java.util.Arrays.stream(load).min().orElse(0)).as("tokens of the least used expert")
+                        .isPositive();
+            }
         }
     }
 
