@@ -73,7 +73,7 @@ public record ArchitectureFeatures(
         float scale = (float) (1 / Math.sqrt(headDim));
         int experts = md.getInt(arch + ".expert_count", 0);
         int used = md.getInt(arch + ".expert_used_count", 0);
-        int expertFfn = md.getInt(arch + ".expert_feed_forward_length", ffnDim);
+        int expertFfn = experts == 0 ? 0 : md.getInt(arch + ".expert_feed_forward_length", ffnDim);
         if (experts < 0 || (experts > 0 && (used <= 0 || used > experts))) {
             throw new ModelLoadException(arch + ".expert_used_count " + used + " must be 1.." + experts
                     + " (" + arch + ".expert_count)");

@@ -110,15 +110,19 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
 
     /** The GPU path runs plain llama and qwen2; the newer architectures run on the CPU only, for now. */
     static void refuseUnsupported(ModelConfig c) {
+        String why = refusal(c);
+        if (why != null) throw new ModelLoadException(why + "; run it on the CPU with quire.device=cpu");
+    }
+
+    /** Why the GPU cannot run a model of config {@code c}, in one line; null when it can. */
+    public static String refusal(ModelConfig c) {
         ArchitectureFeatures a = c.features();
         boolean plain = (c.architecture().equals("llama") || c.architecture().equals("qwen2"))
                 && a.slidingWindow() == 0 && !a.isMoe();
-        if (!plain) {
-            String what = a.isMoe() ? "with experts" : a.slidingWindow() > 0 ? "with a sliding window" : "";
-            throw new ModelLoadException("the CUDA backend cannot run architecture '" + c.architecture() + "'"
-                    + (what.isEmpty() ? "" : " " + what) + " (supported on the GPU: llama and qwen2 without sliding "
-                    + "windows or experts); run it on the CPU with quire.device=cpu");
-        }
+        if (plain) return null;
+        String what = a.isMoe() ? " with experts" : a.slidingWindow() > 0 ? " with a sliding window" : "";
+        return "the CUDA backend cannot run architecture '" + c.architecture() + "'" + what
+                + " (supported on the GPU: llama and qwen2 without sliding windows or experts)";
     }
 
     /**

@@ -89,6 +89,16 @@ public final class ModelLoader {
     }
 
     /**
+     * Why the GPU cannot run the model in {@code path} (one line), or null when it can: lets
+     * {@code quire.device=auto} run such a model on the CPU instead of failing.
+     */
+    public static String cudaRefusal(Path path) throws IOException {
+        try (GgufFile file = GgufFile.open(path)) {
+            return CudaLlamaModel.refusal(readConfig(file));
+        }
+    }
+
+    /**
      * Hyperparameters from GGUF metadata ({@code <arch>.*} keys as llama.cpp writes them). Each value
      * is checked where it is read, so a bad file is refused naming its key instead of failing later
      * as a division by zero, an empty model or a shape mismatch.
