@@ -7,7 +7,8 @@ import io.quire.model.gguf.GgufMetadata;
  * for it (its {@code src/llama-arch.cpp} names them; its {@code src/llama-model.cpp} sets the
  * defaults copied here). With every feature off the model is Llama / Qwen2.
  *
- * @param qkNorm          RMSNorm on each Q and K head before RoPE ({@code attn_q_norm}, {@code attn_k_norm}): qwen3, gemma3
+ * @param qkNorm          RMSNorm on each Q and K head before RoPE ({@code attn_q_norm}, {@code attn_k_norm}):
+ *                        qwen3, gemma3
  * @param postNorms       RMSNorm of the attention and FFN outputs before the residual ({@code attn_post_norm},
  *                        {@code ffn_post_norm}): gemma2, gemma3
  * @param fusedQkv        one {@code attn_qkv} matrix (Q, K, V rows in that order): phi3

@@ -35,7 +35,7 @@ final class Attention {
                 c.ropeNeox(), a.ropeAttnFactor()) : rope;
     }
 
-    /** Attention of layer {@code layer} over the normed input {@code xb} ({@code [n][dim]}), projected into {@code out}. */
+    /** Attention of layer {@code layer} over the normed input {@code xb} ({@code [n][dim]}), projected into out. */
     void forward(LlamaWeights.Layer w, int layer, float[] xb, ForwardBatch batch, int[] tokenSeq, PagedKvCache cache,
             float[] out) {
         int n = batch.numTokens();
