@@ -494,21 +494,8 @@ public final class KvCacheManager {
         KvMemoryReport r = KvMemoryReport.build(step, blockSize, bytesPerBlock, pool.numTotalBlocks(),
                 pool.numFreeBlocks(), seqs).withCacheAndSwap(pool.numCachedBlocks(), numSwapBlocks(),
                 numSwapBlocks() - numFreeSwapBlocks(), swappedTables.size());
-        return window.isNone() ? r : r.withWindow(windowReport(seqs, bytesPerBlock));
-    }
-
-    /** Stored slots before each sequence's window (blocks freed by the window hold none), and their bytes. */
-    private SlidingWindowReport windowReport(List<KvMemoryReport.SequenceBlocks> seqs, long bytesPerBlock) {
-        long slots = 0;
-        for (KvMemoryReport.SequenceBlocks s : seqs) {
-            int before = Math.max(0, s.numTokens() - window.window());
-            for (int i = 0; i * blockSize < before; i++) {
-                if (s.blocks().get(i) != null) slots += Math.min(blockSize, before - i * blockSize);
-            }
-        }
-        long bytes = slots * bytesPerBlock / blockSize * window.slidingLayers() / window.numLayers();
-        return new SlidingWindowReport(window.window(), window.slidingLayers(), window.numLayers(),
-                numWindowFreedBlocks, slots, bytes);
+        return window.isNone() ? r
+                : r.withWindow(SlidingWindowReport.of(window, numWindowFreedBlocks, seqs, blockSize, bytesPerBlock));
     }
 
     /** As {@link #report(long, long, ToIntFunction, UnaryOperator)}, each sequence its own owner. */

@@ -1,5 +1,7 @@
 package io.quire.kv;
 
+import java.util.List;
+
 /**
  * What a sliding window does to the KV memory at one step boundary (part of {@link KvMemoryReport}).
  *
@@ -16,4 +18,19 @@ package io.quire.kv;
  *                         some layer is global
  */
 public record SlidingWindowReport(int window, int slidingLayers, int numLayers, long blocksFreed,
-                                  long slotsOutOfWindow, long bytesOutOfWindow) {}
+                                  long slotsOutOfWindow, long bytesOutOfWindow) {
+
+    /** From the sequences' block tables (a null entry: a block the window freed, which holds nothing). */
+    static SlidingWindowReport of(SlidingWindow w, long blocksFreed, List<KvMemoryReport.SequenceBlocks> seqs,
+            int blockSize, long bytesPerBlock) {
+        long slots = 0;
+        for (KvMemoryReport.SequenceBlocks s : seqs) {
+            int before = Math.max(0, s.numTokens() - w.window());
+            for (int i = 0; i * blockSize < before && i < s.blocks().size(); i++) {
+                if (s.blocks().get(i) != null) slots += Math.min(blockSize, before - i * blockSize);
+            }
+        }
+        long bytes = slots * bytesPerBlock / blockSize * w.slidingLayers() / w.numLayers();
+        return new SlidingWindowReport(w.window(), w.slidingLayers(), w.numLayers(), blocksFreed, slots, bytes);
+    }
+}
