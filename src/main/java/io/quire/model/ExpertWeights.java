@@ -14,6 +14,12 @@ record ExpertWeights(Tensor router, Tensor[] gate, Tensor[] up, Tensor[] down) {
         ArchitectureFeatures a = c.features();
         int n = a.expertCount(), hidden = a.expertFfnDim(), dim = c.dim();
         Tensor router = ModelLoader.weight(f, prefix + "ffn_gate_inp.weight", dim, n);
+        if (!f.hasTensor(prefix + "ffn_gate_exps.weight") && f.hasTensor(prefix + "ffn_gate.0.weight")) {
+            // llama.cpp no longer reads them either.
+            throw new ModelLoadException("the model file stores its experts as separate tensors (" + prefix
+                    + "ffn_gate.0.weight, the early Mixtral GGUF layout); Quire reads the stacked "
+                    + prefix + "ffn_gate_exps.weight: convert the model again with a current llama.cpp");
+        }
         Tensor gates = ModelLoader.weight(f, prefix + "ffn_gate_exps.weight", dim, hidden, n);
         Tensor ups = ModelLoader.weight(f, prefix + "ffn_up_exps.weight", dim, hidden, n);
         Tensor downs = ModelLoader.weight(f, prefix + "ffn_down_exps.weight", hidden, dim, n);
