@@ -126,4 +126,28 @@ class SlidingWindowBlocksTest {
             }
         }
     }
+
+    @Test
+    void forksAndSwapsKeepTheFreedEntries() {
+        KvCacheManager kv = new KvCacheManager(16, BS, false, 8, new SlidingWindow(W, 1, 1));
+        run(kv, "a", tokens(40, 0), 20, 6); // 26 tokens computed: blocks 0-3 freed
+        int[] table = kv.blockTable("a");
+        assertThat(table).startsWith(-1, -1, -1, -1).hasSize(7);
+        kv.fork("a", "a#1");
+        assertThat(kv.blockTable("a#1")).containsExactly(table);
+        assertThat(kv.numDistinctBlocks(java.util.List.of("a", "a#1"))).isEqualTo(3);
+        assertThat(kv.swapOut(java.util.List.of("a", "a#1"))).isTrue();
+        assertThat(kv.numFreeBlocks()).isEqualTo(16);
+        assertThat(kv.numBlocksToSwapIn(java.util.List.of("a", "a#1"))).isEqualTo(3);
+        assertThat(kv.swapIn(java.util.List.of("a", "a#1"))).isTrue();
+        assertThat(kv.blockTable("a")).startsWith(-1, -1, -1, -1).hasSize(7);
+        assertThat(kv.blockTable("a#1")).containsExactly(kv.blockTable("a"));
+        // The fork writes its next token into the shared last block: copy-on-write, window kept.
+        assertThat(kv.allocateSlots("a#1", 26, 1)).isTrue();
+        assertThat(kv.blockTable("a#1")[6]).isNotEqualTo(kv.blockTable("a")[6]);
+        kv.free("a");
+        kv.free("a#1");
+        assertThat(kv.numFreeBlocks()).isEqualTo(16);
+        assertThat(kv.numFreeSwapBlocks()).isEqualTo(8);
+    }
 }
