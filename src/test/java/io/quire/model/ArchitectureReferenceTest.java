@@ -68,6 +68,30 @@ class ArchitectureReferenceTest {
         }
     }
 
+    /**
+     * Sequences of different lengths batched together (a chunked prefill beside decodes, each
+     * with its own window and routing) give each what it gives alone, and the full prompt still
+     * llama.cpp's tokens.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3moe", "mistral", "gemma2", "gemma3"})
+    void batchedSequencesGiveWhatEachGivesAlone(String arch) throws Exception {
+        Path dir = Path.of(getClass().getResource("/archs").toURI());
+        JsonNode ref = JSON.readTree(Files.readString(dir.resolve(arch + ".json")));
+        int[] prompt = ints(ref.get("prompt"));
+        List<int[]> prompts = List.of(prompt, java.util.Arrays.copyOf(prompt, 11),
+                java.util.Arrays.copyOfRange(prompt, 3, prompt.length));
+        try (LanguageModel<?> model = ModelLoader.load(dir.resolve(arch + ".gguf"))) {
+            List<int[]> together = new SequenceRunner(model, 96, 4, 11).generate(prompts, 10, 9);
+            assertThat(together.getFirst()).containsExactly(java.util.Arrays.copyOf(ints(ref.get("tokens")), 10));
+            for (int i = 1; i < prompts.size(); i++) {
+                int[] alone = new SequenceRunner(model, 96, 4, 13).generate(List.of(prompts.get(i)), 10, 16)
+                        .getFirst();
+                assertThat(together.get(i)).as("sequence %d", i).containsExactly(alone);
+            }
+        }
+    }
+
     private static int[] ints(JsonNode array) {
         int[] out = new int[array.size()];
         for (int i = 0; i < out.length; i++) out[i] = array.get(i).asInt();
