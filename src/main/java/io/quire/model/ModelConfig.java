@@ -54,11 +54,13 @@ public record ModelConfig(
         return new KvCacheSpec(blockSize, numLayers, numKvHeads, headDim, type);
     }
 
-    /** Parameters in the weights (embeddings and output counted once each). */
+    /** Parameters in the weights (embeddings and output counted once each; every expert counted). */
     public long parameterCount(boolean tiedOutput) {
         long attn = (long) dim * qDim() + 2L * dim * kvDim() + (long) qDim() * dim;
-        long ffn = 3L * dim * ffnDim;
-        long perLayer = attn + ffn + 2L * dim + (qkvBias ? qDim() + 2L * kvDim() : 0);
+        ArchitectureFeatures f = features;
+        long ffn = f.isMoe() ? (long) f.expertCount() * (3L * dim * f.expertFfnDim() + dim) : 3L * dim * ffnDim;
+        long norms = 2L * dim + (f.qkNorm() ? 2L * headDim : 0) + (f.postNorms() ? 2L * dim : 0);
+        long perLayer = attn + ffn + norms + (qkvBias ? qDim() + 2L * kvDim() : 0);
         long emb = (long) vocabSize * dim;
         return numLayers * perLayer + emb + (tiedOutput ? 0 : emb) + dim;
     }

@@ -92,6 +92,20 @@ class ArchitectureReferenceTest {
         }
     }
 
+    /** The parameter count the benchmarks print is what the file holds (RoPE factor tables aside). */
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3", "qwen3moe", "mistral", "mixtral", "phi3", "gemma2", "gemma3"})
+    void parameterCountIsWhatTheFileHolds(String arch) throws Exception {
+        Path file = Path.of(getClass().getResource("/archs/" + arch + ".gguf").toURI());
+        try (io.quire.model.gguf.GgufFile f = io.quire.model.gguf.GgufFile.open(file)) {
+            long elements = 0;
+            for (String name : f.tensorInfos().keySet()) {
+                if (!name.startsWith("rope_")) elements += f.tensor(name).elements();
+            }
+            assertThat(ModelLoader.readConfig(f).parameterCount(!f.hasTensor("output.weight"))).isEqualTo(elements);
+        }
+    }
+
     private static int[] ints(JsonNode array) {
         int[] out = new int[array.size()];
         for (int i = 0; i < out.length; i++) out[i] = array.get(i).asInt();
