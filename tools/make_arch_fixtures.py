@@ -10,6 +10,8 @@ the reference build must have GGML_GELU_FP16 undefined (ggml/src/ggml-cpu/vec.h)
 logits to be exact in F32.
 
 Usage: PYTHONPATH=/work/llama.cpp/gguf-py python3 tools/make_arch_fixtures.py DUMP_LOGITS OUT_DIR
+(DUMP_LOGITS built as tools/llamacpp-logits/dump_logits.cpp says; the output is deterministic: fixed
+seeds, and rerunning it reproduces the committed fixtures byte for byte.)
 """
 import json
 import subprocess

@@ -9,6 +9,15 @@
 //           attention, which llama.cpp does not implement for its llama architecture (Mistral).
 // Prints JSON: {"prompt": [ids], "logits": [[...] for each prompt position], "tokens": [generated ids]}.
 // F32 KV cache, no flash attention, the model's whole trained context.
+//
+// Build (a llama.cpp checkout at $L; GELU made exact first, since ggml's CPU GELU uses an FP16 table):
+//   sed -i 's/^#define GGML_GELU_FP16$//' $L/ggml/src/ggml-cpu/vec.h
+//   cmake -S $L -B $L/build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+//         -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF
+//   cmake --build $L/build --target llama -j2
+//   g++ -O2 -std=c++17 -I$L/include -I$L/ggml/include dump_logits.cpp -L$L/build/bin -lllama -lggml \
+//       -lggml-base -Wl,-rpath,$L/build/bin -o dump_logits
+// The fixtures in src/test/resources/archs were made with llama.cpp at commit 8984c5b0.
 #include "llama.h"
 
 #include <cstdio>
