@@ -92,6 +92,42 @@ class ArchitectureReferenceTest {
         }
     }
 
+    /**
+     * The same checkpoints with every matrix stored as F16 (norms, biases and RoPE factors stay F32,
+     * as llama.cpp's converter keeps them): within F16's rounding of llama.cpp's F32 logits.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3", "qwen3moe", "mistral", "mixtral", "phi3", "gemma2", "gemma3"})
+    void f16WeightsStayCloseToTheF32Reference(String arch, @org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
+        Path dir = Path.of(getClass().getResource("/archs").toURI());
+        JsonNode ref = JSON.readTree(Files.readString(dir.resolve(arch + ".json")));
+        int[] prompt = ints(ref.get("prompt"));
+        Path f16 = tmp.resolve(arch + "-f16.gguf");
+        try (io.quire.model.gguf.GgufFile in = io.quire.model.gguf.GgufFile.open(dir.resolve(arch + ".gguf"))) {
+            io.quire.model.gguf.GgufWriter w = new io.quire.model.gguf.GgufWriter();
+            in.metadata().entries().forEach(w::put);
+            for (String name : in.tensorInfos().keySet()) {
+                io.quire.backend.Tensor t = in.tensor(name);
+                boolean matrix = t.shape().length >= 2;
+                w.addTensor(name, matrix ? io.quire.backend.TensorType.F16 : t.type(), t.shape(), matrix
+                        ? io.quire.backend.cpu.Quant.quantize(io.quire.backend.TensorType.F16,
+                                io.quire.backend.cpu.Quant.dequantize(t)) : t.data());
+            }
+            w.write(f16);
+        }
+        try (LanguageModel<?> model = ModelLoader.load(f16)) {
+            float[] logits = new SequenceRunner(model, 64, 4, 3).lastLogits(prompt, 8);
+            JsonNode expected = ref.get("logits").get(prompt.length - 1);
+            double worst = 0;
+            for (int i = 0; i < logits.length; i++) {
+                worst = Math.max(worst, Math.abs(logits[i] - expected.get(i).asDouble()));
+            }
+            System.out.printf("%s F16: max |Quire - llama.cpp F32| at the last position = %.3g%n", arch, worst);
+            assertThat(worst).isLessThan(2e-2);
+        }
+    }
+
     /** The parameter count the benchmarks print is what the file holds (RoPE factor tables aside). */
     @ParameterizedTest
     @ValueSource(strings = {"qwen3", "qwen3moe", "mistral", "mixtral", "phi3", "gemma2", "gemma3"})
