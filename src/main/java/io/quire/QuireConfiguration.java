@@ -60,6 +60,16 @@ public class QuireConfiguration {
         String name = props.servedModelName();
         boolean named = name != null && !name.isBlank();
         Device device = DeviceSelector.select(props.device()).device();
+        boolean auto = props.device() == null || props.device().isBlank()
+                || props.device().trim().equalsIgnoreCase("auto");
+        if (device == Device.CUDA && auto && !props.dummy()) {
+            // An architecture only the CPU runs falls back to it under auto (quire.device=cuda refuses it instead).
+            String why = ModelLoader.cudaRefusal(Path.of(props.model()));
+            if (why != null) {
+                log.warn("quire.device=auto: {}; running on the CPU", why);
+                device = Device.CPU;
+            }
+        }
         LanguageModel<?> model;
         if (props.dummy()) {
             model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device,

@@ -60,7 +60,11 @@ public class KvReportHandler {
                         owners));
             }
         }
-        return new KvReportResponse(model, r.step(), policy, r.blockSize(), r.bytesPerBlock(), totals, seqs, blocks);
+        var w = r.window();
+        var window = w == null ? null : new KvReportResponse.SlidingWindow(w.window(), w.slidingLayers(),
+                w.numLayers(), w.blocksFreed(), w.slotsOutOfWindow(), w.bytesOutOfWindow());
+        return new KvReportResponse(model, r.step(), policy, r.blockSize(), r.bytesPerBlock(), totals, seqs, blocks,
+                window);
     }
 
     /** The report's counts, bytes and fractions on the wire. */

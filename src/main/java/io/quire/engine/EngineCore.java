@@ -4,6 +4,9 @@ import io.quire.engine.structured.ConstraintCompiler;
 import io.quire.engine.structured.ConstraintException;
 import io.quire.engine.structured.TokenConstraint;
 import io.quire.kv.KvCacheManager;
+import io.quire.kv.SlidingWindow;
+import io.quire.model.ArchitectureFeatures;
+import io.quire.model.ModelConfig;
 import io.quire.model.LanguageModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,13 +51,21 @@ final class EngineCore implements AutoCloseable {
     private final ConstraintCompiler constraints;
     private long numSteps;
 
+    /** The model's sliding window as the block manager needs it: the window and how many layers slide. */
+    static SlidingWindow slidingWindow(ModelConfig c) {
+        ArchitectureFeatures f = c.features();
+        int sliding = 0;
+        for (int l = 0; l < c.numLayers(); l++) if (f.slides(l)) sliding++;
+        return new SlidingWindow(f.slidingWindow(), sliding, c.numLayers());
+    }
+
     /** @param onFirstScheduled told when a request runs its first step (it leaves the waiting queue's bound) */
     EngineCore(LanguageModel<?> model, EngineConfig config, int maxModelLen, ModelRunner<?> runner,
             EngineMetrics metrics,
                Consumer<Request> onFirstScheduled) {
         this.runner = runner;
         this.kv = new KvCacheManager(runner.numBlocks(), config.blockSize(), config.enablePrefixCaching(),
-                runner.numSwapBlocks());
+                runner.numSwapBlocks(), slidingWindow(model.config()));
         runner.checkAgrees(kv);
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
                 config.kvAllocationPolicy(), maxModelLen);

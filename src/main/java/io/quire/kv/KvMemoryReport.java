@@ -38,6 +38,7 @@ import java.util.List;
  * @param hashedBlocks      the device blocks that carry a prefix hash, in use or free (a free one is
  *                          a cached block a later request can take back); empty in a report built
  *                          without the pool
+ * @param window            what the model's sliding window frees or would free; null without one
  */
 public record KvMemoryReport(
         long step,
@@ -57,7 +58,8 @@ public record KvMemoryReport(
         int sequencesSwapped,
         List<SequenceInfo> sequences,
         List<BlockInfo> blocks,
-        BitSet hashedBlocks) {
+        BitSet hashedBlocks,
+        SlidingWindowReport window) {
 
     public KvMemoryReport {
         hashedBlocks = (BitSet) hashedBlocks.clone();
@@ -148,7 +150,12 @@ public record KvMemoryReport(
             int[] ids = new int[s.blocks().size()];
             for (int i = 0; i < ids.length; i++) {
                 KvCacheBlock b = s.blocks().get(i);
+                if (b == null) {  // freed by a sliding window: no memory held
+                    ids[i] = -1;
+                    continue;
+                }
                 int id = b.blockId();
+                referenced++;
                 ids[i] = id;
                 int tokens = (int) Math.max(0, Math.min(blockSize, (long) s.numTokens() - (long) i * blockSize));
                 if (!seen[id]) {
@@ -160,7 +167,6 @@ public record KvMemoryReport(
                 fill[id] = Math.max(fill[id], tokens);
                 if (!owners[id].contains(s.owner())) owners[id].add(s.owner());
             }
-            referenced += ids.length;
             seqInfos.add(new SequenceInfo(s.sequenceId(), s.owner(), s.numTokens(), ids));
         }
         long stored = 0, wasted = 0, reserved = 0;
@@ -178,7 +184,7 @@ public record KvMemoryReport(
         int used = numTotalBlocks - numFreeBlocks;
         return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, used, stored, wasted, reserved,
                 shared, referenced, Math.max(0, used - distinct), 0, 0, 0, 0, List.copyOf(seqInfos),
-                List.copyOf(blocks), new BitSet());
+                List.copyOf(blocks), new BitSet(), null);
     }
 
     /** The same report with the prefix cache's and the swap pool's figures. */
@@ -186,6 +192,13 @@ public record KvMemoryReport(
                                            int swapBlocksUsed, int sequencesSwapped) {
         return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, blocksUsed, tokensStored, slotsWasted,
                 slotsReserved, blocksShared, blocksReferenced, blocksUnattributed, blocksCached, swapBlocksTotal,
-                swapBlocksUsed, sequencesSwapped, sequences, blocks, hashedBlocks);
+                swapBlocksUsed, sequencesSwapped, sequences, blocks, hashedBlocks, window);
+    }
+
+    /** The same report with the sliding window's figures. */
+    public KvMemoryReport withWindow(SlidingWindowReport w) {
+        return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, blocksUsed, tokensStored, slotsWasted,
+                slotsReserved, blocksShared, blocksReferenced, blocksUnattributed, blocksCached, swapBlocksTotal,
+                swapBlocksUsed, sequencesSwapped, sequences, blocks, hashedBlocks, w);
     }
 }

@@ -21,7 +21,8 @@ import java.util.List;
  * and returns a runnable model whose weights stay memory-mapped in their stored type.
  */
 public final class ModelLoader {
-    public static final List<String> ARCHITECTURES = List.of("llama", "qwen2");
+    public static final List<String> ARCHITECTURES = List.of("llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2",
+            "gemma3");
 
     private ModelLoader() {}
 
@@ -106,6 +107,16 @@ public final class ModelLoader {
     }
 
     /**
+     * Why the GPU cannot run the model in {@code path} (one line), or null when it can: lets
+     * {@code quire.device=auto} run such a model on the CPU instead of failing.
+     */
+    public static String cudaRefusal(Path path) throws IOException {
+        try (GgufFile file = GgufFile.open(path)) {
+            return CudaLlamaModel.refusal(readConfig(file));
+        }
+    }
+
+    /**
      * Hyperparameters from GGUF metadata ({@code <arch>.*} keys as llama.cpp writes them). Each value
      * is checked where it is read, so a bad file is refused naming its key instead of failing later
      * as a division by zero, an empty model or a shape mismatch.
@@ -164,7 +175,10 @@ public final class ModelLoader {
                     + headDim + ", which Quire does not support");
         }
         String ffnKey = arch + ".feed_forward_length";
-        int ffn = positive(ffnKey, required(md, ffnKey));
+        // A mixture of experts may give only the experts' size (qwen3moe's expert_feed_forward_length).
+        String expertFfnKey = arch + ".expert_feed_forward_length";
+        int ffn = positive(ffnKey, md.contains(ffnKey) || !md.contains(expertFfnKey) ? required(md, ffnKey)
+                : md.getInt(expertFfnKey, 0));
         String ctxKey = arch + ".context_length";
         int ctx = positive(ctxKey, md.getInt(ctxKey, 2048));
         String epsKey = arch + ".attention.layer_norm_rms_epsilon";
@@ -184,10 +198,18 @@ public final class ModelLoader {
             default -> throw new ModelLoadException("unsupported RoPE scaling type '" + scaling
                     + "' (supported: none, linear, and Llama 3 rope_freqs)");
         }
+        int ropeDims = md.getInt(arch + ".rope.dimension_count", headDim);
+        if (ropeDims != headDim) {
+            throw new ModelLoadException(arch + ".rope.dimension_count " + ropeDims + " differs from the head size "
+                    + headDim + ": partial RoPE is not supported");
+        }
         int vocab = vocabularySize(file);
-        boolean qwen = arch.equals("qwen2");
-        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta, linear, qwen,
-                qwen);
+        ArchitectureFeatures features = ArchitectureFeatures.read(md, arch, dim, heads, headDim, layers, ffn);
+        if (features.isMoe()) positive(expertFfnKey, features.expertFfnDim());
+        // llama.cpp's rope type: NORM (interleaved pairs) for llama only, NEOX (halves) for the others here.
+        boolean neox = !arch.equals("llama");
+        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta, linear, neox,
+                arch.equals("qwen2"), features);
     }
 
     /** Tokens in the vocabulary, which the embedding must have one row for each of. */
