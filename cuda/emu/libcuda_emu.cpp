@@ -45,6 +45,9 @@ const Kernel kernels[] = {
     K2(silu_mul, false), K(add, false), K(add_bias, false), K2(embedding, false),
     K(f32_to_f16, false), K(f16_to_f32, false), K(f32_to_bf16, false), K(bf16_to_f32, false), K(bf16_to_f16, false),
     K(f16_to_bf16, false), K2(dequant_q8_0, false), K2(dequant_q4_0, false),
+    K2(dequant_q4_1, false), K2(dequant_q5_0, false), K2(dequant_q5_1, false), K2(dequant_iq4_nl, false),
+    K2(dequant_q2_k, false), K2(dequant_q3_k, false), K2(dequant_q4_k, false), K2(dequant_q5_k, false),
+    K2(dequant_q6_k, false), K2(dequant_iq4_xs, false),
 };
 
 void* const CTX = (void*) 0x1234;

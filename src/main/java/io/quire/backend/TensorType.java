@@ -2,7 +2,9 @@ package io.quire.backend;
 
 /**
  * Element types of weight tensors, numbered as ggml numbers them (the GGUF tensor type ids).
- * Quantized types store {@code blockSize} values in {@code blockBytes} bytes.
+ * Quantized types store {@code blockSize} values in {@code blockBytes} bytes. Every type ggml defines is
+ * listed, so a file in one Quire cannot compute with still opens and is refused by name
+ * ({@link #isComputeSupported}), not as an unknown id.
  */
 public enum TensorType {
     F32(0, 1, 4),
@@ -19,12 +21,24 @@ public enum TensorType {
     Q5_K(13, 256, 176),
     Q6_K(14, 256, 210),
     Q8_K(15, 256, 292),
+    IQ2_XXS(16, 256, 66),
+    IQ2_XS(17, 256, 74),
+    IQ3_XXS(18, 256, 98),
+    IQ1_S(19, 256, 50),
+    IQ4_NL(20, 32, 18),
+    IQ3_S(21, 256, 110),
+    IQ2_S(22, 256, 82),
+    IQ4_XS(23, 256, 136),
     I8(24, 1, 1),
     I16(25, 1, 2),
     I32(26, 1, 4),
     I64(27, 1, 8),
     F64(28, 1, 8),
-    BF16(30, 1, 2);
+    IQ1_M(29, 256, 56),
+    BF16(30, 1, 2),
+    TQ1_0(34, 256, 54),
+    TQ2_0(35, 256, 66),
+    MXFP4(39, 32, 17);
 
     private final int id;
     private final int blockSize;
@@ -53,9 +67,21 @@ public enum TensorType {
         return elements / blockSize * blockBytes;
     }
 
-    /** Whether the CPU kernels can compute with weights of this type. */
+    /** Whether the kernels (CPU, and the CUDA upload) can compute with weights of this type. */
     public boolean isComputeSupported() {
-        return this == F32 || this == F16 || this == BF16 || this == Q8_0 || this == Q4_0;
+        return switch (this) {
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS -> true;
+            default -> false;  // Q8_1/Q8_K are activation formats; the IQ1-3, TQ and MXFP4 grids are not implemented
+        };
+    }
+
+    /** The weight types Quire computes with, for error messages: "F32, F16, ...". */
+    public static String supportedList() {
+        StringBuilder sb = new StringBuilder();
+        for (TensorType t : values()) {
+            if (t.isComputeSupported()) sb.append(sb.isEmpty() ? "" : ", ").append(t.name());
+        }
+        return sb.toString();
     }
 
     /** The type with ggml id {@code id}, or null when the id is not one we know. */

@@ -51,6 +51,8 @@ final class Usage {
               --top-k K              -1: all tokens (default -1)
               --seed S               sampling seed (default: unseeded)
               --threads N            compute threads (default: all cores)
+              --token-ids true       print {"prompt":[ids],"tokens":[ids]} instead of the text
+              --ban-tokens FROM-TO   logit bias -100 on the token ids FROM..TO (inclusive)
             """;
 
     static final String TOKENIZE = """
@@ -85,9 +87,9 @@ final class Usage {
     static final String BENCH_KERNELS = """
             usage: quire bench kernels [options]
               GFLOP/s and GB/s of the CPU matrix kernels per weight type, batch and thread count
-              --rows N, --cols N           matrix shape; cols a multiple of 32 (default 2048, 768)
+              --rows N, --cols N           matrix shape; cols a multiple of 256 (default 2048, 768)
               --repeats N                  timed repeats, the median reported (default 7)
-              --types LIST                 (default F32,F16,BF16,Q8_0,Q4_0)
+              --types LIST                 any computable type, e.g. Q4_K,Q6_K (default F32,F16,BF16,Q8_0,Q4_0)
               --batches LIST               (default 1,32)
               --threads LIST               (default 1 and all cores)
             """;

@@ -213,9 +213,15 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
         MemorySegment data = t.data().asSlice(0, stored);
         boolean bf16 = dtype == CudaDtype.BFLOAT16;
         switch (t.type()) {
-            case F32, F16, BF16, Q8_0, Q4_0 -> {}
-            default -> throw new ModelLoadException("tensor " + t.name() + " has type " + t.type()
-                    + ", which the CUDA backend cannot upload");
+            case F32, F16, BF16 -> {}
+            default -> {
+                if (!CudaKernels.DEQUANTIZED.contains(t.type())) {
+                    throw new ModelLoadException("tensor " + t.name() + " has type " + t.type()
+                            + ", which the CUDA backend cannot upload (supported: F32, F16, BF16, "
+                            + CudaKernels.DEQUANTIZED.stream().map(Enum::name).collect(
+                                    java.util.stream.Collectors.joining(", ")) + ")");
+                }
+            }
         }
         if ((t.type() == TensorType.F16 && !bf16) || (t.type() == TensorType.BF16 && bf16)) {
             device.upload(data, out, offset);  // already the model's type
@@ -238,8 +244,7 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
             }
             case BF16 -> kernels.bf16ToF16(o, in, n);
             case F16 -> kernels.f16ToBf16(o, in, n);
-            case Q8_0 -> kernels.dequantQ8_0(o, in, n);
-            default -> kernels.dequantQ4_0(o, in, n);
+            default -> kernels.dequant(t.type(), o, in, n);
         }
     }
 

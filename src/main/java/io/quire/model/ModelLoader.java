@@ -269,7 +269,7 @@ public final class ModelLoader {
         Tensor t = file.tensor(name);
         if (!t.type().isComputeSupported()) {
             throw new ModelLoadException("tensor " + name + " has type " + t.type()
-                    + ", which Quire cannot compute with (supported: F32, F16, BF16, Q8_0, Q4_0)");
+                    + ", which Quire cannot compute with (supported: " + TensorType.supportedList() + ")");
         }
         long[] actual = t.shape();
         boolean ok = actual.length == shape.length

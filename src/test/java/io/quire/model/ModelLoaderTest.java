@@ -38,11 +38,12 @@ class ModelLoaderTest {
         Path p2 = tmp.resolve("k.gguf");
         ModelConfig wide = ModelConfig.llama(256, 1, 4, 2, 256, 320, 64);
         GgufWriter w = RandomModels.writer(wide, TensorType.F32, 1);
-        w.addTensor("blk.0.attn_q.weight", TensorType.Q4_K, new long[] {256, 256},
-                MemorySegment.ofArray(new byte[256 * 144]));
+        w.addTensor("blk.0.attn_q.weight", TensorType.IQ2_XXS, new long[] {256, 256},
+                MemorySegment.ofArray(new byte[256 * 66]));
         w.write(p2);
         assertThatThrownBy(() -> ModelLoader.load(p2)).isInstanceOf(ModelLoadException.class)
-                .hasMessageContaining("blk.0.attn_q.weight").hasMessageContaining("Q4_K");
+                .hasMessage("tensor blk.0.attn_q.weight has type IQ2_XXS, which Quire cannot compute with (supported: "
+                        + "F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, BF16)");
     }
 
     @Test

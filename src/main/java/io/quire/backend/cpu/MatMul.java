@@ -68,6 +68,8 @@ public final class MatMul {
         MemorySegment[] data = new MemorySegment[ws.length];
         int[] firstUnit = new int[ws.length + 1];
         long work = 0;
+        Q8K xq = null;
+        float[] xQ8K = null, xQ8_0 = null;
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
             Quant.checkData(w);
@@ -80,8 +82,18 @@ public final class MatMul {
                     + w.name());
             data[i] = Simd.nativeData(w);
             TensorType type = w.type();
-            float[] xBlockSums = batch == 1 && type == TensorType.Q4_0 ? blockSums(x, 0, cols) : null;
-            jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xBlockSums);
+            // The activations rounded as llama.cpp rounds them for this type (ActivationRounding), once for
+            // all weights of this input: Q8_K integers for the batch-1 K-quant kernels, else rounded floats.
+            float[] xw = x;
+            boolean q8k = ActivationRounding.usesQ8K(type);
+            if (q8k && batch == 1 && (xq == null || xq.q.length != cols)) xq = Q8K.quantize(x, 0, cols);
+            if (q8k && batch > 1) xw = xQ8K != null && xQ8K.length == batch * cols ? xQ8K
+                    : (xQ8K = ActivationRounding.q8k(x, batch, cols));
+            if (ActivationRounding.usesQ8_0(type)) xw = xQ8_0 != null && xQ8_0.length == batch * cols ? xQ8_0
+                    : (xQ8_0 = ActivationRounding.q8_0(x, batch, cols));
+            float[] xBlockSums = batch == 1 && usesBlockSums(type) ? blockSums(xw, 0, cols) : null;
+            jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xBlockSums,
+                    q8k ? xq : null);
             int unitRows = batch == 1 ? ROWS_PER_UNIT_B1 : ROW_TILE;
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -89,15 +101,19 @@ public final class MatMul {
         Parallel.forRange(firstUnit[ws.length], work, (from, to) -> {
             for (int i = 0; i < jobs.length; i++) {
                 int lo = Math.max(from, firstUnit[i]), hi = Math.min(to, firstUnit[i + 1]);
-                if (lo < hi) run(jobs[i], x, batch, lo - firstUnit[i], hi - firstUnit[i]);
+                if (lo < hi) run(jobs[i], jobs[i].x, batch, lo - firstUnit[i], hi - firstUnit[i]);
             }
         });
         Reference.reachabilityFence(data);
     }
 
     /** One weight of a {@link #matmul(Tensor[], float[], int, float[][])} call, its data at {@code base}. */
-    private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out,
-            float[] xBlockSums) {}
+    private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
+            float[] xBlockSums, Q8K xq) {}
+
+    private static boolean usesBlockSums(TensorType type) {
+        return type == TensorType.Q4_0 || type == TensorType.Q4_1 || type == TensorType.Q5_0 || type == TensorType.Q5_1;
+    }
 
     /** Units {@code [from, to)} of a job: {@value #ROWS_PER_UNIT_B1} rows each at batch 1, else tiles. */
     private static void run(Job j, float[] x, int batch, int from, int to) {
@@ -112,7 +128,7 @@ public final class MatMul {
                 // Eight rows at once: eight memory streams in flight, one load of x for eight rows.
                 for (; r + 8 <= rEnd; r += 8) dotF32x8(base + r * rowBytes, cols, x, out, r);
             }
-            for (; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, j.xBlockSums);
+            for (; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, j.xBlockSums, j.xq);
             return;
         }
         // A batch longer than a chunk (a prompt) meets groups of tiles dequantized together, BATCH_CHUNK
@@ -328,13 +344,23 @@ public final class MatMul {
     // ---- batch 1: one row of stored bytes dotted with x ----
 
     /** Row at absolute address {@code addr} dotted with x. */
-    private static float dot(TensorType type, long addr, float[] x, int cols, float[] xBlockSums) {
+    private static float dot(TensorType type, long addr, float[] x, int cols, float[] xBlockSums, Q8K xq) {
         return switch (type) {
             case F32 -> dotF32(addr, x, 0, cols);
             case F16 -> dotF16(addr, x, 0, cols);
             case BF16 -> dotBF16(addr, x, 0, cols);
             case Q8_0 -> dotQ8_0(addr, x, 0, cols);
             case Q4_0 -> dotQ4_0(addr, x, 0, cols, xBlockSums);
+            case Q4_K -> KQuantDot.q4k(addr, xq, cols);
+            case Q5_K -> KQuantDot.q5k(addr, xq, cols);
+            case Q6_K -> KQuantDot.q6k(addr, xq, cols);
+            case Q2_K -> LowBitKQuantDot.q2k(addr, xq, cols);
+            case Q3_K -> LowBitKQuantDot.q3k(addr, xq, cols);
+            case IQ4_XS -> LowBitKQuantDot.iq4xs(addr, xq, cols);
+            case Q4_1 -> SmallBlockDot.dot(addr, 20, 2, -1, x, cols, xBlockSums);
+            case Q5_0 -> SmallBlockDot.dot(addr, 22, -1, 2, x, cols, xBlockSums);
+            case Q5_1 -> SmallBlockDot.dot(addr, 24, 2, 4, x, cols, xBlockSums);
+            case IQ4_NL -> SmallBlockDot.iq4nl(addr, x, cols);
             default -> throw Quant.unsupported(type);
         };
     }

@@ -194,6 +194,8 @@ public final class Quant {
                     }
                 }
             }
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS -> KQuants.dequantizeRow(type, off, cols, out, outOff);
+            case Q4_1, Q5_0, Q5_1, IQ4_NL -> SmallBlockQuants.dequantizeRow(type, off, cols, out, outOff);
             default -> throw unsupported(type);
         }
     }
@@ -213,6 +215,6 @@ public final class Quant {
 
     static IllegalArgumentException unsupported(TensorType type) {
         return new IllegalArgumentException("tensor type " + type
-                + " is not supported by the CPU kernels (supported: F32, F16, BF16, Q8_0, Q4_0)");
+                + " is not supported by the CPU kernels (supported: " + TensorType.supportedList() + ")");
     }
 }

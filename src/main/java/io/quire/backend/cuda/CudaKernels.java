@@ -1,5 +1,7 @@
 package io.quire.backend.cuda;
 
+import io.quire.backend.TensorType;
+
 /**
  * Typed launches of Quire's kernels ({@code cuda/*.cu}) for one 16-bit type ({@link #dtype()}):
  * the methods that store or read "16-bit" values (KV cache, matrix-product inputs, weights)
@@ -21,7 +23,8 @@ public final class CudaKernels {
     private final CudaDevice device;
     private final CudaDtype dtype;
     private final Kernel reshapeAndCache, copyBlocks, rmsNorm, rope, siluMul, add, addBias, embedding;
-    private final Kernel f32ToF16, f16ToF32, f32ToBf16, bf16ToF32, bf16ToF16, f16ToBf16, dequantQ8_0, dequantQ4_0;
+    private final Kernel f32ToF16, f16ToF32, f32ToBf16, bf16ToF32, bf16ToF16, f16ToBf16;
+    private final java.util.Map<TensorType, Kernel> dequant = new java.util.EnumMap<>(TensorType.class);
     private final Kernel attentionDecode, attentionReduce, attentionPrefill;
 
     CudaKernels(CudaDevice device, CudaDtype dtype) {
@@ -48,8 +51,9 @@ public final class CudaKernels {
         bf16ToF32 = ew.kernel("bf16_to_f32");
         bf16ToF16 = ew.kernel("bf16_to_f16");
         f16ToBf16 = ew.kernel("f16_to_bf16");
-        dequantQ8_0 = quant.kernel("dequant_q8_0" + t);
-        dequantQ4_0 = quant.kernel("dequant_q4_0" + t);
+        for (TensorType type : DEQUANTIZED) {
+            dequant.put(type, quant.kernel("dequant_" + type.name().toLowerCase(java.util.Locale.ROOT) + t));
+        }
         attentionDecode = attn.kernel("paged_attention_decode" + t);
         attentionReduce = attn.kernel("paged_attention_reduce" + t);
         attentionPrefill = attn.kernel("paged_attention_prefill" + t);
@@ -128,14 +132,20 @@ public final class CudaKernels {
     public void bf16ToF16(long out, long in, long n) { bf16ToF16.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
     public void f16ToBf16(long out, long in, long n) { f16ToBf16.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n); }
 
-    /** n values (a multiple of 32) of Q8_0 blocks to the 16-bit type. */
-    public void dequantQ8_0(long out, long in, long n) {
-        dequantQ8_0.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n);
-    }
+    /** The quantized types quant.cu dequantizes (kernel {@code dequant_<type>}). */
+    public static final java.util.Set<TensorType> DEQUANTIZED = java.util.Collections.unmodifiableSet(
+            java.util.EnumSet.of(TensorType.Q8_0, TensorType.Q4_0, TensorType.Q4_1, TensorType.Q5_0, TensorType.Q5_1,
+                    TensorType.Q2_K, TensorType.Q3_K, TensorType.Q4_K, TensorType.Q5_K, TensorType.Q6_K,
+                    TensorType.IQ4_NL, TensorType.IQ4_XS));
 
-    /** n values (a multiple of 32) of Q4_0 blocks to the 16-bit type. */
-    public void dequantQ4_0(long out, long in, long n) {
-        dequantQ4_0.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n);
+    /** n values (whole blocks) of {@code type}, one of {@link #DEQUANTIZED}, to the 16-bit type. */
+    public void dequant(TensorType type, long out, long in, long n) {
+        Kernel kernel = dequant.get(type);
+        if (kernel == null) throw new IllegalArgumentException("no CUDA dequantization kernel for " + type);
+        if (n % type.blockSize() != 0) {
+            throw new IllegalArgumentException(n + " values are not whole " + type + " blocks of " + type.blockSize());
+        }
+        kernel.launch(gridFor(n, 256), 1, 1, 256, 0, out, in, n);
     }
 
     /** Partitions a decode context of {@code maxContext} positions is split into. */

@@ -8,6 +8,7 @@ import io.quire.backend.cpu.Ops;
 import io.quire.backend.cpu.PagedAttention;
 import io.quire.backend.cpu.PagedKvCache;
 import io.quire.backend.cpu.Quant;
+import io.quire.backend.cpu.RandomBlocks;
 import io.quire.backend.cpu.Rope;
 import io.quire.backend.cuda.CudaDevice;
 import io.quire.backend.cuda.CudaDtype;
@@ -97,8 +98,7 @@ public final class KernelCheck {
             results.add(c.rmsNorm());
             results.add(c.siluMul());
             results.add(c.embedding());
-            results.add(c.dequant(TensorType.Q8_0));
-            results.add(c.dequant(TensorType.Q4_0));
+            for (TensorType type : CudaKernels.DEQUANTIZED) results.add(c.dequant(type));
             results.add(c.gemm());
             results.add(c.reshapeAndCache());
             results.addAll(c.attention(64, 8, 2));
@@ -350,13 +350,14 @@ public final class KernelCheck {
     }
 
     private Result dequant(TensorType type) {
-        int n = 32 * 97;
-        MemorySegment q = Quant.quantize(type, randoms(n, 2f));
+        int n = 256 * 13;
+        // Q8_0/Q4_0 from quantized random values; the others from random blocks (every bit pattern).
+        MemorySegment q = type == TensorType.Q8_0 || type == TensorType.Q4_0 ? Quant.quantize(type, randoms(n, 2f))
+                : RandomBlocks.tensor("q", type, 1, n, random.nextLong()).data();
         DeviceBuffer raw = track(device.alloc(q.byteSize()));
         device.upload(q, raw, 0);
         DeviceBuffer out = nanHalf(n);
-        if (type == TensorType.Q8_0) k.dequantQ8_0(out.ptr(), raw.ptr(), n);
-        else k.dequantQ4_0(out.ptr(), raw.ptr(), n);
+        k.dequant(type, out.ptr(), raw.ptr(), n);
         float[] cpu = Quant.dequantize(new Tensor("q", type, new long[] {n}, q));
         String name = "dequant_" + type.name().toLowerCase(Locale.ROOT) + " to " + dtype.kernelSuffix();
         return compare(name, readHalf(out, n), cpu, tolerance);

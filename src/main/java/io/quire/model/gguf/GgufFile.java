@@ -115,7 +115,7 @@ public final class GgufFile implements AutoCloseable {
                 TensorType type = TensorType.byId(typeIds[i]);
                 if (type == null) {
                     throw new GgufFormatException("tensor '" + names[i] + "' has unknown tensor type id " + typeIds[i]
-                            + " in " + path);
+                            + " in " + path + " (Quire computes with " + TensorType.supportedList() + ")");
                 }
                 long[] shape = shapes.get(names[i]);
                 if (shape[0] % type.blockSize() != 0) {

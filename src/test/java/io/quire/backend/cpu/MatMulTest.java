@@ -149,9 +149,10 @@ class MatMulTest {
                 java.lang.foreign.MemorySegment.ofArray(new byte[64 * 4 * 4 - 1]));
         assertThatThrownBy(() -> MatMul.matmul(shortData, new float[64], 1, new float[4]))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bytes of data");
-        Tensor q4k = new Tensor("k", TensorType.Q4_K, new long[] {256, 1},
-                java.lang.foreign.MemorySegment.ofArray(new byte[144]));
-        assertThatThrownBy(() -> MatMul.matmul(q4k, new float[256], 1, new float[1]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q4_K");
+        Tensor iq2 = new Tensor("k", TensorType.IQ2_XXS, new long[] {256, 1},
+                java.lang.foreign.MemorySegment.ofArray(new byte[66]));
+        assertThatThrownBy(() -> MatMul.matmul(iq2, new float[256], 1, new float[1]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("IQ2_XXS")
+                .hasMessageContaining("Q6_K");
     }
 }

@@ -1,0 +1,172 @@
+package io.quire.backend.cpu;
+
+import static io.quire.backend.cpu.KQuants.half;
+import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+
+/**
+ * Batch-1 dot products of a Q4_K, Q5_K or Q6_K weight row (at an absolute address, see {@link Simd#ALL})
+ * with a {@link Q8K} activation row, block by block as ggml_vec_dot_q*_K_q8_K: the integer quants times
+ * the int8 activations times each group's integer scale, summed per block, and only then scaled by the
+ * block's float scales; the groups' mins (Q4_K/Q5_K) and Q6_K's offset of 32 come in through the
+ * activation's group sums. (Forming the integer products exactly in float lanes with FMAs measured
+ * slower: the FMA latency chains dominate a 256-value block.)
+ *
+ * <p>Loops step by the lane count L (8 or 16), so one vector never straddles two 16-value scale groups.
+ * Written flat like {@link MatMul}'s kernels: a helper taking or returning a vector would box it.
+ */
+final class KQuantDot {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private KQuantDot() {}
+
+    /** Q4_K row times y: x = d*sc*q - dmin*m per 32 values. */
+    static float q4k(long off, Q8K y, int cols) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final var I = Simd.I;
+        final var B = Simd.B;
+        final int L = Simd.L;
+        final int[] q8 = y.q;
+        final int[] sm = new int[16];
+        FloatVector total = FloatVector.zero(F);
+        float sum = 0;
+        for (int blk = 0; blk < cols / 256; blk++, off += 144) {
+            int yo = 256 * blk;
+            unpackScales(off + 4, sm);
+            IntVector acc = IntVector.zero(I);
+            for (int j = 0; j < 4; j++) {
+                // 32 bytes of qs hold groups 2j (low nibbles) and 2j+1 (high nibbles).
+                IntVector p0 = IntVector.zero(I), p1 = p0;
+                for (int i = 0; i < 32; i += L) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + 32 * j + i, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0);
+                    p0 = p0.add(q.and(15).mul(IntVector.fromArray(I, q8, yo + 64 * j + i)));
+                    p1 = p1.add(q.lanewise(LSHR, 4).mul(IntVector.fromArray(I, q8, yo + 64 * j + 32 + i)));
+                }
+                acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
+            }
+            int mins = 0;
+            for (int j = 0; j < 8; j++) mins += sm[8 + j] * y.sums32[8 * blk + j];
+            float yd = y.d[blk];
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * half(off)), total);
+            sum -= yd * half(off + 2) * mins;
+        }
+        return total.reduceLanes(ADD) + sum;
+    }
+
+    /** Q5_K row times y: as Q4_K, with a fifth bit per value from qh. */
+    static float q5k(long off, Q8K y, int cols) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final var I = Simd.I;
+        final var B = Simd.B;
+        final int L = Simd.L;
+        final int[] q8 = y.q;
+        final int[] sm = new int[16];
+        FloatVector total = FloatVector.zero(F);
+        float sum = 0;
+        for (int blk = 0; blk < cols / 256; blk++, off += 176) {
+            int yo = 256 * blk;
+            unpackScales(off + 4, sm);
+            IntVector acc = IntVector.zero(I);
+            for (int j = 0; j < 4; j++) {
+                IntVector p0 = IntVector.zero(I), p1 = p0;
+                for (int i = 0; i < 32; i += L) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 48 + 32 * j + i, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + i, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0).lanewise(LSHR, 2 * j);
+                    IntVector lo = q.and(15).or(h.and(1).lanewise(LSHL, 4));
+                    IntVector hi = q.lanewise(LSHR, 4).or(h.and(2).lanewise(LSHL, 3));
+                    p0 = p0.add(lo.mul(IntVector.fromArray(I, q8, yo + 64 * j + i)));
+                    p1 = p1.add(hi.mul(IntVector.fromArray(I, q8, yo + 64 * j + 32 + i)));
+                }
+                acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
+            }
+            int mins = 0;
+            for (int j = 0; j < 8; j++) mins += sm[8 + j] * y.sums32[8 * blk + j];
+            float yd = y.d[blk];
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * half(off)), total);
+            sum -= yd * half(off + 2) * mins;
+        }
+        return total.reduceLanes(ADD) + sum;
+    }
+
+    /**
+     * Q4_K/Q5_K's 8 scales and 8 mins (6 bits each, packed in 12 bytes) into sm[0..7] and sm[8..15],
+     * with whole-word masks as ggml's kernels do: unpacking byte by byte cost half the kernel's time.
+     */
+    private static void unpackScales(long at, int[] sm) {
+        final MemorySegment seg = Simd.ALL;
+        int u0 = seg.get(Layouts.INT_LE, at), u1 = seg.get(Layouts.INT_LE, at + 4), u2 = seg.get(Layouts.INT_LE, at + 8);
+        int scales = u0 & 0x3f3f3f3f;
+        int scalesHi = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        int mins = u1 & 0x3f3f3f3f;
+        int minsHi = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        for (int k = 0; k < 4; k++) {
+            sm[k] = (scales >>> 8 * k) & 0xff;
+            sm[4 + k] = (scalesHi >>> 8 * k) & 0xff;
+            sm[8 + k] = (mins >>> 8 * k) & 0xff;
+            sm[12 + k] = (minsHi >>> 8 * k) & 0xff;
+        }
+    }
+
+    /** Q6_K row times y: q = (ql | qh << 4) - 32 with int8 scales per 16 values. */
+    static float q6k(long off, Q8K y, int cols) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final var I = Simd.I;
+        final var B = Simd.B;
+        final int L = Simd.L;
+        final int[] q8 = y.q;
+        FloatVector total = FloatVector.zero(F);
+        float sum = 0;
+        for (int blk = 0; blk < cols / 256; blk++, off += 210) {
+            int yo = 256 * blk;
+            long sc = off + 192;
+            float dd = y.d[blk] * half(off + 208);
+            FloatVector ddv = FloatVector.broadcast(F, dd);
+            for (int h = 0; h < 2; h++) {
+                IntVector acc = IntVector.zero(I);
+                for (int l = 0; l < 32; l += L) {
+                    IntVector ql0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + l, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector ql1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + 32 + l, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector qh = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 128 + 32 * h + l, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector q0 = ql0.and(15).or(qh.and(3).lanewise(LSHL, 4));
+                    IntVector q1 = ql1.and(15).or(qh.and(12).lanewise(LSHL, 2));
+                    IntVector q2 = ql0.lanewise(LSHR, 4).or(qh.and(48));
+                    IntVector q3 = ql1.lanewise(LSHR, 4).or(qh.and(192).lanewise(LSHR, 2));
+                    int e = yo + 128 * h + l;
+                    long g = sc + (128 * h + l) / 16;
+                    IntVector p0 = q0.mul(IntVector.fromArray(I, q8, e));
+                    IntVector p1 = q1.mul(IntVector.fromArray(I, q8, e + 32));
+                    IntVector p2 = q2.mul(IntVector.fromArray(I, q8, e + 64));
+                    IntVector p3 = q3.mul(IntVector.fromArray(I, q8, e + 96));
+                    acc = acc.add(p0.mul(seg.get(ValueLayout.JAVA_BYTE, g)));
+                    acc = acc.add(p1.mul(seg.get(ValueLayout.JAVA_BYTE, g + 2)));
+                    acc = acc.add(p2.mul(seg.get(ValueLayout.JAVA_BYTE, g + 4)));
+                    acc = acc.add(p3.mul(seg.get(ValueLayout.JAVA_BYTE, g + 6)));
+                }
+                total = ((FloatVector) acc.convert(I2F, 0)).fma(ddv, total);
+            }
+            int offset = 0;
+            for (int g = 0; g < 16; g++) offset += seg.get(ValueLayout.JAVA_BYTE, sc + g) * y.bsums[16 * blk + g];
+            sum -= dd * 32 * offset;
+        }
+        return total.reduceLanes(ADD) + sum;
+    }
+}

@@ -1,0 +1,189 @@
+package io.quire.backend.cpu;
+
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
+
+import io.quire.backend.TensorType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+
+/**
+ * Decoding of the 256-value "super-block" types Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS, value for
+ * value as ggml's dequantize_row_* (and gguf-py's numpy reference) compute them: each group's scale
+ * is formed first ({@code dl = d * sc}, {@code ml = dmin * m}), then {@code dl * q - ml}, in float, in
+ * that order, so the results are bit for bit the same.
+ *
+ * <p>Block layouts (ggml-common.h), in byte order:
+ * <ul>
+ * <li>Q2_K (84): scales[16] (low nibble scale, high nibble min, one per 16 values), qs[64] (2 bits),
+ *     fp16 d, fp16 dmin. x = d*(sc&15)*q - dmin*(sc>>4).
+ * <li>Q3_K (110): hmask[32] (high bit), qs[64] (low 2 bits), scales[12] (16 6-bit scales, biased by
+ *     32), fp16 d. x = d*(sc-32)*(q - (hbit ? 0 : 4)).
+ * <li>Q4_K (144): fp16 d, fp16 dmin, scales[12] (8 6-bit scales and 8 6-bit mins, one per 32 values),
+ *     qs[128] (4 bits). x = d*sc*q - dmin*m.
+ * <li>Q5_K (176): as Q4_K with qh[32] (fifth bit) before qs.
+ * <li>Q6_K (210): ql[128] (low 4 bits), qh[64] (high 2 bits), int8 scales[16], fp16 d. x = d*sc*(q-32).
+ * <li>IQ4_XS (136): fp16 d, u16 scales_h, scales_l[4] (8 6-bit scales biased by 32), qs[128] (4-bit
+ *     indexes into {@link #IQ4_VALUES}). x = d*(sc-32)*value[q].
+ * </ul>
+ * This runs once per row of a tile that a whole batch then reuses, and for embedding rows (the batch-1
+ * dot products in {@link KQuantDot} never decode to floats). Q4_K, Q5_K and Q6_K, the types of the
+ * common Q4_K_M/Q5_K_M/Q6_K files, decode in vector lanes (the same float multiply, then subtract);
+ * the others go value by value.
+ */
+final class KQuants {
+    static final int QK_K = 256;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** The non-linear 4-bit grid of IQ4_NL and IQ4_XS (kvalues_iq4nl). */
+    static final byte[] IQ4_VALUES = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+    private KQuants() {}
+
+    /** Decodes {@code cols} values (whole blocks) stored at absolute address {@code off}. */
+    static void dequantizeRow(TensorType type, long off, int cols, float[] out, int outOff) {
+        int bytes = type.blockBytes();
+        for (int c = 0; c < cols; c += QK_K, off += bytes) {
+            switch (type) {
+                case Q2_K -> q2k(off, out, outOff + c);
+                case Q3_K -> q3k(off, out, outOff + c);
+                case Q4_K -> q4kVector(off, out, outOff + c, false);
+                case Q5_K -> q4kVector(off, out, outOff + c, true);
+                case Q6_K -> q6kVector(off, out, outOff + c);
+                case IQ4_XS -> iq4xs(off, out, outOff + c);
+                default -> throw Quant.unsupported(type);
+            }
+        }
+    }
+
+    static int u8(long addr) {
+        return Simd.ALL.get(ValueLayout.JAVA_BYTE, addr) & 0xff;
+    }
+
+    static float half(long addr) {
+        return Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, addr));
+    }
+
+    private static void q2k(long off, float[] y, int at) {
+        float d = half(off + 80), dmin = half(off + 82);
+        for (int e = 0; e < QK_K; e++) {
+            int sc = u8(off + e / 16);
+            float dl = d * (sc & 15), ml = dmin * (sc >> 4);
+            int q = (u8(off + 16 + (e / 128) * 32 + e % 32) >> (2 * ((e % 128) / 32))) & 3;
+            y[at + e] = dl * q - ml;
+        }
+    }
+
+    /** Q3_K's 16 scales from their 12 packed bytes, unbiased (-32..31). */
+    static void q3kScales(long scales, int[] sc) {
+        for (int k = 0; k < 16; k++) {
+            int low = (u8(scales + k % 8) >> (4 * (k / 8))) & 15;
+            int high = (u8(scales + 8 + k % 4) >> (2 * (k / 4))) & 3;
+            sc[k] = (low | high << 4) - 32;
+        }
+    }
+
+    private static void q3k(long off, float[] y, int at) {
+        float d = half(off + 108);
+        int[] sc = new int[16];
+        q3kScales(off + 96, sc);
+        for (int e = 0; e < QK_K; e++) {
+            float dl = d * sc[e / 16];
+            int l = e % 32;
+            int low = (u8(off + 32 + (e / 128) * 32 + l) >> (2 * ((e % 128) / 32))) & 3;
+            int hbit = (u8(off + l) >> (e / 32)) & 1;
+            y[at + e] = dl * (low - (hbit == 0 ? 4 : 0));
+        }
+    }
+
+    /** Scale (j < 8) or min (j >= 8, of group j - 8) of Q4_K/Q5_K's 12 packed bytes (get_scale_min_k4). */
+    static int q4kScale(long scales, int j) {
+        boolean min = j >= 8;
+        j &= 7;
+        if (j < 4) return u8(scales + j + (min ? 4 : 0)) & 63;
+        int packed = u8(scales + j + 4);
+        int top = u8(scales + j - 4 + (min ? 4 : 0)) >> 6;
+        return (min ? packed >> 4 : packed & 15) | top << 4;
+    }
+
+    /** Q4_K/Q5_K in lanes: per 32-value group {@code dl * q - ml}, the same two float operations. */
+    private static void q4kVector(long off, float[] y, int at, boolean fifthBit) {
+        final MemorySegment seg = Simd.ALL;
+        final var I = Simd.I;
+        final var B = Simd.B;
+        final int L = Simd.L;
+        float d = half(off), dmin = half(off + 2);
+        long qs = off + (fifthBit ? 48 : 16);
+        for (int j = 0; j < 4; j++) {
+            float dl0 = d * q4kScale(off + 4, 2 * j), ml0 = dmin * q4kScale(off + 4, 8 + 2 * j);
+            float dl1 = d * q4kScale(off + 4, 2 * j + 1), ml1 = dmin * q4kScale(off + 4, 9 + 2 * j);
+            for (int i = 0; i < 32; i += L) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 32 * j + i, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector lo = q.and(15), hi = q.lanewise(LSHR, 4);
+                if (fifthBit) {
+                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + i, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0).lanewise(LSHR, 2 * j);
+                    lo = lo.or(h.and(1).lanewise(LSHL, 4));
+                    hi = hi.or(h.and(2).lanewise(LSHL, 3));
+                }
+                ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + 64 * j + i);
+                ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 64 * j + 32 + i);
+            }
+        }
+    }
+
+    /** Q6_K in lanes: {@code (d * sc) * (q - 32)}. */
+    private static void q6kVector(long off, float[] y, int at) {
+        final MemorySegment seg = Simd.ALL;
+        final var I = Simd.I;
+        final var B = Simd.B;
+        final int L = Simd.L;
+        float d = half(off + 208);
+        for (int h = 0; h < 2; h++) {
+            for (int l = 0; l < 32; l += L) {
+                IntVector ql0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + l, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector ql1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + 32 + l, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector qh = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 128 + 32 * h + l, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                int e = 128 * h + l;
+                long sc = off + 192 + e / 16;
+                float dl0 = d * seg.get(ValueLayout.JAVA_BYTE, sc), dl1 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 2);
+                float dl2 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 4), dl3 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 6);
+                ((FloatVector) ql0.and(15).or(qh.and(3).lanewise(LSHL, 4)).sub(32).convert(I2F, 0)).mul(dl0)
+                        .intoArray(y, at + e);
+                ((FloatVector) ql1.and(15).or(qh.and(12).lanewise(LSHL, 2)).sub(32).convert(I2F, 0)).mul(dl1)
+                        .intoArray(y, at + e + 32);
+                ((FloatVector) ql0.lanewise(LSHR, 4).or(qh.and(48)).sub(32).convert(I2F, 0)).mul(dl2)
+                        .intoArray(y, at + e + 64);
+                ((FloatVector) ql1.lanewise(LSHR, 4).or(qh.and(192).lanewise(LSHR, 2)).sub(32).convert(I2F, 0))
+                        .mul(dl3).intoArray(y, at + e + 96);
+            }
+        }
+    }
+
+    /** IQ4_XS's scale of group j (0..7), unbiased (-32..31). */
+    static int iq4xsScale(long off, int j) {
+        int low = (u8(off + 4 + j / 2) >> (4 * (j % 2))) & 15;
+        int high = (Short.toUnsignedInt(Simd.ALL.get(Layouts.SHORT_LE, off + 2)) >> (2 * j)) & 3;
+        return (low | high << 4) - 32;
+    }
+
+    private static void iq4xs(long off, float[] y, int at) {
+        float d = half(off);
+        for (int j = 0; j < 8; j++) {
+            float dl = d * iq4xsScale(off, j);
+            for (int l = 0; l < 32; l++) {
+                int q = (u8(off + 8 + 16 * j + l % 16) >> (4 * (l / 16))) & 15;
+                y[at + 32 * j + l] = dl * IQ4_VALUES[q];
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+package io.quire.backend.cpu;
+
+import static io.quire.backend.cpu.KQuants.half;
+import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.GE;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorShuffle;
+
+/**
+ * Batch-1 dot products of Q2_K, Q3_K and IQ4_XS rows with a {@link Q8K} activation row, in integers per
+ * block as {@link KQuantDot} does for Q4_K..Q6_K (same structure; see there). Q3_K's "-4 unless the high
+ * bit is set" and Q2_K's mins come in through the activation's 16-value sums; IQ4_XS looks its 4-bit
+ * indexes up in the non-linear grid with a lane permute.
+ */
+final class LowBitKQuantDot {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int[] GRID = new int[16];
+
+    static {
+        for (int i = 0; i < 16; i++) GRID[i] = KQuants.IQ4_VALUES[i];
+    }
+
+    private LowBitKQuantDot() {}
+
+    /** Q2_K: x = d*(sc&15)*q - dmin*(sc>>4), q 2 bits, a scale byte per 16 values. */
+    static float q2k(long off, Q8K y, int cols) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final var I = Simd.I;
+        final var B = Simd.B;
+        final int L = Simd.L;
+        final int[] q8 = y.q;
+        FloatVector total = FloatVector.zero(F);
+        float sum = 0;
+        for (int blk = 0; blk < cols / 256; blk++, off += 84) {
+            int yo = 256 * blk;
+            IntVector acc = IntVector.zero(I);
+            for (int h = 0; h < 2; h++) {
+                for (int l = 0; l < 32; l += L) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + 32 * h + l, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0);
+                    int e = 128 * h + l;
+                    for (int s = 0; s < 4; s++) {
+                        int sc = seg.get(ValueLayout.JAVA_BYTE, off + (e + 32 * s) / 16) & 15;
+                        IntVector p = q.lanewise(LSHR, 2 * s).and(3).mul(IntVector.fromArray(I, q8, yo + e + 32 * s));
+                        acc = acc.add(p.mul(sc));
+                    }
+                }
+            }
+            int mins = 0;
+            for (int g = 0; g < 16; g++) mins += (KQuants.u8(off + g) >> 4) * y.bsums[16 * blk + g];
+            float yd = y.d[blk];
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * half(off + 80)), total);
+            sum -= yd * half(off + 82) * mins;
+        }
+        return total.reduceLanes(ADD) + sum;
+    }
+
+    /** Q3_K: x = d*(sc-32)*((q | hbit << 2) - 4), 16 6-bit scales. */
+    static float q3k(long off, Q8K y, int cols) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final var I = Simd.I;
+        final var B = Simd.B;
+        final int L = Simd.L;
+        final int[] q8 = y.q;
+        final int[] sc = new int[16];
+        FloatVector total = FloatVector.zero(F);
+        float sum = 0;
+        for (int blk = 0; blk < cols / 256; blk++, off += 110) {
+            int yo = 256 * blk;
+            KQuants.q3kScales(off + 96, sc);
+            IntVector acc = IntVector.zero(I);
+            for (int l = 0; l < 32; l += L) {
+                IntVector hm = (IntVector) ByteVector.fromMemorySegment(B, seg, off + l, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                for (int h = 0; h < 2; h++) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 32 + 32 * h + l, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0);
+                    for (int s = 0; s < 4; s++) {
+                        int e = 128 * h + 32 * s + l;
+                        IntVector v = q.lanewise(LSHR, 2 * s).and(3)
+                                .or(hm.lanewise(LSHR, 4 * h + s).and(1).lanewise(LSHL, 2));
+                        acc = acc.add(v.mul(IntVector.fromArray(I, q8, yo + e)).mul(sc[e / 16]));
+                    }
+                }
+            }
+            int offset = 0;
+            for (int g = 0; g < 16; g++) offset += sc[g] * y.bsums[16 * blk + g];
+            float dd = y.d[blk] * half(off + 108);
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, dd), total);
+            sum -= dd * 4 * offset;
+        }
+        return total.reduceLanes(ADD) + sum;
+    }
+
+    /** IQ4_XS: x = d*(sc-32)*grid[q], 8 6-bit scales per 256 values. */
+    static float iq4xs(long off, Q8K y, int cols) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final var I = Simd.I;
+        final var B = Simd.B;
+        final int L = Simd.L;
+        final int[] q8 = y.q;
+        // The 16-entry grid in lanes: one vector at 16 lanes, two halves picked by the index's bit 3 at 8.
+        final IntVector grid0 = IntVector.fromArray(I, GRID, 0);
+        final IntVector grid1 = L == 16 ? grid0 : IntVector.fromArray(I, GRID, 8);
+        FloatVector total = FloatVector.zero(F);
+        for (int blk = 0; blk < cols / 256; blk++, off += 136) {
+            int yo = 256 * blk;
+            IntVector acc = IntVector.zero(I);
+            for (int j = 0; j < 8; j++) {
+                IntVector p = IntVector.zero(I);
+                for (int l = 0; l < 16; l += L) {
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 8 + 16 * j + l, LE)
+                            .convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector lo = q.and(15), hi = q.lanewise(LSHR, 4);
+                    IntVector vlo, vhi;
+                    if (L == 16) {
+                        vlo = grid0.rearrange(lo.toShuffle());
+                        vhi = grid0.rearrange(hi.toShuffle());
+                    } else {
+                        VectorShuffle<Integer> slo = lo.and(7).toShuffle(), shi = hi.and(7).toShuffle();
+                        vlo = grid0.rearrange(slo).blend(grid1.rearrange(slo), lo.compare(GE, 8));
+                        vhi = grid0.rearrange(shi).blend(grid1.rearrange(shi), hi.compare(GE, 8));
+                    }
+                    p = p.add(vlo.mul(IntVector.fromArray(I, q8, yo + 32 * j + l)))
+                            .add(vhi.mul(IntVector.fromArray(I, q8, yo + 32 * j + 16 + l)));
+                }
+                acc = acc.add(p.mul(KQuants.iq4xsScale(off, j)));
+            }
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, y.d[blk] * half(off)), total);
+        }
+        return total.reduceLanes(ADD);
+    }
+}

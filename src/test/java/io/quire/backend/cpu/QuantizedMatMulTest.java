@@ -1,0 +1,96 @@
+package io.quire.backend.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The matmul of each quantized type against the product of its dequantized F32 weights (computed in
+ * double), on random blocks and random activations with fixed seeds, at batch 1 (the stored-form dot
+ * products) and at larger batches (dequantized tiles, with and without tile groups).
+ *
+ * <p>Tolerance: every type here meets its activations rounded as llama.cpp rounds them (Q8_K for the
+ * 256-value types, Q8_0 for the others; {@link ActivationRounding}), so a result may be off by what that
+ * rounding costs, at most half a step of each activation times its weight, plus float rounding (1e-5 of
+ * the sum of |w x|).
+ */
+class QuantizedMatMulTest {
+    private static final int ROWS = 37;
+    private static final int COLS = 768;
+
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"})
+    void matmulMatchesTheDequantizedProduct(TensorType type) {
+        Tensor w = RandomBlocks.tensor("w", type, ROWS, COLS, 11 + type.id());
+        float[] dense = Quant.dequantize(w);
+        Random random = new Random(3 + type.id());
+        for (int batch : new int[] {1, 5, 70}) {
+            float[] x = new float[batch * COLS];
+            for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+            float[] out = new float[batch * ROWS];
+            MatMul.matmul(w, x, batch, out);
+            boolean q8k = type.blockSize() == 256;
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < ROWS; r++) {
+                    double exact = 0, mag = 0, rounding = 0;
+                    for (int c = 0; c < COLS; c++) {
+                        double wv = dense[r * COLS + c], xv = x[b * COLS + c];
+                        exact += wv * xv;
+                        mag += Math.abs(wv * xv);
+                        // Half a step of the activation's quantization; Q8_0's fp16 scale adds up to 2^-11 of
+                        // the 127 steps.
+                        rounding += q8k ? Math.abs(wv) * blockMax(x, b * COLS + c / 256 * 256, 256) / 254
+                                : Math.abs(wv) * blockMax(x, b * COLS + c / 32 * 32, 32) / 127 * (0.5 + 127 * 0x1p-11);
+                    }
+                    double tolerance = 1e-5 * mag + 1.001 * rounding;
+                    assertThat(Math.abs(out[b * ROWS + r] - exact)).as("%s batch %d row %d of %d", type, batch, r,
+                            ROWS).isLessThanOrEqualTo(tolerance);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_K", "Q6_K"})
+    void q8kKernelIsExactWhenTheActivationsAreOnTheQ8KGrid(TensorType type) {
+        // Activations that are integers with a block max of 127 quantize without loss: the int dot
+        // product must then match the dequantized product to float rounding.
+        Tensor w = RandomBlocks.tensor("w", type, ROWS, COLS, 5);
+        float[] dense = Quant.dequantize(w);
+        Random random = new Random(9);
+        float[] x = new float[COLS];
+        for (int i = 0; i < COLS; i++) x[i] = i % 256 == 0 ? -127 : random.nextInt(255) - 127;
+        float[] out = new float[ROWS];
+        MatMul.matmul(w, x, 1, out);
+        for (int r = 0; r < ROWS; r++) {
+            double exact = 0, mag = 0;
+            for (int c = 0; c < COLS; c++) {
+                exact += (double) dense[r * COLS + c] * x[c];
+                mag += Math.abs((double) dense[r * COLS + c] * x[c]);
+            }
+            assertThat(Math.abs(out[r] - exact)).as("%s row %d", type, r).isLessThanOrEqualTo(1e-5 * mag);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void q8_0RoundingIsQuantizeThenDequantizeOfQ8_0() {
+        Random random = new Random(21);
+        float[] x = new float[3 * 256];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (random.nextGaussian() * Math.exp(random.nextGaussian()));
+        x[5] = 0;
+        java.util.Arrays.fill(x, 64, 96, 0f);  // an all-zero block
+        float[] expected = Quant.dequantize(new Tensor("x", TensorType.Q8_0, new long[] {x.length},
+                Quant.quantize(TensorType.Q8_0, x)));
+        assertThat(ActivationRounding.q8_0(x, 3, 256)).containsExactly(expected);
+    }
+
+    private static double blockMax(float[] x, int from, int n) {
+        double m = 0;
+        for (int i = 0; i < n; i++) m = Math.max(m, Math.abs(x[from + i]));
+        return m;
+    }
+}
