@@ -1,6 +1,7 @@
 package io.quire;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quire.api.ChatParsers;
 import io.quire.api.ChatPrompts;
 import io.quire.api.KvReportSource;
 import io.quire.api.security.ApiCors;
@@ -19,9 +20,12 @@ import io.quire.model.gguf.GgufFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
@@ -30,7 +34,8 @@ import java.nio.file.Path;
 
 /**
  * Loads the model, starts the engine and hands the HTTP layer what it needs. Beans are created
- * before the server accepts traffic, so readiness is false until the model is loaded; on shutdown
+ * before the web server starts, so meanwhile {@link LoadingServer} answers on its port (503 on
+ * {@code /health} with the percentage of the model file read, readiness down); on shutdown
  * the engine stops (aborting running requests) before the model's memory is released.
  */
 @Configuration(proxyBeanMethods = false)
@@ -38,8 +43,16 @@ import java.nio.file.Path;
 public class QuireConfiguration {
     private static final Logger log = LoggerFactory.getLogger(QuireConfiguration.class);
 
+    /** Answers on the port while the model loads (see {@link LoadingServer}); closed if the start fails. */
     @Bean(destroyMethod = "close")
-    public LanguageModel<?> languageModel(QuireProperties props) throws IOException {
+    LoadingServer loadingServer(QuireProperties props) {
+        String model = props.dummy() ? "the dummy model" : ModelLoader.defaultName(Path.of(props.model()));
+        return new LoadingServer(new ModelLoadProgress(model));
+    }
+
+    @Bean(destroyMethod = "close")
+    public LanguageModel<?> languageModel(QuireProperties props, LoadingServer loading, Environment env,
+                                          ApplicationContext context) throws IOException {
         int threads = props.threads() > 0 ? props.threads() : Runtime.getRuntime().availableProcessors();
         Parallel.setThreads(threads);
         long start = System.nanoTime();
@@ -47,13 +60,31 @@ public class QuireConfiguration {
         String name = props.servedModelName();
         boolean named = name != null && !name.isBlank();
         Device device = DeviceSelector.select(props.device()).device();
+        boolean auto = props.device() == null || props.device().isBlank()
+                || props.device().trim().equalsIgnoreCase("auto");
+        if (device == Device.CUDA && auto && !props.dummy()) {
+            // An architecture only the CPU runs falls back to it under auto (quire.device=cuda refuses it instead).
+            String why = ModelLoader.cudaRefusal(Path.of(props.model()));
+            if (why != null) {
+                log.warn("quire.device=auto: {}; running on the CPU", why);
+                device = Device.CPU;
+            }
+        }
         LanguageModel<?> model;
         if (props.dummy()) {
             model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device,
                     props.dtype());
         } else {
             Path path = Path.of(props.model());
-            model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device, props.dtype());
+            // A fixed plain-HTTP port answers /health (503, the percentage read) while the file loads,
+            // where a web server will take the port over (not in a context without one, as some tests have).
+            int port = env.getProperty("server.port", Integer.class, 8080);
+            if (context instanceof WebServerApplicationContext && port > 0
+                    && !env.getProperty("server.ssl.enabled", Boolean.class, false)) {
+                loading.open(env.getProperty("server.address"), port);
+            }
+            model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device, props.dtype(),
+                    loading.progress());
         }
         log.info("Loaded {} ({}) in {} ms on {}", props.dummy() ? "the dummy random-weight model" : props.model(),
                 model.config().architecture(), (System.nanoTime() - start) / 1_000_000, model.deviceDescription());
@@ -86,15 +117,25 @@ public class QuireConfiguration {
         return ChatTemplate.fallback();
     }
 
-    /** The engine as {@code GET /kv/report} sees it: the API gets this view, not the engine. */
+    /** The engine as {@code GET /kv/report} and {@code /kv/stream} see it: the API gets this view, not the engine. */
     @Bean
     public KvReportSource kvReportSource(LLMEngine engine) {
-        return new KvReportSource(engine.modelName(), engine.config().kvAllocationPolicy().name(), engine::kvReport);
+        return new KvReportSource(engine.modelName(), engine.config().kvAllocationPolicy().name(), engine::kvReport,
+                engine::stats);
     }
 
     @Bean
     public ChatPrompts chatPrompts(ChatTemplate template, LLMEngine service, JsonMapper json) {
         return new ChatPrompts(template, service.tokenizer(), json);
+    }
+
+    /** Unknown parser names stop the start with one line naming the known ones. */
+    @Bean
+    public ChatParsers chatParsers(QuireProperties props) {
+        ChatParsers parsers = new ChatParsers(props.toolCallParser(), props.reasoningParser());
+        if (parsers.toolCallParser() != null) log.info("Tool calls parsed as {} (quire.tool-call-parser)",
+                parsers.toolCallParser());
+        return parsers;
     }
 
     @Bean

@@ -19,7 +19,10 @@ import java.util.List;
  * that its own constructors use too; {@code application.yml} shows the same values to a reader and
  * {@code QuirePropertiesDefaultsTest} fails when it drifts.
  *
- * @param model                a GGUF file, or {@code dummy} for the built-in random-weight model
+ * @param model                a GGUF file, a Hugging Face model id ({@code Org/Name[@revision]}: its GGUF file is
+ *                             downloaded into the Hugging Face cache first, see {@code HubModelInitializer}), or
+ *                             {@code dummy} for the built-in random-weight model
+ * @param modelFile            which GGUF file of a Hub repository that holds several
  * @param servedModelName      the name clients send in {@code model}; blank: the file name without
  *                             {@code .gguf} ({@code quire-dummy} for the dummy model)
  * @param blockSize            tokens per KV-cache block
@@ -51,10 +54,16 @@ import java.util.List;
  *                             Any set: every route but {@code /health}, {@code /version} and the Actuator health and
  *                             Prometheus endpoints needs {@code Authorization: Bearer <key>}. None: all open
  * @param cors                 which browser origins may call the API (CORS)
+ * @param toolCallParser       how the model writes function calls (vLLM's {@code --tool-call-parser}): hermes
+ *                             (Hermes, Qwen2.5, Qwen3), llama3_json (Llama 3.1-3.3), mistral, qwen3_coder; blank:
+ *                             none, and chat requests with tools may only send tool_choice none
+ * @param reasoningParser      moves {@code <think>} text into {@code reasoning_content} (vLLM's
+ *                             {@code --reasoning-parser}): deepseek_r1 or qwen3; blank: none
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
         @DefaultValue(DUMMY) String model,
+        String modelFile,
         String servedModelName,
         @DefaultValue("" + EngineConfig.DEFAULT_BLOCK_SIZE) int blockSize,
         @DefaultValue("0B") DataSize kvCacheMemory,
@@ -73,7 +82,9 @@ public record QuireProperties(
         @DefaultValue("" + EngineConfig.DEFAULT_MAX_WAITING_REQUESTS) int maxWaitingRequests,
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue List<String> apiKey,
-        @DefaultValue Cors cors) {
+        @DefaultValue Cors cors,
+        String toolCallParser,
+        String reasoningParser) {
 
     public static final String DUMMY = ModelLoader.DUMMY;
 

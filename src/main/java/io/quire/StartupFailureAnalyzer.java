@@ -2,6 +2,7 @@ package io.quire;
 
 import io.quire.model.ModelLoadException;
 import io.quire.model.ModelLoader;
+import io.quire.model.hub.HubException;
 import io.quire.model.gguf.GgufFormatException;
 import org.springframework.beans.factory.BeanCreationException;
 import org.springframework.boot.diagnostics.FailureAnalysis;
@@ -22,6 +23,8 @@ import java.nio.file.NoSuchFileException;
 public class StartupFailureAnalyzer implements FailureAnalyzer {
     private static final String MODEL_ACTION = "Set quire.model to a GGUF model file of a supported architecture ("
             + String.join(", ", ModelLoader.ARCHITECTURES) + "), or to 'dummy' for the built-in random-weight model.";
+    private static final String HUB_ACTION = "Check the model id (Org/Name[@revision]) and quire.model-file; a private"
+            + " or gated repository needs HF_TOKEN, a mirror HF_ENDPOINT; HF_HUB_OFFLINE=1 uses only the cache.";
     private static final String TEMPLATE_ACTION =
             "Set quire.chat-template to a readable Jinja file, or leave it empty for the model's own template.";
     private static final String ENGINE_ACTION = "Adjust quire.kv-cache-memory (quire.gpu-memory-utilization on a GPU),"
@@ -40,6 +43,12 @@ public class StartupFailureAnalyzer implements FailureAnalyzer {
 
     @Override
     public FailureAnalysis analyze(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof HubException h) {
+                return new FailureAnalysis("Cannot get the model from the Hugging Face Hub: " + text(h), HUB_ACTION,
+                        failure);
+            }
+        }
         String bean = null;  // the innermost bean whose creation failed: which setting the failure is about
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof BeanCreationException b && b.getBeanName() != null) bean = b.getBeanName();

@@ -32,11 +32,12 @@ class StartupFailureTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"missing file", "directory", "/dev/zero", "truncated GGUF", "text file", "head count 0",
-            "KV cache too small"})
+            "KV cache too small", "Hub model not in the offline cache"})
     void aBadModelOrSettingFailsTheStartWithOneClearLine(String fault) throws Exception {
         Path model = tmp.resolve("model.gguf");
         List<String> settings = new ArrayList<>();
         List<String> line;  // what one line of the output must hold
+        String spec = null;  // quire.model when it is not the file
         switch (fault) {
             case "missing file" -> line = List.of("Cannot load the model: model file not found: " + model);
             case "directory" -> {
@@ -68,9 +69,16 @@ class StartupFailureTest {
                 line = List.of("Cannot start with these settings: The KV cache budget of 8192 bytes holds 2 blocks",
                         "less than the maximum model length 64");
             }
+            case "Hub model not in the offline cache" -> {
+                spec = "quire-test/absent";
+                settings.add("--HF_HUB_OFFLINE=1");
+                settings.add("--HF_HOME=" + tmp.resolve("hf"));
+                line = List.of("Cannot get the model from the Hugging Face Hub: HF_HUB_OFFLINE is set and"
+                        + " quire-test/absent is not in the cache at " + tmp.resolve("hf").resolve("hub"));
+            }
             default -> throw new IllegalArgumentException(fault);
         }
-        settings.add("--quire.model=" + model);
+        settings.add("--quire.model=" + (spec != null ? spec : model));
 
         Path home = Files.createDirectory(tmp.resolve("home"));
         Path cache = Files.createDirectory(tmp.resolve("javacpp-cache"));

@@ -1,5 +1,8 @@
 package io.quire.api;
 
+import io.quire.api.tools.ChatOutputParser;
+import io.quire.api.tools.ParsedText;
+import io.quire.api.tools.ParsedToolCall;
 import io.quire.api.wire.ChatChoice;
 import io.quire.api.wire.ChatChunkChoice;
 import io.quire.api.wire.ChatCompletionChunk;
@@ -7,15 +10,23 @@ import io.quire.api.wire.ChatCompletionResponse;
 import io.quire.api.wire.ChatDelta;
 import io.quire.api.wire.ChatLogprobs;
 import io.quire.api.wire.ChatResponseMessage;
+import io.quire.api.wire.ToolCall;
 import io.quire.api.wire.Usage;
+import io.quire.engine.FinishReason;
 import io.quire.engine.SequenceDelta;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * {@code /v1/chat/completions} choices: a stream opens each choice with a
  * {@code delta.role = "assistant"} chunk (as OpenAI), then sends its text as {@code delta.content}.
+ * When the request uses a reasoning or tool-call parser, each choice's text goes through its own
+ * {@link ChatOutputParser}: thinking becomes {@code reasoning_content}, calls {@code tool_calls}
+ * (and a choice that called ends with {@code finish_reason: "tool_calls"}).
  */
 final class ChatChoiceFormat implements ChoiceFormat {
     private final String id;
@@ -23,12 +34,19 @@ final class ChatChoiceFormat implements ChoiceFormat {
     private final String model;
     /** Null: no logprobs asked for. */
     private final LogprobsFormatter logprobs;
+    /** Null: text passes through as content. */
+    private final Supplier<ChatOutputParser> parsers;
+    /** Per streamed choice: its parser and how many calls it has made. */
+    private final Map<Integer, ChatOutputParser> open = new HashMap<>();
+    private final Map<Integer, Integer> callCounts = new HashMap<>();
 
-    ChatChoiceFormat(String id, long created, String model, LogprobsFormatter logprobs) {
+    ChatChoiceFormat(String id, long created, String model, LogprobsFormatter logprobs,
+                     Supplier<ChatOutputParser> parsers) {
         this.id = id;
         this.created = created;
         this.model = model;
         this.logprobs = logprobs;
+        this.parsers = parsers;
     }
 
     @Override
@@ -38,10 +56,26 @@ final class ChatChoiceFormat implements ChoiceFormat {
 
     @Override
     public Object chunk(int choice, SequenceDelta d) {
-        boolean hasText = d.text() != null && !d.text().isEmpty();
         ChatLogprobs lp = logprobs == null ? null : logprobs.chat(d.logprobs() == null ? List.of() : d.logprobs());
-        return chunk(new ChatChunkChoice(choice, new ChatDelta(null, hasText ? d.text() : null), lp,
-                OpenAiFormat.finishReason(d.finishReason())));
+        String text = d.text() == null ? "" : d.text();
+        if (parsers == null) {
+            return chunk(new ChatChunkChoice(choice, new ChatDelta(null, text.isEmpty() ? null : text), lp,
+                    OpenAiFormat.finishReason(d.finishReason())));
+        }
+        ParsedText parsed;
+        int before;
+        synchronized (open) {
+            ChatOutputParser parser = open.computeIfAbsent(choice, c -> parsers.get());
+            parsed = parser.push(text);
+            if (d.finishReason() != null) parsed = parsed.then(parser.finish());
+            before = callCounts.getOrDefault(choice, 0);
+            callCounts.put(choice, before + parsed.calls().size());
+        }
+        String finish = finishReason(d.finishReason(), before + parsed.calls().size() > 0);
+        if (parsed.isEmpty() && lp == null && finish == null) return null;
+        ChatDelta delta = new ChatDelta(null, emptyToNull(parsed.content()), emptyToNull(parsed.reasoning()),
+                parsed.calls().isEmpty() ? null : toolCalls(parsed.calls(), before));
+        return chunk(new ChatChunkChoice(choice, delta, lp, finish));
     }
 
     @Override
@@ -54,10 +88,46 @@ final class ChatChoiceFormat implements ChoiceFormat {
         List<ChatChoice> choices = new ArrayList<>(collected.size());
         for (int i = 0; i < collected.size(); i++) {
             ChoiceAccumulator a = collected.get(i);
-            choices.add(new ChatChoice(i, new ChatResponseMessage("assistant", a.text.toString()),
-                    logprobs == null ? null : logprobs.chat(a.logprobs), OpenAiFormat.finishReason(a.finishReason)));
+            ChatResponseMessage message;
+            String finish;
+            if (parsers == null) {
+                message = new ChatResponseMessage("assistant", a.text.toString());
+                finish = OpenAiFormat.finishReason(a.finishReason);
+            } else {
+                ChatOutputParser parser = parsers.get();
+                ParsedText all = parser.push(a.text.toString()).then(parser.finish());
+                List<ToolCall> calls = all.calls().isEmpty() ? List.of() : toolCalls(all.calls(), null);
+                // Only calls, or only thinking: no content at all (null), as OpenAI and vLLM send it.
+                String content = all.content().isEmpty() && (!calls.isEmpty() || !all.reasoning().isEmpty())
+                        ? null : all.content();
+                message = new ChatResponseMessage("assistant", content, emptyToNull(all.reasoning()), calls);
+                finish = finishReason(a.finishReason, !calls.isEmpty());
+            }
+            choices.add(new ChatChoice(i, message, logprobs == null ? null : logprobs.chat(a.logprobs), finish));
         }
         return new ChatCompletionResponse(id, ChatCompletionResponse.OBJECT, created, model, choices, usage);
+    }
+
+    /** A choice that made calls and stopped on its own ends with "tool_calls", as OpenAI's do. */
+    private static String finishReason(FinishReason reason, boolean called) {
+        if (reason == FinishReason.STOP && called) return "tool_calls";
+        return OpenAiFormat.finishReason(reason);
+    }
+
+    /** Calls as the wire has them: numbered from {@code firstIndex} in a stream, unnumbered (null) in a message. */
+    private static List<ToolCall> toolCalls(List<ParsedToolCall> calls, Integer firstIndex) {
+        List<ToolCall> out = new ArrayList<>(calls.size());
+        for (int i = 0; i < calls.size(); i++) {
+            ParsedToolCall c = calls.get(i);
+            out.add(new ToolCall(firstIndex == null ? null : firstIndex + i, OpenAiFormat.newToolCallId(),
+                    ToolCall.TYPE, new ToolCall.Function(c.name(), c.arguments())));
+        }
+        return out;
+    }
+
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
     }
 
     private ChatCompletionChunk chunk(ChatChunkChoice choice) {

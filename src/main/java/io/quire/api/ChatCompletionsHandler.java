@@ -1,9 +1,12 @@
 package io.quire.api;
 
+import io.quire.api.tools.ForcedToolCalls;
+import io.quire.api.tools.ToolChoice;
 import io.quire.api.wire.ChatCompletionRequest;
 import io.quire.engine.GenerationService;
 import io.quire.engine.RequestOutput;
 import io.quire.engine.SamplingParams;
+import io.quire.engine.structured.ConstraintSpec;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
@@ -26,13 +29,15 @@ public class ChatCompletionsHandler {
     private final JsonMapper json;
     private final LogprobsFormatter logprobs;
     private final RequestReader reader;
+    private final ChatParsers parsers;
 
     public ChatCompletionsHandler(GenerationService engine, ChatPrompts prompts, JsonMapper json,
-                                  RequestReader reader) {
+                                  RequestReader reader, ChatParsers parsers) {
         this.engine = engine;
         this.prompts = prompts;
         this.json = json;
         this.reader = reader;
+        this.parsers = parsers;
         this.logprobs = new LogprobsFormatter(engine.tokenizer());
     }
 
@@ -49,15 +54,35 @@ public class ChatCompletionsHandler {
         Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
         Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
         boolean generationPrompt = r.addGenerationPrompt() == null || r.addGenerationPrompt();
-        String rendered = prompts.render(r.messages(), generationPrompt, kwargs);
+        RequestedTools tools = RequestedTools.of(r.tools(), r.toolChoice(), r.parallelToolCalls(), json);
+        String rendered = prompts.render(r.messages(), tools.forTemplate(), generationPrompt, kwargs);
         int[] tokens = prompts.tokenize(rendered, true);
+        StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount);
+        // Call formats are often written with special tokens (<tool_call>, [TOOL_CALLS], <|python_tag|>):
+        // the parser must see them, as vLLM's parsers make sure.
+        if (tools.choice().mode() == ToolChoice.Mode.AUTO) params = params.withSkipSpecialTokens(false);
+        if (tools.choice().forced()) {
+            // As vLLM: the output is held to the calls' JSON, so any model makes a valid call.
+            if (constraint != null) {
+                throw ApiException.badRequest("tool_choice", "tool_choice \"required\" or a named function"
+                        + " cannot be combined with " + constraint.param());
+            }
+            constraint = new StructuredOutputs.Requested(ConstraintSpec.jsonSchema(
+                    ForcedToolCalls.schema(tools.choice(), tools.parameters(), tools.parallel())), "tools");
+        }
+        SamplingParams constrained = params.withConstraint(constraint == null ? null : constraint.spec());
+        boolean jsonOutput = constraint != null && (constraint.spec() instanceof ConstraintSpec.JsonSchema
+                || constraint.spec() instanceof ConstraintSpec.JsonObject);
+        var outputParsers = parsers.forRequest(tools, r.includeReasoning() == null || r.includeReasoning(),
+                jsonOutput);
         String id = OpenAiFormat.newId("chatcmpl-");
         long created = OpenAiFormat.nowSeconds();
-        Flux<RequestOutput> submitted = engine.generate(id, tokens, params, r.cacheSalt());
-        ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), params.n());
+        Flux<RequestOutput> submitted =
+                StructuredOutputs.submit(constraint, () -> engine.generate(id, tokens, constrained, r.cacheSalt()));
+        ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), constrained.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
-                logprobCount == null ? null : logprobs);
+                logprobCount == null ? null : logprobs, outputParsers);
         return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
     }
 }

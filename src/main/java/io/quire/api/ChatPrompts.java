@@ -3,7 +3,9 @@ package io.quire.api;
 import io.quire.api.template.ChatTemplate;
 import io.quire.api.wire.ChatMessage;
 import io.quire.model.tokenizer.Tokenizer;
+import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.util.ArrayList;
@@ -34,12 +36,18 @@ public final class ChatPrompts {
     public ChatTemplate template() { return template; }
 
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> kwargs) {
+        return render(messages, List.of(), addGenerationPrompt, kwargs);
+    }
+
+    /** With the functions the model may call ({@code tools} as the client sent them). */
+    public String render(List<ChatMessage> messages, List<Object> tools, boolean addGenerationPrompt,
+                         Map<String, Object> kwargs) {
         if (messages == null || messages.isEmpty()) {
             throw ApiException.badRequest("messages", "messages must be a non-empty array");
         }
         List<Map<String, Object>> maps = new ArrayList<>(messages.size());
         for (int i = 0; i < messages.size(); i++) maps.add(toTemplateMessage(messages.get(i), i));
-        return template.render(maps, addGenerationPrompt, bos, eos, kwargs);
+        return template.render(maps, tools, addGenerationPrompt, bos, eos, kwargs);
     }
 
     /**
@@ -61,9 +69,31 @@ public final class ChatPrompts {
         if (content != null) out.put("content", content);
         if (m.name() != null) out.put("name", m.name());
         if (m.toolCalls() != null && !m.toolCalls().isNull()) out.put("tool_calls",
-                json.convertValue(m.toolCalls(), Object.class));
+                json.convertValue(argumentsAsObjects(m.toolCalls()), Object.class));
         if (m.toolCallId() != null) out.put("tool_call_id", m.toolCallId());
         return out;
+    }
+
+    /**
+     * Earlier calls' {@code function.arguments} are JSON texts on the wire, but templates print them
+     * with {@code tojson} or iterate them: as vLLM does, a text holding a JSON object becomes that object.
+     */
+    private JsonNode argumentsAsObjects(JsonNode toolCalls) {
+        if (!toolCalls.isArray()) return toolCalls;
+        JsonNode copy = toolCalls.deepCopy();
+        for (JsonNode call : copy) {
+            JsonNode function = call.get("function");
+            if (function == null || !function.isObject()) continue;
+            JsonNode args = function.get("arguments");
+            if (args == null || !args.isString()) continue;
+            try {
+                JsonNode parsed = json.readTree(args.stringValue());
+                if (parsed != null && parsed.isObject()) ((ObjectNode) function).set("arguments", parsed);
+            } catch (JacksonException e) {
+                // Not JSON: the template gets the text as sent.
+            }
+        }
+        return copy;
     }
 
     /** A string, or text parts joined by newlines (as vLLM does); other part types are refused. */

@@ -14,7 +14,10 @@ interface ChoiceFormat {
     /** The chunk a choice's stream starts with (echoed prompt, assistant role), or null for none. */
     Object head(int choice);
 
-    /** The chunk for one delta of a choice that carries text, logprobs or a finish reason. */
+    /**
+     * The chunk for one delta of a choice that carries text, logprobs or a finish reason, or null when
+     * there is nothing to tell yet.
+     */
     Object chunk(int choice, SequenceDelta delta);
 
     /** The last chunk of a stream, carrying only the usage ({@code stream_options.include_usage}). */

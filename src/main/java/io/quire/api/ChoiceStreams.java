@@ -56,7 +56,10 @@ final class ChoiceStreams {
                 last[prompt] = out;
                 List<String> events = new ArrayList<>(out.deltas().size());
                 for (SequenceDelta d : out.deltas()) {
-                    if (!isEmpty(d)) events.add(Sse.event(json, format.chunk(first + d.index(), d)));
+                    if (isEmpty(d)) continue;
+                    // A format may hold text back (a parser waiting to see whether a call starts).
+                    Object chunk = format.chunk(first + d.index(), d);
+                    if (chunk != null) events.add(Sse.event(json, chunk));
                 }
                 return Flux.fromIterable(events);
             });

@@ -58,7 +58,9 @@ public class CompletionsHandler {
         List<Prompt> prompts = prompts(r.prompt(), r.addSpecialTokens() == null || r.addSpecialTokens());
         int maxTokens = r.maxTokens() == null ? DEFAULT_MAX_TOKENS : r.maxTokens();
         Integer logprobCount = RequestedLogprobs.completion(r.logprobs());
-        SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount);
+        StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
+        SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount)
+                .withConstraint(constraint == null ? null : constraint.spec());
         String id = OpenAiFormat.newId("cmpl-");
         long created = OpenAiFormat.nowSeconds();
         List<String> ids = new ArrayList<>(prompts.size());
@@ -70,7 +72,8 @@ public class CompletionsHandler {
             texts.add(prompts.get(i).text());
         }
         // All prompts are queued or none.
-        List<Flux<RequestOutput>> submitted = engine.generate(ids, tokens, params, r.cacheSalt());
+        List<Flux<RequestOutput>> submitted =
+                StructuredOutputs.submit(constraint, () -> engine.generate(ids, tokens, params, r.cacheSalt()));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, ids, submitted, params.n());
         ChoiceFormat format = new CompletionChoiceFormat(id, created, engine.modelName(), texts, params.n(), echo,
                 logprobCount == null ? null : logprobs);

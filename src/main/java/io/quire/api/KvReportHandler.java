@@ -42,14 +42,7 @@ public class KvReportHandler {
 
     /** The report on the wire; {@code showIds} false puts per-report aliases in place of request and sequence ids. */
     static KvReportResponse toWire(String model, String policy, KvMemoryReport r, boolean detail, boolean showIds) {
-        KvReportResponse.Totals totals = new KvReportResponse.Totals(
-                r.numTotalBlocks(), r.blocksUsed(), r.blocksFree(), r.blocksShared(),
-                r.blocksCached(), r.blocksReferenced(), r.blocksUnattributed(), r.sharingSavedBlocks(),
-                r.slotsAllocated(), r.tokensStored(), r.slotsWasted(), r.slotsReserved(),
-                r.totalBytes(), r.usedBytes(), r.tokensStoredBytes(), r.wastedBytes(), r.reservedBytes(),
-                r.sharingSavedBytes(),
-                r.usage(), r.utilization(), r.wastedFraction(), r.reservedFraction(), r.sharingSavedFraction(),
-                r.swapBlocksTotal(), r.swapBlocksUsed(), r.sequencesSwapped());
+        KvReportResponse.Totals totals = totals(r);
         List<KvReportResponse.Sequence> seqs = null;
         List<KvReportResponse.Block> blocks = null;
         if (detail) {
@@ -67,6 +60,22 @@ public class KvReportHandler {
                         owners));
             }
         }
-        return new KvReportResponse(model, r.step(), policy, r.blockSize(), r.bytesPerBlock(), totals, seqs, blocks);
+        var w = r.window();
+        var window = w == null ? null : new KvReportResponse.SlidingWindow(w.window(), w.slidingLayers(),
+                w.numLayers(), w.blocksFreed(), w.slotsOutOfWindow(), w.bytesOutOfWindow());
+        return new KvReportResponse(model, r.step(), policy, r.blockSize(), r.bytesPerBlock(), totals, seqs, blocks,
+                window);
+    }
+
+    /** The report's counts, bytes and fractions on the wire. */
+    static KvReportResponse.Totals totals(KvMemoryReport r) {
+        return new KvReportResponse.Totals(
+                r.numTotalBlocks(), r.blocksUsed(), r.blocksFree(), r.blocksShared(),
+                r.blocksCached(), r.blocksReferenced(), r.blocksUnattributed(), r.sharingSavedBlocks(),
+                r.slotsAllocated(), r.tokensStored(), r.slotsWasted(), r.slotsReserved(),
+                r.totalBytes(), r.usedBytes(), r.tokensStoredBytes(), r.wastedBytes(), r.reservedBytes(),
+                r.sharingSavedBytes(),
+                r.usage(), r.utilization(), r.wastedFraction(), r.reservedFraction(), r.sharingSavedFraction(),
+                r.swapBlocksTotal(), r.swapBlocksUsed(), r.sequencesSwapped());
     }
 }

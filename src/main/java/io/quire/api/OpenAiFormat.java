@@ -14,6 +14,11 @@ final class OpenAiFormat {
         return prefix + UUID.randomUUID().toString().replace("-", "");
     }
 
+    /** A tool call's id, as OpenAI's: {@code call_} and 24 letters and digits. */
+    static String newToolCallId() {
+        return "call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    }
+
     static long nowSeconds() {
         return System.currentTimeMillis() / 1000;
     }

@@ -16,6 +16,9 @@ final class RequestIdAliases {
         return id == null ? null : requests.computeIfAbsent(id, k -> "req-" + (requests.size() + 1));
     }
 
+    /** Requests named so far. */
+    int size() { return requests.size(); }
+
     String sequence(String id) {
         return id == null ? null : sequences.computeIfAbsent(id, k -> "seq-" + (sequences.size() + 1));
     }

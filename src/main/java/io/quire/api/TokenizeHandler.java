@@ -11,6 +11,7 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.util.List;
 import java.util.Map;
@@ -21,11 +22,13 @@ import java.util.Map;
  */
 @Component
 public class TokenizeHandler {
+    private final JsonMapper json;
     private final GenerationService engine;
     private final ChatPrompts prompts;
     private final RequestReader reader;
 
-    public TokenizeHandler(GenerationService engine, ChatPrompts prompts, RequestReader reader) {
+    public TokenizeHandler(GenerationService engine, ChatPrompts prompts, RequestReader reader, JsonMapper json) {
+        this.json = json;
         this.engine = engine;
         this.prompts = prompts;
         this.reader = reader;
@@ -47,8 +50,9 @@ public class TokenizeHandler {
             tokens = engine.tokenizer().encode(r.prompt(), addSpecial, true);
         } else if (r.messages() != null) {
             Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
-            String rendered = prompts.render(r.messages(), r.addGenerationPrompt() == null || r.addGenerationPrompt(),
-                    kwargs);
+            List<Object> tools = RequestedTools.of(r.tools(), null, null, json).forTemplate();
+            String rendered = prompts.render(r.messages(), tools,
+                    r.addGenerationPrompt() == null || r.addGenerationPrompt(), kwargs);
             tokens = prompts.tokenize(rendered, addSpecial);
         } else {
             throw ApiException.badRequest("prompt", "prompt or messages is required");

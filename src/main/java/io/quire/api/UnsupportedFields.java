@@ -11,9 +11,9 @@ import java.util.function.Predicate;
 
 /**
  * Fields OpenAI or vLLM define that Quire does not implement. Ignoring them would answer a
- * different request than the one sent (JSON mode, tools, guided decoding...), so each is a 400
- * naming it, unless it is absent, null, or the neutral value SDKs send on their own
- * ({@code response_format: {"type": "text"}}, {@code tools: []}, {@code tool_choice: "none"}).
+ * different request than the one sent (prompt logprobs, priority...), so each is a 400 naming it,
+ * unless it is absent, null, or the neutral value SDKs send on their own ({@code functions: []}).
+ * Structured output fields are read by {@link StructuredOutputs}, tools by {@link RequestedTools}.
  * Fields that only describe the request ({@code user}, {@code store}, {@code metadata},
  * {@code service_tier}, {@code request_id}) and fields neither API defines are not listed: they stay ignored.
  */
@@ -23,7 +23,6 @@ public final class UnsupportedFields {
 
     private static final Predicate<JsonNode> NONE = v -> false;
     private static final Predicate<JsonNode> FALSE = v -> v.isBoolean() && !v.booleanValue();
-    private static final Predicate<JsonNode> TRUE = v -> v.isBoolean() && v.booleanValue();
     private static final Predicate<JsonNode> ZERO =
             v -> v.isIntegralNumber() && v.canConvertToLong() && v.longValue() == 0;
     private static final Predicate<JsonNode> EMPTY_ARRAY = v -> v.isArray() && v.isEmpty();
@@ -31,14 +30,9 @@ public final class UnsupportedFields {
 
     /** Both endpoints: vLLM's sampling and serving extras, structured output. */
     private static final List<Field> COMMON = List.of(
-            field("response_format", UnsupportedFields::plainText, "structured output is not implemented"),
-            field("structured_outputs", NONE, "structured output is not implemented"),
-            field("guided_json", NONE, "guided decoding is not implemented"),
-            field("guided_regex", NONE, "guided decoding is not implemented"),
-            field("guided_choice", NONE, "guided decoding is not implemented"),
-            field("guided_grammar", NONE, "guided decoding is not implemented"),
-            field("guided_decoding_backend", NONE, "guided decoding is not implemented"),
-            field("guided_whitespace_pattern", NONE, "guided decoding is not implemented"),
+            // response_format, structured_outputs and guided_json/regex/choice/grammar are read by
+            // StructuredOutputs; guided_decoding_backend only picks vLLM's implementation: ignored.
+            field("guided_whitespace_pattern", NONE, "a custom whitespace pattern is not implemented"),
             field("prompt_logprobs", NONE, "prompt logprobs are not computed"),
             field("truncate_prompt_tokens", NONE, "prompt truncation is not implemented"),
             field("truncation_side", NONE, "prompt truncation is not implemented"),
@@ -65,14 +59,12 @@ public final class UnsupportedFields {
             field("suffix", v -> isOneOf(v, ""), "insertion before a suffix is not implemented"),
             field("prompt_embeds", NONE, "prompt embeddings are not implemented"));
 
-    /** The chat endpoint's own: tools, other modalities, reasoning, template controls. */
+    /** The chat endpoint's own: other modalities, reasoning controls, template controls. */
     private static final List<Field> CHAT_ONLY = List.of(
-            field("tools", EMPTY_ARRAY, "tool calling is not implemented"),
-            // With no tools, "auto" chooses none: the same request.
-            field("tool_choice", v -> isOneOf(v, "none", "auto"), "tool calling is not implemented"),
-            field("parallel_tool_calls", TRUE, "tool calling is not implemented"),
-            field("functions", EMPTY_ARRAY, "function calling is not implemented"),
-            field("function_call", v -> isOneOf(v, "none", "auto"), "function calling is not implemented"),
+            // The deprecated forms of tools and tool_choice.
+            field("functions", EMPTY_ARRAY, "the deprecated 'functions' is not implemented; send 'tools'"),
+            field("function_call", v -> isOneOf(v, "none", "auto"),
+                    "the deprecated 'function_call' is not implemented; send 'tool_choice'"),
             field("audio", NONE, "audio output is not implemented"),
             field("modalities", v -> v.isArray() && v.size() == 1 && isOneOf(v.get(0), "text"),
                     "only text output is implemented"),
@@ -80,7 +72,6 @@ public final class UnsupportedFields {
             field("web_search_options", NONE, "web search is not implemented"),
             field("reasoning_effort", NONE, "reasoning controls are not implemented"),
             field("verbosity", NONE, "verbosity controls are not implemented"),
-            field("include_reasoning", TRUE, "reasoning parsing is not implemented"),
             field("documents", EMPTY_ARRAY, "documents for the chat template are not implemented"),
             field("chat_template", NONE, "a per-request chat template is not implemented"),
             field("continue_final_message", FALSE, "continuing the final message is not implemented"),
@@ -125,10 +116,5 @@ public final class UnsupportedFields {
         if (v == null || !v.isString()) return false;
         for (String s : values) if (s.equals(v.stringValue())) return true;
         return false;
-    }
-
-    /** {@code {"type": "text"}}: plain text, OpenAI's default. */
-    private static boolean plainText(JsonNode v) {
-        return v.isObject() && v.size() == 1 && isOneOf(v.get("type"), "text");
     }
 }

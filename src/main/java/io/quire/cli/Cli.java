@@ -8,8 +8,8 @@ import java.util.Set;
 
 /** Command-line entry points that run without Spring, and the jar's {@code --help}. */
 public final class Cli {
-    private static final Set<String> COMMANDS = Set.of("generate", "tokenize", "random-model", "bench", "cuda-check");
-    private static final Set<String> BENCHES = Set.of("kernels", "decode", "serve", "kv", "profile");
+    private static final Set<String> COMMANDS = Set.of("generate", "tokenize", "random-model", "bench", "cuda-check", "pull");
+    private static final Set<String> BENCHES = Set.of("kernels", "decode", "serve", "kv", "profile", "structured");
     private static final Set<String> HELP = Set.of("--help", "-h");
 
     private Cli() {}
@@ -41,7 +41,7 @@ public final class Cli {
             out.flush();
             return 0;
         }
-        String missing = words.equals("tokenize") || words.equals("bench serve") || words.equals("bench profile") ? null
+        String missing = words.equals("tokenize") || words.equals("pull") || words.equals("bench serve") || words.equals("bench profile") ? null
                 : VectorModule.missing();
         if (missing != null) {
             System.err.println(missing);
@@ -54,6 +54,7 @@ public final class Cli {
                 case "random-model" -> RandomModelCommand.run(args);
                 case "bench" -> bench(args);
                 case "cuda-check" -> CudaCheck.run(args);
+                case "pull" -> PullCommand.run(Arrays.copyOfRange(args, 1, args.length));
                 default -> usage("unknown command: " + args[0]);
             };
         } catch (IllegalArgumentException e) {
@@ -90,7 +91,8 @@ public final class Cli {
             case "serve" -> ServeBench.run(args);
             case "kv" -> KvPolicyBench.run(args);
             case "profile" -> ProfileBreakdown.run(args);
-            default -> usage("bench needs one of: kernels, decode, serve, kv, profile");
+            case "structured" -> StructuredBench.run(args);
+            default -> usage("bench needs one of: kernels, decode, serve, kv, profile, structured");
         };
     }
 

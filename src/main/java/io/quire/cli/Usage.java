@@ -22,7 +22,9 @@ final class Usage {
 
             Server settings are Spring Boot properties: --KEY=VALUE on the command line, or environment
             variables (QUIRE_MODEL=..., SERVER_PORT=...). The main ones:
-              --quire.model=PATH|dummy            GGUF file to serve; dummy: the built-in random model (default dummy)
+              --quire.model=PATH|Org/Name|dummy   GGUF file to serve, or a Hugging Face model id whose GGUF file is
+                                                  downloaded first; dummy: the built-in random model (default dummy)
+              --quire.model-file=NAME             which GGUF file of a Hub repository holding several
               --quire.served-model-name=NAME      the name clients send in "model" (default: the file name
                                                   without .gguf, quire-dummy for dummy)
               --server.port=PORT                  HTTP port (default 8000)
@@ -59,6 +61,18 @@ final class Usage {
               only the GGUF metadata is read, so vocabulary-only files work
             """.formatted(TokenizeCommand.USAGE.replace("usage: ", "usage: quire "));
 
+    static final String PULL = """
+            %s
+              downloads a Hugging Face model repository into the shared cache (HF_HOME, default
+              ~/.cache/huggingface/hub), resuming a stopped download and checking each file's size and
+              SHA-256 (Git blob id for small files); prints the snapshot folder (the file with --file)
+              --file NAME            one file, e.g. the GGUF file to serve
+              --include GLOB         only the files that match (repeatable), e.g. '*.json'
+              neither: the whole repository (a repository with several GGUF files needs --file)
+              environment: HF_TOKEN (private or gated repositories), HF_ENDPOINT (a mirror),
+                           HF_HUB_OFFLINE=1 (no network: only what the cache holds)
+            """.formatted(PullCommand.USAGE.replace("usage: ", "usage: quire "));
+
     static final String RANDOM_MODEL = """
             usage: quire random-model --out PATH [options]
               writes a random-weight Llama as a GGUF file (for benchmarks, or to load the same weights elsewhere)
@@ -89,6 +103,16 @@ final class Usage {
               --threads LIST               (default 1 and all cores)
               --steps N                    timed decode steps per run (default 32)
               --prompt N                   prompt tokens per sequence (default 16)
+            """;
+
+    static final String BENCH_STRUCTURED = """
+            usage: quire bench structured [options]
+              tokens/s of the engine with a JSON Schema constraint against without one (alternating runs, ratio),
+              and the compile time of a large schema
+              --model 110m|dummy           the random model (default 110m)
+              --batches LIST               requests decoded together (default 1,32)
+              --tokens N                   output tokens per request (default 32)
+              --rounds N                   free/constrained pairs per batch size (default 2)
             """;
 
     static final String BENCH_PROFILE = """
@@ -138,22 +162,25 @@ final class Usage {
             """;
 
     /** {@code quire COMMAND --help}, by command words. */
-    static final Map<String, String> BY_COMMAND = Map.of(
-            "generate", GENERATE,
-            "tokenize", TOKENIZE,
-            "random-model", RANDOM_MODEL,
-            "bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE),
-            "bench kernels", BENCH_KERNELS,
-            "bench decode", BENCH_DECODE,
-            "bench kv", BENCH_KV,
-            "bench serve", BENCH_SERVE,
-            "bench profile", BENCH_PROFILE,
-            "cuda-check", CUDA_CHECK);
+    static final Map<String, String> BY_COMMAND = Map.ofEntries(
+            Map.entry("generate", GENERATE),
+            Map.entry("tokenize", TOKENIZE),
+            Map.entry("random-model", RANDOM_MODEL),
+            Map.entry("bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE,
+                    BENCH_STRUCTURED)),
+            Map.entry("bench kernels", BENCH_KERNELS),
+            Map.entry("bench decode", BENCH_DECODE),
+            Map.entry("bench kv", BENCH_KV),
+            Map.entry("bench serve", BENCH_SERVE),
+            Map.entry("bench profile", BENCH_PROFILE),
+            Map.entry("bench structured", BENCH_STRUCTURED),
+            Map.entry("cuda-check", CUDA_CHECK),
+            Map.entry("pull", PULL));
 
     /** {@code quire --help}: the server, then every command. */
     static String all() {
         return SERVER + "\nCommands (quire COMMAND --help for one):\n\n" + String.join("\n",
-                GENERATE, TOKENIZE, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE,
-                CUDA_CHECK);
+                GENERATE, TOKENIZE, PULL, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE,
+                BENCH_PROFILE, BENCH_STRUCTURED, CUDA_CHECK);
     }
 }

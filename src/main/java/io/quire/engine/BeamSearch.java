@@ -46,6 +46,7 @@ final class BeamSearch {
                 : Integer.compare(b, a);
         PriorityQueue<Integer> heap = new PriorityQueue<>(k + 1, worseFirst);
         for (int i = 0; i < logits.length; i++) {
+            if (logits[i] == Float.NEGATIVE_INFINITY) continue; // masked out by a constraint
             if (heap.size() < k) {
                 heap.add(i);
             } else if (worseFirst.compare(i, heap.peek()) > 0) {

@@ -1,6 +1,12 @@
 package io.quire.engine;
 
+import io.quire.engine.structured.ConstraintCompiler;
+import io.quire.engine.structured.ConstraintException;
+import io.quire.engine.structured.TokenConstraint;
 import io.quire.kv.KvCacheManager;
+import io.quire.kv.SlidingWindow;
+import io.quire.model.ArchitectureFeatures;
+import io.quire.model.ModelConfig;
 import io.quire.model.LanguageModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +47,17 @@ final class EngineCore implements AutoCloseable {
     private final int vocabSize;
     private final int maxModelLen;
     private final int maxNumSeqs;
+    /** Structured output: constraints compiled for this model's vocabulary, cached (callers' threads). */
+    private final ConstraintCompiler constraints;
     private long numSteps;
+
+    /** The model's sliding window as the block manager needs it: the window and how many layers slide. */
+    static SlidingWindow slidingWindow(ModelConfig c) {
+        ArchitectureFeatures f = c.features();
+        int sliding = 0;
+        for (int l = 0; l < c.numLayers(); l++) if (f.slides(l)) sliding++;
+        return new SlidingWindow(f.slidingWindow(), sliding, c.numLayers());
+    }
 
     /** @param onFirstScheduled told when a request runs its first step (it leaves the waiting queue's bound) */
     EngineCore(LanguageModel<?> model, EngineConfig config, int maxModelLen, ModelRunner<?> runner,
@@ -49,13 +65,14 @@ final class EngineCore implements AutoCloseable {
                Consumer<Request> onFirstScheduled) {
         this.runner = runner;
         this.kv = new KvCacheManager(runner.numBlocks(), config.blockSize(), config.enablePrefixCaching(),
-                runner.numSwapBlocks());
+                runner.numSwapBlocks(), slidingWindow(model.config()));
         runner.checkAgrees(kv);
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
                 config.kvAllocationPolicy(), maxModelLen);
         StopChecker stops = new StopChecker(Set.copyOf(model.tokenizer().endOfGenerationIds()), maxModelLen);
         this.outputs = new OutputProcessor(model.tokenizer(), stops);
         this.tokens = new TokenProcessor(stops, outputs, scheduler, metrics);
+        this.constraints = new ConstraintCompiler(model.tokenizer());
         this.metrics = metrics;
         this.onFirstScheduled = onFirstScheduled;
         this.vocabSize = model.config().vocabSize();
@@ -83,7 +100,15 @@ final class EngineCore implements AutoCloseable {
         if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
         int maxTokens = RequestValidator.validate(prompt, params, vocabSize, maxModelLen);
         RequestValidator.validateSequences(prompt.length, maxTokens, params, maxNumSeqs, kv);
-        return new Request(id, prompt, params, maxTokens, System.nanoTime(), cacheSalt);
+        TokenConstraint constraint = null;
+        if (params.constraint() != null) {
+            try {
+                constraint = constraints.compile(params.constraint());
+            } catch (ConstraintException e) {
+                throw new InvalidConstraintException(e.getMessage());
+            }
+        }
+        return new Request(id, prompt, params, maxTokens, System.nanoTime(), cacheSalt, constraint);
     }
 
     /** Admits a new request: its text starts, its sequence joins the waiting queue. */

@@ -3,6 +3,7 @@ package io.quire.engine;
 import io.quire.backend.KvCache;
 import io.quire.kv.BlockOp;
 import io.quire.kv.KvCacheManager;
+import io.quire.kv.SlidingWindow;
 import io.quire.model.ForwardBatch;
 import io.quire.model.KvCacheBudget;
 import io.quire.model.LanguageModel;
@@ -43,7 +44,19 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
         KvCacheBudget budget = config.kvCacheBudget(size.bytes());
         this.numBlocks = model.kvCacheBlocks(config.blockSize(), budget);
         long tokens = (long) numBlocks * config.blockSize();
-        if (tokens < maxModelLen) {
+        SlidingWindow window = EngineCore.slidingWindow(model.config());
+        if (window.freesBlocks()) {
+            // Every layer slides: a request holds at most its window and one step's chunk at once (vLLM's
+            // sliding-window spec), however long it grows.
+            int held = (int) Math.min(maxModelLen, window.window() - 1L + config.maxNumBatchedTokens());
+            int need = (held + config.blockSize() - 1) / config.blockSize() + 1;
+            if (numBlocks < Math.min(need, (maxModelLen + config.blockSize() - 1) / config.blockSize())) {
+                throw new IllegalArgumentException("The KV cache budget of " + numBlocks * kvBytesPerBlock
+                        + " bytes holds " + numBlocks + " blocks of " + config.blockSize() + " tokens, fewer than the "
+                        + need + " one request holds at once with the model's sliding window of " + window.window()
+                        + " and " + config.maxNumBatchedTokens() + " tokens per step; raise the KV cache budget");
+            }
+        } else if (tokens < maxModelLen) {
             // As vLLM: one request of the full context must fit, or it could never finish.
             throw new IllegalArgumentException("The KV cache budget of " + numBlocks * kvBytesPerBlock + " bytes holds "
                     + numBlocks + " blocks of " + config.blockSize() + " tokens (" + tokens + " tokens), less than the"

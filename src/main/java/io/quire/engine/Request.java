@@ -1,5 +1,8 @@
 package io.quire.engine;
 
+import io.quire.engine.structured.ConstraintState;
+import io.quire.engine.structured.TokenConstraint;
+
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -59,7 +62,14 @@ public final class Request {
      */
     public Request(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, long arrivalNanos,
                    String cacheSalt) {
-        Sequence first = new Sequence(requestId, promptIds, params, maxOutputTokens);
+        this(requestId, promptIds, params, maxOutputTokens, arrivalNanos, cacheSalt, null);
+    }
+
+    /** As above, its output held to {@code constraint} (compiled from {@code params.constraint()}; null: none). */
+    Request(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, long arrivalNanos,
+            String cacheSalt, TokenConstraint constraint) {
+        Sequence first = new Sequence(requestId, promptIds, params, maxOutputTokens,
+                constraint == null ? null : new ConstraintState(constraint));
         this.requestId = requestId;
         this.params = params;
         this.numPromptTokens = promptIds.length;

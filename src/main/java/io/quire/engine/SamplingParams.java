@@ -1,5 +1,7 @@
 package io.quire.engine;
 
+import io.quire.engine.structured.ConstraintSpec;
+
 import java.util.List;
 import java.util.Map;
 
@@ -22,6 +24,8 @@ import java.util.Map;
  *                           beam width
  * @param useBeamSearch      beam search (vLLM's {@code BeamSearchParams}) instead of sampling
  * @param lengthPenalty      beam search scores are {@code cum_logprob / len^lengthPenalty}
+ * @param constraint         what the output must match (structured output); null: anything. The
+ *                           engine compiles it before queuing the request
  */
 public record SamplingParams(
         int n,
@@ -44,7 +48,19 @@ public record SamplingParams(
         boolean skipSpecialTokens,
         Integer bestOf,
         boolean useBeamSearch,
-        float lengthPenalty) {
+        float lengthPenalty,
+        ConstraintSpec constraint) {
+
+    /** Without a constraint (the fields before it). */
+    public SamplingParams(int n, float temperature, float topP, int topK, float minP, float presencePenalty,
+                          float frequencyPenalty, float repetitionPenalty, Long seed, List<String> stop,
+                          List<Integer> stopTokenIds, boolean includeStopStrInOutput, Integer maxTokens, int minTokens,
+                          boolean ignoreEos, Map<Integer, Float> logitBias, Integer logprobs,
+                          boolean skipSpecialTokens, Integer bestOf, boolean useBeamSearch, float lengthPenalty) {
+        this(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop,
+                stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
+                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, null);
+    }
 
     /** One sequence, no beam search (the fields before best_of). */
     public SamplingParams(int n, float temperature, float topP, int topK, float minP, float presencePenalty,
@@ -71,33 +87,46 @@ public record SamplingParams(
     public SamplingParams withTemperature(float t) {
         return new SamplingParams(n, t, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
                 stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
-                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty);
+                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint);
     }
 
     public SamplingParams withSeed(Long s) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, s, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
-                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty);
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint);
     }
 
     /** {@code n} returned sequences out of {@code bestOf} generated ones (null: n). */
     public SamplingParams withN(int newN, Integer newBestOf) {
         return new SamplingParams(newN, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
-                logitBias, logprobs, skipSpecialTokens, newBestOf, useBeamSearch, lengthPenalty);
+                logitBias, logprobs, skipSpecialTokens, newBestOf, useBeamSearch, lengthPenalty, constraint);
     }
 
     public SamplingParams withIgnoreEos(boolean ignore) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignore,
-                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty);
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint);
+    }
+
+    public SamplingParams withSkipSpecialTokens(boolean skip) {
+        return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
+                repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
+                logitBias, logprobs, skip, bestOf, useBeamSearch, lengthPenalty, constraint);
     }
 
     /** Beam search of width {@code bestOf} (or n), returning the best {@code n} beams. */
     public SamplingParams withBeamSearch(float newLengthPenalty) {
         return new SamplingParams(n, 0f, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
                 stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
-                skipSpecialTokens, bestOf, true, newLengthPenalty);
+                skipSpecialTokens, bestOf, true, newLengthPenalty, constraint);
+    }
+
+    /** The same parameters with the output held to {@code c} (null: none). */
+    public SamplingParams withConstraint(ConstraintSpec c) {
+        return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
+                repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, c);
     }
 
     public boolean greedy() { return temperature == 0f; }

@@ -1,5 +1,7 @@
 package io.quire.engine;
 
+import io.quire.engine.structured.ConstraintState;
+
 import java.util.Arrays;
 
 /**
@@ -19,6 +21,8 @@ public final class Sequence {
     private final SamplingParams params;
     private final int maxOutputTokens;
     private final SamplingState samplingState;
+    /** Where the output stands in its constraint (null: unconstrained); advanced by every appended token. */
+    private final ConstraintState constraint;
 
     private int[] tokens;       // prompt then outputs
     private int numTokens;
@@ -29,7 +33,7 @@ public final class Sequence {
     private double cumulativeLogprob;
 
     /** A request's first sequence (see {@link Request}). */
-    Sequence(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens) {
+    Sequence(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, ConstraintState constraint) {
         if (promptIds.length == 0) throw new IllegalArgumentException("empty prompt");
         this.seqId = requestId;
         this.requestId = requestId;
@@ -40,6 +44,7 @@ public final class Sequence {
         this.tokens = Arrays.copyOf(promptIds, promptIds.length + Math.min(maxOutputTokens, 256));
         this.numTokens = promptIds.length;
         this.samplingState = new SamplingState(params.seed(), promptIds);
+        this.constraint = constraint;
     }
 
     /** A fork of {@code parent}: same tokens, computed count and cumulative logprob. */
@@ -54,6 +59,7 @@ public final class Sequence {
         this.numTokens = parent.numTokens;
         this.numComputedTokens = parent.numComputedTokens;
         this.samplingState = state;
+        this.constraint = parent.constraint == null ? null : parent.constraint.copy();
         this.cumulativeLogprob = parent.cumulativeLogprob;
         this.state = parent.state;
     }
@@ -86,6 +92,9 @@ public final class Sequence {
     public int maxOutputTokens() { return maxOutputTokens; }
 
     public SamplingState samplingState() { return samplingState; }
+
+    /** The sequence's place in its output constraint, or null when the output is free. */
+    public ConstraintState constraint() { return constraint; }
 
     public int numPromptTokens() { return promptIds.length; }
 
@@ -121,6 +130,7 @@ public final class Sequence {
         if (numTokens == tokens.length) tokens = Arrays.copyOf(tokens, tokens.length * 2);
         tokens[numTokens++] = tokenId;
         samplingState.addOutput(tokenId);
+        if (constraint != null) constraint.advance(tokenId);
     }
 
     void advanceComputed(int n) {

@@ -19,6 +19,8 @@ import java.util.function.BiConsumer;
 final class TokenProcessor {
     private static final Logger log = LoggerFactory.getLogger(TokenProcessor.class);
     private final Sampler sampler = new Sampler();
+    /** Scratch for a constrained sequence's masked logits. */
+    private float[] masked = new float[0];
     private final StopChecker stops;
     private final OutputProcessor outputs;
     private final BeamSearch beams;
@@ -81,13 +83,14 @@ final class TokenProcessor {
                 // The sampler gives the row back as it came, so every sequence samples from the same one.
                 for (Sequence s : seqs) sample(req, s, logits, now, deltas);
             }
-            case BEAM -> beams.add(req, seq, logits, now, deltas);
+            case BEAM -> beams.add(req, seq, constrained(seq, logits), now, deltas);
         }
     }
 
     /** Samples the sequence's next token and adds its delta (or holds it until the request ends). */
     private void sample(Request req, Sequence seq, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
         SamplingParams p = seq.params();
+        logits = constrained(seq, logits);
         Sampler.Sample sample = sampler.sample(logits, p, seq.samplingState(), stops.suppressedBeforeMinTokens(p));
         int token = sample.tokenId();
         // best_of ranks sequences by their raw cumulative logprob (the sampler restored the raw row)
@@ -107,6 +110,18 @@ final class TokenProcessor {
         List<SequenceDelta> best = outputs.bestOf(req);
         req.finish(best.getFirst().finishReason());
         deltas.put(req, best);
+    }
+
+    /**
+     * The row the sequence samples from: its logits, or with a constraint a copy holding only the
+     * tokens its state allows (as vLLM applies the grammar bitmask before sampling, so logprobs
+     * and best_of's ranking are over the allowed tokens). The raw row stays as it is for the
+     * other sequences sampling from it.
+     */
+    private float[] constrained(Sequence seq, float[] logits) {
+        if (seq.constraint() == null) return logits;
+        if (masked.length != logits.length) masked = new float[logits.length];
+        return seq.constraint().mask(logits, masked, seq.maxOutputTokens() - seq.numOutputTokens());
     }
 
     /** The raw log-softmax value of {@code token}. */

@@ -1,6 +1,7 @@
 package io.quire.kv;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -93,6 +94,13 @@ public final class BlockPool {
 
     /** Blocks findable by hash (in use or free). */
     public int numCachedBlocks() { return cached.size(); }
+
+    /** The ids of the blocks findable by hash (in use or free), for a report's block map. */
+    public BitSet hashedBlocks() {
+        BitSet out = new BitSet(blocks.length);
+        for (KvCacheBlock b : cached.values()) out.set(b.blockId());
+        return out;
+    }
 
     /** Cached blocks whose hash was dropped to reuse them. */
     public long numEvictions() { return numEvictions; }

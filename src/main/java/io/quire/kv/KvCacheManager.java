@@ -26,6 +26,12 @@ import java.util.function.UnaryOperator;
  *     private copy first (copy-on-write, a {@link BlockOp.Kind#COPY} op).</li>
  * <li>Swapping: {@link #swapOut} moves a group of sequences' blocks to a host-side pool (shared
  *     blocks once, sharing kept), {@link #swapIn} brings them back into fresh device blocks.</li>
+ * <li>Sliding window: when every layer of the model attends only to its last {@code slidingWindow}
+ *     positions (Mistral), blocks that lie wholly before the window of a sequence's next token go
+ *     back to the pool and their table entries become null ({@link #blockTable} gives -1), as vLLM's
+ *     sliding-window manager does. A freed block keeps its hash until reused, so the prefix cache
+ *     still finds it; and a hit only needs the blocks inside the window of its first new token
+ *     (the ones before it are taken as null).</li>
  * </ul>
  * The data movements are queued as {@link BlockOp}s in decision order; the engine takes them with
  * {@link #takeBlockOps} and performs them before the forward pass. Not thread-safe: only the engine
@@ -41,6 +47,9 @@ public final class KvCacheManager {
     private final BlockHash[] swapHashes; // the hash a swapped-out block had on the device
     private final int blockSize;
     private final boolean prefixCaching;
+    private final SlidingWindow window;
+    private final int slidingWindow; // positions every layer attends to: 0 unless every layer slides
+    private long numWindowFreedBlocks;
     private final Map<String, Table> tables = new LinkedHashMap<>();
     private final Map<String, Table> swappedTables = new HashMap<>();
     private final List<BlockOp> ops = new ArrayList<>();
@@ -50,6 +59,7 @@ public final class KvCacheManager {
     private static final class Table {
         final List<KvCacheBlock> blocks = new ArrayList<>();
         final List<BlockHash> hashes = new ArrayList<>();
+        int firstHeld; // entries before it are null (freed by the sliding window)
     }
 
     public KvCacheManager(int numBlocks, int blockSize) {
@@ -61,6 +71,15 @@ public final class KvCacheManager {
      * @param numSwapBlocks       blocks of the host-side swap pool (0: no swapping)
      */
     public KvCacheManager(int numBlocks, int blockSize, boolean enablePrefixCaching, int numSwapBlocks) {
+        this(numBlocks, blockSize, enablePrefixCaching, numSwapBlocks, SlidingWindow.NONE);
+    }
+
+    /**
+     * @param window the model's sliding window: when every layer slides, blocks before a sequence's
+     *               window are freed as it advances; otherwise the report shows what it would save
+     */
+    public KvCacheManager(int numBlocks, int blockSize, boolean enablePrefixCaching, int numSwapBlocks,
+            SlidingWindow window) {
         if (blockSize <= 0) throw new IllegalArgumentException("blockSize must be positive, got " + blockSize);
         if (numSwapBlocks < 0) throw new IllegalArgumentException("numSwapBlocks must be >= 0, got " + numSwapBlocks);
         this.pool = new BlockPool(numBlocks);
@@ -68,7 +87,15 @@ public final class KvCacheManager {
         this.swapHashes = new BlockHash[numSwapBlocks];
         this.blockSize = blockSize;
         this.prefixCaching = enablePrefixCaching;
+        this.window = window;
+        this.slidingWindow = window.freesBlocks() ? window.window() : 0;
     }
+
+    /** The model's sliding window, as given. */
+    public SlidingWindow slidingWindow() { return window; }
+
+    /** Blocks returned to the pool so far because they fell out of a sliding window. */
+    public long numWindowFreedBlocks() { return numWindowFreedBlocks; }
 
     public int blockSize() { return blockSize; }
 
@@ -123,12 +150,45 @@ public final class KvCacheManager {
         for (int i = 0; i < maxBlocks; i++) {
             BlockHash h = BlockHash.of(parent, blockTokens(tokenAt, i), extraKey);
             KvCacheBlock b = pool.cachedBlock(h);
-            if (b == null) break;
+            // Without a window the hit ends at the first miss; with one, a miss may lie before a later window.
+            if (b == null && slidingWindow == 0) break;
             blocks.add(b);
             hashes.add(h);
             parent = h;
         }
-        return blocks.isEmpty() ? PrefixHit.NONE : new PrefixHit(blocks, hashes);
+        // The longest k whose blocks inside the window of the first new token (position k * blockSize) are cached.
+        for (int k = blocks.size(); k > 0; k--) {
+            int from = windowStartBlock(k * blockSize);
+            boolean ok = true;
+            for (int i = from; i < k && ok; i++) ok = blocks.get(i) != null;
+            if (!ok) continue;
+            List<KvCacheBlock> hit = new ArrayList<>(blocks.subList(0, k));
+            for (int i = 0; i < from; i++) hit.set(i, null);
+            return new PrefixHit(hit, hashes.subList(0, k));
+        }
+        return PrefixHit.NONE;
+    }
+
+    /** The first block the token at {@code position} reads: 0 without a window. */
+    private int windowStartBlock(int position) {
+        return slidingWindow == 0 ? 0 : Math.max(0, position - slidingWindow + 1) / blockSize;
+    }
+
+    /**
+     * Frees the table's blocks wholly before the window of its next token, at {@code numComputedTokens}
+     * (vLLM's {@code remove_skipped_blocks}): no layer reads them again.
+     */
+    private void freeOutOfWindow(Table table, int numComputedTokens) {
+        if (slidingWindow == 0 || table == null) return;
+        int upTo = Math.min(windowStartBlock(numComputedTokens), table.blocks.size());
+        for (int b = table.firstHeld; b < upTo; b++) {
+            KvCacheBlock block = table.blocks.get(b);
+            if (block == null) continue;
+            table.blocks.set(b, null);
+            pool.free(List.of(block));
+            numWindowFreedBlocks++;
+        }
+        table.firstHeld = Math.max(table.firstHeld, upTo);
     }
 
     private int[] blockTokens(IntUnaryOperator tokenAt, int block) {
@@ -156,6 +216,7 @@ public final class KvCacheManager {
         if (numComputedTokens < 0 || numNewTokens < 0) throw new IllegalArgumentException("negative token count");
         if (swappedTables.containsKey(seqId)) throw new IllegalStateException("sequence " + seqId + " is swapped out");
         Table table = tables.get(seqId);
+        freeOutOfWindow(table, numComputedTokens);
         if (!hit.isEmpty()) {
             if (table != null && !table.blocks.isEmpty()) {
                 throw new IllegalStateException("a prefix hit for " + seqId + ", which already holds blocks");
@@ -172,24 +233,24 @@ public final class KvCacheManager {
         int numCow = 0;
         if (table != null && numNewTokens > 0) {
             for (int b = numComputedTokens / blockSize; b < Math.min(table.blocks.size(), blocksFor(end)); b++) {
-                if (table.blocks.get(b).refCount() > 1) numCow++;
+                if (table.blocks.get(b) != null && table.blocks.get(b).refCount() > 1) numCow++;
             }
         }
         int hitFromFree = 0;
-        for (KvCacheBlock b : hit.blocks()) if (b.refCount() == 0) hitFromFree++;
+        for (KvCacheBlock b : hit.heldBlocks()) if (b.refCount() == 0) hitFromFree++;
         if (numNew + numCow + hitFromFree > pool.numFreeBlocks()) return false;
         if (numNew + numCow + hit.numBlocks() == 0) return true;
 
         if (table == null) tables.put(seqId, table = new Table());
         for (KvCacheBlock b : hit.blocks()) {
-            pool.touch(b);
+            if (b != null) pool.touch(b);
             table.blocks.add(b);
         }
         table.hashes.addAll(hit.hashes());
         if (numCow > 0) {
             for (int b = numComputedTokens / blockSize; b < Math.min(table.blocks.size(), blocksFor(end)); b++) {
                 KvCacheBlock old = table.blocks.get(b);
-                if (old.refCount() <= 1) continue;
+                if (old == null || old.refCount() <= 1) continue;
                 KvCacheBlock copy = pool.allocate(1).getFirst();
                 ops.add(new BlockOp(BlockOp.Kind.COPY, old.blockId(), copy.blockId()));
                 table.blocks.set(b, copy);
@@ -214,7 +275,7 @@ public final class KvCacheManager {
             BlockHash parent = i == 0 ? null : table.hashes.get(i - 1);
             BlockHash h = BlockHash.of(parent, blockTokens(tokenAt, i), extraKey);
             table.hashes.add(h);
-            pool.cache(table.blocks.get(i), h);
+            if (table.blocks.get(i) != null) pool.cache(table.blocks.get(i), h);
         }
     }
 
@@ -231,10 +292,11 @@ public final class KvCacheManager {
         if (p == null) throw new IllegalStateException("cannot fork " + parent + ": it holds no blocks");
         Table c = new Table();
         for (KvCacheBlock b : p.blocks) {
-            (swapped ? swapPool : pool).share(b);
+            if (b != null) (swapped ? swapPool : pool).share(b);
             c.blocks.add(b);
         }
         c.hashes.addAll(p.hashes);
+        c.firstHeld = p.firstHeld;
         (swapped ? swappedTables : tables).put(child, c);
     }
 
@@ -260,7 +322,7 @@ public final class KvCacheManager {
         Table table = tables.get(seqId);
         if (table == null) return new int[0];
         int[] ids = new int[table.blocks.size()];
-        for (int i = 0; i < ids.length; i++) ids[i] = table.blocks.get(i).blockId();
+        for (int i = 0; i < ids.length; i++) ids[i] = table.blocks.get(i) == null ? -1 : table.blocks.get(i).blockId();
         return ids;
     }
 
@@ -279,7 +341,7 @@ public final class KvCacheManager {
         for (int i = 0; i < count; i++) {
             int pos = start + i;
             int logical = pos / blockSize;
-            if (table == null || logical >= table.blocks.size()) {
+            if (table == null || logical >= table.blocks.size() || table.blocks.get(logical) == null) {
                 throw new IllegalStateException("sequence " + seqId + " has no block for position " + pos);
             }
             out[outOffset + i] = table.blocks.get(logical).blockId() * blockSize + pos % blockSize;
@@ -289,9 +351,9 @@ public final class KvCacheManager {
     /** Frees all the sequence's blocks, on the device or in the swap pool; a no-op if it holds none. */
     public void free(String seqId) {
         Table table = tables.remove(seqId);
-        if (table != null) pool.free(table.blocks.reversed());
+        if (table != null) pool.free(held(table.blocks.reversed()));
         Table swapped = swappedTables.remove(seqId);
-        if (swapped != null) swapPool.free(swapped.blocks.reversed());
+        if (swapped != null) swapPool.free(held(swapped.blocks.reversed()));
     }
 
     /** Sequences that hold device blocks. */
@@ -317,7 +379,7 @@ public final class KvCacheManager {
         for (String id : seqIds) {
             Table t = from.get(id);
             if (t == null) continue;
-            for (KvCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
+            for (KvCacheBlock b : held(t.blocks)) refs.merge(b, 1, Integer::sum);
         }
         return refs;
     }
@@ -336,7 +398,7 @@ public final class KvCacheManager {
             }
             Table t = tables.get(id);
             if (t == null) continue; // nothing computed yet: an empty table goes to the swap side
-            for (KvCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
+            for (KvCacheBlock b : held(t.blocks)) refs.merge(b, 1, Integer::sum);
         }
         if (swapPool == null || refs.size() > swapPool.numFreeBlocks()) return false;
         Map<KvCacheBlock, KvCacheBlock> hostOf = new IdentityHashMap<>();
@@ -353,10 +415,11 @@ public final class KvCacheManager {
             Table t = tables.remove(id);
             if (t == null) t = new Table();
             Table s = new Table();
-            for (KvCacheBlock b : t.blocks) s.blocks.add(hostOf.get(b));
+            for (KvCacheBlock b : t.blocks) s.blocks.add(b == null ? null : hostOf.get(b));
             s.hashes.addAll(t.hashes);
+            s.firstHeld = t.firstHeld;
             swappedTables.put(id, s);
-            pool.free(t.blocks.reversed());
+            pool.free(held(t.blocks.reversed()));
         }
         return true;
     }
@@ -371,7 +434,7 @@ public final class KvCacheManager {
         for (String id : seqIds) {
             Table t = swappedTables.get(id);
             if (t == null) throw new IllegalStateException("cannot swap in " + id + ": it is not swapped out");
-            for (KvCacheBlock b : t.blocks) refs.merge(b, 1, Integer::sum);
+            for (KvCacheBlock b : held(t.blocks)) refs.merge(b, 1, Integer::sum);
         }
         if (refs.size() > pool.numFreeBlocks()) return false;
         Map<KvCacheBlock, KvCacheBlock> devOf = new IdentityHashMap<>();
@@ -388,15 +451,21 @@ public final class KvCacheManager {
         for (String id : seqIds) {
             Table s = swappedTables.remove(id);
             Table t = new Table();
-            for (KvCacheBlock b : s.blocks) t.blocks.add(devOf.get(b));
+            for (KvCacheBlock b : s.blocks) t.blocks.add(b == null ? null : devOf.get(b));
             t.hashes.addAll(s.hashes);
+            t.firstHeld = s.firstHeld;
             tables.put(id, t);
-            for (KvCacheBlock b : s.blocks.reversed()) {
+            for (KvCacheBlock b : held(s.blocks.reversed())) {
                 swapPool.free(List.of(b));
                 if (b.refCount() == 0) swapHashes[b.blockId()] = null;
             }
         }
         return true;
+    }
+
+    /** The blocks of a table that are held (not freed by the sliding window). */
+    private static List<KvCacheBlock> held(List<KvCacheBlock> blocks) {
+        return blocks.stream().filter(java.util.Objects::nonNull).toList();
     }
 
     /** The data movements decided since the last call, in order: to perform before the next forward pass. */
@@ -422,9 +491,11 @@ public final class KvCacheManager {
             int stored = n < 0 ? blocks.size() * blockSize : n;
             seqs.add(new KvMemoryReport.SequenceBlocks(e.getKey(), ownerOf.apply(e.getKey()), stored, blocks));
         }
-        return KvMemoryReport.build(step, blockSize, bytesPerBlock, pool.numTotalBlocks(), pool.numFreeBlocks(), seqs)
-                .withCacheAndSwap(pool.numCachedBlocks(), numSwapBlocks(), numSwapBlocks() - numFreeSwapBlocks(),
-                        swappedTables.size());
+        KvMemoryReport r = KvMemoryReport.build(step, blockSize, bytesPerBlock, pool.numTotalBlocks(),
+                pool.numFreeBlocks(), seqs).withCacheAndSwap(pool.numCachedBlocks(), pool.hashedBlocks(), numSwapBlocks(),
+                numSwapBlocks() - numFreeSwapBlocks(), swappedTables.size());
+        return window.isNone() ? r
+                : r.withWindow(SlidingWindowReport.of(window, numWindowFreedBlocks, seqs, blockSize, bytesPerBlock));
     }
 
     /** As {@link #report(long, long, ToIntFunction, UnaryOperator)}, each sequence its own owner. */

@@ -1,6 +1,7 @@
 package io.quire.kv;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.List;
 
@@ -34,6 +35,10 @@ import java.util.List;
  * @param sequencesSwapped  sequences whose blocks are in the swap pool
  * @param sequences         each sequence's device block table, in sequence id order
  * @param blocks            each device block in use, by block id
+ * @param hashedBlocks      the device blocks that carry a prefix hash, in use or free (a free one is
+ *                          a cached block a later request can take back); empty in a report built
+ *                          without the pool
+ * @param window            what the model's sliding window frees or would free; null without one
  */
 public record KvMemoryReport(
         long step,
@@ -52,7 +57,20 @@ public record KvMemoryReport(
         int swapBlocksUsed,
         int sequencesSwapped,
         List<SequenceInfo> sequences,
-        List<BlockInfo> blocks) {
+        List<BlockInfo> blocks,
+        BitSet hashedBlocks,
+        SlidingWindowReport window) {
+
+    public KvMemoryReport {
+        hashedBlocks = (BitSet) hashedBlocks.clone();
+    }
+
+    /** A copy: the report stays immutable. */
+    @Override
+    public BitSet hashedBlocks() { return (BitSet) hashedBlocks.clone(); }
+
+    /** Whether device block {@code blockId} carries a prefix hash (in use, or free and cached). */
+    public boolean isHashed(int blockId) { return hashedBlocks.get(blockId); }
 
     /**
      * One sequence's view: its id, its owner (the request id; a request with n > 1 or beams has
@@ -132,7 +150,12 @@ public record KvMemoryReport(
             int[] ids = new int[s.blocks().size()];
             for (int i = 0; i < ids.length; i++) {
                 KvCacheBlock b = s.blocks().get(i);
+                if (b == null) {  // freed by a sliding window: no memory held
+                    ids[i] = -1;
+                    continue;
+                }
                 int id = b.blockId();
+                referenced++;
                 ids[i] = id;
                 int tokens = (int) Math.max(0, Math.min(blockSize, (long) s.numTokens() - (long) i * blockSize));
                 if (!seen[id]) {
@@ -144,7 +167,6 @@ public record KvMemoryReport(
                 fill[id] = Math.max(fill[id], tokens);
                 if (!owners[id].contains(s.owner())) owners[id].add(s.owner());
             }
-            referenced += ids.length;
             seqInfos.add(new SequenceInfo(s.sequenceId(), s.owner(), s.numTokens(), ids));
         }
         long stored = 0, wasted = 0, reserved = 0;
@@ -162,14 +184,21 @@ public record KvMemoryReport(
         int used = numTotalBlocks - numFreeBlocks;
         return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, used, stored, wasted, reserved,
                 shared, referenced, Math.max(0, used - distinct), 0, 0, 0, 0, List.copyOf(seqInfos),
-                List.copyOf(blocks));
+                List.copyOf(blocks), new BitSet(), null);
     }
 
     /** The same report with the prefix cache's and the swap pool's figures. */
-    public KvMemoryReport withCacheAndSwap(int blocksCached, int swapBlocksTotal, int swapBlocksUsed,
-                                           int sequencesSwapped) {
+    public KvMemoryReport withCacheAndSwap(int blocksCached, BitSet hashedBlocks, int swapBlocksTotal,
+                                           int swapBlocksUsed, int sequencesSwapped) {
         return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, blocksUsed, tokensStored, slotsWasted,
                 slotsReserved, blocksShared, blocksReferenced, blocksUnattributed, blocksCached, swapBlocksTotal,
-                swapBlocksUsed, sequencesSwapped, sequences, blocks);
+                swapBlocksUsed, sequencesSwapped, sequences, blocks, hashedBlocks, window);
+    }
+
+    /** The same report with the sliding window's figures. */
+    public KvMemoryReport withWindow(SlidingWindowReport w) {
+        return new KvMemoryReport(step, blockSize, bytesPerBlock, numTotalBlocks, blocksUsed, tokensStored, slotsWasted,
+                slotsReserved, blocksShared, blocksReferenced, blocksUnattributed, blocksCached, swapBlocksTotal,
+                swapBlocksUsed, sequencesSwapped, sequences, blocks, hashedBlocks, w);
     }
 }

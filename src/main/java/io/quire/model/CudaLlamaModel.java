@@ -108,6 +108,23 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
         return load(path, name, device, "auto");
     }
 
+    /** The GPU path runs plain llama and qwen2; the newer architectures run on the CPU only, for now. */
+    static void refuseUnsupported(ModelConfig c) {
+        String why = refusal(c);
+        if (why != null) throw new ModelLoadException(why + "; run it on the CPU with quire.device=cpu");
+    }
+
+    /** Why the GPU cannot run a model of config {@code c}, in one line; null when it can. */
+    public static String refusal(ModelConfig c) {
+        ArchitectureFeatures a = c.features();
+        boolean plain = (c.architecture().equals("llama") || c.architecture().equals("qwen2"))
+                && a.slidingWindow() == 0 && !a.isMoe();
+        if (plain) return null;
+        String what = a.isMoe() ? " with experts" : a.slidingWindow() > 0 ? " with a sliding window" : "";
+        return "the CUDA backend cannot run architecture '" + c.architecture() + "'" + what
+                + " (supported on the GPU: llama and qwen2 without sliding windows or experts)";
+    }
+
     /**
      * Loads a GGUF model onto {@code device} in {@code dtype} ({@link CudaDtype#parse}: auto,
      * float16 or bfloat16): reads it as {@link ModelLoader} does, uploads the weights, and closes
@@ -116,6 +133,7 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
     public static CudaLlamaModel load(Path path, String name, CudaDevice device, String dtype) throws IOException {
         try (GgufFile file = GgufFile.open(path)) {
             ModelConfig config = ModelLoader.readConfig(file);
+            refuseUnsupported(config);
             Tokenizer tokenizer = Tokenizers.fromGguf(file.metadata());
             LlamaWeights weights = LlamaWeights.from(file, config);
             // auto follows the bulk of the weights: the first layer's query projection.

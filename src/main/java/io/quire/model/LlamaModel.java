@@ -2,24 +2,24 @@ package io.quire.model;
 
 import io.quire.backend.KvCache;
 import io.quire.backend.KvCacheSpec;
-import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.MatMul;
 import io.quire.backend.cpu.Ops;
-import io.quire.backend.cpu.PagedAttention;
 import io.quire.backend.cpu.PagedKvCache;
 import io.quire.backend.cpu.Parallel;
 import io.quire.backend.cpu.Quant;
-import io.quire.backend.cpu.Rope;
 import io.quire.model.tokenizer.Tokenizer;
 
 import java.util.Arrays;
 
 /**
- * The Llama-family decoder (architectures {@code llama} and {@code qwen2}): RMSNorm, GQA attention
- * with RoPE reading K/V through the paged cache, SwiGLU feed-forward. One {@link #forward} runs a
- * flat batch that mixes prefill chunks and decode tokens; every projection is one batched matrix
- * product over all the step's tokens, so weights are streamed once per step, not once per token.
+ * The Llama-family decoder on the CPU: llama (and Mistral, Mixtral), qwen2, qwen3, qwen3moe, phi3,
+ * gemma2 and gemma3. Each layer is RMSNorm, {@link Attention} reading K/V through the paged cache,
+ * the gated {@link FeedForward} (or its {@link MixtureOfExperts}), each half added to the residual
+ * (Gemma norms each half's output first). What differs between the architectures is data, their
+ * {@link ArchitectureFeatures}, not branches here. One {@link #forward} runs a flat batch that mixes
+ * prefill chunks and decode tokens; every projection is one batched matrix product over all the
+ * step's tokens, so weights are streamed once per step, not once per token.
  */
 public final class LlamaModel implements LanguageModel<PagedKvCache> {
     private final String name;
@@ -27,12 +27,12 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     private final LlamaWeights weights;
     private final Tokenizer tokenizer;
     private final AutoCloseable resource;
-    private final Rope rope;
-    private final float attnScale;
+    private final Attention attention;
+    private final FeedForward feedForward;
 
     // Grow-only scratch space: forward() is called by one thread at a time.
     private int capacity;
-    private float[] x, xb, q, k, v, attn, proj, gate, up, last, logits;
+    private float[] x, xb, proj, last, logits;
     private float[][] logitRows = new float[0][];
 
     LlamaModel(String name, ModelConfig config, LlamaWeights weights, Tokenizer tokenizer, AutoCloseable resource) {
@@ -41,9 +41,8 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         this.weights = weights;
         this.tokenizer = tokenizer;
         this.resource = resource;
-        this.rope = new Rope(config.headDim(), config.contextLength(), config.ropeTheta(), config.ropeScaleLinear(),
-                weights.ropeFreqFactors(), config.ropeNeox());
-        this.attnScale = (float) (1.0 / Math.sqrt(config.headDim()));
+        this.attention = new Attention(config, weights.ropeFreqFactors());
+        this.feedForward = new FeedForward(config);
     }
 
     @Override public ModelConfig config() { return config; }
@@ -71,6 +70,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     @Override
     public float[][] forward(ForwardBatch batch, PagedKvCache cache) {
         ModelConfig c = config;
+        ArchitectureFeatures a = c.features();
         int n = batch.numTokens();
         int dim = c.dim();
         ensureCapacity(n);
@@ -86,32 +86,18 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
             }
             Quant.dequantizeRow(weights.tokenEmbedding(), token, x, t * dim);
         }
+        if (a.embeddingScale() != 1f) Ops.scale(x, n * dim, a.embeddingScale());
         int[] tokenSeq = batch.tokenSequence();
         for (int l = 0; l < c.numLayers(); l++) {
             LlamaWeights.Layer w = weights.layers()[l];
             rmsNormRows(xb, x, w.attnNorm(), n);
-            MatMul.matmul(new Tensor[] {w.wq(), w.wk(), w.wv()}, xb, n, new float[][] {q, k, v});
-            if (w.bq() != null) {
-                Ops.addBias(q, n, c.qDim(), w.bq());
-                Ops.addBias(k, n, c.kvDim(), w.bk());
-                Ops.addBias(v, n, c.kvDim(), w.bv());
-            }
-            Parallel.forRange(n, (from, to) -> {
-                for (int t = from; t < to; t++) {
-                    rope.apply(q, t * c.qDim(), c.numHeads(), positions[t]);
-                    rope.apply(k, t * c.kvDim(), c.numKvHeads(), positions[t]);
-                }
-            });
-            cache.write(l, batch.slotMapping(), k, v, n);
-            PagedAttention.attend(q, attn, n, positions, tokenSeq, batch.blockTables(), cache, l, c.numHeads(),
-                    attnScale);
-            MatMul.matmul(w.wo(), attn, n, proj);
+            attention.forward(w, l, xb, batch, tokenSeq, cache, proj);
+            if (w.attnPostNorm() != null) rmsNormRows(proj, proj, w.attnPostNorm(), n);
             Ops.add(x, proj, n * dim);
 
             rmsNormRows(xb, x, w.ffnNorm(), n);
-            MatMul.matmul(new Tensor[] {w.wGate(), w.wUp()}, xb, n, new float[][] {gate, up});
-            Ops.siluMul(gate, up, n * c.ffnDim());
-            MatMul.matmul(w.wDown(), gate, n, proj);
+            feedForward.forward(w, xb, n, proj);
+            if (w.ffnPostNorm() != null) rmsNormRows(proj, proj, w.ffnPostNorm(), n);
             Ops.add(x, proj, n * dim);
         }
         // Only each sequence's last token needs logits: norm and project just those rows.
@@ -122,10 +108,14 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
             Ops.rmsNorm(last, s * dim, x, batch.lastTokenIndex(s) * dim, weights.outputNorm(), dim, c.rmsNormEps());
         }
         MatMul.matmul(weights.output(), last, seqs, logits);
+        if (a.finalSoftcap() > 0) Ops.softcap(logits, 0, seqs * vocab, a.finalSoftcap());
         float[][] result = seqs == logitRows.length ? logitRows : Arrays.copyOf(logitRows, seqs);
         for (int s = 0; s < seqs; s++) System.arraycopy(logits, s * vocab, result[s], 0, vocab);
         return result;
     }
+
+    /** Tokens each expert computed so far, over all layers (empty without experts): what routing did. */
+    long[] tokensPerExpert() { return feedForward.tokensPerExpert(); }
 
     /** Grow-only buffers of the last step: the returned rows are reused (valid until the next forward). */
     private void ensureLogits(int seqs) {
@@ -146,17 +136,10 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
 
     private void ensureCapacity(int n) {
         if (n <= capacity) return;
-        ModelConfig c = config;
         int cap = Math.max(n, capacity * 2);
-        x = new float[cap * c.dim()];
-        xb = new float[cap * c.dim()];
-        q = new float[cap * c.qDim()];
-        k = new float[cap * c.kvDim()];
-        v = new float[cap * c.kvDim()];
-        attn = new float[cap * c.qDim()];
-        proj = new float[cap * c.dim()];
-        gate = new float[cap * c.ffnDim()];
-        up = new float[cap * c.ffnDim()];
+        x = new float[cap * config.dim()];
+        xb = new float[cap * config.dim()];
+        proj = new float[cap * config.dim()];
         capacity = cap;
     }
 

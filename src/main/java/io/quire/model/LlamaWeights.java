@@ -5,9 +5,11 @@ import io.quire.backend.cpu.Quant;
 import io.quire.model.gguf.GgufFile;
 
 /**
- * The weights of a Llama-family decoder (llama, qwen2) as llama.cpp names them in GGUF. Matrices
- * stay in their stored type over the file mapping; the small vectors (norms, biases, RoPE
- * frequency factors) are converted to float arrays once.
+ * The weights of a Llama-family decoder as llama.cpp names them in GGUF: llama (Mistral, Mixtral),
+ * qwen2, qwen3, qwen3moe, phi3, gemma2, gemma3. Which optional tensors a layer has is decided by
+ * the config's {@link ArchitectureFeatures}, so a file lacking one is refused naming it. Matrices
+ * stay in their stored type over the file mapping (fused ones are split into row views); the small
+ * vectors (norms, biases, RoPE frequency factors) are converted to float arrays once.
  */
 record LlamaWeights(
         Tensor tokenEmbedding,
@@ -16,34 +18,85 @@ record LlamaWeights(
         Tensor output,
         float[] ropeFreqFactors) {
 
-    record Layer(float[] attnNorm, Tensor wq, Tensor wk, Tensor wv, float[] bq, float[] bk, float[] bv, Tensor wo,
-                 float[] ffnNorm, Tensor wGate, Tensor wUp, Tensor wDown) {}
+    /**
+     * One block. Optional parts are null when the architecture lacks them: biases (qwen2), per-head
+     * Q/K norms (qwen3, gemma3), post-norms (gemma), and either the dense FFN or the experts.
+     */
+    record Layer(float[] attnNorm, Tensor wq, Tensor wk, Tensor wv, float[] bq, float[] bk, float[] bv,
+                 float[] qNorm, float[] kNorm, Tensor wo, float[] attnPostNorm,
+                 float[] ffnNorm, Tensor wGate, Tensor wUp, Tensor wDown, ExpertWeights experts,
+                 float[] ffnPostNorm) {}
 
     static LlamaWeights from(GgufFile f, ModelConfig c) {
+        ArchitectureFeatures a = c.features();
         int dim = c.dim();
         Tensor emb = ModelLoader.weight(f, "token_embd.weight", dim, c.vocabSize());
         Layer[] layers = new Layer[c.numLayers()];
         for (int i = 0; i < layers.length; i++) {
             String p = "blk." + i + ".";
+            Tensor wq, wk, wv;
+            if (a.fusedQkv()) {
+                Tensor qkv = ModelLoader.weight(f, p + "attn_qkv.weight", dim, c.qDim() + 2L * c.kvDim());
+                wq = rows(qkv, 0, c.qDim(), dim);
+                wk = rows(qkv, c.qDim(), c.kvDim(), dim);
+                wv = rows(qkv, c.qDim() + c.kvDim(), c.kvDim(), dim);
+            } else {
+                wq = ModelLoader.weight(f, p + "attn_q.weight", dim, c.qDim());
+                wk = ModelLoader.weight(f, p + "attn_k.weight", dim, c.kvDim());
+                wv = ModelLoader.weight(f, p + "attn_v.weight", dim, c.kvDim());
+            }
+            Tensor gate = null, up = null, down = null;
+            ExpertWeights experts = null;
+            if (a.isMoe()) {
+                experts = ExpertWeights.from(f, p, c);
+            } else if (a.fusedGateUp()) {
+                Tensor gateUp = ModelLoader.weight(f, p + "ffn_up.weight", dim, 2L * c.ffnDim());
+                gate = rows(gateUp, 0, c.ffnDim(), dim);
+                up = rows(gateUp, c.ffnDim(), c.ffnDim(), dim);
+            } else {
+                gate = ModelLoader.weight(f, p + "ffn_gate.weight", dim, c.ffnDim());
+                up = ModelLoader.weight(f, p + "ffn_up.weight", dim, c.ffnDim());
+            }
+            if (!a.isMoe()) down = ModelLoader.weight(f, p + "ffn_down.weight", c.ffnDim(), dim);
             layers[i] = new Layer(
                     vector(f, p + "attn_norm.weight", dim),
-                    ModelLoader.weight(f, p + "attn_q.weight", dim, c.qDim()),
-                    ModelLoader.weight(f, p + "attn_k.weight", dim, c.kvDim()),
-                    ModelLoader.weight(f, p + "attn_v.weight", dim, c.kvDim()),
+                    wq, wk, wv,
                     c.qkvBias() ? vector(f, p + "attn_q.bias", c.qDim()) : null,
                     c.qkvBias() ? vector(f, p + "attn_k.bias", c.kvDim()) : null,
                     c.qkvBias() ? vector(f, p + "attn_v.bias", c.kvDim()) : null,
+                    a.qkNorm() ? vector(f, p + "attn_q_norm.weight", c.headDim()) : null,
+                    a.qkNorm() ? vector(f, p + "attn_k_norm.weight", c.headDim()) : null,
                     ModelLoader.weight(f, p + "attn_output.weight", c.qDim(), dim),
+                    a.postNorms() ? vector(f, p + "post_attention_norm.weight", dim) : null,
                     vector(f, p + "ffn_norm.weight", dim),
-                    ModelLoader.weight(f, p + "ffn_gate.weight", dim, c.ffnDim()),
-                    ModelLoader.weight(f, p + "ffn_up.weight", dim, c.ffnDim()),
-                    ModelLoader.weight(f, p + "ffn_down.weight", c.ffnDim(), dim));
+                    gate, up, down, experts,
+                    a.postNorms() ? vector(f, p + "post_ffw_norm.weight", dim) : null);
         }
         float[] outNorm = vector(f, "output_norm.weight", dim);
         // Tied embeddings: models without output.weight reuse the token embedding as the LM head.
         Tensor output = f.hasTensor("output.weight") ? ModelLoader.weight(f, "output.weight", dim, c.vocabSize()) : emb;
-        float[] freqFactors = f.hasTensor("rope_freqs.weight") ? vector(f, "rope_freqs.weight", c.headDim() / 2) : null;
-        return new LlamaWeights(emb, layers, outNorm, output, freqFactors);
+        return new LlamaWeights(emb, layers, outNorm, output, ropeFactors(f, c));
+    }
+
+    /**
+     * Per-pair RoPE frequency divisors: Llama 3's {@code rope_freqs}, or phi3's long-RoPE factors,
+     * the long ones when the context is longer than the trained one (as llama.cpp picks them).
+     */
+    private static float[] ropeFactors(GgufFile f, ModelConfig c) {
+        int half = c.headDim() / 2;
+        if (f.hasTensor("rope_freqs.weight")) return vector(f, "rope_freqs.weight", half);
+        if (!f.hasTensor("rope_factors_short.weight")) return null;
+        int trained = f.metadata().getInt(c.architecture() + ".rope.scaling.original_context_length",
+                c.contextLength());
+        boolean longer = c.contextLength() > trained && f.hasTensor("rope_factors_long.weight");
+        return vector(f, longer ? "rope_factors_long.weight" : "rope_factors_short.weight", half);
+    }
+
+    /** Rows {@code from .. from+count-1} of a matrix (or of a stack of them) as a matrix of its own. */
+    static Tensor rows(Tensor t, long from, int count, int cols) {
+        long rowBytes = t.type().bytesFor(cols);
+        return new Tensor(t.name() + "[" + from + ":" + (from + count) + "]", t.type(), new long[] {cols, count},
+                t.data().asSlice(from * rowBytes, count * rowBytes));
     }
 
     private static float[] vector(GgufFile f, String name, int n) {

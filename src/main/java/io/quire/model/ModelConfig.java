@@ -12,6 +12,7 @@ import io.quire.backend.TensorType;
  * @param ropeNeox      true for NEOX-style RoPE (rotate halves: qwen2), false for interleaved pairs (llama)
  * @param ropeScaleLinear linear RoPE scaling factor (positions divided by it); 1 for none
  * @param qkvBias       Q/K/V projections have biases (qwen2)
+ * @param features      what the architecture adds to Llama: norms, windows, soft-capping, experts
  */
 public record ModelConfig(
         String architecture,
@@ -27,7 +28,22 @@ public record ModelConfig(
         float ropeTheta,
         float ropeScaleLinear,
         boolean ropeNeox,
-        boolean qkvBias) {
+        boolean qkvBias,
+        ArchitectureFeatures features) {
+
+    /** A Llama / Qwen2 config without further features. */
+    public ModelConfig(String architecture, int dim, int numLayers, int numHeads, int numKvHeads, int headDim,
+            int ffnDim, int vocabSize, int contextLength, float rmsNormEps, float ropeTheta, float ropeScaleLinear,
+            boolean ropeNeox, boolean qkvBias) {
+        this(architecture, dim, numLayers, numHeads, numKvHeads, headDim, ffnDim, vocabSize, contextLength,
+                rmsNormEps, ropeTheta, ropeScaleLinear, ropeNeox, qkvBias, ArchitectureFeatures.plain(headDim));
+    }
+
+    /** The same config with other features (random models of the newer architectures). */
+    public ModelConfig withFeatures(String arch, boolean neox, ArchitectureFeatures f) {
+        return new ModelConfig(arch, dim, numLayers, numHeads, numKvHeads, headDim, ffnDim, vocabSize, contextLength,
+                rmsNormEps, ropeTheta, ropeScaleLinear, neox, qkvBias, f);
+    }
 
     public int kvDim() { return numKvHeads * headDim; }
 
@@ -38,11 +54,13 @@ public record ModelConfig(
         return new KvCacheSpec(blockSize, numLayers, numKvHeads, headDim, type);
     }
 
-    /** Parameters in the weights (embeddings and output counted once each). */
+    /** Parameters in the weights (embeddings and output counted once each; every expert counted). */
     public long parameterCount(boolean tiedOutput) {
         long attn = (long) dim * qDim() + 2L * dim * kvDim() + (long) qDim() * dim;
-        long ffn = 3L * dim * ffnDim;
-        long perLayer = attn + ffn + 2L * dim + (qkvBias ? qDim() + 2L * kvDim() : 0);
+        ArchitectureFeatures f = features;
+        long ffn = f.isMoe() ? (long) f.expertCount() * (3L * dim * f.expertFfnDim() + dim) : 3L * dim * ffnDim;
+        long norms = 2L * dim + (f.qkNorm() ? 2L * headDim : 0) + (f.postNorms() ? 2L * dim : 0);
+        long perLayer = attn + ffn + norms + (qkvBias ? qDim() + 2L * kvDim() : 0);
         long emb = (long) vocabSize * dim;
         return numLayers * perLayer + emb + (tiedOutput ? 0 : emb) + dim;
     }

@@ -11,6 +11,7 @@ import io.quire.model.tokenizer.Tokenizer;
 import io.quire.model.tokenizer.Tokenizers;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -20,7 +21,8 @@ import java.util.List;
  * and returns a runnable model whose weights stay memory-mapped in their stored type.
  */
 public final class ModelLoader {
-    public static final List<String> ARCHITECTURES = List.of("llama", "qwen2");
+    public static final List<String> ARCHITECTURES = List.of("llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2",
+            "gemma3");
 
     private ModelLoader() {}
 
@@ -80,11 +82,38 @@ public final class ModelLoader {
      * The CPU computes in FP32 whatever the dtype, but a bad dtype is refused on either device.
      */
     public static LanguageModel<?> load(Path path, String name, Device device, String dtype) throws IOException {
+        return load(path, name, device, dtype, LoadProgress.NONE);
+    }
+
+    /**
+     * As {@link #load(Path, String, Device, String)}, reading the whole file into memory first (the
+     * OS page cache) and telling {@code progress} how far it is: on a cold disk that read is most of
+     * a large model's load, and without it the first requests would page the weights in instead.
+     * With {@link LoadProgress#NONE} nothing is read ahead.
+     */
+    public static LanguageModel<?> load(Path path, String name, Device device, String dtype, LoadProgress progress)
+            throws IOException {
         CudaDtype.parse(dtype, null);  // fail early, before the file is read
+        if (progress != LoadProgress.NONE) {
+            try (GgufFile file = GgufFile.open(path)) {
+                readConfig(file);  // a bad file fails before it is read in full
+                readAhead(file, progress);
+            }
+        }
         return switch (device) {
             case CPU -> load(path, name);
             case CUDA -> CudaLlamaModel.load(path, name, Cuda.device(), dtype);
         };
+    }
+
+    /**
+     * Why the GPU cannot run the model in {@code path} (one line), or null when it can: lets
+     * {@code quire.device=auto} run such a model on the CPU instead of failing.
+     */
+    public static String cudaRefusal(Path path) throws IOException {
+        try (GgufFile file = GgufFile.open(path)) {
+            return CudaLlamaModel.refusal(readConfig(file));
+        }
     }
 
     /**
@@ -146,7 +175,10 @@ public final class ModelLoader {
                     + headDim + ", which Quire does not support");
         }
         String ffnKey = arch + ".feed_forward_length";
-        int ffn = positive(ffnKey, required(md, ffnKey));
+        // A mixture of experts may give only the experts' size (qwen3moe's expert_feed_forward_length).
+        String expertFfnKey = arch + ".expert_feed_forward_length";
+        int ffn = positive(ffnKey, md.contains(ffnKey) || !md.contains(expertFfnKey) ? required(md, ffnKey)
+                : md.getInt(expertFfnKey, 0));
         String ctxKey = arch + ".context_length";
         int ctx = positive(ctxKey, md.getInt(ctxKey, 2048));
         String epsKey = arch + ".attention.layer_norm_rms_epsilon";
@@ -166,10 +198,18 @@ public final class ModelLoader {
             default -> throw new ModelLoadException("unsupported RoPE scaling type '" + scaling
                     + "' (supported: none, linear, and Llama 3 rope_freqs)");
         }
+        int ropeDims = md.getInt(arch + ".rope.dimension_count", headDim);
+        if (ropeDims != headDim) {
+            throw new ModelLoadException(arch + ".rope.dimension_count " + ropeDims + " differs from the head size "
+                    + headDim + ": partial RoPE is not supported");
+        }
         int vocab = vocabularySize(file);
-        boolean qwen = arch.equals("qwen2");
-        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta, linear, qwen,
-                qwen);
+        ArchitectureFeatures features = ArchitectureFeatures.read(md, arch, dim, heads, headDim, layers, ffn);
+        if (features.isMoe()) positive(expertFfnKey, features.expertFfnDim());
+        // llama.cpp's rope type: NORM (interleaved pairs) for llama only, NEOX (halves) for the others here.
+        boolean neox = !arch.equals("llama");
+        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta, linear, neox,
+                arch.equals("qwen2"), features);
     }
 
     /** Tokens in the vocabulary, which the embedding must have one row for each of. */
@@ -207,6 +247,20 @@ public final class ModelLoader {
             throw new ModelLoadException(key + " is " + value + ", not a finite number > 0");
         }
         return value;
+    }
+
+    private static final long READ_CHUNK = 16L << 20;
+
+    /** Brings every page of the file into memory, a chunk at a time, reporting after each. */
+    private static void readAhead(GgufFile file, LoadProgress progress) {
+        MemorySegment all = file.segment();
+        long size = all.byteSize();
+        progress.read(0, size);
+        for (long at = 0; at < size; at += READ_CHUNK) {
+            long len = Math.min(READ_CHUNK, size - at);
+            all.asSlice(at, len).load();
+            progress.read(at + len, size);
+        }
     }
 
     /** Fetches a weight and checks its type and shape ({cols, rows} in GGUF order). */

@@ -45,6 +45,28 @@ class ApiKeyApiTest extends ApiKeyServerTest {
     }
 
     @Test
+    void thePlaygroundPageIsOpenButItsKvStreamNeedsAKey() throws Exception {
+        for (String path : new String[] {"/", "/index.html", "/playground/app.js", "/playground/style.css"}) {
+            assertThat(get(path).statusCode()).as(path).isEqualTo(200);
+        }
+        assertThat(get("/").body()).contains("id=\"api-key\"");
+        ProtectedRoutes.assertUnauthorized(get("/kv/stream"), "/kv/stream", null);
+        ProtectedRoutes.assertUnauthorized(send("GET", "/kv/stream", null, "Authorization", "Bearer not-a-key"),
+                "/kv/stream with a wrong key", "invalid_token");
+        // With a key: the stream opens and its first event is the pool as it is now.
+        HttpResponse<Stream<String>> stream = http.send(HttpRequest.newBuilder(uri("/kv/stream"))
+                .header("Authorization", "Bearer " + KEY_TWO).build(), HttpResponse.BodyHandlers.ofLines());
+        try (var lines = stream.body()) {
+            assertThat(stream.statusCode()).isEqualTo(200);
+            assertThat(stream.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+            String first = lines.filter(l -> l.startsWith("data: ")).findFirst().orElseThrow();
+            JsonNode snapshot = json.readTree(first.substring("data: ".length()));
+            assertThat(snapshot.get("model").asString()).isEqualTo(MODEL);
+            assertThat(snapshot.get("totals").get("blocks_total").asInt()).isEqualTo(engine.numTotalBlocks());
+        }
+    }
+
+    @Test
     void everythingElseNeedsAKeyToo() throws Exception {
         // Unknown routes and the other Actuator endpoints: 401 first, then the usual answer.
         for (String path : new String[] {"/v1/engines", "/actuator/metrics", "/actuator/info"}) {

@@ -100,8 +100,8 @@ public final class EdgeProbes {
                 "\"stop\": [null]", "\"temperature\": \"hot\"", "\"logit_bias\": {\"5\": null}",
                 "\"max_tokens\": 1e308",
                 "\"max_tokens\": -5", "\"n\": 100000", "\"suffix\": \"x\"",
-                "\"response_format\": {\"type\": \"json_object\"}",
-                "\"guided_json\": {}", "\"prompt_logprobs\": 1", "\"priority\": 3", "\"truncate_prompt_tokens\": 5"};
+                "\"response_format\": {\"type\": \"json_schema\"}",
+                "\"guided_json\": 5", "\"guided_regex\": \"(a\"", "\"prompt_logprobs\": 1", "\"priority\": 3", "\"truncate_prompt_tokens\": 5"};
         String[] chat = {"\"messages\": [{\"role\": 123, \"content\": \"Hi\"}]", "\"messages\": [null]",
                 "\"messages\": [{\"role\": \"user\", \"content\": [null]}]", "\"tools\": [{\"type\": \"function\"}]",
                 "\"tool_choice\": \"required\"", "\"max_completion_tokens\": \"3\""};

@@ -49,8 +49,8 @@ class KvReportHandlerTest {
         model = RandomModels.load(ModelConfig.llama(64, 1, 2, 2, 128, 512, 256), TensorType.F32, 3, "tiny");
         EngineConfig config = new EngineConfig(16, EngineConfig.kvBytesFor(model, 16, 32), 8, 256, 256);
         engine = new LLMEngine(model, config, new SimpleMeterRegistry());
-        KvReportHandler handler = new KvReportHandler(new QuireConfiguration().kvReportSource(engine));
-        var routes = new KvReportRoutes().kvReportRouter(handler);
+        KvReportSource source = new QuireConfiguration().kvReportSource(engine);
+        var routes = new KvReportRoutes().kvReportRouter(new KvReportHandler(source), new KvStreamHandler(source, json));
         server = HttpServer.create().host("127.0.0.1").port(0)
                 .handle(new ReactorHttpHandlerAdapter(RouterFunctions.toHttpHandler(routes))).bindNow();
     }
@@ -149,5 +149,83 @@ class KvReportHandlerTest {
                 .until(() -> get("/kv/report?detail=false"), r -> r.get("totals").get("blocks_used").asInt() == 0);
         assertThat(after.has("sequences")).isFalse();
         assertThat(after.has("blocks")).isFalse();
+    }
+
+    @Test
+    void streamsTheBlockMapWhileARequestRunsAndOnceMoreWhenItEnds() throws Exception {
+        int[] prompt = new int[36];  // 3 blocks of 16
+        prompt[0] = 1;
+        for (int i = 1; i < prompt.length; i++) prompt[i] = 5 + i * 3;
+        CountDownLatch paused = new CountDownLatch(1), resume = new CountDownLatch(1);
+        engine.addKvReportListener(r -> {
+            if (r.sequences().isEmpty() || paused.getCount() == 0) return;
+            paused.countDown();
+            try {
+                resume.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        URI uri = URI.create("http://127.0.0.1:" + server.port() + "/kv/stream");
+        HttpResponse<java.util.stream.Stream<String>> stream = http.send(HttpRequest.newBuilder(uri).build(),
+                HttpResponse.BodyHandlers.ofLines());
+        assertThat(stream.statusCode()).isEqualTo(200);
+        assertThat(stream.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+        var events = stream.body().filter(l -> l.startsWith("data: "))
+                .map(l -> json.readTree(l.substring("data: ".length()))).iterator();
+        try {
+            String idle = events.next().get("map").asString();
+            assertThat(count(idle, 'u')).as(idle).isZero();
+            assertThat(count(idle, 'f') + count(idle, 'c')).as(idle).isEqualTo(32);
+            CountDownLatch done = new CountDownLatch(1);
+            engine.generate("secret-request-9", prompt, SamplingParams.greedy(2).withIgnoreEos(true))
+                    .subscribe(o -> {}, e -> done.countDown(), done::countDown);
+            assertThat(paused.await(30, TimeUnit.SECONDS)).isTrue();
+            JsonNode running;
+            do running = events.next(); while (running.get("blocks").isEmpty());
+            resume.countDown();
+            assertThat(running.get("running").asInt()).isEqualTo(1);
+            String map = running.get("map").asString();
+            assertThat(count(map, 'u')).as(map).isEqualTo(3);
+            assertThat(count(map, 'u') + count(map, 'f') + count(map, 'c')).as(map).isEqualTo(32);
+            assertThat(running.get("blocks").size()).isEqualTo(3);
+            int tokens = 0;
+            for (JsonNode b : running.get("blocks")) {
+                assertThat(b.get("ref").asInt()).isEqualTo(1);
+                // Prefix caching: the full blocks carry their hash, the partly filled one cannot yet.
+                assertThat(b.get("hashed").asBoolean()).as(b.toString()).isEqualTo(b.get("tokens").asInt() == 16);
+                assertThat(json.writeValueAsString(b.get("owners"))).isEqualTo("[\"req-1\"]");
+                tokens += b.get("tokens").asInt();
+            }
+            assertThat(tokens).isEqualTo(36);
+            assertThat(running.get("totals").get("blocks_used").asInt()).isEqualTo(3);
+            assertThat(json.writeValueAsString(running)).doesNotContain("secret-request-9");
+
+            assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+            JsonNode after;
+            do after = events.next(); while (!after.get("blocks").isEmpty());
+            String freed = after.get("map").asString();
+            assertThat(count(freed, 'u')).as(freed).isZero();
+            assertThat(count(freed, 'c')).as("the two full blocks stay cached: " + freed).isGreaterThanOrEqualTo(2);
+            assertThat(after.get("running").asInt()).isZero();
+        } finally {
+            resume.countDown();
+            stream.body().close();
+        }
+    }
+
+    /** Blocks in state {@code state} in a run-length encoded map ({@code u3f29}). */
+    private static int count(String map, char state) {
+        int n = 0;
+        for (var m : java.util.regex.Pattern.compile("([a-z])(\\d+)").matcher(map).results().toList()) {
+            if (m.group(1).charAt(0) == state) n += Integer.parseInt(m.group(2));
+        }
+        return n;
+    }
+
+    @Test
+    void theMapIsRunLengthEncoded() {
+        assertThat(KvStreamHandler.runLengths("uuufffffc".toCharArray())).isEqualTo("u3f5c1");
+        assertThat(KvStreamHandler.runLengths(new char[0])).isEmpty();
     }
 }

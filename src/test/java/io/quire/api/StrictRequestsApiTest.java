@@ -126,13 +126,6 @@ class StrictRequestsApiTest extends Stories260KServerTest {
     @Test
     void unsupportedFieldsAreRefusedByName() throws Exception {
         String[][] both = {
-                {"response_format", "{\"type\": \"json_object\"}"},
-                {"structured_outputs", "{\"json\": {}}"},
-                {"guided_json", "{\"type\": \"object\"}"},
-                {"guided_regex", "\"a+\""},
-                {"guided_choice", "[\"a\", \"b\"]"},
-                {"guided_grammar", "\"root ::= 'a'\""},
-                {"guided_decoding_backend", "\"xgrammar\""},
                 {"guided_whitespace_pattern", "\" \""},
                 {"prompt_logprobs", "1"},
                 {"truncate_prompt_tokens", "5"},
@@ -152,9 +145,6 @@ class StrictRequestsApiTest extends Stories260KServerTest {
             badRequest(soft, Case.chat("\"" + f[0] + "\": " + f[1], f[0]));
         }
         String[][] chatOnly = {
-                {"tools", "[{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]"},
-                {"tool_choice", "\"required\""},
-                {"parallel_tool_calls", "false"},
                 {"functions", "[{\"name\": \"f\"}]"},
                 {"function_call", "{\"name\": \"f\"}"},
                 {"audio", "{\"voice\": \"alloy\", \"format\": \"mp3\"}"},
@@ -167,6 +157,10 @@ class StrictRequestsApiTest extends Stories260KServerTest {
                 {"continue_final_message", "true"},
         };
         for (String[] f : chatOnly) badRequest(soft, Case.chat("\"" + f[0] + "\": " + f[1], f[0]));
+        // Tools are implemented, but finding calls in the output ("auto", the default with tools) needs
+        // quire.tool-call-parser, which this server is started without.
+        badRequest(soft, Case.chat("\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]",
+                "tool_choice"));
         badRequest(soft, Case.completion("\"suffix\": \"The end.\"", "suffix"));
         badRequest(soft, Case.chat("\"stream\": true, \"stream_options\": {\"continuous_usage_stats\": true}",
                 "stream_options"));

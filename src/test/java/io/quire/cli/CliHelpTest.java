@@ -15,7 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** {@code quire --help}, {@code -h} and {@code quire COMMAND --help}: usage on stdout, exit 0, nothing run. */
 class CliHelpTest extends CapturedStdStreams {
     private static final List<String> COMMANDS = List.of("generate", "tokenize", "random-model", "bench kernels",
-            "bench decode", "bench kv", "bench serve", "bench profile", "cuda-check");
+            "bench decode", "bench kv", "bench serve", "bench profile", "bench structured", "cuda-check", "pull");
 
     private String stdout() {
         return out.toString(StandardCharsets.UTF_8);
@@ -29,7 +29,7 @@ class CliHelpTest extends CapturedStdStreams {
             assertThat(Cli.handles(args)).isTrue();
             assertThat(Cli.run(args)).isZero();
             assertThat(stdout()).startsWith("usage: quire [--KEY=VALUE ...]")
-                    .contains("--quire.model=PATH|dummy", "--server.port=PORT", "application.yml",
+                    .contains("--quire.model=PATH|Org/Name|dummy", "--server.port=PORT", "application.yml",
                             "docs/configuration.md");
             for (String command : COMMANDS) assertThat(stdout()).contains("usage: quire " + command + " ");
         }

@@ -3,6 +3,7 @@ package io.quire.api.security;
 import org.springframework.boot.security.autoconfigure.actuate.web.reactive.EndpointRequest;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpMethod;
 import org.springframework.security.config.annotation.web.reactive.EnableWebFluxSecurity;
 import org.springframework.security.config.web.server.SecurityWebFiltersOrder;
 import org.springframework.security.config.web.server.ServerHttpSecurity;
@@ -19,7 +20,7 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The HTTP edge's filter chain (Spring Security, reactive). With API keys configured every route
  * needs {@code Authorization: Bearer <key>} except the open ones (vLLM's {@code /health} and
- * {@code /version}, the Actuator health and Prometheus endpoints), unknown routes included; with
+ * {@code /version}, the Actuator health and Prometheus endpoints, the playground page), unknown routes included; with
  * none, everything is open as before. Stateless: no session, no CSRF (no cookies are used), no
  * login form, basic auth or logout. CORS preflights are answered before the key is checked, as
  * browsers send them without credentials. Spring Security's default response headers stay
@@ -29,9 +30,13 @@ import tools.jackson.databind.json.JsonMapper;
 @EnableWebFluxSecurity
 public class ApiSecurityConfiguration {
 
-    /** Routes for probes and scrapers, open whatever the keys. */
+    /**
+     * Routes for probes and scrapers, open whatever the keys, and the playground page's static files
+     * (the page holds no data: it sends the key its user types to the protected routes).
+     */
     static ServerWebExchangeMatcher openRoutes() {
         return new OrServerWebExchangeMatcher(
+                ServerWebExchangeMatchers.pathMatchers(HttpMethod.GET, "/", "/index.html", "/playground/*"),
                 ServerWebExchangeMatchers.pathMatchers("/health", "/version"),
                 EndpointRequest.to("health", "prometheus"));
     }

@@ -131,10 +131,20 @@ public final class ChatTemplate {
      * @throws ChatTemplateException when the template raises or fails
      */
     public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, String bosToken,
-            String eosToken,
-                         Map<String, Object> extra) {
+                         String eosToken, Map<String, Object> extra) {
+        return render(messages, List.of(), addGenerationPrompt, bosToken, eosToken, extra);
+    }
+
+    /**
+     * As above, with the functions the model may call as Hugging Face templates take them: the
+     * {@code tools} variable, a list of {@code {"type": "function", "function": {...}}}; empty: none
+     * (the variable is then left undefined, so templates' {@code tools is not none} tests hold).
+     */
+    public String render(List<Map<String, Object>> messages, List<Object> tools, boolean addGenerationPrompt,
+                         String bosToken, String eosToken, Map<String, Object> extra) {
         Map<String, Object> vars = new HashMap<>();
         if (extra != null) vars.putAll(extra);
+        if (tools != null && !tools.isEmpty()) vars.put("tools", tools);
         List<Map<String, Object>> copy = new ArrayList<>(messages.size());
         for (Map<String, Object> m : messages) copy.add(new LinkedHashMap<>(m));
         vars.put("messages", copy);

@@ -14,7 +14,9 @@ import java.util.Map;
  * {@code POST /v1/chat/completions}. {@code max_completion_tokens} wins over the older
  * {@code max_tokens}; {@code logprobs} is a flag and {@code top_logprobs} the number of
  * alternatives. vLLM extras as in {@link CompletionRequest}, plus {@code add_generation_prompt}
- * (default true) and {@code chat_template_kwargs} (more template variables).
+ * (default true), {@code chat_template_kwargs} (more template variables) and {@code include_reasoning}
+ * (default true: a reasoning parser's thinking is sent as {@code reasoning_content}). {@code tools},
+ * {@code tool_choice} and {@code parallel_tool_calls} are read by {@code RequestedTools}.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -50,4 +52,14 @@ public record ChatCompletionRequest(
         Integer bestOf,
         Boolean useBeamSearch,
         Double lengthPenalty,
-        String cacheSalt) implements SamplingFields {}
+        String cacheSalt,
+        JsonNode tools,
+        JsonNode toolChoice,
+        Boolean parallelToolCalls,
+        Boolean includeReasoning,
+        JsonNode responseFormat,
+        JsonNode structuredOutputs,
+        JsonNode guidedJson,
+        JsonNode guidedRegex,
+        JsonNode guidedChoice,
+        JsonNode guidedGrammar) implements SamplingFields {}

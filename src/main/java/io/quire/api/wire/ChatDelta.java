@@ -1,7 +1,20 @@
 package io.quire.api.wire;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.annotation.JsonNaming;
 
-/** What a chat chunk adds to a choice: the role (first chunk only) and new text; absent fields are left out. */
+import java.util.List;
+
+/**
+ * What a chat chunk adds to a choice: the role (first chunk only), new text, new thinking
+ * ({@code reasoning_content}) and calls; absent fields are left out.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record ChatDelta(String role, String content) {}
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+public record ChatDelta(String role, String content, String reasoningContent, List<ToolCall> toolCalls) {
+
+    public ChatDelta(String role, String content) {
+        this(role, content, null, null);
+    }
+}

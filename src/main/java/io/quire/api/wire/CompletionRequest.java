@@ -47,4 +47,10 @@ public record CompletionRequest(
         Integer bestOf,
         Boolean useBeamSearch,
         Double lengthPenalty,
-        String cacheSalt) implements SamplingFields {}
+        String cacheSalt,
+        JsonNode responseFormat,
+        JsonNode structuredOutputs,
+        JsonNode guidedJson,
+        JsonNode guidedRegex,
+        JsonNode guidedChoice,
+        JsonNode guidedGrammar) implements SamplingFields {}

@@ -8,13 +8,24 @@ import java.util.List;
 
 /**
  * {@code GET /kv/report}: where the KV cache's memory goes at the latest step boundary, for a
- * visualization to poll. {@code sequences} and {@code blocks} are left out with {@code ?detail=false}.
+ * visualization to poll. {@code sequences} and {@code blocks} are left out with {@code ?detail=false};
+ * {@code sliding_window} is there only for a model with one. A block id of -1 in a sequence's table
+ * is a block the sliding window freed.
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record KvReportResponse(String model, long step, String allocationPolicy, int blockSize, long bytesPerBlock,
         Totals totals,
-                               List<Sequence> sequences, List<Block> blocks) {
+                               List<Sequence> sequences, List<Block> blocks, SlidingWindow slidingWindow) {
+
+    /**
+     * What the sliding window frees (every layer slides) or would free (local and global layers
+     * mixed: the bytes the local layers hold before their window, which one block table for all
+     * layers keeps).
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record SlidingWindow(int window, int slidingLayers, int numLayers, long blocksFreed, long slotsOutOfWindow,
+                                long bytesOutOfWindow) {}
 
     /** Counts (blocks, slots), bytes and fractions of the whole cache. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)

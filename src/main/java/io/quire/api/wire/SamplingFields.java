@@ -34,6 +34,15 @@ public interface SamplingFields {
     Boolean useBeamSearch();
     /** vLLM: beam scores are cumulative logprob / length^length_penalty. */
     Double lengthPenalty();
+    /** OpenAI's structured output: {@code {"type": "text" | "json_object" | "json_schema", ...}}. */
+    JsonNode responseFormat();
+    /** vLLM's structured output: one of {@code json}, {@code regex}, {@code choice}, {@code grammar}, {@code json_object}. */
+    JsonNode structuredOutputs();
+    /** vLLM's older guided decoding fields. */
+    JsonNode guidedJson();
+    JsonNode guidedRegex();
+    JsonNode guidedChoice();
+    JsonNode guidedGrammar();
     Boolean stream();
     StreamOptions streamOptions();
     String model();

@@ -44,6 +44,28 @@ public final class Ops {
         }
     }
 
+    /**
+     * {@code gate[i] = gelu(gate[i]) * up[i]} with the tanh approximation of GELU (PyTorch's
+     * {@code gelu_pytorch_tanh}, ggml's {@code gelu}): the GeGLU feed-forward gate of Gemma.
+     */
+    public static void geluMul(float[] gate, float[] up, int n) {
+        for (int i = 0; i < n; i++) {
+            double g = gate[i];
+            double gelu = 0.5 * g * (1 + Math.tanh(0.7978845608028654 * g * (1 + 0.044715 * g * g)));
+            gate[i] = (float) gelu * up[i];
+        }
+    }
+
+    /** {@code x[i] = cap * tanh(x[i] / cap)} over {@code x[off .. off+n)}: Gemma 2's logit soft-capping. */
+    public static void softcap(float[] x, int off, int n, float cap) {
+        for (int i = off; i < off + n; i++) x[i] = cap * (float) Math.tanh(x[i] / cap);
+    }
+
+    /** {@code x[i] *= factor} over the first n values. */
+    public static void scale(float[] x, int n, float factor) {
+        for (int i = 0; i < n; i++) x[i] *= factor;
+    }
+
     /** {@code acc[i] += x[i]}: the residual connection. */
     public static void add(float[] acc, float[] x, int n) {
         final var F = Simd.F;

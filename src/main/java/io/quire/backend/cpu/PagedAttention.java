@@ -7,7 +7,9 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Attention that reads keys and values through block tables (vLLM's paged_attention): position j
  * of a sequence lives at slot {@code table[j / blockSize] * blockSize + j % blockSize}, so a
- * sequence's KV never needs to be contiguous. Causal: a token sees positions 0..its own.
+ * sequence's KV never needs to be contiguous. Causal: a token sees positions 0..its own, or with a
+ * sliding window W only the last W of them ({@code pos-W+1..pos}, llama.cpp's standard SWA); block
+ * table entries before the window are not read (they may be freed, -1).
  */
 public final class PagedAttention {
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256]);
@@ -24,6 +26,16 @@ public final class PagedAttention {
     public static void attend(float[] q, float[] out, int numTokens, int[] positions, int[] tokenSeq,
             int[][] blockTables,
                               PagedKvCache cache, int layer, int numHeads, float scale) {
+        attend(q, out, numTokens, positions, tokenSeq, blockTables, cache, layer, numHeads, scale, 0, 0f);
+    }
+
+    /**
+     * As above, attending only to the last {@code window} positions when it is positive, and
+     * soft-capping the scaled scores to {@code softcap * tanh(s / softcap)} when that is positive
+     * (Gemma 2).
+     */
+    public static void attend(float[] q, float[] out, int numTokens, int[] positions, int[] tokenSeq,
+            int[][] blockTables, PagedKvCache cache, int layer, int numHeads, float scale, int window, float softcap) {
         int headDim = cache.headDim();
         int numKvHeads = cache.numKvHeads();
         int bs = cache.blockSize();
@@ -49,7 +61,7 @@ public final class PagedAttention {
                 throw new IllegalArgumentException("token " + t + " at position " + pos + " needs " + (pos / bs + 1)
                         + " blocks, its sequence's table has " + table.length);
             }
-            for (int j = 0; j <= pos / bs; j++) {
+            for (int j = first(pos, window) / bs; j <= pos / bs; j++) {
                 if (table[j] < 0 || table[j] >= cache.numBlocks())
                     throw new IllegalArgumentException("block table of sequence " + seq + " names block " + table[j]
                             + " outside the cache of " + cache.numBlocks());
@@ -60,7 +72,7 @@ public final class PagedAttention {
         int group = numHeads / numKvHeads;
         int kvDim = numKvHeads * headDim;
         long work = 0;
-        for (int t = 0; t < numTokens; t++) work += 2L * (positions[t] + 1) * qDim;
+        for (int t = 0; t < numTokens; t++) work += 2L * (positions[t] + 1 - first(positions[t], window)) * qDim;
         // One unit per (token, KV head): its block walk is shared by the group's query heads, and each
         // block of K (then V) is read once for all of them while it sits in L1.
         Parallel.forRange(numTokens * numKvHeads, work, (from, to) -> {
@@ -68,16 +80,20 @@ public final class PagedAttention {
                 int t = tk / numKvHeads;
                 int kvHead = tk % numKvHeads;
                 int[] table = blockTables[tokenSeq[t]];
-                int len = positions[t] + 1;
+                int start = first(positions[t], window);
+                int len = positions[t] + 1 - start;
                 int qOff = t * numHeads * headDim + kvHead * group * headDim;
                 int kvOff = kvHead * headDim;
                 float[] scores = scores(group * len);
                 int[] rowOf = slotOffsets(len);
-                // Where each position's K/V row starts, walking the table block by block (no divisions).
-                for (int j0 = 0, blk = 0; j0 < len; j0 += bs, blk++) {
-                    int first = table[blk] * bs * kvDim + kvOff;
-                    int n = Math.min(bs, len - j0);
-                    for (int o = 0; o < n; o++) rowOf[j0 + o] = first + o * kvDim;
+                // Where each position's K/V row starts (index j is position start + j), walking the table
+                // block by block (no divisions); the window may start inside a block.
+                for (int p = start, blk = start / bs; p < start + len; blk++) {
+                    int o0 = p % bs;
+                    int base = table[blk] * bs * kvDim + kvOff;
+                    int n = Math.min(bs - o0, start + len - p);
+                    for (int o = 0; o < n; o++) rowOf[p - start + o] = base + (o0 + o) * kvDim;
+                    p += n;
                 }
                 for (int j0 = 0; j0 < len; j0 += bs) {
                     int j1 = Math.min(len, j0 + bs);
@@ -85,6 +101,11 @@ public final class PagedAttention {
                         int qh = qOff + g * headDim;
                         for (int j = j0; j < j1; j++) {
                             scores[g * len + j] = scale * MatMul.dotDense(q, qh, keys, rowOf[j], headDim);
+                        }
+                        if (softcap > 0) {
+                            for (int j = j0; j < j1; j++) {
+                                scores[g * len + j] = softcap * (float) Math.tanh(scores[g * len + j] / softcap);
+                            }
                         }
                     }
                 }
@@ -104,6 +125,11 @@ public final class PagedAttention {
                 }
             }
         });
+    }
+
+    /** The first position a token at {@code pos} attends to. */
+    private static int first(int pos, int window) {
+        return window > 0 ? Math.max(0, pos - window + 1) : 0;
     }
 
     /** {@code s[j] = exp(s[j] - max)} for j in [off, off + n), vectorized (the Vector API's EXP); returns the sum. */

@@ -16,6 +16,12 @@ public final class Rope {
     private final float[] sin;
 
     public Rope(int headDim, int maxPositions, float theta, float linearScale, float[] freqFactors, boolean neox) {
+        this(headDim, maxPositions, theta, linearScale, freqFactors, neox, 1f);
+    }
+
+    /** @param attnFactor cos and sin are multiplied by it (llama.cpp's attn_factor: phi3's long-RoPE scale) */
+    public Rope(int headDim, int maxPositions, float theta, float linearScale, float[] freqFactors, boolean neox,
+            float attnFactor) {
         if (headDim <= 0 || headDim % 2 != 0) throw new IllegalArgumentException("RoPE head dimension must be "
                 + "positive and even, got " + headDim);
         if (maxPositions <= 0) throw new IllegalArgumentException("maxPositions must be positive, got " + maxPositions);
@@ -42,8 +48,8 @@ public final class Rope {
             double pos = p / (double) linearScale;
             for (int i = 0; i < half; i++) {
                 double a = pos * freq[i];
-                cos[p * half + i] = (float) Math.cos(a);
-                sin[p * half + i] = (float) Math.sin(a);
+                cos[p * half + i] = (float) (Math.cos(a) * attnFactor);
+                sin[p * half + i] = (float) (Math.sin(a) * attnFactor);
             }
         }
     }

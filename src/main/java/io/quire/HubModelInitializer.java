@@ -1,0 +1,66 @@
+package io.quire;
+
+import io.quire.model.hub.DownloadProgress;
+import io.quire.model.hub.HubClient;
+import io.quire.model.hub.HubModelId;
+import io.quire.model.hub.HubModels;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.ApplicationContextInitializer;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.MapPropertySource;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * {@code quire.model=Org/Name} (or {@code Org/Name@revision}): before any bean is made, the GGUF
+ * file is downloaded into the Hugging Face cache (or found there) and {@code quire.model} becomes
+ * its local path, so the rest of the server sees a file as always. The model is served as
+ * {@code Org/Name}, as vLLM does, unless {@code quire.served-model-name} says otherwise. A path that
+ * exists is never taken for a model id. Registered in {@code META-INF/spring.factories}.
+ */
+public class HubModelInitializer implements ApplicationContextInitializer<ConfigurableApplicationContext> {
+    private static final Logger log = LoggerFactory.getLogger(HubModelInitializer.class);
+
+    @Override
+    public void initialize(ConfigurableApplicationContext context) {
+        ConfigurableEnvironment env = context.getEnvironment();
+        String spec = env.getProperty("quire.model");
+        if (spec == null || spec.isBlank() || QuireProperties.DUMMY.equals(spec) || Files.exists(Path.of(spec))) return;
+        HubModelId id = HubModelId.parse(spec.strip());
+        if (id == null) return;
+        HubClient hub = HubClient.fromEnvironment(environment(env));
+        log.info("quire.model {} is a Hugging Face model id: {} the cache at {}", id,
+                hub.offline() ? "HF_HUB_OFFLINE is set, reading only" : "downloading into", hub.cache().root());
+        try {
+            HubClient.Snapshot s = HubModels.pullGguf(hub, id, env.getProperty("quire.model-file"),
+                    DownloadProgress.log(log::info));
+            Path file = s.dir().resolve(s.files().getFirst().name());
+            Map<String, Object> resolved = new HashMap<>();
+            resolved.put("quire.model", file.toString());
+            String served = env.getProperty("quire.served-model-name");
+            if (served == null || served.isBlank()) resolved.put("quire.served-model-name", id.repo());
+            env.getPropertySources().addFirst(new MapPropertySource("quire-hub-model", resolved));
+            log.info("Serving {} (commit {}) from {}", id, s.commit(), file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The HF_* variables from the environment or, for tests and -D, the same names as properties. */
+    private static Map<String, String> environment(ConfigurableEnvironment env) {
+        Map<String, String> out = new HashMap<>(System.getenv());
+        for (String key : new String[]{"HF_HOME", "HF_HUB_CACHE", "HF_ENDPOINT", "HF_TOKEN", "HF_HUB_OFFLINE",
+                "XDG_CACHE_HOME"}) {
+            String v = env.getProperty(key);
+            if (v != null) out.put(key, v);
+        }
+        return out;
+    }
+}
