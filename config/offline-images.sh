@@ -9,7 +9,8 @@
 #   QUIRE_BASE=quire-jre:25 PROMETHEUS_IMAGE=quire-prometheus:local docker-compose up --build quire prometheus
 # Needs a Docker engine (config/docker-engine.sh), a JDK 25 at JAVA_HOME (or
 # /usr/lib/jvm/temurin-25-jdk-amd64) and /usr/bin/prometheus (Debian's prometheus package) for the
-# second image. An image that already exists is kept; --force rebuilds.
+# second image. An image built by this same script from the same JDK and prometheus binary is kept
+# (the label quire.recipe says which); --force rebuilds.
 set -euo pipefail
 
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
@@ -18,7 +19,11 @@ PROMETHEUS_IMAGE=${PROMETHEUS_IMAGE:-quire-prometheus:local}
 force=false
 [ "${1:-}" = "--force" ] && force=true
 
-have_image() { ! $force && docker image inspect "$1" >/dev/null 2>&1; }
+# A hash of this script and what the image is made from: an image with another is rebuilt.
+recipe() { cat "$0" "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+have_image() {
+  ! $force && [ "$(docker image inspect -f '{{index .Config.Labels "quire.recipe"}}' "$1" 2>/dev/null)" = "$2" ]
+}
 
 # Copies each file with its directory path into the tree $1, following symlinks to the real file.
 copy_libs() {
@@ -47,7 +52,10 @@ skeleton() {
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if have_image "$JRE_IMAGE"; then
+jre_recipe=$(recipe "$JAVA_HOME/release")
+prometheus_recipe=$(recipe /usr/bin/prometheus "$(dirname "$0")/prometheus.yml")
+
+if have_image "$JRE_IMAGE" "$jre_recipe"; then
   echo "offline-images: $JRE_IMAGE exists"
 else
   root=$work/jre
@@ -71,11 +79,12 @@ else
     --change 'ENV JAVA_HOME=/opt/java/openjdk' \
     --change 'ENV PATH=/opt/java/openjdk/bin:/usr/bin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
+    --change "LABEL quire.recipe=$jre_recipe" \
     - "$JRE_IMAGE" >/dev/null
   echo "offline-images: built $JRE_IMAGE ($(docker image inspect -f '{{.Size}}' "$JRE_IMAGE") bytes)"
 fi
 
-if have_image "$PROMETHEUS_IMAGE"; then
+if have_image "$PROMETHEUS_IMAGE" "$prometheus_recipe"; then
   echo "offline-images: $PROMETHEUS_IMAGE exists"
 elif [ ! -x /usr/bin/prometheus ]; then
   echo "offline-images: /usr/bin/prometheus is missing (apt-get install prometheus); $PROMETHEUS_IMAGE not built" >&2
@@ -92,6 +101,7 @@ else
   # The same entry point, arguments, user and data folder as prom/prometheus, so the compose file
   # runs either.
   tar --numeric-owner -C "$root" -c . | docker import \
+    --change "LABEL quire.recipe=$prometheus_recipe" \
     --change 'USER 65534' \
     --change 'WORKDIR /prometheus' \
     --change 'VOLUME /prometheus' \

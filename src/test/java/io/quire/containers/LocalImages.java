@@ -27,8 +27,19 @@ final class LocalImages {
         if (built) return;
         if (!Files.exists(JAR)) fail(JAR + " is missing: the containers tests run after `package` (./mvnw verify)");
         Commands.run(List.of("bash", "config/offline-images.sh"), Map.of(), 600);
+        String previous = imageId(QUIRE);
         Commands.run(List.of("docker", "build", "-q", "-f", "config/Dockerfile", "--build-arg", "BASE=" + JRE,
                 "-t", QUIRE, "."), Map.of(), 600);
+        // The last run's image, now untagged, would stay behind (150 MB a run); one still in use stays.
+        if (previous != null && !previous.equals(imageId(QUIRE))) Commands.succeeds(List.of("docker", "rmi", previous));
         built = true;
+    }
+
+    private static String imageId(String image) {
+        try {
+            return Commands.run(List.of("docker", "image", "inspect", "-f", "{{.Id}}", image), Map.of(), 60).strip();
+        } catch (IllegalStateException absent) {
+            return null;
+        }
     }
 }
