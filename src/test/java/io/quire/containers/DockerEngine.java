@@ -30,21 +30,30 @@ import static org.junit.jupiter.api.Assumptions.abort;
  */
 final class DockerEngine {
     private static final Path SOCKET = Path.of("/var/run/docker.sock");
+    private static final String HOW = "start one with `sudo config/docker-engine.sh` (docs/containers.md)";
     private static final Pattern API_VERSION = Pattern.compile("\"ApiVersion\"\\s*:\\s*\"([0-9.]+)\"");
-    private static volatile boolean checked;
+    private static String problem;
+    private static boolean checked;
 
     private DockerEngine() {}
 
-    /** Returns when an engine answers; otherwise fails (CI) or aborts (skips) the calling test. */
-    static synchronized void require() {
-        if (checked) return;
-        String problem = problem();
-        if (problem != null) {
-            String how = "start one with `sudo config/docker-engine.sh` (docs/containers.md)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) fail("CI=true and " + problem + "; " + how);
-            abort("skipped: " + problem + "; " + how);
+    /**
+     * True when an engine answers. Otherwise false, so a class's setup can leave its tests to
+     * {@link #require()}, which skips each with the reason (an abort in {@code @BeforeAll} would
+     * only hide them); with {@code CI=true} it fails instead.
+     */
+    static synchronized boolean available() {
+        if (!checked) {
+            problem = problem();
+            checked = true;
         }
-        checked = true;
+        if (problem != null && "true".equalsIgnoreCase(System.getenv("CI"))) fail("CI=true and " + problem + "; " + HOW);
+        return problem == null;
+    }
+
+    /** Returns when an engine answers; otherwise fails (CI) or aborts (skips) the calling test. */
+    static void require() {
+        if (!available()) abort("skipped: " + problem + "; " + HOW);
     }
 
     private static String problem() {

@@ -2,6 +2,7 @@ package io.quire.containers;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -24,11 +25,17 @@ class PrometheusDashboardIT {
 
     @BeforeAll
     static void start() throws Exception {
+        if (!DockerEngine.available()) return; // each test skips, saying why
         LocalImages.build();
         quire = new QuireContainer();
         quire.start();
         prometheus = new PrometheusContainer(quire.port());
         prometheus.start();
+    }
+
+    @BeforeEach
+    void engine() {
+        DockerEngine.require();
     }
 
     @AfterAll

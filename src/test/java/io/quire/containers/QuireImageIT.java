@@ -7,6 +7,7 @@ import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
@@ -48,10 +49,16 @@ class QuireImageIT {
 
     @BeforeAll
     static void start() {
+        if (!DockerEngine.available()) return; // each test skips, saying why
         LocalImages.build();
         quire = new QuireContainer().withCreateContainerCmdModifier(
                 cmd -> cmd.getHostConfig().withMemory(MEMORY_LIMIT).withMemorySwap(MEMORY_LIMIT));
         quire.start();
+    }
+
+    @BeforeEach
+    void engine() {
+        DockerEngine.require();
     }
 
     @AfterAll
