@@ -9,6 +9,9 @@ import io.quire.SharedFiles;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.yaml.snakeyaml.Yaml;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.io.InputStream;
 import java.net.http.HttpResponse;
@@ -59,6 +62,37 @@ class ComposeStackIT {
         // The schema is not vacuous: a misspelt key is an error.
         assertThat(schema.validate(interpolated(Files.readString(FILE)).replace("network_mode:", "networkmode:"),
                 InputFormat.YAML)).isNotEmpty();
+    }
+
+    /**
+     * Grafana cannot run here (no image), so what it would be given is checked: the compose file
+     * mounts the provisioning and the dashboards where the provisioning looks, and every panel's
+     * data source is the provisioned Prometheus at the compose file's default address.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void grafanaIsProvisionedWithTheDashboardAndItsDataSource() throws Exception {
+        Map<String, Object> compose = new Yaml().load(interpolated(Files.readString(FILE)));
+        Map<String, Object> grafana = (Map<String, Object>) ((Map<String, Object>) compose.get("services")).get("grafana");
+        assertThat((List<String>) grafana.get("volumes")).contains(
+                "./config/grafana/provisioning:/etc/grafana/provisioning:ro",
+                "./config/grafana/dashboards:/var/lib/grafana/dashboards:ro");
+
+        Path provisioning = Commands.ROOT.resolve("config/grafana/provisioning");
+        Map<String, Object> dashboards = new Yaml().load(Files.readString(provisioning.resolve("dashboards/quire.yml")));
+        Map<String, Object> provider = ((List<Map<String, Object>>) dashboards.get("providers")).getFirst();
+        assertThat(((Map<String, Object>) provider.get("options")).get("path")).isEqualTo("/var/lib/grafana/dashboards");
+
+        Map<String, Object> sources = new Yaml().load(Files.readString(provisioning.resolve("datasources/prometheus.yml")));
+        Map<String, Object> prometheus = ((List<Map<String, Object>>) sources.get("datasources")).getFirst();
+        assertThat(prometheus).containsEntry("type", "prometheus").containsEntry("url", "http://127.0.0.1:9090");
+
+        JsonNode dashboard = JsonMapper.builder().build().readTree(DashboardQueries.DASHBOARDS.resolve("quire.json").toFile());
+        assertThat(dashboard.path("panels").size()).isGreaterThanOrEqualTo(10);
+        for (JsonNode panel : dashboard.path("panels")) {
+            assertThat(panel.path("datasource").path("uid").asString()).as(panel.path("title").asString())
+                    .isEqualTo(prometheus.get("uid"));
+        }
     }
 
     @Test
