@@ -93,11 +93,14 @@ class HubPullTest {
         assertThat(first.status()).isEqualTo(1);
         assertThat(first.err()).contains("stopped after").contains("run again to resume");
         Path part = repoDir().resolve("blobs").resolve(FakeHub.sha256(gguf) + ".incomplete");
-        assertThat(Files.size(part)).isEqualTo(300_000);
+        // The hub cuts the connection after 300,000 bytes; a reset may drop some of what was in flight,
+        // so the client keeps a prefix of that, never more.
+        long kept = Files.size(part);
+        assertThat(kept).isPositive().isLessThanOrEqualTo(300_000);
 
         Run second = pull(Map.of(), REPO, "--file", "stories260K.gguf");
         assertThat(second.status()).as(second.err()).isZero();
-        assertThat(hub.requests).anyMatch(q -> q.contains("range=bytes=300000-"));
+        assertThat(hub.requests).anyMatch(q -> q.contains("range=bytes=" + kept + "-"));
         assertThat(Files.readAllBytes(Path.of(second.out()))).isEqualTo(gguf);
         assertThat(part).doesNotExist();
     }
