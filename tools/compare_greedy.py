@@ -28,11 +28,11 @@ def quire(jar, java, model, prompt, tokens, threads, ban):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def llama(bin_dir, model, prompt_ids, tokens, threads, port, ban):
+def llama(bin_dir, model, prompt_ids, tokens, threads, port, ban, extra):
     env = dict(os.environ, LD_LIBRARY_PATH=bin_dir)
     log = open(f"/tmp/compare-greedy-llama-{port}.log", "w")
     proc = subprocess.Popen([os.path.join(bin_dir, "llama-server"), "-m", model, "-t", str(threads),
-                             "--port", str(port), "-c", "1024", "-np", "1"], stdout=log, stderr=log, env=env)
+                             "--port", str(port), "-c", "1024", "-np", "1"] + extra, stdout=log, stderr=log, env=env)
     try:
         for _ in range(240):
             try:
@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--prompt", default="Once upon a time")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--port", type=int, default=8190)
+    ap.add_argument("--llama-args", default="", help="more llama-server arguments, e.g. '--no-repack'")
     ap.add_argument("--ban", default="3-258", help="token ids both engines get a logit bias of -100 on")
     args = ap.parse_args()
     java = os.path.join(os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"), "bin", "java")
@@ -69,7 +70,7 @@ def main():
     print(f"{'file':32} {'agree':>7}  first difference (quire / llama.cpp)")
     for f in args.files:
         q = quire(jar, java, f, args.prompt, args.tokens, args.threads, ban)
-        l, evaluated = llama(bin_dir, f, q["prompt"], args.tokens, args.threads, args.port, ban)
+        l, evaluated = llama(bin_dir, f, q["prompt"], args.tokens, args.threads, args.port, ban, args.llama_args.split())
         agree = 0
         while agree < min(len(q["tokens"]), len(l)) and q["tokens"][agree] == l[agree]:
             agree += 1
