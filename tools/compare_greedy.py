@@ -16,14 +16,17 @@ a random model draws them often, and llama-server answers HTTP 500 on output tha
 A random model's logits lie close together, so a tiny numeric difference (llama.cpp quantizes the
 activations to Q8_0/Q8_1 for the legacy types, keeps an F16 KV cache, sums in other orders) can flip
 an argmax late in a sequence and everything after it differs: the leading agreement is the measure.
+Quire runs the request 3 times unseen first (generate --warmup 3): until C2 has compiled its kernels
+the Vector API's Java code computes them, rounding sums and exponentials otherwise, and a cold run's
+tokens depend on when the JIT got there (docs/performance.md, "Determinism and the JIT").
 """
 import argparse, glob, json, os, subprocess, sys, time, urllib.request
 
 
-def quire(jar, java, model, prompt, tokens, threads, ban):
+def quire(jar, java, model, prompt, tokens, threads, ban, warmup=3):
     out = subprocess.run([java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                           "-jar", jar, "generate", "--model", model, "--prompt", prompt, "--max-tokens", str(tokens),
-                          "--threads", str(threads), "--token-ids", "true", "--ban-tokens", f"{ban[0]}-{ban[1]}"],
+                          "--threads", str(threads), "--token-ids", "true", "--ban-tokens", f"{ban[0]}-{ban[1]}", "--warmup", str(warmup)],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 

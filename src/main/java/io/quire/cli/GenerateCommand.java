@@ -15,9 +15,11 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * {@code generate --model PATH|dummy --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P]
- * [--top-k K] [--seed S] [--threads N] [--token-ids true] [--ban-tokens FROM-TO]}: runs one request through the same engine the
- * server uses and streams only the generated text to stdout (then a newline), or with {@code --token-ids
- * true} prints the prompt's and the output's token ids as one JSON object. Temperature 0 is greedy.
+ * [--top-k K] [--seed S] [--threads N] [--token-ids true] [--ban-tokens FROM-TO] [--warmup N]}: runs one
+ * request through the same engine the server uses and streams only the generated text to stdout (then a
+ * newline), or with {@code --token-ids true} prints the prompt's and the output's token ids as one JSON
+ * object. Temperature 0 is greedy. {@code --warmup N} runs the request N times unseen first, so that the
+ * one shown runs on C2-compiled kernels (docs/performance.md, "Determinism and the JIT").
  */
 public final class GenerateCommand {
     private GenerateCommand() {}
@@ -44,6 +46,7 @@ public final class GenerateCommand {
                 defaults.stop(), defaults.stopTokenIds(), false, maxTokens, 0, false, bias, null, true);
         if (a.get("--threads", null) != null) Parallel.setThreads(Integer.parseInt(a.get("--threads", null)));
         boolean tokenIds = Boolean.parseBoolean(a.get("--token-ids", "false"));
+        int warmup = Integer.parseInt(a.get("--warmup", "0"));
 
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         try (LanguageModel<?> model = ModelLoader.load(modelSpec)) {
@@ -53,6 +56,7 @@ public final class GenerateCommand {
             int maxModelLen = Math.min(model.config().contextLength(), ids.length + maxTokens);
             EngineConfig config = EngineConfig.defaults(kvBytes).withMaxModelLen(maxModelLen);
             try (LLMEngine engine = new LLMEngine(model, config, new SimpleMeterRegistry())) {
+                for (int i = 0; i < warmup; i++) engine.generate("warmup-" + i, ids, params).blockLast();
                 if (tokenIds) {
                     // Prompt and output as token ids (JSON), to compare with another engine id for id.
                     java.util.List<Integer> generated = new java.util.ArrayList<>();

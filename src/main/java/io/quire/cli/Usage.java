@@ -53,6 +53,7 @@ final class Usage {
               --threads N            compute threads (default: all cores)
               --token-ids true       print {"prompt":[ids],"tokens":[ids]} instead of the text
               --ban-tokens FROM-TO   logit bias -100 on the token ids FROM..TO (inclusive)
+              --warmup N             run the request N times unseen first (C2-compiled kernels)
             """;
 
     static final String TOKENIZE = """
