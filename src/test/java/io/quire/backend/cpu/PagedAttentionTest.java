@@ -167,7 +167,7 @@ class PagedAttentionTest {
         float[] two = new float[q.length];
         float[] oneAgain = new float[q.length];
         // Until C2 has compiled the kernels, the Vector API's Java code runs, and its reduceLanes(ADD) and
-        // EXP round differently from C2's intrinsics (docs/architecture.md, "Determinism"): compare the
+        // EXP round differently from C2's intrinsics (docs/performance.md, "Determinism and the JIT"): compare the
         // thread counts only between two one-thread runs that agree, so the JIT did not change in between.
         for (int attempt = 0; attempt < 200; attempt++) {
             Parallel.setThreads(1);
