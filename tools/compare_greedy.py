@@ -44,12 +44,14 @@ def llama(bin_dir, model, prompt_ids, tokens, threads, port, ban, extra):
             except Exception:
                 time.sleep(0.5)
         body = json.dumps({"prompt": prompt_ids, "n_predict": tokens, "temperature": 0, "return_tokens": True,
-                           "cache_prompt": False,
+                           "cache_prompt": False, "n_probs": 2,
                            "logit_bias": [[t, -100] for t in range(ban[0], ban[1] + 1)]}).encode()
         req = urllib.request.Request(f"http://127.0.0.1:{port}/completion", data=body,
                                      headers={"Content-Type": "application/json"})
         answer = json.loads(urllib.request.urlopen(req, timeout=600).read())
-        return answer["tokens"], answer.get("tokens_evaluated")
+        tops = [[(t["id"], t["logprob"]) for t in p.get("top_logprobs", [])]
+                for p in answer.get("completion_probabilities", [])]
+        return answer["tokens"], answer.get("tokens_evaluated"), tops
     finally:
         proc.terminate()
         proc.wait()
@@ -73,12 +75,18 @@ def main():
     print(f"{'file':32} {'agree':>7}  first difference (quire / llama.cpp)")
     for f in args.files:
         q = quire(jar, java, f, args.prompt, args.tokens, args.threads, ban)
-        l, evaluated = llama(bin_dir, f, q["prompt"], args.tokens, args.threads, args.port, ban, args.llama_args.split())
+        l, evaluated, tops = llama(bin_dir, f, q["prompt"], args.tokens, args.threads, args.port, ban, args.llama_args.split())
         agree = 0
         while agree < min(len(q["tokens"]), len(l)) and q["tokens"][agree] == l[agree]:
             agree += 1
         n = max(len(q["tokens"]), len(l))
         diff = "-" if agree == n else f"at {agree}: {q['tokens'][agree:agree + 3]} / {l[agree:agree + 3]}"
+        if agree < n and agree < len(tops) and len(tops[agree]) == 2:
+            # How close llama.cpp's own first and second choice were where the two parted: a margin of a
+            # few thousandths of a nat is a tie that summation order decides.
+            (id1, lp1), (id2, lp2) = tops[agree]
+            second = " (Quire took llama.cpp's second choice)" if agree < len(q["tokens"]) and q["tokens"][agree] == id2 else ""
+            diff += f"; llama.cpp's top two there differ by {lp1 - lp2:.4f} nats{second}"
         print(f"{os.path.basename(f):32} {agree:>3}/{n:<3}  {diff}", flush=True)
         if evaluated is not None and evaluated != len(q["prompt"]):
             print(f"  (llama.cpp evaluated {evaluated} prompt tokens, Quire sent {len(q['prompt'])})")

@@ -4,11 +4,10 @@ import io.quire.backend.TensorType;
 
 /**
  * The activations a quantized weight type meets in llama.cpp, rounded as ggml rounds them before its
- * integer dot products: the K-quants and IQ4_XS take x as Q8_K (per 256 values a float scale), Q4_1,
- * Q5_0, Q5_1 and IQ4_NL as Q8_0/Q8_1 (per 32 values an fp16 scale {@code amax/127}). Quire's batch-1 K-quant kernels compute on the Q8_K integers themselves; the
+ * integer dot products: the K-quants and IQ4_XS take x as Q8_K (per 256 values a float scale), Q8_0,
+ * Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL as Q8_0/Q8_1 (per 32 values an fp16 scale {@code amax/127}). Quire's batch-1 K-quant kernels compute on the Q8_K integers themselves; the
  * other kernels are handed the rounded values {@code d * q} as floats, so every kernel multiplies the
- * same numbers llama.cpp does and only the order of the float sums differs. (Q8_0 and Q4_0 keep float
- * activations, as they always have here.)
+ * same numbers llama.cpp does and only the order of the float sums differs.
  */
 final class ActivationRounding {
     private ActivationRounding() {}
@@ -24,7 +23,7 @@ final class ActivationRounding {
     /** Whether {@code type} takes its activations as Q8_0 (or Q8_1, whose values are the same). */
     static boolean usesQ8_0(TensorType type) {
         return switch (type) {
-            case Q4_1, Q5_0, Q5_1, IQ4_NL -> true;
+            case Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL -> true;
             default -> false;
         };
     }

@@ -70,7 +70,8 @@ class MatMulTest {
 
     @Test
     void storedTypesMatchDequantizeThenF32() {
-        for (TensorType type : new TensorType[] {TensorType.F16, TensorType.BF16, TensorType.Q8_0, TensorType.Q4_0}) {
+        // Q8_0 and Q4_0 meet activations rounded through Q8_0 as in llama.cpp: QuantizedMatMulTest.
+        for (TensorType type : new TensorType[] {TensorType.F16, TensorType.BF16}) {
             for (int batch : new int[] {1, 3, 7, 32, 70}) {
                 for (int[] shape : new int[][] {{37, 96}, {70, 320}, {5, 32}}) {
                     int rows = shape[0], cols = shape[1];

@@ -23,7 +23,7 @@ class QuantizedMatMulTest {
     private static final int COLS = 768;
 
     @ParameterizedTest
-    @EnumSource(names = {"Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"})
+    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"})
     void matmulMatchesTheDequantizedProduct(TensorType type) {
         Tensor w = RandomBlocks.tensor("w", type, ROWS, COLS, 11 + type.id());
         float[] dense = Quant.dequantize(w);
