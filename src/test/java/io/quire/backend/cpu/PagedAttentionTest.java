@@ -165,20 +165,18 @@ class PagedAttentionTest {
         float[] q = randomValues(3 * 8 * 64);
         float[] one = new float[q.length];
         float[] two = new float[q.length];
-        float[] oneAgain = new float[q.length];
         // Until C2 has compiled the kernels, the Vector API's Java code runs, and its reduceLanes(ADD) and
-        // EXP round differently from C2's intrinsics (docs/performance.md, "Determinism and the JIT"): compare the
-        // thread counts only between two one-thread runs that agree, so the JIT did not change in between.
-        for (int attempt = 0; attempt < 200; attempt++) {
+        // EXP round differently from C2's intrinsics (docs/performance.md, "Determinism and the JIT"); a
+        // helper thread may reach a kernel through another, not yet compiled, path than the caller. So the
+        // claim is about compiled kernels: repeated, the two thread counts must come to agree bit for bit
+        // (with a real dependence on the thread count they never would).
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        do {
             Parallel.setThreads(1);
             PagedAttention.attend(q, one, 3, positions, seqs, f.tables, f.cache, f.layer, 8, 0.125f);
             Parallel.setThreads(2);
             PagedAttention.attend(q, two, 3, positions, seqs, f.tables, f.cache, f.layer, 8, 0.125f);
-            Parallel.setThreads(1);
-            PagedAttention.attend(q, oneAgain, 3, positions, seqs, f.tables, f.cache, f.layer, 8, 0.125f);
-            if (java.util.Arrays.equals(one, oneAgain)) break;
-        }
-        assertThat(oneAgain).as("one-thread results stable").containsExactly(one);
+        } while (!java.util.Arrays.equals(one, two) && System.nanoTime() < deadline);
         assertThat(two).containsExactly(one);
     }
 
