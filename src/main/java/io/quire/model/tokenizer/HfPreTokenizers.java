@@ -1,0 +1,41 @@
+package io.quire.model.tokenizer;
+
+import tools.jackson.databind.JsonNode;
+
+import java.nio.file.Path;
+
+/**
+ * The {@link PreTokenizer} name ({@code tokenizer.ggml.pre}) for a {@code tokenizer.json}
+ * {@code pre_tokenizer}: a plain ByteLevel one splits with GPT-2's regex; a Split by regex before a
+ * ByteLevel is recognised by its regex, as llama.cpp's converter recognises the tokenizer by hash.
+ */
+final class HfPreTokenizers {
+    /** The upstream spelling of Llama 3's and Qwen2's split regex (Quire spells the (?i:) part out). */
+    private static final String LLAMA3_UPSTREAM = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+            + "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    private static final String QWEN2_UPSTREAM = LLAMA3_UPSTREAM.replace("\\p{N}{1,3}", "\\p{N}");
+
+    private HfPreTokenizers() {}
+
+    static String name(JsonNode pre, Path file) {
+        String regex = null;
+        boolean byteLevelSplits = false;
+        for (JsonNode p : TokenizerJson.flatten(pre)) {
+            switch (p.path("type").asString("")) {
+                case "Split" -> regex = p.path("pattern").path("Regex").asString(null);
+                case "ByteLevel" -> byteLevelSplits = p.path("use_regex").asBoolean(true);
+                default -> { }
+            }
+        }
+        if (regex == null) {
+            if (byteLevelSplits) return "gpt-2";
+            throw new IllegalArgumentException(file + ": a byte-level BPE tokenizer without a ByteLevel or Split "
+                    + "pre-tokenizer is not supported");
+        }
+        if (regex.equals(LLAMA3_UPSTREAM) || regex.equals(PreTokenizer.LLAMA3)) return "llama-bpe";
+        if (regex.equals(QWEN2_UPSTREAM) || regex.equals(PreTokenizer.QWEN2)) return "qwen2";
+        if (regex.equals(PreTokenizer.GPT2)) return "gpt-2";
+        // PreTokenizer.forName warns about an unknown name and falls back to GPT-2's regex.
+        return "unrecognised-split-regex";
+    }
+}
