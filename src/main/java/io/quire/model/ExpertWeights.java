@@ -1,7 +1,6 @@
 package io.quire.model;
 
 import io.quire.backend.Tensor;
-import io.quire.model.gguf.GgufFile;
 
 /**
  * One mixture-of-experts layer as llama.cpp stores it: the router {@code ffn_gate_inp}
@@ -10,7 +9,7 @@ import io.quire.model.gguf.GgufFile;
  */
 record ExpertWeights(Tensor router, Tensor[] gate, Tensor[] up, Tensor[] down) {
 
-    static ExpertWeights from(GgufFile f, String prefix, ModelConfig c) {
+    static ExpertWeights from(TensorSource f, String prefix, ModelConfig c) {
         ArchitectureFeatures a = c.features();
         int n = a.expertCount(), hidden = a.expertFfnDim(), dim = c.dim();
         Tensor router = ModelLoader.weight(f, prefix + "ffn_gate_inp.weight", dim, n);

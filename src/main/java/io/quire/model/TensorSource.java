@@ -1,0 +1,25 @@
+package io.quire.model;
+
+import io.quire.backend.Tensor;
+import io.quire.model.gguf.GgufFile;
+
+/**
+ * Where {@link LlamaWeights} gets its tensors, asked for by their GGUF names ({@code blk.0.attn_q.weight}):
+ * a GGUF file, or a Hugging Face checkpoint that translates the names ({@link HfTensorNames}).
+ */
+interface TensorSource {
+    boolean hasTensor(String name);
+
+    /** The tensor stored under {@code name}, its shape innermost dimension first. */
+    Tensor tensor(String name);
+
+    /** How an error names the tensor: the name the user's file would use. */
+    default String describe(String name) { return name; }
+
+    static TensorSource of(GgufFile f) {
+        return new TensorSource() {
+            @Override public boolean hasTensor(String name) { return f.hasTensor(name); }
+            @Override public Tensor tensor(String name) { return f.tensor(name); }
+        };
+    }
+}
