@@ -26,6 +26,9 @@ public final class ModelLoader {
 
     private ModelLoader() {}
 
+    private static final String HF_ON_CUDA = "a Hugging Face model folder (safetensors) runs on the CPU only for now;"
+            + " convert it to GGUF for the GPU";
+
     /** The name that selects the built-in random model instead of a file. */
     public static final String DUMMY = "dummy";
 
@@ -42,8 +45,9 @@ public final class ModelLoader {
         return load(path, defaultName(path));
     }
 
-    /** Loads a GGUF file under the model name {@code name}. */
+    /** Loads a GGUF file (or a Hugging Face model folder) under the model name {@code name}. */
     public static LanguageModel<?> load(Path path, String name) throws IOException {
+        if (HfModelLoader.isModelDir(path)) return HfModelLoader.load(path, name, LoadProgress.NONE);
         GgufFile file = GgufFile.open(path);
         try {
             ModelConfig config = readConfig(file);
@@ -94,6 +98,10 @@ public final class ModelLoader {
     public static LanguageModel<?> load(Path path, String name, Device device, String dtype, LoadProgress progress)
             throws IOException {
         CudaDtype.parse(dtype, null);  // fail early, before the file is read
+        if (HfModelLoader.isModelDir(path)) {
+            if (device == Device.CUDA) throw new ModelLoadException(HF_ON_CUDA);
+            return HfModelLoader.load(path, name, progress);
+        }
         if (progress != LoadProgress.NONE) {
             try (GgufFile file = GgufFile.open(path)) {
                 readConfig(file);  // a bad file fails before it is read in full
@@ -107,10 +115,22 @@ public final class ModelLoader {
     }
 
     /**
+     * The chat template the model carries ({@code tokenizer.chat_template} of a GGUF file, or a
+     * Hugging Face folder's template), or null when it has none.
+     */
+    public static String chatTemplate(Path path) throws IOException {
+        if (HfModelLoader.isModelDir(path)) return HfModelLoader.chatTemplate(path);
+        try (GgufFile file = GgufFile.open(path)) {
+            return file.metadata().getString("tokenizer.chat_template");
+        }
+    }
+
+    /**
      * Why the GPU cannot run the model in {@code path} (one line), or null when it can: lets
      * {@code quire.device=auto} run such a model on the CPU instead of failing.
      */
     public static String cudaRefusal(Path path) throws IOException {
+        if (HfModelLoader.isModelDir(path)) return HF_ON_CUDA;
         try (GgufFile file = GgufFile.open(path)) {
             return CudaLlamaModel.refusal(readConfig(file));
         }
@@ -265,10 +285,17 @@ public final class ModelLoader {
 
     /** Fetches a weight and checks its type and shape ({cols, rows} in GGUF order). */
     static Tensor weight(GgufFile file, String name, long... shape) {
-        if (!file.hasTensor(name)) throw new ModelLoadException("the model file lacks the tensor " + name);
+        return weight(TensorSource.of(file), name, shape);
+    }
+
+    /** As {@link #weight(GgufFile, String, long...)}, from any source; errors name the source's tensor. */
+    static Tensor weight(TensorSource file, String name, long... shape) {
+        if (!file.hasTensor(name)) {
+            throw new ModelLoadException("the model file lacks the tensor " + file.describe(name));
+        }
         Tensor t = file.tensor(name);
         if (!t.type().isComputeSupported()) {
-            throw new ModelLoadException("tensor " + name + " has type " + t.type()
+            throw new ModelLoadException("tensor " + file.describe(name) + " has type " + t.type()
                     + ", which Quire cannot compute with (supported: " + TensorType.supportedList() + ")");
         }
         long[] actual = t.shape();
@@ -276,7 +303,8 @@ public final class ModelLoader {
                 || (actual.length > shape.length && trailingOnes(actual, shape.length));
         for (int i = 0; ok && i < shape.length; i++) ok = actual[i] == shape[i];
         if (!ok) {
-            throw new ModelLoadException("tensor " + name + " has shape " + Arrays.toString(actual) + ", expected "
+            throw new ModelLoadException("tensor " + file.describe(name) + " has shape " + Arrays.toString(actual)
+                    + ", expected "
                     + Arrays.toString(shape));
         }
         return t;

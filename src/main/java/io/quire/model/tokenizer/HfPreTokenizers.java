@@ -11,9 +11,9 @@ import java.nio.file.Path;
  */
 final class HfPreTokenizers {
     /** The upstream spelling of Llama 3's and Qwen2's split regex (Quire spells the (?i:) part out). */
-    private static final String LLAMA3_UPSTREAM = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+    static final String LLAMA3_UPSTREAM = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
             + "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    private static final String QWEN2_UPSTREAM = LLAMA3_UPSTREAM.replace("\\p{N}{1,3}", "\\p{N}");
+    static final String QWEN2_UPSTREAM = LLAMA3_UPSTREAM.replace("\\p{N}{1,3}", "\\p{N}");
 
     private HfPreTokenizers() {}
 

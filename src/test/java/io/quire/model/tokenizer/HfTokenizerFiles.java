@@ -55,8 +55,23 @@ public final class HfTokenizerFiles {
             for (String m : spmMerges(tokens, md.getFloatArray("tokenizer.ggml.scores"))) merges.add(m);
         } else {
             root.putNull("normalizer");
-            root.putObject("pre_tokenizer").put("type", "ByteLevel").put("add_prefix_space", false)
-                    .put("trim_offsets", true).put("use_regex", true);
+            String pre = md.getString("tokenizer.ggml.pre", "gpt-2");
+            String regex = switch (pre) {
+                case "llama-bpe" -> HfPreTokenizers.LLAMA3_UPSTREAM;
+                case "qwen2" -> HfPreTokenizers.QWEN2_UPSTREAM;
+                default -> null;
+            };
+            ObjectNode byteLevel = JSON.createObjectNode().put("type", "ByteLevel").put("add_prefix_space", false)
+                    .put("trim_offsets", true).put("use_regex", regex == null);
+            if (regex == null) {
+                root.set("pre_tokenizer", byteLevel);
+            } else {  // Llama 3 and Qwen2: a Split by their regex, then ByteLevel without its own regex
+                ObjectNode split = JSON.createObjectNode().put("type", "Split").put("behavior", "Isolated")
+                        .put("invert", false);
+                split.putObject("pattern").put("Regex", regex);
+                root.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers").add(split)
+                        .add(byteLevel);
+            }
             model.put("byte_fallback", false);
             for (String m : md.getStringArray("tokenizer.ggml.merges")) merges.add(m);
         }

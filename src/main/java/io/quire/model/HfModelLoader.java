@@ -1,0 +1,114 @@
+package io.quire.model;
+
+import io.quire.backend.Tensor;
+import io.quire.model.safetensors.SafetensorsCheckpoint;
+import io.quire.model.safetensors.SafetensorsFile;
+import io.quire.model.tokenizer.Tokenizer;
+import io.quire.model.tokenizer.TokenizerJson;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Loads a Hugging Face model folder ({@code config.json}, {@code model.safetensors} or its shards,
+ * {@code tokenizer.json}) into the same {@link LlamaModel} a GGUF file becomes: the config maps
+ * onto {@link ModelConfig} ({@link HfConfig}), the weights stay memory-mapped in their stored type
+ * (F32, F16 or BF16) and are found by their transformers names ({@link HfTensorNames}), and the
+ * tokenizer is the GGUF one built from {@code tokenizer.json}. CPU only for now.
+ */
+final class HfModelLoader {
+    private HfModelLoader() {}
+
+    /** Whether {@code path} is a folder, which Quire reads as a Hugging Face checkpoint. */
+    static boolean isModelDir(Path path) {
+        return Files.isDirectory(path);
+    }
+
+    static LanguageModel<?> load(Path dir, String name, LoadProgress progress) throws IOException {
+        HfConfig hf = HfConfig.read(dir);
+        ModelConfig config = hf.config();
+        if (!SafetensorsCheckpoint.present(dir)) {
+            throw new ModelLoadException(dir + " has no weights: neither model.safetensors nor"
+                    + " model.safetensors.index.json (pytorch_model.bin and other formats are not read)");
+        }
+        Tokenizer tokenizer = tokenizer(dir, config.vocabSize());
+        if (tokenizer.vocabSize() > config.vocabSize()) {
+            throw new ModelLoadException("tokenizer.json has " + tokenizer.vocabSize() + " tokens but config.json"
+                    + " vocab_size is " + config.vocabSize() + " (one embedding row per token)");
+        }
+        SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
+        try {
+            if (progress != LoadProgress.NONE) readAhead(ckpt, progress);
+            LlamaWeights weights = LlamaWeights.from(source(ckpt, hf.tiedEmbeddings()), config, hf.ropeFactors());
+            return new LlamaModel(name, config, weights, tokenizer, ckpt);
+        } catch (RuntimeException e) {
+            ckpt.close();
+            throw e;
+        }
+    }
+
+    /** The model's config alone (what {@link ModelLoader#cudaRefusal} needs). */
+    static ModelConfig readConfig(Path dir) throws IOException {
+        return HfConfig.read(dir).config();
+    }
+
+    static Tokenizer tokenizer(Path dir, int vocabSize) throws IOException {
+        try {
+            return TokenizerJson.load(dir, vocabSize);
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException(e.getMessage());
+        }
+    }
+
+    /** The chat template of the folder, or null. */
+    static String chatTemplate(Path dir) throws IOException {
+        try {
+            return TokenizerJson.metadata(dir, 0).getString("tokenizer.chat_template");
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException(e.getMessage());
+        }
+    }
+
+    /**
+     * GGUF names over the checkpoint. Tied embeddings ({@code tie_word_embeddings}, or no
+     * {@code lm_head.weight}) read as a file without {@code output.weight}, which LlamaWeights ties.
+     */
+    private static TensorSource source(SafetensorsCheckpoint ckpt, boolean tied) {
+        return new TensorSource() {
+            @Override
+            public boolean hasTensor(String name) {
+                if (tied && name.equals("output.weight")) return false;
+                String hf = HfTensorNames.of(name);
+                return hf != null && ckpt.has(hf);
+            }
+
+            @Override
+            public Tensor tensor(String name) { return ckpt.tensor(HfTensorNames.of(name)); }
+
+            @Override
+            public String describe(String name) {
+                String hf = HfTensorNames.of(name);
+                return hf == null ? name : hf;
+            }
+        };
+    }
+
+    private static final long READ_CHUNK = 16L << 20;
+
+    private static void readAhead(SafetensorsCheckpoint ckpt, LoadProgress progress) {
+        long total = 0, done = 0;
+        for (SafetensorsFile f : ckpt.files()) total += f.segment().byteSize();
+        progress.read(0, total);
+        for (SafetensorsFile f : ckpt.files()) {
+            MemorySegment all = f.segment();
+            for (long at = 0; at < all.byteSize(); at += READ_CHUNK) {
+                long len = Math.min(READ_CHUNK, all.byteSize() - at);
+                all.asSlice(at, len).load();
+                done += len;
+                progress.read(done, total);
+            }
+        }
+    }
+}

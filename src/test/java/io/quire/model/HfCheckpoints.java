@@ -1,0 +1,128 @@
+package io.quire.model;
+
+import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import io.quire.backend.cpu.Quant;
+import io.quire.model.gguf.GgufFile;
+import io.quire.model.gguf.GgufMetadata;
+import io.quire.model.gguf.GgufWriter;
+import io.quire.model.safetensors.SafetensorsWriter;
+import io.quire.model.tokenizer.HfTokenizerFiles;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a GGUF model out as a Hugging Face folder, undoing what llama.cpp's
+ * {@code convert_hf_to_gguf.py} did (transformers is not installable here, so this is the
+ * converter run backwards): {@code config.json} from the metadata, transformers tensor names,
+ * {@code [rows, cols]} shapes, q/k rows of the llama architecture un-permuted from interleaved
+ * RoPE pairs back to rotate-half order, and {@code tokenizer.json} from the vocabulary.
+ */
+final class HfCheckpoints {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private HfCheckpoints() {}
+
+    /** {@code gguf} as a folder {@code dir} with weights in {@code type} (F32, F16, BF16), in {@code shards} files. */
+    static Path write(Path gguf, Path dir, TensorType type, int shards, String chatTemplate) throws IOException {
+        Files.createDirectories(dir);
+        try (GgufFile f = GgufFile.open(gguf)) {
+            ModelConfig c = ModelLoader.readConfig(f);
+            Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(config(c, !f.hasTensor("output.weight"))));
+            List<String> names = new ArrayList<>();
+            for (String name : f.tensorInfos().keySet()) if (HfTensorNames.of(name) != null) names.add(name);
+            SafetensorsWriter[] writers = new SafetensorsWriter[shards];
+            for (int s = 0; s < shards; s++) writers[s] = new SafetensorsWriter();
+            ObjectNode weightMap = JSON.createObjectNode();
+            for (int i = 0; i < names.size(); i++) {
+                String name = names.get(i);
+                int shard = i * shards / names.size();  // contiguous runs, so a layer may span two shards
+                Tensor t = f.tensor(name);
+                float[] v = Quant.dequantize(t);
+                if (c.architecture().equals("llama") && name.matches("blk\\.\\d+\\.attn_[qk]\\.weight")) {
+                    v = unpermute(v, t.cols(), c.headDim());
+                }
+                long[] shape = new long[t.shape().length];
+                for (int d = 0; d < shape.length; d++) shape[d] = t.shape()[shape.length - 1 - d];
+                byte[] bytes = Quant.quantize(type, v).toArray(ValueLayout.JAVA_BYTE);
+                writers[shard].add(HfTensorNames.of(name), type.name(), shape, bytes);
+                weightMap.put(HfTensorNames.of(name), shardName(shard, shards));
+            }
+            for (int s = 0; s < shards; s++) writers[s].write(dir.resolve(shardName(s, shards)));
+            if (shards > 1) {
+                ObjectNode index = JSON.createObjectNode();
+                index.putObject("metadata").put("total_size", 0);
+                index.set("weight_map", weightMap);
+                Files.writeString(dir.resolve("model.safetensors.index.json"), JSON.writeValueAsString(index));
+            }
+            HfTokenizerFiles.write(f.metadata(), dir, chatTemplate);
+        }
+        return dir;
+    }
+
+    static String shardName(int shard, int shards) {
+        return shards == 1 ? "model.safetensors"
+                : String.format("model-%05d-of-%05d.safetensors", shard + 1, shards);
+    }
+
+    /** transformers' config.json for {@code c}, as the converter's source would have had it. */
+    static ObjectNode config(ModelConfig c, boolean tied) {
+        String type = c.architecture().equals("llama") && c.features().slidingWindow() > 0 ? "mistral"
+                : c.architecture();
+        ObjectNode o = JSON.createObjectNode();
+        o.putArray("architectures").add(switch (type) {
+            case "mistral" -> "MistralForCausalLM";
+            case "qwen2" -> "Qwen2ForCausalLM";
+            case "qwen3" -> "Qwen3ForCausalLM";
+            default -> "LlamaForCausalLM";
+        });
+        o.put("model_type", type).put("hidden_act", "silu").put("hidden_size", c.dim())
+                .put("intermediate_size", c.ffnDim()).put("num_hidden_layers", c.numLayers())
+                .put("num_attention_heads", c.numHeads()).put("num_key_value_heads", c.numKvHeads())
+                .put("head_dim", c.headDim()).put("vocab_size", c.vocabSize())
+                .put("max_position_embeddings", c.contextLength()).put("rms_norm_eps", c.rmsNormEps())
+                .put("rope_theta", c.ropeTheta()).put("tie_word_embeddings", tied).put("torch_dtype", "float32");
+        if (type.equals("mistral")) o.put("sliding_window", c.features().slidingWindow());
+        return o;
+    }
+
+    /**
+     * The inverse of llama.cpp's {@code permute}: within each head, GGUF row {@code 2i + s} (pair
+     * {@code i}, half {@code s}) goes back to transformers' row {@code s * headDim/2 + i}.
+     */
+    static float[] unpermute(float[] w, int cols, int headDim) {
+        int rows = w.length / cols, half = headDim / 2;
+        float[] out = new float[w.length];
+        for (int h = 0; h < rows / headDim; h++) {
+            for (int i = 0; i < half; i++) {
+                for (int s = 0; s < 2; s++) {
+                    System.arraycopy(w, (h * headDim + 2 * i + s) * cols, out, (h * headDim + s * half + i) * cols,
+                            cols);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code gguf} with every weight rounded to {@code type} and stored so, to compare a checkpoint in that type. */
+    static Path rounded(Path gguf, Path out, TensorType type) throws IOException {
+        try (GgufFile f = GgufFile.open(gguf)) {
+            GgufWriter w = new GgufWriter();
+            for (Map.Entry<String, GgufMetadata.Entry> e : f.metadata().entries().entrySet()) w.put(e.getKey(), e.getValue());
+            for (String name : f.tensorInfos().keySet()) {
+                Tensor t = f.tensor(name);
+                w.addTensor(name, type, t.shape(), Quant.quantize(type, Quant.dequantize(t)));
+            }
+            w.write(out);
+        }
+        return out;
+    }
+}
