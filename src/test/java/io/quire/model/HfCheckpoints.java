@@ -26,13 +26,13 @@ import java.util.Map;
  * {@code [rows, cols]} shapes, q/k rows of the llama architecture un-permuted from interleaved
  * RoPE pairs back to rotate-half order, and {@code tokenizer.json} from the vocabulary.
  */
-final class HfCheckpoints {
+public final class HfCheckpoints {
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private HfCheckpoints() {}
 
     /** {@code gguf} as a folder {@code dir} with weights in {@code type} (F32, F16, BF16), in {@code shards} files. */
-    static Path write(Path gguf, Path dir, TensorType type, int shards, String chatTemplate) throws IOException {
+    public static Path write(Path gguf, Path dir, TensorType type, int shards, String chatTemplate) throws IOException {
         Files.createDirectories(dir);
         try (GgufFile f = GgufFile.open(gguf)) {
             ModelConfig c = ModelLoader.readConfig(f);
@@ -113,7 +113,7 @@ final class HfCheckpoints {
     }
 
     /** {@code gguf} with every weight rounded to {@code type} and stored so, to compare a checkpoint in that type. */
-    static Path rounded(Path gguf, Path out, TensorType type) throws IOException {
+    public static Path rounded(Path gguf, Path out, TensorType type) throws IOException {
         try (GgufFile f = GgufFile.open(gguf)) {
             GgufWriter w = new GgufWriter();
             for (Map.Entry<String, GgufMetadata.Entry> e : f.metadata().entries().entrySet()) w.put(e.getKey(), e.getValue());
