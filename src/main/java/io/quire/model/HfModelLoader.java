@@ -5,6 +5,7 @@ import io.quire.model.safetensors.SafetensorsCheckpoint;
 import io.quire.model.safetensors.SafetensorsFile;
 import io.quire.model.tokenizer.Tokenizer;
 import io.quire.model.tokenizer.TokenizerJson;
+import io.quire.model.tokenizer.Tokenizers;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -33,7 +34,14 @@ final class HfModelLoader {
             throw new ModelLoadException(dir + " has no weights: neither model.safetensors nor"
                     + " model.safetensors.index.json (pytorch_model.bin and other formats are not read)");
         }
-        Tokenizer tokenizer = tokenizer(dir, config.vocabSize());
+        GenerationDefaults defaults = GenerationDefaults.read(dir);
+        // generation_config.json's eos_token_id list (Llama 3: <|end_of_text|>, <|eom_id|>, <|eot_id|>) ends generation.
+        Tokenizer tokenizer;
+        try {
+            tokenizer = Tokenizers.withEndOfGeneration(tokenizer(dir, config.vocabSize()), defaults.eosTokenIds());
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException(GenerationDefaults.FILE_NAME + ": " + e.getMessage());
+        }
         if (tokenizer.vocabSize() > config.vocabSize()) {
             throw new ModelLoadException("tokenizer.json has " + tokenizer.vocabSize() + " tokens but config.json"
                     + " vocab_size is " + config.vocabSize() + " (one embedding row per token)");
@@ -42,7 +50,7 @@ final class HfModelLoader {
         try {
             if (progress != LoadProgress.NONE) readAhead(ckpt, progress);
             LlamaWeights weights = LlamaWeights.from(source(ckpt, hf.tiedEmbeddings()), config, hf.ropeFactors());
-            return new LlamaModel(name, config, weights, tokenizer, ckpt);
+            return new LlamaModel(name, config, weights, tokenizer, ckpt, defaults);
         } catch (RuntimeException e) {
             ckpt.close();
             throw e;

@@ -33,8 +33,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The server on a Hugging Face folder (stories260K written out as BF16 safetensors in two shards,
- * with tokenizer.json and a chat template in tokenizer_config.json): it serves the folder under
- * its name, chats with the folder's template, and completes greedily as llama.cpp does.
+ * with tokenizer.json, a chat template in tokenizer_config.json and a generation_config.json): it
+ * serves the folder under its name, chats with the folder's template, completes greedily as
+ * llama.cpp does, and takes the sampling defaults and extra EOS ids of generation_config.json.
  */
 @ExtendWith(KvLeakCheck.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = "quire.kv-cache-memory=8MB")
@@ -67,8 +68,12 @@ class HfFolderServerTest {
         if (root != null) return root.resolve("stories-hf");
         try {
             root = Files.createTempDirectory("quire-hf-folder-");
-            return HfCheckpoints.write(SharedFiles.root().resolve("models/stories260K.gguf"),
+            Path dir = HfCheckpoints.write(SharedFiles.root().resolve("models/stories260K.gguf"),
                     root.resolve("stories-hf"), TensorType.BF16, 2, TEMPLATE);
+            // Greedy unless a request says otherwise; ',' (432, the reference's first token) ends generation.
+            Files.writeString(dir.resolve("generation_config.json"),
+                    "{\"do_sample\": false, \"temperature\": 0.0, \"top_k\": 5, \"eos_token_id\": [2, 432]}");
+            return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -106,5 +111,25 @@ class HfFolderServerTest {
         assertThat(chat.at("/choices/0/message/content").asString())
                 .isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, "
                         + "she saw");
+    }
+
+    @Test
+    void generationConfigGivesTheDefaultsAndRequestsOverrideThem() throws Exception {
+        // No temperature sent: generation_config's 0 (greedy), and its second EOS id ends at once.
+        JsonNode stopped = post("/v1/completions", """
+                {"model": "stories-hf", "prompt": "Once upon a time", "max_tokens": 32}""");
+        assertThat(stopped.at("/choices/0/finish_reason").asString()).isEqualTo("stop");
+        assertThat(stopped.at("/choices/0/text").asString()).isEmpty();
+        // ignore_eos lifts it as it lifts EOS; still greedy by default, so llama.cpp's continuation.
+        JsonNode greedy = post("/v1/completions", """
+                {"model": "stories-hf", "prompt": "Once upon a time", "max_tokens": 32, "ignore_eos": true}""");
+        assertThat(greedy.at("/choices/0/text").asString())
+                .isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, "
+                        + "she saw");
+        // A request's own temperature wins: seeded sampling at 1.5 leaves the greedy path.
+        JsonNode sampled = post("/v1/completions", """
+                {"model": "stories-hf", "prompt": "Once upon a time", "max_tokens": 32, "ignore_eos": true,
+                 "temperature": 1.5, "top_k": 0, "seed": 7}""");
+        assertThat(sampled.at("/choices/0/text").asString()).isNotEqualTo(greedy.at("/choices/0/text").asString());
     }
 }
