@@ -114,6 +114,14 @@ public final class ModelLoader {
         };
     }
 
+    /** The tokenizer of a GGUF file or a Hugging Face model folder, without loading the weights. */
+    public static Tokenizer tokenizer(Path path) throws IOException {
+        if (HfModelLoader.isModelDir(path)) return HfModelLoader.tokenizer(path, 0);
+        try (GgufFile file = GgufFile.open(path)) {
+            return Tokenizers.fromGguf(file.metadata());
+        }
+    }
+
     /**
      * The chat template the model carries ({@code tokenizer.chat_template} of a GGUF file, or a
      * Hugging Face folder's template), or null when it has none.
