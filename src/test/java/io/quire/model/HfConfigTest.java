@@ -1,0 +1,111 @@
+package io.quire.model;
+
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.json.JsonMapper;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+/** Published config.json files (abridged to the fields read) mapped onto the ModelConfig their GGUF gives. */
+class HfConfigTest {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private static HfConfig parse(String json) {
+        return HfConfig.parse(JSON.readTree(json));
+    }
+
+    @Test
+    void llama31WithItsRopeScaling() {
+        HfConfig hf = parse("""
+                {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",
+                 "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+                 "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256,
+                 "max_position_embeddings": 131072, "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
+                 "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                  "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+                 "tie_word_embeddings": false, "attention_bias": false, "mlp_bias": false}""");
+        ModelConfig c = hf.config();
+        assertThat(c.architecture()).isEqualTo("llama");
+        assertThat(c.headDim()).isEqualTo(128);
+        assertThat(c.numKvHeads()).isEqualTo(8);
+        assertThat(c.contextLength()).isEqualTo(131072);
+        assertThat(c.ropeTheta()).isEqualTo(500000f);
+        assertThat(c.ropeNeox()).isTrue();
+        assertThat(c.qkvBias()).isFalse();
+        assertThat(hf.tiedEmbeddings()).isFalse();
+        // transformers' _compute_llama3_parameters (computed in Python): 29 pairs kept, 29 slowed 8x, 6 blended.
+        float[] f = hf.ropeFactors();
+        assertThat(f).hasSize(64);
+        for (int i = 0; i < 29; i++) assertThat(f[i]).isEqualTo(1f);
+        for (int i = 35; i < 64; i++) assertThat(f[i]).isEqualTo(8f);
+        float[] blended = {1.207484f, 1.553415f, 2.026313f, 2.69453f, 3.684253f, 5.257327f};
+        for (int i = 0; i < blended.length; i++) assertThat(f[29 + i]).isCloseTo(blended[i], within(1e-5f));
+    }
+
+    @Test
+    void qwen25HasBiasesAndTiedEmbeddings() {
+        HfConfig hf = parse("""
+                {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_act": "silu",
+                 "hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24,
+                 "num_attention_heads": 14, "num_key_value_heads": 2, "vocab_size": 151936,
+                 "max_position_embeddings": 32768, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
+                 "rope_scaling": null, "sliding_window": 32768, "use_sliding_window": false,
+                 "tie_word_embeddings": true}""");
+        ModelConfig c = hf.config();
+        assertThat(c.architecture()).isEqualTo("qwen2");
+        assertThat(c.headDim()).isEqualTo(64);
+        assertThat(c.qkvBias()).isTrue();
+        assertThat(c.features()).isEqualTo(ArchitectureFeatures.plain(64));
+        assertThat(c.rmsNormEps()).isEqualTo(1e-6f);
+        assertThat(hf.tiedEmbeddings()).isTrue();
+        assertThat(hf.ropeFactors()).isNull();
+    }
+
+    @Test
+    void qwen3TakesHeadDimFromTheConfig() {
+        ModelConfig c = parse("""
+                {"model_type": "qwen3", "hidden_size": 1024, "intermediate_size": 3072, "num_hidden_layers": 28,
+                 "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936,
+                 "max_position_embeddings": 40960, "rms_norm_eps": 1e-06, "rope_theta": 1000000,
+                 "tie_word_embeddings": true}""").config();
+        assertThat(c.architecture()).isEqualTo("qwen3");
+        assertThat(c.headDim()).isEqualTo(128);
+        assertThat(c.qDim()).isEqualTo(2048);
+        assertThat(c.features().qkNorm()).isTrue();
+        assertThat(c.qkvBias()).isFalse();
+    }
+
+    @Test
+    void mistralSlidesUnlessItsWindowIsNull() {
+        String v01 = """
+                {"model_type": "mistral", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+                 "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 32000,
+                 "max_position_embeddings": 32768, "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
+                 "sliding_window": 4096}""";
+        ModelConfig c = parse(v01).config();
+        assertThat(c.architecture()).isEqualTo("llama");
+        assertThat(c.features().slidingWindow()).isEqualTo(4096);
+        assertThat(c.features().allLayersSlide()).isTrue();
+        assertThat(parse(v01.replace("4096}", "null}")).config().features().slidingWindow()).isZero();
+    }
+
+    @Test
+    void refusesWhatQuireDoesNotRun() {
+        String base = """
+                {"model_type": "llama", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 1,
+                 "num_attention_heads": 4, "vocab_size": 320%s}""";
+        assertThatThrownBy(() -> parse(base.formatted(", \"hidden_act\": \"gelu\""))).hasMessageContaining("gelu");
+        assertThatThrownBy(() -> parse(base.formatted(", \"attention_bias\": true")))
+                .hasMessageContaining("attention_bias");
+        assertThatThrownBy(() -> parse(base.formatted(", \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4}")))
+                .hasMessageContaining("unsupported rope_scaling type 'yarn'");
+        assertThatThrownBy(() -> parse(base.formatted(", \"num_key_value_heads\": 3")))
+                .hasMessageContaining("not a multiple of num_key_value_heads 3");
+        assertThatThrownBy(() -> parse(base.replace("\"vocab_size\": 320", "\"vocab_size\": 0").formatted("")))
+                .hasMessageContaining("vocab_size is 0");
+        assertThatThrownBy(() -> parse(base.replace("llama", "gpt_neox").formatted("")))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("unsupported model_type 'gpt_neox'");
+        assertThat(parse(base.formatted("")).config().headDim()).isEqualTo(16);
+    }
+}
