@@ -83,12 +83,14 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
         int ctx = c.hasNonNull("max_position_embeddings") ? positive(c, "max_position_embeddings") : 2048;
         float eps = (float) c.path("rms_norm_eps").asDouble(1e-6);
         if (!(eps >= 0) || Float.isInfinite(eps)) throw new ModelLoadException("rms_norm_eps is " + eps);
-        float theta = (float) c.path("rope_theta").asDouble(10000);
+        // transformers 5 writes rope_theta and the scaling into one rope_parameters object.
+        JsonNode rope = c.path("rope_parameters");
+        float theta = (float) (rope.isObject() ? rope : c).path("rope_theta").asDouble(10000);
         if (!(theta > 0) || Float.isInfinite(theta)) throw new ModelLoadException("rope_theta is " + theta);
 
         float linear = 1f;
         float[] factors = null;
-        JsonNode rs = c.path("rope_scaling");
+        JsonNode rs = rope.isObject() ? rope : c.path("rope_scaling");
         if (rs.isObject()) {
             String kind = rs.path("rope_type").asString(rs.path("type").asString("default"));
             switch (kind) {

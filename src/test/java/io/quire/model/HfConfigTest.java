@@ -108,4 +108,21 @@ class HfConfigTest {
                 .isInstanceOf(ModelLoadException.class).hasMessageContaining("unsupported model_type 'gpt_neox'");
         assertThat(parse(base.formatted("")).config().headDim()).isEqualTo(16);
     }
+
+    /** transformers 5 keeps RoPE settings in rope_parameters. */
+    @Test
+    void ropeParametersOfTransformers5() {
+        HfConfig hf = parse("""
+                {"model_type": "llama", "hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": 16,
+                 "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 64, "vocab_size": 128256,
+                 "rope_parameters": {"rope_theta": 500000.0, "rope_type": "llama3", "factor": 32.0,
+                   "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}}""");
+        assertThat(hf.config().ropeTheta()).isEqualTo(500000f);
+        assertThat(hf.ropeFactors()).hasSize(32).contains(32f, 1f);
+        assertThat(parse("""
+                {"model_type": "qwen3", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 1,
+                 "num_attention_heads": 4, "vocab_size": 320,
+                 "rope_parameters": {"rope_theta": 1000000.0, "rope_type": "default"}}""").config().ropeTheta())
+                .isEqualTo(1e6f);
+    }
 }
