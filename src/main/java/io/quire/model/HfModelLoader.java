@@ -73,7 +73,7 @@ final class HfModelLoader {
     /** The chat template of the folder, or null. */
     static String chatTemplate(Path dir) throws IOException {
         try {
-            return TokenizerJson.metadata(dir, 0).getString("tokenizer.chat_template");
+            return TokenizerJson.chatTemplate(dir);
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(e.getMessage());
         }

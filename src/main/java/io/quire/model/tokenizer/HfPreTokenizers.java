@@ -19,18 +19,30 @@ final class HfPreTokenizers {
 
     static String name(JsonNode pre, Path file) {
         String regex = null;
-        boolean byteLevelSplits = false;
+        boolean byteLevel = false, byteLevelSplits = false;
         for (JsonNode p : TokenizerJson.flatten(pre)) {
             switch (p.path("type").asString("")) {
                 case "Split" -> regex = p.path("pattern").path("Regex").asString(null);
-                case "ByteLevel" -> byteLevelSplits = p.path("use_regex").asBoolean(true);
+                case "ByteLevel" -> {
+                    byteLevel = true;
+                    byteLevelSplits = p.path("use_regex").asBoolean(true);
+                    // GPT-2's tokenizer (and Quire's) adds no space before the text; RoBERTa-style ones do.
+                    if (p.path("add_prefix_space").asBoolean(false)) {
+                        throw new IllegalArgumentException(file + ": a ByteLevel pre-tokenizer with add_prefix_space"
+                                + " is not supported");
+                    }
+                }
                 default -> { }
             }
         }
+        if (!byteLevel) {
+            throw new IllegalArgumentException(file + ": a BPE tokenizer with neither byte_fallback nor a ByteLevel"
+                    + " pre-tokenizer is not supported");
+        }
         if (regex == null) {
             if (byteLevelSplits) return "gpt-2";
-            throw new IllegalArgumentException(file + ": a byte-level BPE tokenizer without a ByteLevel or Split "
-                    + "pre-tokenizer is not supported");
+            throw new IllegalArgumentException(file + ": a ByteLevel pre-tokenizer without its regex or a Split"
+                    + " is not supported");
         }
         if (regex.equals(LLAMA3_UPSTREAM) || regex.equals(PreTokenizer.LLAMA3)) return "llama-bpe";
         if (regex.equals(QWEN2_UPSTREAM) || regex.equals(PreTokenizer.QWEN2)) return "qwen2";

@@ -114,6 +114,12 @@ public final class TokenizerJson {
         return new GgufMetadata(md);
     }
 
+    /** The chat template of the folder {@code dir} (see {@link HfChatTemplate}), or null; tokenizer.json is not read. */
+    public static String chatTemplate(Path dir) throws IOException {
+        Path configFile = dir.resolve(CONFIG_FILE_NAME);
+        return HfChatTemplate.read(dir, Files.isRegularFile(configFile) ? read(configFile) : JSON.createObjectNode());
+    }
+
     /** Merges written as {@code "a b"} (older files) or {@code ["a", "b"]} (newer ones), as {@code "a b"}. */
     private static String[] merges(JsonNode node) {
         String[] out = new String[node.size()];

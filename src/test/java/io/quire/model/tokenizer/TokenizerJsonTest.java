@@ -96,4 +96,15 @@ class TokenizerJsonTest {
         assertThatThrownBy(() -> TokenizerJson.load(dir, 0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("Unigram").hasMessageContaining("not supported");
     }
+
+    @Test
+    void refusesByteLevelBpeItCannotRunFaithfully(@TempDir Path dir) throws IOException {
+        String bpe = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": %s}";
+        Files.writeString(dir.resolve("tokenizer.json"), bpe.formatted("null"));
+        assertThatThrownBy(() -> TokenizerJson.load(dir, 0))
+                .hasMessageContaining("neither byte_fallback nor a ByteLevel pre-tokenizer");
+        Files.writeString(dir.resolve("tokenizer.json"),
+                bpe.formatted("{\"type\": \"ByteLevel\", \"add_prefix_space\": true}"));
+        assertThatThrownBy(() -> TokenizerJson.load(dir, 0)).hasMessageContaining("add_prefix_space");
+    }
 }
