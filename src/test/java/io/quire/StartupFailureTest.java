@@ -34,7 +34,8 @@ class StartupFailureTest {
     @TempDir Path tmp;
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"missing file", "directory", "folder missing a shard", "/dev/zero", "truncated GGUF", "text file", "head count 0",
+    @ValueSource(strings = {"missing file", "directory", "folder missing a shard", "/dev/zero", "truncated GGUF",
+            "text file", "head count 0",
             "KV cache too small", "Hub model not in the offline cache"})
     void aBadModelOrSettingFailsTheStartWithOneClearLine(String fault) throws Exception {
         Path model = tmp.resolve("model.gguf");

@@ -100,7 +100,9 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
                 default -> throw new ModelLoadException("unsupported rope_scaling type '" + kind
                         + "' in config.json (supported: linear, llama3)");
             }
-            if (!(linear > 0) || Float.isInfinite(linear)) throw new ModelLoadException("rope_scaling factor " + linear);
+            if (!(linear > 0) || Float.isInfinite(linear)) {
+                throw new ModelLoadException("rope_scaling factor is " + linear);
+            }
         }
 
         float scale = (float) (1 / Math.sqrt(headDim));

@@ -35,7 +35,8 @@ final class HfModelLoader {
                     + " model.safetensors.index.json (pytorch_model.bin and other formats are not read)");
         }
         GenerationDefaults defaults = GenerationDefaults.read(dir);
-        // generation_config.json's eos_token_id list (Llama 3: <|end_of_text|>, <|eom_id|>, <|eot_id|>) ends generation.
+        // generation_config.json's eos_token_id list (Llama 3: <|end_of_text|>, <|eom_id|>, <|eot_id|>)
+        // ends generation too.
         Tokenizer tokenizer;
         try {
             tokenizer = Tokenizers.withEndOfGeneration(tokenizer(dir, config.vocabSize()), defaults.eosTokenIds());

@@ -36,7 +36,8 @@ public final class HfCheckpoints {
         Files.createDirectories(dir);
         try (GgufFile f = GgufFile.open(gguf)) {
             ModelConfig c = ModelLoader.readConfig(f);
-            Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(config(c, !f.hasTensor("output.weight"))));
+            boolean tied = !f.hasTensor("output.weight");
+            Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(config(c, tied)));
             List<String> names = new ArrayList<>();
             for (String name : f.tensorInfos().keySet()) if (HfTensorNames.of(name) != null) names.add(name);
             SafetensorsWriter[] writers = new SafetensorsWriter[shards];
@@ -116,7 +117,9 @@ public final class HfCheckpoints {
     public static Path rounded(Path gguf, Path out, TensorType type) throws IOException {
         try (GgufFile f = GgufFile.open(gguf)) {
             GgufWriter w = new GgufWriter();
-            for (Map.Entry<String, GgufMetadata.Entry> e : f.metadata().entries().entrySet()) w.put(e.getKey(), e.getValue());
+            for (Map.Entry<String, GgufMetadata.Entry> e : f.metadata().entries().entrySet()) {
+                w.put(e.getKey(), e.getValue());
+            }
             for (String name : f.tensorInfos().keySet()) {
                 Tensor t = f.tensor(name);
                 w.addTensor(name, type, t.shape(), Quant.quantize(type, Quant.dequantize(t)));

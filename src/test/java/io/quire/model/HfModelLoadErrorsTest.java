@@ -100,7 +100,8 @@ class HfModelLoadErrorsTest {
     @Test
     void unsupportedArchitecture() throws IOException {
         Path config = dir.resolve("config.json");
-        Files.writeString(config, Files.readString(config).replace("\"model_type\":\"llama\"", "\"model_type\":\"gemma\""));
+        Files.writeString(config, Files.readString(config)
+                .replace("\"model_type\":\"llama\"", "\"model_type\":\"gemma\""));
         assertThatThrownBy(() -> ModelLoader.load(dir)).isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("unsupported model_type 'gemma'")
                 .hasMessageContaining("supported: llama, mistral, qwen2, qwen3");

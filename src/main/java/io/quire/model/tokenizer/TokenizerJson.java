@@ -54,7 +54,9 @@ public final class TokenizerJson {
         boolean spm = model.path("byte_fallback").asBoolean(false);
 
         Map<Integer, String> byId = new HashMap<>();
-        for (Map.Entry<String, JsonNode> e : model.path("vocab").properties()) byId.put(e.getValue().asInt(), e.getKey());
+        for (Map.Entry<String, JsonNode> e : model.path("vocab").properties()) {
+            byId.put(e.getValue().asInt(), e.getKey());
+        }
         Map<Integer, TokenType> added = new HashMap<>();
         for (JsonNode t : tj.path("added_tokens")) {
             int id = t.path("id").asInt();
@@ -114,7 +116,7 @@ public final class TokenizerJson {
         return new GgufMetadata(md);
     }
 
-    /** The chat template of the folder {@code dir} (see {@link HfChatTemplate}), or null; tokenizer.json is not read. */
+    /** The chat template of the folder {@code dir} ({@link HfChatTemplate}), or null; tokenizer.json unread. */
     public static String chatTemplate(Path dir) throws IOException {
         Path configFile = dir.resolve(CONFIG_FILE_NAME);
         return HfChatTemplate.read(dir, Files.isRegularFile(configFile) ? read(configFile) : JSON.createObjectNode());
