@@ -113,7 +113,8 @@ class HfModelLoadErrorsTest {
         Files.writeString(config, Files.readString(config).replace("\"intermediate_size\":96",
                 "\"intermediate_size\":64"));
         assertThatThrownBy(() -> ModelLoader.load(dir)).isInstanceOf(ModelLoadException.class)
-                .hasMessageContaining("tensor model.layers.0.mlp.gate_proj.weight has shape [64, 96], expected [64, 64]");
+                .hasMessageContaining("tensor model.layers.0.mlp.gate_proj.weight has shape [64, 96],"
+                        + " expected [64, 64]");
     }
 
     @Test

@@ -74,7 +74,8 @@ class HfModelLoaderTest {
         RandomModels.write(c, TensorType.F32, 5, gguf);
         Path dir = HfCheckpoints.write(gguf, tmp.resolve("qwen2"), TensorType.BF16, 1, null);
         Path reference = HfCheckpoints.rounded(gguf, tmp.resolve("qwen2-bf16.gguf"), TensorType.BF16);
-        try (LanguageModel<?> ggufModel = ModelLoader.load(reference); LanguageModel<?> hfModel = ModelLoader.load(dir)) {
+        try (LanguageModel<?> ggufModel = ModelLoader.load(reference);
+             LanguageModel<?> hfModel = ModelLoader.load(dir)) {
             assertThat(hfModel.config().qkvBias()).isTrue();
             double worst = worstDifference(ggufModel, hfModel, new int[] {1, 300, 301, 17, 42, 99, 250, 3});
             assertThat(worst).isLessThan(TOLERANCE);

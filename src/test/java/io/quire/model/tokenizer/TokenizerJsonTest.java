@@ -92,7 +92,8 @@ class TokenizerJsonTest {
 
     @Test
     void refusesAnotherTokenizerModel(@TempDir Path dir) throws IOException {
-        Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}}");
+        Files.writeString(dir.resolve("tokenizer.json"),
+                "{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}}");
         assertThatThrownBy(() -> TokenizerJson.load(dir, 0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("Unigram").hasMessageContaining("not supported");
     }
