@@ -11,6 +11,7 @@ Prints one line per tensor kind and exits 1 on any difference (BF16/F16 folders 
 the GGUF values rounded to that type, round to nearest even as torch rounds).
 """
 import json
+import re
 import struct
 import sys
 from pathlib import Path
@@ -64,11 +65,21 @@ def main(gguf_path, folder):
     hf = {}
     for f in files:
         hf.update(read_safetensors(f))
+    # LlamaModel/Qwen2MoeModel.modify_tensors: each expert's matrices are stacked into one 3-D tensor
+    # named model.layers.N.{mlp,block_sparse_moe}.experts.W.weight before the name map.
+    experts = {}
+    for name in [n for n in hf if re.fullmatch(r'model\.layers\.\d+\.(mlp|block_sparse_moe)\.experts\.\d+\.\w+\.weight', n)]:
+        head, xid, w = re.fullmatch(r'(.*\.experts)\.(\d+)\.(\w+)\.weight', name).groups()
+        experts.setdefault((head, w), {})[int(xid)] = hf.pop(name)
+    for (head, w), by_id in experts.items():
+        dtype = by_id[0][0]
+        hf[f'{head}.{w}.weight'] = (dtype, np.stack([by_id[i][1] for i in range(len(by_id))], axis=0))
     reader = gguf.GGUFReader(gguf_path)
     ref = {t.name: np.array(t.data, dtype=np.float32).reshape([int(d) for d in reversed(t.shape)])
            for t in reader.tensors}
     arch = {'llama': gguf.MODEL_ARCH.LLAMA, 'mistral': gguf.MODEL_ARCH.LLAMA, 'qwen2': gguf.MODEL_ARCH.QWEN2,
-            'qwen3': gguf.MODEL_ARCH.QWEN3}[config['model_type']]
+            'qwen3': gguf.MODEL_ARCH.QWEN3, 'qwen3_moe': gguf.MODEL_ARCH.QWEN3MOE,
+            'mixtral': gguf.MODEL_ARCH.LLAMA}[config['model_type']]
     tmap = gguf.get_tensor_name_map(arch, config['num_hidden_layers'])
     n_head, n_kv = config['num_attention_heads'], config.get('num_key_value_heads')
     worst, bad, seen = {}, 0, set()
@@ -79,7 +90,7 @@ def main(gguf_path, folder):
             bad += 1
             continue
         # LlamaModel.modify_tensors: only the llama family's q/k rows are permuted.
-        if config['model_type'] in ('llama', 'mistral'):
+        if config['model_type'] in ('llama', 'mistral', 'mixtral'):
             if name.endswith('q_proj.weight'):
                 w = permute(w, n_head, n_head)
             elif name.endswith('k_proj.weight'):

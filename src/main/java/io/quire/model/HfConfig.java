@@ -25,7 +25,7 @@ import java.util.List;
 record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors) {
     static final String FILE_NAME = "config.json";
     /** transformers' {@code model_type} values Quire runs, and the architecture each runs as. */
-    static final List<String> MODEL_TYPES = List.of("llama", "mistral", "qwen2", "qwen3");
+    static final List<String> MODEL_TYPES = List.of("llama", "mistral", "mixtral", "qwen2", "qwen3", "qwen3_moe");
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     static HfConfig read(Path dir) throws IOException {
@@ -108,13 +108,34 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
         float scale = (float) (1 / Math.sqrt(headDim));
         ArchitectureFeatures features = switch (type) {
             // transformers' MistralConfig slides by default (4096); a null sliding_window turns it off.
-            case "mistral" -> slidingLlama(c.has("sliding_window") ? c.path("sliding_window").asInt(0) : 4096, scale);
+            case "mistral" -> llama(c.has("sliding_window") ? c.path("sliding_window").asInt(0) : 4096, scale, 0, 0, 0);
+            case "mixtral" -> llama(c.path("sliding_window").asInt(0), scale, positive(c, "num_local_experts"),
+                    positive(c, "num_experts_per_tok"), ffn);
             case "qwen3" -> new ArchitectureFeatures(true, false, false, false, false, 1f, scale, 0f, 0f, 0, 0,
                     10000f, 1f, 0, 0, 0);
+            case "qwen3_moe" -> {
+                // Quire's routing renormalises the top-k weights and puts experts in every layer.
+                if (!c.path("norm_topk_prob").asBoolean(false) || c.path("decoder_sparse_step").asInt(1) != 1
+                        || !c.path("mlp_only_layers").isEmpty()) {
+                    throw new ModelLoadException("config.json: a qwen3_moe without norm_topk_prob, or with dense"
+                            + " layers (decoder_sparse_step, mlp_only_layers), is not supported");
+                }
+                yield new ArchitectureFeatures(true, false, false, false, false, 1f, scale, 0f, 0f, 0, 0, 10000f, 1f,
+                        positive(c, "num_experts"), positive(c, "num_experts_per_tok"),
+                        positive(c, "moe_intermediate_size"));
+            }
             // Like llama.cpp, Qwen2's use_sliding_window is not applied (it is off in released models).
             default -> ArchitectureFeatures.plain(headDim);
         };
-        String arch = type.equals("mistral") ? "llama" : type;
+        if (features.expertsUsed() > features.expertCount()) {
+            throw new ModelLoadException("config.json num_experts_per_tok " + features.expertsUsed()
+                    + " exceeds the " + features.expertCount() + " experts");
+        }
+        String arch = switch (type) {
+            case "mistral", "mixtral" -> "llama";
+            case "qwen3_moe" -> "qwen3moe";
+            default -> type;
+        };
         ModelConfig config = new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta,
                 linear, true, type.equals("qwen2"), features);
         // The config classes of these families default to an untied LM head.
@@ -122,10 +143,11 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
         return new HfConfig(config, tied, factors);
     }
 
-    private static ArchitectureFeatures slidingLlama(int window, float scale) {
+    /** Llama's features: Mistral's window, Mixtral's experts (0 for none). */
+    private static ArchitectureFeatures llama(int window, float scale, int experts, int used, int expertFfn) {
         if (window < 0) throw new ModelLoadException("config.json sliding_window is " + window);
         return new ArchitectureFeatures(false, false, false, false, false, 1f, scale, 0f, 0f, window, 0, 10000f, 1f,
-                0, 0, 0);
+                experts, used, expertFfn);
     }
 
     /**

@@ -50,7 +50,10 @@ final class HfModelLoader {
         SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
         try {
             if (progress != LoadProgress.NONE) readAhead(ckpt, progress);
-            LlamaWeights weights = LlamaWeights.from(source(ckpt, hf.tiedEmbeddings()), config, hf.ropeFactors());
+            // A llama with experts is Mixtral, whose expert tensors transformers names its own way.
+            boolean mixtral = config.architecture().equals("llama") && config.features().isMoe();
+            LlamaWeights weights = LlamaWeights.from(source(ckpt, hf.tiedEmbeddings(), mixtral), config,
+                    hf.ropeFactors());
             return new LlamaModel(name, config, weights, tokenizer, ckpt, defaults);
         } catch (RuntimeException e) {
             ckpt.close();
@@ -84,21 +87,24 @@ final class HfModelLoader {
      * GGUF names over the checkpoint. Tied embeddings ({@code tie_word_embeddings}, or no
      * {@code lm_head.weight}) read as a file without {@code output.weight}, which LlamaWeights ties.
      */
-    private static TensorSource source(SafetensorsCheckpoint ckpt, boolean tied) {
+    private static TensorSource source(SafetensorsCheckpoint ckpt, boolean tied, boolean mixtral) {
         return new TensorSource() {
             @Override
             public boolean hasTensor(String name) {
                 if (tied && name.equals("output.weight")) return false;
-                String hf = HfTensorNames.of(name);
+                String hf = HfTensorNames.of(name, mixtral);
                 return hf != null && ckpt.has(hf);
             }
 
             @Override
-            public Tensor tensor(String name) { return ckpt.tensor(HfTensorNames.of(name)); }
+            public Tensor tensor(String name) { return ckpt.tensor(HfTensorNames.of(name, mixtral)); }
+
+            @Override
+            public boolean expertsSeparate() { return true; }
 
             @Override
             public String describe(String name) {
-                String hf = HfTensorNames.of(name);
+                String hf = HfTensorNames.of(name, mixtral);
                 return hf == null ? name : hf;
             }
         };

@@ -9,11 +9,31 @@ import java.util.regex.Pattern;
  */
 final class HfTensorNames {
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\.(\\w+)\\.(weight|bias)");
+    /** One expert's matrix, as {@link ExpertWeights} asks for it from a checkpoint that keeps them apart. */
+    private static final Pattern EXPERT = Pattern.compile("blk\\.(\\d+)\\.ffn_(gate|up|down)\\.(\\d+)\\.weight");
 
     private HfTensorNames() {}
 
-    /** The transformers name for {@code gguf}, or null for a tensor transformers checkpoints do not have. */
+    /** The transformers name for {@code gguf} (Qwen's expert names), or null for a tensor transformers lacks. */
     static String of(String gguf) {
+        return of(gguf, false);
+    }
+
+    /**
+     * As {@link #of(String)}; {@code mixtral}: Mixtral's names for the router and experts
+     * ({@code block_sparse_moe.gate}, {@code experts.E.w1/w3/w2}) instead of Qwen3-MoE's
+     * ({@code mlp.gate}, {@code mlp.experts.E.gate_proj/up_proj/down_proj}).
+     */
+    static String of(String gguf, boolean mixtral) {
+        Matcher e = EXPERT.matcher(gguf);
+        if (e.matches()) {
+            String part = mixtral ? "block_sparse_moe.experts." + e.group(3) + "." + switch (e.group(2)) {
+                case "gate" -> "w1";
+                case "up" -> "w3";
+                default -> "w2";
+            } : "mlp.experts." + e.group(3) + "." + e.group(2) + "_proj";
+            return "model.layers." + e.group(1) + "." + part + ".weight";
+        }
         switch (gguf) {
             case "token_embd.weight": return "model.embed_tokens.weight";
             case "output_norm.weight": return "model.norm.weight";
@@ -34,6 +54,7 @@ final class HfTensorNames {
             case "ffn_gate" -> "mlp.gate_proj";
             case "ffn_up" -> "mlp.up_proj";
             case "ffn_down" -> "mlp.down_proj";
+            case "ffn_gate_inp" -> mixtral ? "block_sparse_moe.gate" : "mlp.gate";
             default -> null;
         };
         return part == null ? null : "model.layers." + m.group(1) + "." + part + "." + m.group(3);

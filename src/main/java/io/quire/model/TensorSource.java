@@ -13,6 +13,12 @@ interface TensorSource {
     /** The tensor stored under {@code name}, its shape innermost dimension first. */
     Tensor tensor(String name);
 
+    /**
+     * Whether experts come as one tensor each ({@code blk.N.ffn_gate.E.weight}, transformers'
+     * layout) instead of stacked ({@code blk.N.ffn_gate_exps.weight}, GGUF's).
+     */
+    default boolean expertsSeparate() { return false; }
+
     /** How an error names the tensor: the name the user's file would use. */
     default String describe(String name) { return name; }
 

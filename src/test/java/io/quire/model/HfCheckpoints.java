@@ -38,24 +38,41 @@ public final class HfCheckpoints {
             ModelConfig c = ModelLoader.readConfig(f);
             boolean tied = !f.hasTensor("output.weight");
             Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(config(c, tied)));
-            List<String> names = new ArrayList<>();
-            for (String name : f.tensorInfos().keySet()) if (HfTensorNames.of(name) != null) names.add(name);
-            SafetensorsWriter[] writers = new SafetensorsWriter[shards];
-            for (int s = 0; s < shards; s++) writers[s] = new SafetensorsWriter();
-            ObjectNode weightMap = JSON.createObjectNode();
-            for (int i = 0; i < names.size(); i++) {
-                String name = names.get(i);
-                int shard = i * shards / names.size();  // contiguous runs, so a layer may span two shards
+            boolean mixtral = c.architecture().equals("llama") && c.features().isMoe();
+            List<Named> tensors = new ArrayList<>();
+            for (String name : f.tensorInfos().keySet()) {
                 Tensor t = f.tensor(name);
                 float[] v = Quant.dequantize(t);
                 if (c.architecture().equals("llama") && name.matches("blk\\.\\d+\\.attn_[qk]\\.weight")) {
                     v = unpermute(v, t.cols(), c.headDim());
                 }
+                var stacked = java.util.regex.Pattern.compile("blk\\.(\\d+)\\.ffn_(gate|up|down)_exps\\.weight")
+                        .matcher(name);
+                if (stacked.matches()) {  // transformers keeps one tensor per expert
+                    int per = t.cols() * Math.toIntExact(t.shape()[1]);
+                    for (int e = 0; e < t.shape()[2]; e++) {
+                        String expert = "blk." + stacked.group(1) + ".ffn_" + stacked.group(2) + "." + e + ".weight";
+                        tensors.add(new Named(HfTensorNames.of(expert, mixtral),
+                                java.util.Arrays.copyOfRange(v, e * per, (e + 1) * per),
+                                new long[] {t.shape()[1], t.cols()}));
+                    }
+                    continue;
+                }
+                String hf = HfTensorNames.of(name, mixtral);
+                if (hf == null) continue;
                 long[] shape = new long[t.shape().length];
                 for (int d = 0; d < shape.length; d++) shape[d] = t.shape()[shape.length - 1 - d];
-                byte[] bytes = Quant.quantize(type, v).toArray(ValueLayout.JAVA_BYTE);
-                writers[shard].add(HfTensorNames.of(name), type.name(), shape, bytes);
-                weightMap.put(HfTensorNames.of(name), shardName(shard, shards));
+                tensors.add(new Named(hf, v, shape));
+            }
+            SafetensorsWriter[] writers = new SafetensorsWriter[shards];
+            for (int s = 0; s < shards; s++) writers[s] = new SafetensorsWriter();
+            ObjectNode weightMap = JSON.createObjectNode();
+            for (int i = 0; i < tensors.size(); i++) {
+                Named n = tensors.get(i);
+                int shard = i * shards / tensors.size();  // contiguous runs, so a layer may span two shards
+                byte[] bytes = Quant.quantize(type, n.values()).toArray(ValueLayout.JAVA_BYTE);
+                writers[shard].add(n.name(), type.name(), n.shape(), bytes);
+                weightMap.put(n.name(), shardName(shard, shards));
             }
             for (int s = 0; s < shards; s++) writers[s].write(dir.resolve(shardName(s, shards)));
             if (shards > 1) {
@@ -69,6 +86,8 @@ public final class HfCheckpoints {
         return dir;
     }
 
+    private record Named(String name, float[] values, long[] shape) {}
+
     static String shardName(int shard, int shards) {
         return shards == 1 ? "model.safetensors"
                 : String.format("model-%05d-of-%05d.safetensors", shard + 1, shards);
@@ -76,13 +95,19 @@ public final class HfCheckpoints {
 
     /** transformers' config.json for {@code c}, as the converter's source would have had it. */
     static ObjectNode config(ModelConfig c, boolean tied) {
-        String type = c.architecture().equals("llama") && c.features().slidingWindow() > 0 ? "mistral"
-                : c.architecture();
+        ArchitectureFeatures f = c.features();
+        String type = switch (c.architecture()) {
+            case "llama" -> f.isMoe() ? "mixtral" : f.slidingWindow() > 0 ? "mistral" : "llama";
+            case "qwen3moe" -> "qwen3_moe";
+            default -> c.architecture();
+        };
         ObjectNode o = JSON.createObjectNode();
         o.putArray("architectures").add(switch (type) {
             case "mistral" -> "MistralForCausalLM";
             case "qwen2" -> "Qwen2ForCausalLM";
             case "qwen3" -> "Qwen3ForCausalLM";
+            case "mixtral" -> "MixtralForCausalLM";
+            case "qwen3_moe" -> "Qwen3MoeForCausalLM";
             default -> "LlamaForCausalLM";
         });
         o.put("model_type", type).put("hidden_act", "silu").put("hidden_size", c.dim())
@@ -91,7 +116,16 @@ public final class HfCheckpoints {
                 .put("head_dim", c.headDim()).put("vocab_size", c.vocabSize())
                 .put("max_position_embeddings", c.contextLength()).put("rms_norm_eps", c.rmsNormEps())
                 .put("rope_theta", c.ropeTheta()).put("tie_word_embeddings", tied).put("torch_dtype", "float32");
-        if (type.equals("mistral")) o.put("sliding_window", c.features().slidingWindow());
+        if (type.equals("mistral")) o.put("sliding_window", f.slidingWindow());
+        if (type.equals("mixtral")) {
+            o.put("num_local_experts", f.expertCount()).put("num_experts_per_tok", f.expertsUsed())
+                    .putNull("sliding_window");
+        }
+        if (type.equals("qwen3_moe")) {
+            o.put("num_experts", f.expertCount()).put("num_experts_per_tok", f.expertsUsed())
+                    .put("moe_intermediate_size", f.expertFfnDim()).put("norm_topk_prob", true)
+                    .put("decoder_sparse_step", 1).putArray("mlp_only_layers");
+        }
         return o;
     }
 

@@ -125,4 +125,34 @@ class HfConfigTest {
                  "rope_parameters": {"rope_theta": 1000000.0, "rope_type": "default"}}""").config().ropeTheta())
                 .isEqualTo(1e6f);
     }
+
+    @Test
+    void mixturesOfExperts() {
+        ModelConfig mixtral = parse("""
+                {"architectures": ["MixtralForCausalLM"], "model_type": "mixtral", "hidden_size": 4096,
+                 "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32,
+                 "num_key_value_heads": 8, "num_local_experts": 8, "num_experts_per_tok": 2, "vocab_size": 32000,
+                 "max_position_embeddings": 32768, "rms_norm_eps": 1e-05, "rope_theta": 1e6,
+                 "sliding_window": null, "tie_word_embeddings": false}""").config();
+        assertThat(mixtral.architecture()).isEqualTo("llama");
+        assertThat(mixtral.features().expertCount()).isEqualTo(8);
+        assertThat(mixtral.features().expertsUsed()).isEqualTo(2);
+        assertThat(mixtral.features().expertFfnDim()).isEqualTo(14336);
+        assertThat(mixtral.features().slidingWindow()).isZero();
+        String qwen3Moe = """
+                {"architectures": ["Qwen3MoeForCausalLM"], "model_type": "qwen3_moe", "hidden_size": 2048,
+                 "intermediate_size": 6144, "moe_intermediate_size": 768, "num_experts": 128,
+                 "num_experts_per_tok": 8, "num_hidden_layers": 48, "num_attention_heads": 32,
+                 "num_key_value_heads": 4, "head_dim": 128, "vocab_size": 151936, "norm_topk_prob": true,
+                 "decoder_sparse_step": 1, "mlp_only_layers": [], "rope_theta": 1000000.0}""";
+        ModelConfig q = parse(qwen3Moe).config();
+        assertThat(q.architecture()).isEqualTo("qwen3moe");
+        assertThat(q.features().qkNorm()).isTrue();
+        assertThat(q.features().expertCount()).isEqualTo(128);
+        assertThat(q.features().expertsUsed()).isEqualTo(8);
+        assertThat(q.features().expertFfnDim()).isEqualTo(768);
+        assertThatThrownBy(() -> parse(qwen3Moe.replace("\"norm_topk_prob\": true", "\"norm_topk_prob\": false")))
+                .hasMessageContaining("without norm_topk_prob");
+        assertThatThrownBy(() -> parse(qwen3Moe.replace("[]", "[0, 1]"))).hasMessageContaining("mlp_only_layers");
+    }
 }

@@ -104,7 +104,7 @@ class HfModelLoadErrorsTest {
                 .replace("\"model_type\":\"llama\"", "\"model_type\":\"gemma\""));
         assertThatThrownBy(() -> ModelLoader.load(dir)).isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("unsupported model_type 'gemma'")
-                .hasMessageContaining("supported: llama, mistral, qwen2, qwen3");
+                .hasMessageContaining("supported: llama, mistral, mixtral, qwen2, qwen3, qwen3_moe");
     }
 
     @Test
