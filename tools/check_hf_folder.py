@@ -79,7 +79,7 @@ def main(gguf_path, folder):
            for t in reader.tensors}
     arch = {'llama': gguf.MODEL_ARCH.LLAMA, 'mistral': gguf.MODEL_ARCH.LLAMA, 'qwen2': gguf.MODEL_ARCH.QWEN2,
             'qwen3': gguf.MODEL_ARCH.QWEN3, 'qwen3_moe': gguf.MODEL_ARCH.QWEN3MOE,
-            'mixtral': gguf.MODEL_ARCH.LLAMA}[config['model_type']]
+            'mixtral': gguf.MODEL_ARCH.LLAMA, 'phi3': gguf.MODEL_ARCH.PHI3}[config['model_type']]
     tmap = gguf.get_tensor_name_map(arch, config['num_hidden_layers'])
     n_head, n_kv = config['num_attention_heads'], config.get('num_key_value_heads')
     worst, bad, seen = {}, 0, set()
@@ -101,6 +101,14 @@ def main(gguf_path, folder):
         worst[kind] = max(worst.get(kind, 0.0), d)
         bad += d != 0.0
         seen.add(new)
+    # Phi3MiniModel.generate_extra_tensors: long-RoPE factors come from config.json.
+    for kind in ('long', 'short'):
+        name = f'rope_factors_{kind}.weight'
+        if name in ref and (config.get('rope_scaling') or {}).get(f'{kind}_factor') is not None:
+            d = float(np.max(np.abs(np.array(config['rope_scaling'][f'{kind}_factor'], dtype=np.float32) - ref[name])))
+            worst[name] = d
+            bad += d != 0.0
+            seen.add(name)
     missing = sorted(n for n in ref if n not in seen and not (n == 'output.weight' and config.get('tie_word_embeddings')))
     for kind, d in sorted(worst.items()):
         print(f'{kind:28s} max |folder - GGUF| = {d:.3g}')

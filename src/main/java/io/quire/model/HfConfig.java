@@ -20,12 +20,14 @@ import java.util.List;
  * type. Keeping the weights as stored lets them stay memory-mapped.
  *
  * @param tiedEmbeddings {@code tie_word_embeddings}: the LM head is the token embedding
- * @param ropeFactors    per-pair frequency divisors for Llama 3's {@code rope_scaling}, null for none
+ * @param ropeFactors    per-pair frequency divisors (Llama 3's {@code rope_scaling}, Phi-3's long or short
+ *                       factors), null for none
  */
 record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors) {
     static final String FILE_NAME = "config.json";
     /** transformers' {@code model_type} values Quire runs, and the architecture each runs as. */
-    static final List<String> MODEL_TYPES = List.of("llama", "mistral", "mixtral", "qwen2", "qwen3", "qwen3_moe");
+    static final List<String> MODEL_TYPES = List.of("llama", "mistral", "mixtral", "qwen2", "qwen3", "qwen3_moe",
+            "phi3");
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     static HfConfig read(Path dir) throws IOException {
@@ -88,7 +90,7 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
         float theta = (float) (rope.isObject() ? rope : c).path("rope_theta").asDouble(10000);
         if (!(theta > 0) || Float.isInfinite(theta)) throw new ModelLoadException("rope_theta is " + theta);
 
-        float linear = 1f;
+        float linear = 1f, attnFactor = 1f;
         float[] factors = null;
         JsonNode rs = rope.isObject() ? rope : c.path("rope_scaling");
         if (rs.isObject()) {
@@ -97,6 +99,14 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
                 case "default" -> { }
                 case "linear" -> linear = (float) rs.path("factor").asDouble(1);
                 case "llama3" -> factors = llama3Factors(rs, theta, headDim);
+                case "longrope", "su" -> {
+                    // Phi-3's long-RoPE, chosen once by context as llama.cpp's converter and loader do.
+                    int original = c.path("original_max_position_embeddings").asInt(
+                            rs.path("original_max_position_embeddings").asInt(ctx));
+                    factors = floats(rs.path(ctx > original ? "long_factor" : "short_factor"), headDim / 2);
+                    double scale = (double) ctx / original;
+                    attnFactor = scale > 1 ? (float) Math.sqrt(1 + Math.log(scale) / Math.log(original)) : 1f;
+                }
                 default -> throw new ModelLoadException("unsupported rope_scaling type '" + kind
                         + "' in config.json (supported: linear, llama3)");
             }
@@ -113,6 +123,9 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
                     positive(c, "num_experts_per_tok"), ffn);
             case "qwen3" -> new ArchitectureFeatures(true, false, false, false, false, 1f, scale, 0f, 0f, 0, 0,
                     10000f, 1f, 0, 0, 0);
+            // Fused qkv_proj and gate_up_proj; its sliding_window is ignored, as llama.cpp ignores it.
+            case "phi3" -> new ArchitectureFeatures(false, false, true, true, false, 1f, scale, 0f, 0f, 0, 0,
+                    10000f, attnFactor, 0, 0, 0);
             case "qwen3_moe" -> {
                 // Quire's routing renormalises the top-k weights and puts experts in every layer.
                 if (!c.path("norm_topk_prob").asBoolean(false) || c.path("decoder_sparse_step").asInt(1) != 1
@@ -175,6 +188,15 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
                 out[i] = (float) (1 / ((1 - smooth) / factor + smooth));
             }
         }
+        return out;
+    }
+
+    private static float[] floats(JsonNode list, int n) {
+        if (!list.isArray() || list.size() != n) {
+            throw new ModelLoadException("config.json rope_scaling needs " + n + " long and short factors");
+        }
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) out[i] = (float) list.get(i).asDouble();
         return out;
     }
 

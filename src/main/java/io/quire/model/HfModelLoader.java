@@ -50,9 +50,7 @@ final class HfModelLoader {
         SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
         try {
             if (progress != LoadProgress.NONE) readAhead(ckpt, progress);
-            // A llama with experts is Mixtral, whose expert tensors transformers names its own way.
-            boolean mixtral = config.architecture().equals("llama") && config.features().isMoe();
-            LlamaWeights weights = LlamaWeights.from(source(ckpt, hf.tiedEmbeddings(), mixtral), config,
+            LlamaWeights weights = LlamaWeights.from(source(ckpt, hf.tiedEmbeddings(), config), config,
                     hf.ropeFactors());
             return new LlamaModel(name, config, weights, tokenizer, ckpt, defaults);
         } catch (RuntimeException e) {
@@ -87,24 +85,24 @@ final class HfModelLoader {
      * GGUF names over the checkpoint. Tied embeddings ({@code tie_word_embeddings}, or no
      * {@code lm_head.weight}) read as a file without {@code output.weight}, which LlamaWeights ties.
      */
-    private static TensorSource source(SafetensorsCheckpoint ckpt, boolean tied, boolean mixtral) {
+    private static TensorSource source(SafetensorsCheckpoint ckpt, boolean tied, ModelConfig config) {
         return new TensorSource() {
             @Override
             public boolean hasTensor(String name) {
                 if (tied && name.equals("output.weight")) return false;
-                String hf = HfTensorNames.of(name, mixtral);
+                String hf = HfTensorNames.of(name, config);
                 return hf != null && ckpt.has(hf);
             }
 
             @Override
-            public Tensor tensor(String name) { return ckpt.tensor(HfTensorNames.of(name, mixtral)); }
+            public Tensor tensor(String name) { return ckpt.tensor(HfTensorNames.of(name, config)); }
 
             @Override
             public boolean expertsSeparate() { return true; }
 
             @Override
             public String describe(String name) {
-                String hf = HfTensorNames.of(name, mixtral);
+                String hf = HfTensorNames.of(name, config);
                 return hf == null ? name : hf;
             }
         };

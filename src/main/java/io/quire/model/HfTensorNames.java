@@ -5,7 +5,11 @@ import java.util.regex.Pattern;
 
 /**
  * The transformers name of each tensor {@link LlamaWeights} asks for by its GGUF name, as
- * llama.cpp's {@code gguf-py/gguf/tensor_mapping.py} pairs them for the Llama family.
+ * llama.cpp's {@code gguf-py/gguf/tensor_mapping.py} pairs them. Where the families differ, the
+ * config decides: Mixtral's router and experts ({@code block_sparse_moe.gate},
+ * {@code experts.E.w1/w3/w2}) against Qwen3-MoE's ({@code mlp.gate},
+ * {@code mlp.experts.E.gate_proj/up_proj/down_proj}); Phi-3's fused {@code qkv_proj} and
+ * {@code gate_up_proj}.
  */
 final class HfTensorNames {
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\.(\\w+)\\.(weight|bias)");
@@ -14,17 +18,9 @@ final class HfTensorNames {
 
     private HfTensorNames() {}
 
-    /** The transformers name for {@code gguf} (Qwen's expert names), or null for a tensor transformers lacks. */
-    static String of(String gguf) {
-        return of(gguf, false);
-    }
-
-    /**
-     * As {@link #of(String)}; {@code mixtral}: Mixtral's names for the router and experts
-     * ({@code block_sparse_moe.gate}, {@code experts.E.w1/w3/w2}) instead of Qwen3-MoE's
-     * ({@code mlp.gate}, {@code mlp.experts.E.gate_proj/up_proj/down_proj}).
-     */
-    static String of(String gguf, boolean mixtral) {
+    /** The transformers name for {@code gguf} in a model of config {@code c}, or null for one transformers lacks. */
+    static String of(String gguf, ModelConfig c) {
+        boolean mixtral = c.architecture().equals("llama") && c.features().isMoe();
         Matcher e = EXPERT.matcher(gguf);
         if (e.matches()) {
             String part = mixtral ? "block_sparse_moe.experts." + e.group(3) + "." + switch (e.group(2)) {
@@ -47,12 +43,13 @@ final class HfTensorNames {
             case "attn_q" -> "self_attn.q_proj";
             case "attn_k" -> "self_attn.k_proj";
             case "attn_v" -> "self_attn.v_proj";
+            case "attn_qkv" -> "self_attn.qkv_proj";
             case "attn_output" -> "self_attn.o_proj";
             case "attn_q_norm" -> "self_attn.q_norm";
             case "attn_k_norm" -> "self_attn.k_norm";
             case "ffn_norm" -> "post_attention_layernorm";
             case "ffn_gate" -> "mlp.gate_proj";
-            case "ffn_up" -> "mlp.up_proj";
+            case "ffn_up" -> c.features().fusedGateUp() ? "mlp.gate_up_proj" : "mlp.up_proj";
             case "ffn_down" -> "mlp.down_proj";
             case "ffn_gate_inp" -> mixtral ? "block_sparse_moe.gate" : "mlp.gate";
             default -> null;

@@ -37,8 +37,17 @@ public final class HfCheckpoints {
         try (GgufFile f = GgufFile.open(gguf)) {
             ModelConfig c = ModelLoader.readConfig(f);
             boolean tied = !f.hasTensor("output.weight");
-            Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(config(c, tied)));
-            boolean mixtral = c.architecture().equals("llama") && c.features().isMoe();
+            ObjectNode config = config(c, tied);
+            if (f.hasTensor("rope_factors_long.weight")) {  // Phi-3's long-RoPE lives in config.json
+                ObjectNode rope = config.putObject("rope_scaling").put("type", "longrope");
+                for (String kind : new String[] {"long", "short"}) {
+                    var list = rope.putArray(kind + "_factor");
+                    for (float x : Quant.dequantize(f.tensor("rope_factors_" + kind + ".weight"))) list.add(x);
+                }
+                config.put("original_max_position_embeddings",
+                        f.metadata().getInt(c.architecture() + ".rope.scaling.original_context_length", 0));
+            }
+            Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(config));
             List<Named> tensors = new ArrayList<>();
             for (String name : f.tensorInfos().keySet()) {
                 Tensor t = f.tensor(name);
@@ -52,13 +61,13 @@ public final class HfCheckpoints {
                     int per = t.cols() * Math.toIntExact(t.shape()[1]);
                     for (int e = 0; e < t.shape()[2]; e++) {
                         String expert = "blk." + stacked.group(1) + ".ffn_" + stacked.group(2) + "." + e + ".weight";
-                        tensors.add(new Named(HfTensorNames.of(expert, mixtral),
+                        tensors.add(new Named(HfTensorNames.of(expert, c),
                                 java.util.Arrays.copyOfRange(v, e * per, (e + 1) * per),
                                 new long[] {t.shape()[1], t.cols()}));
                     }
                     continue;
                 }
-                String hf = HfTensorNames.of(name, mixtral);
+                String hf = HfTensorNames.of(name, c);
                 if (hf == null) continue;
                 long[] shape = new long[t.shape().length];
                 for (int d = 0; d < shape.length; d++) shape[d] = t.shape()[shape.length - 1 - d];
@@ -108,6 +117,7 @@ public final class HfCheckpoints {
             case "qwen3" -> "Qwen3ForCausalLM";
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";
+            case "phi3" -> "Phi3ForCausalLM";
             default -> "LlamaForCausalLM";
         });
         o.put("model_type", type).put("hidden_act", "silu").put("hidden_size", c.dim())
