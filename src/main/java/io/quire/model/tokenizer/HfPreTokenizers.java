@@ -6,8 +6,9 @@ import java.nio.file.Path;
 
 /**
  * The {@link PreTokenizer} name ({@code tokenizer.ggml.pre}) for a {@code tokenizer.json}
- * {@code pre_tokenizer}: a plain ByteLevel one splits with GPT-2's regex; a Split by regex before a
- * ByteLevel is recognised by its regex, as llama.cpp's converter recognises the tokenizer by hash.
+ * {@code pre_tokenizer}: a plain ByteLevel one splits with GPT-2's regex (after single digits, with
+ * a Digits pre-tokenizer before it: SmolLM); a Split by regex before a ByteLevel is recognised by
+ * its regex, as llama.cpp's converter recognises the tokenizer by hash.
  */
 final class HfPreTokenizers {
     /** The upstream spelling of Llama 3's and Qwen2's split regex (Quire spells the (?i:) part out). */
@@ -19,10 +20,11 @@ final class HfPreTokenizers {
 
     static String name(JsonNode pre, Path file) {
         String regex = null;
-        boolean byteLevel = false, byteLevelSplits = false;
+        boolean byteLevel = false, byteLevelSplits = false, digits = false;
         for (JsonNode p : TokenizerJson.flatten(pre)) {
             switch (p.path("type").asString("")) {
                 case "Split" -> regex = p.path("pattern").path("Regex").asString(null);
+                case "Digits" -> digits = p.path("individual_digits").asBoolean(false);
                 case "ByteLevel" -> {
                     byteLevel = true;
                     byteLevelSplits = p.path("use_regex").asBoolean(true);
@@ -40,7 +42,8 @@ final class HfPreTokenizers {
                     + " pre-tokenizer is not supported");
         }
         if (regex == null) {
-            if (byteLevelSplits) return "gpt-2";
+            // SmolLM (and StarCoder): single digits split off, then GPT-2's regex.
+            if (byteLevelSplits) return digits ? "smollm" : "gpt-2";
             throw new IllegalArgumentException(file + ": a ByteLevel pre-tokenizer without its regex or a Split"
                     + " is not supported");
         }

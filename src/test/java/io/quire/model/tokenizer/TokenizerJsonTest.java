@@ -108,4 +108,26 @@ class TokenizerJsonTest {
                 bpe.formatted("{\"type\": \"ByteLevel\", \"add_prefix_space\": true}"));
         assertThatThrownBy(() -> TokenizerJson.load(dir, 0)).hasMessageContaining("add_prefix_space");
     }
+
+    /** Which GGUF pre-tokenizer each pre_tokenizer of a published tokenizer.json becomes. */
+    @Test
+    void preTokenizersAreRecognised() {
+        var json = tools.jackson.databind.json.JsonMapper.builder().build();
+        Path file = Path.of("tokenizer.json");
+        assertThat(HfPreTokenizers.name(json.readTree("""
+                {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}"""), file))
+                .isEqualTo("gpt-2");
+        assertThat(HfPreTokenizers.name(json.readTree("""
+                {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true},
+                 {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}]}"""), file))
+                .isEqualTo("smollm");
+        String split = """
+                {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": %s},
+                 "behavior": "Isolated", "invert": false}, {"type": "ByteLevel", "use_regex": false}]}""";
+        assertThat(HfPreTokenizers.name(json.readTree(split.formatted(json.writeValueAsString(
+                HfPreTokenizers.LLAMA3_UPSTREAM))), file)).isEqualTo("llama-bpe");
+        assertThat(HfPreTokenizers.name(json.readTree(split.formatted(json.writeValueAsString(
+                HfPreTokenizers.QWEN2_UPSTREAM))), file)).isEqualTo("qwen2");
+        assertThat(PreTokenizer.forName("smollm").split("abc 123")).containsExactly("abc", " ", "1", "2", "3");
+    }
 }
