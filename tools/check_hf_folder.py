@@ -79,7 +79,8 @@ def main(gguf_path, folder):
            for t in reader.tensors}
     arch = {'llama': gguf.MODEL_ARCH.LLAMA, 'mistral': gguf.MODEL_ARCH.LLAMA, 'qwen2': gguf.MODEL_ARCH.QWEN2,
             'qwen3': gguf.MODEL_ARCH.QWEN3, 'qwen3_moe': gguf.MODEL_ARCH.QWEN3MOE,
-            'mixtral': gguf.MODEL_ARCH.LLAMA, 'phi3': gguf.MODEL_ARCH.PHI3}[config['model_type']]
+            'mixtral': gguf.MODEL_ARCH.LLAMA, 'phi3': gguf.MODEL_ARCH.PHI3, 'gemma2': gguf.MODEL_ARCH.GEMMA2,
+            'gemma3_text': gguf.MODEL_ARCH.GEMMA3}[config['model_type']]
     tmap = gguf.get_tensor_name_map(arch, config['num_hidden_layers'])
     n_head, n_kv = config['num_attention_heads'], config.get('num_key_value_heads')
     worst, bad, seen = {}, 0, set()
@@ -95,6 +96,9 @@ def main(gguf_path, folder):
                 w = permute(w, n_head, n_head)
             elif name.endswith('k_proj.weight'):
                 w = permute(w, n_head, n_kv)
+        # Gemma2Model/Gemma3Model.modify_tensors: transformers keeps the norm weights minus one.
+        if config['model_type'].startswith('gemma') and name.endswith('norm.weight'):
+            w = w + 1
         expected = round_to(dtype, ref[new].reshape(w.shape))
         d = float(np.max(np.abs(w - expected))) if w.size else 0.0
         kind = new.split('.')[2] + '.' + new.split('.')[-1] if new.startswith('blk.') else new

@@ -27,7 +27,7 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
     static final String FILE_NAME = "config.json";
     /** transformers' {@code model_type} values Quire runs, and the architecture each runs as. */
     static final List<String> MODEL_TYPES = List.of("llama", "mistral", "mixtral", "qwen2", "qwen3", "qwen3_moe",
-            "phi3");
+            "phi3", "gemma2", "gemma3_text");
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     static HfConfig read(Path dir) throws IOException {
@@ -48,12 +48,20 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
 
     static HfConfig parse(JsonNode c) {
         String type = c.path("model_type").asString("");
+        if (type.equals("gemma3")) {
+            throw new ModelLoadException("config.json is a Gemma 3 vision-language checkpoint (model_type gemma3);"
+                    + " Quire reads the text-only gemma3_text ones");
+        }
         if (!MODEL_TYPES.contains(type)) {
             throw new ModelLoadException("unsupported model_type '" + type + "' in config.json (architectures "
                     + c.path("architectures") + "; supported: " + String.join(", ", MODEL_TYPES) + ")");
         }
         String act = c.path("hidden_act").asString("silu");
-        if (!act.equals("silu")) throw new ModelLoadException("config.json hidden_act '" + act + "' is not silu");
+        if (HfGemma.is(type)) {
+            HfGemma.checkActivation(c);
+        } else if (!act.equals("silu")) {
+            throw new ModelLoadException("config.json hidden_act '" + act + "' is not silu");
+        }
         if (c.path("mlp_bias").asBoolean(false)) throw new ModelLoadException("config.json mlp_bias is not supported");
         if (type.equals("llama") && c.path("attention_bias").asBoolean(false)) {
             throw new ModelLoadException("config.json attention_bias (biases on q/k/v/o) is not supported");
@@ -85,8 +93,10 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
         int ctx = c.hasNonNull("max_position_embeddings") ? positive(c, "max_position_embeddings") : 2048;
         float eps = (float) c.path("rms_norm_eps").asDouble(1e-6);
         if (!(eps >= 0) || Float.isInfinite(eps)) throw new ModelLoadException("rms_norm_eps is " + eps);
-        // transformers 5 writes rope_theta and the scaling into one rope_parameters object.
-        JsonNode rope = c.path("rope_parameters");
+        // transformers 5 writes rope_theta and the scaling into one rope_parameters object (Gemma 3: one per
+        // layer type, the global layers' under full_attention).
+        JsonNode params = c.path("rope_parameters");
+        JsonNode rope = params.has("full_attention") ? params.path("full_attention") : params;
         float theta = (float) (rope.isObject() ? rope : c).path("rope_theta").asDouble(10000);
         if (!(theta > 0) || Float.isInfinite(theta)) throw new ModelLoadException("rope_theta is " + theta);
 
@@ -137,6 +147,7 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
                         positive(c, "num_experts"), positive(c, "num_experts_per_tok"),
                         positive(c, "moe_intermediate_size"));
             }
+            case "gemma2", "gemma3_text" -> HfGemma.features(c, type, dim, headDim, layers, theta);
             // Like llama.cpp, Qwen2's use_sliding_window is not applied (it is off in released models).
             default -> ArchitectureFeatures.plain(headDim);
         };
@@ -147,12 +158,13 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
         String arch = switch (type) {
             case "mistral", "mixtral" -> "llama";
             case "qwen3_moe" -> "qwen3moe";
+            case "gemma2", "gemma3_text" -> HfGemma.architecture(type);
             default -> type;
         };
         ModelConfig config = new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, ctx, eps, theta,
                 linear, true, type.equals("qwen2"), features);
-        // The config classes of these families default to an untied LM head.
-        boolean tied = c.path("tie_word_embeddings").asBoolean(false);
+        // The config classes of these families default to an untied LM head, Gemma's to a tied one.
+        boolean tied = c.path("tie_word_embeddings").asBoolean(HfGemma.is(type));
         return new HfConfig(config, tied, factors);
     }
 

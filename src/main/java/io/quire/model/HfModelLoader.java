@@ -101,6 +101,9 @@ final class HfModelLoader {
             public boolean expertsSeparate() { return true; }
 
             @Override
+            public float normShift() { return config.features().postNorms() ? HfGemma.NORM_SHIFT : 0f; }
+
+            @Override
             public String describe(String name) {
                 String hf = HfTensorNames.of(name, config);
                 return hf == null ? name : hf;

@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * config decides: Mixtral's router and experts ({@code block_sparse_moe.gate},
  * {@code experts.E.w1/w3/w2}) against Qwen3-MoE's ({@code mlp.gate},
  * {@code mlp.experts.E.gate_proj/up_proj/down_proj}); Phi-3's fused {@code qkv_proj} and
- * {@code gate_up_proj}.
+ * {@code gate_up_proj}; Gemma's four norms a layer.
  */
 final class HfTensorNames {
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\.(\\w+)\\.(weight|bias)");
@@ -21,6 +21,7 @@ final class HfTensorNames {
     /** The transformers name for {@code gguf} in a model of config {@code c}, or null for one transformers lacks. */
     static String of(String gguf, ModelConfig c) {
         boolean mixtral = c.architecture().equals("llama") && c.features().isMoe();
+        boolean gemma = c.features().postNorms();
         Matcher e = EXPERT.matcher(gguf);
         if (e.matches()) {
             String part = mixtral ? "block_sparse_moe.experts." + e.group(3) + "." + switch (e.group(2)) {
@@ -47,7 +48,10 @@ final class HfTensorNames {
             case "attn_output" -> "self_attn.o_proj";
             case "attn_q_norm" -> "self_attn.q_norm";
             case "attn_k_norm" -> "self_attn.k_norm";
-            case "ffn_norm" -> "post_attention_layernorm";
+            // Gemma 2/3 name their four norms apart: post_attention_layernorm follows attention there.
+            case "ffn_norm" -> gemma ? "pre_feedforward_layernorm" : "post_attention_layernorm";
+            case "post_attention_norm" -> "post_attention_layernorm";
+            case "post_ffw_norm" -> "post_feedforward_layernorm";
             case "ffn_gate" -> "mlp.gate_proj";
             case "ffn_up" -> c.features().fusedGateUp() ? "mlp.gate_up_proj" : "mlp.up_proj";
             case "ffn_down" -> "mlp.down_proj";

@@ -106,6 +106,9 @@ record LlamaWeights(
     }
 
     private static float[] vector(TensorSource f, String name, int n) {
-        return Quant.dequantize(ModelLoader.weight(f, name, n));
+        float[] v = Quant.dequantize(ModelLoader.weight(f, name, n));
+        float shift = f.normShift();
+        if (shift != 0 && name.endsWith("norm.weight")) for (int i = 0; i < v.length; i++) v[i] += shift;
+        return v;
     }
 }

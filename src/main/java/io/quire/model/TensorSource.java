@@ -19,6 +19,9 @@ interface TensorSource {
      */
     default boolean expertsSeparate() { return false; }
 
+    /** Added to every RMSNorm weight ({@code *norm.weight}) read: 1 for Gemma in transformers' layout. */
+    default float normShift() { return 0f; }
+
     /** How an error names the tensor: the name the user's file would use. */
     default String describe(String name) { return name; }
 

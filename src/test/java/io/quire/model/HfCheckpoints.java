@@ -55,6 +55,9 @@ public final class HfCheckpoints {
                 if (c.architecture().equals("llama") && name.matches("blk\\.\\d+\\.attn_[qk]\\.weight")) {
                     v = unpermute(v, t.cols(), c.headDim());
                 }
+                if (c.features().postNorms() && name.endsWith("norm.weight")) {  // Gemma: stored minus one
+                    for (int i = 0; i < v.length; i++) v[i] -= 1f;
+                }
                 var stacked = java.util.regex.Pattern.compile("blk\\.(\\d+)\\.ffn_(gate|up|down)_exps\\.weight")
                         .matcher(name);
                 if (stacked.matches()) {  // transformers keeps one tensor per expert
@@ -108,6 +111,7 @@ public final class HfCheckpoints {
         String type = switch (c.architecture()) {
             case "llama" -> f.isMoe() ? "mixtral" : f.slidingWindow() > 0 ? "mistral" : "llama";
             case "qwen3moe" -> "qwen3_moe";
+            case "gemma3" -> "gemma3_text";
             default -> c.architecture();
         };
         ObjectNode o = JSON.createObjectNode();
@@ -118,6 +122,8 @@ public final class HfCheckpoints {
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";
             case "phi3" -> "Phi3ForCausalLM";
+            case "gemma2" -> "Gemma2ForCausalLM";
+            case "gemma3_text" -> "Gemma3ForCausalLM";
             default -> "LlamaForCausalLM";
         });
         o.put("model_type", type).put("hidden_act", "silu").put("hidden_size", c.dim())
@@ -127,6 +133,20 @@ public final class HfCheckpoints {
                 .put("max_position_embeddings", c.contextLength()).put("rms_norm_eps", c.rmsNormEps())
                 .put("rope_theta", c.ropeTheta()).put("tie_word_embeddings", tied).put("torch_dtype", "float32");
         if (type.equals("mistral")) o.put("sliding_window", f.slidingWindow());
+        if (type.startsWith("gemma")) {
+            o.remove("hidden_act");
+            o.put("hidden_activation", "gelu_pytorch_tanh").put("sliding_window", f.slidingWindow())
+                    .put("query_pre_attn_scalar", Math.round(1 / ((double) f.attnScale() * f.attnScale())));
+            if (f.attnSoftcap() > 0) o.put("attn_logit_softcapping", f.attnSoftcap());
+            else o.putNull("attn_logit_softcapping");
+            if (f.finalSoftcap() > 0) o.put("final_logit_softcapping", f.finalSoftcap());
+            else o.putNull("final_logit_softcapping");
+            if (type.equals("gemma3_text")) {
+                o.put("sliding_window_pattern", f.slidingPattern()).put("rope_local_base_freq", f.ropeThetaLocal());
+            }
+        }
+        if (c.ropeScaleLinear() != 1f) o.putObject("rope_scaling").put("rope_type", "linear").put("factor",
+                c.ropeScaleLinear());
         if (type.equals("mixtral")) {
             o.put("num_local_experts", f.expertCount()).put("num_experts_per_tok", f.expertsUsed())
                     .putNull("sliding_window");

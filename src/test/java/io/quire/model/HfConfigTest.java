@@ -155,4 +155,37 @@ class HfConfigTest {
                 .hasMessageContaining("without norm_topk_prob");
         assertThatThrownBy(() -> parse(qwen3Moe.replace("[]", "[0, 1]"))).hasMessageContaining("mlp_only_layers");
     }
+
+    @Test
+    void gemma3TextWithTransformers5RopeParameters() {
+        ModelConfig c = parse("""
+                {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "hidden_size": 1152,
+                 "intermediate_size": 6912, "num_hidden_layers": 26, "num_attention_heads": 4,
+                 "num_key_value_heads": 1, "head_dim": 256, "vocab_size": 262144, "query_pre_attn_scalar": 256,
+                 "sliding_window": 512, "hidden_activation": "gelu_pytorch_tanh", "final_logit_softcapping": null,
+                 "attn_logit_softcapping": null, "max_position_embeddings": 32768,
+                 "layer_types": ["sliding_attention", "sliding_attention", "sliding_attention", "sliding_attention",
+                   "sliding_attention", "full_attention", "sliding_attention", "sliding_attention",
+                   "sliding_attention", "sliding_attention", "sliding_attention", "full_attention",
+                   "sliding_attention", "sliding_attention", "sliding_attention", "sliding_attention",
+                   "sliding_attention", "full_attention", "sliding_attention", "sliding_attention",
+                   "sliding_attention", "sliding_attention", "sliding_attention", "full_attention",
+                   "sliding_attention", "sliding_attention"],
+                 "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0},
+                   "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}}""").config();
+        assertThat(c.architecture()).isEqualTo("gemma3");
+        assertThat(c.ropeTheta()).isEqualTo(1e6f);
+        assertThat(c.ropeScaleLinear()).isEqualTo(8f);
+        ArchitectureFeatures f = c.features();
+        assertThat(f.ropeThetaLocal()).isEqualTo(10000f);
+        assertThat(f.slidingWindow()).isEqualTo(512);
+        assertThat(f.slidingPattern()).isEqualTo(6);
+        assertThat(f.slides(4)).isTrue();
+        assertThat(f.slides(5)).isFalse();
+        assertThat(f.qkNorm()).isTrue();
+        assertThat(f.finalSoftcap()).isZero();
+        assertThat(f.embeddingScale()).isEqualTo((float) Math.sqrt(1152));
+        assertThatThrownBy(() -> parse("{\"model_type\": \"gemma3\", \"text_config\": {}}"))
+                .hasMessageContaining("vision-language checkpoint");
+    }
 }

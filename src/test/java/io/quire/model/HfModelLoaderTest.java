@@ -59,11 +59,12 @@ class HfModelLoaderTest {
 
     /**
      * qwen3 (per-head Q/K norms, byte-level BPE with Qwen2's regex), Mistral (a sliding window),
-     * the mixtures of experts, whose experts transformers stores one tensor each, and Phi-3 (fused
-     * qkv_proj and gate_up_proj, long-RoPE factors from config.json).
+     * the mixtures of experts, whose experts transformers stores one tensor each, Phi-3 (fused
+     * qkv_proj and gate_up_proj, long-RoPE factors from config.json), and Gemma 2 and 3 (norms
+     * stored minus one, four norms a layer, soft-capping, local and global layers).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3", "mistral", "qwen3moe", "mixtral", "phi3"})
+    @ValueSource(strings = {"qwen3", "mistral", "qwen3moe", "mixtral", "phi3", "gemma2", "gemma3"})
     void architectureFixturesMatchTheGguf(String arch, @TempDir Path tmp) throws Exception {
         Path gguf = Path.of(getClass().getResource("/archs/" + arch + ".gguf").toURI());
         Path dir = HfCheckpoints.write(gguf, tmp.resolve(arch), TensorType.F32, 2, null);

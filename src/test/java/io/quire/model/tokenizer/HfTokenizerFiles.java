@@ -48,8 +48,12 @@ public final class HfTokenizerFiles {
         if (spm) {
             ObjectNode replace = JSON.createObjectNode().put("type", "Replace").put("content", "\u2581");
             replace.putObject("pattern").put("String", " ");
-            root.putObject("normalizer").put("type", "Sequence").putArray("normalizers")
-                    .add(JSON.createObjectNode().put("type", "Prepend").put("prepend", "\u2581")).add(replace);
+            var normalizers = root.putObject("normalizer").put("type", "Sequence").putArray("normalizers");
+            // Gemma's SentencePiece adds no space in front (tokenizer.ggml.add_space_prefix false).
+            if (md.getBoolean("tokenizer.ggml.add_space_prefix", true)) {
+                normalizers.add(JSON.createObjectNode().put("type", "Prepend").put("prepend", "\u2581"));
+            }
+            normalizers.add(replace);
             root.putNull("pre_tokenizer");
             model.put("unk_token", "<unk>").put("byte_fallback", true).put("fuse_unk", true);
             for (String m : spmMerges(tokens, md.getFloatArray("tokenizer.ggml.scores"))) merges.add(m);
