@@ -1,6 +1,8 @@
 package io.quire.model;
 
 import io.quire.backend.Tensor;
+import io.quire.backend.cuda.CudaDevice;
+import io.quire.backend.cuda.CudaDtype;
 import io.quire.model.safetensors.SafetensorsCheckpoint;
 import io.quire.model.safetensors.SafetensorsFile;
 import io.quire.model.tokenizer.Tokenizer;
@@ -17,7 +19,8 @@ import java.nio.file.Path;
  * {@code tokenizer.json}) into the same {@link LlamaModel} a GGUF file becomes: the config maps
  * onto {@link ModelConfig} ({@link HfConfig}), the weights stay memory-mapped in their stored type
  * (F32, F16 or BF16) and are found by their transformers names ({@link HfTensorNames}), and the
- * tokenizer is the GGUF one built from {@code tokenizer.json}. CPU only for now.
+ * tokenizer is the GGUF one built from {@code tokenizer.json}. On the GPU the weights are uploaded
+ * as a GGUF file's are.
  */
 final class HfModelLoader {
     private HfModelLoader() {}
@@ -27,7 +30,10 @@ final class HfModelLoader {
         return Files.isDirectory(path);
     }
 
-    static LanguageModel<?> load(Path dir, String name, LoadProgress progress) throws IOException {
+    /** What the weights are read with: the config, the tokenizer and the generation defaults. */
+    private record Parts(HfConfig hf, Tokenizer tokenizer, GenerationDefaults defaults) {}
+
+    private static Parts parts(Path dir) throws IOException {
         HfConfig hf = HfConfig.read(dir);
         ModelConfig config = hf.config();
         if (!SafetensorsCheckpoint.present(dir)) {
@@ -47,15 +53,39 @@ final class HfModelLoader {
             throw new ModelLoadException("tokenizer.json has " + tokenizer.vocabSize() + " tokens but config.json"
                     + " vocab_size is " + config.vocabSize() + " (one embedding row per token)");
         }
+        return new Parts(hf, tokenizer, defaults);
+    }
+
+    static LanguageModel<?> load(Path dir, String name, LoadProgress progress) throws IOException {
+        Parts p = parts(dir);
+        ModelConfig config = p.hf().config();
         SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
         try {
             if (progress != LoadProgress.NONE) readAhead(ckpt, progress);
-            LlamaWeights weights = LlamaWeights.from(source(ckpt, hf.tiedEmbeddings(), config), config,
-                    hf.ropeFactors());
-            return new LlamaModel(name, config, weights, tokenizer, ckpt, defaults);
+            LlamaWeights weights = LlamaWeights.from(source(ckpt, p.hf().tiedEmbeddings(), config), config,
+                    p.hf().ropeFactors());
+            return new LlamaModel(name, config, weights, p.tokenizer(), ckpt, p.defaults());
         } catch (RuntimeException e) {
             ckpt.close();
             throw e;
+        }
+    }
+
+    /**
+     * The folder on the GPU, in {@code dtype} as {@link CudaLlamaModel#load} takes it: the weights
+     * are uploaded, then the checkpoint's mapping is closed.
+     */
+    static LanguageModel<?> loadCuda(Path dir, String name, CudaDevice device, String dtype, LoadProgress progress)
+            throws IOException {
+        Parts p = parts(dir);
+        ModelConfig config = p.hf().config();
+        CudaLlamaModel.refuseUnsupported(config);
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            if (progress != LoadProgress.NONE) readAhead(ckpt, progress);
+            LlamaWeights weights = LlamaWeights.from(source(ckpt, p.hf().tiedEmbeddings(), config), config,
+                    p.hf().ropeFactors());
+            CudaDtype type = CudaDtype.parse(dtype, weights.layers()[0].wq().type());
+            return new CudaLlamaModel(name, config, weights, p.tokenizer(), device, type, p.defaults());
         }
     }
 

@@ -26,9 +26,6 @@ public final class ModelLoader {
 
     private ModelLoader() {}
 
-    private static final String HF_ON_CUDA = "a Hugging Face model folder (safetensors) runs on the CPU only for now;"
-            + " convert it to GGUF for the GPU";
-
     /** The name that selects the built-in random model instead of a file. */
     public static final String DUMMY = "dummy";
 
@@ -99,8 +96,10 @@ public final class ModelLoader {
             throws IOException {
         CudaDtype.parse(dtype, null);  // fail early, before the file is read
         if (HfModelLoader.isModelDir(path)) {
-            if (device == Device.CUDA) throw new ModelLoadException(HF_ON_CUDA);
-            return HfModelLoader.load(path, name, progress);
+            return switch (device) {
+                case CPU -> HfModelLoader.load(path, name, progress);
+                case CUDA -> HfModelLoader.loadCuda(path, name, Cuda.device(), dtype, progress);
+            };
         }
         if (progress != LoadProgress.NONE) {
             try (GgufFile file = GgufFile.open(path)) {
@@ -138,7 +137,7 @@ public final class ModelLoader {
      * {@code quire.device=auto} run such a model on the CPU instead of failing.
      */
     public static String cudaRefusal(Path path) throws IOException {
-        if (HfModelLoader.isModelDir(path)) return HF_ON_CUDA;
+        if (HfModelLoader.isModelDir(path)) return CudaLlamaModel.refusal(HfModelLoader.readConfig(path));
         try (GgufFile file = GgufFile.open(path)) {
             return CudaLlamaModel.refusal(readConfig(file));
         }

@@ -117,9 +117,14 @@ class HfModelLoadErrorsTest {
                         + " expected [64, 64]");
     }
 
+    /** The GPU takes a folder of what it runs (a plain llama) and refuses one it cannot, as for GGUF. */
     @Test
-    void theGpuRefusesAFolder() throws IOException {
-        assertThat(ModelLoader.cudaRefusal(dir)).contains("runs on the CPU only");
+    void theGpuTakesAFolderItCanRun() throws IOException {
+        assertThat(ModelLoader.cudaRefusal(dir)).isNull();
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replace("\"model_type\":\"llama\"",
+                "\"model_type\":\"mistral\",\"sliding_window\":8"));
+        assertThat(ModelLoader.cudaRefusal(dir)).contains("with a sliding window");
     }
 
     private static void truncate(Path file, long size) throws IOException {
