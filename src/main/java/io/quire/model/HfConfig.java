@@ -48,10 +48,9 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
 
     static HfConfig parse(JsonNode c) {
         String type = c.path("model_type").asString("");
-        if (type.equals("gemma3")) {
-            throw new ModelLoadException("config.json is a Gemma 3 vision-language checkpoint (model_type gemma3);"
-                    + " Quire reads the text-only gemma3_text ones");
-        }
+        // Gemma 3's vision-language checkpoints: the text model is read, the vision tower left alone.
+        if (type.equals("gemma3")) return parse(HfGemma.textConfig(c));
+        if (type.equals("gemma3_text")) c = HfGemma.withDefaults(c);
         if (!MODEL_TYPES.contains(type)) {
             throw new ModelLoadException("unsupported model_type '" + type + "' in config.json (architectures "
                     + c.path("architectures") + "; supported: " + String.join(", ", MODEL_TYPES) + ")");

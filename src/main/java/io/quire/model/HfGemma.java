@@ -1,9 +1,11 @@
 package io.quire.model;
 
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Gemma 2 and Gemma 3 (text-only, {@code gemma3_text}) from {@code config.json}, as llama.cpp's
+ * Gemma 2 and Gemma 3 ({@code gemma3_text}, or the text part of a vision-language {@code gemma3}) from
+ * {@code config.json}, as llama.cpp's
  * converter reads them into the keys {@link ArchitectureFeatures#read} takes: embeddings scaled by
  * sqrt(hidden_size), GeGLU, pre- and post-norms, {@code query_pre_attn_scalar}, soft-capping,
  * alternating sliding and global layers, Gemma 3's Q/K norms and local RoPE base. transformers
@@ -22,6 +24,34 @@ final class HfGemma {
     /** The GGUF architecture name. */
     static String architecture(String modelType) {
         return modelType.equals("gemma2") ? "gemma2" : "gemma3";
+    }
+
+    /**
+     * A vision-language Gemma 3's {@code text_config}, as a {@code gemma3_text} config: the multimodal
+     * config.json writes only what differs from Gemma3TextConfig's defaults there.
+     */
+    static JsonNode textConfig(JsonNode c) {
+        JsonNode text = c.path("text_config");
+        if (!text.isObject()) throw new ModelLoadException("config.json of model_type gemma3 has no text_config");
+        ObjectNode t = ((ObjectNode) text).deepCopy();
+        t.put("model_type", "gemma3_text");
+        if (!t.has("tie_word_embeddings") && c.has("tie_word_embeddings")) {
+            t.set("tie_word_embeddings", c.get("tie_word_embeddings"));
+        }
+        return t;
+    }
+
+    /** transformers' Gemma3TextConfig defaults (llama.cpp's converter assumes the same), for the keys left out. */
+    static JsonNode withDefaults(JsonNode c) {
+        ObjectNode t = ((ObjectNode) c).deepCopy();
+        t.putIfAbsent("num_attention_heads", t.numberNode(8));
+        t.putIfAbsent("num_key_value_heads", t.numberNode(4));
+        t.putIfAbsent("head_dim", t.numberNode(256));
+        t.putIfAbsent("vocab_size", t.numberNode(262208));
+        t.putIfAbsent("max_position_embeddings", t.numberNode(131072));
+        t.putIfAbsent("rope_theta", t.numberNode(1_000_000.0));
+        t.putIfAbsent("query_pre_attn_scalar", t.numberNode(256));
+        return t;
     }
 
     static void checkActivation(JsonNode c) {

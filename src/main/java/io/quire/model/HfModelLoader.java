@@ -120,12 +120,26 @@ final class HfModelLoader {
             @Override
             public boolean hasTensor(String name) {
                 if (tied && name.equals("output.weight")) return false;
-                String hf = HfTensorNames.of(name, config);
-                return hf != null && ckpt.has(hf);
+                return resolve(name) != null && ckpt.has(resolve(name));
             }
 
             @Override
-            public Tensor tensor(String name) { return ckpt.tensor(HfTensorNames.of(name, config)); }
+            public Tensor tensor(String name) { return ckpt.tensor(resolve(name)); }
+
+            /**
+             * The stored name: as transformers names a text model's tensor, or under a
+             * vision-language model's text part (Gemma 3: {@code language_model.model.*} in older
+             * checkpoints, {@code model.language_model.*} in newer ones).
+             */
+            private String resolve(String name) {
+                String hf = HfTensorNames.of(name, config);
+                if (hf == null || ckpt.has(hf)) return hf;
+                for (String alt : new String[] {"language_model." + hf, hf.replaceFirst("^model\\.",
+                        "model.language_model.")}) {
+                    if (ckpt.has(alt)) return alt;
+                }
+                return hf;
+            }
 
             @Override
             public boolean expertsSeparate() { return true; }

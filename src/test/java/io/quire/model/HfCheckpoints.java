@@ -33,6 +33,16 @@ public final class HfCheckpoints {
 
     /** {@code gguf} as a folder {@code dir} with weights in {@code type} (F32, F16, BF16), in {@code shards} files. */
     public static Path write(Path gguf, Path dir, TensorType type, int shards, String chatTemplate) throws IOException {
+        return write(gguf, dir, type, shards, chatTemplate, false);
+    }
+
+    /**
+     * As {@link #write(Path, Path, TensorType, int, String)}; {@code visionLanguage}: as a Gemma 3
+     * vision-language checkpoint stores its text model, config under {@code text_config} and
+     * tensors under {@code language_model.}, beside a vision tower tensor Quire must leave alone.
+     */
+    public static Path write(Path gguf, Path dir, TensorType type, int shards, String chatTemplate,
+            boolean visionLanguage) throws IOException {
         Files.createDirectories(dir);
         try (GgufFile f = GgufFile.open(gguf)) {
             ModelConfig c = ModelLoader.readConfig(f);
@@ -46,6 +56,12 @@ public final class HfCheckpoints {
                 }
                 config.put("original_max_position_embeddings",
                         f.metadata().getInt(c.architecture() + ".rope.scaling.original_context_length", 0));
+            }
+            if (visionLanguage) {
+                ObjectNode outer = JSON.createObjectNode().put("model_type", "gemma3");
+                outer.putArray("architectures").add("Gemma3ForConditionalGeneration");
+                outer.set("text_config", config);
+                config = outer;
             }
             Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(config));
             List<Named> tensors = new ArrayList<>();
@@ -83,8 +99,14 @@ public final class HfCheckpoints {
                 Named n = tensors.get(i);
                 int shard = i * shards / tensors.size();  // contiguous runs, so a layer may span two shards
                 byte[] bytes = Quant.quantize(type, n.values()).toArray(ValueLayout.JAVA_BYTE);
-                writers[shard].add(n.name(), type.name(), n.shape(), bytes);
-                weightMap.put(n.name(), shardName(shard, shards));
+                String stored = visionLanguage ? "language_model." + n.name() : n.name();
+                writers[shard].add(stored, type.name(), n.shape(), bytes);
+                weightMap.put(stored, shardName(shard, shards));
+            }
+            if (visionLanguage) {
+                writers[0].add("vision_tower.vision_model.embeddings.patch_embedding.weight", "F32",
+                        new long[] {2, 2}, new byte[16]);
+                weightMap.put("vision_tower.vision_model.embeddings.patch_embedding.weight", shardName(0, shards));
             }
             for (int s = 0; s < shards; s++) writers[s].write(dir.resolve(shardName(s, shards)));
             if (shards > 1) {

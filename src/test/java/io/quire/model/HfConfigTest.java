@@ -185,7 +185,30 @@ class HfConfigTest {
         assertThat(f.qkNorm()).isTrue();
         assertThat(f.finalSoftcap()).isZero();
         assertThat(f.embeddingScale()).isEqualTo((float) Math.sqrt(1152));
-        assertThatThrownBy(() -> parse("{\"model_type\": \"gemma3\", \"text_config\": {}}"))
-                .hasMessageContaining("vision-language checkpoint");
+    }
+
+    /** gemma-3-4b-it's config.json: the text part says only what differs from Gemma3TextConfig's defaults. */
+    @Test
+    void gemma3VisionLanguageConfigTakesTheTextDefaults() {
+        HfConfig hf = parse("""
+                {"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+                 "text_config": {"hidden_size": 2560, "intermediate_size": 10240, "model_type": "gemma3_text",
+                   "num_hidden_layers": 34, "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
+                   "sliding_window": 1024},
+                 "vision_config": {"hidden_size": 1152, "model_type": "siglip_vision_model"}}""");
+        ModelConfig c = hf.config();
+        assertThat(c.architecture()).isEqualTo("gemma3");
+        assertThat(c.numHeads()).isEqualTo(8);
+        assertThat(c.numKvHeads()).isEqualTo(4);
+        assertThat(c.headDim()).isEqualTo(256);
+        assertThat(c.vocabSize()).isEqualTo(262208);
+        assertThat(c.contextLength()).isEqualTo(131072);
+        assertThat(c.ropeTheta()).isEqualTo(1e6f);
+        assertThat(c.ropeScaleLinear()).isEqualTo(8f);
+        assertThat(c.features().slidingWindow()).isEqualTo(1024);
+        assertThat(c.features().slidingPattern()).isEqualTo(6);
+        assertThat(c.features().attnScale()).isEqualTo((float) (1 / Math.sqrt(256)));
+        assertThat(hf.tiedEmbeddings()).isTrue();
+        assertThatThrownBy(() -> parse("{\"model_type\": \"gemma3\"}")).hasMessageContaining("no text_config");
     }
 }

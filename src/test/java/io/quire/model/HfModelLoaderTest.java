@@ -83,6 +83,19 @@ class HfModelLoaderTest {
         }
     }
 
+    /** Gemma 3 as a vision-language checkpoint stores it: the text model is found under language_model. */
+    @Test
+    void gemma3VisionLanguageCheckpointServesItsTextModel(@TempDir Path tmp) throws Exception {
+        Path gguf = Path.of(getClass().getResource("/archs/gemma3.gguf").toURI());
+        Path dir = HfCheckpoints.write(gguf, tmp.resolve("gemma3-vl"), TensorType.F32, 2, null, true);
+        try (LanguageModel<?> ggufModel = ModelLoader.load(gguf); LanguageModel<?> hfModel = ModelLoader.load(dir)) {
+            assertThat(hfModel.config().withFeatures("gemma3", true, hfModel.config().features()))
+                    .isEqualTo(ggufModel.config());
+            assertThat(worstDifference(ggufModel, hfModel, new int[] {2, 10, 20, 30, 40, 50, 60, 70, 80, 90}))
+                    .isLessThan(TOLERANCE);
+        }
+    }
+
     /** qwen2's q/k/v biases, from a random model (NEOX in both formats: nothing permuted). */
     @Test
     void qwen2BiasesMatchTheGguf(@TempDir Path tmp) throws Exception {
