@@ -18,7 +18,8 @@ import java.util.List;
 
 /**
  * Loads a GGUF model: reads its hyperparameters from metadata, checks every weight it will use,
- * and returns a runnable model whose weights stay memory-mapped in their stored type.
+ * and returns a runnable model whose weights stay memory-mapped in their stored type. A folder is
+ * a Hugging Face checkpoint, which {@link HfModelLoader} turns into the same model.
  */
 public final class ModelLoader {
     public static final List<String> ARCHITECTURES = List.of("llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2",
@@ -30,8 +31,8 @@ public final class ModelLoader {
     public static final String DUMMY = "dummy";
 
     /**
-     * Loads {@code spec}: a GGUF path, or {@value #DUMMY} for the built-in random model
-     * ({@link RandomModels#DEFAULT}, F32, fixed seed), which needs no file and no network.
+     * Loads {@code spec}: a GGUF path or Hugging Face model folder, or {@value #DUMMY} for the built-in
+     * random model ({@link RandomModels#DEFAULT}, F32, fixed seed), which needs no file and no network.
      */
     public static LanguageModel<?> load(String spec) throws IOException {
         return load(spec, Device.CPU);
