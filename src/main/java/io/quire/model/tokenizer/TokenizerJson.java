@@ -104,11 +104,16 @@ public final class TokenizerJson {
         special(md, "eos", cfg.path("eos_token"), ids);
         special(md, "unknown", cfg.path("unk_token"), ids);
         special(md, "padding", cfg.path("pad_token"), ids);
+        // Without add_bos_token, a post-processor whose template starts with a special token adds it
+        // (Llama 3's <|begin_of_text|>); that token is BOS when tokenizer_config.json names none.
+        String leading = leadingSpecialToken(tj.path("post_processor"));
+        if (!md.containsKey("tokenizer.ggml.bos_token_id") && leading != null) {
+            special(md, "bos", JSON.getNodeFactory().stringNode(leading), ids);
+        }
         JsonNode addBos = cfg.path("add_bos_token");
-        // Without the setting, a post-processor that starts with the BOS token adds it (Llama 3 does so).
-        boolean bos = addBos.isBoolean() ? addBos.asBoolean() : postProcessorAddsBos(tj.path("post_processor"),
-                md.containsKey("tokenizer.ggml.bos_token_id") ? tokens[((Number) md.get("tokenizer.ggml.bos_token_id")
-                        .value()).intValue()] : null);
+        boolean bos = addBos.isBoolean() ? addBos.asBoolean() : leading != null && ids.containsKey(leading)
+                && md.containsKey("tokenizer.ggml.bos_token_id")
+                && ids.get(leading) == ((Number) md.get("tokenizer.ggml.bos_token_id").value()).intValue();
         md.put("tokenizer.ggml.add_bos_token", bool(bos));
         md.put("tokenizer.ggml.add_eos_token", bool(cfg.path("add_eos_token").asBoolean(false)));
         String template = HfChatTemplate.read(dir, cfg);
@@ -162,13 +167,13 @@ public final class TokenizerJson {
         return false;
     }
 
-    private static boolean postProcessorAddsBos(JsonNode pp, String bosToken) {
-        if (bosToken == null) return false;
+    /** The special token a {@code TemplateProcessing} post-processor puts before a single sequence, or null. */
+    private static String leadingSpecialToken(JsonNode pp) {
         for (JsonNode p : flatten(pp)) {
             JsonNode first = p.path("single").path(0).path("SpecialToken");
-            if (first.isObject() && bosToken.equals(first.path("id").asString(null))) return true;
+            if (first.isObject()) return first.path("id").asString(null);
         }
-        return false;
+        return null;
     }
 
     /** A node, or the members of a {@code Sequence} node (normalizers, pretokenizers or processors). */

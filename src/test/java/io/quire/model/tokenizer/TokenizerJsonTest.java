@@ -130,4 +130,23 @@ class TokenizerJsonTest {
                 HfPreTokenizers.QWEN2_UPSTREAM))), file)).isEqualTo("qwen2");
         assertThat(PreTokenizer.forName("smollm").split("abc 123")).containsExactly("abc", " ", "1", "2", "3");
     }
+
+    /** Llama 3 style: no add_bos_token, BOS added by the post-processor's template. */
+    @Test
+    void aPostProcessorTemplateAddsBos(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("tokenizer.json"), """
+                {"added_tokens": [{"id": 3, "content": "<|begin_of_text|>", "special": true}],
+                 "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
+                 "post_processor": {"type": "Sequence", "processors": [
+                   {"type": "ByteLevel", "trim_offsets": false},
+                   {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|begin_of_text|>",
+                     "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]}]},
+                 "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": [["a", "b"]]}}""");
+        Tokenizer t = TokenizerJson.load(dir, 0);
+        assertThat(t.bosId()).isEqualTo(3);
+        assertThat(t.addBos()).isTrue();
+        assertThat(t.encode("ab")).containsExactly(3, 2);
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"add_bos_token\": false}");
+        assertThat(TokenizerJson.load(dir, 0).encode("ab")).containsExactly(2);
+    }
 }
