@@ -20,8 +20,9 @@ import java.util.Map;
 
 /**
  * {@code quire.model=Org/Name} (or {@code Org/Name@revision}): before any bean is made, the GGUF
- * file is downloaded into the Hugging Face cache (or found there) and {@code quire.model} becomes
- * its local path, so the rest of the server sees a file as always. The model is served as
+ * file (or, in a repository without one, the safetensors checkpoint) is downloaded into the Hugging
+ * Face cache (or found there) and {@code quire.model} becomes its local path (the file, or the
+ * snapshot folder), so the rest of the server sees a local model as always. The model is served as
  * {@code Org/Name}, as vLLM does, unless {@code quire.served-model-name} says otherwise. A path that
  * exists is never taken for a model id. Registered in {@code META-INF/spring.factories}.
  */
@@ -39,9 +40,10 @@ public class HubModelInitializer implements ApplicationContextInitializer<Config
         log.info("quire.model {} is a Hugging Face model id: {} the cache at {}", id,
                 hub.offline() ? "HF_HUB_OFFLINE is set, reading only" : "downloading into", hub.cache().root());
         try {
-            HubClient.Snapshot s = HubModels.pullGguf(hub, id, env.getProperty("quire.model-file"),
+            HubModels.Pulled pulled = HubModels.pullModel(hub, id, env.getProperty("quire.model-file"),
                     DownloadProgress.log(log::info));
-            Path file = s.dir().resolve(s.files().getFirst().name());
+            HubClient.Snapshot s = pulled.snapshot();
+            Path file = pulled.model();
             Map<String, Object> resolved = new HashMap<>();
             resolved.put("quire.model", file.toString());
             String served = env.getProperty("quire.served-model-name");

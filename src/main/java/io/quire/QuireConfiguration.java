@@ -16,7 +16,6 @@ import io.quire.engine.LLMEngine;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
 import io.quire.model.RandomModels;
-import io.quire.model.gguf.GgufFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -108,10 +107,8 @@ public class QuireConfiguration {
             return new ChatTemplate(Files.readString(Path.of(props.chatTemplate())));
         }
         if (!props.dummy()) {
-            try (GgufFile file = GgufFile.open(Path.of(props.model()))) {
-                String source = file.metadata().getString("tokenizer.chat_template");
-                if (source != null && !source.isBlank()) return new ChatTemplate(source);
-            }
+            String source = ModelLoader.chatTemplate(Path.of(props.model()));
+            if (source != null && !source.isBlank()) return new ChatTemplate(source);
         }
         log.info("The model has no chat template: chat prompts use the plain 'role: content' fallback");
         return ChatTemplate.fallback();

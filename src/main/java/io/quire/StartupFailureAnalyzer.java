@@ -4,6 +4,7 @@ import io.quire.model.ModelLoadException;
 import io.quire.model.ModelLoader;
 import io.quire.model.hub.HubException;
 import io.quire.model.gguf.GgufFormatException;
+import io.quire.model.safetensors.SafetensorsException;
 import org.springframework.beans.factory.BeanCreationException;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.diagnostics.FailureAnalyzer;
@@ -21,7 +22,8 @@ import java.nio.file.NoSuchFileException;
  * Registered in {@code META-INF/spring.factories}; anything else (a bug) still gets its trace.
  */
 public class StartupFailureAnalyzer implements FailureAnalyzer {
-    private static final String MODEL_ACTION = "Set quire.model to a GGUF model file of a supported architecture ("
+    private static final String MODEL_ACTION = "Set quire.model to a GGUF model file or a Hugging Face model folder"
+            + " of a supported architecture ("
             + String.join(", ", ModelLoader.ARCHITECTURES) + "), or to 'dummy' for the built-in random-weight model.";
     private static final String HUB_ACTION = "Check the model id (Org/Name[@revision]) and quire.model-file; a private"
             + " or gated repository needs HF_TOKEN, a mirror HF_ENDPOINT; HF_HUB_OFFLINE=1 uses only the cache.";
@@ -52,7 +54,10 @@ public class StartupFailureAnalyzer implements FailureAnalyzer {
         String bean = null;  // the innermost bean whose creation failed: which setting the failure is about
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof BeanCreationException b && b.getBeanName() != null) bean = b.getBeanName();
-            if (t instanceof GgufFormatException || t instanceof ModelLoadException) return model(text(t), failure);
+            if (t instanceof GgufFormatException || t instanceof ModelLoadException
+                    || t instanceof SafetensorsException) {
+                return model(text(t), failure);
+            }
             if (t instanceof UncheckedIOException u && u.getCause() != null) return file(bean, u.getCause(), failure);
             if (t instanceof IOException io) return file(bean, io, failure);
             if ((t instanceof IllegalArgumentException || t instanceof IllegalStateException) && thrownByQuire(t)) {

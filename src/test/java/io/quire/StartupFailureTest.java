@@ -1,5 +1,8 @@
 package io.quire;
 
+import io.quire.backend.TensorType;
+import io.quire.model.HfCheckpoints;
+import io.quire.model.RandomModels;
 import io.quire.model.TinyModels;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +34,8 @@ class StartupFailureTest {
     @TempDir Path tmp;
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"missing file", "directory", "/dev/zero", "truncated GGUF", "text file", "head count 0",
+    @ValueSource(strings = {"missing file", "directory", "folder missing a shard", "/dev/zero", "truncated GGUF",
+            "text file", "head count 0",
             "KV cache too small", "Hub model not in the offline cache"})
     void aBadModelOrSettingFailsTheStartWithOneClearLine(String fault) throws Exception {
         Path model = tmp.resolve("model.gguf");
@@ -42,7 +46,16 @@ class StartupFailureTest {
             case "missing file" -> line = List.of("Cannot load the model: model file not found: " + model);
             case "directory" -> {
                 model = Files.createDirectory(tmp.resolve("models"));
-                line = List.of("Cannot load the model: model path " + model + " is a directory, not a GGUF file");
+                // A folder is read as a Hugging Face checkpoint.
+                line = List.of("Cannot load the model: " + model + " is a folder but has no config.json");
+            }
+            case "folder missing a shard" -> {
+                RandomModels.write(TinyModels.CONFIG, TensorType.F32, 3, model);
+                Path dir = HfCheckpoints.write(model, tmp.resolve("hf"), TensorType.F32, 2, null);
+                Files.delete(dir.resolve("model-00002-of-00002.safetensors"));
+                model = dir;
+                line = List.of("Cannot load the model: the shard model-00002-of-00002.safetensors named by "
+                        + dir.resolve("model.safetensors.index.json") + " is missing");
             }
             case "/dev/zero" -> {
                 model = Path.of("/dev/zero");

@@ -58,7 +58,8 @@ public class ChatCompletionsHandler {
         String rendered = prompts.render(r.messages(), tools.forTemplate(), generationPrompt, kwargs);
         int[] tokens = prompts.tokenize(rendered, true);
         StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
-        SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount);
+        SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount,
+                engine.defaultParams(maxTokens));
         // Call formats are often written with special tokens (<tool_call>, [TOOL_CALLS], <|python_tag|>):
         // the parser must see them, as vLLM's parsers make sure.
         if (tools.choice().mode() == ToolChoice.Mode.AUTO) params = params.withSkipSpecialTokens(false);

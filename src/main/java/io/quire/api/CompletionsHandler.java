@@ -59,7 +59,8 @@ public class CompletionsHandler {
         int maxTokens = r.maxTokens() == null ? DEFAULT_MAX_TOKENS : r.maxTokens();
         Integer logprobCount = RequestedLogprobs.completion(r.logprobs());
         StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
-        SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount)
+        SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount,
+                engine.defaultParams(maxTokens))
                 .withConstraint(constraint == null ? null : constraint.spec());
         String id = OpenAiFormat.newId("cmpl-");
         long created = OpenAiFormat.nowSeconds();

@@ -17,9 +17,16 @@ import java.util.Map;
 final class SamplingParamsMapper {
     private SamplingParamsMapper() {}
 
-    /** {@code logprobs}: the count {@link RequestedLogprobs} checked, from whichever fields the endpoint has. */
+    /** As {@link #toParams(SamplingFields, Integer, Integer, SamplingParams)} from the server's defaults. */
     static SamplingParams toParams(SamplingFields r, Integer maxTokens, Integer logprobs) {
-        SamplingParams d = SamplingParams.defaults(maxTokens);
+        return toParams(r, maxTokens, logprobs, SamplingParams.defaults(maxTokens));
+    }
+
+    /**
+     * {@code logprobs}: the count {@link RequestedLogprobs} checked, from whichever fields the endpoint has;
+     * {@code d}: what fields not sent take (the engine's {@link io.quire.engine.GenerationService#defaultParams}).
+     */
+    static SamplingParams toParams(SamplingFields r, Integer maxTokens, Integer logprobs, SamplingParams d) {
         return new SamplingParams(
                 r.n() == null ? d.n() : r.n(),
                 r.temperature() == null ? d.temperature() : r.temperature().floatValue(),

@@ -20,7 +20,8 @@ import java.util.function.Predicate;
  * repository into the shared cache ({@code HF_HOME}), resuming a download that stopped and checking
  * each file's size and hash, and prints the snapshot folder. {@code --file}: one file (a GGUF file
  * to serve); {@code --include}: the files that match; neither: the whole repository, or with several
- * GGUF files an error listing them.
+ * GGUF files an error listing them, or for a safetensors checkpoint without GGUF files the files
+ * Quire loads (config, tokenizer and generation files, the index and the shards it names).
  */
 public final class PullCommand {
     static final String USAGE = "usage: pull Org/Name[@revision] [--file NAME] [--include GLOB]...";
@@ -64,15 +65,18 @@ public final class PullCommand {
             } else {
                 Predicate<String> wanted = include.isEmpty() ? name -> true
                         : name -> include.stream().anyMatch(m -> m.matches(Path.of(name)));
+                boolean checkpoint = false;
                 if (include.isEmpty() && !hub.offline()) {
-                    List<String> ggufs = hub.info(id).files().stream().map(f -> f.name())
-                            .filter(n -> n.endsWith(".gguf")).toList();
+                    List<String> names = hub.info(id).files().stream().map(f -> f.name()).toList();
+                    List<String> ggufs = names.stream().filter(n -> n.endsWith(".gguf")).toList();
                     if (ggufs.size() > 1) {
                         return fail(err, id + " has " + ggufs.size() + " GGUF files; choose one with --file: "
                                 + String.join(", ", ggufs));
                     }
+                    // A transformers repository: only what Quire loads, not pytorch_model.bin or original/.
+                    checkpoint = ggufs.isEmpty() && HubModels.isCheckpoint(names);
                 }
-                s = hub.pull(id, wanted, progress);
+                s = checkpoint ? HubModels.pullCheckpoint(hub, id, progress) : hub.pull(id, wanted, progress);
             }
             out.println(file != null ? s.dir().resolve(file) : s.dir());
             return 0;

@@ -1,8 +1,6 @@
 package io.quire.cli;
 
-import io.quire.model.gguf.GgufFile;
-import io.quire.model.tokenizer.Tokenizer;
-import io.quire.model.tokenizer.Tokenizers;
+import io.quire.model.ModelLoader;
 
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -12,7 +10,8 @@ import java.util.StringJoiner;
 /**
  * {@code tokenize --model PATH --text TEXT}: prints the token ids of TEXT (with BOS when the model
  * adds one, special tokens not parsed) as a JSON array. Only the GGUF metadata is used, so
- * vocabulary-only files work whatever architecture they name.
+ * vocabulary-only files work whatever architecture they name; a Hugging Face model folder is
+ * tokenized with its tokenizer.json, its weights unread.
  */
 public final class TokenizeCommand {
     static final String USAGE = "usage: tokenize --model PATH --text TEXT";
@@ -57,14 +56,13 @@ public final class TokenizeCommand {
             return 2;
         }
         Path path = Path.of(model);
-        if (!Files.isRegularFile(path)) {
+        if (!Files.isRegularFile(path) && !Files.isDirectory(path)) {
             err.println("cannot read model file " + path + ": no such file");
             return 1;
         }
         int[] ids;
-        try (GgufFile gguf = GgufFile.open(path)) {
-            Tokenizer tokenizer = Tokenizers.fromGguf(gguf.metadata());
-            ids = tokenizer.encode(text, true, false);
+        try {
+            ids = ModelLoader.tokenizer(path).encode(text, true, false);
         } catch (Exception e) {
             err.println("cannot tokenize with " + path + ": " + oneLine(e));
             return 1;

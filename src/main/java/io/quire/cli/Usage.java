@@ -22,7 +22,7 @@ final class Usage {
 
             Server settings are Spring Boot properties: --KEY=VALUE on the command line, or environment
             variables (QUIRE_MODEL=..., SERVER_PORT=...). The main ones:
-              --quire.model=PATH|Org/Name|dummy   GGUF file to serve, or a Hugging Face model id whose GGUF file is
+              --quire.model=PATH|Org/Name|dummy   GGUF file or Hugging Face model folder to serve, or a Hub model id
                                                   downloaded first; dummy: the built-in random model (default dummy)
               --quire.model-file=NAME             which GGUF file of a Hub repository holding several
               --quire.served-model-name=NAME      the name clients send in "model" (default: the file name
@@ -43,7 +43,7 @@ final class Usage {
     static final String GENERATE = """
             usage: quire generate --model PATH|dummy --prompt TEXT [options]
               runs one request through the server's engine and prints only the generated text
-              --model PATH|dummy     a GGUF file, or dummy for the built-in random model
+              --model PATH|dummy     a GGUF file or Hugging Face model folder, or dummy for the random model
               --prompt TEXT          the prompt (BOS added when the model wants one)
               --max-tokens N         tokens to generate (default 128)
               --temperature T        0 is greedy (default 0)
@@ -59,7 +59,8 @@ final class Usage {
     static final String TOKENIZE = """
             %s
               prints the token ids of TEXT as a JSON array (BOS included when the model adds one);
-              only the GGUF metadata is read, so vocabulary-only files work
+              only the GGUF metadata is read, so vocabulary-only files work; a Hugging Face model folder
+              is tokenized with its tokenizer.json
             """.formatted(TokenizeCommand.USAGE.replace("usage: ", "usage: quire "));
 
     static final String PULL = """
@@ -69,7 +70,9 @@ final class Usage {
               SHA-256 (Git blob id for small files); prints the snapshot folder (the file with --file)
               --file NAME            one file, e.g. the GGUF file to serve
               --include GLOB         only the files that match (repeatable), e.g. '*.json'
-              neither: the whole repository (a repository with several GGUF files needs --file)
+              neither: the whole repository (a repository with several GGUF files needs --file); for a
+              safetensors checkpoint without GGUF files only what Quire loads (config, tokenizer and
+              generation files, model.safetensors or the index and its shards)
               environment: HF_TOKEN (private or gated repositories), HF_ENDPOINT (a mirror),
                            HF_HUB_OFFLINE=1 (no network: only what the cache holds)
             """.formatted(PullCommand.USAGE.replace("usage: ", "usage: quire "));

@@ -54,4 +54,10 @@ public interface GenerationService {
 
     /** Context length: prompt plus output tokens may not exceed it. */
     int maxModelLen();
+
+    /**
+     * The sampling parameters a request starts from: {@link SamplingParams#defaults}, with the
+     * model's own defaults (generation_config.json) where it has them. Request fields override both.
+     */
+    default SamplingParams defaultParams(Integer maxTokens) { return SamplingParams.defaults(maxTokens); }
 }

@@ -74,6 +74,11 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     @Override public int maxModelLen() { return maxModelLen; }
 
+    @Override
+    public SamplingParams defaultParams(Integer maxTokens) {
+        return SamplingParams.defaults(maxTokens, model.generationDefaults());
+    }
+
     public EngineConfig config() { return config; }
 
     /** The scheduler (engine thread only, e.g. in a KV report listener: tests and measurements). */

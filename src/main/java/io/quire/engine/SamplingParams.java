@@ -1,6 +1,7 @@
 package io.quire.engine;
 
 import io.quire.engine.structured.ConstraintSpec;
+import io.quire.model.GenerationDefaults;
 
 import java.util.List;
 import java.util.Map;
@@ -77,6 +78,17 @@ public record SamplingParams(
     public static SamplingParams defaults(Integer maxTokens) {
         return new SamplingParams(1, 1f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), List.of(), false,
                 maxTokens, 0, false, Map.of(), null, true);
+    }
+
+    /** {@link #defaults(Integer)} with the model's recommended values ({@code generation_config.json}) where given. */
+    public static SamplingParams defaults(Integer maxTokens, GenerationDefaults g) {
+        SamplingParams d = defaults(maxTokens);
+        return new SamplingParams(d.n, g.temperature() != null ? g.temperature() : d.temperature,
+                g.topP() != null ? g.topP() : d.topP, g.topK() != null ? g.topK() : d.topK,
+                g.minP() != null ? g.minP() : d.minP, d.presencePenalty, d.frequencyPenalty,
+                g.repetitionPenalty() != null ? g.repetitionPenalty() : d.repetitionPenalty, d.seed, d.stop,
+                d.stopTokenIds, d.includeStopStrInOutput, d.maxTokens, d.minTokens, d.ignoreEos, d.logitBias,
+                d.logprobs, d.skipSpecialTokens, d.bestOf, d.useBeamSearch, d.lengthPenalty, d.constraint);
     }
 
     /** Greedy decoding of at most {@code maxTokens} tokens. */

@@ -37,6 +37,7 @@ import java.util.List;
  */
 public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
     private final String name;
+    private final GenerationDefaults generationDefaults;
     private final ModelConfig config;
     private final Tokenizer tokenizer;
     private final CudaDevice device;
@@ -62,6 +63,12 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
 
     CudaLlamaModel(String name, ModelConfig config, LlamaWeights w, Tokenizer tokenizer, CudaDevice device,
             CudaDtype dtype) {
+        this(name, config, w, tokenizer, device, dtype, GenerationDefaults.NONE);
+    }
+
+    CudaLlamaModel(String name, ModelConfig config, LlamaWeights w, Tokenizer tokenizer, CudaDevice device,
+            CudaDtype dtype, GenerationDefaults generationDefaults) {
+        this.generationDefaults = generationDefaults;
         this.name = name;
         this.config = config;
         this.tokenizer = tokenizer;
@@ -251,6 +258,7 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
     @Override public ModelConfig config() { return config; }
     @Override public Tokenizer tokenizer() { return tokenizer; }
     @Override public String name() { return name; }
+    @Override public GenerationDefaults generationDefaults() { return generationDefaults; }
     public CudaDevice device() { return device; }
     public CudaDtype dtype() { return dtype; }
 

@@ -1,7 +1,6 @@
 package io.quire.model;
 
 import io.quire.backend.Tensor;
-import io.quire.model.gguf.GgufFile;
 
 /**
  * One mixture-of-experts layer as llama.cpp stores it: the router {@code ffn_gate_inp}
@@ -10,10 +9,20 @@ import io.quire.model.gguf.GgufFile;
  */
 record ExpertWeights(Tensor router, Tensor[] gate, Tensor[] up, Tensor[] down) {
 
-    static ExpertWeights from(GgufFile f, String prefix, ModelConfig c) {
+    static ExpertWeights from(TensorSource f, String prefix, ModelConfig c) {
         ArchitectureFeatures a = c.features();
         int n = a.expertCount(), hidden = a.expertFfnDim(), dim = c.dim();
         Tensor router = ModelLoader.weight(f, prefix + "ffn_gate_inp.weight", dim, n);
+        if (f.expertsSeparate()) {
+            // transformers stores each expert's matrices as tensors of their own: views, as the stacked ones give.
+            Tensor[] g = new Tensor[n], u = new Tensor[n], d = new Tensor[n];
+            for (int e = 0; e < n; e++) {
+                g[e] = ModelLoader.weight(f, prefix + "ffn_gate." + e + ".weight", dim, hidden);
+                u[e] = ModelLoader.weight(f, prefix + "ffn_up." + e + ".weight", dim, hidden);
+                d[e] = ModelLoader.weight(f, prefix + "ffn_down." + e + ".weight", hidden, dim);
+            }
+            return new ExpertWeights(router, g, u, d);
+        }
         if (!f.hasTensor(prefix + "ffn_gate_exps.weight") && f.hasTensor(prefix + "ffn_gate.0.weight")) {
             // llama.cpp no longer reads them either.
             throw new ModelLoadException("the model file stores its experts as separate tensors (" + prefix

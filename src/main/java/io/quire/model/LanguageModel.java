@@ -66,4 +66,7 @@ public interface LanguageModel<C extends KvCache> extends AutoCloseable {
 
     @Override
     default void close() {}
+
+    /** The sampling defaults the model comes with (a Hugging Face folder's generation_config.json), or none. */
+    default GenerationDefaults generationDefaults() { return GenerationDefaults.NONE; }
 }

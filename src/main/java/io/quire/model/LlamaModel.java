@@ -29,6 +29,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     private final AutoCloseable resource;
     private final Attention attention;
     private final FeedForward feedForward;
+    private final GenerationDefaults generationDefaults;
 
     // Grow-only scratch space: forward() is called by one thread at a time.
     private int capacity;
@@ -36,6 +37,12 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     private float[][] logitRows = new float[0][];
 
     LlamaModel(String name, ModelConfig config, LlamaWeights weights, Tokenizer tokenizer, AutoCloseable resource) {
+        this(name, config, weights, tokenizer, resource, GenerationDefaults.NONE);
+    }
+
+    LlamaModel(String name, ModelConfig config, LlamaWeights weights, Tokenizer tokenizer, AutoCloseable resource,
+               GenerationDefaults generationDefaults) {
+        this.generationDefaults = generationDefaults;
         this.name = name;
         this.config = config;
         this.weights = weights;
@@ -48,6 +55,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     @Override public ModelConfig config() { return config; }
     @Override public Tokenizer tokenizer() { return tokenizer; }
     @Override public String name() { return name; }
+    @Override public GenerationDefaults generationDefaults() { return generationDefaults; }
     @Override public String deviceDescription() { return Parallel.threads() + " CPU threads in float32"; }
 
     /** The CPU computes and caches in FP32. */

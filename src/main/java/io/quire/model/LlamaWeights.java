@@ -28,6 +28,11 @@ record LlamaWeights(
                  float[] ffnPostNorm) {}
 
     static LlamaWeights from(GgufFile f, ModelConfig c) {
+        return from(TensorSource.of(f), c, ropeFactors(f, c));
+    }
+
+    /** The weights from any source; {@code ropeFactors} as {@link #ropeFreqFactors}, null for none. */
+    static LlamaWeights from(TensorSource f, ModelConfig c, float[] ropeFactors) {
         ArchitectureFeatures a = c.features();
         int dim = c.dim();
         Tensor emb = ModelLoader.weight(f, "token_embd.weight", dim, c.vocabSize());
@@ -75,7 +80,7 @@ record LlamaWeights(
         float[] outNorm = vector(f, "output_norm.weight", dim);
         // Tied embeddings: models without output.weight reuse the token embedding as the LM head.
         Tensor output = f.hasTensor("output.weight") ? ModelLoader.weight(f, "output.weight", dim, c.vocabSize()) : emb;
-        return new LlamaWeights(emb, layers, outNorm, output, ropeFactors(f, c));
+        return new LlamaWeights(emb, layers, outNorm, output, ropeFactors);
     }
 
     /**
@@ -84,12 +89,13 @@ record LlamaWeights(
      */
     private static float[] ropeFactors(GgufFile f, ModelConfig c) {
         int half = c.headDim() / 2;
-        if (f.hasTensor("rope_freqs.weight")) return vector(f, "rope_freqs.weight", half);
+        TensorSource s = TensorSource.of(f);
+        if (f.hasTensor("rope_freqs.weight")) return vector(s, "rope_freqs.weight", half);
         if (!f.hasTensor("rope_factors_short.weight")) return null;
         int trained = f.metadata().getInt(c.architecture() + ".rope.scaling.original_context_length",
                 c.contextLength());
         boolean longer = c.contextLength() > trained && f.hasTensor("rope_factors_long.weight");
-        return vector(f, longer ? "rope_factors_long.weight" : "rope_factors_short.weight", half);
+        return vector(s, longer ? "rope_factors_long.weight" : "rope_factors_short.weight", half);
     }
 
     /** Rows {@code from .. from+count-1} of a matrix (or of a stack of them) as a matrix of its own. */
@@ -99,7 +105,10 @@ record LlamaWeights(
                 t.data().asSlice(from * rowBytes, count * rowBytes));
     }
 
-    private static float[] vector(GgufFile f, String name, int n) {
-        return Quant.dequantize(ModelLoader.weight(f, name, n));
+    private static float[] vector(TensorSource f, String name, int n) {
+        float[] v = Quant.dequantize(ModelLoader.weight(f, name, n));
+        float shift = f.normShift();
+        if (shift != 0 && name.endsWith("norm.weight")) for (int i = 0; i < v.length; i++) v[i] += shift;
+        return v;
     }
 }

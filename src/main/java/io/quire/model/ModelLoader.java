@@ -18,7 +18,8 @@ import java.util.List;
 
 /**
  * Loads a GGUF model: reads its hyperparameters from metadata, checks every weight it will use,
- * and returns a runnable model whose weights stay memory-mapped in their stored type.
+ * and returns a runnable model whose weights stay memory-mapped in their stored type. A folder is
+ * a Hugging Face checkpoint, which {@link HfModelLoader} turns into the same model.
  */
 public final class ModelLoader {
     public static final List<String> ARCHITECTURES = List.of("llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2",
@@ -30,8 +31,8 @@ public final class ModelLoader {
     public static final String DUMMY = "dummy";
 
     /**
-     * Loads {@code spec}: a GGUF path, or {@value #DUMMY} for the built-in random model
-     * ({@link RandomModels#DEFAULT}, F32, fixed seed), which needs no file and no network.
+     * Loads {@code spec}: a GGUF path or Hugging Face model folder, or {@value #DUMMY} for the built-in
+     * random model ({@link RandomModels#DEFAULT}, F32, fixed seed), which needs no file and no network.
      */
     public static LanguageModel<?> load(String spec) throws IOException {
         return load(spec, Device.CPU);
@@ -42,8 +43,9 @@ public final class ModelLoader {
         return load(path, defaultName(path));
     }
 
-    /** Loads a GGUF file under the model name {@code name}. */
+    /** Loads a GGUF file (or a Hugging Face model folder) under the model name {@code name}. */
     public static LanguageModel<?> load(Path path, String name) throws IOException {
+        if (HfModelLoader.isModelDir(path)) return HfModelLoader.load(path, name, LoadProgress.NONE);
         GgufFile file = GgufFile.open(path);
         try {
             ModelConfig config = readConfig(file);
@@ -94,6 +96,12 @@ public final class ModelLoader {
     public static LanguageModel<?> load(Path path, String name, Device device, String dtype, LoadProgress progress)
             throws IOException {
         CudaDtype.parse(dtype, null);  // fail early, before the file is read
+        if (HfModelLoader.isModelDir(path)) {
+            return switch (device) {
+                case CPU -> HfModelLoader.load(path, name, progress);
+                case CUDA -> HfModelLoader.loadCuda(path, name, Cuda.device(), dtype, progress);
+            };
+        }
         if (progress != LoadProgress.NONE) {
             try (GgufFile file = GgufFile.open(path)) {
                 readConfig(file);  // a bad file fails before it is read in full
@@ -106,11 +114,31 @@ public final class ModelLoader {
         };
     }
 
+    /** The tokenizer of a GGUF file or a Hugging Face model folder, without loading the weights. */
+    public static Tokenizer tokenizer(Path path) throws IOException {
+        if (HfModelLoader.isModelDir(path)) return HfModelLoader.tokenizer(path, 0);
+        try (GgufFile file = GgufFile.open(path)) {
+            return Tokenizers.fromGguf(file.metadata());
+        }
+    }
+
+    /**
+     * The chat template the model carries ({@code tokenizer.chat_template} of a GGUF file, or a
+     * Hugging Face folder's template), or null when it has none.
+     */
+    public static String chatTemplate(Path path) throws IOException {
+        if (HfModelLoader.isModelDir(path)) return HfModelLoader.chatTemplate(path);
+        try (GgufFile file = GgufFile.open(path)) {
+            return file.metadata().getString("tokenizer.chat_template");
+        }
+    }
+
     /**
      * Why the GPU cannot run the model in {@code path} (one line), or null when it can: lets
      * {@code quire.device=auto} run such a model on the CPU instead of failing.
      */
     public static String cudaRefusal(Path path) throws IOException {
+        if (HfModelLoader.isModelDir(path)) return CudaLlamaModel.refusal(HfModelLoader.readConfig(path));
         try (GgufFile file = GgufFile.open(path)) {
             return CudaLlamaModel.refusal(readConfig(file));
         }
@@ -265,10 +293,17 @@ public final class ModelLoader {
 
     /** Fetches a weight and checks its type and shape ({cols, rows} in GGUF order). */
     static Tensor weight(GgufFile file, String name, long... shape) {
-        if (!file.hasTensor(name)) throw new ModelLoadException("the model file lacks the tensor " + name);
+        return weight(TensorSource.of(file), name, shape);
+    }
+
+    /** As {@link #weight(GgufFile, String, long...)}, from any source; errors name the source's tensor. */
+    static Tensor weight(TensorSource file, String name, long... shape) {
+        if (!file.hasTensor(name)) {
+            throw new ModelLoadException("the model file lacks the tensor " + file.describe(name));
+        }
         Tensor t = file.tensor(name);
         if (!t.type().isComputeSupported()) {
-            throw new ModelLoadException("tensor " + name + " has type " + t.type()
+            throw new ModelLoadException("tensor " + file.describe(name) + " has type " + t.type()
                     + ", which Quire cannot compute with (supported: " + TensorType.supportedList() + ")");
         }
         long[] actual = t.shape();
@@ -276,7 +311,8 @@ public final class ModelLoader {
                 || (actual.length > shape.length && trailingOnes(actual, shape.length));
         for (int i = 0; ok && i < shape.length; i++) ok = actual[i] == shape[i];
         if (!ok) {
-            throw new ModelLoadException("tensor " + name + " has shape " + Arrays.toString(actual) + ", expected "
+            throw new ModelLoadException("tensor " + file.describe(name) + " has shape " + Arrays.toString(actual)
+                    + ", expected "
                     + Arrays.toString(shape));
         }
         return t;

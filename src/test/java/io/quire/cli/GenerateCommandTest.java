@@ -21,6 +21,19 @@ class GenerateCommandTest extends CapturedStdStreams {
     }
 
     @Test
+    void greedyOnAHuggingFaceFolderPrintsTheReferenceText(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        String folder = io.quire.model.HfCheckpoints.write(SharedFiles.stories260K(), tmp.resolve("hf"),
+                io.quire.backend.TensorType.F32, 2, null).toString();
+        int rc = Cli.run(new String[] {"generate", "--model", folder, "--prompt", "Once upon a time", "--max-tokens",
+                "32", "--temperature", "0"});
+        assertThat(rc).as(err.toString()).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, "
+                + "she saw\n");
+    }
+
+    @Test
     void seededSamplingOnTheDummyModelIsReproducible() {
         String[] args = {"generate", "--model", "dummy", "--prompt", "hello", "--max-tokens", "8", "--temperature",
                 "0.8", "--seed", "7"};

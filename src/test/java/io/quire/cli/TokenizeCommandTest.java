@@ -31,6 +31,14 @@ class TokenizeCommandTest {
     }
 
     @Test
+    void tokenizesWithAHuggingFaceFolder(@TempDir Path dir) throws IOException {
+        Path folder = io.quire.model.HfCheckpoints.write(SharedFiles.stories260K(), dir.resolve("hf"),
+                io.quire.backend.TensorType.F32, 1, null);
+        assertThat(run("--model", folder.toString(), "--text", "Once upon a time")).as(err.toString()).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8).strip()).isEqualTo("[1, 403, 407, 261, 378]");
+    }
+
+    @Test
     void worksOnVocabularyOnlyFiles() {
         Path spm = SharedFiles.require("vocab/ggml-vocab-llama-spm.gguf");
         // Reference ids of "Hello world" (ggml-vocab-llama-spm.gguf.out) plus BOS, which llama adds.

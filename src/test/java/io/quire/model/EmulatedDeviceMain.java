@@ -12,7 +12,8 @@ import java.util.List;
  * Run by {@code CudaEmulatedDeviceTest} in its own JVM over the emulated GPU (cuda/emu): the real
  * Java backend end to end on the CPU. Every kernel against the CPU backend (KernelCheck), the GPU
  * model runner against the CPU model on random llama/qwen2 models in F16 and Q8_0 (mixed
- * prefill + decode steps), and greedy stories260K. Prints "emulated device ok" or throws.
+ * prefill + decode steps), and greedy stories260K, from its GGUF file and as a Hugging Face folder.
+ * Prints "emulated device ok" or throws.
  */
 public final class EmulatedDeviceMain {
     private EmulatedDeviceMain() {}
@@ -79,6 +80,16 @@ public final class EmulatedDeviceMain {
             boolean same = cpu.equals(gpu);
             System.out.println("stories260K greedy " + (same ? "PASS" : "FAIL"));
             ok &= same;
+            // The same model as a Hugging Face folder (F32 safetensors in two shards) on the GPU.
+            Path hfRoot = Files.createTempDirectory("quire-emu-hf");
+            Path hf = HfCheckpoints.write(Path.of(args[0]), hfRoot.resolve("stories-hf"), TensorType.F32, 2, null);
+            List<Integer> hfGpu;
+            try (LanguageModel<?> m = ModelLoader.load(hf, "stories-hf", io.quire.backend.Device.CUDA, "auto")) {
+                hfGpu = io.quire.cli.CudaCheckAccess.greedy(m, 32);
+            }
+            boolean hfSame = cpu.equals(hfGpu);
+            System.out.println("stories260K folder on the GPU " + hfGpu + " greedy " + (hfSame ? "PASS" : "FAIL"));
+            ok &= hfSame;
             ok &= engineWithSwap(Path.of(args[0]));
         }
         if (!ok) throw new AssertionError("emulated device: some checks failed");

@@ -28,4 +28,14 @@ public final class Tokenizers {
                     + "' (supported: 'llama' SentencePiece, 'gpt2' byte-level BPE)");
         };
     }
+
+    /**
+     * {@code tokenizer} with {@code ids} also ending generation (like EOS: {@code ignore_eos} lifts
+     * them too), as a Hugging Face folder's {@code generation_config.json} lists them.
+     *
+     * @throws IllegalArgumentException for an id outside the vocabulary
+     */
+    public static Tokenizer withEndOfGeneration(Tokenizer tokenizer, Iterable<Integer> ids) {
+        return ExtraEndOfGeneration.of(tokenizer, ids);
+    }
 }
