@@ -17,7 +17,9 @@ class CudaLlamaModelTest {
 
     /**
      * A mixed step (prefill chunks and decode tokens, scattered blocks) gives the CPU's logits
-     * within 16-bit error: FP16 within 2e-2, BF16 (8 mantissa bits) within 4e-2.
+     * within 16-bit error: FP16 within 2e-2, BF16 (8 mantissa bits) within 4e-2. A Q8_0 model's CPU
+     * activations are rounded through Q8_0 as in llama.cpp (8 bits, like BF16's), while the GPU multiplies
+     * the dequantized FP16 weights by unrounded activations: 4e-2 there too.
      */
     @Test
     void logitsMatchTheCpuModel() throws Exception {
@@ -40,7 +42,7 @@ class CudaLlamaModelTest {
                 double err = TwoStepBatch.worstRelativeError(TwoStepBatch.run(cpu).logits(),
                         TwoStepBatch.run(gpu).logits());
                 assertThat(err).as(c.architecture() + " " + type + " as " + dtype)
-                        .isLessThan(dtype.equals("float16") ? 2e-2 : 4e-2);
+                        .isLessThan(dtype.equals("float16") && type != TensorType.Q8_0 ? 2e-2 : 4e-2);
             }
         } finally {
             Files.deleteIfExists(tmp);

@@ -47,15 +47,17 @@ public final class EmulatedDeviceMain {
                         TwoStepBatch.Result b = TwoStepBatch.run(gpu);
                         double worst = TwoStepBatch.worstRelativeError(TwoStepBatch.run(cpu).logits(), b.logits());
                         long lastDecodeLaunches = b.decodeLaunches();
-                        // BF16 keeps 8 mantissa bits to FP16's 11: its roundings cost about 8x more.
-                        boolean bf16 = gpu.dtype() == io.quire.backend.cuda.CudaDtype.BFLOAT16;
+                        // BF16 keeps 8 mantissa bits to FP16's 11: its roundings cost about 8x more. The CPU rounds a
+                        // Q8_0 model's activations through Q8_0 as llama.cpp does (8 bits too); the GPU does not.
+                        boolean eightBit = gpu.dtype() == io.quire.backend.cuda.CudaDtype.BFLOAT16
+                                || type == TensorType.Q8_0;
                         // One decode step: embedding, 10 launches a layer (11 with Qwen2's biases), final norm and LM
                         // head.
                         long expectedLaunches = 3 + (long) c.numLayers() * (c.architecture().equals("qwen2") ? 11 : 10);
                         boolean launchesOk = lastDecodeLaunches == expectedLaunches;
                         if (!launchesOk) System.out.printf("decode step made %d launches, expected %d FAIL%n",
                                 lastDecodeLaunches, expectedLaunches);
-                        boolean pass = worst < (bf16 ? 4e-2 : 2e-2)
+                        boolean pass = worst < (eightBit ? 4e-2 : 2e-2)
                                 && gpu.dtype().id().equals(expectedDtype(type, cs[1])) && launchesOk;
                         System.out.printf("model %s %s as %s: logits rel.err %.2e, %d launches a decode step %s%n",
                                 c.architecture(), type,
