@@ -80,7 +80,7 @@ public final class PullCommand {
             }
             out.println(file != null ? s.dir().resolve(file) : s.dir());
             return 0;
-        } catch (HubException e) {
+        } catch (HubException | io.quire.model.safetensors.SafetensorsException e) {
             err.println(e.getMessage());
             return 1;
         } catch (java.io.IOException e) {

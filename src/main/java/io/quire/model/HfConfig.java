@@ -62,7 +62,8 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
             throw new ModelLoadException("config.json hidden_act '" + act + "' is not silu");
         }
         if (c.path("mlp_bias").asBoolean(false)) throw new ModelLoadException("config.json mlp_bias is not supported");
-        if (type.equals("llama") && c.path("attention_bias").asBoolean(false)) {
+        // Only Qwen2's q/k/v biases are run; elsewhere they would be dropped without a word.
+        if (!type.equals("qwen2") && c.path("attention_bias").asBoolean(false)) {
             throw new ModelLoadException("config.json attention_bias (biases on q/k/v/o) is not supported");
         }
         if (c.path("partial_rotary_factor").asDouble(1) != 1) {

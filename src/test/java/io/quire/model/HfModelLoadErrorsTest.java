@@ -60,6 +60,15 @@ class HfModelLoadErrorsTest {
     }
 
     @Test
+    void aShardOutsideTheFolderIsRefused() throws IOException {
+        Path index = dir.resolve("model.safetensors.index.json");
+        Files.writeString(index, Files.readString(index).replace("model-00002-of-00002.safetensors",
+                "../../etc/passwd"));
+        assertThatThrownBy(() -> ModelLoader.load(dir)).isInstanceOf(SafetensorsException.class)
+                .hasMessageContaining("'../../etc/passwd', not a file name beside the index");
+    }
+
+    @Test
     void truncatedHeader() throws IOException {
         truncate(dir.resolve("model-00001-of-00002.safetensors"), 100);
         assertThatThrownBy(() -> ModelLoader.load(dir)).isInstanceOf(SafetensorsException.class)

@@ -83,6 +83,11 @@ public final class HubModels {
             weights.add(SINGLE);
         }
         HubClient.Snapshot shards = hub.pull(id, weights::contains, progress);
+        if (!shards.commit().equals(meta.commit())) {
+            // Someone pushed between the two pulls: config and index belong to the other commit.
+            throw new HubException(id + " moved from commit " + meta.commit() + " to " + shards.commit()
+                    + " during the download; run again");
+        }
         List<HubFile> all = new ArrayList<>(meta.files());
         all.addAll(shards.files());
         return new HubClient.Snapshot(id, shards.commit(), shards.dir(), List.copyOf(all));

@@ -22,6 +22,9 @@ import java.util.Map;
  * control tokens, split out of the text before the model runs, as the GGUF path does.
  */
 public final class TokenizerJson {
+    /** More ids than any released vocabulary (Gemma 3's is 262,144) by far. */
+    private static final int MAX_TOKENS = 1 << 22;
+
     public static final String FILE_NAME = "tokenizer.json";
     public static final String CONFIG_FILE_NAME = "tokenizer_config.json";
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -62,6 +65,13 @@ public final class TokenizerJson {
             int id = t.path("id").asInt();
             byId.put(id, t.path("content").asString());
             added.put(id, t.path("special").asBoolean(false) ? TokenType.CONTROL : TokenType.USER_DEFINED);
+        }
+        for (int id : byId.keySet()) {
+            // A corrupt file's huge or negative id would wrap or allocate without bound.
+            if (id < 0 || id >= Math.max(vocabSize, MAX_TOKENS)) {
+                throw new IllegalArgumentException(file + ": token id " + id + " is outside 0.." + (Math.max(vocabSize,
+                        MAX_TOKENS) - 1));
+            }
         }
         int n = Math.max(vocabSize, byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1);
         String[] tokens = new String[n];
