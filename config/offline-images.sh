@@ -61,10 +61,11 @@ else
   root=$work/jre
   # The modules: java.se (everything Spring Boot, Netty and Jinjava may reach), the Vector API,
   # jdk.unsupported (sun.misc.Unsafe for Netty), jdk.management (Actuator's process and JVM
-  # metrics), jdk.crypto.ec, jdk.naming.dns (Netty's DNS), jdk.zipfs. jdeps on the jar's classes
+  # metrics), jdk.crypto.ec, jdk.naming.dns (Netty's DNS), jdk.zipfs, jdk.httpserver (LoadingServer:
+  # /health and the page while the model loads, before Netty starts). jdeps on the jar's classes
   # and libraries asks for a subset of these (docs/containers.md).
   "$JAVA_HOME/bin/jlink" --output "$root/opt/java/openjdk" \
-    --add-modules java.se,jdk.incubator.vector,jdk.unsupported,jdk.management,jdk.crypto.ec,jdk.naming.dns,jdk.zipfs,jdk.jfr \
+    --add-modules java.se,jdk.incubator.vector,jdk.unsupported,jdk.management,jdk.crypto.ec,jdk.naming.dns,jdk.zipfs,jdk.jfr,jdk.httpserver \
     --strip-debug --no-header-files --no-man-pages --compress=zip-6 --generate-cds-archive
   # The libraries of the JVM's own .so files, but for the X11 window, splash screen and sound ones
   # a headless server never loads; plus libstdc++ and libgcc_s, which the CUDA backend's JavaCPP
