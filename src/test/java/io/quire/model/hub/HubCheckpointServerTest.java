@@ -10,13 +10,8 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,19 +69,7 @@ class HubCheckpointServerTest {
 
     @Test
     void servesTheSnapshotFolderUnderItsRepositoryId() throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        URI base = URI.create("http://localhost:" + port);
-        JsonNode models = json.readTree(http.send(HttpRequest.newBuilder(base.resolve("/v1/models")).build(),
-                HttpResponse.BodyHandlers.ofString()).body());
-        assertThat(models.get("data").get(0).get("id").asString()).isEqualTo(HubCheckpointPullTest.REPO);
-        String body = """
-                {"model": "%s", "prompt": "Once upon a time", "max_tokens": 32, "temperature": 0}"""
-                .formatted(HubCheckpointPullTest.REPO);
-        JsonNode r = json.readTree(http.send(HttpRequest.newBuilder(base.resolve("/v1/completions"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString()).body());
-        assertThat(r.get("choices").get(0).get("text").asString()).isEqualTo(
-                ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw");
+        ServedStories.assertServedAs(port, json, HubCheckpointPullTest.REPO);
         Path snapshot = HOME.resolve("hub/models--quire-test--stories260K-hf/snapshots/")
                 .resolve(HubCheckpointPullTest.COMMIT);
         assertThat(snapshot.resolve("model-00002-of-00002.safetensors")).exists();

@@ -8,13 +8,8 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -60,19 +55,7 @@ class HubModelServerTest {
 
     @Test
     void servesTheDownloadedFileUnderItsRepositoryId() throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        URI base = URI.create("http://localhost:" + port);
-        JsonNode models = json.readTree(http.send(HttpRequest.newBuilder(base.resolve("/v1/models")).build(),
-                HttpResponse.BodyHandlers.ofString()).body());
-        assertThat(models.get("data").get(0).get("id").asString()).isEqualTo(HubPullTest.REPO);
-        String body = """
-                {"model": "%s", "prompt": "Once upon a time", "max_tokens": 32, "temperature": 0}"""
-                .formatted(HubPullTest.REPO);
-        JsonNode r = json.readTree(http.send(HttpRequest.newBuilder(base.resolve("/v1/completions"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString()).body());
-        assertThat(r.get("choices").get(0).get("text").asString()).isEqualTo(
-                ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw");
+        ServedStories.assertServedAs(port, json, HubPullTest.REPO);
         Path link = HOME.resolve("hub/models--quire-test--stories260K-GGUF/snapshots/" + HubPullTest.COMMIT
                 + "/stories260K.gguf");
         assertThat(Files.isSymbolicLink(link)).isTrue();
