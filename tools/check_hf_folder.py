@@ -2,8 +2,9 @@
 """Checks a Hugging Face model folder against the GGUF file it was written from, with llama.cpp's
 own code: gguf-py's tensor name map and convert_hf_to_gguf.py's q/k `permute`, so that a folder
 Quire's tests write (src/test/java/io/quire/model/HfCheckpoints.java) is what llama.cpp's
-converter would turn back into that GGUF. transformers and torch are not installed here (nor
-the safetensors package): the safetensors files are read with numpy, following the format's spec.
+converter would turn back into that GGUF. It needs no transformers, torch or safetensors package
+(tools/make_hf_fixtures.py says where those come from): the safetensors files are read with numpy,
+following the format's spec.
 
     PYTHONPATH=/work/llama.cpp/gguf-py python3 tools/check_hf_folder.py MODEL.gguf FOLDER
 

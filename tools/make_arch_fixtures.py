@@ -2,8 +2,8 @@
 """Tiny random GGUF checkpoints per architecture, and llama.cpp's logits on them, for Quire's
 ArchitectureReferenceTest (src/test/resources/archs/).
 
-Hugging Face transformers cannot be installed here, so the independent reference is llama.cpp:
-each model is written with llama.cpp's own gguf-py (its metadata keys and tensor names), and
+The reference here is llama.cpp (tools/make_hf_fixtures.py makes the transformers one): each
+model is written with llama.cpp's own gguf-py (its metadata keys and tensor names), and
 tools/llamacpp-logits/dump_logits.cpp (built against libllama) gives the logits of every prompt
 position and the greedy continuation. llama.cpp's CPU GELU goes through an FP16 lookup table, so
 the reference build must have GGML_GELU_FP16 undefined (ggml/src/ggml-cpu/vec.h) for Gemma's
@@ -14,6 +14,7 @@ Usage: PYTHONPATH=/work/llama.cpp/gguf-py python3 tools/make_arch_fixtures.py DU
 seeds, and rerunning it reproduces the committed fixtures byte for byte.)
 """
 import json
+import os
 import subprocess
 import sys
 
@@ -200,11 +201,14 @@ def mixtral():
 def phi3():
     m = Model("phi3", "phi3", 6)
     dim, heads, kvh = 64, 4, 4
-    base(m, dim, 2, heads, kvh, 96, 256)
+    base(m, dim, 2, heads, kvh, 96, 1024)
     m.w.add_rope_dimension_count(dim // heads)
     m.w.add_rope_freq_base(10000.0)
-    m.w.add_rope_scaling_orig_ctx_len(64)  # context 256 > 64: the long factors apply, as llama.cpp picks
-    m.w.add_rope_scaling_attn_factors(float(np.sqrt(1 + np.log(4) / np.log(64))))
+    # Context 1024 > 256, so the file carries long and short factors and the attention factor; llama.cpp
+    # runs it with a 256-token context (N_CTX below; it pads smaller ones to 256), where it picks the
+    # short factors, as Quire and transformers do for positions inside the trained context.
+    m.w.add_rope_scaling_orig_ctx_len(256)
+    m.w.add_rope_scaling_attn_factors(float(np.sqrt(1 + np.log(4) / np.log(256))))
     m.w.add_sliding_window(2047)  # ignored by llama.cpp and Quire alike
     vocab = spm_vocab(m.w)
     head(m, vocab, dim)
@@ -254,7 +258,8 @@ def main():
         m.w.close()
         text = isinstance(toks, str)
         args = [dump, path, "text:" + toks if text else ",".join(map(str, toks)), "12"] + ([str(window)] if window else [])
-        res = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+        env = dict(os.environ, N_CTX="256") if m.name == "phi3" else None
+        res = json.loads(subprocess.run(args, check=True, capture_output=True, text=True, env=env).stdout)
         if text:
             res["text"] = toks
         res["window_reference"] = window

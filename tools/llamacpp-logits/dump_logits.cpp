@@ -8,7 +8,7 @@
 //           positions) in a fresh cache. For a one-layer model that is exactly sliding-window
 //           attention, which llama.cpp does not implement for its llama architecture (Mistral).
 // Prints JSON: {"prompt": [ids], "logits": [[...] for each prompt position], "tokens": [generated ids]}.
-// F32 KV cache, no flash attention, the model's whole trained context.
+// F32 KV cache, no flash attention, the model's whole trained context (or N_CTX from the environment).
 //
 // Build (a llama.cpp checkout at $L; GELU made exact first, since ggml's CPU GELU uses an FP16 table):
 //   sed -i 's/^#define GGML_GELU_FP16$//' $L/ggml/src/ggml-cpu/vec.h
@@ -77,7 +77,9 @@ int main(int argc, char ** argv) {
         toks.resize(n);
     }
     llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = llama_model_n_ctx_train(model);
+    // N_CTX in the environment serves a smaller context: llama.cpp picks phi3's short RoPE factors
+    // only when the served context fits the trained one.
+    cp.n_ctx = getenv("N_CTX") ? atoi(getenv("N_CTX")) : llama_model_n_ctx_train(model);
     cp.n_batch = cp.n_ubatch = cp.n_ctx;
     cp.n_seq_max = 1;
     cp.type_k = cp.type_v = GGML_TYPE_F32;

@@ -24,11 +24,15 @@ final class Attention {
     private int capacity;
     private float[] q, k, v, attn;
 
-    Attention(ModelConfig c, float[] ropeFactors) {
+    Attention(ModelConfig c, RopeFactors rf) {
         this.c = c;
         this.a = c.features();
-        this.rope = new Rope(c.headDim(), c.contextLength(), c.ropeTheta(), c.ropeScaleLinear(), ropeFactors,
-                c.ropeNeox(), a.ropeAttnFactor());
+        float[] ropeFactors = rf == null ? null : rf.factors();
+        this.rope = rf == null || rf.longFactors() == null
+                ? new Rope(c.headDim(), c.contextLength(), c.ropeTheta(), c.ropeScaleLinear(), ropeFactors,
+                        c.ropeNeox(), a.ropeAttnFactor())
+                : new Rope(c.headDim(), c.contextLength(), c.ropeTheta(), c.ropeScaleLinear(), ropeFactors,
+                        rf.longFactors(), rf.longFrom(), c.ropeNeox(), a.ropeAttnFactor());
         // Gemma 3's local layers use their own base and no scaling (llama.cpp's rope_freq_base_train_swa).
         boolean ownLocal = a.slidingWindow() > 0 && (a.ropeThetaLocal() != c.ropeTheta() || c.ropeScaleLinear() != 1f);
         this.localRope = ownLocal ? new Rope(c.headDim(), c.contextLength(), a.ropeThetaLocal(), 1f, ropeFactors,

@@ -94,7 +94,7 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
                             upload16(l.wo()), keep(device.upload(l.ffnNorm())), upload16(l.wGate(), l.wUp()),
                             upload16(l.wDown()));
                 }
-                float[][] tables = ropeTables(config, w.ropeFreqFactors());
+                float[][] tables = ropeTables(config, w.ropeFactors() == null ? null : w.ropeFactors().factors());
                 this.ropeCos = keep(device.upload(tables[0]));
                 this.ropeSin = keep(device.upload(tables[1]));
                 device.synchronize();

@@ -20,10 +20,10 @@ import java.util.List;
  * type. Keeping the weights as stored lets them stay memory-mapped.
  *
  * @param tiedEmbeddings {@code tie_word_embeddings}: the LM head is the token embedding
- * @param ropeFactors    per-pair frequency divisors (Llama 3's {@code rope_scaling}, Phi-3's long or short
+ * @param ropeFactors    per-pair frequency divisors (Llama 3's {@code rope_scaling}, Phi-3's short and long
  *                       factors), null for none
  */
-record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors) {
+record HfConfig(ModelConfig config, boolean tiedEmbeddings, RopeFactors ropeFactors) {
     static final String FILE_NAME = "config.json";
     /** transformers' {@code model_type} values Quire runs, and the architecture each runs as. */
     static final List<String> MODEL_TYPES = List.of("llama", "mistral", "mixtral", "qwen2", "qwen3", "qwen3_moe",
@@ -101,21 +101,27 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
         if (!(theta > 0) || Float.isInfinite(theta)) throw new ModelLoadException("rope_theta is " + theta);
 
         float linear = 1f, attnFactor = 1f;
-        float[] factors = null;
+        RopeFactors factors = null;
         JsonNode rs = rope.isObject() ? rope : c.path("rope_scaling");
         if (rs.isObject()) {
             String kind = rs.path("rope_type").asString(rs.path("type").asString("default"));
             switch (kind) {
                 case "default" -> { }
                 case "linear" -> linear = (float) rs.path("factor").asDouble(1);
-                case "llama3" -> factors = llama3Factors(rs, theta, headDim);
+                case "llama3" -> factors = RopeFactors.of(llama3Factors(rs, theta, headDim));
                 case "longrope", "su" -> {
-                    // Phi-3's long-RoPE, chosen once by context as llama.cpp's converter and loader do.
+                    // Phi-3's long-RoPE: short factors inside the trained context, long beyond it
+                    // (RopeFactors says why); cos and sin scaled as transformers' _compute_longrope_parameters.
                     int original = c.path("original_max_position_embeddings").asInt(
                             rs.path("original_max_position_embeddings").asInt(ctx));
-                    factors = floats(rs.path(ctx > original ? "long_factor" : "short_factor"), headDim / 2);
-                    double scale = (double) ctx / original;
-                    attnFactor = scale > 1 ? (float) Math.sqrt(1 + Math.log(scale) / Math.log(original)) : 1f;
+                    if (original <= 0) throw new ModelLoadException("original_max_position_embeddings is " + original);
+                    float[] shortFactors = floats(rs.path("short_factor"), headDim / 2);
+                    factors = ctx > original
+                            ? new RopeFactors(shortFactors, floats(rs.path("long_factor"), headDim / 2), original)
+                            : RopeFactors.of(shortFactors);
+                    double scale = rs.path("factor").asDouble((double) ctx / original);
+                    attnFactor = rs.hasNonNull("attention_factor") ? (float) rs.path("attention_factor").asDouble()
+                            : scale > 1 ? (float) Math.sqrt(1 + Math.log(scale) / Math.log(original)) : 1f;
                 }
                 default -> throw new ModelLoadException("unsupported rope_scaling type '" + kind
                         + "' in config.json (supported: linear, llama3)");
@@ -144,7 +150,9 @@ record HfConfig(ModelConfig config, boolean tiedEmbeddings, float[] ropeFactors)
                             + " layers (decoder_sparse_step, mlp_only_layers), is not supported");
                 }
                 yield new ArchitectureFeatures(true, false, false, false, false, 1f, scale, 0f, 0f, 0, 0, 10000f, 1f,
-                        positive(c, "num_experts"), positive(c, "num_experts_per_tok"),
+                        // transformers 5 saves Qwen3-MoE's num_experts as num_local_experts.
+                        positive(c, c.has("num_experts") ? "num_experts" : "num_local_experts"),
+                        positive(c, "num_experts_per_tok"),
                         positive(c, "moe_intermediate_size"));
             }
             case "gemma2", "gemma3_text" -> HfGemma.features(c, type, dim, headDim, layers, theta);

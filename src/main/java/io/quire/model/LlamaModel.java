@@ -48,7 +48,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         this.weights = weights;
         this.tokenizer = tokenizer;
         this.resource = resource;
-        this.attention = new Attention(config, weights.ropeFreqFactors());
+        this.attention = new Attention(config, weights.ropeFactors());
         this.feedForward = new FeedForward(config);
     }
 

@@ -16,7 +16,7 @@ record LlamaWeights(
         Layer[] layers,
         float[] outputNorm,
         Tensor output,
-        float[] ropeFreqFactors) {
+        RopeFactors ropeFactors) {
 
     /**
      * One block. Optional parts are null when the architecture lacks them: biases (qwen2), per-head
@@ -31,8 +31,8 @@ record LlamaWeights(
         return from(TensorSource.of(f), c, ropeFactors(f, c));
     }
 
-    /** The weights from any source; {@code ropeFactors} as {@link #ropeFreqFactors}, null for none. */
-    static LlamaWeights from(TensorSource f, ModelConfig c, float[] ropeFactors) {
+    /** The weights from any source; {@code ropeFactors} null for none. */
+    static LlamaWeights from(TensorSource f, ModelConfig c, RopeFactors ropeFactors) {
         ArchitectureFeatures a = c.features();
         int dim = c.dim();
         Tensor emb = ModelLoader.weight(f, "token_embd.weight", dim, c.vocabSize());
@@ -84,18 +84,21 @@ record LlamaWeights(
     }
 
     /**
-     * Per-pair RoPE frequency divisors: Llama 3's {@code rope_freqs}, or phi3's long-RoPE factors,
-     * the long ones when the context is longer than the trained one (as llama.cpp picks them).
+     * Per-pair RoPE frequency divisors: Llama 3's {@code rope_freqs}, or phi3's long-RoPE factors:
+     * short inside the trained context, long beyond it ({@link RopeFactors} says why).
      */
-    private static float[] ropeFactors(GgufFile f, ModelConfig c) {
+    private static RopeFactors ropeFactors(GgufFile f, ModelConfig c) {
         int half = c.headDim() / 2;
         TensorSource s = TensorSource.of(f);
-        if (f.hasTensor("rope_freqs.weight")) return vector(s, "rope_freqs.weight", half);
+        if (f.hasTensor("rope_freqs.weight")) return RopeFactors.of(vector(s, "rope_freqs.weight", half));
         if (!f.hasTensor("rope_factors_short.weight")) return null;
+        float[] shortFactors = vector(s, "rope_factors_short.weight", half);
         int trained = f.metadata().getInt(c.architecture() + ".rope.scaling.original_context_length",
                 c.contextLength());
-        boolean longer = c.contextLength() > trained && f.hasTensor("rope_factors_long.weight");
-        return vector(s, longer ? "rope_factors_long.weight" : "rope_factors_short.weight", half);
+        if (c.contextLength() <= trained || !f.hasTensor("rope_factors_long.weight")) {
+            return RopeFactors.of(shortFactors);
+        }
+        return new RopeFactors(shortFactors, vector(s, "rope_factors_long.weight", half), trained);
     }
 
     /** Rows {@code from .. from+count-1} of a matrix (or of a stack of them) as a matrix of its own. */

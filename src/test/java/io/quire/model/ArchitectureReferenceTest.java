@@ -12,8 +12,8 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Each architecture against llama.cpp as the independent reference (Hugging Face transformers
- * cannot be installed here): a tiny random F32 checkpoint per architecture, written with llama.cpp's
+ * Each architecture against llama.cpp (TransformersReferenceTest holds the transformers
+ * reference): a tiny random F32 checkpoint per architecture, written with llama.cpp's
  * gguf-py under its real metadata keys and tensor names, and llama.cpp's logits for every prompt
  * position plus its greedy continuation, all made by {@code tools/make_arch_fixtures.py} into
  * {@code src/test/resources/archs}. The prompts (28 to 46 tokens) cross the 8-token sliding windows (Mistral,

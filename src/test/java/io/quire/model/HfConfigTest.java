@@ -35,7 +35,7 @@ class HfConfigTest {
         assertThat(c.qkvBias()).isFalse();
         assertThat(hf.tiedEmbeddings()).isFalse();
         // transformers' _compute_llama3_parameters (computed in Python): 29 pairs kept, 29 slowed 8x, 6 blended.
-        float[] f = hf.ropeFactors();
+        float[] f = hf.ropeFactors().factors();
         assertThat(f).hasSize(64);
         for (int i = 0; i < 29; i++) assertThat(f[i]).isEqualTo(1f);
         for (int i = 35; i < 64; i++) assertThat(f[i]).isEqualTo(8f);
@@ -118,7 +118,7 @@ class HfConfigTest {
                  "rope_parameters": {"rope_theta": 500000.0, "rope_type": "llama3", "factor": 32.0,
                    "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}}""");
         assertThat(hf.config().ropeTheta()).isEqualTo(500000f);
-        assertThat(hf.ropeFactors()).hasSize(32).contains(32f, 1f);
+        assertThat(hf.ropeFactors().factors()).hasSize(32).contains(32f, 1f);
         assertThat(parse("""
                 {"model_type": "qwen3", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 1,
                  "num_attention_heads": 4, "vocab_size": 320,

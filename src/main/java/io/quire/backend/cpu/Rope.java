@@ -22,12 +22,24 @@ public final class Rope {
     /** @param attnFactor cos and sin are multiplied by it (llama.cpp's attn_factor: phi3's long-RoPE scale) */
     public Rope(int headDim, int maxPositions, float theta, float linearScale, float[] freqFactors, boolean neox,
             float attnFactor) {
+        this(headDim, maxPositions, theta, linearScale, freqFactors, null, Integer.MAX_VALUE, neox, attnFactor);
+    }
+
+    /**
+     * As above, but positions from {@code longFrom} on divide by {@code longFactors} instead
+     * (Phi-3's long-RoPE: short factors inside the trained context, long ones beyond it).
+     */
+    public Rope(int headDim, int maxPositions, float theta, float linearScale, float[] freqFactors,
+            float[] longFactors, int longFrom, boolean neox, float attnFactor) {
         if (headDim <= 0 || headDim % 2 != 0) throw new IllegalArgumentException("RoPE head dimension must be "
                 + "positive and even, got " + headDim);
         if (maxPositions <= 0) throw new IllegalArgumentException("maxPositions must be positive, got " + maxPositions);
         if (!(theta > 0) || !(linearScale > 0)) throw new IllegalArgumentException("RoPE theta and linear scale must "
                 + "be positive, got " + theta + " and " + linearScale);
         this.half = headDim / 2;
+        if (longFactors != null && (freqFactors == null || longFactors.length < half)) {
+            throw new IllegalArgumentException("RoPE long factors need " + half + " values and short ones beside them");
+        }
         if (freqFactors != null && freqFactors.length < half) {
             throw new IllegalArgumentException("RoPE frequency factors have " + freqFactors.length + " values, need "
                     + half);
@@ -40,14 +52,17 @@ public final class Rope {
         this.cos = new float[maxPositions * half];
         this.sin = new float[maxPositions * half];
         double[] freq = new double[half];
+        double[] longFreq = new double[half];
         for (int i = 0; i < half; i++) {
             freq[i] = Math.pow(theta, -2.0 * i / headDim);
+            longFreq[i] = longFactors == null ? freq[i] : freq[i] / longFactors[i];
             if (freqFactors != null) freq[i] /= freqFactors[i];
         }
         for (int p = 0; p < maxPositions; p++) {
             double pos = p / (double) linearScale;
+            double[] f = p >= longFrom && longFactors != null ? longFreq : freq;
             for (int i = 0; i < half; i++) {
-                double a = pos * freq[i];
+                double a = pos * f[i];
                 cos[p * half + i] = (float) (Math.cos(a) * attnFactor);
                 sin[p * half + i] = (float) (Math.sin(a) * attnFactor);
             }

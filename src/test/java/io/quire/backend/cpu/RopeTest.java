@@ -116,4 +116,24 @@ class RopeTest {
         assertThatThrownBy(() -> rope.apply(new float[16], 0, 1, 10)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("position 10");
     }
+
+    /** Phi-3's long-RoPE: the short factors rotate positions below the switch, the long ones the rest. */
+    @Test
+    void longFactorsTakeOverAtTheirFirstPosition() {
+        float[] shortF = {1f, 1.5f, 2f, 3f}, longF = {1f, 4f, 8f, 16f};
+        Rope both = new Rope(8, 12, 10000f, 1f, shortF, longF, 5, true, 1.25f);
+        Rope shortOnly = new Rope(8, 12, 10000f, 1f, shortF, true, 1.25f);
+        Rope longOnly = new Rope(8, 12, 10000f, 1f, longF, true, 1.25f);
+        Random rnd = new Random(3);
+        for (int p = 0; p < 12; p++) {
+            float[] x = new float[8];
+            for (int i = 0; i < 8; i++) x[i] = (float) rnd.nextGaussian();
+            float[] a = x.clone(), b = x.clone();
+            both.apply(a, 0, 1, p);
+            (p < 5 ? shortOnly : longOnly).apply(b, 0, 1, p);
+            assertThat(a).as("position %d", p).containsExactly(b);
+        }
+        assertThatThrownBy(() -> new Rope(8, 12, 10000f, 1f, null, longF, 5, true, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("long factors");
+    }
 }
