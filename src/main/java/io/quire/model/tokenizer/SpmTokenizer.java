@@ -23,8 +23,13 @@ final class SpmTokenizer extends VocabTokenizer {
 
     private final float[] scores;
     private final boolean addSpacePrefix;
+    /** tokenizer.json's Metaspace prepend_scheme ("first" or "always"), or null for llama.cpp's rule. */
+    private final String metaspace;
     private final int[] byteTokens = new int[256];
     private final byte[][] decoded;
+
+    /** Not a GGUF key: how {@link TokenizerJson} passes on a Metaspace pre-tokenizer's prepend_scheme. */
+    static final String METASPACE_KEY = "tokenizer.quire.metaspace_prepend_scheme";
 
     SpmTokenizer(GgufMetadata md) {
         super(md, true, 1, 2, 0);
@@ -35,6 +40,7 @@ final class SpmTokenizer extends VocabTokenizer {
         }
         this.scores = s != null ? s : new float[pieces.length];
         this.addSpacePrefix = md.getBoolean("tokenizer.ggml.add_space_prefix", true);
+        this.metaspace = md.getString(METASPACE_KEY, null);
         for (int b = 0; b < 256; b++) {
             Integer id = ids.get(String.format("<0x%02X>", b));
             if (id == null) id = ids.get(String.valueOf((char) b)); // llama.cpp's fallback: the byte as a character
@@ -84,8 +90,18 @@ final class SpmTokenizer extends VocabTokenizer {
 
     @Override
     protected void encodeText(String fragment, boolean afterSpecialOrStart, IntList out) {
+        encodeText(fragment, afterSpecialOrStart, afterSpecialOrStart, out);
+    }
+
+    @Override
+    protected void encodeText(String fragment, boolean afterSpecialOrStart, boolean atStart, IntList out) {
+        // llama.cpp (and a tokenizer.json Prepend normaliser) prefix every fragment that starts the text
+        // or follows a special token; a Metaspace pre-tokenizer only one that does not already start
+        // with a space, and with prepend_scheme "first" only at the start of the whole text.
+        boolean prefix = addSpacePrefix && (metaspace == null ? afterSpecialOrStart
+                : !fragment.startsWith(" ") && (atStart || metaspace.equals("always")));
         // llama.cpp escapes only the space character, not other white space.
-        String text = ((addSpacePrefix && afterSpecialOrStart) ? " " + fragment : fragment).replace(' ', SPACE_MARK);
+        String text = (prefix ? " " + fragment : fragment).replace(' ', SPACE_MARK);
         if (text.isEmpty()) return;
 
         Symbol[] symbols = new Symbol[text.length()];

@@ -98,11 +98,18 @@ public final class TokenizerJson {
         md.put("tokenizer.ggml.tokens", new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.STRING, tokens));
         md.put("tokenizer.ggml.token_type", new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.INT32, types));
         String[] merges = merges(model.path("merges"));
+        for (JsonNode n : flatten(tj.path("normalizer"))) {
+            String type = n.path("type").asString("");
+            // Qwen's NFC (and the other Unicode forms, which tokenizers names the same as Java).
+            if (type.matches("NFK?[CD]")) put(md, VocabTokenizer.NORMALIZER_KEY, type);
+        }
         if (spm) {
             put(md, "tokenizer.ggml.model", "llama");
             md.put("tokenizer.ggml.scores", new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.FLOAT32,
                     scores(tokens, merges)));
             md.put("tokenizer.ggml.add_space_prefix", bool(addsSpacePrefix(tj)));
+            String scheme = metaspaceScheme(tj);
+            if (scheme != null) put(md, SpmTokenizer.METASPACE_KEY, scheme);
         } else {
             put(md, "tokenizer.ggml.model", "gpt2");
             put(md, "tokenizer.ggml.pre", HfPreTokenizers.name(tj.path("pre_tokenizer"), file));
@@ -175,6 +182,18 @@ public final class TokenizerJson {
             }
         }
         return false;
+    }
+
+    /** A Metaspace pre-tokenizer's prepend_scheme ("first" or "always"), or null without one (or with "never"). */
+    private static String metaspaceScheme(JsonNode tj) {
+        for (JsonNode n : flatten(tj.path("pre_tokenizer"))) {
+            if (n.path("type").asString("").equals("Metaspace")) {
+                String scheme = n.path("prepend_scheme").asString(n.path("add_prefix_space").asBoolean(true)
+                        ? "always" : "never");
+                return scheme.equals("never") ? null : scheme;
+            }
+        }
+        return null;
     }
 
     /** The special token a {@code TemplateProcessing} post-processor puts before a single sequence, or null. */

@@ -30,10 +30,16 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     protected final int bos, eos, unk;
     protected final boolean addBos, addEos;
     private final Set<Integer> endOfGeneration;
+    /** Unicode normal form applied to text between special tokens (tokenizer.json's NFC/NFKC normaliser), or null. */
+    private final java.text.Normalizer.Form normalForm;
+    /** Not a GGUF key: how {@link TokenizerJson} passes on a Unicode normaliser ("NFC", "NFKC", ...). */
+    static final String NORMALIZER_KEY = "tokenizer.quire.unicode_normalizer";
     /** Control, unknown and user-defined tokens, longest text first (the order they are matched in). */
     private final int[] specialByLength;
 
     protected VocabTokenizer(GgufMetadata md, boolean defaultAddBos, int defaultBos, int defaultEos, int defaultUnk) {
+        String form = md.getString(NORMALIZER_KEY, null);
+        this.normalForm = form == null ? null : java.text.Normalizer.Form.valueOf(form);
         String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
         if (tokens == null || tokens.length == 0) {
             throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.tokens: the file carries no"
@@ -103,7 +109,9 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
                 out.add(f.token);
                 previousWasSpecial = true;
             } else {
-                encodeText(text.substring(f.start, f.end), previousWasSpecial, out);
+                String fragment = text.substring(f.start, f.end);
+                if (normalForm != null) fragment = java.text.Normalizer.normalize(fragment, normalForm);
+                encodeText(fragment, previousWasSpecial, f.start == 0, out);
                 previousWasSpecial = false;
             }
         }
@@ -113,6 +121,11 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
 
     /** Tokenizes plain text (no special tokens in it) onto {@code out}. */
     protected abstract void encodeText(String text, boolean afterSpecialOrStart, IntList out);
+
+    /** As above, told also whether the fragment begins the whole text. */
+    protected void encodeText(String text, boolean afterSpecialOrStart, boolean atStart, IntList out) {
+        encodeText(text, afterSpecialOrStart, out);
+    }
 
     /** A piece of the input: a special token ({@code token >= 0}) or raw text {@code [start, end)}. */
     private record Fragment(int token, int start, int end) {}
