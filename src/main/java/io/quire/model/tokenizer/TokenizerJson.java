@@ -98,8 +98,8 @@ public final class TokenizerJson {
         md.put("tokenizer.ggml.tokens", new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.STRING, tokens));
         md.put("tokenizer.ggml.token_type", new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.INT32, types));
         String[] merges = merges(model.path("merges"));
-        for (JsonNode n : flatten(tj.path("normalizer"))) {
-            String type = n.path("type").asString("");
+        for (JsonNode norm : flatten(tj.path("normalizer"))) {
+            String type = norm.path("type").asString("");
             // Qwen's NFC (and the other Unicode forms, which tokenizers names the same as Java).
             if (type.matches("NFK?[CD]")) put(md, VocabTokenizer.NORMALIZER_KEY, type);
         }
