@@ -18,9 +18,9 @@ import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
 
 /**
- * Answers on the server's port while the model loads, before Spring's web server exists (it starts
- * only once every bean, the model's included, is built): {@code /health} and readiness say 503 with
- * the percentage read, liveness says up, the playground page is served so that it can show the
+ * Answers on the server's port while the model downloads and loads, before Spring's web server
+ * exists (it starts only once every bean, the model's included, is built): {@code /health} and
+ * readiness say 503 with the phase and its percentage, liveness says up, the playground page is served so that it can show the
  * progress, and every other route gets an OpenAI-shaped 503. As a {@link SmartLifecycle} of the
  * first phase it closes when the application starts, just before the web server binds the port;
  * a failed start closes it as the context is destroyed. Without a fixed port (0) it never opens.
@@ -68,7 +68,7 @@ final class LoadingServer implements SmartLifecycle {
         server.setExecutor(threads);
         server.createContext("/", this::handle);
         server.start();
-        log.info("While the model loads, port {} answers /health with 503 and the percentage read", port());
+        log.info("While the model downloads and loads, port {} answers /health with 503 and its progress", port());
         return true;
     }
 
@@ -77,11 +77,15 @@ final class LoadingServer implements SmartLifecycle {
             String path = exchange.getRequestURI().getPath();
             boolean get = "GET".equals(exchange.getRequestMethod()) || "HEAD".equals(exchange.getRequestMethod());
             double percent = Math.round(progress.percent() * 10) / 10.0;
+            boolean downloading = progress.phase() == ModelLoadProgress.Phase.DOWNLOADING;
+            String file = progress.file();
             if (get && path.equals("/health")) {
-                // "reading" the file, then "starting": the engine and the web server are still to come.
-                String phase = percent < 100 ? "reading" : "starting";
-                json(exchange, 503, "{\"status\":\"loading\",\"phase\":\"" + phase + "\",\"progress\":" + percent
-                        + "}");
+                // "downloading" each file from the Hub, "reading" the weights, then "starting": the
+                // engine and the web server are still to come.
+                String phase = downloading ? "downloading" : percent < 100 ? "reading" : "starting";
+                json(exchange, 503, "{\"status\":\"loading\",\"phase\":\"" + phase + "\","
+                        + (downloading && file != null ? "\"file\":\"" + jsonText(file) + "\"," : "")
+                        + "\"progress\":" + percent + "}");
             } else if (get && path.equals("/actuator/health/liveness")) {
                 json(exchange, 200, "{\"status\":\"UP\"}");
             } else if (get && (path.equals("/actuator/health") || path.startsWith("/actuator/health/"))) {
@@ -90,8 +94,9 @@ final class LoadingServer implements SmartLifecycle {
                 page(exchange, path.equals("/") ? "/index.html" : path);
             } else {
                 exchange.getResponseHeaders().set("Retry-After", "5");
-                json(exchange, 503, "{\"error\":{\"message\":\"The model is still loading (" + percent
-                        + " % read); try again shortly.\",\"type\":\"ServiceUnavailableError\",\"param\":null,"
+                json(exchange, 503, "{\"error\":{\"message\":\"The model is still "
+                        + (downloading ? "downloading (" + percent + " % of a file)" : "loading (" + percent + " % read)")
+                        + "; try again shortly.\",\"type\":\"ServiceUnavailableError\",\"param\":null,"
                         + "\"code\":503}}");
             }
         }
@@ -111,6 +116,17 @@ final class LoadingServer implements SmartLifecycle {
             };
             send(exchange, 200, type, in.readAllBytes());
         }
+    }
+
+    /** A file name as JSON string content (Hub file names are plain, but never trusted to be). */
+    private static String jsonText(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\') out.append('\\').append(c);
+            else if (c < 0x20) out.append(String.format("\\u%04x", (int) c));
+            else out.append(c);
+        }
+        return out.toString();
     }
 
     private static void json(HttpExchange exchange, int status, String body) throws IOException {

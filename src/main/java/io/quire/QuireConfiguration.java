@@ -44,7 +44,11 @@ public class QuireConfiguration {
 
     /** Answers on the port while the model loads (see {@link LoadingServer}); closed if the start fails. */
     @Bean(destroyMethod = "close")
-    LoadingServer loadingServer(QuireProperties props) {
+    LoadingServer loadingServer(QuireProperties props,
+            org.springframework.beans.factory.ObjectProvider<HubModelInitializer.EarlyLoadingServer> early) {
+        // A Hub model's download opened it already; it goes on answering while the weights are read.
+        HubModelInitializer.EarlyLoadingServer open = early.getIfAvailable();
+        if (open != null) return open.server();
         String model = props.dummy() ? "the dummy model" : ModelLoader.defaultName(Path.of(props.model()));
         return new LoadingServer(new ModelLoadProgress(model));
     }

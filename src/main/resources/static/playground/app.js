@@ -51,7 +51,9 @@ async function watchHealth() {
       if (body?.status === 'loading') {
         const p = Math.floor(body.progress ?? 0);
         progress.hidden = false; progress.value = p;
-        setStatus('loading', body.phase === 'starting' ? 'Model read; starting the engine…' : `Loading the model: ${p} %`);
+        setStatus('loading', body.phase === 'starting' ? 'Model read; starting the engine…'
+          : body.phase === 'downloading' ? `Downloading ${body.file ?? 'the model'}: ${p} %`
+          : `Loading the model: ${p} %`);
       } else {
         setStatus('down', `Not ready (HTTP ${res.status})`);
       }

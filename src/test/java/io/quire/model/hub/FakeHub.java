@@ -39,6 +39,9 @@ public final class FakeHub implements AutoCloseable {
     public final AtomicInteger cutsLeft = new AtomicInteger();
     public volatile int cutAfter = 100_000;
     public volatile boolean corrupt;
+    /** When set, downloads stop after {@link #pauseAfter} bytes until it is counted down. */
+    public volatile java.util.concurrent.CountDownLatch pause;
+    public volatile int pauseAfter = 100_000;
 
     public FakeHub() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -141,6 +144,19 @@ public final class FakeHub implements AutoCloseable {
             out.write(bytes, from, cutAfter);
             out.flush();
             throw new IOException("cut on purpose");
+        }
+        java.util.concurrent.CountDownLatch p = pause;
+        if (p != null && length > pauseAfter) {
+            out.write(bytes, from, pauseAfter);
+            out.flush();
+            try {
+                if (!p.await(60, java.util.concurrent.TimeUnit.SECONDS)) throw new IOException("never resumed");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+            from += pauseAfter;
+            length -= pauseAfter;
         }
         out.write(bytes, from, length);
     }
