@@ -41,9 +41,23 @@ public record GenerationDefaults(Float temperature, Float topP, Integer topK, Fl
         } else if (!e.isMissingNode() && !e.isNull()) {
             eos.add(id(file, e));
         }
-        return new GenerationDefaults(number(g, "temperature"), number(g, "top_p"),
-                g.path("top_k").isNumber() ? g.path("top_k").asInt() : null, number(g, "min_p"),
-                number(g, "repetition_penalty"), List.copyOf(eos));
+        Float temperature = number(g, "temperature"), topP = number(g, "top_p"), minP = number(g, "min_p");
+        Float repetition = number(g, "repetition_penalty");
+        Integer topK = g.path("top_k").isNumber() ? g.path("top_k").asInt() : null;
+        // The ranges a request is held to (RequestValidator): a bad default would otherwise turn every
+        // request that leaves the field out into a 400, long after the server said it was ready.
+        check(file, "temperature", temperature, temperature == null || temperature >= 0 && !temperature.isInfinite(),
+                "non-negative");
+        check(file, "top_p", topP, topP == null || topP > 0 && topP <= 1, "in (0, 1]");
+        check(file, "top_k", topK, topK == null || topK >= -1, "-1 or 0 (off), or at least 1");
+        check(file, "min_p", minP, minP == null || minP >= 0 && minP <= 1, "in [0, 1]");
+        check(file, "repetition_penalty", repetition, repetition == null || repetition > 0 && !repetition.isInfinite(),
+                "greater than zero");
+        return new GenerationDefaults(temperature, topP, topK, minP, repetition, List.copyOf(eos));
+    }
+
+    private static void check(Path file, String key, Object value, boolean ok, String range) {
+        if (!ok) throw new ModelLoadException(file + ": " + key + " must be " + range + ", got " + value);
     }
 
     private static Float number(JsonNode g, String key) {

@@ -45,6 +45,21 @@ class GenerationDefaultsTest {
         assertThat(g.repetitionPenalty()).isEqualTo(1.1f);
     }
 
+    /** A value a request could not carry stops the load, naming the file, the field and its range. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+            "\"top_p\": 1.5             | top_p must be in (0, 1], got 1.5",
+            "\"top_p\": 0               | top_p must be in (0, 1], got 0.0",
+            "\"temperature\": -0.1      | temperature must be non-negative, got -0.1",
+            "\"top_k\": -2              | top_k must be -1 or 0 (off), or at least 1, got -2",
+            "\"min_p\": 2               | min_p must be in [0, 1], got 2.0",
+            "\"repetition_penalty\": 0  | repetition_penalty must be greater than zero, got 0.0"})
+    void outOfRangeValuesAreRefusedAtLoad(String field, String message) throws Exception {
+        Files.writeString(dir.resolve("generation_config.json"), "{" + field + "}");
+        assertThatThrownBy(() -> GenerationDefaults.read(dir)).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("generation_config.json: " + message);
+    }
+
     @Test
     void badEosIdIsRefused() throws Exception {
         Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": \"</s>\"}");
