@@ -9,6 +9,8 @@ llama.cpp's tokenizer test strings: the reference of Quire's TokenizerJsonRefere
   llama2/   SentencePiece BPE with byte fallback, as the Hub's Llama 2 tokenizer.json is written
             (a Prepend("▁") + Replace(" ", "▁") normalizer, no pre-tokenizer; transformers' legacy form)
   mistral/  the same model as transformers 5 writes it (a Metaspace pre-tokenizer)
+  phi3/     llama2/ with Phi-3's chat tokens, which strip the white space after them (rstrip), and
+            one that strips the white space before it (lstrip)
   qwen2/    byte-level BPE with Qwen2's pre-tokenizer regex and NFC normaliser, ChatML special tokens
   NAME.json the cases: each test string, the ids without and with the tokenizer's special tokens
             added (the test strings, and a few with decomposed accents), the ids of the string wrapped in special tokens written as text, the text decoded
@@ -92,6 +94,17 @@ def sentencepiece(text, work, legacy):
     return tok
 
 
+def phi3(base):
+    """Phi-3's form: Llama 2's tokenizer with chat tokens that take the white space after them along
+    (rstrip), and one that takes the white space before it (lstrip, as RoBERTa's <mask>)."""
+    from tokenizers import AddedToken
+    t = Tokenizer.from_str(base.backend_tokenizer.to_str())
+    t.add_special_tokens([AddedToken(c, rstrip=True, normalized=False, special=True)
+                          for c in ("<|assistant|>", "<|end|>", "<|user|>", "<|system|>")]
+                         + [AddedToken("<|placeholder1|>", lstrip=True, normalized=False, special=True)])
+    return tf.PreTrainedTokenizerFast(tokenizer_object=t, bos_token="<s>", eos_token="<|end|>", unk_token="<unk>")
+
+
 def cases(vocab_dir):
     out = []
     for name in sorted(os.listdir(vocab_dir)):
@@ -120,6 +133,8 @@ def main():
             "<|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>"),
         "llama2": (sentencepiece(text, work, legacy=True), "<s>[INST] {} [/INST]</s>"),
         "mistral": (sentencepiece(text, work, legacy=False), "<s>[INST] {} [/INST]</s>"),
+        "phi3": (phi3(sentencepiece(text, work, legacy=True)),
+                 "<|user|>\n{}  <|placeholder1|><|end|>\n<|assistant|>\n"),
         "qwen2": (tf.PreTrainedTokenizerFast(
             tokenizer_object=byte_level(text, QWEN2, ["<|endoftext|>", "<|im_start|>", "<|im_end|>"], True, None),
             eos_token="<|im_end|>", pad_token="<|endoftext|>"),

@@ -9,8 +9,10 @@ import tools.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -61,10 +63,14 @@ public final class TokenizerJson {
             byId.put(e.getValue().asInt(), e.getKey());
         }
         Map<Integer, TokenType> added = new HashMap<>();
+        List<Integer> lstrip = new ArrayList<>(), rstrip = new ArrayList<>();
         for (JsonNode t : tj.path("added_tokens")) {
             int id = t.path("id").asInt();
             byId.put(id, t.path("content").asString());
             added.put(id, t.path("special").asBoolean(false) ? TokenType.CONTROL : TokenType.USER_DEFINED);
+            // Phi-3's chat tokens swallow the white space after them (rstrip), RoBERTa's <mask> before it.
+            if (t.path("lstrip").asBoolean(false)) lstrip.add(id);
+            if (t.path("rstrip").asBoolean(false)) rstrip.add(id);
         }
         for (int id : byId.keySet()) {
             // A corrupt file's huge or negative id would wrap or allocate without bound.
@@ -95,6 +101,10 @@ public final class TokenizerJson {
         }
 
         Map<String, GgufMetadata.Entry> md = new LinkedHashMap<>();
+        if (!lstrip.isEmpty()) md.put(VocabTokenizer.LSTRIP_KEY, new GgufMetadata.Entry(GgufValueType.ARRAY,
+                GgufValueType.INT32, lstrip.stream().mapToInt(Integer::intValue).toArray()));
+        if (!rstrip.isEmpty()) md.put(VocabTokenizer.RSTRIP_KEY, new GgufMetadata.Entry(GgufValueType.ARRAY,
+                GgufValueType.INT32, rstrip.stream().mapToInt(Integer::intValue).toArray()));
         md.put("tokenizer.ggml.tokens", new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.STRING, tokens));
         md.put("tokenizer.ggml.token_type", new GgufMetadata.Entry(GgufValueType.ARRAY, GgufValueType.INT32, types));
         String[] merges = merges(model.path("merges"));

@@ -34,6 +34,9 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     private final java.text.Normalizer.Form normalForm;
     /** Not a GGUF key: how {@link TokenizerJson} passes on a Unicode normaliser ("NFC", "NFKC", ...). */
     static final String NORMALIZER_KEY = "tokenizer.quire.unicode_normalizer";
+    /** Not GGUF keys: added tokens that take the white space before (lstrip) or after (rstrip) them along. */
+    static final String LSTRIP_KEY = "tokenizer.quire.lstrip_ids", RSTRIP_KEY = "tokenizer.quire.rstrip_ids";
+    private final java.util.BitSet lstrip = new java.util.BitSet(), rstrip = new java.util.BitSet();
     /** Control, unknown and user-defined tokens, longest text first (the order they are matched in). */
     private final int[] specialByLength;
 
@@ -54,6 +57,15 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
         this.types = new TokenType[tokens.length];
         for (int i = 0; i < tokens.length; i++) {
             types[i] = typeIds == null ? TokenType.NORMAL : TokenType.fromId(typeIds[i]);
+        }
+        for (String key : new String[] {LSTRIP_KEY, RSTRIP_KEY}) {
+            int[] list = md.getIntArray(key);
+            if (list == null) continue;
+            for (int id : list) {
+                if (id < 0 || id >= tokens.length) throw new IllegalArgumentException(key + " names token " + id
+                        + ", outside the vocabulary of " + tokens.length);
+                (key.equals(LSTRIP_KEY) ? lstrip : rstrip).set(id);
+            }
         }
         this.ids = new HashMap<>(tokens.length * 2);
         for (int i = 0; i < tokens.length; i++) ids.put(tokens[i], i); // later duplicates win, as in llama.cpp
@@ -130,6 +142,11 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     /** A piece of the input: a special token ({@code token >= 0}) or raw text {@code [start, end)}. */
     private record Fragment(int token, int start, int end) {}
 
+    /** Unicode White_Space, as Rust's char::is_whitespace (Java's isWhitespace leaves out no-break spaces). */
+    private static boolean isSpace(char c) {
+        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085';
+    }
+
     /**
      * Splits special tokens written literally in {@code text} out of it, longest token first, as
      * llama.cpp's {@code tokenizer_st_partition} does. User-defined tokens are always recognised
@@ -151,9 +168,13 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
                 while (true) {
                     int hit = text.indexOf(s, pos);
                     if (hit < 0 || hit + s.length() > f.end) break;
-                    if (hit > pos) next.add(new Fragment(-1, pos, hit));
-                    next.add(new Fragment(id, hit, hit + s.length()));
-                    pos = hit + s.length();
+                    // lstrip/rstrip: the white space beside the token goes with it, as in tokenizers.
+                    int from = hit, to = hit + s.length();
+                    if (lstrip.get(id)) while (from > pos && isSpace(text.charAt(from - 1))) from--;
+                    if (rstrip.get(id)) while (to < f.end && isSpace(text.charAt(to))) to++;
+                    if (from > pos) next.add(new Fragment(-1, pos, from));
+                    next.add(new Fragment(id, from, to));
+                    pos = to;
                 }
                 if (pos < f.end) next.add(new Fragment(-1, pos, f.end));
             }

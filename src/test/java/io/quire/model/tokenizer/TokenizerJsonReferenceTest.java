@@ -13,7 +13,8 @@ import static org.assertj.core.api.SoftAssertions.assertSoftly;
 /**
  * tokenizer.json files made with Hugging Face {@code tokenizers} in the styles people download
  * (Llama 3's byte-level BPE, the Hub's Llama 2 SentencePiece form with its normaliser, the
- * Metaspace form transformers 5 writes, Qwen2's byte-level BPE with NFC), against the ids
+ * Metaspace form transformers 5 writes, Phi-3's chat tokens that strip the white space beside them,
+ * Qwen2's byte-level BPE with NFC), against the ids
  * {@code tokenizers} itself gives on every llama.cpp tokenizer test string in {@code ../shared/vocab}:
  * without and with the tokenizer's own special tokens, with special tokens written in the text
  * (a chat turn around each string), the decoded text, and the text streamed token by token after
@@ -24,7 +25,7 @@ class TokenizerJsonReferenceTest {
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama3", "llama2", "mistral", "qwen2"})
+    @ValueSource(strings = {"llama3", "llama2", "mistral", "phi3", "qwen2"})
     void idsAndStreamedTextMatchHuggingFaceTokenizers(String style) throws Exception {
         Path dir = Path.of(getClass().getResource("/tokenizers").toURI());
         JsonNode ref = JSON.readTree(Files.readString(dir.resolve(style + ".json")));
