@@ -61,7 +61,12 @@ final class ActivationRounding {
      * batch-1 kernels use it in place of the sum of the rounded values.
      */
     static float[] q8_1Sums(float[] x, int cols) {
-        float[] sums = new float[cols / 32];
+        return q8_1Sums(x, 1, cols);
+    }
+
+    /** {@link #q8_1Sums(float[], int)} of each of the batch rows of x, row after row. */
+    static float[] q8_1Sums(float[] x, int batch, int cols) {
+        float[] sums = new float[batch * cols / 32];
         for (int b = 0; b < sums.length; b++) {
             int from = 32 * b;
             float amax = 0;

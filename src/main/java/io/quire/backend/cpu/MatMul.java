@@ -91,9 +91,10 @@ public final class MatMul {
                     : (xQ8K = ActivationRounding.q8k(x, batch, cols));
             if (ActivationRounding.usesQ8_0(type)) xw = xQ8_0 != null && xQ8_0.length == batch * cols ? xQ8_0
                     : (xQ8_0 = ActivationRounding.q8_0(x, batch, cols));
-            float[] xBlockSums = batch != 1 || !usesBlockSums(type) ? null
-                    : type == TensorType.Q4_1 || type == TensorType.Q5_1 ? ActivationRounding.q8_1Sums(x, cols)
-                    : blockSums(xw, 0, cols);
+            boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
+            // Q4_1/Q5_1 take m times the Q8_1 block sums at every batch size; the others need block sums at batch 1.
+            float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)
+                    : batch != 1 || !usesBlockSums(type) ? null : blockSums(xw, 0, cols);
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xBlockSums,
                     q8k ? xq : null);
             int unitRows = batch == 1 ? ROWS_PER_UNIT_B1 : ROW_TILE;
@@ -138,15 +139,36 @@ public final class MatMul {
         // batch gains nothing from that and keeps single tiles (measured: bench kernels, batch 6).
         int group = batch > BATCH_CHUNK ? TILES_PER_GROUP : 1;
         float[] scratch = scratch(group * ROW_TILE * cols);
+        boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
+        int blocks = cols / 32;
+        float[] mins = withMin ? new float[group * ROW_TILE * blocks] : null;
         for (int g0 = from; g0 < to; g0 += group) {
             int g1 = Math.min(to, g0 + group);
             int r0 = g0 * ROW_TILE;
             int nr = Math.min(rows, g1 * ROW_TILE) - r0;
-            for (int i = 0; i < nr; i++) Quant.dequantizeRow(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols);
+            for (int i = 0; i < nr; i++) {
+                if (withMin) {
+                    SmallBlockQuants.dequantizeRowWithoutMin(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols,
+                            mins, i * blocks);
+                } else {
+                    Quant.dequantizeRow(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols);
+                }
+            }
             for (int b0 = 0; b0 < batch; b0 += BATCH_CHUNK) {
                 int b1 = Math.min(batch, b0 + BATCH_CHUNK);
                 for (int i = 0; i < nr; i += ROW_TILE) {
                     denseTile(scratch, i * cols, Math.min(ROW_TILE, nr - i), cols, x, b0, b1, out, rows, r0 + i);
+                }
+            }
+            if (withMin) {
+                // + sum over blocks of m * s, s the Q8_1 block sums of each vector (llama.cpp's summs).
+                float[] s = j.xBlockSums;
+                for (int b = 0; b < batch; b++) {
+                    for (int i = 0; i < nr; i++) {
+                        float summs = 0;
+                        for (int k = 0; k < blocks; k++) summs += mins[i * blocks + k] * s[b * blocks + k];
+                        out[b * rows + r0 + i] += summs;
+                    }
                 }
             }
         }

@@ -47,6 +47,31 @@ final class SmallBlockQuants {
         }
     }
 
+    /**
+     * Q4_1 or Q5_1 rows as {@code d*q} without their offsets, which go to {@code mins} (one per
+     * 32-value block): the batched product adds {@code m} times the activations' Q8_1 block sums
+     * itself, as llama.cpp's vec_dot does, instead of {@code m} times the sum of the rounded values.
+     */
+    static void dequantizeRowWithoutMin(TensorType type, long off, int cols, float[] out, int outOff, float[] mins,
+            int minsOff) {
+        int bytes = type.blockBytes();
+        for (int c = 0, b = 0; c < cols; c += 32, b++, off += bytes) {
+            float d = half(off);
+            int at = outOff + c;
+            mins[minsOff + b] = half(off + 2);
+            switch (type) {
+                case Q4_1 -> {
+                    for (int j = 0; j < 32; j++) y(out, at, j, d * nibble(off + 4, j));
+                }
+                case Q5_1 -> {
+                    int qh = Simd.ALL.get(Layouts.INT_LE, off + 4);
+                    for (int j = 0; j < 32; j++) y(out, at, j, d * (nibble(off + 8, j) | ((qh >>> j) & 1) << 4));
+                }
+                default -> throw Quant.unsupported(type);
+            }
+        }
+    }
+
     private static void y(float[] out, int at, int j, float v) {
         out[at + j] = v;
     }
