@@ -16,6 +16,9 @@ a random model draws them often, and llama-server answers HTTP 500 on output tha
 A random model's logits lie close together, so a tiny numeric difference (llama.cpp quantizes the
 activations to Q8_0/Q8_1 for the legacy types, keeps an F16 KV cache, sums in other orders) can flip
 an argmax late in a sequence and everything after it differs: the leading agreement is the measure.
+To compare with llama.cpp computing attention as Quire does, pass --llama-args="-fa off -ctk f32
+-ctv f32": llama-server's defaults keep the KV cache in F16 and run flash attention, which rounds to
+F16 on the CPU, where Quire keeps F32 (docs/models.md, "A trained model instead").
 Quire runs the request 3 times unseen first (generate --warmup 3): until C2 has compiled its kernels
 the Vector API's Java code computes them, rounding sums and exponentials otherwise, and a cold run's
 tokens depend on when the JIT got there (docs/performance.md, "Determinism and the JIT").
