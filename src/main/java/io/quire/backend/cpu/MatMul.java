@@ -43,6 +43,7 @@ public final class MatMul {
     private static final int ROWS_PER_UNIT_B1 = 16;
 
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> MINS = ThreadLocal.withInitial(() -> new float[0]);
 
     private MatMul() {}
 
@@ -141,7 +142,7 @@ public final class MatMul {
         float[] scratch = scratch(group * ROW_TILE * cols);
         boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
         int blocks = cols / 32;
-        float[] mins = withMin ? new float[group * ROW_TILE * blocks] : null;
+        float[] mins = withMin ? mins(group * ROW_TILE * blocks) : null;
         for (int g0 = from; g0 < to; g0 += group) {
             int g1 = Math.min(to, g0 + group);
             int r0 = g0 * ROW_TILE;
@@ -172,6 +173,16 @@ public final class MatMul {
                 }
             }
         }
+    }
+
+    /** This thread's Q4_1/Q5_1 block offsets of a tile group, at least {@code n} floats (grow-only). */
+    private static float[] mins(int n) {
+        float[] m = MINS.get();
+        if (m.length < n) {
+            m = new float[n];
+            MINS.set(m);
+        }
+        return m;
     }
 
     /** This thread's tile of at least {@code n} floats (grow-only). */
