@@ -139,10 +139,10 @@ public final class MatMul {
         // vectors at a time, so it is read from L2 once per group rather than once per tile. A short
         // batch gains nothing from that and keeps single tiles (measured: bench kernels, batch 6).
         int group = batch > BATCH_CHUNK ? TILES_PER_GROUP : 1;
-        float[] scratch = scratch(group * ROW_TILE * cols);
+        float[] scratch = atLeast(SCRATCH, group * ROW_TILE * cols);
         boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
         int blocks = cols / 32;
-        float[] mins = withMin ? mins(group * ROW_TILE * blocks) : null;
+        float[] mins = withMin ? atLeast(MINS, group * ROW_TILE * blocks) : null;
         for (int g0 = from; g0 < to; g0 += group) {
             int g1 = Math.min(to, g0 + group);
             int r0 = g0 * ROW_TILE;
@@ -175,24 +175,17 @@ public final class MatMul {
         }
     }
 
-    /** This thread's Q4_1/Q5_1 block offsets of a tile group, at least {@code n} floats (grow-only). */
-    private static float[] mins(int n) {
-        float[] m = MINS.get();
-        if (m.length < n) {
-            m = new float[n];
-            MINS.set(m);
+    /**
+     * This thread's array of {@code local} (the tile, or the Q4_1/Q5_1 block offsets of a tile group),
+     * at least {@code n} floats (grow-only).
+     */
+    private static float[] atLeast(ThreadLocal<float[]> local, int n) {
+        float[] a = local.get();
+        if (a.length < n) {
+            a = new float[n];
+            local.set(a);
         }
-        return m;
-    }
-
-    /** This thread's tile of at least {@code n} floats (grow-only). */
-    private static float[] scratch(int n) {
-        float[] s = SCRATCH.get();
-        if (s.length < n) {
-            s = new float[n];
-            SCRATCH.set(s);
-        }
-        return s;
+        return a;
     }
 
     // ---- batch > 1: dense tile of nr rows (in scratch) times all vectors of the batch ----
