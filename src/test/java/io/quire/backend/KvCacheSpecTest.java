@@ -36,7 +36,7 @@ class KvCacheSpecTest {
         assertThat(cache.blockSize()).isEqualTo(8);
         assertThat(cache.numLayers()).isEqualTo(3);
         assertThat(cache.numSwapBlocks()).isEqualTo(2);
-        assertThat(cache.keys(0)).hasSize(5 * 8 * 2 * 4);
+        assertThat(cache.keysAsFloats(0)).hasSize(5 * 8 * 2 * 4);
         assertThatThrownBy(() -> new PagedKvCache(new KvCacheSpec(8, 3, 2, 4, TensorType.F16), 5, 0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("F32");
     }

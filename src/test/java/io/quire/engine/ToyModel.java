@@ -9,6 +9,8 @@ import io.quire.model.LanguageModel;
 import io.quire.model.ModelConfig;
 import io.quire.model.tokenizer.Tokenizer;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -64,7 +66,7 @@ final class ToyModel implements LanguageModel<PagedKvCache> {
             kv[2 * t + 1] = batch.positions()[t];
         }
         cache.write(0, batch.slotMapping(), kv, kv, n);
-        float[] keys = cache.keys(0);
+        MemorySegment keys = cache.keys(0);
         int bs = cache.blockSize();
         float[][] logits = new float[batch.numSeqs()][];
         for (int s = 0; s < batch.numSeqs(); s++) {
@@ -73,11 +75,11 @@ final class ToyModel implements LanguageModel<PagedKvCache> {
             long h = 17;
             for (int p = 0; p <= pos; p++) {
                 int slot = table[p / bs] * bs + p % bs;
-                if ((int) keys[slot * 2 + 1] != p) {
-                    throw new IllegalStateException("slot " + slot + " holds position " + keys[slot * 2 + 1]
-                            + ", expected " + p);
+                float stored = keys.getAtIndex(ValueLayout.JAVA_FLOAT, slot * 2L + 1);
+                if ((int) stored != p) {
+                    throw new IllegalStateException("slot " + slot + " holds position " + stored + ", expected " + p);
                 }
-                h = mix(h, (int) keys[slot * 2]);
+                h = mix(h, (int) keys.getAtIndex(ValueLayout.JAVA_FLOAT, slot * 2L));
             }
             logits[s] = logitsOf(h);
         }

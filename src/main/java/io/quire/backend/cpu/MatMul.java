@@ -351,8 +351,8 @@ public final class MatMul {
         out[r0 + 4] = s4; out[r0 + 5] = s5; out[r0 + 6] = s6; out[r0 + 7] = s7;
     }
 
-    /** Dot product of two float arrays; used by the kernels and attention. */
-    static float dotDense(float[] a, int aOff, float[] b, int bOff, int n) {
+    /** Dot product of two float arrays: the rows of a tile narrower than the 4-row kernels. */
+    private static float dotDense(float[] a, int aOff, float[] b, int bOff, int n) {
         final var F = Simd.F;
         final int L = Simd.L;
         FloatVector s0 = FloatVector.zero(F), s1 = s0;

@@ -1,5 +1,9 @@
 package io.quire.backend.cpu;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -67,8 +71,10 @@ public final class PagedAttention {
                             + " outside the cache of " + cache.numBlocks());
             }
         }
-        float[] keys = cache.keys(layer);
-        float[] values = cache.values(layer);
+        // K and V are read by absolute address through Simd.ALL (as the weights are), which spares a
+        // bounds and liveness check per load; the cache stays reachable to the end of this method.
+        long keys = cache.keys(layer).address();
+        long values = cache.values(layer).address();
         int group = numHeads / numKvHeads;
         int kvDim = numKvHeads * headDim;
         long work = 0;
@@ -100,7 +106,7 @@ public final class PagedAttention {
                     for (int g = 0; g < group; g++) {
                         int qh = qOff + g * headDim;
                         for (int j = j0; j < j1; j++) {
-                            scores[g * len + j] = scale * MatMul.dotDense(q, qh, keys, rowOf[j], headDim);
+                            scores[g * len + j] = scale * dot(q, qh, keys + 4L * rowOf[j], headDim);
                         }
                         if (softcap > 0) {
                             for (int j = j0; j < j1; j++) {
@@ -125,6 +131,27 @@ public final class PagedAttention {
                 }
             }
         });
+        Reference.reachabilityFence(cache);
+    }
+
+    /** {@code q[qOff..qOff+n)} dotted with the n floats at absolute address {@code k}. */
+    private static float dot(float[] q, int qOff, long k, int n) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int i = 0;
+        for (int bound = n - n % (2 * L); i < bound; i += 2 * L) {
+            s0 = FloatVector.fromArray(F, q, qOff + i).fma(FloatVector.fromMemorySegment(F, seg, k + 4L * i, NATIVE), s0);
+            s1 = FloatVector.fromArray(F, q, qOff + i + L)
+                    .fma(FloatVector.fromMemorySegment(F, seg, k + 4L * (i + L), NATIVE), s1);
+        }
+        for (int bound = n - n % L; i < bound; i += L) {
+            s0 = FloatVector.fromArray(F, q, qOff + i).fma(FloatVector.fromMemorySegment(F, seg, k + 4L * i, NATIVE), s0);
+        }
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += q[qOff + i] * seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k + 4L * i);
+        return s;
     }
 
     /** The first position a token at {@code pos} attends to. */
@@ -158,8 +185,9 @@ public final class PagedAttention {
      * block's sum is accumulated in registers, up to four vectors of the head at a time, and added to
      * out once.
      */
-    private static void addWeighted(float[] p, int pOff, int[] rowOf, int j0, int j1, float[] v, int headDim,
+    private static void addWeighted(float[] p, int pOff, int[] rowOf, int j0, int j1, long v, int headDim,
             float[] out, int outOff) {
+        final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final int L = Simd.L;
         int d = 0;
@@ -167,11 +195,11 @@ public final class PagedAttention {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int j = j0; j < j1; j++) {
                 FloatVector pj = FloatVector.broadcast(F, p[pOff + j]);
-                int r = rowOf[j] + d;
-                a0 = FloatVector.fromArray(F, v, r).fma(pj, a0);
-                a1 = FloatVector.fromArray(F, v, r + L).fma(pj, a1);
-                a2 = FloatVector.fromArray(F, v, r + 2 * L).fma(pj, a2);
-                a3 = FloatVector.fromArray(F, v, r + 3 * L).fma(pj, a3);
+                long r = v + 4L * (rowOf[j] + d);
+                a0 = FloatVector.fromMemorySegment(F, seg, r, NATIVE).fma(pj, a0);
+                a1 = FloatVector.fromMemorySegment(F, seg, r + 4L * L, NATIVE).fma(pj, a1);
+                a2 = FloatVector.fromMemorySegment(F, seg, r + 8L * L, NATIVE).fma(pj, a2);
+                a3 = FloatVector.fromMemorySegment(F, seg, r + 12L * L, NATIVE).fma(pj, a3);
             }
             int o = outOff + d;
             a0.add(FloatVector.fromArray(F, out, o)).intoArray(out, o);
@@ -182,17 +210,20 @@ public final class PagedAttention {
         for (; d + L <= headDim; d += L) {
             FloatVector a0 = FloatVector.zero(F);
             for (int j = j0; j < j1; j++) {
-                a0 = FloatVector.fromArray(F, v, rowOf[j] + d).fma(FloatVector.broadcast(F, p[pOff + j]), a0);
+                a0 = FloatVector.fromMemorySegment(F, seg, v + 4L * (rowOf[j] + d), NATIVE)
+                        .fma(FloatVector.broadcast(F, p[pOff + j]), a0);
             }
             a0.add(FloatVector.fromArray(F, out, outOff + d)).intoArray(out, outOff + d);
         }
         // Heads narrower than a vector (or their tail): scalar, one output element at a time.
         for (int e = d; e < headDim; e++) {
             float acc = 0;
-            for (int j = j0; j < j1; j++) acc += p[pOff + j] * v[rowOf[j] + e];
+            for (int j = j0; j < j1; j++) acc += p[pOff + j] * seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, v + 4L * (rowOf[j] + e));
             out[outOff + e] += acc;
         }
     }
+
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private static int[] slotOffsets(int n) {
         int[] s = OFFSETS.get();

@@ -3,14 +3,22 @@ package io.quire.backend.cpu;
 import io.quire.backend.KvCache;
 import io.quire.backend.KvCacheSpec;
 import io.quire.backend.TensorType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
- * The physical KV cache on the CPU: for each layer one preallocated key array and one value
- * array holding {@code numBlocks} fixed-size blocks. Slot {@code s = block * blockSize + offset}
+ * The physical KV cache on the CPU: for each layer one preallocated key segment and one value
+ * segment holding {@code numBlocks} fixed-size blocks of floats (native byte order). Slot {@code s = block * blockSize + offset}
  * holds the K (or V) of one token for all KV heads, {@code [kvHead][headDim]}. Which block
  * belongs to which sequence is decided elsewhere (the block tables); this class only stores.
- * An optional swap space is a second, separate set of arrays of the same block shape, where the
+ * An optional swap space is a second, separate set of segments of the same block shape, where the
  * blocks of preempted sequences wait ({@link #swapOut}, {@link #swapIn}).
+ *
+ * <p>The blocks live off the Java heap, in an automatic arena freed when the cache is unreachable. On
+ * the heap, the pool (up to half a gigabyte, live for the server's whole life) made G1 size the heap
+ * around it: its free-ratio headroom grew with the pool, and each layer's array, an exact multiple of
+ * a region, spilled into one more humongous region. Off the heap the pool costs its own size and no more.
  */
 public final class PagedKvCache implements KvCache {
     private final KvCacheSpec spec;
@@ -19,11 +27,11 @@ public final class PagedKvCache implements KvCache {
     private final int blockSize;
     private final int numKvHeads;
     private final int headDim;
-    private final float[][] keys;
-    private final float[][] values;
+    private final MemorySegment[] keys;
+    private final MemorySegment[] values;
     private final int numSwapBlocks;
-    private final float[][] swapKeys;
-    private final float[][] swapValues;
+    private final MemorySegment[] swapKeys;
+    private final MemorySegment[] swapValues;
 
     /** A cache without swap space, of FP32 blocks of the given shape. */
     public PagedKvCache(int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim) {
@@ -38,14 +46,15 @@ public final class PagedKvCache implements KvCache {
         if (numBlocks <= 0) throw new IllegalArgumentException("numBlocks must be positive, got " + numBlocks);
         if (numSwapBlocks < 0) throw new IllegalArgumentException("numSwapBlocks must be >= 0, got " + numSwapBlocks);
         long perLayer = numBlocks * spec.valuesPerBlock();
+        // Attention indexes a layer's floats with ints.
         if (perLayer > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("KV cache of " + numBlocks
-                    + " blocks is too large for one layer array; lower the KV memory budget");
+                    + " blocks is too large for one layer; lower the KV memory budget");
         }
         long swapPerLayer = numSwapBlocks * spec.valuesPerBlock();
         if (swapPerLayer > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("swap space of " + numSwapBlocks
-                    + " blocks is too large for one layer array; lower the swap space");
+                    + " blocks is too large for one layer; lower the swap space");
         }
         this.spec = spec;
         this.numLayers = spec.numLayers();
@@ -54,10 +63,26 @@ public final class PagedKvCache implements KvCache {
         this.numKvHeads = spec.numKvHeads();
         this.headDim = spec.headDim();
         this.numSwapBlocks = numSwapBlocks;
-        this.swapKeys = new float[numLayers][(int) swapPerLayer];
-        this.swapValues = new float[numLayers][(int) swapPerLayer];
-        this.keys = new float[numLayers][(int) perLayer];
-        this.values = new float[numLayers][(int) perLayer];
+        Arena arena = Arena.ofAuto();
+        try {
+            this.keys = segments(arena, perLayer);
+            this.values = segments(arena, perLayer);
+            this.swapKeys = segments(arena, swapPerLayer);
+            this.swapValues = segments(arena, swapPerLayer);
+        } catch (OutOfMemoryError e) {
+            // Native segments count against -XX:MaxDirectMemorySize (by default the maximum heap size).
+            long mib = 8L * numLayers * (perLayer + swapPerLayer) >> 20;
+            throw new IllegalStateException("the KV cache and swap space (" + mib + " MiB) do not fit in the native"
+                    + " memory this JVM allows (-XX:MaxDirectMemorySize, by default the maximum heap size): lower"
+                    + " quire.kv-cache-memory or quire.swap-space, or raise -XX:MaxDirectMemorySize (" + e.getMessage()
+                    + ")", e);
+        }
+    }
+
+    private MemorySegment[] segments(Arena arena, long floatsPerLayer) {
+        MemorySegment[] s = new MemorySegment[numLayers];
+        for (int l = 0; l < numLayers; l++) s[l] = arena.allocate(4 * floatsPerLayer, 64);
+        return s;
     }
 
     @Override public KvCacheSpec spec() { return spec; }
@@ -66,11 +91,20 @@ public final class PagedKvCache implements KvCache {
     public int headDim() { return headDim; }
     public int kvDim() { return numKvHeads * headDim; }
 
-    /** Layer {@code layer}'s keys, {@code [block][offset][kvHead][headDim]}. */
-    public float[] keys(int layer) { return keys[layer]; }
+    /**
+     * Layer {@code layer}'s keys, {@code [block][offset][kvHead][headDim]} floats in native order. The
+     * segment stays valid while this cache is reachable.
+     */
+    public MemorySegment keys(int layer) { return keys[layer]; }
 
     /** Layer {@code layer}'s values, same layout as {@link #keys}. */
-    public float[] values(int layer) { return values[layer]; }
+    public MemorySegment values(int layer) { return values[layer]; }
+
+    /** A copy of layer {@code layer}'s keys, for checks and tests. */
+    public float[] keysAsFloats(int layer) { return keys[layer].toArray(ValueLayout.JAVA_FLOAT); }
+
+    /** A copy of layer {@code layer}'s values, for checks and tests. */
+    public float[] valuesAsFloats(int layer) { return values[layer].toArray(ValueLayout.JAVA_FLOAT); }
 
     /**
      * Writes the K and V of {@code numTokens} new tokens into their slots (vLLM's
@@ -79,16 +113,16 @@ public final class PagedKvCache implements KvCache {
      */
     public void write(int layer, int[] slotMapping, float[] k, float[] v, int numTokens) {
         int kvDim = kvDim();
-        float[] kc = keys[layer];
-        float[] vc = values[layer];
+        MemorySegment kc = keys[layer];
+        MemorySegment vc = values[layer];
         for (int t = 0; t < numTokens; t++) {
             int slot = slotMapping[t];
             if (slot < 0) continue;
             if (slot >= numBlocks * blockSize) {
                 throw new IndexOutOfBoundsException("slot " + slot + " outside the cache of " + numBlocks + " blocks");
             }
-            System.arraycopy(k, t * kvDim, kc, slot * kvDim, kvDim);
-            System.arraycopy(v, t * kvDim, vc, slot * kvDim, kvDim);
+            MemorySegment.copy(k, t * kvDim, kc, ValueLayout.JAVA_FLOAT, 4L * slot * kvDim, kvDim);
+            MemorySegment.copy(v, t * kvDim, vc, ValueLayout.JAVA_FLOAT, 4L * slot * kvDim, kvDim);
         }
     }
 
@@ -104,30 +138,30 @@ public final class PagedKvCache implements KvCache {
         move(hostBlocks, numSwapBlocks, swapKeys, swapValues, deviceBlocks, numBlocks, keys, values);
     }
 
-    private void move(int[] from, int fromCount, float[][] fk, float[][] fv,
-                      int[] to, int toCount, float[][] tk, float[][] tv) {
+    private void move(int[] from, int fromCount, MemorySegment[] fk, MemorySegment[] fv,
+                      int[] to, int toCount, MemorySegment[] tk, MemorySegment[] tv) {
         if (from.length != to.length) {
             throw new IllegalArgumentException("swap needs as many source as destination blocks");
         }
-        int n = blockSize * kvDim();
+        long n = 4L * blockSize * kvDim();
         for (int i = 0; i < from.length; i++) {
             if (from[i] < 0 || from[i] >= fromCount || to[i] < 0 || to[i] >= toCount) {
                 throw new IllegalArgumentException("swap of block " + from[i] + " to " + to[i] + " outside the cache ("
                         + numBlocks + " blocks) or swap space (" + numSwapBlocks + ")");
             }
             for (int l = 0; l < numLayers; l++) {
-                System.arraycopy(fk[l], from[i] * n, tk[l], to[i] * n, n);
-                System.arraycopy(fv[l], from[i] * n, tv[l], to[i] * n, n);
+                MemorySegment.copy(fk[l], from[i] * n, tk[l], to[i] * n, n);
+                MemorySegment.copy(fv[l], from[i] * n, tv[l], to[i] * n, n);
             }
         }
     }
 
     @Override
     public void copyBlock(int src, int dst) {
-        int n = blockSize * kvDim();
+        long n = 4L * blockSize * kvDim();
         for (int l = 0; l < numLayers; l++) {
-            System.arraycopy(keys[l], src * n, keys[l], dst * n, n);
-            System.arraycopy(values[l], src * n, values[l], dst * n, n);
+            MemorySegment.copy(keys[l], src * n, keys[l], dst * n, n);
+            MemorySegment.copy(values[l], src * n, values[l], dst * n, n);
         }
     }
 }

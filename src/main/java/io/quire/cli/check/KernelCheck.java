@@ -17,6 +17,7 @@ import io.quire.backend.cuda.CudaKvCache;
 import io.quire.backend.cuda.DeviceBuffer;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -400,12 +401,12 @@ public final class KernelCheck {
             k.reshapeAndCache(cache.keys(1), cache.values(1), dQkv.ptr(4L * 2 * kvDim), dQkv.ptr(4L * 3 * kvDim),
                     i32(slots).ptr(), tokens, kvDim, stride);
             PagedKvCache cpu = new PagedKvCache(layers, blocks, bs, kvHeads, headDim);
-            Arrays.fill(cpu.keys(1), Float.NaN);
-            Arrays.fill(cpu.values(1), Float.NaN);
+            fill(cpu.keys(1), Float.NaN);
+            fill(cpu.values(1), Float.NaN);
             cpu.write(1, slots, roundHalf(kk), roundHalf(vv), tokens);
             // Slots the CPU leaves NaN (slot -1 and every slot not written) must stay NaN on the GPU.
             return compare("reshape_and_cache" + tag, concat(cache.keysAsFloats(1), cache.valuesAsFloats(1)),
-                    concat(cpu.keys(1), cpu.values(1)), 0);
+                    concat(cpu.keysAsFloats(1), cpu.valuesAsFloats(1)), 0);
         }
     }
 
@@ -415,6 +416,10 @@ public final class KernelCheck {
         float[] out = randoms(n * stride, 1f);
         for (int r = 0; r < n; r++) System.arraycopy(rows, r * width, out, r * stride, width);
         return out;
+    }
+
+    private static void fill(MemorySegment s, float value) {
+        for (long i = 0; i < s.byteSize() / 4; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, value);
     }
 
     private static float[] concat(float[] a, float[] b) {
@@ -432,8 +437,8 @@ public final class KernelCheck {
                 float[] kk = roundF16(randoms((int) cache.layerStride(), 1f));
                 float[] vv = roundF16(randoms((int) cache.layerStride(), 1f));
                 cache.uploadLayer(l, kk, vv);
-                System.arraycopy(kk, 0, cpu.keys(l), 0, kk.length);
-                System.arraycopy(vv, 0, cpu.values(l), 0, vv.length);
+                MemorySegment.copy(kk, 0, cpu.keys(l), ValueLayout.JAVA_FLOAT, 0, kk.length);
+                MemorySegment.copy(vv, 0, cpu.values(l), ValueLayout.JAVA_FLOAT, 0, vv.length);
             }
             int[][] pairs = {{1, 7}, {4, 2}, {9, 0}};
             cache.copyBlocks(pairs);
@@ -441,7 +446,7 @@ public final class KernelCheck {
             float[] g = new float[0], c = new float[0];
             for (int l = 0; l < layers; l++) {
                 g = concat(g, concat(cache.keysAsFloats(l), cache.valuesAsFloats(l)));
-                c = concat(c, concat(cpu.keys(l), cpu.values(l)));
+                c = concat(c, concat(cpu.keysAsFloats(l), cpu.valuesAsFloats(l)));
             }
             return compare("copy_blocks", g, c, 0);
         }
@@ -493,8 +498,8 @@ public final class KernelCheck {
             float[] kk = roundHalf(randoms((int) cache.layerStride(), 1f));
             float[] vv = roundHalf(randoms((int) cache.layerStride(), 1f));
             cache.uploadLayer(0, kk, vv);
-            System.arraycopy(kk, 0, cpu.keys(0), 0, kk.length);
-            System.arraycopy(vv, 0, cpu.values(0), 0, vv.length);
+            MemorySegment.copy(kk, 0, cpu.keys(0), ValueLayout.JAVA_FLOAT, 0, kk.length);
+            MemorySegment.copy(vv, 0, cpu.values(0), ValueLayout.JAVA_FLOAT, 0, vv.length);
             List<Integer> perm = new ArrayList<>();
             for (int b = 0; b < blocks; b++) perm.add(b);
             Collections.shuffle(perm, new Random(random.nextLong()));

@@ -3,6 +3,8 @@ package io.quire.backend.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -40,8 +42,11 @@ class PagedAttentionTest {
             for (int b = 0; b < numBlocks; b++) free.add(b);
             Collections.shuffle(free, random);  // non-contiguous, interleaved between sequences
             for (int l = 0; l < 2; l++) {
-                float[] k = cache.keys(l), v = cache.values(l);
-                for (int i = 0; i < k.length; i++) { k[i] = 1e3f; v[i] = -1e3f; }
+                MemorySegment k = cache.keys(l), v = cache.values(l);
+                for (long i = 0; i < k.byteSize() / 4; i++) {
+                    k.setAtIndex(ValueLayout.JAVA_FLOAT, i, 1e3f);
+                    v.setAtIndex(ValueLayout.JAVA_FLOAT, i, -1e3f);
+                }
             }
             tables = new int[lengths.length][];
             denseK = new float[lengths.length][];
