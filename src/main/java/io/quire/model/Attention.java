@@ -77,7 +77,9 @@ final class Attention {
 
     private void ensureCapacity(int n) {
         if (n <= capacity) return;
-        int cap = Math.max(n, capacity * 2);
+        // To the next 64 tokens, not doubled: a step holds at most max-num-batched-tokens, and doubling
+        // past that kept up to twice the largest step's activations alive for the server's life.
+        int cap = (n + 63) & ~63;
         q = new float[cap * c.qDim()];
         k = new float[cap * c.kvDim()];
         v = new float[cap * c.kvDim()];

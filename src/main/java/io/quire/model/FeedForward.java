@@ -10,12 +10,19 @@ import io.quire.backend.cpu.Ops;
  * experts.
  */
 final class FeedForward {
+    /**
+     * Tokens of a long step that go through the dense FFN together. Its gate and up activations are the
+     * largest of a step (ffnDim floats each per token: 117 MB apiece at 2048 tokens of a 7B model); in
+     * chunks they stay a few MB, and a chunk is still a batch long enough to reuse every weight tile.
+     */
+    static final int CHUNK = 256;
+
     private final ModelConfig c;
     private final MixtureOfExperts moe;
 
     // Grow-only scratch: forward() is called by one thread at a time.
     private int capacity;
-    private float[] gate, up;
+    private float[] gate, up, xChunk, outChunk;
 
     FeedForward(ModelConfig c) {
         this.c = c;
@@ -31,8 +38,25 @@ final class FeedForward {
             moe.forward(w.experts(), xb, n, out);
             return;
         }
-        ensureCapacity(n);
-        swiglu(c, w.wGate(), w.wUp(), w.wDown(), xb, n, gate, up, out);
+        // Equal chunks, so no chunk is a single token: batch 1 runs another kernel, summing in another order.
+        int chunks = (n + CHUNK - 1) / CHUNK;
+        int size = (n + chunks - 1) / chunks;
+        ensureCapacity(size);
+        if (chunks == 1) {
+            swiglu(c, w.wGate(), w.wUp(), w.wDown(), xb, n, gate, up, out);
+            return;
+        }
+        int dim = c.dim();
+        if (xChunk == null || xChunk.length < size * dim) {
+            xChunk = new float[CHUNK * dim];
+            outChunk = new float[CHUNK * dim];
+        }
+        for (int t0 = 0; t0 < n; t0 += size) {
+            int m = Math.min(size, n - t0);
+            System.arraycopy(xb, t0 * dim, xChunk, 0, m * dim);
+            swiglu(c, w.wGate(), w.wUp(), w.wDown(), xChunk, m, gate, up, outChunk);
+            System.arraycopy(outChunk, 0, out, t0 * dim, m * dim);
+        }
     }
 
     /** One gated FFN over n rows; gate and up are scratch of at least {@code n * hidden} floats. */
@@ -47,7 +71,7 @@ final class FeedForward {
 
     private void ensureCapacity(int n) {
         if (n <= capacity) return;
-        int cap = Math.max(n, capacity * 2);
+        int cap = (n + 63) & ~63;  // not doubled: see LlamaModel
         gate = new float[cap * c.ffnDim()];
         up = new float[cap * c.ffnDim()];
         capacity = cap;

@@ -144,7 +144,9 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
 
     private void ensureCapacity(int n) {
         if (n <= capacity) return;
-        int cap = Math.max(n, capacity * 2);
+        // To the next 64 tokens, not doubled: a step holds at most max-num-batched-tokens, and doubling
+        // past that kept up to twice the largest step's activations alive for the server's life.
+        int cap = (n + 63) & ~63;
         x = new float[cap * config.dim()];
         xb = new float[cap * config.dim()];
         proj = new float[cap * config.dim()];
