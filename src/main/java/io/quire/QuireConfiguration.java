@@ -102,7 +102,9 @@ public class QuireConfiguration {
                 props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(),
                 props.swapSpace().toBytes(), props.preemptionMode(), props.kvAllocationPolicy(),
                 props.maxWaitingRequests(), props.gpuMemoryUtilization());
-        return new LLMEngine(model, config, registry);
+        LLMEngine engine = new LLMEngine(model, config, registry);
+        engine.warmUp(props.warmup());
+        return engine;
     }
 
     @Bean

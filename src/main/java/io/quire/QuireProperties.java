@@ -50,6 +50,8 @@ import java.util.List;
  *                             a request that would pass it gets 429 with Retry-After and nothing is queued
  * @param shutdownGrace        on shutdown (SIGTERM), how long running requests may still finish before
  *                             they are aborted (streams then end with finish_reason "abort" and [DONE])
+ * @param warmup               before taking requests, run made-up sequences through the model for about this
+ *                             long, so the kernels are compiled for the first request (0: no warm-up)
  * @param apiKey               API keys (vLLM's {@code --api-key}); several may be given, comma-separated or as a list.
  *                             Any set: every route but {@code /health}, {@code /version} and the Actuator health and
  *                             Prometheus endpoints needs {@code Authorization: Bearer <key>}. None: all open
@@ -81,6 +83,7 @@ public record QuireProperties(
         @DefaultValue("auto") String dtype,
         @DefaultValue("" + EngineConfig.DEFAULT_MAX_WAITING_REQUESTS) int maxWaitingRequests,
         @DefaultValue("30s") Duration shutdownGrace,
+        @DefaultValue("2s") Duration warmup,
         @DefaultValue List<String> apiKey,
         @DefaultValue Cors cors,
         String toolCallParser,

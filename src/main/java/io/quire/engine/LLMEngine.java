@@ -11,6 +11,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +41,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private final int maxModelLen;
     private final EngineMetrics metrics;
     private final EngineCore core;
+    private final ModelRunner<?> runner;
     private final KvReporter kvReports;
 
     private final ConcurrentLinkedQueue<Request> incoming = new ConcurrentLinkedQueue<>();
@@ -58,7 +60,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         this.model = model;
         this.config = config;
         this.maxModelLen = config.resolveMaxModelLen(model.config());
-        ModelRunner<?> runner = ModelRunner.create(model, config, maxModelLen); // first: it checks the KV budget
+        this.runner = ModelRunner.create(model, config, maxModelLen); // first: it checks the KV budget
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
         this.waiting = new WaitingBound(config.maxWaitingRequests(), metrics.rejected);
         this.core = new EngineCore(model, config, maxModelLen, runner, metrics, waiting::release);
@@ -80,6 +82,18 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     }
 
     public EngineConfig config() { return config; }
+
+    /**
+     * Runs made-up sequences through the model for about {@code budget} ({@link Warmup}), so the first
+     * requests find the kernels compiled. Only before the first request: it writes KV blocks no request
+     * may own yet.
+     */
+    public void warmUp(Duration budget) {
+        if (core.numSteps() > 0 || !incoming.isEmpty() || !active.isEmpty()) {
+            throw new IllegalStateException("warm-up runs before the first request, not after");
+        }
+        if (!budget.isZero() && !budget.isNegative()) runner.warmUp(maxModelLen, budget);
+    }
 
     /** The scheduler (engine thread only, e.g. in a KV report listener: tests and measurements). */
     Scheduler scheduler() { return core.scheduler(); }

@@ -10,6 +10,7 @@ import io.quire.model.LanguageModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -72,6 +73,14 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
     }
 
     int numBlocks() { return numBlocks; }
+
+    /** {@link Warmup}: before the engine takes its first request, while every block is free. */
+    void warmUp(int maxModelLen, Duration budget) {
+        long start = System.nanoTime();
+        int passes = Warmup.run(model, kvCache, maxModelLen, budget);
+        log.info("Warm-up: {} forward passes of made-up sequences in {} ms, so the kernels are compiled before the"
+                + " first request (quire.warmup)", passes, (System.nanoTime() - start) / 1_000_000);
+    }
 
     /** Block tables cut in one block size and read by attention in another would be silently wrong: refuse. */
     void checkAgrees(KvCacheManager blocks) {

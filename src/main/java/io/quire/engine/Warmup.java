@@ -1,0 +1,91 @@
+package io.quire.engine;
+
+import io.quire.backend.KvCache;
+import io.quire.model.ForwardBatch;
+import io.quire.model.LanguageModel;
+
+import java.time.Duration;
+import java.util.Arrays;
+
+/**
+ * Forward passes of made-up sequences before the first request, so the JIT has compiled the kernels
+ * by then. Until C2 compiles a Vector API kernel its Java fallback runs it: many times slower, with
+ * a heap burst of boxed vectors, and summing in another order (a cold server's first greedy tokens
+ * could differ from a warm one's: docs/performance.md). Each round prefills a few sequences together
+ * (the tiled kernels), then decodes them at batch 4, 3 and 1 (every tile shape and the batch-1
+ * kernels), until the time budget is spent. It writes only free blocks of the cache, before any
+ * request owns one; what it leaves there is overwritten before anything reads it.
+ */
+final class Warmup {
+    private static final int MAX_SEQS = 4;
+    private static final int MAX_PROMPT = 48;
+    private static final int DECODE_STEPS = 9;
+
+    private Warmup() {}
+
+    /** Rounds until {@code budget} is spent (at least one); returns the forward passes made. */
+    static <C extends KvCache> int run(LanguageModel<C> model, C cache, int maxModelLen, Duration budget) {
+        int bs = cache.blockSize();
+        int prompt = Math.min(MAX_PROMPT, Math.max(1, maxModelLen - DECODE_STEPS));
+        int len = Math.min(maxModelLen, prompt + DECODE_STEPS);
+        int blocksPerSeq = (len + bs - 1) / bs;
+        int seqs = Math.min(MAX_SEQS, cache.numBlocks() / blocksPerSeq);
+        if (seqs == 0) return 0;
+        int[][] tables = new int[seqs][blocksPerSeq];
+        for (int s = 0; s < seqs; s++) {
+            for (int b = 0; b < blocksPerSeq; b++) tables[s][b] = s * blocksPerSeq + b;
+        }
+        int vocab = model.config().vocabSize();
+        long end = System.nanoTime() + budget.toNanos();
+        int passes = 0;
+        do {
+            passes += round(model, cache, tables, prompt, len, vocab);
+        } while (System.nanoTime() < end);
+        return passes;
+    }
+
+    private static <C extends KvCache> int round(LanguageModel<C> model, C cache, int[][] tables, int prompt, int len,
+            int vocab) {
+        int seqs = tables.length;
+        int bs = cache.blockSize();
+        int[] pos = new int[seqs];
+        int passes = 0;
+        // Prefill: every sequence's prompt in one batch.
+        int[] tokens = new int[seqs * prompt], positions = new int[seqs * prompt], slots = new int[seqs * prompt];
+        int[] starts = new int[seqs + 1];
+        for (int s = 0, t = 0; s < seqs; s++) {
+            starts[s] = t;
+            for (int p = 0; p < prompt; p++, t++) {
+                tokens[t] = token(s, p, vocab);
+                positions[t] = p;
+                slots[t] = tables[s][p / bs] * bs + p % bs;
+            }
+        }
+        starts[seqs] = seqs * prompt;
+        model.forward(new ForwardBatch(tokens, positions, slots, starts, tables), cache);
+        passes++;
+        Arrays.fill(pos, prompt);
+        // Decode steps at batch 4, 3 and 1 in turn, each sequence at its own position.
+        int[] widths = {seqs, Math.min(3, seqs), 1};
+        for (int step = 0; step < len - prompt; step++) {
+            int n = widths[step % widths.length];
+            if (pos[0] >= len) break;  // sequence 0 is in every step, the furthest along
+            int[] tk = new int[n], ps = new int[n], sl = new int[n], st = new int[n + 1];
+            for (int s = 0; s < n; s++) {
+                tk[s] = token(s, pos[s], vocab);
+                ps[s] = pos[s];
+                sl[s] = tables[s][pos[s] / bs] * bs + pos[s] % bs;
+                st[s + 1] = s + 1;
+                pos[s]++;
+            }
+            model.forward(new ForwardBatch(tk, ps, sl, st, Arrays.copyOf(tables, n)), cache);
+            passes++;
+        }
+        return passes;
+    }
+
+    /** Any valid id: the kernels' speed does not depend on which. */
+    private static int token(int seq, int pos, int vocab) {
+        return (int) ((31L * seq + 7L * pos + 1) % vocab);
+    }
+}
