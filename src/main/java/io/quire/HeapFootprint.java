@@ -20,8 +20,8 @@ import java.util.Map;
  * suit a JVM that owns its machine: G1 keeps up to 70% of its heap free ({@code MaxHeapFreeRatio})
  * and may grow to a quarter of the RAM, so the garbage of Spring's startup, of the kernels' first
  * requests (the Vector API allocates until C2 has compiled them) or of a burst of requests stays
- * resident for good: stories260K's server, 60 MB of live heap with its KV cache, kept 230 to 420 MB
- * of heap. Before the context starts, for the server only (the tools and the tests keep the JVM's
+ * resident for good: stories260K's server, 60 MB of live heap with its KV cache (then on the heap),
+ * kept 230 to 420 MB of heap. Before the context starts, for the server only (the tools and the tests keep the JVM's
  * defaults), this sets the manageable flags the command line left alone:
  * <ul>
  * <li>{@code MinHeapFreeRatio=10}, {@code MaxHeapFreeRatio=30}: after a concurrent cycle or a full
@@ -30,8 +30,9 @@ import java.util.Map;
  *     cycle runs, so what a burst left free goes back to the OS once the server is quiet.</li>
  * </ul>
  * Speed is kept: G1 still grows the heap when collections take more than its time goal, the
- * periodic cycle runs only after 10 s without any collection, and a concurrent cycle does not scan
- * the KV cache's float arrays. A flag given on the command line ({@code -XX:MaxHeapFreeRatio=70})
+ * periodic cycle runs only after 10 s without any collection, and the KV cache is not on the heap.
+ * Once the application is ready it collects once, so startup's and the warm-up's garbage goes back
+ * at once. A flag given on the command line ({@code -XX:MaxHeapFreeRatio=70})
  * is left as it is. (The heap's maximum, which would bound it hard, cannot be set from inside.)
  */
 final class HeapFootprint implements ApplicationContextInitializer<ConfigurableApplicationContext> {
