@@ -77,7 +77,8 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
     /** {@link Warmup}: before the engine takes its first request, while every block is free. */
     void warmUp(int maxModelLen, Duration budget) {
         long start = System.nanoTime();
-        int passes = Warmup.run(model, kvCache, maxModelLen, budget);
+        int passes = Warmup.run(batch -> model.forward(batch, kvCache), kvCache.blockSize(), numBlocks,
+                model.config().vocabSize(), maxModelLen, budget);
         log.info("Warm-up: {} forward passes of made-up sequences in {} ms, so the kernels are compiled before the"
                 + " first request (quire.warmup)", passes, (System.nanoTime() - start) / 1_000_000);
     }

@@ -1,11 +1,10 @@
 package io.quire.engine;
 
-import io.quire.backend.KvCache;
 import io.quire.model.ForwardBatch;
-import io.quire.model.LanguageModel;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.function.Consumer;
 
 /**
  * Forward passes of made-up sequences before the first request, so the JIT has compiled the kernels
@@ -23,31 +22,31 @@ final class Warmup {
 
     private Warmup() {}
 
-    /** Rounds until {@code budget} is spent (at least one); returns the forward passes made. */
-    static <C extends KvCache> int run(LanguageModel<C> model, C cache, int maxModelLen, Duration budget) {
-        int bs = cache.blockSize();
+    /**
+     * Rounds until {@code budget} is spent (at least one) through {@code forward} (the model on the
+     * runner's cache of {@code numBlocks} blocks of {@code bs} tokens); returns the forward passes made.
+     */
+    static int run(Consumer<ForwardBatch> forward, int bs, int numBlocks, int vocab, int maxModelLen,
+            Duration budget) {
         int prompt = Math.min(MAX_PROMPT, Math.max(1, maxModelLen - DECODE_STEPS));
         int len = Math.min(maxModelLen, prompt + DECODE_STEPS);
         int blocksPerSeq = (len + bs - 1) / bs;
-        int seqs = Math.min(MAX_SEQS, cache.numBlocks() / blocksPerSeq);
+        int seqs = Math.min(MAX_SEQS, numBlocks / blocksPerSeq);
         if (seqs == 0) return 0;
         int[][] tables = new int[seqs][blocksPerSeq];
         for (int s = 0; s < seqs; s++) {
             for (int b = 0; b < blocksPerSeq; b++) tables[s][b] = s * blocksPerSeq + b;
         }
-        int vocab = model.config().vocabSize();
         long end = System.nanoTime() + budget.toNanos();
         int passes = 0;
         do {
-            passes += round(model, cache, tables, prompt, len, vocab);
+            passes += round(forward, bs, tables, prompt, len, vocab);
         } while (System.nanoTime() < end);
         return passes;
     }
 
-    private static <C extends KvCache> int round(LanguageModel<C> model, C cache, int[][] tables, int prompt, int len,
-            int vocab) {
+    private static int round(Consumer<ForwardBatch> forward, int bs, int[][] tables, int prompt, int len, int vocab) {
         int seqs = tables.length;
-        int bs = cache.blockSize();
         int[] pos = new int[seqs];
         int passes = 0;
         // Prefill: every sequence's prompt in one batch.
@@ -62,7 +61,7 @@ final class Warmup {
             }
         }
         starts[seqs] = seqs * prompt;
-        model.forward(new ForwardBatch(tokens, positions, slots, starts, tables), cache);
+        forward.accept(new ForwardBatch(tokens, positions, slots, starts, tables));
         passes++;
         Arrays.fill(pos, prompt);
         // Decode steps at batch 4, 3 and 1 in turn, each sequence at its own position.
@@ -78,7 +77,7 @@ final class Warmup {
                 st[s + 1] = s + 1;
                 pos[s]++;
             }
-            model.forward(new ForwardBatch(tk, ps, sl, st, Arrays.copyOf(tables, n)), cache);
+            forward.accept(new ForwardBatch(tk, ps, sl, st, Arrays.copyOf(tables, n)));
             passes++;
         }
         return passes;

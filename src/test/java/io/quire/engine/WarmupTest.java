@@ -1,0 +1,78 @@
+package io.quire.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.quire.SharedFiles;
+import io.quire.model.ForwardBatch;
+import io.quire.model.LanguageModel;
+import io.quire.model.ModelLoader;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The warm-up before the first request: what it runs, and that requests after it see none of it. */
+class WarmupTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(120);
+    private static final int[] ONCE_UPON_A_TIME = {1, 403, 407, 261, 378};
+    /** llama.cpp's greedy continuation (LLMEngineRealModelTest). */
+    private static final List<Integer> REFERENCE = List.of(432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338,
+            401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394);
+
+    @Test
+    void eachRoundPrefillsTogetherThenDecodesAtBatchesFourThreeAndOneInsideTheCache() {
+        List<ForwardBatch> seen = new ArrayList<>();
+        int passes = Warmup.run(seen::add, 16, 20, 512, 512, Duration.ZERO);
+        assertThat(passes).isEqualTo(seen.size()).isEqualTo(10);  // one round: a prefill and 9 decode steps
+        ForwardBatch prefill = seen.getFirst();
+        assertThat(prefill.numSeqs()).isEqualTo(4);
+        assertThat(prefill.numTokens()).isEqualTo(4 * 48);
+        assertThat(seen.subList(1, 10)).extracting(ForwardBatch::numSeqs).containsExactly(4, 3, 1, 4, 3, 1, 4, 3, 1);
+        for (ForwardBatch b : seen) {
+            for (int t = 0; t < b.numTokens(); t++) {
+                assertThat(b.tokens()[t]).isBetween(0, 511);
+                int seq = b.tokenSequence()[t];
+                int pos = b.positions()[t];
+                // Each token's slot is its own sequence's block for that position, among the 20 blocks.
+                assertThat(b.slotMapping()[t]).isEqualTo(b.blockTables()[seq][pos / 16] * 16 + pos % 16)
+                        .isBetween(0, 20 * 16 - 1);
+            }
+        }
+        // Sequence 0 decodes positions 48..56 in order, one per step.
+        int next = 48;
+        for (ForwardBatch b : seen.subList(1, 10)) assertThat(b.positions()[0]).isEqualTo(next++);
+    }
+
+    @Test
+    void aSmallCacheOrContextGetsFewerOrShorterSequences() {
+        List<ForwardBatch> seen = new ArrayList<>();
+        Warmup.run(seen::add, 16, 5, 512, 512, Duration.ZERO);  // 4 blocks a sequence: one fits
+        assertThat(seen).allSatisfy(b -> assertThat(b.numSeqs()).isEqualTo(1));
+        seen.clear();
+        Warmup.run(seen::add, 16, 64, 512, 8, Duration.ZERO);  // context of 8: a 1-token prompt, 7 steps
+        assertThat(seen).allSatisfy(b -> assertThat(Arrays.stream(b.positions()).max().orElseThrow())
+                .isBetween(0, 7));
+        assertThat(Warmup.run(seen::add, 16, 3, 512, 512, Duration.ZERO)).isZero();  // not even one sequence fits
+    }
+
+    @Test
+    void aWarmedEngineGivesLlamaCppsTokensAndRefusesASecondWarmUpOnceServing() throws Exception {
+        try (LanguageModel<?> model = ModelLoader.load(SharedFiles.stories260K())) {
+            // A cache just large enough that the warm-up writes the blocks the request then gets.
+            LLMEngine e = TestEngines.with(model).blocks(40, 16).maxNumSeqs(4).maxNumBatchedTokens(2048).build();
+            try {
+                e.warmUp(Duration.ofMillis(200));
+                List<Integer> tokens = e.generate("s", ONCE_UPON_A_TIME, SamplingParams.greedy(32))
+                        .map(o -> o.deltas().getFirst().tokenIds()[0]).collectList().block(TIMEOUT);
+                assertThat(tokens).isEqualTo(REFERENCE);
+                assertThatThrownBy(() -> e.warmUp(Duration.ofMillis(10))).isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("before the first request");
+                TestEngines.awaitAllBlocksFree(e);
+            } finally {
+                e.shutdown();
+            }
+        }
+    }
+}
