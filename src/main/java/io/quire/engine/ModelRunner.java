@@ -159,7 +159,7 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
         return new ForwardBatch(tokens, positions, slots, queryStart, blockTables);
     }
 
-    /** Releases a device cache (GPU memory, pinned swap space); the CPU cache is plain heap. */
+    /** Releases a device cache (GPU memory, pinned swap space); the CPU cache is freed with its automatic arena. */
     @Override
     public void close() {
         if (kvCache instanceof AutoCloseable c) {

@@ -142,12 +142,14 @@ public final class PagedAttention {
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
         int i = 0;
         for (int bound = n - n % (2 * L); i < bound; i += 2 * L) {
-            s0 = FloatVector.fromArray(F, q, qOff + i).fma(FloatVector.fromMemorySegment(F, seg, k + 4L * i, NATIVE), s0);
+            s0 = FloatVector.fromArray(F, q, qOff + i)
+                    .fma(FloatVector.fromMemorySegment(F, seg, k + 4L * i, NATIVE), s0);
             s1 = FloatVector.fromArray(F, q, qOff + i + L)
                     .fma(FloatVector.fromMemorySegment(F, seg, k + 4L * (i + L), NATIVE), s1);
         }
         for (int bound = n - n % L; i < bound; i += L) {
-            s0 = FloatVector.fromArray(F, q, qOff + i).fma(FloatVector.fromMemorySegment(F, seg, k + 4L * i, NATIVE), s0);
+            s0 = FloatVector.fromArray(F, q, qOff + i)
+                    .fma(FloatVector.fromMemorySegment(F, seg, k + 4L * i, NATIVE), s0);
         }
         float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) s += q[qOff + i] * seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k + 4L * i);
@@ -218,7 +220,9 @@ public final class PagedAttention {
         // Heads narrower than a vector (or their tail): scalar, one output element at a time.
         for (int e = d; e < headDim; e++) {
             float acc = 0;
-            for (int j = j0; j < j1; j++) acc += p[pOff + j] * seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, v + 4L * (rowOf[j] + e));
+            for (int j = j0; j < j1; j++) {
+                acc += p[pOff + j] * seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, v + 4L * (rowOf[j] + e));
+            }
             out[outOff + e] += acc;
         }
     }

@@ -9,16 +9,17 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The physical KV cache on the CPU: for each layer one preallocated key segment and one value
- * segment holding {@code numBlocks} fixed-size blocks of floats (native byte order). Slot {@code s = block * blockSize + offset}
- * holds the K (or V) of one token for all KV heads, {@code [kvHead][headDim]}. Which block
- * belongs to which sequence is decided elsewhere (the block tables); this class only stores.
+ * segment holding {@code numBlocks} fixed-size blocks of floats (native byte order). Slot
+ * {@code s = block * blockSize + offset} holds the K (or V) of one token for all KV heads,
+ * {@code [kvHead][headDim]}. Which block belongs to which sequence is decided elsewhere (the block
+ * tables); this class only stores.
  * An optional swap space is a second, separate set of segments of the same block shape, where the
  * blocks of preempted sequences wait ({@link #swapOut}, {@link #swapIn}).
  *
  * <p>The blocks live off the Java heap, in an automatic arena freed when the cache is unreachable. On
- * the heap, the pool (up to half a gigabyte, live for the server's whole life) made G1 size the heap
+ * the heap, the pool (512 MB by default, live for the server's whole life) made G1 size the heap
  * around it: its free-ratio headroom grew with the pool, and each layer's array, an exact multiple of
- * a region, spilled into one more humongous region. Off the heap the pool costs its own size and no more.
+ * a region, spilled into one more humongous region. Off the heap the pool costs its own size.
  */
 public final class PagedKvCache implements KvCache {
     private final KvCacheSpec spec;
