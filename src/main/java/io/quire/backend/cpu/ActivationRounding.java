@@ -28,14 +28,12 @@ final class ActivationRounding {
         };
     }
 
-    /** x (batch rows of cols) rounded through Q8_K: {@code d * q} per value. */
-    static float[] q8k(float[] x, int batch, int cols) {
-        float[] out = new float[batch * cols];
+    /** x (batch rows of cols) rounded through Q8_K into {@code out}: {@code d * q} per value. */
+    static void q8k(float[] x, int batch, int cols, float[] out) {
         for (int b = 0; b < batch; b++) {
-            Q8K y = Q8K.quantize(x, b * cols, cols);
+            Q8K y = Q8K.local(x, b * cols, cols);
             for (int c = 0; c < cols; c++) out[b * cols + c] = y.d[c / 256] * y.q[c];
         }
-        return out;
     }
 
     /**
@@ -45,6 +43,12 @@ final class ActivationRounding {
      */
     static float[] q8_0(float[] x, int batch, int cols) {
         float[] out = new float[batch * cols];
+        q8_0(x, batch, cols, out);
+        return out;
+    }
+
+    /** {@link #q8_0(float[], int, int)} into {@code out}. */
+    static void q8_0(float[] x, int batch, int cols, float[] out) {
         for (int from = 0; from < batch * cols; from += 32) {
             float amax = 0;
             for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[from + j]));
@@ -52,7 +56,6 @@ final class ActivationRounding {
             float id = amax != 0 ? 127f / amax : 0f;
             for (int j = 0; j < 32; j++) out[from + j] = dh * (int) Math.rint(x[from + j] * id);
         }
-        return out;
     }
 
     /**

@@ -79,6 +79,9 @@ final class KQuants {
         }
     }
 
+    /** This thread's array for {@link #q3kScales}: the kernels call it for every block of every row. */
+    static final ThreadLocal<int[]> SCALES = ThreadLocal.withInitial(() -> new int[16]);
+
     /** Q3_K's 16 scales from their 12 packed bytes, unbiased (-32..31). */
     static void q3kScales(long scales, int[] sc) {
         for (int k = 0; k < 16; k++) {
@@ -90,7 +93,7 @@ final class KQuants {
 
     private static void q3k(long off, float[] y, int at) {
         float d = half(off + 108);
-        int[] sc = new int[16];
+        int[] sc = SCALES.get();
         q3kScales(off + 96, sc);
         for (int e = 0; e < QK_K; e++) {
             float dl = d * sc[e / 16];

@@ -74,7 +74,7 @@ final class LowBitKQuantDot {
         final var B = Simd.B;
         final int L = Simd.L;
         final int[] q8 = y.q;
-        final int[] sc = new int[16];
+        final int[] sc = KQuants.SCALES.get();
         FloatVector total = FloatVector.zero(F);
         float sum = 0;
         for (int blk = 0; blk < cols / 256; blk++, off += 110) {

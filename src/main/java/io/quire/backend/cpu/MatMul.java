@@ -44,6 +44,9 @@ public final class MatMul {
 
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> MINS = ThreadLocal.withInitial(() -> new float[0]);
+    /** The caller's x rounded as the weight types take it (ActivationRounding), reused from call to call. */
+    private static final ThreadLocal<float[]> ROUNDED_Q8K = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> ROUNDED_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
 
     private MatMul() {}
 
@@ -70,7 +73,7 @@ public final class MatMul {
         int[] firstUnit = new int[ws.length + 1];
         long work = 0;
         Q8K xq = null;
-        float[] xQ8K = null, xQ8_0 = null;
+        float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
             Quant.checkData(w);
@@ -87,11 +90,15 @@ public final class MatMul {
             // all weights of this input: Q8_K integers for the batch-1 K-quant kernels, else rounded floats.
             float[] xw = x;
             boolean q8k = ActivationRounding.usesQ8K(type);
-            if (q8k && batch == 1 && (xq == null || xq.q.length != cols)) xq = Q8K.quantize(x, 0, cols);
-            if (q8k && batch > 1) xw = xQ8K != null && xQ8K.length == batch * cols ? xQ8K
-                    : (xQ8K = ActivationRounding.q8k(x, batch, cols));
-            if (ActivationRounding.usesQ8_0(type)) xw = xQ8_0 != null && xQ8_0.length == batch * cols ? xQ8_0
-                    : (xQ8_0 = ActivationRounding.q8_0(x, batch, cols));
+            if (q8k && batch == 1 && xq == null) xq = Q8K.local(x, 0, cols);
+            if (q8k && batch > 1) {
+                if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
+                xw = xQ8K;
+            }
+            if (ActivationRounding.usesQ8_0(type)) {
+                if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
+                xw = xQ8_0;
+            }
             boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
             // Q4_1/Q5_1 take m times the Q8_1 block sums at every batch size; the others need block sums at batch 1.
             float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)

@@ -8,12 +8,15 @@ package io.quire.backend.cpu;
  * per matmul and then read by every weight row, so K-quant dot products run in integers per block.
  */
 final class Q8K {
+    /** One per thread for the kernels' calls, grown to the widest row it met: no allocation per call. */
+    private static final ThreadLocal<Q8K> LOCAL = ThreadLocal.withInitial(() -> new Q8K(0));
+
     /** The int8 values, held widened to int: the kernels load them straight into int lanes. */
-    final int[] q;
-    final float[] d;
-    final int[] bsums;
+    int[] q;
+    float[] d;
+    int[] bsums;
     /** Sums of q over each 32 values (the Q4_K/Q5_K groups). */
-    final int[] sums32;
+    int[] sums32;
 
     private Q8K(int cols) {
         q = new int[cols];
@@ -22,9 +25,25 @@ final class Q8K {
         sums32 = new int[cols / 32];
     }
 
-    /** {@code cols} values of x from {@code off} (cols a multiple of 256). */
+    /** {@code cols} values of x from {@code off} (cols a multiple of 256), in a new Q8K. */
     static Q8K quantize(float[] x, int off, int cols) {
-        Q8K y = new Q8K(cols);
+        return new Q8K(cols).set(x, off, cols);
+    }
+
+    /**
+     * As {@link #quantize}, into this thread's Q8K: valid until the thread's next call, and its arrays
+     * may be longer than {@code cols}.
+     */
+    static Q8K local(float[] x, int off, int cols) {
+        Q8K y = LOCAL.get();
+        if (y.q.length < cols) {
+            y = new Q8K(cols);
+            LOCAL.set(y);
+        }
+        return y.set(x, off, cols);
+    }
+
+    private Q8K set(float[] x, int off, int cols) {
         for (int b = 0; b < cols / 256; b++) {
             int from = off + 256 * b;
             float max = 0, amax = 0;
@@ -35,21 +54,27 @@ final class Q8K {
                     max = x[from + j];
                 }
             }
-            if (amax == 0) continue;  // q, d and bsums stay 0
+            for (int g = 0; g < 8; g++) sums32[8 * b + g] = 0;
+            if (amax == 0) {  // q, d and the sums are 0
+                for (int j = 0; j < 256; j++) q[256 * b + j] = 0;
+                for (int g = 0; g < 16; g++) bsums[16 * b + g] = 0;
+                d[b] = 0;
+                continue;
+            }
             float iscale = -127f / max;
             for (int j = 0; j < 256; j++) {
                 // nearest_int: the float's nearest integer, halves to even (Math.rint of the float product).
                 int v = (int) Math.rint(iscale * x[from + j]);
-                y.q[256 * b + j] = Math.min(127, v);
+                q[256 * b + j] = Math.min(127, v);
             }
             for (int g = 0; g < 16; g++) {
                 int s = 0;
-                for (int j = 0; j < 16; j++) s += y.q[256 * b + 16 * g + j];
-                y.bsums[16 * b + g] = s;
-                y.sums32[8 * b + g / 2] += s;
+                for (int j = 0; j < 16; j++) s += q[256 * b + 16 * g + j];
+                bsums[16 * b + g] = s;
+                sums32[8 * b + g / 2] += s;
             }
-            y.d[b] = 1 / iscale;
+            d[b] = 1 / iscale;
         }
-        return y;
+        return this;
     }
 }
