@@ -30,8 +30,8 @@ final class KQuantDot {
 
     private KQuantDot() {}
 
-    /** Q4_K row times y: x = d*sc*q - dmin*m per 32 values. */
-    static float q4k(long off, Q8K y, int cols) {
+    /** Q4_K row times y: x = d*sc*q - dmin*m per 32 values; sm: 16 ints of scratch. */
+    static float q4k(long off, Q8K y, int cols, int[] sm) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
@@ -42,7 +42,7 @@ final class KQuantDot {
         float sum = 0;
         for (int blk = 0; blk < cols / 256; blk++, off += 144) {
             int yo = 256 * blk;
-            long scales = scales(off + 4), mins = mins(off + 4);
+            unpackScales(off + 4, sm);
             IntVector acc = IntVector.zero(I);
             for (int j = 0; j < 4; j++) {
                 // 32 bytes of qs hold groups 2j (low nibbles) and 2j+1 (high nibbles).
@@ -53,19 +53,19 @@ final class KQuantDot {
                     p0 = p0.add(q.and(15).mul(IntVector.fromArray(I, q8, yo + 64 * j + i)));
                     p1 = p1.add(q.lanewise(LSHR, 4).mul(IntVector.fromArray(I, q8, yo + 64 * j + 32 + i)));
                 }
-                acc = acc.add(p0.mul(byteOf(scales, 2 * j))).add(p1.mul(byteOf(scales, 2 * j + 1)));
+                acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
-            int m = 0;
-            for (int j = 0; j < 8; j++) m += byteOf(mins, j) * y.sums32[8 * blk + j];
+            int mins = 0;
+            for (int j = 0; j < 8; j++) mins += sm[8 + j] * y.sums32[8 * blk + j];
             float yd = y.d[blk];
             total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * half(off)), total);
-            sum -= yd * half(off + 2) * m;
+            sum -= yd * half(off + 2) * mins;
         }
         return total.reduceLanes(ADD) + sum;
     }
 
     /** Q5_K row times y: as Q4_K, with a fifth bit per value from qh. */
-    static float q5k(long off, Q8K y, int cols) {
+    static float q5k(long off, Q8K y, int cols, int[] sm) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
@@ -76,7 +76,7 @@ final class KQuantDot {
         float sum = 0;
         for (int blk = 0; blk < cols / 256; blk++, off += 176) {
             int yo = 256 * blk;
-            long scales = scales(off + 4), mins = mins(off + 4);
+            unpackScales(off + 4, sm);
             IntVector acc = IntVector.zero(I);
             for (int j = 0; j < 4; j++) {
                 IntVector p0 = IntVector.zero(I), p1 = p0;
@@ -90,43 +90,37 @@ final class KQuantDot {
                     p0 = p0.add(lo.mul(IntVector.fromArray(I, q8, yo + 64 * j + i)));
                     p1 = p1.add(hi.mul(IntVector.fromArray(I, q8, yo + 64 * j + 32 + i)));
                 }
-                acc = acc.add(p0.mul(byteOf(scales, 2 * j))).add(p1.mul(byteOf(scales, 2 * j + 1)));
+                acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
-            int m = 0;
-            for (int j = 0; j < 8; j++) m += byteOf(mins, j) * y.sums32[8 * blk + j];
+            int mins = 0;
+            for (int j = 0; j < 8; j++) mins += sm[8 + j] * y.sums32[8 * blk + j];
             float yd = y.d[blk];
             total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * half(off)), total);
-            sum -= yd * half(off + 2) * m;
+            sum -= yd * half(off + 2) * mins;
         }
         return total.reduceLanes(ADD) + sum;
     }
 
-    /*
-     * Q4_K/Q5_K's 8 scales and 8 mins (6 bits each, packed in 12 bytes), unpacked with whole-word masks
-     * as ggml's kernels do (byte by byte cost half the kernel's time), eight bytes to a long: an array
-     * per row was a young-generation allocation for every row of every product.
+    /**
+     * Q4_K/Q5_K's 8 scales and 8 mins (6 bits each, packed in 12 bytes) into sm[0..7] and sm[8..15],
+     * with whole-word masks as ggml's kernels do: unpacking byte by byte cost half the kernel's time.
+     * sm is the caller's scratch (a thread's {@link KQuants#SCALES}, fetched once per 16 rows): one array
+     * allocated per row made 3 GB of garbage in a 32-stream Q4_K_M run. Fetching the thread's array per
+     * row, or unpacking into two longs instead, measured 7-12% slower.
      */
-
-    /** The 8 scales, scale j in byte j. */
-    private static long scales(long at) {
+    private static void unpackScales(long at, int[] sm) {
         final MemorySegment seg = Simd.ALL;
-        int u0 = seg.get(Layouts.INT_LE, at), u2 = seg.get(Layouts.INT_LE, at + 8);
-        int lo = u0 & 0x3f3f3f3f;
-        int hi = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
-        return (lo & 0xffffffffL) | (long) hi << 32;
-    }
-
-    /** The 8 mins, min j in byte j. */
-    private static long mins(long at) {
-        final MemorySegment seg = Simd.ALL;
-        int u1 = seg.get(Layouts.INT_LE, at + 4), u2 = seg.get(Layouts.INT_LE, at + 8);
-        int lo = u1 & 0x3f3f3f3f;
-        int hi = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
-        return (lo & 0xffffffffL) | (long) hi << 32;
-    }
-
-    private static int byteOf(long packed, int j) {
-        return (int) (packed >>> 8 * j) & 0xff;
+        int u0 = seg.get(Layouts.INT_LE, at), u1 = seg.get(Layouts.INT_LE, at + 4), u2 = seg.get(Layouts.INT_LE, at + 8);
+        int scales = u0 & 0x3f3f3f3f;
+        int scalesHi = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        int mins = u1 & 0x3f3f3f3f;
+        int minsHi = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        for (int k = 0; k < 4; k++) {
+            sm[k] = (scales >>> 8 * k) & 0xff;
+            sm[4 + k] = (scalesHi >>> 8 * k) & 0xff;
+            sm[8 + k] = (mins >>> 8 * k) & 0xff;
+            sm[12 + k] = (minsHi >>> 8 * k) & 0xff;
+        }
     }
 
     /** Q6_K row times y: q = (ql | qh << 4) - 32 with int8 scales per 16 values. */

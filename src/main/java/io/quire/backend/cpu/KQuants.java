@@ -79,7 +79,7 @@ final class KQuants {
         }
     }
 
-    /** This thread's array for {@link #q3kScales}: the kernels call it for every block of every row. */
+    /** This thread's array of 16 scales (Q3_K's, Q4_K/Q5_K's scales and mins): kernels unpack them per block of every row. */
     static final ThreadLocal<int[]> SCALES = ThreadLocal.withInitial(() -> new int[16]);
 
     /** Q3_K's 16 scales from their 12 packed bytes, unbiased (-32..31). */

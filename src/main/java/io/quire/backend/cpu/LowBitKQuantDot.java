@@ -66,15 +66,14 @@ final class LowBitKQuantDot {
         return total.reduceLanes(ADD) + sum;
     }
 
-    /** Q3_K: x = d*(sc-32)*((q | hbit << 2) - 4), 16 6-bit scales. */
-    static float q3k(long off, Q8K y, int cols) {
+    /** Q3_K: x = d*(sc-32)*((q | hbit << 2) - 4), 16 6-bit scales; sc: 16 ints of scratch. */
+    static float q3k(long off, Q8K y, int cols, int[] sc) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
         final var B = Simd.B;
         final int L = Simd.L;
         final int[] q8 = y.q;
-        final int[] sc = KQuants.SCALES.get();
         FloatVector total = FloatVector.zero(F);
         float sum = 0;
         for (int blk = 0; blk < cols / 256; blk++, off += 110) {

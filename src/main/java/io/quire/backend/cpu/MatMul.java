@@ -139,7 +139,9 @@ public final class MatMul {
                 // Eight rows at once: eight memory streams in flight, one load of x for eight rows.
                 for (; r + 8 <= rEnd; r += 8) dotF32x8(base + r * rowBytes, cols, x, out, r);
             }
-            for (; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, j.xBlockSums, j.xq);
+            // The K-quants' unpacked block scales: this thread's array, fetched once per unit, not per row.
+            int[] scales = KQuants.SCALES.get();
+            for (; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, j.xBlockSums, j.xq, scales);
             return;
         }
         // A batch longer than a chunk (a prompt) meets groups of tiles dequantized together, BATCH_CHUNK
@@ -379,18 +381,19 @@ public final class MatMul {
     // ---- batch 1: one row of stored bytes dotted with x ----
 
     /** Row at absolute address {@code addr} dotted with x. */
-    private static float dot(TensorType type, long addr, float[] x, int cols, float[] xBlockSums, Q8K xq) {
+    private static float dot(TensorType type, long addr, float[] x, int cols, float[] xBlockSums, Q8K xq,
+            int[] scales) {
         return switch (type) {
             case F32 -> dotF32(addr, x, 0, cols);
             case F16 -> dotF16(addr, x, 0, cols);
             case BF16 -> dotBF16(addr, x, 0, cols);
             case Q8_0 -> dotQ8_0(addr, x, 0, cols);
             case Q4_0 -> dotQ4_0(addr, x, 0, cols, xBlockSums);
-            case Q4_K -> KQuantDot.q4k(addr, xq, cols);
-            case Q5_K -> KQuantDot.q5k(addr, xq, cols);
+            case Q4_K -> KQuantDot.q4k(addr, xq, cols, scales);
+            case Q5_K -> KQuantDot.q5k(addr, xq, cols, scales);
             case Q6_K -> KQuantDot.q6k(addr, xq, cols);
             case Q2_K -> LowBitKQuantDot.q2k(addr, xq, cols);
-            case Q3_K -> LowBitKQuantDot.q3k(addr, xq, cols);
+            case Q3_K -> LowBitKQuantDot.q3k(addr, xq, cols, scales);
             case IQ4_XS -> LowBitKQuantDot.iq4xs(addr, xq, cols);
             case Q4_1 -> SmallBlockDot.dot(addr, 20, 2, -1, x, cols, xBlockSums);
             case Q5_0 -> SmallBlockDot.dot(addr, 22, -1, 2, x, cols, xBlockSums);
