@@ -12,11 +12,11 @@ final class Q8K {
     private static final ThreadLocal<Q8K> LOCAL = ThreadLocal.withInitial(() -> new Q8K(0));
 
     /** The int8 values, held widened to int: the kernels load them straight into int lanes. */
-    int[] q;
-    float[] d;
-    int[] bsums;
+    final int[] q;
+    final float[] d;
+    final int[] bsums;
     /** Sums of q over each 32 values (the Q4_K/Q5_K groups). */
-    int[] sums32;
+    final int[] sums32;
 
     private Q8K(int cols) {
         q = new int[cols];
@@ -25,14 +25,9 @@ final class Q8K {
         sums32 = new int[cols / 32];
     }
 
-    /** {@code cols} values of x from {@code off} (cols a multiple of 256), in a new Q8K. */
-    static Q8K quantize(float[] x, int off, int cols) {
-        return new Q8K(cols).set(x, off, cols);
-    }
-
     /**
-     * As {@link #quantize}, into this thread's Q8K: valid until the thread's next call, and its arrays
-     * may be longer than {@code cols}.
+     * {@code cols} values of x from {@code off} (cols a multiple of 256), into this thread's Q8K: valid
+     * until the thread's next call, and its arrays may be longer than {@code cols}.
      */
     static Q8K local(float[] x, int off, int cols) {
         Q8K y = LOCAL.get();
