@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import javax.management.ObjectName;
 
 /**
  * Lets the server's Java heap follow its live data instead of keeping its peak. HotSpot's defaults
@@ -56,8 +57,24 @@ final class HeapFootprint implements ApplicationContextInitializer<ConfigurableA
             log.info("Java heap follows the live data: {} (-XX:NAME=VALUE on the command line keeps yours)",
                     String.join(", ", set));
             // Startup and the warm-up leave garbage (Spring's, the uncompiled kernels' boxed vectors): one
-            // collection once ready gives it back at once, not after the first periodic cycle.
-            context.addApplicationListener((ApplicationListener<ApplicationReadyEvent>) ready -> System.gc());
+            // collection once ready gives it back at once, not after the first periodic cycle; then the C
+            // heap the JIT compilers freed by then goes back too (jcmd System.trim_native_heap).
+            context.addApplicationListener((ApplicationListener<ApplicationReadyEvent>) ready -> {
+                System.gc();
+                trimNativeHeap();
+            });
+        }
+    }
+
+    /** Returns the C heap's free memory to the OS (glibc only; elsewhere the command says so and does nothing). */
+    static void trimNativeHeap() {
+        try {
+            Object result = ManagementFactory.getPlatformMBeanServer().invoke(
+                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "systemTrimNativeHeap",
+                    new Object[] {null}, new String[] {String[].class.getName()});
+            log.info("Collected once ready; {}", String.valueOf(result).strip());
+        } catch (Exception | Error e) {
+            log.debug("Could not trim the native heap: {}", e.toString());
         }
     }
 

@@ -117,6 +117,10 @@ class GracefulShutdownTest {
                     .failFast("the server exited at startup", () -> assertThat(server.isAlive())
                             .as(() -> "server alive; its log:\n" + readOrEmpty(log)).isTrue())
                     .until(() -> status(port, "/health", null) == 200);
+            // Before its first request the server warmed its kernels up, and once ready it collected once.
+            await("the collection once ready").atMost(Duration.ofSeconds(30))
+                    .until(() -> readOrEmpty(log).contains("Collected once ready;"));
+            assertThat(readOrEmpty(log)).contains("Warm-up: ", "forward passes of made-up sequences");
             List<Stream> streams = new ArrayList<>();
             for (int i = 0; i < STREAMS; i++) streams.add(open(port, 2000));
             await("every stream started").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
