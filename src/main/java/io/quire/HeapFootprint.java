@@ -73,7 +73,7 @@ final class HeapFootprint implements ApplicationContextInitializer<ConfigurableA
                     new ObjectName("com.sun.management:type=DiagnosticCommand"), "systemTrimNativeHeap",
                     new Object[] {null}, new String[] {String[].class.getName()});
             log.info("Collected once ready; {}", String.valueOf(result).strip());
-        } catch (Exception | Error e) {
+        } catch (Exception e) {  // a JVM without the command: nothing to give back
             log.debug("Could not trim the native heap: {}", e.toString());
         }
     }
