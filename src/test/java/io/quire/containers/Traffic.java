@@ -9,6 +9,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.IntStream;
 
 /** Streaming completions over plain HTTP, as raw SSE lines, so the end of a stream can be checked. */
@@ -26,14 +29,32 @@ final class Traffic {
         HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/v1/completions"))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
         return HTTP.sendAsync(request, HttpResponse.BodyHandlers.ofLines())
-                .thenAccept(r -> r.body().filter(l -> !l.isEmpty()).forEach(lines::add));
+                .thenAccept(r -> {
+                    r.body().filter(l -> !l.isEmpty()).forEach(lines::add);
+                    if (r.statusCode() != 200) {
+                        throw new IllegalStateException("HTTP " + r.statusCode() + ": " + String.join("\n", lines));
+                    }
+                });
     }
 
     /** {@code n} streams at once, each of {@code maxTokens}; returns when all have ended. */
     static void concurrent(String baseUrl, int n, int maxTokens) {
-        CompletableFuture.allOf(IntStream.range(0, n)
+        streams(baseUrl, n, maxTokens).join();
+    }
+
+    /**
+     * As {@link #concurrent(String, int, int)}, but throws if a stream fails, answers other than
+     * 200, or has not ended within {@code limit} (a stuck stream).
+     */
+    static void concurrent(String baseUrl, int n, int maxTokens, Duration limit)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        streams(baseUrl, n, maxTokens).get(limit.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static CompletableFuture<Void> streams(String baseUrl, int n, int maxTokens) {
+        return CompletableFuture.allOf(IntStream.range(0, n)
                 .mapToObj(i -> stream(baseUrl, "Once upon a time " + i, maxTokens, new CopyOnWriteArrayList<>()))
-                .toArray(CompletableFuture[]::new)).join();
+                .toArray(CompletableFuture[]::new));
     }
 
     /** A JSON POST's status and body. */
