@@ -107,7 +107,7 @@ public final class DecodeBench {
         return (double) batch * steps / seconds;
     }
 
-    private static LanguageModel<?> load(String file) {
+    static LanguageModel<?> load(String file) {
         try {
             return ModelLoader.load(Path.of(file));
         } catch (IOException e) {

@@ -109,6 +109,17 @@ final class Usage {
               --prompt N                   prompt tokens per sequence (default 16)
             """;
 
+    static final String BENCH_PREFILL = """
+            usage: quire bench prefill [options]
+              milliseconds to prefill one prompt in one forward pass (a long prompt's time to first token in
+              the model), median and fastest of the timed passes, no scheduler or HTTP
+              --model PATH                 a GGUF file instead of the random 110M Llama
+              --types LIST                 weight types of the random model (default F32)
+              --prompt LIST                prompt lengths in tokens (default 500)
+              --threads LIST               (default 1 and all cores)
+              --repeats N                  timed passes after two warm-up passes (default 5)
+            """;
+
     static final String BENCH_STRUCTURED = """
             usage: quire bench structured [options]
               tokens/s of the engine with a JSON Schema constraint against without one (alternating runs, ratio),
@@ -170,10 +181,11 @@ final class Usage {
             Map.entry("generate", GENERATE),
             Map.entry("tokenize", TOKENIZE),
             Map.entry("random-model", RANDOM_MODEL),
-            Map.entry("bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE, BENCH_PROFILE,
-                    BENCH_STRUCTURED)),
+            Map.entry("bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_PREFILL, BENCH_KV, BENCH_SERVE,
+                    BENCH_PROFILE, BENCH_STRUCTURED)),
             Map.entry("bench kernels", BENCH_KERNELS),
             Map.entry("bench decode", BENCH_DECODE),
+            Map.entry("bench prefill", BENCH_PREFILL),
             Map.entry("bench kv", BENCH_KV),
             Map.entry("bench serve", BENCH_SERVE),
             Map.entry("bench profile", BENCH_PROFILE),
@@ -184,7 +196,7 @@ final class Usage {
     /** {@code quire --help}: the server, then every command. */
     static String all() {
         return SERVER + "\nCommands (quire COMMAND --help for one):\n\n" + String.join("\n",
-                GENERATE, TOKENIZE, PULL, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_KV, BENCH_SERVE,
-                BENCH_PROFILE, BENCH_STRUCTURED, CUDA_CHECK);
+                GENERATE, TOKENIZE, PULL, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_PREFILL, BENCH_KV,
+                BENCH_SERVE, BENCH_PROFILE, BENCH_STRUCTURED, CUDA_CHECK);
     }
 }

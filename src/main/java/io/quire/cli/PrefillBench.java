@@ -1,0 +1,82 @@
+package io.quire.cli;
+
+import io.quire.backend.KvCache;
+import io.quire.backend.TensorType;
+import io.quire.backend.cpu.Parallel;
+import io.quire.model.ForwardBatch;
+import io.quire.model.LanguageModel;
+import io.quire.model.ModelConfig;
+import io.quire.model.RandomModels;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Prefill time of the model runner alone (no scheduler, no HTTP): one prompt of {@code --prompt}
+ * tokens in one forward pass through the paged KV cache, what a long prompt's time to first token
+ * costs in the model. Warm-up passes first, then timed ones; the median and the fastest are reported.
+ *
+ * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench prefill \
+ *     [--model PATH | --types F32] [--prompt 500] [--threads 1,2] [--repeats 5]</pre>
+ */
+public final class PrefillBench {
+    private PrefillBench() {}
+
+    public static int run(String[] args) {
+        Args a = new Args(args, 2);
+        List<TensorType> types = a.list("--types", "F32").stream().map(TensorType::valueOf).toList();
+        List<Integer> prompts = a.ints("--prompt", "500");
+        List<Integer> threads = a.ints("--threads", "1," + Runtime.getRuntime().availableProcessors());
+        int repeats = Integer.parseInt(a.get("--repeats", "5"));
+        String file = a.get("--model", null);
+        ModelConfig config = RandomModels.LLAMA_110M;
+        System.out.printf(Locale.ROOT, "prefill benchmark: %s, %d timed passes after 2 warm-up passes%n",
+                file == null ? "random Llama " + String.format(Locale.ROOT, "%,d", config.parameterCount(true))
+                        + " parameters" : file, repeats);
+        System.out.printf(Locale.ROOT, "%-14s %7s %7s %11s %11s %12s%n", "model", "threads", "prompt", "median ms",
+                "best ms", "prompt tok/s");
+        for (TensorType type : file == null ? types : List.of(TensorType.F32)) {
+            try (LanguageModel<?> model = file == null ? RandomModels.load(config, type, 42) : DecodeBench.load(file)) {
+                String label = file == null ? type.name() : Path.of(file).getFileName().toString();
+                for (int prompt : prompts) {
+                    for (int t : threads) {
+                        Parallel.setThreads(t);
+                        double[] ms = measure(model, prompt, repeats);
+                        System.out.printf(Locale.ROOT, "%-14s %7d %7d %11.1f %11.1f %12.1f%n", label, t, prompt,
+                                ms[0], ms[1], 1000.0 * prompt / ms[0]);
+                    }
+                }
+            }
+        }
+        Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+        return 0;
+    }
+
+    /** Median and fastest milliseconds of one {@code prompt}-token prefill, each into a fresh cache. */
+    static <C extends KvCache> double[] measure(LanguageModel<C> model, int prompt, int repeats) {
+        int blockSize = 16;
+        int blocks = (prompt + blockSize - 1) / blockSize;
+        int vocab = model.config().vocabSize();
+        int[] tokens = new int[prompt], positions = new int[prompt], slots = new int[prompt];
+        int[][] tables = new int[1][blocks];
+        // every other block, never contiguous
+        for (int i = 0; i < blocks; i++) tables[0][i] = 2 * i;
+        for (int p = 0; p < prompt; p++) {
+            tokens[p] = 3 + (p * 7) % (vocab - 3);
+            positions[p] = p;
+            slots[p] = tables[0][p / blockSize] * blockSize + p % blockSize;
+        }
+        ForwardBatch batch = new ForwardBatch(tokens, positions, slots, new int[] {0, prompt}, tables);
+        double[] times = new double[repeats];
+        for (int i = -2; i < repeats; i++) {
+            C cache = model.newKvCache(2 * blocks, blockSize);
+            long start = System.nanoTime();
+            model.forward(batch, cache);
+            if (i >= 0) times[i] = (System.nanoTime() - start) / 1e6;
+        }
+        Arrays.sort(times);
+        return new double[] {times[repeats / 2], times[0]};
+    }
+}
