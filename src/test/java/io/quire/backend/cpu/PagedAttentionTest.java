@@ -74,6 +74,12 @@ class PagedAttentionTest {
     /** Plain causal attention over the dense copy, in double precision. */
     private static double[] dense(Fixture f, float[] q, int numTokens, int[] positions, int[] tokenSeq, int numHeads,
             float scale) {
+        return dense(f, q, numTokens, positions, tokenSeq, numHeads, scale, 0, 0f);
+    }
+
+    /** The same, over the last {@code window} positions when positive, scores soft-capped when {@code softcap > 0}. */
+    private static double[] dense(Fixture f, float[] q, int numTokens, int[] positions, int[] tokenSeq, int numHeads,
+            float scale, int window, float softcap) {
         int hd = f.headDim;
         int kvDim = f.numKvHeads * hd;
         int group = numHeads / f.numKvHeads;
@@ -84,18 +90,20 @@ class PagedAttentionTest {
             for (int h = 0; h < numHeads; h++) {
                 int kvh = h / group;
                 int len = positions[t] + 1;
+                int first = window > 0 ? Math.max(0, len - window) : 0;
                 double[] s = new double[len];
                 double max = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < len; j++) {
+                for (int j = first; j < len; j++) {
                     double dot = 0;
                     for (int d = 0; d < hd; d++)
                         dot += (double) q[(t * numHeads + h) * hd + d] * k[j * kvDim + kvh * hd + d];
                     s[j] = scale * dot;
+                    if (softcap > 0) s[j] = softcap * Math.tanh(s[j] / softcap);
                     max = Math.max(max, s[j]);
                 }
                 double sum = 0;
-                for (int j = 0; j < len; j++) { s[j] = Math.exp(s[j] - max); sum += s[j]; }
-                for (int j = 0; j < len; j++) {
+                for (int j = first; j < len; j++) { s[j] = Math.exp(s[j] - max); sum += s[j]; }
+                for (int j = first; j < len; j++) {
                     for (int d = 0; d < hd; d++)
                         out[(t * numHeads + h) * hd + d] += s[j] / sum * v[j * kvDim + kvh * hd + d];
                 }
@@ -106,13 +114,20 @@ class PagedAttentionTest {
 
     private void check(int blockSize, int numHeads, int numKvHeads, int headDim, int[] lengths, int[] positions,
             int[] tokenSeq) {
+        check(blockSize, numHeads, numKvHeads, headDim, lengths, positions, tokenSeq, 0, 0f);
+    }
+
+    private void check(int blockSize, int numHeads, int numKvHeads, int headDim, int[] lengths, int[] positions,
+            int[] tokenSeq, int window, float softcap) {
         Fixture f = new Fixture(blockSize, numKvHeads, headDim, lengths);
         int numTokens = positions.length;
         float[] q = randomValues(numTokens * numHeads * headDim);
         float scale = (float) (1 / Math.sqrt(headDim));
-        double[] expected = dense(f, q, numTokens, positions, tokenSeq, numHeads, scale);
+        double[] expected = dense(f, q, numTokens, positions, tokenSeq, numHeads, scale, window, softcap);
         float[] out = new float[q.length];
-        PagedAttention.attend(q, out, numTokens, positions, tokenSeq, f.tables, f.cache, f.layer, numHeads, scale);
+        java.util.Arrays.fill(out, Float.NaN); // every element must be written
+        PagedAttention.attend(q, out, numTokens, positions, tokenSeq, f.tables, f.cache, f.layer, numHeads, scale,
+                window, softcap);
         double maxAbs = 0;
         for (double e : expected) maxAbs = Math.max(maxAbs, Math.abs(e));
         for (int i = 0; i < out.length; i++) {
@@ -132,6 +147,8 @@ class PagedAttentionTest {
             check(bs, 8, 2, 64, lengths, positions, seqs);   // GQA
             check(bs, 4, 4, 32, lengths, positions, seqs);   // MHA
             check(bs, 8, 4, 8, lengths, positions, seqs);    // tiny heads (stories260K-like)
+            check(bs, 16, 1, 16, lengths, positions, seqs);  // a group that fills a vector: tiles of one token
+            check(bs, 20, 1, 8, lengths, positions, seqs);   // a group wider than a vector
         }
     }
 
@@ -145,6 +162,71 @@ class PagedAttentionTest {
             check(bs, 8, 2, 64, new int[] {len}, positions, seqs);
             check(bs, 6, 6, 16, new int[] {len}, positions, seqs);
         }
+    }
+
+    @Test
+    void promptTilesOfEveryShape() {
+        // Runs of consecutive positions go through AttentionTile: full and partial tiles, row counts that
+        // are not multiples of four, heads wider than a vector but not a multiple of it, tiny heads.
+        for (int bs : new int[] {1, 16}) {
+            for (int len : new int[] {4, 9, 13, 33}) {
+                int[] positions = new int[len];
+                int[] seqs = new int[len];
+                for (int t = 0; t < len; t++) positions[t] = t;
+                check(bs, 4, 2, 24, new int[] {len}, positions, seqs);
+                check(bs, 3, 1, 40, new int[] {len}, positions, seqs);
+                check(bs, 8, 4, 8, new int[] {len}, positions, seqs);
+                check(bs, 2, 2, 80, new int[] {len}, positions, seqs);
+                check(bs, 20, 1, 8, new int[] {len}, positions, seqs);
+            }
+        }
+    }
+
+    @Test
+    void slidingWindowAndSoftcapInTilesAndTokens() {
+        for (int bs : new int[] {1, 16}) {
+            // one sequence prefills a later chunk (positions 30..69), another decodes at position 60
+            int[] lengths = {70, 61};
+            List<Integer> pos = new ArrayList<>();
+            List<Integer> seq = new ArrayList<>();
+            for (int p = 30; p < 70; p++) { pos.add(p); seq.add(0); }
+            pos.add(60); seq.add(1);
+            int[] positions = pos.stream().mapToInt(Integer::intValue).toArray();
+            int[] seqs = seq.stream().mapToInt(Integer::intValue).toArray();
+            for (int window : new int[] {0, 1, 7, 20}) {
+                check(bs, 8, 2, 64, lengths, positions, seqs, window, 0f);
+                check(bs, 4, 4, 32, lengths, positions, seqs, window, 5f);
+            }
+        }
+    }
+
+    @Test
+    void aPromptsResultDoesNotDependOnHowItIsChunked() {
+        Fixture f = new Fixture(16, 2, 64, new int[] {120});
+        float[] q = randomValues(120 * 8 * 64);
+        int qDim = 8 * 64;
+        float[] whole = new float[q.length];
+        float[] chunked = new float[q.length];
+        // As in oneAndTwoThreadsAgreeExactly: the claim is about compiled kernels, so repeat until C2 has them.
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        do {
+            attendRange(f, q, whole, 0, 120, qDim);
+            attendRange(f, q, chunked, 0, 37, qDim);
+            attendRange(f, q, chunked, 37, 90, qDim);
+            attendRange(f, q, chunked, 90, 120, qDim);
+        } while (!java.util.Arrays.equals(whole, chunked) && System.nanoTime() < deadline);
+        assertThat(chunked).containsExactly(whole);
+    }
+
+    /** Positions from..to-1 of sequence 0, as one step (a prompt chunk). */
+    private static void attendRange(Fixture f, float[] q, float[] out, int from, int to, int qDim) {
+        int n = to - from;
+        int[] positions = new int[n];
+        for (int t = 0; t < n; t++) positions[t] = from + t;
+        float[] qc = java.util.Arrays.copyOfRange(q, from * qDim, to * qDim);
+        float[] oc = new float[qc.length];
+        PagedAttention.attend(qc, oc, n, positions, new int[n], f.tables, f.cache, f.layer, 8, 0.125f);
+        System.arraycopy(oc, 0, out, from * qDim, oc.length);
     }
 
     @Test

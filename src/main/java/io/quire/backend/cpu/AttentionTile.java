@@ -1,0 +1,247 @@
+package io.quire.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Attention for a tile of rows that read the same keys: consecutive positions of one sequence (a
+ * prompt chunk) times the query heads of one KV group, one row per vector lane. The queries are
+ * transposed once per tile, so each key meets every row in broadcast FMAs: no horizontal sum per
+ * score, softmax across rows in vector lanes, and each K and V row read once per tile instead of
+ * once per token. A row's arithmetic does not depend on the other rows of its tile, so how a prompt
+ * is split into tiles (or chunks) does not change its result.
+ */
+final class AttentionTile {
+    /** Fewer rows than this leave most lanes empty: {@link PagedAttention}'s per-token dot products are faster. */
+    static final int MIN_ROWS = Simd.L / 2;
+    /** At most one vector of rows. */
+    static final int MAX_ROWS = Simd.L;
+
+    private static final ThreadLocal<float[]> QT = ThreadLocal.withInitial(() -> new float[64 * Simd.L]);
+    private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256 * Simd.L]);
+    private static final ThreadLocal<int[]> ROWS = ThreadLocal.withInitial(() -> new int[256]);
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[3 * Simd.L]);
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+
+    private AttentionTile() {}
+
+    /**
+     * Rows {@code r < tokens * group}: token {@code t0 + r / group} (at position {@code pos0 + r / group})
+     * and query head {@code kvHead * group + r % group}. Each row attends causally to its own
+     * positions (only the last {@code window} when that is positive); {@code keys} and {@code values}
+     * are the layer's absolute addresses, {@code table} the sequence's block table.
+     */
+    static void attend(float[] q, float[] out, int qStride, int t0, int tokens, int pos0, int group, int kvHead,
+            int headDim, int[] table, int bs, int kvDim, long keys, long values, int window, float scale,
+            float softcap) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        int rows = tokens * group;
+        int start = PagedAttention.first(pos0, window);
+        int end = pos0 + tokens - 1;
+        int len = end + 1 - start;
+
+        // Queries transposed: qt[d * L + r]; unused lanes stay 0. Per lane: first and last position seen.
+        float[] qt = scratch(QT, headDim * L);
+        float[] lanes = LANES.get();
+        for (int r = 0; r < L; r++) {
+            int p = pos0 + Math.min(r, rows - 1) / group;
+            lanes[r] = PagedAttention.first(p, window);
+            lanes[L + r] = p;
+            if (r >= rows) {
+                for (int d = 0; d < headDim; d++) qt[d * L + r] = 0f;
+                continue;
+            }
+            int off = (t0 + r / group) * qStride + (kvHead * group + r % group) * headDim;
+            for (int d = 0; d < headDim; d++) qt[d * L + r] = q[off + d];
+        }
+        FloatVector firstSeen = FloatVector.fromArray(F, lanes, 0);
+        FloatVector lastSeen = FloatVector.fromArray(F, lanes, L);
+        // Every row sees positions allSeeFrom..pos0; only keys outside that need a mask.
+        float allSeeFrom = PagedAttention.first(end, window);
+
+        // Where each position's K/V row starts (index j is position start + j).
+        int[] rowOf = offsets(ROWS, len);
+        for (int p = start, blk = start / bs; p <= end; blk++) {
+            int o0 = p % bs;
+            int base = table[blk] * bs * kvDim + kvHead * headDim;
+            int n = Math.min(bs - o0, end + 1 - p);
+            for (int o = 0; o < n; o++) rowOf[p - start + o] = base + (o0 + o) * kvDim;
+            p += n;
+        }
+
+        // Scores, key-major: s[j * L + r]. Eight keys at a time keep eight FMA chains in flight.
+        float[] s = scratch(SCORES, len * L);
+        final MemorySegment seg = Simd.ALL;
+        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int j = 0;
+        for (; j + 8 <= len; j += 8) {
+            long k0 = keys + 4L * rowOf[j], k1 = keys + 4L * rowOf[j + 1], k2 = keys + 4L * rowOf[j + 2],
+                    k3 = keys + 4L * rowOf[j + 3], k4 = keys + 4L * rowOf[j + 4], k5 = keys + 4L * rowOf[j + 5],
+                    k6 = keys + 4L * rowOf[j + 6], k7 = keys + 4L * rowOf[j + 7];
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int d = 0; d < headDim; d++) {
+                FloatVector qd = FloatVector.fromArray(F, qt, d * L);
+                long o = 4L * d;
+                a0 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k0 + o)), a0);
+                a1 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k1 + o)), a1);
+                a2 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k2 + o)), a2);
+                a3 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k3 + o)), a3);
+                a4 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k4 + o)), a4);
+                a5 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k5 + o)), a5);
+                a6 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k6 + o)), a6);
+                a7 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k7 + o)), a7);
+            }
+            max = max.max(score(a0, s, j, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+            max = max.max(score(a1, s, j + 1, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+            max = max.max(score(a2, s, j + 2, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+            max = max.max(score(a3, s, j + 3, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+            max = max.max(score(a4, s, j + 4, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+            max = max.max(score(a5, s, j + 5, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+            max = max.max(score(a6, s, j + 6, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+            max = max.max(score(a7, s, j + 7, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+        }
+        for (; j < len; j++) {
+            long k0 = keys + 4L * rowOf[j];
+            FloatVector a0 = FloatVector.zero(F);
+            for (int d = 0; d < headDim; d++) {
+                a0 = FloatVector.fromArray(F, qt, d * L)
+                        .fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k0 + 4L * d)), a0);
+            }
+            max = max.max(score(a0, s, j, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+        }
+
+        // Softmax across keys, each lane its own row; the 1/sum is applied to the output instead.
+        FloatVector sum = FloatVector.zero(F);
+        for (j = 0; j < len; j++) {
+            FloatVector e = FloatVector.fromArray(F, s, j * L).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(s, j * L);
+            sum = sum.add(e);
+        }
+        FloatVector.broadcast(F, 1f).div(sum).intoArray(lanes, 2 * L);
+
+        // out[row] = inv[row] * sum_j p[j][row] * V[j]: four rows and up to four vectors of the head at a time.
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) weighted4(s, r, rowOf, len, values, headDim, lanes, out, t0, qStride, group, kvHead);
+        for (; r < rows; r++) weighted1(s, r, rowOf, len, values, headDim, lanes, out, t0, qStride, group, kvHead);
+    }
+
+    /** Scales (and soft-caps) one key's scores, masks rows that do not see it, stores them; returns them. */
+    private static FloatVector score(FloatVector acc, float[] s, int j, int start, FloatVector firstSeen,
+            FloatVector lastSeen, int pos0, float allSeeFrom, float scale, float softcap) {
+        FloatVector v = acc.mul(scale);
+        if (softcap > 0) v = v.div(softcap).lanewise(VectorOperators.TANH).mul(softcap);
+        int p = start + j;
+        if (p > pos0 || p < allSeeFrom) {
+            FloatVector pv = FloatVector.broadcast(Simd.F, (float) p);
+            VectorMask<Float> unseen = lastSeen.compare(VectorOperators.LT, pv)
+                    .or(firstSeen.compare(VectorOperators.GT, pv));
+            v = v.blend(Float.NEGATIVE_INFINITY, unseen);
+        }
+        v.intoArray(s, j * Simd.L);
+        return v;
+    }
+
+    private static int outOffset(int row, int t0, int qStride, int group, int kvHead, int headDim) {
+        return (t0 + row / group) * qStride + (kvHead * group + row % group) * headDim;
+    }
+
+    /** Rows r..r+3 of the output. */
+    private static void weighted4(float[] s, int r, int[] rowOf, int len, long v, int headDim, float[] lanes,
+            float[] out, int t0, int qStride, int group, int kvHead) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final int L = Simd.L;
+        int o0 = outOffset(r, t0, qStride, group, kvHead, headDim);
+        int o1 = outOffset(r + 1, t0, qStride, group, kvHead, headDim);
+        int o2 = outOffset(r + 2, t0, qStride, group, kvHead, headDim);
+        int o3 = outOffset(r + 3, t0, qStride, group, kvHead, headDim);
+        float i0 = lanes[2 * L + r], i1 = lanes[2 * L + r + 1], i2 = lanes[2 * L + r + 2], i3 = lanes[2 * L + r + 3];
+        int d = 0;
+        for (; d + 2 * L <= headDim; d += 2 * L) {
+            FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
+                    a31 = a00;
+            for (int j = 0; j < len; j++) {
+                long row = v + 4L * (rowOf[j] + d);
+                FloatVector v0 = FloatVector.fromMemorySegment(F, seg, row, NATIVE);
+                FloatVector v1 = FloatVector.fromMemorySegment(F, seg, row + 4L * L, NATIVE);
+                int pj = j * L + r;
+                FloatVector p0 = FloatVector.broadcast(F, s[pj]), p1 = FloatVector.broadcast(F, s[pj + 1]);
+                FloatVector p2 = FloatVector.broadcast(F, s[pj + 2]), p3 = FloatVector.broadcast(F, s[pj + 3]);
+                a00 = v0.fma(p0, a00);
+                a01 = v1.fma(p0, a01);
+                a10 = v0.fma(p1, a10);
+                a11 = v1.fma(p1, a11);
+                a20 = v0.fma(p2, a20);
+                a21 = v1.fma(p2, a21);
+                a30 = v0.fma(p3, a30);
+                a31 = v1.fma(p3, a31);
+            }
+            a00.mul(i0).intoArray(out, o0 + d);
+            a01.mul(i0).intoArray(out, o0 + d + L);
+            a10.mul(i1).intoArray(out, o1 + d);
+            a11.mul(i1).intoArray(out, o1 + d + L);
+            a20.mul(i2).intoArray(out, o2 + d);
+            a21.mul(i2).intoArray(out, o2 + d + L);
+            a30.mul(i3).intoArray(out, o3 + d);
+            a31.mul(i3).intoArray(out, o3 + d + L);
+        }
+        for (int k = 0; k < 4; k++) {
+            tail(s, r + k, rowOf, len, v, headDim, d, lanes[2 * L + r + k], out,
+                    outOffset(r + k, t0, qStride, group, kvHead, headDim));
+        }
+    }
+
+    /** One row of the output. */
+    private static void weighted1(float[] s, int r, int[] rowOf, int len, long v, int headDim, float[] lanes,
+            float[] out, int t0, int qStride, int group, int kvHead) {
+        tail(s, r, rowOf, len, v, headDim, 0, lanes[2 * Simd.L + r], out,
+                outOffset(r, t0, qStride, group, kvHead, headDim));
+    }
+
+    /** Elements {@code from..headDim} of row r: a vector at a time, then scalar (heads narrower than a vector). */
+    private static void tail(float[] s, int r, int[] rowOf, int len, long v, int headDim, int from, float inv,
+            float[] out, int outOff) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final int L = Simd.L;
+        int d = from;
+        for (; d + L <= headDim; d += L) {
+            FloatVector a = FloatVector.zero(F);
+            for (int j = 0; j < len; j++) {
+                a = FloatVector.fromMemorySegment(F, seg, v + 4L * (rowOf[j] + d), NATIVE)
+                        .fma(FloatVector.broadcast(F, s[j * L + r]), a);
+            }
+            a.mul(inv).intoArray(out, outOff + d);
+        }
+        for (; d < headDim; d++) {
+            float a = 0;
+            for (int j = 0; j < len; j++) {
+                a = Math.fma(seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, v + 4L * (rowOf[j] + d)), s[j * L + r], a);
+            }
+            out[outOff + d] = a * inv;
+        }
+    }
+
+    private static float[] scratch(ThreadLocal<float[]> local, int n) {
+        float[] a = local.get();
+        if (a.length < n) {
+            a = new float[Math.max(n, a.length * 2)];
+            local.set(a);
+        }
+        return a;
+    }
+
+    private static int[] offsets(ThreadLocal<int[]> local, int n) {
+        int[] a = local.get();
+        if (a.length < n) {
+            a = new int[Math.max(n, a.length * 2)];
+            local.set(a);
+        }
+        return a;
+    }
+}

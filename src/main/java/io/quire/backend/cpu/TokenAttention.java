@@ -1,0 +1,176 @@
+package io.quire.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Attention of one token (a decode step, or a prompt run too short for {@link AttentionTile}) for
+ * the query heads of one KV group, by dot products: each block of K, then of V, is read once for
+ * all the group's heads while it sits in L1.
+ */
+final class TokenAttention {
+    private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256]);
+    private static final ThreadLocal<int[]> OFFSETS = ThreadLocal.withInitial(() -> new int[256]);
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+
+    private TokenAttention() {}
+
+    /** Token t's query heads of one KV group, by dot products: the decode path. */
+    static void attend(float[] q, float[] out, int t, int kvHead, int[] positions, int[] table,
+            int numHeads, int group, int headDim, int bs, int kvDim, long keys, long values, int window, float scale,
+            float softcap) {
+        int start = PagedAttention.first(positions[t], window);
+        int len = positions[t] + 1 - start;
+        int qOff = t * numHeads * headDim + kvHead * group * headDim;
+        int kvOff = kvHead * headDim;
+        float[] scores = scores(group * len);
+        int[] rowOf = slotOffsets(len);
+        // Where each position's K/V row starts (index j is position start + j), walking the table
+        // block by block (no divisions); the window may start inside a block.
+        for (int p = start, blk = start / bs; p < start + len; blk++) {
+            int o0 = p % bs;
+            int base = table[blk] * bs * kvDim + kvOff;
+            int n = Math.min(bs - o0, start + len - p);
+            for (int o = 0; o < n; o++) rowOf[p - start + o] = base + (o0 + o) * kvDim;
+            p += n;
+        }
+        for (int j0 = 0; j0 < len; j0 += bs) {
+            int j1 = Math.min(len, j0 + bs);
+            for (int g = 0; g < group; g++) {
+                int qh = qOff + g * headDim;
+                for (int j = j0; j < j1; j++) {
+                    scores[g * len + j] = scale * dot(q, qh, keys + 4L * rowOf[j], headDim);
+                }
+                if (softcap > 0) {
+                    for (int j = j0; j < j1; j++) {
+                        scores[g * len + j] = softcap * (float) Math.tanh(scores[g * len + j] / softcap);
+                    }
+                }
+            }
+        }
+        for (int g = 0; g < group; g++) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = g * len, end = j + len; j < end; j++) max = Math.max(max, scores[j]);
+            float inv = 1f / expInPlace(scores, g * len, len, max);
+            Arrays.fill(out, qOff + g * headDim, qOff + (g + 1) * headDim, 0f);
+            // the probabilities are scaled here so the sum over blocks needs no final pass
+            for (int j = g * len, end = j + len; j < end; j++) scores[j] *= inv;
+        }
+        for (int j0 = 0; j0 < len; j0 += bs) {
+            int j1 = Math.min(len, j0 + bs);
+            for (int g = 0; g < group; g++) {
+                addWeighted(scores, g * len, rowOf, j0, j1, values, headDim, out, qOff + g * headDim);
+            }
+        }
+    }
+
+    /** {@code q[qOff..qOff+n)} dotted with the n floats at absolute address {@code k}. */
+    private static float dot(float[] q, int qOff, long k, int n) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int i = 0;
+        for (int bound = n - n % (2 * L); i < bound; i += 2 * L) {
+            s0 = FloatVector.fromArray(F, q, qOff + i)
+                    .fma(FloatVector.fromMemorySegment(F, seg, k + 4L * i, NATIVE), s0);
+            s1 = FloatVector.fromArray(F, q, qOff + i + L)
+                    .fma(FloatVector.fromMemorySegment(F, seg, k + 4L * (i + L), NATIVE), s1);
+        }
+        for (int bound = n - n % L; i < bound; i += L) {
+            s0 = FloatVector.fromArray(F, q, qOff + i)
+                    .fma(FloatVector.fromMemorySegment(F, seg, k + 4L * i, NATIVE), s0);
+        }
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += q[qOff + i] * seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k + 4L * i);
+        return s;
+    }
+
+    /** {@code s[j] = exp(s[j] - max)} for j in [off, off + n), vectorized (the Vector API's EXP); returns the sum. */
+    private static float expInPlace(float[] s, int off, int n, float max) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector m = FloatVector.broadcast(F, max);
+        FloatVector acc = FloatVector.zero(F);
+        int j = off;
+        for (int bound = off + n - n % L; j < bound; j += L) {
+            FloatVector e = FloatVector.fromArray(F, s, j).sub(m).lanewise(VectorOperators.EXP);
+            e.intoArray(s, j);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < off + n; j++) {
+            float e = (float) Math.exp(s[j] - max);
+            s[j] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /**
+     * {@code out[d] += sum_j p[pOff + j] * V[rowOf[j] + d]} over positions j0..j1-1 (one block). The
+     * block's sum is accumulated in registers, up to four vectors of the head at a time, and added to
+     * out once.
+     */
+    private static void addWeighted(float[] p, int pOff, int[] rowOf, int j0, int j1, long v, int headDim,
+            float[] out, int outOff) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final int L = Simd.L;
+        int d = 0;
+        for (; d + 4 * L <= headDim; d += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = j0; j < j1; j++) {
+                FloatVector pj = FloatVector.broadcast(F, p[pOff + j]);
+                long r = v + 4L * (rowOf[j] + d);
+                a0 = FloatVector.fromMemorySegment(F, seg, r, NATIVE).fma(pj, a0);
+                a1 = FloatVector.fromMemorySegment(F, seg, r + 4L * L, NATIVE).fma(pj, a1);
+                a2 = FloatVector.fromMemorySegment(F, seg, r + 8L * L, NATIVE).fma(pj, a2);
+                a3 = FloatVector.fromMemorySegment(F, seg, r + 12L * L, NATIVE).fma(pj, a3);
+            }
+            int o = outOff + d;
+            a0.add(FloatVector.fromArray(F, out, o)).intoArray(out, o);
+            a1.add(FloatVector.fromArray(F, out, o + L)).intoArray(out, o + L);
+            a2.add(FloatVector.fromArray(F, out, o + 2 * L)).intoArray(out, o + 2 * L);
+            a3.add(FloatVector.fromArray(F, out, o + 3 * L)).intoArray(out, o + 3 * L);
+        }
+        for (; d + L <= headDim; d += L) {
+            FloatVector a0 = FloatVector.zero(F);
+            for (int j = j0; j < j1; j++) {
+                a0 = FloatVector.fromMemorySegment(F, seg, v + 4L * (rowOf[j] + d), NATIVE)
+                        .fma(FloatVector.broadcast(F, p[pOff + j]), a0);
+            }
+            a0.add(FloatVector.fromArray(F, out, outOff + d)).intoArray(out, outOff + d);
+        }
+        // Heads narrower than a vector (or their tail): scalar, one output element at a time.
+        for (int e = d; e < headDim; e++) {
+            float acc = 0;
+            for (int j = j0; j < j1; j++) {
+                acc += p[pOff + j] * seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, v + 4L * (rowOf[j] + e));
+            }
+            out[outOff + e] += acc;
+        }
+    }
+
+    private static int[] slotOffsets(int n) {
+        int[] s = OFFSETS.get();
+        if (s.length < n) {
+            s = new int[Math.max(n, s.length * 2)];
+            OFFSETS.set(s);
+        }
+        return s;
+    }
+
+    private static float[] scores(int n) {
+        float[] s = SCORES.get();
+        if (s.length < n) {
+            s = new float[Math.max(n, s.length * 2)];
+            SCORES.set(s);
+        }
+        return s;
+    }
+}
