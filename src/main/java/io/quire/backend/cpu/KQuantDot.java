@@ -2,10 +2,12 @@ package io.quire.backend.cpu;
 
 import static io.quire.backend.cpu.KQuants.half;
 import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2S;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -13,6 +15,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 
 /**
  * Batch-1 dot products of a Q4_K, Q5_K or Q6_K weight row (at an absolute address, see {@link Simd#ALL})
@@ -21,6 +24,12 @@ import jdk.incubator.vector.IntVector;
  * block's float scales; the groups' mins (Q4_K/Q5_K) and Q6_K's offset of 32 come in through the
  * activation's group sums. (Forming the integer products exactly in float lanes with FMAs measured
  * slower: the FMA latency chains dominate a 256-value block.)
+ *
+ * <p>Q4_K and Q5_K multiply in 16-bit lanes: a 4- or 5-bit quant times an int8 activation fits a
+ * short, so one vpmullw forms 2L products where int lanes took two vpmulld (two uops each) for L;
+ * adjacent pairs are then summed into int lanes (each int's halves, sign-extended). The integers are
+ * the same, so the results are too, bit for bit; one thread of {@code bench kernels --types Q4_K}
+ * went from 9.5-9.9 to 6.3-7.8 ms per call (32000 x 2048, median of 15, A B A B).
  *
  * <p>Loops step by the lane count L (8 or 16), so one vector never straddles two 16-value scale groups.
  * Written flat like {@link MatMul}'s kernels: a helper taking or returning a vector would box it.
@@ -35,9 +44,10 @@ final class KQuantDot {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
-        final var B = Simd.B;
-        final int L = Simd.L;
-        final int[] q8 = y.q;
+        final var SW = Simd.SW;
+        final var BW = Simd.BW;
+        final int L2 = SW.length();
+        final short[] q8 = y.qs;
         FloatVector total = FloatVector.zero(F);
         float sum = 0;
         for (int blk = 0; blk < cols / 256; blk++, off += 144) {
@@ -45,13 +55,16 @@ final class KQuantDot {
             unpackScales(off + 4, sm);
             IntVector acc = IntVector.zero(I);
             for (int j = 0; j < 4; j++) {
-                // 32 bytes of qs hold groups 2j (low nibbles) and 2j+1 (high nibbles).
                 IntVector p0 = IntVector.zero(I), p1 = p0;
-                for (int i = 0; i < 32; i += L) {
-                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + 32 * j + i, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    p0 = p0.add(q.and(15).mul(IntVector.fromArray(I, q8, yo + 64 * j + i)));
-                    p1 = p1.add(q.lanewise(LSHR, 4).mul(IntVector.fromArray(I, q8, yo + 64 * j + 32 + i)));
+                for (int i = 0; i < 32; i += L2) {
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 16 + 32 * j + i, LE)
+                            .convertShape(ZERO_EXTEND_B2S, SW, 0);
+                    IntVector m0 = q.and((short) 15).mul(ShortVector.fromArray(SW, q8, yo + 64 * j + i))
+                            .reinterpretAsInts();
+                    IntVector m1 = q.lanewise(LSHR, 4).mul(ShortVector.fromArray(SW, q8, yo + 64 * j + 32 + i))
+                            .reinterpretAsInts();
+                    p0 = p0.add(m0.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(m0.lanewise(ASHR, 16));
+                    p1 = p1.add(m1.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(m1.lanewise(ASHR, 16));
                 }
                 acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
@@ -69,9 +82,10 @@ final class KQuantDot {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
-        final var B = Simd.B;
-        final int L = Simd.L;
-        final int[] q8 = y.q;
+        final var SW = Simd.SW;
+        final var BW = Simd.BW;
+        final int L2 = SW.length();
+        final short[] q8 = y.qs;
         FloatVector total = FloatVector.zero(F);
         float sum = 0;
         for (int blk = 0; blk < cols / 256; blk++, off += 176) {
@@ -80,15 +94,17 @@ final class KQuantDot {
             IntVector acc = IntVector.zero(I);
             for (int j = 0; j < 4; j++) {
                 IntVector p0 = IntVector.zero(I), p1 = p0;
-                for (int i = 0; i < 32; i += L) {
-                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 48 + 32 * j + i, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + i, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0).lanewise(LSHR, 2 * j);
-                    IntVector lo = q.and(15).or(h.and(1).lanewise(LSHL, 4));
-                    IntVector hi = q.lanewise(LSHR, 4).or(h.and(2).lanewise(LSHL, 3));
-                    p0 = p0.add(lo.mul(IntVector.fromArray(I, q8, yo + 64 * j + i)));
-                    p1 = p1.add(hi.mul(IntVector.fromArray(I, q8, yo + 64 * j + 32 + i)));
+                for (int i = 0; i < 32; i += L2) {
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 48 + 32 * j + i, LE)
+                            .convertShape(ZERO_EXTEND_B2S, SW, 0);
+                    ShortVector h = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 16 + i, LE)
+                            .convertShape(ZERO_EXTEND_B2S, SW, 0).lanewise(LSHR, 2 * j);
+                    ShortVector lo = q.and((short) 15).or(h.and((short) 1).lanewise(LSHL, 4));
+                    ShortVector hi = q.lanewise(LSHR, 4).or(h.and((short) 2).lanewise(LSHL, 3));
+                    IntVector m0 = lo.mul(ShortVector.fromArray(SW, q8, yo + 64 * j + i)).reinterpretAsInts();
+                    IntVector m1 = hi.mul(ShortVector.fromArray(SW, q8, yo + 64 * j + 32 + i)).reinterpretAsInts();
+                    p0 = p0.add(m0.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(m0.lanewise(ASHR, 16));
+                    p1 = p1.add(m1.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(m1.lanewise(ASHR, 16));
                 }
                 acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }

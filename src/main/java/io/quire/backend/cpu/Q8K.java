@@ -13,6 +13,8 @@ final class Q8K {
 
     /** The int8 values, held widened to int: the kernels load them straight into int lanes. */
     final int[] q;
+    /** The same values as shorts, for kernels that multiply in 16-bit lanes (twice as many per vector). */
+    final short[] qs;
     final float[] d;
     final int[] bsums;
     /** Sums of q over each 32 values (the Q4_K/Q5_K groups). */
@@ -20,6 +22,7 @@ final class Q8K {
 
     private Q8K(int cols) {
         q = new int[cols];
+        qs = new short[cols];
         d = new float[cols / 256];
         bsums = new int[cols / 16];
         sums32 = new int[cols / 32];
@@ -51,7 +54,10 @@ final class Q8K {
             }
             for (int g = 0; g < 8; g++) sums32[8 * b + g] = 0;
             if (amax == 0) {  // q, d and the sums are 0
-                for (int j = 0; j < 256; j++) q[256 * b + j] = 0;
+                for (int j = 0; j < 256; j++) {
+                    q[256 * b + j] = 0;
+                    qs[256 * b + j] = 0;
+                }
                 for (int g = 0; g < 16; g++) bsums[16 * b + g] = 0;
                 d[b] = 0;
                 continue;
@@ -61,6 +67,7 @@ final class Q8K {
                 // nearest_int: the float's nearest integer, halves to even (Math.rint of the float product).
                 int v = (int) Math.rint(iscale * x[from + j]);
                 q[256 * b + j] = Math.min(127, v);
+                qs[256 * b + j] = (short) q[256 * b + j];
             }
             for (int g = 0; g < 16; g++) {
                 int s = 0;

@@ -24,6 +24,9 @@ final class Simd {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    /** Shorts filling a float vector (2L lanes), and the bytes that widen into them. */
+    static final VectorSpecies<Short> SW = VectorSpecies.of(short.class, F.vectorShape());
+    static final VectorSpecies<Byte> BW = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 16));
 
     /**
      * All of native memory. Kernels read weights through this one constant segment by absolute
