@@ -124,7 +124,7 @@ final class KQuantDot {
      * allocated per row made 3 GB of garbage in a 32-stream Q4_K_M run. Fetching the thread's array per
      * row, or unpacking into two longs instead, measured 7-12% slower.
      */
-    private static void unpackScales(long at, int[] sm) {
+    static void unpackScales(long at, int[] sm) {
         final MemorySegment seg = Simd.ALL;
         int u0 = seg.get(Layouts.INT_LE, at), u1 = seg.get(Layouts.INT_LE, at + 4), u2 = seg.get(Layouts.INT_LE, at + 8);
         int scales = u0 & 0x3f3f3f3f;

@@ -48,12 +48,13 @@ final class KQuants {
     /** Decodes {@code cols} values (whole blocks) stored at absolute address {@code off}. */
     static void dequantizeRow(TensorType type, long off, int cols, float[] out, int outOff) {
         int bytes = type.blockBytes();
+        int[] sm = SCALES.get();
         for (int c = 0; c < cols; c += QK_K, off += bytes) {
             switch (type) {
                 case Q2_K -> q2k(off, out, outOff + c);
                 case Q3_K -> q3k(off, out, outOff + c);
-                case Q4_K -> q4kVector(off, out, outOff + c, false);
-                case Q5_K -> q4kVector(off, out, outOff + c, true);
+                case Q4_K -> q4kVector(off, out, outOff + c, false, sm);
+                case Q5_K -> q4kVector(off, out, outOff + c, true, sm);
                 case Q6_K -> q6kVector(off, out, outOff + c);
                 case IQ4_XS -> iq4xs(off, out, outOff + c);
                 default -> throw Quant.unsupported(type);
@@ -104,27 +105,22 @@ final class KQuants {
         }
     }
 
-    /** Scale (j < 8) or min (j >= 8, of group j - 8) of Q4_K/Q5_K's 12 packed bytes (get_scale_min_k4). */
-    static int q4kScale(long scales, int j) {
-        boolean min = j >= 8;
-        j &= 7;
-        if (j < 4) return u8(scales + j + (min ? 4 : 0)) & 63;
-        int packed = u8(scales + j + 4);
-        int top = u8(scales + j - 4 + (min ? 4 : 0)) >> 6;
-        return (min ? packed >> 4 : packed & 15) | top << 4;
-    }
-
-    /** Q4_K/Q5_K in lanes: per 32-value group {@code dl * q - ml}, the same two float operations. */
-    private static void q4kVector(long off, float[] y, int at, boolean fifthBit) {
+    /**
+     * Q4_K/Q5_K in lanes: per 32-value group {@code dl * q - ml}, the same two float operations. The
+     * scales and mins are unpacked into sm once per block with whole-word masks: unpacked byte by byte
+     * for each group, they cost more than the group's vector work (bench kernels, batch 16).
+     */
+    private static void q4kVector(long off, float[] y, int at, boolean fifthBit, int[] sm) {
         final MemorySegment seg = Simd.ALL;
         final var I = Simd.I;
         final var B = Simd.B;
         final int L = Simd.L;
         float d = half(off), dmin = half(off + 2);
         long qs = off + (fifthBit ? 48 : 16);
+        KQuantDot.unpackScales(off + 4, sm);
         for (int j = 0; j < 4; j++) {
-            float dl0 = d * q4kScale(off + 4, 2 * j), ml0 = dmin * q4kScale(off + 4, 8 + 2 * j);
-            float dl1 = d * q4kScale(off + 4, 2 * j + 1), ml1 = dmin * q4kScale(off + 4, 9 + 2 * j);
+            float dl0 = d * sm[2 * j], ml0 = dmin * sm[8 + 2 * j];
+            float dl1 = d * sm[2 * j + 1], ml1 = dmin * sm[9 + 2 * j];
             for (int i = 0; i < 32; i += L) {
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 32 * j + i, LE)
                         .convertShape(ZERO_EXTEND_B2I, I, 0);
