@@ -31,6 +31,10 @@ public final class PrefillBench {
         List<Integer> threads = a.ints("--threads", "1," + Runtime.getRuntime().availableProcessors());
         int repeats = Integer.parseInt(a.get("--repeats", "5"));
         String file = a.get("--model", null);
+        if (repeats < 1) throw new IllegalArgumentException("--repeats must be at least 1, got " + repeats);
+        for (int p : prompts) {
+            if (p < 1) throw new IllegalArgumentException("--prompt lengths must be positive, got " + p);
+        }
         ModelConfig config = RandomModels.LLAMA_110M;
         System.out.printf(Locale.ROOT, "prefill benchmark: %s, %d timed passes after 2 warm-up passes%n",
                 file == null ? "random Llama " + String.format(Locale.ROOT, "%,d", config.parameterCount(true))
@@ -40,6 +44,11 @@ public final class PrefillBench {
         for (TensorType type : file == null ? types : List.of(TensorType.F32)) {
             try (LanguageModel<?> model = file == null ? RandomModels.load(config, type, 42) : DecodeBench.load(file)) {
                 String label = file == null ? type.name() : Path.of(file).getFileName().toString();
+                int context = model.config().contextLength();
+                for (int p : prompts) {
+                    if (p > context) throw new IllegalArgumentException("--prompt " + p + " is longer than the model's"
+                            + " context of " + context + " tokens");
+                }
                 for (int prompt : prompts) {
                     for (int t : threads) {
                         Parallel.setThreads(t);
