@@ -46,7 +46,7 @@ final class AttentionTile {
         int len = end + 1 - start;
 
         // Queries transposed: qt[d * L + r]; unused lanes stay 0. Per lane: first and last position seen.
-        float[] qt = scratch(QT, headDim * L);
+        float[] qt = Scratch.floats(QT, headDim * L);
         float[] lanes = LANES.get();
         for (int r = 0; r < L; r++) {
             int p = pos0 + Math.min(r, rows - 1) / group;
@@ -65,17 +65,11 @@ final class AttentionTile {
         float allSeeFrom = PagedAttention.first(end, window);
 
         // Where each position's K/V row starts (index j is position start + j).
-        int[] rowOf = offsets(ROWS, len);
-        for (int p = start, blk = start / bs; p <= end; blk++) {
-            int o0 = p % bs;
-            int base = table[blk] * bs * kvDim + kvHead * headDim;
-            int n = Math.min(bs - o0, end + 1 - p);
-            for (int o = 0; o < n; o++) rowOf[p - start + o] = base + (o0 + o) * kvDim;
-            p += n;
-        }
+        int[] rowOf = Scratch.ints(ROWS, len);
+        PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead * headDim, rowOf);
 
         // Scores, key-major: s[j * L + r]. Eight keys at a time keep eight FMA chains in flight.
-        float[] s = scratch(SCORES, len * L);
+        float[] s = Scratch.floats(SCORES, len * L);
         final MemorySegment seg = Simd.ALL;
         FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int j = 0;
@@ -225,23 +219,5 @@ final class AttentionTile {
             }
             out[outOff + d] = a * inv;
         }
-    }
-
-    private static float[] scratch(ThreadLocal<float[]> local, int n) {
-        float[] a = local.get();
-        if (a.length < n) {
-            a = new float[Math.max(n, a.length * 2)];
-            local.set(a);
-        }
-        return a;
-    }
-
-    private static int[] offsets(ThreadLocal<int[]> local, int n) {
-        int[] a = local.get();
-        if (a.length < n) {
-            a = new int[Math.max(n, a.length * 2)];
-            local.set(a);
-        }
-        return a;
     }
 }

@@ -128,6 +128,21 @@ public final class PagedAttention {
         return tiles;
     }
 
+    /**
+     * Where the K/V rows of positions {@code start..start+len-1} begin, in values from the layer's
+     * start, for the KV head at {@code kvOff}: {@code rowOf[j]} for position start + j. Walks the
+     * block table block by block (no divisions); the window may start inside a block.
+     */
+    static void rowOffsets(int[] table, int start, int len, int bs, int kvDim, int kvOff, int[] rowOf) {
+        for (int p = start, blk = start / bs; p < start + len; blk++) {
+            int o0 = p % bs;
+            int base = table[blk] * bs * kvDim + kvOff;
+            int n = Math.min(bs - o0, start + len - p);
+            for (int o = 0; o < n; o++) rowOf[p - start + o] = base + (o0 + o) * kvDim;
+            p += n;
+        }
+    }
+
     /** The first position a token at {@code pos} attends to. */
     static int first(int pos, int window) {
         return window > 0 ? Math.max(0, pos - window + 1) : 0;

@@ -27,17 +27,9 @@ final class TokenAttention {
         int len = positions[t] + 1 - start;
         int qOff = t * numHeads * headDim + kvHead * group * headDim;
         int kvOff = kvHead * headDim;
-        float[] scores = scores(group * len);
-        int[] rowOf = slotOffsets(len);
-        // Where each position's K/V row starts (index j is position start + j), walking the table
-        // block by block (no divisions); the window may start inside a block.
-        for (int p = start, blk = start / bs; p < start + len; blk++) {
-            int o0 = p % bs;
-            int base = table[blk] * bs * kvDim + kvOff;
-            int n = Math.min(bs - o0, start + len - p);
-            for (int o = 0; o < n; o++) rowOf[p - start + o] = base + (o0 + o) * kvDim;
-            p += n;
-        }
+        float[] scores = Scratch.floats(SCORES, group * len);
+        int[] rowOf = Scratch.ints(OFFSETS, len);
+        PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvOff, rowOf);
         for (int j0 = 0; j0 < len; j0 += bs) {
             int j1 = Math.min(len, j0 + bs);
             for (int g = 0; g < group; g++) {
@@ -154,23 +146,5 @@ final class TokenAttention {
             }
             out[outOff + e] += acc;
         }
-    }
-
-    private static int[] slotOffsets(int n) {
-        int[] s = OFFSETS.get();
-        if (s.length < n) {
-            s = new int[Math.max(n, s.length * 2)];
-            OFFSETS.set(s);
-        }
-        return s;
-    }
-
-    private static float[] scores(int n) {
-        float[] s = SCORES.get();
-        if (s.length < n) {
-            s = new float[Math.max(n, s.length * 2)];
-            SCORES.set(s);
-        }
-        return s;
     }
 }
