@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorOperators;
  * is split into tiles (or chunks) does not change its result.
  */
 final class AttentionTile {
-    /** Fewer rows than this leave most lanes empty: {@link PagedAttention}'s per-token dot products are faster. */
+    /** Fewer rows than this leave most lanes empty: {@link TokenAttention}'s dot products are faster. */
     static final int MIN_ROWS = Simd.L / 2;
     /** At most one vector of rows. */
     static final int MAX_ROWS = Simd.L;
