@@ -24,7 +24,9 @@ class PrefillBenchTest extends CapturedStdStreams {
             double median = Double.parseDouble(m.group(1)), best = Double.parseDouble(m.group(2));
             double tokensPerSecond = Double.parseDouble(m.group(3));
             assertThat(best).isPositive().isLessThanOrEqualTo(median);
-            assertThat(tokensPerSecond).isCloseTo(1000.0 * prompt / median, org.assertj.core.data.Percentage.withPercentage(1));
+            // tok/s comes from the unrounded median; the printed one is within 0.05 ms of it
+            assertThat(tokensPerSecond).isBetween(1000.0 * prompt / (median + 0.05) - 0.05,
+                    1000.0 * prompt / Math.max(median - 0.05, 1e-9) + 0.05);
         }
     }
 
