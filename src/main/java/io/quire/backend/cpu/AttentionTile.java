@@ -66,7 +66,7 @@ final class AttentionTile {
 
         // Where each position's K/V row starts (index j is position start + j).
         int[] rowOf = Scratch.ints(ROWS, len);
-        PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead * headDim, rowOf);
+        PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead, headDim, rowOf);
 
         // Scores, key-major: s[j * L + r]. Eight keys at a time keep eight FMA chains in flight.
         float[] s = Scratch.floats(SCORES, len * L);

@@ -130,15 +130,16 @@ public final class PagedAttention {
 
     /**
      * Where the K/V rows of positions {@code start..start+len-1} begin, in values from the layer's
-     * start, for the KV head at {@code kvOff}: {@code rowOf[j]} for position start + j. Walks the
-     * block table block by block (no divisions); the window may start inside a block.
+     * start, for KV head {@code kvHead}: {@code rowOf[j]} for position start + j. A block holds each
+     * KV head's rows together ({@link PagedKvCache}), so one head's rows in a block are contiguous.
+     * Walks the block table block by block (no divisions); the window may start inside a block.
      */
-    static void rowOffsets(int[] table, int start, int len, int bs, int kvDim, int kvOff, int[] rowOf) {
+    static void rowOffsets(int[] table, int start, int len, int bs, int kvDim, int kvHead, int headDim, int[] rowOf) {
         for (int p = start, blk = start / bs; p < start + len; blk++) {
             int o0 = p % bs;
-            int base = table[blk] * bs * kvDim + kvOff;
+            int base = table[blk] * bs * kvDim + kvHead * bs * headDim;
             int n = Math.min(bs - o0, start + len - p);
-            for (int o = 0; o < n; o++) rowOf[p - start + o] = base + (o0 + o) * kvDim;
+            for (int o = 0; o < n; o++) rowOf[p - start + o] = base + (o0 + o) * headDim;
             p += n;
         }
     }

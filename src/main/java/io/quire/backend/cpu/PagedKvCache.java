@@ -9,17 +9,20 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The physical KV cache on the CPU: for each layer one preallocated key segment and one value
- * segment holding {@code numBlocks} fixed-size blocks of floats (native byte order). Slot
- * {@code s = block * blockSize + offset} holds the K (or V) of one token for all KV heads,
- * {@code [kvHead][headDim]}. Which block belongs to which sequence is decided elsewhere (the block
- * tables); this class only stores.
+ * segment holding {@code numBlocks} fixed-size blocks of floats (native byte order). A block is
+ * {@code [kvHead][offset][headDim]}: slot {@code s = block * blockSize + offset} holds one token's K
+ * (or V), one head's rows of a block lie together, so attention, which works one KV head at a
+ * time, reads each block as one contiguous run per head rather than a head-sized piece of every
+ * token row (vLLM's cache is head-major within a block too). Which block belongs to which sequence
+ * is decided elsewhere (the block tables); this class only stores.
  * An optional swap space is a second, separate set of segments of the same block shape, where the
  * blocks of preempted sequences wait ({@link #swapOut}, {@link #swapIn}).
  *
- * <p>The blocks live off the Java heap, in an automatic arena freed when the cache is unreachable. On
- * the heap, the pool (512 MB by default, live for the server's whole life) made G1 size the heap
- * around it: its free-ratio headroom grew with the pool, and each layer's array, an exact multiple of
- * a region, spilled into one more humongous region. Off the heap the pool costs its own size.
+ * <p>The blocks live off the Java heap, freed when the cache is unreachable. On the heap, the pool
+ * (live for the server's whole life) made G1 size the heap around it: its free-ratio headroom grew
+ * with the pool, and each layer's array, an exact multiple of a region, spilled into one more
+ * humongous region. Off the heap the pool costs at most its own size: on Linux each layer is mapped
+ * lazily on huge pages ({@link HugePageMemory}), so blocks never written cost no memory at all.
  */
 public final class PagedKvCache implements KvCache {
     private final KvCacheSpec spec;
@@ -82,7 +85,7 @@ public final class PagedKvCache implements KvCache {
 
     private MemorySegment[] segments(Arena arena, long floatsPerLayer) {
         MemorySegment[] s = new MemorySegment[numLayers];
-        for (int l = 0; l < numLayers; l++) s[l] = arena.allocate(4 * floatsPerLayer, 64);
+        for (int l = 0; l < numLayers; l++) s[l] = HugePageMemory.allocate(arena, 4 * floatsPerLayer);
         return s;
     }
 
@@ -93,7 +96,7 @@ public final class PagedKvCache implements KvCache {
     public int kvDim() { return numKvHeads * headDim; }
 
     /**
-     * Layer {@code layer}'s keys, {@code [block][offset][kvHead][headDim]} floats in native order. The
+     * Layer {@code layer}'s keys, {@code [block][kvHead][offset][headDim]} floats in native order. The
      * segment stays valid while this cache is reachable.
      */
     public MemorySegment keys(int layer) { return keys[layer]; }
@@ -101,11 +104,40 @@ public final class PagedKvCache implements KvCache {
     /** Layer {@code layer}'s values, same layout as {@link #keys}. */
     public MemorySegment values(int layer) { return values[layer]; }
 
-    /** A copy of layer {@code layer}'s keys, for checks and tests. */
-    public float[] keysAsFloats(int layer) { return keys[layer].toArray(ValueLayout.JAVA_FLOAT); }
+    /** A copy of layer {@code layer}'s keys in slot order, {@code [slot][kvHead][headDim]}, for checks and tests. */
+    public float[] keysAsFloats(int layer) { return slotOrder(keys[layer]); }
 
-    /** A copy of layer {@code layer}'s values, for checks and tests. */
-    public float[] valuesAsFloats(int layer) { return values[layer].toArray(ValueLayout.JAVA_FLOAT); }
+    /** A copy of layer {@code layer}'s values in slot order, as {@link #keysAsFloats}. */
+    public float[] valuesAsFloats(int layer) { return slotOrder(values[layer]); }
+
+    /** Sets every slot of layer {@code layer} from slot-order copies (as {@link #keysAsFloats} gives), for checks. */
+    public void writeLayer(int layer, float[] keysInSlotOrder, float[] valuesInSlotOrder) {
+        int slots = numBlocks * blockSize;
+        if (keysInSlotOrder.length != slots * kvDim() || valuesInSlotOrder.length != slots * kvDim()) {
+            throw new IllegalArgumentException("a layer holds " + slots * kvDim() + " values, got "
+                    + keysInSlotOrder.length + " and " + valuesInSlotOrder.length);
+        }
+        int[] every = new int[slots];
+        for (int s = 0; s < slots; s++) every[s] = s;
+        write(layer, every, keysInSlotOrder, valuesInSlotOrder, slots);
+    }
+
+    private float[] slotOrder(MemorySegment layer) {
+        float[] out = new float[numBlocks * blockSize * kvDim()];
+        for (int slot = 0; slot < numBlocks * blockSize; slot++) {
+            for (int h = 0; h < numKvHeads; h++) {
+                MemorySegment.copy(layer, ValueLayout.JAVA_FLOAT, 4L * offset(slot, h), out,
+                        (slot * numKvHeads + h) * headDim, headDim);
+            }
+        }
+        return out;
+    }
+
+    /** Where head {@code h} of slot {@code slot} starts, in floats from the layer's start. */
+    private long offset(int slot, int h) {
+        int block = slot / blockSize;
+        return ((long) block * numKvHeads + h) * blockSize * headDim + (long) (slot % blockSize) * headDim;
+    }
 
     /**
      * Writes the K and V of {@code numTokens} new tokens into their slots (vLLM's
@@ -122,8 +154,11 @@ public final class PagedKvCache implements KvCache {
             if (slot >= numBlocks * blockSize) {
                 throw new IndexOutOfBoundsException("slot " + slot + " outside the cache of " + numBlocks + " blocks");
             }
-            MemorySegment.copy(k, t * kvDim, kc, ValueLayout.JAVA_FLOAT, 4L * slot * kvDim, kvDim);
-            MemorySegment.copy(v, t * kvDim, vc, ValueLayout.JAVA_FLOAT, 4L * slot * kvDim, kvDim);
+            for (int h = 0; h < numKvHeads; h++) {
+                long at = 4L * offset(slot, h);
+                MemorySegment.copy(k, t * kvDim + h * headDim, kc, ValueLayout.JAVA_FLOAT, at, headDim);
+                MemorySegment.copy(v, t * kvDim + h * headDim, vc, ValueLayout.JAVA_FLOAT, at, headDim);
+            }
         }
     }
 

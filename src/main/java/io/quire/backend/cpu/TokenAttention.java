@@ -26,10 +26,9 @@ final class TokenAttention {
         int start = PagedAttention.first(positions[t], window);
         int len = positions[t] + 1 - start;
         int qOff = t * numHeads * headDim + kvHead * group * headDim;
-        int kvOff = kvHead * headDim;
         float[] scores = Scratch.floats(SCORES, group * len);
         int[] rowOf = Scratch.ints(OFFSETS, len);
-        PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvOff, rowOf);
+        PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead, headDim, rowOf);
         for (int j0 = 0; j0 < len; j0 += bs) {
             int j1 = Math.min(len, j0 + bs);
             for (int g = 0; g < group; g++) {

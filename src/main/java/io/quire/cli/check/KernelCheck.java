@@ -437,8 +437,7 @@ public final class KernelCheck {
                 float[] kk = roundF16(randoms((int) cache.layerStride(), 1f));
                 float[] vv = roundF16(randoms((int) cache.layerStride(), 1f));
                 cache.uploadLayer(l, kk, vv);
-                MemorySegment.copy(kk, 0, cpu.keys(l), ValueLayout.JAVA_FLOAT, 0, kk.length);
-                MemorySegment.copy(vv, 0, cpu.values(l), ValueLayout.JAVA_FLOAT, 0, vv.length);
+                cpu.writeLayer(l, kk, vv);
             }
             int[][] pairs = {{1, 7}, {4, 2}, {9, 0}};
             cache.copyBlocks(pairs);
@@ -498,8 +497,7 @@ public final class KernelCheck {
             float[] kk = roundHalf(randoms((int) cache.layerStride(), 1f));
             float[] vv = roundHalf(randoms((int) cache.layerStride(), 1f));
             cache.uploadLayer(0, kk, vv);
-            MemorySegment.copy(kk, 0, cpu.keys(0), ValueLayout.JAVA_FLOAT, 0, kk.length);
-            MemorySegment.copy(vv, 0, cpu.values(0), ValueLayout.JAVA_FLOAT, 0, vv.length);
+            cpu.writeLayer(0, kk, vv);
             List<Integer> perm = new ArrayList<>();
             for (int b = 0; b < blocks; b++) perm.add(b);
             Collections.shuffle(perm, new Random(random.nextLong()));

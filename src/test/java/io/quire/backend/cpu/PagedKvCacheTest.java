@@ -1,0 +1,83 @@
+package io.quire.backend.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.ValueLayout;
+import io.quire.backend.KvCacheSpec;
+import io.quire.backend.TensorType;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class PagedKvCacheTest {
+
+    @Test
+    void aBlockHoldsEachHeadsRowsTogether() {
+        int blocks = 3, bs = 4, kvHeads = 2, headDim = 8;
+        PagedKvCache cache = new PagedKvCache(1, blocks, bs, kvHeads, headDim);
+        float[] k = new float[kvHeads * headDim], v = new float[k.length];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = 100 + i;
+            v[i] = -100 - i;
+        }
+        int slot = 2 * bs + 3; // block 2, offset 3
+        cache.write(0, new int[] {slot}, k, v, 1);
+        for (int h = 0; h < kvHeads; h++) {
+            long at = ((2L * kvHeads + h) * bs + 3) * headDim; // [block][kvHead][offset][headDim]
+            for (int d = 0; d < headDim; d++) {
+                assertThat(cache.keys(0).getAtIndex(ValueLayout.JAVA_FLOAT, at + d)).isEqualTo(k[h * headDim + d]);
+                assertThat(cache.values(0).getAtIndex(ValueLayout.JAVA_FLOAT, at + d)).isEqualTo(v[h * headDim + d]);
+            }
+        }
+    }
+
+    @Test
+    void slotOrderCopiesRoundTripAndFollowCopiesAndSwaps() {
+        int layers = 2, blocks = 5, bs = 16, kvHeads = 3, headDim = 16;
+        var spec = new KvCacheSpec(bs, layers, kvHeads, headDim, TensorType.F32);
+        PagedKvCache cache = new PagedKvCache(spec, blocks, 2);
+        Random r = new Random(7);
+        float[][] k = new float[layers][blocks * bs * kvHeads * headDim], v = new float[layers][k[0].length];
+        for (int l = 0; l < layers; l++) {
+            for (int i = 0; i < k[l].length; i++) {
+                k[l][i] = r.nextFloat();
+                v[l][i] = r.nextFloat();
+            }
+            cache.writeLayer(l, k[l], v[l]);
+            assertThat(cache.keysAsFloats(l)).containsExactly(k[l]);
+            assertThat(cache.valuesAsFloats(l)).containsExactly(v[l]);
+        }
+        int perBlock = bs * kvHeads * headDim;
+        cache.copyBlock(1, 4);
+        cache.swapOut(new int[] {0}, new int[] {1});
+        cache.swapIn(new int[] {1}, new int[] {3});
+        for (int l = 0; l < layers; l++) {
+            System.arraycopy(k[l], perBlock, k[l], 4 * perBlock, perBlock);
+            System.arraycopy(k[l], 0, k[l], 3 * perBlock, perBlock);
+            System.arraycopy(v[l], perBlock, v[l], 4 * perBlock, perBlock);
+            System.arraycopy(v[l], 0, v[l], 3 * perBlock, perBlock);
+            assertThat(cache.keysAsFloats(l)).containsExactly(k[l]);
+            assertThat(cache.valuesAsFloats(l)).containsExactly(v[l]);
+        }
+        assertThatThrownBy(() -> cache.writeLayer(0, new float[3], new float[3]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a layer holds");
+    }
+
+    @Test
+    void aLargeCacheIsZeroedAndWritableToItsLastFloat() {
+        // Over a huge page per layer: mapped with mmap on Linux, an arena allocation elsewhere.
+        int blocks = 700, bs = 16, kvHeads = 4, headDim = 64; // 2.7 MiB per layer
+        PagedKvCache cache = new PagedKvCache(2, blocks, bs, kvHeads, headDim);
+        long floats = cache.keys(1).byteSize() / 4;
+        assertThat(floats).isEqualTo((long) blocks * bs * kvHeads * headDim);
+        assertThat(cache.keys(1).address() % 64).isZero();
+        for (long i = 0; i < floats; i += 4093) assertThat(cache.keys(1).getAtIndex(ValueLayout.JAVA_FLOAT, i)).isZero();
+        float[] k = new float[kvHeads * headDim], v = new float[k.length];
+        Arrays.fill(k, 2f);
+        Arrays.fill(v, 3f);
+        cache.write(1, new int[] {blocks * bs - 1}, k, v, 1);
+        assertThat(cache.keys(1).getAtIndex(ValueLayout.JAVA_FLOAT, floats - 1)).isEqualTo(2f);
+        assertThat(cache.values(1).getAtIndex(ValueLayout.JAVA_FLOAT, floats - 1)).isEqualTo(3f);
+    }
+}
