@@ -13,6 +13,7 @@ import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Parallel;
 import io.quire.engine.EngineConfig;
 import io.quire.engine.LLMEngine;
+import io.quire.model.KvCacheDtype;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
 import io.quire.model.RandomModels;
@@ -73,6 +74,7 @@ public class QuireConfiguration {
                 device = Device.CPU;
             }
         }
+        KvCacheDtype kvDtype = KvCacheDtype.parse(props.kvCacheDtype()); // fail early, before the file is read
         LanguageModel<?> model;
         if (props.dummy()) {
             model = RandomModels.load(RandomModels.DEFAULT, TensorType.F32, 0, named ? name : "quire-dummy", device,
@@ -89,6 +91,7 @@ public class QuireConfiguration {
             model = ModelLoader.load(path, named ? name : ModelLoader.defaultName(path), device, props.dtype(),
                     loading.progress());
         }
+        model.useKvCacheDtype(kvDtype);
         log.info("Loaded {} ({}) in {} ms on {}", props.dummy() ? "the dummy random-weight model" : props.model(),
                 model.config().architecture(), (System.nanoTime() - start) / 1_000_000, model.deviceDescription());
         return model;

@@ -46,6 +46,9 @@ import java.util.List;
  * @param dtype                the GPU's 16-bit type for weights, matrix-product inputs and the KV cache:
  *                             auto (BF16 for a BF16 model file, else FP16), float16 or bfloat16; the CPU
  *                             computes in FP32
+ * @param kvCacheDtype         the CPU's KV cache type (vLLM's {@code --kv-cache-dtype}): auto (float16 for
+ *                             quantized weights, as llama.cpp's default cache; float32 for float32 or 16-bit
+ *                             weights), float32 or float16; on a GPU the cache is in {@code dtype}
  * @param maxWaitingRequests   most sequences queued and not yet running (each request counts prompts x n);
  *                             a request that would pass it gets 429 with Retry-After and nothing is queued
  * @param shutdownGrace        on shutdown (SIGTERM), how long running requests may still finish before
@@ -81,6 +84,7 @@ public record QuireProperties(
         @DefaultValue("auto") String device,
         @DefaultValue("0.9") double gpuMemoryUtilization,
         @DefaultValue("auto") String dtype,
+        @DefaultValue("auto") String kvCacheDtype,
         @DefaultValue("" + EngineConfig.DEFAULT_MAX_WAITING_REQUESTS) int maxWaitingRequests,
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue("2s") Duration warmup,

@@ -4,6 +4,7 @@ import io.quire.backend.TensorType;
 import io.quire.backend.KvCache;
 import io.quire.backend.cpu.Parallel;
 import io.quire.model.ForwardBatch;
+import io.quire.model.KvCacheDtype;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
 import io.quire.model.ModelConfig;
@@ -24,7 +25,8 @@ import java.util.Locale;
  * thread count and weight type, side by side in one run.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench decode \
- *     [--model PATH | --types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32] [--prompt 16]</pre>
+ *     [--model PATH | --types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32] [--prompt 16]
+ *     [--kv-cache-dtype auto,float32,float16]</pre>
  */
 public final class DecodeBench {
     private DecodeBench() {}
@@ -36,6 +38,7 @@ public final class DecodeBench {
         List<Integer> threads = a.ints("--threads", "1," + Runtime.getRuntime().availableProcessors());
         int steps = Integer.parseInt(a.get("--steps", "32"));
         int prompt = Integer.parseInt(a.get("--prompt", "16"));
+        List<KvCacheDtype> kvDtypes = a.list("--kv-cache-dtype", "auto").stream().map(KvCacheDtype::parse).toList();
         String file = a.get("--model", null);
         ModelConfig config = RandomModels.LLAMA_110M;
         if (file == null) {
@@ -46,16 +49,21 @@ public final class DecodeBench {
             System.out.printf(Locale.ROOT, "decode benchmark: %s, prompt %d, %d decode steps per run%n", file, prompt,
                     steps);
         }
-        System.out.printf(Locale.ROOT, "%-6s %7s %8s %12s %12s%n", "type", "threads", "batch", "tokens/s", "ms/step");
+        System.out.printf(Locale.ROOT, "%-6s %-8s %7s %8s %12s %12s%n", "type", "kv", "threads", "batch", "tokens/s",
+                "ms/step");
         for (TensorType type : file == null ? types : List.of(TensorType.F32)) {
             try (LanguageModel<?> model = file == null ? RandomModels.load(config, type, 42) : load(file)) {
                 String label = file == null ? type.name() : Path.of(file).getFileName().toString();
-                for (int b : batches) {
-                    for (int t : threads) {
-                        Parallel.setThreads(t);
-                        double tps = measure(model, b, prompt, steps);
-                        System.out.printf(Locale.ROOT, "%-6s %7d %8d %12.1f %12.2f%n", label, t, b, tps,
-                                1000.0 * b / tps);
+                for (KvCacheDtype kv : kvDtypes) {
+                    model.useKvCacheDtype(kv);
+                    String kvLabel = model.kvCacheSpec(16).type() == TensorType.F16 ? "float16" : "float32";
+                    for (int b : batches) {
+                        for (int t : threads) {
+                            Parallel.setThreads(t);
+                            double tps = measure(model, b, prompt, steps);
+                            System.out.printf(Locale.ROOT, "%-6s %-8s %7d %8d %12.1f %12.2f%n", label, kvLabel, t, b,
+                                    tps, 1000.0 * b / tps);
+                        }
                     }
                 }
             }

@@ -34,6 +34,18 @@ public interface LanguageModel<C extends KvCache> extends AutoCloseable {
      */
     float[][] forward(ForwardBatch batch, C cache);
 
+    /**
+     * Sets the element type of the KV caches this model makes ({@code quire.kv-cache-dtype}), before
+     * the engine sizes and builds its cache. Only the CPU backend has a choice; elsewhere anything
+     * but {@link KvCacheDtype#AUTO} is refused.
+     */
+    default void useKvCacheDtype(KvCacheDtype dtype) {
+        if (dtype != KvCacheDtype.AUTO) {
+            throw new IllegalArgumentException("quire.kv-cache-dtype applies to the CPU backend; on this device the KV"
+                    + " cache is in " + kvCacheSpec(16).type() + " (quire.dtype)");
+        }
+    }
+
     /** One KV block of {@code blockSize} tokens as this model's cache holds it: its shape, type and bytes. */
     KvCacheSpec kvCacheSpec(int blockSize);
 

@@ -30,6 +30,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     private final Attention attention;
     private final FeedForward feedForward;
     private final GenerationDefaults generationDefaults;
+    private volatile TensorType kvType;
 
     // Grow-only scratch space: forward() is called by one thread at a time.
     private int capacity;
@@ -50,18 +51,26 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         this.resource = resource;
         this.attention = new Attention(config, weights.ropeFactors());
         this.feedForward = new FeedForward(config);
+        this.kvType = KvCacheDtype.AUTO.typeFor(weights.layers()[0].wq().type());
     }
 
     @Override public ModelConfig config() { return config; }
     @Override public Tokenizer tokenizer() { return tokenizer; }
     @Override public String name() { return name; }
     @Override public GenerationDefaults generationDefaults() { return generationDefaults; }
-    @Override public String deviceDescription() { return Parallel.threads() + " CPU threads in float32"; }
+    @Override public String deviceDescription() {
+        return Parallel.threads() + " CPU threads in float32, KV cache in " + (kvType == TensorType.F16 ? "float16" : "float32");
+    }
 
-    /** The CPU computes and caches in FP32. */
+    /** The CPU computes in FP32 and caches K and V in {@link #useKvCacheDtype}'s type (auto: by the weights). */
     @Override
     public KvCacheSpec kvCacheSpec(int blockSize) {
-        return config.kvCacheSpec(blockSize, TensorType.F32);
+        return config.kvCacheSpec(blockSize, kvType);
+    }
+
+    @Override
+    public void useKvCacheDtype(KvCacheDtype dtype) {
+        kvType = dtype.typeFor(weights.layers()[0].wq().type());
     }
 
     /** On the CPU the KV cache is sized by its configured bytes alone. */

@@ -37,7 +37,10 @@ class KvCacheSpecTest {
         assertThat(cache.numLayers()).isEqualTo(3);
         assertThat(cache.numSwapBlocks()).isEqualTo(2);
         assertThat(cache.keysAsFloats(0)).hasSize(5 * 8 * 2 * 4);
-        assertThatThrownBy(() -> new PagedKvCache(new KvCacheSpec(8, 3, 2, 4, TensorType.F16), 5, 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("F32");
+        KvCacheSpec half = new KvCacheSpec(8, 3, 2, 4, TensorType.F16);
+        assertThat(new PagedKvCache(half, 5, 0).spec()).isEqualTo(half);
+        assertThat(half.bytesPerBlock() * 2).isEqualTo(spec.bytesPerBlock());
+        assertThatThrownBy(() -> new PagedKvCache(new KvCacheSpec(8, 3, 2, 4, TensorType.BF16), 5, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("F32 or F16");
     }
 }

@@ -2,8 +2,11 @@ package io.quire.backend.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
@@ -25,6 +28,7 @@ final class AttentionTile {
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256 * Simd.L]);
     private static final ThreadLocal<int[]> ROWS = ThreadLocal.withInitial(() -> new int[256]);
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[3 * Simd.L]);
+    private static final ThreadLocal<MemorySegment> WIDE = new ThreadLocal<>();
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private AttentionTile() {}
@@ -36,7 +40,7 @@ final class AttentionTile {
      * are the layer's absolute addresses, {@code table} the sequence's block table.
      */
     static void attend(float[] q, float[] out, int qStride, int t0, int tokens, int pos0, int group, int kvHead,
-            int headDim, int[] table, int bs, int kvDim, long keys, long values, int window, float scale,
+            int headDim, int[] table, int bs, int kvDim, long keys, long values, boolean half, int window, float scale,
             float softcap) {
         final var F = Simd.F;
         final int L = Simd.L;
@@ -67,6 +71,18 @@ final class AttentionTile {
         // Where each position's K/V row starts (index j is position start + j).
         int[] rowOf = Scratch.ints(ROWS, len);
         PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead, headDim, rowOf);
+        MemorySegment wide = null;
+        if (half) {
+            // An F16 cache: the tile's K and V rows are widened once into floats here, then read by
+            // every row of the tile (up to a vector of them), so the widening is paid once per tile.
+            wide = Scratch.nativeFloats(WIDE, 2L * len * headDim);
+            long wk = wide.address(), wv = wk + 4L * len * headDim;
+            widen(keys, rowOf, len, headDim, wk);
+            widen(values, rowOf, len, headDim, wv);
+            keys = wk;
+            values = wv;
+            for (int j = 0; j < len; j++) rowOf[j] = j * headDim;
+        }
 
         // Scores, key-major: s[j * L + r]. Eight keys at a time keep eight FMA chains in flight.
         float[] s = Scratch.floats(SCORES, len * L);
@@ -122,6 +138,35 @@ final class AttentionTile {
         int r = 0;
         for (; r + 4 <= rows; r += 4) weighted4(s, r, rowOf, len, values, headDim, lanes, out, t0, qStride, group, kvHead);
         for (; r < rows; r++) weighted1(s, r, rowOf, len, values, headDim, lanes, out, t0, qStride, group, kvHead);
+        Reference.reachabilityFence(wide);
+    }
+
+    /**
+     * The F16 rows at {@code src + 2 * rowOf[j]} as floats at {@code dst + 4 * j * headDim}, widened
+     * as MatMul widens F16 weights (rebias by 2^112, patch infinities and NaN, restore the sign).
+     */
+    private static void widen(long src, int[] rowOf, int len, int headDim, long dst) {
+        final MemorySegment seg = Simd.ALL;
+        final var I = Simd.I;
+        final var S = Simd.S;
+        final int L = Simd.L;
+        final FloatVector rebias = FloatVector.broadcast(Simd.F, 0x1p112f);
+        for (int j = 0; j < len; j++) {
+            long from = src + 2L * rowOf[j], to = dst + 4L * j * headDim;
+            int d = 0;
+            for (; d + L <= headDim; d += L) {
+                IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, from + 2L * d, NATIVE)
+                        .convertShape(VectorOperators.S2I, I, 0);
+                IntVector m = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+                m.reinterpretAsFloats().mul(rebias).reinterpretAsInts()
+                        .blend(m.or(0x7f800000), m.compare(VectorOperators.GE, 0x7c00 << 13))
+                        .or(h.and(0x80000000)).reinterpretAsFloats().intoMemorySegment(seg, to + 4L * d, NATIVE);
+            }
+            for (; d < headDim; d++) {
+                seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED, to + 4L * d,
+                        Float.float16ToFloat(seg.get(ValueLayout.JAVA_SHORT_UNALIGNED, from + 2L * d)));
+            }
+        }
     }
 
     /** Scales (and soft-caps) one key's scores, masks rows that do not see it, stores them; returns them. */

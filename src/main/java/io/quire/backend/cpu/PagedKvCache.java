@@ -9,7 +9,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The physical KV cache on the CPU: for each layer one preallocated key segment and one value
- * segment holding {@code numBlocks} fixed-size blocks of floats (native byte order). A block is
+ * segment holding {@code numBlocks} fixed-size blocks of F32 or F16 values (native byte order; F16
+ * halves the memory and the bytes a decode step reads, as llama.cpp's default cache). A block is
  * {@code [kvHead][offset][headDim]}: slot {@code s = block * blockSize + offset} holds one token's K
  * (or V), one head's rows of a block lie together, so attention, which works one KV head at a
  * time, reads each block as one contiguous run per head rather than a head-sized piece of every
@@ -31,6 +32,7 @@ public final class PagedKvCache implements KvCache {
     private final int blockSize;
     private final int numKvHeads;
     private final int headDim;
+    private final boolean half;
     private final MemorySegment[] keys;
     private final MemorySegment[] values;
     private final int numSwapBlocks;
@@ -44,8 +46,8 @@ public final class PagedKvCache implements KvCache {
 
     /** @param numSwapBlocks blocks of swap space (0: none) */
     public PagedKvCache(KvCacheSpec spec, int numBlocks, int numSwapBlocks) {
-        if (spec.type() != TensorType.F32) {
-            throw new IllegalArgumentException("the CPU KV cache holds F32, not " + spec.type());
+        if (spec.type() != TensorType.F32 && spec.type() != TensorType.F16) {
+            throw new IllegalArgumentException("the CPU KV cache holds F32 or F16, not " + spec.type());
         }
         if (numBlocks <= 0) throw new IllegalArgumentException("numBlocks must be positive, got " + numBlocks);
         if (numSwapBlocks < 0) throw new IllegalArgumentException("numSwapBlocks must be >= 0, got " + numSwapBlocks);
@@ -66,6 +68,7 @@ public final class PagedKvCache implements KvCache {
         this.blockSize = spec.blockSize();
         this.numKvHeads = spec.numKvHeads();
         this.headDim = spec.headDim();
+        this.half = spec.type() == TensorType.F16;
         this.numSwapBlocks = numSwapBlocks;
         Arena arena = Arena.ofAuto();
         try {
@@ -85,7 +88,7 @@ public final class PagedKvCache implements KvCache {
 
     private MemorySegment[] segments(Arena arena, long floatsPerLayer) {
         MemorySegment[] s = new MemorySegment[numLayers];
-        for (int l = 0; l < numLayers; l++) s[l] = HugePageMemory.allocate(arena, 4 * floatsPerLayer);
+        for (int l = 0; l < numLayers; l++) s[l] = HugePageMemory.allocate(arena, spec.type().bytesFor(floatsPerLayer));
         return s;
     }
 
@@ -96,8 +99,8 @@ public final class PagedKvCache implements KvCache {
     public int kvDim() { return numKvHeads * headDim; }
 
     /**
-     * Layer {@code layer}'s keys, {@code [block][kvHead][offset][headDim]} floats in native order. The
-     * segment stays valid while this cache is reachable.
+     * Layer {@code layer}'s keys, {@code [block][kvHead][offset][headDim]} values of the spec's type in
+     * native order. The segment stays valid while this cache is reachable.
      */
     public MemorySegment keys(int layer) { return keys[layer]; }
 
@@ -126,11 +129,27 @@ public final class PagedKvCache implements KvCache {
         float[] out = new float[numBlocks * blockSize * kvDim()];
         for (int slot = 0; slot < numBlocks * blockSize; slot++) {
             for (int h = 0; h < numKvHeads; h++) {
-                MemorySegment.copy(layer, ValueLayout.JAVA_FLOAT, 4L * offset(slot, h), out,
-                        (slot * numKvHeads + h) * headDim, headDim);
+                long at = offset(slot, h);
+                int to = (slot * numKvHeads + h) * headDim;
+                if (half) {
+                    for (int d = 0; d < headDim; d++) {
+                        out[to + d] = Float.float16ToFloat(layer.getAtIndex(ValueLayout.JAVA_SHORT, at + d));
+                    }
+                } else {
+                    MemorySegment.copy(layer, ValueLayout.JAVA_FLOAT, 4L * at, out, to, headDim);
+                }
             }
         }
         return out;
+    }
+
+    /**
+     * A value as F16, rounded to nearest even; values beyond F16's range (infinities included) are
+     * clamped to its largest, 65504, rather than stored as infinities, which would turn a whole
+     * softmax into NaN. NaN stays NaN.
+     */
+    static short toHalf(float x) {
+        return Float.floatToFloat16(Math.max(-65504f, Math.min(65504f, x)));
     }
 
     /** Where head {@code h} of slot {@code slot} starts, in floats from the layer's start. */
@@ -155,9 +174,17 @@ public final class PagedKvCache implements KvCache {
                 throw new IndexOutOfBoundsException("slot " + slot + " outside the cache of " + numBlocks + " blocks");
             }
             for (int h = 0; h < numKvHeads; h++) {
-                long at = 4L * offset(slot, h);
-                MemorySegment.copy(k, t * kvDim + h * headDim, kc, ValueLayout.JAVA_FLOAT, at, headDim);
-                MemorySegment.copy(v, t * kvDim + h * headDim, vc, ValueLayout.JAVA_FLOAT, at, headDim);
+                long at = offset(slot, h);
+                int from = t * kvDim + h * headDim;
+                if (half) {
+                    for (int d = 0; d < headDim; d++) {
+                        kc.setAtIndex(ValueLayout.JAVA_SHORT, at + d, toHalf(k[from + d]));
+                        vc.setAtIndex(ValueLayout.JAVA_SHORT, at + d, toHalf(v[from + d]));
+                    }
+                } else {
+                    MemorySegment.copy(k, from, kc, ValueLayout.JAVA_FLOAT, 4L * at, headDim);
+                    MemorySegment.copy(v, from, vc, ValueLayout.JAVA_FLOAT, 4L * at, headDim);
+                }
             }
         }
     }
@@ -179,7 +206,7 @@ public final class PagedKvCache implements KvCache {
         if (from.length != to.length) {
             throw new IllegalArgumentException("swap needs as many source as destination blocks");
         }
-        long n = 4L * blockSize * kvDim();
+        long n = spec.bytesPerLayerBlock();
         for (int i = 0; i < from.length; i++) {
             if (from[i] < 0 || from[i] >= fromCount || to[i] < 0 || to[i] >= toCount) {
                 throw new IllegalArgumentException("swap of block " + from[i] + " to " + to[i] + " outside the cache ("
@@ -194,7 +221,7 @@ public final class PagedKvCache implements KvCache {
 
     @Override
     public void copyBlock(int src, int dst) {
-        long n = 4L * blockSize * kvDim();
+        long n = spec.bytesPerLayerBlock();
         for (int l = 0; l < numLayers; l++) {
             MemorySegment.copy(keys[l], src * n, keys[l], dst * n, n);
             MemorySegment.copy(values[l], src * n, values[l], dst * n, n);

@@ -10,31 +10,49 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Attention of one token (a decode step, or a prompt run too short for {@link AttentionTile}) for
  * the query heads of one KV group, by dot products: each block of K, then of V, is read once for
- * all the group's heads while it sits in L1.
+ * all the group's heads while it sits in L1. An F16 cache is read by {@link HalfRows}, against the
+ * group's queries and outputs in its lane order.
  */
 final class TokenAttention {
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256]);
+    private static final ThreadLocal<float[]> HALF_Q = ThreadLocal.withInitial(() -> new float[256]);
+    private static final ThreadLocal<float[]> HALF_OUT = ThreadLocal.withInitial(() -> new float[256]);
     private static final ThreadLocal<int[]> OFFSETS = ThreadLocal.withInitial(() -> new int[256]);
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private TokenAttention() {}
 
-    /** Token t's query heads of one KV group, by dot products: the decode path. */
+    /**
+     * Token t's query heads of one KV group, by dot products: the decode path. {@code half}: the
+     * cache holds F16 values, else F32.
+     */
     static void attend(float[] q, float[] out, int t, int kvHead, int[] positions, int[] table,
-            int numHeads, int group, int headDim, int bs, int kvDim, long keys, long values, int window, float scale,
-            float softcap) {
+            int numHeads, int group, int headDim, int bs, int kvDim, long keys, long values, boolean half, int window,
+            float scale, float softcap) {
         int start = PagedAttention.first(positions[t], window);
         int len = positions[t] + 1 - start;
         int qOff = t * numHeads * headDim + kvHead * group * headDim;
         float[] scores = Scratch.floats(SCORES, group * len);
         int[] rowOf = Scratch.ints(OFFSETS, len);
         PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead, headDim, rowOf);
+        float[] qp = null, acc = null;
+        if (half) {
+            // The group's queries in HalfRows' lane order, and its outputs summed in that order.
+            qp = Scratch.floats(HALF_Q, group * headDim);
+            acc = Scratch.floats(HALF_OUT, group * headDim);
+            for (int g = 0; g < group; g++) HalfRows.permute(q, qOff + g * headDim, qp, g * headDim, headDim);
+            Arrays.fill(acc, 0, group * headDim, 0f);
+        }
         for (int j0 = 0; j0 < len; j0 += bs) {
             int j1 = Math.min(len, j0 + bs);
             for (int g = 0; g < group; g++) {
                 int qh = qOff + g * headDim;
-                for (int j = j0; j < j1; j++) {
-                    scores[g * len + j] = scale * dot(q, qh, keys + 4L * rowOf[j], headDim);
+                if (half) {
+                    for (int j = j0; j < j1; j++) {
+                        scores[g * len + j] = scale * HalfRows.dot(qp, g * headDim, keys + 2L * rowOf[j], headDim);
+                    }
+                } else {
+                    for (int j = j0; j < j1; j++) scores[g * len + j] = scale * dot(q, qh, keys + 4L * rowOf[j], headDim);
                 }
                 if (softcap > 0) {
                     for (int j = j0; j < j1; j++) {
@@ -54,8 +72,12 @@ final class TokenAttention {
         for (int j0 = 0; j0 < len; j0 += bs) {
             int j1 = Math.min(len, j0 + bs);
             for (int g = 0; g < group; g++) {
-                addWeighted(scores, g * len, rowOf, j0, j1, values, headDim, out, qOff + g * headDim);
+                if (half) HalfRows.addWeighted(scores, g * len, rowOf, j0, j1, values, headDim, acc, g * headDim);
+                else addWeighted(scores, g * len, rowOf, j0, j1, values, headDim, out, qOff + g * headDim);
             }
+        }
+        if (half) {
+            for (int g = 0; g < group; g++) HalfRows.unpermute(acc, g * headDim, out, qOff + g * headDim, headDim);
         }
     }
 

@@ -3,6 +3,8 @@ package io.quire.backend.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.quire.backend.KvCacheSpec;
+import io.quire.backend.TensorType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -11,9 +13,13 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class PagedAttentionTest {
     private final Random random = new Random(1234);
+    /** The cache type of the test running: each test runs for an F32 and an F16 cache. */
+    private TensorType type = TensorType.F32;
 
     @AfterEach
     void restoreThreads() {
@@ -37,15 +43,22 @@ class PagedAttentionTest {
             int totalBlocks = 0;
             for (int len : lengths) totalBlocks += (len + blockSize - 1) / blockSize;
             int numBlocks = totalBlocks + 3;  // spare blocks stay filled with garbage nobody may read
-            cache = new PagedKvCache(2, numBlocks, blockSize, numKvHeads, headDim);
+            cache = new PagedKvCache(new KvCacheSpec(blockSize, 2, numKvHeads, headDim, type), numBlocks, 0);
             List<Integer> free = new ArrayList<>();
             for (int b = 0; b < numBlocks; b++) free.add(b);
             Collections.shuffle(free, random);  // non-contiguous, interleaved between sequences
             for (int l = 0; l < 2; l++) {
                 MemorySegment k = cache.keys(l), v = cache.values(l);
-                for (long i = 0; i < k.byteSize() / 4; i++) {
-                    k.setAtIndex(ValueLayout.JAVA_FLOAT, i, 1e3f);
-                    v.setAtIndex(ValueLayout.JAVA_FLOAT, i, -1e3f);
+                if (type == TensorType.F16) {
+                    for (long i = 0; i < k.byteSize() / 2; i++) {
+                        k.setAtIndex(ValueLayout.JAVA_SHORT, i, PagedKvCache.toHalf(1e3f));
+                        v.setAtIndex(ValueLayout.JAVA_SHORT, i, PagedKvCache.toHalf(-1e3f));
+                    }
+                } else {
+                    for (long i = 0; i < k.byteSize() / 4; i++) {
+                        k.setAtIndex(ValueLayout.JAVA_FLOAT, i, 1e3f);
+                        v.setAtIndex(ValueLayout.JAVA_FLOAT, i, -1e3f);
+                    }
                 }
             }
             tables = new int[lengths.length][];
@@ -61,6 +74,13 @@ class PagedAttentionTest {
                 int[] slots = new int[len];
                 for (int j = 0; j < len; j++) slots[j] = tables[s][j / blockSize] * blockSize + j % blockSize;
                 cache.write(layer, slots, denseK[s], denseV[s], len);
+                if (type == TensorType.F16) {
+                    // the reference attends over what the cache holds
+                    for (int i = 0; i < denseK[s].length; i++) {
+                        denseK[s][i] = Float.float16ToFloat(PagedKvCache.toHalf(denseK[s][i]));
+                        denseV[s][i] = Float.float16ToFloat(PagedKvCache.toHalf(denseV[s][i]));
+                    }
+                }
             }
         }
     }
@@ -132,13 +152,15 @@ class PagedAttentionTest {
         for (double e : expected) maxAbs = Math.max(maxAbs, Math.abs(e));
         for (int i = 0; i < out.length; i++) {
             assertThat(Math.abs(out[i] - expected[i]))
-                    .as("bs %d heads %d/%d index %d", blockSize, numHeads, numKvHeads, i)
+                    .as("%s bs %d heads %d/%d index %d", type, blockSize, numHeads, numKvHeads, i)
                     .isLessThanOrEqualTo(1e-5 * Math.max(Math.abs(expected[i]), maxAbs));
         }
     }
 
-    @Test
-    void decodeStyleOneTokenPerSequence() {
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    void decodeStyleOneTokenPerSequence(TensorType type) {
+        this.type = type;
         for (int bs : new int[] {1, 16, 32}) {
             int[] lengths = {1, 15, 16, 17, 33, 70};
             int[] positions = new int[lengths.length];
@@ -152,8 +174,10 @@ class PagedAttentionTest {
         }
     }
 
-    @Test
-    void prefillStyleConsecutivePositionsAreCausal() {
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    void prefillStyleConsecutivePositionsAreCausal(TensorType type) {
+        this.type = type;
         for (int bs : new int[] {1, 16, 32}) {
             int len = 45;
             int[] positions = new int[len];
@@ -164,8 +188,10 @@ class PagedAttentionTest {
         }
     }
 
-    @Test
-    void promptTilesOfEveryShape() {
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    void promptTilesOfEveryShape(TensorType type) {
+        this.type = type;
         // Runs of consecutive positions go through AttentionTile: full and partial tiles, row counts that
         // are not multiples of four, heads wider than a vector but not a multiple of it, tiny heads.
         for (int bs : new int[] {1, 16}) {
@@ -182,8 +208,10 @@ class PagedAttentionTest {
         }
     }
 
-    @Test
-    void slidingWindowAndSoftcapInTilesAndTokens() {
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    void slidingWindowAndSoftcapInTilesAndTokens(TensorType type) {
+        this.type = type;
         for (int bs : new int[] {1, 16}) {
             // one sequence prefills a later chunk (positions 30..69), another decodes at position 60
             int[] lengths = {70, 61};
@@ -200,8 +228,10 @@ class PagedAttentionTest {
         }
     }
 
-    @Test
-    void aPromptsResultDoesNotDependOnHowItIsChunked() {
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    void aPromptsResultDoesNotDependOnHowItIsChunked(TensorType type) {
+        this.type = type;
         Fixture f = new Fixture(16, 2, 64, new int[] {120});
         float[] q = randomValues(120 * 8 * 64);
         int qDim = 8 * 64;
@@ -229,8 +259,10 @@ class PagedAttentionTest {
         System.arraycopy(oc, 0, out, from * qDim, oc.length);
     }
 
-    @Test
-    void mixedBatchOfPrefillChunkAndDecodes() {
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    void mixedBatchOfPrefillChunkAndDecodes(TensorType type) {
+        this.type = type;
         for (int bs : new int[] {1, 16, 32}) {
             // sequence 1 prefills positions 20..39 (a later chunk); sequences 0 and 2 decode one token each
             int[] lengths = {50, 40, 3};
@@ -244,8 +276,10 @@ class PagedAttentionTest {
         }
     }
 
-    @Test
-    void oneAndTwoThreadsAgreeExactly() {
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    void oneAndTwoThreadsAgreeExactly(TensorType type) {
+        this.type = type;
         Fixture f = new Fixture(16, 2, 64, new int[] {400, 210});  // long enough to run in parallel
         int[] positions = {399, 209, 100};
         int[] seqs = {0, 1, 1};

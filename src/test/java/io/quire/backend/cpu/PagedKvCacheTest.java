@@ -80,4 +80,29 @@ class PagedKvCacheTest {
         assertThat(cache.keys(1).getAtIndex(ValueLayout.JAVA_FLOAT, floats - 1)).isEqualTo(2f);
         assertThat(cache.values(1).getAtIndex(ValueLayout.JAVA_FLOAT, floats - 1)).isEqualTo(3f);
     }
+
+    @Test
+    void anF16CacheStoresHalvesClampedToTheirRangeAndHalfTheBytes() {
+        int blocks = 2, bs = 4, kvHeads = 1, headDim = 8;
+        PagedKvCache f32 = new PagedKvCache(new KvCacheSpec(bs, 1, kvHeads, headDim, TensorType.F32), blocks, 0);
+        PagedKvCache f16 = new PagedKvCache(new KvCacheSpec(bs, 1, kvHeads, headDim, TensorType.F16), blocks, 0);
+        assertThat(f16.keys(0).byteSize() * 2).isEqualTo(f32.keys(0).byteSize());
+        float[] k = {1f, -2.5f, 1e-6f, -0f, 1e6f, -1e6f, Float.POSITIVE_INFINITY, Float.NaN};
+        float[] v = {0.1f, 65504f, 65520f, -3f, 6e-8f, 1f / 3, 2048.5f, -0.5f};
+        f16.write(0, new int[] {5}, k, v, 1);
+        float[] keys = f16.keysAsFloats(0), values = f16.valuesAsFloats(0);
+        for (int d = 0; d < headDim; d++) {
+            assertThat(Float.floatToIntBits(keys[5 * headDim + d])).isEqualTo(Float.floatToIntBits(
+                    Float.float16ToFloat(Float.floatToFloat16(Math.max(-65504f, Math.min(65504f, k[d]))))));
+            assertThat(values[5 * headDim + d]).isEqualTo(Float.float16ToFloat(Float.floatToFloat16(
+                    Math.max(-65504f, Math.min(65504f, v[d])))));
+        }
+        assertThat(keys[5 * headDim + 4]).isEqualTo(65504f);   // clamped, not infinite
+        assertThat(keys[5 * headDim + 6]).isEqualTo(65504f);
+        assertThat(values[5 * headDim + 2]).isEqualTo(65504f);
+        assertThat(keys[5 * headDim + 7]).isNaN();
+        assertThat(keys[5 * headDim + 2]).isNotZero();           // a subnormal half survives
+        assertThatThrownBy(() -> new PagedKvCache(new KvCacheSpec(bs, 1, kvHeads, headDim, TensorType.BF16), 1, 0))
+                .hasMessageContaining("F32 or F16");
+    }
 }
