@@ -9,7 +9,8 @@ import java.util.Set;
 /** Command-line entry points that run without Spring, and the jar's {@code --help}. */
 public final class Cli {
     private static final Set<String> COMMANDS = Set.of("generate", "tokenize", "random-model", "bench", "cuda-check", "pull");
-    private static final Set<String> BENCHES = Set.of("kernels", "decode", "prefill", "serve", "kv", "profile", "structured");
+    private static final Set<String> BENCHES = Set.of("kernels", "attention", "decode", "prefill", "serve", "kv", "profile",
+            "structured");
     private static final Set<String> HELP = Set.of("--help", "-h");
 
     private Cli() {}
@@ -88,12 +89,13 @@ public final class Cli {
         return switch (what) {
             case "decode" -> DecodeBench.run(args);
             case "prefill" -> PrefillBench.run(args);
+            case "attention" -> AttentionBench.run(args);
             case "kernels" -> KernelBench.run(args);
             case "serve" -> ServeBench.run(args);
             case "kv" -> KvPolicyBench.run(args);
             case "profile" -> ProfileBreakdown.run(args);
             case "structured" -> StructuredBench.run(args);
-            default -> usage("bench needs one of: kernels, decode, prefill, serve, kv, profile, structured");
+            default -> usage("bench needs one of: kernels, attention, decode, prefill, serve, kv, profile, structured");
         };
     }
 

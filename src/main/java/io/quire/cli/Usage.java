@@ -98,6 +98,20 @@ final class Usage {
               --threads LIST               (default 1 and all cores)
             """;
 
+    static final String BENCH_ATTENTION = """
+            usage: quire bench attention [options]
+              decode attention alone: one new token per sequence over a paged KV cache of shuffled blocks,
+              milliseconds per layer and the GB/s of K and V read, per cache type, block size and thread count
+              --seqs N                     sequences (default 32)
+              --context N                  positions each sequence attends to (default 512)
+              --heads N, --kv-heads N      query and KV heads (default 12, 12)
+              --head-dim N                 (default 64)
+              --kv-cache-dtype LIST        float32, float16 (default both)
+              --block-size LIST            tokens per block (default 16)
+              --threads LIST               (default 1 and all cores)
+              --repeats N                  timed passes after as many warm-up ones, the median reported (default 20)
+            """;
+
     static final String BENCH_DECODE = """
             usage: quire bench decode [options]
               decode tokens/s of a random 110M Llama through the paged KV cache, no scheduler or HTTP
@@ -107,6 +121,8 @@ final class Usage {
               --threads LIST               (default 1 and all cores)
               --steps N                    timed decode steps per run (default 32)
               --prompt N                   prompt tokens per sequence (default 16)
+              --kv-cache-dtype LIST        KV cache types, auto, float32, float16 (default auto: float16 for
+                                           quantized weights, else float32)
             """;
 
     static final String BENCH_PREFILL = """
@@ -181,9 +197,10 @@ final class Usage {
             Map.entry("generate", GENERATE),
             Map.entry("tokenize", TOKENIZE),
             Map.entry("random-model", RANDOM_MODEL),
-            Map.entry("bench", String.join("\n", BENCH_KERNELS, BENCH_DECODE, BENCH_PREFILL, BENCH_KV, BENCH_SERVE,
-                    BENCH_PROFILE, BENCH_STRUCTURED)),
+            Map.entry("bench", String.join("\n", BENCH_KERNELS, BENCH_ATTENTION, BENCH_DECODE, BENCH_PREFILL,
+                    BENCH_KV, BENCH_SERVE, BENCH_PROFILE, BENCH_STRUCTURED)),
             Map.entry("bench kernels", BENCH_KERNELS),
+            Map.entry("bench attention", BENCH_ATTENTION),
             Map.entry("bench decode", BENCH_DECODE),
             Map.entry("bench prefill", BENCH_PREFILL),
             Map.entry("bench kv", BENCH_KV),
@@ -196,7 +213,7 @@ final class Usage {
     /** {@code quire --help}: the server, then every command. */
     static String all() {
         return SERVER + "\nCommands (quire COMMAND --help for one):\n\n" + String.join("\n",
-                GENERATE, TOKENIZE, PULL, RANDOM_MODEL, BENCH_KERNELS, BENCH_DECODE, BENCH_PREFILL, BENCH_KV,
-                BENCH_SERVE, BENCH_PROFILE, BENCH_STRUCTURED, CUDA_CHECK);
+                GENERATE, TOKENIZE, PULL, RANDOM_MODEL, BENCH_KERNELS, BENCH_ATTENTION, BENCH_DECODE, BENCH_PREFILL,
+                BENCH_KV, BENCH_SERVE, BENCH_PROFILE, BENCH_STRUCTURED, CUDA_CHECK);
     }
 }

@@ -15,7 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** {@code quire --help}, {@code -h} and {@code quire COMMAND --help}: usage on stdout, exit 0, nothing run. */
 class CliHelpTest extends CapturedStdStreams {
     private static final List<String> COMMANDS = List.of("generate", "tokenize", "random-model", "bench kernels",
-            "bench decode", "bench prefill", "bench kv", "bench serve", "bench profile", "bench structured", "cuda-check", "pull");
+            "bench attention", "bench decode", "bench prefill", "bench kv", "bench serve", "bench profile", "bench structured", "cuda-check", "pull");
 
     private String stdout() {
         return out.toString(StandardCharsets.UTF_8);
