@@ -32,8 +32,8 @@ public class StartupFailureAnalyzer implements FailureAnalyzer {
     private static final String ENGINE_ACTION = "Adjust quire.kv-cache-memory (quire.gpu-memory-utilization on a GPU),"
             + " quire.max-model-len, quire.block-size, quire.max-num-seqs or quire.max-num-batched-tokens;"
             + " application.yml documents each.";
-    private static final String DEVICE_ACTION = "Set quire.device to auto, cpu or cuda, and quire.dtype to auto,"
-            + " float16 or bfloat16; application.yml documents each.";
+    private static final String DEVICE_ACTION = "Set quire.device to auto, cpu or cuda, quire.dtype to auto, float16"
+            + " or bfloat16, and quire.kv-cache-dtype to auto, float32 or float16; application.yml documents each.";
     private static final String SETTINGS_ACTION = "Check the quire.* settings; application.yml documents each.";
 
     private final Environment environment;

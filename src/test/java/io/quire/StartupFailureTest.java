@@ -36,7 +36,7 @@ class StartupFailureTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"missing file", "directory", "folder missing a shard", "/dev/zero", "truncated GGUF",
             "text file", "head count 0",
-            "KV cache too small", "Hub model not in the offline cache"})
+            "KV cache too small", "unknown KV cache type", "Hub model not in the offline cache"})
     void aBadModelOrSettingFailsTheStartWithOneClearLine(String fault) throws Exception {
         Path model = tmp.resolve("model.gguf");
         List<String> settings = new ArrayList<>();
@@ -81,6 +81,12 @@ class StartupFailureTest {
                 settings.add("--quire.kv-cache-memory=8KB");
                 line = List.of("Cannot start with these settings: The KV cache budget of 8192 bytes holds 2 blocks",
                         "less than the maximum model length 64");
+            }
+            case "unknown KV cache type" -> {
+                TinyModels.writer().write(model);
+                settings.add("--quire.kv-cache-dtype=fp8");
+                line = List.of("Cannot start with these settings: quire.kv-cache-dtype must be auto, float32 or float16,"
+                        + " not 'fp8'");
             }
             case "Hub model not in the offline cache" -> {
                 spec = "quire-test/absent";

@@ -19,11 +19,10 @@ import java.lang.foreign.ValueLayout;
  * An optional swap space is a second, separate set of segments of the same block shape, where the
  * blocks of preempted sequences wait ({@link #swapOut}, {@link #swapIn}).
  *
- * <p>The blocks live off the Java heap, freed when the cache is unreachable. On the heap, the pool
- * (live for the server's whole life) made G1 size the heap around it: its free-ratio headroom grew
- * with the pool, and each layer's array, an exact multiple of a region, spilled into one more
- * humongous region. Off the heap the pool costs at most its own size: on Linux each layer is mapped
- * lazily on huge pages ({@link HugePageMemory}), so blocks never written cost no memory at all.
+ * <p>The blocks live off the Java heap, in an automatic arena freed when the cache is unreachable. On
+ * the heap, the pool (512 MB by default, live for the server's whole life) made G1 size the heap
+ * around it: its free-ratio headroom grew with the pool, and each layer's array, an exact multiple of
+ * a region, spilled into one more humongous region. Off the heap the pool costs its own size.
  */
 public final class PagedKvCache implements KvCache {
     private final KvCacheSpec spec;
@@ -78,7 +77,7 @@ public final class PagedKvCache implements KvCache {
             this.swapValues = segments(arena, swapPerLayer);
         } catch (OutOfMemoryError e) {
             // Native segments count against -XX:MaxDirectMemorySize (by default the maximum heap size).
-            long mib = 8L * numLayers * (perLayer + swapPerLayer) >> 20;
+            long mib = 2L * numLayers * spec.type().bytesFor(perLayer + swapPerLayer) >> 20;
             throw new IllegalStateException("the KV cache and swap space (" + mib + " MiB) do not fit in the native"
                     + " memory this JVM allows (-XX:MaxDirectMemorySize, by default the maximum heap size): lower"
                     + " quire.kv-cache-memory or quire.swap-space, or raise -XX:MaxDirectMemorySize (" + e.getMessage()
@@ -86,9 +85,9 @@ public final class PagedKvCache implements KvCache {
         }
     }
 
-    private MemorySegment[] segments(Arena arena, long floatsPerLayer) {
+    private MemorySegment[] segments(Arena arena, long valuesPerLayer) {
         MemorySegment[] s = new MemorySegment[numLayers];
-        for (int l = 0; l < numLayers; l++) s[l] = HugePageMemory.allocate(arena, spec.type().bytesFor(floatsPerLayer));
+        for (int l = 0; l < numLayers; l++) s[l] = arena.allocate(spec.type().bytesFor(valuesPerLayer), 64);
         return s;
     }
 

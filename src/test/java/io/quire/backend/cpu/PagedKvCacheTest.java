@@ -66,7 +66,6 @@ class PagedKvCacheTest {
 
     @Test
     void aLargeCacheIsZeroedAndWritableToItsLastFloat() {
-        // Over a huge page per layer: mapped with mmap on Linux, an arena allocation elsewhere.
         int blocks = 700, bs = 16, kvHeads = 4, headDim = 64; // 2.7 MiB per layer
         PagedKvCache cache = new PagedKvCache(2, blocks, bs, kvHeads, headDim);
         long floats = cache.keys(1).byteSize() / 4;
