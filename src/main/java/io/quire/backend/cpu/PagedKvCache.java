@@ -25,6 +25,7 @@ import java.lang.foreign.ValueLayout;
  * a region, spilled into one more humongous region. Off the heap the pool costs its own size.
  */
 public final class PagedKvCache implements KvCache {
+    private static final ThreadLocal<short[]> HALF_ROW = ThreadLocal.withInitial(() -> new short[256]);
     private final KvCacheSpec spec;
     private final int numLayers;
     private final int numBlocks;
@@ -142,6 +143,15 @@ public final class PagedKvCache implements KvCache {
         return out;
     }
 
+    private short[] halfRow() {
+        short[] row = HALF_ROW.get();
+        if (row.length < headDim) {
+            row = new short[headDim];
+            HALF_ROW.set(row);
+        }
+        return row;
+    }
+
     /**
      * A value as F16, rounded to nearest even; values beyond F16's range (infinities included) are
      * clamped to its largest, 65504, rather than stored as infinities, which would turn a whole
@@ -176,10 +186,13 @@ public final class PagedKvCache implements KvCache {
                 long at = offset(slot, h);
                 int from = t * kvDim + h * headDim;
                 if (half) {
-                    for (int d = 0; d < headDim; d++) {
-                        kc.setAtIndex(ValueLayout.JAVA_SHORT, at + d, toHalf(k[from + d]));
-                        vc.setAtIndex(ValueLayout.JAVA_SHORT, at + d, toHalf(v[from + d]));
-                    }
+                    // converted into a per-thread row, then one copy: per-element segment writes cost
+                    // an alignment and bounds check each
+                    short[] row = halfRow();
+                    for (int d = 0; d < headDim; d++) row[d] = toHalf(k[from + d]);
+                    MemorySegment.copy(row, 0, kc, ValueLayout.JAVA_SHORT_UNALIGNED, 2L * at, headDim);
+                    for (int d = 0; d < headDim; d++) row[d] = toHalf(v[from + d]);
+                    MemorySegment.copy(row, 0, vc, ValueLayout.JAVA_SHORT_UNALIGNED, 2L * at, headDim);
                 } else {
                     MemorySegment.copy(k, from, kc, ValueLayout.JAVA_FLOAT, 4L * at, headDim);
                     MemorySegment.copy(v, from, vc, ValueLayout.JAVA_FLOAT, 4L * at, headDim);
