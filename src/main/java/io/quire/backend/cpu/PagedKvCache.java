@@ -161,7 +161,7 @@ public final class PagedKvCache implements KvCache {
         return Float.floatToFloat16(Math.max(-65504f, Math.min(65504f, x)));
     }
 
-    /** Where head {@code h} of slot {@code slot} starts, in floats from the layer's start. */
+    /** Where head {@code h} of slot {@code slot} starts, in values (not bytes) from the layer's start. */
     private long offset(int slot, int h) {
         int block = slot / blockSize;
         return ((long) block * numKvHeads + h) * blockSize * headDim + (long) (slot % blockSize) * headDim;
