@@ -22,6 +22,8 @@ JAVA=${JAVA_HOME:?set JAVA_HOME to a JDK 25}/bin/java
 JAR=${QUIRE_JAR:-$(ls target/quire-*.jar | grep -v original | head -1)}
 # Extra request fields for both servers, e.g. a logit_bias that keeps a random model off byte tokens.
 EXTRA=${EXTRA_BODY:-'{}'}
+# Extra Quire settings, space-separated, e.g. QUIRE_ARGS="--quire.block-size=128".
+read -r -a QARGS <<< "${QUIRE_ARGS:-}"
 mkdir -p "$OUT"
 
 bench() { # name port options...
@@ -43,7 +45,8 @@ stop() { kill "$1" 2> /dev/null; wait "$1" 2> /dev/null || true; }
 for r in $(seq 1 "$ROUNDS"); do
     echo "round $r, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"
     "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar "$JAR" \
-        --quire.model="$MODEL" --server.port=8100 --quire.enable-prefix-caching=false > "$OUT/quire-$r.log" 2>&1 &
+        --quire.model="$MODEL" --server.port=8100 --quire.enable-prefix-caching=false ${QARGS[@]+"${QARGS[@]}"} \
+        > "$OUT/quire-$r.log" 2>&1 &
     pid=$!; up 8100 || { echo "Quire did not start: $OUT/quire-$r.log"; exit 1; }
     single "quire-$r" 8100; many "quire-$r" 8100
     ps -o rss= -p "$pid" > "$OUT/quire-$r.rss"; stop "$pid"

@@ -63,10 +63,6 @@ final class AttentionTile {
             int off = (t0 + r / group) * qStride + (kvHead * group + r % group) * headDim;
             for (int d = 0; d < headDim; d++) qt[d * L + r] = q[off + d];
         }
-        FloatVector firstSeen = FloatVector.fromArray(F, lanes, 0);
-        FloatVector lastSeen = FloatVector.fromArray(F, lanes, L);
-        // Every row sees positions allSeeFrom..pos0; only keys outside that need a mask.
-        float allSeeFrom = PagedAttention.first(end, window);
 
         // Where each position's K/V row starts (index j is position start + j).
         int[] rowOf = Scratch.ints(ROWS, len);
@@ -87,7 +83,6 @@ final class AttentionTile {
         // Scores, key-major: s[j * L + r]. Eight keys at a time keep eight FMA chains in flight.
         float[] s = Scratch.floats(SCORES, len * L);
         final MemorySegment seg = Simd.ALL;
-        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int j = 0;
         for (; j + 8 <= len; j += 8) {
             long k0 = keys + 4L * rowOf[j], k1 = keys + 4L * rowOf[j + 1], k2 = keys + 4L * rowOf[j + 2],
@@ -106,14 +101,14 @@ final class AttentionTile {
                 a6 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k6 + o)), a6);
                 a7 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k7 + o)), a7);
             }
-            max = max.max(score(a0, s, j, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
-            max = max.max(score(a1, s, j + 1, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
-            max = max.max(score(a2, s, j + 2, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
-            max = max.max(score(a3, s, j + 3, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
-            max = max.max(score(a4, s, j + 4, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
-            max = max.max(score(a5, s, j + 5, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
-            max = max.max(score(a6, s, j + 6, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
-            max = max.max(score(a7, s, j + 7, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+            a0.intoArray(s, j * L);
+            a1.intoArray(s, (j + 1) * L);
+            a2.intoArray(s, (j + 2) * L);
+            a3.intoArray(s, (j + 3) * L);
+            a4.intoArray(s, (j + 4) * L);
+            a5.intoArray(s, (j + 5) * L);
+            a6.intoArray(s, (j + 6) * L);
+            a7.intoArray(s, (j + 7) * L);
         }
         for (; j < len; j++) {
             long k0 = keys + 4L * rowOf[j];
@@ -122,17 +117,9 @@ final class AttentionTile {
                 a0 = FloatVector.fromArray(F, qt, d * L)
                         .fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k0 + 4L * d)), a0);
             }
-            max = max.max(score(a0, s, j, start, firstSeen, lastSeen, pos0, allSeeFrom, scale, softcap));
+            a0.intoArray(s, j * L);
         }
-
-        // Softmax across keys, each lane its own row; the 1/sum is applied to the output instead.
-        FloatVector sum = FloatVector.zero(F);
-        for (j = 0; j < len; j++) {
-            FloatVector e = FloatVector.fromArray(F, s, j * L).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(s, j * L);
-            sum = sum.add(e);
-        }
-        FloatVector.broadcast(F, 1f).div(sum).intoArray(lanes, 2 * L);
+        softmax(s, len, start, pos0, PagedAttention.first(end, window), scale, softcap, lanes);
 
         // out[row] = inv[row] * sum_j p[j][row] * V[j]: four rows and up to four vectors of the head at a time.
         int r = 0;
@@ -169,20 +156,41 @@ final class AttentionTile {
         }
     }
 
-    /** Scales (and soft-caps) one key's scores, masks rows that do not see it, stores them; returns them. */
-    private static FloatVector score(FloatVector acc, float[] s, int j, int start, FloatVector firstSeen,
-            FloatVector lastSeen, int pos0, float allSeeFrom, float scale, float softcap) {
-        FloatVector v = acc.mul(scale);
-        if (softcap > 0) v = v.div(softcap).lanewise(VectorOperators.TANH).mul(softcap);
-        int p = start + j;
-        if (p > pos0 || p < allSeeFrom) {
-            FloatVector pv = FloatVector.broadcast(Simd.F, (float) p);
-            VectorMask<Float> unseen = lastSeen.compare(VectorOperators.LT, pv)
-                    .or(firstSeen.compare(VectorOperators.GT, pv));
-            v = v.blend(Float.NEGATIVE_INFINITY, unseen);
+    /**
+     * The raw scores {@code s[j * L + r]} scaled (and soft-capped), masked where row r does not see
+     * position start + j (lanes[r] and lanes[L + r] are the first and last position it sees; every
+     * row sees allSeeFrom..pos0), then exponentiated against each row's maximum; 1/sum per row goes
+     * to lanes[2L..3L), applied to the output instead. A separate pass over the scores, in L1 or L2,
+     * rather than a helper called per key from {@link #attend}: vectors passed to or returned from
+     * a method C2 does not inline are boxed, and {@code attend} is too large for C2 to inline one.
+     */
+    private static void softmax(float[] s, int len, int start, int pos0, float allSeeFrom, float scale,
+            float softcap, float[] lanes) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector firstSeen = FloatVector.fromArray(F, lanes, 0);
+        FloatVector lastSeen = FloatVector.fromArray(F, lanes, L);
+        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < len; j++) {
+            FloatVector v = FloatVector.fromArray(F, s, j * L).mul(scale);
+            if (softcap > 0) v = v.div(softcap).lanewise(VectorOperators.TANH).mul(softcap);
+            int p = start + j;
+            if (p > pos0 || p < allSeeFrom) {
+                FloatVector pv = FloatVector.broadcast(F, (float) p);
+                VectorMask<Float> unseen = lastSeen.compare(VectorOperators.LT, pv)
+                        .or(firstSeen.compare(VectorOperators.GT, pv));
+                v = v.blend(Float.NEGATIVE_INFINITY, unseen);
+            }
+            v.intoArray(s, j * L);
+            max = max.max(v);
         }
-        v.intoArray(s, j * Simd.L);
-        return v;
+        FloatVector sum = FloatVector.zero(F);
+        for (int j = 0; j < len; j++) {
+            FloatVector e = FloatVector.fromArray(F, s, j * L).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(s, j * L);
+            sum = sum.add(e);
+        }
+        FloatVector.broadcast(F, 1f).div(sum).intoArray(lanes, 2 * L);
     }
 
     private static int outOffset(int row, int t0, int qStride, int group, int kvHead, int headDim) {
