@@ -12,7 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AttentionBenchTest extends CapturedStdStreams {
     @Test
     void timesEachCacheTypeAndBlockSize() {
-        int seqs = 3, context = 40, kvHeads = 2, headDim = 32;
+        // large enough (8 MB of K and V per layer in F16) that a pass takes far longer than the printed rounding
+        int seqs = 8, context = 2048, kvHeads = 2, headDim = 64;
         int rc = Cli.run(new String[] {"bench", "attention", "--seqs", "" + seqs, "--context", "" + context,
                 "--heads", "4", "--kv-heads", "" + kvHeads, "--head-dim", "" + headDim, "--block-size", "4,16",
                 "--threads", "1", "--repeats", "3"});
