@@ -34,11 +34,12 @@ import jdk.incubator.vector.ShortVector;
  * Q8_0, Q4_0), alike in shape and read side by side; apart they would share nothing.
  */
 public final class MatMul {
-    static final int ROW_TILE = 4;
+    static final int ROW_TILE = BatchTile.ROWS;
     /** Tiles dequantized together for a batch: 16 rows, 48 KiB of floats at 768 columns. */
     private static final int TILES_PER_GROUP = 4;
     /** Vectors of a batch that meet a group's rows at a time: 64 x 768 floats (192 KiB) stay in L2. */
     private static final int BATCH_CHUNK = 64;
+    private static final int CHUNK_PANELS = Math.max(1, BATCH_CHUNK / Simd.L);
     /** Rows per parallel work unit at batch 1: enough bytes that claiming a chunk is cheap. */
     private static final int ROWS_PER_UNIT_B1 = 16;
 
@@ -47,6 +48,10 @@ public final class MatMul {
     /** The caller's x rounded as the weight types take it (ActivationRounding), reused from call to call. */
     private static final ThreadLocal<float[]> ROUNDED_Q8K = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> ROUNDED_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
+    /** The caller's batch in {@link BatchTile} panels: of x, of its Q8_K and of its Q8_0 rounding. */
+    private static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> PANELS_Q8K = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> PANELS_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
 
     private MatMul() {}
 
@@ -103,8 +108,18 @@ public final class MatMul {
             // Q4_1/Q5_1 take m times the Q8_1 block sums at every batch size; the others need block sums at batch 1.
             float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)
                     : batch != 1 || !usesBlockSums(type) ? null : blockSums(xw, 0, cols);
-            jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xBlockSums,
-                    q8k ? xq : null);
+            float[] panels = null;
+            if (batch > 1) {
+                // Each distinct input packed once per call for all weights that take it.
+                for (int k = 0; k < i && panels == null; k++) if (jobs[k].x == xw) panels = jobs[k].panels;
+                if (panels == null) {
+                    panels = atLeast(xw == x ? PANELS : xw == xQ8K ? PANELS_Q8K : PANELS_Q8_0,
+                            BatchTile.packedLength(batch, cols));
+                    BatchTile.pack(xw, batch, cols, panels);
+                }
+            }
+            jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, panels,
+                    xBlockSums, q8k ? xq : null);
             int unitRows = batch == 1 ? ROWS_PER_UNIT_B1 : ROW_TILE;
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -112,7 +127,7 @@ public final class MatMul {
         Parallel.forRange(firstUnit[ws.length], work, (from, to) -> {
             for (int i = 0; i < jobs.length; i++) {
                 int lo = Math.max(from, firstUnit[i]), hi = Math.min(to, firstUnit[i + 1]);
-                if (lo < hi) run(jobs[i], jobs[i].x, batch, lo - firstUnit[i], hi - firstUnit[i]);
+                if (lo < hi) run(jobs[i], batch, lo - firstUnit[i], hi - firstUnit[i]);
             }
         });
         Reference.reachabilityFence(data);
@@ -120,14 +135,15 @@ public final class MatMul {
 
     /** One weight of a {@link #matmul(Tensor[], float[], int, float[][])} call, its data at {@code base}. */
     private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
-            float[] xBlockSums, Q8K xq) {}
+            float[] panels, float[] xBlockSums, Q8K xq) {}
 
     private static boolean usesBlockSums(TensorType type) {
         return type == TensorType.Q4_0 || type == TensorType.Q4_1 || type == TensorType.Q5_0 || type == TensorType.Q5_1;
     }
 
     /** Units {@code [from, to)} of a job: {@value #ROWS_PER_UNIT_B1} rows each at batch 1, else tiles. */
-    private static void run(Job j, float[] x, int batch, int from, int to) {
+    private static void run(Job j, int batch, int from, int to) {
+        float[] x = j.x;
         TensorType type = j.type;
         long base = j.base, rowBytes = j.rowBytes;
         int rows = j.rows, cols = j.cols;
@@ -152,6 +168,7 @@ public final class MatMul {
         boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
         int blocks = cols / 32;
         float[] mins = withMin ? atLeast(MINS, group * ROW_TILE * blocks) : null;
+        int panels = BatchTile.panels(batch);
         for (int g0 = from; g0 < to; g0 += group) {
             int g1 = Math.min(to, g0 + group);
             int r0 = g0 * ROW_TILE;
@@ -164,10 +181,14 @@ public final class MatMul {
                     Quant.dequantizeRow(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols);
                 }
             }
-            for (int b0 = 0; b0 < batch; b0 += BATCH_CHUNK) {
-                int b1 = Math.min(batch, b0 + BATCH_CHUNK);
+            // A last tile of fewer rows is padded with zero rows: the kernels always take ROW_TILE.
+            int padded = (nr + ROW_TILE - 1) / ROW_TILE * ROW_TILE;
+            java.util.Arrays.fill(scratch, nr * cols, padded * cols, 0f);
+            for (int p0 = 0; p0 < panels; p0 += CHUNK_PANELS) {
+                int p1 = Math.min(panels, p0 + CHUNK_PANELS);
                 for (int i = 0; i < nr; i += ROW_TILE) {
-                    denseTile(scratch, i * cols, Math.min(ROW_TILE, nr - i), cols, x, b0, b1, out, rows, r0 + i);
+                    BatchTile.multiply(scratch, i * cols, Math.min(ROW_TILE, nr - i), cols, j.panels, p0, p1, batch,
+                            out, rows, r0 + i);
                 }
             }
             if (withMin) {
@@ -195,131 +216,6 @@ public final class MatMul {
             local.set(a);
         }
         return a;
-    }
-
-    // ---- batch > 1: dense tile of nr rows (in scratch) times all vectors of the batch ----
-
-    /** Rows r0.. (nr of them, at {@code wOff} in w) times vectors b0..b1-1 of the batch. */
-    private static void denseTile(float[] w, int wOff, int nr, int cols, float[] x, int b0, int b1, float[] out,
-            int rows, int r0) {
-        int b = b0;
-        if (nr == 4) {
-            for (; b + 4 <= b1; b += 4) kernel4x4(w, wOff, cols, x, b, out, rows, r0);
-            if (b + 2 <= b1) {
-                kernel4x2(w, wOff, cols, x, b, out, rows, r0);
-                b += 2;
-            }
-            if (b < b1) kernel4x1(w, wOff, cols, x, b, out, rows, r0);
-        } else {
-            for (int i = 0; i < nr; i++) {
-                for (b = b0; b < b1; b++) out[b * rows + r0 + i] = dotDense(w, wOff + i * cols, x, b * cols, cols);
-            }
-        }
-    }
-
-    private static void kernel4x4(float[] w, int wOff, int cols, float[] x, int b0, float[] out, int rows, int r0) {
-        final var F = Simd.F;
-        final int L = Simd.L;
-        int w0 = wOff, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
-        int x0 = b0 * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        int c = 0;
-        for (int bound = cols - cols % L; c < bound; c += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + c);
-            FloatVector v1 = FloatVector.fromArray(F, x, x1 + c);
-            FloatVector v2 = FloatVector.fromArray(F, x, x2 + c);
-            FloatVector v3 = FloatVector.fromArray(F, x, x3 + c);
-            FloatVector m = FloatVector.fromArray(F, w, w0 + c);
-            a00 = m.fma(v0, a00); a01 = m.fma(v1, a01); a02 = m.fma(v2, a02); a03 = m.fma(v3, a03);
-            m = FloatVector.fromArray(F, w, w1 + c);
-            a10 = m.fma(v0, a10); a11 = m.fma(v1, a11); a12 = m.fma(v2, a12); a13 = m.fma(v3, a13);
-            m = FloatVector.fromArray(F, w, w2 + c);
-            a20 = m.fma(v0, a20); a21 = m.fma(v1, a21); a22 = m.fma(v2, a22); a23 = m.fma(v3, a23);
-            m = FloatVector.fromArray(F, w, w3 + c);
-            a30 = m.fma(v0, a30); a31 = m.fma(v1, a31); a32 = m.fma(v2, a32); a33 = m.fma(v3, a33);
-        }
-        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD),
-                s03 = a03.reduceLanes(ADD);
-        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD),
-                s13 = a13.reduceLanes(ADD);
-        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD),
-                s23 = a23.reduceLanes(ADD);
-        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD),
-                s33 = a33.reduceLanes(ADD);
-        for (; c < cols; c++) {
-            float v0 = x[x0 + c], v1 = x[x1 + c], v2 = x[x2 + c], v3 = x[x3 + c];
-            float m0 = w[w0 + c], m1 = w[w1 + c], m2 = w[w2 + c], m3 = w[w3 + c];
-            s00 += m0 * v0; s01 += m0 * v1; s02 += m0 * v2; s03 += m0 * v3;
-            s10 += m1 * v0; s11 += m1 * v1; s12 += m1 * v2; s13 += m1 * v3;
-            s20 += m2 * v0; s21 += m2 * v1; s22 += m2 * v2; s23 += m2 * v3;
-            s30 += m3 * v0; s31 += m3 * v1; s32 += m3 * v2; s33 += m3 * v3;
-        }
-        int o0 = b0 * rows + r0, o1 = o0 + rows, o2 = o1 + rows, o3 = o2 + rows;
-        out[o0] = s00; out[o0 + 1] = s10; out[o0 + 2] = s20; out[o0 + 3] = s30;
-        out[o1] = s01; out[o1 + 1] = s11; out[o1 + 2] = s21; out[o1 + 3] = s31;
-        out[o2] = s02; out[o2 + 1] = s12; out[o2 + 2] = s22; out[o2 + 3] = s32;
-        out[o3] = s03; out[o3 + 1] = s13; out[o3 + 2] = s23; out[o3 + 3] = s33;
-    }
-
-    private static void kernel4x2(float[] w, int wOff, int cols, float[] x, int b0, float[] out, int rows, int r0) {
-        final var F = Simd.F;
-        final int L = Simd.L;
-        int w0 = wOff, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
-        int x0 = b0 * cols, x1 = x0 + cols;
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
-        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-        int c = 0;
-        for (int bound = cols - cols % L; c < bound; c += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + c);
-            FloatVector v1 = FloatVector.fromArray(F, x, x1 + c);
-            FloatVector m = FloatVector.fromArray(F, w, w0 + c);
-            a00 = m.fma(v0, a00); a01 = m.fma(v1, a01);
-            m = FloatVector.fromArray(F, w, w1 + c);
-            a10 = m.fma(v0, a10); a11 = m.fma(v1, a11);
-            m = FloatVector.fromArray(F, w, w2 + c);
-            a20 = m.fma(v0, a20); a21 = m.fma(v1, a21);
-            m = FloatVector.fromArray(F, w, w3 + c);
-            a30 = m.fma(v0, a30); a31 = m.fma(v1, a31);
-        }
-        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s10 = a10.reduceLanes(ADD),
-                s11 = a11.reduceLanes(ADD);
-        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s30 = a30.reduceLanes(ADD),
-                s31 = a31.reduceLanes(ADD);
-        for (; c < cols; c++) {
-            float v0 = x[x0 + c], v1 = x[x1 + c];
-            float m0 = w[w0 + c], m1 = w[w1 + c], m2 = w[w2 + c], m3 = w[w3 + c];
-            s00 += m0 * v0; s01 += m0 * v1; s10 += m1 * v0; s11 += m1 * v1;
-            s20 += m2 * v0; s21 += m2 * v1; s30 += m3 * v0; s31 += m3 * v1;
-        }
-        int o0 = b0 * rows + r0, o1 = o0 + rows;
-        out[o0] = s00; out[o0 + 1] = s10; out[o0 + 2] = s20; out[o0 + 3] = s30;
-        out[o1] = s01; out[o1 + 1] = s11; out[o1 + 2] = s21; out[o1 + 3] = s31;
-    }
-
-    private static void kernel4x1(float[] w, int wOff, int cols, float[] x, int b, float[] out, int rows, int r0) {
-        final var F = Simd.F;
-        final int L = Simd.L;
-        int w0 = wOff, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
-        int x0 = b * cols;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int c = 0;
-        for (int bound = cols - cols % L; c < bound; c += L) {
-            FloatVector v = FloatVector.fromArray(F, x, x0 + c);
-            a0 = FloatVector.fromArray(F, w, w0 + c).fma(v, a0);
-            a1 = FloatVector.fromArray(F, w, w1 + c).fma(v, a1);
-            a2 = FloatVector.fromArray(F, w, w2 + c).fma(v, a2);
-            a3 = FloatVector.fromArray(F, w, w3 + c).fma(v, a3);
-        }
-        float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
-        for (; c < cols; c++) {
-            float v = x[x0 + c];
-            s0 += w[w0 + c] * v; s1 += w[w1 + c] * v; s2 += w[w2 + c] * v; s3 += w[w3 + c] * v;
-        }
-        int o = b * rows + r0;
-        out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3;
     }
 
     /** Batch 1, eight F32 rows at address w (cols floats apart) dotted with x into out[r0..r0+7]. */
@@ -358,24 +254,6 @@ public final class MatMul {
         }
         out[r0] = s0; out[r0 + 1] = s1; out[r0 + 2] = s2; out[r0 + 3] = s3;
         out[r0 + 4] = s4; out[r0 + 5] = s5; out[r0 + 6] = s6; out[r0 + 7] = s7;
-    }
-
-    /** Dot product of two float arrays: the rows of a tile narrower than the 4-row kernels. */
-    private static float dotDense(float[] a, int aOff, float[] b, int bOff, int n) {
-        final var F = Simd.F;
-        final int L = Simd.L;
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
-        int i = 0;
-        for (int bound = n - n % (2 * L); i < bound; i += 2 * L) {
-            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
-            s1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), s1);
-        }
-        for (int bound = n - n % L; i < bound; i += L) {
-            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
-        }
-        float s = s0.add(s1).reduceLanes(ADD);
-        for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
-        return s;
     }
 
     // ---- batch 1: one row of stored bytes dotted with x ----

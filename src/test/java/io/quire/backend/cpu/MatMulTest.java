@@ -128,6 +128,27 @@ class MatMulTest {
     }
 
     @Test
+    void aVectorGivesTheSameBitsInAnyBatchOfTwoOrMore() {
+        // BatchTile sums each (row, vector) in one FMA chain whichever kernel and panel it lands in:
+        // a sequence's products must not change with the other sequences batched beside it.
+        int rows = 37, cols = 96;  // rows not a multiple of the tile's
+        for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0}) {
+            int c = cols;
+            Tensor t = tensor(type, rows, c, randomValues(rows * c));
+            float[] x = randomValues(70 * c);
+            float[] all = new float[70 * rows];
+            MatMul.matmul(t, x, 70, all);
+            for (int batch : new int[] {2, 3, 9, 17, 33}) {
+                int first = 70 - batch;  // the last vectors of x, so they sit in other panels and lanes
+                float[] part = new float[batch * rows];
+                MatMul.matmul(t, java.util.Arrays.copyOfRange(x, first * c, 70 * c), batch, part);
+                assertThat(part).as(type + " batch " + batch)
+                        .containsExactly(java.util.Arrays.copyOfRange(all, first * rows, 70 * rows));
+            }
+        }
+    }
+
+    @Test
     void heapSegmentsGiveTheSameResultAsNative() {
         int rows = 19, cols = 64;
         for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q4_0}) {
