@@ -6,7 +6,6 @@ import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
-import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2S;
 
 import java.lang.foreign.MemorySegment;
@@ -16,6 +15,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 
 /**
  * Batch-1 dot products of a Q4_K, Q5_K or Q6_K weight row (at an absolute address, see {@link Simd#ALL})
@@ -29,7 +29,10 @@ import jdk.incubator.vector.ShortVector;
  * short, so one vpmullw forms 2L products where int lanes took two vpmulld (two uops each) for L;
  * adjacent pairs are then summed into int lanes (each int's halves, sign-extended). The integers are
  * the same, so the results are too, bit for bit; one thread of {@code bench kernels --types Q4_K}
- * went from 9.5-9.9 to 6.3-7.8 ms per call (32000 x 2048, median of 15, A B A B).
+ * went from 9.5-9.9 to 6.3-7.8 ms per call (32000 x 2048, median of 15, A B A B). With 16 short
+ * lanes (AVX2) a 32-value group is two vectors, whose products are added as shorts before the one
+ * widening (|q*q8| <= 31*128, so two fit): the widening's five operations per vector took most of
+ * the loop.
  *
  * <p>Loops step by the lane count L (8 or 16), so one vector never straddles two 16-value scale groups.
  * Written flat like {@link MatMul}'s kernels: a helper taking or returning a vector would box it.
@@ -55,17 +58,16 @@ final class KQuantDot {
             unpackScales(off + 4, sm);
             IntVector acc = IntVector.zero(I);
             for (int j = 0; j < 4; j++) {
-                IntVector p0 = IntVector.zero(I), p1 = p0;
+                ShortVector s0 = ShortVector.zero(SW), s1 = s0;
                 for (int i = 0; i < 32; i += L2) {
                     ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 16 + 32 * j + i, LE)
                             .convertShape(ZERO_EXTEND_B2S, SW, 0);
-                    IntVector m0 = q.and((short) 15).mul(ShortVector.fromArray(SW, q8, yo + 64 * j + i))
-                            .reinterpretAsInts();
-                    IntVector m1 = q.lanewise(LSHR, 4).mul(ShortVector.fromArray(SW, q8, yo + 64 * j + 32 + i))
-                            .reinterpretAsInts();
-                    p0 = p0.add(m0.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(m0.lanewise(ASHR, 16));
-                    p1 = p1.add(m1.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(m1.lanewise(ASHR, 16));
+                    s0 = s0.add(q.and((short) 15).mul(ShortVector.fromArray(SW, q8, yo + 64 * j + i)));
+                    s1 = s1.add(q.lanewise(LSHR, 4).mul(ShortVector.fromArray(SW, q8, yo + 64 * j + 32 + i)));
                 }
+                IntVector m0 = s0.reinterpretAsInts(), m1 = s1.reinterpretAsInts();
+                IntVector p0 = m0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m0.lanewise(ASHR, 16));
+                IntVector p1 = m1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m1.lanewise(ASHR, 16));
                 acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
             int mins = 0;
@@ -93,7 +95,7 @@ final class KQuantDot {
             unpackScales(off + 4, sm);
             IntVector acc = IntVector.zero(I);
             for (int j = 0; j < 4; j++) {
-                IntVector p0 = IntVector.zero(I), p1 = p0;
+                ShortVector s0 = ShortVector.zero(SW), s1 = s0;
                 for (int i = 0; i < 32; i += L2) {
                     ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 48 + 32 * j + i, LE)
                             .convertShape(ZERO_EXTEND_B2S, SW, 0);
@@ -101,11 +103,12 @@ final class KQuantDot {
                             .convertShape(ZERO_EXTEND_B2S, SW, 0).lanewise(LSHR, 2 * j);
                     ShortVector lo = q.and((short) 15).or(h.and((short) 1).lanewise(LSHL, 4));
                     ShortVector hi = q.lanewise(LSHR, 4).or(h.and((short) 2).lanewise(LSHL, 3));
-                    IntVector m0 = lo.mul(ShortVector.fromArray(SW, q8, yo + 64 * j + i)).reinterpretAsInts();
-                    IntVector m1 = hi.mul(ShortVector.fromArray(SW, q8, yo + 64 * j + 32 + i)).reinterpretAsInts();
-                    p0 = p0.add(m0.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(m0.lanewise(ASHR, 16));
-                    p1 = p1.add(m1.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(m1.lanewise(ASHR, 16));
+                    s0 = s0.add(lo.mul(ShortVector.fromArray(SW, q8, yo + 64 * j + i)));
+                    s1 = s1.add(hi.mul(ShortVector.fromArray(SW, q8, yo + 64 * j + 32 + i)));
                 }
+                IntVector m0 = s0.reinterpretAsInts(), m1 = s1.reinterpretAsInts();
+                IntVector p0 = m0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m0.lanewise(ASHR, 16));
+                IntVector p1 = m1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m1.lanewise(ASHR, 16));
                 acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
             int mins = 0;
@@ -139,47 +142,65 @@ final class KQuantDot {
         }
     }
 
-    /** Q6_K row times y: q = (ql | qh << 4) - 32 with int8 scales per 16 values. */
+    /** Lanes 8..15 of an int vector: with 16 lanes (AVX-512) a 32-value short vector spans two Q6_K groups. */
+    private static final VectorMask<Integer> UPPER_EIGHT = VectorMask.fromLong(Simd.I, 0xff00L);
+
+    /**
+     * Q6_K row times y: q = (ql | qh << 4) - 32 with int8 scales per 16 values. In short lanes as Q4_K
+     * (|q*q8| <= 63*128 fits a short); with 16 lanes (AVX2) a vector is one 16-value scale group, with
+     * 32 (AVX-512) two, whose scales are blended into one vector. Int lanes took two vpmulld for what
+     * one vpmullw does here.
+     */
     static float q6k(long off, Q8K y, int cols) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
-        final var B = Simd.B;
-        final int L = Simd.L;
-        final int[] q8 = y.q;
+        final var SW = Simd.SW;
+        final var BW = Simd.BW;
+        final int L2 = SW.length();
+        final short[] q8 = y.qs;
         FloatVector total = FloatVector.zero(F);
         float sum = 0;
         for (int blk = 0; blk < cols / 256; blk++, off += 210) {
             int yo = 256 * blk;
             long sc = off + 192;
-            float dd = y.d[blk] * half(off + 208);
-            FloatVector ddv = FloatVector.broadcast(F, dd);
+            IntVector acc = IntVector.zero(I);
             for (int h = 0; h < 2; h++) {
-                IntVector acc = IntVector.zero(I);
-                for (int l = 0; l < 32; l += L) {
-                    IntVector ql0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + l, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector ql1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + 32 + l, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector qh = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 128 + 32 * h + l, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector q0 = ql0.and(15).or(qh.and(3).lanewise(LSHL, 4));
-                    IntVector q1 = ql1.and(15).or(qh.and(12).lanewise(LSHL, 2));
-                    IntVector q2 = ql0.lanewise(LSHR, 4).or(qh.and(48));
-                    IntVector q3 = ql1.lanewise(LSHR, 4).or(qh.and(192).lanewise(LSHR, 2));
+                for (int l = 0; l < 32; l += L2) {
+                    ShortVector ql0 = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 64 * h + l, LE)
+                            .convertShape(ZERO_EXTEND_B2S, SW, 0);
+                    ShortVector ql1 = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 64 * h + 32 + l, LE)
+                            .convertShape(ZERO_EXTEND_B2S, SW, 0);
+                    ShortVector qh = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 128 + 32 * h + l, LE)
+                            .convertShape(ZERO_EXTEND_B2S, SW, 0);
                     int e = yo + 128 * h + l;
-                    long g = sc + (128 * h + l) / 16;
-                    IntVector p0 = q0.mul(IntVector.fromArray(I, q8, e));
-                    IntVector p1 = q1.mul(IntVector.fromArray(I, q8, e + 32));
-                    IntVector p2 = q2.mul(IntVector.fromArray(I, q8, e + 64));
-                    IntVector p3 = q3.mul(IntVector.fromArray(I, q8, e + 96));
-                    acc = acc.add(p0.mul(seg.get(ValueLayout.JAVA_BYTE, g)));
-                    acc = acc.add(p1.mul(seg.get(ValueLayout.JAVA_BYTE, g + 2)));
-                    acc = acc.add(p2.mul(seg.get(ValueLayout.JAVA_BYTE, g + 4)));
-                    acc = acc.add(p3.mul(seg.get(ValueLayout.JAVA_BYTE, g + 6)));
+                    IntVector m0 = ql0.and((short) 15).or(qh.and((short) 3).lanewise(LSHL, 4))
+                            .mul(ShortVector.fromArray(SW, q8, e)).reinterpretAsInts();
+                    IntVector m1 = ql1.and((short) 15).or(qh.and((short) 12).lanewise(LSHL, 2))
+                            .mul(ShortVector.fromArray(SW, q8, e + 32)).reinterpretAsInts();
+                    IntVector m2 = ql0.lanewise(LSHR, 4).or(qh.and((short) 48))
+                            .mul(ShortVector.fromArray(SW, q8, e + 64)).reinterpretAsInts();
+                    IntVector m3 = ql1.lanewise(LSHR, 4).or(qh.and((short) 192).lanewise(LSHR, 2))
+                            .mul(ShortVector.fromArray(SW, q8, e + 96)).reinterpretAsInts();
+                    long g = sc + (128 * h + l) / 16;  // the scale of the vector's first 16 values; +2 per 32 values
+                    IntVector s0 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g));
+                    IntVector s1 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 2));
+                    IntVector s2 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 4));
+                    IntVector s3 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 6));
+                    if (L2 > 16) {
+                        s0 = s0.blend(IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 1)), UPPER_EIGHT);
+                        s1 = s1.blend(IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 3)), UPPER_EIGHT);
+                        s2 = s2.blend(IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 5)), UPPER_EIGHT);
+                        s3 = s3.blend(IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 7)), UPPER_EIGHT);
+                    }
+                    acc = acc.add(m0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m0.lanewise(ASHR, 16)).mul(s0));
+                    acc = acc.add(m1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m1.lanewise(ASHR, 16)).mul(s1));
+                    acc = acc.add(m2.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m2.lanewise(ASHR, 16)).mul(s2));
+                    acc = acc.add(m3.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m3.lanewise(ASHR, 16)).mul(s3));
                 }
-                total = ((FloatVector) acc.convert(I2F, 0)).fma(ddv, total);
             }
+            float dd = y.d[blk] * half(off + 208);
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, dd), total);
             int offset = 0;
             for (int g = 0; g < 16; g++) offset += seg.get(ValueLayout.JAVA_BYTE, sc + g) * y.bsums[16 * blk + g];
             sum -= dd * 32 * offset;

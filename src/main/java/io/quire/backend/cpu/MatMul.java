@@ -26,19 +26,20 @@ import jdk.incubator.vector.ShortVector;
  * eight rows: one stream per core left about half the bandwidth unused, four streams 5-8% of it. On
  * AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking keeps those types
  * compute-bound. Larger batches dequantize a tile of {@value #ROW_TILE} rows into a per-thread float
- * scratch once and reuse it for every vector of the batch with a 4x4 register tile (16 accumulators,
- * 8 loads per 16 FMAs), which keeps the FMA units busy. (Reading F32 tiles in place from the mapped
- * file instead of copying them measured slower.)
+ * scratch once and multiply it into every vector of the batch, packed once per call into panels, as
+ * outer products ({@link BatchTile}), which keeps the FMA units busy. (Reading F32 tiles in place
+ * from the mapped file instead of copying them measured slower.)
  *
- * <p>Over 400 lines on purpose: a batch-1 and a tiled kernel for each stored type (F32, F16, BF16,
- * Q8_0, Q4_0), alike in shape and read side by side; apart they would share nothing.
+ * <p>Over 400 lines on purpose: a batch-1 kernel for each stored type (F32, F16, BF16, Q8_0, Q4_0),
+ * alike in shape and read side by side; apart they would share nothing.
  */
 public final class MatMul {
     static final int ROW_TILE = BatchTile.ROWS;
-    /** Tiles dequantized together for a batch: 16 rows, 48 KiB of floats at 768 columns. */
+    /** Tiles dequantized together for a batch: 24 rows, 72 KiB of floats at 768 columns. */
     private static final int TILES_PER_GROUP = 4;
     /** Vectors of a batch that meet a group's rows at a time: 64 x 768 floats (192 KiB) stay in L2. */
     private static final int BATCH_CHUNK = 64;
+    /** BATCH_CHUNK in panels of L vectors. */
     private static final int CHUNK_PANELS = Math.max(1, BATCH_CHUNK / Simd.L);
     /** Rows per parallel work unit at batch 1: enough bytes that claiming a chunk is cheap. */
     private static final int ROWS_PER_UNIT_B1 = 16;
