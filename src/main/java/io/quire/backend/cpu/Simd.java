@@ -18,8 +18,7 @@ import jdk.incubator.vector.VectorSpecies;
  * into a large method, so the kernels write their conversions out.
  */
 final class Simd {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() >= 16
-            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    static final VectorSpecies<Float> F = species(System.getProperty("quire.vector-bits", ""));
     static final int L = F.length();
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
@@ -55,6 +54,20 @@ final class Simd {
         MemorySegment copy = Arena.ofAuto().allocate(need, 64);
         copy.copyFrom(seg.asSlice(0, need));
         return copy;
+    }
+
+    /**
+     * 512-bit vectors where the CPU prefers them (AVX-512), else 256. {@code -Dquire.vector-bits=other}
+     * (or 256, 512) picks the other width, for tests: the kernels have paths for 8 and for 16 lanes,
+     * and a width the CPU lacks still runs, in the Vector API's Java code (slowly), so both paths are
+     * tested on any machine (the surefire execution "other-vector-width").
+     */
+    static VectorSpecies<Float> species(String bits) {
+        boolean wide = FloatVector.SPECIES_PREFERRED.length() >= 16;
+        if (bits.equals("other")) wide = !wide;
+        else if (bits.equals("512")) wide = true;
+        else if (bits.equals("256")) wide = false;
+        return wide ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     }
 
     private Simd() {}
