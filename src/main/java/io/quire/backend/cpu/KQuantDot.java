@@ -16,6 +16,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Batch-1 dot products of a Q4_K, Q5_K or Q6_K weight row (at an absolute address, see {@link Simd#ALL})
@@ -29,10 +30,10 @@ import jdk.incubator.vector.VectorMask;
  * short, so one vpmullw forms 2L products where int lanes took two vpmulld (two uops each) for L;
  * adjacent pairs are then summed into int lanes (each int's halves, sign-extended). The integers are
  * the same, so the results are too, bit for bit; one thread of {@code bench kernels --types Q4_K}
- * went from 9.5-9.9 to 6.3-7.8 ms per call (32000 x 2048, median of 15, A B A B). With 16 short
- * lanes (AVX2) a 32-value group is two vectors, whose products are added as shorts before the one
- * widening (|q*q8| <= 31*128, so two fit): the widening's five operations per vector took most of
- * the loop.
+ * went from 9.5-9.9 to 6.3-7.8 ms per call (32000 x 2048, median of 15, A B A B). A group's two
+ * product vectors (16 short lanes) are added as shorts first, and a pair is summed in three
+ * operations, {@code (m + (m << 16)) >> 16}, not five: the kernels are bound by their instruction
+ * count, not by memory (on an AVX2 core, Q4_K ran about 340 instructions per 256-value block).
  *
  * <p>Loops step by the lane count L (8 or 16), so one vector never straddles two 16-value scale groups.
  * Written flat like {@link MatMul}'s kernels: a helper taking or returning a vector would box it.
@@ -42,7 +43,19 @@ final class KQuantDot {
 
     private KQuantDot() {}
 
-    /** Q4_K row times y: x = d*sc*q - dmin*m per 32 values; sm: 16 ints of scratch. */
+    // Q4_K/Q5_K block scales unpacked in 8 int lanes (a 256-bit vector on any AVX machine): lane k
+    // takes byte k % 4 of its word, lanes 4..7 add the high bits from the third word.
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final IntVector BYTE_SHIFTS = IntVector.fromArray(I8, new int[] {0, 8, 16, 24, 0, 8, 16, 24}, 0);
+    private static final VectorMask<Integer> LANES_4_TO_7 = VectorMask.fromLong(I8, 0xf0L);
+
+    /**
+     * Q4_K row times y: x = d*sc*q - dmin*m per 32 values; sm: 16 ints of scratch. The 8 scales and 8
+     * mins are unpacked in vector lanes, and the mins' products with the activation's group sums
+     * stay in float lanes until the row's end: done in scalar code, those took about half of the
+     * instructions per block on an AVX2 core (C2's code, read with a disassembler).
+     */
     static float q4k(long off, Q8K y, int cols, int[] sm) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
@@ -52,12 +65,22 @@ final class KQuantDot {
         final int L2 = SW.length();
         final short[] q8 = y.qs;
         FloatVector total = FloatVector.zero(F);
-        float sum = 0;
+        FloatVector minTotal = FloatVector.zero(F8);
         for (int blk = 0; blk < cols / 256; blk++, off += 144) {
             int yo = 256 * blk;
-            unpackScales(off + 4, sm);
+            // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as unpackScales does.
+            IntVector w0 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
+            IntVector w1 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
+            IntVector w2 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);
+            w0.and(0x3f).blend(w2.and(0x0f).or(w0.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7)
+                    .intoArray(sm, 0);
+            IntVector mins = w1.and(0x3f)
+                    .blend(w2.lanewise(LSHR, 4).and(0x0f).or(w1.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7);
             IntVector acc = IntVector.zero(I);
             for (int j = 0; j < 4; j++) {
+                // A 32-value group's products, added as shorts (|q*q8| <= 15*128: four fit), then each
+                // int lane's two halves summed in three operations: (m + (m << 16)) >> 16 leaves
+                // hi + lo in the high half (exact while the sum fits a short), sign-extended.
                 ShortVector s0 = ShortVector.zero(SW), s1 = s0;
                 for (int i = 0; i < 32; i += L2) {
                     ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 16 + 32 * j + i, LE)
@@ -66,17 +89,16 @@ final class KQuantDot {
                     s1 = s1.add(q.lanewise(LSHR, 4).mul(ShortVector.fromArray(SW, q8, yo + 64 * j + 32 + i)));
                 }
                 IntVector m0 = s0.reinterpretAsInts(), m1 = s1.reinterpretAsInts();
-                IntVector p0 = m0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m0.lanewise(ASHR, 16));
-                IntVector p1 = m1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m1.lanewise(ASHR, 16));
+                IntVector p0 = m0.add(m0.lanewise(LSHL, 16)).lanewise(ASHR, 16);
+                IntVector p1 = m1.add(m1.lanewise(LSHL, 16)).lanewise(ASHR, 16);
                 acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
-            int mins = 0;
-            for (int j = 0; j < 8; j++) mins += sm[8 + j] * y.sums32[8 * blk + j];
             float yd = y.d[blk];
             total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * half(off)), total);
-            sum -= yd * half(off + 2) * mins;
+            minTotal = ((FloatVector) mins.mul(IntVector.fromArray(I8, y.sums32, 8 * blk)).convert(I2F, 0))
+                    .fma(FloatVector.broadcast(F8, yd * half(off + 2)), minTotal);
         }
-        return total.reduceLanes(ADD) + sum;
+        return total.reduceLanes(ADD) - minTotal.reduceLanes(ADD);
     }
 
     /** Q5_K row times y: as Q4_K, with a fifth bit per value from qh. */
@@ -89,10 +111,17 @@ final class KQuantDot {
         final int L2 = SW.length();
         final short[] q8 = y.qs;
         FloatVector total = FloatVector.zero(F);
-        float sum = 0;
+        FloatVector minTotal = FloatVector.zero(F8);
         for (int blk = 0; blk < cols / 256; blk++, off += 176) {
             int yo = 256 * blk;
-            unpackScales(off + 4, sm);
+            // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as unpackScales does.
+            IntVector w0 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
+            IntVector w1 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
+            IntVector w2 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);
+            w0.and(0x3f).blend(w2.and(0x0f).or(w0.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7)
+                    .intoArray(sm, 0);
+            IntVector mins = w1.and(0x3f)
+                    .blend(w2.lanewise(LSHR, 4).and(0x0f).or(w1.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7);
             IntVector acc = IntVector.zero(I);
             for (int j = 0; j < 4; j++) {
                 ShortVector s0 = ShortVector.zero(SW), s1 = s0;
@@ -106,18 +135,18 @@ final class KQuantDot {
                     s0 = s0.add(lo.mul(ShortVector.fromArray(SW, q8, yo + 64 * j + i)));
                     s1 = s1.add(hi.mul(ShortVector.fromArray(SW, q8, yo + 64 * j + 32 + i)));
                 }
+                // As Q4_K: |q*q8| <= 31*128, so a group's sums fit a short.
                 IntVector m0 = s0.reinterpretAsInts(), m1 = s1.reinterpretAsInts();
-                IntVector p0 = m0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m0.lanewise(ASHR, 16));
-                IntVector p1 = m1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m1.lanewise(ASHR, 16));
+                IntVector p0 = m0.add(m0.lanewise(LSHL, 16)).lanewise(ASHR, 16);
+                IntVector p1 = m1.add(m1.lanewise(LSHL, 16)).lanewise(ASHR, 16);
                 acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
-            int mins = 0;
-            for (int j = 0; j < 8; j++) mins += sm[8 + j] * y.sums32[8 * blk + j];
             float yd = y.d[blk];
             total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * half(off)), total);
-            sum -= yd * half(off + 2) * mins;
+            minTotal = ((FloatVector) mins.mul(IntVector.fromArray(I8, y.sums32, 8 * blk)).convert(I2F, 0))
+                    .fma(FloatVector.broadcast(F8, yd * half(off + 2)), minTotal);
         }
-        return total.reduceLanes(ADD) + sum;
+        return total.reduceLanes(ADD) - minTotal.reduceLanes(ADD);
     }
 
     /**
@@ -147,7 +176,7 @@ final class KQuantDot {
 
     /**
      * Q6_K row times y: q = (ql | qh << 4) - 32 with int8 scales per 16 values. In short lanes as Q4_K
-     * (|q*q8| <= 63*128 fits a short); with 16 lanes (AVX2) a vector is one 16-value scale group, with
+     * (|q*q8| <= 63*128: a pair's sum fits a short); with 16 lanes (AVX2) a vector is one 16-value scale group, with
      * 32 (AVX-512) two, whose scales are blended into one vector. Int lanes took two vpmulld for what
      * one vpmullw does here.
      */
@@ -193,10 +222,10 @@ final class KQuantDot {
                         s2 = s2.blend(IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 5)), UPPER_EIGHT);
                         s3 = s3.blend(IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 7)), UPPER_EIGHT);
                     }
-                    acc = acc.add(m0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m0.lanewise(ASHR, 16)).mul(s0));
-                    acc = acc.add(m1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m1.lanewise(ASHR, 16)).mul(s1));
-                    acc = acc.add(m2.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m2.lanewise(ASHR, 16)).mul(s2));
-                    acc = acc.add(m3.lanewise(LSHL, 16).lanewise(ASHR, 16).add(m3.lanewise(ASHR, 16)).mul(s3));
+                    acc = acc.add(m0.add(m0.lanewise(LSHL, 16)).lanewise(ASHR, 16).mul(s0));
+                    acc = acc.add(m1.add(m1.lanewise(LSHL, 16)).lanewise(ASHR, 16).mul(s1));
+                    acc = acc.add(m2.add(m2.lanewise(LSHL, 16)).lanewise(ASHR, 16).mul(s2));
+                    acc = acc.add(m3.add(m3.lanewise(LSHL, 16)).lanewise(ASHR, 16).mul(s3));
                 }
             }
             float dd = y.d[blk] * half(off + 208);
