@@ -68,7 +68,7 @@ final class KQuantDot {
         FloatVector minTotal = FloatVector.zero(F8);
         for (int blk = 0; blk < cols / 256; blk++, off += 144) {
             int yo = 256 * blk;
-            // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as unpackScales does.
+            // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.unpackScales does.
             IntVector w0 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
             IntVector w1 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
             IntVector w2 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);
@@ -114,7 +114,7 @@ final class KQuantDot {
         FloatVector minTotal = FloatVector.zero(F8);
         for (int blk = 0; blk < cols / 256; blk++, off += 176) {
             int yo = 256 * blk;
-            // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as unpackScales does.
+            // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.unpackScales does.
             IntVector w0 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
             IntVector w1 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
             IntVector w2 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);
@@ -147,28 +147,6 @@ final class KQuantDot {
                     .fma(FloatVector.broadcast(F8, yd * half(off + 2)), minTotal);
         }
         return total.reduceLanes(ADD) - minTotal.reduceLanes(ADD);
-    }
-
-    /**
-     * Q4_K/Q5_K's 8 scales and 8 mins (6 bits each, packed in 12 bytes) into sm[0..7] and sm[8..15],
-     * with whole-word masks as ggml's kernels do: unpacking byte by byte cost half the kernel's time.
-     * sm is the caller's scratch (a thread's {@link KQuants#SCALES}, fetched once per 16 rows): one array
-     * allocated per row made 3 GB of garbage in a 32-stream Q4_K_M run. Fetching the thread's array per
-     * row, or unpacking into two longs instead, measured 7-12% slower.
-     */
-    static void unpackScales(long at, int[] sm) {
-        final MemorySegment seg = Simd.ALL;
-        int u0 = seg.get(Layouts.INT_LE, at), u1 = seg.get(Layouts.INT_LE, at + 4), u2 = seg.get(Layouts.INT_LE, at + 8);
-        int scales = u0 & 0x3f3f3f3f;
-        int scalesHi = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
-        int mins = u1 & 0x3f3f3f3f;
-        int minsHi = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
-        for (int k = 0; k < 4; k++) {
-            sm[k] = (scales >>> 8 * k) & 0xff;
-            sm[4 + k] = (scalesHi >>> 8 * k) & 0xff;
-            sm[8 + k] = (mins >>> 8 * k) & 0xff;
-            sm[12 + k] = (minsHi >>> 8 * k) & 0xff;
-        }
     }
 
     /** Lanes 8..15 of an int vector: with 16 lanes (AVX-512) a 32-value short vector spans two Q6_K groups. */

@@ -106,6 +106,27 @@ final class KQuants {
     }
 
     /**
+     * Q4_K/Q5_K's 8 scales and 8 mins (6 bits each, packed in 12 bytes) into sm[0..7] and sm[8..15],
+     * with whole-word masks as ggml's kernels do: unpacking byte by byte cost half the kernel's time.
+     * sm is the caller's scratch (a thread's {@link #SCALES}): one array allocated per row made 3 GB of
+     * garbage in a 32-stream Q4_K_M run. (The batch-1 dot kernels unpack the same way in vector lanes.)
+     */
+    private static void unpackScales(long at, int[] sm) {
+        final MemorySegment seg = Simd.ALL;
+        int u0 = seg.get(Layouts.INT_LE, at), u1 = seg.get(Layouts.INT_LE, at + 4), u2 = seg.get(Layouts.INT_LE, at + 8);
+        int scales = u0 & 0x3f3f3f3f;
+        int scalesHi = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        int mins = u1 & 0x3f3f3f3f;
+        int minsHi = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        for (int k = 0; k < 4; k++) {
+            sm[k] = (scales >>> 8 * k) & 0xff;
+            sm[4 + k] = (scalesHi >>> 8 * k) & 0xff;
+            sm[8 + k] = (mins >>> 8 * k) & 0xff;
+            sm[12 + k] = (minsHi >>> 8 * k) & 0xff;
+        }
+    }
+
+    /**
      * Q4_K/Q5_K in lanes: per 32-value group {@code dl * q - ml}, the same two float operations. The
      * scales and mins are unpacked into sm once per block with whole-word masks: unpacked byte by byte
      * for each group, they cost more than the group's vector work (bench kernels, batch 16).
@@ -117,7 +138,7 @@ final class KQuants {
         final int L = Simd.L;
         float d = half(off), dmin = half(off + 2);
         long qs = off + (fifthBit ? 48 : 16);
-        KQuantDot.unpackScales(off + 4, sm);
+        unpackScales(off + 4, sm);
         for (int j = 0; j < 4; j++) {
             float dl0 = d * sm[2 * j], ml0 = dmin * sm[8 + 2 * j];
             float dl1 = d * sm[2 * j + 1], ml1 = dmin * sm[9 + 2 * j];
