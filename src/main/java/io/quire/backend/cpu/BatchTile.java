@@ -21,7 +21,8 @@ final class BatchTile {
     /** Weight rows per tile. */
     static final int ROWS = 6;
 
-    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[ROWS * 2 * Simd.L]);
+    /** Floats of the per-thread array that {@link #multiply} takes its tile's sums through. */
+    static final int TILE_SUMS = ROWS * 2 * Simd.L;
 
     private BatchTile() {}
 
@@ -60,8 +61,7 @@ final class BatchTile {
      * ROWS rows, those past nr zero) for the vectors of panels {@code p0 .. p1-1}.
      */
     static void multiply(float[] w, int wOff, int nr, int cols, float[] panels, int p0, int p1, int batch,
-            float[] out, int rows, int r0) {
-        float[] tile = TILE.get();
+            float[] out, int rows, int r0, float[] tile) {
         int p = p0;
         for (; p + 2 <= p1; p += 2) {
             kernel6x2(w, wOff, cols, panels, p, tile);
@@ -71,6 +71,17 @@ final class BatchTile {
             kernel6x1(w, wOff, cols, panels, p, tile);
             scatter(tile, 1, p, nr, batch, out, rows, r0);
         }
+    }
+
+    /**
+     * {@link #multiply} of a batch of one panel ({@code batch <= L}) with {@value #ROWS} F32 rows read
+     * where they are stored (at absolute address {@code w}, {@code cols} floats apart) instead of from
+     * a copy: the same FMAs in the same order, so the same bits.
+     */
+    static void multiplyStored(long w, int cols, float[] panels, int batch, float[] out, int rows, int r0,
+            float[] tile) {
+        kernel6x1(w, cols, panels, 0, tile);
+        scatter(tile, 1, 0, ROWS, batch, out, rows, r0);
     }
 
     /** The tile's sums (row i, panel k at {@code (i*np + k)*L}) into out, skipping padding. */
@@ -132,6 +143,30 @@ final class BatchTile {
             a3 = FloatVector.broadcast(F, w[w3 + c]).fma(v, a3);
             a4 = FloatVector.broadcast(F, w[w4 + c]).fma(v, a4);
             a5 = FloatVector.broadcast(F, w[w5 + c]).fma(v, a5);
+        }
+        a0.intoArray(tile, 0); a1.intoArray(tile, L); a2.intoArray(tile, 2 * L);
+        a3.intoArray(tile, 3 * L); a4.intoArray(tile, 4 * L); a5.intoArray(tile, 5 * L);
+    }
+
+    // kernel6x1 with the weights broadcast from stored F32 rows (little-endian floats).
+
+    private static void kernel6x1(long w, int cols, float[] panels, int p, float[] tile) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        final java.lang.foreign.MemorySegment seg = Simd.ALL;
+        final long rb = 4L * cols;
+        long w0 = w, w1 = w0 + rb, w2 = w1 + rb, w3 = w2 + rb, w4 = w3 + rb, w5 = w4 + rb;
+        int q0 = p * cols * L;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+        for (int c = 0; c < cols; c++) {
+            long b = 4L * c;
+            FloatVector v = FloatVector.fromArray(F, panels, q0 + c * L);
+            a0 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w0 + b)).fma(v, a0);
+            a1 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w1 + b)).fma(v, a1);
+            a2 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w2 + b)).fma(v, a2);
+            a3 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w3 + b)).fma(v, a3);
+            a4 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w4 + b)).fma(v, a4);
+            a5 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w5 + b)).fma(v, a5);
         }
         a0.intoArray(tile, 0); a1.intoArray(tile, L); a2.intoArray(tile, 2 * L);
         a3.intoArray(tile, 3 * L); a4.intoArray(tile, 4 * L); a5.intoArray(tile, 5 * L);

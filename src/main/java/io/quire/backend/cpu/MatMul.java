@@ -53,6 +53,8 @@ public final class MatMul {
     private static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PANELS_Q8K = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PANELS_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
+    /** A tile's sums on their way from the kernel's registers to out ({@link BatchTile}). */
+    private static final ThreadLocal<float[]> TILE_SUMS = ThreadLocal.withInitial(() -> new float[BatchTile.TILE_SUMS]);
 
     private MatMul() {}
 
@@ -169,11 +171,19 @@ public final class MatMul {
         boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
         int blocks = cols / 32;
         float[] mins = withMin ? atLeast(MINS, group * ROW_TILE * blocks) : null;
+        float[] tile = TILE_SUMS.get();
         int panels = BatchTile.panels(batch);
         for (int g0 = from; g0 < to; g0 += group) {
             int g1 = Math.min(to, g0 + group);
             int r0 = g0 * ROW_TILE;
             int nr = Math.min(rows, g1 * ROW_TILE) - r0;
+            if (type == TensorType.F32 && panels == 1 && nr == ROW_TILE) {
+                // A batch of one panel reads each F32 tile once: broadcast from where it is stored, the
+                // weights' stream from memory overlaps the FMAs instead of preceding them in a copy.
+                // (Two panels at once from stored rows ran out of registers under C2: slower than the copy.)
+                BatchTile.multiplyStored(base + r0 * rowBytes, cols, j.panels, batch, out, rows, r0, tile);
+                continue;
+            }
             for (int i = 0; i < nr; i++) {
                 if (withMin) {
                     SmallBlockQuants.dequantizeRowWithoutMin(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols,
@@ -189,7 +199,7 @@ public final class MatMul {
                 int p1 = Math.min(panels, p0 + CHUNK_PANELS);
                 for (int i = 0; i < nr; i += ROW_TILE) {
                     BatchTile.multiply(scratch, i * cols, Math.min(ROW_TILE, nr - i), cols, j.panels, p0, p1, batch,
-                            out, rows, r0 + i);
+                            out, rows, r0 + i, tile);
                 }
             }
             if (withMin) {
