@@ -1,6 +1,5 @@
 package io.quire.backend.cpu;
 
-import static io.quire.backend.cpu.KQuants.half;
 import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.I2F;
@@ -37,6 +36,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Loops step by the lane count L (8 or 16), so one vector never straddles two 16-value scale groups.
  * Written flat like {@link MatMul}'s kernels: a helper taking or returning a vector would box it.
+ * The fp16 block scales are read inline too: a shared {@code half(addr)} helper, compiled on its own
+ * by the time these were, stayed a call (with the vector registers saved around it) twice per block.
  */
 final class KQuantDot {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -94,9 +95,9 @@ final class KQuantDot {
                 acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
             float yd = y.d[blk];
-            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * half(off)), total);
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off))), total);
             minTotal = ((FloatVector) mins.mul(IntVector.fromArray(I8, y.sums32, 8 * blk)).convert(I2F, 0))
-                    .fma(FloatVector.broadcast(F8, yd * half(off + 2)), minTotal);
+                    .fma(FloatVector.broadcast(F8, yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2))), minTotal);
         }
         return total.reduceLanes(ADD) - minTotal.reduceLanes(ADD);
     }
@@ -142,9 +143,9 @@ final class KQuantDot {
                 acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
             float yd = y.d[blk];
-            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * half(off)), total);
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off))), total);
             minTotal = ((FloatVector) mins.mul(IntVector.fromArray(I8, y.sums32, 8 * blk)).convert(I2F, 0))
-                    .fma(FloatVector.broadcast(F8, yd * half(off + 2)), minTotal);
+                    .fma(FloatVector.broadcast(F8, yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2))), minTotal);
         }
         return total.reduceLanes(ADD) - minTotal.reduceLanes(ADD);
     }
@@ -206,7 +207,7 @@ final class KQuantDot {
                     acc = acc.add(m3.add(m3.lanewise(LSHL, 16)).lanewise(ASHR, 16).mul(s3));
                 }
             }
-            float dd = y.d[blk] * half(off + 208);
+            float dd = y.d[blk] * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 208));
             total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, dd), total);
             int offset = 0;
             for (int g = 0; g < 16; g++) offset += seg.get(ValueLayout.JAVA_BYTE, sc + g) * y.bsums[16 * blk + g];

@@ -66,12 +66,8 @@ final class KQuants {
         return Simd.ALL.get(ValueLayout.JAVA_BYTE, addr) & 0xff;
     }
 
-    static float half(long addr) {
-        return Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, addr));
-    }
-
     private static void q2k(long off, float[] y, int at) {
-        float d = half(off + 80), dmin = half(off + 82);
+        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 80)), dmin = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 82));
         for (int e = 0; e < QK_K; e++) {
             int sc = u8(off + e / 16);
             float dl = d * (sc & 15), ml = dmin * (sc >> 4);
@@ -93,7 +89,7 @@ final class KQuants {
     }
 
     private static void q3k(long off, float[] y, int at) {
-        float d = half(off + 108);
+        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 108));
         int[] sc = SCALES.get();
         q3kScales(off + 96, sc);
         for (int e = 0; e < QK_K; e++) {
@@ -136,7 +132,7 @@ final class KQuants {
         final var I = Simd.I;
         final var B = Simd.B;
         final int L = Simd.L;
-        float d = half(off), dmin = half(off + 2);
+        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off)), dmin = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
         long qs = off + (fifthBit ? 48 : 16);
         unpackScales(off + 4, sm);
         for (int j = 0; j < 4; j++) {
@@ -164,7 +160,7 @@ final class KQuants {
         final var I = Simd.I;
         final var B = Simd.B;
         final int L = Simd.L;
-        float d = half(off + 208);
+        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 208));
         for (int h = 0; h < 2; h++) {
             for (int l = 0; l < 32; l += L) {
                 IntVector ql0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + l, LE)
@@ -197,7 +193,7 @@ final class KQuants {
     }
 
     private static void iq4xs(long off, float[] y, int at) {
-        float d = half(off);
+        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
         for (int j = 0; j < 8; j++) {
             float dl = d * iq4xsScale(off, j);
             for (int l = 0; l < 32; l++) {

@@ -1,6 +1,5 @@
 package io.quire.backend.cpu;
 
-import static io.quire.backend.cpu.KQuants.half;
 import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.I2F;
@@ -60,8 +59,8 @@ final class LowBitKQuantDot {
             int mins = 0;
             for (int g = 0; g < 16; g++) mins += (KQuants.u8(off + g) >> 4) * y.bsums[16 * blk + g];
             float yd = y.d[blk];
-            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * half(off + 80)), total);
-            sum -= yd * half(off + 82) * mins;
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 80))), total);
+            sum -= yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 82)) * mins;
         }
         return total.reduceLanes(ADD) + sum;
     }
@@ -96,7 +95,7 @@ final class LowBitKQuantDot {
             }
             int offset = 0;
             for (int g = 0; g < 16; g++) offset += sc[g] * y.bsums[16 * blk + g];
-            float dd = y.d[blk] * half(off + 108);
+            float dd = y.d[blk] * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 108));
             total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, dd), total);
             sum -= dd * 4 * offset;
         }
@@ -138,7 +137,7 @@ final class LowBitKQuantDot {
                 }
                 acc = acc.add(p.mul(KQuants.iq4xsScale(off, j)));
             }
-            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, y.d[blk] * half(off)), total);
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, y.d[blk] * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off))), total);
         }
         return total.reduceLanes(ADD);
     }

@@ -1,6 +1,5 @@
 package io.quire.backend.cpu;
 
-import static io.quire.backend.cpu.KQuants.half;
 import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.I2F;
@@ -62,9 +61,9 @@ final class SmallBlockDot {
                 p = ((FloatVector) lo.convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p);
                 p = ((FloatVector) hi.convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 16 + i), p);
             }
-            float d = half(off);
+            float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
             acc = p.fma(FloatVector.broadcast(F, d), acc);
-            corr += (mOff >= 0 ? half(off + mOff) : -16 * d) * xSums[b];
+            corr += (mOff >= 0 ? Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + mOff)) : -16 * d) * xSums[b];
         }
         return acc.reduceLanes(ADD) + corr;
     }
@@ -98,7 +97,7 @@ final class SmallBlockDot {
                 p = ((FloatVector) vlo.convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p);
                 p = ((FloatVector) vhi.convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 16 + i), p);
             }
-            acc = p.fma(FloatVector.broadcast(F, half(off)), acc);
+            acc = p.fma(FloatVector.broadcast(F, Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off))), acc);
         }
         return acc.reduceLanes(ADD);
     }

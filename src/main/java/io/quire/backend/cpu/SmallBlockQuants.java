@@ -1,6 +1,5 @@
 package io.quire.backend.cpu;
 
-import static io.quire.backend.cpu.KQuants.half;
 import static io.quire.backend.cpu.KQuants.u8;
 
 import io.quire.backend.TensorType;
@@ -23,11 +22,11 @@ final class SmallBlockQuants {
     static void dequantizeRow(TensorType type, long off, int cols, float[] out, int outOff) {
         int bytes = type.blockBytes();
         for (int c = 0; c < cols; c += 32, off += bytes) {
-            float d = half(off);
+            float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
             int at = outOff + c;
             switch (type) {
                 case Q4_1 -> {
-                    float m = half(off + 2);
+                    float m = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
                     for (int j = 0; j < 32; j++) y(out, at, j, d * nibble(off + 4, j) + m);
                 }
                 case Q5_0 -> {
@@ -35,7 +34,7 @@ final class SmallBlockQuants {
                     for (int j = 0; j < 32; j++) y(out, at, j, d * ((nibble(off + 6, j) | ((qh >>> j) & 1) << 4) - 16));
                 }
                 case Q5_1 -> {
-                    float m = half(off + 2);
+                    float m = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
                     int qh = Simd.ALL.get(Layouts.INT_LE, off + 4);
                     for (int j = 0; j < 32; j++) y(out, at, j, d * (nibble(off + 8, j) | ((qh >>> j) & 1) << 4) + m);
                 }
@@ -56,9 +55,9 @@ final class SmallBlockQuants {
             int minsOff) {
         int bytes = type.blockBytes();
         for (int c = 0, b = 0; c < cols; c += 32, b++, off += bytes) {
-            float d = half(off);
+            float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
             int at = outOff + c;
-            mins[minsOff + b] = half(off + 2);
+            mins[minsOff + b] = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
             switch (type) {
                 case Q4_1 -> {
                     for (int j = 0; j < 32; j++) y(out, at, j, d * nibble(off + 4, j));
