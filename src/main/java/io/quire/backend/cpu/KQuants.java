@@ -135,22 +135,76 @@ final class KQuants {
         float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off)), dmin = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
         long qs = off + (fifthBit ? 48 : 16);
         unpackScales(off + 4, sm);
-        for (int j = 0; j < 4; j++) {
-            float dl0 = d * sm[2 * j], ml0 = dmin * sm[8 + 2 * j];
-            float dl1 = d * sm[2 * j + 1], ml1 = dmin * sm[9 + 2 * j];
-            for (int i = 0; i < 32; i += L) {
-                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 32 * j + i, LE)
+        // The four group pairs written out, not a loop: C2 set a 4-trip loop up for range-check
+        // elimination once per block, about twice the instructions of the vector work itself.
+        float dl0, ml0, dl1, ml1;
+        dl0 = d * sm[0];
+        ml0 = dmin * sm[8];
+        dl1 = d * sm[1];
+        ml1 = dmin * sm[9];
+        for (int i = 0; i < 32; i += L) {
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 0 + i, LE)
+                    .convertShape(ZERO_EXTEND_B2I, I, 0);
+            IntVector lo = q.and(15), hi = q.lanewise(LSHR, 4);
+            if (fifthBit) {
+                IntVector h = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + i, LE)
                         .convertShape(ZERO_EXTEND_B2I, I, 0);
-                IntVector lo = q.and(15), hi = q.lanewise(LSHR, 4);
-                if (fifthBit) {
-                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + i, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0).lanewise(LSHR, 2 * j);
-                    lo = lo.or(h.and(1).lanewise(LSHL, 4));
-                    hi = hi.or(h.and(2).lanewise(LSHL, 3));
-                }
-                ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + 64 * j + i);
-                ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 64 * j + 32 + i);
+                lo = lo.or(h.and(1).lanewise(LSHL, 4));
+                hi = hi.or(h.and(2).lanewise(LSHL, 3));
             }
+            ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + 0 + i);
+            ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 32 + i);
+        }
+        dl0 = d * sm[2];
+        ml0 = dmin * sm[10];
+        dl1 = d * sm[3];
+        ml1 = dmin * sm[11];
+        for (int i = 0; i < 32; i += L) {
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 32 + i, LE)
+                    .convertShape(ZERO_EXTEND_B2I, I, 0);
+            IntVector lo = q.and(15), hi = q.lanewise(LSHR, 4);
+            if (fifthBit) {
+                IntVector h = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + i, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0).lanewise(LSHR, 2);
+                lo = lo.or(h.and(1).lanewise(LSHL, 4));
+                hi = hi.or(h.and(2).lanewise(LSHL, 3));
+            }
+            ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + 64 + i);
+            ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 96 + i);
+        }
+        dl0 = d * sm[4];
+        ml0 = dmin * sm[12];
+        dl1 = d * sm[5];
+        ml1 = dmin * sm[13];
+        for (int i = 0; i < 32; i += L) {
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 64 + i, LE)
+                    .convertShape(ZERO_EXTEND_B2I, I, 0);
+            IntVector lo = q.and(15), hi = q.lanewise(LSHR, 4);
+            if (fifthBit) {
+                IntVector h = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + i, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0).lanewise(LSHR, 4);
+                lo = lo.or(h.and(1).lanewise(LSHL, 4));
+                hi = hi.or(h.and(2).lanewise(LSHL, 3));
+            }
+            ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + 128 + i);
+            ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 160 + i);
+        }
+        dl0 = d * sm[6];
+        ml0 = dmin * sm[14];
+        dl1 = d * sm[7];
+        ml1 = dmin * sm[15];
+        for (int i = 0; i < 32; i += L) {
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 96 + i, LE)
+                    .convertShape(ZERO_EXTEND_B2I, I, 0);
+            IntVector lo = q.and(15), hi = q.lanewise(LSHR, 4);
+            if (fifthBit) {
+                IntVector h = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 16 + i, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0).lanewise(LSHR, 6);
+                lo = lo.or(h.and(1).lanewise(LSHL, 4));
+                hi = hi.or(h.and(2).lanewise(LSHL, 3));
+            }
+            ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + 192 + i);
+            ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 224 + i);
         }
     }
 
@@ -161,27 +215,46 @@ final class KQuants {
         final var B = Simd.B;
         final int L = Simd.L;
         float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 208));
-        for (int h = 0; h < 2; h++) {
-            for (int l = 0; l < 32; l += L) {
-                IntVector ql0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + l, LE)
-                        .convertShape(ZERO_EXTEND_B2I, I, 0);
-                IntVector ql1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 * h + 32 + l, LE)
-                        .convertShape(ZERO_EXTEND_B2I, I, 0);
-                IntVector qh = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 128 + 32 * h + l, LE)
-                        .convertShape(ZERO_EXTEND_B2I, I, 0);
-                int e = 128 * h + l;
-                long sc = off + 192 + e / 16;
-                float dl0 = d * seg.get(ValueLayout.JAVA_BYTE, sc), dl1 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 2);
-                float dl2 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 4), dl3 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 6);
-                ((FloatVector) ql0.and(15).or(qh.and(3).lanewise(LSHL, 4)).sub(32).convert(I2F, 0)).mul(dl0)
-                        .intoArray(y, at + e);
-                ((FloatVector) ql1.and(15).or(qh.and(12).lanewise(LSHL, 2)).sub(32).convert(I2F, 0)).mul(dl1)
-                        .intoArray(y, at + e + 32);
-                ((FloatVector) ql0.lanewise(LSHR, 4).or(qh.and(48)).sub(32).convert(I2F, 0)).mul(dl2)
-                        .intoArray(y, at + e + 64);
-                ((FloatVector) ql1.lanewise(LSHR, 4).or(qh.and(192).lanewise(LSHR, 2)).sub(32).convert(I2F, 0))
-                        .mul(dl3).intoArray(y, at + e + 96);
-            }
+        // The two halves written out, not a loop (as q4kVector's group pairs).
+        for (int l = 0; l < 32; l += L) {
+            IntVector ql0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 0 + l, LE)
+                    .convertShape(ZERO_EXTEND_B2I, I, 0);
+            IntVector ql1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 32 + l, LE)
+                    .convertShape(ZERO_EXTEND_B2I, I, 0);
+            IntVector qh = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 128 + l, LE)
+                    .convertShape(ZERO_EXTEND_B2I, I, 0);
+            int e = 0 + l;
+            long sc = off + 192 + e / 16;
+            float dl0 = d * seg.get(ValueLayout.JAVA_BYTE, sc), dl1 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 2);
+            float dl2 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 4), dl3 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 6);
+            ((FloatVector) ql0.and(15).or(qh.and(3).lanewise(LSHL, 4)).sub(32).convert(I2F, 0)).mul(dl0)
+                    .intoArray(y, at + e);
+            ((FloatVector) ql1.and(15).or(qh.and(12).lanewise(LSHL, 2)).sub(32).convert(I2F, 0)).mul(dl1)
+                    .intoArray(y, at + e + 32);
+            ((FloatVector) ql0.lanewise(LSHR, 4).or(qh.and(48)).sub(32).convert(I2F, 0)).mul(dl2)
+                    .intoArray(y, at + e + 64);
+            ((FloatVector) ql1.lanewise(LSHR, 4).or(qh.and(192).lanewise(LSHR, 2)).sub(32).convert(I2F, 0))
+                    .mul(dl3).intoArray(y, at + e + 96);
+        }
+        for (int l = 0; l < 32; l += L) {
+            IntVector ql0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 64 + l, LE)
+                    .convertShape(ZERO_EXTEND_B2I, I, 0);
+            IntVector ql1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 96 + l, LE)
+                    .convertShape(ZERO_EXTEND_B2I, I, 0);
+            IntVector qh = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 160 + l, LE)
+                    .convertShape(ZERO_EXTEND_B2I, I, 0);
+            int e = 128 + l;
+            long sc = off + 192 + e / 16;
+            float dl0 = d * seg.get(ValueLayout.JAVA_BYTE, sc), dl1 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 2);
+            float dl2 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 4), dl3 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 6);
+            ((FloatVector) ql0.and(15).or(qh.and(3).lanewise(LSHL, 4)).sub(32).convert(I2F, 0)).mul(dl0)
+                    .intoArray(y, at + e);
+            ((FloatVector) ql1.and(15).or(qh.and(12).lanewise(LSHL, 2)).sub(32).convert(I2F, 0)).mul(dl1)
+                    .intoArray(y, at + e + 32);
+            ((FloatVector) ql0.lanewise(LSHR, 4).or(qh.and(48)).sub(32).convert(I2F, 0)).mul(dl2)
+                    .intoArray(y, at + e + 64);
+            ((FloatVector) ql1.lanewise(LSHR, 4).or(qh.and(192).lanewise(LSHR, 2)).sub(32).convert(I2F, 0))
+                    .mul(dl3).intoArray(y, at + e + 96);
         }
     }
 
