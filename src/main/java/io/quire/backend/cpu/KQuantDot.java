@@ -97,9 +97,11 @@ final class KQuantDot {
                 acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
             float yd = y.d[blk];
-            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off))), total);
+            float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
+            float dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * d), total);
             minTotal = ((FloatVector) mins.mul(IntVector.fromArray(I8, y.sums32, 8 * blk)).convert(I2F, 0))
-                    .fma(FloatVector.broadcast(F8, yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2))), minTotal);
+                    .fma(FloatVector.broadcast(F8, yd * dmin), minTotal);
         }
         return total.reduceLanes(ADD) - minTotal.reduceLanes(ADD);
     }
@@ -145,9 +147,11 @@ final class KQuantDot {
                 acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
             }
             float yd = y.d[blk];
-            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off))), total);
+            float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
+            float dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * d), total);
             minTotal = ((FloatVector) mins.mul(IntVector.fromArray(I8, y.sums32, 8 * blk)).convert(I2F, 0))
-                    .fma(FloatVector.broadcast(F8, yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2))), minTotal);
+                    .fma(FloatVector.broadcast(F8, yd * dmin), minTotal);
         }
         return total.reduceLanes(ADD) - minTotal.reduceLanes(ADD);
     }

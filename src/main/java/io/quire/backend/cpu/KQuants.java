@@ -34,8 +34,8 @@ import jdk.incubator.vector.IntVector;
  * </ul>
  * This runs once per row of a tile that a whole batch then reuses, and for embedding rows (the batch-1
  * dot products in {@link KQuantDot} never decode to floats). Q4_K, Q5_K and Q6_K, the types of the
- * common Q4_K_M/Q5_K_M/Q6_K files, decode in vector lanes (the same float multiply, then subtract);
- * the others go value by value.
+ * common Q4_K_M/Q5_K_M/Q6_K files, decode here in vector lanes (the same float multiply, then
+ * subtract); the others go value by value ({@link LowBitKQuants}).
  */
 final class KQuants {
     static final int QK_K = 256;
@@ -51,12 +51,12 @@ final class KQuants {
         int[] sm = SCALES.get();
         for (int c = 0; c < cols; c += QK_K, off += bytes) {
             switch (type) {
-                case Q2_K -> q2k(off, out, outOff + c);
-                case Q3_K -> q3k(off, out, outOff + c);
+                case Q2_K -> LowBitKQuants.q2k(off, out, outOff + c);
+                case Q3_K -> LowBitKQuants.q3k(off, out, outOff + c);
                 case Q4_K -> q4kVector(off, out, outOff + c, false, sm);
                 case Q5_K -> q4kVector(off, out, outOff + c, true, sm);
                 case Q6_K -> q6kVector(off, out, outOff + c);
-                case IQ4_XS -> iq4xs(off, out, outOff + c);
+                case IQ4_XS -> LowBitKQuants.iq4xs(off, out, outOff + c);
                 default -> throw Quant.unsupported(type);
             }
         }
@@ -66,40 +66,8 @@ final class KQuants {
         return Simd.ALL.get(ValueLayout.JAVA_BYTE, addr) & 0xff;
     }
 
-    private static void q2k(long off, float[] y, int at) {
-        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 80)), dmin = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 82));
-        for (int e = 0; e < QK_K; e++) {
-            int sc = u8(off + e / 16);
-            float dl = d * (sc & 15), ml = dmin * (sc >> 4);
-            int q = (u8(off + 16 + (e / 128) * 32 + e % 32) >> (2 * ((e % 128) / 32))) & 3;
-            y[at + e] = dl * q - ml;
-        }
-    }
-
     /** This thread's array of 16 scales (Q3_K's, Q4_K/Q5_K's scales and mins): kernels unpack them per block of every row. */
     static final ThreadLocal<int[]> SCALES = ThreadLocal.withInitial(() -> new int[16]);
-
-    /** Q3_K's 16 scales from their 12 packed bytes, unbiased (-32..31). */
-    static void q3kScales(long scales, int[] sc) {
-        for (int k = 0; k < 16; k++) {
-            int low = (u8(scales + k % 8) >> (4 * (k / 8))) & 15;
-            int high = (u8(scales + 8 + k % 4) >> (2 * (k / 4))) & 3;
-            sc[k] = (low | high << 4) - 32;
-        }
-    }
-
-    private static void q3k(long off, float[] y, int at) {
-        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 108));
-        int[] sc = SCALES.get();
-        q3kScales(off + 96, sc);
-        for (int e = 0; e < QK_K; e++) {
-            float dl = d * sc[e / 16];
-            int l = e % 32;
-            int low = (u8(off + 32 + (e / 128) * 32 + l) >> (2 * ((e % 128) / 32))) & 3;
-            int hbit = (u8(off + l) >> (e / 32)) & 1;
-            y[at + e] = dl * (low - (hbit == 0 ? 4 : 0));
-        }
-    }
 
     /**
      * Q4_K/Q5_K's 8 scales and 8 mins (6 bits each, packed in 12 bytes) into sm[0..7] and sm[8..15],
@@ -132,7 +100,8 @@ final class KQuants {
         final var I = Simd.I;
         final var B = Simd.B;
         final int L = Simd.L;
-        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off)), dmin = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
+        float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
+        float dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
         long qs = off + (fifthBit ? 48 : 16);
         unpackScales(off + 4, sm);
         // The four group pairs written out, not a loop: C2 set a 4-trip loop up for range-check
@@ -255,24 +224,6 @@ final class KQuants {
                     .intoArray(y, at + e + 64);
             ((FloatVector) ql1.lanewise(LSHR, 4).or(qh.and(192).lanewise(LSHR, 2)).sub(32).convert(I2F, 0))
                     .mul(dl3).intoArray(y, at + e + 96);
-        }
-    }
-
-    /** IQ4_XS's scale of group j (0..7), unbiased (-32..31). */
-    static int iq4xsScale(long off, int j) {
-        int low = (u8(off + 4 + j / 2) >> (4 * (j % 2))) & 15;
-        int high = (Short.toUnsignedInt(Simd.ALL.get(Layouts.SHORT_LE, off + 2)) >> (2 * j)) & 3;
-        return (low | high << 4) - 32;
-    }
-
-    private static void iq4xs(long off, float[] y, int at) {
-        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
-        for (int j = 0; j < 8; j++) {
-            float dl = d * iq4xsScale(off, j);
-            for (int l = 0; l < 32; l++) {
-                int q = (u8(off + 8 + 16 * j + l % 16) >> (4 * (l / 16))) & 15;
-                y[at + 32 * j + l] = dl * IQ4_VALUES[q];
-            }
         }
     }
 }

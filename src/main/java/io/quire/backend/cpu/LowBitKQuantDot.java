@@ -59,8 +59,10 @@ final class LowBitKQuantDot {
             int mins = 0;
             for (int g = 0; g < 16; g++) mins += (KQuants.u8(off + g) >> 4) * y.bsums[16 * blk + g];
             float yd = y.d[blk];
-            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 80))), total);
-            sum -= yd * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 82)) * mins;
+            float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 80));
+            float dmin = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 82));
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * d), total);
+            sum -= yd * dmin * mins;
         }
         return total.reduceLanes(ADD) + sum;
     }
@@ -77,7 +79,7 @@ final class LowBitKQuantDot {
         float sum = 0;
         for (int blk = 0; blk < cols / 256; blk++, off += 110) {
             int yo = 256 * blk;
-            KQuants.q3kScales(off + 96, sc);
+            LowBitKQuants.q3kScales(off + 96, sc);
             IntVector acc = IntVector.zero(I);
             for (int l = 0; l < 32; l += L) {
                 IntVector hm = (IntVector) ByteVector.fromMemorySegment(B, seg, off + l, LE)
@@ -135,9 +137,10 @@ final class LowBitKQuantDot {
                     p = p.add(vlo.mul(IntVector.fromArray(I, q8, yo + 32 * j + l)))
                             .add(vhi.mul(IntVector.fromArray(I, q8, yo + 32 * j + 16 + l)));
                 }
-                acc = acc.add(p.mul(KQuants.iq4xsScale(off, j)));
+                acc = acc.add(p.mul(LowBitKQuants.iq4xsScale(off, j)));
             }
-            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, y.d[blk] * Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off))), total);
+            float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, y.d[blk] * d), total);
         }
         return total.reduceLanes(ADD);
     }
