@@ -27,8 +27,9 @@ import jdk.incubator.vector.ShortVector;
  * AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking keeps those types
  * compute-bound. Larger batches dequantize a tile of {@value #ROW_TILE} rows into a per-thread float
  * scratch once and multiply it into every vector of the batch, packed once per call into panels, as
- * outer products ({@link BatchTile}), which keeps the FMA units busy. (Reading F32 tiles in place
- * from the mapped file instead of copying them measured slower.)
+ * outer products ({@link BatchTile}), which keeps the FMA units busy. F32 tiles are read in place
+ * from the mapped file only for a batch of one panel (at most L vectors): there the copy was a third
+ * of the time; with two panels the in-place kernel ran out of registers and the copy is faster.
  *
  * <p>Over 400 lines on purpose: a batch-1 kernel for each stored type (F32, F16, BF16, Q8_0, Q4_0),
  * alike in shape and read side by side; apart they would share nothing.
