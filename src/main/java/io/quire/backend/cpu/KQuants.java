@@ -112,7 +112,7 @@ final class KQuants {
         dl1 = d * sm[1];
         ml1 = dmin * sm[9];
         for (int i = 0; i < 32; i += L) {
-            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 0 + i, LE)
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + i, LE)
                     .convertShape(ZERO_EXTEND_B2I, I, 0);
             IntVector lo = q.and(15), hi = q.lanewise(LSHR, 4);
             if (fifthBit) {
@@ -121,7 +121,7 @@ final class KQuants {
                 lo = lo.or(h.and(1).lanewise(LSHL, 4));
                 hi = hi.or(h.and(2).lanewise(LSHL, 3));
             }
-            ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + 0 + i);
+            ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + i);
             ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 32 + i);
         }
         dl0 = d * sm[2];
@@ -186,13 +186,13 @@ final class KQuants {
         float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 208));
         // The two halves written out, not a loop (as q4kVector's group pairs).
         for (int l = 0; l < 32; l += L) {
-            IntVector ql0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 0 + l, LE)
+            IntVector ql0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + l, LE)
                     .convertShape(ZERO_EXTEND_B2I, I, 0);
             IntVector ql1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 32 + l, LE)
                     .convertShape(ZERO_EXTEND_B2I, I, 0);
             IntVector qh = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 128 + l, LE)
                     .convertShape(ZERO_EXTEND_B2I, I, 0);
-            int e = 0 + l;
+            int e = l;
             long sc = off + 192 + e / 16;
             float dl0 = d * seg.get(ValueLayout.JAVA_BYTE, sc), dl1 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 2);
             float dl2 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 4), dl3 = d * seg.get(ValueLayout.JAVA_BYTE, sc + 6);
