@@ -109,7 +109,7 @@ public final class MatMul {
                 xw = xQ8_0;
             }
             boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
-            // Q4_1/Q5_1 take m times the Q8_1 block sums at every batch size; the others need block sums at batch 1.
+            // Q4_1/Q5_1 take m times the Q8_1 block sums at every batch size; Q5_0 needs block sums at batch 1.
             float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)
                     : batch != 1 || !usesBlockSums(type) ? null : blockSums(xw, 0, cols);
             float[] panels = null;
@@ -142,7 +142,7 @@ public final class MatMul {
             float[] panels, float[] xBlockSums, Q8K xq) {}
 
     private static boolean usesBlockSums(TensorType type) {
-        return type == TensorType.Q4_0 || type == TensorType.Q4_1 || type == TensorType.Q5_0 || type == TensorType.Q5_1;
+        return type == TensorType.Q4_1 || type == TensorType.Q5_0 || type == TensorType.Q5_1;
     }
 
     /** Units {@code [from, to)} of a job: {@value #ROWS_PER_UNIT_B1} rows each at batch 1, else tiles. */
@@ -278,7 +278,7 @@ public final class MatMul {
             case F16 -> dotF16(addr, x, 0, cols);
             case BF16 -> dotBF16(addr, x, 0, cols);
             case Q8_0 -> dotQ8_0(addr, x, 0, cols);
-            case Q4_0 -> dotQ4_0(addr, x, 0, cols, xBlockSums);
+            case Q4_0 -> dotQ4_0(addr, x, 0, cols);
             case Q4_K -> KQuantDot.q4k(addr, xq, cols, scales);
             case Q5_K -> KQuantDot.q5k(addr, xq, cols, scales);
             case Q6_K -> KQuantDot.q6k(addr, xq, cols);
@@ -409,18 +409,17 @@ public final class MatMul {
     }
 
     /**
-     * Q4_0 row times x. The "- 8" of each value is folded out of the loop:
-     * {@code sum d (q - 8) x = d sum q x - 8 d sum x}, with the block sums of x precomputed once per
-     * call ({@code xBlockSums}), which with zero-extended nibbles saves three vector ops per block.
+     * Q4_0 row times x: {@code sum d (q - 8) x}, the 8 subtracted in int lanes. Folding it out instead
+     * ({@code d sum q x - 8 d sum x}, x's block sums precomputed) saved a vector op per 8 values but
+     * kept a scalar sum and its range checks in the loop: 1.35x slower on an AVX2 core (bench kernels).
      */
-    private static float dotQ4_0(long off, float[] x, int xOff, int cols, float[] xBlockSums) {
+    private static float dotQ4_0(long off, float[] x, int xOff, int cols) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var B = Simd.B;
         final var I = Simd.I;
         final int L = Simd.L;
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        float corr = 0;
         int blocks = cols / 32;
         int b = 0;
         for (; b + 2 <= blocks; b += 2, off += 36) {
@@ -432,18 +431,18 @@ public final class MatMul {
                         .convertShape(ZERO_EXTEND_B2I, I, 0);
                 IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 20 + i, LE)
                         .convertShape(ZERO_EXTEND_B2I, I, 0);
-                p0 = ((FloatVector) q0.and(0x0f).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
-                p0 = ((FloatVector) q0.lanewise(LSHR, 4).convert(I2F, 0))
+                p0 = ((FloatVector) q0.and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
+                p0 = ((FloatVector) q0.lanewise(LSHR, 4).sub(8).convert(I2F, 0))
                         .fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
-                p1 = ((FloatVector) q1.and(0x0f).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + 32 + i), p1);
-                p1 = ((FloatVector) q1.lanewise(LSHR, 4).convert(I2F, 0))
+                p1 = ((FloatVector) q1.and(0x0f).sub(8).convert(I2F, 0))
+                        .fma(FloatVector.fromArray(F, x, xc + 32 + i), p1);
+                p1 = ((FloatVector) q1.lanewise(LSHR, 4).sub(8).convert(I2F, 0))
                         .fma(FloatVector.fromArray(F, x, xc + 48 + i), p1);
             }
             float d0 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
             float d1 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 18));
             a0 = p0.fma(FloatVector.broadcast(F, d0), a0);
             a1 = p1.fma(FloatVector.broadcast(F, d1), a1);
-            corr += d0 * xBlockSums[b] + d1 * xBlockSums[b + 1];
         }
         if (b < blocks) {
             int xc = xOff + 32 * b;
@@ -451,15 +450,15 @@ public final class MatMul {
             for (int i = 0; i < 16; i += L) {
                 IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE)
                         .convertShape(ZERO_EXTEND_B2I, I, 0);
-                p0 = ((FloatVector) q0.and(0x0f).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
-                p0 = ((FloatVector) q0.lanewise(LSHR, 4).convert(I2F, 0))
+                p0 = ((FloatVector) q0.and(0x0f).sub(8).convert(I2F, 0))
+                        .fma(FloatVector.fromArray(F, x, xc + i), p0);
+                p0 = ((FloatVector) q0.lanewise(LSHR, 4).sub(8).convert(I2F, 0))
                         .fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
             }
             float d0 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
             a0 = p0.fma(FloatVector.broadcast(F, d0), a0);
-            corr += d0 * xBlockSums[b];
         }
-        return a0.add(a1).reduceLanes(ADD) - 8 * corr;
+        return a0.add(a1).reduceLanes(ADD);
     }
 
     /** Sums of x over each 32-value block. */
