@@ -111,7 +111,7 @@ public final class MatMul {
             boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
             // Q4_1/Q5_1 take m times the Q8_1 block sums at every batch size; Q5_0 needs block sums at batch 1.
             float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)
-                    : batch != 1 || !usesBlockSums(type) ? null : blockSums(xw, 0, cols);
+                    : batch == 1 && type == TensorType.Q5_0 ? blockSums(xw, 0, cols) : null;
             float[] panels = null;
             if (batch > 1) {
                 // Each distinct input packed once per call for all weights that take it.
@@ -140,10 +140,6 @@ public final class MatMul {
     /** One weight of a {@link #matmul(Tensor[], float[], int, float[][])} call, its data at {@code base}. */
     private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
             float[] panels, float[] xBlockSums, Q8K xq) {}
-
-    private static boolean usesBlockSums(TensorType type) {
-        return type == TensorType.Q4_1 || type == TensorType.Q5_0 || type == TensorType.Q5_1;
-    }
 
     /** Units {@code [from, to)} of a job: {@value #ROWS_PER_UNIT_B1} rows each at batch 1, else tiles. */
     private static void run(Job j, int batch, int from, int to) {
