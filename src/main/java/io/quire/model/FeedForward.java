@@ -10,19 +10,12 @@ import io.quire.backend.cpu.Ops;
  * experts.
  */
 final class FeedForward {
-    /**
-     * Tokens of a long step that go through the dense FFN together. Its gate and up activations are the
-     * largest of a step (ffnDim floats each per token: 117 MB apiece at 2048 tokens of a 7B model); in
-     * chunks they stay a few MB, and a chunk is still a batch long enough to reuse every weight tile.
-     */
-    static final int CHUNK = 256;
-
     private final ModelConfig c;
     private final MixtureOfExperts moe;
 
     // Grow-only scratch: forward() is called by one thread at a time.
     private int capacity;
-    private float[] gate, up, xChunk, outChunk;
+    private float[] gate, up;
 
     FeedForward(ModelConfig c) {
         this.c = c;
@@ -32,31 +25,14 @@ final class FeedForward {
     /** Tokens each expert computed so far (empty for a dense FFN). */
     long[] tokensPerExpert() { return moe == null ? new long[0] : moe.tokensRouted(); }
 
-    /** The FFN of the normed input {@code xb} ({@code [n][dim]}) into {@code out}. */
+    /** The FFN of the normed input {@code xb} ({@code [n][dim]}, at most a model part's tokens) into {@code out}. */
     void forward(LlamaWeights.Layer w, float[] xb, int n, float[] out) {
         if (w.experts() != null) {
             moe.forward(w.experts(), xb, n, out);
             return;
         }
-        // Equal chunks, so no chunk is a single token: batch 1 runs another kernel, summing in another order.
-        int chunks = (n + CHUNK - 1) / CHUNK;
-        int size = (n + chunks - 1) / chunks;
-        ensureCapacity(size);
-        if (chunks == 1) {
-            swiglu(c, w.wGate(), w.wUp(), w.wDown(), xb, n, gate, up, out);
-            return;
-        }
-        int dim = c.dim();
-        if (xChunk == null || xChunk.length < size * dim) {
-            xChunk = new float[CHUNK * dim];
-            outChunk = new float[CHUNK * dim];
-        }
-        for (int t0 = 0; t0 < n; t0 += size) {
-            int m = Math.min(size, n - t0);
-            System.arraycopy(xb, t0 * dim, xChunk, 0, m * dim);
-            swiglu(c, w.wGate(), w.wUp(), w.wDown(), xChunk, m, gate, up, outChunk);
-            System.arraycopy(outChunk, 0, out, t0 * dim, m * dim);
-        }
+        ensureCapacity(n);
+        swiglu(c, w.wGate(), w.wUp(), w.wDown(), xb, n, gate, up, out);
     }
 
     /** One gated FFN over n rows; gate and up are scratch of at least {@code n * hidden} floats. */

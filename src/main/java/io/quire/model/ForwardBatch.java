@@ -40,6 +40,21 @@ public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int
         return seq;
     }
 
+    /**
+     * Tokens {@code from..from+count-1} as a batch of their own, with every block table kept (so the
+     * sequence indices stay), each sequence owning what of its tokens falls in the range.
+     */
+    public ForwardBatch part(int from, int count) {
+        if (from < 0 || count < 0 || from + count > tokens.length) {
+            throw new IllegalArgumentException("part " + from + "+" + count + " outside " + tokens.length + " tokens");
+        }
+        int[] starts = new int[queryStart.length];
+        for (int s = 0; s < starts.length; s++) starts[s] = Math.clamp(queryStart[s] - from, 0, count);
+        return new ForwardBatch(Arrays.copyOfRange(tokens, from, from + count),
+                Arrays.copyOfRange(positions, from, from + count), Arrays.copyOfRange(slotMapping, from, from + count),
+                starts, blockTables);
+    }
+
     /** Index of the last new token of each sequence, whose logits the model returns. */
     public int lastTokenIndex(int seq) { return queryStart[seq + 1] - 1; }
 }

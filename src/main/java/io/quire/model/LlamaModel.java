@@ -19,9 +19,20 @@ import java.util.Arrays;
  * (Gemma norms each half's output first). What differs between the architectures is data, their
  * {@link ArchitectureFeatures}, not branches here. One {@link #forward} runs a flat batch that mixes
  * prefill chunks and decode tokens; every projection is one batched matrix product over all the
- * step's tokens, so weights are streamed once per step, not once per token.
+ * step's tokens (over each of its {@link #CHUNK}-token parts in a longer step), so weights are
+ * streamed once per step, not once per token.
  */
 public final class LlamaModel implements LanguageModel<PagedKvCache> {
+    /**
+     * Most tokens that go through the layers together (llama.cpp's micro-batch). A longer step (up to
+     * max-num-batched-tokens) runs in equal parts of at most this many, each through every layer
+     * before the next, so its activations stay a few MB (q, k, v, attention out and FFN gate and up at
+     * 2048 tokens took 70 MB of heap on the 86M model, over 250 MB on a 7B). A part is still a batch
+     * long enough to reuse every weight tile, and a later part's tokens read the earlier parts' K/V
+     * from the cache, where those parts wrote them.
+     */
+    static final int CHUNK = 256;
+
     private final String name;
     private final ModelConfig config;
     private final LlamaWeights weights;
@@ -30,6 +41,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     private final Attention attention;
     private final FeedForward feedForward;
     private final GenerationDefaults generationDefaults;
+    private final int chunk;
     private volatile TensorType kvType;
 
     // Grow-only scratch space: forward() is called by one thread at a time.
@@ -43,6 +55,13 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
 
     LlamaModel(String name, ModelConfig config, LlamaWeights weights, Tokenizer tokenizer, AutoCloseable resource,
                GenerationDefaults generationDefaults) {
+        this(name, config, weights, tokenizer, resource, generationDefaults, CHUNK);
+    }
+
+    private LlamaModel(String name, ModelConfig config, LlamaWeights weights, Tokenizer tokenizer, AutoCloseable resource,
+               GenerationDefaults generationDefaults, int chunk) {
+        if (chunk < 2) throw new IllegalArgumentException("chunk " + chunk + " < 2");
+        this.chunk = chunk;
         this.generationDefaults = generationDefaults;
         this.name = name;
         this.config = config;
@@ -52,6 +71,11 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         this.attention = new Attention(config, weights.ropeFactors());
         this.feedForward = new FeedForward(config);
         this.kvType = KvCacheDtype.AUTO.typeFor(weights.layers()[0].wq().type());
+    }
+
+    /** The same model (same weights) running parts of at most {@code chunk} tokens: tests compare part sizes. */
+    LlamaModel withChunk(int chunk) {
+        return new LlamaModel(name, config, weights, tokenizer, resource, generationDefaults, chunk);
     }
 
     @Override public ModelConfig config() { return config; }
@@ -87,10 +111,8 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     @Override
     public float[][] forward(ForwardBatch batch, PagedKvCache cache) {
         ModelConfig c = config;
-        ArchitectureFeatures a = c.features();
         int n = batch.numTokens();
         int dim = c.dim();
-        ensureCapacity(n);
         int[] positions = batch.positions();
         for (int t = 0; t < n; t++) {
             if (positions[t] < 0 || positions[t] >= c.contextLength()) {
@@ -101,14 +123,45 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
             if (token < 0 || token >= c.vocabSize()) {
                 throw new IllegalArgumentException("token id " + token + " outside the vocabulary of " + c.vocabSize());
             }
-            Quant.dequantizeRow(weights.tokenEmbedding(), token, x, t * dim);
         }
-        if (a.embeddingScale() != 1f) Ops.scale(x, n * dim, a.embeddingScale());
-        int[] tokenSeq = batch.tokenSequence();
+        int seqs = batch.numSeqs();
+        ensureLogits(seqs);
+        // Equal parts, so no part is a single token: batch 1 runs another kernel, summing in another order.
+        int parts = (n + chunk - 1) / chunk;
+        int size = (n + parts - 1) / parts;
+        ensureCapacity(size);
+        for (int t0 = 0; t0 < n; t0 += size) {
+            ForwardBatch part = parts == 1 ? batch : batch.part(t0, Math.min(size, n - t0));
+            layers(part, cache);
+            // Only each sequence's last token needs logits: norm just those rows, project them below.
+            for (int s = 0; s < seqs; s++) {
+                int last = batch.lastTokenIndex(s);
+                if (last >= t0 && last < t0 + part.numTokens()) {
+                    Ops.rmsNorm(this.last, s * dim, x, (last - t0) * dim, weights.outputNorm(), dim, c.rmsNormEps());
+                }
+            }
+        }
+        int vocab = c.vocabSize();
+        MatMul.matmul(weights.output(), last, seqs, logits);
+        float softcap = c.features().finalSoftcap();
+        if (softcap > 0) Ops.softcap(logits, 0, seqs * vocab, softcap);
+        float[][] result = seqs == logitRows.length ? logitRows : Arrays.copyOf(logitRows, seqs);
+        for (int s = 0; s < seqs; s++) System.arraycopy(logits, s * vocab, result[s], 0, vocab);
+        return result;
+    }
+
+    /** Every layer over one part of a step, leaving its final hidden states in x. */
+    private void layers(ForwardBatch part, PagedKvCache cache) {
+        ModelConfig c = config;
+        int n = part.numTokens();
+        int dim = c.dim();
+        for (int t = 0; t < n; t++) Quant.dequantizeRow(weights.tokenEmbedding(), part.tokens()[t], x, t * dim);
+        if (c.features().embeddingScale() != 1f) Ops.scale(x, n * dim, c.features().embeddingScale());
+        int[] tokenSeq = part.tokenSequence();
         for (int l = 0; l < c.numLayers(); l++) {
             LlamaWeights.Layer w = weights.layers()[l];
             rmsNormRows(xb, x, w.attnNorm(), n);
-            attention.forward(w, l, xb, batch, tokenSeq, cache, proj);
+            attention.forward(w, l, xb, part, tokenSeq, cache, proj);
             if (w.attnPostNorm() != null) rmsNormRows(proj, proj, w.attnPostNorm(), n);
             Ops.add(x, proj, n * dim);
 
@@ -117,18 +170,6 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
             if (w.ffnPostNorm() != null) rmsNormRows(proj, proj, w.ffnPostNorm(), n);
             Ops.add(x, proj, n * dim);
         }
-        // Only each sequence's last token needs logits: norm and project just those rows.
-        int seqs = batch.numSeqs();
-        int vocab = c.vocabSize();
-        ensureLogits(seqs);
-        for (int s = 0; s < seqs; s++) {
-            Ops.rmsNorm(last, s * dim, x, batch.lastTokenIndex(s) * dim, weights.outputNorm(), dim, c.rmsNormEps());
-        }
-        MatMul.matmul(weights.output(), last, seqs, logits);
-        if (a.finalSoftcap() > 0) Ops.softcap(logits, 0, seqs * vocab, a.finalSoftcap());
-        float[][] result = seqs == logitRows.length ? logitRows : Arrays.copyOf(logitRows, seqs);
-        for (int s = 0; s < seqs; s++) System.arraycopy(logits, s * vocab, result[s], 0, vocab);
-        return result;
     }
 
     /** Tokens each expert computed so far, over all layers (empty without experts): what routing did. */
@@ -153,9 +194,9 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
 
     private void ensureCapacity(int n) {
         if (n <= capacity) return;
-        // To the next 64 tokens, not doubled: a step holds at most max-num-batched-tokens, and doubling
-        // past that kept up to twice the largest step's activations alive for the server's life.
-        int cap = (n + 63) & ~63;
+        // To the next 64 tokens (at most the part size), not doubled: doubling kept up to twice the
+        // largest step's activations alive for the server's life.
+        int cap = Math.min((n + 63) & ~63, chunk);
         x = new float[cap * config.dim()];
         xb = new float[cap * config.dim()];
         proj = new float[cap * config.dim()];
