@@ -15,6 +15,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -86,13 +88,32 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     /**
      * Runs made-up sequences through the model for about {@code budget} ({@link Warmup}), so the first
      * requests find the kernels compiled. Only before the first request: it writes KV blocks no request
-     * may own yet.
+     * may own yet. It runs on the engine thread, which then serves: that thread's scratch buffers
+     * exist by then, and C2 compiled the kernels on what that thread saw (on the caller's thread, the
+     * engine thread's first step met a null thread-local C2 had never seen and deoptimized the
+     * attention kernel).
      */
     public void warmUp(Duration budget) {
         if (core.numSteps() > 0 || !incoming.isEmpty() || !active.isEmpty()) {
             throw new IllegalStateException("warm-up runs before the first request, not after");
         }
-        if (!budget.isZero() && !budget.isNegative()) runner.warmUp(maxModelLen, budget);
+        if (budget.isZero() || budget.isNegative()) return;
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        loopThread.schedule(() -> {
+            try {
+                runner.warmUp(maxModelLen, budget);
+                done.complete(null);
+            } catch (Throwable t) {
+                done.completeExceptionally(t);
+            }
+        });
+        try {
+            done.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw e;
+        }
     }
 
     /** The scheduler (engine thread only, e.g. in a KV report listener: tests and measurements). */
