@@ -15,8 +15,9 @@ import java.util.function.Consumer;
  * kernels), until the time budget is spent. The prompts differ in length and most are not a multiple
  * of the vector length, so the part-filled attention tiles and the loops' tails run too: a branch C2
  * never saw taken is compiled as a trap, and the first real prompt that took it sent the kernel back
- * to the interpreter (about 300 MB of boxed vectors, and a grown heap, under the first requests). It writes only free blocks of the cache, before any
- * request owns one; what it leaves there is overwritten before anything reads it.
+ * to the interpreter (about 300 MB of boxed vectors, and a grown heap, under the first requests).
+ * It writes only free blocks of the cache, before any request owns one; what it leaves there is
+ * overwritten before anything reads it.
  */
 final class Warmup {
     private static final int MAX_SEQS = 4;

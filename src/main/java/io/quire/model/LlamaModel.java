@@ -126,12 +126,12 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         }
         int seqs = batch.numSeqs();
         ensureLogits(seqs);
-        // Equal parts, so no part is a single token: batch 1 runs another kernel, summing in another order.
-        int parts = (n + chunk - 1) / chunk;
-        int size = (n + parts - 1) / parts;
-        ensureCapacity(size);
-        for (int t0 = 0; t0 < n; t0 += size) {
-            ForwardBatch part = parts == 1 ? batch : batch.part(t0, Math.min(size, n - t0));
+        // Parts as equal as can be (their sizes differ by one at most), so with parts of up to 256 none is
+        // under 128 tokens, never a single one: batch 1 runs another kernel, summing in another order.
+        int parts = Math.max(1, (n + chunk - 1) / chunk);
+        ensureCapacity((n + parts - 1) / parts);
+        for (int i = 0, t0 = 0; i < parts; i++) {
+            ForwardBatch part = parts == 1 ? batch : batch.part(t0, n / parts + (i < n % parts ? 1 : 0));
             layers(part, cache);
             // Only each sequence's last token needs logits: norm just those rows, project them below.
             for (int s = 0; s < seqs; s++) {
@@ -140,6 +140,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
                     Ops.rmsNorm(this.last, s * dim, x, (last - t0) * dim, weights.outputNorm(), dim, c.rmsNormEps());
                 }
             }
+            t0 += part.numTokens();
         }
         int vocab = c.vocabSize();
         MatMul.matmul(weights.output(), last, seqs, logits);
