@@ -77,8 +77,8 @@ final class Attention {
 
     private void ensureCapacity(int n) {
         if (n <= capacity) return;
-        // To the next 64 tokens, not doubled: a step holds at most max-num-batched-tokens, and doubling
-        // past that kept up to twice the largest step's activations alive for the server's life.
+        // To the next 64 tokens, not doubled: a call holds at most one part of a step (LlamaModel.CHUNK
+        // tokens), and doubling kept up to twice the largest activations alive for the server's life.
         int cap = (n + 63) & ~63;
         q = new float[cap * c.qDim()];
         k = new float[cap * c.kvDim()];

@@ -25,9 +25,10 @@ import java.util.Arrays;
 public final class LlamaModel implements LanguageModel<PagedKvCache> {
     /**
      * Most tokens that go through the layers together (llama.cpp's micro-batch). A longer step (up to
-     * max-num-batched-tokens) runs in equal parts of at most this many, each through every layer
-     * before the next, so its activations stay a few MB (q, k, v, attention out and FFN gate and up at
-     * 2048 tokens took 70 MB of heap on the 86M model, over 250 MB on a 7B). A part is still a batch
+     * max-num-batched-tokens) runs in parts of at most this many, their sizes a token apart at most,
+     * each through every layer before the next, so its activations stay a few MB (q, k, v, attention
+     * out and FFN gate and up at 2048 tokens took 70 MB of heap on the 86M model, over 250 MB on a
+     * 7B). A part is still a batch
      * long enough to reuse every weight tile, and a later part's tokens read the earlier parts' K/V
      * from the cache, where those parts wrote them.
      */

@@ -23,7 +23,7 @@ class LlamaModelChunkTest {
         for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0}) {
             try (LlamaModel model = (LlamaModel) RandomModels.load(c, type, 7)) {
                 LlamaModel whole = model.withChunk(1 << 20);
-                // 490 tokens: two parts of 245 by default, parts of about 7 with the smallest chunk;
+                // 490 tokens: two parts of 245 by default, then parts of 7 and of 2;
                 // the part boundaries fall inside prompts.
                 int[] lens = {150, 300, 40};
                 float[][][] expected = twoSteps(whole, lens);
