@@ -28,9 +28,8 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
      * max-num-batched-tokens) runs in parts of at most this many, their sizes a token apart at most,
      * each through every layer before the next, so its activations stay a few MB (q, k, v, attention
      * out and FFN gate and up at 2048 tokens took 70 MB of heap on the 86M model, over 250 MB on a
-     * 7B). A part is still a batch
-     * long enough to reuse every weight tile, and a later part's tokens read the earlier parts' K/V
-     * from the cache, where those parts wrote them.
+     * 7B). A part is still a batch long enough to reuse every weight tile, and a later part's tokens
+     * read the earlier parts' K/V from the cache, where those parts wrote them.
      */
     static final int CHUNK = 256;
 
