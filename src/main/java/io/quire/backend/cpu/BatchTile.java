@@ -3,26 +3,33 @@ package io.quire.backend.cpu;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * The batched matrix product's inner kernel: a tile of {@value #ROWS} dequantized weight rows times the
- * batch, as outer products. The batch is first laid out in panels ({@link #pack}): panel p holds
- * vectors {@code p*L .. p*L+L-1}, column by column, so one vector load gives one column of L batch
- * vectors. The kernel broadcasts one weight, multiplies it into that column and accumulates: 6 rows
- * times 2 panels make 12 accumulators of L (row, vector) sums each, and 8 loads feed 12 FMAs.
+ * The batched matrix product's inner kernels: a tile of dequantized weight rows times the batch, as
+ * outer products. The batch is first laid out in panels ({@link #pack}): panel p holds vectors
+ * {@code p*L .. p*L+L-1}, column by column, so one vector load gives one column of L batch vectors.
+ * A kernel broadcasts one weight, multiplies it into that column and accumulates. Panels go in pairs
+ * through {@link #kernel6x2}: 6 rows times 2 panels make 12 accumulators of L (row, vector) sums
+ * each, and 8 loads feed 12 FMAs. A panel left over (a batch of one panel, the third of 17-24 vectors)
+ * goes through {@link #kernel8x1}: 8 rows, so 8 FMA chains, what an AVX2 core's two FMA units need in
+ * flight.
  *
- * <p>Why this shape: AVX2 has 16 vector registers. Dot products of rows in a 4x4 tile (16
+ * <p>Why these shapes: AVX2 has 16 vector registers. Dot products of rows in a 4x4 tile (16
  * accumulators plus the loaded vectors, each sum ending in a horizontal reduction) spilled and ran
  * at 36-49 GFLOP/s on an AVX2 core (bench kernels, F32 batch 32, one thread); 4 rows times 3 panels
  * (12 accumulators, 3 panel vectors and a broadcast: all 16) ran at 37 in a scratch loop; 6 times 2
- * (15 registers) at 92-95, the core's peak. Every (row, vector) sum is one FMA chain over the
- * columns in order, whichever kernel computed it, so a vector's result does not depend on the batch
- * it came in, and the C1 and C2 compilers give the same bits (no lane reductions).
+ * (15 registers) at 92-95, the core's peak. For one panel, 6 rows (6 chains of a 4-cycle FMA) ran at
+ * about 51 in a scratch loop, 8 rows at 57-71; 12 rows need 12 row offsets in general registers and
+ * ran 2x slower in the kernel benchmark. Every (row, vector) sum is one FMA chain over the columns in
+ * order, whichever kernel computed it, so a vector's result does not depend on the batch it came in,
+ * and the C1 and C2 compilers give the same bits (no lane reductions).
  */
 final class BatchTile {
-    /** Weight rows per tile. */
-    static final int ROWS = 6;
+    /** Weight rows of {@link #kernel6x2}: a tile for pairs of panels is a multiple of it. */
+    static final int PAIR_ROWS = 6;
+    /** Weight rows of {@link #kernel8x1}: a tile with a panel left over is a multiple of it. */
+    static final int ODD_ROWS = 8;
 
-    /** Floats of the per-thread array that {@link #multiply} takes its tile's sums through. */
-    static final int TILE_SUMS = ROWS * 2 * Simd.L;
+    /** Floats of the per-thread array that {@link #multiply} takes its kernels' sums through. */
+    static final int TILE_SUMS = Math.max(PAIR_ROWS * 2, ODD_ROWS) * Simd.L;
 
     private BatchTile() {}
 
@@ -57,31 +64,40 @@ final class BatchTile {
     }
 
     /**
-     * Rows {@code r0 .. r0+nr-1} of the output ({@code nr <= ROWS}; the tile at {@code wOff} in w holds
-     * ROWS rows, those past nr zero) for the vectors of panels {@code p0 .. p1-1}.
+     * Rows {@code r0 .. r0+nr-1} of the output for the vectors of panels {@code p0 .. p1-1}, from the
+     * tile at {@code wOff} in w: nr rows, then zero rows up to a multiple of {@link #PAIR_ROWS} if
+     * there is a pair of panels, and of {@link #ODD_ROWS} if one is left over.
      */
     static void multiply(float[] w, int wOff, int nr, int cols, float[] panels, int p0, int p1, int batch,
             float[] out, int rows, int r0, float[] tile) {
-        int p = p0;
-        for (; p + 2 <= p1; p += 2) {
-            kernel6x2(w, wOff, cols, panels, p, tile);
-            scatter(tile, 2, p, nr, batch, out, rows, r0);
+        int pairsEnd = p0 + (p1 - p0) / 2 * 2;
+        if (pairsEnd > p0) {
+            for (int i = 0; i < nr; i += PAIR_ROWS) {
+                for (int p = p0; p < pairsEnd; p += 2) {
+                    kernel6x2(w, wOff + i * cols, cols, panels, p, tile);
+                    scatter(tile, 2, p, Math.min(PAIR_ROWS, nr - i), batch, out, rows, r0 + i);
+                }
+            }
         }
-        if (p < p1) {
-            kernel6x1(w, wOff, cols, panels, p, tile);
-            scatter(tile, 1, p, nr, batch, out, rows, r0);
+        if (pairsEnd < p1) {
+            for (int i = 0; i < nr; i += ODD_ROWS) {
+                kernel8x1(w, wOff + i * cols, cols, panels, pairsEnd, tile);
+                scatter(tile, 1, pairsEnd, Math.min(ODD_ROWS, nr - i), batch, out, rows, r0 + i);
+            }
         }
     }
 
     /**
-     * {@link #multiply} of a batch of one panel ({@code batch <= L}) with {@value #ROWS} F32 rows read
-     * where they are stored (at absolute address {@code w}, {@code cols} floats apart) instead of from
-     * a copy: the same FMAs in the same order, so the same bits.
+     * {@link #multiply} of a batch of one panel ({@code batch <= L}) with {@value #PAIR_ROWS} F32 rows
+     * read where they are stored (at absolute address {@code w}, {@code cols} floats apart) instead of
+     * from a copy: the same FMAs in the same order, so the same bits. Six rows, not eight: with eight
+     * row addresses and their bounds checks in general registers it ran 1.7x slower (bench kernels
+     * --rows 2048 --cols 768 --types F32 --batches 8).
      */
     static void multiplyStored(long w, int cols, float[] panels, int batch, float[] out, int rows, int r0,
             float[] tile) {
         kernel6x1(w, cols, panels, 0, tile);
-        scatter(tile, 1, 0, ROWS, batch, out, rows, r0);
+        scatter(tile, 1, 0, PAIR_ROWS, batch, out, rows, r0);
     }
 
     /** The tile's sums (row i, panel k at {@code (i*np + k)*L}) into out, skipping padding. */
@@ -129,12 +145,13 @@ final class BatchTile {
         a50.intoArray(tile, 10 * L); a51.intoArray(tile, 11 * L);
     }
 
-    private static void kernel6x1(float[] w, int wOff, int cols, float[] panels, int p, float[] tile) {
+    private static void kernel8x1(float[] w, int wOff, int cols, float[] panels, int p, float[] tile) {
         final var F = Simd.F;
         final int L = Simd.L;
         int w0 = wOff, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols, w4 = w3 + cols, w5 = w4 + cols;
+        int w6 = w5 + cols, w7 = w6 + cols;
         int q0 = p * cols * L;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int c = 0; c < cols; c++) {
             FloatVector v = FloatVector.fromArray(F, panels, q0 + c * L);
             a0 = FloatVector.broadcast(F, w[w0 + c]).fma(v, a0);
@@ -143,9 +160,11 @@ final class BatchTile {
             a3 = FloatVector.broadcast(F, w[w3 + c]).fma(v, a3);
             a4 = FloatVector.broadcast(F, w[w4 + c]).fma(v, a4);
             a5 = FloatVector.broadcast(F, w[w5 + c]).fma(v, a5);
+            a6 = FloatVector.broadcast(F, w[w6 + c]).fma(v, a6);
+            a7 = FloatVector.broadcast(F, w[w7 + c]).fma(v, a7);
         }
-        a0.intoArray(tile, 0); a1.intoArray(tile, L); a2.intoArray(tile, 2 * L);
-        a3.intoArray(tile, 3 * L); a4.intoArray(tile, 4 * L); a5.intoArray(tile, 5 * L);
+        a0.intoArray(tile, 0); a1.intoArray(tile, L); a2.intoArray(tile, 2 * L); a3.intoArray(tile, 3 * L);
+        a4.intoArray(tile, 4 * L); a5.intoArray(tile, 5 * L); a6.intoArray(tile, 6 * L); a7.intoArray(tile, 7 * L);
     }
 
     // kernel6x1 with the weights broadcast from stored F32 rows (little-endian floats).

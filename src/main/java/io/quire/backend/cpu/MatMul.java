@@ -25,7 +25,7 @@ import jdk.incubator.vector.ShortVector;
  * bytes. F32 rows go eight at a time, so eight memory streams are in flight and each load of x serves
  * eight rows: one stream per core left about half the bandwidth unused, four streams 5-8% of it. On
  * AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking keeps those types
- * compute-bound. Larger batches dequantize a tile of {@value #ROW_TILE} rows into a per-thread float
+ * compute-bound. Larger batches dequantize a tile of rows ({@link #tileRows}) into a per-thread float
  * scratch once and multiply it into every vector of the batch, packed once per call into panels, as
  * outer products ({@link BatchTile}), which keeps the FMA units busy. F32 tiles are read in place
  * from the mapped file only for a batch of one panel (at most L vectors): there the copy was a third
@@ -35,10 +35,7 @@ import jdk.incubator.vector.ShortVector;
  * alike in shape and read side by side; apart they would share nothing.
  */
 public final class MatMul {
-    static final int ROW_TILE = BatchTile.ROWS;
-    /** Tiles dequantized together for a batch: 24 rows, 72 KiB of floats at 768 columns. */
-    private static final int TILES_PER_GROUP = 4;
-    /** Vectors of a batch that meet a group's rows at a time: 64 x 768 floats (192 KiB) stay in L2. */
+    /** Vectors of a batch that meet a tile's rows at a time: 64 x 768 floats (192 KiB) stay in L2. */
     private static final int BATCH_CHUNK = 64;
     /** BATCH_CHUNK in panels of L vectors. */
     private static final int CHUNK_PANELS = Math.max(1, BATCH_CHUNK / Simd.L);
@@ -124,7 +121,7 @@ public final class MatMul {
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, panels,
                     xBlockSums, q8k ? xq : null);
-            int unitRows = batch == 1 ? ROWS_PER_UNIT_B1 : ROW_TILE;
+            int unitRows = batch == 1 ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
         }
@@ -140,6 +137,20 @@ public final class MatMul {
     /** One weight of a {@link #matmul(Tensor[], float[], int, float[][])} call, its data at {@code base}. */
     private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
             float[] panels, float[] xBlockSums, Q8K xq) {}
+
+    /**
+     * Rows of a tile of a batch of {@code batch > 1}: what its kernels take ({@link BatchTile}), 6 for
+     * pairs of panels and 8 for a panel left over, so 24 when a batch has both. A batch longer than a
+     * chunk (a prompt) takes 24 rows in any case: it is read from L2 once per 24 rows, not once per 6.
+     * A short batch gains nothing from that and keeps small tiles (measured: bench kernels, batch 6).
+     * F32 batches of one panel take 24 rows, four times six read in place, eight for the copied last tile.
+     */
+    static int tileRows(TensorType type, int batch) {
+        int panels = BatchTile.panels(batch);
+        if (panels == 1) return type == TensorType.F32 ? 24 : BatchTile.ODD_ROWS;
+        if (panels % 2 == 1 || batch > BATCH_CHUNK) return 24;
+        return BatchTile.PAIR_ROWS;
+    }
 
     /** Units {@code [from, to)} of a job: {@value #ROWS_PER_UNIT_B1} rows each at batch 1, else tiles. */
     private static void run(Job j, int batch, int from, int to) {
@@ -160,25 +171,23 @@ public final class MatMul {
             for (; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, j.xBlockSums, j.xq, scales);
             return;
         }
-        // A batch longer than a chunk (a prompt) meets groups of tiles dequantized together, BATCH_CHUNK
-        // vectors at a time, so it is read from L2 once per group rather than once per tile. A short
-        // batch gains nothing from that and keeps single tiles (measured: bench kernels, batch 6).
-        int group = batch > BATCH_CHUNK ? TILES_PER_GROUP : 1;
-        float[] scratch = atLeast(SCRATCH, group * ROW_TILE * cols);
+        int tileRows = tileRows(type, batch);
+        float[] scratch = atLeast(SCRATCH, tileRows * cols);
         boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
         int blocks = cols / 32;
-        float[] mins = withMin ? atLeast(MINS, group * ROW_TILE * blocks) : null;
+        float[] mins = withMin ? atLeast(MINS, tileRows * blocks) : null;
         float[] tile = TILE_SUMS.get();
         int panels = BatchTile.panels(batch);
-        for (int g0 = from; g0 < to; g0 += group) {
-            int g1 = Math.min(to, g0 + group);
-            int r0 = g0 * ROW_TILE;
-            int nr = Math.min(rows, g1 * ROW_TILE) - r0;
-            if (type == TensorType.F32 && panels == 1 && nr == ROW_TILE) {
+        for (int u = from; u < to; u++) {
+            int r0 = u * tileRows;
+            int nr = Math.min(rows, r0 + tileRows) - r0;
+            if (type == TensorType.F32 && panels == 1 && nr == tileRows) {
                 // A batch of one panel reads each F32 tile once: broadcast from where it is stored, the
                 // weights' stream from memory overlaps the FMAs instead of preceding them in a copy.
                 // (Two panels at once from stored rows ran out of registers under C2: slower than the copy.)
-                BatchTile.multiplyStored(base + r0 * rowBytes, cols, j.panels, batch, out, rows, r0, tile);
+                for (int i = 0; i < nr; i += BatchTile.PAIR_ROWS) {
+                    BatchTile.multiplyStored(base + (r0 + i) * rowBytes, cols, j.panels, batch, out, rows, r0 + i, tile);
+                }
                 continue;
             }
             for (int i = 0; i < nr; i++) {
@@ -189,15 +198,11 @@ public final class MatMul {
                     Quant.dequantizeRow(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols);
                 }
             }
-            // A last tile of fewer rows is padded with zero rows: the kernels always take ROW_TILE.
-            int padded = (nr + ROW_TILE - 1) / ROW_TILE * ROW_TILE;
-            java.util.Arrays.fill(scratch, nr * cols, padded * cols, 0f);
+            // A last tile of fewer rows is padded with zero rows: the kernels take whole multiples of theirs.
+            java.util.Arrays.fill(scratch, nr * cols, tileRows * cols, 0f);
             for (int p0 = 0; p0 < panels; p0 += CHUNK_PANELS) {
                 int p1 = Math.min(panels, p0 + CHUNK_PANELS);
-                for (int i = 0; i < nr; i += ROW_TILE) {
-                    BatchTile.multiply(scratch, i * cols, Math.min(ROW_TILE, nr - i), cols, j.panels, p0, p1, batch,
-                            out, rows, r0 + i, tile);
-                }
+                BatchTile.multiply(scratch, 0, nr, cols, j.panels, p0, p1, batch, out, rows, r0, tile);
             }
             if (withMin) {
                 // + sum over blocks of m * s, s the Q8_1 block sums of each vector (llama.cpp's summs).
@@ -214,7 +219,7 @@ public final class MatMul {
     }
 
     /**
-     * This thread's array of {@code local} (the tile, or the Q4_1/Q5_1 block offsets of a tile group),
+     * This thread's array of {@code local} (the tile, or the Q4_1/Q5_1 block offsets of its rows),
      * at least {@code n} floats (grow-only).
      */
     private static float[] atLeast(ThreadLocal<float[]> local, int n) {
