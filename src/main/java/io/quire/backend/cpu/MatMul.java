@@ -47,6 +47,8 @@ public final class MatMul {
     /** The caller's x rounded as the weight types take it (ActivationRounding), reused from call to call. */
     private static final ThreadLocal<float[]> ROUNDED_Q8K = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> ROUNDED_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
+    /** That Q8_0 rounding in the order of {@link Q8_0Dot}'s byte slices, for batch-1 Q8_0 rows. */
+    private static final ThreadLocal<float[]> ORDERED_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
     /** The caller's batch in {@link BatchTile} panels: of x, of its Q8_K and of its Q8_0 rounding. */
     private static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PANELS_Q8K = ThreadLocal.withInitial(() -> new float[0]);
@@ -80,6 +82,7 @@ public final class MatMul {
         long work = 0;
         Q8K xq = null;
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
+        float[] xQ8_0Ordered = null;
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
             Quant.checkData(w);
@@ -104,6 +107,10 @@ public final class MatMul {
             if (ActivationRounding.usesQ8_0(type)) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
                 xw = xQ8_0;
+                if (batch == 1 && type == TensorType.Q8_0 && Q8_0Dot.applies()) {
+                    if (xQ8_0Ordered == null) Q8_0Dot.order(xQ8_0, cols, xQ8_0Ordered = atLeast(ORDERED_Q8_0, cols));
+                    xw = xQ8_0Ordered;
+                }
             }
             boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
             // Q4_1/Q5_1 take m times the Q8_1 block sums at every batch size; Q5_0 needs block sums at batch 1.
@@ -278,7 +285,7 @@ public final class MatMul {
             case F32 -> dotF32(addr, x, 0, cols);
             case F16 -> dotF16(addr, x, 0, cols);
             case BF16 -> dotBF16(addr, x, 0, cols);
-            case Q8_0 -> dotQ8_0(addr, x, 0, cols);
+            case Q8_0 -> Q8_0Dot.applies() ? Q8_0Dot.dot(addr, x, cols) : dotQ8_0(addr, x, 0, cols);
             case Q4_0 -> dotQ4_0(addr, x, 0, cols);
             case Q4_K -> KQuantDot.q4k(addr, xq, cols, scales);
             case Q5_K -> KQuantDot.q5k(addr, xq, cols, scales);
