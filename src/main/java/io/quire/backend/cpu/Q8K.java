@@ -15,6 +15,11 @@ final class Q8K {
     final int[] q;
     /** The same values as shorts, for kernels that multiply in 16-bit lanes (twice as many per vector). */
     final short[] qs;
+    /**
+     * qs in the order of Q4_K's nibbles in 16-bit lanes ({@link KQuantDot}): per 64 values,
+     * {@code qs4k[16n + i] = qs[32 * (n & 1) + 2i + n / 2]}.
+     */
+    final short[] qs4k;
     final float[] d;
     final int[] bsums;
     /** Sums of q over each 32 values (the Q4_K/Q5_K groups). */
@@ -23,6 +28,7 @@ final class Q8K {
     private Q8K(int cols) {
         q = new int[cols];
         qs = new short[cols];
+        qs4k = new short[cols];
         d = new float[cols / 256];
         bsums = new int[cols / 16];
         sums32 = new int[cols / 32];
@@ -76,6 +82,11 @@ final class Q8K {
                 sums32[8 * b + g / 2] += s;
             }
             d[b] = 1 / iscale;
+        }
+        for (int g = 0; g < cols; g += 64) {
+            for (int n = 0; n < 4; n++) {
+                for (int i = 0; i < 16; i++) qs4k[g + 16 * n + i] = qs[g + 32 * (n & 1) + 2 * i + n / 2];
+            }
         }
         return this;
     }
