@@ -167,7 +167,8 @@ final class BatchTile {
         a4.intoArray(tile, 4 * L); a5.intoArray(tile, 5 * L); a6.intoArray(tile, 6 * L); a7.intoArray(tile, 7 * L);
     }
 
-    // kernel6x1 with the weights broadcast from stored F32 rows (little-endian floats).
+    // Six rows of one panel, the weights broadcast from stored F32 rows (little-endian floats): per row
+    // the same FMA chain as kernel8x1.
 
     private static void kernel6x1(long w, int cols, float[] panels, int p, float[] tile) {
         final var F = Simd.F;
