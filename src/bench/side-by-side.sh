@@ -67,7 +67,7 @@ figure() { # server scenario label
         if grep -q "^Failed requests: *0$" "$f" 2> /dev/null && [ -n "$v" ]; then echo "$v"; else echo "-"; fi
     done
 }
-median() { grep -v '^-$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+median() { { grep -v '^-$' || true; } | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 echo
 echo "| measure | Quire | llama.cpp | Quire / llama.cpp (medians; > 1: Quire better) |"
 echo "|---|---|---|---|"
