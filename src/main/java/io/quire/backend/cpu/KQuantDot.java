@@ -60,7 +60,7 @@ final class KQuantDot {
      * instructions per block on an AVX2 core (C2's code, read with a disassembler).
      */
     static float q4k(long off, Q8K y, int cols, int[] sm) {
-        if (Simd.SW.length() == 16) return q4kSliced(off, y, cols, sm);
+        if (SlicedKQuantDot.applies()) return SlicedKQuantDot.q4k(off, y, cols, sm);
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
@@ -92,54 +92,6 @@ final class KQuantDot {
                     s0 = s0.add(q.and((short) 15).mul(ShortVector.fromArray(SW, q8, yo + 64 * j + i)));
                     s1 = s1.add(q.lanewise(LSHR, 4).mul(ShortVector.fromArray(SW, q8, yo + 64 * j + 32 + i)));
                 }
-                IntVector m0 = s0.reinterpretAsInts(), m1 = s1.reinterpretAsInts();
-                IntVector p0 = m0.add(m0.lanewise(LSHL, 16)).lanewise(ASHR, 16);
-                IntVector p1 = m1.add(m1.lanewise(LSHL, 16)).lanewise(ASHR, 16);
-                acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
-            }
-            float yd = y.d[blk];
-            float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
-            float dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
-            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * d), total);
-            minTotal = ((FloatVector) mins.mul(IntVector.fromArray(I8, y.sums32, 8 * blk)).convert(I2F, 0))
-                    .fma(FloatVector.broadcast(F8, yd * dmin), minTotal);
-        }
-        return total.reduceLanes(ADD) - minTotal.reduceLanes(ADD);
-    }
-
-    /**
-     * {@link #q4k} on 16 short lanes (AVX2): a group's 32 bytes are loaded as one vector of shorts and
-     * its four nibbles shifted out in place, where q4k widens two 16-byte loads; the activation comes
-     * in that order ({@link Q8K#qs4k}). The same integers per group, summed in other lanes.
-     */
-    static float q4kSliced(long off, Q8K y, int cols, int[] sm) {
-        final MemorySegment seg = Simd.ALL;
-        final var F = Simd.F;
-        final var I = Simd.I;
-        final var SW = Simd.SW;
-        final short[] q8 = y.qs4k;
-        FloatVector total = FloatVector.zero(F);
-        FloatVector minTotal = FloatVector.zero(F8);
-        for (int blk = 0; blk < cols / 256; blk++, off += 144) {
-            int yo = 256 * blk;
-            // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.unpackScales does.
-            IntVector w0 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
-            IntVector w1 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
-            IntVector w2 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);
-            w0.and(0x3f).blend(w2.and(0x0f).or(w0.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7)
-                    .intoArray(sm, 0);
-            IntVector mins = w1.and(0x3f)
-                    .blend(w2.lanewise(LSHR, 4).and(0x0f).or(w1.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7);
-            IntVector acc = IntVector.zero(I);
-            for (int j = 0; j < 4; j++) {
-                // 32 bytes, 64 quants, as 16 shorts: nibble n of a short is quant 2i + n/2 of the low
-                // group (n even) or of the high one (n odd); y.qs4k holds the activation in that order.
-                ShortVector v = ShortVector.fromMemorySegment(SW, seg, off + 16 + 32 * j, LE);
-                int e = yo + 64 * j;
-                ShortVector s0 = v.and((short) 15).mul(ShortVector.fromArray(SW, q8, e))
-                        .add(v.lanewise(LSHR, 8).and((short) 15).mul(ShortVector.fromArray(SW, q8, e + 32)));
-                ShortVector s1 = v.lanewise(LSHR, 4).and((short) 15).mul(ShortVector.fromArray(SW, q8, e + 16))
-                        .add(v.lanewise(LSHR, 12).mul(ShortVector.fromArray(SW, q8, e + 48)));
                 IntVector m0 = s0.reinterpretAsInts(), m1 = s1.reinterpretAsInts();
                 IntVector p0 = m0.add(m0.lanewise(LSHL, 16)).lanewise(ASHR, 16);
                 IntVector p1 = m1.add(m1.lanewise(LSHL, 16)).lanewise(ASHR, 16);
@@ -215,6 +167,7 @@ final class KQuantDot {
      * one vpmullw does here.
      */
     static float q6k(long off, Q8K y, int cols) {
+        if (SlicedKQuantDot.applies()) return SlicedKQuantDot.q6k(off, y, cols);
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;

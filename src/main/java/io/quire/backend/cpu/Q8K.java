@@ -16,10 +16,15 @@ final class Q8K {
     /** The same values as shorts, for kernels that multiply in 16-bit lanes (twice as many per vector). */
     final short[] qs;
     /**
-     * qs in the order of Q4_K's nibbles in 16-bit lanes ({@link KQuantDot}): per 64 values,
+     * qs in the order of {@link SlicedKQuantDot#q4k}'s nibbles: per 64 values,
      * {@code qs4k[16n + i] = qs[32 * (n & 1) + 2i + n / 2]}.
      */
     final short[] qs4k;
+    /**
+     * qs in the order of {@link SlicedKQuantDot#q6k}: per 32 values, the even ones then the odd ones,
+     * {@code qs6k[16p + i] = qs[2i + p]}.
+     */
+    final short[] qs6k;
     final float[] d;
     final int[] bsums;
     /** Sums of q over each 32 values (the Q4_K/Q5_K groups). */
@@ -29,6 +34,7 @@ final class Q8K {
         q = new int[cols];
         qs = new short[cols];
         qs4k = new short[cols];
+        qs6k = new short[cols];
         d = new float[cols / 256];
         bsums = new int[cols / 16];
         sums32 = new int[cols / 32];
@@ -86,6 +92,12 @@ final class Q8K {
         for (int g = 0; g < cols; g += 64) {
             for (int n = 0; n < 4; n++) {
                 for (int i = 0; i < 16; i++) qs4k[g + 16 * n + i] = qs[g + 32 * (n & 1) + 2 * i + n / 2];
+            }
+        }
+        for (int g = 0; g < cols; g += 32) {
+            for (int i = 0; i < 16; i++) {
+                qs6k[g + i] = qs[g + 2 * i];
+                qs6k[g + 16 + i] = qs[g + 2 * i + 1];
             }
         }
         return this;
