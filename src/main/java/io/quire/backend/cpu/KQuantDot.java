@@ -109,6 +109,7 @@ final class KQuantDot {
 
     /** Q5_K row times y: as Q4_K, with a fifth bit per value from qh. */
     static float q5k(long off, Q8K y, int cols, int[] sm) {
+        if (SlicedKQuantDot.applies()) return SlicedKQuantDot.q5k(off, y, cols, sm);
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;

@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link KQuantDot}'s Q4_K and Q6_K kernels on 16 short lanes (AVX2; 8 float lanes): 32 bytes of quants
+ * {@link KQuantDot}'s Q4_K, Q5_K and Q6_K kernels on 16 short lanes (AVX2; 8 float lanes): 32 bytes of quants
  * are loaded as one vector of shorts and their nibbles (and Q6_K's high bits) shifted out in place,
  * where KQuantDot loads 16-byte halves and widens each. So a vector holds quants in another order than
  * the row's: the Q8_K activation is kept in the same order too ({@link Q8K#qs4k}, {@link Q8K#qs6k}),
@@ -43,6 +43,8 @@ final class SlicedKQuantDot {
     // instructions (the count moved through a register), an int lane's as one.
     /** The low nibble of each short of an int. */
     private static final int LOW4 = 0x000f000f;
+    /** Bit 4 of each short of an int. */
+    private static final int BIT_4 = 0x00100010;
     /** Bits 4 and 5 of each short of an int. */
     private static final int BITS_4_5 = 0x00300030;
 
@@ -84,6 +86,55 @@ final class SlicedKQuantDot {
                         .add(v.lanewise(LSHR, 8).and(LOW4).reinterpretAsShorts().mul(ShortVector.fromArray(SW, q8, e + 32)));
                 ShortVector s1 = v.lanewise(LSHR, 4).and(LOW4).reinterpretAsShorts().mul(ShortVector.fromArray(SW, q8, e + 16))
                         .add(v.lanewise(LSHR, 12).and(LOW4).reinterpretAsShorts()
+                                .mul(ShortVector.fromArray(SW, q8, e + 48)));
+                IntVector m0 = s0.reinterpretAsInts(), m1 = s1.reinterpretAsInts();
+                IntVector p0 = m0.add(m0.lanewise(LSHL, 16)).lanewise(ASHR, 16);
+                IntVector p1 = m1.add(m1.lanewise(LSHL, 16)).lanewise(ASHR, 16);
+                acc = acc.add(p0.mul(sm[2 * j])).add(p1.mul(sm[2 * j + 1]));
+            }
+            float yd = y.d[blk];
+            float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
+            float dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
+            total = ((FloatVector) acc.convert(I2F, 0)).fma(FloatVector.broadcast(F, yd * d), total);
+            minTotal = ((FloatVector) mins.mul(IntVector.fromArray(I, y.sums32, 8 * blk)).convert(I2F, 0))
+                    .fma(FloatVector.broadcast(F, yd * dmin), minTotal);
+        }
+        return total.reduceLanes(ADD) - minTotal.reduceLanes(ADD);
+    }
+
+    /** Q5_K row times y, as {@link #q4k}, with each quant's fifth bit from qh (one load per block). */
+    static float q5k(long off, Q8K y, int cols, int[] sm) {
+        final MemorySegment seg = Simd.ALL;
+        final var F = Simd.F;
+        final var I = Simd.I;
+        final var SW = Simd.SW;
+        final short[] q8 = y.qs4k;
+        FloatVector total = FloatVector.zero(F);
+        FloatVector minTotal = FloatVector.zero(F);
+        for (int blk = 0; blk < cols / 256; blk++, off += 176) {
+            int yo = 256 * blk;
+            // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.unpackScales does.
+            IntVector w0 = IntVector.broadcast(I, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
+            IntVector w1 = IntVector.broadcast(I, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
+            IntVector w2 = IntVector.broadcast(I, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);
+            w0.and(0x3f).blend(w2.and(0x0f).or(w0.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7)
+                    .intoArray(sm, 0);
+            IntVector mins = w1.and(0x3f)
+                    .blend(w2.lanewise(LSHR, 4).and(0x0f).or(w1.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7);
+            IntVector acc = IntVector.zero(I);
+            IntVector qh = IntVector.fromMemorySegment(I, seg, off + 16, LE);
+            for (int j = 0; j < 4; j++) {
+                IntVector v = IntVector.fromMemorySegment(I, seg, off + 48 + 32 * j, LE);
+                // The fifth bits of this pair of groups at bits 0 and 1 of each byte.
+                IntVector h = qh.lanewise(LSHR, 2 * j);
+                int e = yo + 64 * j;
+                ShortVector s0 = v.and(LOW4).or(h.and(0x00010001).lanewise(LSHL, 4)).reinterpretAsShorts()
+                        .mul(ShortVector.fromArray(SW, q8, e))
+                        .add(v.lanewise(LSHR, 8).and(LOW4).or(h.lanewise(LSHR, 4).and(BIT_4)).reinterpretAsShorts()
+                                .mul(ShortVector.fromArray(SW, q8, e + 32)));
+                ShortVector s1 = v.lanewise(LSHR, 4).and(LOW4).or(h.and(0x00020002).lanewise(LSHL, 3)).reinterpretAsShorts()
+                        .mul(ShortVector.fromArray(SW, q8, e + 16))
+                        .add(v.lanewise(LSHR, 12).and(LOW4).or(h.lanewise(LSHR, 5).and(BIT_4)).reinterpretAsShorts()
                                 .mul(ShortVector.fromArray(SW, q8, e + 48)));
                 IntVector m0 = s0.reinterpretAsInts(), m1 = s1.reinterpretAsInts();
                 IntVector p0 = m0.add(m0.lanewise(LSHL, 16)).lanewise(ASHR, 16);
