@@ -23,8 +23,12 @@ import jdk.incubator.vector.VectorSpecies;
  * where KQuantDot loads 16-byte halves and widens each. So a vector holds quants in another order than
  * the row's: the Q8_K activation is kept in the same order too ({@link Q8K#qs4k}, {@link Q8K#qs6k}),
  * filled once per call for all rows. The integers per scale group are the same as KQuantDot's,
- * summed in other lanes. Measured one thread of {@code bench kernels --rows 4096 --cols 2048
- * --batches 1}: Q4_K 695-699 us against 877-915.
+ * summed in other lanes. The bit work runs in int lanes (see {@link #LOW4}). One thread of {@code
+ * bench kernels --rows 4096 --cols 2048 --batches 1}, best us, against KQuantDot: Q4_K 649-655
+ * against 877-915, Q5_K 854-865 against 1,272-1,329, Q6_K 944-970 against 1,263-1,271.
+ *
+ * <p>Tried and slower: the four group pairs of a Q4_K block written out instead of a loop (862-867
+ * against 688 us).
  */
 final class SlicedKQuantDot {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
