@@ -22,7 +22,7 @@ final class Q8K {
     final short[] qs4k;
     /**
      * qs in the order of {@link SlicedKQuantDot#q6k}: per 32 values, the even ones then the odd ones,
-     * {@code qs6k[16p + i] = qs[2i + p]}.
+     * {@code qs6k[16p + i] = qs[2i + p]}. This and qs4k are filled only where those kernels apply.
      */
     final short[] qs6k;
     final float[] d;
@@ -89,6 +89,7 @@ final class Q8K {
             }
             d[b] = 1 / iscale;
         }
+        if (!SlicedKQuantDot.applies()) return this;  // only its kernels read the reordered copies
         for (int g = 0; g < cols; g += 64) {
             for (int n = 0; n < 4; n++) {
                 for (int i = 0; i < 16; i++) qs4k[g + 16 * n + i] = qs[g + 32 * (n & 1) + 2 * i + n / 2];
