@@ -48,7 +48,8 @@ import java.util.List;
  *                             computes in FP32
  * @param kvCacheDtype         the CPU's KV cache type (vLLM's {@code --kv-cache-dtype}): auto (float16 for
  *                             quantized weights, as llama.cpp's default cache; float32 for float32 or 16-bit
- *                             weights), float32 or float16; on a GPU the cache is in {@code dtype}
+ *                             weights), float32, float16, fp8 (fp8_e4m3) or fp8_e5m2; on a GPU the cache
+ *                             is in {@code dtype}
  * @param maxWaitingRequests   most sequences queued and not yet running (each request counts prompts x n);
  *                             a request that would pass it gets 429 with Retry-After and nothing is queued
  * @param shutdownGrace        on shutdown (SIGTERM), how long running requests may still finish before

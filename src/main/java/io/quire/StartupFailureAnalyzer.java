@@ -33,7 +33,7 @@ public class StartupFailureAnalyzer implements FailureAnalyzer {
             + " quire.max-model-len, quire.block-size, quire.max-num-seqs or quire.max-num-batched-tokens;"
             + " application.yml documents each.";
     private static final String DEVICE_ACTION = "Set quire.device to auto, cpu or cuda, quire.dtype to auto, float16"
-            + " or bfloat16, and quire.kv-cache-dtype to auto, float32 or float16; application.yml documents each.";
+            + " or bfloat16, and quire.kv-cache-dtype to auto, float32, float16, fp8 or fp8_e5m2; application.yml documents each.";
     private static final String SETTINGS_ACTION = "Check the quire.* settings; application.yml documents each.";
 
     private final Environment environment;

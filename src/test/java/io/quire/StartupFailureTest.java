@@ -84,9 +84,9 @@ class StartupFailureTest {
             }
             case "unknown KV cache type" -> {
                 TinyModels.writer().write(model);
-                settings.add("--quire.kv-cache-dtype=fp8");
-                line = List.of("Cannot start with these settings: quire.kv-cache-dtype must be auto, float32 or float16,"
-                        + " not 'fp8'");
+                settings.add("--quire.kv-cache-dtype=int8");
+                line = List.of("Cannot start with these settings: quire.kv-cache-dtype must be auto, float32, float16,"
+                        + " fp8 (fp8_e4m3) or fp8_e5m2, not 'int8'");
             }
             case "Hub model not in the offline cache" -> {
                 spec = "quire-test/absent";

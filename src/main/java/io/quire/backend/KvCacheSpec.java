@@ -7,7 +7,7 @@ package io.quire.backend;
  * block tables are cut in and the one the attention kernels index with are the same number, and
  * what a block costs is computed here only.
  *
- * @param type the cache's element type: {@link TensorType#F32} on the CPU, F16 or BF16 on a GPU
+ * @param type the cache's element type: F32, F16, F8_E4M3 or F8_E5M2 on the CPU, F16 or BF16 on a GPU
  */
 public record KvCacheSpec(int blockSize, int numLayers, int numKvHeads, int headDim, TensorType type) {
 

@@ -38,7 +38,13 @@ public enum TensorType {
     BF16(30, 1, 2),
     TQ1_0(34, 256, 54),
     TQ2_0(35, 256, 66),
-    MXFP4(39, 32, 17);
+    MXFP4(39, 32, 17),
+    /**
+     * Not ggml types: the 8-bit floats of the CPU's FP8 KV cache ({@code quire.kv-cache-dtype} fp8_e4m3,
+     * fp8_e5m2), numbered past ggml's ids; no weight file is read in them.
+     */
+    F8_E4M3(1000, 1, 1),
+    F8_E5M2(1001, 1, 1);
 
     private final int id;
     private final int blockSize;

@@ -2,6 +2,7 @@ package io.quire.cli;
 
 import io.quire.backend.KvCacheSpec;
 import io.quire.backend.TensorType;
+import io.quire.model.KvCacheDtype;
 import io.quire.backend.cpu.PagedAttention;
 import io.quire.backend.cpu.PagedKvCache;
 import io.quire.backend.cpu.Parallel;
@@ -22,7 +23,7 @@ import java.util.Random;
  * reported with the bytes of K and V it read per second.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench attention \
- *     [--seqs 32] [--context 512] [--kv-cache-dtype float32,float16] [--block-size 16] [--threads 1,2]</pre>
+ *     [--seqs 32] [--context 512] [--kv-cache-dtype float32,float16,fp8_e4m3,fp8_e5m2] [--block-size 16] [--threads 1,2]</pre>
  */
 public final class AttentionBench {
     private static final int LAYERS = 4;
@@ -55,7 +56,7 @@ public final class AttentionBench {
                     double ms = measure(type, bs, seqs, context, heads, kvHeads, headDim, repeats);
                     double bytes = 2.0 * seqs * context * kvHeads * headDim * type.bytesFor(1);
                     System.out.printf(Locale.ROOT, "%-8s %6d %7d %12.3f %10.1f%n",
-                            type == TensorType.F16 ? "float16" : "float32", bs, t, ms, bytes / ms / 1e6);
+                            KvCacheDtype.nameOf(type), bs, t, ms, bytes / ms / 1e6);
                 }
             }
         }
@@ -64,11 +65,9 @@ public final class AttentionBench {
     }
 
     private static TensorType cacheType(String name) {
-        return switch (name.trim()) {
-            case "float32" -> TensorType.F32;
-            case "float16" -> TensorType.F16;
-            default -> throw new IllegalArgumentException("--kv-cache-dtype takes float32 and float16, not " + name);
-        };
+        KvCacheDtype dtype = KvCacheDtype.parse(name);
+        if (dtype == KvCacheDtype.AUTO) throw new IllegalArgumentException("--kv-cache-dtype takes a type, not auto");
+        return dtype.typeFor(TensorType.F32);
     }
 
     /** Median milliseconds of one layer's decode attention for all sequences, after as many warm-up passes. */

@@ -56,7 +56,7 @@ public final class DecodeBench {
                 String label = file == null ? type.name() : Path.of(file).getFileName().toString();
                 for (KvCacheDtype kv : kvDtypes) {
                     model.useKvCacheDtype(kv);
-                    String kvLabel = model.kvCacheSpec(16).type() == TensorType.F16 ? "float16" : "float32";
+                    String kvLabel = KvCacheDtype.nameOf(model.kvCacheSpec(16).type());
                     for (int b : batches) {
                         for (int t : threads) {
                             Parallel.setThreads(t);

@@ -106,7 +106,7 @@ final class Usage {
               --context N                  positions each sequence attends to (default 512)
               --heads N, --kv-heads N      query and KV heads (default 12, 12)
               --head-dim N                 (default 64)
-              --kv-cache-dtype LIST        float32, float16 (default both)
+              --kv-cache-dtype LIST        float32, float16, fp8 (fp8_e4m3), fp8_e5m2 (default float32,float16)
               --block-size LIST            tokens per block (default 16)
               --threads LIST               (default 1 and all cores)
               --repeats N                  timed passes after as many warm-up ones, the median reported (default 20)
@@ -121,8 +121,8 @@ final class Usage {
               --threads LIST               (default 1 and all cores)
               --steps N                    timed decode steps per run (default 32)
               --prompt N                   prompt tokens per sequence (default 16)
-              --kv-cache-dtype LIST        KV cache types, auto, float32, float16 (default auto: float16 for
-                                           quantized weights, else float32)
+              --kv-cache-dtype LIST        KV cache types, auto, float32, float16, fp8 (fp8_e4m3), fp8_e5m2
+                                           (default auto: float16 for quantized weights, else float32)
             """;
 
     static final String BENCH_PREFILL = """

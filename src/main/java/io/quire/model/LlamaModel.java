@@ -83,7 +83,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     @Override public String name() { return name; }
     @Override public GenerationDefaults generationDefaults() { return generationDefaults; }
     @Override public String deviceDescription() {
-        return Parallel.threads() + " CPU threads in float32, KV cache in " + (kvType == TensorType.F16 ? "float16" : "float32");
+        return Parallel.threads() + " CPU threads in float32, KV cache in " + KvCacheDtype.nameOf(kvType);
     }
 
     /** The CPU computes in FP32 and caches K and V in {@link #useKvCacheDtype}'s type (auto: by the weights). */

@@ -17,9 +17,12 @@ class KvCacheDtypeTest {
         assertThat(KvCacheDtype.parse("float16")).isEqualTo(KvCacheDtype.FLOAT16);
         assertThat(KvCacheDtype.parse("f16")).isEqualTo(KvCacheDtype.FLOAT16);
         assertThat(KvCacheDtype.parse("fp32")).isEqualTo(KvCacheDtype.FLOAT32);
-        assertThatThrownBy(() -> KvCacheDtype.parse("fp8"))
+        assertThat(KvCacheDtype.parse("fp8")).isEqualTo(KvCacheDtype.FP8_E4M3);
+        assertThat(KvCacheDtype.parse("FP8_E4M3")).isEqualTo(KvCacheDtype.FP8_E4M3);
+        assertThat(KvCacheDtype.parse("fp8_e5m2")).isEqualTo(KvCacheDtype.FP8_E5M2);
+        assertThatThrownBy(() -> KvCacheDtype.parse("int8"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("quire.kv-cache-dtype must be auto, float32 or float16, not 'fp8'");
+                .hasMessage("quire.kv-cache-dtype must be auto, float32, float16, fp8 (fp8_e4m3) or fp8_e5m2, not 'int8'");
     }
 
     @Test
@@ -51,6 +54,20 @@ class KvCacheDtypeTest {
             // weights amplify the rounding (2% of the largest logit here, as much after the prompt as after
             // decode steps); PagedAttentionTest holds the kernels to 1e-5 of the rounded values.
             assertThat(maxDiff).isGreaterThan(0).isLessThan(5e-2 * maxAbs);
+        }
+    }
+
+    @Test
+    void anFp8CacheTakesAQuarterOfAFloatOnesBytes() {
+        try (LanguageModel<?> model = RandomModels.load(RandomModels.DEFAULT, TensorType.Q8_0, 3)) {
+            model.useKvCacheDtype(KvCacheDtype.FLOAT32);
+            long full = model.kvCacheSpec(16).bytesPerBlock();
+            for (KvCacheDtype fp8 : new KvCacheDtype[] {KvCacheDtype.FP8_E4M3, KvCacheDtype.FP8_E5M2}) {
+                model.useKvCacheDtype(fp8);
+                assertThat(model.kvCacheSpec(16).bytesPerBlock() * 4).isEqualTo(full);
+                assertThat(model.deviceDescription()).endsWith("KV cache in " + fp8.name().toLowerCase(java.util.Locale.ROOT));
+                for (float x : lastLogits(model)) assertThat(x).isFinite();
+            }
         }
     }
 

@@ -56,4 +56,19 @@ class Stories260KTest {
                 .isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, "
                 + "she saw");
     }
+
+    @Test
+    void anFp8E4m3CacheStillGivesTheReferenceTokens() {
+        // K and V at 3 mantissa bits: this model's greedy choices keep their margins (e5m2, at 2 bits,
+        // parts from the reference at the 32nd token)
+        model.useKvCacheDtype(KvCacheDtype.FP8_E4M3);
+        try {
+            assertThat(model.deviceDescription()).endsWith("KV cache in fp8_e4m3");
+            SequenceRunner runner = new SequenceRunner(model, 64, 16, 1);
+            assertThat(runner.generate(List.of(PROMPT), REFERENCE.length, Integer.MAX_VALUE).getFirst())
+                    .containsExactly(REFERENCE);
+        } finally {
+            model.useKvCacheDtype(KvCacheDtype.AUTO);
+        }
+    }
 }

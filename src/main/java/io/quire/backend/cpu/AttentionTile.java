@@ -1,5 +1,6 @@
 package io.quire.backend.cpu;
 
+import io.quire.backend.TensorType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Reference;
@@ -40,7 +41,7 @@ final class AttentionTile {
      * are the layer's absolute addresses, {@code table} the sequence's block table.
      */
     static void attend(float[] q, float[] out, int qStride, int t0, int tokens, int pos0, int group, int kvHead,
-            int headDim, int[] table, int bs, int kvDim, long keys, long values, boolean half, int window, float scale,
+            int headDim, int[] table, int bs, int kvDim, long keys, long values, TensorType type, int window, float scale,
             float softcap) {
         final var F = Simd.F;
         final int L = Simd.L;
@@ -68,13 +69,19 @@ final class AttentionTile {
         int[] rowOf = Scratch.ints(ROWS, len);
         PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead, headDim, rowOf);
         MemorySegment wide = null;
-        if (half) {
-            // An F16 cache: the tile's K and V rows are widened once into floats here, then read by
-            // every row of the tile (up to a vector of them), so the widening is paid once per tile.
+        if (type != TensorType.F32) {
+            // An F16 or FP8 cache: the tile's K and V rows are widened once into floats here, then read
+            // by every row of the tile (up to a vector of them), so the widening is paid once per tile.
             wide = Scratch.nativeFloats(WIDE, 2L * len * headDim);
             long wk = wide.address(), wv = wk + 4L * len * headDim;
-            widen(keys, rowOf, len, headDim, wk);
-            widen(values, rowOf, len, headDim, wv);
+            Fp8 f = Fp8.of(type);
+            if (f == null) {
+                widen(keys, rowOf, len, headDim, wk);
+                widen(values, rowOf, len, headDim, wv);
+            } else {
+                widen(f, keys, rowOf, len, headDim, wk);
+                widen(f, values, rowOf, len, headDim, wv);
+            }
             keys = wk;
             values = wv;
             for (int j = 0; j < len; j++) rowOf[j] = j * headDim;
@@ -152,6 +159,17 @@ final class AttentionTile {
             for (; d < headDim; d++) {
                 seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED, to + 4L * d,
                         Float.float16ToFloat(seg.get(ValueLayout.JAVA_SHORT_UNALIGNED, from + 2L * d)));
+            }
+        }
+    }
+
+    /** The FP8 rows at {@code src + rowOf[j]} as floats at {@code dst + 4 * j * headDim}. */
+    private static void widen(Fp8 f, long src, int[] rowOf, int len, int headDim, long dst) {
+        final MemorySegment seg = Simd.ALL;
+        for (int j = 0; j < len; j++) {
+            long from = src + rowOf[j], to = dst + 4L * j * headDim;
+            for (int d = 0; d < headDim; d++) {
+                seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED, to + 4L * d, f.decode(seg.get(ValueLayout.JAVA_BYTE, from + d)));
             }
         }
     }

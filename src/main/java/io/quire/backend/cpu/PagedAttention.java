@@ -68,7 +68,7 @@ public final class PagedAttention {
         // bounds and liveness check per load; the cache stays reachable to the end of this method.
         long keys = cache.keys(layer).address();
         long values = cache.values(layer).address();
-        boolean half = cache.spec().type() == TensorType.F16;
+        TensorType type = cache.spec().type();
         int group = numHeads / numKvHeads;
         int kvDim = numKvHeads * headDim;
         long work = 0;
@@ -86,11 +86,11 @@ public final class PagedAttention {
                 int rows = (t1 - t0) * group;
                 if (rows >= AttentionTile.MIN_ROWS && rows <= AttentionTile.MAX_ROWS) {
                     AttentionTile.attend(q, out, (int) qDim, t0, t1 - t0, positions[t0], group, kvHead, headDim,
-                            blockTables[tokenSeq[t0]], bs, kvDim, keys, values, half, window, scale, softcap);
+                            blockTables[tokenSeq[t0]], bs, kvDim, keys, values, type, window, scale, softcap);
                 } else {
                     for (int t = t0; t < t1; t++) {
                         TokenAttention.attend(q, out, t, kvHead, positions, blockTables[tokenSeq[t]], numHeads,
-                                group, headDim, bs, kvDim, keys, values, half, window, scale, softcap);
+                                group, headDim, bs, kvDim, keys, values, type, window, scale, softcap);
                     }
                 }
             }

@@ -9,8 +9,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The physical KV cache on the CPU: for each layer one preallocated key segment and one value
- * segment holding {@code numBlocks} fixed-size blocks of F32 or F16 values (native byte order; F16
- * halves the memory and the bytes a decode step reads, as llama.cpp's default cache). A block is
+ * segment holding {@code numBlocks} fixed-size blocks of F32, F16 or FP8 values (native byte order;
+ * F16 halves the memory and the bytes a decode step reads, as llama.cpp's default cache; FP8, vLLM's
+ * fp8 caches, halves them again, at 3 or 2 mantissa bits: {@link Fp8}). A block is
  * {@code [kvHead][offset][headDim]}: slot {@code s = block * blockSize + offset} holds one token's K
  * (or V), one head's rows of a block lie together, so attention, which works one KV head at a
  * time, reads each block as one contiguous run per head rather than a head-sized piece of every
@@ -26,6 +27,7 @@ import java.lang.foreign.ValueLayout;
  */
 public final class PagedKvCache implements KvCache {
     private static final ThreadLocal<short[]> HALF_ROW = ThreadLocal.withInitial(() -> new short[256]);
+    private static final ThreadLocal<byte[]> BYTE_ROW = ThreadLocal.withInitial(() -> new byte[256]);
     private final KvCacheSpec spec;
     private final int numLayers;
     private final int numBlocks;
@@ -33,6 +35,8 @@ public final class PagedKvCache implements KvCache {
     private final int numKvHeads;
     private final int headDim;
     private final boolean half;
+    /** The FP8 format, or null for an F32 or F16 cache. */
+    private final Fp8 fp8;
     private final MemorySegment[] keys;
     private final MemorySegment[] values;
     private final int numSwapBlocks;
@@ -46,8 +50,8 @@ public final class PagedKvCache implements KvCache {
 
     /** @param numSwapBlocks blocks of swap space (0: none) */
     public PagedKvCache(KvCacheSpec spec, int numBlocks, int numSwapBlocks) {
-        if (spec.type() != TensorType.F32 && spec.type() != TensorType.F16) {
-            throw new IllegalArgumentException("the CPU KV cache holds F32 or F16, not " + spec.type());
+        if (spec.type() != TensorType.F32 && spec.type() != TensorType.F16 && Fp8.of(spec.type()) == null) {
+            throw new IllegalArgumentException("the CPU KV cache holds F32, F16, F8_E4M3 or F8_E5M2, not " + spec.type());
         }
         if (numBlocks <= 0) throw new IllegalArgumentException("numBlocks must be positive, got " + numBlocks);
         if (numSwapBlocks < 0) throw new IllegalArgumentException("numSwapBlocks must be >= 0, got " + numSwapBlocks);
@@ -69,6 +73,7 @@ public final class PagedKvCache implements KvCache {
         this.numKvHeads = spec.numKvHeads();
         this.headDim = spec.headDim();
         this.half = spec.type() == TensorType.F16;
+        this.fp8 = Fp8.of(spec.type());
         this.numSwapBlocks = numSwapBlocks;
         Arena arena = Arena.ofAuto();
         try {
@@ -135,12 +140,23 @@ public final class PagedKvCache implements KvCache {
                     for (int d = 0; d < headDim; d++) {
                         out[to + d] = Float.float16ToFloat(layer.getAtIndex(ValueLayout.JAVA_SHORT, at + d));
                     }
+                } else if (fp8 != null) {
+                    for (int d = 0; d < headDim; d++) out[to + d] = fp8.decode(layer.get(ValueLayout.JAVA_BYTE, at + d));
                 } else {
                     MemorySegment.copy(layer, ValueLayout.JAVA_FLOAT, 4L * at, out, to, headDim);
                 }
             }
         }
         return out;
+    }
+
+    private byte[] byteRow() {
+        byte[] row = BYTE_ROW.get();
+        if (row.length < headDim) {
+            row = new byte[headDim];
+            BYTE_ROW.set(row);
+        }
+        return row;
     }
 
     private short[] halfRow() {
@@ -193,6 +209,12 @@ public final class PagedKvCache implements KvCache {
                     MemorySegment.copy(row, 0, kc, ValueLayout.JAVA_SHORT_UNALIGNED, 2L * at, headDim);
                     for (int d = 0; d < headDim; d++) row[d] = toHalf(v[from + d]);
                     MemorySegment.copy(row, 0, vc, ValueLayout.JAVA_SHORT_UNALIGNED, 2L * at, headDim);
+                } else if (fp8 != null) {
+                    byte[] row = byteRow();
+                    for (int d = 0; d < headDim; d++) row[d] = fp8.encode(k[from + d]);
+                    MemorySegment.copy(row, 0, kc, ValueLayout.JAVA_BYTE, at, headDim);
+                    for (int d = 0; d < headDim; d++) row[d] = fp8.encode(v[from + d]);
+                    MemorySegment.copy(row, 0, vc, ValueLayout.JAVA_BYTE, at, headDim);
                 } else {
                     MemorySegment.copy(k, from, kc, ValueLayout.JAVA_FLOAT, 4L * at, headDim);
                     MemorySegment.copy(v, from, vc, ValueLayout.JAVA_FLOAT, 4L * at, headDim);

@@ -1,5 +1,6 @@
 package io.quire.backend.cpu;
 
+import io.quire.backend.TensorType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -10,8 +11,8 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Attention of one token (a decode step, or a prompt run too short for {@link AttentionTile}) for
  * the query heads of one KV group, by dot products: each block of K, then of V, is read once for
- * all the group's heads while it sits in L1. An F16 cache is read by {@link HalfRows}, against the
- * group's queries and outputs in its lane order.
+ * all the group's heads while it sits in L1. An F16 cache is read by {@link HalfRows}, an FP8 one by
+ * {@link Fp8Rows}, against the group's queries and outputs in their lane order.
  */
 final class TokenAttention {
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256]);
@@ -23,12 +24,14 @@ final class TokenAttention {
     private TokenAttention() {}
 
     /**
-     * Token t's query heads of one KV group, by dot products: the decode path. {@code half}: the
-     * cache holds F16 values, else F32.
+     * Token t's query heads of one KV group, by dot products: the decode path. {@code type}: what the
+     * cache holds, F32, F16 or FP8.
      */
     static void attend(float[] q, float[] out, int t, int kvHead, int[] positions, int[] table,
-            int numHeads, int group, int headDim, int bs, int kvDim, long keys, long values, boolean half, int window,
+            int numHeads, int group, int headDim, int bs, int kvDim, long keys, long values, TensorType type, int window,
             float scale, float softcap) {
+        boolean half = type == TensorType.F16;
+        Fp8 f8 = Fp8.of(type);
         int start = PagedAttention.first(positions[t], window);
         int len = positions[t] + 1 - start;
         int qOff = t * numHeads * headDim + kvHead * group * headDim;
@@ -36,12 +39,17 @@ final class TokenAttention {
         int[] rowOf = Scratch.ints(OFFSETS, len);
         PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead, headDim, rowOf);
         float[] qp = null, acc = null;
-        if (half) {
-            // The group's queries in HalfRows' lane order, and its outputs summed in that order.
+        float dotScale = 1f;
+        if (half || f8 != null) {
+            // The group's queries in the row reader's lane order, and its outputs summed in that order.
             qp = Scratch.floats(HALF_Q, group * headDim);
             acc = Scratch.floats(HALF_OUT, group * headDim);
-            for (int g = 0; g < group; g++) HalfRows.permute(q, qOff + g * headDim, qp, g * headDim, headDim);
+            for (int g = 0; g < group; g++) {
+                if (half) HalfRows.permute(q, qOff + g * headDim, qp, g * headDim, headDim);
+                else Fp8Rows.permute(q, qOff + g * headDim, qp, g * headDim, headDim, Fp8Rows.queryScale(f8));
+            }
             Arrays.fill(acc, 0, group * headDim, 0f);
+            if (f8 != null) dotScale = Fp8Rows.dotScale(f8);
         }
         for (int j0 = 0; j0 < len; j0 += bs) {
             int j1 = Math.min(len, j0 + bs);
@@ -50,6 +58,11 @@ final class TokenAttention {
                 if (half) {
                     for (int j = j0; j < j1; j++) {
                         scores[g * len + j] = scale * HalfRows.dot(qp, g * headDim, keys + 2L * rowOf[j], headDim);
+                    }
+                } else if (f8 != null) {
+                    float s = scale * dotScale;
+                    for (int j = j0; j < j1; j++) {
+                        scores[g * len + j] = s * Fp8Rows.dot(f8, qp, g * headDim, keys + rowOf[j], headDim);
                     }
                 } else {
                     for (int j = j0; j < j1; j++) scores[g * len + j] = scale * dot(q, qh, keys + 4L * rowOf[j], headDim);
@@ -73,11 +86,14 @@ final class TokenAttention {
             int j1 = Math.min(len, j0 + bs);
             for (int g = 0; g < group; g++) {
                 if (half) HalfRows.addWeighted(scores, g * len, rowOf, j0, j1, values, headDim, acc, g * headDim);
+                else if (f8 != null) Fp8Rows.addWeighted(f8, scores, g * len, rowOf, j0, j1, values, headDim, acc, g * headDim);
                 else addWeighted(scores, g * len, rowOf, j0, j1, values, headDim, out, qOff + g * headDim);
             }
         }
         if (half) {
             for (int g = 0; g < group; g++) HalfRows.unpermute(acc, g * headDim, out, qOff + g * headDim, headDim);
+        } else if (f8 != null) {
+            for (int g = 0; g < group; g++) Fp8Rows.unpermute(acc, g * headDim, out, qOff + g * headDim, headDim);
         }
     }
 

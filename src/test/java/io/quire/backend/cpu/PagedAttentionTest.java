@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 class PagedAttentionTest {
     private final Random random = new Random(1234);
-    /** The cache type of the test running: each test runs for an F32 and an F16 cache. */
+    /** The cache type of the test running: each test runs for an F32, an F16 and both FP8 caches. */
     private TensorType type = TensorType.F32;
 
     @AfterEach
@@ -49,10 +49,16 @@ class PagedAttentionTest {
             Collections.shuffle(free, random);  // non-contiguous, interleaved between sequences
             for (int l = 0; l < 2; l++) {
                 MemorySegment k = cache.keys(l), v = cache.values(l);
+                Fp8 fp8 = Fp8.of(type);
                 if (type == TensorType.F16) {
                     for (long i = 0; i < k.byteSize() / 2; i++) {
                         k.setAtIndex(ValueLayout.JAVA_SHORT, i, PagedKvCache.toHalf(1e3f));
                         v.setAtIndex(ValueLayout.JAVA_SHORT, i, PagedKvCache.toHalf(-1e3f));
+                    }
+                } else if (fp8 != null) {
+                    for (long i = 0; i < k.byteSize(); i++) {
+                        k.set(ValueLayout.JAVA_BYTE, i, fp8.encode(1e3f));
+                        v.set(ValueLayout.JAVA_BYTE, i, fp8.encode(-1e3f));
                     }
                 } else {
                     for (long i = 0; i < k.byteSize() / 4; i++) {
@@ -74,11 +80,17 @@ class PagedAttentionTest {
                 int[] slots = new int[len];
                 for (int j = 0; j < len; j++) slots[j] = tables[s][j / blockSize] * blockSize + j % blockSize;
                 cache.write(layer, slots, denseK[s], denseV[s], len);
+                Fp8 fp8 = Fp8.of(type);
                 if (type == TensorType.F16) {
                     // the reference attends over what the cache holds
                     for (int i = 0; i < denseK[s].length; i++) {
                         denseK[s][i] = Float.float16ToFloat(PagedKvCache.toHalf(denseK[s][i]));
                         denseV[s][i] = Float.float16ToFloat(PagedKvCache.toHalf(denseV[s][i]));
+                    }
+                } else if (fp8 != null) {
+                    for (int i = 0; i < denseK[s].length; i++) {
+                        denseK[s][i] = fp8.decode(fp8.encode(denseK[s][i]));
+                        denseV[s][i] = fp8.decode(fp8.encode(denseV[s][i]));
                     }
                 }
             }
@@ -158,7 +170,7 @@ class PagedAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "F8_E4M3", "F8_E5M2"})
     void decodeStyleOneTokenPerSequence(TensorType type) {
         this.type = type;
         for (int bs : new int[] {1, 16, 32}) {
@@ -175,7 +187,7 @@ class PagedAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "F8_E4M3", "F8_E5M2"})
     void prefillStyleConsecutivePositionsAreCausal(TensorType type) {
         this.type = type;
         for (int bs : new int[] {1, 16, 32}) {
@@ -189,7 +201,7 @@ class PagedAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "F8_E4M3", "F8_E5M2"})
     void promptTilesOfEveryShape(TensorType type) {
         this.type = type;
         // Runs of consecutive positions go through AttentionTile: full and partial tiles, row counts that
@@ -209,7 +221,7 @@ class PagedAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "F8_E4M3", "F8_E5M2"})
     void slidingWindowAndSoftcapInTilesAndTokens(TensorType type) {
         this.type = type;
         for (int bs : new int[] {1, 16}) {
@@ -229,7 +241,7 @@ class PagedAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "F8_E4M3", "F8_E5M2"})
     void aPromptsResultDoesNotDependOnHowItIsChunked(TensorType type) {
         this.type = type;
         Fixture f = new Fixture(16, 2, 64, new int[] {120});
@@ -260,7 +272,7 @@ class PagedAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "F8_E4M3", "F8_E5M2"})
     void mixedBatchOfPrefillChunkAndDecodes(TensorType type) {
         this.type = type;
         for (int bs : new int[] {1, 16, 32}) {
@@ -277,7 +289,7 @@ class PagedAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "F8_E4M3", "F8_E5M2"})
     void oneAndTwoThreadsAgreeExactly(TensorType type) {
         this.type = type;
         Fixture f = new Fixture(16, 2, 64, new int[] {400, 210});  // long enough to run in parallel

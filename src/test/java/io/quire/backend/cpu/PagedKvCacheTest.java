@@ -102,6 +102,31 @@ class PagedKvCacheTest {
         assertThat(keys[5 * headDim + 7]).isNaN();
         assertThat(keys[5 * headDim + 2]).isNotZero();           // a subnormal half survives
         assertThatThrownBy(() -> new PagedKvCache(new KvCacheSpec(bs, 1, kvHeads, headDim, TensorType.BF16), 1, 0))
-                .hasMessageContaining("F32 or F16");
+                .hasMessageContaining("F32, F16, F8_E4M3 or F8_E5M2");
+    }
+
+    @Test
+    void anFp8CacheStoresRoundedBytesClampedToTheirRangeAndAQuarterOfTheBytes() {
+        int blocks = 2, bs = 4, kvHeads = 1, headDim = 8;
+        PagedKvCache f32 = new PagedKvCache(new KvCacheSpec(bs, 1, kvHeads, headDim, TensorType.F32), blocks, 0);
+        float[] k = {1f, -2.5f, 1e-6f, -0f, 1e6f, -1e6f, Float.POSITIVE_INFINITY, 0.3f};
+        float[] v = {0.1f, 448f, 500f, -3f, 3e-3f, 1f / 3, 17f, -0.5f};
+        // what e4m3 and e5m2 hold of each: rounded to 3 or 2 mantissa bits, clamped to 448 or 57344
+        float[] k4 = {1f, -2.5f, 0f, -0f, 448f, -448f, 448f, 0.3125f};
+        float[] v4 = {0.1015625f, 448f, 448f, -3f, 0.00390625f, 0.34375f, 16f, -0.5f};
+        float[] k5 = {1f, -2.5f, 0f, -0f, 57344f, -57344f, 57344f, 0.3125f};
+        float[] v5 = {0.09375f, 448f, 512f, -3f, 0.0029296875f, 0.3125f, 16f, -0.5f};
+        for (TensorType type : new TensorType[] {TensorType.F8_E4M3, TensorType.F8_E5M2}) {
+            PagedKvCache fp8 = new PagedKvCache(new KvCacheSpec(bs, 1, kvHeads, headDim, type), blocks, 0);
+            assertThat(fp8.keys(0).byteSize() * 4).isEqualTo(f32.keys(0).byteSize());
+            fp8.write(0, new int[] {6}, k, v, 1);
+            float[] keys = fp8.keysAsFloats(0), values = fp8.valuesAsFloats(0);
+            boolean e4m3 = type == TensorType.F8_E4M3;
+            for (int d = 0; d < headDim; d++) {
+                assertThat(keys[6 * headDim + d]).as("%s key %d", type, d).isEqualTo((e4m3 ? k4 : k5)[d]);
+                assertThat(values[6 * headDim + d]).as("%s value %d", type, d).isEqualTo((e4m3 ? v4 : v5)[d]);
+            }
+            assertThat(Float.floatToIntBits(keys[6 * headDim + 3])).isEqualTo(Float.floatToIntBits(-0f));
+        }
     }
 }
