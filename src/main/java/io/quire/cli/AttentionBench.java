@@ -65,8 +65,16 @@ public final class AttentionBench {
     }
 
     private static TensorType cacheType(String name) {
-        KvCacheDtype dtype = KvCacheDtype.parse(name);
-        if (dtype == KvCacheDtype.AUTO) throw new IllegalArgumentException("--kv-cache-dtype takes a type, not auto");
+        KvCacheDtype dtype = null;
+        try {
+            dtype = KvCacheDtype.parse(name);
+        } catch (IllegalArgumentException e) {
+            // refused below, naming this option rather than the server's setting
+        }
+        if (dtype == null || dtype == KvCacheDtype.AUTO) {
+            throw new IllegalArgumentException("--kv-cache-dtype takes float32, float16, fp8 (fp8_e4m3) and fp8_e5m2, not "
+                    + name.trim());
+        }
         return dtype.typeFor(TensorType.F32);
     }
 

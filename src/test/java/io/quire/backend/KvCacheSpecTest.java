@@ -41,6 +41,6 @@ class KvCacheSpecTest {
         assertThat(new PagedKvCache(half, 5, 0).spec()).isEqualTo(half);
         assertThat(half.bytesPerBlock() * 2).isEqualTo(spec.bytesPerBlock());
         assertThatThrownBy(() -> new PagedKvCache(new KvCacheSpec(8, 3, 2, 4, TensorType.BF16), 5, 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("F32 or F16");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("F32, F16, F8_E4M3 or F8_E5M2");
     }
 }
