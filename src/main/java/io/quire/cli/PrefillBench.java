@@ -4,6 +4,7 @@ import io.quire.backend.KvCache;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Parallel;
 import io.quire.model.ForwardBatch;
+import io.quire.model.KvCacheDtype;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelConfig;
 import io.quire.model.RandomModels;
@@ -19,7 +20,7 @@ import java.util.Locale;
  * costs in the model. Warm-up passes first, then timed ones; the median and the fastest are reported.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench prefill \
- *     [--model PATH | --types F32] [--prompt 500] [--threads 1,2] [--repeats 5]</pre>
+ *     [--model PATH | --types F32] [--prompt 500] [--threads 1,2] [--repeats 5] [--kv-cache-dtype auto]</pre>
  */
 public final class PrefillBench {
     private PrefillBench() {}
@@ -31,6 +32,7 @@ public final class PrefillBench {
         List<Integer> threads = a.ints("--threads", "1," + Runtime.getRuntime().availableProcessors());
         int repeats = Integer.parseInt(a.get("--repeats", "5"));
         String file = a.get("--model", null);
+        List<KvCacheDtype> kvDtypes = a.list("--kv-cache-dtype", "auto").stream().map(KvCacheDtype::parse).toList();
         if (repeats < 1) throw new IllegalArgumentException("--repeats must be at least 1, got " + repeats);
         for (int p : prompts) {
             if (p < 1) throw new IllegalArgumentException("--prompt lengths must be positive, got " + p);
@@ -39,8 +41,8 @@ public final class PrefillBench {
         System.out.printf(Locale.ROOT, "prefill benchmark: %s, %d timed passes after 2 warm-up passes%n",
                 file == null ? "random Llama " + String.format(Locale.ROOT, "%,d", config.parameterCount(true))
                         + " parameters" : file, repeats);
-        System.out.printf(Locale.ROOT, "%-14s %7s %7s %11s %11s %12s%n", "model", "threads", "prompt", "median ms",
-                "best ms", "prompt tok/s");
+        System.out.printf(Locale.ROOT, "%-14s %-8s %7s %7s %11s %11s %12s%n", "model", "kv", "threads", "prompt",
+                "median ms", "best ms", "prompt tok/s");
         for (TensorType type : file == null ? types : List.of(TensorType.F32)) {
             try (LanguageModel<?> model = file == null ? RandomModels.load(config, type, 42) : DecodeBench.load(file)) {
                 String label = file == null ? type.name() : Path.of(file).getFileName().toString();
@@ -49,12 +51,16 @@ public final class PrefillBench {
                     if (p > context) throw new IllegalArgumentException("--prompt " + p + " is longer than the model's"
                             + " context of " + context + " tokens");
                 }
-                for (int prompt : prompts) {
-                    for (int t : threads) {
-                        Parallel.setThreads(t);
-                        double[] ms = measure(model, prompt, repeats);
-                        System.out.printf(Locale.ROOT, "%-14s %7d %7d %11.1f %11.1f %12.1f%n", label, t, prompt,
-                                ms[0], ms[1], 1000.0 * prompt / ms[0]);
+                for (KvCacheDtype kv : kvDtypes) {
+                    model.useKvCacheDtype(kv);
+                    String kvLabel = KvCacheDtype.nameOf(model.kvCacheSpec(16).type());
+                    for (int prompt : prompts) {
+                        for (int t : threads) {
+                            Parallel.setThreads(t);
+                            double[] ms = measure(model, prompt, repeats);
+                            System.out.printf(Locale.ROOT, "%-14s %-8s %7d %7d %11.1f %11.1f %12.1f%n", label, kvLabel, t,
+                                    prompt, ms[0], ms[1], 1000.0 * prompt / ms[0]);
+                        }
                     }
                 }
             }

@@ -134,6 +134,8 @@ final class Usage {
               --prompt LIST                prompt lengths in tokens (default 500)
               --threads LIST               (default 1 and all cores)
               --repeats N                  timed passes after two warm-up passes (default 5)
+              --kv-cache-dtype LIST        KV cache types, auto, float32, float16, fp8 (fp8_e4m3), fp8_e5m2
+                                           (default auto: float16 for quantized weights, else float32)
             """;
 
     static final String BENCH_STRUCTURED = """

@@ -18,7 +18,7 @@ class PrefillBenchTest extends CapturedStdStreams {
         assertThat(rc).as(err.toString(StandardCharsets.UTF_8)).isZero();
         String text = out.toString(StandardCharsets.UTF_8);
         for (int prompt : new int[] {16, 40}) {
-            Matcher m = Pattern.compile("stories260K\\.gguf +1 +" + prompt + " +([0-9.]+) +([0-9.]+) +([0-9.]+)")
+            Matcher m = Pattern.compile("stories260K\\.gguf +float32 +1 +" + prompt + " +([0-9.]+) +([0-9.]+) +([0-9.]+)")
                     .matcher(text);
             assertThat(m.find()).as(text).isTrue();
             double median = Double.parseDouble(m.group(1)), best = Double.parseDouble(m.group(2));

@@ -211,9 +211,9 @@ public final class PagedKvCache implements KvCache {
                     MemorySegment.copy(row, 0, vc, ValueLayout.JAVA_SHORT_UNALIGNED, 2L * at, headDim);
                 } else if (fp8 != null) {
                     byte[] row = byteRow();
-                    for (int d = 0; d < headDim; d++) row[d] = fp8.encode(k[from + d]);
+                    fp8.encode(k, from, row, 0, headDim);
                     MemorySegment.copy(row, 0, kc, ValueLayout.JAVA_BYTE, at, headDim);
-                    for (int d = 0; d < headDim; d++) row[d] = fp8.encode(v[from + d]);
+                    fp8.encode(v, from, row, 0, headDim);
                     MemorySegment.copy(row, 0, vc, ValueLayout.JAVA_BYTE, at, headDim);
                 } else {
                     MemorySegment.copy(k, from, kc, ValueLayout.JAVA_FLOAT, 4L * at, headDim);

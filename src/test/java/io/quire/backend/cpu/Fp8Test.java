@@ -92,6 +92,31 @@ class Fp8Test {
 
     @ParameterizedTest
     @ValueSource(ints = {4, 5})
+    void rowsAreWrittenWithTheSameBitsAsOneValueAtATime(int exponentBits) {
+        Fp8 f = format(exponentBits);
+        Random random = new Random(exponentBits);
+        float[] specials = {0f, -0f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE,
+                Float.MAX_VALUE, -Float.MAX_VALUE, 448f, 464f, -480f, 57344f, 61440f, 0x1p-6f, 0x1p-9f, 0x1p-10f,
+                0x1p-14f, 0x1p-16f, 0x1p-17f, 3 * 0x1p-11f};
+        for (int round = 0; round < 2000; round++) {
+            int n = 1 + random.nextInt(3 * Simd.L + 3), off = random.nextInt(5);
+            float[] src = new float[off + n];
+            for (int i = 0; i < src.length; i++) {
+                src[i] = random.nextInt(8) == 0 ? specials[random.nextInt(specials.length)]
+                        : (float) ((random.nextBoolean() ? 1 : -1) * Math.pow(2, random.nextDouble() * 44 - 26));
+            }
+            byte[] got = new byte[n + 2];
+            f.encode(src, off, got, 1, n);
+            for (int i = 0; i < n; i++) {
+                assertThat(got[1 + i]).as("%s", src[off + i]).isEqualTo(f.encode(src[off + i]));
+            }
+            assertThat(got[0]).isZero();
+            assertThat(got[n + 1]).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {4, 5})
     void everyFiniteCodeReadsExactlyInDotsAndWeightedSums(int exponentBits) {
         Fp8 f = format(exponentBits);
         byte[] finite = new byte[256];
