@@ -166,9 +166,9 @@ final class AttentionTile {
 
     /** The FP8 rows at {@code src + rowOf[j]} as floats at {@code dst + 4 * j * headDim}. */
     private static void widen(Fp8 f, long src, int[] rowOf, int len, int headDim, long dst) {
-        // the shifts as constants (see Fp8Rows)
-        if (f == Fp8.E4M3) widen(f, src, rowOf, len, headDim, dst, 4, 0x87f00000);
-        else widen(f, src, rowOf, len, headDim, dst, 3, 0x8fe00000);
+        // the shifts as constants (Fp8)
+        if (f == Fp8.E4M3) widen(f, src, rowOf, len, headDim, dst, Fp8.E4M3_SHIFT, Fp8.E4M3_MASK);
+        else widen(f, src, rowOf, len, headDim, dst, Fp8.E5M2_SHIFT, Fp8.E5M2_MASK);
     }
 
     private static void widen(Fp8 f, long src, int[] rowOf, int len, int headDim, long dst, int shift, int mask) {
