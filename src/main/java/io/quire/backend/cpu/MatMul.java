@@ -49,6 +49,8 @@ public final class MatMul {
     private static final ThreadLocal<float[]> ROUNDED_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
     /** That Q8_0 rounding in the order of {@link Q8_0Dot}'s byte slices, for batch-1 Q8_0 rows. */
     private static final ThreadLocal<float[]> ORDERED_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
+    /** The same rounding in the order of {@link Q4_0Dot}'s nibble slices, for batch-1 Q4_0 rows. */
+    private static final ThreadLocal<float[]> ORDERED_Q4_0 = ThreadLocal.withInitial(() -> new float[0]);
     /** The caller's batch in {@link BatchTile} panels: of x, of its Q8_K and of its Q8_0 rounding. */
     private static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PANELS_Q8K = ThreadLocal.withInitial(() -> new float[0]);
@@ -82,7 +84,7 @@ public final class MatMul {
         long work = 0;
         Q8K xq = null;
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
-        float[] xQ8_0Ordered = null;
+        float[] xQ8_0Ordered = null, xQ4_0Ordered = null;
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
             Quant.checkData(w);
@@ -110,6 +112,12 @@ public final class MatMul {
                 if (batch == 1 && type == TensorType.Q8_0 && Q8_0Dot.applies()) {
                     if (xQ8_0Ordered == null) Q8_0Dot.order(xQ8_0, cols, xQ8_0Ordered = atLeast(ORDERED_Q8_0, cols));
                     xw = xQ8_0Ordered;
+                }
+                if (batch == 1 && type == TensorType.Q4_0 && Q4_0Dot.applies()) {
+                    if (xQ4_0Ordered == null) {
+                        Q4_0Dot.order(xQ8_0, cols, xQ4_0Ordered = atLeast(ORDERED_Q4_0, Q4_0Dot.orderedLength(cols)));
+                    }
+                    xw = xQ4_0Ordered;
                 }
             }
             boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
@@ -286,7 +294,7 @@ public final class MatMul {
             case F16 -> dotF16(addr, x, 0, cols);
             case BF16 -> dotBF16(addr, x, 0, cols);
             case Q8_0 -> Q8_0Dot.applies() ? Q8_0Dot.dot(addr, x, cols) : dotQ8_0(addr, x, 0, cols);
-            case Q4_0 -> dotQ4_0(addr, x, 0, cols);
+            case Q4_0 -> Q4_0Dot.applies() ? Q4_0Dot.dot(addr, x, cols) : dotQ4_0(addr, x, 0, cols);
             case Q4_K -> KQuantDot.q4k(addr, xq, cols, scales);
             case Q5_K -> KQuantDot.q5k(addr, xq, cols, scales);
             case Q6_K -> KQuantDot.q6k(addr, xq, cols);

@@ -25,30 +25,41 @@ class QuantizedMatMulTest {
     @ParameterizedTest
     @EnumSource(names = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"})
     void matmulMatchesTheDequantizedProduct(TensorType type) {
-        Tensor w = RandomBlocks.tensor("w", type, ROWS, COLS, 11 + type.id());
+        matchesTheDequantizedProduct(type, ROWS, COLS, new int[] {1, 5, 70});
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0"})
+    void rowsOfAnOddNumberOfBlocksOrOfOneBlockMatchAtBatchOne(TensorType type) {
+        // Q4_0Dot takes blocks in pairs, a last single one alone; Q8_0Dot one or two at a time.
+        for (int cols : new int[] {32, 96, 288, 800}) matchesTheDequantizedProduct(type, 9, cols, new int[] {1, 3});
+    }
+
+    private static void matchesTheDequantizedProduct(TensorType type, int rows, int cols, int[] batches) {
+        Tensor w = RandomBlocks.tensor("w", type, rows, cols, 11 + type.id());
         float[] dense = Quant.dequantize(w);
         Random random = new Random(3 + type.id());
-        for (int batch : new int[] {1, 5, 70}) {
-            float[] x = new float[batch * COLS];
+        for (int batch : batches) {
+            float[] x = new float[batch * cols];
             for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
-            float[] out = new float[batch * ROWS];
+            float[] out = new float[batch * rows];
             MatMul.matmul(w, x, batch, out);
             boolean q8k = type.blockSize() == 256;
             for (int b = 0; b < batch; b++) {
-                for (int r = 0; r < ROWS; r++) {
+                for (int r = 0; r < rows; r++) {
                     double exact = 0, mag = 0, rounding = 0;
-                    for (int c = 0; c < COLS; c++) {
-                        double wv = dense[r * COLS + c], xv = x[b * COLS + c];
+                    for (int c = 0; c < cols; c++) {
+                        double wv = dense[r * cols + c], xv = x[b * cols + c];
                         exact += wv * xv;
                         mag += Math.abs(wv * xv);
                         // Half a step of the activation's quantization; Q8_0's fp16 scale adds up to 2^-11 of
                         // the 127 steps.
-                        rounding += q8k ? Math.abs(wv) * blockMax(x, b * COLS + c / 256 * 256, 256) / 254
-                                : Math.abs(wv) * blockMax(x, b * COLS + c / 32 * 32, 32) / 127 * (0.5 + 127 * 0x1p-11);
+                        rounding += q8k ? Math.abs(wv) * blockMax(x, b * cols + c / 256 * 256, 256) / 254
+                                : Math.abs(wv) * blockMax(x, b * cols + c / 32 * 32, 32) / 127 * (0.5 + 127 * 0x1p-11);
                     }
                     double tolerance = 1e-5 * mag + 1.001 * rounding;
-                    assertThat(Math.abs(out[b * ROWS + r] - exact)).as("%s batch %d row %d of %d", type, batch, r,
-                            ROWS).isLessThanOrEqualTo(tolerance);
+                    assertThat(Math.abs(out[b * rows + r] - exact)).as("%s batch %d row %d of %d, %d columns", type,
+                            batch, r, rows, cols).isLessThanOrEqualTo(tolerance);
                 }
             }
         }
