@@ -110,7 +110,9 @@ public final class MatMul {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
                 xw = xQ8_0;
                 if (batch == 1 && type == TensorType.Q8_0 && Q8_0Dot.applies()) {
-                    if (xQ8_0Ordered == null) Q8_0Dot.order(xQ8_0, cols, xQ8_0Ordered = atLeast(ORDERED_Q8_0, cols));
+                    if (xQ8_0Ordered == null) {
+                        Q8_0Dot.order(xQ8_0, cols, xQ8_0Ordered = atLeast(ORDERED_Q8_0, Q8_0Dot.orderedLength(cols)));
+                    }
                     xw = xQ8_0Ordered;
                 }
                 if (batch == 1 && type == TensorType.Q4_0 && Q4_0Dot.applies()) {
