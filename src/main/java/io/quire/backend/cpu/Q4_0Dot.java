@@ -18,9 +18,9 @@ import jdk.incubator.vector.VectorMask;
  * float; x is put in the kernel's order once per call ({@link #order}), slice k times {@code 16^-k}
  * (the top nibble is shifted down instead, as its mask would make the int negative), so each product
  * is {@code n x} with the same rounding. The 8 of {@code q - 8} is taken out per lane at the end of a
- * pair with {@code -8} times the lane's sum of x, stored after the pair's x. Per 64 weights: 2 loads,
- * a blend, 8 masks, 8 conversions, 8 FMAs and an add, where the widening kernel spent 8 widening
- * loads, 8 masks or shifts and 8 subtractions on top of the conversions and FMAs.
+ * pair with {@code -8} times the lane's sum of x, stored after the pair's x. Per 64 weights: 2
+ * loads, a blend, 7 masks and a shift, 8 conversions, 8 FMAs and an add, where the widening kernel
+ * spent 8 widening loads, 8 masks or shifts and 8 subtractions on top of the conversions and FMAs.
  */
 final class Q4_0Dot {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
