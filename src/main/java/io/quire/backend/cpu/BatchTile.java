@@ -21,6 +21,13 @@ import jdk.incubator.vector.FloatVector;
  * ran 2x slower in the kernel benchmark. Every (row, vector) sum is one FMA chain over the columns in
  * order, whichever kernel computed it, so a vector's result does not depend on the batch it came in,
  * and the C1 and C2 compilers give the same bits (no lane reductions).
+ *
+ * <p>Panels are L vectors wide, except on a core that splits 512-bit ops in two
+ * ({@link Simd#splitsWideVectors}, AMD Zen 4): there a batch of at most 64 whose last 16-vector panel
+ * would be at most half full (2-8, 17-24, 33-40, 49-56 vectors) is packed in panels of 8 and runs
+ * {@link NarrowPanels}' 8-lane kernels, the same FMA chains (the same bits) with half the padding.
+ * Measured there (bench kernels --rows 2048 --cols 2048 --threads 1, 8 against 16 lanes): batches 2
+ * to 8 1.6-1.8x faster, 17 to 24 and 40 1.1-1.2x, 32 equal, 64 and 256 5-10% slower (so not used).
  */
 final class BatchTile {
     /** Weight rows of {@link #kernel6x2}: a tile for pairs of panels is a multiple of it. */
@@ -33,13 +40,52 @@ final class BatchTile {
 
     private BatchTile() {}
 
+    /** Whether batches may take 8-lane panels on this machine (see the class comment). */
+    private static final boolean NARROW = Simd.L == 16 && Simd.splitsWideVectors();
+
+    static {
+        if (NARROW) prime();
+    }
+
+    /**
+     * Runs both widths' kernels, interleaved, on a few columns before either is hot. The Vector API's
+     * shared code (the species check of every binary op) keeps one type profile for all callers: if
+     * one width alone has been seen when C2 compiles the other's kernel, C2 speculates on the wrong
+     * vector class, traps, and after a few recompiles gives up with code that ran 10x slower
+     * (measured: batch 32 at 34-40 ms instead of 3.6-4.1 in 7 of 9 JVMs). Seen both from the start,
+     * the profile makes C2 check instead of speculate.
+     */
+    private static void prime() {
+        int cols = 16;
+        float[] w = new float[ODD_ROWS * cols];
+        float[] panels = new float[2 * cols * Simd.L];
+        float[] tile = new float[TILE_SUMS];
+        java.lang.foreign.MemorySegment stored = java.lang.foreign.Arena.ofAuto().allocate(4L * PAIR_ROWS * cols, 64);
+        for (int i = 0; i < 1000; i++) {
+            kernel6x2(w, 0, cols, panels, 0, tile);
+            NarrowPanels.kernel6x2(w, 0, cols, panels, 0, tile);
+            kernel8x1(w, 0, cols, panels, 0, tile);
+            NarrowPanels.kernel8x1(w, 0, cols, panels, 0, tile);
+            kernel6x1(stored.address(), cols, panels, 0, tile);
+            NarrowPanels.kernel6x1(stored.address(), cols, panels, 0, tile);
+        }
+        java.lang.ref.Reference.reachabilityFence(stored);
+    }
+
+    /** Vectors per panel for a batch of {@code batch}: {@link NarrowPanels#L} or L (the class comment). */
+    static int lanes(int batch) {
+        int last = batch % 16;
+        return NARROW && batch <= 64 && last != 0 && last <= 8 ? NarrowPanels.L : Simd.L;
+    }
+
     /** Floats of the panels of a batch of {@code batch} vectors of {@code cols}. */
     static int packedLength(int batch, int cols) {
-        return panels(batch) * cols * Simd.L;
+        return panels(batch) * cols * lanes(batch);
     }
 
     static int panels(int batch) {
-        return (batch + Simd.L - 1) / Simd.L;
+        int lanes = lanes(batch);
+        return (batch + lanes - 1) / lanes;
     }
 
     /**
@@ -47,7 +93,7 @@ final class BatchTile {
      * x[(p*L + j)*cols + c]}, zero past the batch's end.
      */
     static void pack(float[] x, int batch, int cols, float[] panels) {
-        final int L = Simd.L;
+        final int L = lanes(batch);
         int n = panels(batch);
         for (int p = 0; p < n; p++) {
             int base = p * cols * L;
@@ -70,18 +116,21 @@ final class BatchTile {
      */
     static void multiply(float[] w, int wOff, int nr, int cols, float[] panels, int p0, int p1, int batch,
             float[] out, int rows, int r0, float[] tile) {
+        boolean narrow = lanes(batch) != Simd.L;
         int pairsEnd = p0 + (p1 - p0) / 2 * 2;
         if (pairsEnd > p0) {
             for (int i = 0; i < nr; i += PAIR_ROWS) {
                 for (int p = p0; p < pairsEnd; p += 2) {
-                    kernel6x2(w, wOff + i * cols, cols, panels, p, tile);
+                    if (narrow) NarrowPanels.kernel6x2(w, wOff + i * cols, cols, panels, p, tile);
+                    else kernel6x2(w, wOff + i * cols, cols, panels, p, tile);
                     scatter(tile, 2, p, Math.min(PAIR_ROWS, nr - i), batch, out, rows, r0 + i);
                 }
             }
         }
         if (pairsEnd < p1) {
             for (int i = 0; i < nr; i += ODD_ROWS) {
-                kernel8x1(w, wOff + i * cols, cols, panels, pairsEnd, tile);
+                if (narrow) NarrowPanels.kernel8x1(w, wOff + i * cols, cols, panels, pairsEnd, tile);
+                else kernel8x1(w, wOff + i * cols, cols, panels, pairsEnd, tile);
                 scatter(tile, 1, pairsEnd, Math.min(ODD_ROWS, nr - i), batch, out, rows, r0 + i);
             }
         }
@@ -96,13 +145,14 @@ final class BatchTile {
      */
     static void multiplyStored(long w, int cols, float[] panels, int batch, float[] out, int rows, int r0,
             float[] tile) {
-        kernel6x1(w, cols, panels, 0, tile);
+        if (lanes(batch) != Simd.L) NarrowPanels.kernel6x1(w, cols, panels, 0, tile);
+        else kernel6x1(w, cols, panels, 0, tile);
         scatter(tile, 1, 0, PAIR_ROWS, batch, out, rows, r0);
     }
 
     /** The tile's sums (row i, panel k at {@code (i*np + k)*L}) into out, skipping padding. */
     private static void scatter(float[] tile, int np, int p0, int nr, int batch, float[] out, int rows, int r0) {
-        final int L = Simd.L;
+        final int L = lanes(batch);
         for (int k = 0; k < np; k++) {
             int b0 = (p0 + k) * L;
             int n = Math.min(L, batch - b0);

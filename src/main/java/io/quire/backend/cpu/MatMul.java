@@ -37,8 +37,6 @@ import jdk.incubator.vector.ShortVector;
 public final class MatMul {
     /** Vectors of a batch that meet a tile's rows at a time: 64 x 768 floats (192 KiB) stay in L2. */
     private static final int BATCH_CHUNK = 64;
-    /** BATCH_CHUNK in panels of L vectors. */
-    private static final int CHUNK_PANELS = Math.max(1, BATCH_CHUNK / Simd.L);
     /** Rows per parallel work unit at batch 1: enough bytes that claiming a chunk is cheap. */
     private static final int ROWS_PER_UNIT_B1 = 16;
 
@@ -195,6 +193,7 @@ public final class MatMul {
         float[] mins = withMin ? atLeast(MINS, tileRows * blocks) : null;
         float[] tile = TILE_SUMS.get();
         int panels = BatchTile.panels(batch);
+        int chunkPanels = BATCH_CHUNK / BatchTile.lanes(batch);  // BATCH_CHUNK in panels
         for (int u = from; u < to; u++) {
             int r0 = u * tileRows;
             int nr = Math.min(rows, r0 + tileRows) - r0;
@@ -217,8 +216,8 @@ public final class MatMul {
             }
             // A last tile of fewer rows is padded with zero rows: the kernels take whole multiples of theirs.
             java.util.Arrays.fill(scratch, nr * cols, tileRows * cols, 0f);
-            for (int p0 = 0; p0 < panels; p0 += CHUNK_PANELS) {
-                int p1 = Math.min(panels, p0 + CHUNK_PANELS);
+            for (int p0 = 0; p0 < panels; p0 += chunkPanels) {
+                int p1 = Math.min(panels, p0 + chunkPanels);
                 BatchTile.multiply(scratch, 0, nr, cols, j.panels, p0, p1, batch, out, rows, r0, tile);
             }
             if (withMin) {

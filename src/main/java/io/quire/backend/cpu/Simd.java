@@ -70,5 +70,24 @@ final class Simd {
         return wide ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     }
 
+    /**
+     * Whether this CPU runs a 512-bit vector op as two 256-bit halves (AMD Zen 4, family 0x19 with
+     * AVX-512; Zen 3 has the same family but no AVX-512, Zen 5 has full-width units): there a 512-bit
+     * FMA costs two 256-bit ones, so work in 8-lane vectors is no slower per lane and wastes half as
+     * much on padding. {@code -Dquire.narrow-panels=true|false} overrides the detection (tests).
+     */
+    static boolean splitsWideVectors() {
+        String forced = System.getProperty("quire.narrow-panels", "auto");
+        if (!forced.equals("auto")) return Boolean.parseBoolean(forced);
+        if (FloatVector.SPECIES_PREFERRED.length() < 16) return false;
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            var head = lines.limit(8).toList();
+            return head.stream().anyMatch(l -> l.startsWith("vendor_id") && l.endsWith("AuthenticAMD"))
+                    && head.stream().anyMatch(l -> l.matches("cpu family\\s*:\\s*25"));
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;  // not Linux, or unreadable: keep full-width panels
+        }
+    }
+
     private Simd() {}
 }
