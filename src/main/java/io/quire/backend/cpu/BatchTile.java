@@ -52,8 +52,8 @@ final class BatchTile {
      * shared code (the species check of every binary op) keeps one type profile for all callers: if
      * one width alone has been seen when C2 compiles the other's kernel, C2 speculates on the wrong
      * vector class, traps, and after a few recompiles gives up with code that ran 10x slower
-     * (measured: batch 32 at 34-40 ms instead of 3.6-4.1 in 7 of 9 JVMs). Seen both from the start,
-     * the profile makes C2 check instead of speculate.
+     * (measured: batch 32 at 34-40 ms instead of 3.6-4.1 in 7 of 9 JVMs). With both seen from the
+     * start, 9 of 9 JVMs were fine (docs/performance.md, "A JIT hazard of mixing vector widths").
      */
     private static void prime() {
         int cols = 16;
