@@ -10,21 +10,34 @@ import java.util.function.Consumer;
  * Forward passes of made-up sequences before the first request, so the JIT has compiled the kernels
  * by then. Until C2 compiles a Vector API kernel its Java fallback runs it: many times slower, with
  * a heap burst of boxed vectors, and summing in another order (a cold server's first greedy tokens
- * could differ from a warm one's: docs/performance.md). Each round prefills a few sequences together
- * (the tiled kernels), then decodes them at batch 4, 3 and 1 (every tile shape and the batch-1
- * kernels), until the time budget is spent. The prompts differ in length and most are not a multiple
- * of the vector length, so the part-filled attention tiles and the loops' tails run too: a branch C2
- * never saw taken is compiled as a trap, and the first real prompt that took it sent the kernel back
- * to the interpreter (about 300 MB of boxed vectors, and a grown heap, under the first requests).
+ * could differ from a warm one's: docs/performance.md). Each round prefills its sequences in two
+ * passes (the tiled kernels), then decodes them at one batch width per step ({@link #WIDTHS}): every
+ * panel shape of the batched products (BatchTile, NarrowPanels) and the batch-1 kernels. The prompts
+ * differ in length and most are not a multiple of the vector length, so the part-filled attention
+ * tiles and the loops' tails run too. A branch C2 never saw taken is compiled as a trap, and the
+ * first real batch that takes it sends the code back to C1's profiling tier, where the kernels box
+ * every vector: with decode widths of 4, 3 and 1 only, the first 32-stream burst on stories260K spent
+ * seconds there and allocated about 280 MB of boxed vectors (docs/performance.md).
  * It writes only free blocks of the cache, before any request owns one; what it leaves there is
  * overwritten before anything reads it.
  */
 final class Warmup {
-    private static final int MAX_SEQS = 4;
+    /** Sequences with long prompts: the prefill's attention tiles, and the decode at longer contexts. */
+    private static final int LONG_SEQS = 4;
     private static final int MAX_PROMPT = 48;
-    private static final int DECODE_STEPS = 9;
-    /** How much shorter than the first each sequence's prompt is: 48, 47, 42 and 35 tokens. */
+    /** How much shorter than the first each long sequence's prompt is: 48, 47, 42 and 35 tokens. */
     private static final int[] SHORTER = {0, 1, 6, 13};
+    /**
+     * The decode steps' batch widths, sequence 0 in every one. With 16 lanes: 36 and 20 vectors take
+     * 8-lane panels where those apply (5 and 3 panels: pairs and one left over), 32 two full 16-lane
+     * panels, 12 and 9 one part-filled; 4, 3 and 2 one 8-lane panel; 1 the batch-1 kernels. With 8
+     * lanes they make 5, 4, 3, 2 and 1 panels. Widths past the sequences the cache holds are cut to
+     * what it holds.
+     */
+    private static final int[] WIDTHS = {36, 32, 20, 12, 9, 4, 3, 2, 1};
+    private static final int DECODE_STEPS = WIDTHS.length;
+    /** The other sequences' prompt: one token each, so they add little to the prefill. */
+    private static final int SHORT_PROMPT = 1;
 
     private Warmup() {}
 
@@ -36,61 +49,91 @@ final class Warmup {
             Duration budget) {
         int prompt = Math.min(MAX_PROMPT, Math.max(1, maxModelLen - DECODE_STEPS));
         int len = Math.min(maxModelLen, prompt + DECODE_STEPS);
-        int blocksPerSeq = (len + bs - 1) / bs;
-        int seqs = Math.min(MAX_SEQS, numBlocks / blocksPerSeq);
-        if (seqs == 0) return 0;
-        int[][] tables = new int[seqs][blocksPerSeq];
-        for (int s = 0; s < seqs; s++) {
-            for (int b = 0; b < blocksPerSeq; b++) tables[s][b] = s * blocksPerSeq + b;
+        int longBlocks = (len + bs - 1) / bs;
+        int longSeqs = Math.min(LONG_SEQS, numBlocks / longBlocks);
+        if (longSeqs == 0) return 0;
+        int shortPrompt = Math.min(SHORT_PROMPT, prompt);
+        int shortBlocks = (Math.min(len, shortPrompt + DECODE_STEPS) + bs - 1) / bs;
+        int shortSeqs = longSeqs < LONG_SEQS ? 0
+                : Math.min(WIDTHS[0] - LONG_SEQS, (numBlocks - longSeqs * longBlocks) / shortBlocks);
+        int seqs = longSeqs + shortSeqs;
+        int[][] tables = new int[seqs][];
+        int[] prompts = new int[seqs];
+        for (int s = 0, next = 0; s < seqs; s++) {
+            tables[s] = new int[s < longSeqs ? longBlocks : shortBlocks];
+            for (int b = 0; b < tables[s].length; b++) tables[s][b] = next++;
+            prompts[s] = s < longSeqs ? Math.max(1, prompt - SHORTER[s]) : shortPrompt;
         }
         long end = System.nanoTime() + budget.toNanos();
         int passes = 0;
         do {
-            passes += round(forward, bs, tables, prompt, len, vocab);
+            passes += round(forward, bs, tables, prompts, len, vocab);
         } while (System.nanoTime() < end);
         return passes;
     }
 
-    private static int round(Consumer<ForwardBatch> forward, int bs, int[][] tables, int prompt, int len, int vocab) {
+    private static int round(Consumer<ForwardBatch> forward, int bs, int[][] tables, int[] prompts, int len,
+            int vocab) {
         int seqs = tables.length;
-        int[] pos = new int[seqs];
-        int total = 0;
-        for (int s = 0; s < seqs; s++) {
-            pos[s] = Math.max(1, prompt - SHORTER[s]);
-            total += pos[s];
+        int longSeqs = Math.min(LONG_SEQS, seqs);
+        // Prefill in two passes. The first: the long prompts but the last one's last tokens, cut so that it
+        // fills an even number of panels of 16 and of 8 vectors, as the parts of a long prompt do (odd
+        // counts come with the second pass and the decode widths). The second: the rest of that prompt
+        // (a prompt continued over a cached part, as in chunked prefill) and the short prompts.
+        int longTotal = Arrays.stream(prompts, 0, longSeqs).sum();
+        int cut = longTotal % 32 < prompts[longSeqs - 1] ? longTotal % 32 : 0;
+        int[] from = new int[seqs], to = prompts.clone();
+        to[longSeqs - 1] -= cut;
+        for (int s = longSeqs; s < seqs; s++) to[s] = 0;
+        forward.accept(batch(bs, tables, from, to, vocab));
+        int passes = 1;
+        from = to;
+        to = prompts.clone();
+        if (!Arrays.equals(from, to)) {
+            forward.accept(batch(bs, tables, from, to, vocab));
+            passes++;
         }
-        int passes = 0;
-        // Prefill: every sequence's prompt in one batch.
+        // Decode steps at each width in turn, each sequence at its own position.
+        int[] pos = prompts.clone();
+        for (int step = 0; step < DECODE_STEPS; step++) {
+            int n = Math.min(WIDTHS[step], seqs);
+            if (pos[0] >= len) break;  // sequence 0 is in every step, with the longest prompt the furthest along
+            int[] next = pos.clone();
+            for (int s = 0; s < n; s++) next[s]++;
+            forward.accept(batch(bs, Arrays.copyOf(tables, n), pos, next, vocab));
+            pos = next;
+            passes++;
+        }
+        return passes;
+    }
+
+    /**
+     * One forward pass: the tokens of sequence s at positions {@code from[s] .. to[s]-1}, for the
+     * sequences of {@code tables} that have any; their KV goes to their own blocks.
+     */
+    private static ForwardBatch batch(int bs, int[][] tables, int[] from, int[] to, int vocab) {
+        int seqs = 0, total = 0;
+        for (int s = 0; s < tables.length; s++) {
+            if (to[s] > from[s]) {
+                seqs++;
+                total += to[s] - from[s];
+            }
+        }
         int[] tokens = new int[total], positions = new int[total], slots = new int[total];
         int[] starts = new int[seqs + 1];
-        for (int s = 0, t = 0; s < seqs; s++) {
-            starts[s] = t;
-            for (int p = 0; p < pos[s]; p++, t++) {
+        int[][] own = new int[seqs][];
+        for (int s = 0, i = 0, t = 0; s < tables.length; s++) {
+            if (to[s] <= from[s]) continue;
+            own[i] = tables[s];
+            starts[i++] = t;
+            for (int p = from[s]; p < to[s]; p++, t++) {
                 tokens[t] = token(s, p, vocab);
                 positions[t] = p;
                 slots[t] = tables[s][p / bs] * bs + p % bs;
             }
         }
         starts[seqs] = total;
-        forward.accept(new ForwardBatch(tokens, positions, slots, starts, tables));
-        passes++;
-        // Decode steps at batch 4, 3 and 1 in turn, each sequence at its own position.
-        int[] widths = {seqs, Math.min(3, seqs), 1};
-        for (int step = 0; step < len - prompt; step++) {
-            int n = widths[step % widths.length];
-            if (pos[0] >= len) break;  // sequence 0 is in every step, with the longest prompt the furthest along
-            int[] tk = new int[n], ps = new int[n], sl = new int[n], st = new int[n + 1];
-            for (int s = 0; s < n; s++) {
-                tk[s] = token(s, pos[s], vocab);
-                ps[s] = pos[s];
-                sl[s] = tables[s][pos[s] / bs] * bs + pos[s] % bs;
-                st[s + 1] = s + 1;
-                pos[s]++;
-            }
-            forward.accept(new ForwardBatch(tk, ps, sl, st, Arrays.copyOf(tables, n)));
-            passes++;
-        }
-        return passes;
+        return new ForwardBatch(tokens, positions, slots, starts, own);
     }
 
     /** Any valid id: the kernels' speed does not depend on which. */

@@ -22,29 +22,49 @@ class WarmupTest {
             401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394);
 
     @Test
-    void eachRoundPrefillsTogetherThenDecodesAtBatchesFourThreeAndOneInsideTheCache() {
+    void eachRoundPrefillsInTwoPassesThenDecodesOnceAtEachPanelShapeInsideTheCache() {
         List<ForwardBatch> seen = new ArrayList<>();
-        int passes = Warmup.run(seen::add, 16, 20, 512, 512, Duration.ZERO);
-        assertThat(passes).isEqualTo(seen.size()).isEqualTo(10);  // one round: a prefill and 9 decode steps
-        ForwardBatch prefill = seen.getFirst();
-        assertThat(prefill.numSeqs()).isEqualTo(4);
-        // Prompts of 48, 47, 42 and 35 tokens: part-filled attention tiles and loop tails run too.
-        assertThat(prefill.queryStart()).containsExactly(0, 48, 95, 137, 172);
-        assertThat(seen.subList(1, 10)).extracting(ForwardBatch::numSeqs).containsExactly(4, 3, 1, 4, 3, 1, 4, 3, 1);
+        int passes = Warmup.run(seen::add, 16, 60, 512, 512, Duration.ZERO);
+        assertThat(passes).isEqualTo(seen.size()).isEqualTo(11);  // one round: two prefill passes, 9 decode steps
+        // Prompts of 48, 47, 42 and 35 tokens (part-filled attention tiles, loop tails): the first pass
+        // stops the last one at 23 tokens, so it holds 160, an even number of panels of 16 and of 8.
+        ForwardBatch first = seen.getFirst();
+        assertThat(first.queryStart()).containsExactly(0, 48, 95, 137, 160);
+        // The second: that prompt's last 12 tokens over its cached 23, and 32 short sequences' one token
+        // each (4 blocks for each long sequence, 1 for each short one: 48 of the 60).
+        ForwardBatch second = seen.get(1);
+        assertThat(second.numSeqs()).isEqualTo(33);
+        assertThat(second.numTokens()).isEqualTo(12 + 32);
+        assertThat(Arrays.copyOf(second.positions(), 13)).containsExactly(23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33,
+                34, 0);
+        assertThat(second.blockTables()[0]).isEqualTo(first.blockTables()[3]);
+        List<ForwardBatch> decode = seen.subList(2, 11);
+        assertThat(decode).extracting(ForwardBatch::numSeqs).containsExactly(36, 32, 20, 12, 9, 4, 3, 2, 1);
         for (ForwardBatch b : seen) {
             for (int t = 0; t < b.numTokens(); t++) {
                 assertThat(b.tokens()[t]).isBetween(0, 511);
                 int seq = b.tokenSequence()[t];
                 int pos = b.positions()[t];
-                // Each token's slot is its own sequence's block for that position, among the 20 blocks.
+                // Each token's slot is its own sequence's block for that position, among the first 48 blocks.
                 assertThat(b.slotMapping()[t]).isEqualTo(b.blockTables()[seq][pos / 16] * 16 + pos % 16)
-                        .isBetween(0, 20 * 16 - 1);
+                        .isBetween(0, 48 * 16 - 1);
             }
         }
-        // Sequence 0 decodes positions 48..56 in order, one per step; sequence 3 from its prompt's end.
+        // No two sequences share a block.
+        assertThat(Arrays.stream(decode.getFirst().blockTables()).flatMapToInt(Arrays::stream).distinct().count())
+                .isEqualTo(48);
+        // Sequence 0 decodes positions 48..56 in order, one per step; the others from their prompts' ends.
         int next = 48;
-        for (ForwardBatch b : seen.subList(1, 10)) assertThat(b.positions()[0]).isEqualTo(next++);
-        assertThat(seen.get(1).positions()).containsExactly(48, 47, 42, 35);
+        for (ForwardBatch b : decode) assertThat(b.positions()[0]).isEqualTo(next++);
+        assertThat(Arrays.copyOf(decode.getFirst().positions(), 6)).containsExactly(48, 47, 42, 35, 1, 1);
+        assertThat(decode.get(1).positions()[4]).isEqualTo(2);
+    }
+
+    @Test
+    void aCacheForFewSequencesCutsTheWidths() {
+        List<ForwardBatch> seen = new ArrayList<>();
+        Warmup.run(seen::add, 16, 20, 512, 512, Duration.ZERO);  // 16 blocks for the long ones, 4 short ones
+        assertThat(seen.subList(2, 11)).extracting(ForwardBatch::numSeqs).containsExactly(8, 8, 8, 8, 8, 4, 3, 2, 1);
     }
 
     @Test
