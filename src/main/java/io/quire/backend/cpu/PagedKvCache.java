@@ -23,7 +23,8 @@ import java.lang.foreign.ValueLayout;
  * <p>The blocks live off the Java heap, in an automatic arena freed when the cache is unreachable. On
  * the heap, the pool (512 MB by default, live for the server's whole life) made G1 size the heap
  * around it: its free-ratio headroom grew with the pool, and each layer's array, an exact multiple of
- * a region, spilled into one more humongous region. Off the heap the pool costs its own size.
+ * a region, spilled into one more humongous region. Off the heap the pool costs its own size at
+ * most: on Linux its pages are mapped lazily ({@link LazyMemory}), so blocks never written cost none.
  */
 public final class PagedKvCache implements KvCache {
     private static final ThreadLocal<short[]> HALF_ROW = ThreadLocal.withInitial(() -> new short[256]);
@@ -93,7 +94,9 @@ public final class PagedKvCache implements KvCache {
 
     private MemorySegment[] segments(Arena arena, long valuesPerLayer) {
         MemorySegment[] s = new MemorySegment[numLayers];
-        for (int l = 0; l < numLayers; l++) s[l] = arena.allocate(spec.type().bytesFor(valuesPerLayer), 64);
+        for (int l = 0; l < numLayers; l++) {
+            s[l] = LazyMemory.allocate(arena, spec.type().bytesFor(valuesPerLayer));
+        }
         return s;
     }
 
