@@ -44,7 +44,7 @@ stop() { kill "$1" 2> /dev/null; wait "$1" 2> /dev/null || true; }
 
 for r in $(seq 1 "$ROUNDS"); do
     echo "round $r, load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"
-    "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xms32m -jar "$JAR" \
+    "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xms32m -jar "$JAR" \
         --quire.model="$MODEL" --server.port=8100 --quire.enable-prefix-caching=false ${QARGS[@]+"${QARGS[@]}"} \
         > "$OUT/quire-$r.log" 2>&1 &
     pid=$!; up 8100 || { echo "Quire did not start: $OUT/quire-$r.log"; exit 1; }
