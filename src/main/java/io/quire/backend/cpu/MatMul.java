@@ -81,6 +81,7 @@ public final class MatMul {
         int[] firstUnit = new int[ws.length + 1];
         long work = 0;
         Q8K xq = null;
+        Q8K[] xqs = null;  // a small batch's Q8K, one per vector
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         float[] xQ8_0Ordered = null, xQ4_0Ordered = null;
         for (int i = 0; i < ws.length; i++) {
@@ -95,27 +96,35 @@ public final class MatMul {
                     + w.name());
             data[i] = Simd.nativeData(w);
             TensorType type = w.type();
+            // Batch 1, and a batch of at most smallBatch(type), go row by row through the batch-1 kernels.
+            boolean rowwise = batch <= smallBatch(type);
             // The activations rounded as llama.cpp rounds them for this type (ActivationRounding), once for
             // all weights of this input: Q8_K integers for the batch-1 K-quant kernels, else rounded floats.
             float[] xw = x;
+            int xStride = cols;
             boolean q8k = ActivationRounding.usesQ8K(type);
             if (q8k && batch == 1 && xq == null) xq = Q8K.local(x, 0, cols);
-            if (q8k && batch > 1) {
+            if (q8k && batch > 1 && rowwise && xqs == null) xqs = Q8K.locals(x, batch, cols);
+            if (q8k && !rowwise) {
                 if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
                 xw = xQ8K;
             }
             if (ActivationRounding.usesQ8_0(type)) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
                 xw = xQ8_0;
-                if (batch == 1 && type == TensorType.Q8_0 && Q8_0Dot.applies()) {
+                if (rowwise && type == TensorType.Q8_0 && Q8_0Dot.applies()) {
+                    xStride = Q8_0Dot.orderedLength(cols);
                     if (xQ8_0Ordered == null) {
-                        Q8_0Dot.order(xQ8_0, cols, xQ8_0Ordered = atLeast(ORDERED_Q8_0, Q8_0Dot.orderedLength(cols)));
+                        xQ8_0Ordered = atLeast(ORDERED_Q8_0, batch * xStride);
+                        for (int b = 0; b < batch; b++) Q8_0Dot.order(xQ8_0, b * cols, cols, xQ8_0Ordered, b * xStride);
                     }
                     xw = xQ8_0Ordered;
                 }
-                if (batch == 1 && type == TensorType.Q4_0 && Q4_0Dot.applies()) {
+                if (rowwise && type == TensorType.Q4_0 && Q4_0Dot.applies()) {
+                    xStride = Q4_0Dot.orderedLength(cols);
                     if (xQ4_0Ordered == null) {
-                        Q4_0Dot.order(xQ8_0, cols, xQ4_0Ordered = atLeast(ORDERED_Q4_0, Q4_0Dot.orderedLength(cols)));
+                        xQ4_0Ordered = atLeast(ORDERED_Q4_0, batch * xStride);
+                        for (int b = 0; b < batch; b++) Q4_0Dot.order(xQ8_0, b * cols, cols, xQ4_0Ordered, b * xStride);
                     }
                     xw = xQ4_0Ordered;
                 }
@@ -125,7 +134,7 @@ public final class MatMul {
             float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)
                     : batch == 1 && type == TensorType.Q5_0 ? blockSums(xw, 0, cols) : null;
             float[] panels = null;
-            if (batch > 1) {
+            if (!rowwise) {
                 // Each distinct input packed once per call for all weights that take it.
                 for (int k = 0; k < i && panels == null; k++) if (jobs[k].x == xw) panels = jobs[k].panels;
                 if (panels == null) {
@@ -134,9 +143,9 @@ public final class MatMul {
                     BatchTile.pack(xw, batch, cols, panels);
                 }
             }
-            jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, panels,
-                    xBlockSums, q8k ? xq : null);
-            int unitRows = batch == 1 ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
+            jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
+                    xBlockSums, q8k ? xq : null, q8k && batch > 1 ? xqs : null, rowwise);
+            int unitRows = rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
         }
@@ -149,9 +158,42 @@ public final class MatMul {
         Reference.reachabilityFence(data);
     }
 
-    /** One weight of a {@link #matmul(Tensor[], float[], int, float[][])} call, its data at {@code base}. */
+    /**
+     * One weight of a {@link #matmul(Tensor[], float[], int, float[][])} call, its data at {@code base}; x
+     * holds the input as its kernels take it, vector b from {@code b * xStride} (row by row).
+     */
     private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
-            float[] panels, float[] xBlockSums, Q8K xq) {}
+            int xStride, float[] panels, float[] xBlockSums, Q8K xq, Q8K[] xqs, boolean rowwise) {}
+
+    /**
+     * Largest batch that goes row by row through the batch-1 kernels, once per vector (1 for a type
+     * without them, or where that was not faster: F32): each row is read from memory once and from L1
+     * for the other vectors, so such a batch costs the kernels' arithmetic per vector, where the
+     * batched path dequantizes every row first and then multiplies it as floats, a cost that barely
+     * changes from 2 to 8 vectors. So a second request no longer makes each step 2-4x longer (bench
+     * decode on the 86M model, Q8_0: 4.4-4.5 ms at batch 1, 18-19 at batch 2 batched, 8.5-10.9 row by
+     * row), and a vector gets the same bits as alone. The limits are where the two costs met in bench
+     * kernels and bench decode, 2 threads (docs/performance.md, "Small batches").
+     * {@code -Dquire.small-batch=N} sets it for every type that can (benchmarks).
+     */
+    static int smallBatch(TensorType type) {
+        boolean can = switch (type) {
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, IQ4_XS -> true;
+            default -> false;
+        };
+        if (!can) return 1;
+        if (SMALL_BATCH >= 1) return SMALL_BATCH;
+        return switch (type) {
+            case F16, Q6_K -> 3;
+            case Q8_0, Q4_0, Q4_K, Q5_K -> 4;
+            case BF16, IQ4_XS -> 8;
+            case Q3_K -> 12;
+            case Q2_K -> 16;  // their batched dequantization is slow: 31-35 ms per call at any batch, 8192 x 2048
+            default -> 1;
+        };
+    }
+
+    private static final int SMALL_BATCH = Integer.getInteger("quire.small-batch", 0);
 
     /**
      * Rows of a tile of a batch of {@code batch > 1}: what its kernels take ({@link BatchTile}), 6 for
@@ -174,16 +216,23 @@ public final class MatMul {
         long base = j.base, rowBytes = j.rowBytes;
         int rows = j.rows, cols = j.cols;
         float[] out = j.out;
-        if (batch == 1) {
+        if (j.rowwise) {
             int r = from * ROWS_PER_UNIT_B1;
             int rEnd = Math.min(rows, to * ROWS_PER_UNIT_B1);
-            if (type == TensorType.F32) {
+            if (type == TensorType.F32 && batch == 1) {
                 // Eight rows at once: eight memory streams in flight, one load of x for eight rows.
                 for (; r + 8 <= rEnd; r += 8) dotF32x8(base + r * rowBytes, cols, x, out, r);
             }
             // The K-quants' unpacked block scales: this thread's array, fetched once per unit, not per row.
             int[] scales = KQuants.SCALES.get();
-            for (; r < rEnd; r++) out[r] = dot(type, base + r * rowBytes, x, cols, j.xBlockSums, j.xq, scales);
+            Q8K[] xqs = j.xqs;
+            for (; r < rEnd; r++) {
+                long addr = base + r * rowBytes;
+                for (int b = 0; b < batch; b++) {
+                    out[b * rows + r] = dot(type, addr, x, b * j.xStride, cols, j.xBlockSums,
+                            xqs != null ? xqs[b] : j.xq, scales);
+                }
+            }
             return;
         }
         int tileRows = tileRows(type, batch);
@@ -287,15 +336,18 @@ public final class MatMul {
 
     // ---- batch 1: one row of stored bytes dotted with x ----
 
-    /** Row at absolute address {@code addr} dotted with x. */
-    private static float dot(TensorType type, long addr, float[] x, int cols, float[] xBlockSums, Q8K xq,
+    /**
+     * Row at absolute address {@code addr} dotted with x from {@code xOff} (0 for the types that
+     * {@link #smallBatch} keeps at batch 1).
+     */
+    private static float dot(TensorType type, long addr, float[] x, int xOff, int cols, float[] xBlockSums, Q8K xq,
             int[] scales) {
         return switch (type) {
-            case F32 -> dotF32(addr, x, 0, cols);
-            case F16 -> dotF16(addr, x, 0, cols);
-            case BF16 -> dotBF16(addr, x, 0, cols);
-            case Q8_0 -> Q8_0Dot.applies() ? Q8_0Dot.dot(addr, x, cols) : dotQ8_0(addr, x, 0, cols);
-            case Q4_0 -> Q4_0Dot.applies() ? Q4_0Dot.dot(addr, x, cols) : dotQ4_0(addr, x, 0, cols);
+            case F32 -> dotF32(addr, x, xOff, cols);
+            case F16 -> dotF16(addr, x, xOff, cols);
+            case BF16 -> dotBF16(addr, x, xOff, cols);
+            case Q8_0 -> Q8_0Dot.applies() ? Q8_0Dot.dot(addr, x, xOff, cols) : dotQ8_0(addr, x, xOff, cols);
+            case Q4_0 -> Q4_0Dot.applies() ? Q4_0Dot.dot(addr, x, xOff, cols) : dotQ4_0(addr, x, xOff, cols);
             case Q4_K -> KQuantDot.q4k(addr, xq, cols, scales);
             case Q5_K -> KQuantDot.q5k(addr, xq, cols, scales);
             case Q6_K -> KQuantDot.q6k(addr, xq, cols);

@@ -43,19 +43,20 @@ final class Q4_0Dot {
     }
 
     /**
-     * x's first {@code cols} values into {@code into} in the kernel's order: for the pair of blocks
+     * {@code cols} values of x from {@code xOff} into {@code into} from {@code intoOff} (offsets left out
+     * below), in the kernel's order: for the pair of blocks
      * starting at value {@code v} (pair {@code p = v / 64}), {@code into[72p + 8k + j] =
      * x[v + 32(j/4) + 16(k%2) + 4(j%4) + k/2] * 16^-k} (k < 7; k = 7 unscaled), nibble k of int j,
      * and {@code into[72p + 64 + j] = -8} times the sum of lane j's eight values of x. A last single
      * block leaves lanes 4-7 zero.
      */
-    static void order(float[] x, int cols, float[] into) {
-        for (int v = 0, o = 0; v < cols; v += 64, o += PAIR) {
+    static void order(float[] x, int xOff, int cols, float[] into, int intoOff) {
+        for (int v = 0, o = intoOff; v < cols; v += 64, o += PAIR) {
             for (int j = 0; j < 8; j++) {
                 float sum = 0;
                 for (int k = 0; k < 8; k++) {
                     int at = v + 32 * (j >> 2) + 16 * (k & 1) + 4 * (j & 3) + (k >> 1);
-                    float value = at < cols ? x[at] : 0f;
+                    float value = at < cols ? x[xOff + at] : 0f;
                     sum += value;
                     into[o + 8 * k + j] = k < 7 ? Math.scalb(value, -4 * k) : value;
                 }
@@ -64,8 +65,8 @@ final class Q4_0Dot {
         }
     }
 
-    /** Q4_0 row at absolute address {@code off} dotted with x in {@link #order}'s order. */
-    static float dot(long off, float[] xo, int cols) {
+    /** Q4_0 row at absolute address {@code off} dotted with x in {@link #order}'s order, from {@code xoOff}. */
+    static float dot(long off, float[] xo, int xoOff, int cols) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
@@ -74,7 +75,7 @@ final class Q4_0Dot {
         // made the kernel 1.8x slower.
         FloatVector a = FloatVector.zero(F), a2 = a;
         int blocks = cols / 32;
-        int b = 0, xc = 0;
+        int b = 0, xc = xoOff;
         for (; b + 2 <= blocks; b += 2, off += 36, xc += PAIR) {
             // Lanes 0-3 from the first block's quants (off + 2), lanes 4-7 from the second's (off + 20),
             // read by a load that starts 16 bytes before them: both loads stay inside the pair.

@@ -53,6 +53,26 @@ final class Q8K {
         return y.set(x, off, cols);
     }
 
+    /** Per thread, one Q8K per vector of a small batch ({@link MatMul}'s batch-1 kernels per vector). */
+    private static final ThreadLocal<Q8K[]> LOCALS = ThreadLocal.withInitial(() -> new Q8K[0]);
+
+    /**
+     * Each of the {@code batch} rows of x (cols values each) into one of this thread's Q8Ks, as
+     * {@link #local}: valid until the thread's next call.
+     */
+    static Q8K[] locals(float[] x, int batch, int cols) {
+        Q8K[] ys = LOCALS.get();
+        if (ys.length < batch) {
+            ys = java.util.Arrays.copyOf(ys, batch);
+            LOCALS.set(ys);
+        }
+        for (int b = 0; b < batch; b++) {
+            if (ys[b] == null || ys[b].q.length < cols) ys[b] = new Q8K(cols);
+            ys[b].set(x, b * cols, cols);
+        }
+        return ys;
+    }
+
     private Q8K set(float[] x, int off, int cols) {
         for (int b = 0; b < cols / 256; b++) {
             int from = off + 256 * b;

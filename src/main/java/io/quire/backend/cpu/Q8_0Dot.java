@@ -41,16 +41,17 @@ final class Q8_0Dot {
     }
 
     /**
-     * x's first {@code cols} values into {@code into}, per 32-value block b: {@code into[40b + 8k + j] =
+     * {@code cols} values of x from {@code xOff} into {@code into} from {@code intoOff} (offsets left out
+     * below), per 32-value block b: {@code into[40b + 8k + j] =
      * x[32b + 4j + k] * 256^-k} (k < 3; k = 3 unscaled), and {@code into[40b + 32 + j] = -128} times the
      * sum of lane j's four values.
      */
-    static void order(float[] x, int cols, float[] into) {
-        for (int b = 0, o = 0; b < cols; b += 32, o += BLOCK) {
+    static void order(float[] x, int xOff, int cols, float[] into, int intoOff) {
+        for (int b = 0, o = intoOff; b < cols; b += 32, o += BLOCK) {
             for (int j = 0; j < 8; j++) {
                 float sum = 0;
                 for (int k = 0; k < 4; k++) {
-                    float value = x[b + 4 * j + k];
+                    float value = x[xOff + b + 4 * j + k];
                     sum += value;
                     into[o + 8 * k + j] = k < 3 ? Math.scalb(value, -8 * k) : value;
                 }
@@ -59,8 +60,8 @@ final class Q8_0Dot {
         }
     }
 
-    /** Q8_0 row at absolute address {@code off} dotted with x in {@link #order}'s order. */
-    static float dot(long off, float[] xo, int cols) {
+    /** Q8_0 row at absolute address {@code off} dotted with x in {@link #order}'s order, from {@code xoOff}. */
+    static float dot(long off, float[] xo, int xoOff, int cols) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
@@ -70,7 +71,7 @@ final class Q8_0Dot {
         // Two blocks per iteration, each in its own chains, so consecutive blocks do not wait on each
         // other's FMA latency. (Four chains per block were no faster.)
         for (; b + 2 <= blocks; b += 2, off += 68) {
-            int xc = BLOCK * b;
+            int xc = xoOff + BLOCK * b;
             // XOR 0x80 makes each signed byte q an unsigned q + 128, masked in place and converted as
             // (q + 128) 256^k; x's order carries 256^-k and the -128 sum x.
             IntVector q0 = IntVector.fromMemorySegment(I, seg, off + 2, LE).lanewise(XOR, 0x80808080);
@@ -89,7 +90,7 @@ final class Q8_0Dot {
             a1 = p1.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 34))), a1);
         }
         if (b < blocks) {
-            int xc = BLOCK * b;
+            int xc = xoOff + BLOCK * b;
             IntVector q0 = IntVector.fromMemorySegment(I, seg, off + 2, LE).lanewise(XOR, 0x80808080);
             FloatVector p0 = ((FloatVector) q0.and(0xff).convert(I2F, 0))
                     .fma(FloatVector.fromArray(F, xo, xc), FloatVector.fromArray(F, xo, xc + 32));

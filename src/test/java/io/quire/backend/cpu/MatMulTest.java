@@ -128,24 +128,63 @@ class MatMulTest {
     }
 
     @Test
-    void aVectorGivesTheSameBitsInAnyBatchOfTwoOrMore() {
+    void aVectorGivesTheSameBitsInAnyBatchAboveItsTypesSmallBatch() {
         // BatchTile sums each (row, vector) in one FMA chain whichever kernel and panel it lands in:
         // a sequence's products must not change with the other sequences batched beside it.
-        int rows = 37, cols = 96;  // rows not a multiple of the tile's
-        for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0}) {
-            int c = cols;
-            Tensor t = tensor(type, rows, c, randomValues(rows * c));
+        int rows = 37;  // not a multiple of the tile's
+        for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0, TensorType.Q4_K}) {
+            int c = type == TensorType.Q4_K ? 256 : 96;
+            Tensor t = type == TensorType.Q4_K ? RandomBlocks.tensor("w", type, rows, c, 3)
+                    : tensor(type, rows, c, randomValues(rows * c));
             float[] x = randomValues(70 * c);
             float[] all = new float[70 * rows];
             MatMul.matmul(t, x, 70, all);
             // On a core that splits 512-bit ops (BatchTile.lanes), 2-8, 17-24, 33-40 and 49-56 take
             // 8-lane panels and the rest 16: both against batch 70's 16-lane panels.
-            for (int batch : new int[] {2, 3, 8, 9, 16, 17, 24, 25, 33, 40, 41, 56, 64}) {
+            int checked = 0;
+            for (int batch : new int[] {2, 3, 5, 8, 9, 16, 17, 24, 25, 33, 40, 41, 56, 64}) {
+                if (batch <= MatMul.smallBatch(type)) continue;  // row by row: the next test
                 int first = 70 - batch;  // the last vectors of x, so they sit in other panels and lanes
                 float[] part = new float[batch * rows];
                 MatMul.matmul(t, java.util.Arrays.copyOfRange(x, first * c, 70 * c), batch, part);
                 assertThat(part).as(type + " batch " + batch)
                         .containsExactly(java.util.Arrays.copyOfRange(all, first * rows, 70 * rows));
+                checked++;
+            }
+            assertThat(checked).as(type.toString()).isGreaterThanOrEqualTo(11);
+        }
+    }
+
+    @Test
+    void aSmallBatchGivesEachVectorTheBitsItGetsAlone() {
+        int rows = 37;
+        for (TensorType type : new TensorType[] {TensorType.Q8_0, TensorType.Q4_0, TensorType.Q4_K, TensorType.Q6_K,
+                TensorType.Q3_K, TensorType.IQ4_XS, TensorType.BF16}) {
+            int limit = MatMul.smallBatch(type);
+            assertThat(limit).as(type.toString()).isGreaterThan(1);
+            int c = 512;
+            Tensor t = type.name().endsWith("_K") || type == TensorType.IQ4_XS
+                    ? RandomBlocks.tensor("w", type, rows, c, 17 + type.id()) : tensor(type, rows, c, randomValues(rows * c));
+            float[] x = randomValues(limit * c);
+            float[][] alone = new float[limit][rows];
+            for (int b = 0; b < limit; b++) MatMul.matmul(t, java.util.Arrays.copyOfRange(x, b * c, (b + 1) * c), 1, alone[b]);
+            for (int batch = 2; batch <= limit; batch++) {
+                float[] got = new float[batch * rows];
+                MatMul.matmul(t, x, batch, got);
+                for (int b = 0; b < batch; b++) {
+                    assertThat(java.util.Arrays.copyOfRange(got, b * rows, (b + 1) * rows))
+                            .as("%s batch %d vector %d", type, batch, b).containsExactly(alone[b]);
+                }
+            }
+            // Above the limit the batched path gives the same values to rounding.
+            float[] x2 = randomValues((limit + 1) * c);
+            float[] batched = new float[(limit + 1) * rows];
+            MatMul.matmul(t, x2, limit + 1, batched);
+            float[] one = new float[rows];
+            MatMul.matmul(t, java.util.Arrays.copyOfRange(x2, limit * c, (limit + 1) * c), 1, one);
+            for (int r = 0; r < rows; r++) {
+                assertThat(batched[limit * rows + r]).as("%s row %d", type, r)
+                        .isCloseTo(one[r], org.assertj.core.api.Assertions.within(2e-3f * (1 + Math.abs(one[r]))));
             }
         }
     }
