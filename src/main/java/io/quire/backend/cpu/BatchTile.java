@@ -19,8 +19,9 @@ import jdk.incubator.vector.FloatVector;
  * (15 registers) at 92-95, the core's peak. For one panel, 6 rows (6 chains of a 4-cycle FMA) ran at
  * about 51 in a scratch loop, 8 rows at 57-71; 12 rows need 12 row offsets in general registers and
  * ran 2x slower in the kernel benchmark. Every (row, vector) sum is one FMA chain over the columns in
- * order, whichever kernel computed it, so a vector's result does not depend on the batch it came in,
- * and the C1 and C2 compilers give the same bits (no lane reductions).
+ * order, whichever kernel computed it, so a vector's result does not depend on the batch it came in
+ * (above {@link MatMul#smallBatch}, which goes row by row), and the C1 and C2 compilers give the same
+ * bits (no lane reductions).
  *
  * <p>Panels are L vectors wide, except on a core that splits 512-bit ops in two
  * ({@link Simd#splitsWideVectors}, AMD Zen 4): there a batch of at most 64 whose last 16-vector panel

@@ -25,7 +25,8 @@ import jdk.incubator.vector.ShortVector;
  * bytes. F32 rows go eight at a time, so eight memory streams are in flight and each load of x serves
  * eight rows: one stream per core left about half the bandwidth unused, four streams 5-8% of it. On
  * AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking keeps those types
- * compute-bound. Larger batches dequantize a tile of rows ({@link #tileRows}) into a per-thread float
+ * compute-bound. A small batch ({@link #smallBatch}) runs the batch-1 kernels once per vector. Larger
+ * batches dequantize a tile of rows ({@link #tileRows}) into a per-thread float
  * scratch once and multiply it into every vector of the batch, packed once per call into panels, as
  * outer products ({@link BatchTile}), which keeps the FMA units busy. F32 tiles are read in place
  * from the mapped file only for a batch of one panel (at most L vectors): there the copy was a third
@@ -61,8 +62,9 @@ public final class MatMul {
     /**
      * {@code out[b*rows + r] = sum_c W[r][c] * x[b*cols + c]} for {@code b} in {@code [0, batch)},
      * with {@code rows = w.rows()} and {@code cols = w.cols()}. x and out must not overlap.
-     * Batch 1 and larger batches sum in different orders, so a row's result may differ in the last
-     * bits between them (it never depends on the thread count).
+     * A batch of at most {@link #smallBatch} (batch 1 among them) and larger batches sum in different
+     * orders, so a row's result may differ in the last bits between them (it never depends on the
+     * thread count).
      */
     public static void matmul(Tensor w, float[] x, int batch, float[] out) {
         matmul(new Tensor[] {w}, x, batch, new float[][] {out});
