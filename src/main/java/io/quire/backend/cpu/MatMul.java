@@ -186,11 +186,10 @@ public final class MatMul {
         if (!can) return 1;
         if (SMALL_BATCH >= 1) return SMALL_BATCH;
         return switch (type) {
-            case F16, Q6_K -> 3;
+            case Q3_K, IQ4_XS -> 2;
+            case F16, Q6_K, Q2_K -> 3;
             case Q8_0, Q4_0, Q4_K, Q5_K -> 4;
-            case BF16, IQ4_XS -> 8;
-            case Q3_K -> 12;
-            case Q2_K -> 16;  // their batched dequantization is slow: 31-35 ms per call at any batch, 8192 x 2048
+            case BF16 -> 8;
             default -> 1;
         };
     }
