@@ -16,6 +16,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -158,8 +159,23 @@ final class KQuantDot {
         return total.reduceLanes(ADD) - minTotal.reduceLanes(ADD);
     }
 
-    /** Lanes 8..15 of an int vector: with 16 lanes (AVX-512) a 32-value short vector spans two Q6_K groups. */
-    private static final VectorMask<Integer> UPPER_EIGHT = VectorMask.fromLong(Simd.I, 0xff00L);
+    /**
+     * With 16 int lanes (AVX-512) a 32-value short vector spans two Q6_K groups: spread k = 4h + v gives
+     * vector v of half h its two scales, 8h + 2v in lanes 0-7 and 8h + 2v + 1 in lanes 8-15.
+     */
+    private static final VectorShuffle<Integer>[] SCALE_SPREAD = scaleSpread();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Integer>[] scaleSpread() {
+        VectorShuffle<Integer>[] s = new VectorShuffle[8];
+        if (Simd.I.length() != 16) return s;  // only the 16-lane path takes them
+        for (int k = 0; k < 8; k++) {
+            int[] lanes = new int[16];
+            for (int i = 0; i < 16; i++) lanes[i] = 8 * (k / 4) + 2 * (k % 4) + i / 8;
+            s[k] = VectorShuffle.fromArray(Simd.I, lanes, 0);
+        }
+        return s;
+    }
 
     /**
      * Q6_K row times y: q = (ql | qh << 4) - 32 with int8 scales per 16 values. In short lanes as Q4_K
@@ -182,6 +198,8 @@ final class KQuantDot {
             int yo = 256 * blk;
             long sc = off + 192;
             IntVector acc = IntVector.zero(I);
+            IntVector scales = L2 > 16
+                    ? (IntVector) ByteVector.fromMemorySegment(Simd.B, seg, sc, LE).convertShape(B2I, I, 0) : null;
             for (int h = 0; h < 2; h++) {
                 for (int l = 0; l < 32; l += L2) {
                     ShortVector ql0 = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 64 * h + l, LE)
@@ -199,16 +217,21 @@ final class KQuantDot {
                             .mul(ShortVector.fromArray(SW, q8, e + 64)).reinterpretAsInts();
                     IntVector m3 = ql1.lanewise(LSHR, 4).or(qh.and((short) 192).lanewise(LSHR, 2))
                             .mul(ShortVector.fromArray(SW, q8, e + 96)).reinterpretAsInts();
-                    long g = sc + (128 * h + l) / 16;  // the scale of the vector's first 16 values; +2 per 32 values
-                    IntVector s0 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g));
-                    IntVector s1 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 2));
-                    IntVector s2 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 4));
-                    IntVector s3 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 6));
+                    IntVector s0, s1, s2, s3;
                     if (L2 > 16) {
-                        s0 = s0.blend(IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 1)), UPPER_EIGHT);
-                        s1 = s1.blend(IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 3)), UPPER_EIGHT);
-                        s2 = s2.blend(IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 5)), UPPER_EIGHT);
-                        s3 = s3.blend(IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 7)), UPPER_EIGHT);
+                        // The block's 16 scales in lanes, spread per vector: lanes 0-7 take the scale of its
+                        // first 16 values, lanes 8-15 the next one's (a broadcast and blend per scale cost
+                        // 12 more operations per 128 values).
+                        s0 = scales.rearrange(SCALE_SPREAD[4 * h]);
+                        s1 = scales.rearrange(SCALE_SPREAD[4 * h + 1]);
+                        s2 = scales.rearrange(SCALE_SPREAD[4 * h + 2]);
+                        s3 = scales.rearrange(SCALE_SPREAD[4 * h + 3]);
+                    } else {
+                        long g = sc + (128 * h + l) / 16;  // the scale of the vector's first 16 values; +2 per 32 values
+                        s0 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g));
+                        s1 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 2));
+                        s2 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 4));
+                        s3 = IntVector.broadcast(I, seg.get(ValueLayout.JAVA_BYTE, g + 6));
                     }
                     acc = acc.add(m0.add(m0.lanewise(LSHL, 16)).lanewise(ASHR, 16).mul(s0));
                     acc = acc.add(m1.add(m1.lanewise(LSHL, 16)).lanewise(ASHR, 16).mul(s1));
