@@ -42,6 +42,12 @@ final class KQuants {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** The non-linear 4-bit grid of IQ4_NL and IQ4_XS (kvalues_iq4nl). */
     static final byte[] IQ4_VALUES = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    /** The same grid as ints, for the kernels that look it up in int lanes (grid0: entries 0-7, grid1: 8-15 on 8 lanes). */
+    static final int[] IQ4_GRID = new int[16];
+
+    static {
+        for (int i = 0; i < 16; i++) IQ4_GRID[i] = IQ4_VALUES[i];
+    }
 
     private KQuants() {}
 

@@ -23,12 +23,6 @@ import jdk.incubator.vector.VectorShuffle;
  */
 final class LowBitKQuantDot {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int[] GRID = new int[16];
-
-    static {
-        for (int i = 0; i < 16; i++) GRID[i] = KQuants.IQ4_VALUES[i];
-    }
-
     private LowBitKQuantDot() {}
 
     /** Q2_K: x = d*(sc&15)*q - dmin*(sc>>4), q 2 bits, a scale byte per 16 values. */
@@ -113,8 +107,8 @@ final class LowBitKQuantDot {
         final int L = Simd.L;
         final int[] q8 = y.q;
         // The 16-entry grid in lanes: one vector at 16 lanes, two halves picked by the index's bit 3 at 8.
-        final IntVector grid0 = IntVector.fromArray(I, GRID, 0);
-        final IntVector grid1 = L == 16 ? grid0 : IntVector.fromArray(I, GRID, 8);
+        final IntVector grid0 = IntVector.fromArray(I, KQuants.IQ4_GRID, 0);
+        final IntVector grid1 = L == 16 ? grid0 : IntVector.fromArray(I, KQuants.IQ4_GRID, 8);
         FloatVector total = FloatVector.zero(F);
         for (int blk = 0; blk < cols / 256; blk++, off += 136) {
             int yo = 256 * blk;

@@ -1,6 +1,5 @@
 package io.quire.backend.cpu;
 
-import static io.quire.backend.cpu.KQuants.IQ4_VALUES;
 import static io.quire.backend.cpu.KQuants.u8;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
@@ -100,16 +99,6 @@ final class LowBitKQuants {
         return (low | high << 4) - 32;
     }
 
-    /** IQ4_VALUES in int lanes, the first and second halves for 8 lanes (the whole table twice for 16). */
-    private static final IntVector IQ4_LOW = IntVector.fromArray(Simd.I, iq4Table(), 0);
-    private static final IntVector IQ4_HIGH = IntVector.fromArray(Simd.I, iq4Table(), Simd.L == 8 ? 8 : 0);
-
-    private static int[] iq4Table() {
-        int[] t = new int[16];
-        for (int i = 0; i < 16; i++) t[i] = IQ4_VALUES[i];
-        return t;
-    }
-
     /**
      * IQ4_XS: value l of group j is the table's entry at nibble l / 16 of byte 16j + l % 16 of qs, looked
      * up in vector lanes (selectFrom over the table's two halves: vpermi2d).
@@ -117,15 +106,17 @@ final class LowBitKQuants {
     static void iq4xs(long off, float[] y, int at) {
         final var I = Simd.I;
         final int L = Simd.L;
+        final IntVector grid0 = IntVector.fromArray(I, KQuants.IQ4_GRID, 0);
+        final IntVector grid1 = L == 16 ? grid0 : IntVector.fromArray(I, KQuants.IQ4_GRID, 8);
         float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
         for (int j = 0; j < 8; j++) {
             float dl = d * iq4xsScale(off, j);
             for (int l = 0; l < 16; l += L) {
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(Simd.B, Simd.ALL, off + 8 + 16 * j + l, LE)
                         .convertShape(ZERO_EXTEND_B2I, I, 0);
-                ((FloatVector) q.and(15).selectFrom(IQ4_LOW, IQ4_HIGH).convert(I2F, 0)).mul(dl)
+                ((FloatVector) q.and(15).selectFrom(grid0, grid1).convert(I2F, 0)).mul(dl)
                         .intoArray(y, at + 32 * j + l);
-                ((FloatVector) q.lanewise(LSHR, 4).selectFrom(IQ4_LOW, IQ4_HIGH).convert(I2F, 0)).mul(dl)
+                ((FloatVector) q.lanewise(LSHR, 4).selectFrom(grid0, grid1).convert(I2F, 0)).mul(dl)
                         .intoArray(y, at + 32 * j + 16 + l);
             }
         }

@@ -23,12 +23,6 @@ import jdk.incubator.vector.VectorShuffle;
 final class SmallBlockDot {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int[] IOTA = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    private static final int[] GRID = new int[16];
-
-    static {
-        for (int i = 0; i < 16; i++) GRID[i] = KQuants.IQ4_VALUES[i];
-    }
-
     private SmallBlockDot() {}
 
     /**
@@ -75,8 +69,8 @@ final class SmallBlockDot {
         final var I = Simd.I;
         final var B = Simd.B;
         final int L = Simd.L;
-        final IntVector grid0 = IntVector.fromArray(I, GRID, 0);
-        final IntVector grid1 = L == 16 ? grid0 : IntVector.fromArray(I, GRID, 8);
+        final IntVector grid0 = IntVector.fromArray(I, KQuants.IQ4_GRID, 0);
+        final IntVector grid1 = L == 16 ? grid0 : IntVector.fromArray(I, KQuants.IQ4_GRID, 8);
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < cols / 32; b++, off += 18) {
             int xc = 32 * b;
