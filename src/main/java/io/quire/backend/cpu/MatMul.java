@@ -134,7 +134,7 @@ public final class MatMul {
             boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
             // Q4_1/Q5_1 take m times the Q8_1 block sums at every batch size; Q5_0 needs block sums at batch 1.
             float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)
-                    : batch == 1 && type == TensorType.Q5_0 ? blockSums(xw, 0, cols) : null;
+                    : rowwise && type == TensorType.Q5_0 ? blockSums(xw, 0, batch * cols) : null;
             float[] panels = null;
             if (!rowwise) {
                 // Each distinct input packed once per call for all weights that take it.
@@ -180,15 +180,15 @@ public final class MatMul {
      */
     static int smallBatch(TensorType type) {
         boolean can = switch (type) {
-            case F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, IQ4_XS -> true;
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, IQ4_XS -> true;
             default -> false;
         };
         if (!can) return 1;
         if (SMALL_BATCH >= 1) return SMALL_BATCH;
         return switch (type) {
-            case Q3_K, IQ4_XS -> 2;
-            case F16, Q6_K, Q2_K -> 3;
-            case Q8_0, Q4_0, Q4_K, Q5_K -> 4;
+            case Q3_K, IQ4_XS, Q5_0, IQ4_NL -> 2;
+            case F16, Q6_K, Q2_K, Q5_1 -> 3;
+            case Q8_0, Q4_0, Q4_1, Q4_K, Q5_K -> 4;
             case BF16 -> 8;
             default -> 1;
         };
@@ -337,10 +337,7 @@ public final class MatMul {
 
     // ---- batch 1: one row of stored bytes dotted with x ----
 
-    /**
-     * Row at absolute address {@code addr} dotted with x from {@code xOff} (0 for the types that
-     * {@link #smallBatch} keeps at batch 1).
-     */
+    /** Row at absolute address {@code addr} dotted with x from {@code xOff}. */
     private static float dot(TensorType type, long addr, float[] x, int xOff, int cols, float[] xBlockSums, Q8K xq,
             int[] scales) {
         return switch (type) {
@@ -355,10 +352,11 @@ public final class MatMul {
             case Q2_K -> LowBitKQuantDot.q2k(addr, xq, cols);
             case Q3_K -> LowBitKQuantDot.q3k(addr, xq, cols, scales);
             case IQ4_XS -> LowBitKQuantDot.iq4xs(addr, xq, cols);
-            case Q4_1 -> SmallBlockDot.dot(addr, 20, 2, -1, x, cols, xBlockSums);
-            case Q5_0 -> SmallBlockDot.dot(addr, 22, -1, 2, x, cols, xBlockSums);
-            case Q5_1 -> SmallBlockDot.dot(addr, 24, 2, 4, x, cols, xBlockSums);
-            case IQ4_NL -> SmallBlockDot.iq4nl(addr, x, cols);
+            // x's block sums, a row of cols / 32 per vector, are at xOff / 32 (x is not reordered for these).
+            case Q4_1 -> SmallBlockDot.dot(addr, 20, 2, -1, x, xOff, cols, xBlockSums, xOff / 32);
+            case Q5_0 -> SmallBlockDot.dot(addr, 22, -1, 2, x, xOff, cols, xBlockSums, xOff / 32);
+            case Q5_1 -> SmallBlockDot.dot(addr, 24, 2, 4, x, xOff, cols, xBlockSums, xOff / 32);
+            case IQ4_NL -> SmallBlockDot.iq4nl(addr, x, xOff, cols);
             default -> throw Quant.unsupported(type);
         };
     }

@@ -29,7 +29,8 @@ final class SmallBlockDot {
      * Q4_1 (mOff 2, qhOff -1), Q5_0 (no m: mOff -1, qhOff 2) or Q5_1 (mOff 2, qhOff 4) row times x:
      * {@code sum d*q*x + m*sum(x)} with q the 4- or 5-bit value, minus {@code 16*d*sum(x)} for Q5_0.
      */
-    static float dot(long off, int blockBytes, int mOff, int qhOff, float[] x, int cols, float[] xSums) {
+    static float dot(long off, int blockBytes, int mOff, int qhOff, float[] x, int xOff, int cols, float[] xSums,
+            int sumsOff) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
@@ -40,7 +41,7 @@ final class SmallBlockDot {
         FloatVector acc = FloatVector.zero(F);
         float corr = 0;
         for (int b = 0; b < cols / 32; b++, off += blockBytes) {
-            int xc = 32 * b;
+            int xc = xOff + 32 * b;
             int qh = qhOff >= 0 ? seg.get(Layouts.INT_LE, off + qhOff) : 0;
             FloatVector p = FloatVector.zero(F);
             for (int i = 0; i < 16; i += L) {
@@ -57,13 +58,13 @@ final class SmallBlockDot {
             }
             float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
             acc = p.fma(FloatVector.broadcast(F, d), acc);
-            corr += (mOff >= 0 ? Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + mOff)) : -16 * d) * xSums[b];
+            corr += (mOff >= 0 ? Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + mOff)) : -16 * d) * xSums[sumsOff + b];
         }
         return acc.reduceLanes(ADD) + corr;
     }
 
-    /** IQ4_NL row times x: {@code sum d*grid[q]*x}. */
-    static float iq4nl(long off, float[] x, int cols) {
+    /** IQ4_NL row times x (from {@code xOff}): {@code sum d*grid[q]*x}. */
+    static float iq4nl(long off, float[] x, int xOff, int cols) {
         final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final var I = Simd.I;
@@ -73,7 +74,7 @@ final class SmallBlockDot {
         final IntVector grid1 = L == 16 ? grid0 : IntVector.fromArray(I, KQuants.IQ4_GRID, 8);
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < cols / 32; b++, off += 18) {
-            int xc = 32 * b;
+            int xc = xOff + 32 * b;
             FloatVector p = FloatVector.zero(F);
             for (int i = 0; i < 16; i += L) {
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE)

@@ -1,8 +1,16 @@
 package io.quire.backend.cpu;
 
 import static io.quire.backend.cpu.KQuants.u8;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 
 import io.quire.backend.TensorType;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 
 /**
  * Decoding of the 32-value block types Q4_1, Q5_0, Q5_1 and IQ4_NL, as ggml's dequantize_row_*
@@ -17,9 +25,15 @@ import io.quire.backend.TensorType;
  * </ul>
  */
 final class SmallBlockQuants {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
     private SmallBlockQuants() {}
 
     static void dequantizeRow(TensorType type, long off, int cols, float[] out, int outOff) {
+        if (type == TensorType.Q5_0 || type == TensorType.IQ4_NL) {
+            decodeInLanes(type, off, cols, out, outOff, null, 0);
+            return;
+        }
         int bytes = type.blockBytes();
         for (int c = 0; c < cols; c += 32, off += bytes) {
             float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
@@ -53,6 +67,10 @@ final class SmallBlockQuants {
      */
     static void dequantizeRowWithoutMin(TensorType type, long off, int cols, float[] out, int outOff, float[] mins,
             int minsOff) {
+        if (type == TensorType.Q4_1 || type == TensorType.Q5_1) {
+            decodeInLanes(type, off, cols, out, outOff, mins, minsOff);
+            return;
+        }
         int bytes = type.blockBytes();
         for (int c = 0, b = 0; c < cols; c += 32, b++, off += bytes) {
             float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
@@ -67,6 +85,45 @@ final class SmallBlockQuants {
                     for (int j = 0; j < 32; j++) y(out, at, j, d * (nibble(off + 8, j) | ((qh >>> j) & 1) << 4));
                 }
                 default -> throw Quant.unsupported(type);
+            }
+        }
+    }
+
+    /**
+     * The batched product's decoding of Q5_0 and IQ4_NL ({@code d*(q - 16)}, {@code d*value[q]}) and of
+     * Q4_1 and Q5_1 without their offsets ({@code d*q}, m into mins), 16 values at a time in int lanes:
+     * the same integers, each times d in one rounding, so the same bits as the scalar loops above, which
+     * took 11-16 ms (Q4_1, Q5_0, Q5_1) and 38 ms (IQ4_NL) per 8192 x 2048 matrix (bench kernels).
+     */
+    private static void decodeInLanes(TensorType type, long off, int cols, float[] out, int outOff, float[] mins,
+            int minsOff) {
+        final var I = Simd.I;
+        final int L = Simd.L;
+        final int bytes = type.blockBytes();
+        final int qhOff = type == TensorType.Q5_0 ? 2 : type == TensorType.Q5_1 ? 4 : -1;
+        final int qsOff = type == TensorType.Q4_1 ? 4 : qhOff >= 0 ? qhOff + 4 : 2;
+        final int bias = type == TensorType.Q5_0 ? 16 : 0;
+        final boolean grid = type == TensorType.IQ4_NL;
+        final IntVector iota = IntVector.zero(I).addIndex(1);
+        final IntVector grid0 = IntVector.fromArray(I, KQuants.IQ4_GRID, 0);
+        final IntVector grid1 = L == 16 ? grid0 : IntVector.fromArray(I, KQuants.IQ4_GRID, 8);
+        for (int c = 0, b = 0; c < cols; c += 32, b++, off += bytes) {
+            float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
+            if (mins != null) mins[minsOff + b] = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
+            IntVector bits = IntVector.broadcast(I, qhOff >= 0 ? Simd.ALL.get(Layouts.INT_LE, off + qhOff) : 0);
+            for (int i = 0; i < 16; i += L) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(Simd.B, Simd.ALL, off + qsOff + i, LE)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                // Values i.. from the low nibbles, 16 + i.. from the high ones; Q5's fifth bits (0 without qh).
+                IntVector lo = q.and(15).or(bits.lanewise(LSHR, iota.add(i)).and(1).lanewise(LSHL, 4)).sub(bias);
+                IntVector hi = q.lanewise(LSHR, 4).or(bits.lanewise(LSHR, iota.add(16 + i)).and(1).lanewise(LSHL, 4))
+                        .sub(bias);
+                if (grid) {
+                    lo = lo.selectFrom(grid0, grid1);
+                    hi = hi.selectFrom(grid0, grid1);
+                }
+                ((FloatVector) lo.convert(I2F, 0)).mul(d).intoArray(out, outOff + c + i);
+                ((FloatVector) hi.convert(I2F, 0)).mul(d).intoArray(out, outOff + c + 16 + i);
             }
         }
     }

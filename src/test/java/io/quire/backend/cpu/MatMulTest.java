@@ -159,12 +159,13 @@ class MatMulTest {
     void aSmallBatchGivesEachVectorTheBitsItGetsAlone() {
         int rows = 37;
         for (TensorType type : new TensorType[] {TensorType.Q8_0, TensorType.Q4_0, TensorType.Q4_K, TensorType.Q6_K,
-                TensorType.Q3_K, TensorType.IQ4_XS, TensorType.BF16}) {
+                TensorType.Q3_K, TensorType.IQ4_XS, TensorType.BF16, TensorType.Q4_1, TensorType.Q5_0, TensorType.Q5_1,
+                TensorType.IQ4_NL}) {
             int limit = MatMul.smallBatch(type);
             assertThat(limit).as(type.toString()).isGreaterThan(1);
             int c = 512;
-            Tensor t = type.name().endsWith("_K") || type == TensorType.IQ4_XS
-                    ? RandomBlocks.tensor("w", type, rows, c, 17 + type.id()) : tensor(type, rows, c, randomValues(rows * c));
+            boolean plain = type == TensorType.Q8_0 || type == TensorType.Q4_0 || type == TensorType.BF16;
+            Tensor t = plain ? tensor(type, rows, c, randomValues(rows * c)) : RandomBlocks.tensor("w", type, rows, c, 17 + type.id());
             float[] x = randomValues(limit * c);
             float[][] alone = new float[limit][rows];
             float[][] got = new float[limit + 1][];

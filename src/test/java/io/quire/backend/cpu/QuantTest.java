@@ -26,6 +26,27 @@ class QuantTest {
     }
 
     @Test
+    void q4_1AndQ5_1WithoutTheirMinsAreTheRowLessM() {
+        // The batched product decodes d*q in lanes and adds m times the activations' block sums itself;
+        // d*q + m, one rounding each, must then be what the scalar decoding gives, bit for bit.
+        int cols = 256;
+        for (TensorType type : new TensorType[] {TensorType.Q4_1, TensorType.Q5_1}) {
+            Tensor t = RandomBlocks.tensor("w", type, 3, cols, 9 + type.id());
+            long base = Simd.nativeData(t).address();
+            for (int r = 0; r < 3; r++) {
+                long off = base + r * type.bytesFor(cols);
+                float[] whole = new float[cols], part = new float[cols], mins = new float[cols / 32];
+                SmallBlockQuants.dequantizeRow(type, off, cols, whole, 0);
+                SmallBlockQuants.dequantizeRowWithoutMin(type, off, cols, part, 0, mins, 0);
+                for (int c = 0; c < cols; c++) {
+                    assertThat(Float.floatToRawIntBits(part[c] + mins[c / 32])).as("%s row %d value %d", type, r, c)
+                            .isEqualTo(Float.floatToRawIntBits(whole[c]));
+                }
+            }
+        }
+    }
+
+    @Test
     void f32RoundTripsExactly() {
         float[] v = randomValues(100);
         assertThat(Quant.dequantize(tensor(TensorType.F32, 4, 25, v))).containsExactly(v);
