@@ -179,9 +179,9 @@ final class KQuantDot {
 
     /**
      * Q6_K row times y: q = (ql | qh << 4) - 32 with int8 scales per 16 values. In short lanes as Q4_K
-     * (|q*q8| <= 63*128: a pair's sum fits a short); with 16 lanes (AVX2) a vector is one 16-value scale group, with
-     * 32 (AVX-512) two, whose scales are blended into one vector. Int lanes took two vpmulld for what
-     * one vpmullw does here.
+     * (|q*q8| <= 63*128: a pair's sum fits a short); with 16 lanes (AVX2) a vector is one 16-value scale
+     * group, with 32 (AVX-512) two, whose scales come from one load of the block's 16 ({@link #SCALE_SPREAD}).
+     * Int lanes took two vpmulld for what one vpmullw does here.
      */
     static float q6k(long off, Q8K y, int cols) {
         if (SlicedKQuantDot.applies()) return SlicedKQuantDot.q6k(off, y, cols);
