@@ -29,6 +29,10 @@ final class SmallBlockQuants {
 
     private SmallBlockQuants() {}
 
+    /**
+     * Q5_0 and IQ4_NL in lanes ({@link #decodeInLanes}); Q4_1 and Q5_1 (with their offsets: rows read
+     * one at a time, not in the batched product) value by value.
+     */
     static void dequantizeRow(TensorType type, long off, int cols, float[] out, int outOff) {
         if (type == TensorType.Q5_0 || type == TensorType.IQ4_NL) {
             decodeInLanes(type, off, cols, out, outOff, null, 0);
@@ -43,17 +47,10 @@ final class SmallBlockQuants {
                     float m = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
                     for (int j = 0; j < 32; j++) y(out, at, j, d * nibble(off + 4, j) + m);
                 }
-                case Q5_0 -> {
-                    int qh = Simd.ALL.get(Layouts.INT_LE, off + 2);
-                    for (int j = 0; j < 32; j++) y(out, at, j, d * ((nibble(off + 6, j) | ((qh >>> j) & 1) << 4) - 16));
-                }
                 case Q5_1 -> {
                     float m = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
                     int qh = Simd.ALL.get(Layouts.INT_LE, off + 4);
                     for (int j = 0; j < 32; j++) y(out, at, j, d * (nibble(off + 8, j) | ((qh >>> j) & 1) << 4) + m);
-                }
-                case IQ4_NL -> {
-                    for (int j = 0; j < 32; j++) y(out, at, j, d * KQuants.IQ4_VALUES[nibble(off + 2, j)]);
                 }
                 default -> throw Quant.unsupported(type);
             }
@@ -67,32 +64,14 @@ final class SmallBlockQuants {
      */
     static void dequantizeRowWithoutMin(TensorType type, long off, int cols, float[] out, int outOff, float[] mins,
             int minsOff) {
-        if (type == TensorType.Q4_1 || type == TensorType.Q5_1) {
-            decodeInLanes(type, off, cols, out, outOff, mins, minsOff);
-            return;
-        }
-        int bytes = type.blockBytes();
-        for (int c = 0, b = 0; c < cols; c += 32, b++, off += bytes) {
-            float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
-            int at = outOff + c;
-            mins[minsOff + b] = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
-            switch (type) {
-                case Q4_1 -> {
-                    for (int j = 0; j < 32; j++) y(out, at, j, d * nibble(off + 4, j));
-                }
-                case Q5_1 -> {
-                    int qh = Simd.ALL.get(Layouts.INT_LE, off + 4);
-                    for (int j = 0; j < 32; j++) y(out, at, j, d * (nibble(off + 8, j) | ((qh >>> j) & 1) << 4));
-                }
-                default -> throw Quant.unsupported(type);
-            }
-        }
+        if (type != TensorType.Q4_1 && type != TensorType.Q5_1) throw Quant.unsupported(type);
+        decodeInLanes(type, off, cols, out, outOff, mins, minsOff);
     }
 
     /**
      * The batched product's decoding of Q5_0 and IQ4_NL ({@code d*(q - 16)}, {@code d*value[q]}) and of
      * Q4_1 and Q5_1 without their offsets ({@code d*q}, m into mins), 16 values at a time in int lanes:
-     * the same integers, each times d in one rounding, so the same bits as the scalar loops above, which
+     * the same integers, each times d in one rounding, so the same bits as the scalar loops they replaced, which
      * took 11-16 ms (Q4_1, Q5_0, Q5_1) and 38 ms (IQ4_NL) per 8192 x 2048 matrix (bench kernels).
      */
     private static void decodeInLanes(TensorType type, long off, int cols, float[] out, int outOff, float[] mins,
