@@ -82,8 +82,7 @@ public final class MatMul {
         MemorySegment[] data = new MemorySegment[ws.length];
         int[] firstUnit = new int[ws.length + 1];
         long work = 0;
-        Q8K xq = null;
-        Q8K[] xqs = null;  // a small batch's Q8K, one per vector
+        Q8K[] xqs = null;  // row by row: the Q8K of each vector
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         float[] xQ8_0Ordered = null, xQ4_0Ordered = null;
         for (int i = 0; i < ws.length; i++) {
@@ -105,8 +104,7 @@ public final class MatMul {
             float[] xw = x;
             int xStride = cols;
             boolean q8k = ActivationRounding.usesQ8K(type);
-            if (q8k && batch == 1 && xq == null) xq = Q8K.local(x, 0, cols);
-            if (q8k && batch > 1 && rowwise && xqs == null) xqs = Q8K.locals(x, batch, cols);
+            if (q8k && rowwise && xqs == null) xqs = Q8K.locals(x, batch, cols);
             if (q8k && !rowwise) {
                 if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
                 xw = xQ8K;
@@ -146,7 +144,7 @@ public final class MatMul {
                 }
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
-                    xBlockSums, q8k ? xq : null, q8k && batch > 1 ? xqs : null, rowwise);
+                    xBlockSums, q8k ? xqs : null, rowwise);
             int unitRows = rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -165,7 +163,7 @@ public final class MatMul {
      * holds the input as its kernels take it, vector b from {@code b * xStride} (row by row).
      */
     private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
-            int xStride, float[] panels, float[] xBlockSums, Q8K xq, Q8K[] xqs, boolean rowwise) {}
+            int xStride, float[] panels, float[] xBlockSums, Q8K[] xqs, boolean rowwise) {}
 
     /**
      * Largest batch that goes row by row through the batch-1 kernels, once per vector (1 for a type
@@ -231,7 +229,7 @@ public final class MatMul {
                 long addr = base + r * rowBytes;
                 for (int b = 0; b < batch; b++) {
                     out[b * rows + r] = dot(type, addr, x, b * j.xStride, cols, j.xBlockSums,
-                            xqs != null ? xqs[b] : j.xq, scales);
+                            xqs != null ? xqs[b] : null, scales);
                 }
             }
             return;

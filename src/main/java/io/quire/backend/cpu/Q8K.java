@@ -53,7 +53,7 @@ final class Q8K {
         return y.set(x, off, cols);
     }
 
-    /** Per thread, one Q8K per vector of a small batch ({@link MatMul}'s batch-1 kernels per vector). */
+    /** Per thread, one Q8K per vector that {@link MatMul}'s batch-1 kernels take (batch 1 or a small batch). */
     private static final ThreadLocal<Q8K[]> LOCALS = ThreadLocal.withInitial(() -> new Q8K[0]);
 
     /**
