@@ -22,11 +22,14 @@ import java.util.Locale;
  * Decode throughput of the model runner alone (no scheduler, no HTTP): a random 110M Llama
  * (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000), or the GGUF file given with
  * {@code --model}, decoding batches of sequences through the paged KV cache, for each batch size,
- * thread count and weight type, side by side in one run.
+ * thread count and weight type, side by side in one run. Each configuration is first run untimed for
+ * {@code --warmup-seconds} (default 3): C2 compiles the big vector kernels only after thousands of calls,
+ * and a few warm-up steps left the first configuration timed on C1's code (a Q4_K_M model's batch 1 at
+ * 9.6-9.8 ms per step where it runs 4.8-5.9 ms once compiled).
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench decode \
  *     [--model PATH | --types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32] [--prompt 16]
- *     [--kv-cache-dtype auto,float32,float16]</pre>
+ *     [--kv-cache-dtype auto,float32,float16] [--warmup-seconds 3]</pre>
  */
 public final class DecodeBench {
     private DecodeBench() {}
@@ -38,6 +41,7 @@ public final class DecodeBench {
         List<Integer> threads = a.ints("--threads", "1," + Runtime.getRuntime().availableProcessors());
         int steps = Integer.parseInt(a.get("--steps", "32"));
         int prompt = Integer.parseInt(a.get("--prompt", "16"));
+        double warmupSeconds = Double.parseDouble(a.get("--warmup-seconds", "3"));
         List<KvCacheDtype> kvDtypes = a.list("--kv-cache-dtype", "auto").stream().map(KvCacheDtype::parse).toList();
         String file = a.get("--model", null);
         ModelConfig config = RandomModels.LLAMA_110M;
@@ -60,6 +64,8 @@ public final class DecodeBench {
                     for (int b : batches) {
                         for (int t : threads) {
                             Parallel.setThreads(t);
+                            long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+                            while (System.nanoTime() < warmEnd) measure(model, b, prompt, steps);
                             double tps = measure(model, b, prompt, steps);
                             System.out.printf(Locale.ROOT, "%-6s %-8s %7d %8d %12.1f %12.2f%n", label, kvLabel, t, b,
                                     tps, 1000.0 * b / tps);

@@ -123,6 +123,8 @@ final class Usage {
               --prompt N                   prompt tokens per sequence (default 16)
               --kv-cache-dtype LIST        KV cache types, auto, float32, float16, fp8 (fp8_e4m3), fp8_e5m2
                                            (default auto: float16 for quantized weights, else float32)
+              --warmup-seconds S           untimed runs of each configuration first, so that the JIT has
+                                           compiled the kernels (default 3)
             """;
 
     static final String BENCH_PREFILL = """
