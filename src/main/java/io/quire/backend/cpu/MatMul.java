@@ -22,15 +22,13 @@ import jdk.incubator.vector.ShortVector;
  * Matrix times a batch of vectors with the weight in its stored type, dequantized on the fly.
  *
  * <p>Batch 1 is memory-bound: each row is streamed once and dotted with x straight from the stored
- * bytes. F32 rows go eight at a time, so eight memory streams are in flight and each load of x serves
- * eight rows: one stream per core left about half the bandwidth unused, four streams 5-8% of it. On
- * AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking keeps those types
- * compute-bound. A small batch ({@link #smallBatch}) runs the batch-1 kernels once per vector. Larger
- * batches dequantize a tile of rows ({@link #tileRows}) into a per-thread float
- * scratch once and multiply it into every vector of the batch, packed once per call into panels, as
- * outer products ({@link BatchTile}), which keeps the FMA units busy. F32 tiles are read in place
- * from the mapped file only for a batch of one panel (at most L vectors): there the copy was a third
- * of the time; with two panels the in-place kernel ran out of registers and the copy is faster.
+ * bytes. On AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking keeps those types
+ * compute-bound. F32 rows go eight at a time at every batch size ({@link F32Rows}): eight memory
+ * streams in flight, each load of x serving eight rows, the batch's vectors two at a time. A small
+ * batch of another type ({@link #smallBatch}) runs the batch-1 kernels once per vector. Larger
+ * batches dequantize a tile of rows ({@link #tileRows}) into a per-thread float scratch once and
+ * multiply it into every vector of the batch, packed once per call into panels, as outer products
+ * ({@link BatchTile}), which keeps the FMA units busy.
  *
  * <p>Over 400 lines on purpose: a batch-1 kernel for each stored type (F32, F16, BF16, Q8_0, Q4_0),
  * alike in shape and read side by side; apart they would share nothing.
@@ -167,13 +165,17 @@ public final class MatMul {
 
     /**
      * Largest batch that goes row by row through the batch-1 kernels, once per vector (1 for a type
-     * without them, or where that was not faster: F32): each row is read from memory once and from L1
-     * for the other vectors, so such a batch costs the kernels' arithmetic per vector, where the
-     * batched path dequantizes every row first and then multiplies it as floats, a cost that barely
-     * changes from 2 to 8 vectors. So a second request no longer makes each step 2-4x longer (bench
-     * decode on the 86M model, Q8_0: 4.4-4.5 ms at batch 1, 18-19 at batch 2 batched, 8.5-10.9 row by
-     * row), and a vector gets the same bits as alone. The limits are where the two costs met in bench
-     * kernels and bench decode, 2 threads (docs/performance.md, "Small batches").
+     * without them): each row is read from memory once and from L1 for the other vectors, so such a
+     * batch costs the kernels' arithmetic per vector, where the batched path dequantizes every row
+     * first and then multiplies it as floats, a cost that barely changes from 2 to 8 vectors. So a
+     * second request no longer makes each step 2-4x longer (bench decode on the 86M model, Q8_0: 4.4-4.5
+     * ms at batch 1, 18-19 at batch 2 batched, 8.5-10.9 row by row), and a vector gets the same bits as
+     * alone. The limits are where the two costs met in bench kernels and bench decode, 2 threads
+     * (docs/performance.md, "Small batches"). F32 with 16-lane vectors has none: its dot products of
+     * eight rows with two vectors ({@link F32Rows}) use every lane of every FMA and ran as fast as or
+     * faster than the outer products at every batch measured, 2 to 500, so there an F32 model's outputs
+     * never depend on the batch. With 8-lane vectors (AVX2: 16 registers, too few for the kernel's 16
+     * accumulators) they lost from batch 8 on (docs/performance.md, "F32 batches as dot products").
      * {@code -Dquire.small-batch=N} sets it for every type that can (benchmarks).
      */
     static int smallBatch(TensorType type) {
@@ -188,6 +190,7 @@ public final class MatMul {
             case F16, Q6_K, Q2_K, Q5_1 -> 3;
             case Q8_0, Q4_0, Q4_1, Q4_K, Q5_K -> 4;
             case BF16 -> 8;
+            case F32 -> Simd.L >= 16 ? Integer.MAX_VALUE : 4;
             default -> 1;
         };
     }
@@ -199,11 +202,10 @@ public final class MatMul {
      * pairs of panels and 8 for a panel left over, so 24 when a batch has both. A batch longer than a
      * chunk (a prompt) takes 24 rows in any case: it is read from L2 once per 24 rows, not once per 6.
      * A short batch gains nothing from that and keeps small tiles (measured: bench kernels, batch 6).
-     * F32 batches of one panel take 24 rows, four times six read in place, eight for the copied last tile.
      */
     static int tileRows(TensorType type, int batch) {
         int panels = BatchTile.panels(batch);
-        if (panels == 1) return type == TensorType.F32 ? 24 : BatchTile.ODD_ROWS;
+        if (panels == 1) return BatchTile.ODD_ROWS;
         if (panels % 2 == 1 || batch > BATCH_CHUNK) return 24;
         return BatchTile.PAIR_ROWS;
     }
@@ -218,9 +220,12 @@ public final class MatMul {
         if (j.rowwise) {
             int r = from * ROWS_PER_UNIT_B1;
             int rEnd = Math.min(rows, to * ROWS_PER_UNIT_B1);
-            if (type == TensorType.F32 && batch == 1) {
-                // Eight rows at once: eight memory streams in flight, one load of x for eight rows.
-                for (; r + 8 <= rEnd; r += 8) dotF32x8(base + r * rowBytes, cols, x, out, r);
+            if (type == TensorType.F32) {
+                // Eight rows at once, the vectors two at a time (F32Rows); the rest row by row below.
+                float[] chains = F32Rows.chains(batch);
+                for (; r + 8 <= rEnd; r += 8) {
+                    F32Rows.dot8(base + r * rowBytes, cols, x, j.xStride, batch, out, rows, r, chains);
+                }
             }
             // The K-quants' unpacked block scales: this thread's array, fetched once per unit, not per row.
             int[] scales = KQuants.SCALES.get();
@@ -245,15 +250,6 @@ public final class MatMul {
         for (int u = from; u < to; u++) {
             int r0 = u * tileRows;
             int nr = Math.min(rows, r0 + tileRows) - r0;
-            if (type == TensorType.F32 && panels == 1 && nr == tileRows) {
-                // A batch of one panel reads each F32 tile once: broadcast from where it is stored, the
-                // weights' stream from memory overlaps the FMAs instead of preceding them in a copy.
-                // (Two panels at once from stored rows ran out of registers under C2: slower than the copy.)
-                for (int i = 0; i < nr; i += BatchTile.PAIR_ROWS) {
-                    BatchTile.multiplyStored(base + (r0 + i) * rowBytes, cols, j.panels, batch, out, rows, r0 + i, tile);
-                }
-                continue;
-            }
             for (int i = 0; i < nr; i++) {
                 if (withMin) {
                     SmallBlockQuants.dequantizeRowWithoutMin(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols,
@@ -293,44 +289,6 @@ public final class MatMul {
             local.set(a);
         }
         return a;
-    }
-
-    /** Batch 1, eight F32 rows at address w (cols floats apart) dotted with x into out[r0..r0+7]. */
-    private static void dotF32x8(long w, int cols, float[] x, float[] out, int r0) {
-        final MemorySegment seg = Simd.ALL;
-        final var F = Simd.F;
-        final int L = Simd.L;
-        final long rb = 4L * cols;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        int c = 0;
-        for (int bound = cols - cols % L; c < bound; c += L) {
-            FloatVector v = FloatVector.fromArray(F, x, c);
-            long o = w + 4L * c;
-            a0 = FloatVector.fromMemorySegment(F, seg, o, LE).fma(v, a0);
-            a1 = FloatVector.fromMemorySegment(F, seg, o + rb, LE).fma(v, a1);
-            a2 = FloatVector.fromMemorySegment(F, seg, o + 2 * rb, LE).fma(v, a2);
-            a3 = FloatVector.fromMemorySegment(F, seg, o + 3 * rb, LE).fma(v, a3);
-            a4 = FloatVector.fromMemorySegment(F, seg, o + 4 * rb, LE).fma(v, a4);
-            a5 = FloatVector.fromMemorySegment(F, seg, o + 5 * rb, LE).fma(v, a5);
-            a6 = FloatVector.fromMemorySegment(F, seg, o + 6 * rb, LE).fma(v, a6);
-            a7 = FloatVector.fromMemorySegment(F, seg, o + 7 * rb, LE).fma(v, a7);
-        }
-        float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
-        float s4 = a4.reduceLanes(ADD), s5 = a5.reduceLanes(ADD), s6 = a6.reduceLanes(ADD), s7 = a7.reduceLanes(ADD);
-        for (; c < cols; c++) {
-            float v = x[c];
-            long o = w + 4L * c;
-            s0 += seg.get(Layouts.FLOAT_LE, o) * v;
-            s1 += seg.get(Layouts.FLOAT_LE, o + rb) * v;
-            s2 += seg.get(Layouts.FLOAT_LE, o + 2 * rb) * v;
-            s3 += seg.get(Layouts.FLOAT_LE, o + 3 * rb) * v;
-            s4 += seg.get(Layouts.FLOAT_LE, o + 4 * rb) * v;
-            s5 += seg.get(Layouts.FLOAT_LE, o + 5 * rb) * v;
-            s6 += seg.get(Layouts.FLOAT_LE, o + 6 * rb) * v;
-            s7 += seg.get(Layouts.FLOAT_LE, o + 7 * rb) * v;
-        }
-        out[r0] = s0; out[r0 + 1] = s1; out[r0 + 2] = s2; out[r0 + 3] = s3;
-        out[r0 + 4] = s4; out[r0 + 5] = s5; out[r0 + 6] = s6; out[r0 + 7] = s7;
     }
 
     // ---- batch 1: one row of stored bytes dotted with x ----
