@@ -28,7 +28,9 @@ import jdk.incubator.vector.ShortVector;
  * batch of another type ({@link #smallBatch}) runs the batch-1 kernels once per vector. Larger
  * batches dequantize a tile of rows ({@link #tileRows}) into a per-thread float scratch once and
  * multiply it into every vector of the batch, packed once per call into panels, as outer products
- * ({@link BatchTile}), which keeps the FMA units busy.
+ * ({@link BatchTile}), which keeps the FMA units busy. F32 tiles (batches above F32's limit: AVX2 only,
+ * unless set) are read in place from the mapped file for a batch of one panel (at most L vectors):
+ * there the copy was a third of the time; with two panels the in-place kernel ran out of registers.
  *
  * <p>Over 400 lines on purpose: a batch-1 kernel for each stored type (F32, F16, BF16, Q8_0, Q4_0),
  * alike in shape and read side by side; apart they would share nothing.
@@ -171,10 +173,10 @@ public final class MatMul {
      * second request no longer makes each step 2-4x longer (bench decode on the 86M model, Q8_0: 4.4-4.5
      * ms at batch 1, 18-19 at batch 2 batched, 8.5-10.9 row by row), and a vector gets the same bits as
      * alone. The limits are where the two costs met in bench kernels and bench decode, 2 threads
-     * (docs/performance.md, "Small batches"). F32 with 16-lane vectors has none: its dot products of
-     * eight rows with two vectors ({@link F32Rows}) use every lane of every FMA and ran as fast as or
-     * faster than the outer products at every batch measured, 2 to 500, so there an F32 model's outputs
-     * never depend on the batch. With 8-lane vectors (AVX2: 16 registers, too few for the kernel's 16
+     * (docs/performance.md, "Small batches"). F32 takes dot products of eight rows with two vectors
+     * ({@link F32Rows}), which use every lane of every FMA: with 16-lane vectors they ran as fast as the
+     * outer products or faster up to 32 vectors (bench decode, bench kernels), 3-8% slower on prompts of
+     * 64-500 tokens (bench prefill); with 8 lanes (AVX2: 16 registers, too few for the kernel's 16
      * accumulators) they lost from batch 8 on (docs/performance.md, "F32 batches as dot products").
      * {@code -Dquire.small-batch=N} sets it for every type that can (benchmarks).
      */
@@ -190,7 +192,7 @@ public final class MatMul {
             case F16, Q6_K, Q2_K, Q5_1 -> 3;
             case Q8_0, Q4_0, Q4_1, Q4_K, Q5_K -> 4;
             case BF16 -> 8;
-            case F32 -> Simd.L >= 16 ? Integer.MAX_VALUE : 4;
+            case F32 -> Simd.L >= 16 ? 32 : 4;
             default -> 1;
         };
     }
@@ -202,10 +204,11 @@ public final class MatMul {
      * pairs of panels and 8 for a panel left over, so 24 when a batch has both. A batch longer than a
      * chunk (a prompt) takes 24 rows in any case: it is read from L2 once per 24 rows, not once per 6.
      * A short batch gains nothing from that and keeps small tiles (measured: bench kernels, batch 6).
+     * F32 batches of one panel take 24 rows, four times six read in place, eight for the copied last tile.
      */
     static int tileRows(TensorType type, int batch) {
         int panels = BatchTile.panels(batch);
-        if (panels == 1) return BatchTile.ODD_ROWS;
+        if (panels == 1) return type == TensorType.F32 ? 24 : BatchTile.ODD_ROWS;
         if (panels % 2 == 1 || batch > BATCH_CHUNK) return 24;
         return BatchTile.PAIR_ROWS;
     }
@@ -250,6 +253,15 @@ public final class MatMul {
         for (int u = from; u < to; u++) {
             int r0 = u * tileRows;
             int nr = Math.min(rows, r0 + tileRows) - r0;
+            if (type == TensorType.F32 && panels == 1 && nr == tileRows) {
+                // A batch of one panel reads each F32 tile once: broadcast from where it is stored, the
+                // weights' stream from memory overlaps the FMAs instead of preceding them in a copy.
+                // (Two panels at once from stored rows ran out of registers under C2: slower than the copy.)
+                for (int i = 0; i < nr; i += BatchTile.PAIR_ROWS) {
+                    BatchTile.multiplyStored(base + (r0 + i) * rowBytes, cols, j.panels, batch, out, rows, r0 + i, tile);
+                }
+                continue;
+            }
             for (int i = 0; i < nr; i++) {
                 if (withMin) {
                     SmallBlockQuants.dequantizeRowWithoutMin(type, base + (r0 + i) * rowBytes, cols, scratch, i * cols,

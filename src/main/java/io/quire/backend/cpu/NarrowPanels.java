@@ -66,4 +66,25 @@ final class NarrowPanels {
         a0.intoArray(tile, 0); a1.intoArray(tile, L); a2.intoArray(tile, 2 * L); a3.intoArray(tile, 3 * L);
         a4.intoArray(tile, 4 * L); a5.intoArray(tile, 5 * L); a6.intoArray(tile, 6 * L); a7.intoArray(tile, 7 * L);
     }
+
+    static void kernel6x1(long w, int cols, float[] panels, int p, float[] tile) {
+        final var F = FloatVector.SPECIES_256;
+        final java.lang.foreign.MemorySegment seg = Simd.ALL;
+        final long rb = 4L * cols;
+        long w0 = w, w1 = w0 + rb, w2 = w1 + rb, w3 = w2 + rb, w4 = w3 + rb, w5 = w4 + rb;
+        int q0 = p * cols * L;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+        for (int c = 0; c < cols; c++) {
+            long b = 4L * c;
+            FloatVector v = FloatVector.fromArray(F, panels, q0 + c * L);
+            a0 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w0 + b)).fma(v, a0);
+            a1 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w1 + b)).fma(v, a1);
+            a2 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w2 + b)).fma(v, a2);
+            a3 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w3 + b)).fma(v, a3);
+            a4 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w4 + b)).fma(v, a4);
+            a5 = FloatVector.broadcast(F, seg.get(Layouts.FLOAT_LE, w5 + b)).fma(v, a5);
+        }
+        a0.intoArray(tile, 0); a1.intoArray(tile, L); a2.intoArray(tile, 2 * L);
+        a3.intoArray(tile, 3 * L); a4.intoArray(tile, 4 * L); a5.intoArray(tile, 5 * L);
+    }
 }
