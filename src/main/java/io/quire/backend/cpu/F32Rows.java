@@ -27,7 +27,7 @@ final class F32Rows {
     private F32Rows() {}
 
     /** Vectors whose chains' state goes through {@link #chains} at a time (32 KiB). */
-    private static final int GROUP = 64;
+    static final int GROUP = 64;
 
     private static final ThreadLocal<float[]> CHAINS = ThreadLocal.withInitial(() -> new float[0]);
 

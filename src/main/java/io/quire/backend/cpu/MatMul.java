@@ -134,7 +134,7 @@ public final class MatMul {
             float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)
                     : rowwise && type == TensorType.Q5_0 ? blockSums(xw, 0, batch * cols) : null;
             float[] panels = null;
-            if (!rowwise) {
+            if (!rowwise && !tileDots(type, batch)) {
                 // Each distinct input packed once per call for all weights that take it.
                 for (int k = 0; k < i && panels == null; k++) if (jobs[k].x == xw) panels = jobs[k].panels;
                 if (panels == null) {
@@ -200,6 +200,20 @@ public final class MatMul {
     private static final int SMALL_BATCH = Integer.getInteger("quire.small-batch", 0);
 
     /**
+     * Largest batch whose dequantized tiles go through {@link TileDots}' dot products rather than
+     * {@link BatchTile}'s outer products: up to 20 vectors the dots were faster (bench decode, Q8_0 and
+     * Q4_K_M, 2 threads: 1.3x at 5 and 12, even at 8, where one 8-lane panel is full), at 24 and 32
+     * slower (docs/performance.md, "Dequantized tiles as dot products"). 0 with 8-lane vectors, where
+     * the dot kernels spill registers. {@code -Dquire.tile-dot-batch=N} sets it (benchmarks).
+     */
+    static final int TILE_DOT_BATCH = Integer.getInteger("quire.tile-dot-batch", Simd.L >= 16 ? 20 : 0);
+
+    /** Whether a batch of {@code batch} above the row-by-row limit takes {@link TileDots} (F32: never). */
+    private static boolean tileDots(TensorType type, int batch) {
+        return type != TensorType.F32 && batch <= TILE_DOT_BATCH;
+    }
+
+    /**
      * Rows of a tile of a batch of {@code batch > 1}: what its kernels take ({@link BatchTile}), 6 for
      * pairs of panels and 8 for a panel left over, so 24 when a batch has both. A batch longer than a
      * chunk (a prompt) takes 24 rows in any case: it is read from L2 once per 24 rows, not once per 6.
@@ -207,6 +221,7 @@ public final class MatMul {
      * F32 batches of one panel take 24 rows, four times six read in place, eight for the copied last tile.
      */
     static int tileRows(TensorType type, int batch) {
+        if (tileDots(type, batch)) return 8;
         int panels = BatchTile.panels(batch);
         if (panels == 1) return type == TensorType.F32 ? 24 : BatchTile.ODD_ROWS;
         if (panels % 2 == 1 || batch > BATCH_CHUNK) return 24;
@@ -248,6 +263,8 @@ public final class MatMul {
         int blocks = cols / 32;
         float[] mins = withMin ? atLeast(MINS, tileRows * blocks) : null;
         float[] tile = TILE_SUMS.get();
+        boolean dots = tileDots(type, batch);
+        float[] chains = dots ? F32Rows.chains(batch) : null;
         int panels = BatchTile.panels(batch);
         int chunkPanels = BATCH_CHUNK / BatchTile.lanes(batch);  // BATCH_CHUNK in panels
         for (int u = from; u < to; u++) {
@@ -272,9 +289,13 @@ public final class MatMul {
             }
             // A last tile of fewer rows is padded with zero rows: the kernels take whole multiples of theirs.
             java.util.Arrays.fill(scratch, nr * cols, tileRows * cols, 0f);
-            for (int p0 = 0; p0 < panels; p0 += chunkPanels) {
-                int p1 = Math.min(panels, p0 + chunkPanels);
-                BatchTile.multiply(scratch, 0, nr, cols, j.panels, p0, p1, batch, out, rows, r0, tile);
+            if (dots) {
+                TileDots.dot8(scratch, cols, x, j.xStride, batch, out, rows, r0, nr, chains);
+            } else {
+                for (int p0 = 0; p0 < panels; p0 += chunkPanels) {
+                    int p1 = Math.min(panels, p0 + chunkPanels);
+                    BatchTile.multiply(scratch, 0, nr, cols, j.panels, p0, p1, batch, out, rows, r0, tile);
+                }
             }
             if (withMin) {
                 // + sum over blocks of m * s, s the Q8_1 block sums of each vector (llama.cpp's summs).

@@ -129,26 +129,35 @@ class MatMulTest {
 
     @Test
     void aVectorGivesTheSameBitsInAnyBatchAboveItsTypesSmallBatch() {
-        // BatchTile sums each (row, vector) in one FMA chain whichever kernel and panel it lands in:
-        // a sequence's products must not change with the other sequences batched beside it.
+        // BatchTile sums each (row, vector) in one FMA chain whichever kernel and panel it lands in, and
+        // TileDots (batches up to MatMul.TILE_DOT_BATCH) in one chain and one lane reduction: within each
+        // path, a sequence's products must not change with the other sequences batched beside it.
         int rows = 37;  // not a multiple of the tile's
         for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0, TensorType.Q4_K}) {
             int c = type == TensorType.Q4_K ? 256 : 96;
             Tensor t = type == TensorType.Q4_K ? RandomBlocks.tensor("w", type, rows, c, 3)
                     : tensor(type, rows, c, randomValues(rows * c));
             float[] x = randomValues(70 * c);
+            int dotLimit = type == TensorType.F32 ? 0 : MatMul.TILE_DOT_BATCH;
+            // The reference of each path: the last 70 vectors (outer products), the last dotLimit (dots).
             float[] all = new float[70 * rows];
             MatMul.matmul(t, x, 70, all);
+            float[] dots = new float[Math.max(dotLimit, 1) * rows];
+            if (dotLimit > MatMul.smallBatch(type)) {
+                MatMul.matmul(t, java.util.Arrays.copyOfRange(x, (70 - dotLimit) * c, 70 * c), dotLimit, dots);
+            }
             // On a core that splits 512-bit ops (BatchTile.lanes), 2-8, 17-24, 33-40 and 49-56 take
             // 8-lane panels and the rest 16: both against batch 70's 16-lane panels.
             int checked = 0;
-            for (int batch : new int[] {2, 3, 5, 8, 9, 16, 17, 24, 25, 33, 40, 41, 56, 64}) {
+            for (int batch : new int[] {2, 3, 5, 8, 9, 12, 16, 17, 18, 20, 21, 24, 25, 33, 40, 41, 56, 64}) {
                 if (batch <= MatMul.smallBatch(type)) continue;  // row by row: the next test
                 int first = 70 - batch;  // the last vectors of x, so they sit in other panels and lanes
                 float[] part = new float[batch * rows];
                 MatMul.matmul(t, java.util.Arrays.copyOfRange(x, first * c, 70 * c), batch, part);
-                assertThat(part).as(type + " batch " + batch)
-                        .containsExactly(java.util.Arrays.copyOfRange(all, first * rows, 70 * rows));
+                float[] expected = batch <= dotLimit
+                        ? java.util.Arrays.copyOfRange(dots, (dotLimit - batch) * rows, dotLimit * rows)
+                        : java.util.Arrays.copyOfRange(all, first * rows, 70 * rows);
+                assertThat(part).as(type + " batch " + batch).containsExactly(expected);
                 checked++;
             }
             assertThat(checked).as(type.toString()).isGreaterThanOrEqualTo(5);
