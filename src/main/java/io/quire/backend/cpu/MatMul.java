@@ -23,14 +23,15 @@ import jdk.incubator.vector.ShortVector;
  *
  * <p>Batch 1 is memory-bound: each row is streamed once and dotted with x straight from the stored
  * bytes. On AVX-512 machines that double-pump 512-bit ops, the Q4_0/Q8_0 unpacking keeps those types
- * compute-bound. F32 rows go eight at a time at every batch size ({@link F32Rows}): eight memory
- * streams in flight, each load of x serving eight rows, the batch's vectors two at a time. A small
- * batch of another type ({@link #smallBatch}) runs the batch-1 kernels once per vector. Larger
- * batches dequantize a tile of rows ({@link #tileRows}) into a per-thread float scratch once and
- * multiply it into every vector of the batch, packed once per call into panels, as outer products
- * ({@link BatchTile}), which keeps the FMA units busy. F32 tiles (batches above F32's limit: AVX2 only,
- * unless set) are read in place from the mapped file for a batch of one panel (at most L vectors):
- * there the copy was a third of the time; with two panels the in-place kernel ran out of registers.
+ * compute-bound. F32 rows go eight at a time up to F32's {@link #smallBatch} ({@link F32Rows}): eight
+ * memory streams in flight, each load of x serving eight rows, the batch's vectors two at a time. A
+ * small batch of another type runs the batch-1 kernels once per vector. Larger batches dequantize a
+ * tile of rows ({@link #tileRows}) into a per-thread float scratch once and multiply it into every
+ * vector of the batch: up to {@link #TILE_DOT_BATCH} vectors as dot products ({@link TileDots}), above
+ * as outer products of panels packed once per call ({@link BatchTile}), which keep the FMA units busy.
+ * F32 tiles (batches above F32's limit) are read in place from the mapped file for a batch of one
+ * panel (at most L vectors): there the copy was a third of the time; with two panels the in-place
+ * kernel ran out of registers.
  *
  * <p>Over 400 lines on purpose: a batch-1 kernel for each stored type (F32, F16, BF16, Q8_0, Q4_0),
  * alike in shape and read side by side; apart they would share nothing.
@@ -214,8 +215,8 @@ public final class MatMul {
     }
 
     /**
-     * Rows of a tile of a batch of {@code batch > 1}: what its kernels take ({@link BatchTile}), 6 for
-     * pairs of panels and 8 for a panel left over, so 24 when a batch has both. A batch longer than a
+     * Rows of a tile of a batch of {@code batch > 1}: what its kernels take, 8 for {@link TileDots}; for
+     * {@link BatchTile}, 6 for pairs of panels and 8 for a panel left over, so 24 when a batch has both. A batch longer than a
      * chunk (a prompt) takes 24 rows in any case: it is read from L2 once per 24 rows, not once per 6.
      * A short batch gains nothing from that and keeps small tiles (measured: bench kernels, batch 6).
      * F32 batches of one panel take 24 rows, four times six read in place, eight for the copied last tile.
