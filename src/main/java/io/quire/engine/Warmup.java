@@ -12,7 +12,8 @@ import java.util.function.Consumer;
  * a heap burst of boxed vectors, and summing in another order (a cold server's first greedy tokens
  * could differ from a warm one's: docs/performance.md). Each round prefills its sequences in two
  * passes (the tiled kernels), then decodes them at one batch width per step ({@link #WIDTHS}): every
- * panel shape of the batched products (BatchTile, NarrowPanels) and the batch-1 kernels. The prompts
+ * panel shape of the batched products (BatchTile, NarrowPanels), their dot products (F32Rows,
+ * TileDots) and the batch-1 kernels. The prompts
  * differ in length and most are not a multiple of the vector length, so the part-filled attention
  * tiles and the loops' tails run too. A branch C2 never saw taken is compiled as a trap, and the
  * first real batch that takes it sends the code back to C1's profiling tier, where the kernels box
@@ -31,8 +32,10 @@ final class Warmup {
      * The decode steps' batch widths, sequence 0 in every one. With 16 lanes: 36 and 20 vectors take
      * 8-lane panels where those apply (5 and 3 panels: pairs and one left over), 32 two full 16-lane
      * panels, 12 and 9 one part-filled; 4, 3 and 2 one 8-lane panel; 1 the batch-1 kernels. With 8
-     * lanes they make 5, 4, 3, 2 and 1 panels. Widths past the sequences the cache holds are cut to
-     * what it holds.
+     * lanes they make 5, 4, 3, 2 and 1 panels. Those are the outer products' shapes; the dot products
+     * that take F32 batches up to 32 and quantized ones from their row-by-row limit to 20 (with 16
+     * lanes) run as pairs of vectors and, at the odd widths, one left over. Widths past the sequences
+     * the cache holds are cut to what it holds.
      */
     private static final int[] WIDTHS = {36, 32, 20, 12, 9, 4, 3, 2, 1};
     private static final int DECODE_STEPS = WIDTHS.length;
