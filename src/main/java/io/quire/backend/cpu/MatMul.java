@@ -190,9 +190,8 @@ public final class MatMul {
         if (SMALL_BATCH >= 1) return SMALL_BATCH;
         return switch (type) {
             case Q3_K, IQ4_XS, Q5_0, IQ4_NL, Q4_0 -> 2;
-            case F16, Q6_K, Q2_K, Q5_1 -> 3;
-            case Q8_0, Q4_1, Q4_K, Q5_K -> 4;
-            case BF16 -> 8;
+            case F16, Q6_K, Q2_K, Q5_1, Q5_K -> 3;
+            case Q8_0, Q4_1, Q4_K, BF16 -> 4;
             case F32 -> Simd.L >= 16 ? 32 : 4;
             default -> 1;
         };
