@@ -1,5 +1,6 @@
 package io.quire.backend.cpu;
 
+import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.B2F;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.I2F;
@@ -302,13 +303,29 @@ public final class MatMul {
                 float[] s = j.xBlockSums;
                 for (int b = 0; b < batch; b++) {
                     for (int i = 0; i < nr; i++) {
-                        float summs = 0;
-                        for (int k = 0; k < blocks; k++) summs += mins[i * blocks + k] * s[b * blocks + k];
-                        out[b * rows + r0 + i] += summs;
+                        out[b * rows + r0 + i] += offsets(mins, i * blocks, s, b * blocks, blocks);
                     }
                 }
             }
         }
+    }
+
+    /**
+     * {@code sum_k m[mOff + k] * s[sOff + k]} over a row's {@code n} blocks: the offsets' part of a
+     * Q4_1/Q5_1 sum, in vector lanes. One scalar chain took a third of a batch of two's time (a
+     * multiply-add's latency per block, 64 blocks per row of 2,048).
+     */
+    private static float offsets(float[] m, int mOff, float[] s, int sOff, int n) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        FloatVector acc = FloatVector.zero(F);
+        int k = 0;
+        for (int bound = n - n % L; k < bound; k += L) {
+            acc = FloatVector.fromArray(F, m, mOff + k).fma(FloatVector.fromArray(F, s, sOff + k), acc);
+        }
+        float sum = acc.reduceLanes(ADD);
+        for (; k < n; k++) sum += m[mOff + k] * s[sOff + k];
+        return sum;
     }
 
     /**
