@@ -189,10 +189,18 @@ public final class MatMul {
         };
         if (!can) return 1;
         if (SMALL_BATCH >= 1) return SMALL_BATCH;
+        // With the tile dots (16 lanes) the batched path wins earlier: the first number is where it
+        // met row by row with them, the second without.
+        boolean dots = TILE_DOT_BATCH >= 2;
         return switch (type) {
-            case Q3_K, IQ4_XS, Q5_0, IQ4_NL, Q4_0 -> 2;
-            case F16, Q6_K, Q2_K, Q5_1, Q5_K -> 3;
-            case Q8_0, Q4_1, Q4_K, BF16 -> 4;
+            case Q3_K, IQ4_XS, Q5_0, IQ4_NL -> dots ? 1 : 2;
+            case Q2_K, Q5_1 -> dots ? 1 : 3;
+            case Q4_0 -> dots ? 2 : 4;
+            case F16, Q6_K -> 3;
+            case Q5_K -> dots ? 3 : 4;
+            case Q4_1 -> dots ? 3 : 4;
+            case Q8_0, Q4_K -> 4;
+            case BF16 -> dots ? 4 : 8;
             case F32 -> Simd.L >= 16 ? 32 : 4;
             default -> 1;
         };

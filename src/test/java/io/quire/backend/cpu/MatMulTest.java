@@ -167,12 +167,13 @@ class MatMulTest {
     @Test
     void aSmallBatchGivesEachVectorTheBitsItGetsAlone() {
         int rows = 37;
+        int rowByRow = 0;
         for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0, TensorType.Q4_K,
                 TensorType.Q6_K, TensorType.Q3_K, TensorType.IQ4_XS, TensorType.BF16, TensorType.Q4_1, TensorType.Q5_0,
                 TensorType.Q5_1, TensorType.IQ4_NL}) {
             // At most 19 (F32's limit is 32): pairs, an odd vector, and more than one panel's worth.
             int limit = Math.min(MatMul.smallBatch(type), 19);
-            assertThat(limit).as(type.toString()).isGreaterThan(1);
+            if (limit > 1) rowByRow++;  // a type of limit 1 (its batched path wins from 2) checks only the rounding below
             int c = type == TensorType.F32 ? 520 : 512;  // F32: a scalar tail of columns too
             boolean plain = type == TensorType.Q8_0 || type == TensorType.Q4_0 || type == TensorType.BF16
                     || type == TensorType.F32;
@@ -215,6 +216,7 @@ class MatMulTest {
                         .isCloseTo(one[r], org.assertj.core.api.Assertions.within(2e-3f * (1 + Math.abs(one[r]))));
             }
         }
+        assertThat(rowByRow).as("types going row by row").isGreaterThanOrEqualTo(5);
     }
 
     @Test
