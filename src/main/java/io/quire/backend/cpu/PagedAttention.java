@@ -11,6 +11,8 @@ import java.lang.ref.Reference;
  * table entries before the window are not read (they may be freed, -1).
  */
 public final class PagedAttention {
+    /** Units per thread below which a tile's KV heads are split into ranges (Parallel's chunks per thread, doubled). */
+    private static final int HEAD_SPLIT = 8;
     private static final ThreadLocal<int[]> TILES = ThreadLocal.withInitial(() -> new int[256]);
 
     private PagedAttention() {}
@@ -73,23 +75,29 @@ public final class PagedAttention {
         int kvDim = numKvHeads * headDim;
         long work = 0;
         for (int t = 0; t < numTokens; t++) work += 2L * (positions[t] + 1 - first(positions[t], window)) * qDim;
-        // One unit per (tile, KV head). A tile of consecutive positions of one sequence (a prompt chunk)
-        // whose rows (tokens x the group's query heads) fill half a vector to one goes through
-        // AttentionTile; other tiles (decode tokens, groups wider than a vector) token by token.
+        // One unit per (tile, range of KV heads). A tile of consecutive positions of one sequence (a
+        // prompt chunk) whose rows (tokens x the group's query heads) fill half a vector to one goes
+        // through AttentionTile, head by head; other tiles (decode tokens, groups wider than a vector)
+        // token by token, each block's heads in turn (TokenAttention). The heads are split into as many
+        // ranges as keep every thread busy when there are few tiles (one stream), and no more.
         int[] tiles = tiles(numTokens, positions, tokenSeq, group);
         int numTiles = tiles[numTokens + 1];
-        Parallel.forRange(numTiles * numKvHeads, work, (from, to) -> {
+        int parts = Math.clamp(HEAD_SPLIT * Parallel.threads() / numTiles, 1, numKvHeads);
+        Parallel.forRange(numTiles * parts, work, (from, to) -> {
             for (int u = from; u < to; u++) {
-                int tile = u / numKvHeads;
-                int kvHead = u % numKvHeads;
+                int tile = u / parts;
+                int part = u % parts;
+                int h0 = part * numKvHeads / parts, h1 = (part + 1) * numKvHeads / parts;
                 int t0 = tiles[tile], t1 = tiles[tile + 1];
                 int rows = (t1 - t0) * group;
                 if (rows >= AttentionTile.MIN_ROWS && rows <= AttentionTile.MAX_ROWS) {
-                    AttentionTile.attend(q, out, (int) qDim, t0, t1 - t0, positions[t0], group, kvHead, headDim,
-                            blockTables[tokenSeq[t0]], bs, kvDim, keys, values, type, window, scale, softcap);
+                    for (int kvHead = h0; kvHead < h1; kvHead++) {
+                        AttentionTile.attend(q, out, (int) qDim, t0, t1 - t0, positions[t0], group, kvHead, headDim,
+                                blockTables[tokenSeq[t0]], bs, kvDim, keys, values, type, window, scale, softcap);
+                    }
                 } else {
                     for (int t = t0; t < t1; t++) {
-                        TokenAttention.attend(q, out, t, kvHead, positions, blockTables[tokenSeq[t]], numHeads,
+                        TokenAttention.attend(q, out, t, h0, h1 - h0, positions, blockTables[tokenSeq[t]], numHeads,
                                 group, headDim, bs, kvDim, keys, values, type, window, scale, softcap);
                     }
                 }

@@ -24,48 +24,55 @@ final class TokenAttention {
     private TokenAttention() {}
 
     /**
-     * Token t's query heads of one KV group, by dot products: the decode path. {@code type}: what the
-     * cache holds, F32, F16 or FP8.
+     * Token t's query heads of KV heads {@code kvHead0 .. kvHead0 + kvHeads - 1}, by dot products: the
+     * decode path. {@code type}: what the cache holds, F32, F16 or FP8. A block holds its KV heads'
+     * rows one head after the other, so with every head of a block read before the next block the
+     * reads run through memory in order, which the prefetchers follow; head after head through the
+     * whole sequence they jumped 4 KiB at a time. Each query head's arithmetic is the same either way.
      */
-    static void attend(float[] q, float[] out, int t, int kvHead, int[] positions, int[] table,
+    static void attend(float[] q, float[] out, int t, int kvHead0, int kvHeads, int[] positions, int[] table,
             int numHeads, int group, int headDim, int bs, int kvDim, long keys, long values, TensorType type, int window,
             float scale, float softcap) {
         boolean half = type == TensorType.F16;
         Fp8 f8 = Fp8.of(type);
+        long bytes = half ? 2 : f8 != null ? 1 : 4;
         int start = PagedAttention.first(positions[t], window);
         int len = positions[t] + 1 - start;
-        int qOff = t * numHeads * headDim + kvHead * group * headDim;
-        float[] scores = Scratch.floats(SCORES, group * len);
+        int heads = kvHeads * group;
+        int qOff = t * numHeads * headDim + kvHead0 * group * headDim;
+        float[] scores = Scratch.floats(SCORES, heads * len);
         int[] rowOf = Scratch.ints(OFFSETS, len);
-        PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead, headDim, rowOf);
+        PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead0, headDim, rowOf);
         float[] qp = null, acc = null;
         float dotScale = 1f;
         if (half || f8 != null) {
-            // The group's queries in the row reader's lane order, and its outputs summed in that order.
-            qp = Scratch.floats(HALF_Q, group * headDim);
-            acc = Scratch.floats(HALF_OUT, group * headDim);
-            for (int g = 0; g < group; g++) {
+            // The queries in the row reader's lane order, and the outputs summed in that order.
+            qp = Scratch.floats(HALF_Q, heads * headDim);
+            acc = Scratch.floats(HALF_OUT, heads * headDim);
+            for (int g = 0; g < heads; g++) {
                 if (half) HalfRows.permute(q, qOff + g * headDim, qp, g * headDim, headDim);
                 else Fp8Rows.permute(q, qOff + g * headDim, qp, g * headDim, headDim, Fp8Rows.queryScale(f8));
             }
-            Arrays.fill(acc, 0, group * headDim, 0f);
+            Arrays.fill(acc, 0, heads * headDim, 0f);
             if (f8 != null) dotScale = Fp8Rows.dotScale(f8);
         }
         for (int j0 = 0; j0 < len; j0 += bs) {
             int j1 = Math.min(len, j0 + bs);
-            for (int g = 0; g < group; g++) {
+            for (int g = 0; g < heads; g++) {
                 int qh = qOff + g * headDim;
+                // this query head's KV head, from kvHead0's rows: the next head's rows follow a block's
+                long k = keys + bytes * ((long) (g / group) * bs * headDim);
                 if (half) {
                     for (int j = j0; j < j1; j++) {
-                        scores[g * len + j] = scale * HalfRows.dot(qp, g * headDim, keys + 2L * rowOf[j], headDim);
+                        scores[g * len + j] = scale * HalfRows.dot(qp, g * headDim, k + 2L * rowOf[j], headDim);
                     }
                 } else if (f8 != null) {
                     float s = scale * dotScale;
                     for (int j = j0; j < j1; j++) {
-                        scores[g * len + j] = s * Fp8Rows.dot(f8, qp, g * headDim, keys + rowOf[j], headDim);
+                        scores[g * len + j] = s * Fp8Rows.dot(f8, qp, g * headDim, k + rowOf[j], headDim);
                     }
                 } else {
-                    for (int j = j0; j < j1; j++) scores[g * len + j] = scale * dot(q, qh, keys + 4L * rowOf[j], headDim);
+                    for (int j = j0; j < j1; j++) scores[g * len + j] = scale * dot(q, qh, k + 4L * rowOf[j], headDim);
                 }
                 if (softcap > 0) {
                     for (int j = j0; j < j1; j++) {
@@ -74,7 +81,7 @@ final class TokenAttention {
                 }
             }
         }
-        for (int g = 0; g < group; g++) {
+        for (int g = 0; g < heads; g++) {
             float max = Float.NEGATIVE_INFINITY;
             for (int j = g * len, end = j + len; j < end; j++) max = Math.max(max, scores[j]);
             float inv = 1f / expInPlace(scores, g * len, len, max);
@@ -84,16 +91,17 @@ final class TokenAttention {
         }
         for (int j0 = 0; j0 < len; j0 += bs) {
             int j1 = Math.min(len, j0 + bs);
-            for (int g = 0; g < group; g++) {
-                if (half) HalfRows.addWeighted(scores, g * len, rowOf, j0, j1, values, headDim, acc, g * headDim);
-                else if (f8 != null) Fp8Rows.addWeighted(f8, scores, g * len, rowOf, j0, j1, values, headDim, acc, g * headDim);
-                else addWeighted(scores, g * len, rowOf, j0, j1, values, headDim, out, qOff + g * headDim);
+            for (int g = 0; g < heads; g++) {
+                long v = values + bytes * ((long) (g / group) * bs * headDim);
+                if (half) HalfRows.addWeighted(scores, g * len, rowOf, j0, j1, v, headDim, acc, g * headDim);
+                else if (f8 != null) Fp8Rows.addWeighted(f8, scores, g * len, rowOf, j0, j1, v, headDim, acc, g * headDim);
+                else addWeighted(scores, g * len, rowOf, j0, j1, v, headDim, out, qOff + g * headDim);
             }
         }
         if (half) {
-            for (int g = 0; g < group; g++) HalfRows.unpermute(acc, g * headDim, out, qOff + g * headDim, headDim);
+            for (int g = 0; g < heads; g++) HalfRows.unpermute(acc, g * headDim, out, qOff + g * headDim, headDim);
         } else if (f8 != null) {
-            for (int g = 0; g < group; g++) Fp8Rows.unpermute(acc, g * headDim, out, qOff + g * headDim, headDim);
+            for (int g = 0; g < heads; g++) Fp8Rows.unpermute(acc, g * headDim, out, qOff + g * headDim, headDim);
         }
     }
 

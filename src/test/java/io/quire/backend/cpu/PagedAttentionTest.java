@@ -290,6 +290,23 @@ class PagedAttentionTest {
 
     @ParameterizedTest
     @EnumSource(value = TensorType.class, names = {"F32", "F16", "F8_E4M3", "F8_E5M2"})
+    void manyDecodeTokensReadEveryKvHeadOfABlockInTurn(TensorType type) {
+        // Enough tokens that each takes all its KV heads in one unit (no head ranges).
+        this.type = type;
+        int[] lengths = new int[40];
+        int[] positions = new int[lengths.length];
+        int[] seqs = new int[lengths.length];
+        for (int s = 0; s < lengths.length; s++) {
+            lengths[s] = 1 + (s * 37) % 90;
+            positions[s] = lengths[s] - 1;
+            seqs[s] = s;
+        }
+        check(16, 8, 2, 64, lengths, positions, seqs);   // GQA
+        check(16, 6, 6, 32, lengths, positions, seqs);   // MHA
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "F8_E4M3", "F8_E5M2"})
     void oneAndTwoThreadsAgreeExactly(TensorType type) {
         this.type = type;
         Fixture f = new Fixture(16, 2, 64, new int[] {400, 210});  // long enough to run in parallel
