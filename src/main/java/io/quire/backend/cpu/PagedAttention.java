@@ -11,7 +11,7 @@ import java.lang.ref.Reference;
  * table entries before the window are not read (they may be freed, -1).
  */
 public final class PagedAttention {
-    /** Units per thread below which a tile's KV heads are split into ranges (Parallel's chunks per thread, doubled). */
+    /** Units per thread that tiles too few for the threads are split into, by ranges of KV heads (twice Parallel's chunks). */
     private static final int HEAD_SPLIT = 8;
     private static final ThreadLocal<int[]> TILES = ThreadLocal.withInitial(() -> new int[256]);
 
