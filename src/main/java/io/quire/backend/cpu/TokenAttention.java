@@ -28,7 +28,8 @@ final class TokenAttention {
      * decode path. {@code type}: what the cache holds, F32, F16 or FP8. A block holds its KV heads'
      * rows one head after the other, so with every head of a block read before the next block the
      * reads run through memory in order, which the prefetchers follow; head after head through the
-     * whole sequence they jumped 4 KiB at a time. Each query head's arithmetic is the same either way.
+     * whole sequence they jumped from one head's run in a block (4 KiB for 16 F32 rows of 64) to the
+     * next block's. Each query head's arithmetic is the same either way.
      */
     static void attend(float[] q, float[] out, int t, int kvHead0, int kvHeads, int[] positions, int[] table,
             int numHeads, int group, int headDim, int bs, int kvDim, long keys, long values, TensorType type, int window,
