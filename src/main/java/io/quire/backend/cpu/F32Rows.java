@@ -51,7 +51,6 @@ final class F32Rows {
         int bound = cols - cols % L;
         for (int g0 = 0; g0 < batch; g0 += GROUP) {
             int g1 = Math.min(batch, g0 + GROUP);
-            java.util.Arrays.fill(acc, 0, 8 * (g1 - g0) * L, 0f);
             int b = g0;
             for (; b + 2 <= g1; b += 2) dot8x2(w, cols, bound, x, b * xStride, (b + 1) * xStride, acc, 8 * (b - g0) * L);
             if (b < g1) dot8x1(w, cols, bound, x, b * xStride, acc, 8 * (b - g0) * L);
@@ -111,10 +110,7 @@ final class F32Rows {
         final var F = Simd.F;
         final int L = Simd.L;
         final long rb = 4L * cols;
-        FloatVector a0 = FloatVector.fromArray(F, acc, k), a1 = FloatVector.fromArray(F, acc, k + L);
-        FloatVector a2 = FloatVector.fromArray(F, acc, k + 2 * L), a3 = FloatVector.fromArray(F, acc, k + 3 * L);
-        FloatVector a4 = FloatVector.fromArray(F, acc, k + 4 * L), a5 = FloatVector.fromArray(F, acc, k + 5 * L);
-        FloatVector a6 = FloatVector.fromArray(F, acc, k + 6 * L), a7 = FloatVector.fromArray(F, acc, k + 7 * L);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int c = 0; c < bound; c += L) {
             FloatVector v = FloatVector.fromArray(F, x, xOff + c);
             long p = w + 4L * c;
@@ -132,7 +128,7 @@ final class F32Rows {
     }
 
     /**
-     * Eight rows' chains with the vectors at {@code x[x0..]} and {@code x[x1..]} (their state at
+     * Eight rows' chains with the vectors at {@code x[x0..]} and {@code x[x1..]} (written to
      * {@code acc[k..]}, then {@code 8 * L} on) over the whole vectors of columns: 10 loads feed 16 FMAs.
      */
     private static void dot8x2(long w, int cols, int bound, float[] x, int x0, int x1, float[] acc, int k) {
@@ -140,15 +136,9 @@ final class F32Rows {
         final var F = Simd.F;
         final int L = Simd.L;
         final long rb = 4L * cols;
-        FloatVector a0 = FloatVector.fromArray(F, acc, k), a1 = FloatVector.fromArray(F, acc, k + L);
-        FloatVector a2 = FloatVector.fromArray(F, acc, k + 2 * L), a3 = FloatVector.fromArray(F, acc, k + 3 * L);
-        FloatVector a4 = FloatVector.fromArray(F, acc, k + 4 * L), a5 = FloatVector.fromArray(F, acc, k + 5 * L);
-        FloatVector a6 = FloatVector.fromArray(F, acc, k + 6 * L), a7 = FloatVector.fromArray(F, acc, k + 7 * L);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         int kb = k + 8 * L;
-        FloatVector b0 = FloatVector.fromArray(F, acc, kb), b1 = FloatVector.fromArray(F, acc, kb + L);
-        FloatVector b2 = FloatVector.fromArray(F, acc, kb + 2 * L), b3 = FloatVector.fromArray(F, acc, kb + 3 * L);
-        FloatVector b4 = FloatVector.fromArray(F, acc, kb + 4 * L), b5 = FloatVector.fromArray(F, acc, kb + 5 * L);
-        FloatVector b6 = FloatVector.fromArray(F, acc, kb + 6 * L), b7 = FloatVector.fromArray(F, acc, kb + 7 * L);
+        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
         for (int c = 0; c < bound; c += L) {
             FloatVector u = FloatVector.fromArray(F, x, x0 + c);
             FloatVector v = FloatVector.fromArray(F, x, x1 + c);
