@@ -51,7 +51,8 @@ final class ActivationRounding {
             float d = 1 / iscale;
             // Q8K clamps q to 127, which |iscale * x| <= 127 (1 + 2^-23) never rounds past.
             for (int j = 0; j < 256; j += L) {
-                FloatVector.fromArray(F, x, from + j).mul(iscale).add(Q8K.ROUND).sub(Q8K.ROUND).mul(d).intoArray(out, from + j);
+                FloatVector.fromArray(F, x, from + j).mul(iscale).add(Q8K.ROUND).sub(Q8K.ROUND).mul(d)
+                        .intoArray(out, from + j);
             }
         }
     }
@@ -75,10 +76,11 @@ final class ActivationRounding {
             float amax = Float.intBitsToFloat(Q8K.largestMagnitude(x, from, 32));
             float dh = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
             float id = amax != 0 ? 127f / amax : 0f;
-            // dh * rint(x * id), the rounding in lanes ({@link Q8K#ROUND}); a NaN stays a NaN, as (int) rint gave dh * 0
-            // with dh a NaN.
+            // dh * rint(x * id), the rounding in lanes (Q8K.ROUND); a NaN stays a NaN, as (int) rint gave
+            // dh * 0 with dh a NaN.
             for (int j = 0; j < 32; j += L) {
-                FloatVector.fromArray(F, x, from + j).mul(id).add(Q8K.ROUND).sub(Q8K.ROUND).mul(dh).intoArray(out, from + j);
+                FloatVector.fromArray(F, x, from + j).mul(id).add(Q8K.ROUND).sub(Q8K.ROUND).mul(dh)
+                        .intoArray(out, from + j);
             }
         }
     }

@@ -164,12 +164,13 @@ final class Q8K {
         d[b] = 1 / iscale;
     }
 
-    /** The first of the 256 values from {@code from} whose magnitude has the bits {@code amax}, which one has. */
+    /** The first of the 256 values from {@code from} whose magnitude has the bits {@code amax} (one has). */
     static int firstOfMagnitude(float[] x, int from, int amax) {
         final var F = Simd.F;
         final int L = Simd.L;
         for (int j = 0; j < 256; j += L) {
-            VectorMask<Integer> hit = FloatVector.fromArray(F, x, from + j).reinterpretAsInts().and(0x7fffffff).eq(amax);
+            VectorMask<Integer> hit =
+                    FloatVector.fromArray(F, x, from + j).reinterpretAsInts().and(0x7fffffff).eq(amax);
             if (hit.anyTrue()) return from + j + hit.firstTrue();
         }
         throw new IllegalArgumentException("no value of magnitude " + Float.intBitsToFloat(amax));
@@ -190,7 +191,9 @@ final class Q8K {
         final var F = Simd.F;
         final int L = Simd.L;
         IntVector m = IntVector.zero(Simd.I);
-        for (int j = 0; j < n; j += L) m = m.max(FloatVector.fromArray(F, x, from + j).reinterpretAsInts().and(0x7fffffff));
+        for (int j = 0; j < n; j += L) {
+            m = m.max(FloatVector.fromArray(F, x, from + j).reinterpretAsInts().and(0x7fffffff));
+        }
         return m.reduceLanes(VectorOperators.MAX);
     }
 }
