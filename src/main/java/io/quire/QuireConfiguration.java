@@ -1,6 +1,7 @@
 package io.quire;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationPredicate;
 import io.quire.api.ChatParsers;
 import io.quire.api.ChatPrompts;
 import io.quire.api.KvReportSource;
@@ -26,6 +27,7 @@ import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import org.springframework.http.server.reactive.observation.ServerRequestObservationContext;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
@@ -147,6 +149,25 @@ public class QuireConfiguration {
     @Bean
     public GracefulDrain gracefulDrain(LLMEngine engine, QuireProperties props, ApplicationEventPublisher events) {
         return new GracefulDrain(engine, props.shutdownGrace(), events);
+    }
+
+    /** Closed while {@link WebWarmup} runs: see there. */
+    @Bean
+    WarmupGate warmupGate(QuireProperties props) {
+        return new WarmupGate(WebWarmup.enabled(props.warmupRequests(), props.warmup()));
+    }
+
+    @Bean
+    WebWarmup webWarmup(LLMEngine engine, WarmupGate gate, QuireProperties props, ApplicationContext context,
+                        Environment env) {
+        return new WebWarmup(engine, gate, props.warmupRequests(), props.warmup(), props.apiKey(), context, env);
+    }
+
+    /** The warm-up's own requests stay out of {@code http.server.requests}, as out of the engine's metrics. */
+    @Bean
+    ObservationPredicate warmupRequestsUnobserved(WarmupGate gate) {
+        return (name, context) -> !(context instanceof ServerRequestObservationContext request
+                && gate.isWarmup(request.getCarrier()));
     }
 
     @Bean

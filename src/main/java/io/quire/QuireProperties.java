@@ -55,7 +55,10 @@ import java.util.List;
  * @param shutdownGrace        on shutdown (SIGTERM), how long running requests may still finish before
  *                             they are aborted (streams then end with finish_reason "abort" and [DONE])
  * @param warmup               before taking requests, run made-up sequences through the model for about this
- *                             long, so the kernels are compiled for the first request (0: no warm-up)
+ *                             long, so the kernels are compiled for the first request (0: no warm-up), then
+ *                             send at most {@code warmupRequests} short requests through the HTTP API within as
+ *                             long again, so the web path is compiled too (clients get 503 meanwhile)
+ * @param warmupRequests       most such requests (0: none)
  * @param apiKey               API keys (vLLM's {@code --api-key}); several may be given, comma-separated or as a list.
  *                             Any set: every route but {@code /health}, {@code /version} and the Actuator health and
  *                             Prometheus endpoints needs {@code Authorization: Bearer <key>}. None: all open
@@ -89,6 +92,7 @@ public record QuireProperties(
         @DefaultValue("" + EngineConfig.DEFAULT_MAX_WAITING_REQUESTS) int maxWaitingRequests,
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue("2s") Duration warmup,
+        @DefaultValue("16") int warmupRequests,
         @DefaultValue List<String> apiKey,
         @DefaultValue Cors cors,
         String toolCallParser,

@@ -155,7 +155,7 @@ final class EngineCore implements AutoCloseable {
             return new StepResult(Map.of(), failed, false);
         }
         numSteps++;
-        metrics.iterationTokens.record(plan.numScheduledTokens());
+        metrics.recordIterationTokens(plan.numScheduledTokens());
         long now = System.nanoTime();
         Set<Request> requests = new LinkedHashSet<>();
         for (ScheduledSequence s : plan.scheduled()) requests.add(scheduler.requestOf(s.sequence()));

@@ -49,6 +49,11 @@ final class EngineMetrics {
     private final Supplier<EngineStats> gaugeState;
     private final ThroughputLog throughput = new ThroughputLog();
     private long preemptionsCounted;
+    /**
+     * While set, steps and requests go uncounted: the server's own warm-up requests before it is
+     * ready ({@link LLMEngine#countInMetrics}) are not traffic a dashboard should show.
+     */
+    volatile boolean muted;
 
     EngineMetrics(MeterRegistry registry, String modelName, Supplier<EngineStats> stats) {
         this.gaugeState = stats;
@@ -113,14 +118,17 @@ final class EngineMetrics {
 
     /** What the scheduler did this step: new preemptions (of its running total) and prefix-cache lookups. */
     void recordSchedule(SchedulerOutput out, long totalPreemptions) {
-        if (totalPreemptions > preemptionsCounted) preemptions.increment(totalPreemptions - preemptionsCounted);
+        long fresh = totalPreemptions - preemptionsCounted;
         preemptionsCounted = totalPreemptions;
+        if (muted) return;
+        if (fresh > 0) preemptions.increment(fresh);
         prefixCacheQueries.increment(out.prefixCacheQueries());
         prefixCacheHits.increment(out.prefixCacheHits());
     }
 
     /** Counts the blocks the step swaps out and in. */
     void recordBlockOps(List<BlockOp> ops) {
+        if (muted) return;
         for (BlockOp op : ops) {
             if (op.kind() == BlockOp.Kind.SWAP_OUT) swappedOutBlocks.increment();
             else if (op.kind() == BlockOp.Kind.SWAP_IN) swappedInBlocks.increment();
@@ -129,7 +137,7 @@ final class EngineMetrics {
 
     /** A request's first step: the time it waited. */
     void recordFirstScheduled(Request req, long now) {
-        record(queueTime, now - req.arrivalNanos());
+        if (!muted) record(queueTime, now - req.arrivalNanos());
     }
 
     /**
@@ -137,14 +145,18 @@ final class EngineMetrics {
      * token, its prompt counted) or later ones (inter-token latency, once per request and step).
      */
     void recordTokens(Request req, long now, int numTokens) {
-        generationTokens.increment(numTokens);
-        throughput.addGenerationTokens(numTokens);
+        if (!muted) {
+            generationTokens.increment(numTokens);
+            throughput.addGenerationTokens(numTokens);
+        }
         if (req.lastTokenNanos == now) return; // another sequence of the request already counted this step
         if (req.firstTokenNanos < 0) {
             req.firstTokenNanos = now;
-            record(timeToFirstToken, now - req.arrivalNanos());
-            promptTokens.increment(req.numPromptTokens());
-        } else {
+            if (!muted) {
+                record(timeToFirstToken, now - req.arrivalNanos());
+                promptTokens.increment(req.numPromptTokens());
+            }
+        } else if (!muted) {
             record(interTokenLatency, now - req.lastTokenNanos);
             record(timePerOutputToken, now - req.lastTokenNanos);
         }
@@ -153,6 +165,7 @@ final class EngineMetrics {
 
     /** A request ended (not failed): counted by finish reason, with its end-to-end latency. */
     void recordFinished(Request req) {
+        if (muted) return;
         FinishReason reason = req.finishReason();
         requestSuccess.get(reason == null ? FinishReason.STOP : reason).increment();
         record(e2eLatency, System.nanoTime() - req.arrivalNanos());
@@ -160,6 +173,7 @@ final class EngineMetrics {
 
     /** A step ran the model: its prompt tokens count towards the throughput log. */
     void recordPromptTokens(SchedulerOutput plan) {
+        if (muted) return;
         for (ScheduledSequence s : plan.scheduled()) {
             int prompt = s.sequence().numPromptTokens();
             if (s.start() < prompt) throughput.addPromptTokens(Math.min(s.numNewTokens(), prompt - s.start()));
@@ -167,7 +181,14 @@ final class EngineMetrics {
     }
 
     /** Logs the throughput line with these figures when it is due. */
-    void logThroughput(EngineStats stats) { throughput.maybeLog(stats); }
+    void logThroughput(EngineStats stats) {
+        if (!muted) throughput.maybeLog(stats);
+    }
+
+    /** The tokens a step ran (prompt and generated). */
+    void recordIterationTokens(int n) {
+        if (!muted) iterationTokens.record(n);
+    }
 
     static void record(Timer timer, long nanos) { timer.record(nanos, TimeUnit.NANOSECONDS); }
 }

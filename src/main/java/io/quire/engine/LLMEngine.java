@@ -133,6 +133,12 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     public int numActiveRequests() { return active.size(); }
 
     /**
+     * Whether steps and requests from now on count in the {@code quire_*} metrics (they do unless
+     * turned off): off while the server sends its own warm-up requests, before it is ready.
+     */
+    public void countInMetrics(boolean count) { metrics.muted = !count; }
+
+    /**
      * The KV memory report, built on the engine thread at a step boundary ({@link KvReporter}):
      * at once on that thread or when nothing changed since the last one, else after the step in flight.
      */
