@@ -159,8 +159,8 @@ public class QuireConfiguration {
 
     @Bean
     WebWarmup webWarmup(LLMEngine engine, WarmupGate gate, QuireProperties props, ApplicationContext context,
-                        Environment env) {
-        return new WebWarmup(engine, gate, props.warmupRequests(), props.warmup(), props.apiKey(), context, env);
+                        Environment env, JsonMapper json) {
+        return new WebWarmup(engine, gate, props.warmupRequests(), props.warmup(), props.apiKey(), context, env, json);
     }
 
     /** The warm-up's own requests stay out of {@code http.server.requests}, as out of the engine's metrics. */

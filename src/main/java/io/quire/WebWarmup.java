@@ -8,6 +8,7 @@ import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ApplicationContext;
 import org.springframework.core.env.Environment;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.net.URI;
@@ -16,6 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Sends a few short requests through the server's own HTTP API once it listens and before it is
@@ -37,9 +39,10 @@ final class WebWarmup implements ApplicationRunner {
     private final String apiKey;
     private final ApplicationContext context;
     private final Environment env;
+    private final JsonMapper json;
 
     WebWarmup(LLMEngine engine, WarmupGate gate, int maxRequests, Duration budget, List<String> apiKeys,
-              ApplicationContext context, Environment env) {
+              ApplicationContext context, Environment env, JsonMapper json) {
         this.engine = engine;
         this.gate = gate;
         this.maxRequests = maxRequests;
@@ -47,6 +50,7 @@ final class WebWarmup implements ApplicationRunner {
         this.apiKey = apiKeys.stream().filter(k -> k != null && !k.isBlank()).map(String::strip).findFirst().orElse(null);
         this.context = context;
         this.env = env;
+        this.json = json;
     }
 
     /** Whether a warm-up will run with these settings (else the gate starts open). */
@@ -71,16 +75,15 @@ final class WebWarmup implements ApplicationRunner {
     private void warmUp(URI base) {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
-        String model = jsonString(engine.modelName());
         long start = System.nanoTime(), deadline = start + budget.toNanos();
         int sent = 0, failed = 0;
         try {
             for (; sent < maxRequests && System.nanoTime() < deadline; sent++) {
                 boolean chat = sent % 4 >= 2, stream = sent % 2 == 0;
-                String body = chat
-                        ? "{\"model\":" + model + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],"
-                          + "\"max_tokens\":2,\"stream\":" + stream + "}"
-                        : "{\"model\":" + model + ",\"prompt\":\"Hello\",\"max_tokens\":2,\"stream\":" + stream + "}";
+                String body = json.writeValueAsString(chat
+                        ? Map.of("model", engine.modelName(), "messages", List.of(Map.of("role", "user", "content", "Hello")),
+                                "max_tokens", 2, "stream", stream)
+                        : Map.of("model", engine.modelName(), "prompt", "Hello", "max_tokens", 2, "stream", stream));
                 HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(chat ? "/v1/chat/completions" : "/v1/completions"))
                         .timeout(Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1_000_000_000L)))
                         .header("Content-Type", "application/json")
@@ -120,16 +123,5 @@ final class WebWarmup implements ApplicationRunner {
                 : address.equals("::") || address.equals("[::]") ? "[::1]"
                 : address.contains(":") && !address.startsWith("[") ? "[" + address + "]" : address;
         return URI.create("http://" + host + ":" + port);
-    }
-
-    /** The served model name as a JSON string (names are plain, but never trusted to be). */
-    private static String jsonString(String s) {
-        StringBuilder out = new StringBuilder(s.length() + 2).append('"');
-        for (char c : s.toCharArray()) {
-            if (c == '"' || c == '\\') out.append('\\').append(c);
-            else if (c < 0x20) out.append(String.format("\\u%04x", (int) c));
-            else out.append(c);
-        }
-        return out.append('"').toString();
     }
 }
