@@ -52,6 +52,7 @@ async function watchHealth() {
         const p = Math.floor(body.progress ?? 0);
         progress.hidden = false; progress.value = p;
         setStatus('loading', body.phase === 'starting' ? 'Model read; starting the engine…'
+          : body.phase === 'warming up' ? 'Server started; warming up…'
           : body.phase === 'downloading' ? `Downloading ${body.file ?? 'the model'}: ${p} %`
           : `Loading the model: ${p} %`);
       } else {
