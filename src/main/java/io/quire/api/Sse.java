@@ -25,7 +25,14 @@ final class Sse {
         return "data: " + json.writeValueAsString(chunk) + "\n\n";
     }
 
-    /** Adds {@code [DONE]} and the in-stream error event, and writes the events as they come. */
+    /**
+     * Adds {@code [DONE]} and the in-stream error event, and writes the events as they come. A plain
+     * {@code writeWith}: Reactor Netty flushes whenever its write queue runs empty, so each event
+     * still leaves as it is made. Not {@code writeAndFlushWith}, whose per-event groups (each buffer
+     * concatenated with a flush marker, in a concatMap) now and then never completed a stream's
+     * last group: its marker was never requested although demand was outstanding, so every event
+     * and {@code [DONE]} went out but never the terminating chunk (src/bench/stream-ends.sh).
+     */
     static Mono<ServerResponse> respond(JsonMapper json, Flux<String> events) {
         Flux<String> complete = events
                 .concatWithValues(DONE)
@@ -33,9 +40,9 @@ final class Sse {
         BodyInserter<Flux<String>, ServerHttpResponse> inserter = new BodyInserter<>() {
             @Override
             public Mono<Void> insert(ServerHttpResponse response, Context context) {
-                Flux<Mono<DataBuffer>> buffers = complete.map(s -> Mono.just(response.bufferFactory()
-                        .wrap(s.getBytes(StandardCharsets.UTF_8))));
-                return response.writeAndFlushWith(buffers);
+                Flux<DataBuffer> buffers = complete.map(s -> response.bufferFactory()
+                        .wrap(s.getBytes(StandardCharsets.UTF_8)));
+                return response.writeWith(buffers);
             }
         };
         return ServerResponse.ok()

@@ -52,6 +52,70 @@ class KeepAliveApiTest extends Stories260KServerTest {
         }
     }
 
+    /**
+     * Every streamed response on a keep-alive connection must end with the chunked body's
+     * terminating chunk, not only with {@code data: [DONE]}: a client that reads the body to its end
+     * (or reuses the connection) waits for it. Streams written as per-event flush groups lost it now
+     * and then among a fresh server's first requests (src/bench/stream-ends.sh, with a body as
+     * large as this one's logit_bias).
+     */
+    @Test
+    void everyStreamedResponseOnAConnectionEndsWithItsTerminatingChunk() throws IOException {
+        StringBuilder bias = new StringBuilder();
+        for (int token = 3; token < 259; token++) {  // the byte tokens, as the side-by-side's clients send
+            bias.append(token == 3 ? "" : ", ").append('"').append(token).append("\": -100");
+        }
+        String completion = """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 4, "stream": true,
+                 "ignore_eos": true, "logit_bias": {%s}}""".formatted(bias);
+        byte[] body = completion.getBytes(StandardCharsets.UTF_8);
+        try (Socket socket = new Socket("localhost", port)) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = socket.getInputStream();
+            for (int round = 0; round < 32; round++) {
+                out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+                out.write(body);
+                out.flush();
+                String events = readChunkedBody(in, round);
+                assertThat(events).as("round " + round).startsWith("data: {").endsWith("data: [DONE]\n\n");
+            }
+        }
+    }
+
+    /** Reads one 200 response with a chunked body up to its terminating chunk; fails on a stall. */
+    private static String readChunkedBody(InputStream in, int round) throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        try {
+            String head = readHead(in);
+            assertThat(head).startsWith("HTTP/1.1 200");
+            assertThat(head.toLowerCase(Locale.ROOT)).contains("transfer-encoding: chunked");
+            while (true) {
+                String sizeLine = readLine(in);
+                int size = Integer.parseInt(sizeLine.split(";")[0].trim(), 16);
+                if (size == 0) {
+                    assertThat(readLine(in)).as("the blank line after the last chunk").isEmpty();
+                    return body.toString(StandardCharsets.UTF_8);
+                }
+                body.write(in.readNBytes(size));
+                assertThat(readLine(in)).as("CRLF after a chunk").isEmpty();
+            }
+        } catch (SocketTimeoutException e) {
+            return fail("round " + round + ": no terminating chunk within 10 s after: "
+                    + body.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        for (int b = in.read(); b != '\n'; b = in.read()) {
+            if (b < 0) throw new IOException("connection closed after " + line);
+            if (b != '\r') line.write(b);
+        }
+        return line.toString(StandardCharsets.ISO_8859_1);
+    }
+
     /** Reads one response with a Content-Length body and returns the body; fails on a non-200 or a stall. */
     private static String readResponse(InputStream in, int round, String what) throws IOException {
         try {
