@@ -28,10 +28,13 @@ final class Sse {
     /**
      * Adds {@code [DONE]} and the in-stream error event, and writes the events as they come. A plain
      * {@code writeWith}: Reactor Netty flushes whenever its write queue runs empty, so each event
-     * still leaves as it is made. Not {@code writeAndFlushWith}, whose per-event groups (each buffer
-     * concatenated with a flush marker, in a concatMap) now and then never completed a stream's
-     * last group: its marker was never requested although demand was outstanding, so every event
-     * and {@code [DONE]} went out but never the terminating chunk (src/bench/stream-ends.sh).
+     * still leaves as it is made. Not {@code writeAndFlushWith}, which sends each event as its own
+     * group (the buffer, then a flush marker: a new FluxConcatArray per event, starting at zero
+     * demand). Reactor Core's concat compares demand values only, so a request that read that zero
+     * and the buffer's subscription, then lost the CPU while the event loop requested one item, took
+     * it and moved on to the marker, still succeeded on the same zero and asked the finished
+     * buffer: the marker was never requested, the write never completed, and the response never got
+     * its terminating chunk (src/bench/stream-ends.sh; the race alone: src/bench/concat-race.sh).
      */
     static Mono<ServerResponse> respond(JsonMapper json, Flux<String> events) {
         Flux<String> complete = events
