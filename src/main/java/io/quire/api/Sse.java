@@ -35,11 +35,16 @@ final class Sse {
      * it and moved on to the marker, still succeeded on the same zero and asked the finished
      * buffer: the marker was never requested, the write never completed, and the response never got
      * its terminating chunk (src/bench/stream-ends.sh; the race alone: src/bench/concat-race.sh).
+     * The same race could strand {@code [DONE]} behind the events once a slow client had used up
+     * the write's demand, so the events are requested all at once and buffered here: the engine
+     * buffers a request's output for a slow client anyway, and no concat upstream sees a second
+     * request.
      */
     static Mono<ServerResponse> respond(JsonMapper json, Flux<String> events) {
         Flux<String> complete = events
                 .concatWithValues(DONE)
-                .onErrorResume(e -> Flux.just(event(json, ErrorBodies.of(e).body()), DONE));
+                .onErrorResume(e -> Flux.just(event(json, ErrorBodies.of(e).body()), DONE))
+                .onBackpressureBuffer();
         BodyInserter<Flux<String>, ServerHttpResponse> inserter = new BodyInserter<>() {
             @Override
             public Mono<Void> insert(ServerHttpResponse response, Context context) {
