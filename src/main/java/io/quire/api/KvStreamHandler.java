@@ -41,7 +41,7 @@ public class KvStreamHandler {
 
     public Mono<ServerResponse> stream(ServerRequest request) {
         return request.principal().map(ApiKeyAuthentication::isKeyHolder).defaultIfEmpty(false)
-                .flatMap(showIds -> Sse.respond(json, events(showIds)));
+                .flatMap(showIds -> Sse.respondLive(json, events(showIds)));
     }
 
     private Flux<String> events(boolean showIds) {

@@ -26,25 +26,42 @@ final class Sse {
     }
 
     /**
-     * Adds {@code [DONE]} and the in-stream error event, and writes the events as they come. A plain
-     * {@code writeWith}: Reactor Netty flushes whenever its write queue runs empty, so each event
-     * still leaves as it is made. Not {@code writeAndFlushWith}, which sends each event as its own
-     * group (the buffer, then a flush marker: a new FluxConcatArray per event, starting at zero
-     * demand). Reactor Core's concat compares demand values only, so a request that read that zero
-     * and the buffer's subscription, then lost the CPU while the event loop requested one item, took
-     * it and moved on to the marker, still succeeded on the same zero and asked the finished
-     * buffer: the marker was never requested, the write never completed, and the response never got
-     * its terminating chunk (src/bench/stream-ends.sh; the race alone: src/bench/concat-race.sh).
-     * The same race could strand {@code [DONE]} behind the events once a slow client had used up
-     * the write's demand, so the events are requested all at once and buffered here: the engine
-     * buffers a request's output for a slow client anyway, and no concat upstream sees a second
-     * request.
+     * A request's output, which ends: {@code [DONE]} and the in-stream error event added, requested
+     * all at once and buffered here for a slow reader (the engine buffers a request's output
+     * anyway). One request means the concat that adds {@code [DONE]} cannot lose it to the demand
+     * race described at {@code write}, as it could once a slow reader had used up the write's
+     * demand.
      */
     static Mono<ServerResponse> respond(JsonMapper json, Flux<String> events) {
-        Flux<String> complete = events
+        return write(withDone(json, events).onBackpressureBuffer());
+    }
+
+    /**
+     * A feed that runs until the client leaves ({@code /kv/stream}): taken at the connection's pace,
+     * so a reader that stalls makes the feed skip ticks, never pile them up in memory.
+     */
+    static Mono<ServerResponse> respondLive(JsonMapper json, Flux<String> events) {
+        return write(withDone(json, events));
+    }
+
+    private static Flux<String> withDone(JsonMapper json, Flux<String> events) {
+        return events
                 .concatWithValues(DONE)
-                .onErrorResume(e -> Flux.just(event(json, ErrorBodies.of(e).body()), DONE))
-                .onBackpressureBuffer();
+                .onErrorResume(e -> Flux.just(event(json, ErrorBodies.of(e).body()), DONE));
+    }
+
+    /**
+     * Writes the events as they come with a plain {@code writeWith}: Reactor Netty flushes whenever
+     * its write queue runs empty, so each event still leaves as it is made. Not
+     * {@code writeAndFlushWith}, which sends each event as its own group (the buffer, then a flush
+     * marker: a new FluxConcatArray per event, starting at zero demand). Reactor Core's concat
+     * compares demand values only, so a request that read that zero and the buffer's subscription,
+     * then lost the CPU while the event loop requested one item, took it and moved on to the marker,
+     * still succeeded on the same zero and asked the finished buffer: the marker was never
+     * requested, the write never completed, and the response never got its terminating chunk
+     * (src/bench/stream-ends.sh; the race alone: src/bench/concat-race.sh).
+     */
+    private static Mono<ServerResponse> write(Flux<String> complete) {
         BodyInserter<Flux<String>, ServerHttpResponse> inserter = new BodyInserter<>() {
             @Override
             public Mono<Void> insert(ServerHttpResponse response, Context context) {
