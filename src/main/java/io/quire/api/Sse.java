@@ -33,7 +33,12 @@ final class Sse {
      * demand.
      */
     static Mono<ServerResponse> respond(JsonMapper json, Flux<String> events) {
-        return write(withDone(json, events).onBackpressureBuffer());
+        return write(requestOutput(json, events));
+    }
+
+    /** What {@link #respond} writes: the events with {@code [DONE]}, asked for all at once. */
+    static Flux<String> requestOutput(JsonMapper json, Flux<String> events) {
+        return withDone(json, events).onBackpressureBuffer();
     }
 
     /**
@@ -44,7 +49,7 @@ final class Sse {
         return write(withDone(json, events));
     }
 
-    private static Flux<String> withDone(JsonMapper json, Flux<String> events) {
+    static Flux<String> withDone(JsonMapper json, Flux<String> events) {
         return events
                 .concatWithValues(DONE)
                 .onErrorResume(e -> Flux.just(event(json, ErrorBodies.of(e).body()), DONE));

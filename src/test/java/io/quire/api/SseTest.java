@@ -4,15 +4,18 @@ import io.quire.engine.InvalidRequestException;
 import org.junit.jupiter.api.Test;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
 import tools.jackson.databind.json.JsonMapper;
 
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.springframework.web.reactive.function.server.RequestPredicates.GET;
 import static org.springframework.web.reactive.function.server.RouterFunctions.route;
 
-/** The event-stream framing, and a failure after the stream has begun. */
+/** The event-stream framing, a failure after the stream has begun, and how the events are requested. */
 class SseTest {
     private final JsonMapper json = JsonMapper.builder().build();
 
@@ -47,5 +50,22 @@ class SseTest {
                         + "data: {\"error\":{\"message\":\"bad stop\",\"type\":\"BadRequestError\",\"param\":\"stop\","
                         + "\"code\":400}}\n\n"
                         + "data: [DONE]\n\n");
+    }
+
+    /**
+     * A request's output is asked for once, all of it, so the concat that adds [DONE] never sees a
+     * second request to race (Sse.write); a live feed is asked for at the reader's pace, so a reader
+     * that stalls cannot make it pile up.
+     */
+    @Test
+    void aRequestsOutputIsRequestedAllAtOnceAndALiveFeedAtTheReadersPace() {
+        List<Long> requested = new CopyOnWriteArrayList<>();
+        Flux<String> events = Flux.range(0, 1000).map(i -> "data: " + i + "\n\n").doOnRequest(requested::add);
+        StepVerifier.create(Sse.requestOutput(json, events), 2).expectNextCount(2).thenCancel().verify();
+        assertThat(requested).containsExactly(Long.MAX_VALUE);
+
+        requested.clear();
+        StepVerifier.create(Sse.withDone(json, events), 2).expectNextCount(2).thenCancel().verify();
+        assertThat(requested).containsExactly(2L);
     }
 }
