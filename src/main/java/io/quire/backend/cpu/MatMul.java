@@ -262,6 +262,20 @@ public final class MatMul {
             // The K-quants' unpacked block scales: this thread's array, fetched once per unit, not per row.
             int[] scales = KQuants.SCALES.get();
             Q8K[] xqs = j.xqs;
+            if (type == TensorType.Q4_K || type == TensorType.Q5_K || type == TensorType.Q6_K) {
+                // These kernels loop over rows themselves: called once per row, each call set its vector
+                // constants up again and the JIT's calling convention keeps no vector register across a
+                // call (one thread of bench decode on the Q4_K_M model, 1.13-1.15x). A small batch takes
+                // a unit's rows vector by vector, so they are read from memory once and then from L1.
+                int step = batch == 1 ? rEnd - r : ROWS_PER_UNIT_B1;
+                for (; r < rEnd; r += step) {
+                    int n = Math.min(step, rEnd - r);
+                    for (int b = 0; b < batch; b++) {
+                        kQuantRows(type, base + r * rowBytes, n, xqs[b], cols, scales, out, b * rows + r);
+                    }
+                }
+                return;
+            }
             for (; r < rEnd; r++) {
                 long addr = base + r * rowBytes;
                 for (int b = 0; b < batch; b++) {
@@ -365,9 +379,6 @@ public final class MatMul {
             case BF16 -> dotBF16(addr, x, xOff, cols);
             case Q8_0 -> Q8_0Dot.applies() ? Q8_0Dot.dot(addr, x, xOff, cols) : dotQ8_0(addr, x, xOff, cols);
             case Q4_0 -> Q4_0Dot.applies() ? Q4_0Dot.dot(addr, x, xOff, cols) : dotQ4_0(addr, x, xOff, cols);
-            case Q4_K -> KQuantDot.q4k(addr, xq, cols, scales);
-            case Q5_K -> KQuantDot.q5k(addr, xq, cols, scales);
-            case Q6_K -> KQuantDot.q6k(addr, xq, cols);
             case Q2_K -> LowBitKQuantDot.q2k(addr, xq, cols);
             case Q3_K -> LowBitKQuantDot.q3k(addr, xq, cols, scales);
             case IQ4_XS -> LowBitKQuantDot.iq4xs(addr, xq, cols);
@@ -378,6 +389,17 @@ public final class MatMul {
             case IQ4_NL -> SmallBlockDot.iq4nl(addr, x, xOff, cols);
             default -> throw Quant.unsupported(type);
         };
+    }
+
+    /** n consecutive Q4_K, Q5_K or Q6_K rows from {@code first} dotted with xq, into out from outOff. */
+    private static void kQuantRows(TensorType type, long first, int n, Q8K xq, int cols, int[] scales, float[] out,
+            int outOff) {
+        switch (type) {
+            case Q4_K -> KQuantDot.q4k(first, n, xq, cols, scales, out, outOff);
+            case Q5_K -> KQuantDot.q5k(first, n, xq, cols, scales, out, outOff);
+            case Q6_K -> KQuantDot.q6k(first, n, xq, cols, out, outOff);
+            default -> throw new IllegalArgumentException(type + " is not a K-quant with a rows kernel");
+        }
     }
 
     // The batch-1 kernels below read weights by absolute address through Simd.ALL, a constant
