@@ -2,6 +2,7 @@ package io.quire.engine;
 
 import io.quire.kv.KvCacheManager;
 
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -145,6 +146,10 @@ public final class RequestValidator {
                 throw new InvalidRequestException("stop_token_ids", "stop_token_ids contains out-of-vocab token id "
                         + id + " (vocabulary size " + vocabSize + ").");
             }
+        }
+        if (p.minTokens() > 0 && stopIds.size() >= vocabSize && new HashSet<>(stopIds).size() == vocabSize) {
+            throw new InvalidRequestException("min_tokens", "min_tokens " + p.minTokens() + " cannot be met:"
+                    + " stop_token_ids lists every token of the vocabulary, and min_tokens holds them all back.");
         }
         Map<Integer, Float> bias = p.logitBias() == null ? Map.of() : p.logitBias();
         for (Map.Entry<Integer, Float> e : bias.entrySet()) {

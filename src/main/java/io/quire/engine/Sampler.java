@@ -117,6 +117,8 @@ public final class Sampler {
             }
             applyPenalties(logits, p, state, this);
             token = p.temperature() < SAMPLING_EPS ? argmax(logits) : draw(logits, p, state);
+            // Every token excluded (argmax then falls on id 0, draw finds no mass): a request that cannot go on.
+            if (!(logits[token] > Float.NEGATIVE_INFINITY)) throw nothingToSample(p, state, suppressUntilMinTokens);
         } finally {
             while (undoSize > 0) {
                 undoSize--;
@@ -125,6 +127,22 @@ public final class Sampler {
         }
         TokenLogprob lp = p.logprobs() == null ? null : logprobs(logits, token, p.logprobs());
         return new Sample(token, lp);
+    }
+
+    /**
+     * The request leaves no token to sample at this step: the caller's error (a 400), named after
+     * {@code min_tokens} when it holds back what the rest allows (a constraint that can only end now,
+     * or stop_token_ids listing the whole vocabulary).
+     */
+    private static InvalidRequestException nothingToSample(SamplingParams p, SamplingState state,
+            Set<Integer> suppressUntilMinTokens) {
+        if (state.numOutputTokens() < p.minTokens() && !suppressUntilMinTokens.isEmpty()) {
+            return new InvalidRequestException("min_tokens", "min_tokens " + p.minTokens() + " cannot be met: after "
+                    + state.numOutputTokens() + " output tokens the only tokens the request allows end the output"
+                    + " (EOS or stop_token_ids), which min_tokens holds back.");
+        }
+        return new InvalidRequestException(null, "No token can be sampled: the request's constraints exclude every"
+                + " token.");
     }
 
     /** Applies the penalties in place (nothing to restore). */
@@ -185,9 +203,7 @@ public final class Sampler {
             float scaled = logits[i] * invT;
             if (scaled > max) max = scaled;
         }
-        if (max == Float.NEGATIVE_INFINITY) {
-            throw new IllegalStateException("every token is suppressed; nothing to sample");
-        }
+        if (max == Float.NEGATIVE_INFINITY) return 0;  // every token excluded: sample() says so
         grow(vocab);
         int topK = p.topK() > 0 ? Math.min(p.topK(), vocab) : vocab;
         if (topK == vocab && !(p.topP() < 1f)) return drawAll(logits, invT, max, p.minP(), state);

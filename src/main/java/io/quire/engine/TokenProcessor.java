@@ -50,6 +50,11 @@ final class TokenProcessor {
             Request req = scheduler.requestOf(seq);
             try {
                 process(req, seq, logits[i], now, deltas);
+            } catch (InvalidRequestException e) {
+                // The request's own parameters leave nothing to sample: the client's error, not the server's.
+                log.debug("Request {} cannot go on: {}", req.requestId(), e.getMessage());
+                deltas.remove(req);
+                onError.accept(req, e);
             } catch (Throwable t) {
                 log.error("Sampling failed for request {}", req.requestId(), t);
                 deltas.remove(req);

@@ -189,6 +189,21 @@ class StructuredOutputApiTest {
         assertBadRequest(completion(5).put("guided_grammar", "root ::= missing"), "guided_grammar", "undefined rule 'missing'");
     }
 
+    @Test
+    void minTokensPastTheShortestOutputIsA400NamingMinTokens() throws Exception {
+        // "a" can only end after one token; min_tokens holds EOS back until five are out.
+        ObjectNode body = completion(10).put("guided_regex", "a").put("min_tokens", 5);
+        assertBadRequest(body, "min_tokens", "min_tokens 5 cannot be met");
+        // Streamed, the headers are out before the first token: the error comes as an event, then [DONE].
+        HttpResponse<String> res = post("/v1/completions", body.put("stream", true).toString());
+        assertThat(res.statusCode()).isEqualTo(200);
+        String event = res.body().lines().filter(l -> l.contains("\"error\"")).findFirst().orElseThrow();
+        JsonNode e = JSON.readTree(event.substring("data: ".length())).get("error");
+        assertThat(e.get("code").asInt()).isEqualTo(400);
+        assertThat(e.get("param").asString()).isEqualTo("min_tokens");
+        assertThat(res.body()).contains("data: [DONE]");
+    }
+
     private void assertBadRequest(ObjectNode body, String param, String messagePart) throws Exception {
         String path = body.has("messages") ? "/v1/chat/completions" : "/v1/completions";
         HttpResponse<String> res = post(path, body.toString());

@@ -43,6 +43,8 @@ final class FullSortSampler {
         applyPenalties(logits, p, state);
 
         int token = p.temperature() < SAMPLING_EPS ? argmax(logits) : draw(logits, p, state);
+        // As Sampler since it reports a row with nothing to sample as the request's error (greedy included).
+        if (!(logits[token] > Float.NEGATIVE_INFINITY)) throw new InvalidRequestException(null, "nothing to sample");
         TokenLogprob lp = raw == null ? null : logprobs(raw, token, p.logprobs());
         return new Sampler.Sample(token, lp);
     }
@@ -79,7 +81,7 @@ final class FullSortSampler {
             if (logits[i] > max) max = logits[i];
         }
         if (max == Float.NEGATIVE_INFINITY) {
-            throw new IllegalStateException("every token is suppressed; nothing to sample");
+            throw new InvalidRequestException(null, "every token is suppressed; nothing to sample");
         }
         double[] probs = new double[vocab];
         double sum = 0;

@@ -61,6 +61,18 @@ class RequestValidatorTest {
     }
 
     @Test
+    void minTokensWithEveryTokenAStopTokenIsRejectedUpFront() {
+        List<Integer> all = java.util.stream.IntStream.range(0, 64).boxed().toList();
+        rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), all, false, 5, 2, false, Map.of(),
+                null, true), "min_tokens");
+        // Without min_tokens, or with one token left out, the request can go on.
+        RequestValidator.validate(PROMPT, new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), all, false, 5,
+                0, false, Map.of(), null, true), 64, 100);
+        RequestValidator.validate(PROMPT, new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), all.subList(1, 64),
+                false, 5, 2, false, Map.of(), null, true), 64, 100);
+    }
+
+    @Test
     void acceptsSeveralSequencesAndBeamSearch() {
         SamplingParams two = new SamplingParams(2, 1, 1, -1, 0, 0, 0, 1, null, List.of(), List.of(), false, 5, 0, false,
                 Map.of(), null, true);

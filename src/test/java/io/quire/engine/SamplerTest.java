@@ -9,6 +9,7 @@ import java.util.Random;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 class SamplerTest {
@@ -49,6 +50,26 @@ class SamplerTest {
         assertThat(sample(logits, m, st)).isEqualTo(1);
         st.addOutput(1);
         assertThat(sample(logits, m, st)).isEqualTo(2);
+    }
+
+    @Test
+    void aRowWithEveryTokenExcludedIsTheCallersErrorNamingMinTokensWhenItHoldsTheRestBack() {
+        float ninf = Float.NEGATIVE_INFINITY;
+        float[] onlyEos = {ninf, ninf, 4f, ninf};  // a constraint that can only end here; EOS is 2
+        for (float temperature : new float[] {0f, 1f}) {
+            SamplingParams m = with(params(temperature, 1f, -1, 0f), 0, 0, 1, 3, Map.of(), null);
+            SamplingState st = new SamplingState(null, new int[] {0});
+            assertThatThrownBy(() -> sample(onlyEos, m, st)).isInstanceOf(InvalidRequestException.class)
+                    .satisfies(e -> assertThat(((InvalidRequestException) e).param()).isEqualTo("min_tokens"))
+                    .hasMessageContaining("min_tokens 3 cannot be met");
+            SamplingParams none = params(temperature, 1f, -1, 0f);
+            assertThatThrownBy(() -> sample(new float[] {ninf, ninf, ninf, ninf}, none, st))
+                    .isInstanceOf(InvalidRequestException.class)
+                    .satisfies(e -> assertThat(((InvalidRequestException) e).param()).isNull());
+            // Once min_tokens is met the same row samples EOS.
+            for (int i = 0; i < 3; i++) st.addOutput(1);
+            assertThat(sample(onlyEos, m, st)).isEqualTo(2);
+        }
     }
 
     @Test
@@ -184,7 +205,7 @@ class SamplerTest {
         float[] maskedCopy = masked.clone();
         SamplingParams m = with(params(1f, 1f, -1, 0f), 0f, 0f, 1f, 1, Map.of(), null);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> sampler.sample(masked, m,
-                new SamplingState(1L, new int[]{0}), Set.of(2))).isInstanceOf(IllegalStateException.class);
+                new SamplingState(1L, new int[]{0}), Set.of(2))).isInstanceOf(InvalidRequestException.class);
         assertThat(Arrays.equals(masked, maskedCopy)).isTrue();
     }
 }
