@@ -127,7 +127,11 @@ final class EngineCore implements AutoCloseable {
     /** Forgets a request that ended (its texts). */
     void forget(Request r) { outputs.close(r); }
 
-    /** The engine's state now; {@code notAdmitted}: requests queued and not yet handed to {@link #add}. */
+    /**
+     * The engine's state now, running and waiting in sequences (a request with n = 4 counts 4, as in
+     * vLLM's v1 engine, which runs its samples as child requests); {@code notAdmitted}: the sequences of
+     * requests queued and not yet handed to {@link #add}.
+     */
     EngineStats stats(int notAdmitted) {
         return new EngineStats(scheduler.numRunning(), scheduler.numWaiting() + notAdmitted, kv.numFreeBlocks(),
                 kv.numTotalBlocks(), kv.usage(), scheduler.numPreemptions(), scheduler.numSwapped(), kv.swapUsage(),

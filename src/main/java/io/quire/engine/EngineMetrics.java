@@ -58,9 +58,9 @@ final class EngineMetrics {
     EngineMetrics(MeterRegistry registry, String modelName, Supplier<EngineStats> stats) {
         this.gaugeState = stats;
         Gauge.builder("quire_num_requests_running", stats, s -> s.get().running()).tag("model_name", modelName)
-                .description("Number of requests in model execution batches.").register(registry);
+                .description("Number of sequences in model execution batches (a request with n = 4 counts 4).").register(registry);
         Gauge.builder("quire_num_requests_waiting", stats, s -> s.get().waiting()).tag("model_name", modelName)
-                .description("Number of requests waiting to be processed.").register(registry);
+                .description("Number of sequences waiting to be processed (a request with n = 4 counts 4).").register(registry);
         Gauge.builder("quire_kv_cache_usage_perc", stats, s -> s.get().kvCacheUsage()).tag("model_name", modelName)
                 .description("KV-cache usage. 1 means 100 percent usage.").register(registry);
         promptTokens = Counter.builder("quire_prompt_tokens").tag("model_name", modelName)

@@ -297,7 +297,9 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     /** A step boundary: a new stats snapshot, and the KV report for whoever wants one. */
     private void publishStats() {
-        stats = core.stats(incoming.size());
+        int notAdmitted = 0;
+        for (Request r : incoming) notAdmitted += r.maxRunningSeqs();
+        stats = core.stats(notAdmitted);
         kvReports.atBoundary(core.numSteps());
     }
 

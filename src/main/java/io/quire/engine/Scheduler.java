@@ -102,7 +102,8 @@ public final class Scheduler {
 
     public int numRunning() { return running.size(); }
 
-    public int numWaiting() { return waiting.size(); }
+    /** Sequences waiting to run, a request not yet forked counted as the n or best_of sequences it will run. */
+    public int numWaiting() { return waitingWidth(); }
 
     /** Sequences whose blocks are in the swap pool. */
     public int numSwapped() {
@@ -180,9 +181,10 @@ public final class Scheduler {
 
         // Admitting new work while evicting running work would only thrash the cache.
         if (preempted.isEmpty()) {
+            int width = runningWidth();
             while (!swapped.isEmpty() && budget > 0) {
                 List<Sequence> seqs = swapped.peekFirst();
-                if (!running.isEmpty() && running.size() + seqs.size() > maxNumSeqs) break;
+                if (!running.isEmpty() && width + seqs.size() > maxNumSeqs) break;
                 List<String> ids = ids(seqs);
                 int need = kv.numBlocksToSwapIn(ids);
                 // growth, and a copy-on-write
@@ -196,6 +198,7 @@ public final class Scheduler {
                     break;
                 }
                 swapped.pollFirst();
+                width += seqs.size();
                 for (Sequence s : seqs) {
                     s.setState(SequenceState.RUNNING);
                     running.add(s);
@@ -214,13 +217,13 @@ public final class Scheduler {
                     budget -= numNew;
                 }
             }
-            while (swapped.isEmpty() && !waiting.isEmpty() && budget > 0 && running.size() < maxNumSeqs) {
+            while (swapped.isEmpty() && !waiting.isEmpty() && budget > 0 && width < maxNumSeqs) {
                 // A request is admitted whole (all its waiting sequences, or none), so they always share one state.
                 Request req = requestOf(waiting.peekFirst());
                 List<Sequence> members = new ArrayList<>();
                 for (Sequence s : waiting) if (s.requestId().equals(req.requestId())) members.add(s);
                 int numSeqs = req.forked ? members.size() : req.maxRunningSeqs();
-                if (!running.isEmpty() && running.size() + numSeqs > maxNumSeqs) break;
+                if (!running.isEmpty() && width + numSeqs > maxNumSeqs) break;
                 List<ScheduledSequence> admitted = new ArrayList<>();
                 long requestQueries = 0, requestHits = 0;
                 int requestBudget = budget;
@@ -263,11 +266,37 @@ public final class Scheduler {
                     running.add(seq);
                     if (a.numNewTokens() > 0) scheduled.add(a);
                 }
+                width += numSeqs;
                 budget = requestBudget;
             }
         }
         return new SchedulerOutput(List.copyOf(scheduled), List.copyOf(preempted), maxNumBatchedTokens - budget,
                 kv.takeBlockOps(), queries, hits);
+    }
+
+    /**
+     * Sequences the running requests will run: a request with n or best_of above 1 runs its prompt as
+     * one sequence until it forks, so it counts as its width from admission on, as vLLM counts a
+     * sequence group's most running sequences against max_num_seqs (else a step of 61 such requests
+     * admitted under a limit of 64 grew to 244 sequences once they forked).
+     */
+    private int runningWidth() {
+        int width = running.size();
+        for (Sequence s : running) {
+            Request r = requests.get(s.requestId());
+            if (r != null && !r.forked) width += r.maxRunningSeqs() - 1;
+        }
+        return width;
+    }
+
+    /** {@link #numWaiting}: in the unit of {@link #runningWidth} and of the 429 bound ({@link WaitingBound}). */
+    private int waitingWidth() {
+        int width = 0;
+        for (Sequence s : waiting) {
+            Request r = requests.get(s.requestId());
+            width += r != null && !r.forked ? r.maxRunningSeqs() : 1;
+        }
+        return width;
     }
 
     /**

@@ -103,6 +103,28 @@ class MultiSequenceRequestTest {
     }
 
     @Test
+    void requestsOfFourSamplesCountAsFourAgainstMaxNumSeqsAndInTheGauges() {
+        ToyModel model = new ToyModel(64, 1024);
+        try (LLMEngine e = TestEngines.with(model).blocks(256, 16).maxNumSeqs(8).maxNumBatchedTokens(256).build()) {
+            SamplingParams p = SamplingParams.defaults(6).withSeed(5L).withN(4, null).withIgnoreEos(true);
+            int[] most = new int[1];
+            e.addKvReportListener(report -> most[0] = Math.max(most[0], e.scheduler().numRunning()));
+            // Six requests of 4 queued at once: two run at a time (8 sequences), never six prompts that fork to 24.
+            List<reactor.core.publisher.Flux<RequestOutput>> all = new ArrayList<>();
+            for (int i = 0; i < 6; i++) all.add(e.generate("q" + i, prompt(20 + i), p));
+            List<List<RequestOutput>> outs = reactor.core.publisher.Flux.merge(all.stream().map(f -> f.collectList()).toList())
+                    .collectList().block(TIMEOUT);
+            assertThat(outs).hasSize(6).allSatisfy(o -> assertThat(byIndex(o).keySet()).containsExactly(0, 1, 2, 3));
+            assertThat(most[0]).isEqualTo(8);
+            // The gauges' unit is the sequence: a queued request of 4 counts 4 while it waits.
+            Scheduler s = new Scheduler(8, 256, new KvCacheManager(64, 16));
+            s.addRequest(new Request("w", prompt(20), p, 6, 0));
+            assertThat(s.numWaiting()).isEqualTo(4);
+            assertThat(e.numFreeBlocks()).isEqualTo(e.numTotalBlocks());
+        }
+    }
+
+    @Test
     void bestOfReturnsTheNSamplesWithTheHighestCumulativeLogprob() {
         ToyModel model = new ToyModel(64, 1024);
         try (LLMEngine e = engine(model, 64, 16)) {
