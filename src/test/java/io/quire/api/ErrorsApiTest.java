@@ -157,6 +157,24 @@ class ErrorsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void pathsTheFirewallRefusesGetTheErrorBody() throws Exception {
+        // Spring Security's firewall refuses these before any route; they are sent as written, not normalized.
+        for (String path : new String[]{"/v1/models/..%2f..%2fetc%2fpasswd", "/v1/models/%00",
+                "/playground/../../etc/passwd", "/v1/models/a%2fb"}) {
+            JsonNode e = error(get(path), 400, "BadRequestError");
+            assertThat(e.get("message").asString()).as(path).contains("not allowed").doesNotContain("Firewall");
+        }
+    }
+
+    @Test
+    void actuatorsOwn404GetsTheErrorBody() throws Exception {
+        // Actuator answers an unknown metric with a bare 404, not an exception.
+        error(get("/actuator/metrics/nope"), 404, "NotFoundError");
+        error(get("/actuator/nope"), 404, "NotFoundError");
+        assertThat(get("/actuator/metrics").statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void wrongRoutesAndMethods() throws Exception {
         error(get("/v1/completions"), 405, "MethodNotAllowedError");
         error(get("/v1/chat/completions"), 405, "MethodNotAllowedError");

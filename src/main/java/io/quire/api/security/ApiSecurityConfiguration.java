@@ -10,6 +10,7 @@ import org.springframework.security.config.web.server.ServerHttpSecurity;
 import org.springframework.security.web.server.SecurityWebFilterChain;
 import org.springframework.security.web.server.authentication.AuthenticationWebFilter;
 import org.springframework.security.web.server.context.NoOpServerSecurityContextRepository;
+import org.springframework.security.web.server.firewall.ServerExchangeRejectedHandler;
 import org.springframework.security.web.server.savedrequest.NoOpServerRequestCache;
 import org.springframework.security.web.server.util.matcher.OrServerWebExchangeMatcher;
 import org.springframework.security.web.server.util.matcher.ServerWebExchangeMatcher;
@@ -39,6 +40,12 @@ public class ApiSecurityConfiguration {
                 ServerWebExchangeMatchers.pathMatchers(HttpMethod.GET, "/", "/index.html", "/playground/*"),
                 ServerWebExchangeMatchers.pathMatchers("/health", "/version"),
                 EndpointRequest.to("health", "prometheus"));
+    }
+
+    /** Picked up by Spring Security's filter chain proxy: the firewall's refusals get a JSON body too. */
+    @Bean
+    public ServerExchangeRejectedHandler exchangeRejectedHandler(JsonMapper json) {
+        return new OpenAiExchangeRejectedHandler(json);
     }
 
     @Bean
