@@ -2,12 +2,15 @@ package io.quire.api;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.http.codec.autoconfigure.HttpCodecsProperties;
 import org.springframework.core.annotation.Order;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.stereotype.Component;
+import org.springframework.util.unit.DataSize;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebExceptionHandler;
 import reactor.core.publisher.Mono;
@@ -23,9 +26,13 @@ import tools.jackson.databind.json.JsonMapper;
 public class ApiErrorHandler implements WebExceptionHandler {
     private static final Logger log = LoggerFactory.getLogger(ApiErrorHandler.class);
     private final JsonMapper json;
+    /** spring.http.codecs.max-in-memory-size: the largest body a handler reads, named in a 413. */
+    private final DataSize bodyLimit;
 
-    public ApiErrorHandler(JsonMapper json) {
+    public ApiErrorHandler(JsonMapper json, ObjectProvider<HttpCodecsProperties> codecs) {
         this.json = json;
+        HttpCodecsProperties properties = codecs.getIfAvailable();
+        this.bodyLimit = properties == null ? null : properties.getMaxInMemorySize();
     }
 
     @Override
@@ -37,7 +44,7 @@ public class ApiErrorHandler implements WebExceptionHandler {
             return Mono.empty();
         }
         if (response.isCommitted()) return Mono.error(ex);
-        ErrorBodies.Failure failure = ErrorBodies.of(ex);
+        ErrorBodies.Failure failure = ErrorBodies.of(ex, bodyLimit);
         response.setStatusCode(failure.status());
         response.getHeaders().setContentType(MediaType.APPLICATION_JSON);
         if (failure.retryAfterSeconds() > 0) {

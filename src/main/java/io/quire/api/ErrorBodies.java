@@ -11,6 +11,7 @@ import org.springframework.core.codec.CodecException;
 import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.util.unit.DataSize;
 import org.springframework.web.server.MethodNotAllowedException;
 import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebInputException;
@@ -38,6 +39,11 @@ public final class ErrorBodies {
     private ErrorBodies() {}
 
     public static Failure of(Throwable t) {
+        return of(t, null);
+    }
+
+    /** {@code bodyLimit}: the largest request body the codecs buffer, for a 413's message (null: unknown). */
+    public static Failure of(Throwable t, DataSize bodyLimit) {
         return switch (t) {
             case ApiException e -> failure(e.status(), e.getMessage(), e.param());
             case InvalidRequestException e -> failure(HttpStatus.BAD_REQUEST, e.getMessage(), e.param());
@@ -52,9 +58,11 @@ public final class ErrorBodies {
                             + ": send a JSON body with Content-Type: application/json", null);
             case MethodNotAllowedException e -> failure(HttpStatus.METHOD_NOT_ALLOWED,
                     "Method " + e.getHttpMethod() + " is not allowed here; allowed: " + e.getSupportedMethods(), null);
-            case DataBufferLimitException e -> failure(HttpStatus.CONTENT_TOO_LARGE,
-                    "Request body too large: " + e.getMessage() + " (see spring.http.codecs.max-in-memory-size)", null);
-            case ServerWebInputException e when e.getCause() instanceof DataBufferLimitException limit -> of(limit);
+            // Spring's own text names its buffer and setting: the client learns only the limit.
+            case DataBufferLimitException e -> failure(HttpStatus.CONTENT_TOO_LARGE, bodyLimit == null
+                    ? "Request body too large" : "Request body exceeds the limit of " + size(bodyLimit), null);
+            case ServerWebInputException e when e.getCause() instanceof DataBufferLimitException limit ->
+                    of(limit, bodyLimit);
             case ServerWebInputException e -> badInput(e);
             case ResponseStatusException e -> {
                 HttpStatus status = resolve(e.getStatusCode());
@@ -95,6 +103,14 @@ public final class ErrorBodies {
             default -> "Invalid JSON request body";
         };
         return failure(HttpStatus.BAD_REQUEST, message, null);
+    }
+
+    /** {@code 32 MiB}, {@code 256 KiB}, {@code 1000 bytes}. */
+    static String size(DataSize size) {
+        long bytes = size.toBytes();
+        if (bytes > 0 && bytes % (1 << 20) == 0) return (bytes >> 20) + " MiB";
+        if (bytes > 0 && bytes % (1 << 10) == 0) return (bytes >> 10) + " KiB";
+        return bytes + " bytes";
     }
 
     private static String firstLine(String s) {

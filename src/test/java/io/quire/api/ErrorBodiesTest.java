@@ -3,6 +3,7 @@ package io.quire.api;
 import org.junit.jupiter.api.Test;
 import org.springframework.core.codec.DecodingException;
 import org.springframework.http.HttpStatus;
+import org.springframework.util.unit.DataSize;
 import org.springframework.web.server.ServerWebInputException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
@@ -55,5 +56,12 @@ class ErrorBodiesTest {
                 .isEqualTo("Number value length (1001) exceeds the maximum allowed (1000)");
         assertThat(JsonTypes.scrub("value (token `JsonToken.START_ARRAY`) of `io.quire.api.wire.StreamOptions`"))
                 .isEqualTo("value (token value) of value");
+    }
+
+    @Test
+    void sizesAreWrittenInTheLargestWholeUnit() {
+        assertThat(ErrorBodies.size(DataSize.ofMegabytes(32))).isEqualTo("32 MiB");
+        assertThat(ErrorBodies.size(DataSize.ofKilobytes(256))).isEqualTo("256 KiB");
+        assertThat(ErrorBodies.size(DataSize.ofBytes(1000))).isEqualTo("1000 bytes");
     }
 }

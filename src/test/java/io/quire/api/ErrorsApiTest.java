@@ -127,6 +127,14 @@ class ErrorsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void aBodyOverTheCodecLimitIs413NamingTheLimitOnly() throws Exception {
+        // application.yml's spring.http.codecs.max-in-memory-size: 32MB.
+        String body = "{\"model\": \"stories260K\", \"prompt\": \"" + "a".repeat(33 << 20) + "\"}";
+        JsonNode e = error(post("/v1/completions", body), 413, "RequestTooLargeError");
+        assertThat(e.get("message").asString()).isEqualTo("Request body exceeds the limit of 32 MiB");
+    }
+
+    @Test
     void unknownModelIs404() throws Exception {
         JsonNode e = error(post("/v1/completions", """
                 {"model": "gpt-4", "prompt": "Hi"}"""), 404, "NotFoundError");
