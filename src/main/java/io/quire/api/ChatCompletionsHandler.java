@@ -79,8 +79,9 @@ public class ChatCompletionsHandler {
                 jsonOutput);
         String id = OpenAiFormat.newId("chatcmpl-");
         long created = OpenAiFormat.nowSeconds();
-        Flux<RequestOutput> submitted =
-                StructuredOutputs.submit(constraint, () -> engine.generate(id, tokens, constrained, r.cacheSalt()));
+        SentFieldNames names = SentFieldNames.chat(r.maxCompletionTokens() != null);
+        Flux<RequestOutput> submitted = StructuredOutputs.submit(constraint,
+                () -> names.submit(() -> engine.generate(id, tokens, constrained, r.cacheSalt())));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), constrained.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
                 logprobCount == null ? null : logprobs, outputParsers);

@@ -73,8 +73,8 @@ public class CompletionsHandler {
             texts.add(prompts.get(i).text());
         }
         // All prompts are queued or none.
-        List<Flux<RequestOutput>> submitted =
-                StructuredOutputs.submit(constraint, () -> engine.generate(ids, tokens, params, r.cacheSalt()));
+        List<Flux<RequestOutput>> submitted = StructuredOutputs.submit(constraint,
+                () -> SentFieldNames.COMPLETIONS.submit(() -> engine.generate(ids, tokens, params, r.cacheSalt())));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, ids, submitted, params.n());
         ChoiceFormat format = new CompletionChoiceFormat(id, created, engine.modelName(), texts, params.n(), echo,
                 logprobCount == null ? null : logprobs);

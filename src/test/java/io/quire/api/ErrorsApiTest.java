@@ -107,6 +107,23 @@ class ErrorsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void theOutputLimitIsNamedAsTheCallerSentIt() throws Exception {
+        String chat = "{\"model\": \"stories260K\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], ";
+        JsonNode e = error(post("/v1/chat/completions", chat + "\"max_completion_tokens\": -3}"), 400, "BadRequestError");
+        assertThat(e.get("param").asString()).isEqualTo("max_completion_tokens");
+        assertThat(e.get("message").asString()).isEqualTo("max_completion_tokens must be at least 1, got -3.");
+        e = error(post("/v1/chat/completions", chat + "\"max_completion_tokens\": 2, \"min_tokens\": 5}"), 400,
+                "BadRequestError");
+        assertThat(e.get("param").asString()).isEqualTo("min_tokens");
+        assertThat(e.get("message").asString()).contains("max_completion_tokens=2").doesNotContain("max_tokens");
+        e = error(post("/v1/chat/completions", chat + "\"max_completion_tokens\": 600}"), 400, "BadRequestError");
+        assertThat(e.get("param").asString()).isEqualTo("max_completion_tokens");
+        e = error(post("/v1/chat/completions", chat + "\"max_tokens\": -3}"), 400, "BadRequestError");
+        assertThat(e.get("param").asString()).isEqualTo("max_tokens");
+        assertThat(e.get("message").asString()).isEqualTo("max_tokens must be at least 1, got -3.");
+    }
+
+    @Test
     void promptPlusMaxTokensOverTheContextIs400() throws Exception {
         JsonNode e = error(post("/v1/completions", """
                 {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 510}"""), 400, "BadRequestError");
@@ -115,7 +132,14 @@ class ErrorsApiTest extends Stories260KServerTest {
         String longPrompt = "Once upon a time ".repeat(200);
         JsonNode chat = error(post("/v1/chat/completions", """
                 {"model": "stories260K", "messages": [{"role": "user", "content": "%s"}]}""".formatted(longPrompt)), 400, "BadRequestError");
-        assertThat(chat.get("message").asString()).contains("maximum context length");
+        assertThat(chat.get("message").asString()).contains("maximum context length").contains("in the messages");
+        assertThat(chat.get("param").asString()).isEqualTo("messages");
+        // The completions endpoint has no messages: its prompt is named.
+        JsonNode completion = error(post("/v1/completions", """
+                {"model": "stories260K", "prompt": "%s", "max_tokens": 2}""".formatted(longPrompt)), 400, "BadRequestError");
+        assertThat(completion.get("message").asString()).contains("maximum context length")
+                .contains("in the prompt").contains("length of the prompt").doesNotContain("messages");
+        assertThat(completion.get("param").asString()).isEqualTo("prompt");
         // A body over Spring's default 256KB codec limit still reaches the engine's length check.
         String ids = "100,".repeat(70_000) + "100";
         JsonNode huge = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": [" + ids + "]}"), 400,
