@@ -29,13 +29,16 @@ final class SamplingParamsMapper {
     static SamplingParams toParams(SamplingFields r, Integer maxTokens, Integer logprobs, SamplingParams d) {
         return new SamplingParams(
                 r.n() == null ? d.n() : r.n(),
-                r.temperature() == null ? d.temperature() : r.temperature().floatValue(),
-                r.topP() == null ? d.topP() : r.topP().floatValue(),
+                r.temperature() == null ? d.temperature() : toFloat("temperature", r.temperature()),
+                r.topP() == null ? d.topP() : toFloat("top_p", r.topP()),
                 r.topK() == null ? d.topK() : r.topK(),
-                r.minP() == null ? d.minP() : r.minP().floatValue(),
-                r.presencePenalty() == null ? d.presencePenalty() : r.presencePenalty().floatValue(),
-                r.frequencyPenalty() == null ? d.frequencyPenalty() : r.frequencyPenalty().floatValue(),
-                r.repetitionPenalty() == null ? d.repetitionPenalty() : r.repetitionPenalty().floatValue(),
+                r.minP() == null ? d.minP() : toFloat("min_p", r.minP()),
+                r.presencePenalty() == null ? d.presencePenalty()
+                        : toFloat("presence_penalty", r.presencePenalty()),
+                r.frequencyPenalty() == null ? d.frequencyPenalty()
+                        : toFloat("frequency_penalty", r.frequencyPenalty()),
+                r.repetitionPenalty() == null ? d.repetitionPenalty()
+                        : toFloat("repetition_penalty", r.repetitionPenalty()),
                 r.seed(),
                 stop(r.stop()),
                 r.stopTokenIds() == null ? d.stopTokenIds() : List.copyOf(r.stopTokenIds()),
@@ -48,7 +51,21 @@ final class SamplingParamsMapper {
                 r.skipSpecialTokens() == null ? d.skipSpecialTokens() : r.skipSpecialTokens(),
                 r.bestOf(),
                 Boolean.TRUE.equals(r.useBeamSearch()),
-                r.lengthPenalty() == null ? d.lengthPenalty() : r.lengthPenalty().floatValue());
+                r.lengthPenalty() == null ? d.lengthPenalty() : toFloat("length_penalty", r.lengthPenalty()));
+    }
+
+    /**
+     * The engine samples in 32-bit floats: a JSON number beyond their range ({@code 1e308}, or
+     * {@code 1e400}, which JSON parsing already makes infinite) would reach it as infinity and be
+     * refused as if infinity had been sent, so it is refused here, as out of range.
+     */
+    static float toFloat(String field, double value) {
+        float f = (float) value;
+        if (Float.isInfinite(f)) {
+            throw ApiException.badRequest(field, "Invalid '" + field + "': number out of range (at most "
+                    + Float.MAX_VALUE + " in magnitude)" + (Double.isInfinite(value) ? "." : ", got " + value + "."));
+        }
+        return f;
     }
 
     /** {@code stop}: a string or an array of strings. */
@@ -85,7 +102,7 @@ final class SamplingParamsMapper {
             if (e.getValue() == null) {
                 throw ApiException.badRequest("logit_bias", "logit_bias value for token " + id + " is null");
             }
-            out.put(id, e.getValue().floatValue());
+            out.put(id, toFloat("logit_bias", e.getValue()));
         }
         return Map.copyOf(out);
     }

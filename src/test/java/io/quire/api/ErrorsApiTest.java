@@ -107,6 +107,30 @@ class ErrorsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void numbersBeyondTheSamplersFloatsAreOutOfRangeNotInfinite() throws Exception {
+        // 1e308 is finite, but no 32-bit float holds it; 1e400 is finite JSON too.
+        for (String field : new String[]{"temperature", "top_p", "min_p", "presence_penalty", "frequency_penalty",
+                "repetition_penalty", "length_penalty"}) {
+            for (String value : new String[]{"1e308", "-1e308", "1e400"}) {
+                JsonNode e = error(post("/v1/completions", "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \""
+                        + field + "\": " + value + "}"), 400, "BadRequestError");
+                assertThat(e.get("param").asString()).as(field).isEqualTo(field);
+                assertThat(e.get("message").asString()).as(field + ": " + value)
+                        .startsWith("Invalid '" + field + "': number out of range").doesNotContain("Infinity");
+            }
+        }
+        JsonNode e = error(post("/v1/chat/completions", """
+                {"model": "stories260K", "messages": [{"role": "user", "content": "Hi"}], "temperature": 1e308}"""),
+                400, "BadRequestError");
+        assertThat(e.get("message").asString())
+                .isEqualTo("Invalid 'temperature': number out of range (at most 3.4028235E38 in magnitude), got 1.0E308.");
+        e = error(post("/v1/completions", """
+                {"model": "stories260K", "prompt": "Hi", "logit_bias": {"5": 1e308}}"""), 400, "BadRequestError");
+        assertThat(e.get("param").asString()).isEqualTo("logit_bias");
+        assertThat(e.get("message").asString()).contains("out of range");
+    }
+
+    @Test
     void theOutputLimitIsNamedAsTheCallerSentIt() throws Exception {
         String chat = "{\"model\": \"stories260K\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], ";
         JsonNode e = error(post("/v1/chat/completions", chat + "\"max_completion_tokens\": -3}"), 400, "BadRequestError");
