@@ -69,9 +69,45 @@ public final class ChatPrompts {
         if (content != null) out.put("content", content);
         if (m.name() != null) out.put("name", m.name());
         if (m.toolCalls() != null && !m.toolCalls().isNull()) out.put("tool_calls",
-                json.convertValue(argumentsAsObjects(m.toolCalls()), Object.class));
+                json.convertValue(argumentsAsObjects(checkedToolCalls(m.toolCalls(), i)), Object.class));
         if (m.toolCallId() != null) out.put("tool_call_id", m.toolCallId());
         return out;
+    }
+
+    /**
+     * {@code tool_calls} reach the template as sent, so their JSON types are checked here, as the
+     * strict binding checks the typed fields ({@code tool_call_id}): an array of objects whose
+     * {@code id}, {@code type} and {@code function.name} are strings, {@code function} an object and
+     * {@code function.arguments} JSON text (or, as some clients send it, an object).
+     */
+    private static JsonNode checkedToolCalls(JsonNode calls, int i) {
+        String where = "messages[" + i + "].tool_calls";
+        if (!calls.isArray()) throw typeMismatch(where, "an array", calls);
+        for (int c = 0; c < calls.size(); c++) {
+            JsonNode call = calls.get(c);
+            String at = where + "[" + c + "]";
+            if (!call.isObject()) throw typeMismatch(at, "an object", call);
+            checkString(call, "id", at);
+            checkString(call, "type", at);
+            JsonNode function = call.get("function");
+            if (function == null || function.isNull()) continue;
+            if (!function.isObject()) throw typeMismatch(at + ".function", "an object", function);
+            checkString(function, "name", at + ".function");
+            JsonNode args = function.get("arguments");
+            if (args != null && !args.isNull() && !args.isString() && !args.isObject()) {
+                throw typeMismatch(at + ".function.arguments", "a string", args);
+            }
+        }
+        return calls;
+    }
+
+    private static void checkString(JsonNode parent, String field, String at) {
+        JsonNode v = parent.get(field);
+        if (v != null && !v.isNull() && !v.isString()) throw typeMismatch(at + "." + field, "a string", v);
+    }
+
+    private static ApiException typeMismatch(String where, String expected, JsonNode value) {
+        return ApiException.badRequest("messages", BindingErrors.typeMismatch(where, expected, value));
     }
 
     /**

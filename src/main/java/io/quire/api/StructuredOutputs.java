@@ -8,6 +8,7 @@ import tools.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -76,6 +77,9 @@ final class StructuredOutputs {
                 if (js == null || !js.isObject()) {
                     throw ApiException.badRequest(param, "response_format of type json_schema needs a 'json_schema' object.");
                 }
+                // Neither changes the language (the schema is always enforced), but a wrong type is still a 400.
+                checkType(js.get("name"), JsonNode::isString, "response_format.json_schema.name", "a string");
+                checkType(js.get("strict"), JsonNode::isBoolean, "response_format.json_schema.strict", "a boolean");
                 JsonNode schema = js.get("schema");
                 if (schema == null || schema.isNull()) {
                     throw ApiException.badRequest(param, "response_format.json_schema needs a 'schema'.");
@@ -132,6 +136,12 @@ final class StructuredOutputs {
     private static String text(JsonNode v, String where) {
         if (!v.isString()) throw ApiException.badRequest(where.split("[.\\[]")[0], BindingErrors.typeMismatch(where, "a string", v));
         return v.stringValue();
+    }
+
+    private static void checkType(JsonNode v, Predicate<JsonNode> ok, String where, String expected) {
+        if (present(v) && !ok.test(v)) {
+            throw ApiException.badRequest(where.split("\\.")[0], BindingErrors.typeMismatch(where, expected, v));
+        }
     }
 
     private static boolean present(JsonNode v) {

@@ -99,6 +99,40 @@ class StrictRequestsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void nestedValuesReadAsSentAreTypeCheckedToo() throws Exception {
+        String schema = "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": {%s\"schema\": "
+                + "{\"type\": \"string\", \"maxLength\": 2}}}";
+        String call = "\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", "
+                + "\"tool_calls\": [%s]}, {\"role\": \"tool\", \"tool_call_id\": \"c1\", \"content\": \"x\"}]";
+        String function = "\"function\": {\"name\": \"f\", \"arguments\": \"{}\"}";
+        badRequests(
+                Case.chat(schema.formatted("\"name\": 5, "), "response_format"),
+                Case.chat(schema.formatted("\"name\": \"n\", \"strict\": \"x\", "), "response_format"),
+                Case.completion(schema.formatted("\"strict\": 1, "), "response_format"),
+                Case.chat("\"messages\": [{\"role\": \"user\", \"content\": \"Hi\", \"tool_calls\": 5}]", "messages"),
+                Case.chat(call.formatted("5"), "messages"),
+                Case.chat(call.formatted("{\"id\": 5, \"type\": \"function\", " + function + "}"), "messages"),
+                Case.chat(call.formatted("{\"id\": \"c1\", \"type\": true, " + function + "}"), "messages"),
+                Case.chat(call.formatted("{\"id\": \"c1\", \"function\": \"f\"}"), "messages"),
+                Case.chat(call.formatted("{\"id\": \"c1\", \"function\": {\"name\": 5}}"), "messages"),
+                Case.chat(call.formatted("{\"id\": \"c1\", \"function\": {\"name\": \"f\", \"arguments\": 5}}"),
+                        "messages"),
+                Case.chat("\"spaces_between_special_tokens\": \"x\"", "spaces_between_special_tokens"),
+                Case.completion("\"spaces_between_special_tokens\": 1", "spaces_between_special_tokens"));
+        JsonNode name = badRequest(Case.chat(schema.formatted("\"name\": 5, "), "response_format"));
+        assertThat(name.get("message").asString()).isEqualTo(
+                "Invalid type for 'response_format.json_schema.name': expected a string, but got an integer instead.");
+        JsonNode id = badRequest(Case.chat(call.formatted("{\"id\": 5, " + function + "}"), "messages"));
+        assertThat(id.get("message").asString()).isEqualTo(
+                "Invalid type for 'messages[1].tool_calls[0].id': expected a string, but got an integer instead.");
+        // The right types still pass, arguments as JSON text or as an object.
+        ok("/v1/chat/completions", Case.body(schema.formatted("\"name\": \"n\", \"strict\": true, ")
+                + ", \"spaces_between_special_tokens\": false", MODEL_FIELD, MESSAGES_FIELD));
+        ok("/v1/chat/completions", Case.body(call.formatted("{\"id\": \"c1\", \"type\": \"function\", " + function
+                + "}, {\"id\": \"c2\", \"function\": {\"name\": \"g\", \"arguments\": {}}}"), MODEL_FIELD));
+    }
+
+    @Test
     void nullsInsideArraysAreRefused() throws Exception {
         badRequests(
                 Case.completion("\"stop_token_ids\": [null]", "stop_token_ids"),

@@ -46,6 +46,8 @@ public record ChatCompletionRequest(
         List<Integer> stopTokenIds,
         Boolean includeStopStrInOutput,
         Boolean skipSpecialTokens,
+        // vLLM's: read for its type only, then ignored, as vLLM's fast (tokenizers) detokenizer ignores it.
+        Boolean spacesBetweenSpecialTokens,
         Boolean addGenerationPrompt,
         // Template variables may be null (Python's None), unlike the entries of every other list or map.
         @JsonSetter(contentNulls = Nulls.SET) Map<String, Object> chatTemplateKwargs,

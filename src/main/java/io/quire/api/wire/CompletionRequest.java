@@ -43,6 +43,8 @@ public record CompletionRequest(
         List<Integer> stopTokenIds,
         Boolean includeStopStrInOutput,
         Boolean skipSpecialTokens,
+        // vLLM's: read for its type only, then ignored, as vLLM's fast (tokenizers) detokenizer ignores it.
+        Boolean spacesBetweenSpecialTokens,
         Boolean addSpecialTokens,
         Integer bestOf,
         Boolean useBeamSearch,
