@@ -50,6 +50,7 @@ public class ChatCompletionsHandler {
 
     private Mono<ServerResponse> handle(ServerRequest request, ChatCompletionRequest r) {
         OpenAiFormat.checkModel(r.model(), engine.modelName());
+        OpenAiFormat.checkStreamOptions(r);
         Integer logprobCount = RequestedLogprobs.chat(r.logprobs(), r.topLogprobs());
         Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
         Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();

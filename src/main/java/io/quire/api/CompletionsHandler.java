@@ -50,6 +50,7 @@ public class CompletionsHandler {
 
     private Mono<ServerResponse> handle(ServerRequest request, CompletionRequest r) {
         OpenAiFormat.checkModel(r.model(), engine.modelName());
+        OpenAiFormat.checkStreamOptions(r);
         boolean echo = Boolean.TRUE.equals(r.echo());
         if (echo && r.logprobs() != null) {
             throw ApiException.badRequest("echo",

@@ -1,5 +1,6 @@
 package io.quire.api;
 
+import io.quire.api.wire.SamplingFields;
 import io.quire.engine.FinishReason;
 import org.springframework.http.HttpStatus;
 
@@ -31,6 +32,13 @@ final class OpenAiFormat {
             case LENGTH -> "length";
             case ABORT -> "abort";
         };
+    }
+
+    /** {@code stream_options} only goes with {@code stream: true}, as vLLM and OpenAI refuse it otherwise. */
+    static void checkStreamOptions(SamplingFields r) {
+        if (r.streamOptions() != null && !r.streaming()) {
+            throw ApiException.badRequest("stream_options", "stream_options can only be set when stream is true.");
+        }
     }
 
     /** A {@code model} that is sent must name the served model; absent, null or empty means it (as in vLLM). */

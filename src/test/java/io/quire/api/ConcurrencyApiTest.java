@@ -34,10 +34,10 @@ class ConcurrencyApiTest extends Stories260KServerTest {
     MeterRegistry registry;
 
     private static String body(String prompt, int maxTokens, boolean stream) {
+        // stream_options only with stream: true (a 400 otherwise).
         return """
-                {"model": "stories260K", "prompt": "%s", "max_tokens": %d, "temperature": 0, "stream": %s,
-                 "stream_options": {"include_usage": %s}}"""
-                .formatted(prompt, maxTokens, stream, stream);
+                {"model": "stories260K", "prompt": "%s", "max_tokens": %d, "temperature": 0, "stream": %s%s}"""
+                .formatted(prompt, maxTokens, stream, stream ? ", \"stream_options\": {\"include_usage\": true}" : "");
     }
 
     @Test

@@ -107,6 +107,24 @@ class ErrorsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void streamOptionsNeedStreamTrue() throws Exception {
+        for (String path : new String[]{"/v1/completions", "/v1/chat/completions"}) {
+            String base = path.equals("/v1/completions") ? "\"prompt\": \"Hi\""
+                    : "\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]";
+            for (String stream : new String[]{"", "\"stream\": false, ", "\"stream\": null, "}) {
+                String body = "{\"model\": \"stories260K\", " + base + ", \"max_tokens\": 2, " + stream
+                        + "\"stream_options\": {\"include_usage\": true}}";
+                JsonNode e = error(post(path, body), 400, "BadRequestError");
+                assertThat(e.get("param").asString()).as(body).isEqualTo("stream_options");
+                assertThat(e.get("message").asString()).isEqualTo("stream_options can only be set when stream is true.");
+            }
+            // A null stream_options is not set.
+            assertThat(post(path, "{\"model\": \"stories260K\", " + base
+                    + ", \"max_tokens\": 2, \"stream_options\": null}").statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void numbersBeyondTheSamplersFloatsAreOutOfRangeNotInfinite() throws Exception {
         // 1e308 is finite, but no 32-bit float holds it; 1e400 is finite JSON too.
         for (String field : new String[]{"temperature", "top_p", "min_p", "presence_penalty", "frequency_penalty",
