@@ -107,6 +107,39 @@ class ErrorsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void aLoneSurrogateInAConstraintIs400NamingTheField() throws Exception {
+        // JSON escapes: "\\ud800" is half of a UTF-16 pair, which UTF-8 cannot encode.
+        record Case(String field, String value) {}
+        for (Case c : new Case[]{
+                new Case("guided_choice", "[\"yes\", \"\\ud800\"]"),
+                new Case("guided_regex", "\"a\\ud800\""),
+                new Case("guided_regex", "\"a\\\\uD800\""),
+                new Case("guided_json", "{\"enum\": [\"\\ud800\"]}"),
+                new Case("guided_json", "\"{\\\"const\\\": \\\"\\\\udfff\\\"}\""),
+                new Case("guided_grammar", "\"root ::= \\\"\\ud800\\\"\""),
+                new Case("structured_outputs", "{\"choice\": [\"\\udc00\"]}"),
+                // (In a property name JSON parsing already refuses it.)
+                new Case("response_format", "{\"type\": \"json_schema\", \"json_schema\": {\"name\": \"s\", "
+                        + "\"schema\": {\"type\": \"object\", \"properties\": {\"a\": {\"const\": \"x\\ud800\"}}}}}")}) {
+            String body = "{\"model\": \"stories260K\", \"prompt\": \"Hi\", \"max_tokens\": 2, \"" + c.field() + "\": "
+                    + c.value() + "}";
+            JsonNode e = error(post("/v1/completions", body), 400, "BadRequestError");
+            assertThat(e.get("param").asString()).as(body).isEqualTo(c.field());
+            assertThat(e.get("message").asString()).as(body).contains("lone surrogate");
+        }
+        JsonNode chat = error(post("/v1/chat/completions", """
+                {"model": "stories260K", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2,
+                 "guided_choice": ["\\ud800"]}"""), 400, "BadRequestError");
+        assertThat(chat.get("param").asString()).isEqualTo("guided_choice");
+        // A whole pair is a character like any other, and a prompt may hold a lone surrogate.
+        JsonNode pair = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": "Hi", "max_tokens": 8, "guided_choice": ["\\ud83d\\ude00"]}""");
+        assertThat(pair.get("choices").get(0).get("text").asString()).isEqualTo("\uD83D\uDE00");
+        assertThat(post("/v1/completions", """
+                {"model": "stories260K", "prompt": "Hi \\ud800", "max_tokens": 2}""").statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void streamOptionsNeedStreamTrue() throws Exception {
         for (String path : new String[]{"/v1/completions", "/v1/chat/completions"}) {
             String base = path.equals("/v1/completions") ? "\"prompt\": \"Hi\""

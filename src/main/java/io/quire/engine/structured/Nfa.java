@@ -80,11 +80,27 @@ final class Nfa {
         edges[from][k + 2] = to;
     }
 
+    /**
+     * A lone UTF-16 surrogate (U+D800 to U+DFFF, which a JSON string's or a regex's escape can name)
+     * has no UTF-8 encoding: the automaton would admit invalid bytes, so the constraint is refused.
+     * Sets built from ranges never hold one ({@link CharRanges#normalize}); single characters can.
+     */
+    private static void refuseSurrogates(int[] ranges) {
+        for (int i = 0; i < ranges.length; i += 2) {
+            int lo = Math.max(ranges[i], Character.MIN_SURROGATE), hi = Math.min(ranges[i + 1], Character.MAX_SURROGATE);
+            if (lo <= hi) {
+                throw new ConstraintException(String.format("The constraint holds a lone surrogate (U+%04X): half of"
+                        + " a UTF-16 pair has no UTF-8 encoding, so no output can hold it.", lo));
+            }
+        }
+    }
+
     /** A fragment for {@code n}: its start and end state. */
     private int[] build(RegexNode n) {
         int s = newState(), e;
         switch (n) {
             case RegexNode.CharSet c -> {
+                refuseSurrogates(c.ranges());
                 e = newState();
                 List<int[]> seqs = new ArrayList<>();
                 for (int i = 0; i < c.ranges().length; i += 2) Utf8Sequences.split(c.ranges()[i], c.ranges()[i + 1], seqs);

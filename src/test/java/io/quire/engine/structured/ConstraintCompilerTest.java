@@ -214,4 +214,18 @@ class ConstraintCompilerTest {
                 "{\"$defs\":{\"a\":{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/a\"}},\"required\":[\"a\"]}},\"$ref\":\"#/$defs/a\"}")))
                 .hasMessageContaining("no output");
     }
+
+    @Test
+    void aLoneSurrogateIsRefusedWhereverItComesFrom() {
+        for (ConstraintSpec spec : List.<ConstraintSpec>of(new ConstraintSpec.Choice(List.of("a", "\uD800")),
+                new ConstraintSpec.Regex("a\uDFFF"), new ConstraintSpec.Regex("a\\uD800"),
+                new ConstraintSpec.JsonSchema("{\"enum\": [\"\\ud800\"]}"), new ConstraintSpec.Grammar("root ::= \"\\ud800\""),
+                new ConstraintSpec.Literal("x\uDC00"))) {
+            assertThatThrownBy(() -> compiler.compile(spec)).as(spec.toString()).isInstanceOf(ConstraintException.class)
+                    .hasMessageContaining("lone surrogate");
+        }
+        // A whole pair is one code point, and ranges never hold a surrogate.
+        compiler.compile(new ConstraintSpec.Choice(List.of("\uD83D\uDE00")));
+        compiler.compile(new ConstraintSpec.Regex("[\\u0000-\\uFFFF]"));
+    }
 }
