@@ -11,6 +11,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.stereotype.Component;
 import org.springframework.util.unit.DataSize;
+import org.springframework.web.util.DisconnectedClientHelper;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebExceptionHandler;
 import reactor.core.publisher.Mono;
@@ -41,6 +42,12 @@ public class ApiErrorHandler implements WebExceptionHandler {
         if (NettyAnsweredResponse.answeredByNetty(response)) {
             // Reactor Netty already sent 400 for a body it could not decode (and logged it at WARN).
             log.debug("{}request already answered by the HTTP server: {}", exchange.getLogPrefix(), ex.toString());
+            return Mono.empty();
+        }
+        if (DisconnectedClientHelper.isClientDisconnectedException(ex)) {
+            // The client closed the connection (before sending its whole body, say): nobody to answer,
+            // and no fault of the server, so no ERROR with a stack trace.
+            log.debug("{}client went away: {}", exchange.getLogPrefix(), ex.toString());
             return Mono.empty();
         }
         if (response.isCommitted()) return Mono.error(ex);

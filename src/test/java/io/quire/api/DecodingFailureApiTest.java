@@ -66,4 +66,28 @@ class DecodingFailureApiTest extends Stories260KServerTest {
                 .doesNotContain("Status and headers already sent")
                 .doesNotContain("\tat ");
     }
+
+    private long countAll() {
+        return registry.find("http.server.requests").tag("uri", "/v1/completions").timers().stream()
+                .mapToLong(Timer::count).sum();
+    }
+
+    @Test
+    void aClientThatLeavesBeforeItsWholeBodyIsNoServerError(CapturedOutput output) throws Exception {
+        long before = countAll(), before500 = count("500");
+        try (Socket socket = new Socket("localhost", port)) {
+            String head = "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 1000\r\n\r\n{\"prompt\": \"Once upon";
+            socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            Thread.sleep(200);
+        }
+        // The exchange is observed once it ends, after the failed read.
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> countAll() > before);
+        assertThat(count("500")).isEqualTo(before500);
+        assertThat(output.getAll())
+                .doesNotContain(" ERROR ")
+                .doesNotContain("AbortedException")
+                .doesNotContain("\tat ");
+    }
 }
