@@ -87,7 +87,10 @@ final class SamplingParamsMapper {
         throw ApiException.badRequest("stop", "stop must be a string or an array of strings");
     }
 
-    /** {@code logit_bias}: JSON object keys are token ids written as strings. */
+    /**
+     * {@code logit_bias}: JSON object keys are token ids written as strings; values are clamped to
+     * [-100, 100], OpenAI's documented range, as vLLM clamps them (so a bias of 1e6 is 100).
+     */
     static Map<Integer, Float> logitBias(Map<String, Double> bias) {
         if (bias == null || bias.isEmpty()) return Map.of();
         Map<Integer, Float> out = new LinkedHashMap<>();
@@ -102,7 +105,7 @@ final class SamplingParamsMapper {
             if (e.getValue() == null) {
                 throw ApiException.badRequest("logit_bias", "logit_bias value for token " + id + " is null");
             }
-            out.put(id, toFloat("logit_bias", e.getValue()));
+            out.put(id, Math.clamp(toFloat("logit_bias", e.getValue()), -100f, 100f));
         }
         return Map.copyOf(out);
     }
