@@ -12,7 +12,7 @@ import java.util.function.Predicate;
 /**
  * Fields OpenAI or vLLM define that Quire does not implement. Ignoring them would answer a
  * different request than the one sent (prompt logprobs, priority...), so each is a 400 naming it,
- * unless it is absent, null, or the neutral value SDKs send on their own ({@code logits_processors: []}).
+ * unless it is absent, null, or the neutral value SDKs send on their own ({@code functions: []}).
  * Structured output fields are read by {@link StructuredOutputs}, tools by {@link RequestedTools}.
  * Fields that only describe the request ({@code user}, {@code store}, {@code metadata},
  * {@code service_tier}, {@code request_id}) and fields neither API defines are not listed: they stay ignored.
@@ -61,10 +61,10 @@ public final class UnsupportedFields {
 
     /** The chat endpoint's own: other modalities, reasoning controls, template controls. */
     private static final List<Field> CHAT_ONLY = List.of(
-            // The deprecated forms of tools and tool_choice, refused in any form, [] and "auto" too
-            // (docs/api.md): their answer, message.function_call, is never sent.
-            field("functions", NONE, "the deprecated 'functions' is not implemented; send 'tools'"),
-            field("function_call", NONE, "the deprecated 'function_call' is not implemented; send 'tool_choice'"),
+            // The deprecated forms of tools and tool_choice.
+            field("functions", EMPTY_ARRAY, "the deprecated 'functions' is not implemented; send 'tools'"),
+            field("function_call", v -> isOneOf(v, "none", "auto"),
+                    "the deprecated 'function_call' is not implemented; send 'tool_choice'"),
             field("audio", NONE, "audio output is not implemented"),
             field("modalities", v -> v.isArray() && v.size() == 1 && isOneOf(v.get(0), "text"),
                     "only text output is implemented"),

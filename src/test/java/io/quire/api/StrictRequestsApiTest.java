@@ -181,10 +181,6 @@ class StrictRequestsApiTest extends Stories260KServerTest {
         String[][] chatOnly = {
                 {"functions", "[{\"name\": \"f\"}]"},
                 {"function_call", "{\"name\": \"f\"}"},
-                // Deprecated: refused in any form, empty or "auto" included (docs/api.md).
-                {"functions", "[]"},
-                {"function_call", "\"auto\""},
-                {"function_call", "\"none\""},
                 {"audio", "{\"voice\": \"alloy\", \"format\": \"mp3\"}"},
                 {"modalities", "[\"text\", \"audio\"]"},
                 {"prediction", "{\"type\": \"content\", \"content\": \"x\"}"},
@@ -210,7 +206,7 @@ class StrictRequestsApiTest extends Stories260KServerTest {
         // What SDKs send on their own, or the documented default: it changes nothing that is generated.
         ok("/v1/chat/completions", Case.body("""
                 "response_format": {"type": "text"}, "tools": [], "tool_choice": "none", "parallel_tool_calls": true,
-                "functions": null, "function_call": null, "modalities": ["text"], "priority": 0,
+                "functions": [], "function_call": "none", "modalities": ["text"], "priority": 0,
                 "logits_processors": [], "documents": [], "continue_final_message": false, "echo": false,
                 "audio": null, "reasoning_effort": null""", MODEL_FIELD, MESSAGES_FIELD));
         ok("/v1/chat/completions", Case.body("\"tool_choice\": \"auto\"", MODEL_FIELD, MESSAGES_FIELD));
