@@ -57,7 +57,8 @@ public class ChatCompletionsHandler {
         boolean generationPrompt = r.addGenerationPrompt() == null || r.addGenerationPrompt();
         RequestedTools tools = RequestedTools.of(r.tools(), r.toolChoice(), r.parallelToolCalls(), json);
         String rendered = prompts.render(r.messages(), tools.forTemplate(), generationPrompt, kwargs);
-        int[] tokens = prompts.tokenize(rendered, true);
+        int[] tokens = PromptTruncation.apply(prompts.tokenize(rendered, true), r.truncatePromptTokens(),
+                r.truncationSide(), engine.maxModelLen());
         StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount,
                 engine.defaultParams(maxTokens));

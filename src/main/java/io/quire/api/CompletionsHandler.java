@@ -70,8 +70,11 @@ public class CompletionsHandler {
         List<String> texts = new ArrayList<>(prompts.size());
         for (int i = 0; i < prompts.size(); i++) {
             ids.add(prompts.size() == 1 ? id : id + "-" + i);
-            tokens.add(prompts.get(i).tokens());
-            texts.add(prompts.get(i).text());
+            int[] sent = prompts.get(i).tokens();
+            int[] kept = PromptTruncation.apply(sent, r.truncatePromptTokens(), r.truncationSide(), engine.maxModelLen());
+            tokens.add(kept);
+            // echo returns the prompt that ran: what truncation kept
+            texts.add(kept == sent ? prompts.get(i).text() : engine.tokenizer().decode(kept));
         }
         // All prompts are queued or none.
         List<Flux<RequestOutput>> submitted = StructuredOutputs.submit(constraint,

@@ -34,8 +34,6 @@ public final class UnsupportedFields {
             // StructuredOutputs; guided_decoding_backend only picks vLLM's implementation: ignored.
             field("guided_whitespace_pattern", NONE, "a custom whitespace pattern is not implemented"),
             field("prompt_logprobs", NONE, "prompt logprobs are not computed"),
-            field("truncate_prompt_tokens", NONE, "prompt truncation is not implemented"),
-            field("truncation_side", NONE, "prompt truncation is not implemented"),
             field("priority", ZERO, "priority scheduling is not implemented"),
             field("logits_processors", EMPTY_ARRAY, "custom logits processors are not implemented"),
             field("allowed_token_ids", NONE, "restricting the vocabulary is not implemented"),

@@ -65,6 +65,38 @@ class CompletionsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void truncatePromptTokensKeepsThePromptsLastTokensOrWithRightItsFirst() throws Exception {
+        // "Once upon a time" is [1, 403, 407, 261, 378]: two tokens before it, or after it, are cut off.
+        JsonNode left = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": [1, 50, 60, 1, 403, 407, 261, 378], "max_tokens": 8, "temperature": 0,
+                 "truncate_prompt_tokens": 5, "echo": true}""");
+        assertThat(left.get("usage").get("prompt_tokens").asInt()).isEqualTo(5);
+        JsonNode right = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": [1, 403, 407, 261, 378, 50, 60], "max_tokens": 8, "temperature": 0,
+                 "truncate_prompt_tokens": 5, "truncation_side": "right"}""");
+        assertThat(right.get("usage").get("prompt_tokens").asInt()).isEqualTo(5);
+        String continuation = right.get("choices").get(0).get("text").asString();
+        assertThat(ONCE_UPON_A_TIME_32).startsWith(continuation);
+        // echo returns the prompt that ran: the kept tokens' text, then the same continuation
+        assertThat(left.get("choices").get(0).get("text").asString()).endsWith("Once upon a time" + continuation);
+        // -1 keeps up to the context length: a short prompt is whole
+        JsonNode whole = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 2, "truncate_prompt_tokens": -1}""");
+        assertThat(whole.get("usage").get("prompt_tokens").asInt()).isEqualTo(5);
+        JsonNode chat = postJson("/v1/chat/completions", """
+                {"model": "stories260K", "messages": [{"role": "user", "content": "Once upon a time there was a dog"}],
+                 "max_tokens": 2, "truncate_prompt_tokens": 3}""");
+        assertThat(chat.get("usage").get("prompt_tokens").asInt()).isEqualTo(3);
+        for (String bad : new String[] {"\"truncate_prompt_tokens\": 0", "\"truncate_prompt_tokens\": -2",
+                "\"truncate_prompt_tokens\": 100000", "\"truncate_prompt_tokens\": 2, \"truncation_side\": \"middle\""}) {
+            var res = post("/v1/completions", "{\"prompt\": \"Once upon a time\", " + bad + "}");
+            assertThat(res.statusCode()).as(bad + ": " + res.body()).isEqualTo(400);
+            assertThat(json.readTree(res.body()).get("error").get("param").asString())
+                    .isEqualTo(bad.contains("middle") ? "truncation_side" : "truncate_prompt_tokens");
+        }
+    }
+
+    @Test
     void tokenIdPromptsAndSeveralPrompts() throws Exception {
         JsonNode r = postJson("/v1/completions", """
                 {"model": "stories260K", "prompt": [[1, 403, 407, 261, 378], "Once upon a time", "Tom"], "max_tokens": 8, "temperature": 0}""");

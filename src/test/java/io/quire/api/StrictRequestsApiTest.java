@@ -162,7 +162,6 @@ class StrictRequestsApiTest extends Stories260KServerTest {
         String[][] both = {
                 {"guided_whitespace_pattern", "\" \""},
                 {"prompt_logprobs", "1"},
-                {"truncate_prompt_tokens", "5"},
                 {"priority", "1"},
                 {"logits_processors", "[\"x\"]"},
                 {"kv_transfer_params", "{\"do_remote_decode\": true}"},

@@ -55,6 +55,8 @@ public record ChatCompletionRequest(
         Boolean useBeamSearch,
         Double lengthPenalty,
         String cacheSalt,
+        Integer truncatePromptTokens,
+        String truncationSide,
         JsonNode tools,
         JsonNode toolChoice,
         Boolean parallelToolCalls,

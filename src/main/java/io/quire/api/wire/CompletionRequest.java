@@ -14,7 +14,8 @@ import java.util.Map;
  * token. vLLM extras: {@code top_k}, {@code min_p}, {@code repetition_penalty},
  * {@code min_tokens}, {@code ignore_eos}, {@code stop_token_ids},
  * {@code include_stop_str_in_output}, {@code skip_special_tokens}, {@code add_special_tokens},
- * {@code best_of}, {@code use_beam_search}, {@code length_penalty}, {@code cache_salt} (prefix-cache isolation).
+ * {@code best_of}, {@code use_beam_search}, {@code length_penalty}, {@code cache_salt} (prefix-cache isolation),
+ * {@code truncate_prompt_tokens} and {@code truncation_side} ({@link io.quire.api.PromptTruncation}).
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -50,6 +51,8 @@ public record CompletionRequest(
         Boolean useBeamSearch,
         Double lengthPenalty,
         String cacheSalt,
+        Integer truncatePromptTokens,
+        String truncationSide,
         JsonNode responseFormat,
         JsonNode structuredOutputs,
         JsonNode guidedJson,
