@@ -36,7 +36,8 @@ final class OpenAiFormat {
 
     /** {@code stream_options} only goes with {@code stream: true}, as vLLM and OpenAI refuse it otherwise. */
     static void checkStreamOptions(SamplingFields r) {
-        if (r.streamOptions() != null && !r.streaming()) {
+        // An empty object sets nothing, and vLLM (which tests the dict's truth) lets it through.
+        if (r.streamOptions() != null && r.streamOptions().includeUsage() != null && !r.streaming()) {
             throw ApiException.badRequest("stream_options", "stream_options can only be set when stream is true.");
         }
     }

@@ -151,9 +151,11 @@ class ErrorsApiTest extends Stories260KServerTest {
                 assertThat(e.get("param").asString()).as(body).isEqualTo("stream_options");
                 assertThat(e.get("message").asString()).isEqualTo("stream_options can only be set when stream is true.");
             }
-            // A null stream_options is not set.
+            // A null or empty stream_options sets nothing.
             assertThat(post(path, "{\"model\": \"stories260K\", " + base
                     + ", \"max_tokens\": 2, \"stream_options\": null}").statusCode()).isEqualTo(200);
+            assertThat(post(path, "{\"model\": \"stories260K\", " + base
+                    + ", \"max_tokens\": 2, \"stream_options\": {}}").statusCode()).isEqualTo(200);
         }
     }
 
