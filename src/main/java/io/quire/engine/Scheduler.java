@@ -184,7 +184,9 @@ public final class Scheduler {
             int width = runningWidth();
             while (!swapped.isEmpty() && budget > 0) {
                 List<Sequence> seqs = swapped.peekFirst();
-                if (!running.isEmpty() && width + seqs.size() > maxNumSeqs) break;
+                Request group = requests.get(seqs.getFirst().requestId());
+                int groupWidth = group != null && !group.forked ? group.maxRunningSeqs() : seqs.size();
+                if (!running.isEmpty() && width + groupWidth > maxNumSeqs) break;
                 List<String> ids = ids(seqs);
                 int need = kv.numBlocksToSwapIn(ids);
                 // growth, and a copy-on-write
@@ -198,7 +200,7 @@ public final class Scheduler {
                     break;
                 }
                 swapped.pollFirst();
-                width += seqs.size();
+                width += groupWidth;
                 for (Sequence s : seqs) {
                     s.setState(SequenceState.RUNNING);
                     running.add(s);
