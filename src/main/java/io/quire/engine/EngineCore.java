@@ -3,6 +3,7 @@ package io.quire.engine;
 import io.quire.engine.structured.ConstraintCompiler;
 import io.quire.engine.structured.ConstraintException;
 import io.quire.engine.structured.TokenConstraint;
+import io.quire.kv.KvAllocationPolicy;
 import io.quire.kv.KvCacheManager;
 import io.quire.kv.SlidingWindow;
 import io.quire.model.ArchitectureFeatures;
@@ -47,6 +48,7 @@ final class EngineCore implements AutoCloseable {
     private final int vocabSize;
     private final int maxModelLen;
     private final int maxNumSeqs;
+    private final KvAllocationPolicy allocationPolicy;
     /** Structured output: constraints compiled for this model's vocabulary, cached (callers' threads). */
     private final ConstraintCompiler constraints;
     private long numSteps;
@@ -78,6 +80,7 @@ final class EngineCore implements AutoCloseable {
         this.vocabSize = model.config().vocabSize();
         this.maxModelLen = maxModelLen;
         this.maxNumSeqs = config.maxNumSeqs();
+        this.allocationPolicy = config.kvAllocationPolicy();
         log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), {} swap blocks, prefix caching {}, preemption {},"
                         + " max model len {}, max {} seqs / {} tokens per step", model.name(), runner.numBlocks(),
                 config.blockSize(), runner.numBlocks() * runner.kvBytesPerBlock() >> 20, runner.numSwapBlocks(),
@@ -99,7 +102,8 @@ final class EngineCore implements AutoCloseable {
     Request newRequest(String id, int[] prompt, SamplingParams params, String cacheSalt) {
         if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
         int maxTokens = RequestValidator.validate(prompt, params, vocabSize, maxModelLen);
-        RequestValidator.validateSequences(prompt.length, maxTokens, params, maxNumSeqs, kv);
+        RequestValidator.validateSequences(prompt.length, maxTokens, params, maxNumSeqs, kv, allocationPolicy,
+                maxModelLen);
         TokenConstraint constraint = null;
         if (params.constraint() != null) {
             try {

@@ -1,5 +1,6 @@
 package io.quire.engine;
 
+import io.quire.kv.KvAllocationPolicy;
 import io.quire.kv.KvCacheManager;
 
 import java.util.HashSet;
@@ -62,9 +63,29 @@ public final class RequestValidator {
      */
     public static void validateSequences(int promptLen, int maxOutputTokens, SamplingParams p, int maxNumSeqs,
                                          KvCacheManager kv) {
+        validateSequences(promptLen, maxOutputTokens, p, maxNumSeqs, kv, KvAllocationPolicy.PAGED, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As above, under an allocation policy that reserves ahead (the Orca baselines): there each sequence
+     * holds its own reservation, and after a preemption the request comes back needing all of them at
+     * once, so the cache must hold {@code width} reservations (else the engine could never run it).
+     */
+    public static void validateSequences(int promptLen, int maxOutputTokens, SamplingParams p, int maxNumSeqs,
+                                         KvCacheManager kv, KvAllocationPolicy policy, int maxModelLen) {
         int width = p.width();
-        if (width <= 1) return;
         String field = p.bestOf() != null ? "best_of" : "n";
+        if (policy.reservesAhead()) {
+            int reserved = Math.max(policy.reservedTokens(promptLen, maxOutputTokens, maxModelLen), promptLen + 1);
+            long need = (long) width * kv.blocksFor(reserved);
+            if (need > kv.numTotalBlocks()) {
+                throw new InvalidRequestException(width > 1 ? field : "max_tokens", width + " sequence"
+                        + (width > 1 ? "s" : "") + " reserving " + reserved + " tokens each under the " + policy
+                        + " allocation policy need " + need + " KV blocks, more than the cache's "
+                        + kv.numTotalBlocks() + (width > 1 ? "; lower " + field + "." : "."));
+            }
+        }
+        if (width <= 1) return;
         if (width > maxNumSeqs) {
             throw new InvalidRequestException(field, (p.useBeamSearch() ? "The beam width " : field + " ") + width
                     + " is more than the engine's maximum number of sequences per step (" + maxNumSeqs + ").");

@@ -61,6 +61,23 @@ class RequestValidatorTest {
     }
 
     @Test
+    void underAnOrcaPolicyEverySequenceMustFindItsReservationInTheCache() {
+        io.quire.kv.KvCacheManager kv = new io.quire.kv.KvCacheManager(32, 16);  // 512 tokens
+        SamplingParams one = SamplingParams.defaults(20);
+        SamplingParams two = one.withN(2, null);
+        var orcaMax = io.quire.kv.KvAllocationPolicy.ORCA_MAX;
+        // One sequence reserving the whole context (512 tokens) fits; two never could, even alone.
+        RequestValidator.validateSequences(3, 20, one, 8, kv, orcaMax, 512);
+        assertThatThrownBy(() -> RequestValidator.validateSequences(3, 20, two, 8, kv, orcaMax, 512))
+                .isInstanceOf(InvalidRequestException.class)
+                .satisfies(e -> assertThat(((InvalidRequestException) e).param()).isEqualTo("n"))
+                .hasMessageContaining("need 64 KV blocks, more than the cache's 32");
+        // Paged, or an Orca policy reserving only the request's length, two fit.
+        RequestValidator.validateSequences(3, 20, two, 8, kv, io.quire.kv.KvAllocationPolicy.PAGED, 512);
+        RequestValidator.validateSequences(3, 20, two, 8, kv, io.quire.kv.KvAllocationPolicy.ORCA_ORACLE, 512);
+    }
+
+    @Test
     void minTokensWithEveryTokenAStopTokenIsRejectedUpFront() {
         List<Integer> all = java.util.stream.IntStream.range(0, 64).boxed().toList();
         rejects(new SamplingParams(1, 1, 1, -1, 0, 0, 0, 1, null, List.of(), all, false, 5, 2, false, Map.of(),
