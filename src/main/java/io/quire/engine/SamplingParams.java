@@ -13,7 +13,10 @@ import java.util.Map;
  * @param n                  sequences to return for the prompt
  * @param temperature        0 means greedy
  * @param topK               -1 (or 0) disables
- * @param seed               per-request seed: the same seed gives the same output whatever else runs
+ * @param seed               per-request seed: the request draws from its own generator, so what else
+ *                           runs does not change its random numbers; the logits it draws from may
+ *                           differ in their last bits with the batch it runs in (a different summation
+ *                           order), which now and then moves a draw that sits on a boundary, as in vLLM
  * @param maxTokens          the output limit the client asked for (its {@code max_tokens}, the HTTP
  *                           layer applying its endpoint's default); null: up to the context length.
  *                           The limit a sequence runs to is resolved from it once, by
