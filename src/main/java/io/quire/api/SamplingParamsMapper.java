@@ -51,7 +51,8 @@ final class SamplingParamsMapper {
                 r.skipSpecialTokens() == null ? d.skipSpecialTokens() : r.skipSpecialTokens(),
                 r.bestOf(),
                 Boolean.TRUE.equals(r.useBeamSearch()),
-                r.lengthPenalty() == null ? d.lengthPenalty() : toFloat("length_penalty", r.lengthPenalty()));
+                r.lengthPenalty() == null ? d.lengthPenalty() : toFloat("length_penalty", r.lengthPenalty()))
+                .withAllowedTokenIds(r.allowedTokenIds() == null ? null : List.copyOf(r.allowedTokenIds()));
     }
 
     /**

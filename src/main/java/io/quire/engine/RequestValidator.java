@@ -172,6 +172,17 @@ public final class RequestValidator {
             throw new InvalidRequestException("min_tokens", "min_tokens " + p.minTokens() + " cannot be met:"
                     + " stop_token_ids lists every token of the vocabulary, and min_tokens holds them all back.");
         }
+        if (p.allowedTokenIds() != null) {
+            if (p.allowedTokenIds().isEmpty()) {
+                throw new InvalidRequestException("allowed_token_ids", "allowed_token_ids cannot be empty.");
+            }
+            for (Integer id : p.allowedTokenIds()) {
+                if (id == null || id < 0 || id >= vocabSize) {
+                    throw new InvalidRequestException("allowed_token_ids", "allowed_token_ids contains out-of-vocab"
+                            + " token id " + id + " (vocabulary size " + vocabSize + ").");
+                }
+            }
+        }
         Map<Integer, Float> bias = p.logitBias() == null ? Map.of() : p.logitBias();
         for (Map.Entry<Integer, Float> e : bias.entrySet()) {
             if (e.getKey() == null || e.getKey() < 0 || e.getKey() >= vocabSize) {

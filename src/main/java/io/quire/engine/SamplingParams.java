@@ -30,6 +30,7 @@ import java.util.Map;
  * @param lengthPenalty      beam search scores are {@code cum_logprob / len^lengthPenalty}
  * @param constraint         what the output must match (structured output); null: anything. The
  *                           engine compiles it before queuing the request
+ * @param allowedTokenIds    the only tokens that may be sampled (vLLM's {@code allowed_token_ids}); null: any
  */
 public record SamplingParams(
         int n,
@@ -53,7 +54,20 @@ public record SamplingParams(
         Integer bestOf,
         boolean useBeamSearch,
         float lengthPenalty,
-        ConstraintSpec constraint) {
+        ConstraintSpec constraint,
+        List<Integer> allowedTokenIds) {
+
+    /** Without a vocabulary restriction (the fields before it). */
+    public SamplingParams(int n, float temperature, float topP, int topK, float minP, float presencePenalty,
+                          float frequencyPenalty, float repetitionPenalty, Long seed, List<String> stop,
+                          List<Integer> stopTokenIds, boolean includeStopStrInOutput, Integer maxTokens, int minTokens,
+                          boolean ignoreEos, Map<Integer, Float> logitBias, Integer logprobs,
+                          boolean skipSpecialTokens, Integer bestOf, boolean useBeamSearch, float lengthPenalty,
+                          ConstraintSpec constraint) {
+        this(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop,
+                stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
+                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, null);
+    }
 
     /** Without a constraint (the fields before it). */
     public SamplingParams(int n, float temperature, float topP, int topK, float minP, float presencePenalty,
@@ -91,7 +105,8 @@ public record SamplingParams(
                 g.minP() != null ? g.minP() : d.minP, d.presencePenalty, d.frequencyPenalty,
                 g.repetitionPenalty() != null ? g.repetitionPenalty() : d.repetitionPenalty, d.seed, d.stop,
                 d.stopTokenIds, d.includeStopStrInOutput, d.maxTokens, d.minTokens, d.ignoreEos, d.logitBias,
-                d.logprobs, d.skipSpecialTokens, d.bestOf, d.useBeamSearch, d.lengthPenalty, d.constraint);
+                d.logprobs, d.skipSpecialTokens, d.bestOf, d.useBeamSearch, d.lengthPenalty, d.constraint,
+                d.allowedTokenIds);
     }
 
     /** Greedy decoding of at most {@code maxTokens} tokens. */
@@ -102,46 +117,58 @@ public record SamplingParams(
     public SamplingParams withTemperature(float t) {
         return new SamplingParams(n, t, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
                 stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
-                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint);
+                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, allowedTokenIds);
     }
 
     public SamplingParams withSeed(Long s) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, s, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
-                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint);
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint,
+                allowedTokenIds);
     }
 
     /** {@code n} returned sequences out of {@code bestOf} generated ones (null: n). */
     public SamplingParams withN(int newN, Integer newBestOf) {
         return new SamplingParams(newN, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
-                logitBias, logprobs, skipSpecialTokens, newBestOf, useBeamSearch, lengthPenalty, constraint);
+                logitBias, logprobs, skipSpecialTokens, newBestOf, useBeamSearch, lengthPenalty, constraint,
+                allowedTokenIds);
     }
 
     public SamplingParams withIgnoreEos(boolean ignore) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignore,
-                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint);
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint,
+                allowedTokenIds);
     }
 
     public SamplingParams withSkipSpecialTokens(boolean skip) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
-                logitBias, logprobs, skip, bestOf, useBeamSearch, lengthPenalty, constraint);
+                logitBias, logprobs, skip, bestOf, useBeamSearch, lengthPenalty, constraint,
+                allowedTokenIds);
     }
 
     /** Beam search of width {@code bestOf} (or n), returning the best {@code n} beams. */
     public SamplingParams withBeamSearch(float newLengthPenalty) {
         return new SamplingParams(n, 0f, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
                 stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
-                skipSpecialTokens, bestOf, true, newLengthPenalty, constraint);
+                skipSpecialTokens, bestOf, true, newLengthPenalty, constraint, allowedTokenIds);
     }
 
     /** The same parameters with the output held to {@code c} (null: none). */
     public SamplingParams withConstraint(ConstraintSpec c) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
-                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, c);
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, c,
+                allowedTokenIds);
+    }
+
+    /** The same parameters with sampling restricted to {@code ids} (vLLM's allowed_token_ids; null: any token). */
+    public SamplingParams withAllowedTokenIds(List<Integer> ids) {
+        return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
+                repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, ids);
     }
 
     public boolean greedy() { return temperature == 0f; }

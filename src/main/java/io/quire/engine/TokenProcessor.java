@@ -4,6 +4,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +22,8 @@ final class TokenProcessor {
     private final Sampler sampler = new Sampler();
     /** Scratch for a constrained sequence's masked logits. */
     private float[] masked = new float[0];
+    /** Scratch for the logits of a sequence's allowed_token_ids while its row is masked. */
+    private float[] kept = new float[0];
     private final StopChecker stops;
     private final OutputProcessor outputs;
     private final BeamSearch beams;
@@ -124,9 +127,18 @@ final class TokenProcessor {
      * other sequences sampling from it.
      */
     private float[] constrained(Sequence seq, float[] logits) {
-        if (seq.constraint() == null) return logits;
+        List<Integer> allowed = seq.params().allowedTokenIds();
+        if (seq.constraint() == null && allowed == null) return logits;
         if (masked.length != logits.length) masked = new float[logits.length];
-        return seq.constraint().mask(logits, masked, seq.maxOutputTokens() - seq.numOutputTokens());
+        float[] row = seq.constraint() == null ? logits
+                : seq.constraint().mask(logits, masked, seq.maxOutputTokens() - seq.numOutputTokens());
+        if (allowed == null) return row;
+        // allowed_token_ids: only those keep their logit (of the constraint's row when there is one).
+        if (kept.length < allowed.size()) kept = new float[allowed.size()];
+        for (int i = 0; i < allowed.size(); i++) kept[i] = row[allowed.get(i)];
+        Arrays.fill(masked, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < allowed.size(); i++) masked[allowed.get(i)] = kept[i];
+        return masked;
     }
 
     /** The raw log-softmax value of {@code token}. */

@@ -97,6 +97,31 @@ class CompletionsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void allowedTokenIdsAreTheOnlyTokensSampled() throws Exception {
+        int[] allowed = {403, 407, 261};  // three of "Once upon a time"'s tokens
+        java.util.Set<String> pieces = new java.util.HashSet<>();
+        for (int id : allowed) {
+            pieces.add(postJson("/detokenize", "{\"tokens\": [" + id + "]}").get("prompt").asString());
+        }
+        for (String extra : new String[] {"\"temperature\": 1.0, \"seed\": 7", "\"temperature\": 0",
+                "\"n\": 2, \"temperature\": 1.0", "\"guided_regex\": \"[a-z ]*\", \"temperature\": 1.0, \"seed\": 3"}) {
+            JsonNode r = postJson("/v1/completions", """
+                    {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 12, "logprobs": 1,
+                     "allowed_token_ids": [403, 407, 261], %s}""".formatted(extra));
+            for (JsonNode choice : r.get("choices")) {
+                JsonNode tokens = choice.get("logprobs").get("tokens");
+                assertThat(tokens.size()).as(extra).isPositive();
+                for (JsonNode t : tokens) assertThat(pieces).as(extra).contains(t.asString());
+            }
+        }
+        for (String bad : new String[] {"[]", "[100000]", "[-1]"}) {
+            var res = post("/v1/completions", "{\"prompt\": \"Hi\", \"allowed_token_ids\": " + bad + "}");
+            assertThat(res.statusCode()).as(bad + ": " + res.body()).isEqualTo(400);
+            assertThat(json.readTree(res.body()).get("error").get("param").asString()).isEqualTo("allowed_token_ids");
+        }
+    }
+
+    @Test
     void tokenIdPromptsAndSeveralPrompts() throws Exception {
         JsonNode r = postJson("/v1/completions", """
                 {"model": "stories260K", "prompt": [[1, 403, 407, 261, 378], "Once upon a time", "Tom"], "max_tokens": 8, "temperature": 0}""");

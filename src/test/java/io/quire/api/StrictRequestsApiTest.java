@@ -166,7 +166,6 @@ class StrictRequestsApiTest extends Stories260KServerTest {
                 {"logits_processors", "[\"x\"]"},
                 {"kv_transfer_params", "{\"do_remote_decode\": true}"},
                 {"mm_processor_kwargs", "{\"x\": 1}"},
-                {"allowed_token_ids", "[1, 2]"},
                 {"bad_words", "[\"dog\"]"},
         };
         SoftAssertions soft = new SoftAssertions();

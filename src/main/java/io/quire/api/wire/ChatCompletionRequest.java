@@ -57,6 +57,7 @@ public record ChatCompletionRequest(
         String cacheSalt,
         Integer truncatePromptTokens,
         String truncationSide,
+        List<Integer> allowedTokenIds,
         JsonNode tools,
         JsonNode toolChoice,
         Boolean parallelToolCalls,

@@ -53,6 +53,7 @@ public record CompletionRequest(
         String cacheSalt,
         Integer truncatePromptTokens,
         String truncationSide,
+        List<Integer> allowedTokenIds,
         JsonNode responseFormat,
         JsonNode structuredOutputs,
         JsonNode guidedJson,

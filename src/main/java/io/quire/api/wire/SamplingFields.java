@@ -28,6 +28,8 @@ public interface SamplingFields {
     /** Token id (as a JSON object key) to a bias in [-100, 100]. */
     Map<String, Double> logitBias();
     Boolean skipSpecialTokens();
+    /** vLLM: the only token ids that may be sampled. */
+    List<Integer> allowedTokenIds();
     /** vLLM: sequences generated, of which the n most likely are returned; the beam width with beam search. */
     Integer bestOf();
     /** vLLM: beam search (width best_of, or n) instead of sampling. */
