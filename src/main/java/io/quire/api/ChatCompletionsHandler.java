@@ -61,7 +61,8 @@ public class ChatCompletionsHandler {
                 r.truncationSide(), engine.maxModelLen());
         StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount,
-                engine.defaultParams(maxTokens));
+                engine.defaultParams(maxTokens))
+                .withBadWordsTokenIds(BadWords.tokenIds(r.badWords(), engine.tokenizer()));
         // Call formats are often written with special tokens (<tool_call>, [TOOL_CALLS], <|python_tag|>):
         // the parser must see them, as vLLM's parsers make sure.
         if (tools.choice().mode() == ToolChoice.Mode.AUTO) params = params.withSkipSpecialTokens(false);

@@ -62,7 +62,8 @@ public class CompletionsHandler {
         StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount,
                 engine.defaultParams(maxTokens))
-                .withConstraint(constraint == null ? null : constraint.spec());
+                .withConstraint(constraint == null ? null : constraint.spec())
+                .withBadWordsTokenIds(BadWords.tokenIds(r.badWords(), engine.tokenizer()));
         String id = OpenAiFormat.newId("cmpl-");
         long created = OpenAiFormat.nowSeconds();
         List<String> ids = new ArrayList<>(prompts.size());

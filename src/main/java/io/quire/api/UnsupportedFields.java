@@ -36,7 +36,6 @@ public final class UnsupportedFields {
             field("prompt_logprobs", NONE, "prompt logprobs are not computed"),
             field("priority", ZERO, "priority scheduling is not implemented"),
             field("logits_processors", EMPTY_ARRAY, "custom logits processors are not implemented"),
-            field("bad_words", EMPTY_ARRAY, "bad-word filtering is not implemented"),
             field("logprob_token_ids", NONE, "logprobs of chosen token ids are not implemented"),
             field("watermarking", FALSE, "watermarking is not implemented"),
             field("repetition_detection", NONE, "repetition detection is not implemented"),

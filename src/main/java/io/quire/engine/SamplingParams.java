@@ -31,6 +31,9 @@ import java.util.Map;
  * @param constraint         what the output must match (structured output); null: anything. The
  *                           engine compiles it before queuing the request
  * @param allowedTokenIds    the only tokens that may be sampled (vLLM's {@code allowed_token_ids}); null: any
+ * @param badWordsTokenIds   token sequences the output may not contain (vLLM's {@code bad_words}, tokenized
+ *                           by the HTTP layer): a sequence's last token is banned wherever the output
+ *                           ends with the rest of it; null: none
  */
 public record SamplingParams(
         int n,
@@ -55,7 +58,8 @@ public record SamplingParams(
         boolean useBeamSearch,
         float lengthPenalty,
         ConstraintSpec constraint,
-        List<Integer> allowedTokenIds) {
+        List<Integer> allowedTokenIds,
+        List<List<Integer>> badWordsTokenIds) {
 
     /** Without a vocabulary restriction (the fields before it). */
     public SamplingParams(int n, float temperature, float topP, int topK, float minP, float presencePenalty,
@@ -66,7 +70,7 @@ public record SamplingParams(
                           ConstraintSpec constraint) {
         this(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop,
                 stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
-                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, null);
+                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, null, null);
     }
 
     /** Without a constraint (the fields before it). */
@@ -106,7 +110,7 @@ public record SamplingParams(
                 g.repetitionPenalty() != null ? g.repetitionPenalty() : d.repetitionPenalty, d.seed, d.stop,
                 d.stopTokenIds, d.includeStopStrInOutput, d.maxTokens, d.minTokens, d.ignoreEos, d.logitBias,
                 d.logprobs, d.skipSpecialTokens, d.bestOf, d.useBeamSearch, d.lengthPenalty, d.constraint,
-                d.allowedTokenIds);
+                d.allowedTokenIds, d.badWordsTokenIds);
     }
 
     /** Greedy decoding of at most {@code maxTokens} tokens. */
@@ -117,14 +121,15 @@ public record SamplingParams(
     public SamplingParams withTemperature(float t) {
         return new SamplingParams(n, t, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
                 stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
-                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, allowedTokenIds);
+                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, allowedTokenIds,
+                badWordsTokenIds);
     }
 
     public SamplingParams withSeed(Long s) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, s, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
                 logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint,
-                allowedTokenIds);
+                allowedTokenIds, badWordsTokenIds);
     }
 
     /** {@code n} returned sequences out of {@code bestOf} generated ones (null: n). */
@@ -132,28 +137,29 @@ public record SamplingParams(
         return new SamplingParams(newN, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
                 logitBias, logprobs, skipSpecialTokens, newBestOf, useBeamSearch, lengthPenalty, constraint,
-                allowedTokenIds);
+                allowedTokenIds, badWordsTokenIds);
     }
 
     public SamplingParams withIgnoreEos(boolean ignore) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignore,
                 logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint,
-                allowedTokenIds);
+                allowedTokenIds, badWordsTokenIds);
     }
 
     public SamplingParams withSkipSpecialTokens(boolean skip) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
                 logitBias, logprobs, skip, bestOf, useBeamSearch, lengthPenalty, constraint,
-                allowedTokenIds);
+                allowedTokenIds, badWordsTokenIds);
     }
 
     /** Beam search of width {@code bestOf} (or n), returning the best {@code n} beams. */
     public SamplingParams withBeamSearch(float newLengthPenalty) {
         return new SamplingParams(n, 0f, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
                 stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
-                skipSpecialTokens, bestOf, true, newLengthPenalty, constraint, allowedTokenIds);
+                skipSpecialTokens, bestOf, true, newLengthPenalty, constraint, allowedTokenIds,
+                badWordsTokenIds);
     }
 
     /** The same parameters with the output held to {@code c} (null: none). */
@@ -161,14 +167,23 @@ public record SamplingParams(
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
                 logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, c,
-                allowedTokenIds);
+                allowedTokenIds, badWordsTokenIds);
     }
 
     /** The same parameters with sampling restricted to {@code ids} (vLLM's allowed_token_ids; null: any token). */
     public SamplingParams withAllowedTokenIds(List<Integer> ids) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
-                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, ids);
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, ids,
+                badWordsTokenIds);
+    }
+
+    /** The same parameters with these token sequences kept out of the output (vLLM's bad_words, tokenized). */
+    public SamplingParams withBadWordsTokenIds(List<List<Integer>> words) {
+        return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
+                repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint,
+                allowedTokenIds, words);
     }
 
     public boolean greedy() { return temperature == 0f; }

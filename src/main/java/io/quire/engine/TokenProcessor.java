@@ -128,17 +128,41 @@ final class TokenProcessor {
      */
     private float[] constrained(Sequence seq, float[] logits) {
         List<Integer> allowed = seq.params().allowedTokenIds();
-        if (seq.constraint() == null && allowed == null) return logits;
+        List<List<Integer>> bad = seq.params().badWordsTokenIds();
+        if (seq.constraint() == null && allowed == null && bad == null) return logits;
         if (masked.length != logits.length) masked = new float[logits.length];
         float[] row = seq.constraint() == null ? logits
                 : seq.constraint().mask(logits, masked, seq.maxOutputTokens() - seq.numOutputTokens());
-        if (allowed == null) return row;
-        // allowed_token_ids: only those keep their logit (of the constraint's row when there is one).
-        if (kept.length < allowed.size()) kept = new float[allowed.size()];
-        for (int i = 0; i < allowed.size(); i++) kept[i] = row[allowed.get(i)];
-        Arrays.fill(masked, Float.NEGATIVE_INFINITY);
-        for (int i = 0; i < allowed.size(); i++) masked[allowed.get(i)] = kept[i];
-        return masked;
+        if (allowed != null) {
+            // allowed_token_ids: only those keep their logit (of the constraint's row when there is one).
+            if (kept.length < allowed.size()) kept = new float[allowed.size()];
+            for (int i = 0; i < allowed.size(); i++) kept[i] = row[allowed.get(i)];
+            Arrays.fill(masked, Float.NEGATIVE_INFINITY);
+            for (int i = 0; i < allowed.size(); i++) masked[allowed.get(i)] = kept[i];
+            row = masked;
+        }
+        if (bad != null) {
+            for (List<Integer> word : bad) {
+                int last = word.getLast();
+                if (!endsWith(seq, word) || row[last] == Float.NEGATIVE_INFINITY) continue;
+                if (row == logits) {  // the raw row is shared by the request's sequences: ban in a copy
+                    System.arraycopy(logits, 0, masked, 0, logits.length);
+                    row = masked;
+                }
+                row[last] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        return row;
+    }
+
+    /** Whether the output ends with all of {@code word} but its last token (vLLM's bad_words match). */
+    private static boolean endsWith(Sequence seq, List<Integer> word) {
+        int k = word.size() - 1;
+        int out = seq.numOutputTokens();
+        if (out < k) return false;
+        int from = seq.numTokens() - k;
+        for (int i = 0; i < k; i++) if (seq.token(from + i) != word.get(i)) return false;
+        return true;
     }
 
     /** The raw log-softmax value of {@code token}. */

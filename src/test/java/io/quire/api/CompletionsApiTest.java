@@ -122,6 +122,31 @@ class CompletionsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void badWordsKeepGreedyOutputOffThemAsInVllm() throws Exception {
+        // The reference continues ", there was a little girl named Lily. ..."
+        assertThat(ONCE_UPON_A_TIME_32).contains("little girl named Lily");
+        for (String body : new String[] {"/v1/completions", "/v1/chat/completions"}) {
+            String text;
+            if (body.equals("/v1/completions")) {
+                JsonNode r = postJson(body, """
+                        {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 32, "temperature": 0,
+                         "bad_words": ["Lily", "little girl"]}""");
+                text = r.get("choices").get(0).get("text").asString();
+                assertThat(text).startsWith(", there was a little");
+            } else {
+                JsonNode r = postJson(body, """
+                        {"model": "stories260K", "messages": [{"role": "user", "content": "Lily"}], "max_tokens": 32,
+                         "temperature": 0, "bad_words": ["Lily", "little girl"]}""");
+                text = r.get("choices").get(0).get("message").get("content").asString();
+            }
+            assertThat(text).as(body).doesNotContain("Lily").doesNotContain("little girl");
+        }
+        var empty = post("/v1/completions", "{\"prompt\": \"Hi\", \"bad_words\": [\"  \"]}");
+        assertThat(empty.statusCode()).as(empty.body()).isEqualTo(400);
+        assertThat(json.readTree(empty.body()).get("error").get("param").asString()).isEqualTo("bad_words");
+    }
+
+    @Test
     void tokenIdPromptsAndSeveralPrompts() throws Exception {
         JsonNode r = postJson("/v1/completions", """
                 {"model": "stories260K", "prompt": [[1, 403, 407, 261, 378], "Once upon a time", "Tom"], "max_tokens": 8, "temperature": 0}""");

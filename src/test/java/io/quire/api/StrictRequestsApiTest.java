@@ -166,7 +166,6 @@ class StrictRequestsApiTest extends Stories260KServerTest {
                 {"logits_processors", "[\"x\"]"},
                 {"kv_transfer_params", "{\"do_remote_decode\": true}"},
                 {"mm_processor_kwargs", "{\"x\": 1}"},
-                {"bad_words", "[\"dog\"]"},
         };
         SoftAssertions soft = new SoftAssertions();
         for (String[] f : both) {

@@ -58,6 +58,7 @@ public record ChatCompletionRequest(
         Integer truncatePromptTokens,
         String truncationSide,
         List<Integer> allowedTokenIds,
+        List<String> badWords,
         JsonNode tools,
         JsonNode toolChoice,
         Boolean parallelToolCalls,

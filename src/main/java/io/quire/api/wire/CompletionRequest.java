@@ -54,6 +54,7 @@ public record CompletionRequest(
         Integer truncatePromptTokens,
         String truncationSide,
         List<Integer> allowedTokenIds,
+        List<String> badWords,
         JsonNode responseFormat,
         JsonNode structuredOutputs,
         JsonNode guidedJson,

@@ -30,6 +30,8 @@ public interface SamplingFields {
     Boolean skipSpecialTokens();
     /** vLLM: the only token ids that may be sampled. */
     List<Integer> allowedTokenIds();
+    /** vLLM: words the output may not contain (tokenized as at the start and inside a text). */
+    List<String> badWords();
     /** vLLM: sequences generated, of which the n most likely are returned; the beam width with beam search. */
     Integer bestOf();
     /** vLLM: beam search (width best_of, or n) instead of sampling. */
