@@ -121,10 +121,10 @@ final class TokenProcessor {
     }
 
     /**
-     * The row the sequence samples from: its logits, or with a constraint a copy holding only the
-     * tokens its state allows (as vLLM applies the grammar bitmask before sampling, so logprobs
-     * and best_of's ranking are over the allowed tokens). The raw row stays as it is for the
-     * other sequences sampling from it.
+     * The row the sequence samples from: its logits, or with a constraint, allowed_token_ids or
+     * bad_words a copy holding only the tokens they allow (as vLLM applies the grammar bitmask and
+     * those logits processors before sampling, so logprobs and best_of's ranking are over the
+     * allowed tokens). The raw row stays as it is for the other sequences sampling from it.
      */
     private float[] constrained(Sequence seq, float[] logits) {
         List<Integer> allowed = seq.params().allowedTokenIds();
