@@ -87,7 +87,8 @@ public class ChatCompletionsHandler {
                 () -> names.submit(() -> engine.generate(id, tokens, constrained, r.cacheSalt())));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), constrained.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
-                logprobCount == null ? null : logprobs, outputParsers);
+                logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
+                outputParsers);
         return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
     }
 }

@@ -72,7 +72,8 @@ public class CompletionsHandler {
         for (int i = 0; i < prompts.size(); i++) {
             ids.add(prompts.size() == 1 ? id : id + "-" + i);
             int[] sent = prompts.get(i).tokens();
-            int[] kept = PromptTruncation.apply(sent, r.truncatePromptTokens(), r.truncationSide(), engine.maxModelLen());
+            int[] kept = PromptTruncation.apply(sent, r.truncatePromptTokens(), r.truncationSide(),
+                    engine.maxModelLen());
             tokens.add(kept);
             // echo returns the prompt that ran: what truncation kept
             texts.add(kept == sent ? prompts.get(i).text() : engine.tokenizer().decode(kept));
@@ -82,7 +83,7 @@ public class CompletionsHandler {
                 () -> SentFieldNames.COMPLETIONS.submit(() -> engine.generate(ids, tokens, params, r.cacheSalt())));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, ids, submitted, params.n());
         ChoiceFormat format = new CompletionChoiceFormat(id, created, engine.modelName(), texts, params.n(), echo,
-                logprobCount == null ? null : logprobs);
+                logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())));
         return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
     }
 

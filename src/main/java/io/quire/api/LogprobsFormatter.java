@@ -16,18 +16,32 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Engine logprobs in OpenAI's two shapes. A token is shown as its text; a byte-fallback piece
- * that is not valid UTF-8 on its own is shown as {@code bytes:\xNN} (as vLLM does), and
+ * Engine logprobs in OpenAI's two shapes. A token is shown as its text (or, asked for, as
+ * {@code token_id:N}); a byte-fallback piece that is not valid UTF-8 on its own is shown as
+ * {@code bytes:\xNN} (as vLLM does), and
  * {@code -inf} is clamped to -9999 because JSON has no infinity.
  */
 final class LogprobsFormatter {
     private final Tokenizer tokenizer;
+    /** vLLM's return_tokens_as_token_ids: each token shown as {@code token_id:N}. */
+    private final boolean asTokenIds;
 
     LogprobsFormatter(Tokenizer tokenizer) {
+        this(tokenizer, false);
+    }
+
+    private LogprobsFormatter(Tokenizer tokenizer, boolean asTokenIds) {
         this.tokenizer = tokenizer;
+        this.asTokenIds = asTokenIds;
+    }
+
+    /** This formatter, or with {@code asTokenIds} one that shows tokens as {@code token_id:N}, as vLLM does. */
+    LogprobsFormatter withTokenIds(boolean asTokenIds) {
+        return asTokenIds == this.asTokenIds ? this : new LogprobsFormatter(tokenizer, asTokenIds);
     }
 
     String tokenString(int id) {
+        if (asTokenIds) return "token_id:" + id;
         byte[] bytes = tokenizer.tokenBytes(id);
         if (bytes.length == 0) return tokenizer.piece(id);
         try {
@@ -43,7 +57,8 @@ final class LogprobsFormatter {
     }
 
     List<Integer> tokenBytes(int id) {
-        byte[] bytes = tokenizer.tokenBytes(id);
+        // As vLLM: with token ids shown, the bytes are those of the shown string.
+        byte[] bytes = asTokenIds ? tokenString(id).getBytes(StandardCharsets.UTF_8) : tokenizer.tokenBytes(id);
         if (bytes.length == 0) bytes = tokenizer.piece(id).getBytes(StandardCharsets.UTF_8);
         List<Integer> out = new ArrayList<>(bytes.length);
         for (byte b : bytes) out.add(b & 0xff);

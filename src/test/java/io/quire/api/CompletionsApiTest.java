@@ -147,6 +147,38 @@ class CompletionsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void returnTokensAsTokenIdsShowsEveryLogprobTokenAsItsId() throws Exception {
+        JsonNode c = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 6, "temperature": 0,
+                 "logprobs": 2, "return_tokens_as_token_ids": true}""");
+        JsonNode lp = c.get("choices").get(0).get("logprobs");
+        assertThat(c.get("choices").get(0).get("text").asString()).isEqualTo(ONCE_UPON_A_TIME_32.substring(0,
+                c.get("choices").get(0).get("text").asString().length()));
+        int offset = lp.get("text_offset").get(0).asInt();
+        for (int i = 0; i < lp.get("tokens").size(); i++) {
+            String token = lp.get("tokens").get(i).asString();
+            assertThat(token).matches("token_id:\\d+");
+            assertThat(lp.get("text_offset").get(i).asInt()).isEqualTo(offset);  // offsets run over what is shown
+            offset += token.length();
+            for (String key : lp.get("top_logprobs").get(i).propertyNames()) assertThat(key).matches("token_id:\\d+");
+        }
+        // The ids are the tokens sampled: detokenized, they make the text.
+        StringBuilder ids = new StringBuilder();
+        for (JsonNode t : lp.get("tokens")) ids.append(ids.isEmpty() ? "" : ",").append(t.asString().substring(9));
+        assertThat(postJson("/detokenize", "{\"tokens\": [" + ids + "]}").get("prompt").asString())
+                .isEqualTo(c.get("choices").get(0).get("text").asString());
+        JsonNode chat = postJson("/v1/chat/completions", """
+                {"model": "stories260K", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4,
+                 "logprobs": true, "top_logprobs": 2, "return_tokens_as_token_ids": true}""");
+        for (JsonNode t : chat.get("choices").get(0).get("logprobs").get("content")) {
+            String token = t.get("token").asString();
+            assertThat(token).matches("token_id:\\d+");
+            assertThat(t.get("bytes").size()).isEqualTo(token.length());  // the bytes of what is shown, as vLLM
+            for (JsonNode alt : t.get("top_logprobs")) assertThat(alt.get("token").asString()).matches("token_id:\\d+");
+        }
+    }
+
+    @Test
     void tokenIdPromptsAndSeveralPrompts() throws Exception {
         JsonNode r = postJson("/v1/completions", """
                 {"model": "stories260K", "prompt": [[1, 403, 407, 261, 378], "Once upon a time", "Tom"], "max_tokens": 8, "temperature": 0}""");

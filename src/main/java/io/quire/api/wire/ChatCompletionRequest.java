@@ -59,6 +59,7 @@ public record ChatCompletionRequest(
         String truncationSide,
         List<Integer> allowedTokenIds,
         List<String> badWords,
+        Boolean returnTokensAsTokenIds,
         JsonNode tools,
         JsonNode toolChoice,
         Boolean parallelToolCalls,

@@ -55,6 +55,7 @@ public record CompletionRequest(
         String truncationSide,
         List<Integer> allowedTokenIds,
         List<String> badWords,
+        Boolean returnTokensAsTokenIds,
         JsonNode responseFormat,
         JsonNode structuredOutputs,
         JsonNode guidedJson,
