@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.LinkedList;
@@ -103,7 +104,7 @@ public final class Scheduler {
     public int numRunning() { return running.size(); }
 
     /** Sequences waiting to run, a request not yet forked counted as the n or best_of sequences it will run. */
-    public int numWaiting() { return waitingWidth(); }
+    public int numWaiting() { return width(waiting); }
 
     /** Sequences whose blocks are in the swap pool. */
     public int numSwapped() {
@@ -181,11 +182,10 @@ public final class Scheduler {
 
         // Admitting new work while evicting running work would only thrash the cache.
         if (preempted.isEmpty()) {
-            int width = runningWidth();
+            int width = width(running);
             while (!swapped.isEmpty() && budget > 0) {
                 List<Sequence> seqs = swapped.peekFirst();
-                Request group = requests.get(seqs.getFirst().requestId());
-                int groupWidth = group != null && !group.forked ? group.maxRunningSeqs() : seqs.size();
+                int groupWidth = width(seqs);
                 if (!running.isEmpty() && width + groupWidth > maxNumSeqs) break;
                 List<String> ids = ids(seqs);
                 int need = kv.numBlocksToSwapIn(ids);
@@ -224,7 +224,7 @@ public final class Scheduler {
                 Request req = requestOf(waiting.peekFirst());
                 List<Sequence> members = new ArrayList<>();
                 for (Sequence s : waiting) if (s.requestId().equals(req.requestId())) members.add(s);
-                int numSeqs = req.forked ? members.size() : req.maxRunningSeqs();
+                int numSeqs = width(members);
                 if (!running.isEmpty() && width + numSeqs > maxNumSeqs) break;
                 List<ScheduledSequence> admitted = new ArrayList<>();
                 long requestQueries = 0, requestHits = 0;
@@ -277,24 +277,14 @@ public final class Scheduler {
     }
 
     /**
-     * Sequences the running requests will run: a request with n or best_of above 1 runs its prompt as
-     * one sequence until it forks, so it counts as its width from admission on, as vLLM counts a
-     * sequence group's most running sequences against max_num_seqs (else a step of 61 such requests
-     * admitted under a limit of 64 grew to 244 sequences once they forked).
+     * The sequences {@code seqs} stand for: one each, but the prompt of a request not yet forked stands
+     * for all its request will run (n, best_of or the beam width). Running and waiting are counted so
+     * against max_num_seqs, as vLLM counts a sequence group's most running sequences (counted as one,
+     * 61 requests of n = 4 admitted under a limit of 64 grew to 244 sequences once they forked).
      */
-    private int runningWidth() {
-        int width = running.size();
-        for (Sequence s : running) {
-            Request r = requests.get(s.requestId());
-            if (r != null && !r.forked) width += r.maxRunningSeqs() - 1;
-        }
-        return width;
-    }
-
-    /** {@link #numWaiting}: in the unit of {@link #runningWidth} and of the 429 bound ({@link WaitingBound}). */
-    private int waitingWidth() {
+    private int width(Collection<Sequence> seqs) {
         int width = 0;
-        for (Sequence s : waiting) {
+        for (Sequence s : seqs) {
             Request r = requests.get(s.requestId());
             width += r != null && !r.forked ? r.maxRunningSeqs() : 1;
         }
