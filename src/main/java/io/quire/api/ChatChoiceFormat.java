@@ -13,6 +13,7 @@ import io.quire.api.wire.ChatResponseMessage;
 import io.quire.api.wire.ToolCall;
 import io.quire.api.wire.Usage;
 import io.quire.engine.FinishReason;
+import io.quire.engine.PromptLogprob;
 import io.quire.engine.SequenceDelta;
 
 import java.util.ArrayList;
@@ -34,14 +35,17 @@ final class ChatChoiceFormat implements ChoiceFormat {
     private final String model;
     /** Null: no logprobs asked for. */
     private final LogprobsFormatter logprobs;
+    /** For prompt_logprobs. */
+    private final LogprobsFormatter prompts;
     /** Null: text passes through as content. */
     private final Supplier<ChatOutputParser> parsers;
     /** Per streamed choice: its parser and how many calls it has made. */
     private final Map<Integer, ChatOutputParser> open = new HashMap<>();
     private final Map<Integer, Integer> callCounts = new HashMap<>();
 
-    ChatChoiceFormat(String id, long created, String model, LogprobsFormatter logprobs,
+    ChatChoiceFormat(String id, long created, String model, LogprobsFormatter logprobs, LogprobsFormatter prompts,
                      Supplier<ChatOutputParser> parsers) {
+        this.prompts = prompts;
         this.id = id;
         this.created = created;
         this.model = model;
@@ -50,7 +54,7 @@ final class ChatChoiceFormat implements ChoiceFormat {
     }
 
     @Override
-    public Object head(int choice) {
+    public Object head(int choice, List<PromptLogprob> promptLogprobs) {
         return chunk(new ChatChunkChoice(choice, new ChatDelta("assistant", ""), null, null));
     }
 
@@ -105,7 +109,10 @@ final class ChatChoiceFormat implements ChoiceFormat {
             }
             choices.add(new ChatChoice(i, message, logprobs == null ? null : logprobs.chat(a.logprobs), finish));
         }
-        return new ChatCompletionResponse(id, ChatCompletionResponse.OBJECT, created, model, choices, usage);
+        // vLLM's prompt_logprobs, when asked for: the one prompt's, on the response
+        List<PromptLogprob> prompt = collected.isEmpty() ? null : collected.getFirst().promptLogprobs;
+        return new ChatCompletionResponse(id, ChatCompletionResponse.OBJECT, created, model, choices, usage,
+                prompt == null ? null : prompts.prompt(prompt));
     }
 
     /** A choice that made calls and stopped on its own ends with "tool_calls", as OpenAI's do. */

@@ -88,7 +88,7 @@ public class ChatCompletionsHandler {
         ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), constrained.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
                 logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
-                outputParsers);
+                logprobs, outputParsers);
         return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
     }
 }

@@ -1,6 +1,7 @@
 package io.quire.api;
 
 import io.quire.engine.FinishReason;
+import io.quire.engine.PromptLogprob;
 import io.quire.engine.SequenceDelta;
 import io.quire.engine.TokenLogprob;
 
@@ -12,6 +13,8 @@ final class ChoiceAccumulator {
     final StringBuilder text = new StringBuilder();
     final List<TokenLogprob> logprobs = new ArrayList<>();
     FinishReason finishReason;
+    /** Its prompt's logprobs, when asked for. */
+    List<PromptLogprob> promptLogprobs;
 
     void add(SequenceDelta d) {
         if (d.text() != null) text.append(d.text());

@@ -1,6 +1,7 @@
 package io.quire.api;
 
 import io.quire.api.wire.Usage;
+import io.quire.engine.PromptLogprob;
 import io.quire.engine.SequenceDelta;
 
 import java.util.List;
@@ -11,8 +12,14 @@ import java.util.List;
  */
 interface ChoiceFormat {
 
-    /** The chunk a choice's stream starts with (echoed prompt, assistant role), or null for none. */
-    Object head(int choice);
+    /**
+     * The chunk a choice's stream starts with (echoed prompt, assistant role), or null for none;
+     * {@code promptLogprobs}: its prompt's, when {@link #headAwaitsPromptLogprobs}, else null.
+     */
+    Object head(int choice, List<PromptLogprob> promptLogprobs);
+
+    /** Whether the head shows the prompt's logprobs, so waits for the request's first output to carry them. */
+    default boolean headAwaitsPromptLogprobs() { return false; }
 
     /**
      * The chunk for one delta of a choice that carries text, logprobs or a finish reason, or null when

@@ -51,10 +51,19 @@ final class ChoiceStreams {
         for (int p = 0; p < outputs.size(); p++) {
             int prompt = p;
             int first = prompt * n;
-            Flux<String> head = Flux.range(first, n).mapNotNull(format::head).map(c -> Sse.event(json, c));
+            boolean awaits = format.headAwaitsPromptLogprobs();
+            Flux<String> head = awaits ? Flux.empty()
+                    : Flux.range(first, n).mapNotNull(c -> format.head(c, null)).map(c -> Sse.event(json, c));
             Flux<String> body = outputs.get(prompt).concatMap(out -> {
+                List<String> events = new ArrayList<>(out.deltas().size() + n);
+                if (awaits && last[prompt] == null) {
+                    // the first output: the heads, with the prompt's logprobs
+                    for (int c = first; c < first + n; c++) {
+                        Object h = format.head(c, out.promptLogprobs());
+                        if (h != null) events.add(Sse.event(json, h));
+                    }
+                }
                 last[prompt] = out;
-                List<String> events = new ArrayList<>(out.deltas().size());
                 for (SequenceDelta d : out.deltas()) {
                     if (isEmpty(d)) continue;
                     // A format may hold text back (a parser waiting to see whether a call starts).
@@ -85,6 +94,11 @@ final class ChoiceStreams {
                     last[prompt] = out;
                     for (SequenceDelta d : out.deltas()) {
                         acc.computeIfAbsent(prompt * n + d.index(), k -> new ChoiceAccumulator()).add(d);
+                    }
+                    if (out.promptLogprobs() != null) {
+                        for (int c = prompt * n; c < prompt * n + n; c++) {
+                            acc.computeIfAbsent(c, k -> new ChoiceAccumulator()).promptLogprobs = out.promptLogprobs();
+                        }
                     }
                 }
             }).then());

@@ -4,6 +4,7 @@ import io.quire.api.wire.CompletionChoice;
 import io.quire.api.wire.CompletionLogprobs;
 import io.quire.api.wire.CompletionResponse;
 import io.quire.api.wire.Usage;
+import io.quire.engine.PromptLogprob;
 import io.quire.engine.SequenceDelta;
 
 import java.util.ArrayList;
@@ -11,29 +12,36 @@ import java.util.List;
 
 /**
  * {@code /v1/completions} choices ({@code text_completion}). With {@code echo} each choice starts
- * with its prompt's text. Logprobs' {@code text_offset} runs on through a choice's whole text, so
- * a stream keeps each choice's offset between chunks: one format per HTTP request.
+ * with its prompt's text, and with logprobs too the prompt's tokens start its logprobs, as vLLM
+ * (which lm-eval's loglikelihood tasks read). Logprobs' {@code text_offset} runs on through a choice's
+ * whole text, so a stream keeps each choice's offset between chunks: one format per HTTP request.
  */
 final class CompletionChoiceFormat implements ChoiceFormat {
     private final String id;
     private final long created;
     private final String model;
     private final List<String> promptTexts;
+    private final List<int[]> promptTokens;
     private final int n;
     private final boolean echo;
     /** Null: no logprobs asked for. */
     private final LogprobsFormatter logprobs;
+    /** For prompt_logprobs. */
+    private final LogprobsFormatter prompts;
     private final int[][] offsets;
 
-    CompletionChoiceFormat(String id, long created, String model, List<String> promptTexts, int n, boolean echo,
-                           LogprobsFormatter logprobs) {
+    CompletionChoiceFormat(String id, long created, String model, List<String> promptTexts,
+                           List<int[]> promptTokens, int n, boolean echo, LogprobsFormatter logprobs,
+                           LogprobsFormatter prompts) {
         this.id = id;
         this.created = created;
         this.model = model;
         this.promptTexts = promptTexts;
+        this.promptTokens = promptTokens;
         this.n = n;
         this.echo = echo;
         this.logprobs = logprobs;
+        this.prompts = prompts;
         this.offsets = new int[promptTexts.size() * n][1];
     }
 
@@ -42,11 +50,16 @@ final class CompletionChoiceFormat implements ChoiceFormat {
     }
 
     @Override
-    public Object head(int choice) {
+    public boolean headAwaitsPromptLogprobs() { return echo && logprobs != null; }
+
+    @Override
+    public Object head(int choice, List<PromptLogprob> promptLogprobs) {
         if (!echo) return null;
         String text = prefix(choice);
-        offsets[choice][0] = text.length();
-        return completion(List.of(new CompletionChoice(choice, text, null, null)), null);
+        CompletionLogprobs lp = null;
+        if (logprobs != null) lp = logprobs.echoed(promptTokens.get(choice / n), promptLogprobs, List.of(), offsets[choice]);
+        else offsets[choice][0] = text.length();
+        return completion(List.of(new CompletionChoice(choice, text, lp, null)), null);
     }
 
     @Override
@@ -69,9 +82,16 @@ final class CompletionChoiceFormat implements ChoiceFormat {
         for (int i = 0; i < collected.size(); i++) {
             ChoiceAccumulator a = collected.get(i);
             String prefix = prefix(i);
-            CompletionLogprobs lp = logprobs == null ? null
-                    : logprobs.completion(a.logprobs, new int[]{prefix.length()});
-            choices.add(new CompletionChoice(i, prefix + a.text, lp, OpenAiFormat.finishReason(a.finishReason)));
+            CompletionLogprobs lp = null;
+            if (logprobs != null && echo && a.promptLogprobs != null) {
+                lp = logprobs.echoed(promptTokens.get(i / n), a.promptLogprobs, a.logprobs, new int[1]);
+            } else if (logprobs != null) {
+                lp = logprobs.completion(a.logprobs, new int[]{prefix.length()});
+            }
+            // As vLLM, whenever prompt logprobs were computed (prompt_logprobs, or echo with logprobs).
+            var promptLogprobs = a.promptLogprobs == null ? null : prompts.prompt(a.promptLogprobs);
+            choices.add(new CompletionChoice(i, prefix + a.text, lp, OpenAiFormat.finishReason(a.finishReason),
+                    promptLogprobs));
         }
         return completion(choices, usage);
     }

@@ -52,10 +52,6 @@ public class CompletionsHandler {
         OpenAiFormat.checkModel(r.model(), engine.modelName());
         OpenAiFormat.checkStreamOptions(r);
         boolean echo = Boolean.TRUE.equals(r.echo());
-        if (echo && r.logprobs() != null) {
-            throw ApiException.badRequest("echo",
-                    "echo together with logprobs is not supported (prompt logprobs are not computed)");
-        }
         List<Prompt> prompts = prompts(r.prompt(), r.addSpecialTokens() == null || r.addSpecialTokens());
         int maxTokens = r.maxTokens() == null ? DEFAULT_MAX_TOKENS : r.maxTokens();
         Integer logprobCount = RequestedLogprobs.completion(r.logprobs());
@@ -64,6 +60,11 @@ public class CompletionsHandler {
                 engine.defaultParams(maxTokens))
                 .withConstraint(constraint == null ? null : constraint.spec())
                 .withBadWordsTokenIds(BadWords.tokenIds(r.badWords(), engine.tokenizer()));
+        // As vLLM: echoed with logprobs, the prompt's tokens get theirs too (prompt_logprobs, if sent, rules).
+        if (echo && logprobCount != null && params.promptLogprobs() == null) {
+            params = params.withPromptLogprobs(logprobCount);
+        }
+        SamplingParams sampling = params;
         String id = OpenAiFormat.newId("cmpl-");
         long created = OpenAiFormat.nowSeconds();
         List<String> ids = new ArrayList<>(prompts.size());
@@ -80,10 +81,11 @@ public class CompletionsHandler {
         }
         // All prompts are queued or none.
         List<Flux<RequestOutput>> submitted = StructuredOutputs.submit(constraint,
-                () -> SentFieldNames.COMPLETIONS.submit(() -> engine.generate(ids, tokens, params, r.cacheSalt())));
+                () -> SentFieldNames.COMPLETIONS.submit(() -> engine.generate(ids, tokens, sampling, r.cacheSalt())));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, ids, submitted, params.n());
-        ChoiceFormat format = new CompletionChoiceFormat(id, created, engine.modelName(), texts, params.n(), echo,
-                logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())));
+        ChoiceFormat format = new CompletionChoiceFormat(id, created, engine.modelName(), texts, tokens, params.n(),
+                echo, logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
+                logprobs);
         return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
     }
 

@@ -3,6 +3,8 @@ package io.quire.api;
 import io.quire.api.wire.ChatLogprobs;
 import io.quire.api.wire.ChatTokenLogprob;
 import io.quire.api.wire.CompletionLogprobs;
+import io.quire.api.wire.PromptTokenLogprob;
+import io.quire.engine.PromptLogprob;
 import io.quire.engine.TokenLogprob;
 import io.quire.model.tokenizer.Tokenizer;
 
@@ -41,7 +43,11 @@ final class LogprobsFormatter {
     }
 
     String tokenString(int id) {
-        if (asTokenIds) return "token_id:" + id;
+        return asTokenIds ? "token_id:" + id : plainString(id);
+    }
+
+    /** The token's text, whatever {@code asTokenIds} says (vLLM's prompt_logprobs decode every token). */
+    private String plainString(int id) {
         byte[] bytes = tokenizer.tokenBytes(id);
         if (bytes.length == 0) return tokenizer.piece(id);
         try {
@@ -74,24 +80,67 @@ final class LogprobsFormatter {
      * text starts in the choice's text, and is advanced past the tokens.
      */
     CompletionLogprobs completion(List<TokenLogprob> logprobs, int[] offset) {
-        List<Integer> offsets = new ArrayList<>(logprobs.size());
-        List<Float> values = new ArrayList<>(logprobs.size());
-        List<String> tokens = new ArrayList<>(logprobs.size());
-        List<Map<String, Float>> top = new ArrayList<>(logprobs.size());
-        for (TokenLogprob lp : logprobs) {
-            String token = tokenString(lp.tokenId());
-            offsets.add(offset[0]);
-            offset[0] += token.length();
-            tokens.add(token);
-            values.add(clamp(lp.logprob()));
-            Map<String, Float> alternatives = new LinkedHashMap<>();
-            if (lp.top() != null) {
-                for (TokenLogprob.Candidate c : lp.top()) alternatives.putIfAbsent(tokenString(c.tokenId()),
-                        clamp(c.logprob()));
-            }
-            top.add(alternatives);
+        return echoed(null, null, logprobs, offset);
+    }
+
+    /**
+     * As {@link #completion}, with an echoed prompt's tokens first (none when {@code prompt} is null), as
+     * vLLM: the first one with no logprob and no alternatives (nothing comes before it), each other one's
+     * from {@code promptLogprobs}, entry i for prompt token i + 1.
+     */
+    CompletionLogprobs echoed(int[] prompt, List<PromptLogprob> promptLogprobs, List<TokenLogprob> logprobs,
+                              int[] offset) {
+        int size = logprobs.size() + (prompt == null ? 0 : prompt.length);
+        CompletionLogprobs out = new CompletionLogprobs(new ArrayList<>(size), new ArrayList<>(size),
+                new ArrayList<>(size), new ArrayList<>(size));
+        if (prompt != null) {
+            add(out, prompt[0], null, null, offset);
+            for (PromptLogprob p : promptLogprobs) add(out, p.logprob().tokenId(), p.logprob().logprob(),
+                    p.logprob().top(), offset);
         }
-        return new CompletionLogprobs(offsets, values, tokens, top);
+        for (TokenLogprob lp : logprobs) add(out, lp.tokenId(), lp.logprob(), lp.top(), offset);
+        return out;
+    }
+
+    /** One token's entries, {@code logprob} null for none (then no alternatives either). */
+    private void add(CompletionLogprobs out, int id, Float logprob, List<TokenLogprob.Candidate> top, int[] offset) {
+        String token = tokenString(id);
+        out.textOffset().add(offset[0]);
+        offset[0] += token.length();
+        out.tokens().add(token);
+        out.tokenLogprobs().add(logprob == null ? null : clamp(logprob));
+        Map<String, Float> alternatives = null;
+        if (logprob != null) {
+            // As OpenAI's legacy shape ("up to logprobs + 1 elements") and vLLM: the token itself, then the top k.
+            alternatives = new LinkedHashMap<>();
+            alternatives.put(token, clamp(logprob));
+            if (top != null) for (TokenLogprob.Candidate c : top) {
+                alternatives.putIfAbsent(tokenString(c.tokenId()), clamp(c.logprob()));
+            }
+        }
+        out.topLogprobs().add(alternatives);
+    }
+
+    /**
+     * vLLM's {@code prompt_logprobs}: null for the first token, then per position the prompt token's
+     * entry and the top k, keyed by token id, each with its logprob, rank and text.
+     */
+    List<Map<String, PromptTokenLogprob>> prompt(List<PromptLogprob> promptLogprobs) {
+        List<Map<String, PromptTokenLogprob>> out = new ArrayList<>(promptLogprobs.size() + 1);
+        out.add(null);
+        for (PromptLogprob p : promptLogprobs) {
+            Map<String, PromptTokenLogprob> position = new LinkedHashMap<>();
+            TokenLogprob lp = p.logprob();
+            position.put(Integer.toString(lp.tokenId()),
+                    new PromptTokenLogprob(clamp(lp.logprob()), p.rank(), plainString(lp.tokenId())));
+            for (int i = 0; i < lp.top().size(); i++) {
+                TokenLogprob.Candidate c = lp.top().get(i);
+                position.putIfAbsent(Integer.toString(c.tokenId()),
+                        new PromptTokenLogprob(clamp(c.logprob()), i + 1, plainString(c.tokenId())));
+            }
+            out.add(position);
+        }
+        return out;
     }
 
     ChatLogprobs chat(List<TokenLogprob> logprobs) {

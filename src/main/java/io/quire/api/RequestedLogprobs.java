@@ -27,6 +27,11 @@ final class RequestedLogprobs {
         return wanted ? checked("top_logprobs", topLogprobs == null ? 0 : topLogprobs) : null;
     }
 
+    /** vLLM's {@code prompt_logprobs}, either endpoint. */
+    static Integer prompt(Integer promptLogprobs) {
+        return checked("prompt_logprobs", promptLogprobs);
+    }
+
     private static Integer checked(String field, Integer count) {
         if (count != null && (count < 0 || count > MAX)) {
             throw ApiException.badRequest(field, field + " must be between 0 and " + MAX + ", got " + count);

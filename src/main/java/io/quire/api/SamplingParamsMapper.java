@@ -52,7 +52,17 @@ final class SamplingParamsMapper {
                 r.bestOf(),
                 Boolean.TRUE.equals(r.useBeamSearch()),
                 r.lengthPenalty() == null ? d.lengthPenalty() : toFloat("length_penalty", r.lengthPenalty()))
-                .withAllowedTokenIds(r.allowedTokenIds() == null ? null : List.copyOf(r.allowedTokenIds()));
+                .withAllowedTokenIds(r.allowedTokenIds() == null ? null : List.copyOf(r.allowedTokenIds()))
+                .withPromptLogprobs(promptLogprobs(r));
+    }
+
+    /** vLLM's checks: a count, never streamed (where 0, which adds nothing to a response, passes). */
+    private static Integer promptLogprobs(SamplingFields r) {
+        Integer k = RequestedLogprobs.prompt(r.promptLogprobs());
+        if (k != null && k > 0 && r.streaming()) {
+            throw ApiException.badRequest("prompt_logprobs", "`prompt_logprobs` are not available when `stream=True`.");
+        }
+        return k;
     }
 
     /**

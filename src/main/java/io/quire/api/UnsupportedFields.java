@@ -11,7 +11,7 @@ import java.util.function.Predicate;
 
 /**
  * Fields OpenAI or vLLM define that Quire does not implement. Ignoring them would answer a
- * different request than the one sent (prompt logprobs, priority...), so each is a 400 naming it,
+ * different request than the one sent (priority, logits processors...), so each is a 400 naming it,
  * unless it is absent, null, or the neutral value SDKs send on their own ({@code functions: []}).
  * Structured output fields are read by {@link StructuredOutputs}, tools by {@link RequestedTools}.
  * Fields that only describe the request ({@code user}, {@code store}, {@code metadata},
@@ -33,7 +33,6 @@ public final class UnsupportedFields {
             // response_format, structured_outputs and guided_json/regex/choice/grammar are read by
             // StructuredOutputs; guided_decoding_backend only picks vLLM's implementation: ignored.
             field("guided_whitespace_pattern", NONE, "a custom whitespace pattern is not implemented"),
-            field("prompt_logprobs", NONE, "prompt logprobs are not computed"),
             field("priority", ZERO, "priority scheduling is not implemented"),
             field("logits_processors", EMPTY_ARRAY, "custom logits processors are not implemented"),
             field("logprob_token_ids", NONE, "logprobs of chosen token ids are not implemented"),

@@ -43,6 +43,7 @@ final class EngineCore implements AutoCloseable {
     private final Scheduler scheduler;
     private final OutputProcessor outputs;
     private final TokenProcessor tokens;
+    private final PromptLogprobs promptLogprobs;
     private final EngineMetrics metrics;
     private final Consumer<Request> onFirstScheduled;
     private final int vocabSize;
@@ -74,6 +75,7 @@ final class EngineCore implements AutoCloseable {
         StopChecker stops = new StopChecker(Set.copyOf(model.tokenizer().endOfGenerationIds()), maxModelLen);
         this.outputs = new OutputProcessor(model.tokenizer(), stops);
         this.tokens = new TokenProcessor(stops, outputs, scheduler, metrics);
+        this.promptLogprobs = new PromptLogprobs(scheduler);
         this.constraints = new ConstraintCompiler(model.tokenizer());
         this.metrics = metrics;
         this.onFirstScheduled = onFirstScheduled;
@@ -102,6 +104,9 @@ final class EngineCore implements AutoCloseable {
     Request newRequest(String id, int[] prompt, SamplingParams params, String cacheSalt) {
         if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
         int maxTokens = RequestValidator.validate(prompt, params, vocabSize, maxModelLen);
+        if (params.promptLogprobs() != null && !runner.computesEveryTokenLogits()) {
+            throw new InvalidRequestException("prompt_logprobs", "prompt logprobs are not computed on this device.");
+        }
         RequestValidator.validateSequences(prompt.length, maxTokens, params, maxNumSeqs, kv, allocationPolicy,
                 maxModelLen);
         TokenConstraint constraint = null;
@@ -174,8 +179,11 @@ final class EngineCore implements AutoCloseable {
             metrics.recordFirstScheduled(r, now);
         }
         float[][] logits;
+        boolean[] everyToken = promptLogprobs.wanted(plan);
         try {
-            logits = runner.execute(plan, kv);
+            logits = runner.execute(plan, kv, everyToken, promptLogprobs::accept);
+            // before the sampler, which may change a row
+            if (everyToken != null) promptLogprobs.acceptLast(plan, everyToken, logits);
         } catch (Throwable t) {
             log.error("Step {} failed in the model; failing its {} requests", numSteps, requests.size(), t);
             for (Request r : requests) fail(r, t, failed);

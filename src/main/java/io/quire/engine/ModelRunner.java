@@ -119,9 +119,30 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
         }
     }
 
+    /** Receives a scheduled sequence's logits at a position of its chunk before its last (prompt logprobs). */
+    interface PositionLogits {
+        void accept(ScheduledSequence seq, int position, float[] logits);
+    }
+
+    /** Whether the model can give every token's logits, not only each sequence's last one's. */
+    boolean computesEveryTokenLogits() { return model.computesEveryTokenLogits(); }
+
     /** Runs the scheduled sequences through the model: the logits of each one's last new token, in order. */
     float[][] execute(SchedulerOutput out, KvCacheManager blocks) {
-        float[][] logits = model.forward(buildBatch(out, blocks), kvCache);
+        return execute(out, blocks, null, null);
+    }
+
+    /**
+     * As {@link #execute(SchedulerOutput, KvCacheManager)}, and hands {@code sink} every earlier position's
+     * logits of the sequences {@code everyToken} marks (null: none).
+     */
+    float[][] execute(SchedulerOutput out, KvCacheManager blocks, boolean[] everyToken, PositionLogits sink) {
+        ForwardBatch batch = buildBatch(out, blocks, everyToken);
+        float[][] logits = everyToken == null ? model.forward(batch, kvCache)
+                : model.forward(batch, kvCache, (s, t, row) -> {
+                    ScheduledSequence ss = out.scheduled().get(s);
+                    sink.accept(ss, ss.start() + t - batch.queryStart()[s], row);
+                });
         if (logits.length != out.scheduled().size()) {
             throw new IllegalStateException("model returned logits for " + logits.length + " sequences, expected "
                     + out.scheduled().size());
@@ -130,7 +151,7 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
     }
 
     /** The flat batch: every scheduled token with its position and KV slot, and each sequence's block table. */
-    private static ForwardBatch buildBatch(SchedulerOutput out, KvCacheManager blocks) {
+    private static ForwardBatch buildBatch(SchedulerOutput out, KvCacheManager blocks, boolean[] everyToken) {
         int numTokens = out.numScheduledTokens();
         int numSeqs = out.scheduled().size();
         int[] tokens = new int[numTokens];
@@ -156,7 +177,7 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
             blockTables[s] = blocks.blockTable(seq.seqId());
         }
         queryStart[numSeqs] = t;
-        return new ForwardBatch(tokens, positions, slots, queryStart, blockTables);
+        return new ForwardBatch(tokens, positions, slots, queryStart, blockTables, everyToken);
     }
 
     /** Releases a device cache (GPU memory, pinned swap space); the CPU cache is freed with its automatic arena. */

@@ -114,13 +114,15 @@ final class OutputProcessor {
         for (int i = 0; i < req.n(); i++) {
             deltas.add(new SequenceDelta(i, "", new int[0], List.of(), FinishReason.ABORT));
         }
-        return output(req, deltas);
+        // no prompt logprobs: they may be incomplete
+        return new RequestOutput(req.requestId(), List.copyOf(deltas), req.numPromptTokens(), req.completionTokens(),
+                req.isFinished());
     }
 
     /** One step's output of a request (final when the request is finished). */
     static RequestOutput output(Request req, List<SequenceDelta> deltas) {
         return new RequestOutput(req.requestId(), List.copyOf(deltas), req.numPromptTokens(),
-                req.completionTokens(), req.isFinished());
+                req.completionTokens(), req.isFinished(), req.takePromptLogprobs());
     }
 
     /** Forgets a request's sequences (it finished, was aborted or failed). */

@@ -41,6 +41,9 @@ public final class Request {
     final Map<Sequence, List<Candidate>> pending = new IdentityHashMap<>();
     /** Beam search: beams that ended (EOS, or length). */
     final List<BeamResult> completed = new ArrayList<>();
+    /** Prompt logprobs so far, entry i for prompt token i + 1 ({@link PromptLogprobs}); null: not asked for. */
+    final List<PromptLogprob> promptLogprobs;
+    private boolean promptLogprobsSent;
     boolean forked;
     private boolean finished;
     private FinishReason finishReason;
@@ -77,6 +80,7 @@ public final class Request {
         this.cacheSalt = cacheSalt;
         this.kind = params.useBeamSearch() ? Kind.BEAM : params.width() > 1 ? Kind.PARALLEL : Kind.SINGLE;
         this.width = params.width();
+        this.promptLogprobs = params.promptLogprobs() == null ? null : new ArrayList<>(promptIds.length);
         live.add(first);
         all.add(first);
     }
@@ -131,6 +135,18 @@ public final class Request {
         int n = 0;
         for (Sequence s : all) n += s.numOutputTokens();
         return n;
+    }
+
+    /** Whether prompt logprobs are asked for and some are still missing. */
+    boolean wantsPromptLogprobs() {
+        return promptLogprobs != null && promptLogprobs.size() < numPromptTokens - 1;
+    }
+
+    /** The prompt logprobs, for the request's first output only (null: not asked for, or sent). */
+    List<PromptLogprob> takePromptLogprobs() {
+        if (promptLogprobs == null || promptLogprobsSent) return null;
+        promptLogprobsSent = true;
+        return List.copyOf(promptLogprobs);
     }
 
     /** Marks the whole request done (its outputs are final); {@code reason} is what its metrics count. */

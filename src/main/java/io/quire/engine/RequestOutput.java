@@ -8,6 +8,13 @@ import java.util.List;
  *
  * @param promptTokens     tokens in the prompt
  * @param completionTokens tokens generated so far, over all sequences
+ * @param promptLogprobs   in the request's first output, when asked for: prompt token i + 1's logprob at i
  */
 public record RequestOutput(String requestId, List<SequenceDelta> deltas, int promptTokens, int completionTokens,
-                            boolean finished) {}
+                            boolean finished, List<PromptLogprob> promptLogprobs) {
+
+    public RequestOutput(String requestId, List<SequenceDelta> deltas, int promptTokens, int completionTokens,
+                         boolean finished) {
+        this(requestId, deltas, promptTokens, completionTokens, finished, null);
+    }
+}

@@ -151,6 +151,10 @@ public final class RequestValidator {
             throw new InvalidRequestException("min_tokens", "min_tokens must be less than or equal to max_tokens="
                     + p.maxTokens() + ", got " + p.minTokens() + ".");
         }
+        if (p.promptLogprobs() != null && (p.promptLogprobs() < 0 || p.promptLogprobs() > MAX_LOGPROBS)) {
+            throw new InvalidRequestException("prompt_logprobs", "prompt_logprobs must be in [0, " + MAX_LOGPROBS
+                    + "], got " + p.promptLogprobs() + ".");
+        }
         if (p.logprobs() != null && (p.logprobs() < 0 || p.logprobs() > MAX_LOGPROBS)) {
             throw new InvalidRequestException("logprobs", "logprobs must be in [0, " + MAX_LOGPROBS + "], got "
                     + p.logprobs() + ".");

@@ -34,6 +34,8 @@ import java.util.Map;
  * @param badWordsTokenIds   token sequences the output may not contain (vLLM's {@code bad_words}, tokenized
  *                           by the HTTP layer): a sequence's last token is banned wherever the output
  *                           ends with the rest of it; null: none
+ * @param promptLogprobs     null: none; k: each prompt token's logprob (after the first), its rank and the
+ *                           top k at its position (vLLM's {@code prompt_logprobs})
  */
 public record SamplingParams(
         int n,
@@ -59,7 +61,8 @@ public record SamplingParams(
         float lengthPenalty,
         ConstraintSpec constraint,
         List<Integer> allowedTokenIds,
-        List<List<Integer>> badWordsTokenIds) {
+        List<List<Integer>> badWordsTokenIds,
+        Integer promptLogprobs) {
 
     /** Without a vocabulary restriction (the fields before it). */
     public SamplingParams(int n, float temperature, float topP, int topK, float minP, float presencePenalty,
@@ -70,7 +73,7 @@ public record SamplingParams(
                           ConstraintSpec constraint) {
         this(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed, stop,
                 stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
-                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, null, null);
+                skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, null, null, null);
     }
 
     /** Without a constraint (the fields before it). */
@@ -110,7 +113,7 @@ public record SamplingParams(
                 g.repetitionPenalty() != null ? g.repetitionPenalty() : d.repetitionPenalty, d.seed, d.stop,
                 d.stopTokenIds, d.includeStopStrInOutput, d.maxTokens, d.minTokens, d.ignoreEos, d.logitBias,
                 d.logprobs, d.skipSpecialTokens, d.bestOf, d.useBeamSearch, d.lengthPenalty, d.constraint,
-                d.allowedTokenIds, d.badWordsTokenIds);
+                d.allowedTokenIds, d.badWordsTokenIds, d.promptLogprobs);
     }
 
     /** Greedy decoding of at most {@code maxTokens} tokens. */
@@ -122,14 +125,14 @@ public record SamplingParams(
         return new SamplingParams(n, t, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
                 stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
                 skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, allowedTokenIds,
-                badWordsTokenIds);
+                badWordsTokenIds, promptLogprobs);
     }
 
     public SamplingParams withSeed(Long s) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, s, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
                 logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint,
-                allowedTokenIds, badWordsTokenIds);
+                allowedTokenIds, badWordsTokenIds, promptLogprobs);
     }
 
     /** {@code n} returned sequences out of {@code bestOf} generated ones (null: n). */
@@ -137,21 +140,21 @@ public record SamplingParams(
         return new SamplingParams(newN, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
                 logitBias, logprobs, skipSpecialTokens, newBestOf, useBeamSearch, lengthPenalty, constraint,
-                allowedTokenIds, badWordsTokenIds);
+                allowedTokenIds, badWordsTokenIds, promptLogprobs);
     }
 
     public SamplingParams withIgnoreEos(boolean ignore) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignore,
                 logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint,
-                allowedTokenIds, badWordsTokenIds);
+                allowedTokenIds, badWordsTokenIds, promptLogprobs);
     }
 
     public SamplingParams withSkipSpecialTokens(boolean skip) {
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
                 logitBias, logprobs, skip, bestOf, useBeamSearch, lengthPenalty, constraint,
-                allowedTokenIds, badWordsTokenIds);
+                allowedTokenIds, badWordsTokenIds, promptLogprobs);
     }
 
     /** Beam search of width {@code bestOf} (or n), returning the best {@code n} beams. */
@@ -159,7 +162,7 @@ public record SamplingParams(
         return new SamplingParams(n, 0f, topP, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty, seed,
                 stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos, logitBias, logprobs,
                 skipSpecialTokens, bestOf, true, newLengthPenalty, constraint, allowedTokenIds,
-                badWordsTokenIds);
+                badWordsTokenIds, promptLogprobs);
     }
 
     /** The same parameters with the output held to {@code c} (null: none). */
@@ -167,7 +170,7 @@ public record SamplingParams(
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
                 logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, c,
-                allowedTokenIds, badWordsTokenIds);
+                allowedTokenIds, badWordsTokenIds, promptLogprobs);
     }
 
     /** The same parameters with sampling restricted to {@code ids} (vLLM's allowed_token_ids; null: any token). */
@@ -175,7 +178,7 @@ public record SamplingParams(
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
                 logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint, ids,
-                badWordsTokenIds);
+                badWordsTokenIds, promptLogprobs);
     }
 
     /** The same parameters with these token sequences kept out of the output (vLLM's bad_words, tokenized). */
@@ -183,7 +186,15 @@ public record SamplingParams(
         return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
                 repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
                 logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint,
-                allowedTokenIds, words);
+                allowedTokenIds, words, promptLogprobs);
+    }
+
+    /** The same parameters asking for each prompt token's logprob and the top k at its position (null: none). */
+    public SamplingParams withPromptLogprobs(Integer k) {
+        return new SamplingParams(n, temperature, topP, topK, minP, presencePenalty, frequencyPenalty,
+                repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, maxTokens, minTokens, ignoreEos,
+                logitBias, logprobs, skipSpecialTokens, bestOf, useBeamSearch, lengthPenalty, constraint,
+                allowedTokenIds, badWordsTokenIds, k);
     }
 
     public boolean greedy() { return temperature == 0f; }

@@ -238,7 +238,9 @@ public final class Scheduler {
                         continue;
                     }
                     int left = Math.min(seq.numTokens() - seq.numComputedTokens(), requestBudget);
+                    // A prompt whose logprobs are still wanted computes every position: no cached prefix (as vLLM).
                     PrefixHit hit = left > 0 && kv.numBlocks(seq.seqId()) == 0 && seq.numComputedTokens() == 0
+                            && !req.wantsPromptLogprobs()
                             ? kv.findCachedPrefix(seq::token, seq.numTokens(), req.cacheSalt()) : PrefixHit.NONE;
                     int cached = hit.numBlocks() * kv.blockSize();
                     int numNew = Math.min(seq.numTokens() - seq.numComputedTokens() - cached, requestBudget);

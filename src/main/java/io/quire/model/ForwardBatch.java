@@ -15,8 +15,11 @@ import java.util.Arrays;
  * @param queryStart  {@code numSeqs + 1} offsets: sequence {@code s} owns tokens
  *                    {@code queryStart[s]..queryStart[s+1]-1}
  * @param blockTables physical block ids of each sequence, in logical order
+ * @param everyTokenLogits per sequence, whether the logits of each of its new tokens are wanted and not
+ *                    only its last one's (prompt logprobs); null: none's
  */
-public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int[] queryStart, int[][] blockTables) {
+public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int[] queryStart, int[][] blockTables,
+                           boolean[] everyTokenLogits) {
 
     public ForwardBatch {
         if (positions.length != tokens.length || slotMapping.length != tokens.length) {
@@ -27,6 +30,19 @@ public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int
             throw new IllegalArgumentException("queryStart must have numSeqs+1 entries from 0 to numTokens: "
                     + Arrays.toString(queryStart));
         }
+        if (everyTokenLogits != null && everyTokenLogits.length != blockTables.length) {
+            throw new IllegalArgumentException("everyTokenLogits must have one entry per sequence");
+        }
+    }
+
+    /** A step that wants only each sequence's last logits. */
+    public ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int[] queryStart, int[][] blockTables) {
+        this(tokens, positions, slotMapping, queryStart, blockTables, null);
+    }
+
+    /** Whether sequence {@code seq} wants the logits of every new token (see {@link LanguageModel.TokenLogits}). */
+    public boolean wantsEveryTokenLogits(int seq) {
+        return everyTokenLogits != null && everyTokenLogits[seq];
     }
 
     public int numTokens() { return tokens.length; }
@@ -52,7 +68,7 @@ public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int
         for (int s = 0; s < starts.length; s++) starts[s] = Math.clamp(queryStart[s] - from, 0, count);
         return new ForwardBatch(Arrays.copyOfRange(tokens, from, from + count),
                 Arrays.copyOfRange(positions, from, from + count), Arrays.copyOfRange(slotMapping, from, from + count),
-                starts, blockTables);
+                starts, blockTables, everyTokenLogits);
     }
 
     /** Index of the last new token of each sequence, whose logits the model returns. */

@@ -35,6 +35,32 @@ public interface LanguageModel<C extends KvCache> extends AutoCloseable {
     float[][] forward(ForwardBatch batch, C cache);
 
     /**
+     * Receives, during a forward pass, the logits of a new token of a sequence that asked for every
+     * token's ({@link ForwardBatch#everyTokenLogits}), for prompt logprobs: one row at a time, valid only
+     * during the call.
+     */
+    @FunctionalInterface
+    interface TokenLogits {
+        /** @param seq the sequence's index in the batch; @param token the token's index in the batch */
+        void accept(int seq, int token, float[] logits);
+    }
+
+    /**
+     * As {@link #forward(ForwardBatch, KvCache)}, and hands {@code sink} the logits of every new token
+     * but the last of each sequence that asks for them (its last one's row is returned as ever), in
+     * token order. Models that cannot say so by {@link #computesEveryTokenLogits}.
+     */
+    default float[][] forward(ForwardBatch batch, C cache, TokenLogits sink) {
+        if (batch.everyTokenLogits() != null) {
+            throw new UnsupportedOperationException(name() + " computes only each sequence's last logits");
+        }
+        return forward(batch, cache);
+    }
+
+    /** Whether {@link #forward(ForwardBatch, KvCache, TokenLogits)} gives every token's logits (prompt logprobs). */
+    default boolean computesEveryTokenLogits() { return false; }
+
+    /**
      * Sets the element type of the KV caches this model makes ({@code quire.kv-cache-dtype}), before
      * the engine sizes and builds its cache. Only the CPU backend has a choice; elsewhere anything
      * but {@link KvCacheDtype#AUTO} is refused.

@@ -48,6 +48,9 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     private int capacity;
     private float[] x, xb, proj, last, logits;
     private float[][] logitRows = new float[0][];
+    /** Prompt logprobs' rows, {@link #EVERY_ROWS} at a time (allocated when first asked for). */
+    private float[] everyIn, everyOut, everyRow;
+    private static final int EVERY_ROWS = 16;
 
     LlamaModel(String name, ModelConfig config, LlamaWeights weights, Tokenizer tokenizer, AutoCloseable resource) {
         this(name, config, weights, tokenizer, resource, GenerationDefaults.NONE);
@@ -110,6 +113,17 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
 
     @Override
     public float[][] forward(ForwardBatch batch, PagedKvCache cache) {
+        return forward(batch, cache, null);
+    }
+
+    @Override
+    public boolean computesEveryTokenLogits() { return true; }
+
+    @Override
+    public float[][] forward(ForwardBatch batch, PagedKvCache cache, TokenLogits sink) {
+        if (batch.everyTokenLogits() != null && sink == null) {
+            throw new IllegalArgumentException("every token's logits asked for with nowhere to put them");
+        }
         ModelConfig c = config;
         int n = batch.numTokens();
         int dim = c.dim();
@@ -133,6 +147,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         for (int i = 0, t0 = 0; i < parts; i++) {
             ForwardBatch part = parts == 1 ? batch : batch.part(t0, n / parts + (i < n % parts ? 1 : 0));
             layers(part, cache);
+            if (batch.everyTokenLogits() != null) everyTokenLogits(batch, t0, part.numTokens(), sink);
             // Only each sequence's last token needs logits: norm just those rows, project them below.
             for (int s = 0; s < seqs; s++) {
                 int last = batch.lastTokenIndex(s);
@@ -149,6 +164,47 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         float[][] result = seqs == logitRows.length ? logitRows : Arrays.copyOf(logitRows, seqs);
         for (int s = 0; s < seqs; s++) System.arraycopy(logits, s * vocab, result[s], 0, vocab);
         return result;
+    }
+
+    /**
+     * The logits of the part's tokens {@code t0..t0+n-1} (its final hidden states in x) of the sequences
+     * that want every token's, but each sequence's last (returned by forward), {@link #EVERY_ROWS} rows
+     * per product: a 2,048-token prompt's logits at once would take 256 MB at a 32,000-token vocabulary.
+     */
+    private void everyTokenLogits(ForwardBatch batch, int t0, int n, TokenLogits sink) {
+        ModelConfig c = config;
+        int dim = c.dim(), vocab = c.vocabSize();
+        if (everyIn == null) {
+            everyIn = new float[EVERY_ROWS * dim];
+            everyOut = new float[EVERY_ROWS * vocab];
+            everyRow = new float[vocab];
+        }
+        int[] seqOf = new int[EVERY_ROWS], tokenOf = new int[EVERY_ROWS];
+        int rows = 0;
+        for (int s = 0; s < batch.numSeqs(); s++) {
+            if (!batch.wantsEveryTokenLogits(s)) continue;
+            int to = Math.min(batch.lastTokenIndex(s), t0 + n);
+            for (int t = Math.max(batch.queryStart()[s], t0); t < to; t++) {
+                Ops.rmsNorm(everyIn, rows * dim, x, (t - t0) * dim, weights.outputNorm(), dim, c.rmsNormEps());
+                seqOf[rows] = s;
+                tokenOf[rows++] = t;
+                if (rows == EVERY_ROWS) rows = project(rows, seqOf, tokenOf, sink);
+            }
+        }
+        if (rows > 0) project(rows, seqOf, tokenOf, sink);
+    }
+
+    /** everyIn's first {@code rows} normed rows times the output matrix, each handed to the sink; returns 0. */
+    private int project(int rows, int[] seqOf, int[] tokenOf, TokenLogits sink) {
+        int vocab = config.vocabSize();
+        MatMul.matmul(weights.output(), everyIn, rows, everyOut);
+        float softcap = config.features().finalSoftcap();
+        if (softcap > 0) Ops.softcap(everyOut, 0, rows * vocab, softcap);
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(everyOut, r * vocab, everyRow, 0, vocab);
+            sink.accept(seqOf[r], tokenOf[r], everyRow);
+        }
+        return 0;
     }
 
     /** Every layer over one part of a step, leaving its final hidden states in x. */

@@ -101,7 +101,7 @@ public final class EdgeProbes {
                 "\"max_tokens\": 1e308",
                 "\"max_tokens\": -5", "\"n\": 100000", "\"suffix\": \"x\"",
                 "\"response_format\": {\"type\": \"json_schema\"}",
-                "\"guided_json\": 5", "\"guided_regex\": \"(a\"", "\"prompt_logprobs\": 1", "\"priority\": 3", "\"truncate_prompt_tokens\": 0"};
+                "\"guided_json\": 5", "\"guided_regex\": \"(a\"", "\"prompt_logprobs\": 21", "\"priority\": 3", "\"truncate_prompt_tokens\": 0"};
         String[] chat = {"\"messages\": [{\"role\": 123, \"content\": \"Hi\"}]", "\"messages\": [null]",
                 "\"messages\": [{\"role\": \"user\", \"content\": [null]}]", "\"tools\": [{\"type\": \"function\"}]",
                 "\"tool_choice\": \"required\"", "\"max_completion_tokens\": \"3\""};

@@ -161,7 +161,6 @@ class StrictRequestsApiTest extends Stories260KServerTest {
     void unsupportedFieldsAreRefusedByName() throws Exception {
         String[][] both = {
                 {"guided_whitespace_pattern", "\" \""},
-                {"prompt_logprobs", "1"},
                 {"priority", "1"},
                 {"logits_processors", "[\"x\"]"},
                 {"kv_transfer_params", "{\"do_remote_decode\": true}"},

@@ -59,6 +59,7 @@ public record ChatCompletionRequest(
         String truncationSide,
         List<Integer> allowedTokenIds,
         List<String> badWords,
+        Integer promptLogprobs,
         Boolean returnTokensAsTokenIds,
         JsonNode tools,
         JsonNode toolChoice,

@@ -4,7 +4,20 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import tools.jackson.databind.PropertyNamingStrategies;
 import tools.jackson.databind.annotation.JsonNaming;
 
-/** One choice of a completion (or its new text in a stream chunk); {@code finish_reason} null while running. */
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One choice of a completion (or its new text in a stream chunk); {@code finish_reason} null while running.
+ * vLLM's {@code prompt_logprobs} only when asked for ({@link PromptTokenLogprob}; null for the first token).
+ */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-public record CompletionChoice(int index, String text, CompletionLogprobs logprobs, String finishReason) {}
+public record CompletionChoice(int index, String text, CompletionLogprobs logprobs, String finishReason,
+                               @JsonInclude(JsonInclude.Include.NON_NULL)
+                               List<Map<String, PromptTokenLogprob>> promptLogprobs) {
+
+    public CompletionChoice(int index, String text, CompletionLogprobs logprobs, String finishReason) {
+        this(index, text, logprobs, finishReason, null);
+    }
+}

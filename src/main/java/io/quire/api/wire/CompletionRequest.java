@@ -15,7 +15,8 @@ import java.util.Map;
  * {@code min_tokens}, {@code ignore_eos}, {@code stop_token_ids},
  * {@code include_stop_str_in_output}, {@code skip_special_tokens}, {@code add_special_tokens},
  * {@code best_of}, {@code use_beam_search}, {@code length_penalty}, {@code cache_salt} (prefix-cache isolation),
- * {@code truncate_prompt_tokens} and {@code truncation_side} ({@link io.quire.api.PromptTruncation}).
+ * {@code truncate_prompt_tokens} and {@code truncation_side} ({@link io.quire.api.PromptTruncation}),
+ * {@code prompt_logprobs} (with {@code echo}, {@code logprobs} gives the prompt's too, as in vLLM).
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -55,6 +56,7 @@ public record CompletionRequest(
         String truncationSide,
         List<Integer> allowedTokenIds,
         List<String> badWords,
+        Integer promptLogprobs,
         Boolean returnTokensAsTokenIds,
         JsonNode responseFormat,
         JsonNode structuredOutputs,
