@@ -569,7 +569,7 @@ public final class Sampler {
         int[] h = ids;
         // A heap of the best n with the worst (lower logit, then higher id) at the root.
         int size = 0;
-        for (int i = 0; i < raw.length; i++) {
+        for (int i = 0; i < raw.length && n > 0; i++) {
             if (size < n) {
                 int c = size++;
                 while (c > 0 && worse(raw, i, h[(c - 1) >>> 1])) {

@@ -93,6 +93,30 @@ class OpenAiClientTest extends Stories260KServerTest {
     }
 
     @Test
+    void echoWithLogprobsParsesInTheClient() {
+        // lm-eval's loglikelihood shape: the prompt's tokens first, the first one with no logprob and null
+        // alternatives, as OpenAI's legacy API and vLLM send it; the client's strict validation (this test
+        // class's, off by default) refuses that null, so this client does not validate.
+        OpenAIClient lenient = OpenAIOkHttpClient.builder().baseUrl("http://localhost:" + port + "/v1")
+                .apiKey("unused").maxRetries(0).timeout(Duration.ofSeconds(60)).build();
+        Completion c;
+        try {
+            c = lenient.completions().create(CompletionCreateParams.builder().model(MODEL).prompt("Once upon a time")
+                    .maxTokens(1).temperature(0.0).logprobs(1L).echo(true).build());
+        } finally {
+            lenient.close();
+        }
+        var lp = c.choices().getFirst().logprobs().orElseThrow();
+        assertThat(lp.tokens().orElseThrow()).hasSize(6).startsWith("<s>");
+        List<Double> values = lp.tokenLogprobs().orElseThrow();
+        assertThat(values).hasSize(6);
+        assertThat(values.getFirst()).isNull();
+        assertThat(values.subList(1, 6)).allSatisfy(v -> assertThat(v).isNegative());
+        assertThat(c.choices().getFirst().text()).startsWith("Once upon a time");
+        assertThat(lp.topLogprobs().orElseThrow().get(1)._additionalProperties()).containsKey(lp.tokens().get().get(1));
+    }
+
+    @Test
     void errorsMapToTheClientsExceptions() {
         assertThatThrownBy(() -> client.chat().completions().create(ChatCompletionCreateParams.builder()
                 .model("gpt-4o").addUserMessage("Hi").build()))
