@@ -6,6 +6,7 @@ import io.quire.api.wire.CompletionResponse;
 import io.quire.api.wire.Usage;
 import io.quire.engine.PromptLogprob;
 import io.quire.engine.SequenceDelta;
+import io.quire.engine.TokenLogprob;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +25,8 @@ final class CompletionChoiceFormat implements ChoiceFormat {
     private final List<int[]> promptTokens;
     private final int n;
     private final boolean echo;
+    /** echo with max_tokens 0: the prompt alone, its one generated token not shown (as vLLM). */
+    private final boolean promptOnly;
     /** Null: no logprobs asked for. */
     private final LogprobsFormatter logprobs;
     /** For prompt_logprobs. */
@@ -31,8 +34,8 @@ final class CompletionChoiceFormat implements ChoiceFormat {
     private final int[][] offsets;
 
     CompletionChoiceFormat(String id, long created, String model, List<String> promptTexts,
-                           List<int[]> promptTokens, int n, boolean echo, LogprobsFormatter logprobs,
-                           LogprobsFormatter prompts) {
+                           List<int[]> promptTokens, int n, boolean echo, boolean promptOnly,
+                           LogprobsFormatter logprobs, LogprobsFormatter prompts) {
         this.id = id;
         this.created = created;
         this.model = model;
@@ -40,6 +43,7 @@ final class CompletionChoiceFormat implements ChoiceFormat {
         this.promptTokens = promptTokens;
         this.n = n;
         this.echo = echo;
+        this.promptOnly = promptOnly;
         this.logprobs = logprobs;
         this.prompts = prompts;
         this.offsets = new int[promptTexts.size() * n][1];
@@ -64,6 +68,12 @@ final class CompletionChoiceFormat implements ChoiceFormat {
 
     @Override
     public Object chunk(int choice, SequenceDelta d) {
+        if (promptOnly) {
+            if (d.finishReason() == null) return null;
+            CompletionLogprobs none = logprobs == null ? null : logprobs.completion(List.of(), offsets[choice]);
+            return completion(List.of(new CompletionChoice(choice, "", none,
+                    OpenAiFormat.finishReason(d.finishReason()))), null);
+        }
         CompletionLogprobs lp = logprobs == null ? null
                 : logprobs.completion(d.logprobs() == null ? List.of() : d.logprobs(), offsets[choice]);
         String text = d.text() == null ? "" : d.text();
@@ -82,15 +92,17 @@ final class CompletionChoiceFormat implements ChoiceFormat {
         for (int i = 0; i < collected.size(); i++) {
             ChoiceAccumulator a = collected.get(i);
             String prefix = prefix(i);
+            List<TokenLogprob> shown = promptOnly ? List.of() : a.logprobs;
             CompletionLogprobs lp = null;
             if (logprobs != null && echo && a.promptLogprobs != null) {
-                lp = logprobs.echoed(promptTokens.get(i / n), a.promptLogprobs, a.logprobs, new int[1]);
+                lp = logprobs.echoed(promptTokens.get(i / n), a.promptLogprobs, shown, new int[1]);
             } else if (logprobs != null) {
                 lp = logprobs.completion(a.logprobs, new int[]{prefix.length()});
             }
             // As vLLM, whenever prompt logprobs were computed (prompt_logprobs, or echo with logprobs).
             var promptLogprobs = a.promptLogprobs == null ? null : prompts.prompt(a.promptLogprobs);
-            choices.add(new CompletionChoice(i, prefix + a.text, lp, OpenAiFormat.finishReason(a.finishReason),
+            choices.add(new CompletionChoice(i, promptOnly ? prefix : prefix + a.text, lp,
+                    OpenAiFormat.finishReason(a.finishReason),
                     promptLogprobs));
         }
         return completion(choices, usage);

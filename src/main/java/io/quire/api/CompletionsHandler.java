@@ -54,6 +54,10 @@ public class CompletionsHandler {
         boolean echo = Boolean.TRUE.equals(r.echo());
         List<Prompt> prompts = prompts(r.prompt(), r.addSpecialTokens() == null || r.addSpecialTokens());
         int maxTokens = r.maxTokens() == null ? DEFAULT_MAX_TOKENS : r.maxTokens();
+        // As vLLM (and OpenAI's legacy API): echo with max_tokens 0 returns the prompt alone, scored when
+        // logprobs are asked for; the engine runs one token, not shown (usage counts it, as vLLM's).
+        boolean promptOnly = echo && r.maxTokens() != null && r.maxTokens() == 0;
+        if (promptOnly) maxTokens = 1;
         Integer logprobCount = RequestedLogprobs.completion(r.logprobs());
         StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
         SamplingParams params = SamplingParamsMapper.toParams(r, maxTokens, logprobCount,
@@ -84,7 +88,7 @@ public class CompletionsHandler {
                 () -> SentFieldNames.COMPLETIONS.submit(() -> engine.generate(ids, tokens, sampling, r.cacheSalt())));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, ids, submitted, params.n());
         ChoiceFormat format = new CompletionChoiceFormat(id, created, engine.modelName(), texts, tokens, params.n(),
-                echo, logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
+                echo, promptOnly, logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
                 logprobs);
         return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
     }

@@ -60,6 +60,8 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
     private int capTokens, capSeqs, capInts;
     private long capScratch;
     private DeviceBuffer x, xb, qkv, attn, gateUp, hidden, last, logits, ints, scratch;
+    /** Most rows of prompt logprobs' logits projected at once (within the 256 rows activationBytes allows). */
+    private static final int EVERY_ROWS = 64;
 
     CudaLlamaModel(String name, ModelConfig config, LlamaWeights w, Tokenizer tokenizer, CudaDevice device,
             CudaDtype dtype) {
@@ -303,6 +305,17 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
 
     @Override
     public float[][] forward(ForwardBatch batch, CudaKvCache cache) {
+        return forward(batch, cache, null);
+    }
+
+    @Override
+    public boolean computesEveryTokenLogits() { return true; }
+
+    @Override
+    public float[][] forward(ForwardBatch batch, CudaKvCache cache, TokenLogits sink) {
+        if (batch.everyTokenLogits() != null && sink == null) {
+            throw new IllegalArgumentException("every token's logits asked for with nowhere to put them");
+        }
         if (cache.device() != device) {
             // Two GPUs: the type says CUDA, not which device's memory the cache lives in.
             throw new IllegalArgumentException("the KV cache lives on another device than the model");
@@ -321,7 +334,8 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
         int seqs = batch.numSeqs();
         if (n == 0) return new float[0][];
         Step step = Step.plan(batch, c, cache);
-        ensureCapacity(n, seqs, step.ints.length, step.scratchFloats(c));
+        ensureCapacity(n, Math.max(seqs, Math.min(step.everyCount, EVERY_ROWS)), step.ints.length,
+                step.scratchFloats(c));
         device.upload(MemorySegment.ofArray(step.ints), ints, 0);
         long ip = ints.ptr();
         long tokens = ip + 4L * step.tokensAt, positions = ip + 4L * step.positionsAt, slots = ip + 4L * step.slotsAt;
@@ -357,7 +371,30 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
         device.download(logits, 0, MemorySegment.ofArray(flat));
         float[][] result = new float[seqs][];
         for (int s = 0; s < seqs; s++) result[s] = Arrays.copyOfRange(flat, s * c.vocabSize(), (s + 1) * c.vocabSize());
+        if (step.everyCount > 0) everyTokenLogits(step, ip, sink);
         return result;
+    }
+
+    /**
+     * The rows prompt logprobs ask for (every new token but the last of the sequences that want them),
+     * gathered, normed and projected as the last rows are, as many at a time as the logits buffer holds.
+     */
+    private void everyTokenLogits(Step step, long ip, TokenLogits sink) {
+        ModelConfig c = config;
+        int vocab = c.vocabSize();
+        float[] row = new float[vocab];
+        for (int r0 = 0; r0 < step.everyCount; r0 += capSeqs) {
+            int rows = Math.min(capSeqs, step.everyCount - r0);
+            kernels.rmsNorm(last.ptr(), x.ptr(), outputNorm.ptr(), ip + 4L * (step.everyAt + r0), rows, c.dim(),
+                    c.rmsNormEps());
+            matmul(output.ptr(), vocab, c.dim(), last.ptr(), rows, logits.ptr(), false);
+            float[] flat = new float[rows * vocab];
+            device.download(logits, 0, MemorySegment.ofArray(flat));
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(flat, r * vocab, row, 0, vocab);
+                sink.accept(step.everySeq[r0 + r], step.ints[step.everyAt + r0 + r], row);
+            }
+        }
     }
 
     private void matmul(long w, int rows, int cols, long x, int n, long y, boolean accumulate) {
@@ -393,7 +430,10 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
      */
     private static final class Step {
         int[] ints;
-        int tokensAt, positionsAt, slotsAt, tokSeqAt, decodeAt, tileStartAt, tileLenAt, lastAt, tablesAt;
+        int tokensAt, positionsAt, slotsAt, tokSeqAt, decodeAt, tileStartAt, tileLenAt, lastAt, tablesAt, everyAt;
+        int everyCount;
+        /** The sequence of each row at everyAt (the tokens whose logits prompt logprobs want). */
+        int[] everySeq = new int[0];
         int decodeCount, tiles, maxBlocks, maxDecodeContext, partitions;
 
         long scratchFloats(ModelConfig c) {
@@ -462,7 +502,8 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
             st.tiles = tileList.size();
             st.maxBlocks = maxBlocks;
             st.partitions = choosePartitions(st.maxDecodeContext, st.decodeCount * c.numHeads());
-            int size = 4 * n + st.decodeCount + 2 * st.tiles + seqs + seqs * maxBlocks;
+            for (int s = 0; s < seqs; s++) if (b.wantsEveryTokenLogits(s)) st.everyCount += qs[s + 1] - qs[s] - 1;
+            int size = 4 * n + st.decodeCount + 2 * st.tiles + seqs + seqs * maxBlocks + st.everyCount;
             int[] a = new int[Math.max(1, size)];
             int o = 0;
             st.tokensAt = o; System.arraycopy(toks, 0, a, o, n); o += n;
@@ -477,6 +518,16 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
             for (int s = 0; s < seqs; s++) {
                 int[] table = b.blockTables()[s];
                 System.arraycopy(table, 0, a, o + s * maxBlocks, table.length);
+            }
+            o += seqs * maxBlocks;
+            st.everyAt = o;
+            st.everySeq = new int[st.everyCount];
+            for (int s = 0, r = 0; s < seqs; s++) {
+                if (!b.wantsEveryTokenLogits(s)) continue;
+                for (int t = qs[s]; t < qs[s + 1] - 1; t++, r++) {
+                    a[o++] = t;
+                    st.everySeq[r] = s;
+                }
             }
             st.ints = a;
             return st;

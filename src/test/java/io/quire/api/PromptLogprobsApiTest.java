@@ -162,6 +162,32 @@ class PromptLogprobsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void echoWithMaxTokensZeroReturnsThePromptAloneScored() throws Exception {
+        String body = """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 0, "logprobs": 0, "echo": true%s}""";
+        JsonNode r = postJson("/v1/completions", body.formatted(""));
+        JsonNode choice = r.get("choices").get(0);
+        assertThat(choice.get("text").asString()).isEqualTo("Once upon a time");
+        assertThat(choice.get("finish_reason").asString()).isEqualTo("length");
+        JsonNode lp = choice.get("logprobs");
+        assertThat(lp.get("tokens").size()).isEqualTo(ONCE.length);
+        assertThat(lp.get("token_logprobs").get(0).isNull()).isTrue();
+        for (int i = 1; i < ONCE.length; i++) assertThat(lp.get("token_logprobs").get(i).asDouble()).isNegative();
+        // as vLLM: the one token the engine ran is counted, not shown
+        assertThat(r.get("usage").get("completion_tokens").asInt()).isEqualTo(1);
+        List<JsonNode> chunks = stream("/v1/completions", body.formatted(", \"stream\": true"));
+        assertThat(completionText(chunks, 0)).isEqualTo("Once upon a time");
+        int tokens = 0;
+        for (JsonNode c : chunks) tokens += c.get("choices").get(0).get("logprobs").get("tokens").size();
+        assertThat(tokens).isEqualTo(ONCE.length);
+        assertThat(chunks.getLast().get("choices").get(0).get("finish_reason").asString()).isEqualTo("length");
+        // without echo, 0 is still refused
+        HttpResponse<String> zero = post("/v1/completions", "{\"prompt\": \"Hi\", \"max_tokens\": 0}");
+        assertThat(zero.statusCode()).isEqualTo(400);
+        assertThat(json.readTree(zero.body()).get("error").get("param").asString()).isEqualTo("max_tokens");
+    }
+
+    @Test
     void chatPromptLogprobsCoverTheRenderedPrompt() throws Exception {
         JsonNode r = postJson("/v1/chat/completions", """
                 {"model": "stories260K", "messages": [{"role": "user", "content": "Once upon a time"}],

@@ -5,13 +5,18 @@ import io.quire.backend.KvCache;
 /**
  * The GPU runner's comparison workload, shared by {@link CudaLlamaModelTest} and
  * {@link EmulatedDeviceMain}: step 1 prefills three prompts (lengths 20, 37, 1) into scattered
- * blocks, step 2 decodes one token each, as the engine would batch them.
+ * blocks, the first two asking for every token's logits (prompt logprobs), step 2 decodes one token
+ * each, as the engine would batch them.
  */
 final class TwoStepBatch {
     private TwoStepBatch() {}
 
-    /** Step 2's logits per sequence, and on a GPU the kernel launches plus cuBLAS calls it made (else -1). */
-    record Result(float[][] logits, long decodeLaunches) {}
+    /**
+     * Step 2's logits per sequence, and on a GPU the kernel launches plus cuBLAS calls it made (else -1);
+     * {@code everyToken}: step 1's logits of each token the model handed over for prompt logprobs, by token
+     * index (null for the others: each prompt's last token, and the third prompt's).
+     */
+    record Result(float[][] logits, long decodeLaunches, float[][] everyToken) {}
 
     static <C extends KvCache> Result run(LanguageModel<C> m) {
         int bs = 16;
@@ -28,7 +33,12 @@ final class TwoStepBatch {
                 slots[t] = tables[s][p / bs] * bs + p % bs;
             }
         }
-        m.forward(new ForwardBatch(toks, pos, slots, new int[] {0, 20, 57, 58}, tables), cache);
+        float[][] every = new float[n][];
+        m.forward(new ForwardBatch(toks, pos, slots, new int[] {0, 20, 57, 58}, tables,
+                new boolean[] {true, true, false}), cache, (seq, token, row) -> {
+                    if (every[token] != null) throw new IllegalStateException("token " + token + " handed over twice");
+                    every[token] = row.clone();
+                });
         int[] dp = {20, 37, 1}, ds = new int[3];
         for (int s = 0; s < 3; s++) ds[s] = tables[s][dp[s] / bs] * bs + dp[s] % bs;
         long before = m instanceof CudaLlamaModel g ? g.device().launches() : 0;
@@ -42,7 +52,23 @@ final class TwoStepBatch {
                 throw new IllegalStateException(e);
             }
         }
-        return new Result(out, launches);
+        return new Result(out, launches, every);
+    }
+
+    /**
+     * {@link #worstRelativeError} over the rows handed over for prompt logprobs; both must have handed
+     * over the same tokens' rows (the 19 + 36 before each of the first two prompts' last tokens).
+     */
+    static double worstEveryTokenError(float[][] ref, float[][] got) {
+        java.util.List<float[]> r = new java.util.ArrayList<>(), g = new java.util.ArrayList<>();
+        for (int t = 0; t < ref.length; t++) {
+            if ((ref[t] == null) != (got[t] == null)) throw new AssertionError("token " + t + "'s row in one only");
+            if (ref[t] == null) continue;
+            r.add(ref[t]);
+            g.add(got[t]);
+        }
+        if (r.size() != 19 + 36) throw new AssertionError(r.size() + " rows handed over, expected 55");
+        return worstRelativeError(r.toArray(new float[0][]), g.toArray(new float[0][]));
     }
 
     /** The largest, over sequences, of max |got - ref| / max |ref| within a sequence's logits. */
