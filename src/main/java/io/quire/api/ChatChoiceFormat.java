@@ -42,10 +42,14 @@ final class ChatChoiceFormat implements ChoiceFormat {
     /** Per streamed choice: its parser and how many calls it has made. */
     private final Map<Integer, ChatOutputParser> open = new HashMap<>();
     private final Map<Integer, Integer> callCounts = new HashMap<>();
+    /** vLLM's return_token_ids: the prompt's (null: not asked for), and per streamed choice the ids held back. */
+    private final int[] promptTokenIds;
+    private final Map<Integer, int[]> heldIds = new HashMap<>();
 
     ChatChoiceFormat(String id, long created, String model, LogprobsFormatter logprobs, LogprobsFormatter prompts,
-                     Supplier<ChatOutputParser> parsers) {
+                     Supplier<ChatOutputParser> parsers, int[] promptTokenIds) {
         this.prompts = prompts;
+        this.promptTokenIds = promptTokenIds;
         this.id = id;
         this.created = created;
         this.model = model;
@@ -55,7 +59,36 @@ final class ChatChoiceFormat implements ChoiceFormat {
 
     @Override
     public Object head(int choice, List<PromptLogprob> promptLogprobs) {
-        return chunk(new ChatChunkChoice(choice, new ChatDelta("assistant", ""), null, null));
+        ChatChunkChoice c = new ChatChunkChoice(choice, new ChatDelta("assistant", ""), null, null,
+                promptTokenIds == null ? null : new int[0]);
+        // The first chunk (choice 0's head, sent before anything else) carries the prompt's token ids.
+        return new ChatCompletionChunk(id, ChatCompletionChunk.OBJECT, created, model, List.of(c), null,
+                choice == 0 ? promptTokenIds : null);
+    }
+
+    /**
+     * The token ids a chunk of the choice shows (null: not asked for): those held back with text a parser
+     * kept, then the delta's; {@code emitted} false holds them all back for the next chunk.
+     */
+    private int[] ids(int choice, SequenceDelta d, boolean emitted) {
+        if (promptTokenIds == null) return null;
+        int[] held;
+        synchronized (heldIds) {
+            held = heldIds.remove(choice);
+        }
+        int[] delta = d.tokenIds() == null ? new int[0] : d.tokenIds();
+        int[] all = held == null ? delta : concat(held, delta);
+        if (emitted) return all;
+        synchronized (heldIds) {
+            heldIds.put(choice, all);
+        }
+        return null;
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 
     @Override
@@ -64,7 +97,7 @@ final class ChatChoiceFormat implements ChoiceFormat {
         String text = d.text() == null ? "" : d.text();
         if (parsers == null) {
             return chunk(new ChatChunkChoice(choice, new ChatDelta(null, text.isEmpty() ? null : text), lp,
-                    OpenAiFormat.finishReason(d.finishReason())));
+                    OpenAiFormat.finishReason(d.finishReason()), ids(choice, d, true)));
         }
         ParsedText parsed;
         int before;
@@ -76,10 +109,13 @@ final class ChatChoiceFormat implements ChoiceFormat {
             callCounts.put(choice, before + parsed.calls().size());
         }
         String finish = finishReason(d.finishReason(), before + parsed.calls().size() > 0);
-        if (parsed.isEmpty() && lp == null && finish == null) return null;
+        if (parsed.isEmpty() && lp == null && finish == null) {
+            ids(choice, d, false);
+            return null;
+        }
         ChatDelta delta = new ChatDelta(null, emptyToNull(parsed.content()), emptyToNull(parsed.reasoning()),
                 parsed.calls().isEmpty() ? null : toolCalls(parsed.calls(), before));
-        return chunk(new ChatChunkChoice(choice, delta, lp, finish));
+        return chunk(new ChatChunkChoice(choice, delta, lp, finish, ids(choice, d, true)));
     }
 
     @Override
@@ -107,12 +143,13 @@ final class ChatChoiceFormat implements ChoiceFormat {
                 message = new ChatResponseMessage("assistant", content, emptyToNull(all.reasoning()), calls);
                 finish = finishReason(a.finishReason, !calls.isEmpty());
             }
-            choices.add(new ChatChoice(i, message, logprobs == null ? null : logprobs.chat(a.logprobs), finish));
+            choices.add(new ChatChoice(i, message, logprobs == null ? null : logprobs.chat(a.logprobs), finish,
+                    promptTokenIds == null ? null : a.tokenIds()));
         }
         // vLLM's prompt_logprobs, when asked for: the one prompt's, on the response
         List<PromptLogprob> prompt = collected.isEmpty() ? null : collected.getFirst().promptLogprobs;
         return new ChatCompletionResponse(id, ChatCompletionResponse.OBJECT, created, model, choices, usage,
-                prompt == null ? null : prompts.prompt(prompt));
+                prompt == null ? null : prompts.prompt(prompt), promptTokenIds);
     }
 
     /** A choice that made calls and stopped on its own ends with "tool_calls", as OpenAI's do. */

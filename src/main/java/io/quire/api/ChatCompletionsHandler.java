@@ -88,7 +88,7 @@ public class ChatCompletionsHandler {
         ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), constrained.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
                 logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
-                logprobs, outputParsers);
+                logprobs, outputParsers, Boolean.TRUE.equals(r.returnTokenIds()) ? tokens : null);
         return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
     }
 }

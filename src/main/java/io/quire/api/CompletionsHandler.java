@@ -88,7 +88,8 @@ public class CompletionsHandler {
                 () -> SentFieldNames.COMPLETIONS.submit(() -> engine.generate(ids, tokens, sampling, r.cacheSalt())));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, ids, submitted, params.n());
         ChoiceFormat format = new CompletionChoiceFormat(id, created, engine.modelName(), texts, tokens, params.n(),
-                echo, promptOnly, logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
+                new CompletionChoiceFormat.Shown(echo, promptOnly, Boolean.TRUE.equals(r.returnTokenIds())),
+                logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
                 logprobs);
         return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
     }

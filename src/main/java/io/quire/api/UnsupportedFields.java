@@ -39,7 +39,6 @@ public final class UnsupportedFields {
             field("watermarking", FALSE, "watermarking is not implemented"),
             field("repetition_detection", NONE, "repetition detection is not implemented"),
             field("thinking_token_budget", NONE, "reasoning budgets are not implemented"),
-            field("return_token_ids", FALSE, "token ids in responses are not implemented"),
             field("kv_transfer_params", EMPTY_OBJECT, "disaggregated serving is not implemented"),
             field("ec_transfer_params", EMPTY_OBJECT, "disaggregated serving is not implemented"),
             field("mm_processor_kwargs", EMPTY_OBJECT, "multimodal input is not implemented"),

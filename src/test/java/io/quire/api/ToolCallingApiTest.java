@@ -105,6 +105,23 @@ class ToolCallingApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void returnTokenIdsThroughTheParsersGivesEveryTokenOnceStreamedOrNot() throws Exception {
+        // The reasoning parser holds text back while it may close the thinking: its ids wait with it.
+        String body = """
+                {"messages": [{"role": "user", "content": "Once upon a time"}], "max_tokens": 24, "temperature": 0,
+                 "return_token_ids": true%s}""";
+        JsonNode r = postJson("/v1/chat/completions", body.formatted(""));
+        JsonNode ids = r.get("choices").get(0).get("token_ids");
+        assertThat(ids.size()).isEqualTo(24);
+        List<JsonNode> chunks = stream("/v1/chat/completions", body.formatted(", \"stream\": true"));
+        List<Integer> streamed = new java.util.ArrayList<>();
+        for (JsonNode c : chunks) for (JsonNode t : c.get("choices").get(0).get("token_ids")) streamed.add(t.asInt());
+        List<Integer> whole = new java.util.ArrayList<>();
+        for (JsonNode t : ids) whole.add(t.asInt());
+        assertThat(streamed).isEqualTo(whole);
+    }
+
+    @Test
     void jsonOutputIsNeverTakenForThinking() throws Exception {
         // deepseek_r1 would count the whole output as thinking (it never writes </think>); JSON mode's
         // output is JSON from its first token, so it stays content.

@@ -61,6 +61,7 @@ public record ChatCompletionRequest(
         List<String> badWords,
         Integer promptLogprobs,
         Boolean returnTokensAsTokenIds,
+        Boolean returnTokenIds,
         JsonNode tools,
         JsonNode toolChoice,
         Boolean parallelToolCalls,

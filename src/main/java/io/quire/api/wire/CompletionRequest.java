@@ -58,6 +58,7 @@ public record CompletionRequest(
         List<String> badWords,
         Integer promptLogprobs,
         Boolean returnTokensAsTokenIds,
+        Boolean returnTokenIds,
         JsonNode responseFormat,
         JsonNode structuredOutputs,
         JsonNode guidedJson,
