@@ -119,6 +119,13 @@ final class ChatChoiceFormat implements ChoiceFormat {
     }
 
     @Override
+    public Object withUsage(Object chunk, Usage usage) {
+        ChatCompletionChunk c = (ChatCompletionChunk) chunk;
+        return new ChatCompletionChunk(c.id(), c.object(), c.created(), c.model(), c.choices(), usage,
+                c.promptTokenIds());
+    }
+
+    @Override
     public Object usageChunk(Usage usage) {
         return new ChatCompletionChunk(id, ChatCompletionChunk.OBJECT, created, model, List.of(), usage);
     }

@@ -89,6 +89,7 @@ public class ChatCompletionsHandler {
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
                 logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
                 logprobs, outputParsers, Boolean.TRUE.equals(r.returnTokenIds()) ? tokens : null);
-        return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
+        return r.streaming() ? choices.stream(json, r.includeUsage(),
+                r.continuousUsage() ? new int[] {tokens.length} : null, format) : choices.collect(format);
     }
 }

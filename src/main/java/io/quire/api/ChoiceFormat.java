@@ -27,6 +27,9 @@ interface ChoiceFormat {
      */
     Object chunk(int choice, SequenceDelta delta);
 
+    /** {@code chunk} (one this format made) carrying {@code usage} (vLLM's {@code continuous_usage_stats}). */
+    Object withUsage(Object chunk, Usage usage);
+
     /** The last chunk of a stream, carrying only the usage ({@code stream_options.include_usage}). */
     Object usageChunk(Usage usage);
 

@@ -44,31 +44,43 @@ final class ChoiceStreams {
         return new ChoiceStreams(outputs, n);
     }
 
-    /** A {@code text/event-stream} of chunks, each prompt's as they come, {@code [DONE]} last. */
-    Mono<ServerResponse> stream(JsonMapper json, boolean includeUsage, ChoiceFormat format) {
+    /**
+     * A {@code text/event-stream} of chunks, each prompt's as they come, {@code [DONE]} last;
+     * {@code promptTokens}: each prompt's length, for usage in every chunk (vLLM's continuous_usage_stats,
+     * with the tokens its choice has made so far, as vLLM), or null for none.
+     */
+    Mono<ServerResponse> stream(JsonMapper json, boolean includeUsage, int[] promptTokens, ChoiceFormat format) {
         RequestOutput[] last = new RequestOutput[outputs.size()];
+        int[] made = new int[outputs.size() * n];
+        java.util.function.BiFunction<Integer, Object, Object> usage = promptTokens == null ? (c, chunk) -> chunk
+                : (c, chunk) -> format.withUsage(chunk, Usage.of(promptTokens[c / n], made[c]));
         List<Flux<String>> perPrompt = new ArrayList<>(outputs.size());
         for (int p = 0; p < outputs.size(); p++) {
             int prompt = p;
             int first = prompt * n;
             boolean awaits = format.headAwaitsPromptLogprobs();
             Flux<String> head = awaits ? Flux.empty()
-                    : Flux.range(first, n).mapNotNull(c -> format.head(c, null)).map(c -> Sse.event(json, c));
+                    : Flux.range(first, n).mapNotNull(c -> {
+                        Object h = format.head(c, null);
+                        return h == null ? null : Sse.event(json, usage.apply(c, h));
+                    });
             Flux<String> body = outputs.get(prompt).concatMap(out -> {
                 List<String> events = new ArrayList<>(out.deltas().size() + n);
                 if (awaits && last[prompt] == null) {
                     // the first output: the heads, with the prompt's logprobs
                     for (int c = first; c < first + n; c++) {
                         Object h = format.head(c, out.promptLogprobs());
-                        if (h != null) events.add(Sse.event(json, h));
+                        if (h != null) events.add(Sse.event(json, usage.apply(c, h)));
                     }
                 }
                 last[prompt] = out;
                 for (SequenceDelta d : out.deltas()) {
                     if (isEmpty(d)) continue;
                     // A format may hold text back (a parser waiting to see whether a call starts).
-                    Object chunk = format.chunk(first + d.index(), d);
-                    if (chunk != null) events.add(Sse.event(json, chunk));
+                    int choice = first + d.index();
+                    if (d.tokenIds() != null) made[choice] += d.tokenIds().length;
+                    Object chunk = format.chunk(choice, d);
+                    if (chunk != null) events.add(Sse.event(json, usage.apply(choice, chunk)));
                 }
                 return Flux.fromIterable(events);
             });

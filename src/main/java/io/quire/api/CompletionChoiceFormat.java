@@ -98,6 +98,12 @@ final class CompletionChoiceFormat implements ChoiceFormat {
     }
 
     @Override
+    public Object withUsage(Object chunk, Usage usage) {
+        CompletionResponse c = (CompletionResponse) chunk;
+        return new CompletionResponse(c.id(), c.object(), c.created(), c.model(), c.choices(), usage);
+    }
+
+    @Override
     public Object usageChunk(Usage usage) {
         return completion(List.of(), usage);
     }

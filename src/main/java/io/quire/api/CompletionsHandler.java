@@ -91,7 +91,9 @@ public class CompletionsHandler {
                 new CompletionChoiceFormat.Shown(echo, promptOnly, Boolean.TRUE.equals(r.returnTokenIds())),
                 logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
                 logprobs);
-        return r.streaming() ? choices.stream(json, r.includeUsage(), format) : choices.collect(format);
+        int[] promptTokens = tokens.stream().mapToInt(t -> t.length).toArray();
+        return r.streaming() ? choices.stream(json, r.includeUsage(), r.continuousUsage() ? promptTokens : null, format)
+                : choices.collect(format);
     }
 
     /** A string, an array of strings, an array of token ids, or an array of token-id arrays. */

@@ -1,6 +1,7 @@
 package io.quire.api;
 
 import io.quire.api.wire.SamplingFields;
+import io.quire.api.wire.StreamOptions;
 import io.quire.engine.FinishReason;
 import org.springframework.http.HttpStatus;
 
@@ -37,7 +38,8 @@ final class OpenAiFormat {
     /** {@code stream_options} only goes with {@code stream: true}, as vLLM and OpenAI refuse it otherwise. */
     static void checkStreamOptions(SamplingFields r) {
         // An empty object sets nothing, and vLLM (which tests the dict's truth) lets it through.
-        if (r.streamOptions() != null && r.streamOptions().includeUsage() != null && !r.streaming()) {
+        StreamOptions o = r.streamOptions();
+        if (o != null && (o.includeUsage() != null || o.continuousUsageStats() != null) && !r.streaming()) {
             throw ApiException.badRequest("stream_options", "stream_options can only be set when stream is true.");
         }
     }

@@ -43,9 +43,7 @@ public final class UnsupportedFields {
             field("ec_transfer_params", EMPTY_OBJECT, "disaggregated serving is not implemented"),
             field("mm_processor_kwargs", EMPTY_OBJECT, "multimodal input is not implemented"),
             field("media_io_kwargs", EMPTY_OBJECT, "multimodal input is not implemented"),
-            field("vllm_xargs", EMPTY_OBJECT, "extension arguments are not implemented"),
-            new Field(JsonPointer.compile("/stream_options/continuous_usage_stats"), "stream_options", FALSE,
-                    "usage in every chunk is not implemented; include_usage is"));
+            field("vllm_xargs", EMPTY_OBJECT, "extension arguments are not implemented"));
 
     /** The legacy completions endpoint's own. */
     private static final List<Field> COMPLETION_ONLY = List.of(

@@ -65,6 +65,36 @@ class CompletionsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void continuousUsageStatsPutEachChoicesCountsSoFarInEveryChunk() throws Exception {
+        List<JsonNode> chunks = stream("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 6, "temperature": 0, "n": 2,
+                 "stream": true, "stream_options": {"include_usage": true, "continuous_usage_stats": true}}""");
+        int[] made = new int[2];
+        for (JsonNode c : chunks.subList(0, chunks.size() - 1)) {
+            JsonNode choice = c.get("choices").get(0);
+            int i = choice.get("index").asInt();
+            made[i]++;  // stories260K: one token a chunk
+            JsonNode usage = c.get("usage");
+            assertThat(usage.get("prompt_tokens").asInt()).isEqualTo(5);
+            assertThat(usage.get("completion_tokens").asInt()).isEqualTo(made[i]);
+            assertThat(usage.get("total_tokens").asInt()).isEqualTo(5 + made[i]);
+        }
+        assertThat(made).containsExactly(6, 6);
+        assertThat(chunks.getLast().get("usage").get("completion_tokens").asInt()).isEqualTo(12);
+        // the chat stream's role chunk counts none yet
+        List<JsonNode> chat = stream("/v1/chat/completions", """
+                {"model": "stories260K", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3,
+                 "stream": true, "stream_options": {"include_usage": true, "continuous_usage_stats": true}}""");
+        assertThat(chat.getFirst().get("usage").get("completion_tokens").asInt()).isZero();
+        assertThat(chat.get(chat.size() - 2).get("usage").get("completion_tokens").asInt()).isEqualTo(3);
+        // without include_usage it adds nothing, as in vLLM
+        List<JsonNode> plain = stream("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 2, "stream": true,
+                 "stream_options": {"continuous_usage_stats": true}}""");
+        for (JsonNode c : plain) assertThat(c.has("usage")).isFalse();
+    }
+
+    @Test
     void truncatePromptTokensKeepsThePromptsLastTokensOrWithRightItsFirst() throws Exception {
         // "Once upon a time" is [1, 403, 407, 261, 378]: two tokens before it, or after it, are cut off.
         JsonNode left = postJson("/v1/completions", """

@@ -57,4 +57,6 @@ public interface SamplingFields {
     default boolean streaming() { return Boolean.TRUE.equals(stream()); }
 
     default boolean includeUsage() { return streamOptions() != null && streamOptions().usage(); }
+
+    default boolean continuousUsage() { return streamOptions() != null && streamOptions().continuousUsage(); }
 }
