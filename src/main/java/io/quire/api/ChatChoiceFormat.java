@@ -45,9 +45,12 @@ final class ChatChoiceFormat implements ChoiceFormat {
     /** vLLM's return_token_ids: the prompt's (null: not asked for), and per streamed choice the ids held back. */
     private final int[] promptTokenIds;
     private final Map<Integer, int[]> heldIds = new HashMap<>();
+    /** vLLM's echo: the last message's text each reply starts with (null: none), past the parsers, as vLLM. */
+    private final String echoed;
 
     ChatChoiceFormat(String id, long created, String model, LogprobsFormatter logprobs, LogprobsFormatter prompts,
-                     Supplier<ChatOutputParser> parsers, int[] promptTokenIds) {
+                     Supplier<ChatOutputParser> parsers, int[] promptTokenIds, String echoed) {
+        this.echoed = echoed;
         this.prompts = prompts;
         this.promptTokenIds = promptTokenIds;
         this.id = id;
@@ -59,7 +62,7 @@ final class ChatChoiceFormat implements ChoiceFormat {
 
     @Override
     public Object head(int choice, List<PromptLogprob> promptLogprobs) {
-        ChatChunkChoice c = new ChatChunkChoice(choice, new ChatDelta("assistant", ""), null, null,
+        ChatChunkChoice c = new ChatChunkChoice(choice, new ChatDelta("assistant", echoed == null ? "" : echoed), null, null,
                 promptTokenIds == null ? null : new int[0]);
         // The first chunk (choice 0's head, sent before anything else) carries the prompt's token ids.
         return new ChatCompletionChunk(id, ChatCompletionChunk.OBJECT, created, model, List.of(c), null,
@@ -149,6 +152,10 @@ final class ChatChoiceFormat implements ChoiceFormat {
                         ? null : all.content();
                 message = new ChatResponseMessage("assistant", content, emptyToNull(all.reasoning()), calls);
                 finish = finishReason(a.finishReason, !calls.isEmpty());
+            }
+            if (echoed != null) {
+                message = new ChatResponseMessage(message.role(), echoed + (message.content() == null ? ""
+                        : message.content()), message.reasoningContent(), message.toolCalls());
             }
             choices.add(new ChatChoice(i, message, logprobs == null ? null : logprobs.chat(a.logprobs), finish,
                     promptTokenIds == null ? null : a.tokenIds()));

@@ -56,7 +56,14 @@ public class ChatCompletionsHandler {
         Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
         boolean generationPrompt = r.addGenerationPrompt() == null || r.addGenerationPrompt();
         RequestedTools tools = RequestedTools.of(r.tools(), r.toolChoice(), r.parallelToolCalls(), json);
-        String rendered = prompts.render(r.messages(), tools.forTemplate(), generationPrompt, kwargs);
+        String rendered = prompts.render(r.messages(), tools.forTemplate(), r.addGenerationPrompt(),
+                r.continueFinalMessage(), kwargs);
+        // vLLM's echo: the reply starts with the last message when that is the reply's own: an assistant's, or
+        // any without a generation prompt (vLLM then answers in the last message's role; Quire as assistant).
+        String echoed = null;
+        if (Boolean.TRUE.equals(r.echo()) && (!generationPrompt || "assistant".equals(r.messages().getLast().role()))) {
+            echoed = ChatPrompts.lastContent(r.messages());
+        }
         int[] tokens = PromptTruncation.apply(prompts.tokenize(rendered, true), r.truncatePromptTokens(),
                 r.truncationSide(), engine.maxModelLen());
         StructuredOutputs.Requested constraint = StructuredOutputs.read(r);
@@ -88,7 +95,7 @@ public class ChatCompletionsHandler {
         ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), constrained.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
                 logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
-                logprobs, outputParsers, Boolean.TRUE.equals(r.returnTokenIds()) ? tokens : null);
+                logprobs, outputParsers, Boolean.TRUE.equals(r.returnTokenIds()) ? tokens : null, echoed);
         return r.streaming() ? choices.stream(json, r.includeUsage(),
                 r.continuousUsage() ? new int[] {tokens.length} : null, format) : choices.collect(format);
     }

@@ -51,6 +51,49 @@ public final class ChatPrompts {
     }
 
     /**
+     * As the request's fields say (null: not sent): with a generation prompt (the default), or, with
+     * {@code continue_final_message}, leaving the last message open ({@link #renderContinuing}); the two
+     * contradict, so continuing needs {@code add_generation_prompt: false}, as in vLLM (and transformers).
+     */
+    public String render(List<ChatMessage> messages, List<Object> tools, Boolean addGenerationPrompt,
+                         Boolean continueFinalMessage, Map<String, Object> kwargs) {
+        boolean generationPrompt = addGenerationPrompt == null || addGenerationPrompt;
+        if (!Boolean.TRUE.equals(continueFinalMessage)) return render(messages, tools, generationPrompt, kwargs);
+        if (generationPrompt) {
+            throw ApiException.badRequest("continue_final_message", "Cannot set both continue_final_message and"
+                    + " add_generation_prompt to True; send add_generation_prompt: false to continue the final message.");
+        }
+        return renderContinuing(messages, tools, kwargs);
+    }
+
+    /**
+     * As {@link #render} without a generation prompt, leaving the last message open for the model to
+     * continue (vLLM's {@code continue_final_message}, done as transformers does it): the rendering is cut
+     * right after the last occurrence of that message's text, dropping what the template closes it with.
+     */
+    public String renderContinuing(List<ChatMessage> messages, List<Object> tools, Map<String, Object> kwargs) {
+        String rendered = render(messages, tools, false, kwargs);
+        String last = lastContent(messages);
+        if (last == null) last = "";
+        int at = rendered.lastIndexOf(last);
+        if (at < 0) {
+            last = last.strip();
+            at = rendered.lastIndexOf(last);
+        }
+        if (at < 0) {
+            throw ApiException.badRequest("continue_final_message", "continue_final_message is set but the final"
+                    + " message does not appear in the chat after applying the chat template");
+        }
+        return rendered.substring(0, at + last.length());
+    }
+
+    /** The last message's text (text parts joined, as the template gets it), or null for none. */
+    public static String lastContent(List<ChatMessage> messages) {
+        if (messages == null || messages.isEmpty() || messages.getLast() == null) return null;
+        return content(messages.getLast().content(), messages.size() - 1);
+    }
+
+    /**
      * Tokenizes a rendered conversation; {@code addSpecial} adds BOS unless the text starts with it.
      */
     public int[] tokenize(String rendered, boolean addSpecial) {

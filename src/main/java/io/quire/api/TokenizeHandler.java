@@ -51,8 +51,8 @@ public class TokenizeHandler {
         } else if (r.messages() != null) {
             Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
             List<Object> tools = RequestedTools.of(r.tools(), null, null, json).forTemplate();
-            String rendered = prompts.render(r.messages(), tools,
-                    r.addGenerationPrompt() == null || r.addGenerationPrompt(), kwargs);
+            String rendered = prompts.render(r.messages(), tools, r.addGenerationPrompt(), r.continueFinalMessage(),
+                    kwargs);
             tokens = prompts.tokenize(rendered, addSpecial);
         } else {
             throw ApiException.badRequest("prompt", "prompt or messages is required");

@@ -64,9 +64,8 @@ public final class UnsupportedFields {
             field("reasoning_effort", NONE, "reasoning controls are not implemented"),
             field("verbosity", NONE, "verbosity controls are not implemented"),
             field("documents", EMPTY_ARRAY, "documents for the chat template are not implemented"),
-            field("chat_template", NONE, "a per-request chat template is not implemented"),
-            field("continue_final_message", FALSE, "continuing the final message is not implemented"),
-            field("echo", FALSE, "echoing the last message is not implemented"));
+            // Template code from a caller would run here: refused for good, whatever vLLM allows.
+            field("chat_template", NONE, "a per-request chat template is not accepted"));
 
     public static final UnsupportedFields COMPLETIONS = new UnsupportedFields(COMMON, COMPLETION_ONLY);
     public static final UnsupportedFields CHAT = new UnsupportedFields(COMMON, CHAT_ONLY);

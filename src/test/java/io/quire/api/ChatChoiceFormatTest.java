@@ -20,7 +20,7 @@ class ChatChoiceFormatTest {
     void idsOfTextAParserHoldsBackComeWithTheChunkThatShowsIt() {
         ReasoningParser r1 = ReasoningParser.named("deepseek_r1");
         ChatChoiceFormat format = new ChatChoiceFormat("chatcmpl-1", 1, "m", null, null,
-                () -> new ChatOutputParser(r1.open(), null, true), new int[] {9, 9});
+                () -> new ChatOutputParser(r1.open(), null, true), new int[] {9, 9}, null);
         ChatCompletionChunk head = (ChatCompletionChunk) format.head(0, null);
         assertThat(head.promptTokenIds()).containsExactly(9, 9);
         List<Integer> shown = new ArrayList<>();

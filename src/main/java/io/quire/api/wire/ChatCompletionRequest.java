@@ -49,6 +49,8 @@ public record ChatCompletionRequest(
         // vLLM's: read for its type only, then ignored, as vLLM's fast (tokenizers) detokenizer ignores it.
         Boolean spacesBetweenSpecialTokens,
         Boolean addGenerationPrompt,
+        Boolean continueFinalMessage,
+        Boolean echo,
         // Template variables may be null (Python's None), unlike the entries of every other list or map.
         @JsonSetter(contentNulls = Nulls.SET) Map<String, Object> chatTemplateKwargs,
         Integer bestOf,

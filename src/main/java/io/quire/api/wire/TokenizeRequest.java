@@ -12,14 +12,14 @@ import java.util.Map;
 
 /**
  * vLLM's {@code POST /tokenize}: either a {@code prompt} or chat {@code messages} (rendered with
- * the chat template, {@code add_generation_prompt} default true). {@code add_special_tokens}
+ * the chat template, {@code add_generation_prompt} default true, or {@code continue_final_message}). {@code add_special_tokens}
  * defaults to true for a prompt and false for messages (the template writes them); {@code tools}
  * reach the template as in a chat completion.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record TokenizeRequest(String model, String prompt, List<ChatMessage> messages, Boolean addSpecialTokens,
-                              Boolean addGenerationPrompt,
+                              Boolean addGenerationPrompt, Boolean continueFinalMessage,
                               // Template variables may be null (Python's None), unlike other list or map entries.
                               @JsonSetter(contentNulls = Nulls.SET) Map<String, Object> chatTemplateKwargs,
                               JsonNode tools) {}
