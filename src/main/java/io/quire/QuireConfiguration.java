@@ -106,7 +106,7 @@ public class QuireConfiguration {
         EngineConfig config = new EngineConfig(props.blockSize(), props.kvCacheMemory().toBytes(), props.maxNumSeqs(),
                 props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(),
                 props.swapSpace().toBytes(), props.preemptionMode(), props.kvAllocationPolicy(),
-                props.maxWaitingRequests(), props.gpuMemoryUtilization());
+                props.maxWaitingRequests(), props.gpuMemoryUtilization(), props.schedulingPolicy());
         LLMEngine engine = new LLMEngine(model, config, registry);
         engine.warmUp(props.warmup());
         return engine;

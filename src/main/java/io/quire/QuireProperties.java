@@ -2,6 +2,7 @@ package io.quire;
 
 import io.quire.engine.EngineConfig;
 import io.quire.engine.PreemptionMode;
+import io.quire.engine.SchedulingPolicy;
 import io.quire.kv.KvAllocationPolicy;
 import io.quire.model.ModelLoader;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -38,6 +39,8 @@ import java.util.List;
  * @param enablePrefixCaching  reuse the KV of prompt prefixes earlier requests computed (automatic prefix caching)
  * @param swapSpace            host memory for the KV blocks of preempted requests; 0: preemption always recomputes
  * @param preemptionMode       recompute, swap, or auto (swap multi-sequence requests, recompute single ones)
+ * @param schedulingPolicy     fcfs, or priority: requests served by their {@code priority} field (lower first),
+ *                             then arrival, which also picks the preemption victim (vLLM's --scheduling-policy)
  * @param kvAllocationPolicy   paged (the default), or for memory experiments an up-front reservation per
  *                             request: orca_max, orca_pow2, orca_oracle (docs/kv-memory.md)
  * @param device               auto (the GPU when a CUDA driver and device exist, else the CPU), cpu or cuda
@@ -84,6 +87,7 @@ public record QuireProperties(
         @DefaultValue("true") boolean enablePrefixCaching,
         @DefaultValue("0B") DataSize swapSpace,
         @DefaultValue("AUTO") PreemptionMode preemptionMode,
+        @DefaultValue("FCFS") SchedulingPolicy schedulingPolicy,
         @DefaultValue("PAGED") KvAllocationPolicy kvAllocationPolicy,
         @DefaultValue("auto") String device,
         @DefaultValue("0.9") double gpuMemoryUtilization,

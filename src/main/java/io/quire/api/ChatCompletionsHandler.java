@@ -91,7 +91,8 @@ public class ChatCompletionsHandler {
         long created = OpenAiFormat.nowSeconds();
         SentFieldNames names = SentFieldNames.chat(r.maxCompletionTokens() != null);
         Flux<RequestOutput> submitted = StructuredOutputs.submit(constraint,
-                () -> names.submit(() -> engine.generate(id, tokens, constrained, r.cacheSalt())));
+                () -> names.submit(() -> engine.generate(List.of(id), List.of(tokens), constrained,
+                        r.cacheSalt(), r.priority() == null ? 0 : r.priority()).getFirst()));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), constrained.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
                 logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),

@@ -33,7 +33,6 @@ public final class UnsupportedFields {
             // response_format, structured_outputs and guided_json/regex/choice/grammar are read by
             // StructuredOutputs; guided_decoding_backend only picks vLLM's implementation: ignored.
             field("guided_whitespace_pattern", NONE, "a custom whitespace pattern is not implemented"),
-            field("priority", ZERO, "priority scheduling is not implemented"),
             field("logits_processors", EMPTY_ARRAY, "custom logits processors are not implemented"),
             field("logprob_token_ids", NONE, "logprobs of chosen token ids are not implemented"),
             field("watermarking", FALSE, "watermarking is not implemented"),

@@ -28,10 +28,12 @@ import io.quire.model.ModelConfig;
  *                             {@code n}/{@code best_of}); a submission that would pass it is refused whole
  * @param gpuMemoryUtilization on a GPU, the fraction of its free memory the KV cache takes; 0 (the
  *                             default of the shorter constructors): {@code kvCacheBytes} there too
+ * @param schedulingPolicy     the order requests are served in (FCFS unless given)
  */
 public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen,
                            boolean enablePrefixCaching, long swapSpaceBytes, PreemptionMode preemptionMode,
-                           KvAllocationPolicy kvAllocationPolicy, int maxWaitingRequests, double gpuMemoryUtilization) {
+                           KvAllocationPolicy kvAllocationPolicy, int maxWaitingRequests, double gpuMemoryUtilization,
+                           SchedulingPolicy schedulingPolicy) {
 
     public static final int DEFAULT_BLOCK_SIZE = 16;
     public static final int DEFAULT_MAX_NUM_SEQS = 64;
@@ -64,6 +66,15 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
         if (maxWaitingRequests <= 0) {
             throw new IllegalArgumentException("maxWaitingRequests must be positive, got " + maxWaitingRequests);
         }
+        if (schedulingPolicy == null) throw new IllegalArgumentException("schedulingPolicy is required");
+    }
+
+    /** First come, first served. */
+    public EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen,
+                        boolean enablePrefixCaching, long swapSpaceBytes, PreemptionMode preemptionMode,
+                        KvAllocationPolicy kvAllocationPolicy, int maxWaitingRequests, double gpuMemoryUtilization) {
+        this(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching, swapSpaceBytes,
+                preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization, SchedulingPolicy.FCFS);
     }
 
     /** A fixed KV budget of {@code kvCacheBytes} on every device. */
@@ -100,56 +111,69 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
                 0);
     }
 
+    public EngineConfig withSchedulingPolicy(SchedulingPolicy policy) {
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching,
+                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization, policy);
+    }
+
     public EngineConfig withMaxModelLen(int len) {
         return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, len, enablePrefixCaching,
-                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization);
+                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization,
+                schedulingPolicy);
     }
 
     public EngineConfig withMaxNumSeqs(int n) {
         return new EngineConfig(blockSize, kvCacheBytes, n, maxNumBatchedTokens, maxModelLen, enablePrefixCaching,
-                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization);
+                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization,
+                schedulingPolicy);
     }
 
     public EngineConfig withMaxNumBatchedTokens(int n) {
         return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, n, maxModelLen, enablePrefixCaching,
-                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization);
+                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization,
+                schedulingPolicy);
     }
 
     public EngineConfig withBlockSize(int n) {
         return new EngineConfig(n, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching,
-                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization);
+                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization,
+                schedulingPolicy);
     }
 
     public EngineConfig withPrefixCaching(boolean enable) {
         return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enable,
-                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization);
+                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization,
+                schedulingPolicy);
     }
 
     public EngineConfig withSwapSpaceBytes(long bytes) {
         return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen,
                 enablePrefixCaching, bytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests,
-                gpuMemoryUtilization);
+                gpuMemoryUtilization, schedulingPolicy);
     }
 
     public EngineConfig withPreemptionMode(PreemptionMode mode) {
         return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen,
                 enablePrefixCaching, swapSpaceBytes, mode, kvAllocationPolicy, maxWaitingRequests,
-                gpuMemoryUtilization);
+                gpuMemoryUtilization, schedulingPolicy);
     }
 
     public EngineConfig withKvAllocationPolicy(KvAllocationPolicy policy) {
         return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen,
-                enablePrefixCaching, swapSpaceBytes, preemptionMode, policy, maxWaitingRequests, gpuMemoryUtilization);
+                enablePrefixCaching, swapSpaceBytes, preemptionMode, policy, maxWaitingRequests, gpuMemoryUtilization,
+                schedulingPolicy);
     }
 
     public EngineConfig withMaxWaitingRequests(int n) {
         return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen,
-                enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy, n, gpuMemoryUtilization);
+                enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy, n, gpuMemoryUtilization,
+                schedulingPolicy);
     }
 
     public EngineConfig withGpuMemoryUtilization(double fraction) {
         return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen,
-                enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, fraction);
+                enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, fraction,
+                schedulingPolicy);
     }
 
     /**

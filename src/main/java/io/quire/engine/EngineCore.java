@@ -50,6 +50,7 @@ final class EngineCore implements AutoCloseable {
     private final int maxModelLen;
     private final int maxNumSeqs;
     private final KvAllocationPolicy allocationPolicy;
+    private final SchedulingPolicy schedulingPolicy;
     /** Structured output: constraints compiled for this model's vocabulary, cached (callers' threads). */
     private final ConstraintCompiler constraints;
     private long numSteps;
@@ -71,7 +72,8 @@ final class EngineCore implements AutoCloseable {
                 runner.numSwapBlocks(), slidingWindow(model.config()));
         runner.checkAgrees(kv);
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
-                config.kvAllocationPolicy(), maxModelLen);
+                config.kvAllocationPolicy(), maxModelLen, config.schedulingPolicy());
+        this.schedulingPolicy = config.schedulingPolicy();
         StopChecker stops = new StopChecker(Set.copyOf(model.tokenizer().endOfGenerationIds()), maxModelLen);
         this.outputs = new OutputProcessor(model.tokenizer(), stops);
         this.tokens = new TokenProcessor(stops, outputs, scheduler, metrics);
@@ -84,10 +86,11 @@ final class EngineCore implements AutoCloseable {
         this.maxNumSeqs = config.maxNumSeqs();
         this.allocationPolicy = config.kvAllocationPolicy();
         log.info("Engine for {}: {} KV blocks of {} tokens ({} MiB), {} swap blocks, prefix caching {}, preemption {},"
-                        + " max model len {}, max {} seqs / {} tokens per step", model.name(), runner.numBlocks(),
+                        + " max model len {}, max {} seqs / {} tokens per step, {} scheduling", model.name(),
+                runner.numBlocks(),
                 config.blockSize(), runner.numBlocks() * runner.kvBytesPerBlock() >> 20, runner.numSwapBlocks(),
                 config.enablePrefixCaching() ? "on" : "off", config.preemptionMode(), maxModelLen,
-                config.maxNumSeqs(), config.maxNumBatchedTokens());
+                config.maxNumSeqs(), config.maxNumBatchedTokens(), config.schedulingPolicy());
     }
 
     KvCacheManager kv() { return kv; }
@@ -102,8 +105,18 @@ final class EngineCore implements AutoCloseable {
      * thread: it reads only sizes that never change.
      */
     Request newRequest(String id, int[] prompt, SamplingParams params, String cacheSalt) {
+        return newRequest(id, prompt, params, cacheSalt, 0);
+    }
+
+    /** As above, with its priority, which only {@link SchedulingPolicy#PRIORITY} allows to be other than 0. */
+    Request newRequest(String id, int[] prompt, SamplingParams params, String cacheSalt, int priority) {
         if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
         int maxTokens = RequestValidator.validate(prompt, params, vocabSize, maxModelLen);
+        if (priority != 0 && schedulingPolicy != SchedulingPolicy.PRIORITY) {
+            // vLLM's words
+            throw new InvalidRequestException("priority", "Got priority " + priority
+                    + " but Priority scheduling is not enabled.");
+        }
         if (params.promptLogprobs() != null && !runner.computesEveryTokenLogits()) {
             throw new InvalidRequestException("prompt_logprobs", "prompt logprobs are not computed on this device.");
         }
@@ -117,7 +130,7 @@ final class EngineCore implements AutoCloseable {
                 throw new InvalidConstraintException(e.getMessage());
             }
         }
-        return new Request(id, prompt, params, maxTokens, System.nanoTime(), cacheSalt, constraint);
+        return new Request(id, prompt, params, maxTokens, System.nanoTime(), cacheSalt, constraint, priority);
     }
 
     /** Admits a new request: its text starts, its sequence joins the waiting queue. */

@@ -37,8 +37,17 @@ public interface GenerationService {
      * @throws EngineOverloadedException  the waiting queue is full now (nothing was queued)
      * @throws EngineStoppedException     the engine is shutting down
      */
+    default List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,
+                                               String cacheSalt) {
+        return generate(requestIds, prompts, params, cacheSalt, 0);
+    }
+
+    /**
+     * As above, with the requests' {@code priority} (lower served first), which must be 0 unless the engine
+     * schedules by priority ({@link SchedulingPolicy#PRIORITY}; vLLM's {@code priority}).
+     */
     List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,
-                                       String cacheSalt);
+                                       String cacheSalt, int priority);
 
     /**
      * Aborts a request, whatever its state (queued, prefilling, decoding): within one engine step its

@@ -152,11 +152,11 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
 
     @Override
     public List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,
-                                              String cacheSalt) {
+                                              String cacheSalt, int priority) {
         if (shutdown || draining) throw new EngineStoppedException();
         if (requestIds.size() != prompts.size()) throw new IllegalArgumentException("one request id per prompt");
         List<Request> requests = IntStream.range(0, prompts.size())
-                .mapToObj(i -> core.newRequest(requestIds.get(i), prompts.get(i), params, cacheSalt)).toList();
+                .mapToObj(i -> core.newRequest(requestIds.get(i), prompts.get(i), params, cacheSalt, priority)).toList();
         waiting.reserve(requests.size() * params.width()); // all of the submission, or none
         List<Flux<RequestOutput>> fluxes = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {

@@ -31,6 +31,7 @@ public final class Request {
     private final int numPromptTokens;
     private final long arrivalNanos;
     private final String cacheSalt;
+    private final int priority;
     private final Kind kind;
     private final int width;
     /** Live sequences (running, waiting or swapped), in creation order (beams: best first). */
@@ -71,6 +72,12 @@ public final class Request {
     /** As above, its output held to {@code constraint} (compiled from {@code params.constraint()}; null: none). */
     Request(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, long arrivalNanos,
             String cacheSalt, TokenConstraint constraint) {
+        this(requestId, promptIds, params, maxOutputTokens, arrivalNanos, cacheSalt, constraint, 0);
+    }
+
+    /** As above, with its {@code priority} under {@link SchedulingPolicy#PRIORITY} (lower first). */
+    Request(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, long arrivalNanos,
+            String cacheSalt, TokenConstraint constraint, int priority) {
         Sequence first = new Sequence(requestId, promptIds, params, maxOutputTokens,
                 constraint == null ? null : new ConstraintState(constraint));
         this.requestId = requestId;
@@ -78,6 +85,7 @@ public final class Request {
         this.numPromptTokens = promptIds.length;
         this.arrivalNanos = arrivalNanos;
         this.cacheSalt = cacheSalt;
+        this.priority = priority;
         this.kind = params.useBeamSearch() ? Kind.BEAM : params.width() > 1 ? Kind.PARALLEL : Kind.SINGLE;
         this.width = params.width();
         this.promptLogprobs = params.promptLogprobs() == null ? null : new ArrayList<>(promptIds.length);
@@ -104,6 +112,15 @@ public final class Request {
     public String cacheSalt() { return cacheSalt; }
 
     public SamplingParams params() { return params; }
+
+    /** Lower is served first under {@link SchedulingPolicy#PRIORITY}; 0 unless the client set it. */
+    public int priority() { return priority; }
+
+    /** Whether this request comes after {@code other} in priority order (priority, then arrival). */
+    boolean after(Request other) {
+        if (priority != other.priority) return priority > other.priority;
+        return arrivalNanos > other.arrivalNanos;
+    }
 
     public int numPromptTokens() { return numPromptTokens; }
 

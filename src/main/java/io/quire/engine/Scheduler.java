@@ -6,10 +6,8 @@ import io.quire.kv.PrefixHit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.LinkedList;
 import java.util.List;
@@ -32,8 +30,9 @@ import java.util.Map;
  * the swap pool is full. The sequences of a forked request that is recomputed take their common
  * prefix from one of them again, as they shared it when they forked: each computing its own copy
  * could need more blocks than the whole cache, and then the request would be admitted by its first
- * chunk, preempt itself and come back forever. Only the engine thread calls it; it never runs the
- * model itself.
+ * chunk, preempt itself and come back forever. Under {@link SchedulingPolicy#PRIORITY} the waiting
+ * and swapped queues are kept in priority order (then arrival) and the victim is the running request
+ * last in that order, as in vLLM v1. Only the engine thread calls it; it never runs the model itself.
  */
 public final class Scheduler {
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
@@ -44,11 +43,13 @@ public final class Scheduler {
     private final PreemptionMode preemptionMode;
     private final KvAllocationPolicy allocationPolicy;
     private final int maxModelLen;
+    private final SchedulingPolicy policy;
     /** Requests with a live sequence, by id, in admission order: a sequence knows only its request's id. */
     private final Map<String, Request> requests = new LinkedHashMap<>();
     private final LinkedList<Sequence> waiting = new LinkedList<>();
     private final List<Sequence> running = new ArrayList<>(); // in admission order
-    private final Deque<List<Sequence>> swapped = new ArrayDeque<>(); // by request, in preemption order
+    // by request, in preemption order (priority order under PRIORITY)
+    private final LinkedList<List<Sequence>> swapped = new LinkedList<>();
     private long numPreemptions;
 
     public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv) {
@@ -66,6 +67,12 @@ public final class Scheduler {
      */
     public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv, PreemptionMode preemptionMode,
                      KvAllocationPolicy allocationPolicy, int maxModelLen) {
+        this(maxNumSeqs, maxNumBatchedTokens, kv, preemptionMode, allocationPolicy, maxModelLen, SchedulingPolicy.FCFS);
+    }
+
+    /** @param policy the order requests are served in */
+    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv, PreemptionMode preemptionMode,
+                     KvAllocationPolicy allocationPolicy, int maxModelLen, SchedulingPolicy policy) {
         if (maxNumSeqs <= 0 || maxNumBatchedTokens <= 0) {
             throw new IllegalArgumentException("maxNumSeqs and maxNumBatchedTokens must be positive");
         }
@@ -78,9 +85,10 @@ public final class Scheduler {
         this.preemptionMode = preemptionMode;
         this.allocationPolicy = allocationPolicy;
         this.maxModelLen = maxModelLen;
+        this.policy = policy;
     }
 
-    /** Queues a new request's sequence(s) at the end of the waiting queue. */
+    /** Queues a new request's sequence(s) at the end of the waiting queue (under PRIORITY, at its place in it). */
     public void addRequest(Request request) {
         for (Sequence s : request.live) {
             if (s.state() != SequenceState.WAITING) throw new IllegalStateException("not a new sequence: " + s);
@@ -88,7 +96,30 @@ public final class Scheduler {
         if (requests.putIfAbsent(request.requestId(), request) != null) {
             throw new IllegalStateException("request " + request.requestId() + " is already scheduled");
         }
-        waiting.addAll(request.live);
+        if (policy == SchedulingPolicy.PRIORITY) waiting.addAll(placeInWaiting(request), request.live);
+        else waiting.addAll(request.live);
+    }
+
+    /** Where a request's sequences go in the waiting queue under PRIORITY: before the first request after it. */
+    private int placeInWaiting(Request request) {
+        int i = 0;
+        for (Sequence s : waiting) {
+            if (requestOf(s).after(request)) return i;
+            i++;
+        }
+        return i;
+    }
+
+    /** The request that makes room when the cache is full: the latest admitted, or under PRIORITY the last in order. */
+    private String victim() {
+        if (policy == SchedulingPolicy.FCFS) return running.getLast().requestId();
+        Request last = requestOf(running.getFirst());
+        for (Sequence s : running) {
+            Request r = requestOf(s);
+            if (!r.after(last)) continue;
+            last = r;
+        }
+        return last.requestId();
     }
 
     /** The request a live sequence belongs to. */
@@ -150,7 +181,7 @@ public final class Scheduler {
             boolean selfPreempted = false;
             while (!kv.allocateSlots(seq.seqId(), start, numNew, shared)) {
                 // Out of blocks: the request of the latest admitted sequence makes room (it may be seq's own).
-                String victim = running.getLast().requestId();
+                String victim = victim();
                 List<Sequence> members = new ArrayList<>();
                 int current = i;
                 for (int j = 0; j < running.size(); j++) {
@@ -371,7 +402,8 @@ public final class Scheduler {
         numPreemptions++;
         if (swap && kv.swapOut(ids(members))) {
             for (Sequence m : members) m.markSwapped();
-            swapped.addLast(new ArrayList<>(members));
+            if (policy == SchedulingPolicy.PRIORITY) swapped.add(placeInSwapped(req), new ArrayList<>(members));
+            else swapped.addLast(new ArrayList<>(members));
             log.info("Preempted request {} by swapping out {} sequences ({} preemptions in total): "
                     + "KV cache full, {} running", req.requestId(), members.size(), numPreemptions, running.size());
             return;
@@ -399,8 +431,19 @@ public final class Scheduler {
             kv.free(m.seqId());
             m.resetForRecompute();
             req.pending.remove(m);
-            waiting.addFirst(m);
         }
+        if (policy == SchedulingPolicy.PRIORITY) waiting.addAll(placeInWaiting(req), members);
+        else waiting.addAll(0, members);
+    }
+
+    /** Where a preempted request goes in the swapped queue under PRIORITY: before the first request after it. */
+    private int placeInSwapped(Request request) {
+        int i = 0;
+        for (List<Sequence> seqs : swapped) {
+            if (requestOf(seqs.getFirst()).after(request)) return i;
+            i++;
+        }
+        return i;
     }
 
     /**

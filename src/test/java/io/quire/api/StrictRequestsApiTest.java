@@ -161,7 +161,6 @@ class StrictRequestsApiTest extends Stories260KServerTest {
     void unsupportedFieldsAreRefusedByName() throws Exception {
         String[][] both = {
                 {"guided_whitespace_pattern", "\" \""},
-                {"priority", "1"},
                 {"logits_processors", "[\"x\"]"},
                 {"kv_transfer_params", "{\"do_remote_decode\": true}"},
                 {"mm_processor_kwargs", "{\"x\": 1}"},
@@ -191,6 +190,13 @@ class StrictRequestsApiTest extends Stories260KServerTest {
         badRequest(soft, Case.chat("\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]",
                 "tool_choice"));
         badRequest(soft, Case.completion("\"suffix\": \"The end.\"", "suffix"));
+        // priority is implemented under quire.scheduling-policy=priority; this server serves first come first
+        // served, where vLLM too refuses any priority but 0
+        JsonNode p = badRequest(soft, Case.completion("\"priority\": 1", "priority"));
+        if (p.has("message")) {
+            soft.assertThat(p.get("message").asString()).isEqualTo("Got priority 1 but Priority scheduling is not enabled.");
+        }
+        badRequest(soft, Case.chat("\"priority\": -2", "priority"));
         // continuous_usage_stats is implemented; set without stream it is a 400, as include_usage (and in vLLM)
         badRequest(soft, Case.chat("\"stream_options\": {\"continuous_usage_stats\": true}", "stream_options"));
         soft.assertAll();

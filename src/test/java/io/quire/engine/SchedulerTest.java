@@ -72,6 +72,81 @@ class SchedulerTest {
         assertThat(kv.numBlocks("c")).isZero();
     }
 
+    /** Queues a new greedy request of {@code priority}, arrived at {@code arrival}, and returns its sequence. */
+    private static Sequence add(Scheduler s, String id, int promptLen, int maxTokens, int priority, long arrival) {
+        int[] prompt = new int[promptLen];
+        for (int i = 0; i < promptLen; i++) prompt[i] = 5 + i % 50;
+        Request request = new Request(id, prompt, SamplingParams.greedy(maxTokens), maxTokens, arrival, null, null,
+                priority);
+        s.addRequest(request);
+        return request.sequences().getFirst();
+    }
+
+    private static Scheduler scheduler(int maxNumSeqs, KvCacheManager kv, SchedulingPolicy policy) {
+        return new Scheduler(maxNumSeqs, 64, kv, PreemptionMode.RECOMPUTE, io.quire.kv.KvAllocationPolicy.PAGED,
+                Integer.MAX_VALUE, policy);
+    }
+
+    @Test
+    void underThePriorityPolicyTheWaitingQueueIsInPriorityThenArrivalOrder() {
+        Scheduler s = scheduler(1, new KvCacheManager(100, 4), SchedulingPolicy.PRIORITY);
+        Sequence a = add(s, "a", 4, 4, 0, 1), b = add(s, "b", 4, 4, 5, 2), c = add(s, "c", 4, 4, 1, 3),
+                d = add(s, "d", 4, 4, 1, 4), e = add(s, "e", 4, 4, -3, 5);
+        assertThat(s.waiting()).containsExactly(e, a, c, d, b);
+        SchedulerOutput o = s.schedule();
+        assertThat(o.scheduled()).extracting(ScheduledSequence::sequence).containsExactly(e);
+    }
+
+    @Test
+    void underThePriorityPolicyTheVictimIsTheRunningRequestLastInPriorityOrderNotTheLatest() {
+        for (SchedulingPolicy policy : SchedulingPolicy.values()) {
+            KvCacheManager kv = new KvCacheManager(3, 4); // 12 tokens
+            Scheduler s = scheduler(8, kv, policy);
+            // a (priority 5) runs alone, then b (priority 0, under FCFS 0 too: only the order matters) joins
+            Sequence a = add(s, "a", 4, 8, policy == SchedulingPolicy.PRIORITY ? 5 : 0, 1);
+            SchedulerOutput o = s.schedule();
+            s.updateFromStep(o);
+            a.appendOutput(9);
+            Sequence b = add(s, "b", 4, 8, 0, 2);
+            o = s.schedule();  // a takes its second block, b its first: none left
+            assertThat(o.scheduled()).extracting(ScheduledSequence::sequence).containsExactly(a, b);
+            s.updateFromStep(o);
+            a.appendOutput(9);
+            b.appendOutput(9);
+            // b needs a second block: FCFS preempts the latest admitted (b itself), PRIORITY the worst (a)
+            o = s.schedule();
+            Sequence victim = policy == SchedulingPolicy.PRIORITY ? a : b, other = victim == a ? b : a;
+            assertThat(o.preempted()).as(policy.name()).containsExactly(victim);
+            assertThat(o.scheduled()).extracting(ScheduledSequence::sequence).containsExactly(other);
+            assertThat(s.waiting()).containsExactly(victim);
+            assertThat(kv.numBlocks(victim.seqId())).isZero();
+        }
+    }
+
+    @Test
+    void aPreemptedRequestWaitsAtItsPlaceInPriorityOrder() {
+        KvCacheManager kv = new KvCacheManager(2, 4);
+        Scheduler s = scheduler(1, kv, SchedulingPolicy.PRIORITY);
+        Sequence a = add(s, "a", 4, 8, 3, 1);
+        SchedulerOutput o = s.schedule();
+        s.updateFromStep(o);
+        a.appendOutput(9);
+        o = s.schedule();
+        s.updateFromStep(o);
+        a.appendOutput(9);
+        Sequence b = add(s, "b", 4, 8, 1, 2), c = add(s, "c", 4, 8, 7, 3);
+        assertThat(s.waiting()).containsExactly(b, c);
+        // a fills its two blocks at 8 tokens, then needs a third: it preempts itself, and goes back between b and c
+        for (int i = 0; i < 10; i++) {
+            o = s.schedule();
+            s.updateFromStep(o);
+            if (!o.preempted().isEmpty()) break;
+            a.appendOutput(9);
+        }
+        assertThat(o.preempted()).containsExactly(a);
+        assertThat(s.waiting()).containsExactly(b, a, c);
+    }
+
     @Test
     void randomWorkloadsKeepEveryInvariant() {
         long totalPreemptions = 0, totalChunks = 0;

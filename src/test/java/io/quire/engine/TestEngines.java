@@ -44,6 +44,7 @@ final class TestEngines {
         private boolean prefixCaching = true;
         private PreemptionMode preemptionMode = PreemptionMode.AUTO;
         private KvAllocationPolicy kvAllocationPolicy = KvAllocationPolicy.PAGED;
+        private SchedulingPolicy schedulingPolicy = SchedulingPolicy.FCFS;
         private MeterRegistry registry = new SimpleMeterRegistry();
 
         private Builder(LanguageModel<?> model) { this.model = model; }
@@ -99,6 +100,11 @@ final class TestEngines {
             return this;
         }
 
+        Builder schedulingPolicy(SchedulingPolicy policy) {
+            this.schedulingPolicy = policy;
+            return this;
+        }
+
         /** Where the engine's meters go (default a fresh SimpleMeterRegistry). */
         Builder registry(MeterRegistry registry) {
             this.registry = registry;
@@ -109,7 +115,8 @@ final class TestEngines {
             long perBlock = model.kvCacheSpec(blockSize).bytesPerBlock();
             long bytes = kvCacheBytes > 0 ? kvCacheBytes : numBlocks * perBlock;
             return new EngineConfig(blockSize, bytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, prefixCaching,
-                    swapBlocks * perBlock, preemptionMode, kvAllocationPolicy);
+                    swapBlocks * perBlock, preemptionMode, kvAllocationPolicy)
+                    .withSchedulingPolicy(schedulingPolicy);
         }
 
         LLMEngine build() { return new LLMEngine(model, config(), registry); }

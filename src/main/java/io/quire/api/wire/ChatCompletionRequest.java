@@ -64,6 +64,7 @@ public record ChatCompletionRequest(
         Integer promptLogprobs,
         Boolean returnTokensAsTokenIds,
         Boolean returnTokenIds,
+        Integer priority,
         JsonNode tools,
         JsonNode toolChoice,
         Boolean parallelToolCalls,

@@ -59,6 +59,7 @@ public record CompletionRequest(
         Integer promptLogprobs,
         Boolean returnTokensAsTokenIds,
         Boolean returnTokenIds,
+        Integer priority,
         JsonNode responseFormat,
         JsonNode structuredOutputs,
         JsonNode guidedJson,

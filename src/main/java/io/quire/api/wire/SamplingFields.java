@@ -30,6 +30,8 @@ public interface SamplingFields {
     Boolean skipSpecialTokens();
     /** vLLM: the only token ids that may be sampled. */
     List<Integer> allowedTokenIds();
+    /** vLLM: lower is served first under the priority scheduling policy; must be 0 (or absent) otherwise. */
+    Integer priority();
     /** vLLM: each prompt token's logprob and the top k at its position (not with stream, unless 0). */
     Integer promptLogprobs();
     /** vLLM: words the output may not contain (tokenized as at the start and inside a text). */
