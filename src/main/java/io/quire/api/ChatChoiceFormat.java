@@ -62,8 +62,8 @@ final class ChatChoiceFormat implements ChoiceFormat {
 
     @Override
     public Object head(int choice, List<PromptLogprob> promptLogprobs) {
-        ChatChunkChoice c = new ChatChunkChoice(choice, new ChatDelta("assistant", echoed == null ? "" : echoed), null, null,
-                promptTokenIds == null ? null : new int[0]);
+        ChatDelta delta = new ChatDelta("assistant", echoed == null ? "" : echoed);
+        ChatChunkChoice c = new ChatChunkChoice(choice, delta, null, null, promptTokenIds == null ? null : new int[0]);
         // The first chunk (choice 0's head, sent before anything else) carries the prompt's token ids.
         return new ChatCompletionChunk(id, ChatCompletionChunk.OBJECT, created, model, List.of(c), null,
                 choice == 0 ? promptTokenIds : null);

@@ -61,7 +61,8 @@ public final class ChatPrompts {
         if (!Boolean.TRUE.equals(continueFinalMessage)) return render(messages, tools, generationPrompt, kwargs);
         if (generationPrompt) {
             throw ApiException.badRequest("continue_final_message", "Cannot set both continue_final_message and"
-                    + " add_generation_prompt to True; send add_generation_prompt: false to continue the final message.");
+                    + " add_generation_prompt to True; send add_generation_prompt: false to continue the final"
+                    + " message.");
         }
         return renderContinuing(messages, tools, kwargs);
     }

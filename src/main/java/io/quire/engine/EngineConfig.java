@@ -112,8 +112,9 @@ public record EngineConfig(int blockSize, long kvCacheBytes, int maxNumSeqs, int
     }
 
     public EngineConfig withSchedulingPolicy(SchedulingPolicy policy) {
-        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching,
-                swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests, gpuMemoryUtilization, policy);
+        return new EngineConfig(blockSize, kvCacheBytes, maxNumSeqs, maxNumBatchedTokens, maxModelLen,
+                enablePrefixCaching, swapSpaceBytes, preemptionMode, kvAllocationPolicy, maxWaitingRequests,
+                gpuMemoryUtilization, policy);
     }
 
     public EngineConfig withMaxModelLen(int len) {

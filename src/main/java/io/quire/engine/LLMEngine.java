@@ -156,7 +156,8 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         if (shutdown || draining) throw new EngineStoppedException();
         if (requestIds.size() != prompts.size()) throw new IllegalArgumentException("one request id per prompt");
         List<Request> requests = IntStream.range(0, prompts.size())
-                .mapToObj(i -> core.newRequest(requestIds.get(i), prompts.get(i), params, cacheSalt, priority)).toList();
+                .mapToObj(i -> core.newRequest(requestIds.get(i), prompts.get(i), params, cacheSalt, priority))
+                .toList();
         waiting.reserve(requests.size() * params.width()); // all of the submission, or none
         List<Flux<RequestOutput>> fluxes = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {

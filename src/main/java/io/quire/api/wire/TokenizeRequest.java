@@ -12,9 +12,9 @@ import java.util.Map;
 
 /**
  * vLLM's {@code POST /tokenize}: either a {@code prompt} or chat {@code messages} (rendered with
- * the chat template, {@code add_generation_prompt} default true, or {@code continue_final_message}). {@code add_special_tokens}
- * defaults to true for a prompt and false for messages (the template writes them); {@code tools}
- * reach the template as in a chat completion.
+ * the chat template, {@code add_generation_prompt} default true, or {@code continue_final_message}).
+ * {@code add_special_tokens} defaults to true for a prompt and false for messages (the template writes
+ * them); {@code tools} reach the template as in a chat completion.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
