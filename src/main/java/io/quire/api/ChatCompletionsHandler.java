@@ -14,6 +14,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
 
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -53,7 +54,7 @@ public class ChatCompletionsHandler {
         OpenAiFormat.checkStreamOptions(r);
         Integer logprobCount = RequestedLogprobs.chat(r.logprobs(), r.topLogprobs());
         Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
-        Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
+        Map<String, Object> kwargs = templateVariables(r);
         boolean generationPrompt = r.addGenerationPrompt() == null || r.addGenerationPrompt();
         RequestedTools tools = RequestedTools.of(r.tools(), r.toolChoice(), r.parallelToolCalls(), json);
         String rendered = prompts.render(r.messages(), tools.forTemplate(), r.addGenerationPrompt(),
@@ -99,5 +100,17 @@ public class ChatCompletionsHandler {
                 logprobs, outputParsers, Boolean.TRUE.equals(r.returnTokenIds()) ? tokens : null, echoed);
         return r.streaming() ? choices.stream(json, r.includeUsage(),
                 r.continuousUsage() ? new int[] {tokens.length} : null, format) : choices.collect(format);
+    }
+
+    /**
+     * chat_template_kwargs, and vLLM's {@code documents} as the template's {@code documents} (which
+     * chat_template_kwargs may override, as in vLLM). Data for the template, never template code.
+     */
+    private static Map<String, Object> templateVariables(ChatCompletionRequest r) {
+        if (r.documents() == null) return r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
+        Map<String, Object> vars = new HashMap<>();
+        vars.put("documents", r.documents());
+        if (r.chatTemplateKwargs() != null) vars.putAll(r.chatTemplateKwargs());
+        return vars;
     }
 }

@@ -62,7 +62,6 @@ public final class UnsupportedFields {
             field("web_search_options", NONE, "web search is not implemented"),
             field("reasoning_effort", NONE, "reasoning controls are not implemented"),
             field("verbosity", NONE, "verbosity controls are not implemented"),
-            field("documents", EMPTY_ARRAY, "documents for the chat template are not implemented"),
             // Template code from a caller would run here: refused for good, whatever vLLM allows.
             field("chat_template", NONE, "a per-request chat template is not accepted"));
 

@@ -39,7 +39,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @ExtendWith(KvLeakCheck.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = "quire.kv-cache-memory=8MB")
 class ModelChatTemplateServerTest {
-    static final String TEMPLATE = "{{ bos_token }}{% for m in messages %}"
+    static final String TEMPLATE = "{{ bos_token }}{% if documents %}{% for d in documents %}[{{ d['title'] }}]"
+            + "{% endfor %}{% endif %}{% for m in messages %}"
             + "{{ m['role'] }}: {{ m['content'] }}{{ eos_token }}{% endfor %}"
             + "{% if add_generation_prompt %}assistant:{% endif %}";
     private static Path modelFile;
@@ -119,5 +120,24 @@ class ModelChatTemplateServerTest {
                 .formatted(messages).replace("quire-templated", engine.modelName()));
         assertThat(chat.get("usage").get("prompt_tokens").asInt()).isEqualTo(tokens.get("count").asInt());
         assertThat(chat.get("usage").get("completion_tokens").asInt()).isEqualTo(4);
+    }
+
+    @Test
+    void documentsReachTheTemplateAndChatTemplateKwargsOverrideThem() throws Exception {
+        String body = """
+                {"messages": [{"role": "user", "content": "Once upon a time"}], "max_tokens": 1%s}""";
+        int none = promptTokens(body.formatted(""));
+        int one = promptTokens(body.formatted(", \"documents\": [{\"title\": \"Lily\", \"text\": \"A girl.\"}]"));
+        int two = promptTokens(body.formatted(", \"documents\": [{\"title\": \"Lily\"}, {\"title\": \"Tom\"}]"));
+        assertThat(one).isGreaterThan(none);
+        assertThat(two).isGreaterThan(one);
+        // as vLLM: chat_template_kwargs come last
+        int overridden = promptTokens(body.formatted(", \"documents\": [{\"title\": \"Lily\"}],"
+                + " \"chat_template_kwargs\": {\"documents\": [{\"title\": \"Lily\"}, {\"title\": \"Tom\"}]}"));
+        assertThat(overridden).isEqualTo(two);
+    }
+
+    private int promptTokens(String body) throws Exception {
+        return post("/v1/chat/completions", body).get("usage").get("prompt_tokens").asInt();
     }
 }

@@ -181,7 +181,6 @@ class StrictRequestsApiTest extends Stories260KServerTest {
                 {"prediction", "{\"type\": \"content\", \"content\": \"x\"}"},
                 {"web_search_options", "{}"},
                 {"reasoning_effort", "\"low\""},
-                {"documents", "[{\"title\": \"t\", \"text\": \"x\"}]"},
                 {"chat_template", "\"{{ messages }}\""},
         };
         for (String[] f : chatOnly) badRequest(soft, Case.chat("\"" + f[0] + "\": " + f[1], f[0]));

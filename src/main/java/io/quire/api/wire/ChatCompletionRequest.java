@@ -53,6 +53,8 @@ public record ChatCompletionRequest(
         Boolean echo,
         // Template variables may be null (Python's None), unlike the entries of every other list or map.
         @JsonSetter(contentNulls = Nulls.SET) Map<String, Object> chatTemplateKwargs,
+        // vLLM's: documents for retrieval-augmented templates (Command R's), each a map of strings.
+        List<Map<String, String>> documents,
         Integer bestOf,
         Boolean useBeamSearch,
         Double lengthPenalty,
