@@ -36,6 +36,14 @@ final class Sse {
         return write(requestOutput(json, events));
     }
 
+    /**
+     * As {@link #respond} without {@code [DONE]}, which the Responses API's streams do not send (they
+     * end with their last event, or with an error event the caller added).
+     */
+    static Mono<ServerResponse> respondWithoutDone(Flux<String> events) {
+        return write(events.onBackpressureBuffer());
+    }
+
     /** What {@link #respond} writes: the events with {@code [DONE]}, asked for all at once. */
     static Flux<String> requestOutput(JsonMapper json, Flux<String> events) {
         return withDone(json, events).onBackpressureBuffer();

@@ -65,7 +65,29 @@ public final class UnsupportedFields {
             // Template code from a caller would run here: refused for good, whatever vLLM allows.
             field("chat_template", NONE, "a per-request chat template is not accepted"));
 
+    /**
+     * The Responses API's beyond text in and out: tools, stored conversations (nothing is stored here, so
+     * there is nothing to continue or fetch), reasoning controls, structured text, other modalities.
+     */
+    private static final List<Field> RESPONSES_ONLY = List.of(
+            field("previous_response_id", NONE, "responses are not stored, so none can be continued"),
+            field("conversation", NONE, "responses are not stored, so no conversation can be continued"),
+            field("background", FALSE, "background responses are not implemented"),
+            field("prompt", NONE, "stored prompt templates are not implemented"),
+            field("tools", EMPTY_ARRAY, "tools on /v1/responses are not implemented; /v1/chat/completions has them"),
+            field("tool_choice", v -> isOneOf(v, "none", "auto"), "tools on /v1/responses are not implemented"),
+            field("reasoning", EMPTY_OBJECT, "reasoning controls are not implemented"),
+            field("include", EMPTY_ARRAY, "extra output data is not implemented"),
+            field("top_logprobs", ZERO, "logprobs on /v1/responses are not implemented"),
+            field("truncation", v -> isOneOf(v, "disabled"), "truncating the input is not implemented"),
+            new Field(JsonPointer.compile("/text/format/type"), "text", v -> isOneOf(v, "text"),
+                    "structured text on /v1/responses is not implemented; /v1/chat/completions has response_format"),
+            field("max_tool_calls", NONE, "tools on /v1/responses are not implemented"),
+            field("stream_options", NONE, "stream options on /v1/responses are not implemented"));
+
     public static final UnsupportedFields COMPLETIONS = new UnsupportedFields(COMMON, COMPLETION_ONLY);
+    /** /v1/responses: its own list; the sampling extras of COMMON are not fields of that API. */
+    public static final UnsupportedFields RESPONSES = new UnsupportedFields(List.of(), RESPONSES_ONLY);
     public static final UnsupportedFields CHAT = new UnsupportedFields(COMMON, CHAT_ONLY);
     /** For endpoints whose fields are all implemented. */
     public static final UnsupportedFields NONE_LISTED = new UnsupportedFields(List.of(), List.of());

@@ -1,0 +1,39 @@
+package io.quire.api.wire;
+
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.annotation.JsonNaming;
+
+import java.util.List;
+
+/**
+ * The events of a streamed Responses API response, each sent as {@code event: <type>} and its JSON
+ * (which carries the type too) with a running {@code sequence_number}: the response created and in
+ * progress, the message item and its text part added, the text's deltas and whole, the part and item
+ * done, the response completed (or incomplete).
+ */
+public final class ResponseEvents {
+    private ResponseEvents() {}
+
+    /** response.created, response.in_progress, response.completed, response.incomplete. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Lifecycle(String type, int sequenceNumber, ModelResponse response) {}
+
+    /** response.output_item.added and .done. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Item(String type, int sequenceNumber, int outputIndex, ModelResponse.Message item) {}
+
+    /** response.content_part.added and .done. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Part(String type, int sequenceNumber, String itemId, int outputIndex, int contentIndex,
+                       ModelResponse.OutputText part) {}
+
+    /** response.output_text.delta. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record TextDelta(String type, int sequenceNumber, String itemId, int outputIndex, int contentIndex,
+                            String delta, List<Object> logprobs) {}
+
+    /** response.output_text.done. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record TextDone(String type, int sequenceNumber, String itemId, int outputIndex, int contentIndex,
+                           String text, List<Object> logprobs) {}
+}

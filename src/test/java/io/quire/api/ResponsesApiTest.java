@@ -1,0 +1,146 @@
+package io.quire.api;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.responses.Response;
+import com.openai.models.responses.ResponseCreateParams;
+import com.openai.models.responses.ResponseOutputText;
+import com.openai.models.responses.ResponseStatus;
+import com.openai.models.responses.ResponseStreamEvent;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code /v1/responses} against stories260K, through OpenAI's Java client (which validates every
+ * field it reads) and over plain HTTP: the text is what the same messages give on
+ * {@code /v1/chat/completions}, whole and streamed as the API's events.
+ */
+class ResponsesApiTest extends Stories260KServerTest {
+    private OpenAIClient client;
+
+    @BeforeEach
+    void client() {
+        client = OpenAIOkHttpClient.builder().baseUrl("http://localhost:" + port + "/v1").apiKey("unused")
+                .responseValidation(true).maxRetries(0).timeout(Duration.ofSeconds(60)).build();
+    }
+
+    @AfterEach
+    void close() {
+        client.close();
+    }
+
+    /** The chat completion of the same conversation, greedy, 16 tokens. */
+    private JsonNode chat(String messages) throws Exception {
+        return postJson("/v1/chat/completions", """
+                {"messages": %s, "max_tokens": 16, "temperature": 0}""".formatted(messages));
+    }
+
+    private static String text(Response r) {
+        StringBuilder sb = new StringBuilder();
+        r.output().forEach(item -> item.message().ifPresent(m -> m.content().forEach(
+                c -> c.outputText().map(ResponseOutputText::text).ifPresent(sb::append))));
+        return sb.toString();
+    }
+
+    @Test
+    void aResponseHoldsWhatTheChatEndpointSaysToTheSameMessages() throws Exception {
+        JsonNode chat = chat("""
+                [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Once upon a time"}]""");
+        Response r = client.responses().create(ResponseCreateParams.builder().model(MODEL).input("Once upon a time")
+                .instructions("Be brief.").maxOutputTokens(16L).temperature(0.0).build());
+        assertThat(text(r)).isEqualTo(chat.get("choices").get(0).get("message").get("content").asString());
+        assertThat(r.id()).startsWith("resp_");
+        // 16 tokens, stopped by max_output_tokens
+        assertThat(r.status()).hasValue(ResponseStatus.INCOMPLETE);
+        assertThat(r.incompleteDetails().orElseThrow().reason().orElseThrow().asString())
+                .isEqualTo("max_output_tokens");
+        assertThat(r.usage().orElseThrow().inputTokens()).isEqualTo(chat.get("usage").get("prompt_tokens").asLong());
+        assertThat(r.usage().orElseThrow().outputTokens()).isEqualTo(16);
+        assertThat(r.usage().orElseThrow().totalTokens()).isEqualTo(r.usage().orElseThrow().inputTokens() + 16);
+    }
+
+    @Test
+    void streamedEventsAddUpToTheWholeResponse() throws Exception {
+        ResponseCreateParams params = ResponseCreateParams.builder().model(MODEL).input("Once upon a time")
+                .maxOutputTokens(16L).temperature(0.0).build();
+        String whole = text(client.responses().create(params));
+        StringBuilder deltas = new StringBuilder();
+        List<String> types = new ArrayList<>();
+        Response last = null;
+        try (StreamResponse<ResponseStreamEvent> stream = client.responses().createStreaming(params)) {
+            for (ResponseStreamEvent e : (Iterable<ResponseStreamEvent>) stream.stream()::iterator) {
+                e.outputTextDelta().ifPresent(d -> deltas.append(d.delta()));
+                if (e.created().isPresent()) types.add("created");
+                if (e.outputTextDone().isPresent()) types.add("text done");
+                if (e.incomplete().isPresent()) {
+                    types.add("incomplete");
+                    last = e.incomplete().get().response();
+                }
+            }
+        }
+        assertThat(deltas.toString()).isEqualTo(whole);
+        assertThat(types).containsExactly("created", "text done", "incomplete");
+        assertThat(text(last)).isEqualTo(whole);
+    }
+
+    @Test
+    void theEventStreamHasTheApisShapeOverHttp() throws Exception {
+        HttpResponse<String> r = post("/v1/responses", """
+                {"input": [{"role": "user", "content": [{"type": "input_text", "text": "Once upon a time"}]}],
+                 "max_output_tokens": 4, "temperature": 0, "stream": true}""");
+        assertThat(r.statusCode()).isEqualTo(200);
+        String[] events = r.body().split("\n\n");
+        List<String> types = new ArrayList<>();
+        for (int i = 0; i < events.length; i++) {
+            String[] lines = events[i].split("\n");
+            assertThat(lines).hasSize(2);
+            String type = lines[0].substring("event: ".length());
+            JsonNode data = json.readTree(lines[1].substring("data: ".length()));
+            assertThat(data.get("type").asString()).isEqualTo(type);
+            assertThat(data.get("sequence_number").asInt()).isEqualTo(i);
+            types.add(type);
+        }
+        assertThat(types.subList(0, 4)).containsExactly("response.created", "response.in_progress",
+                "response.output_item.added", "response.content_part.added");
+        assertThat(types.subList(4, types.size() - 4)).isNotEmpty().allMatch("response.output_text.delta"::equals);
+        assertThat(types.subList(types.size() - 4, types.size())).containsExactly("response.output_text.done",
+                "response.content_part.done", "response.output_item.done", "response.incomplete");
+        assertThat(r.body()).doesNotContain("[DONE]");
+    }
+
+    @Test
+    void whatIsNotImplementedIsRefusedByName() throws Exception {
+        String[][] bad = {
+                {"\"previous_response_id\": \"resp_1\"", "previous_response_id"},
+                {"\"tools\": [{\"type\": \"function\", \"name\": \"f\"}]", "tools"},
+                {"\"text\": {\"format\": {\"type\": \"json_object\"}}", "text"},
+                {"\"input\": [{\"type\": \"function_call_output\", \"call_id\": \"c\", \"output\": \"x\"}]", "input"},
+                {"\"input\": [{\"role\": \"user\", \"content\": [{\"type\": \"input_image\", \"image_url\": \"x\"}]}]",
+                        "input"},
+                {"\"input\": 3", "input"},
+                {"\"max_output_tokens\": 0", "max_output_tokens"},
+        };
+        for (String[] b : bad) {
+            String body = b[0].startsWith("\"input\"") ? "{" + b[0] + "}" : "{\"input\": \"Hi\", " + b[0] + "}";
+            HttpResponse<String> res = post("/v1/responses", body);
+            assertThat(res.statusCode()).as(body + " -> " + res.body()).isEqualTo(400);
+            assertThat(json.readTree(res.body()).get("error").get("param").asString()).as(body).isEqualTo(b[1]);
+        }
+        // what clients send on their own passes
+        JsonNode ok = postJson("/v1/responses", """
+                {"input": "Hi", "max_output_tokens": 2, "store": true, "tool_choice": "auto", "tools": [],
+                 "text": {"format": {"type": "text"}}, "truncation": "disabled", "metadata": {"k": "v"}}""");
+        assertThat(ok.get("store").asBoolean()).as("nothing is stored").isFalse();
+        assertThat(ok.get("metadata").get("k").asString()).isEqualTo("v");
+    }
+}
