@@ -95,6 +95,9 @@ final class ChatChoiceFormat implements ChoiceFormat {
     }
 
     @Override
+    public boolean showsTokenIds() { return promptTokenIds != null; }
+
+    @Override
     public Object chunk(int choice, SequenceDelta d) {
         ChatLogprobs lp = logprobs == null ? null : logprobs.chat(d.logprobs() == null ? List.of() : d.logprobs());
         String text = d.text() == null ? "" : d.text();

@@ -75,7 +75,11 @@ public final class ChatPrompts {
     public String renderContinuing(List<ChatMessage> messages, List<Object> tools, Map<String, Object> kwargs) {
         String rendered = render(messages, tools, false, kwargs);
         String last = lastContent(messages);
-        if (last == null) last = "";
+        if (last == null || last.isEmpty()) {
+            // nothing to find, so nothing would be left open: transformers refuses it too
+            throw ApiException.badRequest("continue_final_message", "continue_final_message needs a final message"
+                    + " with text to continue");
+        }
         int at = rendered.lastIndexOf(last);
         if (at < 0) {
             last = last.strip();

@@ -21,6 +21,9 @@ interface ChoiceFormat {
     /** Whether the head shows the prompt's logprobs, so waits for the request's first output to carry them. */
     default boolean headAwaitsPromptLogprobs() { return false; }
 
+    /** Whether chunks show token ids (vLLM's return_token_ids): then a delta with ids but no text is no empty one. */
+    default boolean showsTokenIds() { return false; }
+
     /**
      * The chunk for one delta of a choice that carries text, logprobs or a finish reason, or null when
      * there is nothing to tell yet.

@@ -75,10 +75,13 @@ final class ChoiceStreams {
                 }
                 last[prompt] = out;
                 for (SequenceDelta d : out.deltas()) {
-                    if (isEmpty(d)) continue;
-                    // A format may hold text back (a parser waiting to see whether a call starts).
                     int choice = first + d.index();
                     if (d.tokenIds() != null) made[choice] += d.tokenIds().length;
+                    // Tokens whose text is held back (a partial stop string, an incomplete character) still
+                    // have ids to show; a format may hold text back too (a parser waiting for a call).
+                    if (isEmpty(d) && !(format.showsTokenIds() && d.tokenIds() != null && d.tokenIds().length > 0)) {
+                        continue;
+                    }
                     Object chunk = format.chunk(choice, d);
                     if (chunk != null) events.add(Sse.event(json, usage.apply(choice, chunk)));
                 }

@@ -69,12 +69,18 @@ final class CompletionChoiceFormat implements ChoiceFormat {
     public boolean headAwaitsPromptLogprobs() { return shown.echo() && logprobs != null; }
 
     @Override
+    public boolean showsTokenIds() { return shown.tokenIds(); }
+
+    @Override
     public Object head(int choice, List<PromptLogprob> promptLogprobs) {
         if (!shown.echo()) return null;
         String text = prefix(choice);
         CompletionLogprobs lp = null;
         if (logprobs != null) {
-            lp = logprobs.echoed(promptTokens.get(choice / n), promptLogprobs, List.of(), offsets[choice]);
+            // none when the request ended before its prompt ran (aborted): the echo comes without scores
+            if (promptLogprobs != null) {
+                lp = logprobs.echoed(promptTokens.get(choice / n), promptLogprobs, List.of(), offsets[choice]);
+            }
         } else {
             offsets[choice][0] = text.length();
         }

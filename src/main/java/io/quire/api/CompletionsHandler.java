@@ -90,7 +90,8 @@ public class CompletionsHandler {
         ChoiceStreams choices = ChoiceStreams.of(request, engine, ids, submitted, params.n());
         ChoiceFormat format = new CompletionChoiceFormat(id, created, engine.modelName(), texts, tokens, params.n(),
                 new CompletionChoiceFormat.Shown(echo, promptOnly, Boolean.TRUE.equals(r.returnTokenIds())),
-                logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
+                logprobCount == null ? null
+                        : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())).withTop(logprobCount),
                 logprobs);
         int[] promptTokens = tokens.stream().mapToInt(t -> t.length).toArray();
         return r.streaming() ? choices.stream(json, r.includeUsage(), r.continuousUsage() ? promptTokens : null, format)

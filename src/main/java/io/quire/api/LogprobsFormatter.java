@@ -27,19 +27,30 @@ final class LogprobsFormatter {
     private final Tokenizer tokenizer;
     /** vLLM's return_tokens_as_token_ids: each token shown as {@code token_id:N}. */
     private final boolean asTokenIds;
+    /** Most alternatives a completions entry shows (the request's logprobs), whatever the engine computed. */
+    private final int top;
 
     LogprobsFormatter(Tokenizer tokenizer) {
-        this(tokenizer, false);
+        this(tokenizer, false, Integer.MAX_VALUE);
     }
 
-    private LogprobsFormatter(Tokenizer tokenizer, boolean asTokenIds) {
+    private LogprobsFormatter(Tokenizer tokenizer, boolean asTokenIds, int top) {
         this.tokenizer = tokenizer;
         this.asTokenIds = asTokenIds;
+        this.top = top;
     }
 
     /** This formatter, or with {@code asTokenIds} one that shows tokens as {@code token_id:N}, as vLLM does. */
     LogprobsFormatter withTokenIds(boolean asTokenIds) {
-        return asTokenIds == this.asTokenIds ? this : new LogprobsFormatter(tokenizer, asTokenIds);
+        return asTokenIds == this.asTokenIds ? this : new LogprobsFormatter(tokenizer, asTokenIds, top);
+    }
+
+    /**
+     * One whose completions entries show at most {@code k} alternatives besides the token: an echoed prompt's
+     * positions may have more, from a larger prompt_logprobs (vLLM caps them the same way).
+     */
+    LogprobsFormatter withTop(int k) {
+        return new LogprobsFormatter(tokenizer, asTokenIds, k);
     }
 
     String tokenString(int id) {
@@ -114,7 +125,8 @@ final class LogprobsFormatter {
             // As OpenAI's legacy shape ("up to logprobs + 1 elements") and vLLM: the token itself, then the top k.
             alternatives = new LinkedHashMap<>();
             alternatives.put(token, clamp(logprob));
-            if (top != null) for (TokenLogprob.Candidate c : top) {
+            if (top != null) for (int i = 0; i < Math.min(top.size(), this.top); i++) {
+                TokenLogprob.Candidate c = top.get(i);
                 alternatives.putIfAbsent(tokenString(c.tokenId()), clamp(c.logprob()));
             }
         }

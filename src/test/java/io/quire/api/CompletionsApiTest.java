@@ -87,6 +87,12 @@ class CompletionsApiTest extends Stories260KServerTest {
                  "stream": true, "stream_options": {"include_usage": true, "continuous_usage_stats": true}}""");
         assertThat(chat.getFirst().get("usage").get("completion_tokens").asInt()).isZero();
         assertThat(chat.get(chat.size() - 2).get("usage").get("completion_tokens").asInt()).isEqualTo(3);
+        // tokens whose text a stop string holds back count as they are made
+        List<JsonNode> held = stream("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 12, "temperature": 0,
+                 "stop": [", there was a little girl named Zq"], "stream": true,
+                 "stream_options": {"include_usage": true, "continuous_usage_stats": true}}""");
+        assertThat(held.get(held.size() - 2).get("usage").get("completion_tokens").asInt()).isEqualTo(12);
         // without include_usage it adds nothing, as in vLLM
         List<JsonNode> plain = stream("/v1/completions", """
                 {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 2, "stream": true,

@@ -66,5 +66,11 @@ class ContinueFinalMessageApiTest extends Stories260KServerTest {
             assertThat(error.get("param").asString()).isEqualTo("continue_final_message");
             assertThat(error.get("message").asString()).contains("add_generation_prompt");
         }
+        // a final message without text leaves nothing open to continue
+        HttpResponse<String> empty = post("/v1/chat/completions", """
+                {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": ""}],
+                 "add_generation_prompt": false, "continue_final_message": true}""");
+        assertThat(empty.statusCode()).as(empty.body()).isEqualTo(400);
+        assertThat(json.readTree(empty.body()).get("error").get("param").asString()).isEqualTo("continue_final_message");
     }
 }

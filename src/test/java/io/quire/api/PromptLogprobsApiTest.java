@@ -3,9 +3,13 @@ package io.quire.api;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -185,6 +189,43 @@ class PromptLogprobsApiTest extends Stories260KServerTest {
         HttpResponse<String> zero = post("/v1/completions", "{\"prompt\": \"Hi\", \"max_tokens\": 0}");
         assertThat(zero.statusCode()).isEqualTo(400);
         assertThat(json.readTree(zero.body()).get("error").get("param").asString()).isEqualTo("max_tokens");
+    }
+
+    @Test
+    void echoedPromptPositionsShowAtMostLogprobsAlternativesWhateverPromptLogprobsComputed() throws Exception {
+        JsonNode choice = postJson("/v1/completions", """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 2, "temperature": 0, "echo": true,
+                 "logprobs": 1, "prompt_logprobs": 5}""").get("choices").get(0);
+        // as vLLM: the token and the top 1 in the logprobs; the prompt_logprobs field keeps its top 5
+        for (JsonNode t : choice.get("logprobs").get("top_logprobs")) {
+            if (!t.isNull()) assertThat(t.size()).isBetween(1, 2);
+        }
+        assertThat(choice.get("prompt_logprobs").get(1).size()).isBetween(5, 6);
+    }
+
+    @Test
+    void aStreamedEchoWithLogprobsAbortedBeforeItsPromptRanEndsWithAnAbortChunk() throws Exception {
+        CompletableFuture<HttpResponse<String>> first, echoed;
+        try (EngineHold hold = EngineHold.afterSteps(engine, 1)) {
+            first = sendAsync("""
+                    {"prompt": "Once upon a time", "max_tokens": 200, "ignore_eos": true, "stream": true}""");
+            hold.awaitHeld();
+            echoed = sendAsync("""
+                    {"prompt": "Once upon a time", "max_tokens": 5, "echo": true, "logprobs": 1, "stream": true}""");
+            while (engine.numActiveRequests() < 2) Thread.sleep(10);
+            engine.abortAll();  // what a graceful shutdown does when its grace runs out
+        }
+        first.get(60, TimeUnit.SECONDS);
+        String body = echoed.get(60, TimeUnit.SECONDS).body();
+        // the echo without scores (the prompt never ran), then the end: not a 500 error event
+        assertThat(body).contains("\"text\":\"Once upon a time\"").contains("\"finish_reason\":\"abort\"")
+                .doesNotContain("\"error\"").endsWith("data: [DONE]\n\n");
+    }
+
+    private CompletableFuture<HttpResponse<String>> sendAsync(String body) {
+        return http.sendAsync(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

@@ -18,6 +18,7 @@ class ReturnTokenIdsApiTest extends Stories260KServerTest {
 
     private static List<Integer> ints(JsonNode array) {
         List<Integer> out = new ArrayList<>();
+        if (array == null) return out;
         for (JsonNode v : array) out.add(v.asInt());
         return out;
     }
@@ -63,6 +64,35 @@ class ReturnTokenIdsApiTest extends Stories260KServerTest {
             assertThat(ids).hasSize(10);
             assertThat("Once upon a time" + detokenize(ids)).isEqualTo(completionText(chunks, c));
         }
+    }
+
+    @Test
+    void idsOfTokensWhoseTextIsHeldBackAreStreamedToo() throws Exception {
+        // a stop string that matches for a while and then does not: the text waits, the ids must not be lost
+        String body = """
+                {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 12, "temperature": 0,
+                 "return_token_ids": true, "stop": [", there was a little girl named Zq"]%s}""";
+        List<Integer> whole = ints(postJson("/v1/completions", body.formatted("")).get("choices").get(0)
+                .get("token_ids"));
+        assertThat(whole).hasSize(12);
+        List<Integer> streamed = new ArrayList<>();
+        for (JsonNode c : stream("/v1/completions", body.formatted(", \"stream\": true"))) {
+            for (JsonNode choice : c.get("choices")) streamed.addAll(ints(choice.get("token_ids")));
+        }
+        assertThat(streamed).isEqualTo(whole);
+        String chat = """
+                {"model": "stories260K", "messages": [{"role": "user", "content": "Once upon a time"}],
+                 "max_tokens": 12, "temperature": 0, "return_token_ids": true%s}""";
+        String content = postJson("/v1/chat/completions", chat.formatted("")).get("choices").get(0).get("message")
+                .get("content").asString();
+        String stop = ", \"stop\": [" + json.writeValueAsString(content.substring(0, 20) + "Zq") + "]";
+        List<Integer> chatWhole = ints(postJson("/v1/chat/completions", chat.formatted(stop)).get("choices").get(0)
+                .get("token_ids"));
+        List<Integer> chatStreamed = new ArrayList<>();
+        for (JsonNode c : stream("/v1/chat/completions", chat.formatted(stop + ", \"stream\": true"))) {
+            for (JsonNode choice : c.get("choices")) chatStreamed.addAll(ints(choice.get("token_ids")));
+        }
+        assertThat(chatStreamed).isEqualTo(chatWhole).hasSize(12);
     }
 
     @Test
