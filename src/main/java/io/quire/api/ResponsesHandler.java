@@ -22,6 +22,7 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.StringNode;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -57,33 +58,40 @@ public class ResponsesHandler {
     /** What stays the same in every state of one response: its ids, time and the settings it ran with. */
     private record Shape(String id, String messageId, long createdAt, ResponsesRequest request, String model,
                          SamplingParams params) {
-        ModelResponse state(String status, FinishReason reason, List<ModelResponse.Message> output,
-                            ModelResponse.Usage usage) {
+        /**
+         * The response in {@code status}: {@code incomplete} says why ({@code max_output_tokens}, the only
+         * reason that applies here); {@code error} only when {@code failed}.
+         */
+        ModelResponse state(String status, List<ModelResponse.Message> output, ModelResponse.Usage usage,
+                            Map<String, String> error) {
             ResponsesRequest r = request;
-            String why = reason == FinishReason.ABORT ? "interrupted" : "max_output_tokens";
             ModelResponse.IncompleteDetails incomplete = "incomplete".equals(status)
-                    ? new ModelResponse.IncompleteDetails(why) : null;
-            return new ModelResponse(id, ModelResponse.OBJECT, createdAt, status, null, incomplete, r.instructions(),
+                    ? new ModelResponse.IncompleteDetails("max_output_tokens") : null;
+            // the settings as sent (a float's nearest double would show 0.7 as 0.699999988...), else the defaults
+            double temperature = r.temperature() != null ? r.temperature()
+                    : Double.parseDouble(Float.toString(params.temperature()));
+            double topP = r.topP() != null ? r.topP() : Double.parseDouble(Float.toString(params.topP()));
+            String toolChoice = r.toolChoice() != null && r.toolChoice().isString() ? r.toolChoice().stringValue()
+                    : "auto";
+            return new ModelResponse(id, ModelResponse.OBJECT, createdAt, status, error, incomplete, r.instructions(),
                     r.maxOutputTokens(), model, output, r.parallelToolCalls() == null || r.parallelToolCalls(), null,
-                    Map.of(), false, params.temperature(), Map.of("format", Map.of("type", "text")), "auto", List.of(),
-                    params.topP(), "disabled", usage, r.user(), r.metadata() == null ? Map.of() : r.metadata());
+                    Map.of(), false, temperature, Map.of("format", Map.of("type", "text")), toolChoice, List.of(),
+                    topP, "disabled", usage, r.user(), r.metadata() == null ? Map.of() : r.metadata());
         }
     }
 
     private Mono<ServerResponse> handle(ServerRequest request, ResponsesRequest r) {
         OpenAiFormat.checkModel(r.model(), engine.modelName());
         int[] tokens = prompts.tokenize(prompts.render(messages(r), List.of(), true, Map.of()), true);
-        SamplingParams d = engine.defaultParams(r.maxOutputTokens());
-        float temperature = r.temperature() == null ? d.temperature()
-                : SamplingParamsMapper.toFloat("temperature", r.temperature());
-        SamplingParams params = new SamplingParams(1, temperature,
-                r.topP() == null ? d.topP() : SamplingParamsMapper.toFloat("top_p", r.topP()), d.topK(), d.minP(),
-                0f, 0f, d.repetitionPenalty(), null, List.of(), List.of(), false, r.maxOutputTokens(), 0, false,
-                Map.of(), null, true);
+        SamplingParams params = SamplingParamsMapper.toParams(r, r.maxOutputTokens(), null,
+                engine.defaultParams(r.maxOutputTokens()))
+                .withBadWordsTokenIds(BadWords.tokenIds(r.badWords(), engine.tokenizer()));
         String id = OpenAiFormat.newId("resp_");
         Shape shape = new Shape(id, OpenAiFormat.newId("msg_"), OpenAiFormat.nowSeconds(), r, engine.modelName(),
                 params);
-        Flux<RequestOutput> submitted = NAMES.submit(() -> engine.generate(id, tokens, params, null));
+        int priority = r.priority() == null ? 0 : r.priority();
+        Flux<RequestOutput> submitted = NAMES.submit(() -> engine.generate(List.of(id), List.of(tokens), params,
+                r.cacheSalt(), priority).getFirst());
         EngineRequestScope.of(request, engine).register(List.of(id));
         Flux<RequestOutput> outputs = submitted.publishOn(Schedulers.parallel());
         return Boolean.TRUE.equals(r.stream()) ? stream(shape, outputs, tokens.length) : whole(shape, outputs,
@@ -161,13 +169,22 @@ public class ResponsesHandler {
                 .flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
     }
 
+    /** The response once its request ended: completed, incomplete (max_output_tokens) or cancelled (aborted). */
     private static ModelResponse finished(Shape shape, RequestOutput last, String text, int inputTokens) {
         FinishReason reason = last == null || last.deltas().isEmpty() ? null : last.deltas().getFirst().finishReason();
-        String status = reason == FinishReason.STOP ? "completed" : "incomplete";
-        ModelResponse.Message message = ModelResponse.Message.of(shape.messageId(), status,
+        String status = reason == FinishReason.STOP ? "completed" : reason == FinishReason.LENGTH ? "incomplete"
+                : "cancelled";
+        return ended(shape, status, last, text, inputTokens, null);
+    }
+
+    private static ModelResponse ended(Shape shape, String status, RequestOutput last, String text, int inputTokens,
+                                       Map<String, String> error) {
+        // the message item's own status has no "cancelled" or "failed": it is then incomplete
+        String itemStatus = status.equals("completed") ? "completed" : "incomplete";
+        ModelResponse.Message message = ModelResponse.Message.of(shape.messageId(), itemStatus,
                 List.of(ModelResponse.OutputText.of(text)));
         int outputTokens = last == null ? 0 : last.completionTokens();
-        return shape.state(status, reason, List.of(message), ModelResponse.Usage.of(inputTokens, outputTokens));
+        return shape.state(status, List.of(message), ModelResponse.Usage.of(inputTokens, outputTokens), error);
     }
 
     /** The response as the Responses API's events, each {@code event: <type>} then its JSON. */
@@ -179,9 +196,9 @@ public class ResponsesHandler {
         ModelResponse.Message open = ModelResponse.Message.of(item, "in_progress", List.of());
         Flux<String> head = Flux.defer(() -> Flux.just(
                 event("response.created", new ResponseEvents.Lifecycle("response.created", seq.getAndIncrement(),
-                        shape.state("in_progress", null, List.of(), null))),
+                        shape.state("in_progress", List.of(), null, null))),
                 event("response.in_progress", new ResponseEvents.Lifecycle("response.in_progress",
-                        seq.getAndIncrement(), shape.state("in_progress", null, List.of(), null))),
+                        seq.getAndIncrement(), shape.state("in_progress", List.of(), null, null))),
                 event("response.output_item.added", new ResponseEvents.Item("response.output_item.added",
                         seq.getAndIncrement(), 0, open)),
                 event("response.content_part.added", new ResponseEvents.Part("response.content_part.added",
@@ -201,6 +218,7 @@ public class ResponsesHandler {
             ModelResponse done = finished(shape, last.get(), text.toString(), inputTokens);
             ModelResponse.Message message = done.output().getFirst();
             ModelResponse.OutputText part = message.content().getFirst();
+            // OpenAI's stream has no event for a cancelled response: it ends as an incomplete one would
             String end = done.status().equals("completed") ? "response.completed" : "response.incomplete";
             return Flux.just(
                     event("response.output_text.done", new ResponseEvents.TextDone("response.output_text.done",
@@ -212,10 +230,20 @@ public class ResponsesHandler {
                     event(end, new ResponseEvents.Lifecycle(end, seq.getAndIncrement(), done)));
         });
         Flux<String> events = head.concatWith(deltas).concatWith(tail).onErrorResume(e -> {
+            // OpenAI's error event, then the response failed, with what it had made: so a client's stream ends
             ErrorResponse.Error error = ErrorBodies.of(e).body().error();
-            return Flux.just(event("error", Map.of("type", "error", "sequence_number", seq.getAndIncrement(),
-                    "code", error.type(), "message", error.message(), "param", error.param() == null ? ""
-                            : error.param())));
+            String code = error.code() >= 500 ? "server_error" : error.code() == 429 ? "rate_limit_exceeded"
+                    : "invalid_prompt";
+            Map<String, Object> event = new LinkedHashMap<>();
+            event.put("type", "error");
+            event.put("sequence_number", seq.getAndIncrement());
+            event.put("code", code);
+            event.put("message", error.message());
+            event.put("param", error.param());
+            ModelResponse failed = ended(shape, "failed", last.get(), text.toString(), inputTokens,
+                    Map.of("code", code, "message", error.message()));
+            return Flux.just(event("error", event), event("response.failed", new ResponseEvents.Lifecycle(
+                    "response.failed", seq.getAndIncrement(), failed)));
         });
         return Sse.respondWithoutDone(events);
     }

@@ -83,11 +83,25 @@ public final class UnsupportedFields {
             new Field(JsonPointer.compile("/text/format/type"), "text", v -> isOneOf(v, "text"),
                     "structured text on /v1/responses is not implemented; /v1/chat/completions has response_format"),
             field("max_tool_calls", NONE, "tools on /v1/responses are not implemented"),
-            field("stream_options", NONE, "stream options on /v1/responses are not implemented"));
+            field("stream_options", NONE, "stream options on /v1/responses are not implemented"),
+            new Field(JsonPointer.compile("/text"), "text", JsonNode::isObject, "text must be an object"),
+            // The other endpoints' fields this API has no place for: one reply, no structured output.
+            field("n", v -> v.isIntegralNumber() && v.canConvertToInt() && v.intValue() == 1,
+                    "a response is one reply; /v1/chat/completions takes n"),
+            field("best_of", v -> v.isIntegralNumber() && v.canConvertToInt() && v.intValue() == 1,
+                    "a response is one reply; /v1/completions takes best_of"),
+            field("use_beam_search", FALSE, "beam search on /v1/responses is not implemented"),
+            field("prompt_logprobs", NONE, "prompt logprobs on /v1/responses are not implemented"),
+            field("response_format", NONE, "structured output on /v1/responses is not implemented"),
+            field("structured_outputs", NONE, "structured output on /v1/responses is not implemented"),
+            field("guided_json", NONE, "structured output on /v1/responses is not implemented"),
+            field("guided_regex", NONE, "structured output on /v1/responses is not implemented"),
+            field("guided_choice", NONE, "structured output on /v1/responses is not implemented"),
+            field("guided_grammar", NONE, "structured output on /v1/responses is not implemented"));
 
     public static final UnsupportedFields COMPLETIONS = new UnsupportedFields(COMMON, COMPLETION_ONLY);
-    /** /v1/responses: its own list; the sampling extras of COMMON are not fields of that API. */
-    public static final UnsupportedFields RESPONSES = new UnsupportedFields(List.of(), RESPONSES_ONLY);
+    /** /v1/responses: vLLM's extras refused as on the other endpoints, and the API's own. */
+    public static final UnsupportedFields RESPONSES = new UnsupportedFields(COMMON, RESPONSES_ONLY);
     public static final UnsupportedFields CHAT = new UnsupportedFields(COMMON, CHAT_ONLY);
     /** For endpoints whose fields are all implemented. */
     public static final UnsupportedFields NONE_LISTED = new UnsupportedFields(List.of(), List.of());

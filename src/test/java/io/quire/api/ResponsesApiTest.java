@@ -2,6 +2,7 @@ package io.quire.api;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.ObjectMappers;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.responses.Response;
 import com.openai.models.responses.ResponseCreateParams;
@@ -13,12 +14,19 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 
 /**
  * {@code /v1/responses} against stories260K, through OpenAI's Java client (which validates every
@@ -116,6 +124,100 @@ class ResponsesApiTest extends Stories260KServerTest {
         assertThat(types.subList(types.size() - 4, types.size())).containsExactly("response.output_text.done",
                 "response.content_part.done", "response.output_item.done", "response.incomplete");
         assertThat(r.body()).doesNotContain("[DONE]");
+    }
+
+    private CompletableFuture<HttpResponse<String>> sendAsync(String body) {
+        return http.sendAsync(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/responses"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private List<JsonNode> events(String body) {
+        List<JsonNode> out = new ArrayList<>();
+        for (String e : body.split("\n\n")) out.add(json.readTree(e.split("\n")[1].substring("data: ".length())));
+        return out;
+    }
+
+    @Test
+    void anAbortedResponseIsCancelledInAShapeOpenAisClientAccepts() throws Exception {
+        CompletableFuture<HttpResponse<String>> whole, streamed;
+        try (EngineHold hold = EngineHold.afterSteps(engine, 1)) {
+            whole = sendAsync("""
+                    {"input": "Once upon a time", "max_output_tokens": 200}""");
+            hold.awaitHeld();
+            streamed = sendAsync("""
+                    {"input": "Once upon a time", "max_output_tokens": 200, "stream": true}""");
+            while (engine.numActiveRequests() < 2) Thread.sleep(10);
+            engine.abortAll();  // what a graceful shutdown does when its grace runs out
+        }
+        JsonNode last = events(streamed.get(60, TimeUnit.SECONDS).body()).getLast();
+        assertThat(last.get("response").get("status").asString()).isEqualTo("cancelled");
+        ResponseStreamEvent e = ObjectMappers.jsonMapper().readValue(last.toString(), ResponseStreamEvent.class);
+        assertThatCode(e::validate).as(last.toString()).doesNotThrowAnyException();
+        String body = whole.get(60, TimeUnit.SECONDS).body();
+        Response r = ObjectMappers.jsonMapper().readValue(body, Response.class);
+        assertThatCode(r::validate).as(body).doesNotThrowAnyException();
+        assertThat(r.status()).hasValue(ResponseStatus.CANCELLED);
+    }
+
+    @Test
+    void vllmsExtrasAreReadAsOnTheOtherEndpoints() throws Exception {
+        // priority: refused under fcfs, as on chat; structured output: refused by name
+        for (String[] b : new String[][] {{"\"priority\": 5", "priority"},
+                {"\"structured_outputs\": {\"choice\": [\"yes\", \"no\"]}", "structured_outputs"},
+                {"\"n\": 2", "n"}, {"\"text\": \"json\"", "text"}}) {
+            HttpResponse<String> res = post("/v1/responses",
+                    "{\"input\": \"Hi\", \"max_output_tokens\": 8, " + b[0] + "}");
+            assertThat(res.statusCode()).as(b[0] + " -> " + res.body()).isEqualTo(400);
+            assertThat(json.readTree(res.body()).get("error").get("param").asString()).isEqualTo(b[1]);
+        }
+        // stop and seed take effect: the text ends before the first space; a seed repeats a draw
+        JsonNode stopped = postJson("/v1/responses", """
+                {"input": "Once upon a time", "max_output_tokens": 16, "temperature": 0, "stop": ["girl"]}""");
+        assertThat(stopped.get("output").get(0).get("content").get(0).get("text").asString()).doesNotContain("girl");
+        assertThat(stopped.get("status").asString()).isEqualTo("completed");
+        String seeded = """
+                {"input": "Once upon a time", "max_output_tokens": 16, "temperature": 1, "seed": 7}""";
+        assertThat(postJson("/v1/responses", seeded).get("output").get(0).get("content").get(0).get("text"))
+                .isEqualTo(postJson("/v1/responses", seeded).get("output").get(0).get("content").get(0).get("text"));
+    }
+
+    @Test
+    void aStreamThatFailsMidWayEndsWithAnErrorEventAndTheResponseFailed() throws Exception {
+        AtomicBoolean armed = new AtomicBoolean(true);
+        AtomicInteger steps = new AtomicInteger();
+        engine.addKvReportListener(report -> {
+            if (!armed.get() || report.sequences().isEmpty() || steps.incrementAndGet() < 3) return;
+            armed.set(false);
+            throw new InjectedFailure();  // an Error escapes the report guard: the engine fails its requests
+        });
+        HttpResponse<String> r = post("/v1/responses", """
+                {"input": "Once upon a time", "max_output_tokens": 200, "stream": true}""");
+        armed.set(false);
+        List<JsonNode> events = events(r.body());
+        JsonNode error = events.get(events.size() - 2);
+        assertThat(error.get("type").asString()).isEqualTo("error");
+        assertThat(error.get("param").isNull()).as(error.toString()).isTrue();
+        assertThat(error.get("code").asString()).isEqualTo("server_error");
+        JsonNode failed = events.getLast();
+        assertThat(failed.get("type").asString()).isEqualTo("response.failed");
+        assertThat(failed.get("response").get("status").asString()).isEqualTo("failed");
+        ResponseStreamEvent e = ObjectMappers.jsonMapper().readValue(failed.toString(), ResponseStreamEvent.class);
+        assertThatCode(e::validate).as(failed.toString()).doesNotThrowAnyException();
+    }
+
+    /** Thrown in the engine's thread by a test's report listener. */
+    static final class InjectedFailure extends Error {
+        InjectedFailure() { super("injected engine failure"); }
+    }
+
+    @Test
+    void theSettingsAreEchoedAsSent() throws Exception {
+        JsonNode r = postJson("/v1/responses", """
+                {"input": "Hi", "max_output_tokens": 2, "temperature": 0.7, "top_p": 0.9, "tool_choice": "none"}""");
+        assertThat(r.get("temperature").asDouble()).isEqualTo(0.7);
+        assertThat(r.get("top_p").asDouble()).isEqualTo(0.9);
+        assertThat(r.get("tool_choice").asString()).isEqualTo("none");
     }
 
     @Test

@@ -9,8 +9,9 @@ import java.util.Map;
 
 /**
  * A Responses API response ({@code object: "response"}): its status ({@code in_progress},
- * {@code completed}, or {@code incomplete} with why), the output items (here one assistant message
- * of one {@code output_text} part), the settings it ran with, and usage once it has any.
+ * {@code completed}, {@code incomplete} with why, {@code cancelled}, or {@code failed} with its
+ * {@code error}), the output items (here one assistant message of one {@code output_text} part), the
+ * settings it ran with, and usage once it has any.
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)

@@ -14,7 +14,7 @@ import java.util.List;
 public final class ResponseEvents {
     private ResponseEvents() {}
 
-    /** response.created, response.in_progress, response.completed, response.incomplete. */
+    /** response.created, response.in_progress, response.completed, response.incomplete, response.failed. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Lifecycle(String type, int sequenceNumber, ModelResponse response) {}
 
