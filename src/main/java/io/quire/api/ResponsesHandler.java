@@ -1,6 +1,9 @@
 package io.quire.api;
 
-import io.quire.api.wire.ChatMessage;
+import io.quire.api.tools.ChatOutputParser;
+import io.quire.api.tools.ForcedToolCalls;
+import io.quire.api.tools.ParsedText;
+import io.quire.api.tools.ToolChoice;
 import io.quire.api.wire.ErrorResponse;
 import io.quire.api.wire.ModelResponse;
 import io.quire.api.wire.ResponseEvents;
@@ -10,6 +13,7 @@ import io.quire.engine.GenerationService;
 import io.quire.engine.RequestOutput;
 import io.quire.engine.SamplingParams;
 import io.quire.engine.SequenceDelta;
+import io.quire.engine.structured.ConstraintSpec;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
@@ -17,22 +21,21 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.StringNode;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
- * {@code POST /v1/responses}, OpenAI's Responses API for text: the input messages (after the
- * instructions, as a system message) go through the chat template like a chat completion's, and the
- * reply comes back as one assistant message item, whole or as the API's stream of events. Nothing is
- * stored ({@code store} is answered false), so {@code previous_response_id} is refused.
+ * {@code POST /v1/responses}, OpenAI's Responses API for text and function calls: the input items
+ * become chat messages ({@link ResponseInput}) and go through the chat template, tools and parsers as a
+ * chat completion's would; the reply comes back as output items ({@link ResponseItems}: reasoning when
+ * a reasoning parser runs, the message, function calls), whole or as the API's stream of events.
+ * Nothing is stored ({@code store} is answered false), so {@code previous_response_id} is refused.
  */
 @Component
 public class ResponsesHandler {
@@ -42,12 +45,15 @@ public class ResponsesHandler {
     private final JsonMapper json;
     private final RequestReader reader;
     private final ChatPrompts prompts;
+    private final ChatParsers parsers;
 
-    public ResponsesHandler(GenerationService engine, JsonMapper json, RequestReader reader, ChatPrompts prompts) {
+    public ResponsesHandler(GenerationService engine, JsonMapper json, RequestReader reader, ChatPrompts prompts,
+                            ChatParsers parsers) {
         this.engine = engine;
         this.json = json;
         this.reader = reader;
         this.prompts = prompts;
+        this.parsers = parsers;
     }
 
     public Mono<ServerResponse> respond(ServerRequest request) {
@@ -55,15 +61,13 @@ public class ResponsesHandler {
                 .flatMap(r -> handle(request, r));
     }
 
-    /** What stays the same in every state of one response: its ids, time and the settings it ran with. */
-    private record Shape(String id, String messageId, long createdAt, ResponsesRequest request, String model,
-                         SamplingParams params) {
+    /** What stays the same in every state of one response: its id, time and the settings it ran with. */
+    private record Shape(String id, long createdAt, ResponsesRequest request, String model, SamplingParams params) {
         /**
          * The response in {@code status}: {@code incomplete} says why ({@code max_output_tokens}, the only
          * reason that applies here); {@code error} only when {@code failed}.
          */
-        ModelResponse state(String status, List<ModelResponse.Message> output, ModelResponse.Usage usage,
-                            Map<String, String> error) {
+        ModelResponse state(String status, List<Object> output, ModelResponse.Usage usage, Map<String, String> error) {
             ResponsesRequest r = request;
             ModelResponse.IncompleteDetails incomplete = "incomplete".equals(status)
                     ? new ModelResponse.IncompleteDetails("max_output_tokens") : null;
@@ -71,163 +75,106 @@ public class ResponsesHandler {
             double temperature = r.temperature() != null ? r.temperature()
                     : Double.parseDouble(Float.toString(params.temperature()));
             double topP = r.topP() != null ? r.topP() : Double.parseDouble(Float.toString(params.topP()));
-            String toolChoice = r.toolChoice() != null && r.toolChoice().isString() ? r.toolChoice().stringValue()
-                    : "auto";
+            Object toolChoice = r.toolChoice() != null && !r.toolChoice().isNull() ? r.toolChoice() : "auto";
+            Object tools = r.tools() != null && !r.tools().isNull() ? r.tools() : List.of();
             return new ModelResponse(id, ModelResponse.OBJECT, createdAt, status, error, incomplete, r.instructions(),
                     r.maxOutputTokens(), model, output, r.parallelToolCalls() == null || r.parallelToolCalls(), null,
-                    Map.of(), false, temperature, Map.of("format", Map.of("type", "text")), toolChoice, List.of(),
+                    Map.of(), false, temperature, Map.of("format", Map.of("type", "text")), toolChoice, tools,
                     topP, "disabled", usage, r.user(), r.metadata() == null ? Map.of() : r.metadata());
         }
     }
 
     private Mono<ServerResponse> handle(ServerRequest request, ResponsesRequest r) {
         OpenAiFormat.checkModel(r.model(), engine.modelName());
-        int[] tokens = prompts.tokenize(prompts.render(messages(r), List.of(), true, Map.of()), true);
+        RequestedTools tools = RequestedTools.of(ResponseInput.chatTools(r.tools(), json),
+                ResponseInput.chatToolChoice(r.toolChoice(), json), r.parallelToolCalls(), json);
+        String rendered = prompts.render(ResponseInput.messages(r, json), tools.forTemplate(), true, Map.of());
+        int[] tokens = prompts.tokenize(rendered, true);
         SamplingParams params = SamplingParamsMapper.toParams(r, r.maxOutputTokens(), null,
                 engine.defaultParams(r.maxOutputTokens()))
                 .withBadWordsTokenIds(BadWords.tokenIds(r.badWords(), engine.tokenizer()));
+        // As on the chat endpoint: calls may be written with special tokens; a forced call is held to its JSON.
+        if (tools.choice().mode() == ToolChoice.Mode.AUTO) params = params.withSkipSpecialTokens(false);
+        StructuredOutputs.Requested constraint = null;
+        if (tools.choice().forced()) {
+            constraint = new StructuredOutputs.Requested(ConstraintSpec.jsonSchema(
+                    ForcedToolCalls.schema(tools.choice(), tools.parameters(), tools.parallel())), "tool_choice");
+            params = params.withConstraint(constraint.spec());
+        }
+        Supplier<ChatOutputParser> parser = parsers.forRequest(tools, true, false);
         String id = OpenAiFormat.newId("resp_");
-        Shape shape = new Shape(id, OpenAiFormat.newId("msg_"), OpenAiFormat.nowSeconds(), r, engine.modelName(),
-                params);
+        Shape shape = new Shape(id, OpenAiFormat.nowSeconds(), r, engine.modelName(), params);
         int priority = r.priority() == null ? 0 : r.priority();
-        Flux<RequestOutput> submitted = NAMES.submit(() -> engine.generate(List.of(id), List.of(tokens), params,
-                r.cacheSalt(), priority).getFirst());
+        SamplingParams sampling = params;
+        Flux<RequestOutput> submitted = StructuredOutputs.submit(constraint, () -> NAMES.submit(() ->
+                engine.generate(List.of(id), List.of(tokens), sampling, r.cacheSalt(), priority).getFirst()));
         EngineRequestScope.of(request, engine).register(List.of(id));
         Flux<RequestOutput> outputs = submitted.publishOn(Schedulers.parallel());
-        return Boolean.TRUE.equals(r.stream()) ? stream(shape, outputs, tokens.length) : whole(shape, outputs,
-                tokens.length);
+        ChatOutputParser p = parser == null ? null : parser.get();
+        return Boolean.TRUE.equals(r.stream()) ? stream(shape, outputs, tokens.length, p)
+                : whole(shape, outputs, tokens.length, p);
     }
 
-    /** The input as chat messages: the instructions as a system message, then a string or message items. */
-    private static List<ChatMessage> messages(ResponsesRequest r) {
-        List<ChatMessage> out = new ArrayList<>();
-        if (r.instructions() != null) out.add(message("system", r.instructions()));
-        JsonNode input = r.input();
-        if (input == null || input.isNull()) throw ApiException.badRequest("input", "input is required");
-        if (input.isString()) {
-            out.add(message("user", input.stringValue()));
-            return out;
-        }
-        if (!input.isArray() || input.isEmpty()) {
-            throw ApiException.badRequest("input", "input must be a string or a non-empty array of messages");
-        }
-        for (int i = 0; i < input.size(); i++) out.add(item(input.get(i), "input[" + i + "]"));
-        return out;
+    /** A delta's text through the parser (or as it is, without one). */
+    private static ParsedText parsed(ChatOutputParser parser, String text) {
+        return parser == null ? new ParsedText("", text, List.of()) : parser.push(text);
     }
 
-    /** A message item: role user, assistant, system or developer (a system message), text content. */
-    private static ChatMessage item(JsonNode item, String at) {
-        if (!item.isObject()) throw ApiException.badRequest("input", at + " must be an object");
-        JsonNode type = item.get("type");
-        if (type != null && !type.isNull() && !(type.isString() && type.stringValue().equals("message"))) {
-            throw ApiException.badRequest("input", at + ".type " + type + " is not supported by this server (only"
-                    + " messages are implemented: no function calls, reasoning items or item references)");
-        }
-        JsonNode role = item.get("role");
-        if (role == null || !role.isString() || !List.of("user", "assistant", "system", "developer")
-                .contains(role.stringValue())) {
-            throw ApiException.badRequest("input", at + ".role must be user, assistant, system or developer");
-        }
-        String r = role.stringValue().equals("developer") ? "system" : role.stringValue();
-        return message(r, text(item.get("content"), at + ".content"));
+    /** The status a finished request gives: completed, incomplete (max_output_tokens) or cancelled (aborted). */
+    private static String status(RequestOutput last) {
+        FinishReason reason = last == null || last.deltas().isEmpty() ? null : last.deltas().getFirst().finishReason();
+        return reason == FinishReason.STOP ? "completed" : reason == FinishReason.LENGTH ? "incomplete" : "cancelled";
     }
 
-    /** A string, or text parts ({@code input_text}, {@code output_text}) joined by newlines. */
-    private static String text(JsonNode content, String at) {
-        if (content != null && content.isString()) return content.stringValue();
-        if (content == null || !content.isArray()) {
-            throw ApiException.badRequest("input", at + " must be a string or an array of text parts");
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < content.size(); i++) {
-            JsonNode part = content.get(i);
-            JsonNode type = part.get("type"), text = part.get("text");
-            boolean isText = type != null && type.isString() && List.of("input_text", "output_text", "text")
-                    .contains(type.stringValue());
-            if (!isText || text == null || !text.isString()) {
-                throw ApiException.badRequest("input", at + "[" + i + "] must be a text part ({\"type\": "
-                        + "\"input_text\", \"text\": ...}); other modalities are not implemented");
-            }
-            if (!sb.isEmpty()) sb.append('\n');
-            sb.append(text.stringValue());
-        }
-        return sb.toString();
-    }
-
-    private static ChatMessage message(String role, String text) {
-        return new ChatMessage(role, StringNode.valueOf(text), null, null, null);
+    private static ModelResponse.Usage usage(RequestOutput last, int inputTokens) {
+        return ModelResponse.Usage.of(inputTokens, last == null ? 0 : last.completionTokens());
     }
 
     /** The finished response as one JSON body. */
-    private Mono<ServerResponse> whole(Shape shape, Flux<RequestOutput> outputs, int inputTokens) {
-        StringBuilder text = new StringBuilder();
+    private Mono<ServerResponse> whole(Shape shape, Flux<RequestOutput> outputs, int inputTokens,
+                                       ChatOutputParser parser) {
+        ResponseItems items = new ResponseItems((type, data) -> "", new int[1]);
         AtomicReference<RequestOutput> last = new AtomicReference<>();
         return outputs.doOnNext(out -> {
             last.set(out);
-            for (SequenceDelta d : out.deltas()) if (d.text() != null) text.append(d.text());
-        }).then(Mono.fromCallable(() -> finished(shape, last.get(), text.toString(), inputTokens)))
-                .flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
-    }
-
-    /** The response once its request ended: completed, incomplete (max_output_tokens) or cancelled (aborted). */
-    private static ModelResponse finished(Shape shape, RequestOutput last, String text, int inputTokens) {
-        FinishReason reason = last == null || last.deltas().isEmpty() ? null : last.deltas().getFirst().finishReason();
-        String status = reason == FinishReason.STOP ? "completed" : reason == FinishReason.LENGTH ? "incomplete"
-                : "cancelled";
-        return ended(shape, status, last, text, inputTokens, null);
-    }
-
-    private static ModelResponse ended(Shape shape, String status, RequestOutput last, String text, int inputTokens,
-                                       Map<String, String> error) {
-        // the message item's own status has no "cancelled" or "failed": it is then incomplete
-        String itemStatus = status.equals("completed") ? "completed" : "incomplete";
-        ModelResponse.Message message = ModelResponse.Message.of(shape.messageId(), itemStatus,
-                List.of(ModelResponse.OutputText.of(text)));
-        int outputTokens = last == null ? 0 : last.completionTokens();
-        return shape.state(status, List.of(message), ModelResponse.Usage.of(inputTokens, outputTokens), error);
+            for (SequenceDelta d : out.deltas()) if (d.text() != null) items.push(parsed(parser, d.text()));
+        }).then(Mono.fromCallable(() -> {
+            if (parser != null) items.push(parser.finish());
+            String status = status(last.get());
+            items.close(status.equals("completed") ? "completed" : "incomplete");
+            return shape.state(status, items.output(), usage(last.get(), inputTokens), null);
+        })).flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
     }
 
     /** The response as the Responses API's events, each {@code event: <type>} then its JSON. */
-    private Mono<ServerResponse> stream(Shape shape, Flux<RequestOutput> outputs, int inputTokens) {
-        AtomicInteger seq = new AtomicInteger();
-        StringBuilder text = new StringBuilder();
+    private Mono<ServerResponse> stream(Shape shape, Flux<RequestOutput> outputs, int inputTokens,
+                                        ChatOutputParser parser) {
+        int[] seq = new int[1];
+        ResponseItems items = new ResponseItems(this::event, seq);
         AtomicReference<RequestOutput> last = new AtomicReference<>();
-        String item = shape.messageId();
-        ModelResponse.Message open = ModelResponse.Message.of(item, "in_progress", List.of());
         Flux<String> head = Flux.defer(() -> Flux.just(
-                event("response.created", new ResponseEvents.Lifecycle("response.created", seq.getAndIncrement(),
+                event("response.created", new ResponseEvents.Lifecycle("response.created", seq[0]++,
                         shape.state("in_progress", List.of(), null, null))),
-                event("response.in_progress", new ResponseEvents.Lifecycle("response.in_progress",
-                        seq.getAndIncrement(), shape.state("in_progress", List.of(), null, null))),
-                event("response.output_item.added", new ResponseEvents.Item("response.output_item.added",
-                        seq.getAndIncrement(), 0, open)),
-                event("response.content_part.added", new ResponseEvents.Part("response.content_part.added",
-                        seq.getAndIncrement(), item, 0, 0, ModelResponse.OutputText.of("")))));
+                event("response.in_progress", new ResponseEvents.Lifecycle("response.in_progress", seq[0]++,
+                        shape.state("in_progress", List.of(), null, null)))));
         Flux<String> deltas = outputs.concatMap(out -> {
             last.set(out);
             List<String> events = new ArrayList<>();
             for (SequenceDelta d : out.deltas()) {
-                if (d.text() == null || d.text().isEmpty()) continue;
-                text.append(d.text());
-                events.add(event("response.output_text.delta", new ResponseEvents.TextDelta(
-                        "response.output_text.delta", seq.getAndIncrement(), item, 0, 0, d.text(), List.of())));
+                if (d.text() != null && !d.text().isEmpty()) events.addAll(items.push(parsed(parser, d.text())));
             }
             return Flux.fromIterable(events);
         });
         Flux<String> tail = Flux.defer(() -> {
-            ModelResponse done = finished(shape, last.get(), text.toString(), inputTokens);
-            ModelResponse.Message message = done.output().getFirst();
-            ModelResponse.OutputText part = message.content().getFirst();
+            List<String> events = new ArrayList<>();
+            if (parser != null) events.addAll(items.push(parser.finish()));
+            String status = status(last.get());
+            events.addAll(items.close(status.equals("completed") ? "completed" : "incomplete"));
+            ModelResponse done = shape.state(status, items.output(), usage(last.get(), inputTokens), null);
             // OpenAI's stream has no event for a cancelled response: it ends as an incomplete one would
-            String end = done.status().equals("completed") ? "response.completed" : "response.incomplete";
-            return Flux.just(
-                    event("response.output_text.done", new ResponseEvents.TextDone("response.output_text.done",
-                            seq.getAndIncrement(), item, 0, 0, part.text(), List.of())),
-                    event("response.content_part.done", new ResponseEvents.Part("response.content_part.done",
-                            seq.getAndIncrement(), item, 0, 0, part)),
-                    event("response.output_item.done", new ResponseEvents.Item("response.output_item.done",
-                            seq.getAndIncrement(), 0, message)),
-                    event(end, new ResponseEvents.Lifecycle(end, seq.getAndIncrement(), done)));
+            String end = status.equals("completed") ? "response.completed" : "response.incomplete";
+            events.add(event(end, new ResponseEvents.Lifecycle(end, seq[0]++, done)));
+            return Flux.fromIterable(events);
         });
         Flux<String> events = head.concatWith(deltas).concatWith(tail).onErrorResume(e -> {
             // OpenAI's error event, then the response failed, with what it had made: so a client's stream ends
@@ -236,14 +183,15 @@ public class ResponsesHandler {
                     : "invalid_prompt";
             Map<String, Object> event = new LinkedHashMap<>();
             event.put("type", "error");
-            event.put("sequence_number", seq.getAndIncrement());
+            event.put("sequence_number", seq[0]++);
             event.put("code", code);
             event.put("message", error.message());
             event.put("param", error.param());
-            ModelResponse failed = ended(shape, "failed", last.get(), text.toString(), inputTokens,
+            items.close("incomplete");  // the open items end as they are, in the failed response (no events)
+            ModelResponse failed = shape.state("failed", items.output(), usage(last.get(), inputTokens),
                     Map.of("code", code, "message", error.message()));
-            return Flux.just(event("error", event), event("response.failed", new ResponseEvents.Lifecycle(
-                    "response.failed", seq.getAndIncrement(), failed)));
+            return Flux.just(event("error", event),
+                    event("response.failed", new ResponseEvents.Lifecycle("response.failed", seq[0]++, failed)));
         });
         return Sse.respondWithoutDone(events);
     }

@@ -66,7 +66,7 @@ public final class UnsupportedFields {
             field("chat_template", NONE, "a per-request chat template is not accepted"));
 
     /**
-     * The Responses API's beyond text in and out: tools, stored conversations (nothing is stored here, so
+     * The Responses API's beyond text and function calls: stored conversations (nothing is stored here, so
      * there is nothing to continue or fetch), reasoning controls, structured text, other modalities.
      */
     private static final List<Field> RESPONSES_ONLY = List.of(
@@ -74,15 +74,13 @@ public final class UnsupportedFields {
             field("conversation", NONE, "responses are not stored, so no conversation can be continued"),
             field("background", FALSE, "background responses are not implemented"),
             field("prompt", NONE, "stored prompt templates are not implemented"),
-            field("tools", EMPTY_ARRAY, "tools on /v1/responses are not implemented; /v1/chat/completions has them"),
-            field("tool_choice", v -> isOneOf(v, "none", "auto"), "tools on /v1/responses are not implemented"),
             field("reasoning", EMPTY_OBJECT, "reasoning controls are not implemented"),
             field("include", EMPTY_ARRAY, "extra output data is not implemented"),
             field("top_logprobs", ZERO, "logprobs on /v1/responses are not implemented"),
             field("truncation", v -> isOneOf(v, "disabled"), "truncating the input is not implemented"),
             new Field(JsonPointer.compile("/text/format/type"), "text", v -> isOneOf(v, "text"),
                     "structured text on /v1/responses is not implemented; /v1/chat/completions has response_format"),
-            field("max_tool_calls", NONE, "tools on /v1/responses are not implemented"),
+            field("max_tool_calls", NONE, "a limit on built-in tool calls is not implemented"),
             field("stream_options", NONE, "stream options on /v1/responses are not implemented"),
             new Field(JsonPointer.compile("/text"), "text", JsonNode::isObject, "text must be an object"),
             // The other endpoints' fields this API has no place for: one reply, no structured output.

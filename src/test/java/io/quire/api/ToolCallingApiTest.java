@@ -122,6 +122,36 @@ class ToolCallingApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void aResponsesThinkingComesBackAsAReasoningItemWholeAndStreamed() throws Exception {
+        String chat = postJson("/v1/chat/completions", """
+                {"messages": [{"role": "user", "content": "Once upon a time"}], "max_tokens": 16, "temperature": 0}""")
+                .get("choices").get(0).get("message").get("reasoning_content").asString();
+        String body = """
+                {"input": "Once upon a time", "max_output_tokens": 16, "temperature": 0%s}""";
+        HttpResponse<String> whole = post("/v1/responses", body.formatted(""));
+        com.openai.models.responses.Response r = com.openai.core.ObjectMappers.jsonMapper()
+                .readValue(whole.body(), com.openai.models.responses.Response.class);
+        r.validate();
+        JsonNode item = json.readTree(whole.body()).get("output").get(0);
+        assertThat(item.get("type").asString()).isEqualTo("reasoning");
+        assertThat(item.get("content").get(0).get("text").asString()).isEqualTo(chat);
+        // stories260K never closes its thinking: the output is that reasoning alone
+        assertThat(json.readTree(whole.body()).get("output").size()).isEqualTo(1);
+
+        HttpResponse<String> streamed = post("/v1/responses", body.formatted(", \"stream\": true"));
+        StringBuilder deltas = new StringBuilder();
+        for (String e : streamed.body().split("\n\n")) {
+            JsonNode data = json.readTree(e.split("\n")[1].substring("data: ".length()));
+            com.openai.core.ObjectMappers.jsonMapper().readValue(data.toString(),
+                    com.openai.models.responses.ResponseStreamEvent.class).validate();
+            if (data.get("type").asString().equals("response.reasoning_text.delta")) {
+                deltas.append(data.get("delta").asString());
+            }
+        }
+        assertThat(deltas.toString()).isEqualTo(chat);
+    }
+
+    @Test
     void jsonOutputIsNeverTakenForThinking() throws Exception {
         // deepseek_r1 would count the whole output as thinking (it never writes </think>); JSON mode's
         // output is JSON from its first token, so it stays content.

@@ -13,8 +13,8 @@ import java.util.Map;
  * user message) or a list of messages ({@code role} and {@code content}, a string or text parts);
  * {@code instructions} come first as a system message. As vLLM's, it takes the sampling extras the
  * other endpoints take ({@code seed}, {@code stop}, {@code top_k}, {@code cache_salt}, {@code priority}
- * ...); what this API has no place for ({@code n}, beam search, structured output, prompt logprobs) and
- * its own fields for tools, stored conversations and other modalities are refused by name
+ * ...), and function tools; what this API has no place for ({@code n}, beam search, structured output, prompt logprobs) and
+ * its own fields for built-in tools, stored conversations and other modalities are refused by name
  * ({@code UnsupportedFields.RESPONSES}).
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -31,6 +31,7 @@ public record ResponsesRequest(
         Map<String, String> metadata,
         String user,
         Boolean parallelToolCalls,
+        JsonNode tools,
         JsonNode toolChoice,
         String truncation,
         // vLLM's extras, as on the other endpoints
