@@ -14,8 +14,9 @@ import java.util.List;
 /**
  * A Responses API request in the chat endpoint's terms, so the same template, tools and parsers serve
  * it: the instructions and input items as chat messages (a function call item as an assistant message
- * calling it, consecutive calls in one message; a function call output as a tool message), and the
- * API's flat function tools and tool choice in the chat shape.
+ * calling it, consecutive calls and the message before them one assistant turn; a function call output
+ * as a tool message; reasoning items skipped), and the API's flat function tools and tool choice in the
+ * chat shape.
  */
 final class ResponseInput {
     private ResponseInput() {}
@@ -23,7 +24,8 @@ final class ResponseInput {
     /** The instructions as a system message, then a string input as a user message, or the input items. */
     static List<ChatMessage> messages(ResponsesRequest r, JsonMapper json) {
         List<ChatMessage> out = new ArrayList<>();
-        if (r.instructions() != null) out.add(message("system", r.instructions()));
+        // as vLLM, empty instructions add no system message (which would replace a template's default one)
+        if (r.instructions() != null && !r.instructions().isEmpty()) out.add(message("system", r.instructions()));
         JsonNode input = r.input();
         if (input == null || input.isNull()) throw ApiException.badRequest("input", "input is required");
         if (input.isString()) {
@@ -41,10 +43,23 @@ final class ResponseInput {
             String type = item.path("type").isString() ? item.get("type").stringValue() : "message";
             if (type.equals("function_call")) {
                 if (calls == null) {
+                    // the calls of a turn that said something first join its message: one assistant turn
                     calls = json.createArrayNode();
-                    out.add(new ChatMessage("assistant", null, null, calls, null));
+                    ChatMessage before = out.isEmpty() ? null : out.getLast();
+                    boolean joins = before != null && before.role().equals("assistant") && before.toolCalls() == null;
+                    if (joins) out.removeLast();
+                    out.add(new ChatMessage("assistant", joins ? before.content() : null, null, calls, null));
                 }
                 calls.add(call(item, at, json));
+                continue;
+            }
+            if (type.equals("reasoning")) {
+                // earlier thinking, sent back with the output it came with: chat templates drop it from the
+                // history, so it adds nothing to the prompt; encrypted thinking was never made here
+                if (item.has("encrypted_content") && !item.get("encrypted_content").isNull()) {
+                    throw ApiException.badRequest("input", at + ".encrypted_content: encrypted reasoning is not"
+                            + " implemented");
+                }
                 continue;
             }
             calls = null;
@@ -53,8 +68,8 @@ final class ResponseInput {
                 case "function_call_output" -> out.add(new ChatMessage("tool",
                         StringNode.valueOf(string(item, "output", at)), null, null, string(item, "call_id", at)));
                 default -> throw ApiException.badRequest("input", at + ".type '" + type + "' is not supported by"
-                        + " this server (messages, function calls and their outputs are; reasoning items, item"
-                        + " references and built-in tools' items are not implemented)");
+                        + " this server (messages, function calls, their outputs and reasoning are; item references"
+                        + " and built-in tools' items are not implemented)");
             }
         }
         return out;

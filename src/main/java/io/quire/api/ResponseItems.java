@@ -13,8 +13,10 @@ import java.util.function.BiFunction;
  * The output items of one response as its text is parsed: reasoning, then the message, then function
  * calls, each item opened when its first text comes and closed when the next kind begins (or the
  * response ends). It hands out the stream events in order as it goes; the items it built are the
- * response's output. With nothing at all, the output is one empty message. Used by one stream or
- * whole response at a time.
+ * response's output. As vLLM: whitespace opens no message (the newline between two calls, or before
+ * the first, is no message of its own), text after a call is dropped, and without parallel tool calls
+ * only the first call is kept. With nothing at all, the output is one empty message. Used by one
+ * stream or whole response at a time.
  */
 final class ResponseItems {
     private final BiFunction<String, Object, String> event;
@@ -23,11 +25,19 @@ final class ResponseItems {
     private String reasoningId, messageId;
     private int reasoningIndex, messageIndex;
     private final StringBuilder reasoning = new StringBuilder(), content = new StringBuilder();
+    /** Whitespace that came while no message was open: shown only if text follows (or it is all there is). */
+    private final StringBuilder blank = new StringBuilder();
+    private final boolean parallel;
+    private boolean called;
 
-    /** @param event makes an event's text from its type and data; {@code seq}: the stream's counter */
-    ResponseItems(BiFunction<String, Object, String> event, int[] seq) {
+    /**
+     * @param event    makes an event's text from its type and data; {@code seq}: the stream's counter
+     * @param parallel whether several calls may be kept (parallel_tool_calls)
+     */
+    ResponseItems(BiFunction<String, Object, String> event, int[] seq, boolean parallel) {
         this.event = event;
         this.seq = seq;
+        this.parallel = parallel;
     }
 
     private int next() { return seq[0]++; }
@@ -50,14 +60,23 @@ final class ResponseItems {
             out.add(send("response.reasoning_text.delta", new ResponseEvents.ReasoningDelta(
                     "response.reasoning_text.delta", next(), reasoningId, reasoningIndex, 0, p.reasoning())));
         }
-        if (!p.content().isEmpty()) {
-            closeReasoning(out);
-            openMessage(out);
-            content.append(p.content());
-            out.add(send("response.output_text.delta", new ResponseEvents.TextDelta("response.output_text.delta",
-                    next(), messageId, messageIndex, 0, p.content(), List.of())));
+        if (!p.content().isEmpty() && !called) {
+            if (messageId == null && p.content().isBlank()) {
+                blank.append(p.content());
+            } else {
+                closeReasoning(out);
+                openMessage(out);
+                String text = blank + p.content();
+                blank.setLength(0);
+                content.append(text);
+                out.add(send("response.output_text.delta", new ResponseEvents.TextDelta(
+                        "response.output_text.delta", next(), messageId, messageIndex, 0, text, List.of())));
+            }
         }
         for (ParsedToolCall call : p.calls()) {
+            if (called && !parallel) break;
+            called = true;
+            blank.setLength(0);
             closeReasoning(out);
             closeMessage(out, "completed");
             int index = done.size();
@@ -80,6 +99,14 @@ final class ResponseItems {
     /** Closes what is open ({@code messageStatus}: the message's own status), an empty message if nothing came. */
     List<String> close(String messageStatus) {
         List<String> out = new ArrayList<>();
+        if (done.isEmpty() && !blank.isEmpty()) {
+            // whitespace was all the reply had: it is the message
+            openMessage(out);
+            content.append(blank);
+            out.add(send("response.output_text.delta", new ResponseEvents.TextDelta("response.output_text.delta",
+                    next(), messageId, messageIndex, 0, blank.toString(), List.of())));
+            blank.setLength(0);
+        }
         closeReasoning(out);
         if (done.isEmpty()) openMessage(out);
         closeMessage(out, messageStatus);

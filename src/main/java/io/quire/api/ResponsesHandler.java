@@ -62,7 +62,8 @@ public class ResponsesHandler {
     }
 
     /** What stays the same in every state of one response: its id, time and the settings it ran with. */
-    private record Shape(String id, long createdAt, ResponsesRequest request, String model, SamplingParams params) {
+    private record Shape(String id, long createdAt, ResponsesRequest request, String model, SamplingParams params,
+                         boolean parallel) {
         /**
          * The response in {@code status}: {@code incomplete} says why ({@code max_output_tokens}, the only
          * reason that applies here); {@code error} only when {@code failed}.
@@ -103,7 +104,7 @@ public class ResponsesHandler {
         }
         Supplier<ChatOutputParser> parser = parsers.forRequest(tools, true, false);
         String id = OpenAiFormat.newId("resp_");
-        Shape shape = new Shape(id, OpenAiFormat.nowSeconds(), r, engine.modelName(), params);
+        Shape shape = new Shape(id, OpenAiFormat.nowSeconds(), r, engine.modelName(), params, tools.parallel());
         int priority = r.priority() == null ? 0 : r.priority();
         SamplingParams sampling = params;
         Flux<RequestOutput> submitted = StructuredOutputs.submit(constraint, () -> NAMES.submit(() ->
@@ -133,7 +134,7 @@ public class ResponsesHandler {
     /** The finished response as one JSON body. */
     private Mono<ServerResponse> whole(Shape shape, Flux<RequestOutput> outputs, int inputTokens,
                                        ChatOutputParser parser) {
-        ResponseItems items = new ResponseItems((type, data) -> "", new int[1]);
+        ResponseItems items = new ResponseItems((type, data) -> "", new int[1], shape.parallel());
         AtomicReference<RequestOutput> last = new AtomicReference<>();
         return outputs.doOnNext(out -> {
             last.set(out);
@@ -150,7 +151,7 @@ public class ResponsesHandler {
     private Mono<ServerResponse> stream(Shape shape, Flux<RequestOutput> outputs, int inputTokens,
                                         ChatOutputParser parser) {
         int[] seq = new int[1];
-        ResponseItems items = new ResponseItems(this::event, seq);
+        ResponseItems items = new ResponseItems(this::event, seq, shape.parallel());
         AtomicReference<RequestOutput> last = new AtomicReference<>();
         Flux<String> head = Flux.defer(() -> Flux.just(
                 event("response.created", new ResponseEvents.Lifecycle("response.created", seq[0]++,
@@ -187,7 +188,9 @@ public class ResponsesHandler {
             event.put("code", code);
             event.put("message", error.message());
             event.put("param", error.param());
+            int at = seq[0];
             items.close("incomplete");  // the open items end as they are, in the failed response (no events)
+            seq[0] = at;
             ModelResponse failed = shape.state("failed", items.output(), usage(last.get(), inputTokens),
                     Map.of("code", code, "message", error.message()));
             return Flux.just(event("error", event),

@@ -283,7 +283,9 @@ class ResponsesApiTest extends Stories260KServerTest {
                 {"\"tools\": [{\"type\": \"function\", \"name\": \"f\"}]", "tool_choice"},
                 {"\"tools\": [{\"type\": \"function\", \"name\": \"f\"}], \"tool_choice\": {\"type\": \"file_search\"}",
                         "tool_choice"},
-                {"\"input\": [{\"type\": \"reasoning\", \"id\": \"rs_1\", \"summary\": []}]", "input"},
+                {"\"input\": [{\"type\": \"reasoning\", \"id\": \"rs_1\", \"summary\": [],"
+                        + " \"encrypted_content\": \"x\"}]", "input"},
+                {"\"input\": [{\"type\": \"item_reference\", \"id\": \"msg_1\"}]", "input"},
                 {"\"text\": {\"format\": {\"type\": \"json_object\"}}", "text"},
                 {"\"input\": [{\"type\": \"function_call_output\", \"call_id\": \"c\"}]", "input"},
                 {"\"input\": [{\"role\": \"user\", \"content\": [{\"type\": \"input_image\", \"image_url\": \"x\"}]}]",

@@ -152,6 +152,42 @@ class ToolCallingApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void aResponsesOwnOutputCanBeSentBackAsInput() throws Exception {
+        // under deepseek_r1 stories260K's output is one reasoning item: the usual loop sends it back
+        JsonNode first = postJson("/v1/responses", """
+                {"input": [{"role": "user", "content": "Once upon a time"}], "max_output_tokens": 8,
+                 "temperature": 0}""");
+        tools.jackson.databind.node.ArrayNode input = json.createArrayNode();
+        input.addObject().put("role", "user").put("content", "Once upon a time");
+        first.get("output").forEach(input::add);
+        input.addObject().put("role", "user").put("content", "Go on");
+        HttpResponse<String> next = post("/v1/responses",
+                "{\"input\": " + input + ", \"max_output_tokens\": 8, \"temperature\": 0}");
+        assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
+    }
+
+    @Test
+    void aFailedResponseStreamsSequenceNumbersRunWithoutGaps() throws Exception {
+        // with a reasoning item open when it fails: closing it for the failed response sends nothing
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicInteger steps = new java.util.concurrent.atomic.AtomicInteger();
+        engine.addKvReportListener(report -> {
+            if (!armed.get() || report.sequences().isEmpty() || steps.incrementAndGet() < 3) return;
+            armed.set(false);
+            throw new ResponsesApiTest.InjectedFailure();
+        });
+        HttpResponse<String> r = post("/v1/responses", """
+                {"input": "Once upon a time", "max_output_tokens": 200, "stream": true}""");
+        armed.set(false);
+        String[] events = r.body().split("\n\n");
+        for (int i = 0; i < events.length; i++) {
+            JsonNode data = json.readTree(events[i].split("\n")[1].substring("data: ".length()));
+            assertThat(data.get("sequence_number").asInt()).as(data.toString()).isEqualTo(i);
+            if (i == events.length - 1) assertThat(data.get("type").asString()).isEqualTo("response.failed");
+        }
+    }
+
+    @Test
     void jsonOutputIsNeverTakenForThinking() throws Exception {
         // deepseek_r1 would count the whole output as thinking (it never writes </think>); JSON mode's
         // output is JSON from its first token, so it stays content.
