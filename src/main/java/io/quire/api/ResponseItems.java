@@ -54,7 +54,9 @@ final class ResponseItems {
                 reasoningIndex = done.size();
                 done.add(null);  // its place, filled when it closes
                 out.add(send("response.output_item.added", new ResponseEvents.Item("response.output_item.added",
-                        next(), reasoningIndex, ModelResponse.Reasoning.of(reasoningId, null))));
+                        next(), reasoningIndex, ModelResponse.Reasoning.of(reasoningId, null, "in_progress"))));
+                out.add(send("response.content_part.added", new ResponseEvents.Part("response.content_part.added",
+                        next(), reasoningId, reasoningIndex, 0, ModelResponse.ReasoningText.of(""))));
             }
             reasoning.append(p.reasoning());
             out.add(send("response.reasoning_text.delta", new ResponseEvents.ReasoningDelta(
@@ -144,9 +146,11 @@ final class ResponseItems {
 
     private void closeReasoning(List<String> out) {
         if (reasoningId == null) return;
-        ModelResponse.Reasoning item = ModelResponse.Reasoning.of(reasoningId, reasoning.toString());
+        ModelResponse.Reasoning item = ModelResponse.Reasoning.of(reasoningId, reasoning.toString(), "completed");
         out.add(send("response.reasoning_text.done", new ResponseEvents.ReasoningDone("response.reasoning_text.done",
                 next(), reasoningId, reasoningIndex, 0, reasoning.toString())));
+        out.add(send("response.content_part.done", new ResponseEvents.Part("response.content_part.done", next(),
+                reasoningId, reasoningIndex, 0, item.content().getFirst())));
         out.add(send("response.output_item.done", new ResponseEvents.Item("response.output_item.done", next(),
                 reasoningIndex, item)));
         done.set(reasoningIndex, item);

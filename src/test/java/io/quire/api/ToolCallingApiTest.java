@@ -140,6 +140,7 @@ class ToolCallingApiTest extends Stories260KServerTest {
 
         HttpResponse<String> streamed = post("/v1/responses", body.formatted(", \"stream\": true"));
         StringBuilder deltas = new StringBuilder();
+        List<String> parts = new java.util.ArrayList<>();
         for (String e : streamed.body().split("\n\n")) {
             JsonNode data = json.readTree(e.split("\n")[1].substring("data: ".length()));
             com.openai.core.ObjectMappers.jsonMapper().readValue(data.toString(),
@@ -147,8 +148,14 @@ class ToolCallingApiTest extends Stories260KServerTest {
             if (data.get("type").asString().equals("response.reasoning_text.delta")) {
                 deltas.append(data.get("delta").asString());
             }
+            if (data.get("type").asString().startsWith("response.content_part.")) {
+                parts.add(data.get("type").asString() + " " + data.get("part").get("type").asString());
+            }
         }
         assertThat(deltas.toString()).isEqualTo(chat);
+        // the reasoning item's text part is added and done as a message's is (vLLM sends both too)
+        assertThat(parts).containsExactly("response.content_part.added reasoning_text",
+                "response.content_part.done reasoning_text");
     }
 
     @Test

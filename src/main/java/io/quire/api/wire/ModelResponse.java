@@ -43,9 +43,11 @@ public record ModelResponse(String id, String object, long createdAt, String sta
     }
 
     /** A reasoning item: the thinking a reasoning parser split off, as one {@code reasoning_text} part. */
-    public record Reasoning(String type, String id, List<Object> summary, List<ReasoningText> content) {
-        public static Reasoning of(String id, String text) {
-            return new Reasoning("reasoning", id, List.of(), text == null ? List.of() : List.of(ReasoningText.of(text)));
+    public record Reasoning(String type, String id, List<Object> summary, List<ReasoningText> content,
+                            String status) {
+        public static Reasoning of(String id, String text, String status) {
+            return new Reasoning("reasoning", id, List.of(), text == null ? List.of() : List.of(ReasoningText.of(text)),
+                    status);
         }
     }
 

@@ -41,10 +41,10 @@ public final class ResponseEvents {
     public record ArgumentsDone(String type, int sequenceNumber, String itemId, int outputIndex, String name,
                                 String arguments) {}
 
-    /** response.content_part.added and .done. */
+    /** response.content_part.added and .done: a message's output_text part, or a reasoning_text part. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Part(String type, int sequenceNumber, String itemId, int outputIndex, int contentIndex,
-                       ModelResponse.OutputText part) {}
+                       Object part) {}
 
     /** response.output_text.delta. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
