@@ -60,6 +60,15 @@ record RequestedTools(List<Object> forTemplate, Map<String, JsonNode> parameters
             }
         }
         ToolChoice choice = choice(toolChoice, parameters);
+        if (choice.mode() == ToolChoice.Mode.NAMED) {
+            // the output is held to this schema, so a call comes out only if it describes an object
+            JsonNode type = parameters.get(choice.function()).get("type");
+            if (type != null && !(type.isString() && type.stringValue().equals("object"))) {
+                throw ApiException.badRequest("tool_choice", "tool_choice names function '" + choice.function()
+                        + "', whose parameters are not an object schema (type " + type + "): a call's arguments"
+                        + " are an object");
+            }
+        }
         boolean parallel = parallelToolCalls == null || parallelToolCalls;
         if (parameters.isEmpty() && choice.mode() == ToolChoice.Mode.NONE) return NONE;
         return new RequestedTools(List.copyOf(forTemplate), Map.copyOf(parameters), choice, parallel);

@@ -1,5 +1,6 @@
 package io.quire.api;
 
+import io.quire.api.template.ChatTemplateException;
 import io.quire.api.tools.ChatOutputParser;
 import io.quire.api.tools.ForcedToolCalls;
 import io.quire.api.tools.ParsedText;
@@ -89,7 +90,7 @@ public class ResponsesHandler {
         OpenAiFormat.checkModel(r.model(), engine.modelName());
         RequestedTools tools = RequestedTools.of(ResponseInput.chatTools(r.tools(), json),
                 ResponseInput.chatToolChoice(r.toolChoice(), json), r.parallelToolCalls(), json);
-        String rendered = prompts.render(ResponseInput.messages(r, json), tools.forTemplate(), true, Map.of());
+        String rendered = rendered(r, tools);
         int[] tokens = prompts.tokenize(rendered, true);
         SamplingParams params = SamplingParamsMapper.toParams(r, r.maxOutputTokens(), null,
                 engine.defaultParams(r.maxOutputTokens()))
@@ -114,6 +115,18 @@ public class ResponsesHandler {
         ChatOutputParser p = parser == null ? null : parser.get();
         return Boolean.TRUE.equals(r.stream()) ? stream(shape, outputs, tokens.length, p)
                 : whole(shape, outputs, tokens.length, p);
+    }
+
+    /** The chat template's rendering of the input; its refusals name {@code input}, this API's field. */
+    private String rendered(ResponsesRequest r, RequestedTools tools) {
+        try {
+            return prompts.render(ResponseInput.messages(r, json), tools.forTemplate(), true, Map.of());
+        } catch (ChatTemplateException e) {
+            throw ApiException.badRequest("input", "chat template: " + e.getMessage());
+        } catch (ApiException e) {
+            if (!"messages".equals(e.param())) throw e;
+            throw new ApiException(e.status(), "input", e.getMessage().replace("messages", "input"));
+        }
     }
 
     /** A delta's text through the parser (or as it is, without one). */

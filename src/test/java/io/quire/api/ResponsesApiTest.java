@@ -286,6 +286,10 @@ class ResponsesApiTest extends Stories260KServerTest {
                 {"\"input\": [{\"type\": \"reasoning\", \"id\": \"rs_1\", \"summary\": [],"
                         + " \"encrypted_content\": \"x\"}]", "input"},
                 {"\"input\": [{\"type\": \"item_reference\", \"id\": \"msg_1\"}]", "input"},
+                // only earlier thinking: no message left for the template
+                {"\"input\": [{\"type\": \"reasoning\", \"id\": \"rs_1\", \"summary\": []}]", "input"},
+                {"\"tools\": [{\"type\": \"function\", \"name\": \"f\", \"parameters\": {\"type\": \"string\"}}],"
+                        + " \"tool_choice\": {\"type\": \"function\", \"name\": \"f\"}", "tool_choice"},
                 {"\"text\": {\"format\": {\"type\": \"json_object\"}}", "text"},
                 {"\"input\": [{\"type\": \"function_call_output\", \"call_id\": \"c\"}]", "input"},
                 {"\"input\": [{\"role\": \"user\", \"content\": [{\"type\": \"input_image\", \"image_url\": \"x\"}]}]",

@@ -66,6 +66,9 @@ class ToolCallingApiTest extends Stories260KServerTest {
                 new Case("\"tools\": " + TOOLS + ", \"tool_choice\": \"sometimes\"", "tool_choice",
                         "tool_choice must be"),
                 new Case("\"tool_choice\": \"required\"", "tool_choice", "tool_choice \"required\" needs tools"),
+                new Case("\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\", \"parameters\":"
+                        + " {\"type\": \"string\"}}}], \"tool_choice\": {\"type\": \"function\", \"function\":"
+                        + " {\"name\": \"f\"}}", "tool_choice", "not an object schema"),
                 new Case("\"functions\": [{\"name\": \"f\"}]", "functions", "send 'tools'"))) {
             HttpResponse<String> r = post("/v1/chat/completions", """
                     {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, %s}""".formatted(c.fields()));
