@@ -93,7 +93,7 @@ public class ChatCompletionsHandler {
         SentFieldNames names = SentFieldNames.chat(r.maxCompletionTokens() != null);
         Flux<RequestOutput> submitted = StructuredOutputs.submit(constraint,
                 () -> names.submit(() -> engine.generate(List.of(id), List.of(tokens), constrained,
-                        r.cacheSalt(), r.priority() == null ? 0 : r.priority()).getFirst()));
+                        r.cacheSalt(), r.priorityOrZero()).getFirst()));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), constrained.n());
         ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
                 logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),

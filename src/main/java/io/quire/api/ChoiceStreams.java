@@ -15,6 +15,7 @@ import tools.jackson.databind.json.JsonMapper;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.function.BiFunction;
 
 /**
  * The engine outputs of one HTTP request as OpenAI choices, for both completion endpoints: one
@@ -52,7 +53,7 @@ final class ChoiceStreams {
     Mono<ServerResponse> stream(JsonMapper json, boolean includeUsage, int[] promptTokens, ChoiceFormat format) {
         RequestOutput[] last = new RequestOutput[outputs.size()];
         int[] made = new int[outputs.size() * n];
-        java.util.function.BiFunction<Integer, Object, Object> usage = promptTokens == null ? (c, chunk) -> chunk
+        BiFunction<Integer, Object, Object> usage = promptTokens == null ? (c, chunk) -> chunk
                 : (c, chunk) -> format.withUsage(chunk, Usage.of(promptTokens[c / n], made[c]));
         List<Flux<String>> perPrompt = new ArrayList<>(outputs.size());
         for (int p = 0; p < outputs.size(); p++) {

@@ -86,7 +86,7 @@ public class CompletionsHandler {
         // All prompts are queued or none.
         List<Flux<RequestOutput>> submitted = StructuredOutputs.submit(constraint,
                 () -> SentFieldNames.COMPLETIONS.submit(() -> engine.generate(ids, tokens, sampling, r.cacheSalt(),
-                        r.priority() == null ? 0 : r.priority())));
+                        r.priorityOrZero())));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, ids, submitted, params.n());
         ChoiceFormat format = new CompletionChoiceFormat(id, created, engine.modelName(), texts, tokens, params.n(),
                 new CompletionChoiceFormat.Shown(echo, promptOnly, Boolean.TRUE.equals(r.returnTokenIds())),

@@ -106,10 +106,9 @@ public class ResponsesHandler {
         Supplier<ChatOutputParser> parser = parsers.forRequest(tools, true, false);
         String id = OpenAiFormat.newId("resp_");
         Shape shape = new Shape(id, OpenAiFormat.nowSeconds(), r, engine.modelName(), params, tools.parallel());
-        int priority = r.priority() == null ? 0 : r.priority();
         SamplingParams sampling = params;
         Flux<RequestOutput> submitted = StructuredOutputs.submit(constraint, () -> NAMES.submit(() ->
-                engine.generate(List.of(id), List.of(tokens), sampling, r.cacheSalt(), priority).getFirst()));
+                engine.generate(List.of(id), List.of(tokens), sampling, r.cacheSalt(), r.priorityOrZero()).getFirst()));
         EngineRequestScope.of(request, engine).register(List.of(id));
         Flux<RequestOutput> outputs = submitted.publishOn(Schedulers.parallel());
         ChatOutputParser p = parser == null ? null : parser.get();

@@ -50,7 +50,6 @@ final class EngineCore implements AutoCloseable {
     private final int maxModelLen;
     private final int maxNumSeqs;
     private final KvAllocationPolicy allocationPolicy;
-    private final SchedulingPolicy schedulingPolicy;
     /** Structured output: constraints compiled for this model's vocabulary, cached (callers' threads). */
     private final ConstraintCompiler constraints;
     private long numSteps;
@@ -73,7 +72,6 @@ final class EngineCore implements AutoCloseable {
         runner.checkAgrees(kv);
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxNumBatchedTokens(), kv, config.preemptionMode(),
                 config.kvAllocationPolicy(), maxModelLen, config.schedulingPolicy());
-        this.schedulingPolicy = config.schedulingPolicy();
         StopChecker stops = new StopChecker(Set.copyOf(model.tokenizer().endOfGenerationIds()), maxModelLen);
         this.outputs = new OutputProcessor(model.tokenizer(), stops);
         this.tokens = new TokenProcessor(stops, outputs, scheduler, metrics);
@@ -112,7 +110,7 @@ final class EngineCore implements AutoCloseable {
     Request newRequest(String id, int[] prompt, SamplingParams params, String cacheSalt, int priority) {
         if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
         int maxTokens = RequestValidator.validate(prompt, params, vocabSize, maxModelLen);
-        if (priority != 0 && schedulingPolicy != SchedulingPolicy.PRIORITY) {
+        if (priority != 0 && scheduler.policy() != SchedulingPolicy.PRIORITY) {
             // vLLM's words
             throw new InvalidRequestException("priority", "Got priority " + priority
                     + " but Priority scheduling is not enabled.");

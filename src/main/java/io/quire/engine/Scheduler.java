@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Decides what runs each step, as vLLM v1's scheduler does: there are no separate prefill and
@@ -96,15 +97,18 @@ public final class Scheduler {
         if (requests.putIfAbsent(request.requestId(), request) != null) {
             throw new IllegalStateException("request " + request.requestId() + " is already scheduled");
         }
-        if (policy == SchedulingPolicy.PRIORITY) waiting.addAll(placeInWaiting(request), request.live);
+        if (policy == SchedulingPolicy.PRIORITY) waiting.addAll(placeIn(waiting, s -> s, request), request.live);
         else waiting.addAll(request.live);
     }
 
-    /** Where a request's sequences go in the waiting queue under PRIORITY: before the first request after it. */
-    private int placeInWaiting(Request request) {
+    /**
+     * Where a request goes in the waiting or swapped queue under PRIORITY: before the first entry
+     * ({@code member} gives a sequence of it) whose request comes after it.
+     */
+    private <T> int placeIn(List<T> queue, Function<T, Sequence> member, Request request) {
         int i = 0;
-        for (Sequence s : waiting) {
-            if (requestOf(s).after(request)) return i;
+        for (T entry : queue) {
+            if (requestOf(member.apply(entry)).after(request)) return i;
             i++;
         }
         return i;
@@ -155,6 +159,9 @@ public final class Scheduler {
     }
 
     public boolean hasWork() { return !running.isEmpty() || !waiting.isEmpty() || !swapped.isEmpty(); }
+
+    /** The order requests are served in. */
+    public SchedulingPolicy policy() { return policy; }
 
     public long numPreemptions() { return numPreemptions; }
 
@@ -402,8 +409,9 @@ public final class Scheduler {
         numPreemptions++;
         if (swap && kv.swapOut(ids(members))) {
             for (Sequence m : members) m.markSwapped();
-            if (policy == SchedulingPolicy.PRIORITY) swapped.add(placeInSwapped(req), new ArrayList<>(members));
-            else swapped.addLast(new ArrayList<>(members));
+            List<Sequence> group = new ArrayList<>(members);
+            if (policy == SchedulingPolicy.PRIORITY) swapped.add(placeIn(swapped, List::getFirst, req), group);
+            else swapped.addLast(group);
             log.info("Preempted request {} by swapping out {} sequences ({} preemptions in total): "
                     + "KV cache full, {} running", req.requestId(), members.size(), numPreemptions, running.size());
             return;
@@ -432,18 +440,8 @@ public final class Scheduler {
             m.resetForRecompute();
             req.pending.remove(m);
         }
-        if (policy == SchedulingPolicy.PRIORITY) waiting.addAll(placeInWaiting(req), members);
+        if (policy == SchedulingPolicy.PRIORITY) waiting.addAll(placeIn(waiting, s -> s, req), members);
         else waiting.addAll(0, members);
-    }
-
-    /** Where a preempted request goes in the swapped queue under PRIORITY: before the first request after it. */
-    private int placeInSwapped(Request request) {
-        int i = 0;
-        for (List<Sequence> seqs : swapped) {
-            if (requestOf(seqs.getFirst()).after(request)) return i;
-            i++;
-        }
-        return i;
     }
 
     /**

@@ -58,6 +58,9 @@ public interface SamplingFields {
 
     default boolean streaming() { return Boolean.TRUE.equals(stream()); }
 
+    /** The priority the engine gets: 0 when none was sent. */
+    default int priorityOrZero() { return priority() == null ? 0 : priority(); }
+
     default boolean includeUsage() { return streamOptions() != null && streamOptions().usage(); }
 
     default boolean continuousUsage() { return streamOptions() != null && streamOptions().continuousUsage(); }
