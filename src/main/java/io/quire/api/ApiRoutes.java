@@ -19,12 +19,13 @@ public class ApiRoutes {
 
     @Bean
     public RouterFunction<ServerResponse> openAiRoutes(CompletionsHandler completions, ChatCompletionsHandler chat,
-                                                       ResponsesHandler responses, ModelsHandler models,
-                                                       TokenizeHandler tokenizer) {
+                                                       ResponsesHandler responses, EmbeddingsHandler embeddings,
+                                                       ModelsHandler models, TokenizeHandler tokenizer) {
         return route()
                 .POST("/v1/completions", completions::complete)
                 .POST("/v1/chat/completions", chat::complete)
                 .POST("/v1/responses", responses::respond)
+                .POST("/v1/embeddings", embeddings::embed)
                 .GET("/v1/models", models::list)
                 .GET("/v1/models/{id}", models::get)
                 .GET("/health", models::health)
@@ -33,7 +34,7 @@ public class ApiRoutes {
                 .POST("/detokenize", tokenizer::detokenize)
                 // A known path with the wrong method is a 405, not a 404.
                 .route(path("/v1/completions").or(path("/v1/chat/completions")).or(path("/v1/responses"))
-                                .or(path("/tokenize")).or(path("/detokenize")),
+                                .or(path("/v1/embeddings")).or(path("/tokenize")).or(path("/detokenize")),
                         r -> Mono.error(new MethodNotAllowedException(r.method(), Set.of(HttpMethod.POST))))
                 .route(path("/v1/models").or(path("/v1/models/{id}")).or(path("/health")).or(path("/version")),
                         r -> Mono.error(new MethodNotAllowedException(r.method(), Set.of(HttpMethod.GET))))

@@ -12,6 +12,7 @@ import io.quire.model.LanguageModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -47,6 +48,8 @@ final class EngineCore implements AutoCloseable {
     private final EngineMetrics metrics;
     private final Consumer<Request> onFirstScheduled;
     private final int vocabSize;
+    /** Floats of a final hidden state (an embedding). */
+    private final int hiddenSize;
     private final int maxModelLen;
     private final int maxNumSeqs;
     private final KvAllocationPolicy allocationPolicy;
@@ -80,6 +83,7 @@ final class EngineCore implements AutoCloseable {
         this.metrics = metrics;
         this.onFirstScheduled = onFirstScheduled;
         this.vocabSize = model.config().vocabSize();
+        this.hiddenSize = model.config().dim();
         this.maxModelLen = maxModelLen;
         this.maxNumSeqs = config.maxNumSeqs();
         this.allocationPolicy = config.kvAllocationPolicy();
@@ -129,6 +133,35 @@ final class EngineCore implements AutoCloseable {
             }
         }
         return new Request(id, prompt, params, maxTokens, System.nanoTime(), cacheSalt, constraint, priority);
+    }
+
+    /**
+     * Validates one prompt of an embedding submission and makes its request: the prompt runs as any
+     * other's (chunks, prefix cache, priority) with one greedy token after it that nobody sees, and the
+     * request's last output carries the prompt's last final hidden state. The prompt may fill the whole
+     * context, as vLLM allows for embeddings: that token is sampled but never runs.
+     */
+    Request newEmbeddingRequest(String id, int[] prompt, String cacheSalt, int priority) {
+        if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
+        if (!runner.computesHiddenStates()) {
+            throw new InvalidRequestException("input", "Embeddings are not computed on this device.");
+        }
+        if (prompt != null && prompt.length > maxModelLen) {
+            // vLLM's words
+            throw new InvalidRequestException("input", "This model's maximum context length is " + maxModelLen
+                    + " tokens. However, you requested " + prompt.length + " tokens in the input for embedding"
+                    + " generation. Please reduce the length of the input.");
+        }
+        if (priority != 0 && scheduler.policy() != SchedulingPolicy.PRIORITY) {
+            throw new InvalidRequestException("priority", "Got priority " + priority
+                    + " but Priority scheduling is not enabled.");
+        }
+        SamplingParams params = SamplingParams.greedy(1);
+        RequestValidator.validate(prompt, params, vocabSize, maxModelLen + 1);
+        RequestValidator.validateSequences(prompt.length, 1, params, maxNumSeqs, kv, allocationPolicy, maxModelLen);
+        Request r = new Request(id, prompt, params, 1, System.nanoTime(), cacheSalt, null, priority);
+        r.pooling = true;
+        return r;
     }
 
     /** Admits a new request: its text starts, its sequence joins the waiting queue. */
@@ -192,7 +225,7 @@ final class EngineCore implements AutoCloseable {
         float[][] logits;
         boolean[] everyToken = promptLogprobs.wanted(plan);
         try {
-            logits = runner.execute(plan, kv, everyToken, promptLogprobs::accept);
+            logits = runner.execute(plan, kv, everyToken, promptLogprobs::accept, embeddings(plan));
             // before the sampler, which may change a row
             if (everyToken != null) promptLogprobs.acceptLast(plan, everyToken, logits);
         } catch (Throwable t) {
@@ -204,6 +237,33 @@ final class EngineCore implements AutoCloseable {
         Map<Request, List<SequenceDelta>> deltas = tokens.process(plan, logits, (r, t) -> fail(r, t, failed));
         metrics.recordPromptTokens(plan);
         return new StepResult(deltas, failed, true);
+    }
+
+    /**
+     * Where the step's last hidden states go when an embedding request's prompt ends in it (null: none
+     * does): that request keeps a copy of its sequence's row. A prompt ends in one step, chunked or not.
+     */
+    private LanguageModel.HiddenStates embeddings(SchedulerOutput plan) {
+        boolean[] ends = null;
+        List<ScheduledSequence> scheduled = plan.scheduled();
+        for (int i = 0; i < scheduled.size(); i++) {
+            ScheduledSequence ss = scheduled.get(i);
+            Sequence seq = ss.sequence();
+            Request r = scheduler.requestOf(seq);
+            if (r.pooling && r.embedding == null && ss.start() + ss.numNewTokens() == seq.numPromptTokens()) {
+                if (ends == null) ends = new boolean[scheduled.size()];
+                ends[i] = true;
+            }
+        }
+        if (ends == null) return null;
+        boolean[] wanted = ends;
+        int dim = hiddenSize;
+        return (s, hidden, offset) -> {
+            if (wanted[s]) {
+                scheduler.requestOf(scheduled.get(s).sequence()).embedding = Arrays.copyOfRange(hidden, offset,
+                        offset + dim);
+            }
+        };
     }
 
     /** Fails every live request (the engine loop hit a bug): their blocks are freed, their Flux errors. */

@@ -50,6 +50,21 @@ public interface GenerationService {
                                        String cacheSalt, int priority);
 
     /**
+     * Queues one client request's inputs for embeddings (vLLM's pooling with the last token), all or
+     * none: each Flux ends with an output whose {@link RequestOutput#embedding} is its prompt's last
+     * final hidden state, not normalized. Aborting and errors are as for {@link #generate}.
+     *
+     * @throws InvalidRequestException    an input is invalid, longer than the context, or the device
+     *                                    cannot give hidden states
+     * @throws EngineOverloadedException  the waiting queue is full now (nothing was queued)
+     * @throws EngineStoppedException     the engine is shutting down
+     */
+    default List<Flux<RequestOutput>> embed(List<String> requestIds, List<int[]> prompts, String cacheSalt,
+                                            int priority) {
+        throw new InvalidRequestException("input", "This server does not compute embeddings.");
+    }
+
+    /**
      * Aborts a request, whatever its state (queued, prefilling, decoding): within one engine step its
      * blocks are freed and its Flux ends with an ABORT output. False when it is not active (done,
      * or never submitted).

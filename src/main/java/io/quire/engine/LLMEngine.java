@@ -158,17 +158,33 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
         List<Request> requests = IntStream.range(0, prompts.size())
                 .mapToObj(i -> core.newRequest(requestIds.get(i), prompts.get(i), params, cacheSalt, priority))
                 .toList();
-        waiting.reserve(requests.size() * params.width()); // all of the submission, or none
+        return submit(requests, params.width());
+    }
+
+    @Override
+    public List<Flux<RequestOutput>> embed(List<String> requestIds, List<int[]> prompts, String cacheSalt,
+                                           int priority) {
+        if (shutdown || draining) throw new EngineStoppedException();
+        if (requestIds.size() != prompts.size()) throw new IllegalArgumentException("one request id per prompt");
+        List<Request> requests = IntStream.range(0, prompts.size())
+                .mapToObj(i -> core.newEmbeddingRequest(requestIds.get(i), prompts.get(i), cacheSalt, priority))
+                .toList();
+        return submit(requests, 1);
+    }
+
+    /** Queues validated requests of {@code width} sequences each, all or none. */
+    private List<Flux<RequestOutput>> submit(List<Request> requests, int width) {
+        waiting.reserve(requests.size() * width); // all of the submission, or none
         List<Flux<RequestOutput>> fluxes = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
             Request request = requests.get(i);
             if (active.putIfAbsent(request.requestId(), request) != null) {
                 // Withdraw what this submission queued already: all or none.
                 for (Request queued : requests.subList(0, i)) abort(queued);
-                waiting.release((requests.size() - i) * params.width());
+                waiting.release((requests.size() - i) * width);
                 throw new InvalidRequestException(null, "Request id " + request.requestId() + " is already in use.");
             }
-            request.waitingSlots = params.width();
+            request.waitingSlots = width;
             Sinks.Many<RequestOutput> sink = Sinks.many().unicast().onBackpressureBuffer();
             sinks.put(request, sink);
             incoming.add(request);

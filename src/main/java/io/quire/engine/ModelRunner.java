@@ -127,22 +127,29 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
     /** Whether the model can give every token's logits, not only each sequence's last one's. */
     boolean computesEveryTokenLogits() { return model.computesEveryTokenLogits(); }
 
+    /** Whether the model can give each sequence's last final hidden state (embeddings). */
+    boolean computesHiddenStates() { return model.computesHiddenStates(); }
+
     /** Runs the scheduled sequences through the model: the logits of each one's last new token, in order. */
     float[][] execute(SchedulerOutput out, KvCacheManager blocks) {
-        return execute(out, blocks, null, null);
+        return execute(out, blocks, null, null, null);
     }
 
     /**
      * As {@link #execute(SchedulerOutput, KvCacheManager)}, and hands {@code sink} every earlier position's
-     * logits of the sequences {@code everyToken} marks (null: none).
+     * logits of the sequences {@code everyToken} marks (null: none), and {@code hidden} (null: none) each
+     * scheduled sequence's last final hidden state, by its index in the step.
      */
-    float[][] execute(SchedulerOutput out, KvCacheManager blocks, boolean[] everyToken, PositionLogits sink) {
+    float[][] execute(SchedulerOutput out, KvCacheManager blocks, boolean[] everyToken, PositionLogits sink,
+            LanguageModel.HiddenStates hidden) {
         ForwardBatch batch = buildBatch(out, blocks, everyToken);
-        float[][] logits = everyToken == null ? model.forward(batch, kvCache)
-                : model.forward(batch, kvCache, (s, t, row) -> {
-                    ScheduledSequence ss = out.scheduled().get(s);
-                    sink.accept(ss, ss.start() + t - batch.queryStart()[s], row);
-                });
+        LanguageModel.TokenLogits tokenSink = everyToken == null ? null : (s, t, row) -> {
+            ScheduledSequence ss = out.scheduled().get(s);
+            sink.accept(ss, ss.start() + t - batch.queryStart()[s], row);
+        };
+        float[][] logits = hidden != null ? model.forward(batch, kvCache, tokenSink, hidden)
+                : everyToken != null ? model.forward(batch, kvCache, tokenSink)
+                : model.forward(batch, kvCache);
         if (logits.length != out.scheduled().size()) {
             throw new IllegalStateException("model returned logits for " + logits.length + " sequences, expected "
                     + out.scheduled().size());

@@ -122,7 +122,8 @@ final class OutputProcessor {
     /** One step's output of a request (final when the request is finished). */
     static RequestOutput output(Request req, List<SequenceDelta> deltas) {
         return new RequestOutput(req.requestId(), List.copyOf(deltas), req.numPromptTokens(),
-                req.completionTokens(), req.isFinished(), req.takePromptLogprobs());
+                req.completionTokens(), req.isFinished(), req.takePromptLogprobs(),
+                req.isFinished() ? req.embedding : null);
     }
 
     /** Forgets a request's sequences (it finished, was aborted or failed). */

@@ -45,6 +45,13 @@ public final class Request {
     /** Prompt logprobs so far, entry i for prompt token i + 1 ({@link PromptLogprobs}); null: not asked for. */
     final List<PromptLogprob> promptLogprobs;
     private boolean promptLogprobsSent;
+    /**
+     * Whether the request asks for its prompt's embedding (its last token's final hidden state) rather
+     * than text: it runs its prompt and one greedy token nobody sees. Set before it is queued.
+     */
+    boolean pooling;
+    /** The embedding once the prompt's last token has run ({@link EngineCore}); null until then. */
+    float[] embedding;
     boolean forked;
     private boolean finished;
     private FinishReason finishReason;

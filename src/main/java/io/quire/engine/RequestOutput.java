@@ -9,9 +9,16 @@ import java.util.List;
  * @param promptTokens     tokens in the prompt
  * @param completionTokens tokens generated so far, over all sequences
  * @param promptLogprobs   in the request's first output, when asked for: prompt token i + 1's logprob at i
+ * @param embedding        in an embedding request's last output ({@link GenerationService#embed}): its prompt's
+ *                         last final hidden state, as the model computed it (not normalized); else null
  */
 public record RequestOutput(String requestId, List<SequenceDelta> deltas, int promptTokens, int completionTokens,
-                            boolean finished, List<PromptLogprob> promptLogprobs) {
+                            boolean finished, List<PromptLogprob> promptLogprobs, float[] embedding) {
+
+    public RequestOutput(String requestId, List<SequenceDelta> deltas, int promptTokens, int completionTokens,
+                         boolean finished, List<PromptLogprob> promptLogprobs) {
+        this(requestId, deltas, promptTokens, completionTokens, finished, promptLogprobs, null);
+    }
 
     public RequestOutput(String requestId, List<SequenceDelta> deltas, int promptTokens, int completionTokens,
                          boolean finished) {

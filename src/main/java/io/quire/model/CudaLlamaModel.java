@@ -313,6 +313,14 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
 
     @Override
     public float[][] forward(ForwardBatch batch, CudaKvCache cache, TokenLogits sink) {
+        return forward(batch, cache, sink, null);
+    }
+
+    @Override
+    public boolean computesHiddenStates() { return true; }
+
+    @Override
+    public float[][] forward(ForwardBatch batch, CudaKvCache cache, TokenLogits sink, HiddenStates states) {
         if (batch.everyTokenLogits() != null && sink == null) {
             throw new IllegalArgumentException("every token's logits asked for with nowhere to put them");
         }
@@ -366,6 +374,14 @@ public final class CudaLlamaModel implements LanguageModel<CudaKvCache> {
         }
         // Only each sequence's last token needs logits: norm (gathering those rows) and project them.
         kernels.rmsNorm(last.ptr(), x.ptr(), outputNorm.ptr(), lastIdx, seqs, dim, c.rmsNormEps());
+        if (states != null) {
+            // the normed rows are in the model's 16-bit type, as the output product reads them
+            short[] half = new short[seqs * dim];
+            device.download(last, 0, MemorySegment.ofArray(half));
+            float[] rows = new float[seqs * dim];
+            for (int i = 0; i < rows.length; i++) rows[i] = dtype.toFloat(half[i]);
+            for (int s = 0; s < seqs; s++) states.accept(s, rows, s * dim);
+        }
         matmul(output.ptr(), c.vocabSize(), dim, last.ptr(), seqs, logits.ptr(), false);
         float[] flat = new float[seqs * c.vocabSize()];
         device.download(logits, 0, MemorySegment.ofArray(flat));

@@ -61,6 +61,31 @@ public interface LanguageModel<C extends KvCache> extends AutoCloseable {
     default boolean computesEveryTokenLogits() { return false; }
 
     /**
+     * Receives, during a forward pass, each sequence's last new token's final hidden state: the
+     * residual stream after the output norm, the vector the output matrix projects to logits (what
+     * vLLM's last-token pooler takes for embeddings). {@code dim} floats from {@code offset}, valid
+     * only during the call.
+     */
+    @FunctionalInterface
+    interface HiddenStates {
+        /** @param seq the sequence's index in the batch */
+        void accept(int seq, float[] hidden, int offset);
+    }
+
+    /**
+     * As {@link #forward(ForwardBatch, KvCache, TokenLogits)}, and hands {@code hidden} (null: none)
+     * every sequence's last final hidden state before its logits are computed. Models that cannot
+     * say so by {@link #computesHiddenStates}.
+     */
+    default float[][] forward(ForwardBatch batch, C cache, TokenLogits sink, HiddenStates hidden) {
+        if (hidden != null) throw new UnsupportedOperationException(name() + " does not give its hidden states");
+        return forward(batch, cache, sink);
+    }
+
+    /** Whether {@link #forward(ForwardBatch, KvCache, TokenLogits, HiddenStates)} gives hidden states (embeddings). */
+    default boolean computesHiddenStates() { return false; }
+
+    /**
      * Sets the element type of the KV caches this model makes ({@code quire.kv-cache-dtype}), before
      * the engine sizes and builds its cache. Only the CPU backend has a choice; elsewhere anything
      * but {@link KvCacheDtype#AUTO} is refused.

@@ -121,6 +121,14 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
 
     @Override
     public float[][] forward(ForwardBatch batch, PagedKvCache cache, TokenLogits sink) {
+        return forward(batch, cache, sink, null);
+    }
+
+    @Override
+    public boolean computesHiddenStates() { return true; }
+
+    @Override
+    public float[][] forward(ForwardBatch batch, PagedKvCache cache, TokenLogits sink, HiddenStates hidden) {
         if (batch.everyTokenLogits() != null && sink == null) {
             throw new IllegalArgumentException("every token's logits asked for with nowhere to put them");
         }
@@ -157,6 +165,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
             }
             t0 += part.numTokens();
         }
+        if (hidden != null) for (int s = 0; s < seqs; s++) hidden.accept(s, last, s * dim);
         int vocab = c.vocabSize();
         MatMul.matmul(weights.output(), last, seqs, logits);
         float softcap = c.features().finalSoftcap();

@@ -289,7 +289,9 @@ class ErrorsApiTest extends Stories260KServerTest {
         error(get("/v1/chat/completions"), 405, "MethodNotAllowedError");
         error(post("/v1/models", "{}"), 405, "MethodNotAllowedError");
         error(get("/v1/engines"), 404, "NotFoundError");
-        error(post("/v1/embeddings", "{}"), 404, "NotFoundError");
+        error(post("/v1/audio/transcriptions", "{}"), 404, "NotFoundError");
+        error(get("/v1/embeddings"), 405, "MethodNotAllowedError");
+        error(post("/v1/embeddings", "{}"), 400, "BadRequestError");
         HttpResponse<String> delete = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
                 + "/tokenize")).DELETE().build(),
                 HttpResponse.BodyHandlers.ofString());

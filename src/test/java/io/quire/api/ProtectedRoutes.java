@@ -11,7 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Every route that needs the API key when one is configured, each with a request it answers 200:
- * the OpenAI ones, vLLM's tokenizer pair and the KV report.
+ * the OpenAI ones (embeddings and responses included), vLLM's tokenizer pair and the KV report.
  */
 final class ProtectedRoutes {
     record Route(String method, String path, String body) {
@@ -34,6 +34,10 @@ final class ProtectedRoutes {
                         {"model": "%s", "prompt": "Once upon a time", "max_tokens": 2}""".formatted(model)),
                 new Route("POST", "/v1/chat/completions", """
                         {"model": "%s", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}""".formatted(model)),
+                new Route("POST", "/v1/responses", """
+                        {"model": "%s", "input": "Hi", "max_output_tokens": 2}""".formatted(model)),
+                new Route("POST", "/v1/embeddings", """
+                        {"model": "%s", "input": "Once upon a time"}""".formatted(model)),
                 new Route("GET", "/v1/models", null),
                 new Route("GET", "/v1/models/" + model, null),
                 new Route("POST", "/tokenize", """

@@ -40,8 +40,9 @@ class CudaLlamaModelTest {
             try (LanguageModel<?> cpu = ModelLoader.load(tmp); CudaLlamaModel gpu = CudaLlamaModel.load(tmp, "gpu",
                     Cuda.device(), dtype)) {
                 TwoStepBatch.Result ref = TwoStepBatch.run(cpu), got = TwoStepBatch.run(gpu);
-                double err = Math.max(TwoStepBatch.worstRelativeError(ref.logits(), got.logits()),
-                        TwoStepBatch.worstEveryTokenError(ref.everyToken(), got.everyToken()));
+                double err = Math.max(Math.max(TwoStepBatch.worstRelativeError(ref.logits(), got.logits()),
+                        TwoStepBatch.worstEveryTokenError(ref.everyToken(), got.everyToken())),
+                        TwoStepBatch.worstRelativeError(ref.hidden(), got.hidden()));
                 assertThat(err).as(c.architecture() + " " + type + " as " + dtype)
                         .isLessThan(dtype.equals("float16") && type != TensorType.Q8_0 ? 2e-2 : 4e-2);
             }

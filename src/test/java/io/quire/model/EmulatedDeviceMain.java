@@ -46,8 +46,9 @@ public final class EmulatedDeviceMain {
                             "gpu", Cuda.device(), cs[1])) {
                         TwoStepBatch.Result b = TwoStepBatch.run(gpu);
                         TwoStepBatch.Result ref = TwoStepBatch.run(cpu);
-                        double worst = Math.max(TwoStepBatch.worstRelativeError(ref.logits(), b.logits()),
-                                TwoStepBatch.worstEveryTokenError(ref.everyToken(), b.everyToken()));
+                        double worst = Math.max(Math.max(TwoStepBatch.worstRelativeError(ref.logits(), b.logits()),
+                                TwoStepBatch.worstEveryTokenError(ref.everyToken(), b.everyToken())),
+                                TwoStepBatch.worstRelativeError(ref.hidden(), b.hidden()));
                         long lastDecodeLaunches = b.decodeLaunches();
                         // BF16 keeps 8 mantissa bits to FP16's 11: its roundings cost about 8x more. The CPU rounds a
                         // Q8_0 model's activations through Q8_0 as llama.cpp does (8 bits too); the GPU does not.

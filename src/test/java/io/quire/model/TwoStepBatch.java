@@ -14,9 +14,10 @@ final class TwoStepBatch {
     /**
      * Step 2's logits per sequence, and on a GPU the kernel launches plus cuBLAS calls it made (else -1);
      * {@code everyToken}: step 1's logits of each token the model handed over for prompt logprobs, by token
-     * index (null for the others: each prompt's last token, and the third prompt's).
+     * index (null for the others: each prompt's last token, and the third prompt's); {@code hidden}: step
+     * 2's final hidden state per sequence, as handed over for embeddings.
      */
-    record Result(float[][] logits, long decodeLaunches, float[][] everyToken) {}
+    record Result(float[][] logits, long decodeLaunches, float[][] everyToken, float[][] hidden) {}
 
     static <C extends KvCache> Result run(LanguageModel<C> m) {
         int bs = 16;
@@ -42,8 +43,10 @@ final class TwoStepBatch {
         int[] dp = {20, 37, 1}, ds = new int[3];
         for (int s = 0; s < 3; s++) ds[s] = tables[s][dp[s] / bs] * bs + dp[s] % bs;
         long before = m instanceof CudaLlamaModel g ? g.device().launches() : 0;
+        float[][] hidden = new float[3][];
+        int dim = m.config().dim();
         float[][] out = m.forward(new ForwardBatch(new int[] {10, 20, 30}, dp, ds, new int[] {0, 1, 2, 3}, tables),
-                cache);
+                cache, null, (s, h, offset) -> hidden[s] = java.util.Arrays.copyOfRange(h, offset, offset + dim));
         long launches = m instanceof CudaLlamaModel g ? g.device().launches() - before : -1;
         if (cache instanceof AutoCloseable c) {
             try {
@@ -52,7 +55,7 @@ final class TwoStepBatch {
                 throw new IllegalStateException(e);
             }
         }
-        return new Result(out, launches, every);
+        return new Result(out, launches, every, hidden);
     }
 
     /**

@@ -1,0 +1,112 @@
+package io.quire.api;
+
+import io.quire.api.wire.EmbeddingRequest;
+import io.quire.api.wire.EmbeddingResponse;
+import io.quire.engine.GenerationService;
+import io.quire.engine.RequestOutput;
+import org.springframework.http.MediaType;
+import org.springframework.stereotype.Component;
+import org.springframework.web.reactive.function.server.ServerRequest;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * {@code POST /v1/embeddings}: each input runs through the engine as a prompt (batched with
+ * whatever else runs, prefix cache and priority included) and its embedding is its last token's
+ * final hidden state, the vector the model's output matrix reads, L2-normalized unless
+ * {@code normalize} is false: vLLM's default pooling for a decoder-only model (last token,
+ * normalized), which is also how its embedding models such as Qwen3-Embedding or e5-mistral pool.
+ */
+@Component
+public class EmbeddingsHandler {
+    private final GenerationService engine;
+    private final RequestReader reader;
+
+    public EmbeddingsHandler(GenerationService engine, RequestReader reader) {
+        this.engine = engine;
+        this.reader = reader;
+    }
+
+    public Mono<ServerResponse> embed(ServerRequest request) {
+        return reader.read(request, EmbeddingRequest.class, UnsupportedFields.NONE_LISTED)
+                .flatMap(r -> handle(request, r));
+    }
+
+    private Mono<ServerResponse> handle(ServerRequest request, EmbeddingRequest r) {
+        OpenAiFormat.checkModel(r.model(), engine.modelName());
+        boolean base64 = encoding(r.encodingFormat());
+        if (r.dimensions() != null) {
+            if (r.dimensions() < 1) throw ApiException.badRequest("dimensions", "Dimensions must be greater than 0");
+            // vLLM's words: only matryoshka models may be cut short, and no model here is one.
+            throw ApiException.badRequest("dimensions", "Model \"" + engine.modelName() + "\" does not support"
+                    + " matryoshka representation, changing output dimensions will lead to poor results.");
+        }
+        boolean normalize = r.normalize() == null || r.normalize();
+        List<PromptInputs.Prompt> inputs = PromptInputs.read(r.input(), "input",
+                r.addSpecialTokens() == null || r.addSpecialTokens(), engine.tokenizer());
+        String id = OpenAiFormat.newId("embd-");
+        long created = OpenAiFormat.nowSeconds();
+        List<String> ids = new ArrayList<>(inputs.size());
+        List<int[]> tokens = new ArrayList<>(inputs.size());
+        int promptTokens = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            ids.add(inputs.size() == 1 ? id : id + "-" + i);
+            int[] kept = PromptTruncation.apply(inputs.get(i).tokens(), r.truncatePromptTokens(), r.truncationSide(),
+                    engine.maxModelLen());
+            tokens.add(kept);
+            promptTokens += kept.length;
+        }
+        int priority = r.priority() == null ? 0 : r.priority();
+        List<Flux<RequestOutput>> submitted = engine.embed(ids, tokens, r.cacheSalt(), priority);
+        // The exchange's scope aborts them if the client leaves; the vectors are built off the engine thread.
+        EngineRequestScope.of(request, engine).register(ids);
+        List<Mono<EmbeddingResponse.Embedding>> each = new ArrayList<>(submitted.size());
+        for (int i = 0; i < submitted.size(); i++) {
+            int index = i;
+            each.add(submitted.get(i).publishOn(Schedulers.parallel()).last().map(out -> {
+                if (out.embedding() == null) {
+                    throw new IllegalStateException("request " + ids.get(index) + " ended without its embedding");
+                }
+                float[] v = normalize ? normalized(out.embedding()) : out.embedding();
+                return new EmbeddingResponse.Embedding(index, base64 ? base64(v) : v);
+            }));
+        }
+        int usage = promptTokens;
+        return Flux.mergeSequential(each).collectList()
+                .map(data -> new EmbeddingResponse(id, created, engine.modelName(), data, usage))
+                .flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
+    }
+
+    /** Whether the vectors go as base64; float (the default) or base64, else a 400. */
+    private static boolean encoding(String format) {
+        if (format == null || format.equals("float")) return false;
+        if (format.equals("base64")) return true;
+        throw ApiException.badRequest("encoding_format", "encoding_format must be 'float' or 'base64', got '"
+                + format + "'");
+    }
+
+    /** {@code v} scaled to unit length (in double), as vLLM's pooler normalizes; a zero vector stays zero. */
+    static float[] normalized(float[] v) {
+        double sum = 0;
+        for (float f : v) sum += (double) f * f;
+        double norm = Math.max(Math.sqrt(sum), 1e-12);
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = (float) (v[i] / norm);
+        return out;
+    }
+
+    /** The floats as little-endian float32 bytes in base64, as OpenAI's clients decode them. */
+    static String base64(float[] v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float f : v) b.putFloat(f);
+        return Base64.getEncoder().encodeToString(b.array());
+    }
+}
