@@ -5,6 +5,7 @@ import io.micrometer.observation.ObservationPredicate;
 import io.quire.api.ChatParsers;
 import io.quire.api.ChatPrompts;
 import io.quire.api.KvReportSource;
+import io.quire.api.ModelPooling;
 import io.quire.api.security.ApiCors;
 import io.quire.api.security.ApiKeys;
 import io.quire.api.template.ChatTemplate;
@@ -14,6 +15,7 @@ import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Parallel;
 import io.quire.engine.EngineConfig;
 import io.quire.engine.LLMEngine;
+import io.quire.model.DeclaredPooling;
 import io.quire.model.KvCacheDtype;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelLoader;
@@ -123,6 +125,17 @@ public class QuireConfiguration {
         }
         log.info("The model has no chat template: chat prompts use the plain 'role: content' fallback");
         return ChatTemplate.fallback();
+    }
+
+    /** What the model's files say of pooling, for {@code /v1/embeddings} (which pools by the last token only). */
+    @Bean
+    public ModelPooling modelPooling(QuireProperties props) throws IOException {
+        String declared = props.dummy() ? null : DeclaredPooling.of(Path.of(props.model()));
+        if (declared != null && !declared.equals("last")) {
+            log.warn("The model's files declare {} pooling: /v1/embeddings, which pools by the last token, will refuse"
+                    + " it", declared);
+        }
+        return new ModelPooling(declared);
     }
 
     /** The engine as {@code GET /kv/report} and {@code /kv/stream} see it: the API gets this view, not the engine. */

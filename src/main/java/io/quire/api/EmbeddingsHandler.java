@@ -29,10 +29,12 @@ import java.util.List;
 public class EmbeddingsHandler {
     private final GenerationService engine;
     private final RequestReader reader;
+    private final ModelPooling pooling;
 
-    public EmbeddingsHandler(GenerationService engine, RequestReader reader) {
+    public EmbeddingsHandler(GenerationService engine, RequestReader reader, ModelPooling pooling) {
         this.engine = engine;
         this.reader = reader;
+        this.pooling = pooling;
     }
 
     public Mono<ServerResponse> embed(ServerRequest request) {
@@ -42,6 +44,7 @@ public class EmbeddingsHandler {
 
     private Mono<ServerResponse> handle(ServerRequest request, EmbeddingRequest r) {
         OpenAiFormat.checkModel(r.model(), engine.modelName());
+        pooling.checkLastToken();
         boolean base64 = encoding(r.encodingFormat());
         if (r.dimensions() != null) {
             if (r.dimensions() < 1) throw ApiException.badRequest("dimensions", "Dimensions must be greater than 0");
