@@ -17,6 +17,7 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code POST /v1/embeddings}: each input runs through the engine as a prompt (batched with
@@ -30,15 +31,17 @@ public class EmbeddingsHandler {
     private final GenerationService engine;
     private final RequestReader reader;
     private final ModelPooling pooling;
+    private final ChatPrompts chats;
 
-    public EmbeddingsHandler(GenerationService engine, RequestReader reader, ModelPooling pooling) {
+    public EmbeddingsHandler(GenerationService engine, RequestReader reader, ModelPooling pooling, ChatPrompts chats) {
         this.engine = engine;
         this.reader = reader;
         this.pooling = pooling;
+        this.chats = chats;
     }
 
     public Mono<ServerResponse> embed(ServerRequest request) {
-        return reader.read(request, EmbeddingRequest.class, UnsupportedFields.NONE_LISTED)
+        return reader.read(request, EmbeddingRequest.class, UnsupportedFields.EMBEDDINGS)
                 .flatMap(r -> handle(request, r));
     }
 
@@ -53,8 +56,9 @@ public class EmbeddingsHandler {
                     + " matryoshka representation, changing output dimensions will lead to poor results.");
         }
         boolean normalize = r.normalize() == null || r.normalize();
-        List<PromptInputs.Prompt> inputs = PromptInputs.read(r.input(), "input",
-                r.addSpecialTokens() == null || r.addSpecialTokens(), engine.tokenizer());
+        List<PromptInputs.Prompt> inputs = r.messages() != null ? List.of(chat(r))
+                : PromptInputs.read(r.input(), "input", r.addSpecialTokens() == null || r.addSpecialTokens(),
+                        engine.tokenizer());
         String id = OpenAiFormat.newId("embd-");
         long created = OpenAiFormat.nowSeconds();
         List<String> ids = new ArrayList<>(inputs.size());
@@ -86,6 +90,21 @@ public class EmbeddingsHandler {
         return Flux.mergeSequential(each).collectList()
                 .map(data -> new EmbeddingResponse(id, created, engine.modelName(), data, usage))
                 .flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
+    }
+
+    /**
+     * vLLM's chat form: the conversation rendered with the model's template, as the chat endpoint renders
+     * it but without a generation prompt unless asked (vLLM's default for embeddings); BOS once, as on the
+     * chat endpoint: added unless the template wrote it or {@code add_special_tokens} is false.
+     */
+    private PromptInputs.Prompt chat(EmbeddingRequest r) {
+        if (r.input() != null && !r.input().isNull()) {
+            throw ApiException.badRequest("messages", "send either input or messages, not both");
+        }
+        Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
+        String rendered = chats.render(r.messages(), List.of(), Boolean.TRUE.equals(r.addGenerationPrompt()),
+                r.continueFinalMessage(), kwargs);
+        return new PromptInputs.Prompt(rendered, chats.tokenize(rendered, r.addSpecialTokens() == null || r.addSpecialTokens()));
     }
 
     /** Whether the vectors go as base64; float (the default) or base64, else a 400. */

@@ -97,7 +97,17 @@ public final class UnsupportedFields {
             field("guided_choice", NONE, "structured output on /v1/responses is not implemented"),
             field("guided_grammar", NONE, "structured output on /v1/responses is not implemented"));
 
+    /** /v1/embeddings: vLLM's pooling extras that would change the vectors, a caller's template, other modalities. */
+    private static final List<Field> EMBEDDINGS_ONLY = List.of(
+            field("embed_dtype", v -> isOneOf(v, "float32"), "embeddings are sent as float32 only"),
+            field("endianness", v -> isOneOf(v, "native", "little"), "base64 embeddings are little-endian only"),
+            field("use_activation", NONE, "activations on pooled outputs are not implemented"),
+            field("mm_processor_kwargs", EMPTY_OBJECT, "multimodal input is not implemented"),
+            // Template code from a caller would run here: refused for good, whatever vLLM allows.
+            field("chat_template", NONE, "a per-request chat template is not accepted"));
+
     public static final UnsupportedFields COMPLETIONS = new UnsupportedFields(COMMON, COMPLETION_ONLY);
+    public static final UnsupportedFields EMBEDDINGS = new UnsupportedFields(List.of(), EMBEDDINGS_ONLY);
     /** /v1/responses: vLLM's extras refused as on the other endpoints, and the API's own. */
     public static final UnsupportedFields RESPONSES = new UnsupportedFields(COMMON, RESPONSES_ONLY);
     public static final UnsupportedFields CHAT = new UnsupportedFields(COMMON, CHAT_ONLY);

@@ -140,6 +140,31 @@ class EmbeddingsApiTest extends Stories260KServerTest {
     }
 
     @Test
+    void aConversationIsEmbeddedAsItsTemplateRendersIt() throws Exception {
+        String messages = """
+                [{"role": "system", "content": "Stories."}, {"role": "user", "content": "Once upon a time"}]""";
+        // the tokens /tokenize gives the same conversation without a generation prompt (vLLM's default here)
+        JsonNode tokens = postJson("/tokenize", "{\"messages\": " + messages + ", \"add_generation_prompt\": false}")
+                .get("tokens");
+        float[] want = floats(postJson("/v1/embeddings", "{\"input\": " + tokens + "}").get("data").get(0)
+                .get("embedding"));
+        JsonNode r = postJson("/v1/embeddings", "{\"messages\": " + messages + "}");
+        float[] got = floats(r.get("data").get(0).get("embedding"));
+        for (int i = 0; i < want.length; i++) assertThat(got[i]).isCloseTo(want[i], within(1e-5f));
+        assertThat(r.get("usage").get("prompt_tokens").asInt()).isEqualTo(tokens.size());
+        // with a generation prompt: more tokens, another vector
+        JsonNode prompted = postJson("/v1/embeddings", "{\"messages\": " + messages
+                + ", \"add_generation_prompt\": true}");
+        assertThat(prompted.get("usage").get("prompt_tokens").asInt()).isGreaterThan(tokens.size());
+        for (String bad : List.of("{\"messages\": " + messages + ", \"input\": \"hi\"}",
+                "{\"messages\": " + messages + ", \"chat_template\": \"{{ 7 * 7 }}\"}",
+                "{\"messages\": []}", "{\"input\": \"hi\", \"embed_dtype\": \"float16\"}")) {
+            HttpResponse<String> refused = post("/v1/embeddings", bad);
+            assertThat(refused.statusCode()).as(bad + " -> " + refused.body()).isEqualTo(400);
+        }
+    }
+
+    @Test
     void aLongInputIsTruncatedWhenAskedAndRefusedOtherwise() throws Exception {
         StringBuilder ids = new StringBuilder("[1");
         for (int i = 1; i < 600; i++) ids.append(", ").append(300 + i % 100);
