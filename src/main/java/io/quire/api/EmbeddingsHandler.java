@@ -3,14 +3,11 @@ package io.quire.api;
 import io.quire.api.wire.EmbeddingRequest;
 import io.quire.api.wire.EmbeddingResponse;
 import io.quire.engine.GenerationService;
-import io.quire.engine.RequestOutput;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -61,34 +58,24 @@ public class EmbeddingsHandler {
                         engine.tokenizer());
         String id = OpenAiFormat.newId("embd-");
         long created = OpenAiFormat.nowSeconds();
-        List<String> ids = new ArrayList<>(inputs.size());
         List<int[]> tokens = new ArrayList<>(inputs.size());
         int promptTokens = 0;
-        for (int i = 0; i < inputs.size(); i++) {
-            ids.add(inputs.size() == 1 ? id : id + "-" + i);
-            int[] kept = PromptTruncation.apply(inputs.get(i).tokens(), r.truncatePromptTokens(), r.truncationSide(),
+        for (PromptInputs.Prompt input : inputs) {
+            int[] kept = PromptTruncation.apply(input.tokens(), r.truncatePromptTokens(), r.truncationSide(),
                     engine.maxModelLen());
             tokens.add(kept);
             promptTokens += kept.length;
         }
-        int priority = r.priority() == null ? 0 : r.priority();
-        List<Flux<RequestOutput>> submitted = engine.embed(ids, tokens, r.cacheSalt(), priority);
-        // The exchange's scope aborts them if the client leaves; the vectors are built off the engine thread.
-        EngineRequestScope.of(request, engine).register(ids);
-        List<Mono<EmbeddingResponse.Embedding>> each = new ArrayList<>(submitted.size());
-        for (int i = 0; i < submitted.size(); i++) {
-            int index = i;
-            each.add(submitted.get(i).publishOn(Schedulers.parallel()).last().map(out -> {
-                if (out.embedding() == null) {
-                    throw new IllegalStateException("request " + ids.get(index) + " ended without its embedding");
-                }
-                float[] v = normalize ? normalized(out.embedding()) : out.embedding();
-                return new EmbeddingResponse.Embedding(index, base64 ? base64(v) : v);
-            }));
-        }
         int usage = promptTokens;
-        return Flux.mergeSequential(each).collectList()
-                .map(data -> new EmbeddingResponse(id, created, engine.modelName(), data, usage))
+        return PromptEmbeddings.of(request, engine, id, tokens, r.cacheSalt(), r.priority() == null ? 0 : r.priority())
+                .map(vectors -> {
+                    List<EmbeddingResponse.Embedding> data = new ArrayList<>(vectors.size());
+                    for (int i = 0; i < vectors.size(); i++) {
+                        float[] v = normalize ? PromptEmbeddings.normalized(vectors.get(i)) : vectors.get(i);
+                        data.add(new EmbeddingResponse.Embedding(i, base64 ? base64(v) : v));
+                    }
+                    return new EmbeddingResponse(id, created, engine.modelName(), data, usage);
+                })
                 .flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
     }
 
@@ -113,16 +100,6 @@ public class EmbeddingsHandler {
         if (format.equals("base64")) return true;
         throw ApiException.badRequest("encoding_format", "encoding_format must be 'float' or 'base64', got '"
                 + format + "'");
-    }
-
-    /** {@code v} scaled to unit length (in double), as vLLM's pooler normalizes; a zero vector stays zero. */
-    static float[] normalized(float[] v) {
-        double sum = 0;
-        for (float f : v) sum += (double) f * f;
-        double norm = Math.max(Math.sqrt(sum), 1e-12);
-        float[] out = new float[v.length];
-        for (int i = 0; i < v.length; i++) out[i] = (float) (v[i] / norm);
-        return out;
     }
 
     /** The floats as little-endian float32 bytes in base64, as OpenAI's clients decode them. */

@@ -108,6 +108,9 @@ public final class UnsupportedFields {
 
     public static final UnsupportedFields COMPLETIONS = new UnsupportedFields(COMMON, COMPLETION_ONLY);
     public static final UnsupportedFields EMBEDDINGS = new UnsupportedFields(List.of(), EMBEDDINGS_ONLY);
+    /** /score and /rerank: their texts only, as /v1/embeddings takes them. */
+    public static final UnsupportedFields SCORES = new UnsupportedFields(List.of(), List.of(
+            field("mm_processor_kwargs", EMPTY_OBJECT, "multimodal input is not implemented")));
     /** /v1/responses: vLLM's extras refused as on the other endpoints, and the API's own. */
     public static final UnsupportedFields RESPONSES = new UnsupportedFields(COMMON, RESPONSES_ONLY);
     public static final UnsupportedFields CHAT = new UnsupportedFields(COMMON, CHAT_ONLY);

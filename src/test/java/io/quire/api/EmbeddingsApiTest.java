@@ -224,7 +224,8 @@ class EmbeddingsApiTest extends Stories260KServerTest {
                 assertThat(r.data()).hasSize(1);
                 List<Float> got = r.data().getFirst().embedding();
                 assertThat(got).hasSize(64);
-                for (int i = 0; i < 64; i++) assertThat(got.get(i)).as("%s %d", format, i).isEqualTo(want[i]);
+                // the same vector up to rounding (the JIT's compiled and interpreted code round some sums apart)
+                for (int i = 0; i < 64; i++) assertThat(got.get(i)).as("%s %d", format, i).isCloseTo(want[i], within(1e-5f));
                 assertThat(r.usage().promptTokens()).isEqualTo(5);
             }
             assertThatThrownBy(() -> client.embeddings().create(EmbeddingCreateParams.builder().model(MODEL)

@@ -38,6 +38,10 @@ final class ProtectedRoutes {
                         {"model": "%s", "input": "Hi", "max_output_tokens": 2}""".formatted(model)),
                 new Route("POST", "/v1/embeddings", """
                         {"model": "%s", "input": "Once upon a time"}""".formatted(model)),
+                new Route("POST", "/score", """
+                        {"model": "%s", "text_1": "Once upon a time", "text_2": "a cat"}""".formatted(model)),
+                new Route("POST", "/v1/rerank", """
+                        {"model": "%s", "query": "Once upon a time", "documents": ["a cat"]}""".formatted(model)),
                 new Route("GET", "/v1/models", null),
                 new Route("GET", "/v1/models/" + model, null),
                 new Route("POST", "/tokenize", """
