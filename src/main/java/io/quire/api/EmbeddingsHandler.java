@@ -47,12 +47,16 @@ public class EmbeddingsHandler {
         pooling.checkLastToken();
         boolean base64 = encoding(r.encodingFormat());
         if (r.dimensions() != null) {
-            if (r.dimensions() < 1) throw ApiException.badRequest("dimensions", "Dimensions must be greater than 0");
             // vLLM's words: only matryoshka models may be cut short, and no model here is one.
             throw ApiException.badRequest("dimensions", "Model \"" + engine.modelName() + "\" does not support"
                     + " matryoshka representation, changing output dimensions will lead to poor results.");
         }
-        boolean normalize = r.normalize() == null || r.normalize();
+        // newer vLLM calls normalize use_activation: either, the same switch
+        if (r.normalize() != null && r.useActivation() != null && !r.normalize().equals(r.useActivation())) {
+            throw ApiException.badRequest("use_activation", "normalize and use_activation disagree; send one");
+        }
+        Boolean asked = r.normalize() != null ? r.normalize() : r.useActivation();
+        boolean normalize = asked == null || asked;
         List<PromptInputs.Prompt> inputs = r.messages() != null ? List.of(chat(r))
                 : PromptInputs.read(r.input(), "input", r.addSpecialTokens() == null || r.addSpecialTokens(),
                         engine.tokenizer());

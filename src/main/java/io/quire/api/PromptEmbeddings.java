@@ -1,5 +1,7 @@
 package io.quire.api;
 
+import io.quire.engine.EngineStoppedException;
+import io.quire.engine.FinishReason;
 import io.quire.engine.GenerationService;
 import io.quire.engine.RequestOutput;
 import org.springframework.web.reactive.function.server.ServerRequest;
@@ -29,10 +31,12 @@ final class PromptEmbeddings {
         for (int i = 0; i < submitted.size(); i++) {
             String requestId = ids.get(i);
             each.add(submitted.get(i).publishOn(Schedulers.parallel()).last().map(out -> {
-                if (out.embedding() == null) {
-                    throw new IllegalStateException("request " + requestId + " ended without its embedding");
+                if (out.embedding() != null) return out.embedding();
+                // aborted: the client left (nobody reads this) or the server is stopping (a 503, as for text)
+                if (!out.deltas().isEmpty() && out.deltas().getFirst().finishReason() == FinishReason.ABORT) {
+                    throw new EngineStoppedException();
                 }
-                return out.embedding();
+                throw new IllegalStateException("request " + requestId + " ended without its embedding");
             }));
         }
         return Flux.mergeSequential(each).collectList();

@@ -101,7 +101,7 @@ public final class UnsupportedFields {
     private static final List<Field> EMBEDDINGS_ONLY = List.of(
             field("embed_dtype", v -> isOneOf(v, "float32"), "embeddings are sent as float32 only"),
             field("endianness", v -> isOneOf(v, "native", "little"), "base64 embeddings are little-endian only"),
-            field("use_activation", NONE, "activations on pooled outputs are not implemented"),
+            field("padding", NONE, "padding inputs is not implemented"),
             field("mm_processor_kwargs", EMPTY_OBJECT, "multimodal input is not implemented"),
             // Template code from a caller would run here: refused for good, whatever vLLM allows.
             field("chat_template", NONE, "a per-request chat template is not accepted"));

@@ -147,9 +147,7 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
             ScheduledSequence ss = out.scheduled().get(s);
             sink.accept(ss, ss.start() + t - batch.queryStart()[s], row);
         };
-        float[][] logits = hidden != null ? model.forward(batch, kvCache, tokenSink, hidden)
-                : everyToken != null ? model.forward(batch, kvCache, tokenSink)
-                : model.forward(batch, kvCache);
+        float[][] logits = model.forward(batch, kvCache, tokenSink, hidden);
         if (logits.length != out.scheduled().size()) {
             throw new IllegalStateException("model returned logits for " + logits.length + " sequences, expected "
                     + out.scheduled().size());

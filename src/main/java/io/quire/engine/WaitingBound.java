@@ -23,7 +23,7 @@ final class WaitingBound {
     void reserve(int n) {
         if (n > limit) {
             throw new InvalidRequestException(null, "This request has " + n + " sequences (prompts x n), more than the"
-                    + " server queues at once (" + limit + "); send fewer prompts or a smaller n/best_of.");
+                    + " server queues at once (" + limit + "); send fewer prompts (or inputs) or a smaller n/best_of.");
         }
         while (true) {
             int now = waiting.get();

@@ -12,16 +12,19 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
 import java.lang.foreign.ValueLayout;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+import static org.awaitility.Awaitility.await;
 
 /**
  * {@code POST /v1/embeddings} over HTTP against stories260K. Two checks that the vectors are right,
@@ -92,6 +95,12 @@ class EmbeddingsApiTest extends Stories260KServerTest {
                 {"model": "stories260K", "input": "Once upon a time", "normalize": false}""");
         float[] h = floats(r.get("data").get(0).get("embedding"));
         assertThat(norm(h)).isGreaterThan(1.5);  // not normalized
+        // newer vLLM's name for the same switch
+        float[] same = floats(postJson("/v1/embeddings", """
+                {"input": "Once upon a time", "use_activation": false}""").get("data").get(0).get("embedding"));
+        for (int i = 0; i < h.length; i++) assertThat(same[i]).isCloseTo(h[i], within(1e-5f));
+        assertThat(post("/v1/embeddings", """
+                {"input": "hi", "normalize": true, "use_activation": false}""").statusCode()).isEqualTo(400);
         JsonNode c = postJson("/v1/completions", """
                 {"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 1, "temperature": 0,
                  "logprobs": 1, "return_tokens_as_token_ids": true}""");
@@ -208,6 +217,29 @@ class EmbeddingsApiTest extends Stories260KServerTest {
             assertThat(e.get("code").asInt()).isEqualTo(c.status());
         }
         assertThat(get("/v1/embeddings").statusCode()).isEqualTo(405);
+    }
+
+    @Test
+    void anEmbeddingAbortedByTheServerIsA503() throws Exception {
+        // a long text request holds the engine at a step; the embedding queued behind it is aborted with it
+        try (EngineHold hold = EngineHold.afterSteps(engine, 1)) {
+            var text = http.sendAsync(HttpRequest.newBuilder(uri("/v1/completions"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"prompt\": \"Once upon a time\", \"max_tokens\": 200, \"ignore_eos\": true}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            hold.awaitHeld();
+            var embedding = http.sendAsync(HttpRequest.newBuilder(uri("/v1/embeddings"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"input\": \"Once upon a time\"}")).build(), HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> engine.numActiveRequests() == 2);
+            engine.abortAll();
+            hold.close();
+            HttpResponse<String> r = embedding.get(60, TimeUnit.SECONDS);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+            assertThat(json.readTree(r.body()).get("error").get("code").asInt()).isEqualTo(503);
+            assertThat(text.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        }
     }
 
     @Test

@@ -19,6 +19,7 @@ import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.offset;
 
 /**
  * Embeddings through the engine on a real (random) model: a request's embedding is its prompt's last
@@ -78,7 +79,7 @@ class EmbeddingTest {
     private static void assertMatches(float[] got, float[] want) {
         assertThat(got).hasSize(want.length);
         for (int i = 0; i < want.length; i++) {
-            assertThat(got[i]).as("component %d", i).isCloseTo(want[i], org.assertj.core.data.Offset.offset(1e-4f));
+            assertThat(got[i]).as("component %d", i).isCloseTo(want[i], offset(1e-4f));
         }
     }
 
@@ -139,6 +140,20 @@ class EmbeddingTest {
                     .isInstanceOf(InvalidRequestException.class);
             assertThatThrownBy(() -> engine.embed(List.of("oov"), List.of(new int[] {1, 600}), null, 0))
                     .isInstanceOf(InvalidRequestException.class);
+            TestEngines.awaitAllBlocksFree(engine);
+        }
+    }
+
+    @Test
+    void anAbortedEmbeddingEndsWithoutAVectorAndFreesItsBlocks() {
+        // one token per step: the 44-token prompt is still running when the abort comes
+        try (LLMEngine engine = TestEngines.with(model).blocks(64, 16).maxNumBatchedTokens(4).build()) {
+            Flux<RequestOutput> out = engine.embed(List.of("gone"), List.of(PROMPTS[3]), null, 0).getFirst();
+            assertThat(engine.abort("gone")).isTrue();
+            RequestOutput last = out.blockLast(TIMEOUT);
+            assertThat(last.finished()).isTrue();
+            assertThat(last.embedding()).isNull();
+            assertThat(last.deltas().getFirst().finishReason()).isEqualTo(FinishReason.ABORT);
             TestEngines.awaitAllBlocksFree(engine);
         }
     }

@@ -2,6 +2,8 @@ package io.quire.model;
 
 import io.quire.backend.KvCache;
 
+import java.util.Arrays;
+
 /**
  * The GPU runner's comparison workload, shared by {@link CudaLlamaModelTest} and
  * {@link EmulatedDeviceMain}: step 1 prefills three prompts (lengths 20, 37, 1) into scattered
@@ -46,7 +48,7 @@ final class TwoStepBatch {
         float[][] hidden = new float[3][];
         int dim = m.config().dim();
         float[][] out = m.forward(new ForwardBatch(new int[] {10, 20, 30}, dp, ds, new int[] {0, 1, 2, 3}, tables),
-                cache, null, (s, h, offset) -> hidden[s] = java.util.Arrays.copyOfRange(h, offset, offset + dim));
+                cache, null, (s, h, offset) -> hidden[s] = Arrays.copyOfRange(h, offset, offset + dim));
         long launches = m instanceof CudaLlamaModel g ? g.device().launches() - before : -1;
         if (cache instanceof AutoCloseable c) {
             try {
