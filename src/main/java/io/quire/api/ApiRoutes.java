@@ -21,7 +21,7 @@ public class ApiRoutes {
     public RouterFunction<ServerResponse> openAiRoutes(CompletionsHandler completions, ChatCompletionsHandler chat,
                                                        ResponsesHandler responses, EmbeddingsHandler embeddings,
                                                        ScoresHandler scores, ModelsHandler models,
-                                                       TokenizeHandler tokenizer) {
+                                                       TokenizeHandler tokenizer, VllmMetricsHandler metrics) {
         return route()
                 .POST("/v1/completions", completions::complete)
                 .POST("/v1/chat/completions", chat::complete)
@@ -36,6 +36,7 @@ public class ApiRoutes {
                 .GET("/v1/models/{id}", models::get)
                 .GET("/health", models::health)
                 .GET("/version", models::version)
+                .GET("/metrics", metrics::metrics)
                 .POST("/tokenize", tokenizer::tokenize)
                 .POST("/detokenize", tokenizer::detokenize)
                 // A known path with the wrong method is a 405, not a 404.
@@ -43,7 +44,8 @@ public class ApiRoutes {
                                 .or(path("/v1/embeddings")).or(path("/score")).or(path("/v1/score"))
                                 .or(path("/rerank")).or(path("/v1/rerank")).or(path("/v2/rerank")).or(path("/tokenize")).or(path("/detokenize")),
                         r -> Mono.error(new MethodNotAllowedException(r.method(), Set.of(HttpMethod.POST))))
-                .route(path("/v1/models").or(path("/v1/models/{id}")).or(path("/health")).or(path("/version")),
+                .route(path("/v1/models").or(path("/v1/models/{id}")).or(path("/health")).or(path("/version"))
+                                .or(path("/metrics")),
                         r -> Mono.error(new MethodNotAllowedException(r.method(), Set.of(HttpMethod.GET))))
                 .build();
     }

@@ -24,13 +24,14 @@ class ApiKeyApiTest extends ApiKeyServerTest {
     @Test
     void probesAndScrapersNeedNoKey() throws Exception {
         for (String path : new String[] {"/health", "/version", "/actuator/health", "/actuator/health/readiness",
-                "/actuator/health/liveness", "/actuator/prometheus"}) {
+                "/actuator/health/liveness", "/actuator/prometheus", "/metrics"}) {
             assertThat(get(path).statusCode()).as(path).isEqualTo(200);
             // A stray or wrong token does not turn an open route into a 401.
             assertThat(send("GET", path, null, "Authorization", "Bearer something-else").statusCode())
                     .as(path + " with a wrong key").isEqualTo(200);
         }
         assertThat(get("/actuator/prometheus").body()).contains("quire_num_requests_running");
+        assertThat(get("/metrics").body()).contains("vllm:num_requests_running");
     }
 
     @Test

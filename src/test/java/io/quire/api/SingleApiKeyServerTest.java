@@ -28,7 +28,8 @@ class SingleApiKeyServerTest {
     @Test
     void everyProtectedRouteNeedsTheKey() throws Exception {
         ProtectedRoutes.check(http, port, "quire-dummy", KEY);
-        for (String open : new String[] {"/health", "/version", "/actuator/health", "/actuator/prometheus"}) {
+        for (String open : new String[] {"/health", "/version", "/actuator/health", "/actuator/prometheus",
+                "/metrics"}) {
             URI uri = URI.create("http://localhost:" + port + open);
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).build(),
                     HttpResponse.BodyHandlers.ofString());

@@ -39,6 +39,7 @@ public class ApiSecurityConfiguration {
         return new OrServerWebExchangeMatcher(
                 ServerWebExchangeMatchers.pathMatchers(HttpMethod.GET, "/", "/index.html", "/playground/*"),
                 ServerWebExchangeMatchers.pathMatchers("/health", "/version"),
+                ServerWebExchangeMatchers.pathMatchers(HttpMethod.GET, "/metrics"),
                 EndpointRequest.to("health", "prometheus"));
     }
 
