@@ -5,6 +5,10 @@ import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.BadRequestException;
 import com.openai.models.embeddings.CreateEmbeddingResponse;
 import com.openai.models.embeddings.EmbeddingCreateParams;
+import dev.langchain4j.data.embedding.Embedding;
+import dev.langchain4j.data.segment.TextSegment;
+import dev.langchain4j.model.openai.OpenAiEmbeddingModel;
+import dev.langchain4j.model.output.Response;
 import io.quire.SharedFiles;
 import io.quire.backend.Tensor;
 import io.quire.model.gguf.GgufFile;
@@ -240,6 +244,25 @@ class EmbeddingsApiTest extends Stories260KServerTest {
             assertThat(json.readTree(r.body()).get("error").get("code").asInt()).isEqualTo(503);
             assertThat(text.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         }
+    }
+
+    @Test
+    void langChain4jsEmbeddingModelGetsTheSameVectors() throws Exception {
+        OpenAiEmbeddingModel model = OpenAiEmbeddingModel.builder().baseUrl("http://localhost:" + port + "/v1")
+                .apiKey("unused").modelName(MODEL).timeout(Duration.ofSeconds(60)).build();
+        List<String> texts = List.of("Once upon a time", "The cat sat");
+        Response<List<Embedding>> r = model.embedAll(texts.stream().map(TextSegment::from).toList());
+        assertThat(r.content()).hasSize(2);
+        int tokens = 0;
+        for (int t = 0; t < texts.size(); t++) {
+            JsonNode one = postJson("/v1/embeddings", "{\"input\": \"" + texts.get(t) + "\"}");
+            tokens += one.get("usage").get("prompt_tokens").asInt();
+            float[] want = floats(one.get("data").get(0).get("embedding"));
+            float[] got = r.content().get(t).vector();
+            assertThat(got).hasSize(64);
+            for (int i = 0; i < 64; i++) assertThat(got[i]).isCloseTo(want[i], within(1e-5f));
+        }
+        assertThat(r.tokenUsage().inputTokenCount()).isEqualTo(tokens);
     }
 
     @Test
