@@ -42,7 +42,8 @@ public class ApiRoutes {
                 // A known path with the wrong method is a 405, not a 404.
                 .route(path("/v1/completions").or(path("/v1/chat/completions")).or(path("/v1/responses"))
                                 .or(path("/v1/embeddings")).or(path("/score")).or(path("/v1/score"))
-                                .or(path("/rerank")).or(path("/v1/rerank")).or(path("/v2/rerank")).or(path("/tokenize")).or(path("/detokenize")),
+                                .or(path("/rerank")).or(path("/v1/rerank")).or(path("/v2/rerank"))
+                                .or(path("/tokenize")).or(path("/detokenize")),
                         r -> Mono.error(new MethodNotAllowedException(r.method(), Set.of(HttpMethod.POST))))
                 .route(path("/v1/models").or(path("/v1/models/{id}")).or(path("/health")).or(path("/version"))
                                 .or(path("/metrics")),

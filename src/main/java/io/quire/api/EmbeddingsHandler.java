@@ -95,7 +95,8 @@ public class EmbeddingsHandler {
         Map<String, Object> kwargs = r.chatTemplateKwargs() == null ? Map.of() : r.chatTemplateKwargs();
         String rendered = chats.render(r.messages(), List.of(), Boolean.TRUE.equals(r.addGenerationPrompt()),
                 r.continueFinalMessage(), kwargs);
-        return new PromptInputs.Prompt(rendered, chats.tokenize(rendered, r.addSpecialTokens() == null || r.addSpecialTokens()));
+        boolean addSpecial = r.addSpecialTokens() == null || r.addSpecialTokens();
+        return new PromptInputs.Prompt(rendered, chats.tokenize(rendered, addSpecial));
     }
 
     /** Whether the vectors go as base64; float (the default) or base64, else a 400. */

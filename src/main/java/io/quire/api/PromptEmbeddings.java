@@ -52,7 +52,7 @@ final class PromptEmbeddings {
         return out;
     }
 
-    /** The cosine similarity of two vectors (in double), as vLLM scores with an embedding model; 0 for a zero vector. */
+    /** The cosine similarity of two vectors (in double), as vLLM scores with an embedding model; 0 for a zero one. */
     static double cosine(float[] a, float[] b) {
         double dot = 0, na = 0, nb = 0;
         for (int i = 0; i < a.length; i++) {

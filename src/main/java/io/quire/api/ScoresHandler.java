@@ -69,7 +69,9 @@ public class ScoresHandler {
     private Mono<ServerResponse> rerank(ServerRequest request, RerankRequest r) {
         OpenAiFormat.checkModel(r.model(), engine.modelName());
         pooling.checkLastToken();
-        if (r.query() == null || !r.query().isString()) throw ApiException.badRequest("query", "query must be a string");
+        if (r.query() == null || !r.query().isString()) {
+            throw ApiException.badRequest("query", "query must be a string");
+        }
         if (r.documents() == null || !r.documents().isArray()) {
             throw ApiException.badRequest("documents", "documents must be a non-empty array of strings");
         }

@@ -112,13 +112,8 @@ final class EngineCore implements AutoCloseable {
 
     /** As above, with its priority, which only {@link SchedulingPolicy#PRIORITY} allows to be other than 0. */
     Request newRequest(String id, int[] prompt, SamplingParams params, String cacheSalt, int priority) {
-        if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
+        checkIdAndPriority(id, priority);
         int maxTokens = RequestValidator.validate(prompt, params, vocabSize, maxModelLen);
-        if (priority != 0 && scheduler.policy() != SchedulingPolicy.PRIORITY) {
-            // vLLM's words
-            throw new InvalidRequestException("priority", "Got priority " + priority
-                    + " but Priority scheduling is not enabled.");
-        }
         if (params.promptLogprobs() != null && !runner.computesEveryTokenLogits()) {
             throw new InvalidRequestException("prompt_logprobs", "prompt logprobs are not computed on this device.");
         }
@@ -142,7 +137,7 @@ final class EngineCore implements AutoCloseable {
      * context, as vLLM allows for embeddings: that token is sampled but never runs.
      */
     Request newEmbeddingRequest(String id, int[] prompt, String cacheSalt, int priority) {
-        if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
+        checkIdAndPriority(id, priority);
         if (!runner.computesHiddenStates()) {
             throw new InvalidRequestException("input", "Embeddings are not computed on this device.");
         }
@@ -152,16 +147,22 @@ final class EngineCore implements AutoCloseable {
                     + " tokens. However, you requested " + prompt.length + " tokens in the input for embedding"
                     + " generation. Please reduce the length of the input.");
         }
-        if (priority != 0 && scheduler.policy() != SchedulingPolicy.PRIORITY) {
-            throw new InvalidRequestException("priority", "Got priority " + priority
-                    + " but Priority scheduling is not enabled.");
-        }
         SamplingParams params = SamplingParams.greedy(1);
         RequestValidator.validate(prompt, params, vocabSize, maxModelLen + 1);
         RequestValidator.validateSequences(prompt.length, 1, params, maxNumSeqs, kv, allocationPolicy, maxModelLen);
         Request r = new Request(id, prompt, params, 1, System.nanoTime(), cacheSalt, null, priority);
         r.pooling = true;
         return r;
+    }
+
+    /** A request needs an id, and a priority other than 0 needs {@link SchedulingPolicy#PRIORITY}. */
+    private void checkIdAndPriority(String id, int priority) {
+        if (id == null || id.isEmpty()) throw new InvalidRequestException(null, "A request id is required.");
+        if (priority != 0 && scheduler.policy() != SchedulingPolicy.PRIORITY) {
+            // vLLM's words
+            throw new InvalidRequestException("priority", "Got priority " + priority
+                    + " but Priority scheduling is not enabled.");
+        }
     }
 
     /** Admits a new request: its text starts, its sequence joins the waiting queue. */
@@ -244,25 +245,22 @@ final class EngineCore implements AutoCloseable {
      * does): that request keeps a copy of its sequence's row. A prompt ends in one step, chunked or not.
      */
     private LanguageModel.HiddenStates embeddings(SchedulerOutput plan) {
-        boolean[] ends = null;
+        Request[] ending = null;  // by the sequence's index in the step
         List<ScheduledSequence> scheduled = plan.scheduled();
         for (int i = 0; i < scheduled.size(); i++) {
             ScheduledSequence ss = scheduled.get(i);
             Sequence seq = ss.sequence();
             Request r = scheduler.requestOf(seq);
             if (r.pooling && r.embedding == null && ss.start() + ss.numNewTokens() == seq.numPromptTokens()) {
-                if (ends == null) ends = new boolean[scheduled.size()];
-                ends[i] = true;
+                if (ending == null) ending = new Request[scheduled.size()];
+                ending[i] = r;
             }
         }
-        if (ends == null) return null;
-        boolean[] wanted = ends;
+        if (ending == null) return null;
+        Request[] wanted = ending;
         int dim = hiddenSize;
         return (s, hidden, offset) -> {
-            if (wanted[s]) {
-                scheduler.requestOf(scheduled.get(s).sequence()).embedding = Arrays.copyOfRange(hidden, offset,
-                        offset + dim);
-            }
+            if (wanted[s] != null) wanted[s].embedding = Arrays.copyOfRange(hidden, offset, offset + dim);
         };
     }
 

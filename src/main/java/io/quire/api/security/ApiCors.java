@@ -18,8 +18,8 @@ import java.util.List;
  */
 public record ApiCors(List<String> allowedOrigins, List<String> allowedHeaders) {
     /** The HTTP API's routes; the Actuator endpoints are for servers, not browsers. */
-    static final List<String> PATHS = List.of("/v1/**", "/v2/**", "/score", "/rerank", "/tokenize", "/detokenize", "/kv/**",
-            "/health", "/version");
+    static final List<String> PATHS = List.of("/v1/**", "/v2/**", "/score", "/rerank", "/tokenize", "/detokenize",
+            "/kv/**", "/health", "/version");
 
     public ApiCors {
         allowedOrigins = allowedOrigins == null ? List.of()

@@ -16,8 +16,8 @@ import java.util.Map;
  * (default) or {@code base64} (little-endian float32, what OpenAI's Python client asks for);
  * {@code dimensions} is refused (no matryoshka truncation); {@code user} ignored. vLLM's:
  * {@code truncate_prompt_tokens}, {@code truncation_side}, {@code add_special_tokens} (default true; with
- * {@code messages} BOS is added once, unless the template wrote it, as on the chat endpoint), {@code normalize} (default true: unit length; newer vLLM
- * names it {@code use_activation}),
+ * {@code messages} BOS is added once, unless the template wrote it, as on the chat endpoint),
+ * {@code normalize} (default true: unit length; newer vLLM names it {@code use_activation}),
  * {@code priority}, {@code cache_salt}; and its chat form, {@code messages} in place of {@code input},
  * rendered with the model's template ({@code add_generation_prompt} default false,
  * {@code continue_final_message}, {@code chat_template_kwargs}).
