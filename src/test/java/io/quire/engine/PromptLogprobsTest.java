@@ -2,7 +2,6 @@ package io.quire.engine;
 
 import io.quire.backend.KvCache;
 import io.quire.backend.TensorType;
-import io.quire.model.ForwardBatch;
 import io.quire.model.LanguageModel;
 import io.quire.model.ModelConfig;
 import io.quire.model.RandomModels;
@@ -63,14 +62,7 @@ class PromptLogprobsTest {
 
     /** The model's logits for the last of {@code tokens}, run as one dense prompt in a cache of its own. */
     private static <C extends KvCache> float[] lastLogits(LanguageModel<C> m, int[] tokens) {
-        C cache = m.newKvCache(8, 16);
-        int n = tokens.length;
-        int[] positions = new int[n];
-        for (int i = 0; i < n; i++) positions[i] = i;
-        int[] table = new int[(n + 15) / 16];
-        for (int b = 0; b < table.length; b++) table[b] = b;
-        return m.forward(new ForwardBatch(tokens, positions, positions.clone(), new int[] {0, n}, new int[][] {table}),
-                cache)[0].clone();
+        return m.forward(DensePrompt.batch(tokens), m.newKvCache(8, 16))[0].clone();
     }
 
     private static List<RequestOutput> run(LLMEngine engine, String id, SamplingParams params) {
