@@ -10,7 +10,11 @@ import io.quire.model.gguf.GgufMetadata;
 import io.quire.model.tokenizer.Tokenizer;
 import io.quire.model.tokenizer.Tokenizers;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -22,6 +26,7 @@ import java.util.List;
  * a Hugging Face checkpoint, which {@link HfModelLoader} turns into the same model.
  */
 public final class ModelLoader {
+    private static final Logger log = LoggerFactory.getLogger(ModelLoader.class);
     public static final List<String> ARCHITECTURES = List.of("llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2",
             "gemma3");
 
@@ -49,11 +54,46 @@ public final class ModelLoader {
         GgufFile file = GgufFile.open(path);
         try {
             ModelConfig config = readConfig(file);
+            file = withAlignedRows(file);
             Tokenizer tokenizer = Tokenizers.fromGguf(file.metadata());
             return new LlamaModel(name, config, LlamaWeights.from(file, config), tokenizer, file);
         } catch (RuntimeException e) {
             file.close();
             throw e;
+        }
+    }
+
+    /** Bytes a CPU vector load reads at once (AVX-512): where a float row must start not to straddle cache lines. */
+    private static final int ROW_ALIGNMENT = 64;
+
+    /**
+     * {@code file}, or a copy of its tensors in 64-byte-aligned memory ({@link GgufFile#copiedAligned}) when
+     * most of its bytes are float rows (F32, F16, BF16) that the mapping leaves misaligned: those kernels
+     * load whole vectors of a row, and a vector split over two cache lines costs two loads. Quantized
+     * blocks (34, 144, 210 bytes...) straddle lines whatever the start, so such files stay mapped, as do
+     * files a copy would not fit (the JDK's direct memory limit, by default the heap's maximum size).
+     * {@code -Dquire.mmap-weights=true} keeps every file mapped (benchmarks).
+     */
+    private static GgufFile withAlignedRows(GgufFile file) {
+        if (Boolean.getBoolean("quire.mmap-weights") || !file.hasTensorsMisalignedTo(ROW_ALIGNMENT)) return file;
+        long rows = 0, total = 0;
+        for (GgufFile.TensorInfo t : file.tensorInfos().values()) {
+            total += t.bytes();
+            boolean floats = t.type() == TensorType.F32 || t.type() == TensorType.F16 || t.type() == TensorType.BF16;
+            if (floats && t.shape().length >= 2) rows += t.bytes();
+        }
+        if (rows * 2 < total) return file;
+        Arena arena = Arena.ofShared();
+        try {
+            GgufFile copy = file.copiedAligned(arena, ROW_ALIGNMENT);
+            log.info("Weights copied into {}-byte-aligned memory ({} MiB): the file aligns its tensors to fewer"
+                    + " bytes than a vector load reads", ROW_ALIGNMENT, total >> 20);
+            return copy;
+        } catch (OutOfMemoryError e) {
+            arena.close();
+            log.warn("Weights left mapped, some rows misaligned ({}): decoding is slower; -XX:MaxDirectMemorySize"
+                    + " would let them be copied", e.getMessage());
+            return file;
         }
     }
 

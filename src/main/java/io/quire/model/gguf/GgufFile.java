@@ -147,6 +147,47 @@ public final class GgufFile implements AutoCloseable {
         }
     }
 
+    /** {@code parsed}'s header over {@code copy}, its tensors at {@code relocated}'s offsets there. */
+    private GgufFile(GgufFile parsed, Arena arena, MemorySegment copy, Map<String, TensorInfo> relocated) {
+        this.path = parsed.path;
+        this.arena = arena;
+        this.file = copy;
+        this.version = parsed.version;
+        this.metadata = parsed.metadata;
+        this.tensorInfos = Collections.unmodifiableMap(relocated);
+        this.dataStart = 0;
+    }
+
+    /**
+     * The same file with every tensor copied into memory of {@code arena}, each starting on a multiple of
+     * {@code alignment} bytes, and the mapping closed. GGUF aligns tensors to 32 bytes only
+     * ({@code general.alignment}), so in many files every 64-byte vector load of an F32 row straddles two
+     * cache lines; rows read from a 64-byte-aligned copy decode 1.12-1.16x faster (docs/performance.md).
+     * Throws {@link OutOfMemoryError} (the mapping left open) when the arena cannot hold the copy.
+     */
+    public GgufFile copiedAligned(Arena arena, int alignment) {
+        long total = 0;
+        for (TensorInfo t : tensorInfos.values()) total = alignUp(total, alignment) + t.bytes();
+        MemorySegment copy = arena.allocate(Math.max(total, 1), alignment);
+        Map<String, TensorInfo> relocated = new LinkedHashMap<>();
+        long at = 0;
+        for (TensorInfo t : tensorInfos.values()) {
+            at = alignUp(at, alignment);
+            MemorySegment.copy(file, t.offset(), copy, at, t.bytes());
+            relocated.put(t.name(), new TensorInfo(t.name(), t.type(), t.shape(), at, t.bytes()));
+            at += t.bytes();
+        }
+        GgufFile in = new GgufFile(this, arena, copy, relocated);
+        close();
+        return in;
+    }
+
+    /** Whether some tensor's data does not start on a multiple of {@code alignment} bytes in memory. */
+    public boolean hasTensorsMisalignedTo(int alignment) {
+        for (TensorInfo t : tensorInfos.values()) if ((file.address() + t.offset()) % alignment != 0) return true;
+        return false;
+    }
+
     /** Maps and parses {@code path}; the mapping lives until {@link #close()}. */
     public static GgufFile open(Path path) throws IOException {
         // Each case its own message: "not found" for a directory or /dev/zero sends people looking

@@ -23,6 +23,29 @@ class GgufFileTest {
     @TempDir Path tmp;
 
     @Test
+    void anAlignedCopyHoldsTheSameTensorsOnSixtyFourByteBoundariesAndClosesTheMapping() throws Exception {
+        // stories260K, as many GGUF files, aligns tensors to 32 bytes: in its mapping they start at 32 mod 64
+        GgufFile mapped = GgufFile.open(SharedFiles.stories260K());
+        assertThat(mapped.hasTensorsMisalignedTo(64)).isTrue();
+        java.util.Map<String, byte[]> bytes = new java.util.HashMap<>();
+        for (String name : mapped.tensorInfos().keySet()) {
+            bytes.put(name, mapped.tensor(name).data().toArray(ValueLayout.JAVA_BYTE));
+        }
+        try (GgufFile copy = mapped.copiedAligned(java.lang.foreign.Arena.ofShared(), 64)) {
+            assertThat(copy.hasTensorsMisalignedTo(64)).isFalse();
+            assertThat(copy.metadata().entries()).isEqualTo(mapped.metadata().entries());
+            for (String name : bytes.keySet()) {
+                Tensor t = copy.tensor(name);
+                assertThat(t.data().address() % 64).as(name).isZero();
+                assertThat(t.data().toArray(ValueLayout.JAVA_BYTE)).as(name).isEqualTo(bytes.get(name));
+            }
+            // the mapping is gone: its tensors can no longer be read
+            assertThatThrownBy(() -> mapped.tensor("output.weight").data().get(ValueLayout.JAVA_BYTE, 0))
+                    .isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    @Test
     void readsStories260K() throws Exception {
         try (GgufFile f = GgufFile.open(SharedFiles.stories260K())) {
             assertThat(f.version()).isEqualTo(3);
