@@ -162,7 +162,7 @@ public final class GgufFile implements AutoCloseable {
      * The same file with every tensor copied into memory of {@code arena}, each starting on a multiple of
      * {@code alignment} bytes, and the mapping closed. GGUF aligns tensors to 32 bytes only
      * ({@code general.alignment}), so in many files every 64-byte vector load of an F32 row straddles two
-     * cache lines; rows read from a 64-byte-aligned copy decode 1.12-1.16x faster (docs/performance.md).
+     * cache lines; from a 64-byte-aligned copy F32 decode ran 1.23x faster on one thread (docs/performance.md).
      * Throws {@link OutOfMemoryError} (the mapping left open) when the arena cannot hold the copy.
      */
     public GgufFile copiedAligned(Arena arena, int alignment) {
