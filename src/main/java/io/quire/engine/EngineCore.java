@@ -9,6 +9,7 @@ import io.quire.kv.SlidingWindow;
 import io.quire.model.ArchitectureFeatures;
 import io.quire.model.ModelConfig;
 import io.quire.model.LanguageModel;
+import io.quire.model.LoraAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +54,8 @@ final class EngineCore implements AutoCloseable {
     private final int maxModelLen;
     private final int maxNumSeqs;
     private final KvAllocationPolicy allocationPolicy;
+    /** The model's LoRA adapters, in slot order from 1. */
+    private final List<String> adapterNames;
     /** Structured output: constraints compiled for this model's vocabulary, cached (callers' threads). */
     private final ConstraintCompiler constraints;
     private long numSteps;
@@ -70,6 +73,7 @@ final class EngineCore implements AutoCloseable {
             EngineMetrics metrics,
                Consumer<Request> onFirstScheduled) {
         this.runner = runner;
+        this.adapterNames = model.adapters().stream().map(LoraAdapter::name).toList();
         this.kv = new KvCacheManager(runner.numBlocks(), config.blockSize(), config.enablePrefixCaching(),
                 runner.numSwapBlocks(), slidingWindow(model.config()));
         runner.checkAgrees(kv);
@@ -112,7 +116,14 @@ final class EngineCore implements AutoCloseable {
 
     /** As above, with its priority, which only {@link SchedulingPolicy#PRIORITY} allows to be other than 0. */
     Request newRequest(String id, int[] prompt, SamplingParams params, String cacheSalt, int priority) {
+        return newRequest(id, prompt, params, cacheSalt, priority, null);
+    }
+
+    /** As above, run with the LoRA adapter named {@code adapter} (null: the base model). */
+    Request newRequest(String id, int[] prompt, SamplingParams params, String cacheSalt, int priority,
+            String adapter) {
         checkIdAndPriority(id, priority);
+        int slot = adapterSlot(adapter);
         int maxTokens = RequestValidator.validate(prompt, params, vocabSize, maxModelLen);
         if (params.promptLogprobs() != null && !runner.computesEveryTokenLogits()) {
             throw new InvalidRequestException("prompt_logprobs", "prompt logprobs are not computed on this device.");
@@ -127,7 +138,8 @@ final class EngineCore implements AutoCloseable {
                 throw new InvalidConstraintException(e.getMessage());
             }
         }
-        return new Request(id, prompt, params, maxTokens, System.nanoTime(), cacheSalt, constraint, priority);
+        return new Request(id, prompt, params, maxTokens, System.nanoTime(), cacheSalt, constraint, priority, adapter,
+                slot);
     }
 
     /**
@@ -136,8 +148,9 @@ final class EngineCore implements AutoCloseable {
      * request's last output carries the prompt's last final hidden state. The prompt may fill the whole
      * context, as vLLM allows for embeddings: that token is sampled but never runs.
      */
-    Request newEmbeddingRequest(String id, int[] prompt, String cacheSalt, int priority) {
+    Request newEmbeddingRequest(String id, int[] prompt, String cacheSalt, int priority, String adapter) {
         checkIdAndPriority(id, priority);
+        int slot = adapterSlot(adapter);
         if (!runner.computesHiddenStates()) {
             throw new InvalidRequestException("input", "Embeddings are not computed on this device.");
         }
@@ -150,9 +163,17 @@ final class EngineCore implements AutoCloseable {
         SamplingParams params = SamplingParams.greedy(1);
         RequestValidator.validate(prompt, params, vocabSize, maxModelLen + 1);
         RequestValidator.validateSequences(prompt.length, 1, params, maxNumSeqs, kv, allocationPolicy, maxModelLen);
-        Request r = new Request(id, prompt, params, 1, System.nanoTime(), cacheSalt, null, priority);
+        Request r = new Request(id, prompt, params, 1, System.nanoTime(), cacheSalt, null, priority, adapter, slot);
         r.pooling = true;
         return r;
+    }
+
+    /** The model's slot of LoRA adapter {@code name}: 0 for null (the base model), from 1 for its adapters. */
+    private int adapterSlot(String name) {
+        if (name == null) return 0;
+        int i = adapterNames.indexOf(name);
+        if (i >= 0) return i + 1;
+        throw new InvalidRequestException("model", "There is no LoRA adapter named " + name + ".");
     }
 
     /** A request needs an id, and a priority other than 0 needs {@link SchedulingPolicy#PRIORITY}. */

@@ -46,8 +46,20 @@ public interface GenerationService {
      * As above, with the requests' {@code priority} (lower served first), which must be 0 unless the engine
      * schedules by priority ({@link SchedulingPolicy#PRIORITY}; vLLM's {@code priority}).
      */
+    default List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,
+                                               String cacheSalt, int priority) {
+        return generate(requestIds, prompts, params, cacheSalt, priority, null);
+    }
+
+    /**
+     * As above, the prompts run with the LoRA adapter named {@code adapter} (one of {@link #adapterNames};
+     * null: the base model). Prefix-cached blocks are shared only between requests of the same adapter.
+     */
     List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,
-                                       String cacheSalt, int priority);
+                                       String cacheSalt, int priority, String adapter);
+
+    /** The LoRA adapters clients may name in {@code model} besides the base model (vLLM's {@code --lora-modules}). */
+    default List<String> adapterNames() { return List.of(); }
 
     /**
      * Queues one client request's inputs for embeddings (vLLM's pooling with the last token), all or
@@ -61,6 +73,12 @@ public interface GenerationService {
      */
     default List<Flux<RequestOutput>> embed(List<String> requestIds, List<int[]> prompts, String cacheSalt,
                                             int priority) {
+        return embed(requestIds, prompts, cacheSalt, priority, null);
+    }
+
+    /** As above, with the LoRA adapter named {@code adapter} (null: the base model). */
+    default List<Flux<RequestOutput>> embed(List<String> requestIds, List<int[]> prompts, String cacheSalt,
+                                            int priority, String adapter) {
         throw new InvalidRequestException("input", "This server does not compute embeddings.");
     }
 

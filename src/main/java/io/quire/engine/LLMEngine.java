@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quire.kv.KvCacheManager;
 import io.quire.kv.KvMemoryReport;
 import io.quire.model.LanguageModel;
+import io.quire.model.LoraAdapter;
 import io.quire.model.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -151,23 +152,29 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     public void addKvReportListener(Consumer<KvMemoryReport> listener) { kvReports.addListener(listener); }
 
     @Override
+    public List<String> adapterNames() {
+        return model.adapters().stream().map(LoraAdapter::name).toList();
+    }
+
+    @Override
     public List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,
-                                              String cacheSalt, int priority) {
+                                              String cacheSalt, int priority, String adapter) {
         if (shutdown || draining) throw new EngineStoppedException();
         if (requestIds.size() != prompts.size()) throw new IllegalArgumentException("one request id per prompt");
         List<Request> requests = IntStream.range(0, prompts.size())
-                .mapToObj(i -> core.newRequest(requestIds.get(i), prompts.get(i), params, cacheSalt, priority))
+                .mapToObj(i -> core.newRequest(requestIds.get(i), prompts.get(i), params, cacheSalt, priority, adapter))
                 .toList();
         return submit(requests, params.width());
     }
 
     @Override
     public List<Flux<RequestOutput>> embed(List<String> requestIds, List<int[]> prompts, String cacheSalt,
-                                           int priority) {
+                                           int priority, String adapter) {
         if (shutdown || draining) throw new EngineStoppedException();
         if (requestIds.size() != prompts.size()) throw new IllegalArgumentException("one request id per prompt");
         List<Request> requests = IntStream.range(0, prompts.size())
-                .mapToObj(i -> core.newEmbeddingRequest(requestIds.get(i), prompts.get(i), cacheSalt, priority))
+                .mapToObj(i -> core.newEmbeddingRequest(requestIds.get(i), prompts.get(i), cacheSalt, priority,
+                        adapter))
                 .toList();
         return submit(requests, 1);
     }

@@ -164,6 +164,7 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
         int[] slots = new int[numTokens];
         int[] queryStart = new int[numSeqs + 1];
         int[][] blockTables = new int[numSeqs][];
+        int[] adapters = null;
         int t = 0;
         for (int s = 0; s < numSeqs; s++) {
             ScheduledSequence ss = out.scheduled().get(s);
@@ -180,9 +181,13 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
                 positions[t] = ss.start() + i;
             }
             blockTables[s] = blocks.blockTable(seq.seqId());
+            if (seq.adapterSlot() != 0) {
+                if (adapters == null) adapters = new int[numSeqs];
+                adapters[s] = seq.adapterSlot();
+            }
         }
         queryStart[numSeqs] = t;
-        return new ForwardBatch(tokens, positions, slots, queryStart, blockTables, everyToken);
+        return new ForwardBatch(tokens, positions, slots, queryStart, blockTables, everyToken, adapters);
     }
 
     /** Releases a device cache (GPU memory, pinned swap space); the CPU cache is freed with its automatic arena. */

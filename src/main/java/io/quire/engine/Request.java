@@ -31,6 +31,8 @@ public final class Request {
     private final int numPromptTokens;
     private final long arrivalNanos;
     private final String cacheSalt;
+    private final String adapter;
+    private final String prefixCacheKey;
     private final int priority;
     private final Kind kind;
     private final int width;
@@ -85,8 +87,24 @@ public final class Request {
     /** As above, with its {@code priority} under {@link SchedulingPolicy#PRIORITY} (lower first). */
     Request(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, long arrivalNanos,
             String cacheSalt, TokenConstraint constraint, int priority) {
+        this(requestId, promptIds, params, maxOutputTokens, arrivalNanos, cacheSalt, constraint, priority, null, 0);
+    }
+
+    /**
+     * As above, run with LoRA adapter {@code adapter} (null: the base model), the model's
+     * {@code adapterSlot}-th (0 for none).
+     */
+    Request(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, long arrivalNanos,
+            String cacheSalt, TokenConstraint constraint, int priority, String adapter, int adapterSlot) {
+        if ((adapter == null) != (adapterSlot == 0)) throw new IllegalArgumentException("adapter " + adapter
+                + " in slot " + adapterSlot);
         Sequence first = new Sequence(requestId, promptIds, params, maxOutputTokens,
-                constraint == null ? null : new ConstraintState(constraint));
+                constraint == null ? null : new ConstraintState(constraint), adapterSlot);
+        this.adapter = adapter;
+        // One string per (adapter, salt), never equal to another pair's: KV computed with one adapter
+        // (or none) is never a cache hit for another, whatever salt a client sends.
+        this.prefixCacheKey = adapter == null && cacheSalt == null ? null
+                : (adapter == null ? "" : "a" + adapter.length() + ":" + adapter) + (cacheSalt == null ? "" : "s" + cacheSalt);
         this.requestId = requestId;
         this.params = params;
         this.numPromptTokens = promptIds.length;
@@ -117,6 +135,12 @@ public final class Request {
 
     /** Mixed into its prefix-cache block hashes: other salts never share its cached blocks (null: none). */
     public String cacheSalt() { return cacheSalt; }
+
+    /** The LoRA adapter it runs with, null for the base model. */
+    public String adapter() { return adapter; }
+
+    /** What its prefix-cache block hashes mix in: its adapter and salt (null: neither). */
+    String prefixCacheKey() { return prefixCacheKey; }
 
     public SamplingParams params() { return params; }
 

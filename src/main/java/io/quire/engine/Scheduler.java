@@ -279,7 +279,7 @@ public final class Scheduler {
                     // A prompt whose logprobs are still wanted computes every position: no cached prefix (as vLLM).
                     PrefixHit hit = left > 0 && kv.numBlocks(seq.seqId()) == 0 && seq.numComputedTokens() == 0
                             && !req.wantsPromptLogprobs()
-                            ? kv.findCachedPrefix(seq::token, seq.numTokens(), req.cacheSalt()) : PrefixHit.NONE;
+                            ? kv.findCachedPrefix(seq::token, seq.numTokens(), req.prefixCacheKey()) : PrefixHit.NONE;
                     int cached = hit.numBlocks() * kv.blockSize();
                     int numNew = Math.min(seq.numTokens() - seq.numComputedTokens() - cached, requestBudget);
                     int start = seq.numComputedTokens() + cached;
@@ -485,7 +485,7 @@ public final class Scheduler {
             Sequence seq = s.sequence();
             if (seq.isFinished()) continue;
             seq.advanceComputed(s.numNewTokens());
-            kv.cacheFullBlocks(seq.seqId(), seq::token, seq.numComputedTokens(), requestOf(seq).cacheSalt());
+            kv.cacheFullBlocks(seq.seqId(), seq::token, seq.numComputedTokens(), requestOf(seq).prefixCacheKey());
         }
     }
 

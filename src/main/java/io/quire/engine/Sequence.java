@@ -23,6 +23,8 @@ public final class Sequence {
     private final SamplingState samplingState;
     /** Where the output stands in its constraint (null: unconstrained); advanced by every appended token. */
     private final ConstraintState constraint;
+    /** The model's LoRA adapter it runs with (0: none): the request's. */
+    private final int adapterSlot;
 
     private int[] tokens;       // prompt then outputs
     private int numTokens;
@@ -33,7 +35,8 @@ public final class Sequence {
     private double cumulativeLogprob;
 
     /** A request's first sequence (see {@link Request}). */
-    Sequence(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, ConstraintState constraint) {
+    Sequence(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, ConstraintState constraint,
+             int adapterSlot) {
         if (promptIds.length == 0) throw new IllegalArgumentException("empty prompt");
         this.seqId = requestId;
         this.requestId = requestId;
@@ -45,6 +48,7 @@ public final class Sequence {
         this.numTokens = promptIds.length;
         this.samplingState = new SamplingState(params.seed(), promptIds);
         this.constraint = constraint;
+        this.adapterSlot = adapterSlot;
     }
 
     /** A fork of {@code parent}: same tokens, computed count and cumulative logprob. */
@@ -60,9 +64,13 @@ public final class Sequence {
         this.numComputedTokens = parent.numComputedTokens;
         this.samplingState = state;
         this.constraint = parent.constraint == null ? null : parent.constraint.copy();
+        this.adapterSlot = parent.adapterSlot;
         this.cumulativeLogprob = parent.cumulativeLogprob;
         this.state = parent.state;
     }
+
+    /** The model's LoRA adapter it runs with, 0 for none. */
+    int adapterSlot() { return adapterSlot; }
 
     /** A copy of this sequence under a new id (it holds no blocks until the scheduler shares them). */
     Sequence fork(String childId, int childIndex, SamplingState state) {

@@ -39,12 +39,20 @@ final class Attention {
                 c.ropeNeox(), a.ropeAttnFactor()) : rope;
     }
 
-    /** Attention of layer {@code layer} over the normed input {@code xb} ({@code [n][dim]}), projected into out. */
+    /**
+     * Attention of layer {@code layer} over the normed input {@code xb} ({@code [n][dim]}), projected into
+     * out; with {@code lora} (null: none), the tokens' adapters update the four projections.
+     */
     void forward(LlamaWeights.Layer w, int layer, float[] xb, ForwardBatch batch, int[] tokenSeq, PagedKvCache cache,
-            float[] out) {
+            float[] out, LoraDeltas lora) {
         int n = batch.numTokens();
         ensureCapacity(n);
         MatMul.matmul(new Tensor[] {w.wq(), w.wk(), w.wv()}, xb, n, new float[][] {q, k, v});
+        if (lora != null) {
+            lora.add(layer, LoraAdapter.Module.Q, xb, q);
+            lora.add(layer, LoraAdapter.Module.K, xb, k);
+            lora.add(layer, LoraAdapter.Module.V, xb, v);
+        }
         if (w.bq() != null) {
             Ops.addBias(q, n, c.qDim(), w.bq());
             Ops.addBias(k, n, c.kvDim(), w.bk());
@@ -67,6 +75,7 @@ final class Attention {
         PagedAttention.attend(q, attn, n, positions, tokenSeq, batch.blockTables(), cache, layer, c.numHeads(),
                 a.attnScale(), slides ? a.slidingWindow() : 0, a.attnSoftcap());
         MatMul.matmul(w.wo(), attn, n, out);
+        if (lora != null) lora.add(layer, LoraAdapter.Module.O, attn, out);
     }
 
     /** RMSNorm of each of the {@code heads} consecutive heads in x with the per-head weight. */

@@ -26,23 +26,31 @@ final class FeedForward {
     long[] tokensPerExpert() { return moe == null ? new long[0] : moe.tokensRouted(); }
 
     /** The FFN of the normed input {@code xb} ({@code [n][dim]}, at most a model part's tokens) into {@code out}. */
-    void forward(LlamaWeights.Layer w, float[] xb, int n, float[] out) {
+    void forward(LlamaWeights.Layer w, int layer, float[] xb, int n, float[] out, LoraDeltas lora) {
         if (w.experts() != null) {
             moe.forward(w.experts(), xb, n, out);
             return;
         }
         ensureCapacity(n);
-        swiglu(c, w.wGate(), w.wUp(), w.wDown(), xb, n, gate, up, out);
+        swiglu(c, w.wGate(), w.wUp(), w.wDown(), xb, n, gate, up, out, lora, layer);
     }
 
-    /** One gated FFN over n rows; gate and up are scratch of at least {@code n * hidden} floats. */
+    /**
+     * One gated FFN over n rows; gate and up are scratch of at least {@code n * hidden} floats. With
+     * {@code lora} (null: none), the rows' adapters update the three projections of layer {@code layer}.
+     */
     static void swiglu(ModelConfig c, Tensor wGate, Tensor wUp, Tensor wDown, float[] x, int n, float[] gate,
-            float[] up, float[] out) {
+            float[] up, float[] out, LoraDeltas lora, int layer) {
         int hidden = wGate.rows();
         MatMul.matmul(new Tensor[] {wGate, wUp}, x, n, new float[][] {gate, up});
+        if (lora != null) {
+            lora.add(layer, LoraAdapter.Module.GATE, x, gate);
+            lora.add(layer, LoraAdapter.Module.UP, x, up);
+        }
         if (c.features().gelu()) Ops.geluMul(gate, up, n * hidden);
         else Ops.siluMul(gate, up, n * hidden);
         MatMul.matmul(wDown, gate, n, out);
+        if (lora != null) lora.add(layer, LoraAdapter.Module.DOWN, gate, out);
     }
 
     private void ensureCapacity(int n) {

@@ -17,9 +17,11 @@ import java.util.Arrays;
  * @param blockTables physical block ids of each sequence, in logical order
  * @param everyTokenLogits per sequence, whether the logits of each of its new tokens are wanted and not
  *                    only its last one's (prompt logprobs); null: none's
+ * @param adapters    per sequence, the LoRA adapter it runs with: 0 for none, {@code k} for the model's
+ *                    k-th ({@link LanguageModel#useAdapters}); null: none for all
  */
 public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int[] queryStart, int[][] blockTables,
-                           boolean[] everyTokenLogits) {
+                           boolean[] everyTokenLogits, int[] adapters) {
 
     public ForwardBatch {
         if (positions.length != tokens.length || slotMapping.length != tokens.length) {
@@ -33,6 +35,15 @@ public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int
         if (everyTokenLogits != null && everyTokenLogits.length != blockTables.length) {
             throw new IllegalArgumentException("everyTokenLogits must have one entry per sequence");
         }
+        if (adapters != null && adapters.length != blockTables.length) {
+            throw new IllegalArgumentException("adapters must have one entry per sequence");
+        }
+    }
+
+    /** A step with no LoRA adapters. */
+    public ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int[] queryStart, int[][] blockTables,
+                        boolean[] everyTokenLogits) {
+        this(tokens, positions, slotMapping, queryStart, blockTables, everyTokenLogits, null);
     }
 
     /** A step that wants only each sequence's last logits. */
@@ -68,7 +79,14 @@ public record ForwardBatch(int[] tokens, int[] positions, int[] slotMapping, int
         for (int s = 0; s < starts.length; s++) starts[s] = Math.clamp(queryStart[s] - from, 0, count);
         return new ForwardBatch(Arrays.copyOfRange(tokens, from, from + count),
                 Arrays.copyOfRange(positions, from, from + count), Arrays.copyOfRange(slotMapping, from, from + count),
-                starts, blockTables, everyTokenLogits);
+                starts, blockTables, everyTokenLogits, adapters);
+    }
+
+    /** Whether some sequence runs with a LoRA adapter. */
+    public boolean hasAdapters() {
+        if (adapters == null) return false;
+        for (int a : adapters) if (a != 0) return true;
+        return false;
     }
 
     /** Index of the last new token of each sequence, whose logits the model returns. */

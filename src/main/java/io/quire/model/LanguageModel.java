@@ -1,5 +1,7 @@
 package io.quire.model;
 
+import java.util.List;
+
 import io.quire.backend.KvCache;
 import io.quire.backend.KvCacheSpec;
 import io.quire.model.tokenizer.Tokenizer;
@@ -84,6 +86,21 @@ public interface LanguageModel<C extends KvCache> extends AutoCloseable {
 
     /** Whether {@link #forward(ForwardBatch, KvCache, TokenLogits, HiddenStates)} gives hidden states (embeddings). */
     default boolean computesHiddenStates() { return false; }
+
+    /**
+     * Installs LoRA adapters loaded for this model ({@link LoraAdapter#load}), before the engine runs:
+     * a batch's {@link ForwardBatch#adapters} numbers them from 1. Only the CPU model applies them;
+     * elsewhere a non-empty list is refused.
+     */
+    default void useAdapters(List<LoraAdapter> adapters) {
+        if (!adapters.isEmpty()) {
+            throw new IllegalArgumentException("LoRA adapters (quire.lora-modules) run on the CPU backend only, not on "
+                    + deviceDescription());
+        }
+    }
+
+    /** The LoRA adapters installed ({@link #useAdapters}), in slot order from 1. */
+    default List<LoraAdapter> adapters() { return List.of(); }
 
     /**
      * Sets the element type of the KV caches this model makes ({@code quire.kv-cache-dtype}), before

@@ -11,6 +11,7 @@ import io.quire.backend.cpu.Quant;
 import io.quire.model.tokenizer.Tokenizer;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The Llama-family decoder on the CPU: llama (and Mistral, Mixtral), qwen2, qwen3, qwen3moe, phi3,
@@ -43,6 +44,8 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     private final GenerationDefaults generationDefaults;
     private final int chunk;
     private volatile TensorType kvType;
+    /** LoRA adapters, a batch's adapter k being adapters[k - 1]. */
+    private volatile LoraAdapter[] adapters = new LoraAdapter[0];
 
     // Grow-only scratch space: forward() is called by one thread at a time.
     private int capacity;
@@ -94,6 +97,14 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     public KvCacheSpec kvCacheSpec(int blockSize) {
         return config.kvCacheSpec(blockSize, kvType);
     }
+
+    @Override
+    public void useAdapters(List<LoraAdapter> adapters) {
+        this.adapters = adapters.toArray(LoraAdapter[]::new);
+    }
+
+    @Override
+    public List<LoraAdapter> adapters() { return List.of(adapters); }
 
     @Override
     public void useKvCacheDtype(KvCacheDtype dtype) {
@@ -224,15 +235,16 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         for (int t = 0; t < n; t++) Quant.dequantizeRow(weights.tokenEmbedding(), part.tokens()[t], x, t * dim);
         if (c.features().embeddingScale() != 1f) Ops.scale(x, n * dim, c.features().embeddingScale());
         int[] tokenSeq = part.tokenSequence();
+        LoraDeltas lora = LoraDeltas.of(adapters, part);
         for (int l = 0; l < c.numLayers(); l++) {
             LlamaWeights.Layer w = weights.layers()[l];
             rmsNormRows(xb, x, w.attnNorm(), n);
-            attention.forward(w, l, xb, part, tokenSeq, cache, proj);
+            attention.forward(w, l, xb, part, tokenSeq, cache, proj, lora);
             if (w.attnPostNorm() != null) rmsNormRows(proj, proj, w.attnPostNorm(), n);
             Ops.add(x, proj, n * dim);
 
             rmsNormRows(xb, x, w.ffnNorm(), n);
-            feedForward.forward(w, xb, n, proj);
+            feedForward.forward(w, l, xb, n, proj, lora);
             if (w.ffnPostNorm() != null) rmsNormRows(proj, proj, w.ffnPostNorm(), n);
             Ops.add(x, proj, n * dim);
         }

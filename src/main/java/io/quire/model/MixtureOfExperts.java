@@ -49,7 +49,7 @@ final class MixtureOfExperts {
             }
             tokensRouted[e] += m;
             if (m == 0) continue;  // no token chose this expert: it costs nothing this step
-            FeedForward.swiglu(c, w.gate()[e], w.up()[e], w.down()[e], xs, m, gate, up, ys);
+            FeedForward.swiglu(c, w.gate()[e], w.up()[e], w.down()[e], xs, m, gate, up, ys, null, -1);
             for (int i = 0; i < m; i++) {
                 int t = routed[i] / topK;
                 float p = weights[routed[i]];
