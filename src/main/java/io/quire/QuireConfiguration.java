@@ -96,6 +96,7 @@ public class QuireConfiguration {
                     loading.progress());
         }
         model.useKvCacheDtype(kvDtype);
+        model.useAdapters(LoraModules.load(props.loraModules(), model));
         log.info("Loaded {} ({}) in {} ms on {}", props.dummy() ? "the dummy random-weight model" : props.model(),
                 model.config().architecture(), (System.nanoTime() - start) / 1_000_000, model.deviceDescription());
         return model;

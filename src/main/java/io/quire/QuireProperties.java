@@ -71,6 +71,10 @@ import java.util.List;
  *                             none, and chat requests with tools may only send tool_choice none
  * @param reasoningParser      moves {@code <think>} text into {@code reasoning_content} (vLLM's
  *                             {@code --reasoning-parser}): deepseek_r1 or qwen3; blank: none
+ * @param loraModules          LoRA adapters served beside the model (vLLM's {@code --lora-modules}), each
+ *                             {@code name=path}: a client sends {@code name} as {@code model} to run with the
+ *                             PEFT adapter in folder {@code path} ({@code adapter_config.json},
+ *                             {@code adapter_model.safetensors}); CPU backend only
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
@@ -100,7 +104,8 @@ public record QuireProperties(
         @DefaultValue List<String> apiKey,
         @DefaultValue Cors cors,
         String toolCallParser,
-        String reasoningParser) {
+        String reasoningParser,
+        @DefaultValue List<String> loraModules) {
 
     public static final String DUMMY = ModelLoader.DUMMY;
 

@@ -36,7 +36,7 @@ class StartupFailureTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"missing file", "directory", "folder missing a shard", "/dev/zero", "truncated GGUF",
             "text file", "head count 0",
-            "KV cache too small", "unknown KV cache type", "Hub model not in the offline cache"})
+            "KV cache too small", "unknown KV cache type", "Hub model not in the offline cache", "not a LoRA adapter"})
     void aBadModelOrSettingFailsTheStartWithOneClearLine(String fault) throws Exception {
         Path model = tmp.resolve("model.gguf");
         List<String> settings = new ArrayList<>();
@@ -94,6 +94,13 @@ class StartupFailureTest {
                 settings.add("--HF_HOME=" + tmp.resolve("hf"));
                 line = List.of("Cannot get the model from the Hugging Face Hub: HF_HUB_OFFLINE is set and"
                         + " quire-test/absent is not in the cache at " + tmp.resolve("hf").resolve("hub"));
+            }
+            case "not a LoRA adapter" -> {
+                TinyModels.writer().write(model);
+                Path folder = Files.createDirectory(tmp.resolve("adapter"));
+                settings.add("--quire.lora-modules=sql=" + folder);
+                line = List.of("Cannot start with these settings: quire.lora-modules: LoRA adapter sql: no"
+                        + " adapter_config.json in " + folder);
             }
             default -> throw new IllegalArgumentException(fault);
         }

@@ -50,7 +50,7 @@ public class ChatCompletionsHandler {
     }
 
     private Mono<ServerResponse> handle(ServerRequest request, ChatCompletionRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName());
+        String adapter = OpenAiFormat.adapterOf(r.model(), engine);
         OpenAiFormat.checkStreamOptions(r);
         Integer logprobCount = RequestedLogprobs.chat(r.logprobs(), r.topLogprobs());
         Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
@@ -93,9 +93,9 @@ public class ChatCompletionsHandler {
         SentFieldNames names = SentFieldNames.chat(r.maxCompletionTokens() != null);
         Flux<RequestOutput> submitted = StructuredOutputs.submit(constraint,
                 () -> names.submit(() -> engine.generate(List.of(id), List.of(tokens), constrained,
-                        r.cacheSalt(), r.priorityOrZero()).getFirst()));
+                        r.cacheSalt(), r.priorityOrZero(), adapter).getFirst()));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, List.of(id), List.of(submitted), constrained.n());
-        ChoiceFormat format = new ChatChoiceFormat(id, created, engine.modelName(),
+        ChoiceFormat format = new ChatChoiceFormat(id, created, OpenAiFormat.modelName(adapter, engine),
                 logprobCount == null ? null : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())),
                 logprobs, outputParsers, Boolean.TRUE.equals(r.returnTokenIds()) ? tokens : null, echoed);
         return r.streaming() ? choices.stream(json, r.includeUsage(),

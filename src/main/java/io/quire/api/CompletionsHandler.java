@@ -42,7 +42,7 @@ public class CompletionsHandler {
     }
 
     private Mono<ServerResponse> handle(ServerRequest request, CompletionRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName());
+        String adapter = OpenAiFormat.adapterOf(r.model(), engine);
         OpenAiFormat.checkStreamOptions(r);
         boolean echo = Boolean.TRUE.equals(r.echo());
         List<PromptInputs.Prompt> prompts = PromptInputs.read(r.prompt(), "prompt",
@@ -80,9 +80,10 @@ public class CompletionsHandler {
         // All prompts are queued or none.
         List<Flux<RequestOutput>> submitted = StructuredOutputs.submit(constraint,
                 () -> SentFieldNames.COMPLETIONS.submit(() -> engine.generate(ids, tokens, sampling, r.cacheSalt(),
-                        r.priorityOrZero())));
+                        r.priorityOrZero(), adapter)));
         ChoiceStreams choices = ChoiceStreams.of(request, engine, ids, submitted, params.n());
-        ChoiceFormat format = new CompletionChoiceFormat(id, created, engine.modelName(), texts, tokens, params.n(),
+        ChoiceFormat format = new CompletionChoiceFormat(id, created, OpenAiFormat.modelName(adapter, engine), texts,
+                tokens, params.n(),
                 new CompletionChoiceFormat.Shown(echo, promptOnly, Boolean.TRUE.equals(r.returnTokenIds())),
                 logprobCount == null ? null
                         : logprobs.withTokenIds(Boolean.TRUE.equals(r.returnTokensAsTokenIds())).withTop(logprobCount),

@@ -43,7 +43,7 @@ public class EmbeddingsHandler {
     }
 
     private Mono<ServerResponse> handle(ServerRequest request, EmbeddingRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName());
+        String adapter = OpenAiFormat.adapterOf(r.model(), engine);
         pooling.checkLastToken();
         boolean base64 = encoding(r.encodingFormat());
         if (r.dimensions() != null) {
@@ -71,14 +71,15 @@ public class EmbeddingsHandler {
             promptTokens += kept.length;
         }
         int usage = promptTokens;
-        return PromptEmbeddings.of(request, engine, id, tokens, r.cacheSalt(), r.priority() == null ? 0 : r.priority())
+        int priority = r.priority() == null ? 0 : r.priority();
+        return PromptEmbeddings.of(request, engine, id, tokens, r.cacheSalt(), priority, adapter)
                 .map(vectors -> {
                     List<EmbeddingResponse.Embedding> data = new ArrayList<>(vectors.size());
                     for (int i = 0; i < vectors.size(); i++) {
                         float[] v = normalize ? PromptEmbeddings.normalized(vectors.get(i)) : vectors.get(i);
                         data.add(new EmbeddingResponse.Embedding(i, base64 ? base64(v) : v));
                     }
-                    return new EmbeddingResponse(id, created, engine.modelName(), data, usage);
+                    return new EmbeddingResponse(id, created, OpenAiFormat.modelName(adapter, engine), data, usage);
                 })
                 .flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
     }

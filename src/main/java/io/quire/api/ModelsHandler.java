@@ -4,6 +4,7 @@ import io.quire.api.wire.ModelCard;
 import io.quire.api.wire.ModelList;
 import io.quire.api.wire.VersionResponse;
 import io.quire.engine.GenerationService;
+import io.quire.model.LoraAdapter;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.availability.ApplicationAvailability;
 import org.springframework.boot.availability.ReadinessState;
@@ -15,6 +16,7 @@ import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /** {@code GET /v1/models}, {@code GET /v1/models/{id}}, {@code GET /health} and {@code GET /version}. */
@@ -39,18 +41,29 @@ public class ModelsHandler {
                 engine.maxModelLen());
     }
 
+    /** A LoRA adapter's card, as vLLM lists one: its folder as root, the served model as parent. */
+    private ModelCard card(LoraAdapter adapter) {
+        return new ModelCard(adapter.name(), "model", created, "quire", adapter.path().toString(), engine.modelName(),
+                engine.maxModelLen());
+    }
+
+    private List<ModelCard> cards() {
+        List<ModelCard> cards = new ArrayList<>();
+        cards.add(card());
+        for (LoraAdapter a : engine.adapters()) cards.add(card(a));
+        return cards;
+    }
+
     public Mono<ServerResponse> list(ServerRequest request) {
-        return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
-                .bodyValue(new ModelList("list", List.of(card())));
+        return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(new ModelList("list", cards()));
     }
 
     public Mono<ServerResponse> get(ServerRequest request) {
         String id = request.pathVariable("id");
-        if (!id.equals(engine.modelName())) {
-            return Mono.error(new ApiException(HttpStatus.NOT_FOUND, "model", "The model `" + id
-                    + "` does not exist."));
-        }
-        return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(card());
+        return cards().stream().filter(c -> c.id().equals(id)).findFirst()
+                .map(c -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(c))
+                .orElseGet(() -> Mono.error(new ApiException(HttpStatus.NOT_FOUND, "model", "The model `" + id
+                        + "` does not exist.")));
     }
 
     /** 200 with no body once the model is loaded and the server accepts traffic, as vLLM's {@code /health}. */

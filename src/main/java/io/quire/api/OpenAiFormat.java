@@ -1,5 +1,10 @@
 package io.quire.api;
 
+import io.quire.engine.GenerationService;
+import io.quire.model.LoraAdapter;
+
+import java.util.List;
+
 import io.quire.api.wire.SamplingFields;
 import io.quire.api.wire.StreamOptions;
 import io.quire.engine.FinishReason;
@@ -44,12 +49,22 @@ final class OpenAiFormat {
         }
     }
 
-    /** A {@code model} that is sent must name the served model; absent, null or empty means it (as in vLLM). */
-    static void checkModel(String requested, String served) {
-        if (requested == null || requested.isEmpty()) return;
-        if (!requested.equals(served)) {
-            throw new ApiException(HttpStatus.NOT_FOUND, "model", "The model `" + requested
-                    + "` does not exist. This server serves `" + served + "`.");
-        }
+    /**
+     * The LoRA adapter a request's {@code model} names, null for the served model itself: absent, null
+     * or empty means it (as in vLLM); anything else must name it or one of its adapters (404).
+     */
+    static String adapterOf(String requested, GenerationService engine) {
+        String served = engine.modelName();
+        if (requested == null || requested.isEmpty() || requested.equals(served)) return null;
+        List<String> adapters = engine.adapters().stream().map(LoraAdapter::name).toList();
+        if (adapters.contains(requested)) return requested;
+        throw new ApiException(HttpStatus.NOT_FOUND, "model", "The model `" + requested + "` does not exist. This"
+                + " server serves `" + served + "`" + (adapters.isEmpty() ? "" : " and the LoRA adapters `"
+                + String.join("`, `", adapters) + "`") + ".");
+    }
+
+    /** The name responses carry: the adapter's when one runs, as vLLM's. */
+    static String modelName(String adapter, GenerationService engine) {
+        return adapter == null ? engine.modelName() : adapter;
     }
 }

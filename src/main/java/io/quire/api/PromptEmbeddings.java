@@ -20,12 +20,15 @@ import java.util.List;
 final class PromptEmbeddings {
     private PromptEmbeddings() {}
 
-    /** The raw vectors of {@code prompts}, in their order; request ids {@code id}, or {@code id-i} for several. */
+    /**
+     * The raw vectors of {@code prompts}, in their order, with LoRA adapter {@code adapter} (null: none);
+     * request ids {@code id}, or {@code id-i} for several.
+     */
     static Mono<List<float[]>> of(ServerRequest request, GenerationService engine, String id, List<int[]> prompts,
-            String cacheSalt, int priority) {
+            String cacheSalt, int priority, String adapter) {
         List<String> ids = new ArrayList<>(prompts.size());
         for (int i = 0; i < prompts.size(); i++) ids.add(prompts.size() == 1 ? id : id + "-" + i);
-        List<Flux<RequestOutput>> submitted = engine.embed(ids, prompts, cacheSalt, priority);
+        List<Flux<RequestOutput>> submitted = engine.embed(ids, prompts, cacheSalt, priority, adapter);
         EngineRequestScope.of(request, engine).register(ids);
         List<Mono<float[]>> each = new ArrayList<>(submitted.size());
         for (int i = 0; i < submitted.size(); i++) {

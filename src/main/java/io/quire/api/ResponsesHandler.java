@@ -87,7 +87,7 @@ public class ResponsesHandler {
     }
 
     private Mono<ServerResponse> handle(ServerRequest request, ResponsesRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName());
+        String adapter = OpenAiFormat.adapterOf(r.model(), engine);
         RequestedTools tools = RequestedTools.of(ResponseInput.chatTools(r.tools(), json),
                 ResponseInput.chatToolChoice(r.toolChoice(), json), r.parallelToolCalls(), json);
         String rendered = rendered(r, tools);
@@ -105,10 +105,12 @@ public class ResponsesHandler {
         }
         Supplier<ChatOutputParser> parser = parsers.forRequest(tools, true, false);
         String id = OpenAiFormat.newId("resp_");
-        Shape shape = new Shape(id, OpenAiFormat.nowSeconds(), r, engine.modelName(), params, tools.parallel());
+        Shape shape = new Shape(id, OpenAiFormat.nowSeconds(), r, OpenAiFormat.modelName(adapter, engine), params,
+                tools.parallel());
         SamplingParams sampling = params;
         Flux<RequestOutput> submitted = StructuredOutputs.submit(constraint, () -> NAMES.submit(() ->
-                engine.generate(List.of(id), List.of(tokens), sampling, r.cacheSalt(), r.priorityOrZero()).getFirst()));
+                engine.generate(List.of(id), List.of(tokens), sampling, r.cacheSalt(), r.priorityOrZero(), adapter)
+                        .getFirst()));
         EngineRequestScope.of(request, engine).register(List.of(id));
         Flux<RequestOutput> outputs = submitted.publishOn(Schedulers.parallel());
         ChatOutputParser p = parser == null ? null : parser.get();

@@ -43,7 +43,7 @@ public class ScoresHandler {
     }
 
     private Mono<ServerResponse> score(ServerRequest request, ScoreRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName());
+        String adapter = OpenAiFormat.adapterOf(r.model(), engine);
         pooling.checkLastToken();
         List<String> first = texts(r.text1(), "text_1"), second = texts(r.text2(), "text_2");
         if (first.size() != 1 && first.size() != second.size()) {
@@ -57,17 +57,17 @@ public class ScoresHandler {
         for (String t : second) prompts.add(tokens(t, r.truncatePromptTokens()));
         int usage = prompts.stream().mapToInt(p -> p.length).sum();
         int n = first.size();
-        return PromptEmbeddings.of(request, engine, id, prompts, null, priority(r.priority())).map(v -> {
+        return PromptEmbeddings.of(request, engine, id, prompts, null, priority(r.priority()), adapter).map(v -> {
             List<ScoreResponse.Score> data = new ArrayList<>(second.size());
             for (int i = 0; i < second.size(); i++) {
                 data.add(new ScoreResponse.Score(i, PromptEmbeddings.cosine(v.get(n == 1 ? 0 : i), v.get(n + i))));
             }
-            return new ScoreResponse(id, created, engine.modelName(), data, usage);
+            return new ScoreResponse(id, created, OpenAiFormat.modelName(adapter, engine), data, usage);
         }).flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
     }
 
     private Mono<ServerResponse> rerank(ServerRequest request, RerankRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName());
+        String adapter = OpenAiFormat.adapterOf(r.model(), engine);
         pooling.checkLastToken();
         if (r.query() == null || !r.query().isString()) {
             throw ApiException.badRequest("query", "query must be a string");
@@ -83,7 +83,7 @@ public class ScoresHandler {
         prompts.add(tokens(r.query().stringValue(), r.truncatePromptTokens()));
         for (String d : documents) prompts.add(tokens(d, r.truncatePromptTokens()));
         int usage = prompts.stream().mapToInt(p -> p.length).sum();
-        return PromptEmbeddings.of(request, engine, id, prompts, null, priority(r.priority())).map(v -> {
+        return PromptEmbeddings.of(request, engine, id, prompts, null, priority(r.priority()), adapter).map(v -> {
             List<RerankResponse.Result> results = new ArrayList<>(documents.size());
             for (int i = 0; i < documents.size(); i++) {
                 results.add(new RerankResponse.Result(i, new RerankResponse.Document(documents.get(i)),
@@ -92,7 +92,8 @@ public class ScoresHandler {
             // highest first; a stable sort keeps equal scores in document order
             results.sort(Comparator.comparingDouble(RerankResponse.Result::relevanceScore).reversed());
             List<RerankResponse.Result> kept = topN > 0 && topN < results.size() ? results.subList(0, topN) : results;
-            return new RerankResponse(id, engine.modelName(), new RerankResponse.TotalTokens(usage), List.copyOf(kept));
+            return new RerankResponse(id, OpenAiFormat.modelName(adapter, engine),
+                    new RerankResponse.TotalTokens(usage), List.copyOf(kept));
         }).flatMap(body -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body));
     }
 

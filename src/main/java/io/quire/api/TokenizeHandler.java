@@ -41,7 +41,7 @@ public class TokenizeHandler {
     }
 
     TokenizeResponse tokenize(TokenizeRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName());
+        OpenAiFormat.adapterOf(r.model(), engine);  // the adapters share the model's tokenizer
         boolean addSpecial = r.addSpecialTokens() == null || r.addSpecialTokens();
         int[] tokens;
         if (r.prompt() != null && r.messages() != null) {
@@ -67,7 +67,7 @@ public class TokenizeHandler {
     }
 
     DetokenizeResponse detokenize(DetokenizeRequest r) {
-        OpenAiFormat.checkModel(r.model(), engine.modelName());
+        OpenAiFormat.adapterOf(r.model(), engine);  // the adapters share the model's tokenizer
         if (r.tokens() == null) throw ApiException.badRequest("tokens", "tokens is required");
         Tokenizer tok = engine.tokenizer();
         List<Integer> ids = r.tokens();

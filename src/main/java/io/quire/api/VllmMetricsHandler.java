@@ -1,6 +1,8 @@
 package io.quire.api;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.quire.engine.EngineStats;
+import io.quire.engine.GenerationService;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -46,9 +48,14 @@ public class VllmMetricsHandler {
     private static final String[] SUFFIXES = {"", "_bucket", "_sum", "_count"};
 
     private final ObjectProvider<PrometheusMeterRegistry> registry;
+    private final GenerationService engine;
+    private final KvReportSource source;
 
-    public VllmMetricsHandler(ObjectProvider<PrometheusMeterRegistry> registry) {
+    public VllmMetricsHandler(ObjectProvider<PrometheusMeterRegistry> registry, GenerationService engine,
+            KvReportSource source) {
         this.registry = registry;
+        this.engine = engine;
+        this.source = source;
     }
 
     public Mono<ServerResponse> metrics(ServerRequest request) {
@@ -57,7 +64,7 @@ public class VllmMetricsHandler {
             return ServerResponse.status(HttpStatus.NOT_FOUND).contentType(MediaType.TEXT_PLAIN)
                     .bodyValue("Prometheus metrics are turned off (management.prometheus.metrics.export.enabled)\n");
         }
-        return Mono.fromCallable(() -> renamed(r.scrape())).subscribeOn(Schedulers.boundedElastic())
+        return Mono.fromCallable(() -> renamed(r.scrape()) + loraInfo()).subscribeOn(Schedulers.boundedElastic())
                 .flatMap(body -> ServerResponse.ok().contentType(MediaType.parseMediaType(
                         "text/plain;version=0.0.4;charset=utf-8")).bodyValue(body));
     }
@@ -76,6 +83,29 @@ public class VllmMetricsHandler {
             if (vllm != null) out.append(line, 0, start).append(vllm).append(line, end, line.length()).append('\n');
         }
         return out.toString();
+    }
+
+    /**
+     * vLLM's {@code vllm:lora_requests_info} when adapters are served: the adapters of the running and of
+     * the waiting requests as labels, the time as value (vLLM sets it at each step; here at the scrape,
+     * of the latest step's snapshot), which LoRA-aware routers such as the Gateway API Inference
+     * Extension read. {@code max_lora} is every adapter: all are loaded and any may share a step.
+     */
+    private String loraInfo() {
+        int adapters = engine.adapters().size();
+        if (adapters == 0) return "";
+        EngineStats stats = source.stats().get();
+        return "# HELP vllm:lora_requests_info Running stats on lora requests.\n"
+                + "# TYPE vllm:lora_requests_info gauge\n"
+                + "vllm:lora_requests_info{max_lora=\"" + adapters + "\",running_lora_adapters=\""
+                + label(String.join(",", stats.runningAdapters())) + "\",waiting_lora_adapters=\""
+                + label(String.join(",", stats.waitingAdapters())) + "\"} " + System.currentTimeMillis() / 1000.0
+                + "\n";
+    }
+
+    /** A Prometheus label value: backslash, quote and newline escaped. */
+    private static String label(String value) {
+        return value.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
     }
 
     /** vLLM's name for a sample (or, {@code family}, a HELP/TYPE line's family); null when vLLM has none. */

@@ -208,9 +208,11 @@ final class EngineCore implements AutoCloseable {
      * requests queued and not yet handed to {@link #add}.
      */
     EngineStats stats(int notAdmitted) {
+        boolean lora = !adapterNames.isEmpty();
         return new EngineStats(scheduler.numRunning(), scheduler.numWaiting() + notAdmitted, kv.numFreeBlocks(),
                 kv.numTotalBlocks(), kv.usage(), scheduler.numPreemptions(), scheduler.numSwapped(), kv.swapUsage(),
-                kv.numFreeSwapBlocks(), kv.numSwapBlocks());
+                kv.numFreeSwapBlocks(), kv.numSwapBlocks(), lora ? scheduler.adapters(true) : Set.of(),
+                lora ? scheduler.adapters(false) : Set.of());
     }
 
     /** Schedules, runs the model and processes its logits. A failure fails only the requests it touches. */

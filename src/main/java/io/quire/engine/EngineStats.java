@@ -1,5 +1,7 @@
 package io.quire.engine;
 
+import java.util.Set;
+
 /**
  * A snapshot of the engine, taken after each step.
  *
@@ -9,10 +11,19 @@ package io.quire.engine;
  * @param numPreemptions preemptions since start
  * @param swapped        sequences whose KV waits in the swap pool
  * @param swapUsage      fraction of swap blocks in use, 0..1
+ * @param runningAdapters the LoRA adapters of running requests, by name
+ * @param waitingAdapters the LoRA adapters of waiting and swapped requests, by name
  */
 public record EngineStats(int running, int waiting, int numFreeBlocks, int numTotalBlocks, double kvCacheUsage,
                           long numPreemptions, int swapped, double swapUsage, int numFreeSwapBlocks,
-                          int numTotalSwapBlocks) {
+                          int numTotalSwapBlocks, Set<String> runningAdapters, Set<String> waitingAdapters) {
+
+    public EngineStats(int running, int waiting, int numFreeBlocks, int numTotalBlocks, double kvCacheUsage,
+                       long numPreemptions, int swapped, double swapUsage, int numFreeSwapBlocks,
+                       int numTotalSwapBlocks) {
+        this(running, waiting, numFreeBlocks, numTotalBlocks, kvCacheUsage, numPreemptions, swapped, swapUsage,
+                numFreeSwapBlocks, numTotalSwapBlocks, Set.of(), Set.of());
+    }
 
     public EngineStats(int running, int waiting, int numFreeBlocks, int numTotalBlocks, double kvCacheUsage,
                        long numPreemptions) {

@@ -1,5 +1,6 @@
 package io.quire.engine;
 
+import io.quire.model.LoraAdapter;
 import io.quire.model.tokenizer.Tokenizer;
 import reactor.core.publisher.Flux;
 
@@ -52,14 +53,14 @@ public interface GenerationService {
     }
 
     /**
-     * As above, the prompts run with the LoRA adapter named {@code adapter} (one of {@link #adapterNames};
+     * As above, the prompts run with the LoRA adapter named {@code adapter} (one of {@link #adapters};
      * null: the base model). Prefix-cached blocks are shared only between requests of the same adapter.
      */
     List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,
                                        String cacheSalt, int priority, String adapter);
 
     /** The LoRA adapters clients may name in {@code model} besides the base model (vLLM's {@code --lora-modules}). */
-    default List<String> adapterNames() { return List.of(); }
+    default List<LoraAdapter> adapters() { return List.of(); }
 
     /**
      * Queues one client request's inputs for embeddings (vLLM's pooling with the last token), all or

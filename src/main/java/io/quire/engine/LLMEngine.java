@@ -152,9 +152,7 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     public void addKvReportListener(Consumer<KvMemoryReport> listener) { kvReports.addListener(listener); }
 
     @Override
-    public List<String> adapterNames() {
-        return model.adapters().stream().map(LoraAdapter::name).toList();
-    }
+    public List<LoraAdapter> adapters() { return model.adapters(); }
 
     @Override
     public List<Flux<RequestOutput>> generate(List<String> requestIds, List<int[]> prompts, SamplingParams params,

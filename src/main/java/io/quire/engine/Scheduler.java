@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.LinkedList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -140,6 +142,23 @@ public final class Scheduler {
 
     /** Sequences waiting to run, a request not yet forked counted as the n or best_of sequences it will run. */
     public int numWaiting() { return width(waiting); }
+
+    /** The LoRA adapters of the requests of the running sequences, or of the waiting and swapped ones, by name. */
+    Set<String> adapters(boolean ofRunning) {
+        Set<String> names = new TreeSet<>();
+        if (ofRunning) {
+            for (Sequence s : running) addAdapter(names, s);
+        } else {
+            for (Sequence s : waiting) addAdapter(names, s);
+            for (List<Sequence> group : swapped) for (Sequence s : group) addAdapter(names, s);
+        }
+        return names;
+    }
+
+    private void addAdapter(Set<String> names, Sequence s) {
+        Request r = requests.get(s.requestId());
+        if (r != null && r.adapter() != null) names.add(r.adapter());
+    }
 
     /** Sequences whose blocks are in the swap pool. */
     public int numSwapped() {

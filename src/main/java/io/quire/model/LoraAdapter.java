@@ -11,6 +11,7 @@ import tools.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -46,7 +47,7 @@ public final class LoraAdapter {
                     + "(q_proj|k_proj|v_proj|o_proj|qkv_proj|gate_proj|up_proj|down_proj|gate_up_proj)"
                     + "\\.lora_([AB])(?:\\.default)?\\.weight");
 
-    private static final java.util.Set<String> MLP = java.util.Set.of("gate_proj", "up_proj", "down_proj", "gate_up_proj");
+    private static final Set<String> MLP = Set.of("gate_proj", "up_proj", "down_proj", "gate_up_proj");
 
     private final String name;
     private final Path path;
@@ -130,9 +131,12 @@ public final class LoraAdapter {
                 }
             }
         } catch (IOException | SafetensorsException e) {
-            throw new ModelLoadException("LoRA adapter " + name + ": " + weights + " is not readable: " + e.getMessage());
+            throw new ModelLoadException("LoRA adapter " + name + ": " + weights + " is not readable: "
+                    + e.getMessage());
         }
-        if (maxRank == 0) throw new ModelLoadException("LoRA adapter " + name + ": " + weights + " holds no LoRA tensors");
+        if (maxRank == 0) {
+            throw new ModelLoadException("LoRA adapter " + name + ": " + weights + " holds no LoRA tensors");
+        }
         return new LoraAdapter(name, dir, updates, maxRank);
     }
 
@@ -143,13 +147,19 @@ public final class LoraAdapter {
         if (config.path("use_dora").asBoolean(false)) refuse(name, "use_dora (DoRA is not applied)");
         String bias = config.path("bias").asString("none");
         if (!bias.equals("none")) refuse(name, "bias \"" + bias + "\" (LoRA biases are not applied)");
-        if (config.path("fan_in_fan_out").asBoolean(false)) refuse(name, "fan_in_fan_out (Conv1D layouts are not applied)");
+        if (config.path("fan_in_fan_out").asBoolean(false)) {
+            refuse(name, "fan_in_fan_out (Conv1D layouts are not applied)");
+        }
         JsonNode save = config.path("modules_to_save");
-        if (save.isArray() && !save.isEmpty()) refuse(name, "modules_to_save " + save + " (full copies of modules are not applied)");
+        if (save.isArray() && !save.isEmpty()) {
+            refuse(name, "modules_to_save " + save + " (full copies of modules are not applied)");
+        }
         JsonNode alphas = config.path("alpha_pattern");
         if (alphas.isObject() && !alphas.isEmpty()) refuse(name, "alpha_pattern (per-module alphas are not applied)");
         JsonNode alpha = config.path("lora_alpha");
-        if (!alpha.isNumber() || alpha.floatValue() <= 0) refuse(name, "lora_alpha " + alpha + " (a positive number is needed)");
+        if (!alpha.isNumber() || alpha.floatValue() <= 0) {
+            refuse(name, "lora_alpha " + alpha + " (a positive number is needed)");
+        }
         return alpha.floatValue();
     }
 
@@ -179,7 +189,8 @@ public final class LoraAdapter {
             case "down_proj" -> new int[][] {{Module.DOWN.ordinal(), 0, dim, ffn}};
             case "qkv_proj" -> new int[][] {{Module.Q.ordinal(), 0, q, dim}, {Module.K.ordinal(), q, kv, dim},
                     {Module.V.ordinal(), q + kv, kv, dim}};
-            case "gate_up_proj" -> new int[][] {{Module.GATE.ordinal(), 0, ffn, dim}, {Module.UP.ordinal(), ffn, ffn, dim}};
+            case "gate_up_proj" -> new int[][] {{Module.GATE.ordinal(), 0, ffn, dim},
+                    {Module.UP.ordinal(), ffn, ffn, dim}};
             default -> throw new IllegalStateException(module);
         };
         int[] lastPart = parts[parts.length - 1];

@@ -30,7 +30,7 @@ final class LoraDeltas {
         return new LoraDeltas(adapters, part.adapters(), part.queryStart());
     }
 
-    /** Adds to the rows of {@code y} (module's outputs) the updates of their sequences' adapters, from inputs {@code x}. */
+    /** Adds to the rows of {@code y} (the module's outputs) their sequences' adapters' updates from inputs {@code x}. */
     void add(int layer, LoraAdapter.Module module, float[] x, float[] y) {
         for (int s = 0; s < slots.length; s++) {
             if (slots[s] == 0 || queryStart[s] == queryStart[s + 1]) continue;

@@ -103,6 +103,13 @@ public final class PeftAdapters {
         return dir;
     }
 
+    /** The model at {@code model}'s {@code n} greedy tokens after {@code prompt}, without the engine. */
+    public static int[] greedy(Path model, int[] prompt, int n) throws IOException {
+        try (LanguageModel<?> m = ModelLoader.load(model)) {
+            return new SequenceRunner(m, 16, 16, 1).generate(List.of(prompt), n, prompt.length).getFirst();
+        }
+    }
+
     private static List<Path> shards(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
