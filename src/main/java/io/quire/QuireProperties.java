@@ -73,8 +73,8 @@ import java.util.List;
  *                             {@code --reasoning-parser}): deepseek_r1 or qwen3; blank: none
  * @param loraModules          LoRA adapters served beside the model (vLLM's {@code --lora-modules}), each
  *                             {@code name=path}: a client sends {@code name} as {@code model} to run with the
- *                             PEFT adapter in folder {@code path} ({@code adapter_config.json},
- *                             {@code adapter_model.safetensors}); CPU backend only
+ *                             adapter at {@code path}, a PEFT folder ({@code adapter_config.json},
+ *                             {@code adapter_model.safetensors}) or a llama.cpp GGUF adapter; CPU backend only
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(

@@ -34,8 +34,8 @@ public class StartupFailureAnalyzer implements FailureAnalyzer {
             + " application.yml documents each.";
     private static final String DEVICE_ACTION = "Set quire.device to auto, cpu or cuda, quire.dtype to auto, float16"
             + " or bfloat16, and quire.kv-cache-dtype to auto, float32, float16, fp8 or fp8_e5m2; application.yml documents each.";
-    private static final String LORA_ACTION = "Set quire.lora-modules to name=path entries, each path a folder of a"
-            + " PEFT LoRA adapter for this model (adapter_config.json, adapter_model.safetensors); docs/models.md.";
+    private static final String LORA_ACTION = "Set quire.lora-modules to name=path entries, each path a PEFT LoRA"
+            + " folder (adapter_config.json, adapter_model.safetensors) or GGUF adapter for this model; docs/models.md.";
     private static final String SETTINGS_ACTION = "Check the quire.* settings; application.yml documents each.";
 
     private final Environment environment;

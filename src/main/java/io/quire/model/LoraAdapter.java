@@ -2,6 +2,9 @@ package io.quire.model;
 
 import io.quire.backend.Tensor;
 import io.quire.backend.cpu.Quant;
+import io.quire.model.gguf.GgufFile;
+import io.quire.model.gguf.GgufFormatException;
+import io.quire.model.gguf.GgufMetadata;
 import io.quire.model.safetensors.SafetensorsException;
 import io.quire.model.safetensors.SafetensorsFile;
 import tools.jackson.core.JacksonException;
@@ -17,18 +20,20 @@ import java.util.regex.Pattern;
 
 /**
  * A LoRA adapter as PEFT saves it ({@code adapter_config.json} and {@code adapter_model.safetensors}
- * in a folder), the form vLLM's {@code --lora-modules} loads: each adapted projection {@code W} of the
+ * in a folder), the form vLLM's {@code --lora-modules} loads, or as llama.cpp's
+ * {@code convert_lora_to_gguf.py} writes it (a GGUF file): each adapted projection {@code W} of the
  * base model computes {@code W x + scale * B (A x)}, with {@code scale = lora_alpha / r}
  * ({@code lora_alpha / sqrt(r)} under rsLoRA). Adapters target the attention and MLP projections of
  * a layer ({@code q_proj}, {@code k_proj}, {@code v_proj}, {@code o_proj}, {@code gate_proj},
  * {@code up_proj}, {@code down_proj}; Phi-3's fused {@code qkv_proj} and {@code gate_up_proj});
- * what PEFT can save beyond that (DoRA, LoRA biases, embedding or LM-head adapters,
+ * what an adapter can hold beyond that (DoRA, LoRA biases, embedding or LM-head adapters,
  * {@code modules_to_save}, experts of a mixture) is refused at load, naming it, rather than
  * applied halfway.
  *
- * <p>PEFT's {@code B} of {@code q_proj} and {@code k_proj} is in transformers' rotate-half order; on a
- * base whose RoPE pairs are interleaved (a llama GGUF, which llama.cpp's converter permuted so) its
- * rows are permuted the same way, as llama.cpp's {@code convert_lora_to_gguf.py} does.
+ * <p>The {@code B} rows of {@code q_proj} and {@code k_proj} are in transformers' rotate-half order in
+ * a PEFT adapter and in interleaved RoPE pairs in a llama GGUF adapter (the converter permuted them as
+ * it permutes the model's); they are put in the base's order at load (interleaved for a llama GGUF
+ * model, rotate-half for a Hugging Face folder).
  */
 public final class LoraAdapter {
     /** The projections of a layer an adapter may update. */
@@ -74,11 +79,16 @@ public final class LoraAdapter {
     public Update update(int layer, Module module) { return updates[layer][module.ordinal()]; }
 
     /**
-     * Loads the adapter in folder {@code dir} for a base model of config {@code c}.
+     * Loads the adapter at {@code path} for a base model of config {@code c}: a PEFT folder, or a GGUF
+     * file as llama.cpp's {@code convert_lora_to_gguf.py} writes one.
      *
-     * @throws ModelLoadException when the folder is not a LoRA adapter Quire can apply to that model, naming why
+     * @throws ModelLoadException when it is not a LoRA adapter Quire can apply to that model, naming why
      */
-    public static LoraAdapter load(String name, Path dir, ModelConfig c) {
+    public static LoraAdapter load(String name, Path path, ModelConfig c) {
+        return Files.isRegularFile(path) ? loadGguf(name, path, c) : loadPeft(name, path, c);
+    }
+
+    private static LoraAdapter loadPeft(String name, Path dir, ModelConfig c) {
         Path configFile = dir.resolve(CONFIG);
         if (!Files.isRegularFile(configFile)) {
             throw new ModelLoadException("LoRA adapter " + name + ": no " + CONFIG + " in " + dir);
@@ -120,8 +130,9 @@ public final class LoraAdapter {
                     throw new ModelLoadException("LoRA adapter " + name + ": " + tensor + " adapts the feed-forward of"
                             + " a mixture of experts, which Quire does not apply adapters to");
                 }
-                maxRank = Math.max(maxRank, add(name, updates[layer], module, f.tensor(tensor), f.tensor(bName),
-                        alpha, rsLora, c));
+                Tensor a = f.tensor(tensor);
+                float scale = rsLora ? (float) (alpha / Math.sqrt(a.rows())) : alpha / a.rows();
+                maxRank = Math.max(maxRank, add(name, updates[layer], module, a, f.tensor(bName), scale, false, c));
             }
             for (String tensor : f.entries().keySet()) {
                 Matcher m = NAME.matcher(tensor);
@@ -138,6 +149,81 @@ public final class LoraAdapter {
             throw new ModelLoadException("LoRA adapter " + name + ": " + weights + " holds no LoRA tensors");
         }
         return new LoraAdapter(name, dir, updates, maxRank);
+    }
+
+    /** llama.cpp's tensor names of the projections, and PEFT's module each is. */
+    private static final Pattern GGUF_NAME = Pattern.compile(
+            "blk\\.(\\d+)\\.(attn_q|attn_k|attn_v|attn_output|attn_qkv|ffn_gate|ffn_up|ffn_down)"
+                    + "\\.weight\\.lora_([ab])");
+
+    private static LoraAdapter loadGguf(String name, Path file, ModelConfig c) {
+        try (GgufFile f = GgufFile.open(file)) {
+            GgufMetadata md = f.metadata();
+            String type = md.getString("general.type", ""), adapter = md.getString("adapter.type", "");
+            String arch = md.getString("general.architecture", "");
+            if (!type.equals("adapter") || !adapter.equals("lora")) {
+                throw new ModelLoadException("LoRA adapter " + name + ": " + file + " is a GGUF file but not a LoRA"
+                        + " adapter (general.type " + type + ", adapter.type " + adapter + ")");
+            }
+            if (!arch.equals(c.architecture())) {
+                throw new ModelLoadException("LoRA adapter " + name + ": " + file + " adapts a " + arch
+                        + " model, and the served model is " + c.architecture());
+            }
+            if (md.contains("adapter.alora.invocation_tokens")) {
+                throw new ModelLoadException("LoRA adapter " + name + ": " + file + " is an activated LoRA"
+                        + " (adapter.alora.invocation_tokens), which Quire does not apply");
+            }
+            // llama.cpp's scale: alpha / rank, or 1 for an adapter without alpha
+            float alpha = md.getFloat("adapter.lora.alpha", 0);
+            Update[][] updates = new Update[c.numLayers()][Module.values().length];
+            int maxRank = 0;
+            for (String tensor : f.tensorInfos().keySet()) {
+                Matcher m = GGUF_NAME.matcher(tensor);
+                if (!m.matches()) {
+                    throw new ModelLoadException("LoRA adapter " + name + ": tensor " + tensor + " is not one Quire"
+                            + " applies (it adapts the attention and feed-forward projections of the layers, nothing"
+                            + " else)");
+                }
+                if (!m.group(3).equals("a")) continue;
+                int layer = Integer.parseInt(m.group(1));
+                String bName = tensor.substring(0, tensor.length() - 1) + "b";
+                if (layer >= c.numLayers() || !f.hasTensor(bName)) {
+                    throw new ModelLoadException("LoRA adapter " + name + ": " + (layer >= c.numLayers()
+                            ? "tensor " + tensor + " is for layer " + layer + ", but the model has " + c.numLayers()
+                            : bName + " is missing"));
+                }
+                String module = switch (m.group(2)) {
+                    case "attn_q" -> "q_proj";
+                    case "attn_k" -> "k_proj";
+                    case "attn_v" -> "v_proj";
+                    case "attn_output" -> "o_proj";
+                    case "attn_qkv" -> "qkv_proj";
+                    case "ffn_gate" -> "gate_proj";
+                    case "ffn_up" -> c.features().fusedGateUp() ? "gate_up_proj" : "up_proj";
+                    default -> "down_proj";
+                };
+                if (c.features().isMoe() && MLP.contains(module)) {
+                    throw new ModelLoadException("LoRA adapter " + name + ": " + tensor + " adapts the feed-forward of"
+                            + " a mixture of experts, which Quire does not apply adapters to");
+                }
+                Tensor a = f.tensor(tensor);
+                float scale = alpha == 0 ? 1 : alpha / a.rows();
+                // llama.cpp's converter interleaved the q/k rows of its llama type only, as it did the model's
+                maxRank = Math.max(maxRank, add(name, updates[layer], module, a, f.tensor(bName), scale,
+                        arch.equals("llama"), c));
+            }
+            for (String tensor : f.tensorInfos().keySet()) {
+                if (tensor.endsWith(".lora_b") && !f.hasTensor(tensor.substring(0, tensor.length() - 1) + "a")) {
+                    throw new ModelLoadException("LoRA adapter " + name + ": " + tensor + " has no lora_a beside it");
+                }
+            }
+            if (maxRank == 0) {
+                throw new ModelLoadException("LoRA adapter " + name + ": " + file + " holds no LoRA tensors");
+            }
+            return new LoraAdapter(name, file, updates, maxRank);
+        } catch (IOException | GgufFormatException e) {
+            throw new ModelLoadException("LoRA adapter " + name + ": " + file + " is not readable: " + e.getMessage());
+        }
     }
 
     /** Refuses what Quire does not apply; returns lora_alpha. */
@@ -167,15 +253,18 @@ public final class LoraAdapter {
         throw new ModelLoadException("LoRA adapter " + name + ": " + CONFIG + " sets " + what);
     }
 
-    /** Adds the update of one PEFT module (split into Quire's projections if fused); returns its rank. */
-    private static int add(String name, Update[] layer, String module, Tensor aTensor, Tensor bTensor, float alpha,
-            boolean rsLora, ModelConfig c) {
+    /**
+     * Adds the update of one PEFT module (split into Quire's projections if fused), its q/k rows in
+     * interleaved RoPE pairs when {@code interleaved}, else in transformers' rotate-half order, and
+     * reordered to the base's; returns its rank.
+     */
+    private static int add(String name, Update[] layer, String module, Tensor aTensor, Tensor bTensor, float scale,
+            boolean interleaved, ModelConfig c) {
         int rank = aTensor.rows(), in = aTensor.cols();
         if (bTensor.cols() != rank || aTensor.shape().length != 2 || bTensor.shape().length != 2) {
             throw new ModelLoadException("LoRA adapter " + name + ": " + aTensor.name() + " and " + bTensor.name()
                     + " are not [r, in] and [out, r] matrices of one rank r");
         }
-        float scale = rsLora ? (float) (alpha / Math.sqrt(rank)) : alpha / rank;
         float[] a = Quant.dequantize(aTensor), b = Quant.dequantize(bTensor);
         int dim = c.dim(), q = c.qDim(), kv = c.kvDim(), ffn = c.ffnDim();
         // {module, first row of B, rows, input width} of each projection this PEFT module updates
@@ -206,24 +295,25 @@ public final class LoraAdapter {
                 throw new ModelLoadException("LoRA adapter " + name + ": " + m.name().toLowerCase()
                         + " is adapted twice in one layer");
             }
-            layer[part[0]] = update(m, a, b, part[1], part[2], rank, in, scale, c);
+            layer[part[0]] = update(m, a, b, part[1], part[2], rank, in, scale, interleaved, !c.ropeNeox(),
+                    c.headDim());
         }
         return rank;
     }
 
     /** B's rows {@code from .. from+out-1} with A, as {@code module}'s update. */
     private static Update update(Module module, float[] a, float[] b, int from, int out, int rank, int in, float scale,
-            ModelConfig c) {
+            boolean fromInterleaved, boolean toInterleaved, int hd) {
         // Interleaved RoPE pairs (a llama GGUF): row 2i+j of a head is rotate-half row j*hd/2+i.
-        boolean permute = !c.ropeNeox() && (module == Module.Q || module == Module.K);
-        int hd = c.headDim();
+        boolean rope = module == Module.Q || module == Module.K;
+        boolean permute = rope && toInterleaved && !fromInterleaved;
+        boolean unpermute = rope && fromInterleaved && !toInterleaved;
         float[] bt = new float[rank * out];
         for (int o = 0; o < out; o++) {
             int src = o;
-            if (permute) {
-                int within = o % hd;
-                src = o - within + (within % 2) * (hd / 2) + within / 2;
-            }
+            int within = o % hd;
+            if (permute) src = o - within + (within % 2) * (hd / 2) + within / 2;
+            if (unpermute) src = o - within + 2 * (within % (hd / 2)) + within / (hd / 2);
             for (int k = 0; k < rank; k++) bt[k * out + o] = b[(from + src) * rank + k];
         }
         return new Update(rank, in, out, a, bt, scale);

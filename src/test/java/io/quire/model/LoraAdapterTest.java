@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class LoraAdapterTest {
     @TempDir static Path dir;
     static Path gguf, hf, merged, mergedAttention;
-    static Path all, attention;
+    static Path all, attention, allGguf;
 
     @BeforeAll
     static void adapters() throws IOException {
@@ -34,6 +34,7 @@ class LoraAdapterTest {
         all = dir.resolve("all");
         PeftAdapters.Adapter a = PeftAdapters.write(hf, all, PeftAdapters.ALL, 4, 8, 0.12f, 1);
         merged = PeftAdapters.merge(hf, a, dir.resolve("merged"));
+        allGguf = PeftAdapters.writeGguf(a, dir.resolve("all.gguf"), 8, 4);
         attention = dir.resolve("attention");
         PeftAdapters.Adapter b = PeftAdapters.write(hf, attention, List.of("q_proj", "k_proj", "v_proj", "o_proj"),
                 8, 8, 0.1f, 2);
@@ -62,6 +63,37 @@ class LoraAdapterTest {
             base.useAdapters(List.of(LoraAdapter.load("all", all, base.config())));
             assertClose(run(base, List.of(PROMPT), new int[] {1}, 12).getFirst(),
                     run(reference, List.of(PROMPT), null, 12).getFirst());
+        }
+    }
+
+    @Test
+    void llamaCppsGgufAdapterComputesTheMergedModelOnTheGgufAndOnTheFolder() throws IOException {
+        try (LanguageModel<?> onGguf = ModelLoader.load(gguf); LanguageModel<?> onFolder = ModelLoader.load(hf);
+             LanguageModel<?> reference = ModelLoader.load(merged)) {
+            onGguf.useAdapters(List.of(LoraAdapter.load("all", allGguf, onGguf.config())));
+            // the folder's q/k rows are in rotate-half order: the adapter's interleaved rows are put back
+            onFolder.useAdapters(List.of(LoraAdapter.load("all", allGguf, onFolder.config())));
+            List<float[]> expected = run(reference, List.of(PROMPT), null, 12).getFirst();
+            assertClose(run(onGguf, List.of(PROMPT), new int[] {1}, 12).getFirst(), expected);
+            assertClose(run(onFolder, List.of(PROMPT), new int[] {1}, 12).getFirst(), expected);
+        }
+    }
+
+    /**
+     * llama.cpp's greedy tokens after {@link #PROMPT} with the GGUF adapter of {@link #adapters} ({@code all.gguf},
+     * seeded, so the same file each run): {@code llama-server -m stories260K.gguf --lora all.gguf -c 512}, then
+     * {@code POST /completion {"prompt": [1, 403, 407, 261, 378], "n_predict": 24, "temperature": 0, "top_k": 1,
+     * "return_tokens": true}} (llama.cpp 80fb11a). The merged model gives the same 24.
+     */
+    static final List<Integer> LLAMA_CPP_WITH_ADAPTER = List.of(378, 378, 378, 285, 338, 263, 377, 263, 406, 263, 413,
+            351, 263, 413, 413, 333, 424, 275, 275, 327, 302, 302, 302, 302);
+
+    @Test
+    void theGgufAdapterGivesLlamaCppsTokens() throws IOException {
+        try (LanguageModel<?> base = ModelLoader.load(gguf)) {
+            base.useAdapters(List.of(LoraAdapter.load("all", allGguf, base.config())));
+            assertThat(argmaxes(run(base, List.of(PROMPT), new int[] {1}, 24).getFirst()))
+                    .isEqualTo(LLAMA_CPP_WITH_ADAPTER);
         }
     }
 
@@ -104,6 +136,9 @@ class LoraAdapterTest {
         assertThatThrownBy(() -> LoraAdapter.load("w", all, wider)).hasMessageContaining("another model");
         assertThatThrownBy(() -> LoraAdapter.load("none", dir.resolve("absent"), c))
                 .hasMessageContaining("adapter_config.json");
+        assertThatThrownBy(() -> LoraAdapter.load("model", gguf, c)).hasMessageContaining("not a LoRA adapter");
+        ModelConfig qwen = c.withFeatures("qwen2", true, c.features());
+        assertThatThrownBy(() -> LoraAdapter.load("arch", allGguf, qwen)).hasMessageContaining("adapts a llama model");
     }
 
     private static Path copy(Path from, String name) throws IOException {

@@ -1,10 +1,13 @@
 package io.quire.model;
 
+import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Quant;
+import io.quire.model.gguf.GgufWriter;
 import io.quire.model.safetensors.SafetensorsFile;
 import io.quire.model.safetensors.SafetensorsWriter;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -13,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -101,6 +106,46 @@ public final class PeftAdapters {
             out.write(dir.resolve(shard.getFileName()));
         }
         return dir;
+    }
+
+    /**
+     * {@code adapter} as llama.cpp's {@code convert_lora_to_gguf.py} writes it for a llama model: GGUF names
+     * ({@code blk.N.attn_q.weight.lora_a}, shape {@code {in, r}}; {@code lora_b}, {@code {r, out}}),
+     * {@code adapter.lora.alpha}, and the q/k rows of B permuted into interleaved RoPE pairs as the
+     * converter permutes the model's ({@code reshape(heads, 2, hd/2, r).swapaxes(1, 2)}).
+     */
+    public static Path writeGguf(Adapter adapter, Path file, int heads, int kvHeads) throws IOException {
+        GgufWriter w = new GgufWriter().putString("general.architecture", "llama").putString("general.type", "adapter")
+                .putString("adapter.type", "lora").putFloat32("adapter.lora.alpha", adapter.alpha());
+        for (String name : adapter.a().keySet()) {
+            Matcher m = Pattern.compile("model\\.layers\\.(\\d+)\\.\\w+\\.(\\w+)_proj\\.weight").matcher(name);
+            if (!m.matches()) throw new IllegalArgumentException(name);
+            String gguf = "blk." + m.group(1) + "." + switch (m.group(2)) {
+                case "q", "k", "v" -> "attn_" + m.group(2);
+                case "o" -> "attn_output";
+                default -> "ffn_" + m.group(2);
+            } + ".weight";
+            float[][] a = adapter.a().get(name), b = adapter.b().get(name);
+            int n = m.group(2).equals("q") ? heads : m.group(2).equals("k") ? kvHeads : 0;
+            if (n > 0) {
+                int hd = b.length / n;
+                float[][] p = new float[b.length][];
+                for (int h = 0; h < n; h++) {
+                    for (int j = 0; j < 2; j++) {
+                        for (int i = 0; i < hd / 2; i++) p[h * hd + 2 * i + j] = b[h * hd + j * hd / 2 + i];
+                    }
+                }
+                b = p;
+            }
+            w.addTensor(gguf + ".lora_a", TensorType.F32, new long[] {a[0].length, a.length}, segment(a));
+            w.addTensor(gguf + ".lora_b", TensorType.F32, new long[] {b[0].length, b.length}, segment(b));
+        }
+        w.write(file);
+        return file;
+    }
+
+    private static MemorySegment segment(float[][] m) {
+        return MemorySegment.ofArray(bytes(m));
     }
 
     /** The model at {@code model}'s {@code n} greedy tokens after {@code prompt}, without the engine. */
