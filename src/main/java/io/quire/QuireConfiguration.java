@@ -78,6 +78,11 @@ public class QuireConfiguration {
                 device = Device.CPU;
             }
         }
+        if (device == Device.CUDA && auto && props.loraModules().stream().anyMatch(m -> m != null && !m.isBlank())) {
+            log.warn("quire.device=auto: LoRA adapters (quire.lora-modules) run on the CPU backend only; running on"
+                    + " the CPU");
+            device = Device.CPU;
+        }
         KvCacheDtype kvDtype = KvCacheDtype.parse(props.kvCacheDtype()); // fail early, before the file is read
         LanguageModel<?> model;
         if (props.dummy()) {

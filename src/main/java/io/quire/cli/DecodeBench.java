@@ -6,6 +6,7 @@ import io.quire.backend.cpu.Parallel;
 import io.quire.model.ForwardBatch;
 import io.quire.model.KvCacheDtype;
 import io.quire.model.LanguageModel;
+import io.quire.model.LoraAdapter;
 import io.quire.model.ModelLoader;
 import io.quire.model.ModelConfig;
 import io.quire.model.RandomModels;
@@ -29,7 +30,7 @@ import java.util.Locale;
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench decode \
  *     [--model PATH | --types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32] [--prompt 16]
- *     [--kv-cache-dtype auto,float32,float16] [--warmup-seconds 3]</pre>
+ *     [--kv-cache-dtype auto,float32,float16] [--warmup-seconds 3] [--lora ADAPTER]</pre>
  */
 public final class DecodeBench {
     private DecodeBench() {}
@@ -44,6 +45,7 @@ public final class DecodeBench {
         double warmupSeconds = Double.parseDouble(a.get("--warmup-seconds", "3"));
         List<KvCacheDtype> kvDtypes = a.list("--kv-cache-dtype", "auto").stream().map(KvCacheDtype::parse).toList();
         String file = a.get("--model", null);
+        String lora = a.get("--lora", null);
         ModelConfig config = RandomModels.LLAMA_110M;
         if (file == null) {
             System.out.printf(Locale.ROOT,
@@ -53,22 +55,26 @@ public final class DecodeBench {
             System.out.printf(Locale.ROOT, "decode benchmark: %s, prompt %d, %d decode steps per run%n", file, prompt,
                     steps);
         }
-        System.out.printf(Locale.ROOT, "%-6s %-8s %7s %8s %12s %12s%n", "type", "kv", "threads", "batch", "tokens/s",
-                "ms/step");
+        System.out.printf(Locale.ROOT, "%-6s %-8s %-5s %7s %8s %12s %12s%n", "type", "kv", "lora", "threads", "batch",
+                "tokens/s", "ms/step");
         for (TensorType type : file == null ? types : List.of(TensorType.F32)) {
             try (LanguageModel<?> model = file == null ? RandomModels.load(config, type, 42) : load(file)) {
                 String label = file == null ? type.name() : Path.of(file).getFileName().toString();
+                if (lora != null) model.useAdapters(List.of(LoraAdapter.load("lora", Path.of(lora), model.config())));
                 for (KvCacheDtype kv : kvDtypes) {
                     model.useKvCacheDtype(kv);
                     String kvLabel = KvCacheDtype.nameOf(model.kvCacheSpec(16).type());
                     for (int b : batches) {
                         for (int t : threads) {
                             Parallel.setThreads(t);
-                            long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
-                            while (System.nanoTime() < warmEnd) measure(model, b, prompt, steps);
-                            double tps = measure(model, b, prompt, steps);
-                            System.out.printf(Locale.ROOT, "%-6s %-8s %7d %8d %12.1f %12.2f%n", label, kvLabel, t, b,
-                                    tps, 1000.0 * b / tps);
+                            for (boolean withLora : lora == null ? new boolean[] {false} : new boolean[] {false, true}) {
+                                int[] adapters = withLora ? filled(b) : null;
+                                long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+                                while (System.nanoTime() < warmEnd) measure(model, b, prompt, steps, adapters);
+                                double tps = measure(model, b, prompt, steps, adapters);
+                                System.out.printf(Locale.ROOT, "%-6s %-8s %-5s %7d %8d %12.1f %12.2f%n", label,
+                                        kvLabel, withLora ? "yes" : "no", t, b, tps, 1000.0 * b / tps);
+                            }
                         }
                     }
                 }
@@ -78,8 +84,23 @@ public final class DecodeBench {
         return 0;
     }
 
-    /** Prefills {@code batch} sequences, runs warm-up decode steps, then times {@code steps} more. */
+    /** Every one of {@code batch} sequences with the model's first adapter. */
+    private static int[] filled(int batch) {
+        int[] adapters = new int[batch];
+        java.util.Arrays.fill(adapters, 1);
+        return adapters;
+    }
+
     static <C extends KvCache> double measure(LanguageModel<C> model, int batch, int prompt, int steps) {
+        return measure(model, batch, prompt, steps, null);
+    }
+
+    /**
+     * Prefills {@code batch} sequences, runs warm-up decode steps, then times {@code steps} more; each
+     * sequence with the model's adapter {@code adapters[s]} (null: none).
+     */
+    static <C extends KvCache> double measure(LanguageModel<C> model, int batch, int prompt, int steps,
+            int[] adapters) {
         int blockSize = 16;
         int warmup = 4;
         int maxLen = prompt + warmup + steps;
@@ -100,8 +121,8 @@ public final class DecodeBench {
             }
             qs[s + 1] = qs[s] + prompt;
         }
-        float[][] logits = model.forward(new ForwardBatch(ints(tokens), ints(positions), ints(slots), qs, tables),
-                cache);
+        float[][] logits = model.forward(new ForwardBatch(ints(tokens), ints(positions), ints(slots), qs, tables, null,
+                adapters), cache);
         int[] next = new int[batch];
         int[] decodeQs = new int[batch + 1];
         for (int s = 0; s <= batch; s++) decodeQs[s] = s;
@@ -115,7 +136,7 @@ public final class DecodeBench {
                 pArr[s] = pos;
                 sArr[s] = tables[s][pos / blockSize] * blockSize + pos % blockSize;
             }
-            logits = model.forward(new ForwardBatch(next.clone(), pArr, sArr, decodeQs, tables), cache);
+            logits = model.forward(new ForwardBatch(next.clone(), pArr, sArr, decodeQs, tables, null, adapters), cache);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         return (double) batch * steps / seconds;

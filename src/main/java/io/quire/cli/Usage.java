@@ -125,6 +125,8 @@ final class Usage {
                                            (default auto: float16 for quantized weights, else float32)
               --warmup-seconds S           untimed runs of each configuration first, so that the JIT has
                                            compiled the kernels (default 3)
+              --lora PATH                  a LoRA adapter for the model (PEFT folder or GGUF adapter): each
+                                           configuration runs without it, then with it on every sequence
             """;
 
     static final String BENCH_PREFILL = """
