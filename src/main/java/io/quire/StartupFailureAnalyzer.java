@@ -35,7 +35,8 @@ public class StartupFailureAnalyzer implements FailureAnalyzer {
     private static final String DEVICE_ACTION = "Set quire.device to auto, cpu or cuda, quire.dtype to auto, float16"
             + " or bfloat16, and quire.kv-cache-dtype to auto, float32, float16, fp8 or fp8_e5m2; application.yml documents each.";
     private static final String LORA_ACTION = "Set quire.lora-modules to name=path entries, each path a PEFT LoRA"
-            + " folder (adapter_config.json, adapter_model.safetensors) or GGUF adapter for this model; docs/models.md.";
+            + " folder (adapter_config.json, adapter_model.safetensors) or GGUF adapter for this model;"
+            + " docs/models.md.";
     private static final String SETTINGS_ACTION = "Check the quire.* settings; application.yml documents each.";
 
     private final Environment environment;

@@ -1,15 +1,13 @@
 package io.quire.api;
 
-import io.quire.engine.GenerationService;
-import io.quire.model.LoraAdapter;
-
-import java.util.List;
-
 import io.quire.api.wire.SamplingFields;
 import io.quire.api.wire.StreamOptions;
 import io.quire.engine.FinishReason;
+import io.quire.engine.GenerationService;
+import io.quire.model.LoraAdapter;
 import org.springframework.http.HttpStatus;
 
+import java.util.List;
 import java.util.UUID;
 
 /** Small conventions shared by the OpenAI endpoints: ids, timestamps, finish reasons, model names. */

@@ -67,7 +67,8 @@ public final class DecodeBench {
                     for (int b : batches) {
                         for (int t : threads) {
                             Parallel.setThreads(t);
-                            for (boolean withLora : lora == null ? new boolean[] {false} : new boolean[] {false, true}) {
+                            boolean[] loraRuns = lora == null ? new boolean[] {false} : new boolean[] {false, true};
+                            for (boolean withLora : loraRuns) {
                                 int[] adapters = withLora ? filled(b) : null;
                                 long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
                                 while (System.nanoTime() < warmEnd) measure(model, b, prompt, steps, adapters);

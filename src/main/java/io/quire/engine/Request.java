@@ -104,7 +104,8 @@ public final class Request {
         // One string per (adapter, salt), never equal to another pair's: KV computed with one adapter
         // (or none) is never a cache hit for another, whatever salt a client sends.
         this.prefixCacheKey = adapter == null && cacheSalt == null ? null
-                : (adapter == null ? "" : "a" + adapter.length() + ":" + adapter) + (cacheSalt == null ? "" : "s" + cacheSalt);
+                : (adapter == null ? "" : "a" + adapter.length() + ":" + adapter)
+                        + (cacheSalt == null ? "" : "s" + cacheSalt);
         this.requestId = requestId;
         this.params = params;
         this.numPromptTokens = promptIds.length;

@@ -52,7 +52,7 @@ final class LoraDeltas {
         return new LoraDeltas(adapters, Arrays.copyOf(used, n), Arrays.copyOf(rows, n));
     }
 
-    /** Adds to the rows of {@code y} (the module's outputs) their sequences' adapters' updates from inputs {@code x}. */
+    /** Adds to the rows of {@code y} (the module's outputs) their adapters' updates from the inputs {@code x}. */
     void add(int layer, LoraAdapter.Module module, float[] x, float[] y) {
         for (int i = 0; i < used.length; i++) {
             LoraAdapter.Update u = adapters[used[i]].update(layer, module);
