@@ -123,6 +123,32 @@ class LoraServerTest {
     }
 
     @Test
+    void everySampleOfARequestRunsWithItsAdapter() throws Exception {
+        // n = 2 forks the request's sequence after its prompt: both forks run with the adapter
+
+        HttpResponse<String> r = post("/v1/completions", """
+                {"model": "storyteller", "prompt": %s, "max_tokens": 10, "n": 2, "temperature": 0,
+                 "return_token_ids": true}""".formatted(Arrays.toString(ONCE)));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode choices = json.readTree(r.body()).get("choices");
+        int[] want = PeftAdapters.greedy(mergedAll, ONCE, 10);
+        for (JsonNode c : choices) {
+            JsonNode ids = c.get("token_ids");
+            assertThat(IntStream.range(0, ids.size()).map(i -> ids.get(i).asInt()).toArray()).containsExactly(want);
+        }
+        // beam search forks at every step: with the adapter it runs, and does not find the base model's beam
+        HttpResponse<String> beam = post("/v1/completions", """
+                {"model": "storyteller", "prompt": %s, "max_tokens": 10, "n": 1, "best_of": 3,
+                 "use_beam_search": true, "return_token_ids": true}""".formatted(Arrays.toString(ONCE)));
+        assertThat(beam.statusCode()).as(beam.body()).isEqualTo(200);
+        JsonNode base = json.readTree(post("/v1/completions", """
+                {"prompt": %s, "max_tokens": 10, "n": 1, "best_of": 3, "use_beam_search": true,
+                 "return_token_ids": true}""".formatted(Arrays.toString(ONCE))).body());
+        assertThat(json.readTree(beam.body()).get("choices").get(0).get("token_ids"))
+                .isNotEqualTo(base.get("choices").get(0).get("token_ids"));
+    }
+
+    @Test
     void cachedPrefixesAreNotSharedBetweenAdapters() throws Exception {
         int[] prompt = new int[40];  // two and a half 16-token blocks
         prompt[0] = 1;
