@@ -64,23 +64,24 @@ public final class ModelLoader {
     }
 
     /** Bytes a CPU vector load reads at once (AVX-512): where a float row must start not to straddle cache lines. */
-    private static final int ROW_ALIGNMENT = 64;
+    static final int ROW_ALIGNMENT = 64;
 
     /**
      * {@code file}, or a copy of its tensors in 64-byte-aligned memory ({@link GgufFile#copiedAligned}) when
-     * most of its bytes are float rows (F32, F16, BF16) that the mapping leaves misaligned: those kernels
-     * load whole vectors of a row, and a vector split over two cache lines costs two loads. Quantized
-     * blocks (34, 144, 210 bytes...) straddle lines whatever the start, so such files stay mapped, as do
-     * files a copy would not fit (the JDK's direct memory limit, by default the heap's maximum size).
-     * {@code -Dquire.mmap-weights=true} keeps every file mapped (benchmarks).
+     * most of its bytes are F32 rows that the mapping leaves misaligned: that kernel loads whole vectors
+     * of a row, and a vector split over two cache lines costs two loads (decode 1.23x faster on one thread
+     * from the copy). Not 16-bit rows: from a copy BF16 decode ran slower than from the mapping (0.75x on
+     * one thread, docs/performance.md). Quantized blocks (34, 144, 210 bytes...) straddle lines whatever
+     * the start, so such files stay mapped, as do files a copy would not fit (the JDK's direct memory
+     * limit, by default the heap's maximum size). {@code -Dquire.mmap-weights=true} keeps every file
+     * mapped (benchmarks).
      */
     private static GgufFile withAlignedRows(GgufFile file) {
         if (Boolean.getBoolean("quire.mmap-weights") || !file.hasTensorsMisalignedTo(ROW_ALIGNMENT)) return file;
         long rows = 0, total = 0;
         for (GgufFile.TensorInfo t : file.tensorInfos().values()) {
             total += t.bytes();
-            boolean floats = t.type() == TensorType.F32 || t.type() == TensorType.F16 || t.type() == TensorType.BF16;
-            if (floats && t.shape().length >= 2) rows += t.bytes();
+            if (t.type() == TensorType.F32 && t.shape().length >= 2) rows += t.bytes();
         }
         if (rows * 2 < total) return file;
         Arena arena = Arena.ofShared();

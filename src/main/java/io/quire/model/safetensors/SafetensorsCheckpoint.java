@@ -3,6 +3,7 @@ package io.quire.model.safetensors;
 import io.quire.backend.Tensor;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -73,12 +74,42 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             for (SafetensorsFile f : files) f.close();
             throw e;
         }
-        return new SafetensorsCheckpoint(dir, Collections.unmodifiableList(files), byTensor);
+        return new SafetensorsCheckpoint(dir, files, byTensor);
+    }
+
+    /** Whether some tensor of some file does not start on a multiple of {@code alignment} bytes in memory. */
+    public boolean hasTensorsMisalignedTo(int alignment) {
+        for (SafetensorsFile f : files) if (f.hasTensorsMisalignedTo(alignment)) return true;
+        return false;
+    }
+
+    /**
+     * The same checkpoint with each file's tensors copied into {@code alignment}-aligned memory of an arena
+     * of its own ({@link SafetensorsFile#copiedAligned}), each mapping closed once copied. Throws
+     * {@link OutOfMemoryError} when a copy does not fit, the files not copied yet left mapped: this
+     * checkpoint stays usable either way (closing it closes the copies made).
+     */
+    public SafetensorsCheckpoint copiedAligned(int alignment) {
+        for (int i = 0; i < files.size(); i++) {
+            SafetensorsFile f = files.get(i);
+            if (!f.hasTensorsMisalignedTo(alignment)) continue;
+            Arena arena = Arena.ofShared();
+            SafetensorsFile copy;
+            try {
+                copy = f.copiedAligned(arena, alignment);
+            } catch (OutOfMemoryError e) {
+                arena.close();
+                throw e;
+            }
+            files.set(i, copy);
+            byTensor.replaceAll((name, file) -> file == f ? copy : file);
+        }
+        return this;
     }
 
     public Path dir() { return dir; }
 
-    public List<SafetensorsFile> files() { return files; }
+    public List<SafetensorsFile> files() { return Collections.unmodifiableList(files); }
 
     public boolean has(String name) { return byTensor.containsKey(name); }
 
