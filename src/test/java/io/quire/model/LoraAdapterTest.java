@@ -6,6 +6,8 @@ import io.quire.backend.TensorType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -94,6 +96,31 @@ class LoraAdapterTest {
             base.useAdapters(List.of(LoraAdapter.load("all", allGguf, base.config())));
             assertThat(argmaxes(run(base, List.of(PROMPT), new int[] {1}, 24).getFirst()))
                     .isEqualTo(LLAMA_CPP_WITH_ADAPTER);
+        }
+    }
+
+    /**
+     * The other architectures' fixtures (the GGUF files the reference tests use), each with a random PEFT
+     * adapter made on its Hugging Face folder: Phi-3's fused qkv_proj and gate_up_proj are split, Qwen3's
+     * and Gemma 3's per-head norms follow the updated projections, Gemma's post-norms the updated outputs,
+     * Mistral's q/k rows are permuted as llama's, and a mixture of experts takes adapters on attention.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3", "mistral", "phi3", "gemma2", "gemma3", "qwen3moe", "mixtral"})
+    void onEachArchitectureTheAdapterComputesTheMergedModel(String arch, @TempDir Path tmp) throws Exception {
+        Path fixture = Path.of(getClass().getResource("/archs/" + arch + ".gguf").toURI());
+        Path folder = HfCheckpoints.write(fixture, tmp.resolve("hf"), TensorType.F32, 1, null);
+        List<String> modules = arch.endsWith("moe") || arch.equals("mixtral")
+                ? List.of("q_proj", "k_proj", "v_proj", "o_proj")
+                : arch.equals("phi3") ? List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj") : PeftAdapters.ALL;
+        PeftAdapters.Adapter a = PeftAdapters.write(folder, tmp.resolve("lora"), modules, 4, 8, 0.1f, 3);
+        Path mergedFolder = PeftAdapters.merge(folder, a, tmp.resolve("merged"));
+        int[] prompt = {1, 20, 40, 60, 80, 100, 120, 140};
+        try (LanguageModel<?> base = ModelLoader.load(fixture);
+             LanguageModel<?> reference = ModelLoader.load(mergedFolder)) {
+            base.useAdapters(List.of(LoraAdapter.load("a", tmp.resolve("lora"), base.config())));
+            assertClose(run(base, List.of(prompt), new int[] {1}, 4).getFirst(),
+                    run(reference, List.of(prompt), null, 4).getFirst());
         }
     }
 
