@@ -78,7 +78,7 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
     void warmUp(int maxModelLen, Duration budget) {
         long start = System.nanoTime();
         int passes = Warmup.run(batch -> model.forward(batch, kvCache), kvCache.blockSize(), numBlocks,
-                model.config().vocabSize(), maxModelLen, budget);
+                model.config().vocabSize(), maxModelLen, budget, model.adapters().size());
         log.info("Warm-up: {} forward passes of made-up sequences in {} ms, so the kernels are compiled before the"
                 + " first request (quire.warmup)", passes, (System.nanoTime() - start) / 1_000_000);
     }

@@ -19,6 +19,8 @@ import java.util.function.Consumer;
  * first real batch that takes it sends the code back to C1's profiling tier, where the kernels box
  * every vector: with decode widths of 4, 3 and 1 only, the first 32-stream burst on stories260K spent
  * seconds there and allocated about 280 MB of boxed vectors (docs/performance.md).
+ * With LoRA adapters, every other sequence runs with one of them, so their updates are compiled too
+ * (one row at a time and, at the wider steps, in parallel passes).
  * It writes only free blocks of the cache, before any request owns one; what it leaves there is
  * overwritten before anything reads it.
  */
@@ -46,10 +48,11 @@ final class Warmup {
 
     /**
      * Rounds until {@code budget} is spent (at least one) through {@code forward} (the model on the
-     * runner's cache of {@code numBlocks} blocks of {@code bs} tokens); returns the forward passes made.
+     * runner's cache of {@code numBlocks} blocks of {@code bs} tokens, with {@code adapters} LoRA
+     * adapters); returns the forward passes made.
      */
     static int run(Consumer<ForwardBatch> forward, int bs, int numBlocks, int vocab, int maxModelLen,
-            Duration budget) {
+            Duration budget, int adapters) {
         int prompt = Math.min(MAX_PROMPT, Math.max(1, maxModelLen - DECODE_STEPS));
         int len = Math.min(maxModelLen, prompt + DECODE_STEPS);
         int longBlocks = (len + bs - 1) / bs;
@@ -70,13 +73,13 @@ final class Warmup {
         long end = System.nanoTime() + budget.toNanos();
         int passes = 0;
         do {
-            passes += round(forward, bs, tables, prompts, len, vocab);
+            passes += round(forward, bs, tables, prompts, len, vocab, adapters);
         } while (System.nanoTime() < end);
         return passes;
     }
 
     private static int round(Consumer<ForwardBatch> forward, int bs, int[][] tables, int[] prompts, int len,
-            int vocab) {
+            int vocab, int adapters) {
         int seqs = tables.length;
         int longSeqs = Math.min(LONG_SEQS, seqs);
         // Prefill in two passes. The first: the long prompts but the last one's last tokens, cut so that it
@@ -88,12 +91,12 @@ final class Warmup {
         int[] from = new int[seqs], to = prompts.clone();
         to[longSeqs - 1] -= cut;
         for (int s = longSeqs; s < seqs; s++) to[s] = 0;
-        forward.accept(batch(bs, tables, from, to, vocab));
+        forward.accept(batch(bs, tables, from, to, vocab, adapters));
         int passes = 1;
         from = to;
         to = prompts.clone();
         if (!Arrays.equals(from, to)) {
-            forward.accept(batch(bs, tables, from, to, vocab));
+            forward.accept(batch(bs, tables, from, to, vocab, adapters));
             passes++;
         }
         // Decode steps at each width in turn, each sequence at its own position.
@@ -103,7 +106,7 @@ final class Warmup {
             if (pos[0] >= len) break;  // sequence 0 is in every step, with the longest prompt the furthest along
             int[] next = pos.clone();
             for (int s = 0; s < n; s++) next[s]++;
-            forward.accept(batch(bs, Arrays.copyOf(tables, n), pos, next, vocab));
+            forward.accept(batch(bs, Arrays.copyOf(tables, n), pos, next, vocab, adapters));
             pos = next;
             passes++;
         }
@@ -114,7 +117,7 @@ final class Warmup {
      * One forward pass: the tokens of sequence s at positions {@code from[s] .. to[s]-1}, for the
      * sequences of {@code tables} that have any; their KV goes to their own blocks.
      */
-    private static ForwardBatch batch(int bs, int[][] tables, int[] from, int[] to, int vocab) {
+    private static ForwardBatch batch(int bs, int[][] tables, int[] from, int[] to, int vocab, int adapters) {
         int seqs = 0, total = 0;
         for (int s = 0; s < tables.length; s++) {
             if (to[s] > from[s]) {
@@ -125,8 +128,10 @@ final class Warmup {
         int[] tokens = new int[total], positions = new int[total], slots = new int[total];
         int[] starts = new int[seqs + 1];
         int[][] own = new int[seqs][];
+        int[] adapterOf = adapters == 0 ? null : new int[seqs];
         for (int s = 0, i = 0, t = 0; s < tables.length; s++) {
             if (to[s] <= from[s]) continue;
+            if (adapterOf != null) adapterOf[i] = s % 2 == 0 ? 0 : 1 + s / 2 % adapters;
             own[i] = tables[s];
             starts[i++] = t;
             for (int p = from[s]; p < to[s]; p++, t++) {
@@ -136,7 +141,7 @@ final class Warmup {
             }
         }
         starts[seqs] = total;
-        return new ForwardBatch(tokens, positions, slots, starts, own);
+        return new ForwardBatch(tokens, positions, slots, starts, own, null, adapterOf);
     }
 
     /** Any valid id: the kernels' speed does not depend on which. */

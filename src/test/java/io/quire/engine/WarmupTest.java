@@ -22,9 +22,23 @@ class WarmupTest {
             401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394);
 
     @Test
+    void withAdaptersEveryOtherSequenceRunsWithOneOfThem() {
+        List<ForwardBatch> seen = new ArrayList<>();
+        Warmup.run(seen::add, 16, 60, 512, 512, Duration.ZERO, 2);
+        List<ForwardBatch> none = new ArrayList<>();
+        Warmup.run(none::add, 16, 60, 512, 512, Duration.ZERO, 0);
+        assertThat(none).allMatch(b -> b.adapters() == null);
+        assertThat(seen).hasSameSizeAs(none);
+        // the first decode step, 36 sequences: 0 base, 1 the first adapter, 2 base, 3 the second, ...
+        assertThat(Arrays.copyOf(seen.get(2).adapters(), 8)).containsExactly(0, 1, 0, 2, 0, 1, 0, 2);
+        assertThat(seen.get(2).adapters()).contains(1, 2);
+        for (int i = 0; i < seen.size(); i++) assertThat(seen.get(i).tokens()).isEqualTo(none.get(i).tokens());
+    }
+
+    @Test
     void eachRoundPrefillsInTwoPassesThenDecodesOnceAtEachPanelShapeInsideTheCache() {
         List<ForwardBatch> seen = new ArrayList<>();
-        int passes = Warmup.run(seen::add, 16, 60, 512, 512, Duration.ZERO);
+        int passes = Warmup.run(seen::add, 16, 60, 512, 512, Duration.ZERO, 0);
         assertThat(passes).isEqualTo(seen.size()).isEqualTo(11);  // one round: two prefill passes, 9 decode steps
         // Prompts of 48, 47, 42 and 35 tokens (part-filled attention tiles, loop tails): the first pass
         // stops the last one at 23 tokens, so it holds 160, an even number of panels of 16 and of 8.
@@ -63,20 +77,20 @@ class WarmupTest {
     @Test
     void aCacheForFewSequencesCutsTheWidths() {
         List<ForwardBatch> seen = new ArrayList<>();
-        Warmup.run(seen::add, 16, 20, 512, 512, Duration.ZERO);  // 16 blocks for the long ones, 4 short ones
+        Warmup.run(seen::add, 16, 20, 512, 512, Duration.ZERO, 0);  // 16 blocks for the long ones, 4 short ones
         assertThat(seen.subList(2, 11)).extracting(ForwardBatch::numSeqs).containsExactly(8, 8, 8, 8, 8, 4, 3, 2, 1);
     }
 
     @Test
     void aSmallCacheOrContextGetsFewerOrShorterSequences() {
         List<ForwardBatch> seen = new ArrayList<>();
-        Warmup.run(seen::add, 16, 5, 512, 512, Duration.ZERO);  // 4 blocks a sequence: one fits
+        Warmup.run(seen::add, 16, 5, 512, 512, Duration.ZERO, 0);  // 4 blocks a sequence: one fits
         assertThat(seen).allSatisfy(b -> assertThat(b.numSeqs()).isEqualTo(1));
         seen.clear();
-        Warmup.run(seen::add, 16, 64, 512, 8, Duration.ZERO);  // context of 8: a 1-token prompt, 7 steps
+        Warmup.run(seen::add, 16, 64, 512, 8, Duration.ZERO, 0);  // context of 8: a 1-token prompt, 7 steps
         assertThat(seen).allSatisfy(b -> assertThat(Arrays.stream(b.positions()).max().orElseThrow())
                 .isBetween(0, 7));
-        assertThat(Warmup.run(seen::add, 16, 3, 512, 512, Duration.ZERO)).isZero();  // not even one sequence fits
+        assertThat(Warmup.run(seen::add, 16, 3, 512, 512, Duration.ZERO, 0)).isZero();  // not even one sequence fits
     }
 
     @Test
