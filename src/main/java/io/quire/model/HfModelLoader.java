@@ -96,7 +96,7 @@ final class HfModelLoader {
         }
         if (f32 * 2 < total) return;
         try {
-            ckpt.copiedAligned(ModelLoader.ROW_ALIGNMENT);
+            ckpt.alignTensors(ModelLoader.ROW_ALIGNMENT);
             log.info("Weights copied into {}-byte-aligned memory: safetensors aligns its tensors to fewer bytes"
                     + " than a vector load reads", ModelLoader.ROW_ALIGNMENT);
         } catch (OutOfMemoryError e) {

@@ -84,12 +84,12 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     }
 
     /**
-     * The same checkpoint with each file's tensors copied into {@code alignment}-aligned memory of an arena
-     * of its own ({@link SafetensorsFile#copiedAligned}), each mapping closed once copied. Throws
+     * Replaces each file whose tensors are misaligned by a copy in {@code alignment}-aligned memory of an
+     * arena of its own ({@link SafetensorsFile#copiedAligned}), its mapping closed. Throws
      * {@link OutOfMemoryError} when a copy does not fit, the files not copied yet left mapped: this
      * checkpoint stays usable either way (closing it closes the copies made).
      */
-    public SafetensorsCheckpoint copiedAligned(int alignment) {
+    public void alignTensors(int alignment) {
         for (int i = 0; i < files.size(); i++) {
             SafetensorsFile f = files.get(i);
             if (!f.hasTensorsMisalignedTo(alignment)) continue;
@@ -104,7 +104,6 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             files.set(i, copy);
             byTensor.replaceAll((name, file) -> file == f ? copy : file);
         }
-        return this;
     }
 
     public Path dir() { return dir; }

@@ -148,8 +148,8 @@ public final class SafetensorsFile implements AutoCloseable {
     /**
      * The same file with every tensor copied into memory of {@code arena}, each starting on a multiple of
      * {@code alignment} bytes, and the mapping closed: safetensors aligns its data to 8 bytes only, so
-     * most vector loads of an F32 row would straddle two cache lines. Throws {@link OutOfMemoryError} (the mapping left
-     * open) when the arena cannot hold the copy.
+     * most vector loads of an F32 row would straddle two cache lines. Throws {@link OutOfMemoryError} (the
+     * mapping left open) when the arena cannot hold the copy.
      */
     public SafetensorsFile copiedAligned(Arena arena, int alignment) {
         long total = 0;

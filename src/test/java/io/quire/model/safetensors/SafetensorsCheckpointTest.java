@@ -36,7 +36,7 @@ class SafetensorsCheckpointTest {
                 }
             }
             assertThat(bytes).hasSizeGreaterThan(40);
-            ckpt.copiedAligned(64);
+            ckpt.alignTensors(64);
             assertThat(ckpt.hasTensorsMisalignedTo(64)).isFalse();
             for (String name : bytes.keySet()) {
                 Tensor t = ckpt.tensor(name);
@@ -46,7 +46,8 @@ class SafetensorsCheckpointTest {
             }
             // the mappings are gone: a tensor taken from them can no longer be read
             Tensor old = before;
-            assertThatThrownBy(() -> old.data().get(ValueLayout.JAVA_BYTE, 0)).isInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(() -> old.data().get(ValueLayout.JAVA_BYTE, 0))
+                    .isInstanceOf(IllegalStateException.class);
         }
     }
 }
