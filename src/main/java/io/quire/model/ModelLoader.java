@@ -72,8 +72,8 @@ public final class ModelLoader {
      * of a row, and a vector split over two cache lines costs two loads (decode 1.23x faster on one thread
      * from the copy). Not 16-bit rows: BF16 decode ran slower 64-byte-aligned than at the GGUF's 32 mod 64,
      * copied or mapped (0.75x on one thread, docs/performance.md). Quantized blocks (34, 144, 210
-     * bytes...) straddle lines whatever the start, so such files stay mapped, as do files a copy would not fit (the JDK's direct memory
-     * limit, by default the heap's maximum size). {@code -Dquire.mmap-weights=true} keeps every file
+     * bytes...) straddle lines whatever the start, so such files stay mapped, as do files a copy would
+     * not fit (the JDK's direct memory limit, by default the heap's maximum size). {@code -Dquire.mmap-weights=true} keeps every file
      * mapped (benchmarks).
      */
     private static GgufFile withAlignedRows(GgufFile file) {
