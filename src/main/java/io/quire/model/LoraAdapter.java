@@ -4,20 +4,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * A LoRA adapter as PEFT saves it ({@link PeftAdapterFolder}), the form vLLM's {@code --lora-modules}
- * loads, or as llama.cpp's {@code convert_lora_to_gguf.py} writes it ({@link GgufAdapterFile}): each
- * adapted projection {@code W} of the base model computes {@code W x + scale * B (A x)}, with
- * {@code scale = lora_alpha / r} ({@code lora_alpha / sqrt(r)} under rsLoRA). Adapters target the
- * attention and MLP projections of a layer ({@code q_proj}, {@code k_proj}, {@code v_proj}, {@code o_proj}, {@code gate_proj},
- * {@code up_proj}, {@code down_proj}; Phi-3's fused {@code qkv_proj} and {@code gate_up_proj});
- * what an adapter can hold beyond that (DoRA, LoRA biases, embedding or LM-head adapters,
- * {@code modules_to_save}, experts of a mixture) is refused at load, naming it, rather than
- * applied halfway.
+ * A LoRA adapter as PEFT saves it ({@link PeftAdapterFolder}), the form vLLM's {@code --lora-modules} loads, or as
+ * llama.cpp's {@code convert_lora_to_gguf.py} writes it ({@link GgufAdapterFile}): each adapted projection {@code W}
+ * of the base model computes {@code W x + scale * B (A x)}, with {@code scale = lora_alpha / r} ({@code lora_alpha /
+ * sqrt(r)} under rsLoRA). Adapters target the attention and MLP projections of a layer ({@code q_proj}, {@code
+ * k_proj}, {@code v_proj}, {@code o_proj}, {@code gate_proj}, {@code up_proj}, {@code down_proj}; Phi-3's fused
+ * {@code qkv_proj} and {@code gate_up_proj}); what an adapter can hold beyond that (DoRA, LoRA biases, embedding or
+ * LM-head adapters, {@code modules_to_save}, experts of a mixture) is refused at load, naming it, rather than applied
+ * halfway.
  *
- * <p>The {@code B} rows of {@code q_proj} and {@code k_proj} are in transformers' rotate-half order in
- * a PEFT adapter and in interleaved RoPE pairs in a llama GGUF adapter (the converter permuted them as
- * it permutes the model's); they are put in the base's order at load (interleaved for a llama GGUF
- * model, rotate-half for a Hugging Face folder; {@link LoraUpdates}).
+ * <p>The {@code B} rows of {@code q_proj} and {@code k_proj} are in transformers' rotate-half order in a PEFT adapter
+ * and in interleaved RoPE pairs in a llama GGUF adapter (the converter permuted them as it permutes the model's);
+ * they are put in the base's order at load (interleaved for a llama GGUF model, rotate-half for a Hugging Face
+ * folder; {@link LoraUpdates}).
  */
 public final class LoraAdapter {
     /** The projections of a layer an adapter may update. */

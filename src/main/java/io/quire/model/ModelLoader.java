@@ -67,14 +67,13 @@ public final class ModelLoader {
     static final int ROW_ALIGNMENT = 64;
 
     /**
-     * {@code file}, or a copy of its tensors in 64-byte-aligned memory ({@link GgufFile#copiedAligned}) when
-     * most of its bytes are F32 rows that the mapping leaves misaligned: that kernel loads whole vectors
-     * of a row, and a vector split over two cache lines costs two loads (decode 1.23x faster on one thread
-     * from the copy). Not 16-bit rows: BF16 decode ran slower 64-byte-aligned than at the GGUF's 32 mod 64,
-     * copied or mapped (0.75x on one thread, docs/performance.md). Quantized blocks (34, 144, 210
-     * bytes...) straddle lines whatever the start, so such files stay mapped, as do files a copy would
-     * not fit (the JDK's direct memory limit, by default the heap's maximum size). {@code -Dquire.mmap-weights=true} keeps every file
-     * mapped (benchmarks).
+     * {@code file}, or a copy of its tensors in 64-byte-aligned memory ({@link GgufFile#copiedAligned}) when most of
+     * its bytes are F32 rows that the mapping leaves misaligned: that kernel loads whole vectors of a row, and a
+     * vector split over two cache lines costs two loads (decode 1.23x faster on one thread from the copy). Not 16-bit
+     * rows: BF16 decode ran slower 64-byte-aligned than at the GGUF's 32 mod 64, copied or mapped (0.75x on one
+     * thread, docs/performance.md). Quantized blocks (34, 144, 210 bytes...) straddle lines whatever the start, so
+     * such files stay mapped, as do files a copy would not fit (the JDK's direct memory limit, by default the heap's
+     * maximum size). {@code -Dquire.mmap-weights=true} keeps every file mapped (benchmarks).
      */
     private static GgufFile withAlignedRows(GgufFile file) {
         if (Boolean.getBoolean("quire.mmap-weights") || !file.hasTensorsMisalignedTo(ROW_ALIGNMENT)) return file;
