@@ -15,6 +15,7 @@ import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Parallel;
 import io.quire.engine.EngineConfig;
 import io.quire.engine.LLMEngine;
+import io.quire.engine.SpeculativeConfig;
 import io.quire.model.DeclaredPooling;
 import io.quire.model.KvCacheDtype;
 import io.quire.model.LanguageModel;
@@ -30,11 +31,14 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 import org.springframework.http.server.reactive.observation.ServerRequestObservationContext;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Loads the model, starts the engine and hands the HTTP layer what it needs. Beans are created
@@ -115,9 +119,30 @@ public class QuireConfiguration {
                 props.maxNumBatchedTokens(), props.maxModelLen(), props.enablePrefixCaching(),
                 props.swapSpace().toBytes(), props.preemptionMode(), props.kvAllocationPolicy(),
                 props.maxWaitingRequests(), props.gpuMemoryUtilization(), props.schedulingPolicy());
-        LLMEngine engine = new LLMEngine(model, config, registry);
+        SpeculativeConfig speculative = speculativeConfig(props.speculativeConfig());
+        LLMEngine engine = new LLMEngine(model, config, registry, speculative);
+        if (speculative != null) {
+            log.info("Speculative decoding: up to {} tokens drafted a step by n-gram lookup (n-grams of {} down to {} tokens){}",
+                    speculative.numSpeculativeTokens(), speculative.promptLookupMax(), speculative.promptLookupMin(),
+                    speculative.disableByBatchSize() > 0 ? ", none while " + speculative.disableByBatchSize()
+                            + " sequences or more run" : "");
+        }
         engine.warmUp(props.warmup());
         return engine;
+    }
+
+    /** vLLM's {@code --speculative-config} JSON; null when unset. */
+    static SpeculativeConfig speculativeConfig(String json) {
+        if (json == null || json.isBlank()) return null;
+        Map<String, Object> settings;
+        try {
+            settings = JsonMapper.builder().build().readValue(json, new TypeReference<Map<String, Object>>() {});
+        } catch (JacksonException e) {
+            throw new IllegalArgumentException("quire.speculative-config: not a JSON object (" + e.getOriginalMessage()
+                    + ")");
+        }
+        if (settings == null) throw new IllegalArgumentException("quire.speculative-config: not a JSON object");
+        return SpeculativeConfig.of(settings);
     }
 
     @Bean

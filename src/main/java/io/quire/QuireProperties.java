@@ -75,6 +75,10 @@ import java.util.List;
  *                             {@code name=path}: a client sends {@code name} as {@code model} to run with the
  *                             adapter at {@code path}, a PEFT folder ({@code adapter_config.json},
  *                             {@code adapter_model.safetensors}) or a llama.cpp GGUF adapter; CPU backend only
+ * @param speculativeConfig    speculative decoding as vLLM's {@code --speculative-config} JSON, method
+ *                             {@code ngram} only (prompt lookup): e.g. {@code {"method": "ngram",
+ *                             "num_speculative_tokens": 3, "prompt_lookup_max": 4, "prompt_lookup_min": 1}};
+ *                             blank: none
  */
 @ConfigurationProperties("quire")
 public record QuireProperties(
@@ -105,7 +109,8 @@ public record QuireProperties(
         @DefaultValue Cors cors,
         String toolCallParser,
         String reasoningParser,
-        @DefaultValue List<String> loraModules) {
+        @DefaultValue List<String> loraModules,
+        String speculativeConfig) {
 
     public static final String DUMMY = ModelLoader.DUMMY;
 

@@ -37,6 +37,8 @@ public class StartupFailureAnalyzer implements FailureAnalyzer {
     private static final String LORA_ACTION = "Set quire.lora-modules to name=path entries, each path a PEFT LoRA"
             + " folder (adapter_config.json, adapter_model.safetensors) or GGUF adapter for this model;"
             + " docs/models.md.";
+    private static final String SPECULATIVE_ACTION = "Set quire.speculative-config to a JSON object such as"
+            + " {\"method\": \"ngram\", \"num_speculative_tokens\": 3}, or leave it unset; docs/configuration.md.";
     private static final String SETTINGS_ACTION = "Check the quire.* settings; application.yml documents each.";
 
     private final Environment environment;
@@ -88,7 +90,8 @@ public class StartupFailureAnalyzer implements FailureAnalyzer {
     }
 
     private static FailureAnalysis setting(String bean, String problem, Throwable failure) {
-        String action = problem.startsWith("quire.lora-modules") ? LORA_ACTION : switch (bean == null ? "" : bean) {
+        String action = problem.startsWith("quire.lora-modules") ? LORA_ACTION
+                : problem.startsWith("quire.speculative-config") ? SPECULATIVE_ACTION : switch (bean == null ? "" : bean) {
             case "llmEngine" -> ENGINE_ACTION;
             case "languageModel" -> DEVICE_ACTION;
             default -> SETTINGS_ACTION;

@@ -36,7 +36,8 @@ class StartupFailureTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"missing file", "directory", "folder missing a shard", "/dev/zero", "truncated GGUF",
             "text file", "head count 0",
-            "KV cache too small", "unknown KV cache type", "Hub model not in the offline cache", "not a LoRA adapter"})
+            "KV cache too small", "unknown KV cache type", "Hub model not in the offline cache", "not a LoRA adapter",
+            "speculative method other than ngram"})
     void aBadModelOrSettingFailsTheStartWithOneClearLine(String fault) throws Exception {
         Path model = tmp.resolve("model.gguf");
         List<String> settings = new ArrayList<>();
@@ -101,6 +102,12 @@ class StartupFailureTest {
                 settings.add("--quire.lora-modules=sql=" + folder);
                 line = List.of("Cannot start with these settings: quire.lora-modules: LoRA adapter sql: no"
                         + " adapter_config.json in " + folder);
+            }
+            case "speculative method other than ngram" -> {
+                TinyModels.writer().write(model);
+                settings.add("--quire.speculative-config={\"method\": \"eagle\", \"num_speculative_tokens\": 2}");
+                line = List.of("Cannot start with these settings: quire.speculative-config: method \"eagle\" is not"
+                        + " supported; Quire drafts by n-gram lookup only: \"method\": \"ngram\"");
             }
             default -> throw new IllegalArgumentException(fault);
         }

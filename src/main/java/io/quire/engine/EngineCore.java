@@ -58,6 +58,8 @@ final class EngineCore implements AutoCloseable {
     private final List<String> adapterNames;
     /** Structured output: constraints compiled for this model's vocabulary, cached (callers' threads). */
     private final ConstraintCompiler constraints;
+    /** Drafting and verifying tokens (speculative decoding); null when off. */
+    private final SpeculativeDecoding speculation;
     private long numSteps;
 
     /** The model's sliding window as the block manager needs it: the window and how many layers slide. */
@@ -68,10 +70,18 @@ final class EngineCore implements AutoCloseable {
         return new SlidingWindow(f.slidingWindow(), sliding, c.numLayers());
     }
 
-    /** @param onFirstScheduled told when a request runs its first step (it leaves the waiting queue's bound) */
+    /**
+     * @param onFirstScheduled told when a request runs its first step (it leaves the waiting queue's bound)
+     * @param speculation      drafts and verifies tokens each step (null: no speculative decoding)
+     */
     EngineCore(LanguageModel<?> model, EngineConfig config, int maxModelLen, ModelRunner<?> runner,
-            EngineMetrics metrics,
-               Consumer<Request> onFirstScheduled) {
+               EngineMetrics metrics, Consumer<Request> onFirstScheduled, SpeculativeDecoding speculation) {
+        if (speculation != null && !runner.computesEveryTokenLogits()) {
+            throw new IllegalArgumentException("quire.speculative-config: " + model.name() + " on "
+                    + model.deviceDescription() + " does not give the logits of every token, which verifying drafts"
+                    + " needs");
+        }
+        this.speculation = speculation;
         this.runner = runner;
         this.adapterNames = model.adapters().stream().map(LoraAdapter::name).toList();
         this.kv = new KvCacheManager(runner.numBlocks(), config.blockSize(), config.enablePrefixCaching(),
@@ -217,6 +227,7 @@ final class EngineCore implements AutoCloseable {
 
     /** Schedules, runs the model and processes its logits. A failure fails only the requests it touches. */
     StepResult step() {
+        if (speculation != null) speculation.propose(scheduler);
         SchedulerOutput plan = scheduler.schedule();
         metrics.recordSchedule(plan, scheduler.numPreemptions());
         // Swaps and copies first, even in a step that runs nothing: freed blocks may be reused next.
@@ -247,20 +258,36 @@ final class EngineCore implements AutoCloseable {
             metrics.recordFirstScheduled(r, now);
         }
         float[][] logits;
-        boolean[] everyToken = promptLogprobs.wanted(plan);
+        boolean[] forPrompts = promptLogprobs.wanted(plan);
+        boolean[] drafted = speculation == null ? null : speculation.wanted(plan);
+        boolean[] everyToken = either(forPrompts, drafted);
         try {
-            logits = runner.execute(plan, kv, everyToken, promptLogprobs::accept, embeddings(plan));
+            logits = runner.execute(plan, kv, everyToken, (i, ss, position, row) -> {
+                if (forPrompts != null && forPrompts[i]) promptLogprobs.accept(ss, position, row);
+                if (drafted != null && drafted[i]) speculation.accept(i, ss, position, row);
+            }, embeddings(plan));
             // before the sampler, which may change a row
-            if (everyToken != null) promptLogprobs.acceptLast(plan, everyToken, logits);
+            if (forPrompts != null) promptLogprobs.acceptLast(plan, forPrompts, logits);
         } catch (Throwable t) {
             log.error("Step {} failed in the model; failing its {} requests", numSteps, requests.size(), t);
             for (Request r : requests) fail(r, t, failed);
             return new StepResult(Map.of(), failed, false);
         }
         scheduler.updateFromStep(plan);
-        Map<Request, List<SequenceDelta>> deltas = tokens.process(plan, logits, (r, t) -> fail(r, t, failed));
+        Map<Request, List<SequenceDelta>> deltas = tokens.process(plan, logits, drafted == null ? null : speculation,
+                (r, t) -> fail(r, t, failed));
+        if (speculation != null) speculation.endStep(plan, scheduler);
         metrics.recordPromptTokens(plan);
         return new StepResult(deltas, failed, true);
+    }
+
+    /** Per sequence, whether either marks it; null when neither marks any. */
+    private static boolean[] either(boolean[] a, boolean[] b) {
+        if (a == null) return b;
+        if (b == null) return a;
+        boolean[] both = new boolean[a.length];
+        for (int i = 0; i < a.length; i++) both[i] = a[i] || b[i];
+        return both;
     }
 
     /**

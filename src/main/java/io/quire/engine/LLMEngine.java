@@ -60,13 +60,21 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     private volatile EngineStats stats = new EngineStats(0, 0, 0, 0, 0, 0); // the real one once the core exists
 
     public LLMEngine(LanguageModel<?> model, EngineConfig config, MeterRegistry registry) {
+        this(model, config, registry, null);
+    }
+
+    /** An engine that drafts tokens by n-gram lookup and verifies them each step ({@code speculative} null: not). */
+    public LLMEngine(LanguageModel<?> model, EngineConfig config, MeterRegistry registry,
+                     SpeculativeConfig speculative) {
         this.model = model;
         this.config = config;
         this.maxModelLen = config.resolveMaxModelLen(model.config());
         this.runner = ModelRunner.create(model, config, maxModelLen); // first: it checks the KV budget
         this.metrics = new EngineMetrics(registry, model.name(), () -> stats);
         this.waiting = new WaitingBound(config.maxWaitingRequests(), metrics.rejected);
-        this.core = new EngineCore(model, config, maxModelLen, runner, metrics, waiting::release);
+        SpeculativeDecoding speculation = speculative == null ? null
+                : new SpeculativeDecoding(speculative, maxModelLen, metrics, registry, model.name());
+        this.core = new EngineCore(model, config, maxModelLen, runner, metrics, waiting::release, speculation);
         this.kvReports = new KvReporter(core.kv(), core.scheduler(), runner.kvBytesPerBlock());
         stats = core.stats(0);
         kvReports.current(0);

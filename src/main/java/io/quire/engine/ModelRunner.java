@@ -119,9 +119,12 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
         }
     }
 
-    /** Receives a scheduled sequence's logits at a position of its chunk before its last (prompt logprobs). */
+    /**
+     * Receives the logits at a position of a scheduled sequence's chunk before its last (prompt logprobs,
+     * drafted tokens), with the sequence's index in the step; valid only during the call.
+     */
     interface PositionLogits {
-        void accept(ScheduledSequence seq, int position, float[] logits);
+        void accept(int index, ScheduledSequence seq, int position, float[] logits);
     }
 
     /** Whether the model can give every token's logits, not only each sequence's last one's. */
@@ -145,7 +148,7 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
         ForwardBatch batch = buildBatch(out, blocks, everyToken);
         LanguageModel.TokenLogits tokenSink = everyToken == null ? null : (s, t, row) -> {
             ScheduledSequence ss = out.scheduled().get(s);
-            sink.accept(ss, ss.start() + t - batch.queryStart()[s], row);
+            sink.accept(s, ss, ss.start() + t - batch.queryStart()[s], row);
         };
         float[][] logits = model.forward(batch, kvCache, tokenSink, hidden);
         if (logits.length != out.scheduled().size()) {
@@ -177,7 +180,7 @@ final class ModelRunner<C extends KvCache> implements AutoCloseable {
                         + ss.numNewTokens() + ")", ex);
             }
             for (int i = 0; i < ss.numNewTokens(); i++, t++) {
-                tokens[t] = seq.token(ss.start() + i);
+                tokens[t] = seq.tokenOrDraft(ss.start() + i);
                 positions[t] = ss.start() + i;
             }
             blockTables[s] = blocks.blockTable(seq.seqId());

@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedList;
 import java.util.List;
@@ -187,6 +188,9 @@ public final class Scheduler {
     /** Running sequences in admission order (a copy). */
     public List<Sequence> running() { return List.copyOf(running); }
 
+    /** Running sequences in admission order, read-only, not a copy (each step's drafts). */
+    List<Sequence> runningView() { return Collections.unmodifiableList(running); }
+
     /** Waiting sequences in queue order (a copy). */
     public List<Sequence> waiting() { return List.copyOf(waiting); }
 
@@ -198,14 +202,22 @@ public final class Scheduler {
 
         for (int i = 0; i < running.size() && budget > 0; ) {
             Sequence seq = running.get(i);
-            int numNew = Math.min(seq.numUncomputedTokens(), budget);
+            // a decoding sequence's drafted tokens run after its last one (speculative decoding)
+            int numNew = Math.min(seq.numUncomputedTokens() + seq.numDraftTokens(), budget);
             if (numNew <= 0) { i++; continue; }
             PrefixHit shared = siblingPrefix(seq, i);
             if (shared == null) { i++; continue; } // a sibling ahead of it is still computing their common prefix
             int start = seq.numComputedTokens() + shared.numBlocks() * kv.blockSize();
             if (!shared.isEmpty()) numNew = Math.min(seq.numTokens() - start, budget);
+            seq.truncateDraft(start + numNew - seq.numTokens());
             boolean selfPreempted = false;
             while (!kv.allocateSlots(seq.seqId(), start, numNew, shared)) {
+                if (seq.numDraftTokens() > 0) {
+                    // Drafts never preempt anyone: the sequence runs without them.
+                    numNew -= seq.numDraftTokens();
+                    seq.truncateDraft(0);
+                    continue;
+                }
                 // Out of blocks: the request of the latest admitted sequence makes room (it may be seq's own).
                 String victim = victim();
                 List<Sequence> members = new ArrayList<>();
@@ -503,9 +515,15 @@ public final class Scheduler {
         for (ScheduledSequence s : output.scheduled()) {
             Sequence seq = s.sequence();
             if (seq.isFinished()) continue;
-            seq.advanceComputed(s.numNewTokens());
-            kv.cacheFullBlocks(seq.seqId(), seq::token, seq.numComputedTokens(), requestOf(seq).prefixCacheKey());
+            // Drafted tokens count once the sampler has accepted them (TokenProcessor).
+            seq.advanceComputed(Math.min(s.numNewTokens(), seq.numTokens() - s.start()));
+            cacheFullBlocks(seq);
         }
+    }
+
+    /** Offers the sequence's full computed blocks to the prefix cache (after a step, or accepted drafts). */
+    void cacheFullBlocks(Sequence seq) {
+        kv.cacheFullBlocks(seq.seqId(), seq::token, seq.numComputedTokens(), requestOf(seq).prefixCacheKey());
     }
 
     /**

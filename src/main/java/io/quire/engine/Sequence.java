@@ -14,6 +14,8 @@ import java.util.Arrays;
  * recomputed as one longer prompt. Owned by the engine thread.
  */
 public final class Sequence {
+    private static final int[] NO_DRAFT = new int[0];
+
     private final String seqId;
     private final String requestId;
     private final int index;
@@ -33,6 +35,8 @@ public final class Sequence {
     private FinishReason finishReason;
     private int numPreemptions;
     private double cumulativeLogprob;
+    /** Tokens drafted to follow the last one, which the next step verifies (speculative decoding). */
+    private int[] draft = NO_DRAFT;
 
     /** A request's first sequence (see {@link Request}). */
     Sequence(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, ConstraintState constraint,
@@ -118,6 +122,26 @@ public final class Sequence {
         return tokens[position];
     }
 
+    /** Position {@code position}'s token, a drafted one past the last ({@link #draft}). */
+    int tokenOrDraft(int position) {
+        return position < numTokens ? tokens[position] : draft[position - numTokens];
+    }
+
+    /** Prompt and output tokens, valid up to {@link #numTokens} (not a copy: the proposer only reads it). */
+    int[] tokenArray() { return tokens; }
+
+    /** Tokens drafted to follow the last one for the next step to verify (empty: none). */
+    int[] draft() { return draft; }
+
+    int numDraftTokens() { return draft.length; }
+
+    void setDraft(int[] tokens) { draft = tokens.length == 0 ? NO_DRAFT : tokens; }
+
+    /** Keeps the first {@code n} drafted tokens (what the step's token budget leaves room for). */
+    void truncateDraft(int n) {
+        if (n < draft.length) draft = n <= 0 ? NO_DRAFT : Arrays.copyOf(draft, n);
+    }
+
     public int[] outputIds() { return Arrays.copyOfRange(tokens, promptIds.length, numTokens); }
 
     /** Tokens whose KV is in the cache. */
@@ -161,6 +185,7 @@ public final class Sequence {
 
     /** Preemption by swapping: the KV is kept in the swap pool. */
     void markSwapped() {
+        draft = NO_DRAFT;
         numPreemptions++;
         state = SequenceState.SWAPPED;
     }
@@ -168,10 +193,12 @@ public final class Sequence {
     void finish(FinishReason reason) {
         this.state = SequenceState.FINISHED;
         this.finishReason = reason;
+        draft = NO_DRAFT;
     }
 
     /** Preemption by recompute: the KV is gone, so everything will run through the model again. */
     void resetForRecompute() {
+        draft = NO_DRAFT;
         numComputedTokens = 0;
         numPreemptions++;
         state = SequenceState.WAITING;

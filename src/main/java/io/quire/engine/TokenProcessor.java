@@ -44,6 +44,12 @@ final class TokenProcessor {
      */
     Map<Request, List<SequenceDelta>> process(SchedulerOutput out, float[][] logits,
                                               BiConsumer<Request, Throwable> onError) {
+        return process(out, logits, null, onError);
+    }
+
+    /** As above, the sequences that ran drafted tokens verifying them through {@code spec}'s rows (null: none). */
+    Map<Request, List<SequenceDelta>> process(SchedulerOutput out, float[][] logits, SpeculativeDecoding spec,
+                                              BiConsumer<Request, Throwable> onError) {
         long now = System.nanoTime();
         Map<Request, List<SequenceDelta>> deltas = new LinkedHashMap<>();
         for (int i = 0; i < out.scheduled().size(); i++) {
@@ -52,7 +58,9 @@ final class TokenProcessor {
             if (seq.numUncomputedTokens() != 0 || seq.isFinished()) continue;
             Request req = scheduler.requestOf(seq);
             try {
-                process(req, seq, logits[i], now, deltas);
+                int drafted = spec == null ? 0 : spec.drafted(i);
+                if (drafted > 0) spec.accepted(i, verify(req, seq, spec, i, drafted, logits[i], now, deltas));
+                else process(req, seq, logits[i], now, deltas);
             } catch (InvalidRequestException e) {
                 // The request's own parameters leave nothing to sample: the client's error, not the server's.
                 log.debug("Request {} cannot go on: {}", req.requestId(), e.getMessage());
@@ -95,8 +103,60 @@ final class TokenProcessor {
         }
     }
 
-    /** Samples the sequence's next token and adds its delta (or holds it until the request ends). */
-    private void sample(Request req, Sequence seq, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
+    /**
+     * A sequence that ran {@code drafted} drafted tokens after its last one: samples at each of those
+     * positions in turn as if the tokens had come a step at a time (penalties, constraints, stop checks
+     * and the random stream all see the tokens before), and goes on while the sampled token is the
+     * drafted one, whose KV the step has computed. For a draft that is one token with certainty this is
+     * rejection sampling (the draft kept with probability p(t), else a token from p without t), so the
+     * outputs are distributed as without drafts, and a seeded request gets the same tokens (up to the
+     * last bits of logits computed in a batch of another shape). Returns the drafted tokens kept; the
+     * step's tokens of the sequence go out as one delta.
+     */
+    private int verify(Request req, Sequence seq, SpeculativeDecoding spec, int i, int drafted, float[] last,
+                       long now, Map<Request, List<SequenceDelta>> deltas) {
+        int[] draft = seq.draft();
+        List<SequenceDelta> list = deltas.get(req);
+        int before = list == null ? 0 : list.size();
+        int kept = 0;
+        for (int j = 0; j <= drafted; j++) {
+            int token = sample(req, seq, j < drafted ? spec.row(i, j) : last, now, deltas);
+            if (seq.isFinished() || j == drafted || token != draft[j]) break;
+            seq.advanceComputed(1);
+            kept++;
+        }
+        list = deltas.get(req);
+        if (!req.holdsOutputs() && list != null && list.size() > before + 1) {
+            List<SequenceDelta> mine = list.subList(before, list.size());
+            SequenceDelta merged = merge(mine);
+            mine.clear();
+            list.add(merged);
+        }
+        return kept;
+    }
+
+    /** One sequence's consecutive deltas as one. */
+    private static SequenceDelta merge(List<SequenceDelta> parts) {
+        StringBuilder text = new StringBuilder();
+        int n = 0;
+        for (SequenceDelta d : parts) {
+            text.append(d.text());
+            n += d.tokenIds().length;
+        }
+        int[] tokens = new int[n];
+        List<TokenLogprob> logprobs = new ArrayList<>();
+        n = 0;
+        for (SequenceDelta d : parts) {
+            System.arraycopy(d.tokenIds(), 0, tokens, n, d.tokenIds().length);
+            n += d.tokenIds().length;
+            logprobs.addAll(d.logprobs());
+        }
+        return new SequenceDelta(parts.getFirst().index(), text.toString(), tokens, List.copyOf(logprobs),
+                parts.getLast().finishReason());
+    }
+
+    /** Samples the sequence's next token and adds its delta (or holds it until the request ends); returns it. */
+    private int sample(Request req, Sequence seq, float[] logits, long now, Map<Request, List<SequenceDelta>> deltas) {
         SamplingParams p = seq.params();
         logits = constrained(seq, logits);
         Sampler.Sample sample = sampler.sample(logits, p, seq.samplingState(), stops.suppressedBeforeMinTokens(p));
@@ -111,13 +171,14 @@ final class TokenProcessor {
         if (!req.holdsOutputs()) {
             deltas.computeIfAbsent(req, k -> new ArrayList<>()).add(delta);
             if (req.live.isEmpty()) req.finish(delta.finishReason());
-            return;
+            return token;
         }
         outputs.hold(seq, delta);
-        if (!req.live.isEmpty()) return;
+        if (!req.live.isEmpty()) return token;
         List<SequenceDelta> best = outputs.bestOf(req);
         req.finish(best.getFirst().finishReason());
         deltas.put(req, best);
+        return token;
     }
 
     /**

@@ -46,6 +46,7 @@ final class TestEngines {
         private KvAllocationPolicy kvAllocationPolicy = KvAllocationPolicy.PAGED;
         private SchedulingPolicy schedulingPolicy = SchedulingPolicy.FCFS;
         private MeterRegistry registry = new SimpleMeterRegistry();
+        private SpeculativeConfig speculative;
 
         private Builder(LanguageModel<?> model) { this.model = model; }
 
@@ -105,6 +106,12 @@ final class TestEngines {
             return this;
         }
 
+        /** Speculative decoding (default none). */
+        Builder speculative(SpeculativeConfig config) {
+            this.speculative = config;
+            return this;
+        }
+
         /** Where the engine's meters go (default a fresh SimpleMeterRegistry). */
         Builder registry(MeterRegistry registry) {
             this.registry = registry;
@@ -119,6 +126,6 @@ final class TestEngines {
                     .withSchedulingPolicy(schedulingPolicy);
         }
 
-        LLMEngine build() { return new LLMEngine(model, config(), registry); }
+        LLMEngine build() { return new LLMEngine(model, config(), registry, speculative); }
     }
 }
