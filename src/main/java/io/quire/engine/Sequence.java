@@ -37,6 +37,9 @@ public final class Sequence {
     private double cumulativeLogprob;
     /** Tokens drafted to follow the last one, which the next step verifies (speculative decoding). */
     private int[] draft = NO_DRAFT;
+    /** Drafts in a row of which the sampler kept nothing, and steps left before drafting again. */
+    private int draftMisses;
+    private int draftPause;
 
     /** A request's first sequence (see {@link Request}). */
     Sequence(String requestId, int[] promptIds, SamplingParams params, int maxOutputTokens, ConstraintState constraint,
@@ -136,6 +139,28 @@ public final class Sequence {
     int numDraftTokens() { return draft.length; }
 
     void setDraft(int[] tokens) { draft = tokens.length == 0 ? NO_DRAFT : tokens; }
+
+    /**
+     * How many tokens the sequence may draft this step, of {@code k}: after a draft of which nothing was
+     * kept it pauses 1, then 3, 7, 15 and at most 31 steps, and then drafts half as many, a quarter, ...
+     * down to one, so text that never repeats its context (or a high temperature) costs a few drafted
+     * tokens, not k every step. Any kept token ends the back-off.
+     */
+    int draftLength(int k) {
+        if (draftPause == 0) return draftMisses == 0 ? k : Math.max(1, k >> draftMisses);
+        draftPause--;
+        return 0;
+    }
+
+    /** Records how many of the step's drafted tokens the sampler kept. */
+    void draftKept(int n) {
+        if (n > 0) {
+            draftMisses = 0;
+            return;
+        }
+        draftMisses = Math.min(draftMisses + 1, 5);
+        draftPause = (1 << draftMisses) - 1;
+    }
 
     /** Keeps the first {@code n} drafted tokens (what the step's token budget leaves room for). */
     void truncateDraft(int n) {

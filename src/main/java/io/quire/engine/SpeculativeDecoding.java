@@ -56,8 +56,9 @@ final class SpeculativeDecoding {
 
     /**
      * Drafts for the running sequences that decode (one token to run) in a request that samples one
-     * token at a time (not beam search, not an embedding): as many as the output and the context still
-     * have room for after the token the step samples anyway. The others' drafts are cleared.
+     * token at a time (not beam search, not an embedding), unless a sequence pauses after drafts it
+     * did not keep ({@link Sequence#draftLength}): as many as the output and the context still have room
+     * for after the token the step samples anyway. The others' drafts are cleared.
      */
     void propose(Scheduler scheduler) {
         List<Sequence> running = scheduler.runningView();
@@ -66,7 +67,7 @@ final class SpeculativeDecoding {
             int k = 0;
             if (on && seq.numUncomputedTokens() == 1 && drafts(scheduler.requestOf(seq))) {
                 int room = Math.min(seq.maxOutputTokens() - seq.numOutputTokens() - 1, maxModelLen - seq.numTokens());
-                k = Math.min(config.numSpeculativeTokens(), room);
+                if (room > 0) k = Math.min(seq.draftLength(config.numSpeculativeTokens()), room);
             }
             seq.setDraft(k > 0 ? proposer.propose(seq.tokenArray(), seq.numTokens(), k) : new int[0]);
         }
@@ -135,6 +136,7 @@ final class SpeculativeDecoding {
             Sequence seq = scheduled.get(i).sequence();
             seq.setDraft(new int[0]);
             if (drafted[i] == 0) continue;
+            seq.draftKept(accepted[i]);
             if (accepted[i] > 0 && !seq.isFinished()) scheduler.cacheFullBlocks(seq);
             if (metrics.muted) continue;
             drafts.increment();
