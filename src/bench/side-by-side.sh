@@ -24,6 +24,9 @@ JAR=${QUIRE_JAR:-$(ls target/quire-*.jar | grep -v original | head -1)}
 EXTRA=${EXTRA_BODY:-'{}'}
 # Extra Quire settings, space-separated, e.g. QUIRE_ARGS="--quire.block-size=128".
 read -r -a QARGS <<< "${QUIRE_ARGS:-}"
+# Extra llama-server flags, space-separated, e.g. LLAMA_ARGS="--spec-type ngram-simple" beside a Quire
+# started with --quire.speculative-config (a JSON without spaces there).
+read -r -a LARGS <<< "${LLAMA_ARGS:-}"
 mkdir -p "$OUT"
 
 bench() { # name port options...
@@ -50,10 +53,12 @@ for r in $(seq 1 "$ROUNDS"); do
     pid=$!; up 8100 || { echo "Quire did not start: $OUT/quire-$r.log"; exit 1; }
     single "quire-$r" 8100; many "quire-$r" 8100
     ps -o rss= -p "$pid" > "$OUT/quire-$r.rss"; stop "$pid"
-    "$LLAMA" -m "$MODEL" -t "$THREADS" --port 8101 -np 1 -c 1024 --no-cache-prompt > "$OUT/llama-$r-1.log" 2>&1 &
+    "$LLAMA" -m "$MODEL" -t "$THREADS" --port 8101 -np 1 -c 1024 --no-cache-prompt ${LARGS[@]+"${LARGS[@]}"} \
+        > "$OUT/llama-$r-1.log" 2>&1 &
     pid=$!; up 8101 || { echo "llama-server did not start: $OUT/llama-$r-1.log"; exit 1; }
     single "llama-$r" 8101; stop "$pid"
-    "$LLAMA" -m "$MODEL" -t "$THREADS" --port 8101 -np 32 -c 32768 --no-cache-prompt > "$OUT/llama-$r-32.log" 2>&1 &
+    "$LLAMA" -m "$MODEL" -t "$THREADS" --port 8101 -np 32 -c 32768 --no-cache-prompt ${LARGS[@]+"${LARGS[@]}"} \
+        > "$OUT/llama-$r-32.log" 2>&1 &
     pid=$!; up 8101 || { echo "llama-server did not start: $OUT/llama-$r-32.log"; exit 1; }
     many "llama-$r" 8101; stop "$pid"
 done
