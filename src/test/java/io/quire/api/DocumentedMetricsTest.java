@@ -28,7 +28,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * dashboards) is one a running server exposes on {@code /actuator/prometheus}.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "quire.kv-cache-memory=32MB", "quire.max-model-len=256"})
+        "quire.kv-cache-memory=32MB", "quire.max-model-len=256",
+        // the spec-decode counters exist only with speculative decoding on
+        "quire.speculative-config={\"method\": \"ngram\", \"num_speculative_tokens\": 2}"})
 class DocumentedMetricsTest {
     /** A name, not followed by {@code *} (docs write families as {@code quire_kv_*}). */
     private static final Pattern NAME = Pattern.compile("quire_[a-z0-9_]+(?![a-z0-9_*])");
