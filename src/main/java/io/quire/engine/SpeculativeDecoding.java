@@ -52,8 +52,6 @@ final class SpeculativeDecoding {
         }
     }
 
-    SpeculativeConfig config() { return config; }
-
     /**
      * Drafts for the running sequences that decode (one token to run) in a request that samples one
      * token at a time (not beam search, not an embedding), unless a sequence pauses after drafts it
@@ -98,7 +96,7 @@ final class SpeculativeDecoding {
             if (d == 0) continue;
             if (wanted == null) wanted = new boolean[n];
             wanted[i] = true;
-            if (rows[i] == null || rows[i].length < d) rows[i] = new float[config.numSpeculativeTokens()][];
+            if (rows[i] == null) rows[i] = new float[config.numSpeculativeTokens()][];
             Arrays.fill(rows[i], null);
         }
         return wanted;

@@ -51,8 +51,13 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     private int capacity;
     private float[] x, xb, proj, last, logits;
     private float[][] logitRows = new float[0][];
-    /** Prompt logprobs' rows, {@link #EVERY_ROWS} at a time (allocated when first asked for). */
+    /**
+     * Rows of every token's logits (prompt logprobs, drafted tokens), {@link #EVERY_ROWS} at a time
+     * (allocated when first asked for): the normed rows waiting in everyIn, whose sequence and token.
+     */
     private float[] everyIn, everyOut, everyRow;
+    private int[] everySeq, everyToken;
+    private int everyPending;
     private static final int EVERY_ROWS = 16;
 
     LlamaModel(String name, ModelConfig config, LlamaWeights weights, Tokenizer tokenizer, AutoCloseable resource) {
@@ -159,6 +164,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         }
         int seqs = batch.numSeqs();
         ensureLogits(seqs);
+        everyPending = 0;
         // Parts as equal as can be (their sizes differ by one at most), so with parts of up to 256 none is
         // under 128 tokens, never a single one: batch 1 runs another kernel, summing in another order.
         int parts = Math.max(1, (n + chunk - 1) / chunk);
@@ -178,18 +184,28 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
         }
         if (hidden != null) for (int s = 0; s < seqs; s++) hidden.accept(s, last, s * dim);
         int vocab = c.vocabSize();
-        MatMul.matmul(weights.output(), last, seqs, logits);
+        // Rows of every token's logits still waiting (a few drafted tokens, a prompt's last ones) go through
+        // the output matrix with the last rows: one read of it, which for a large vocabulary is much of a step.
+        int pending = everyPending;
+        if (pending > 0) System.arraycopy(everyIn, 0, last, seqs * dim, pending * dim);
+        MatMul.matmul(weights.output(), last, seqs + pending, logits);
         float softcap = c.features().finalSoftcap();
-        if (softcap > 0) Ops.softcap(logits, 0, seqs * vocab, softcap);
+        if (softcap > 0) Ops.softcap(logits, 0, (seqs + pending) * vocab, softcap);
+        for (int r = 0; r < pending; r++) {
+            System.arraycopy(logits, (seqs + r) * vocab, everyRow, 0, vocab);
+            sink.accept(everySeq[r], everyToken[r], everyRow);
+        }
+        everyPending = 0;
         float[][] result = seqs == logitRows.length ? logitRows : Arrays.copyOf(logitRows, seqs);
         for (int s = 0; s < seqs; s++) System.arraycopy(logits, s * vocab, result[s], 0, vocab);
         return result;
     }
 
     /**
-     * The logits of the part's tokens {@code t0..t0+n-1} (its final hidden states in x) of the sequences
-     * that want every token's, but each sequence's last (returned by forward), {@link #EVERY_ROWS} rows
-     * per product: a 2,048-token prompt's logits at once would take 256 MB at a 32,000-token vocabulary.
+     * Norms the part's tokens {@code t0..t0+n-1} (its final hidden states in x) of the sequences that want
+     * every token's logits, but each sequence's last (returned by forward), into everyIn, and projects
+     * them {@link #EVERY_ROWS} rows at a time (a 2,048-token prompt's logits at once would take 256 MB at
+     * a 32,000-token vocabulary); fewer left at the end go with the last rows (forward).
      */
     private void everyTokenLogits(ForwardBatch batch, int t0, int n, TokenLogits sink) {
         ModelConfig c = config;
@@ -198,33 +214,33 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
             everyIn = new float[EVERY_ROWS * dim];
             everyOut = new float[EVERY_ROWS * vocab];
             everyRow = new float[vocab];
+            everySeq = new int[EVERY_ROWS];
+            everyToken = new int[EVERY_ROWS];
         }
-        int[] seqOf = new int[EVERY_ROWS], tokenOf = new int[EVERY_ROWS];
-        int rows = 0;
         for (int s = 0; s < batch.numSeqs(); s++) {
             if (!batch.wantsEveryTokenLogits(s)) continue;
             int to = Math.min(batch.lastTokenIndex(s), t0 + n);
             for (int t = Math.max(batch.queryStart()[s], t0); t < to; t++) {
-                Ops.rmsNorm(everyIn, rows * dim, x, (t - t0) * dim, weights.outputNorm(), dim, c.rmsNormEps());
-                seqOf[rows] = s;
-                tokenOf[rows++] = t;
-                if (rows == EVERY_ROWS) rows = project(rows, seqOf, tokenOf, sink);
+                int r = everyPending++;
+                Ops.rmsNorm(everyIn, r * dim, x, (t - t0) * dim, weights.outputNorm(), dim, c.rmsNormEps());
+                everySeq[r] = s;
+                everyToken[r] = t;
+                if (everyPending == EVERY_ROWS) project(sink);
             }
         }
-        if (rows > 0) project(rows, seqOf, tokenOf, sink);
     }
 
-    /** everyIn's first {@code rows} normed rows times the output matrix, each handed to the sink; returns 0. */
-    private int project(int rows, int[] seqOf, int[] tokenOf, TokenLogits sink) {
-        int vocab = config.vocabSize();
+    /** The {@link #EVERY_ROWS} rows waiting in everyIn times the output matrix, each handed to the sink. */
+    private void project(TokenLogits sink) {
+        int vocab = config.vocabSize(), rows = everyPending;
         MatMul.matmul(weights.output(), everyIn, rows, everyOut);
         float softcap = config.features().finalSoftcap();
         if (softcap > 0) Ops.softcap(everyOut, 0, rows * vocab, softcap);
         for (int r = 0; r < rows; r++) {
             System.arraycopy(everyOut, r * vocab, everyRow, 0, vocab);
-            sink.accept(seqOf[r], tokenOf[r], everyRow);
+            sink.accept(everySeq[r], everyToken[r], everyRow);
         }
-        return 0;
+        everyPending = 0;
     }
 
     /** Every layer over one part of a step, leaving its final hidden states in x. */
@@ -253,12 +269,15 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
     /** Tokens each expert computed so far, over all layers (empty without experts): what routing did. */
     long[] tokensPerExpert() { return feedForward.tokensPerExpert(); }
 
-    /** Grow-only buffers of the last step: the returned rows are reused (valid until the next forward). */
+    /**
+     * Grow-only buffers of the last step: the returned rows are reused (valid until the next forward); last
+     * and logits have room for {@link #EVERY_ROWS} every-token rows after the sequences' last rows.
+     */
     private void ensureLogits(int seqs) {
         if (logitRows.length >= seqs) return;
         int cap = Math.max(seqs, logitRows.length * 2);
-        last = new float[cap * config.dim()];
-        logits = new float[cap * config.vocabSize()];
+        last = new float[(cap + EVERY_ROWS) * config.dim()];
+        logits = new float[(cap + EVERY_ROWS) * config.vocabSize()];
         float[][] rows = Arrays.copyOf(logitRows, cap);
         for (int s = logitRows.length; s < cap; s++) rows[s] = new float[config.vocabSize()];
         logitRows = rows;
