@@ -180,6 +180,11 @@ final class EngineMetrics {
         }
     }
 
+    /** A sequence ran a draft of {@code drafted} tokens and kept {@code kept} (the periodic log's figures). */
+    void recordDraft(int drafted, int kept) {
+        if (!muted) throughput.addDraft(drafted, kept);
+    }
+
     /** Logs the throughput line with these figures when it is due. */
     void logThroughput(EngineStats stats) {
         if (!muted) throughput.maybeLog(stats);

@@ -137,6 +137,7 @@ final class SpeculativeDecoding {
             seq.draftKept(accepted[i]);
             if (accepted[i] > 0 && !seq.isFinished()) scheduler.cacheFullBlocks(seq);
             if (metrics.muted) continue;
+            metrics.recordDraft(drafted[i], accepted[i]);
             drafts.increment();
             draftTokens.increment(drafted[i]);
             acceptedTokens.increment(accepted[i]);
