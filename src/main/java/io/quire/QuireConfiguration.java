@@ -122,10 +122,10 @@ public class QuireConfiguration {
         SpeculativeConfig speculative = speculativeConfig(props.speculativeConfig());
         LLMEngine engine = new LLMEngine(model, config, registry, speculative);
         if (speculative != null) {
-            log.info("Speculative decoding: up to {} tokens drafted a step by n-gram lookup (n-grams of {} down to {} tokens){}",
-                    speculative.numSpeculativeTokens(), speculative.promptLookupMax(), speculative.promptLookupMin(),
-                    speculative.disableByBatchSize() > 0 ? ", none while " + speculative.disableByBatchSize()
-                            + " sequences or more run" : "");
+            log.info("Speculative decoding: up to {} tokens drafted a step by n-gram lookup (n-grams of {} down to"
+                    + " {} tokens){}", speculative.numSpeculativeTokens(), speculative.promptLookupMax(),
+                    speculative.promptLookupMin(), speculative.disableByBatchSize() > 0
+                            ? ", none while " + speculative.disableByBatchSize() + " sequences or more run" : "");
         }
         engine.warmUp(props.warmup());
         return engine;

@@ -91,11 +91,12 @@ public class StartupFailureAnalyzer implements FailureAnalyzer {
 
     private static FailureAnalysis setting(String bean, String problem, Throwable failure) {
         String action = problem.startsWith("quire.lora-modules") ? LORA_ACTION
-                : problem.startsWith("quire.speculative-config") ? SPECULATIVE_ACTION : switch (bean == null ? "" : bean) {
-            case "llmEngine" -> ENGINE_ACTION;
-            case "languageModel" -> DEVICE_ACTION;
-            default -> SETTINGS_ACTION;
-        };
+                : problem.startsWith("quire.speculative-config") ? SPECULATIVE_ACTION
+                : switch (bean == null ? "" : bean) {
+                    case "llmEngine" -> ENGINE_ACTION;
+                    case "languageModel" -> DEVICE_ACTION;
+                    default -> SETTINGS_ACTION;
+                };
         return new FailureAnalysis("Cannot start with these settings: " + problem, action, failure);
     }
 

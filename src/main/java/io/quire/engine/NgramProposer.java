@@ -23,10 +23,10 @@ final class NgramProposer {
      * at least {@code min} tokens occurred before.
      */
     int[] propose(int[] tokens, int length, int k) {
-        if (k <= 0) return new int[0];
+        if (k <= 0 || length < 2) return new int[0];
+        int last = tokens[length - 1];
         for (int n = Math.min(max, length - 1); n >= min; n--) {
             int suffix = length - n;
-            int last = tokens[length - 1];
             // j: where an earlier occurrence starts; it ends before the suffix's last token
             for (int j = suffix - 1; j >= 0; j--) {
                 if (tokens[j + n - 1] != last || !same(tokens, j, suffix, n - 1)) continue;

@@ -138,19 +138,12 @@ final class TokenProcessor {
     /** One sequence's consecutive deltas as one. */
     private static SequenceDelta merge(List<SequenceDelta> parts) {
         StringBuilder text = new StringBuilder();
-        int n = 0;
+        List<TokenLogprob> logprobs = new ArrayList<>();
         for (SequenceDelta d : parts) {
             text.append(d.text());
-            n += d.tokenIds().length;
-        }
-        int[] tokens = new int[n];
-        List<TokenLogprob> logprobs = new ArrayList<>();
-        n = 0;
-        for (SequenceDelta d : parts) {
-            System.arraycopy(d.tokenIds(), 0, tokens, n, d.tokenIds().length);
-            n += d.tokenIds().length;
             logprobs.addAll(d.logprobs());
         }
+        int[] tokens = parts.stream().flatMapToInt(d -> Arrays.stream(d.tokenIds())).toArray();
         return new SequenceDelta(parts.getFirst().index(), text.toString(), tokens, List.copyOf(logprobs),
                 parts.getLast().finishReason());
     }

@@ -90,8 +90,8 @@ class SpeculativeDecodingServerTest {
         assertThat(s.text()).isEqualTo(Stories260KServerTest.ONCE_UPON_A_TIME_32);
         assertThat(s.tokens()).isEqualTo(32);
 
-        String body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 300, \"temperature\": 0, \"ignore_eos\": true,"
-                + " \"logprobs\": 1";
+        String body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 300, \"temperature\": 0,"
+                + " \"ignore_eos\": true, \"logprobs\": 1";
         Streamed longer = stream(body + ", \"stream\": true}");
         HttpResponse<String> whole = post("/v1/completions", body + "}");
         assertThat(whole.statusCode()).as(whole.body()).isEqualTo(200);

@@ -209,8 +209,8 @@ class SpeculativeDecodingTest {
                 "( (the|a|girl|boy|park|and|ball|was|to|play|she|he|saw|big|little|dog)){5,40}\\."));
         SamplingParams bestOf = new SamplingParams(1, 1f, 1f, -1, 0f, 0f, 0f, 1f, 7L, null, null, false, 150, 0, true,
                 null, null, true).withN(1, 3);
-        SamplingParams stop = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of("park. One day", "Lily"), null, true,
-                300, 0, true, null, null, true);
+        SamplingParams stop = new SamplingParams(1, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of("park. One day", "Lily"),
+                null, true, 300, 0, true, null, null, true);
         List<Result> results = new ArrayList<>();
         for (SamplingParams p : List.of(regex, bestOf, stop)) {
             Result x = result(run(plain, "x" + results.size(), ONCE_UPON_A_TIME, p), 0);
@@ -240,7 +240,8 @@ class SpeculativeDecodingTest {
         LLMEngine plain = engine(null, new SimpleMeterRegistry(), 64, 16);
         int[][] alone = new int[prompts.length][];
         for (int i = 0; i < prompts.length; i++) {
-            alone[i] = result(run(plain, "p" + i, prompts[i], SamplingParams.greedy(60 + 10 * i).withIgnoreEos(true)), 0).tokens();
+            SamplingParams p = SamplingParams.greedy(60 + 10 * i).withIgnoreEos(true);
+            alone[i] = result(run(plain, "p" + i, prompts[i], p), 0).tokens();
         }
         // 24 blocks of 16 tokens hold about a third of what the twelve need at once: preemptions
         LLMEngine spec = engine(new SpeculativeConfig(4, 1, 3, 0), registry, 24, 16);
