@@ -229,6 +229,29 @@ class SpeculativeDecodingTest {
     }
 
     @Test
+    void cancelledAndAbortedRequestsWithDraftsGiveTheirBlocksBack() throws IOException {
+        model = ModelLoader.load(SharedFiles.stories260K());
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        LLMEngine spec = engine(NGRAM, registry, 64, 8);
+        SamplingParams p = SamplingParams.greedy(400).withIgnoreEos(true);
+        List<Flux<RequestOutput>> running = new ArrayList<>();
+        for (int i = 0; i < 4; i++) running.add(spec.generate("keep" + i, ONCE_UPON_A_TIME, p));
+        // cancelled after a few outputs, each of which may carry several tokens
+        List<RequestOutput> first = spec.generate("cancel", ONCE_UPON_A_TIME, p).take(5).collectList()
+                .block(TIMEOUT);
+        assertThat(first).hasSize(5);
+        Flux<RequestOutput> byId = spec.generate("abort", ONCE_UPON_A_TIME, p).cache();
+        byId.take(3).blockLast(TIMEOUT);
+        assertThat(spec.abort("abort")).isTrue();
+        assertThat(result(byId.collectList().block(TIMEOUT), 0).reason()).isEqualTo(FinishReason.ABORT);
+        for (Flux<RequestOutput> f : running) {
+            Result r = result(f.collectList().block(TIMEOUT), 0);
+            assertThat(r.tokens()).hasSize(400);
+        }
+        assertThat(count(registry, "quire_spec_decode_num_accepted_tokens")).isGreaterThan(0);
+    }
+
+    @Test
     void manyRequestsInASmallCacheGiveWhatEachGivesAlone() {
         model = RandomModels.load(ModelConfig.llama(96, 2, 6, 2, 160, 400, 256), TensorType.F32, 5);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
