@@ -9,6 +9,9 @@ package io.quire.engine;
  * would stop after p tokens. A draft is only a guess; the step verifies it ({@link TokenProcessor}).
  */
 final class NgramProposer {
+    /** No draft (shared: a step asks every decoding sequence). */
+    static final int[] NONE = new int[0];
+
     private final int min;
     private final int max;
 
@@ -23,7 +26,7 @@ final class NgramProposer {
      * at least {@code min} tokens occurred before.
      */
     int[] propose(int[] tokens, int length, int k) {
-        if (k <= 0 || length < 2) return new int[0];
+        if (k <= 0 || length < 2) return NONE;
         int last = tokens[length - 1];
         for (int n = Math.min(max, length - 1); n >= min; n--) {
             int suffix = length - n;
@@ -38,7 +41,7 @@ final class NgramProposer {
                 return draft;
             }
         }
-        return new int[0];
+        return NONE;
     }
 
     private static boolean same(int[] tokens, int a, int b, int n) {

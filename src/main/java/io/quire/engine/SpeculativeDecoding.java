@@ -67,7 +67,7 @@ final class SpeculativeDecoding {
                 int room = Math.min(seq.maxOutputTokens() - seq.numOutputTokens() - 1, maxModelLen - seq.numTokens());
                 if (room > 0) k = Math.min(seq.draftLength(config.numSpeculativeTokens()), room);
             }
-            seq.setDraft(k > 0 ? proposer.propose(seq.tokenArray(), seq.numTokens(), k) : new int[0]);
+            seq.setDraft(k > 0 ? proposer.propose(seq.tokenArray(), seq.numTokens(), k) : NgramProposer.NONE);
         }
     }
 
@@ -132,7 +132,7 @@ final class SpeculativeDecoding {
         List<ScheduledSequence> scheduled = plan.scheduled();
         for (int i = 0; i < scheduled.size(); i++) {
             Sequence seq = scheduled.get(i).sequence();
-            seq.setDraft(new int[0]);
+            seq.setDraft(NgramProposer.NONE);
             if (drafted[i] == 0) continue;
             seq.draftKept(accepted[i]);
             if (accepted[i] > 0 && !seq.isFinished()) scheduler.cacheFullBlocks(seq);
