@@ -3,11 +3,8 @@ package io.quire.backend.cpu;
 import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.B2F;
 import static jdk.incubator.vector.VectorOperators.GE;
-import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
-import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2I;
-import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
@@ -34,7 +31,7 @@ import jdk.incubator.vector.ShortVector;
  * panel (at most L vectors): there the copy was a third of the time; with two panels the in-place
  * kernel ran out of registers.
  *
- * <p>Over 400 lines on purpose: a batch-1 kernel for each stored type (F32, F16, BF16, Q8_0, Q4_0),
+ * <p>Over 400 lines on purpose: a batch-1 kernel for each stored type (F32, F16, BF16, Q8_0),
  * alike in shape and read side by side; apart they would share nothing.
  */
 public final class MatMul {
@@ -85,6 +82,7 @@ public final class MatMul {
         int[] firstUnit = new int[ws.length + 1];
         long work = 0;
         Q8K[] xqs = null;  // row by row: the Q8K of each vector
+        Q8_0Activation[] xq0s = null;  // row by row, Q4_0 in 16-bit lanes: each vector's Q8_0 integers
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         float[] xQ8_0Ordered = null, xQ4_0Ordered = null;
         for (int i = 0; i < ws.length; i++) {
@@ -111,7 +109,9 @@ public final class MatMul {
                 if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
                 xw = xQ8K;
             }
-            if (ActivationRounding.usesQ8_0(type)) {
+            boolean shortQ4_0 = rowwise && type == TensorType.Q4_0 && Q4_0ShortDot.applies();
+            if (shortQ4_0 && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
+            if (ActivationRounding.usesQ8_0(type) && !shortQ4_0) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
                 xw = xQ8_0;
                 if (rowwise && type == TensorType.Q8_0 && Q8_0Dot.applies()) {
@@ -146,7 +146,7 @@ public final class MatMul {
                 }
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
-                    xBlockSums, q8k ? xqs : null, rowwise);
+                    xBlockSums, q8k ? xqs : null, shortQ4_0 ? xq0s : null, rowwise);
             int unitRows = rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -165,7 +165,7 @@ public final class MatMul {
      * holds the input as its kernels take it, vector b from {@code b * xStride} (row by row).
      */
     private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
-            int xStride, float[] panels, float[] xBlockSums, Q8K[] xqs, boolean rowwise) {}
+            int xStride, float[] panels, float[] xBlockSums, Q8K[] xqs, Q8_0Activation[] xq0s, boolean rowwise) {}
 
     /**
      * Largest batch that goes row by row through the batch-1 kernels, once per vector (1 for a type
@@ -276,6 +276,11 @@ public final class MatMul {
                 }
                 return;
             }
+            if (j.xq0s != null) {
+                // Q4_0 in 16-bit lanes, rows looped in the kernel as the K-quants' are.
+                for (int b = 0; b < batch; b++) Q4_0ShortDot.rows(base + r * rowBytes, rEnd - r, j.xq0s[b], cols, out, b * rows + r);
+                return;
+            }
             for (; r < rEnd; r++) {
                 long addr = base + r * rowBytes;
                 for (int b = 0; b < batch; b++) {
@@ -378,7 +383,8 @@ public final class MatMul {
             case F16 -> dotF16(addr, x, xOff, cols);
             case BF16 -> dotBF16(addr, x, xOff, cols);
             case Q8_0 -> Q8_0Dot.applies() ? Q8_0Dot.dot(addr, x, xOff, cols) : dotQ8_0(addr, x, xOff, cols);
-            case Q4_0 -> Q4_0Dot.applies() ? Q4_0Dot.dot(addr, x, xOff, cols) : dotQ4_0(addr, x, xOff, cols);
+            // 8 lanes; with 16, run() hands Q4_0 rows to Q4_0ShortDot
+            case Q4_0 -> Q4_0Dot.dot(addr, x, xOff, cols);
             case Q2_K -> LowBitKQuantDot.q2k(addr, xq, cols);
             case Q3_K -> LowBitKQuantDot.q3k(addr, xq, cols, scales);
             case IQ4_XS -> LowBitKQuantDot.iq4xs(addr, xq, cols);
@@ -513,59 +519,6 @@ public final class MatMul {
                         .fma(FloatVector.fromArray(F, x, xc + i), p0);
             }
             a0 = p0.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off))), a0);
-        }
-        return a0.add(a1).reduceLanes(ADD);
-    }
-
-    /**
-     * Q4_0 row times x: {@code sum d (q - 8) x}, the 8 subtracted in int lanes. Folding it out instead
-     * ({@code d sum q x - 8 d sum x}, x's block sums precomputed) saved a vector op per 8 values but
-     * kept a scalar sum and its range checks in the loop: 1.35x slower on an AVX2 core (bench kernels).
-     */
-    private static float dotQ4_0(long off, float[] x, int xOff, int cols) {
-        final MemorySegment seg = Simd.ALL;
-        final var F = Simd.F;
-        final var B = Simd.B;
-        final var I = Simd.I;
-        final int L = Simd.L;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        int blocks = cols / 32;
-        int b = 0;
-        for (; b + 2 <= blocks; b += 2, off += 36) {
-            int xc = xOff + 32 * b;
-            FloatVector p0 = FloatVector.zero(F), p1 = p0;
-            for (int i = 0; i < 16; i += L) {
-                // Nibbles widened to int lanes first: x86 has no byte shifts, int shifts are cheap.
-                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE)
-                        .convertShape(ZERO_EXTEND_B2I, I, 0);
-                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 20 + i, LE)
-                        .convertShape(ZERO_EXTEND_B2I, I, 0);
-                p0 = ((FloatVector) q0.and(0x0f).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xc + i), p0);
-                p0 = ((FloatVector) q0.lanewise(LSHR, 4).sub(8).convert(I2F, 0))
-                        .fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
-                p1 = ((FloatVector) q1.and(0x0f).sub(8).convert(I2F, 0))
-                        .fma(FloatVector.fromArray(F, x, xc + 32 + i), p1);
-                p1 = ((FloatVector) q1.lanewise(LSHR, 4).sub(8).convert(I2F, 0))
-                        .fma(FloatVector.fromArray(F, x, xc + 48 + i), p1);
-            }
-            float d0 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
-            float d1 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 18));
-            a0 = p0.fma(FloatVector.broadcast(F, d0), a0);
-            a1 = p1.fma(FloatVector.broadcast(F, d1), a1);
-        }
-        if (b < blocks) {
-            int xc = xOff + 32 * b;
-            FloatVector p0 = FloatVector.zero(F);
-            for (int i = 0; i < 16; i += L) {
-                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, off + 2 + i, LE)
-                        .convertShape(ZERO_EXTEND_B2I, I, 0);
-                p0 = ((FloatVector) q0.and(0x0f).sub(8).convert(I2F, 0))
-                        .fma(FloatVector.fromArray(F, x, xc + i), p0);
-                p0 = ((FloatVector) q0.lanewise(LSHR, 4).sub(8).convert(I2F, 0))
-                        .fma(FloatVector.fromArray(F, x, xc + 16 + i), p0);
-            }
-            float d0 = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
-            a0 = p0.fma(FloatVector.broadcast(F, d0), a0);
         }
         return a0.add(a1).reduceLanes(ADD);
     }

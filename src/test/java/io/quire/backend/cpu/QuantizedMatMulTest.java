@@ -31,8 +31,9 @@ class QuantizedMatMulTest {
     @ParameterizedTest
     @EnumSource(names = {"Q8_0", "Q4_0"})
     void rowsOfAnOddNumberOfBlocksOrOfOneBlockMatchAtBatchOne(TensorType type) {
-        // Q4_0Dot takes blocks in pairs, a last single one alone; Q8_0Dot one or two at a time.
-        for (int cols : new int[] {32, 96, 288, 800}) matchesTheDequantizedProduct(type, 9, cols, new int[] {1, 3});
+        // Q4_0Dot takes blocks in pairs, a last single one alone; Q4_0ShortDot four at a time, then one by
+        // one; Q8_0Dot one or two at a time.
+        for (int cols : new int[] {32, 64, 96, 224, 288, 800}) matchesTheDequantizedProduct(type, 9, cols, new int[] {1, 3});
     }
 
     @ParameterizedTest
@@ -92,6 +93,53 @@ class QuantizedMatMulTest {
                 }
             }
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void q4_0AtBatchOneSumsAsGgmlsIntegerDotProduct() {
+        // ggml_vec_dot_q4_0_q8_0: per block fp16(d_w) * d_x * sum (q - 8) q8, the activation's q8 and d_x as
+        // quantize_row_q8_0 makes them; here in double from the stored bytes, so only float rounding differs.
+        for (int cols : new int[] {32, 64, 160, 768}) {
+            Tensor w = RandomBlocks.tensor("w", TensorType.Q4_0, 11, cols, 31);
+            Random random = new Random(cols);
+            float[] x = new float[cols];
+            for (int i = 0; i < cols; i++) x[i] = (float) (random.nextGaussian() * Math.exp(random.nextGaussian()));
+            float[] out = new float[11];
+            MatMul.matmul(w, x, 1, out);
+            java.lang.foreign.MemorySegment seg = w.data();
+            for (int r = 0; r < 11; r++) {
+                double exact = 0, mag = 0;
+                for (int b = 0; b < cols / 32; b++) {
+                    long off = 18L * (r * cols / 32 + b);
+                    float amax = (float) blockMax(x, 32 * b, 32);
+                    float dx = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+                    double dw = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
+                    long sum = 0;
+                    for (int i = 0; i < 16; i++) {
+                        int q = seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 2 + i) & 0xff;
+                        sum += (long) ((q & 15) - 8) * (long) Math.rint(x[32 * b + i] * (127f / amax));
+                        sum += (long) ((q >> 4) - 8) * (long) Math.rint(x[32 * b + 16 + i] * (127f / amax));
+                    }
+                    exact += dw * dx * sum;
+                    mag += Math.abs(dw * dx * sum);
+                }
+                assertThat((double) Math.abs(out[r] - exact)).as("row %d, %d columns", r, cols)
+                        .isLessThanOrEqualTo(1e-6 * mag);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0"})
+    void aNanInTheActivationsReachesEveryRowAtBatchOne(TensorType type) {
+        // As through the rounded floats before the integer Q4_0 kernel: its block scale carries the NaN.
+        Tensor w = RandomBlocks.tensor("w", type, 5, 512, 41);
+        float[] x = new float[512];
+        java.util.Arrays.fill(x, 0.5f);
+        x[300] = Float.NaN;
+        float[] out = new float[5];
+        MatMul.matmul(w, x, 1, out);
+        for (float v : out) assertThat(v).isNaN();
     }
 
     @ParameterizedTest

@@ -1,0 +1,70 @@
+package io.quire.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * An activation row quantized to ggml's Q8_0 as integers, for {@link Q4_0ShortDot}: per 32 values the
+ * scale {@code d = fp16(amax / 127)} and {@code q = rint(x * 127 / amax)}, the rounding of
+ * {@link ActivationRounding#q8_0} (whose floats are {@code d * q}), held as shorts for 16-bit products;
+ * and per block the eight offsets of Q4_0's 8, {@code 8 * (q[2j] + q[2j+1] + q[2j+16] + q[2j+17])}, one
+ * per int lane of the kernel's pair sums. A block holding a NaN gets a NaN scale, so that a NaN still
+ * reaches the sum as it did through the floats.
+ */
+final class Q8_0Activation {
+    /** Per thread, one per vector of a call: grown to the widest row met, no allocation per call. */
+    private static final ThreadLocal<Q8_0Activation[]> LOCALS = ThreadLocal.withInitial(() -> new Q8_0Activation[0]);
+
+    final short[] qs;
+    final float[] d;
+    final int[] offsets;
+    /** Ints of one block's rounding, a scratch. */
+    private final int[] block = new int[32];
+
+    private Q8_0Activation(int cols) {
+        qs = new short[cols];
+        d = new float[cols / 32];
+        offsets = new int[cols / 32 * 8];
+    }
+
+    /**
+     * Each of the {@code batch} rows of x (cols values each, a multiple of 32) into one of this thread's
+     * activations: valid until the thread's next call.
+     */
+    static Q8_0Activation[] locals(float[] x, int batch, int cols) {
+        Q8_0Activation[] ys = LOCALS.get();
+        if (ys.length < batch) {
+            ys = java.util.Arrays.copyOf(ys, batch);
+            LOCALS.set(ys);
+        }
+        for (int b = 0; b < batch; b++) {
+            if (ys[b] == null || ys[b].qs.length < cols) ys[b] = new Q8_0Activation(cols);
+            ys[b].set(x, b * cols, cols);
+        }
+        return ys;
+    }
+
+    private void set(float[] x, int off, int cols) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        for (int blk = 0; blk < cols / 32; blk++) {
+            int from = off + 32 * blk;
+            float amax = Float.intBitsToFloat(Q8K.largestMagnitude(x, from, 32));
+            float id = amax != 0 ? 127f / amax : 0f;
+            // A NaN's bits order above every magnitude's, so amax is a NaN when the block holds one.
+            d[blk] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            for (int j = 0; j < 32; j += L) {
+                IntVector q = (IntVector) FloatVector.fromArray(F, x, from + j).mul(id).add(Q8K.ROUND).sub(Q8K.ROUND)
+                        .convert(VectorOperators.F2I, 0);
+                q.intoArray(block, j);
+                ((ShortVector) q.convertShape(VectorOperators.I2S, Simd.S, 0)).intoArray(qs, 32 * blk + j);
+            }
+            for (int lane = 0; lane < 8; lane++) {
+                offsets[8 * blk + lane] = 8 * (block[2 * lane] + block[2 * lane + 1] + block[2 * lane + 16]
+                        + block[2 * lane + 17]);
+            }
+        }
+    }
+}
