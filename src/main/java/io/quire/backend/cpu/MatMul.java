@@ -47,8 +47,6 @@ public final class MatMul {
     private static final ThreadLocal<float[]> ROUNDED_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
     /** That Q8_0 rounding in the order of {@link Q8_0Dot}'s byte slices, for batch-1 Q8_0 rows. */
     private static final ThreadLocal<float[]> ORDERED_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
-    /** The same rounding in the order of {@link Q4_0Dot}'s nibble slices, for batch-1 Q4_0 rows. */
-    private static final ThreadLocal<float[]> ORDERED_Q4_0 = ThreadLocal.withInitial(() -> new float[0]);
     /** The caller's batch in {@link BatchTile} panels: of x, of its Q8_K and of its Q8_0 rounding. */
     private static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PANELS_Q8K = ThreadLocal.withInitial(() -> new float[0]);
@@ -84,7 +82,7 @@ public final class MatMul {
         Q8K[] xqs = null;  // row by row: the Q8K of each vector
         Q8_0Activation[] xq0s = null;  // row by row, Q4_0 in 16-bit lanes: each vector's Q8_0 integers
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
-        float[] xQ8_0Ordered = null, xQ4_0Ordered = null;
+        float[] xQ8_0Ordered = null;
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
             Quant.checkData(w);
@@ -109,7 +107,7 @@ public final class MatMul {
                 if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
                 xw = xQ8K;
             }
-            boolean shortQ4_0 = rowwise && type == TensorType.Q4_0 && Q4_0ShortDot.applies();
+            boolean shortQ4_0 = rowwise && type == TensorType.Q4_0;
             if (shortQ4_0 && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
             if (ActivationRounding.usesQ8_0(type) && !shortQ4_0) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
@@ -121,14 +119,6 @@ public final class MatMul {
                         for (int b = 0; b < batch; b++) Q8_0Dot.order(xQ8_0, b * cols, cols, xQ8_0Ordered, b * xStride);
                     }
                     xw = xQ8_0Ordered;
-                }
-                if (rowwise && type == TensorType.Q4_0 && Q4_0Dot.applies()) {
-                    xStride = Q4_0Dot.orderedLength(cols);
-                    if (xQ4_0Ordered == null) {
-                        xQ4_0Ordered = atLeast(ORDERED_Q4_0, batch * xStride);
-                        for (int b = 0; b < batch; b++) Q4_0Dot.order(xQ8_0, b * cols, cols, xQ4_0Ordered, b * xStride);
-                    }
-                    xw = xQ4_0Ordered;
                 }
             }
             boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
@@ -383,8 +373,7 @@ public final class MatMul {
             case F16 -> dotF16(addr, x, xOff, cols);
             case BF16 -> dotBF16(addr, x, xOff, cols);
             case Q8_0 -> Q8_0Dot.applies() ? Q8_0Dot.dot(addr, x, xOff, cols) : dotQ8_0(addr, x, xOff, cols);
-            // 8 lanes; with 16, run() hands Q4_0 rows to Q4_0ShortDot
-            case Q4_0 -> Q4_0Dot.dot(addr, x, xOff, cols);
+            // Q4_0 rows never come here: run() hands them to Q4_0ShortDot.
             case Q2_K -> LowBitKQuantDot.q2k(addr, xq, cols);
             case Q3_K -> LowBitKQuantDot.q3k(addr, xq, cols, scales);
             case IQ4_XS -> LowBitKQuantDot.iq4xs(addr, xq, cols);

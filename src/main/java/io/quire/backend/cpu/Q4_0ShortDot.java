@@ -25,8 +25,10 @@ import jdk.incubator.vector.VectorSpecies;
  * kernel it replaced widened each nibble to a float lane, 9 operations on 512-bit vectors, which Zen 4
  * runs as two halves each. Four blocks go into four sums at a time: with two the kernel was bound by
  * their latency (bench kernels, 3072 x 768, one thread: 145 us a call against 129 with four and 162 for
- * the float kernel; eight sums were no faster, and one run of them compiled 2.6x slower).
- * 256-bit on any machine with 16 float lanes ({@link #applies}); AVX2 keeps {@link Q4_0Dot}.
+ * the float kernel; eight sums were no faster, and one run of them compiled 2.7x slower).
+ * 256-bit vectors whatever the machine's width: with 8 float lanes (this Zen 4 at
+ * {@code -Dquire.vector-bits=256}) it ran 1.17x the ninth session's masked-nibble kernel for AVX2, which
+ * it replaced (129.5 and 131.6 us against 151.7 and 175.1; not measured on an AVX2-only machine).
  */
 final class Q4_0ShortDot {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -36,11 +38,6 @@ final class Q4_0ShortDot {
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
 
     private Q4_0ShortDot() {}
-
-    /** Whether {@link MatMul} takes this kernel for batch-1 Q4_0 rows: on 16-lane (AVX-512) machines. */
-    static boolean applies() {
-        return Simd.L >= 16;
-    }
 
     /** n consecutive Q4_0 rows from absolute address {@code first} times y, into {@code out[outOff..+n)}. */
     static void rows(long first, int n, Q8_0Activation y, int cols, float[] out, int outOff) {

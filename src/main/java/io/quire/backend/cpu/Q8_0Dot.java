@@ -19,7 +19,7 @@ import jdk.incubator.vector.IntVector;
  * are made unsigned ({@code q + 128}, one XOR) and masked in place, not shifted out (two shifts
  * each): converted, byte k is {@code (q + 128) 256^k}, exact in a float, so x's order carries
  * {@code 256^-k} (products keep their rounding) and each lane starts from {@code -128} times its sum
- * of x, as {@link Q4_0Dot} does: 1.11-1.13x ({@code bench kernels --rows 4096 --cols 2048 --types
+ * of x, as the ninth session's Q4_0 kernel did for its 8: 1.11-1.13x ({@code bench kernels --rows 4096 --cols 2048 --types
  * Q8_0 --batches 1 --threads 1,2}).
  */
 final class Q8_0Dot {

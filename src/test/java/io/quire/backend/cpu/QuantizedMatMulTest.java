@@ -31,8 +31,7 @@ class QuantizedMatMulTest {
     @ParameterizedTest
     @EnumSource(names = {"Q8_0", "Q4_0"})
     void rowsOfAnOddNumberOfBlocksOrOfOneBlockMatchAtBatchOne(TensorType type) {
-        // Q4_0Dot takes blocks in pairs, a last single one alone; Q4_0ShortDot four at a time, then one by
-        // one; Q8_0Dot one or two at a time.
+        // Q4_0ShortDot takes blocks four at a time, then one by one; Q8_0Dot one or two at a time.
         for (int cols : new int[] {32, 64, 96, 224, 288, 800}) matchesTheDequantizedProduct(type, 9, cols, new int[] {1, 3});
     }
 
