@@ -252,7 +252,9 @@ public final class MatMul {
             // The K-quants' unpacked block scales: this thread's array, fetched once per unit, not per row.
             int[] scales = KQuants.SCALES.get();
             Q8K[] xqs = j.xqs;
-            if (type == TensorType.Q4_K || type == TensorType.Q5_K || type == TensorType.Q6_K) {
+            Q8_0Activation[] xq0s = j.xq0s;
+            if (type == TensorType.Q4_K || type == TensorType.Q5_K || type == TensorType.Q6_K
+                    || type == TensorType.Q4_0) {
                 // These kernels loop over rows themselves: called once per row, each call set its vector
                 // constants up again and the JIT's calling convention keeps no vector register across a
                 // call (one thread of bench decode on the Q4_K_M model, 1.13-1.15x). A small batch takes
@@ -261,14 +263,11 @@ public final class MatMul {
                 for (; r < rEnd; r += step) {
                     int n = Math.min(step, rEnd - r);
                     for (int b = 0; b < batch; b++) {
-                        kQuantRows(type, base + r * rowBytes, n, xqs[b], cols, scales, out, b * rows + r);
+                        long first = base + r * rowBytes;
+                        if (type == TensorType.Q4_0) Q4_0ShortDot.rows(first, n, xq0s[b], cols, out, b * rows + r);
+                        else kQuantRows(type, first, n, xqs[b], cols, scales, out, b * rows + r);
                     }
                 }
-                return;
-            }
-            if (j.xq0s != null) {
-                // Q4_0 in 16-bit lanes, rows looped in the kernel as the K-quants' are.
-                for (int b = 0; b < batch; b++) Q4_0ShortDot.rows(base + r * rowBytes, rEnd - r, j.xq0s[b], cols, out, b * rows + r);
                 return;
             }
             for (; r < rEnd; r++) {
@@ -373,7 +372,7 @@ public final class MatMul {
             case F16 -> dotF16(addr, x, xOff, cols);
             case BF16 -> dotBF16(addr, x, xOff, cols);
             case Q8_0 -> Q8_0Dot.applies() ? Q8_0Dot.dot(addr, x, xOff, cols) : dotQ8_0(addr, x, xOff, cols);
-            // Q4_0 rows never come here: run() hands them to Q4_0ShortDot.
+            // Q4_0 rows never come here: run() hands them to Q4_0ShortDot, many rows a call.
             case Q2_K -> LowBitKQuantDot.q2k(addr, xq, cols);
             case Q3_K -> LowBitKQuantDot.q3k(addr, xq, cols, scales);
             case IQ4_XS -> LowBitKQuantDot.iq4xs(addr, xq, cols);

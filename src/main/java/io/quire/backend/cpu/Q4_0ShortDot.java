@@ -49,52 +49,58 @@ final class Q4_0ShortDot {
         final long rowBytes = 18L * blocks;
         for (int r = 0; r < n; r++) {
             long off = first + r * rowBytes;
-            // Four blocks per iteration into four sums, so that no block's FMA waits on another's.
+            // Four blocks per iteration into four sums, so that no block's FMA waits on another's. Written
+            // out four times: a helper taking or returning a vector is boxed unless C2 inlines it.
             FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
             int b = 0;
             for (; b + 4 <= blocks; b += 4, off += 72) {
-                ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 0 + 2, LE)
+                ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 2, LE)
                         .convertShape(ZERO_EXTEND_B2S, S16, 0);
-                IntVector m0 = q0.and((short) 15).mul(ShortVector.fromArray(S16, qs, 32 * b + 0))
-                        .add(q0.lanewise(LSHR, 4).mul(ShortVector.fromArray(S16, qs, 32 * b + 16))).reinterpretAsInts();
+                IntVector m0 = q0.and((short) 15).mul(ShortVector.fromArray(S16, qs, 32 * b))
+                        .add(q0.lanewise(LSHR, 4).mul(ShortVector.fromArray(S16, qs, 32 * b + 16)))
+                        .reinterpretAsInts();
                 IntVector p0 = m0.add(m0.lanewise(LSHL, 16)).lanewise(ASHR, 16)
-                        .sub(IntVector.fromArray(I8, offsets, 8 * b + 0));
+                        .sub(IntVector.fromArray(I8, offsets, 8 * b));
                 a0 = ((FloatVector) p0.convert(I2F, 0)).fma(FloatVector.broadcast(F8,
-                        Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 0)) * dx[b + 0]), a0);
-                ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 18 + 2, LE)
+                        Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off)) * dx[b]), a0);
+                ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 20, LE)
                         .convertShape(ZERO_EXTEND_B2S, S16, 0);
                 IntVector m1 = q1.and((short) 15).mul(ShortVector.fromArray(S16, qs, 32 * b + 32))
-                        .add(q1.lanewise(LSHR, 4).mul(ShortVector.fromArray(S16, qs, 32 * b + 48))).reinterpretAsInts();
+                        .add(q1.lanewise(LSHR, 4).mul(ShortVector.fromArray(S16, qs, 32 * b + 48)))
+                        .reinterpretAsInts();
                 IntVector p1 = m1.add(m1.lanewise(LSHL, 16)).lanewise(ASHR, 16)
                         .sub(IntVector.fromArray(I8, offsets, 8 * b + 8));
                 a1 = ((FloatVector) p1.convert(I2F, 0)).fma(FloatVector.broadcast(F8,
                         Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 18)) * dx[b + 1]), a1);
-                ShortVector q2 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 36 + 2, LE)
+                ShortVector q2 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 38, LE)
                         .convertShape(ZERO_EXTEND_B2S, S16, 0);
                 IntVector m2 = q2.and((short) 15).mul(ShortVector.fromArray(S16, qs, 32 * b + 64))
-                        .add(q2.lanewise(LSHR, 4).mul(ShortVector.fromArray(S16, qs, 32 * b + 80))).reinterpretAsInts();
+                        .add(q2.lanewise(LSHR, 4).mul(ShortVector.fromArray(S16, qs, 32 * b + 80)))
+                        .reinterpretAsInts();
                 IntVector p2 = m2.add(m2.lanewise(LSHL, 16)).lanewise(ASHR, 16)
                         .sub(IntVector.fromArray(I8, offsets, 8 * b + 16));
                 a2 = ((FloatVector) p2.convert(I2F, 0)).fma(FloatVector.broadcast(F8,
                         Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 36)) * dx[b + 2]), a2);
-                ShortVector q3 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 54 + 2, LE)
+                ShortVector q3 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 56, LE)
                         .convertShape(ZERO_EXTEND_B2S, S16, 0);
                 IntVector m3 = q3.and((short) 15).mul(ShortVector.fromArray(S16, qs, 32 * b + 96))
-                        .add(q3.lanewise(LSHR, 4).mul(ShortVector.fromArray(S16, qs, 32 * b + 112))).reinterpretAsInts();
+                        .add(q3.lanewise(LSHR, 4).mul(ShortVector.fromArray(S16, qs, 32 * b + 112)))
+                        .reinterpretAsInts();
                 IntVector p3 = m3.add(m3.lanewise(LSHL, 16)).lanewise(ASHR, 16)
                         .sub(IntVector.fromArray(I8, offsets, 8 * b + 24));
                 a3 = ((FloatVector) p3.convert(I2F, 0)).fma(FloatVector.broadcast(F8,
                         Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 54)) * dx[b + 3]), a3);
             }
             for (; b < blocks; b++, off += 18) {
-                ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 0 + 2, LE)
+                ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 2, LE)
                         .convertShape(ZERO_EXTEND_B2S, S16, 0);
-                IntVector m0 = q0.and((short) 15).mul(ShortVector.fromArray(S16, qs, 32 * b + 0))
-                        .add(q0.lanewise(LSHR, 4).mul(ShortVector.fromArray(S16, qs, 32 * b + 16))).reinterpretAsInts();
+                IntVector m0 = q0.and((short) 15).mul(ShortVector.fromArray(S16, qs, 32 * b))
+                        .add(q0.lanewise(LSHR, 4).mul(ShortVector.fromArray(S16, qs, 32 * b + 16)))
+                        .reinterpretAsInts();
                 IntVector p0 = m0.add(m0.lanewise(LSHL, 16)).lanewise(ASHR, 16)
-                        .sub(IntVector.fromArray(I8, offsets, 8 * b + 0));
+                        .sub(IntVector.fromArray(I8, offsets, 8 * b));
                 a0 = ((FloatVector) p0.convert(I2F, 0)).fma(FloatVector.broadcast(F8,
-                        Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 0)) * dx[b + 0]), a0);
+                        Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off)) * dx[b]), a0);
             }
             out[outOff + r] = a0.add(a1).add(a2.add(a3)).reduceLanes(ADD);
         }
