@@ -80,7 +80,7 @@ public final class MatMul {
         int[] firstUnit = new int[ws.length + 1];
         long work = 0;
         Q8K[] xqs = null;  // row by row: the Q8K of each vector
-        Q8_0Activation[] xq0s = null;  // row by row, Q4_0 in 16-bit lanes: each vector's Q8_0 integers
+        Q8_0Activation[] xq0s = null;  // row by row, Q4_0/IQ4_NL in 16-bit lanes: each vector's Q8_0 integers
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         float[] xQ8_0Ordered = null;
         for (int i = 0; i < ws.length; i++) {
@@ -107,9 +107,11 @@ public final class MatMul {
                 if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
                 xw = xQ8K;
             }
-            boolean shortQ4_0 = rowwise && type == TensorType.Q4_0;
-            if (shortQ4_0 && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
-            if (ActivationRounding.usesQ8_0(type) && !shortQ4_0) {
+            // Q4_0 (and IQ4_NL where vpermw looks its grid up) row by row take the Q8_0 integers.
+            boolean shortLanes = rowwise
+                    && (type == TensorType.Q4_0 || type == TensorType.IQ4_NL && Iq4NlShortDot.applies());
+            if (shortLanes && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
+            if (ActivationRounding.usesQ8_0(type) && !shortLanes) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
                 xw = xQ8_0;
                 if (rowwise && type == TensorType.Q8_0 && Q8_0Dot.applies()) {
@@ -136,7 +138,7 @@ public final class MatMul {
                 }
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
-                    xBlockSums, q8k ? xqs : null, shortQ4_0 ? xq0s : null, rowwise);
+                    xBlockSums, q8k ? xqs : null, shortLanes ? xq0s : null, rowwise);
             int unitRows = rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -253,8 +255,7 @@ public final class MatMul {
             int[] scales = KQuants.SCALES.get();
             Q8K[] xqs = j.xqs;
             Q8_0Activation[] xq0s = j.xq0s;
-            if (type == TensorType.Q4_K || type == TensorType.Q5_K || type == TensorType.Q6_K
-                    || type == TensorType.Q4_0) {
+            if (type == TensorType.Q4_K || type == TensorType.Q5_K || type == TensorType.Q6_K || xq0s != null) {
                 // These kernels loop over rows themselves: called once per row, each call set its vector
                 // constants up again and the JIT's calling convention keeps no vector register across a
                 // call (one thread of bench decode on the Q4_K_M model, 1.13-1.15x). A small batch takes
@@ -264,8 +265,10 @@ public final class MatMul {
                     int n = Math.min(step, rEnd - r);
                     for (int b = 0; b < batch; b++) {
                         long first = base + r * rowBytes;
-                        if (type == TensorType.Q4_0) Q4_0ShortDot.rows(first, n, xq0s[b], cols, out, b * rows + r);
-                        else kQuantRows(type, first, n, xqs[b], cols, scales, out, b * rows + r);
+                        int at = b * rows + r;
+                        if (type == TensorType.Q4_0) Q4_0ShortDot.rows(first, n, xq0s[b], cols, out, at);
+                        else if (type == TensorType.IQ4_NL) Iq4NlShortDot.rows(first, n, xq0s[b], cols, out, at);
+                        else kQuantRows(type, first, n, xqs[b], cols, scales, out, at);
                     }
                 }
                 return;
@@ -380,7 +383,7 @@ public final class MatMul {
             case Q4_1 -> SmallBlockDot.dot(addr, 20, 2, -1, x, xOff, cols, xBlockSums, xOff / 32);
             case Q5_0 -> SmallBlockDot.dot(addr, 22, -1, 2, x, xOff, cols, xBlockSums, xOff / 32);
             case Q5_1 -> SmallBlockDot.dot(addr, 24, 2, 4, x, xOff, cols, xBlockSums, xOff / 32);
-            case IQ4_NL -> SmallBlockDot.iq4nl(addr, x, xOff, cols);
+            case IQ4_NL -> SmallBlockDot.iq4nl(addr, x, xOff, cols);  // 8 lanes; with 16, Iq4NlShortDot
             default -> throw Quant.unsupported(type);
         };
     }

@@ -6,7 +6,8 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * An activation row quantized to ggml's Q8_0 as integers, for {@link Q4_0ShortDot}: per 32 values the
+ * An activation row quantized to ggml's Q8_0 as integers, for {@link Q4_0ShortDot} and
+ * {@link Iq4NlShortDot} (which has no use for the offsets below): per 32 values the
  * scale {@code d = fp16(amax / 127)} and {@code q = rint(x * 127 / amax)}, the rounding of
  * {@link ActivationRounding#q8_0} (whose floats are {@code d * q}), held as shorts for 16-bit products;
  * and per block the eight offsets of Q4_0's 8, {@code 8 * (q[2j] + q[2j+1] + q[2j+16] + q[2j+17])}, one

@@ -29,9 +29,9 @@ class QuantizedMatMulTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"Q8_0", "Q4_0"})
+    @EnumSource(names = {"Q8_0", "Q4_0", "IQ4_NL"})
     void rowsOfAnOddNumberOfBlocksOrOfOneBlockMatchAtBatchOne(TensorType type) {
-        // Q4_0ShortDot takes blocks four at a time, then one by one; Q8_0Dot one or two at a time.
+        // Q4_0ShortDot and Iq4NlShortDot take blocks four at a time, then one by one; Q8_0Dot one or two.
         for (int cols : new int[] {32, 64, 96, 224, 288, 800}) matchesTheDequantizedProduct(type, 9, cols, new int[] {1, 3});
     }
 
