@@ -29,11 +29,6 @@ final class Iq4NlShortDot {
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final short[] GRID = new short[16];
-
-    static {
-        for (int i = 0; i < 16; i++) GRID[i] = (short) KQuants.IQ4_GRID[i];
-    }
 
     private Iq4NlShortDot() {}
 
@@ -47,7 +42,7 @@ final class Iq4NlShortDot {
         final MemorySegment seg = Simd.ALL;
         final short[] qs = y.qs;
         final float[] dx = y.d;
-        final ShortVector grid = ShortVector.fromArray(S16, GRID, 0);
+        final ShortVector grid = ShortVector.fromArray(S16, KQuants.IQ4_GRID_SHORTS, 0);
         final int blocks = cols / 32;
         final long rowBytes = 18L * blocks;
         for (int r = 0; r < n; r++) {

@@ -44,9 +44,14 @@ final class KQuants {
     static final byte[] IQ4_VALUES = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
     /** The same grid as ints, for the kernels that look it up in int lanes (grid0: entries 0-7, grid1: 8-15 on 8 lanes). */
     static final int[] IQ4_GRID = new int[16];
+    /** The same values as shorts, for the kernels that look them up in 16-bit lanes. */
+    static final short[] IQ4_GRID_SHORTS = new short[16];
 
     static {
-        for (int i = 0; i < 16; i++) IQ4_GRID[i] = IQ4_VALUES[i];
+        for (int i = 0; i < 16; i++) {
+            IQ4_GRID[i] = IQ4_VALUES[i];
+            IQ4_GRID_SHORTS[i] = IQ4_VALUES[i];
+        }
     }
 
     private KQuants() {}

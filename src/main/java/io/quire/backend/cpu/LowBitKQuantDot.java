@@ -106,11 +106,6 @@ final class LowBitKQuantDot {
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final short[] IQ4_GRID_SHORTS = new short[16];
-
-    static {
-        for (int i = 0; i < 16; i++) IQ4_GRID_SHORTS[i] = (short) KQuants.IQ4_GRID[i];
-    }
 
     /** IQ4_XS: x = d*(sc-32)*grid[q], 8 6-bit scales per 256 values. */
     static float iq4xs(long off, Q8K y, int cols) {
@@ -167,7 +162,7 @@ final class LowBitKQuantDot {
     private static float iq4xsShorts(long off, Q8K y, int cols) {
         final MemorySegment seg = Simd.ALL;
         final short[] q8 = y.qs;
-        final ShortVector grid = ShortVector.fromArray(S16, IQ4_GRID_SHORTS, 0);
+        final ShortVector grid = ShortVector.fromArray(S16, KQuants.IQ4_GRID_SHORTS, 0);
         FloatVector total = FloatVector.zero(F8);
         for (int blk = 0; blk < cols / 256; blk++, off += 136) {
             int yo = 256 * blk;
