@@ -51,8 +51,22 @@ public final class MatMul {
     private static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PANELS_Q8K = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PANELS_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
-    /** A tile's sums on their way from the kernel's registers to out ({@link BatchTile}). */
-    private static final ThreadLocal<float[]> TILE_SUMS = ThreadLocal.withInitial(() -> new float[BatchTile.TILE_SUMS]);
+    /** A tile's sums on their way from the kernel's registers to out ({@link BatchTile}, {@link Q4_0ShortTile}). */
+    private static final ThreadLocal<float[]> TILE_SUMS = ThreadLocal.withInitial(
+            () -> new float[Math.max(BatchTile.TILE_SUMS, Q4_0ShortTile.TILE_SUMS)]);
+    /**
+     * A tile's results for the whole batch, vector by vector ({@code tileRows} floats apart), on their way
+     * to out a vector's rows at a time. Written straight into out, a kernel's few rows of each vector
+     * went {@code rows} floats apart, 3 or 12 KiB for the 86M model: strides that map every vector's line
+     * to the same few L1 sets, which the next rows' kernel then missed again; a third of a Q4_0 batch of
+     * 256's time (bench kernels --rows 3072 --cols 768, one thread: 10.8 ms a call, 7.7 without the stores).
+     */
+    private static final ThreadLocal<float[]> TILE_RESULTS = ThreadLocal.withInitial(() -> new float[0]);
+    /** The caller's batch as {@link Q4_0ShortTile} panels (integers, scales), and a tile of its rows. */
+    private static final ThreadLocal<short[]> PANELS_Q4_0 = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<float[]> PANEL_SCALES_Q4_0 = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<short[]> TILE_Q4_0 = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<float[]> TILE_SCALES_Q4_0 = ThreadLocal.withInitial(() -> new float[0]);
 
     private MatMul() {}
 
@@ -83,6 +97,7 @@ public final class MatMul {
         Q8_0Activation[] xq0s = null;  // row by row, Q4_0/IQ4_NL in 16-bit lanes: each vector's Q8_0 integers
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         float[] xQ8_0Ordered = null;
+        Q4_0ShortTile.Panels q4Panels = null;  // batched Q4_0: x's Q8_0 integers in panels, once for all weights
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
             Quant.checkData(w);
@@ -111,7 +126,15 @@ public final class MatMul {
             boolean shortLanes = rowwise
                     && (type == TensorType.Q4_0 || type == TensorType.IQ4_NL && Iq4NlShortDot.applies());
             if (shortLanes && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
-            if (ActivationRounding.usesQ8_0(type) && !shortLanes) {
+            boolean shortTiles = shortTiles(type, batch);
+            if (shortTiles && q4Panels == null) {
+                int n = Q4_0ShortTile.packedLength(batch, cols);
+                short[] qs = Scratch.shorts(PANELS_Q4_0, n);
+                float[] d = Scratch.floats(PANEL_SCALES_Q4_0, n / 32);
+                Q4_0ShortTile.pack(x, batch, cols, qs, d);
+                q4Panels = new Q4_0ShortTile.Panels(qs, d);
+            }
+            if (ActivationRounding.usesQ8_0(type) && !shortLanes && !shortTiles) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
                 xw = xQ8_0;
                 if (rowwise && type == TensorType.Q8_0 && Q8_0Dot.applies()) {
@@ -128,7 +151,7 @@ public final class MatMul {
             float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)
                     : rowwise && type == TensorType.Q5_0 ? blockSums(xw, 0, batch * cols) : null;
             float[] panels = null;
-            if (!rowwise && !tileDots(type, batch)) {
+            if (!rowwise && !tileDots(type, batch) && !shortTiles) {
                 // Each distinct input packed once per call for all weights that take it.
                 for (int k = 0; k < i && panels == null; k++) if (jobs[k].x == xw) panels = jobs[k].panels;
                 if (panels == null) {
@@ -138,7 +161,7 @@ public final class MatMul {
                 }
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
-                    xBlockSums, q8k ? xqs : null, shortLanes ? xq0s : null, rowwise);
+                    xBlockSums, q8k ? xqs : null, shortLanes ? xq0s : null, shortTiles ? q4Panels : null, rowwise);
             int unitRows = rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -157,7 +180,8 @@ public final class MatMul {
      * holds the input as its kernels take it, vector b from {@code b * xStride} (row by row).
      */
     private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
-            int xStride, float[] panels, float[] xBlockSums, Q8K[] xqs, Q8_0Activation[] xq0s, boolean rowwise) {}
+            int xStride, float[] panels, float[] xBlockSums, Q8K[] xqs, Q8_0Activation[] xq0s,
+            Q4_0ShortTile.Panels q4Panels, boolean rowwise) {}
 
     /**
      * Largest batch that goes row by row through the batch-1 kernels, once per vector (1 for a type
@@ -211,7 +235,12 @@ public final class MatMul {
 
     /** Whether a batch of {@code batch} above the row-by-row limit takes {@link TileDots} (F32: never). */
     private static boolean tileDots(TensorType type, int batch) {
-        return type != TensorType.F32 && batch <= TILE_DOT_BATCH;
+        return type != TensorType.F32 && batch <= TILE_DOT_BATCH && !shortTiles(type, batch);
+    }
+
+    /** Whether a batch of {@code batch} of this type takes {@link Q4_0ShortTile}: Q4_0 above its row-by-row limit. */
+    private static boolean shortTiles(TensorType type, int batch) {
+        return type == TensorType.Q4_0 && Q4_0ShortTile.ENABLED && batch > smallBatch(type);
     }
 
     /**
@@ -223,6 +252,7 @@ public final class MatMul {
      */
     static int tileRows(TensorType type, int batch) {
         if (tileDots(type, batch)) return 8;
+        if (shortTiles(type, batch)) return batch > BATCH_CHUNK ? 24 : 8;
         int panels = BatchTile.panels(batch);
         if (panels == 1) return type == TensorType.F32 ? 24 : BatchTile.ODD_ROWS;
         if (panels % 2 == 1 || batch > BATCH_CHUNK) return 24;
@@ -283,7 +313,22 @@ public final class MatMul {
             return;
         }
         int tileRows = tileRows(type, batch);
+        if (j.q4Panels != null) {
+            short[] w = Scratch.shorts(TILE_Q4_0, tileRows * cols);
+            float[] dw = Scratch.floats(TILE_SCALES_Q4_0, tileRows * cols / 32);
+            float[] tile = TILE_SUMS.get();
+            float[] res = atLeast(TILE_RESULTS, batch * tileRows);
+            int chunk = Math.max(1, BATCH_CHUNK / Q4_0ShortTile.SL);
+            for (int u = from; u < to; u++) {
+                int r0 = u * tileRows;
+                int nr = Math.min(rows, r0 + tileRows) - r0;
+                Q4_0ShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, j.q4Panels, batch, chunk, out, rows, r0,
+                        w, dw, tile, res);
+            }
+            return;
+        }
         float[] scratch = atLeast(SCRATCH, tileRows * cols);
+        float[] res = atLeast(TILE_RESULTS, batch * tileRows);
         boolean withMin = type == TensorType.Q4_1 || type == TensorType.Q5_1;
         int blocks = cols / 32;
         float[] mins = withMin ? atLeast(MINS, tileRows * blocks) : null;
@@ -319,8 +364,9 @@ public final class MatMul {
             } else {
                 for (int p0 = 0; p0 < panels; p0 += chunkPanels) {
                     int p1 = Math.min(panels, p0 + chunkPanels);
-                    BatchTile.multiply(scratch, 0, nr, cols, j.panels, p0, p1, batch, out, rows, r0, tile);
+                    BatchTile.multiply(scratch, 0, nr, cols, j.panels, p0, p1, batch, res, tileRows, 0, tile);
                 }
+                for (int b = 0; b < batch; b++) System.arraycopy(res, b * tileRows, out, b * rows + r0, nr);
             }
             if (withMin) {
                 // + sum over blocks of m * s, s the Q8_1 block sums of each vector (llama.cpp's summs).

@@ -48,24 +48,34 @@ final class Q8_0Activation {
     }
 
     private void set(float[] x, int off, int cols) {
-        final var F = Simd.F;
         final int L = Simd.L;
         for (int blk = 0; blk < cols / 32; blk++) {
-            int from = off + 32 * blk;
-            float amax = Float.intBitsToFloat(Q8K.largestMagnitude(x, from, 32));
-            float id = amax != 0 ? 127f / amax : 0f;
-            // A NaN's bits order above every magnitude's, so amax is a NaN when the block holds one.
-            d[blk] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            d[blk] = quantizeBlock(x, off + 32 * blk, block);
             for (int j = 0; j < 32; j += L) {
-                IntVector q = (IntVector) FloatVector.fromArray(F, x, from + j).mul(id).add(Q8K.ROUND).sub(Q8K.ROUND)
-                        .convert(VectorOperators.F2I, 0);
-                q.intoArray(block, j);
-                ((ShortVector) q.convertShape(VectorOperators.I2S, Simd.S, 0)).intoArray(qs, 32 * blk + j);
+                ((ShortVector) IntVector.fromArray(Simd.I, block, j).convertShape(VectorOperators.I2S, Simd.S, 0))
+                        .intoArray(qs, 32 * blk + j);
             }
             for (int lane = 0; lane < 8; lane++) {
                 offsets[8 * blk + lane] = 8 * (block[2 * lane] + block[2 * lane + 1] + block[2 * lane + 16]
                         + block[2 * lane + 17]);
             }
         }
+    }
+
+    /**
+     * The 32 values of x from {@code from} as Q8_0: their integers into {@code q[0..32)}, their scale
+     * returned (a NaN when the block holds one). Also {@link Q4_0ShortTile}'s rounding of a batch.
+     */
+    static float quantizeBlock(float[] x, int from, int[] q) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        float amax = Float.intBitsToFloat(Q8K.largestMagnitude(x, from, 32));
+        float id = amax != 0 ? 127f / amax : 0f;
+        for (int j = 0; j < 32; j += L) {
+            ((IntVector) FloatVector.fromArray(F, x, from + j).mul(id).add(Q8K.ROUND).sub(Q8K.ROUND)
+                    .convert(VectorOperators.F2I, 0)).intoArray(q, j);
+        }
+        // A NaN's bits order above every magnitude's, so amax is a NaN when the block holds one.
+        return Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
     }
 }

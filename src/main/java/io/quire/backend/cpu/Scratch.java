@@ -4,7 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Per-thread scratch arrays of the attention kernels: grown (at least doubled) when a call needs more,
+ * Per-thread scratch arrays of the attention and matrix kernels: grown (at least doubled) when a call needs more,
  * never shrunk, so a step allocates nothing once the longest sequence has been seen.
  */
 final class Scratch {
@@ -25,6 +25,16 @@ final class Scratch {
         int[] a = local.get();
         if (a.length < n) {
             a = new int[Math.max(n, a.length * 2)];
+            local.set(a);
+        }
+        return a;
+    }
+
+    /** This thread's array of {@code local}, at least {@code n} shorts. */
+    static short[] shorts(ThreadLocal<short[]> local, int n) {
+        short[] a = local.get();
+        if (a.length < n) {
+            a = new short[Math.max(n, a.length * 2)];
             local.set(a);
         }
         return a;

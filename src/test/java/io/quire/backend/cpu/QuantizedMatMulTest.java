@@ -98,32 +98,75 @@ class QuantizedMatMulTest {
     void q4_0AtBatchOneSumsAsGgmlsIntegerDotProduct() {
         // ggml_vec_dot_q4_0_q8_0: per block fp16(d_w) * d_x * sum (q - 8) q8, the activation's q8 and d_x as
         // quantize_row_q8_0 makes them; here in double from the stored bytes, so only float rounding differs.
-        for (int cols : new int[] {32, 64, 160, 768}) {
-            Tensor w = RandomBlocks.tensor("w", TensorType.Q4_0, 11, cols, 31);
-            Random random = new Random(cols);
-            float[] x = new float[cols];
-            for (int i = 0; i < cols; i++) x[i] = (float) (random.nextGaussian() * Math.exp(random.nextGaussian()));
-            float[] out = new float[11];
-            MatMul.matmul(w, x, 1, out);
-            java.lang.foreign.MemorySegment seg = w.data();
-            for (int r = 0; r < 11; r++) {
+        for (int cols : new int[] {32, 64, 160, 768}) sumsAsGgmlsQ4_0DotProduct(11, cols, 1);
+    }
+
+    @org.junit.jupiter.api.Test
+    void q4_0BatchesSumAsGgmlsIntegerDotProduct() {
+        // Q4_0ShortTile: panels of 32 (16 with 8-lane vectors) taken two at a time, one left over, padding
+        // vectors past the batch; 30 rows are a tile of 24 (or 8) and a short one, not a multiple of 4.
+        for (int cols : new int[] {32, 160, 768}) {
+            for (int batch : new int[] {3, 16, 17, 21, 32, 33, 64, 65, 100}) sumsAsGgmlsQ4_0DotProduct(30, cols, batch);
+        }
+    }
+
+    private static void sumsAsGgmlsQ4_0DotProduct(int rows, int cols, int batch) {
+        Tensor w = RandomBlocks.tensor("w", TensorType.Q4_0, rows, cols, 31);
+        Random random = new Random(cols + 1000L * batch);
+        float[] x = new float[batch * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (random.nextGaussian() * Math.exp(random.nextGaussian()));
+        float[] out = new float[batch * rows];
+        MatMul.matmul(w, x, batch, out);
+        java.lang.foreign.MemorySegment seg = w.data();
+        for (int v = 0; v < batch; v++) {
+            int xo = v * cols;
+            for (int r = 0; r < rows; r++) {
                 double exact = 0, mag = 0;
                 for (int b = 0; b < cols / 32; b++) {
                     long off = 18L * (r * cols / 32 + b);
-                    float amax = (float) blockMax(x, 32 * b, 32);
+                    float amax = (float) blockMax(x, xo + 32 * b, 32);
                     float dx = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
                     double dw = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
-                    long sum = 0;
+                    long sum = 0, abs = 0;
                     for (int i = 0; i < 16; i++) {
                         int q = seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 2 + i) & 0xff;
-                        sum += (long) ((q & 15) - 8) * (long) Math.rint(x[32 * b + i] * (127f / amax));
-                        sum += (long) ((q >> 4) - 8) * (long) Math.rint(x[32 * b + 16 + i] * (127f / amax));
+                        long lo = (long) ((q & 15) - 8) * (long) Math.rint(x[xo + 32 * b + i] * (127f / amax));
+                        long hi = (long) ((q >> 4) - 8) * (long) Math.rint(x[xo + 32 * b + 16 + i] * (127f / amax));
+                        sum += lo + hi;
+                        abs += Math.abs(lo) + Math.abs(hi);
                     }
                     exact += dw * dx * sum;
-                    mag += Math.abs(dw * dx * sum);
+                    // The kernels may scale partial sums of a block before adding them (batch 1: per lane).
+                    mag += Math.abs(dw * dx) * abs;
                 }
-                assertThat((double) Math.abs(out[r] - exact)).as("row %d, %d columns", r, cols)
+                assertThat((double) Math.abs(out[v * rows + r] - exact))
+                        .as("batch %d vector %d row %d, %d columns", batch, v, r, cols)
                         .isLessThanOrEqualTo(1e-6 * mag);
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aQ4_0VectorsBitsDoNotDependOnItsBatchAndANanStaysInItsVector() {
+        // Above the row-by-row limit each (row, vector) sum takes the same operations in any panel.
+        int rows = 30, cols = 256;
+        Tensor w = RandomBlocks.tensor("w", TensorType.Q4_0, rows, cols, 43);
+        Random random = new Random(9);
+        float[] x = new float[100 * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        float[] wide = new float[100 * rows];
+        MatMul.matmul(w, x, 100, wide);
+        float[] narrow = new float[40 * rows];
+        float[] shifted = new float[40 * cols];
+        System.arraycopy(x, 60 * cols, shifted, 0, 40 * cols);
+        MatMul.matmul(w, shifted, 40, narrow);
+        assertThat(narrow).containsExactly(java.util.Arrays.copyOfRange(wide, 60 * rows, 100 * rows));
+        shifted[5 * cols + 100] = Float.NaN;
+        MatMul.matmul(w, shifted, 40, narrow);
+        for (int v = 0; v < 40; v++) {
+            for (int r = 0; r < rows; r++) {
+                if (v == 5) assertThat(narrow[v * rows + r]).isNaN();
+                else assertThat(narrow[v * rows + r]).isEqualTo(wide[(60 + v) * rows + r]);
             }
         }
     }
