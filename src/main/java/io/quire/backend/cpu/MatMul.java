@@ -238,9 +238,18 @@ public final class MatMul {
         return type != TensorType.F32 && batch <= TILE_DOT_BATCH && !shortTiles(type, batch);
     }
 
-    /** Whether a batch of {@code batch} of this type takes {@link Q4_0ShortTile}: Q4_0 above its row-by-row limit. */
+    /**
+     * Whether a batch of {@code batch} of this type takes {@link Q4_0ShortTile}: Q4_0 where the float
+     * outer products ({@link BatchTile}) were, above the row-by-row and tile-dot limits. A short panel
+     * (2L vectors) costs the same for 3 vectors as for 32, where the tile dots cost by the vector (bench
+     * kernels --rows 3072 --cols 768 --types Q4_0 --threads 1, us, tile dots against short tiles: batch 8
+     * 536-542 against 1,166-1,200, 20 1,112-1,128 against 1,211-1,247; outer products against short
+     * tiles: 24 1,497 against 1,224-1,259, 32 1,958 against 1,186-1,226). Panels of 8 and L vectors for
+     * small batches, tried, cost 700 and 800 us whatever the batch: a kernel is bound by its operations
+     * per column, not by its lanes.
+     */
     private static boolean shortTiles(TensorType type, int batch) {
-        return type == TensorType.Q4_0 && Q4_0ShortTile.ENABLED && batch > smallBatch(type);
+        return type == TensorType.Q4_0 && Q4_0ShortTile.ENABLED && batch > Math.max(smallBatch(type), TILE_DOT_BATCH);
     }
 
     /**

@@ -45,6 +45,24 @@ final class Q4_0ShortTile {
 
     private Q4_0ShortTile() {}
 
+    static {
+        prime();
+    }
+
+    /**
+     * Runs both kernels, interleaved, on one block before either is hot: the Vector API's shared code
+     * keeps one type profile for every width of short and float vectors in use (see {@link BatchTile}'s
+     * prime for what a kernel compiled on another width's profile cost).
+     */
+    private static void prime() {
+        short[] w = new short[ROWS * 32], xs = new short[2 * 32 * SL];
+        float[] dw = new float[ROWS], xd = new float[2 * SL], tile = new float[TILE_SUMS];
+        for (int i = 0; i < 1000; i++) {
+            kernel4x2(w, 0, dw, 0, 32, xs, xd, 0, tile);
+            kernel4x1(w, 0, dw, 0, 32, xs, xd, 0, tile);
+        }
+    }
+
     static int panels(int batch) {
         return (batch + SL - 1) / SL;
     }
