@@ -86,7 +86,7 @@ final class KQuants {
      * sm is the caller's scratch (a thread's {@link #SCALES}): one array allocated per row made 3 GB of
      * garbage in a 32-stream Q4_K_M run. (The batch-1 dot kernels unpack the same way in vector lanes.)
      */
-    private static void unpackScales(long at, int[] sm) {
+    static void unpackScales(long at, int[] sm) {
         final MemorySegment seg = Simd.ALL;
         int u0 = seg.get(Layouts.INT_LE, at), u1 = seg.get(Layouts.INT_LE, at + 4), u2 = seg.get(Layouts.INT_LE, at + 8);
         int scales = u0 & 0x3f3f3f3f;

@@ -67,6 +67,11 @@ public final class MatMul {
     private static final ThreadLocal<float[]> PANEL_SCALES_Q4_0 = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<short[]> TILE_Q4_0 = ThreadLocal.withInitial(() -> new short[0]);
     private static final ThreadLocal<float[]> TILE_SCALES_Q4_0 = ThreadLocal.withInitial(() -> new float[0]);
+    /** The same for {@link Q4_KShortTile}: the batch's Q8_K integers, scales and group sums; a tile's offsets. */
+    private static final ThreadLocal<short[]> PANELS_Q4_K = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<float[]> PANEL_SCALES_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> PANEL_SUMS_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> TILE_OFFSETS_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
 
     private MatMul() {}
 
@@ -97,7 +102,8 @@ public final class MatMul {
         Q8_0Activation[] xq0s = null;  // row by row, Q4_0/IQ4_NL in 16-bit lanes: each vector's Q8_0 integers
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         float[] xQ8_0Ordered = null;
-        Q4_0ShortTile.Panels q4Panels = null;  // batched Q4_0: x's Q8_0 integers in panels, once for all weights
+        // Batched Q4_0 and Q4_K: x's Q8_0 or Q8_K integers in panels, once for all weights of each type.
+        Q4_0ShortTile.Panels q40Panels = null, q4kPanels = null;
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
             Quant.checkData(w);
@@ -118,7 +124,8 @@ public final class MatMul {
             int xStride = cols;
             boolean q8k = ActivationRounding.usesQ8K(type);
             if (q8k && rowwise && xqs == null) xqs = Q8K.locals(x, batch, cols);
-            if (q8k && !rowwise) {
+            boolean shortTiles = shortTiles(type, batch);
+            if (q8k && !rowwise && !shortTiles) {
                 if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
                 xw = xQ8K;
             }
@@ -126,13 +133,19 @@ public final class MatMul {
             boolean shortLanes = rowwise
                     && (type == TensorType.Q4_0 || type == TensorType.IQ4_NL && Iq4NlShortDot.applies());
             if (shortLanes && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
-            boolean shortTiles = shortTiles(type, batch);
-            if (shortTiles && q4Panels == null) {
+            if (shortTiles && type == TensorType.Q4_0 && q40Panels == null) {
                 int n = Q4_0ShortTile.packedLength(batch, cols);
                 short[] qs = Scratch.shorts(PANELS_Q4_0, n);
                 float[] d = Scratch.floats(PANEL_SCALES_Q4_0, n / 32);
                 Q4_0ShortTile.pack(x, batch, cols, qs, d);
-                q4Panels = new Q4_0ShortTile.Panels(qs, d);
+                q40Panels = new Q4_0ShortTile.Panels(qs, d, null);
+            }
+            if (shortTiles && type == TensorType.Q4_K && q4kPanels == null) {
+                short[] qs = Scratch.shorts(PANELS_Q4_K, Q4_0ShortTile.packedLength(batch, cols));
+                float[] d = Scratch.floats(PANEL_SCALES_Q4_K, Q4_KShortTile.scalesLength(batch, cols));
+                float[] sums = Scratch.floats(PANEL_SUMS_Q4_K, Q4_KShortTile.scalesLength(batch, cols));
+                Q4_KShortTile.pack(x, batch, cols, qs, d, sums);
+                q4kPanels = new Q4_0ShortTile.Panels(qs, d, sums);
             }
             if (ActivationRounding.usesQ8_0(type) && !shortLanes && !shortTiles) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
@@ -161,7 +174,7 @@ public final class MatMul {
                 }
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
-                    xBlockSums, q8k ? xqs : null, shortLanes ? xq0s : null, shortTiles ? q4Panels : null, rowwise);
+                    xBlockSums, q8k ? xqs : null, shortLanes ? xq0s : null, !shortTiles ? null : type == TensorType.Q4_0 ? q40Panels : q4kPanels, rowwise);
             int unitRows = rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -181,7 +194,7 @@ public final class MatMul {
      */
     private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
             int xStride, float[] panels, float[] xBlockSums, Q8K[] xqs, Q8_0Activation[] xq0s,
-            Q4_0ShortTile.Panels q4Panels, boolean rowwise) {}
+            Q4_0ShortTile.Panels shortPanels, boolean rowwise) {}
 
     /**
      * Largest batch that goes row by row through the batch-1 kernels, once per vector (1 for a type
@@ -239,7 +252,7 @@ public final class MatMul {
     }
 
     /**
-     * Whether a batch of {@code batch} of this type takes {@link Q4_0ShortTile}: Q4_0 where the float
+     * Whether a batch of {@code batch} of this type takes {@link Q4_0ShortTile} or {@link Q4_KShortTile}: where the float
      * outer products ({@link BatchTile}) were, above the row-by-row and tile-dot limits. A short panel
      * (2L vectors) costs the same for 3 vectors as for 32, where the tile dots cost by the vector (bench
      * kernels --rows 3072 --cols 768 --types Q4_0 --threads 1, us, tile dots against short tiles: batch 8
@@ -249,7 +262,8 @@ public final class MatMul {
      * per column, not by its lanes.
      */
     private static boolean shortTiles(TensorType type, int batch) {
-        return type == TensorType.Q4_0 && Q4_0ShortTile.ENABLED && batch > Math.max(smallBatch(type), TILE_DOT_BATCH);
+        return (type == TensorType.Q4_0 || type == TensorType.Q4_K) && Q4_0ShortTile.ENABLED
+                && batch > Math.max(smallBatch(type), TILE_DOT_BATCH);
     }
 
     /**
@@ -322,17 +336,23 @@ public final class MatMul {
             return;
         }
         int tileRows = tileRows(type, batch);
-        if (j.q4Panels != null) {
+        if (j.shortPanels != null) {
             short[] w = Scratch.shorts(TILE_Q4_0, tileRows * cols);
             float[] dw = Scratch.floats(TILE_SCALES_Q4_0, tileRows * cols / 32);
+            float[] cw = type == TensorType.Q4_K ? Scratch.floats(TILE_OFFSETS_Q4_K, tileRows * cols / 32) : null;
             float[] tile = TILE_SUMS.get();
             float[] res = atLeast(TILE_RESULTS, batch * tileRows);
             int chunk = Math.max(1, BATCH_CHUNK / Q4_0ShortTile.SL);
             for (int u = from; u < to; u++) {
                 int r0 = u * tileRows;
                 int nr = Math.min(rows, r0 + tileRows) - r0;
-                Q4_0ShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, j.q4Panels, batch, chunk, out, rows, r0,
-                        w, dw, tile, res);
+                if (cw != null) {
+                    Q4_KShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, j.shortPanels, batch, chunk, out, rows,
+                            r0, w, dw, cw, tile, res);
+                } else {
+                    Q4_0ShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, j.shortPanels, batch, chunk, out, rows,
+                            r0, w, dw, tile, res);
+                }
             }
             return;
         }

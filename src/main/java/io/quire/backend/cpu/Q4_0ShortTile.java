@@ -37,11 +37,17 @@ final class Q4_0ShortTile {
     /** Floats of the array that the kernels' sums go through: ROWS rows x 2 panels. */
     static final int TILE_SUMS = ROWS * 2 * SL;
 
-    /** Whether batched Q4_0 products take this class ({@code -Dquire.q4_0-short-tiles=false}: the float tiles). */
-    static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("quire.q4_0-short-tiles", "true"));
+    /**
+     * Whether batched Q4_0 and Q4_K products take this class and {@link Q4_KShortTile}
+     * ({@code -Dquire.short-tiles=false}: the float tiles, for benchmarks).
+     */
+    static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("quire.short-tiles", "true"));
 
-    /** A batch quantized and packed: {@code qs[(p*cols + c)*SL + j]}, {@code d[(p*blocks + k)*SL + j]}. */
-    record Panels(short[] qs, float[] d) {}
+    /**
+     * A batch quantized and packed: {@code qs[(p*cols + c)*SL + j]}, {@code d[(p*blocks + k)*SL + j]}; for
+     * {@link Q4_KShortTile} also its groups' sums times d, laid out as d (else null).
+     */
+    record Panels(short[] qs, float[] d, float[] sums) {}
 
     private Q4_0ShortTile() {}
 
@@ -146,7 +152,7 @@ final class Q4_0ShortTile {
     }
 
     /** The kernel's sums (row i, panel k at {@code (i*np + k)*SL}) into out, skipping padding. */
-    private static void scatter(float[] tile, int np, int p0, int nr, int batch, float[] out, int rows, int r0) {
+    static void scatter(float[] tile, int np, int p0, int nr, int batch, float[] out, int rows, int r0) {
         for (int k = 0; k < np; k++) {
             int b0 = (p0 + k) * SL;
             int n = Math.min(SL, batch - b0);

@@ -148,6 +148,67 @@ class QuantizedMatMulTest {
     }
 
     @org.junit.jupiter.api.Test
+    void q4_kBatchesSumAsGgmlsIntegerDotProduct() {
+        // ggml_vec_dot_q4_K_q8_K: per block d_x (d sum_g sc_g sum q q8 - dmin sum_g m_g sum q8), q8 and d_x as
+        // quantize_row_q8_K makes them (Q8K), the 6-bit scales decoded as get_scale_min_k4 does; in double
+        // from the stored bytes, for batches that Q4_KShortTile takes (above 20).
+        int rows = 30;
+        for (int cols : new int[] {256, 768}) {
+            Tensor w = RandomBlocks.tensor("w", TensorType.Q4_K, rows, cols, 47);
+            java.lang.foreign.MemorySegment seg = w.data();
+            for (int batch : new int[] {21, 32, 33, 65}) {
+                Random random = new Random(cols + 1000L * batch);
+                float[] x = new float[batch * cols];
+                for (int i = 0; i < x.length; i++) x[i] = (float) (random.nextGaussian() * Math.exp(random.nextGaussian()));
+                float[] out = new float[batch * rows];
+                MatMul.matmul(w, x, batch, out);
+                for (int v = 0; v < batch; v++) {
+                    Q8K y = Q8K.local(x, v * cols, cols);
+                    for (int r = 0; r < rows; r++) {
+                        double exact = 0, mag = 0;
+                        for (int blk = 0; blk < cols / 256; blk++) {
+                            long off = 144L * (r * cols / 256 + blk);
+                            double d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
+                            double dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
+                            for (int g = 0; g < 8; g++) {
+                                int sc, m;
+                                if (g < 4) {
+                                    sc = u8(seg, off + 4 + g) & 63;
+                                    m = u8(seg, off + 8 + g) & 63;
+                                } else {
+                                    sc = (u8(seg, off + 8 + g) & 0xF) | ((u8(seg, off + 4 + g - 4) >> 6) << 4);
+                                    m = (u8(seg, off + 8 + g) >> 4) | ((u8(seg, off + 4 + g) >> 6) << 4);
+                                }
+                                long dot = 0, abs = 0, sum = 0;
+                                for (int i = 0; i < 32; i++) {
+                                    int b = u8(seg, off + 16 + 32 * (g / 2) + i);
+                                    int q = g % 2 == 0 ? b & 15 : b >> 4;
+                                    int q8 = y.q[256 * blk + 32 * g + i];
+                                    dot += (long) q * q8;
+                                    abs += Math.abs((long) q * q8);
+                                    sum += q8;
+                                }
+                                double dx = y.d[blk];
+                                exact += dx * (d * sc * dot - dmin * m * sum);
+                                // The kernel's -d sc s_g and (8 d sc - dmin m) sum q8 parts, each rounded.
+                                mag += Math.abs(dx) * (Math.abs(d) * sc * (abs + 8 * Math.abs(sum))
+                                        + Math.abs(dmin) * m * Math.abs(sum));
+                            }
+                        }
+                        assertThat((double) Math.abs(out[v * rows + r] - exact))
+                                .as("batch %d vector %d row %d, %d columns", batch, v, r, cols)
+                                .isLessThanOrEqualTo(1e-6 * mag);
+                    }
+                }
+            }
+        }
+    }
+
+    private static int u8(java.lang.foreign.MemorySegment seg, long at) {
+        return seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at) & 0xff;
+    }
+
+    @org.junit.jupiter.api.Test
     void aQ4_0VectorsBitsDoNotDependOnItsBatchAndANanStaysInItsVector() {
         // Above the row-by-row limit each (row, vector) sum takes the same operations in any panel.
         int rows = 30, cols = 256;
