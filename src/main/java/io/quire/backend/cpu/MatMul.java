@@ -26,7 +26,8 @@ import jdk.incubator.vector.ShortVector;
  * small batch of another type runs the batch-1 kernels once per vector. Larger batches dequantize a
  * tile of rows ({@link #tileRows}) into a per-thread float scratch once and multiply it into every
  * vector of the batch: up to {@link #TILE_DOT_BATCH} vectors as dot products ({@link TileDots}), above
- * as outer products of panels packed once per call ({@link BatchTile}), which keep the FMA units busy.
+ * as outer products of panels packed once per call ({@link BatchTile}), which keep the FMA units busy;
+ * Q4_0 and Q4_K above that limit in 16-bit integer lanes instead ({@link ShortTiles}).
  * F32 tiles (batches above F32's limit) are read in place from the mapped file for a batch of one
  * panel (at most L vectors): there the copy was a third of the time; with two panels the in-place
  * kernel ran out of registers.
@@ -62,16 +63,6 @@ public final class MatMul {
      * 256's time (bench kernels --rows 3072 --cols 768, one thread: 10.8 ms a call, 7.7 without the stores).
      */
     private static final ThreadLocal<float[]> TILE_RESULTS = ThreadLocal.withInitial(() -> new float[0]);
-    /** The caller's batch as {@link Q4_0ShortTile} panels (integers, scales), and a tile of its rows. */
-    private static final ThreadLocal<short[]> PANELS_Q4_0 = ThreadLocal.withInitial(() -> new short[0]);
-    private static final ThreadLocal<float[]> PANEL_SCALES_Q4_0 = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<short[]> TILE_Q4_0 = ThreadLocal.withInitial(() -> new short[0]);
-    private static final ThreadLocal<float[]> TILE_SCALES_Q4_0 = ThreadLocal.withInitial(() -> new float[0]);
-    /** The same for {@link Q4_KShortTile}: the batch's Q8_K integers, scales and group sums; a tile's offsets. */
-    private static final ThreadLocal<short[]> PANELS_Q4_K = ThreadLocal.withInitial(() -> new short[0]);
-    private static final ThreadLocal<float[]> PANEL_SCALES_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<float[]> PANEL_SUMS_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<float[]> TILE_OFFSETS_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
 
     private MatMul() {}
 
@@ -133,20 +124,8 @@ public final class MatMul {
             boolean shortLanes = rowwise
                     && (type == TensorType.Q4_0 || type == TensorType.IQ4_NL && Iq4NlShortDot.applies());
             if (shortLanes && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
-            if (shortTiles && type == TensorType.Q4_0 && q40Panels == null) {
-                int n = Q4_0ShortTile.packedLength(batch, cols);
-                short[] qs = Scratch.shorts(PANELS_Q4_0, n);
-                float[] d = Scratch.floats(PANEL_SCALES_Q4_0, n / 32);
-                Q4_0ShortTile.pack(x, batch, cols, qs, d);
-                q40Panels = new Q4_0ShortTile.Panels(qs, d, null);
-            }
-            if (shortTiles && type == TensorType.Q4_K && q4kPanels == null) {
-                short[] qs = Scratch.shorts(PANELS_Q4_K, Q4_0ShortTile.packedLength(batch, cols));
-                float[] d = Scratch.floats(PANEL_SCALES_Q4_K, Q4_KShortTile.scalesLength(batch, cols));
-                float[] sums = Scratch.floats(PANEL_SUMS_Q4_K, Q4_KShortTile.scalesLength(batch, cols));
-                Q4_KShortTile.pack(x, batch, cols, qs, d, sums);
-                q4kPanels = new Q4_0ShortTile.Panels(qs, d, sums);
-            }
+            if (shortTiles && type == TensorType.Q4_0 && q40Panels == null) q40Panels = ShortTiles.pack(type, x, batch, cols);
+            if (shortTiles && type == TensorType.Q4_K && q4kPanels == null) q4kPanels = ShortTiles.pack(type, x, batch, cols);
             if (ActivationRounding.usesQ8_0(type) && !shortLanes && !shortTiles) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
                 xw = xQ8_0;
@@ -174,7 +153,8 @@ public final class MatMul {
                 }
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
-                    xBlockSums, q8k ? xqs : null, shortLanes ? xq0s : null, !shortTiles ? null : type == TensorType.Q4_0 ? q40Panels : q4kPanels, rowwise);
+                    xBlockSums, q8k ? xqs : null, shortLanes ? xq0s : null,
+                    !shortTiles ? null : type == TensorType.Q4_0 ? q40Panels : q4kPanels, rowwise);
             int unitRows = rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -262,8 +242,7 @@ public final class MatMul {
      * per column, not by its lanes.
      */
     private static boolean shortTiles(TensorType type, int batch) {
-        return (type == TensorType.Q4_0 || type == TensorType.Q4_K) && Q4_0ShortTile.ENABLED
-                && batch > Math.max(smallBatch(type), TILE_DOT_BATCH);
+        return ShortTiles.applies(type) && batch > Math.max(smallBatch(type), TILE_DOT_BATCH);
     }
 
     /**
@@ -337,23 +316,8 @@ public final class MatMul {
         }
         int tileRows = tileRows(type, batch);
         if (j.shortPanels != null) {
-            short[] w = Scratch.shorts(TILE_Q4_0, tileRows * cols);
-            float[] dw = Scratch.floats(TILE_SCALES_Q4_0, tileRows * cols / 32);
-            float[] cw = type == TensorType.Q4_K ? Scratch.floats(TILE_OFFSETS_Q4_K, tileRows * cols / 32) : null;
-            float[] tile = TILE_SUMS.get();
-            float[] res = atLeast(TILE_RESULTS, batch * tileRows);
-            int chunk = Math.max(1, BATCH_CHUNK / Q4_0ShortTile.SL);
-            for (int u = from; u < to; u++) {
-                int r0 = u * tileRows;
-                int nr = Math.min(rows, r0 + tileRows) - r0;
-                if (cw != null) {
-                    Q4_KShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, j.shortPanels, batch, chunk, out, rows,
-                            r0, w, dw, cw, tile, res);
-                } else {
-                    Q4_0ShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, j.shortPanels, batch, chunk, out, rows,
-                            r0, w, dw, tile, res);
-                }
-            }
+            ShortTiles.run(type, base, rows, cols, tileRows, from, to, j.shortPanels, batch, out, TILE_SUMS.get(),
+                    atLeast(TILE_RESULTS, batch * tileRows));
             return;
         }
         float[] scratch = atLeast(SCRATCH, tileRows * cols);

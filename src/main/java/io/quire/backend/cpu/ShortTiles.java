@@ -1,0 +1,72 @@
+package io.quire.backend.cpu;
+
+import io.quire.backend.TensorType;
+
+/**
+ * MatMul's batched products in 16-bit integer lanes, for the types whose block sums fit a short
+ * ({@link Q4_0ShortTile}, {@link Q4_KShortTile}): the batch packed once per call and per type, then
+ * each unit of rows unpacked once into this thread's tile and multiplied into every panel.
+ */
+final class ShortTiles {
+    /** Vectors of a batch that meet a tile's rows at a time, as MatMul's float tiles: they stay in L2. */
+    private static final int CHUNK_PANELS = Math.max(1, 64 / Q4_0ShortTile.SL);
+
+    /** The batch in panels (integers, scales, Q4_K's group sums), per thread, reused from call to call. */
+    private static final ThreadLocal<short[]> PANELS_Q4_0 = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<float[]> SCALES_Q4_0 = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<short[]> PANELS_Q4_K = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<float[]> SCALES_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> SUMS_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
+    /** A tile of rows unpacked: values, per-block scales, Q4_K's per-group offsets. */
+    private static final ThreadLocal<short[]> TILE = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<float[]> TILE_SCALES = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> TILE_OFFSETS = ThreadLocal.withInitial(() -> new float[0]);
+
+    private ShortTiles() {}
+
+    /** Whether this type's batches can take these kernels ({@code -Dquire.short-tiles=false}: never). */
+    static boolean applies(TensorType type) {
+        return (type == TensorType.Q4_0 || type == TensorType.Q4_K) && Q4_0ShortTile.ENABLED;
+    }
+
+    /** x ({@code batch} vectors of cols) packed for a weight of this type: this thread's arrays, until its next call. */
+    static Q4_0ShortTile.Panels pack(TensorType type, float[] x, int batch, int cols) {
+        short[] qs;
+        if (type == TensorType.Q4_0) {
+            int n = Q4_0ShortTile.packedLength(batch, cols);
+            qs = Scratch.shorts(PANELS_Q4_0, n);
+            float[] d = Scratch.floats(SCALES_Q4_0, n / 32);
+            Q4_0ShortTile.pack(x, batch, cols, qs, d);
+            return new Q4_0ShortTile.Panels(qs, d, null);
+        }
+        qs = Scratch.shorts(PANELS_Q4_K, Q4_0ShortTile.packedLength(batch, cols));
+        float[] d = Scratch.floats(SCALES_Q4_K, Q4_KShortTile.scalesLength(batch, cols));
+        float[] sums = Scratch.floats(SUMS_Q4_K, Q4_KShortTile.scalesLength(batch, cols));
+        Q4_KShortTile.pack(x, batch, cols, qs, d, sums);
+        return new Q4_0ShortTile.Panels(qs, d, sums);
+    }
+
+    /**
+     * Units {@code [from, to)} of {@code tileRows} rows of the weight at absolute address base (rows x
+     * cols of this type) times the packed batch, into {@code out[b*rows + r]}; tile and res are the
+     * caller's scratch for the kernels' sums and the tile's results ({@link Q4_0ShortTile#multiply}).
+     */
+    static void run(TensorType type, long base, int rows, int cols, int tileRows, int from, int to,
+            Q4_0ShortTile.Panels x, int batch, float[] out, float[] tile, float[] res) {
+        long rowBytes = type.bytesFor(cols);
+        short[] w = Scratch.shorts(TILE, tileRows * cols);
+        float[] dw = Scratch.floats(TILE_SCALES, tileRows * cols / 32);
+        float[] cw = type == TensorType.Q4_K ? Scratch.floats(TILE_OFFSETS, tileRows * cols / 32) : null;
+        for (int u = from; u < to; u++) {
+            int r0 = u * tileRows;
+            int nr = Math.min(rows, r0 + tileRows) - r0;
+            if (cw != null) {
+                Q4_KShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, CHUNK_PANELS, out, rows, r0,
+                        w, dw, cw, tile, res);
+            } else {
+                Q4_0ShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, CHUNK_PANELS, out, rows, r0,
+                        w, dw, tile, res);
+            }
+        }
+    }
+}
