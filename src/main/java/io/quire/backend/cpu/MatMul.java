@@ -52,7 +52,7 @@ public final class MatMul {
     private static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PANELS_Q8K = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PANELS_Q8_0 = ThreadLocal.withInitial(() -> new float[0]);
-    /** A tile's sums on their way from the kernel's registers to out ({@link BatchTile}, {@link Q4_0ShortTile}). */
+    /** A tile's sums on their way from the kernel's registers to out ({@link BatchTile}, {@link ShortTiles}). */
     private static final ThreadLocal<float[]> TILE_SUMS = ThreadLocal.withInitial(
             () -> new float[Math.max(BatchTile.TILE_SUMS, Q4_0ShortTile.TILE_SUMS)]);
     /**
@@ -94,7 +94,7 @@ public final class MatMul {
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         float[] xQ8_0Ordered = null;
         // Batched Q4_0 and Q4_K: x's Q8_0 or Q8_K integers in panels, once for all weights of each type.
-        Q4_0ShortTile.Panels q40Panels = null, q4kPanels = null;
+        ShortTiles.Panels q40Panels = null, q4kPanels = null;
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
             Quant.checkData(w);
@@ -174,7 +174,7 @@ public final class MatMul {
      */
     private record Job(TensorType type, long base, long rowBytes, int rows, int cols, float[] out, float[] x,
             int xStride, float[] panels, float[] xBlockSums, Q8K[] xqs, Q8_0Activation[] xq0s,
-            Q4_0ShortTile.Panels shortPanels, boolean rowwise) {}
+            ShortTiles.Panels shortPanels, boolean rowwise) {}
 
     /**
      * Largest batch that goes row by row through the batch-1 kernels, once per vector (1 for a type

@@ -37,18 +37,6 @@ final class Q4_0ShortTile {
     /** Floats of the array that the kernels' sums go through: ROWS rows x 2 panels. */
     static final int TILE_SUMS = ROWS * 2 * SL;
 
-    /**
-     * Whether batched Q4_0 and Q4_K products take this class and {@link Q4_KShortTile}
-     * ({@code -Dquire.short-tiles=false}: the float tiles, for benchmarks).
-     */
-    static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("quire.short-tiles", "true"));
-
-    /**
-     * A batch quantized and packed: {@code qs[(p*cols + c)*SL + j]}, {@code d[(p*blocks + k)*SL + j]}; for
-     * {@link Q4_KShortTile} also its groups' sums times d, laid out as d (else null).
-     */
-    record Panels(short[] qs, float[] d, float[] sums) {}
-
     private Q4_0ShortTile() {}
 
     static {
@@ -109,7 +97,7 @@ final class Q4_0ShortTile {
      * The sums gather in {@code res} (at least {@code batch * tileRows} floats) and go to out a vector's
      * rows at a time, as MatMul's float tiles do (its {@code TILE_RESULTS} says why).
      */
-    static void multiply(long first, int nr, int tileRows, int cols, Panels x, int batch, int chunk,
+    static void multiply(long first, int nr, int tileRows, int cols, ShortTiles.Panels x, int batch, int chunk,
             float[] out, int rows, int r0, short[] w, float[] dw, float[] tile, float[] res) {
         unpack(first, nr, tileRows, cols, w, dw);
         int np = panels(batch);

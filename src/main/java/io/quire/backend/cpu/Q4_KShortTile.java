@@ -29,8 +29,6 @@ final class Q4_KShortTile {
     private static final VectorSpecies<Byte> BW = Simd.BW;
     private static final int SL = Q4_0ShortTile.SL;
     private static final int ROWS = Q4_0ShortTile.ROWS;
-    /** Q4_K's 8 scales and 8 mins of a block, unpacked: a thread's scratch. */
-    private static final ThreadLocal<int[]> SCALES = ThreadLocal.withInitial(() -> new int[16]);
 
     private Q4_KShortTile() {}
 
@@ -70,7 +68,7 @@ final class Q4_KShortTile {
      * {@link Q4_0ShortTile#multiply} for Q4_K rows: unpacked into w (8 - q), dw ({@code -d sc_g}) and cw
      * ({@code 8 d sc_g - dmin m_g}), then multiplied into every panel; the sums gather in res.
      */
-    static void multiply(long first, int nr, int tileRows, int cols, Q4_0ShortTile.Panels x, int batch, int chunk,
+    static void multiply(long first, int nr, int tileRows, int cols, ShortTiles.Panels x, int batch, int chunk,
             float[] out, int rows, int r0, short[] w, float[] dw, float[] cw, float[] tile, float[] res) {
         unpack(first, nr, tileRows, cols, w, dw, cw);
         int np = Q4_0ShortTile.panels(batch);
@@ -90,7 +88,7 @@ final class Q4_KShortTile {
     /** Q4_K rows into {@code 8 - q} as shorts and their groups' two factors; rows nr..tileRows-1 zero. */
     static void unpack(long first, int nr, int tileRows, int cols, short[] w, float[] dw, float[] cw) {
         final MemorySegment seg = Simd.ALL;
-        final int[] sm = SCALES.get();
+        final int[] sm = KQuants.SCALES.get();
         final ShortVector eight = ShortVector.broadcast(S, (short) 8);
         int groups = cols / 32;
         long rowBytes = 144L * (cols / 256);

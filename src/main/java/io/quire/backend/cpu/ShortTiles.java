@@ -22,28 +22,38 @@ final class ShortTiles {
     private static final ThreadLocal<float[]> TILE_SCALES = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> TILE_OFFSETS = ThreadLocal.withInitial(() -> new float[0]);
 
+    /** Whether batches take these kernels at all ({@code -Dquire.short-tiles=false}: the float tiles, for benchmarks). */
+    private static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("quire.short-tiles", "true"));
+
+    /**
+     * A batch quantized and packed in panels of {@link Q4_0ShortTile#SL} vectors: integers
+     * {@code qs[(p*cols + c)*SL + j]}, scales {@code d[(p*blocks + k)*SL + j]} per 32 columns; for Q4_K also
+     * each group's sum of integers times its scale, laid out as d (else null).
+     */
+    record Panels(short[] qs, float[] d, float[] sums) {}
+
     private ShortTiles() {}
 
     /** Whether this type's batches can take these kernels ({@code -Dquire.short-tiles=false}: never). */
     static boolean applies(TensorType type) {
-        return (type == TensorType.Q4_0 || type == TensorType.Q4_K) && Q4_0ShortTile.ENABLED;
+        return (type == TensorType.Q4_0 || type == TensorType.Q4_K) && ENABLED;
     }
 
     /** x ({@code batch} vectors of cols) packed for a weight of this type: this thread's arrays, until its next call. */
-    static Q4_0ShortTile.Panels pack(TensorType type, float[] x, int batch, int cols) {
+    static Panels pack(TensorType type, float[] x, int batch, int cols) {
         short[] qs;
         if (type == TensorType.Q4_0) {
             int n = Q4_0ShortTile.packedLength(batch, cols);
             qs = Scratch.shorts(PANELS_Q4_0, n);
             float[] d = Scratch.floats(SCALES_Q4_0, n / 32);
             Q4_0ShortTile.pack(x, batch, cols, qs, d);
-            return new Q4_0ShortTile.Panels(qs, d, null);
+            return new Panels(qs, d, null);
         }
         qs = Scratch.shorts(PANELS_Q4_K, Q4_0ShortTile.packedLength(batch, cols));
         float[] d = Scratch.floats(SCALES_Q4_K, Q4_KShortTile.scalesLength(batch, cols));
         float[] sums = Scratch.floats(SUMS_Q4_K, Q4_KShortTile.scalesLength(batch, cols));
         Q4_KShortTile.pack(x, batch, cols, qs, d, sums);
-        return new Q4_0ShortTile.Panels(qs, d, sums);
+        return new Panels(qs, d, sums);
     }
 
     /**
@@ -52,7 +62,7 @@ final class ShortTiles {
      * caller's scratch for the kernels' sums and the tile's results ({@link Q4_0ShortTile#multiply}).
      */
     static void run(TensorType type, long base, int rows, int cols, int tileRows, int from, int to,
-            Q4_0ShortTile.Panels x, int batch, float[] out, float[] tile, float[] res) {
+            Panels x, int batch, float[] out, float[] tile, float[] res) {
         long rowBytes = type.bytesFor(cols);
         short[] w = Scratch.shorts(TILE, tileRows * cols);
         float[] dw = Scratch.floats(TILE_SCALES, tileRows * cols / 32);
