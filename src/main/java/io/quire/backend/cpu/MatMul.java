@@ -27,7 +27,7 @@ import jdk.incubator.vector.ShortVector;
  * tile of rows ({@link #tileRows}) into a per-thread float scratch once and multiply it into every
  * vector of the batch: up to {@link #TILE_DOT_BATCH} vectors as dot products ({@link TileDots}), above
  * as outer products of panels packed once per call ({@link BatchTile}), which keep the FMA units busy;
- * Q4_0 and Q4_K above that limit in 16-bit integer lanes instead ({@link ShortTiles}).
+ * Q4_0, Q4_K and Q5_K above that limit in 16-bit integer lanes instead ({@link ShortTiles}).
  * F32 tiles (batches above F32's limit) are read in place from the mapped file for a batch of one
  * panel (at most L vectors): there the copy was a third of the time; with two panels the in-place
  * kernel ran out of registers.
@@ -93,7 +93,7 @@ public final class MatMul {
         Q8_0Activation[] xq0s = null;  // row by row, Q4_0/IQ4_NL in 16-bit lanes: each vector's Q8_0 integers
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         float[] xQ8_0Ordered = null;
-        // Batched Q4_0 and Q4_K: x's Q8_0 or Q8_K integers in panels, once for all weights of each type.
+        // Batched Q4_0, and Q4_K/Q5_K: x's Q8_0 or Q8_K integers in panels, once for all weights of each kind.
         ShortTiles.Panels q40Panels = null, q4kPanels = null;
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
@@ -125,7 +125,7 @@ public final class MatMul {
                     && (type == TensorType.Q4_0 || type == TensorType.IQ4_NL && Iq4NlShortDot.applies());
             if (shortLanes && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
             if (shortTiles && type == TensorType.Q4_0 && q40Panels == null) q40Panels = ShortTiles.pack(type, x, batch, cols);
-            if (shortTiles && type == TensorType.Q4_K && q4kPanels == null) q4kPanels = ShortTiles.pack(type, x, batch, cols);
+            if (shortTiles && type != TensorType.Q4_0 && q4kPanels == null) q4kPanels = ShortTiles.pack(type, x, batch, cols);
             if (ActivationRounding.usesQ8_0(type) && !shortLanes && !shortTiles) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
                 xw = xQ8_0;
@@ -232,7 +232,7 @@ public final class MatMul {
     }
 
     /**
-     * Whether a batch of {@code batch} of this type takes {@link Q4_0ShortTile} or {@link Q4_KShortTile}: where the float
+     * Whether a batch of {@code batch} of this type takes {@link Q4_0ShortTile} or {@link KQuantShortTile}: where the float
      * outer products ({@link BatchTile}) were, above the row-by-row and tile-dot limits. A short panel
      * (2L vectors) costs the same for 3 vectors as for 32, where the tile dots cost by the vector (bench
      * kernels --rows 3072 --cols 768 --types Q4_0 --threads 1, us, tile dots against short tiles: batch 8

@@ -4,7 +4,8 @@ import io.quire.backend.TensorType;
 
 /**
  * MatMul's batched products in 16-bit integer lanes, for the types whose block sums fit a short
- * ({@link Q4_0ShortTile}, {@link Q4_KShortTile}): the batch packed once per call and per type, then
+ * ({@link Q4_0ShortTile}; Q4_K and Q5_K, {@link KQuantShortTile}): the batch packed once per call and per
+ * activation format (Q8_0, Q8_K), then
  * each unit of rows unpacked once into this thread's tile and multiplied into every panel.
  */
 final class ShortTiles {
@@ -36,7 +37,7 @@ final class ShortTiles {
 
     /** Whether this type's batches can take these kernels ({@code -Dquire.short-tiles=false}: never). */
     static boolean applies(TensorType type) {
-        return (type == TensorType.Q4_0 || type == TensorType.Q4_K) && ENABLED;
+        return (type == TensorType.Q4_0 || type == TensorType.Q4_K || type == TensorType.Q5_K) && ENABLED;
     }
 
     /** x ({@code batch} vectors of cols) packed for a weight of this type: this thread's arrays, until its next call. */
@@ -50,9 +51,9 @@ final class ShortTiles {
             return new Panels(qs, d, null);
         }
         qs = Scratch.shorts(PANELS_Q4_K, Q4_0ShortTile.packedLength(batch, cols));
-        float[] d = Scratch.floats(SCALES_Q4_K, Q4_KShortTile.scalesLength(batch, cols));
-        float[] sums = Scratch.floats(SUMS_Q4_K, Q4_KShortTile.scalesLength(batch, cols));
-        Q4_KShortTile.pack(x, batch, cols, qs, d, sums);
+        float[] d = Scratch.floats(SCALES_Q4_K, KQuantShortTile.scalesLength(batch, cols));
+        float[] sums = Scratch.floats(SUMS_Q4_K, KQuantShortTile.scalesLength(batch, cols));
+        KQuantShortTile.pack(x, batch, cols, qs, d, sums);
         return new Panels(qs, d, sums);
     }
 
@@ -66,13 +67,13 @@ final class ShortTiles {
         long rowBytes = type.bytesFor(cols);
         short[] w = Scratch.shorts(TILE, tileRows * cols);
         float[] dw = Scratch.floats(TILE_SCALES, tileRows * cols / 32);
-        float[] cw = type == TensorType.Q4_K ? Scratch.floats(TILE_OFFSETS, tileRows * cols / 32) : null;
+        float[] cw = type != TensorType.Q4_0 ? Scratch.floats(TILE_OFFSETS, tileRows * cols / 32) : null;
         for (int u = from; u < to; u++) {
             int r0 = u * tileRows;
             int nr = Math.min(rows, r0 + tileRows) - r0;
             if (cw != null) {
-                Q4_KShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, CHUNK_PANELS, out, rows, r0,
-                        w, dw, cw, tile, res);
+                KQuantShortTile.multiply(type == TensorType.Q5_K, base + r0 * rowBytes, nr, tileRows, cols, x, batch,
+                        CHUNK_PANELS, out, rows, r0, w, dw, cw, tile, res);
             } else {
                 Q4_0ShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, CHUNK_PANELS, out, rows, r0,
                         w, dw, tile, res);

@@ -147,14 +147,18 @@ class QuantizedMatMulTest {
         }
     }
 
-    @org.junit.jupiter.api.Test
-    void q4_kBatchesSumAsGgmlsIntegerDotProduct() {
-        // ggml_vec_dot_q4_K_q8_K: per block d_x (d sum_g sc_g sum q q8 - dmin sum_g m_g sum q8), q8 and d_x as
-        // quantize_row_q8_K makes them (Q8K), the 6-bit scales decoded as get_scale_min_k4 does; in double
-        // from the stored bytes, for batches that Q4_KShortTile takes (above 20).
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_K", "Q5_K"})
+    void kQuantBatchesSumAsGgmlsIntegerDotProduct(TensorType type) {
+        // ggml_vec_dot_q4_K_q8_K (q5_K): per block d_x (d sum_g sc_g sum q q8 - dmin sum_g m_g sum q8), q8 and
+        // d_x as quantize_row_q8_K makes them (Q8K), the 6-bit scales decoded as get_scale_min_k4 does, Q5_K's
+        // fifth bits as dequantize_row_q5_K reads them; in double from the stored bytes, for batches that
+        // KQuantShortTile takes (above 20).
         int rows = 30;
+        boolean q5 = type == TensorType.Q5_K;
+        int blockBytes = q5 ? 176 : 144;
         for (int cols : new int[] {256, 768}) {
-            Tensor w = RandomBlocks.tensor("w", TensorType.Q4_K, rows, cols, 47);
+            Tensor w = RandomBlocks.tensor("w", type, rows, cols, 47);
             java.lang.foreign.MemorySegment seg = w.data();
             for (int batch : new int[] {21, 32, 33, 65}) {
                 Random random = new Random(cols + 1000L * batch);
@@ -167,7 +171,7 @@ class QuantizedMatMulTest {
                     for (int r = 0; r < rows; r++) {
                         double exact = 0, mag = 0;
                         for (int blk = 0; blk < cols / 256; blk++) {
-                            long off = 144L * (r * cols / 256 + blk);
+                            long off = (long) blockBytes * (r * cols / 256 + blk);
                             double d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
                             double dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
                             for (int g = 0; g < 8; g++) {
@@ -181,8 +185,9 @@ class QuantizedMatMulTest {
                                 }
                                 long dot = 0, abs = 0, sum = 0;
                                 for (int i = 0; i < 32; i++) {
-                                    int b = u8(seg, off + 16 + 32 * (g / 2) + i);
+                                    int b = u8(seg, off + (q5 ? 48 : 16) + 32 * (g / 2) + i);
                                     int q = g % 2 == 0 ? b & 15 : b >> 4;
+                                    if (q5 && (u8(seg, off + 16 + i) & (1 << g)) != 0) q += 16;
                                     int q8 = y.q[256 * blk + 32 * g + i];
                                     dot += (long) q * q8;
                                     abs += Math.abs((long) q * q8);
@@ -190,13 +195,13 @@ class QuantizedMatMulTest {
                                 }
                                 double dx = y.d[blk];
                                 exact += dx * (d * sc * dot - dmin * m * sum);
-                                // The kernel's -d sc s_g and (8 d sc - dmin m) sum q8 parts, each rounded.
-                                mag += Math.abs(dx) * (Math.abs(d) * sc * (abs + 8 * Math.abs(sum))
+                                // The kernel's -d sc s_g and (8 d sc - dmin m) sum q8 parts (16 for Q5_K), each rounded.
+                                mag += Math.abs(dx) * (Math.abs(d) * sc * (abs + 16 * Math.abs(sum))
                                         + Math.abs(dmin) * m * Math.abs(sum));
                             }
                         }
                         assertThat((double) Math.abs(out[v * rows + r] - exact))
-                                .as("batch %d vector %d row %d, %d columns", batch, v, r, cols)
+                                .as("%s batch %d vector %d row %d, %d columns", type, batch, v, r, cols)
                                 .isLessThanOrEqualTo(1e-6 * mag);
                     }
                 }
