@@ -128,6 +128,8 @@ final class KQuantShortTile {
                         ShortVector lo = q.and((short) 15), hi = q.lanewise(LSHR, 4);
                         if (fifthBit) {
                             // Bit 2h of qh[l] is value l's fifth bit in the first group of the pair, bit 2h+1 in the second.
+                            // (Read per pair on purpose: read once per k for all four pairs, a vector held as null
+                            // for Q4_K, it crashed C2 of JDK 25.0.3 in Node::rematerialize.)
                             ShortVector qh = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 16 + k, LE)
                                     .convertShape(ZERO_EXTEND_B2S, S, 0);
                             lo = lo.or(qh.lanewise(LSHR, 2 * h).and((short) 1).lanewise(LSHL, 4));
