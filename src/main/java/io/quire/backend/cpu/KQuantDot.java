@@ -148,11 +148,19 @@ final class KQuantDot {
                         .blend(w2.lanewise(LSHR, 4).and(0x0f).or(w1.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7);
                 IntVector acc = IntVector.zero(I);
                 for (int j = 0; j < 4; j++) {
-                    ShortVector s0 = ShortVector.zero(SW), s1 = s0;
-                    for (int i = 0; i < 32; i += L2) {
-                        ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 48 + 32 * j + i, LE)
+                    // The first vector's products start the sums, as in q4k.
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 48 + 32 * j, LE)
+                            .convertShape(ZERO_EXTEND_B2S, SW, 0);
+                    ShortVector h = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 16, LE)
+                            .convertShape(ZERO_EXTEND_B2S, SW, 0).lanewise(LSHR, 2 * j);
+                    ShortVector s0 = q.and((short) 15).or(h.and((short) 1).lanewise(LSHL, 4))
+                            .mul(ShortVector.fromArray(SW, q8, yo + 64 * j));
+                    ShortVector s1 = q.lanewise(LSHR, 4).or(h.and((short) 2).lanewise(LSHL, 3))
+                            .mul(ShortVector.fromArray(SW, q8, yo + 64 * j + 32));
+                    for (int i = L2; i < 32; i += L2) {
+                        q = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 48 + 32 * j + i, LE)
                                 .convertShape(ZERO_EXTEND_B2S, SW, 0);
-                        ShortVector h = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 16 + i, LE)
+                        h = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 16 + i, LE)
                                 .convertShape(ZERO_EXTEND_B2S, SW, 0).lanewise(LSHR, 2 * j);
                         ShortVector lo = q.and((short) 15).or(h.and((short) 1).lanewise(LSHL, 4));
                         ShortVector hi = q.lanewise(LSHR, 4).or(h.and((short) 2).lanewise(LSHL, 3));
