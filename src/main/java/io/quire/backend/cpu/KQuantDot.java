@@ -148,7 +148,9 @@ final class KQuantDot {
                         .blend(w2.lanewise(LSHR, 4).and(0x0f).or(w1.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7);
                 IntVector acc = IntVector.zero(I);
                 for (int j = 0; j < 4; j++) {
-                    // The first vector's products start the sums, as in q4k.
+                    // The first vector's products start the sums (with 32 short lanes it is the whole group):
+                    // C2 keeps an add to a zero vector, a vpaddw per 32 values. Not so in q4k, which then ran
+                    // slower (C2 unrolled its four groups and scheduled them worse).
                     ShortVector q = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 48 + 32 * j, LE)
                             .convertShape(ZERO_EXTEND_B2S, SW, 0);
                     ShortVector h = (ShortVector) ByteVector.fromMemorySegment(BW, seg, off + 16, LE)
