@@ -4,8 +4,8 @@ import io.quire.backend.TensorType;
 
 /**
  * MatMul's batched products in 16-bit integer lanes, for the types whose block sums fit a short
- * ({@link Q4_0ShortTile}; Q4_K and Q5_K, {@link KQuantShortTile}): the batch packed once per call and per
- * activation format (Q8_0, Q8_K), then
+ * ({@link Q4_0ShortTile}, and {@link Q4_0InterleavedTile} for Q4_0's batches of 12-16; Q4_K and Q5_K,
+ * {@link KQuantShortTile}): the batch packed once per call and per activation format (Q8_0, Q8_K), then
  * each unit of rows unpacked once into this thread's tile and multiplied into every panel.
  */
 final class ShortTiles {
@@ -22,6 +22,8 @@ final class ShortTiles {
     private static final ThreadLocal<short[]> TILE = ThreadLocal.withInitial(() -> new short[0]);
     private static final ThreadLocal<float[]> TILE_SCALES = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> TILE_OFFSETS = ThreadLocal.withInitial(() -> new float[0]);
+    /** A tile of Q4_0 rows unpacked for {@link Q4_0InterleavedTile}: pairs of values as ints. */
+    private static final ThreadLocal<int[]> TILE_PAIRS = ThreadLocal.withInitial(() -> new int[0]);
 
     /** Whether batches take these kernels at all ({@code -Dquire.short-tiles=false}: the float tiles, for benchmarks). */
     private static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("quire.short-tiles", "true"));
@@ -31,9 +33,18 @@ final class ShortTiles {
      * {@code qs[(p*cols + c)*SL + j]}, scales {@code d[(p*blocks + k)*SL + j]} per 32 columns; for Q4_K also
      * each group's sum of integers times its scale, laid out as d (else null).
      */
-    record Panels(short[] qs, float[] d, float[] sums) {}
+    record Panels(short[] qs, float[] d, float[] sums, boolean interleaved) {}
+
+    /** {@code -Dquire.interleaved-tiles=false}: Q4_0's batches of 12-16 take the tile dots, for benchmarks. */
+    private static final boolean INTERLEAVED = Boolean.parseBoolean(System.getProperty("quire.interleaved-tiles",
+            "true"));
 
     private ShortTiles() {}
+
+    /** Whether a Q4_0 batch of this size takes {@link Q4_0InterleavedTile} (below the tile dots' limit). */
+    static boolean interleaved(int batch) {
+        return ENABLED && INTERLEAVED && Q4_0InterleavedTile.takes(batch);
+    }
 
     /** Whether this type's batches can take these kernels ({@code -Dquire.short-tiles=false}: never). */
     static boolean applies(TensorType type) {
@@ -43,18 +54,25 @@ final class ShortTiles {
     /** x ({@code batch} vectors of cols) packed for a weight of this type: this thread's arrays, until its next call. */
     static Panels pack(TensorType type, float[] x, int batch, int cols) {
         short[] qs;
+        if (type == TensorType.Q4_0 && interleaved(batch)) {
+            int n = Q4_0InterleavedTile.packedLength(cols);
+            qs = Scratch.shorts(PANELS_Q4_0, n);
+            float[] d = Scratch.floats(SCALES_Q4_0, n / 32);
+            Q4_0InterleavedTile.pack(x, batch, cols, qs, d);
+            return new Panels(qs, d, null, true);
+        }
         if (type == TensorType.Q4_0) {
             int n = Q4_0ShortTile.packedLength(batch, cols);
             qs = Scratch.shorts(PANELS_Q4_0, n);
             float[] d = Scratch.floats(SCALES_Q4_0, n / 32);
             Q4_0ShortTile.pack(x, batch, cols, qs, d);
-            return new Panels(qs, d, null);
+            return new Panels(qs, d, null, false);
         }
         qs = Scratch.shorts(PANELS_Q4_K, Q4_0ShortTile.packedLength(batch, cols));
         float[] d = Scratch.floats(SCALES_Q4_K, KQuantShortTile.scalesLength(batch, cols));
         float[] sums = Scratch.floats(SUMS_Q4_K, KQuantShortTile.scalesLength(batch, cols));
         KQuantShortTile.pack(x, batch, cols, qs, d, sums);
-        return new Panels(qs, d, sums);
+        return new Panels(qs, d, sums, false);
     }
 
     /**
@@ -71,7 +89,10 @@ final class ShortTiles {
         for (int u = from; u < to; u++) {
             int r0 = u * tileRows;
             int nr = Math.min(rows, r0 + tileRows) - r0;
-            if (cw != null) {
+            if (x.interleaved()) {
+                Q4_0InterleavedTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, out, rows, r0,
+                        Scratch.ints(TILE_PAIRS, tileRows * cols / 2), dw, tile, res);
+            } else if (cw != null) {
                 KQuantShortTile.multiply(type == TensorType.Q5_K, base + r0 * rowBytes, nr, tileRows, cols, x, batch,
                         CHUNK_PANELS, out, rows, r0, w, dw, cw, tile, res);
             } else {

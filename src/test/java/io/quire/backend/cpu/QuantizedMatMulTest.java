@@ -111,6 +111,34 @@ class QuantizedMatMulTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void q4_0BatchesOfTwelveToSixteenSumAsGgmlsIntegerDotProduct() {
+        // Q4_0InterleavedTile (batches 12 to 16 with 16 float lanes), padding vectors past the batch, and the
+        // tile dots on either side; 30 rows are tiles of 8 and a short one, not a multiple of 4.
+        for (int cols : new int[] {32, 160, 768}) {
+            for (int batch : new int[] {11, 12, 13, 15, 16, 17}) sumsAsGgmlsQ4_0DotProduct(30, cols, batch);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aQ4_0VectorGetsTheSameBitsInABatchOfTwelveToSixteenAsInALargeOne() {
+        // Q4_0InterleavedTile and Q4_0ShortTile take the same float operations on the same exact block sums.
+        org.junit.jupiter.api.Assumptions.assumeTrue(Q4_0InterleavedTile.takes(12),
+                "batches of 12-16 take the interleaved panels with 16 float lanes only");
+        int rows = 30, cols = 256;
+        Tensor w = RandomBlocks.tensor("w", TensorType.Q4_0, rows, cols, 44);
+        Random random = new Random(10);
+        float[] x = new float[40 * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (random.nextGaussian() * Math.exp(random.nextGaussian()));
+        float[] large = new float[40 * rows];
+        MatMul.matmul(w, x, 40, large);
+        for (int batch = Q4_0InterleavedTile.MIN_BATCH; batch <= Q4_0InterleavedTile.MAX_BATCH; batch++) {
+            float[] small = new float[batch * rows];
+            MatMul.matmul(w, x, batch, small);
+            assertThat(small).as("batch %d", batch).containsExactly(java.util.Arrays.copyOf(large, batch * rows));
+        }
+    }
+
     private static void sumsAsGgmlsQ4_0DotProduct(int rows, int cols, int batch) {
         Tensor w = RandomBlocks.tensor("w", TensorType.Q4_0, rows, cols, 31);
         Random random = new Random(cols + 1000L * batch);
