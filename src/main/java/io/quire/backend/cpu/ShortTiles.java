@@ -31,7 +31,8 @@ final class ShortTiles {
     /**
      * A batch quantized and packed in panels of {@link Q4_0ShortTile#SL} vectors: integers
      * {@code qs[(p*cols + c)*SL + j]}, scales {@code d[(p*blocks + k)*SL + j]} per 32 columns; for Q4_K also
-     * each group's sum of integers times its scale, laid out as d (else null).
+     * each group's sum of integers times its scale, laid out as d (else null); interleaved: packed as
+     * {@link Q4_0InterleavedTile#pack} lays a panel of column pairs out instead.
      */
     record Panels(short[] qs, float[] d, float[] sums, boolean interleaved) {}
 
@@ -54,19 +55,14 @@ final class ShortTiles {
     /** x ({@code batch} vectors of cols) packed for a weight of this type: this thread's arrays, until its next call. */
     static Panels pack(TensorType type, float[] x, int batch, int cols) {
         short[] qs;
-        if (type == TensorType.Q4_0 && interleaved(batch)) {
-            int n = Q4_0InterleavedTile.packedLength(cols);
-            qs = Scratch.shorts(PANELS_Q4_0, n);
-            float[] d = Scratch.floats(SCALES_Q4_0, n / 32);
-            Q4_0InterleavedTile.pack(x, batch, cols, qs, d);
-            return new Panels(qs, d, null, true);
-        }
         if (type == TensorType.Q4_0) {
-            int n = Q4_0ShortTile.packedLength(batch, cols);
+            boolean pairs = interleaved(batch);
+            int n = pairs ? Q4_0InterleavedTile.packedLength(cols) : Q4_0ShortTile.packedLength(batch, cols);
             qs = Scratch.shorts(PANELS_Q4_0, n);
             float[] d = Scratch.floats(SCALES_Q4_0, n / 32);
-            Q4_0ShortTile.pack(x, batch, cols, qs, d);
-            return new Panels(qs, d, null, false);
+            if (pairs) Q4_0InterleavedTile.pack(x, batch, cols, qs, d);
+            else Q4_0ShortTile.pack(x, batch, cols, qs, d);
+            return new Panels(qs, d, null, pairs);
         }
         qs = Scratch.shorts(PANELS_Q4_K, Q4_0ShortTile.packedLength(batch, cols));
         float[] d = Scratch.floats(SCALES_Q4_K, KQuantShortTile.scalesLength(batch, cols));
