@@ -4,8 +4,8 @@ import io.quire.backend.TensorType;
 
 /**
  * MatMul's batched products in 16-bit integer lanes, for the types whose block sums fit a short
- * ({@link Q4_0ShortTile}, and {@link Q4_0InterleavedTile} for Q4_0's batches of 12-16; Q4_K and Q5_K,
- * {@link KQuantShortTile}): the batch packed once per call and per activation format (Q8_0, Q8_K), then
+ * ({@link Q4_0ShortTile}; Q4_K and Q5_K, {@link KQuantShortTile}; for Q4_0's and Q4_K's batches of 12-16
+ * {@link Q4_0InterleavedTile} and {@link Q4_KInterleavedTile}): the batch packed once per call and per activation format (Q8_0, Q8_K), then
  * each unit of rows unpacked once into this thread's tile and multiplied into every panel.
  */
 final class ShortTiles {
@@ -36,13 +36,16 @@ final class ShortTiles {
      */
     record Panels(short[] qs, float[] d, float[] sums, boolean interleaved) {}
 
-    /** {@code -Dquire.interleaved-tiles=false}: Q4_0's batches of 12-16 take the tile dots, for benchmarks. */
+    /** {@code -Dquire.interleaved-tiles=false}: Q4_0's and Q4_K's batches of 12-16 take the tile dots, for benchmarks. */
     private static final boolean INTERLEAVED = Boolean.parseBoolean(System.getProperty("quire.interleaved-tiles",
             "true"));
 
     private ShortTiles() {}
 
-    /** Whether a Q4_0 batch of this size takes {@link Q4_0InterleavedTile} (below the tile dots' limit). */
+    /**
+     * Whether a Q4_0 or Q4_K batch of this size takes {@link Q4_0InterleavedTile} or {@link Q4_KInterleavedTile}
+     * (below the tile dots' limit).
+     */
     static boolean interleaved(int batch) {
         return ENABLED && INTERLEAVED && Q4_0InterleavedTile.takes(batch);
     }
@@ -63,6 +66,13 @@ final class ShortTiles {
             if (pairs) Q4_0InterleavedTile.pack(x, batch, cols, qs, d);
             else Q4_0ShortTile.pack(x, batch, cols, qs, d);
             return new Panels(qs, d, null, pairs);
+        }
+        if (type == TensorType.Q4_K && interleaved(batch)) {
+            qs = Scratch.shorts(PANELS_Q4_K, Q4_0InterleavedTile.packedLength(cols));
+            int n = cols / 32 * Q4_0InterleavedTile.MAX_BATCH;
+            float[] d = Scratch.floats(SCALES_Q4_K, n), sums = Scratch.floats(SUMS_Q4_K, n);
+            Q4_KInterleavedTile.pack(x, batch, cols, qs, d, sums);
+            return new Panels(qs, d, sums, true);
         }
         qs = Scratch.shorts(PANELS_Q4_K, Q4_0ShortTile.packedLength(batch, cols));
         float[] d = Scratch.floats(SCALES_Q4_K, KQuantShortTile.scalesLength(batch, cols));
@@ -85,7 +95,10 @@ final class ShortTiles {
         for (int u = from; u < to; u++) {
             int r0 = u * tileRows;
             int nr = Math.min(rows, r0 + tileRows) - r0;
-            if (x.interleaved()) {
+            if (x.interleaved() && cw != null) {
+                Q4_KInterleavedTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, out, rows, r0,
+                        Scratch.ints(TILE_PAIRS, tileRows * cols / 2), dw, cw, tile, res);
+            } else if (x.interleaved()) {
                 Q4_0InterleavedTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, out, rows, r0,
                         Scratch.ints(TILE_PAIRS, tileRows * cols / 2), dw, tile, res);
             } else if (cw != null) {

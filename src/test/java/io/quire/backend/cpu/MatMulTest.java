@@ -131,8 +131,9 @@ class MatMulTest {
     void aVectorGivesTheSameBitsInAnyBatchAboveItsTypesSmallBatch() {
         // BatchTile sums each (row, vector) in one FMA chain whichever kernel and panel it lands in, and
         // TileDots (batches up to MatMul.TILE_DOT_BATCH) in one chain and one lane reduction: within each
-        // path, a sequence's products must not change with the other sequences batched beside it. Q4_0's
-        // batches of 12-16 (Q4_0InterleavedTile) take the large batches' operations, and their bits.
+        // path, a sequence's products must not change with the other sequences batched beside it. Q4_0's and
+        // Q4_K's batches of 12-16 (Q4_0InterleavedTile, Q4_KInterleavedTile) take the large batches'
+        // operations, and their bits.
         int rows = 37;  // not a multiple of the tile's
         for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0, TensorType.Q4_K}) {
             int c = type == TensorType.Q4_K ? 256 : 96;
@@ -163,7 +164,8 @@ class MatMulTest {
                     int first = 70 - batch;  // the last vectors of x, so they sit in other panels and lanes
                     parts[k] = new float[batch * rows];
                     MatMul.matmul(t, java.util.Arrays.copyOfRange(x, first * c, 70 * c), batch, parts[k]);
-                    boolean dotted = batch <= dotLimit && !(type == TensorType.Q4_0 && ShortTiles.interleaved(batch));
+                    boolean dotted = batch <= dotLimit && !((type == TensorType.Q4_0 || type == TensorType.Q4_K)
+                            && ShortTiles.interleaved(batch));
                     expected[k] = dotted
                             ? java.util.Arrays.copyOfRange(dots, (dotLimit - batch) * rows, dotLimit * rows)
                             : java.util.Arrays.copyOfRange(all, first * rows, 70 * rows);

@@ -120,13 +120,15 @@ class QuantizedMatMulTest {
         }
     }
 
-    @org.junit.jupiter.api.Test
-    void aQ4_0VectorGetsTheSameBitsInABatchOfTwelveToSixteenAsInALargeOne() {
-        // Q4_0InterleavedTile and Q4_0ShortTile take the same float operations on the same exact block sums.
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_0", "Q4_K"})
+    void aVectorGetsTheSameBitsInABatchOfTwelveToSixteenAsInALargeOne(TensorType type) {
+        // Q4_0InterleavedTile and Q4_0ShortTile (Q4_KInterleavedTile and KQuantShortTile) take the same float
+        // operations on the same exact block (group) sums.
         org.junit.jupiter.api.Assumptions.assumeTrue(Q4_0InterleavedTile.takes(12),
                 "batches of 12-16 take the interleaved panels with 16 float lanes only");
         int rows = 30, cols = 256;
-        Tensor w = RandomBlocks.tensor("w", TensorType.Q4_0, rows, cols, 44);
+        Tensor w = RandomBlocks.tensor("w", type, rows, cols, 44);
         Random random = new Random(10);
         float[] x = new float[40 * cols];
         for (int i = 0; i < x.length; i++) x[i] = (float) (random.nextGaussian() * Math.exp(random.nextGaussian()));
@@ -181,14 +183,14 @@ class QuantizedMatMulTest {
         // ggml_vec_dot_q4_K_q8_K (q5_K): per block d_x (d sum_g sc_g sum q q8 - dmin sum_g m_g sum q8), q8 and
         // d_x as quantize_row_q8_K makes them (Q8K), the 6-bit scales decoded as get_scale_min_k4 does, Q5_K's
         // fifth bits as dequantize_row_q5_K reads them; in double from the stored bytes, for batches that
-        // KQuantShortTile takes (above 20).
+        // KQuantShortTile takes (above 20), and Q4_KInterleavedTile (Q4_K's 12-16).
         int rows = 30;
         boolean q5 = type == TensorType.Q5_K;
         int blockBytes = q5 ? 176 : 144;
         for (int cols : new int[] {256, 768}) {
             Tensor w = RandomBlocks.tensor("w", type, rows, cols, 47);
             java.lang.foreign.MemorySegment seg = w.data();
-            for (int batch : new int[] {21, 32, 33, 65}) {
+            for (int batch : new int[] {12, 13, 16, 21, 32, 33, 65}) {
                 Random random = new Random(cols + 1000L * batch);
                 float[] x = new float[batch * cols];
                 for (int i = 0; i < x.length; i++) x[i] = (float) (random.nextGaussian() * Math.exp(random.nextGaussian()));
