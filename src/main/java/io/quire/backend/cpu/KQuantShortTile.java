@@ -109,14 +109,7 @@ final class KQuantShortTile {
         for (int i = 0; i < nr; i++) {
             long off = first + i * rowBytes;
             for (int blk = 0; blk < cols / 256; blk++, off += blockBytes) {
-                float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
-                float dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
-                KQuants.unpackScales(off + 4, sm);
-                for (int g = 0; g < 8; g++) {
-                    float dl = d * sm[g];
-                    dw[i * groups + 8 * blk + g] = -dl;
-                    cw[i * groups + 8 * blk + g] = offset * dl - dmin * sm[8 + g];
-                }
+                groupFactors(off, offset, sm, dw, cw, i * groups + 8 * blk);
                 // 32 bytes per pair of groups: low nibbles the first group, high ones the second; widened
                 // 2L at a time into the kernels' own short width (with 16-byte halves this took a quarter
                 // of a batch of 32's time).
@@ -144,6 +137,21 @@ final class KQuantShortTile {
         java.util.Arrays.fill(w, nr * cols, tileRows * cols, (short) 0);
         java.util.Arrays.fill(dw, nr * groups, tileRows * groups, 0f);
         java.util.Arrays.fill(cw, nr * groups, tileRows * groups, 0f);
+    }
+
+    /**
+     * The 8 groups' factors of the Q4_K/Q5_K block at absolute address off into {@code dw[at..at+8)}
+     * ({@code -d sc_g}) and cw ({@code offset d sc_g - dmin m_g}); sm: scratch for the unpacked scales.
+     */
+    static void groupFactors(long off, int offset, int[] sm, float[] dw, float[] cw, int at) {
+        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
+        float dmin = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
+        KQuants.unpackScales(off + 4, sm);
+        for (int g = 0; g < 8; g++) {
+            float dl = d * sm[g];
+            dw[at + g] = -dl;
+            cw[at + g] = offset * dl - dmin * sm[8 + g];
+        }
     }
 
     // Per group, each (row, panel) sum in one short vector over its 32 columns, then to floats (two

@@ -99,11 +99,16 @@ final class Q4_0InterleavedTile {
         int blocks = cols / 32;
         for (int i = 0; i < nr; i += ROWS) {
             kernel4(w, i * cols / 2, dw, i * blocks, cols, x.qs(), x.d(), tile);
-            for (int r = 0; r < Math.min(ROWS, nr - i); r++) {
-                for (int j = 0; j < batch; j++) res[j * tileRows + i + r] = tile[r * MAX_BATCH + j];
-            }
+            gather(tile, Math.min(ROWS, nr - i), batch, res, tileRows, i);
         }
         for (int b = 0; b < batch; b++) System.arraycopy(res, b * tileRows, out, b * rows + r0, nr);
+    }
+
+    /** A kernel's sums (row r at {@code tile[r*MAX_BATCH]}) for n rows from i into res, vector by vector. */
+    static void gather(float[] tile, int n, int batch, float[] res, int tileRows, int i) {
+        for (int r = 0; r < n; r++) {
+            for (int j = 0; j < batch; j++) res[j * tileRows + i + r] = tile[r * MAX_BATCH + j];
+        }
     }
 
     /** Q4_0 rows into their values minus 8, two shorts to an int, and their scales; rows nr..tileRows-1 zero. */

@@ -68,9 +68,7 @@ final class Q4_KInterleavedTile {
         int groups = cols / 32;
         for (int i = 0; i < nr; i += ROWS) {
             kernel4(w, i * cols / 2, dw, cw, i * groups, cols, x.qs(), x.d(), x.sums(), tile);
-            for (int r = 0; r < Math.min(ROWS, nr - i); r++) {
-                for (int j = 0; j < batch; j++) res[j * tileRows + i + r] = tile[r * MAX_BATCH + j];
-            }
+            Q4_0InterleavedTile.gather(tile, Math.min(ROWS, nr - i), batch, res, tileRows, i);
         }
         for (int b = 0; b < batch; b++) System.arraycopy(res, b * tileRows, out, b * rows + r0, nr);
     }
@@ -85,14 +83,7 @@ final class Q4_KInterleavedTile {
         for (int i = 0; i < nr; i++) {
             long off = first + i * rowBytes;
             for (int blk = 0; blk < cols / 256; blk++, off += 144) {
-                float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
-                float dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
-                KQuants.unpackScales(off + 4, sm);
-                for (int g = 0; g < 8; g++) {
-                    float dl = d * sm[g];
-                    dw[i * groups + 8 * blk + g] = -dl;
-                    cw[i * groups + 8 * blk + g] = 8 * dl - dmin * sm[8 + g];
-                }
+                KQuantShortTile.groupFactors(off, 8, sm, dw, cw, i * groups + 8 * blk);
                 // 32 bytes per pair of groups: low nibbles the first group, high ones the second.
                 for (int h = 0; h < 4; h++) {
                     int at = (i * cols + 256 * blk + 64 * h) / 2;
