@@ -82,7 +82,7 @@ final class KQuantDot {
             FloatVector minTotal = FloatVector.zero(F8);
             for (int blk = 0; blk < cols / 256; blk++, off += 144) {
                 int yo = 256 * blk;
-                // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.unpackScales does.
+                // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.groupScales does.
                 IntVector w0 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
                 IntVector w1 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
                 IntVector w2 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);
@@ -138,7 +138,7 @@ final class KQuantDot {
             FloatVector minTotal = FloatVector.zero(F8);
             for (int blk = 0; blk < cols / 256; blk++, off += 176) {
                 int yo = 256 * blk;
-                // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.unpackScales does.
+                // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.groupScales does.
                 IntVector w0 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
                 IntVector w1 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
                 IntVector w2 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);

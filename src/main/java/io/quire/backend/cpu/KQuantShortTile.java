@@ -32,6 +32,7 @@ final class KQuantShortTile {
     private static final VectorSpecies<Byte> BW = Simd.BW;
     private static final int SL = Q4_0ShortTile.SL;
     private static final int ROWS = Q4_0ShortTile.ROWS;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
 
     private KQuantShortTile() {}
 
@@ -99,7 +100,6 @@ final class KQuantShortTile {
      */
     static void unpack(boolean fifthBit, long first, int nr, int tileRows, int cols, short[] w, float[] dw, float[] cw) {
         final MemorySegment seg = Simd.ALL;
-        final int[] sm = KQuants.SCALES.get();
         final int offset = fifthBit ? 16 : 8;
         final ShortVector top = ShortVector.broadcast(S, (short) offset);
         final int blockBytes = fifthBit ? 176 : 144;
@@ -109,7 +109,7 @@ final class KQuantShortTile {
         for (int i = 0; i < nr; i++) {
             long off = first + i * rowBytes;
             for (int blk = 0; blk < cols / 256; blk++, off += blockBytes) {
-                groupFactors(off, offset, sm, dw, cw, i * groups + 8 * blk);
+                groupFactors(off, offset, dw, cw, i * groups + 8 * blk);
                 // 32 bytes per pair of groups: low nibbles the first group, high ones the second; widened
                 // 2L at a time into the kernels' own short width (with 16-byte halves this took a quarter
                 // of a batch of 32's time).
@@ -141,17 +141,14 @@ final class KQuantShortTile {
 
     /**
      * The 8 groups' factors of the Q4_K/Q5_K block at absolute address off into {@code dw[at..at+8)}
-     * ({@code -d sc_g}) and cw ({@code offset d sc_g - dmin m_g}); sm: scratch for the unpacked scales.
+     * ({@code -d sc_g}) and cw ({@code offset d sc_g - dmin m_g}): {@link KQuants#groupScales} there, then
+     * the same float operations as one group at a time in their lanes (so the same bits).
      */
-    static void groupFactors(long off, int offset, int[] sm, float[] dw, float[] cw, int at) {
-        float d = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off));
-        float dmin = Float.float16ToFloat(Simd.ALL.get(Layouts.SHORT_LE, off + 2));
-        KQuants.unpackScales(off + 4, sm);
-        for (int g = 0; g < 8; g++) {
-            float dl = d * sm[g];
-            dw[at + g] = -dl;
-            cw[at + g] = offset * dl - dmin * sm[8 + g];
-        }
+    static void groupFactors(long off, int offset, float[] dw, float[] cw, int at) {
+        KQuants.groupScales(off, dw, at, cw, at);
+        FloatVector dl = FloatVector.fromArray(F8, dw, at);
+        dl.neg().intoArray(dw, at);
+        dl.mul(offset).sub(FloatVector.fromArray(F8, cw, at)).intoArray(cw, at);
     }
 
     // Per group, each (row, panel) sum in one short vector over its 32 columns, then to floats (two

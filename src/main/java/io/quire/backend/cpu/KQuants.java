@@ -12,6 +12,8 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Decoding of the 256-value "super-block" types Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS, value for
@@ -59,13 +61,13 @@ final class KQuants {
     /** Decodes {@code cols} values (whole blocks) stored at absolute address {@code off}. */
     static void dequantizeRow(TensorType type, long off, int cols, float[] out, int outOff) {
         int bytes = type.blockBytes();
-        int[] sm = SCALES.get();
+        float[] sf = GROUP_SCALES.get();
         for (int c = 0; c < cols; c += QK_K, off += bytes) {
             switch (type) {
                 case Q2_K -> LowBitKQuants.q2k(off, out, outOff + c);
                 case Q3_K -> LowBitKQuants.q3k(off, out, outOff + c);
-                case Q4_K -> q4kVector(off, out, outOff + c, false, sm);
-                case Q5_K -> q4kVector(off, out, outOff + c, true, sm);
+                case Q4_K -> q4kVector(off, out, outOff + c, false, sf);
+                case Q5_K -> q4kVector(off, out, outOff + c, true, sf);
                 case Q6_K -> q6kVector(off, out, outOff + c);
                 case IQ4_XS -> LowBitKQuants.iq4xs(off, out, outOff + c);
                 default -> throw Quant.unsupported(type);
@@ -80,48 +82,53 @@ final class KQuants {
     /** This thread's array of 16 scales (Q3_K's, Q4_K/Q5_K's scales and mins): kernels unpack them per block of every row. */
     static final ThreadLocal<int[]> SCALES = ThreadLocal.withInitial(() -> new int[16]);
 
+    /** This thread's 16 floats of a Q4_K/Q5_K block's {@link #groupScales} (one array per row made GBs of garbage). */
+    static final ThreadLocal<float[]> GROUP_SCALES = ThreadLocal.withInitial(() -> new float[16]);
+
+    // A Q4_K/Q5_K block's 8 scales or mins in 8 int lanes (a 256-bit vector on any AVX machine): lane k takes
+    // byte k % 4 of its word, lanes 4..7 add their high bits from the third word, as ggml's whole-word masks do.
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    private static final IntVector BYTE_SHIFTS = IntVector.fromArray(I8, new int[] {0, 8, 16, 24, 0, 8, 16, 24}, 0);
+    private static final VectorMask<Integer> LANES_4_TO_7 = VectorMask.fromLong(I8, 0xf0L);
+
     /**
-     * Q4_K/Q5_K's 8 scales and 8 mins (6 bits each, packed in 12 bytes) into sm[0..7] and sm[8..15],
-     * with whole-word masks as ggml's kernels do: unpacking byte by byte cost half the kernel's time.
-     * sm is the caller's scratch (a thread's {@link #SCALES}): one array allocated per row made 3 GB of
-     * garbage in a 32-stream Q4_K_M run. (The batch-1 dot kernels unpack the same way in vector lanes.)
+     * The Q4_K/Q5_K block at absolute address off: its 8 groups' {@code d sc_g} into {@code dl[dlAt..+8)} and
+     * {@code dmin m_g} into {@code ml[mlAt..+8)}, the 6-bit scales and mins unpacked in vector lanes (in scalar
+     * code, 16 ints unpacked and 16 products took half of a block's dequantization and three quarters of
+     * a short tile's unpacking: perf of bench kernels --types Q4_K --batches 8,16). The same float
+     * products as one group at a time, so the same bits.
      */
-    static void unpackScales(long at, int[] sm) {
+    static void groupScales(long off, float[] dl, int dlAt, float[] ml, int mlAt) {
         final MemorySegment seg = Simd.ALL;
-        int u0 = seg.get(Layouts.INT_LE, at), u1 = seg.get(Layouts.INT_LE, at + 4), u2 = seg.get(Layouts.INT_LE, at + 8);
-        int scales = u0 & 0x3f3f3f3f;
-        int scalesHi = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
-        int mins = u1 & 0x3f3f3f3f;
-        int minsHi = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
-        for (int k = 0; k < 4; k++) {
-            sm[k] = (scales >>> 8 * k) & 0xff;
-            sm[4 + k] = (scalesHi >>> 8 * k) & 0xff;
-            sm[8 + k] = (mins >>> 8 * k) & 0xff;
-            sm[12 + k] = (minsHi >>> 8 * k) & 0xff;
-        }
+        float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
+        float dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
+        IntVector w0 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
+        IntVector w1 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
+        IntVector w2 = IntVector.broadcast(I8, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);
+        IntVector sc = w0.and(0x3f).blend(w2.and(0x0f).or(w0.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7);
+        IntVector m = w1.and(0x3f).blend(w2.lanewise(LSHR, 4).and(0x0f).or(w1.lanewise(LSHR, 6).and(3).lanewise(LSHL, 4)), LANES_4_TO_7);
+        ((FloatVector) sc.convert(I2F, 0)).mul(d).intoArray(dl, dlAt);
+        ((FloatVector) m.convert(I2F, 0)).mul(dmin).intoArray(ml, mlAt);
     }
 
     /**
-     * Q4_K/Q5_K in lanes: per 32-value group {@code dl * q - ml}, the same two float operations. The
-     * scales and mins are unpacked into sm once per block with whole-word masks: unpacked byte by byte
-     * for each group, they cost more than the group's vector work (bench kernels, batch 16).
+     * Q4_K/Q5_K in lanes: per 32-value group {@code dl * q - ml}, the same two float operations; sf: 16
+     * floats of scratch for the block's {@link #groupScales}.
      */
-    private static void q4kVector(long off, float[] y, int at, boolean fifthBit, int[] sm) {
+    private static void q4kVector(long off, float[] y, int at, boolean fifthBit, float[] sf) {
         final MemorySegment seg = Simd.ALL;
         final var I = Simd.I;
         final var B = Simd.B;
         final int L = Simd.L;
-        float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
-        float dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
         long qs = off + (fifthBit ? 48 : 16);
-        unpackScales(off + 4, sm);
+        groupScales(off, sf, 0, sf, 8);
         // The four group pairs written out, not a loop: C2 set a 4-trip loop up for range-check
         // elimination once per block, about twice the instructions of the vector work itself.
         float dl0, ml0, dl1, ml1;
-        dl0 = d * sm[0];
-        ml0 = dmin * sm[8];
-        dl1 = d * sm[1];
-        ml1 = dmin * sm[9];
+        dl0 = sf[0];
+        ml0 = sf[8];
+        dl1 = sf[1];
+        ml1 = sf[9];
         for (int i = 0; i < 32; i += L) {
             IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + i, LE)
                     .convertShape(ZERO_EXTEND_B2I, I, 0);
@@ -135,10 +142,10 @@ final class KQuants {
             ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + i);
             ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 32 + i);
         }
-        dl0 = d * sm[2];
-        ml0 = dmin * sm[10];
-        dl1 = d * sm[3];
-        ml1 = dmin * sm[11];
+        dl0 = sf[2];
+        ml0 = sf[10];
+        dl1 = sf[3];
+        ml1 = sf[11];
         for (int i = 0; i < 32; i += L) {
             IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 32 + i, LE)
                     .convertShape(ZERO_EXTEND_B2I, I, 0);
@@ -152,10 +159,10 @@ final class KQuants {
             ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + 64 + i);
             ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 96 + i);
         }
-        dl0 = d * sm[4];
-        ml0 = dmin * sm[12];
-        dl1 = d * sm[5];
-        ml1 = dmin * sm[13];
+        dl0 = sf[4];
+        ml0 = sf[12];
+        dl1 = sf[5];
+        ml1 = sf[13];
         for (int i = 0; i < 32; i += L) {
             IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 64 + i, LE)
                     .convertShape(ZERO_EXTEND_B2I, I, 0);
@@ -169,10 +176,10 @@ final class KQuants {
             ((FloatVector) lo.convert(I2F, 0)).mul(dl0).sub(ml0).intoArray(y, at + 128 + i);
             ((FloatVector) hi.convert(I2F, 0)).mul(dl1).sub(ml1).intoArray(y, at + 160 + i);
         }
-        dl0 = d * sm[6];
-        ml0 = dmin * sm[14];
-        dl1 = d * sm[7];
-        ml1 = dmin * sm[15];
+        dl0 = sf[6];
+        ml0 = sf[14];
+        dl1 = sf[7];
+        ml1 = sf[15];
         for (int i = 0; i < 32; i += L) {
             IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, qs + 96 + i, LE)
                     .convertShape(ZERO_EXTEND_B2I, I, 0);

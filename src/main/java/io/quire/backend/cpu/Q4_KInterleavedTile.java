@@ -76,14 +76,13 @@ final class Q4_KInterleavedTile {
     /** {@link KQuantShortTile#unpack} for Q4_K, two values to an int; rows nr..tileRows-1 zero. */
     static void unpack(long first, int nr, int tileRows, int cols, int[] w, float[] dw, float[] cw) {
         final MemorySegment seg = Simd.ALL;
-        final int[] sm = KQuants.SCALES.get();
         final ShortVector top = ShortVector.broadcast(S, (short) 8);
         int groups = cols / 32;
         long rowBytes = 144L * (cols / 256);
         for (int i = 0; i < nr; i++) {
             long off = first + i * rowBytes;
             for (int blk = 0; blk < cols / 256; blk++, off += 144) {
-                KQuantShortTile.groupFactors(off, 8, sm, dw, cw, i * groups + 8 * blk);
+                KQuantShortTile.groupFactors(off, 8, dw, cw, i * groups + 8 * blk);
                 // 32 bytes per pair of groups: low nibbles the first group, high ones the second.
                 for (int h = 0; h < 4; h++) {
                     int at = (i * cols + 256 * blk + 64 * h) / 2;

@@ -77,7 +77,7 @@ final class SlicedKQuantDot {
             FloatVector minTotal = FloatVector.zero(F);
             for (int blk = 0; blk < cols / 256; blk++, off += 144) {
                 int yo = 256 * blk;
-                // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.unpackScales does.
+                // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.groupScales does.
                 IntVector w0 = IntVector.broadcast(I, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
                 IntVector w1 = IntVector.broadcast(I, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
                 IntVector w2 = IntVector.broadcast(I, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);
@@ -124,7 +124,7 @@ final class SlicedKQuantDot {
             FloatVector minTotal = FloatVector.zero(F);
             for (int blk = 0; blk < cols / 256; blk++, off += 176) {
                 int yo = 256 * blk;
-                // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.unpackScales does.
+                // The 8 scales into sm[0..7] and the 8 mins in lanes, unpacked as KQuants.groupScales does.
                 IntVector w0 = IntVector.broadcast(I, seg.get(Layouts.INT_LE, off + 4)).lanewise(LSHR, BYTE_SHIFTS);
                 IntVector w1 = IntVector.broadcast(I, seg.get(Layouts.INT_LE, off + 8)).lanewise(LSHR, BYTE_SHIFTS);
                 IntVector w2 = IntVector.broadcast(I, seg.get(Layouts.INT_LE, off + 12)).lanewise(LSHR, BYTE_SHIFTS);
