@@ -27,7 +27,7 @@ import jdk.incubator.vector.ShortVector;
  * tile of rows ({@link #tileRows}) into a per-thread float scratch once and multiply it into every
  * vector of the batch: up to {@link #TILE_DOT_BATCH} vectors as dot products ({@link TileDots}), above
  * as outer products of panels packed once per call ({@link BatchTile}), which keep the FMA units busy;
- * Q4_0, Q4_K and Q5_K above that limit in 16-bit integer lanes instead ({@link ShortTiles}), and Q4_0's
+ * Q4_0, Q4_K, Q5_K and Q6_K above that limit in 16-bit integer lanes instead ({@link ShortTiles}), and Q4_0's
  * and Q4_K's batches of 12-16 too ({@link Q4_0InterleavedTile}, {@link Q4_KInterleavedTile}).
  * F32 tiles (batches above F32's limit) are read in place from the mapped file for a batch of one
  * panel (at most L vectors): there the copy was a third of the time; with two panels the in-place
@@ -94,7 +94,7 @@ public final class MatMul {
         Q8_0Activation[] xq0s = null;  // row by row, Q4_0/IQ4_NL in 16-bit lanes: each vector's Q8_0 integers
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         float[] xQ8_0Ordered = null;
-        // Batched Q4_0, and Q4_K/Q5_K: x's Q8_0 or Q8_K integers in panels, once for all weights of each kind.
+        // Batched Q4_0, and Q4_K/Q5_K/Q6_K: x's Q8_0 or Q8_K integers in panels, once for all weights of each kind.
         ShortTiles.Panels q40Panels = null, q4kPanels = null;
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];

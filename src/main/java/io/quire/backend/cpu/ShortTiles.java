@@ -4,21 +4,22 @@ import io.quire.backend.TensorType;
 
 /**
  * MatMul's batched products in 16-bit integer lanes, for the types whose block sums fit a short
- * ({@link Q4_0ShortTile}; Q4_K and Q5_K, {@link KQuantShortTile}; for Q4_0's and Q4_K's batches of 12-16
- * {@link Q4_0InterleavedTile} and {@link Q4_KInterleavedTile}): the batch packed once per call and per activation format (Q8_0, Q8_K), then
- * each unit of rows unpacked once into this thread's tile and multiplied into every panel.
+ * ({@link Q4_0ShortTile}; Q4_K and Q5_K, {@link KQuantShortTile}; Q6_K, {@link Q6_KShortTile}; for Q4_0's and
+ * Q4_K's batches of 12-16 {@link Q4_0InterleavedTile} and {@link Q4_KInterleavedTile}): the batch packed once
+ * per call and per activation format (Q8_0, Q8_K), then each unit of rows unpacked once into this thread's
+ * tile and multiplied into every panel.
  */
 final class ShortTiles {
     /** Vectors of a batch that meet a tile's rows at a time, as MatMul's float tiles: they stay in L2. */
     private static final int CHUNK_PANELS = Math.max(1, 64 / Q4_0ShortTile.SL);
 
-    /** The batch in panels (integers, scales, Q4_K's group sums), per thread, reused from call to call. */
+    /** The batch in panels (integers, scales, the K-quants' group sums), per thread, reused from call to call. */
     private static final ThreadLocal<short[]> PANELS_Q4_0 = ThreadLocal.withInitial(() -> new short[0]);
     private static final ThreadLocal<float[]> SCALES_Q4_0 = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<short[]> PANELS_Q4_K = ThreadLocal.withInitial(() -> new short[0]);
     private static final ThreadLocal<float[]> SCALES_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> SUMS_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
-    /** A tile of rows unpacked: values, per-block scales, Q4_K's per-group offsets. */
+    /** A tile of rows unpacked: values, per-block (K-quants: per-group) scales, Q4_K's and Q5_K's per-group offsets. */
     private static final ThreadLocal<short[]> TILE = ThreadLocal.withInitial(() -> new short[0]);
     private static final ThreadLocal<float[]> TILE_SCALES = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> TILE_OFFSETS = ThreadLocal.withInitial(() -> new float[0]);
@@ -30,7 +31,7 @@ final class ShortTiles {
 
     /**
      * A batch quantized and packed in panels of {@link Q4_0ShortTile#SL} vectors: integers
-     * {@code qs[(p*cols + c)*SL + j]}, scales {@code d[(p*blocks + k)*SL + j]} per 32 columns; for Q4_K also
+     * {@code qs[(p*cols + c)*SL + j]}, scales {@code d[(p*blocks + k)*SL + j]} per 32 columns; for the K-quants also
      * each group's sum of integers times its scale, laid out as d (else null); interleaved: packed as
      * {@link Q4_0InterleavedTile#pack} lays a panel of column pairs out instead.
      */
@@ -50,9 +51,14 @@ final class ShortTiles {
         return ENABLED && INTERLEAVED && Q4_0InterleavedTile.takes(batch);
     }
 
-    /** Whether this type's batches can take these kernels ({@code -Dquire.short-tiles=false}: never). */
+    /**
+     * Whether this type's batches can take these kernels ({@code -Dquire.short-tiles=false}: never). Q6_K's
+     * only with 16-lane vectors: limited to 8 lanes (-Dquire.vector-bits=256 on the AVX-512 machine) its
+     * tile ran 1.1-1.4x slower than the float tiles at every batch from 4 to 32 (bench kernels).
+     */
     static boolean applies(TensorType type) {
-        return (type == TensorType.Q4_0 || type == TensorType.Q4_K || type == TensorType.Q5_K) && ENABLED;
+        return (type == TensorType.Q4_0 || type == TensorType.Q4_K || type == TensorType.Q5_K
+                || type == TensorType.Q6_K && Simd.L >= 16) && ENABLED;
     }
 
     /** x ({@code batch} vectors of cols) packed for a weight of this type: this thread's arrays, until its next call. */
@@ -90,8 +96,10 @@ final class ShortTiles {
             Panels x, int batch, float[] out, float[] tile, float[] res) {
         long rowBytes = type.bytesFor(cols);
         short[] w = Scratch.shorts(TILE, tileRows * cols);
-        float[] dw = Scratch.floats(TILE_SCALES, tileRows * cols / 32);
-        float[] cw = type != TensorType.Q4_0 ? Scratch.floats(TILE_OFFSETS, tileRows * cols / 32) : null;
+        boolean q6k = type == TensorType.Q6_K;
+        float[] dw = Scratch.floats(TILE_SCALES, q6k ? Q6_KShortTile.scalesLength(tileRows, cols) : tileRows * cols / 32);
+        float[] cw = type == TensorType.Q4_K || type == TensorType.Q5_K
+                ? Scratch.floats(TILE_OFFSETS, tileRows * cols / 32) : null;
         for (int u = from; u < to; u++) {
             int r0 = u * tileRows;
             int nr = Math.min(rows, r0 + tileRows) - r0;
@@ -101,6 +109,9 @@ final class ShortTiles {
             } else if (x.interleaved()) {
                 Q4_0InterleavedTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, out, rows, r0,
                         Scratch.ints(TILE_PAIRS, tileRows * cols / 2), dw, tile, res);
+            } else if (q6k) {
+                Q6_KShortTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, CHUNK_PANELS, out, rows, r0,
+                        w, dw, tile, res);
             } else if (cw != null) {
                 KQuantShortTile.multiply(type == TensorType.Q5_K, base + r0 * rowBytes, nr, tileRows, cols, x, batch,
                         CHUNK_PANELS, out, rows, r0, w, dw, cw, tile, res);

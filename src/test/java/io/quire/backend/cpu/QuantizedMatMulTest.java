@@ -304,6 +304,50 @@ class QuantizedMatMulTest {
     }
 
     @org.junit.jupiter.api.Test
+    void q6kBatchesAreExactOnTheQ8KGridEvenWhereSixteenProductsWouldOverflowAShort() {
+        // Q6_KShortTile sums eight products of (q - 32) and q8 per short: here rows whose values are all -32
+        // (q = 0) or all 31 (q = 63) meet vectors of all -127 or all 127, where sixteen would reach 65,024.
+        // Integer activations with a block max of 127 quantize without loss, so every batch size, through
+        // whichever kernel takes it, must match the dequantized product to float rounding.
+        int rows = 12, cols = 512;
+        Tensor w = RandomBlocks.tensor("w", TensorType.Q6_K, rows, cols, 17);
+        java.lang.foreign.MemorySegment seg = w.data();
+        for (int r = 0; r < 4; r++) {
+            for (int blk = 0; blk < cols / 256; blk++) {
+                long off = 210L * (r * cols / 256 + blk);
+                byte bits = r % 2 == 0 ? 0 : (byte) 0xff;
+                for (int i = 0; i < 192; i++) seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + i, bits);
+                for (int g = 0; g < 16; g++) {
+                    seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 192 + g, (byte) (r < 2 ? 127 : -128));
+                }
+            }
+        }
+        float[] dense = Quant.dequantize(w);
+        Random random = new Random(13);
+        for (int batch : new int[] {1, 5, 16, 21, 32, 40}) {
+            float[] x = new float[batch * cols];
+            for (int b = 0; b < batch; b++) {
+                for (int c = 0; c < cols; c++) {
+                    x[b * cols + c] = b == 0 ? -127 : b == 1 ? 127 : c % 256 == 0 ? 127 : random.nextInt(255) - 127;
+                }
+            }
+            float[] out = new float[batch * rows];
+            MatMul.matmul(w, x, batch, out);
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < rows; r++) {
+                    double exact = 0, mag = 0;
+                    for (int c = 0; c < cols; c++) {
+                        exact += (double) dense[r * cols + c] * x[b * cols + c];
+                        mag += Math.abs((double) dense[r * cols + c] * x[b * cols + c]);
+                    }
+                    assertThat(Math.abs(out[b * rows + r] - exact)).as("batch %d vector %d row %d", batch, b, r)
+                            .isLessThanOrEqualTo(1e-5 * mag);
+                }
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void q8_0RoundingStaysWithinHalfAStepOfTheFp16Scale() {
         Random random = new Random(21);
         float[] x = new float[3 * 256];
