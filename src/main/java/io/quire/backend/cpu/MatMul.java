@@ -27,8 +27,9 @@ import jdk.incubator.vector.ShortVector;
  * tile of rows ({@link #tileRows}) into a per-thread float scratch once and multiply it into every
  * vector of the batch: up to {@link #TILE_DOT_BATCH} vectors as dot products ({@link TileDots}), above
  * as outer products of panels packed once per call ({@link BatchTile}), which keep the FMA units busy;
- * Q4_0, Q4_K, Q5_K and Q6_K above that limit in 16-bit integer lanes instead ({@link ShortTiles}), and Q4_0's
- * and Q4_K's batches of 12-16 too ({@link Q4_0InterleavedTile}, {@link Q4_KInterleavedTile}).
+ * Q4_0, Q4_K, Q5_K and Q6_K above that limit in 16-bit integer lanes instead ({@link ShortTiles}), and Q4_0's,
+ * Q4_K's and Q6_K's batches of 12-16 too ({@link Q4_0InterleavedTile}, {@link Q4_KInterleavedTile},
+ * {@link Q6_KInterleavedTile}).
  * F32 tiles (batches above F32's limit) are read in place from the mapped file for a batch of one
  * panel (at most L vectors): there the copy was a third of the time; with two panels the in-place
  * kernel ran out of registers.
@@ -247,7 +248,8 @@ public final class MatMul {
     private static boolean shortTiles(TensorType type, int batch) {
         if (!ShortTiles.applies(type) || batch <= smallBatch(type)) return false;
         return batch > TILE_DOT_BATCH
-                || (type == TensorType.Q4_0 || type == TensorType.Q4_K) && ShortTiles.interleaved(batch);
+                || (type == TensorType.Q4_0 || type == TensorType.Q4_K || type == TensorType.Q6_K)
+                        && ShortTiles.interleaved(batch);
     }
 
     /**

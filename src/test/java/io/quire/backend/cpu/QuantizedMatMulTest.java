@@ -121,10 +121,10 @@ class QuantizedMatMulTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"Q4_0", "Q4_K"})
+    @EnumSource(names = {"Q4_0", "Q4_K", "Q6_K"})
     void aVectorGetsTheSameBitsInABatchOfTwelveToSixteenAsInALargeOne(TensorType type) {
-        // Q4_0InterleavedTile and Q4_0ShortTile (Q4_KInterleavedTile and KQuantShortTile) take the same float
-        // operations on the same exact block (group) sums.
+        // Q4_0InterleavedTile and Q4_0ShortTile (Q4_KInterleavedTile and KQuantShortTile, Q6_KInterleavedTile and
+        // Q6_KShortTile) take the same float operations on the same exact block (group) sums.
         org.junit.jupiter.api.Assumptions.assumeTrue(Q4_0InterleavedTile.takes(12),
                 "batches of 12-16 take the interleaved panels with 16 float lanes only");
         int rows = 30, cols = 256;
@@ -324,7 +324,7 @@ class QuantizedMatMulTest {
         }
         float[] dense = Quant.dequantize(w);
         Random random = new Random(13);
-        for (int batch : new int[] {1, 5, 16, 21, 32, 40}) {
+        for (int batch : new int[] {1, 5, 12, 16, 21, 32, 40}) {
             float[] x = new float[batch * cols];
             for (int b = 0; b < batch; b++) {
                 for (int c = 0; c < cols; c++) {
