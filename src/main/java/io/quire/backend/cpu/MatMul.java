@@ -27,9 +27,8 @@ import jdk.incubator.vector.ShortVector;
  * tile of rows ({@link #tileRows}) into a per-thread float scratch once and multiply it into every
  * vector of the batch: up to {@link #TILE_DOT_BATCH} vectors as dot products ({@link TileDots}), above
  * as outer products of panels packed once per call ({@link BatchTile}), which keep the FMA units busy;
- * Q4_0, Q4_K, Q5_K and Q6_K above that limit in 16-bit integer lanes instead ({@link ShortTiles}), and Q4_0's,
- * Q4_K's and Q6_K's batches of 12-16 too ({@link Q4_0InterleavedTile}, {@link Q4_KInterleavedTile},
- * {@link Q6_KInterleavedTile}).
+ * Q4_0, Q4_K, Q5_K and Q6_K above that limit in 16-bit integer lanes instead ({@link ShortTiles}), and their
+ * batches of 12-16 too ({@link Q4_0InterleavedTile}, {@link Q4_KInterleavedTile}, {@link Q6_KInterleavedTile}).
  * F32 tiles (batches above F32's limit) are read in place from the mapped file for a batch of one
  * panel (at most L vectors): there the copy was a third of the time; with two panels the in-place
  * kernel ran out of registers.
@@ -241,15 +240,13 @@ public final class MatMul {
      * 536-542 against 1,166-1,200, 20 1,112-1,128 against 1,211-1,247; outer products against short
      * tiles: 24 1,497 against 1,224-1,259, 32 1,958 against 1,186-1,226). Panels of 8 and L vectors for
      * small batches, tried, cost 700 and 800 us whatever the batch: a kernel is bound by its operations
-     * per column, not by its lanes. Q4_0's and Q4_K's batches of 12-16 fill a panel of pairs of columns
-     * instead ({@link Q4_0InterleavedTile}: 780-810 us whatever the batch, where the tile dots cost
-     * 990-1,060 at 16; {@link Q4_KInterleavedTile}: 890-920 against 1,070-1,180).
+     * per column, not by its lanes. Batches of 12-16 fill a panel of pairs of columns instead
+     * ({@link Q4_0InterleavedTile}: 780-810 us whatever the batch, where the tile dots cost 990-1,060 at 16;
+     * {@link Q4_KInterleavedTile}: 890-920 against 1,070-1,180; Q6_K's and Q5_K's: docs/performance.md).
      */
     private static boolean shortTiles(TensorType type, int batch) {
         if (!ShortTiles.applies(type) || batch <= smallBatch(type)) return false;
-        return batch > TILE_DOT_BATCH
-                || (type == TensorType.Q4_0 || type == TensorType.Q4_K || type == TensorType.Q6_K)
-                        && ShortTiles.interleaved(batch);
+        return batch > TILE_DOT_BATCH || ShortTiles.interleaved(batch);
     }
 
     /**

@@ -5,7 +5,7 @@ import io.quire.backend.TensorType;
 /**
  * MatMul's batched products in 16-bit integer lanes, for the types whose block sums fit a short
  * ({@link Q4_0ShortTile}; Q4_K and Q5_K, {@link KQuantShortTile}; Q6_K, {@link Q6_KShortTile}; for Q4_0's and
- * Q4_K's and Q6_K's batches of 12-16 {@link Q4_0InterleavedTile}, {@link Q4_KInterleavedTile} and
+ * the K-quants' batches of 12-16 {@link Q4_0InterleavedTile}, {@link Q4_KInterleavedTile} and
  * {@link Q6_KInterleavedTile}): the batch packed once
  * per call and per activation format (Q8_0, Q8_K), then each unit of rows unpacked once into this thread's
  * tile and multiplied into every panel.
@@ -38,15 +38,15 @@ final class ShortTiles {
      */
     record Panels(short[] qs, float[] d, float[] sums, boolean interleaved) {}
 
-    /** {@code -Dquire.interleaved-tiles=false}: Q4_0's, Q4_K's and Q6_K's batches of 12-16 take the tile dots, for benchmarks. */
+    /** {@code -Dquire.interleaved-tiles=false}: batches of 12-16 take the tile dots, for benchmarks. */
     private static final boolean INTERLEAVED = Boolean.parseBoolean(System.getProperty("quire.interleaved-tiles",
             "true"));
 
     private ShortTiles() {}
 
     /**
-     * Whether a Q4_0, Q4_K or Q6_K batch of this size takes {@link Q4_0InterleavedTile}, {@link Q4_KInterleavedTile}
-     * or {@link Q6_KInterleavedTile}
+     * Whether a batch of this size of a type these kernels apply to takes {@link Q4_0InterleavedTile},
+     * {@link Q4_KInterleavedTile} or {@link Q6_KInterleavedTile}
      * (below the tile dots' limit).
      */
     static boolean interleaved(int batch) {
@@ -75,7 +75,7 @@ final class ShortTiles {
             else Q4_0ShortTile.pack(x, batch, cols, qs, d);
             return new Panels(qs, d, null, pairs);
         }
-        if ((type == TensorType.Q4_K || type == TensorType.Q6_K) && interleaved(batch)) {
+        if (type != TensorType.Q4_0 && interleaved(batch)) {
             qs = Scratch.shorts(PANELS_Q4_K, Q4_0InterleavedTile.packedLength(cols));
             int n = cols / 32 * Q4_0InterleavedTile.MAX_BATCH;
             float[] d = Scratch.floats(SCALES_Q4_K, n), sums = Scratch.floats(SUMS_Q4_K, n);
@@ -109,7 +109,7 @@ final class ShortTiles {
                 Q6_KInterleavedTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, out, rows, r0,
                         Scratch.ints(TILE_PAIRS, tileRows * cols / 2), dw, tile, res);
             } else if (x.interleaved() && cw != null) {
-                Q4_KInterleavedTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, out, rows, r0,
+                Q4_KInterleavedTile.multiply(type == TensorType.Q5_K, base + r0 * rowBytes, nr, tileRows, cols, x, batch, out, rows, r0,
                         Scratch.ints(TILE_PAIRS, tileRows * cols / 2), dw, cw, tile, res);
             } else if (x.interleaved()) {
                 Q4_0InterleavedTile.multiply(base + r0 * rowBytes, nr, tileRows, cols, x, batch, out, rows, r0,

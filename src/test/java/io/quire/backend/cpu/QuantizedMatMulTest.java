@@ -121,7 +121,7 @@ class QuantizedMatMulTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"Q4_0", "Q4_K", "Q6_K"})
+    @EnumSource(names = {"Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void aVectorGetsTheSameBitsInABatchOfTwelveToSixteenAsInALargeOne(TensorType type) {
         // Q4_0InterleavedTile and Q4_0ShortTile (Q4_KInterleavedTile and KQuantShortTile, Q6_KInterleavedTile and
         // Q6_KShortTile) take the same float operations on the same exact block (group) sums.
@@ -183,7 +183,7 @@ class QuantizedMatMulTest {
         // ggml_vec_dot_q4_K_q8_K (q5_K): per block d_x (d sum_g sc_g sum q q8 - dmin sum_g m_g sum q8), q8 and
         // d_x as quantize_row_q8_K makes them (Q8K), the 6-bit scales decoded as get_scale_min_k4 does, Q5_K's
         // fifth bits as dequantize_row_q5_K reads them; in double from the stored bytes, for batches that
-        // KQuantShortTile takes (above 20), and Q4_KInterleavedTile (Q4_K's 12-16).
+        // KQuantShortTile takes (above 20), and Q4_KInterleavedTile (12-16).
         int rows = 30;
         boolean q5 = type == TensorType.Q5_K;
         int blockBytes = q5 ? 176 : 144;
