@@ -117,14 +117,15 @@ final class Q4_0InterleavedTile {
         int blocks = cols / 32;
         long rowBytes = 18L * blocks;
         for (int i = 0; i < nr; i++) {
-            long off = first + i * rowBytes;
-            for (int k = 0; k < blocks; k++, off += 18) {
-                dw[i * blocks + k] = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
+            long row = first + i * rowBytes;
+            int wAt = i * (cols / 2), dAt = i * blocks;
+            for (int k = 0; k < blocks; k++) {
+                long off = row + 18L * k;
+                dw[dAt + k] = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
                 ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B16, seg, off + 2, LE)
                         .convertShape(ZERO_EXTEND_B2S, S16, 0);
-                int at = (i * cols + 32 * k) / 2;
-                q.and((short) 15).sub((short) 8).reinterpretAsInts().intoArray(w, at);
-                q.lanewise(LSHR, 4).sub((short) 8).reinterpretAsInts().intoArray(w, at + 8);
+                q.and((short) 15).sub((short) 8).reinterpretAsInts().intoArray(w, wAt + 16 * k);
+                q.lanewise(LSHR, 4).sub((short) 8).reinterpretAsInts().intoArray(w, wAt + 16 * k + 8);
             }
         }
         java.util.Arrays.fill(w, nr * cols / 2, tileRows * cols / 2, 0);
