@@ -1,7 +1,6 @@
 package io.quire.backend.cpu;
 
 import static jdk.incubator.vector.VectorOperators.ASHR;
-import static jdk.incubator.vector.VectorOperators.B2F;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
@@ -30,7 +29,6 @@ final class Q6_KInterleavedTile {
     private static final VectorSpecies<Integer> I = Simd.I;
     private static final VectorSpecies<Float> F = Simd.F;
     private static final VectorSpecies<Byte> BW = Simd.BW;
-    private static final VectorSpecies<Byte> B = Simd.B;
     private static final int SL = Q4_0InterleavedTile.SL;
     private static final int MAX_BATCH = Q4_0InterleavedTile.MAX_BATCH;
     private static final int ROWS = Q4_0InterleavedTile.ROWS;
@@ -63,18 +61,13 @@ final class Q6_KInterleavedTile {
     /** {@link Q6_KShortTile#unpack}, two values to an int; rows nr..tileRows-1 zero. */
     static void unpack(long first, int nr, int tileRows, int cols, int[] w, float[] dw) {
         final MemorySegment seg = Simd.ALL;
-        final int L = F.length();
         final ShortVector bias = ShortVector.broadcast(S, (short) 32);
         int groups = cols / 16;
         long rowBytes = (long) BLOCK_BYTES * (cols / 256);
         for (int i = 0; i < nr; i++) {
             long off = first + i * rowBytes;
             for (int blk = 0; blk < cols / 256; blk++, off += BLOCK_BYTES) {
-                float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 208));
-                for (int g = 0; g < 16; g += L) {
-                    ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 192 + g, LE).convertShape(B2F, F, 0)).mul(d)
-                            .intoArray(dw, i * groups + 16 * blk + g);
-                }
+                Q6_KShortTile.groupScales(off, dw, i * groups + 16 * blk);
                 for (int n = 0; n < 2; n++) {
                     long ql = off + 64 * n, qh = off + 128 + 32 * n;
                     int at = (i * cols + 256 * blk + 128 * n) / 2;

@@ -70,18 +70,13 @@ final class Q6_KShortTile {
     /** Q6_K rows into {@code q - 32} as shorts and their groups' {@code d sc_g}, as dequantize_row_q6_K lays them out; rows nr..tileRows-1 zero. */
     static void unpack(long first, int nr, int tileRows, int cols, short[] w, float[] dw) {
         final MemorySegment seg = Simd.ALL;
-        final int L = F.length();
         final ShortVector bias = ShortVector.broadcast(S, (short) 32);
         int groups = cols / 16;
         long rowBytes = (long) BLOCK_BYTES * (cols / 256);
         for (int i = 0; i < nr; i++) {
             long off = first + i * rowBytes;
             for (int blk = 0; blk < cols / 256; blk++, off += BLOCK_BYTES) {
-                float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 208));
-                for (int g = 0; g < 16; g += L) {
-                    ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 192 + g, LE).convertShape(B2F, F, 0)).mul(d)
-                            .intoArray(dw, i * groups + 16 * blk + g);
-                }
+                groupScales(off, dw, i * groups + 16 * blk);
                 // Each half of the block: 64 bytes of low nibbles and 32 of high bit pairs make 128 values,
                 // in four runs of 32 (value 32k + l: nibble of byte l or 32 + l, bits 2k..2k+1 of byte l).
                 for (int n = 0; n < 2; n++) {
@@ -104,6 +99,16 @@ final class Q6_KShortTile {
         }
         java.util.Arrays.fill(w, nr * cols, tileRows * cols, (short) 0);
         java.util.Arrays.fill(dw, nr * groups, tileRows * groups, 0f);
+    }
+
+    /** The 16 groups' {@code d sc_g} of the Q6_K block at absolute address off into {@code dw[at..at+16)}. */
+    static void groupScales(long off, float[] dw, int at) {
+        final MemorySegment seg = Simd.ALL;
+        float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 208));
+        for (int g = 0; g < 16; g += F.length()) {
+            ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + 192 + g, LE).convertShape(B2F, F, 0)).mul(d)
+                    .intoArray(dw, at + g);
+        }
     }
 
     // Per 16-value group, each (row, panel) sum in two short vectors of 8 columns each, then to floats
