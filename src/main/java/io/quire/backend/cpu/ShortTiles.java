@@ -4,11 +4,10 @@ import io.quire.backend.TensorType;
 
 /**
  * MatMul's batched products in 16-bit integer lanes, for the types whose block sums fit a short
- * ({@link Q4_0ShortTile}; Q4_K and Q5_K, {@link KQuantShortTile}; Q6_K, {@link Q6_KShortTile}; for Q4_0's and
- * the K-quants' batches of 12-16 {@link Q4_0InterleavedTile}, {@link Q4_KInterleavedTile} and
- * {@link Q6_KInterleavedTile}): the batch packed once
- * per call and per activation format (Q8_0, Q8_K), then each unit of rows unpacked once into this thread's
- * tile and multiplied into every panel.
+ * ({@link Q4_0ShortTile}; Q4_K and Q5_K, {@link KQuantShortTile}; Q6_K, {@link Q6_KShortTile}; for batches
+ * of 12-16 {@link Q4_0InterleavedTile}, {@link Q4_KInterleavedTile} and {@link Q6_KInterleavedTile}): the
+ * batch packed once per call and per activation format (Q8_0, Q8_K), then each unit of rows unpacked once
+ * into this thread's tile and multiplied into every panel.
  */
 final class ShortTiles {
     /** Vectors of a batch that meet a tile's rows at a time, as MatMul's float tiles: they stay in L2. */
@@ -46,8 +45,7 @@ final class ShortTiles {
 
     /**
      * Whether a batch of this size of a type these kernels apply to takes {@link Q4_0InterleavedTile},
-     * {@link Q4_KInterleavedTile} or {@link Q6_KInterleavedTile}
-     * (below the tile dots' limit).
+     * {@link Q4_KInterleavedTile} or {@link Q6_KInterleavedTile} (below the tile dots' limit).
      */
     static boolean interleaved(int batch) {
         return ENABLED && INTERLEAVED && Q4_0InterleavedTile.takes(batch);
