@@ -33,12 +33,12 @@ final class Warmup {
     /**
      * The decode steps' batch widths, sequence 0 in every one. With 16 lanes: 36 and 20 vectors take
      * 8-lane panels where those apply (5 and 3 panels: pairs and one left over), 32 two full 16-lane
-     * panels, 12 and 9 one part-filled (12: Q4_0's and Q4_K's panel of column pairs); 4, 3 and 2 one 8-lane panel; 1
-     * the batch-1 kernels. With 8
-     * lanes they make 5, 4, 3, 2 and 1 panels. Those are the outer products' shapes; the dot products
-     * that take F32 batches up to 32 and quantized ones from their row-by-row limit to 20 (with 16
-     * lanes; Q4_0's and Q4_K's 12-16 excepted) run as pairs of vectors and, at the odd widths, one left over. Widths past the sequences
-     * the cache holds are cut to what it holds.
+     * panels, 12 and 9 one part-filled (12: the panel of column pairs of Q4_0 and the K-quants); 4, 3 and 2
+     * one 8-lane panel; 1 the batch-1 kernels. With 8 lanes they make 5, 4, 3, 2 and 1 panels. Those are
+     * the outer products' shapes; the dot products that take F32 batches up to 32 and quantized ones from
+     * their row-by-row limit to 20 (with 16 lanes; those of 12-16 in column pairs excepted) run as pairs of
+     * vectors and, at the odd widths, one left over. Widths past the sequences the cache holds are cut to
+     * what it holds.
      */
     private static final int[] WIDTHS = {36, 32, 20, 12, 9, 4, 3, 2, 1};
     private static final int DECODE_STEPS = WIDTHS.length;

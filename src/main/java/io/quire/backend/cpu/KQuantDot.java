@@ -49,12 +49,12 @@ final class KQuantDot {
     private KQuantDot() {}
 
     // Q4_K/Q5_K block scales unpacked in 8 int lanes (a 256-bit vector on any AVX machine): lane k
-    // takes byte k % 4 of its word, lanes 4..7 add the high bits from the third word.
-    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    // takes byte k % 4 of its word, lanes 4..7 add the high bits from the third word (KQuants.groupScales too).
+    static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
-    private static final IntVector BYTE_SHIFTS = IntVector.fromArray(I8, new int[] {0, 8, 16, 24, 0, 8, 16, 24}, 0);
-    private static final VectorMask<Integer> LANES_4_TO_7 = VectorMask.fromLong(I8, 0xf0L);
+    static final IntVector BYTE_SHIFTS = IntVector.fromArray(I8, new int[] {0, 8, 16, 24, 0, 8, 16, 24}, 0);
+    static final VectorMask<Integer> LANES_4_TO_7 = VectorMask.fromLong(I8, 0xf0L);
 
     /**
      * Q4_K rows times y, n of them from {@code first}, into {@code out[outOff..+n)}: x = d*sc*q - dmin*m

@@ -12,8 +12,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Decoding of the 256-value "super-block" types Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS, value for
@@ -85,12 +83,6 @@ final class KQuants {
     /** This thread's 16 floats of a Q4_K/Q5_K block's {@link #groupScales} (one array per row made GBs of garbage). */
     static final ThreadLocal<float[]> GROUP_SCALES = ThreadLocal.withInitial(() -> new float[16]);
 
-    // A Q4_K/Q5_K block's 8 scales or mins in 8 int lanes (a 256-bit vector on any AVX machine): lane k takes
-    // byte k % 4 of its word, lanes 4..7 add their high bits from the third word, as ggml's whole-word masks do.
-    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-    private static final IntVector BYTE_SHIFTS = IntVector.fromArray(I8, new int[] {0, 8, 16, 24, 0, 8, 16, 24}, 0);
-    private static final VectorMask<Integer> LANES_4_TO_7 = VectorMask.fromLong(I8, 0xf0L);
-
     /**
      * The Q4_K/Q5_K block at absolute address off: its 8 groups' {@code d sc_g} into {@code dl[dlAt..+8)} and
      * {@code dmin m_g} into {@code ml[mlAt..+8)}, the 6-bit scales and mins unpacked in vector lanes (in scalar
@@ -99,6 +91,11 @@ final class KQuants {
      * products as one group at a time, so the same bits.
      */
     static void groupScales(long off, float[] dl, int dlAt, float[] ml, int mlAt) {
+        // 8 int lanes, as KQuantDot's batch-1 kernels decode them: lane k takes byte k % 4 of its word,
+        // lanes 4..7 add their high bits from the third word, as ggml's whole-word masks do.
+        final var I8 = KQuantDot.I8;
+        final var BYTE_SHIFTS = KQuantDot.BYTE_SHIFTS;
+        final var LANES_4_TO_7 = KQuantDot.LANES_4_TO_7;
         final MemorySegment seg = Simd.ALL;
         float d = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off));
         float dmin = Float.float16ToFloat(seg.get(Layouts.SHORT_LE, off + 2));
