@@ -206,10 +206,9 @@ public final class MatMul {
             case Q3_K, IQ4_XS, Q5_0, IQ4_NL -> dots ? 1 : 2;
             case Q2_K, Q5_1 -> dots ? 1 : 3;
             case Q4_0 -> dots ? 2 : 4;
-            case F16, Q6_K -> 3;
-            case Q5_K -> dots ? 3 : 4;
-            case Q4_1 -> dots ? 3 : 4;
-            case Q8_0, Q4_K -> 4;
+            case Q6_K -> dots ? 2 : 3;
+            case F16 -> 3;
+            case Q5_K, Q4_1, Q8_0, Q4_K -> dots ? 3 : 4;
             case BF16 -> dots ? 4 : 8;
             case F32 -> Simd.L >= 16 ? 32 : 4;
             default -> 1;
