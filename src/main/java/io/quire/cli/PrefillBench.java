@@ -17,10 +17,15 @@ import java.util.Locale;
 /**
  * Prefill time of the model runner alone (no scheduler, no HTTP): one prompt of {@code --prompt}
  * tokens in one forward pass through the paged KV cache, what a long prompt's time to first token
- * costs in the model. Warm-up passes first, then timed ones; the median and the fastest are reported.
+ * costs in the model. Untimed passes first, for {@code --warmup-seconds} (default 5) and at least two,
+ * then the timed ones; the median and the fastest are reported. With two warm-up passes alone, C2 had
+ * not compiled the kernels of a short prompt by the timed ones: {@code --model l86m-Q4_K_M.gguf --prompt
+ * 16 --threads 1} took 72 ms median where it takes 35 once compiled; 3 s of warm-up were still 76 ms,
+ * 4 and 5 s 36.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench prefill \
- *     [--model PATH | --types F32] [--prompt 500] [--threads 1,2] [--repeats 5] [--kv-cache-dtype auto]</pre>
+ *     [--model PATH | --types F32] [--prompt 500] [--threads 1,2] [--repeats 5] [--kv-cache-dtype auto]
+ *     [--warmup-seconds 5]</pre>
  */
 public final class PrefillBench {
     private PrefillBench() {}
@@ -31,6 +36,10 @@ public final class PrefillBench {
         List<Integer> prompts = a.ints("--prompt", "500");
         List<Integer> threads = a.ints("--threads", "1," + Runtime.getRuntime().availableProcessors());
         int repeats = Integer.parseInt(a.get("--repeats", "5"));
+        double warmupSeconds = Double.parseDouble(a.get("--warmup-seconds", "5"));
+        if (!(warmupSeconds >= 0)) {
+            throw new IllegalArgumentException("--warmup-seconds must be at least 0, got " + warmupSeconds);
+        }
         String file = a.get("--model", null);
         List<KvCacheDtype> kvDtypes = a.list("--kv-cache-dtype", "auto").stream().map(KvCacheDtype::parse).toList();
         if (repeats < 1) throw new IllegalArgumentException("--repeats must be at least 1, got " + repeats);
@@ -38,9 +47,9 @@ public final class PrefillBench {
             if (p < 1) throw new IllegalArgumentException("--prompt lengths must be positive, got " + p);
         }
         ModelConfig config = RandomModels.LLAMA_110M;
-        System.out.printf(Locale.ROOT, "prefill benchmark: %s, %d timed passes after 2 warm-up passes%n",
+        System.out.printf(Locale.ROOT, "prefill benchmark: %s, %d timed passes after %s s of warm-up passes (at least 2)%n",
                 file == null ? "random Llama " + String.format(Locale.ROOT, "%,d", config.parameterCount(true))
-                        + " parameters" : file, repeats);
+                        + " parameters" : file, repeats, warmupSeconds);
         System.out.printf(Locale.ROOT, "%-14s %-8s %7s %7s %11s %11s %12s%n", "model", "kv", "threads", "prompt",
                 "median ms", "best ms", "prompt tok/s");
         for (TensorType type : file == null ? types : List.of(TensorType.F32)) {
@@ -57,7 +66,7 @@ public final class PrefillBench {
                     for (int prompt : prompts) {
                         for (int t : threads) {
                             Parallel.setThreads(t);
-                            double[] ms = measure(model, prompt, repeats);
+                            double[] ms = measure(model, prompt, repeats, warmupSeconds);
                             System.out.printf(Locale.ROOT, "%-14s %-8s %7d %7d %11.1f %11.1f %12.1f%n", label, kvLabel, t,
                                     prompt, ms[0], ms[1], 1000.0 * prompt / ms[0]);
                         }
@@ -69,8 +78,11 @@ public final class PrefillBench {
         return 0;
     }
 
-    /** Median and fastest milliseconds of one {@code prompt}-token prefill, each into a fresh cache. */
-    static <C extends KvCache> double[] measure(LanguageModel<C> model, int prompt, int repeats) {
+    /**
+     * Median and fastest milliseconds of one {@code prompt}-token prefill, each into a fresh cache, after
+     * untimed passes for {@code warmupSeconds} (at least two).
+     */
+    static <C extends KvCache> double[] measure(LanguageModel<C> model, int prompt, int repeats, double warmupSeconds) {
         int blockSize = 16;
         int blocks = (prompt + blockSize - 1) / blockSize;
         int vocab = model.config().vocabSize();
@@ -84,12 +96,14 @@ public final class PrefillBench {
             slots[p] = tables[0][p / blockSize] * blockSize + p % blockSize;
         }
         ForwardBatch batch = new ForwardBatch(tokens, positions, slots, new int[] {0, prompt}, tables);
+        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        for (int i = 0; i < 2 || System.nanoTime() < warmEnd; i++) model.forward(batch, model.newKvCache(2 * blocks, blockSize));
         double[] times = new double[repeats];
-        for (int i = -2; i < repeats; i++) {
+        for (int i = 0; i < repeats; i++) {
             C cache = model.newKvCache(2 * blocks, blockSize);
             long start = System.nanoTime();
             model.forward(batch, cache);
-            if (i >= 0) times[i] = (System.nanoTime() - start) / 1e6;
+            times[i] = (System.nanoTime() - start) / 1e6;
         }
         Arrays.sort(times);
         return new double[] {times[repeats / 2], times[0]};

@@ -137,9 +137,11 @@ final class Usage {
               --types LIST                 weight types of the random model (default F32)
               --prompt LIST                prompt lengths in tokens (default 500)
               --threads LIST               (default 1 and all cores)
-              --repeats N                  timed passes after two warm-up passes (default 5)
+              --repeats N                  timed passes after the warm-up passes (default 5)
               --kv-cache-dtype LIST        KV cache types, auto, float32, float16, fp8 (fp8_e4m3), fp8_e5m2
                                            (default auto: float16 for quantized weights, else float32)
+              --warmup-seconds S           untimed passes of each configuration first, at least two, so
+                                           that the JIT has compiled the kernels (default 5)
             """;
 
     static final String BENCH_STRUCTURED = """

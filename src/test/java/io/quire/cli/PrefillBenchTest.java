@@ -14,7 +14,7 @@ class PrefillBenchTest extends CapturedStdStreams {
     @Test
     void timesEachPromptLength() {
         int rc = Cli.run(new String[] {"bench", "prefill", "--model", SharedFiles.stories260K().toString(), "--prompt",
-                "16,40", "--threads", "1", "--repeats", "3"});
+                "16,40", "--threads", "1", "--repeats", "3", "--warmup-seconds", "0"});
         assertThat(rc).as(err.toString(StandardCharsets.UTF_8)).isZero();
         String text = out.toString(StandardCharsets.UTF_8);
         for (int prompt : new int[] {16, 40}) {
@@ -37,5 +37,7 @@ class PrefillBenchTest extends CapturedStdStreams {
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("--repeats must be at least 1");
         assertThat(Cli.run(new String[] {"bench", "prefill", "--model", model, "--prompt", "100000"})).isNotZero();
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("longer than the model's context");
+        assertThat(Cli.run(new String[] {"bench", "prefill", "--model", model, "--warmup-seconds", "-1"})).isNotZero();
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--warmup-seconds must be at least 0");
     }
 }
