@@ -97,7 +97,9 @@ public final class PrefillBench {
         }
         ForwardBatch batch = new ForwardBatch(tokens, positions, slots, new int[] {0, prompt}, tables);
         long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
-        for (int i = 0; i < 2 || System.nanoTime() < warmEnd; i++) model.forward(batch, model.newKvCache(2 * blocks, blockSize));
+        for (int i = 0; i < 2 || System.nanoTime() < warmEnd; i++) {
+            model.forward(batch, model.newKvCache(2 * blocks, blockSize));
+        }
         double[] times = new double[repeats];
         for (int i = 0; i < repeats; i++) {
             C cache = model.newKvCache(2 * blocks, blockSize);
