@@ -44,7 +44,12 @@ public enum TensorType {
      * fp8_e5m2), numbered past ggml's ids; no weight file is read in them.
      */
     F8_E4M3(1000, 1, 1),
-    F8_E5M2(1001, 1, 1);
+    F8_E5M2(1001, 1, 1),
+    /**
+     * Not a ggml type either: Q4_K weights as the CPU's kernels repack them at load, 32 rows to a tile
+     * ({@code io.quire.backend.cpu.Q4_KTiles}); 152 bytes per row and 256 values. No file holds it.
+     */
+    Q4_K_R32(1002, 256, 152);
 
     private final int id;
     private final int blockSize;
@@ -93,7 +98,8 @@ public enum TensorType {
     /** The type with ggml id {@code id}, or null when the id is not one we know. */
     public static TensorType byId(int id) {
         for (TensorType t : values()) {
-            if (t.id == id) return t;
+            // Q4_K_R32 is made at load from Q4_K, never read from a file: its rows are not laid out one by one.
+            if (t.id == id && t != Q4_K_R32) return t;
         }
         return null;
     }

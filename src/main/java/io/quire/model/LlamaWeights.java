@@ -1,6 +1,8 @@
 package io.quire.model;
 
 import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import io.quire.backend.cpu.Q4_KTiles;
 import io.quire.backend.cpu.Quant;
 import io.quire.model.gguf.GgufFile;
 
@@ -103,6 +105,11 @@ record LlamaWeights(
 
     /** Rows {@code from .. from+count-1} of a matrix (or of a stack of them) as a matrix of its own. */
     static Tensor rows(Tensor t, long from, int count, int cols) {
+        if (t.type() == TensorType.Q4_K_R32 && (from % Q4_KTiles.ROWS != 0 || count % Q4_KTiles.ROWS != 0)) {
+            // Its rows come in tiles of 32: a slice must start and end on a tile.
+            throw new ModelLoadException("tensor " + t.name() + ": rows " + from + ".." + (from + count)
+                    + " cut through its repacked tiles of " + Q4_KTiles.ROWS + " rows");
+        }
         long rowBytes = t.type().bytesFor(cols);
         return new Tensor(t.name() + "[" + from + ":" + (from + count) + "]", t.type(), new long[] {cols, count},
                 t.data().asSlice(from * rowBytes, count * rowBytes));

@@ -3,6 +3,7 @@ package io.quire.model;
 import io.quire.backend.Device;
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
+import io.quire.backend.cpu.Q4_KTiles;
 import io.quire.backend.cuda.Cuda;
 import io.quire.backend.cuda.CudaDtype;
 import io.quire.model.gguf.GgufFile;
@@ -54,7 +55,7 @@ public final class ModelLoader {
         GgufFile file = GgufFile.open(path);
         try {
             ModelConfig config = readConfig(file);
-            file = withAlignedRows(file);
+            file = withCpuLayouts(file);
             Tokenizer tokenizer = Tokenizers.fromGguf(file.metadata());
             return new LlamaModel(name, config, LlamaWeights.from(file, config), tokenizer, file);
         } catch (RuntimeException e) {
@@ -67,35 +68,65 @@ public final class ModelLoader {
     static final int ROW_ALIGNMENT = 64;
 
     /**
-     * {@code file}, or a copy of its tensors in 64-byte-aligned memory ({@link GgufFile#copiedAligned}) when most of
-     * its bytes are F32 rows that the mapping leaves misaligned: that kernel loads whole vectors of a row, and a
-     * vector split over two cache lines costs two loads (decode 1.23x faster on one thread from the copy). Not 16-bit
-     * rows: BF16 decode ran slower 64-byte-aligned than at the GGUF's 32 mod 64, copied or mapped (0.75x on one
-     * thread, docs/performance.md). Quantized blocks (34, 144, 210 bytes...) straddle lines whatever the start, so
-     * such files stay mapped, as do files a copy would not fit (the JDK's direct memory limit, by default the heap's
-     * maximum size). {@code -Dquire.mmap-weights=true} keeps every file mapped (benchmarks).
+     * {@code file}, or a copy of its tensors in 64-byte-aligned memory ({@link GgufFile#copiedAligned}), the
+     * mapping closed, when the CPU's kernels gain from one:
+     * <ul>
+     * <li>its Q4_K matrices repacked ({@link Q4_KTiles}: a row per 16-bit lane, 32 rows to a tile), which the
+     *     kernels multiply 1.2-2.8x faster at batches of 1-16 (bench kernels); not the token embedding,
+     *     which is read a row at a time;
+     * <li>most of its bytes F32 rows that the mapping leaves misaligned: that kernel loads whole vectors of a
+     *     row, and a vector split over two cache lines costs two loads (decode 1.23x faster on one thread from
+     *     the copy). Not 16-bit rows: BF16 decode ran slower 64-byte-aligned than at the GGUF's 32 mod 64,
+     *     copied or mapped (0.75x on one thread, docs/performance.md). Quantized blocks (34, 144, 210
+     *     bytes...) straddle lines whatever the start.
+     * </ul>
+     * Files a copy would not fit (the JDK's direct memory limit, by default the heap's maximum size) stay
+     * mapped as they are. {@code -Dquire.mmap-weights=true} keeps every file mapped (benchmarks).
      */
-    private static GgufFile withAlignedRows(GgufFile file) {
-        if (Boolean.getBoolean("quire.mmap-weights") || !file.hasTensorsMisalignedTo(ROW_ALIGNMENT)) return file;
-        long rows = 0, total = 0;
+    static GgufFile withCpuLayouts(GgufFile file) {
+        if (Boolean.getBoolean("quire.mmap-weights")) return file;
+        long rows = 0, total = 0, repacked = 0;
         for (GgufFile.TensorInfo t : file.tensorInfos().values()) {
             total += t.bytes();
             if (t.type() == TensorType.F32 && t.shape().length >= 2) rows += t.bytes();
+            if (REPACK.typeOf(t) != null) repacked += t.bytes();
         }
-        if (rows * 2 < total) return file;
+        boolean align = rows * 2 >= total && file.hasTensorsMisalignedTo(ROW_ALIGNMENT);
+        if (repacked == 0 && !align) return file;
         Arena arena = Arena.ofShared();
         try {
-            GgufFile copy = file.copiedAligned(arena, ROW_ALIGNMENT);
-            log.info("Weights copied into {}-byte-aligned memory ({} MiB): the file aligns its tensors to fewer"
-                    + " bytes than a vector load reads", ROW_ALIGNMENT, total >> 20);
+            GgufFile copy = file.copiedAligned(arena, ROW_ALIGNMENT, repacked == 0 ? null : REPACK);
+            if (repacked > 0) {
+                log.info("Weights copied into memory ({} MiB), {} MiB of Q4_K matrices repacked for the CPU's kernels",
+                        total >> 20, repacked >> 20);
+            } else {
+                log.info("Weights copied into {}-byte-aligned memory ({} MiB): the file aligns its tensors to fewer"
+                        + " bytes than a vector load reads", ROW_ALIGNMENT, total >> 20);
+            }
             return copy;
         } catch (OutOfMemoryError e) {
             arena.close();
-            log.warn("Weights left mapped, some rows misaligned ({}): decoding is slower; -XX:MaxDirectMemorySize"
-                    + " would let them be copied", e.getMessage());
+            log.warn("Weights left mapped as stored ({}): decoding is slower; -XX:MaxDirectMemorySize would let"
+                    + " them be copied", e.getMessage());
             return file;
         }
     }
+
+    /** The Q4_K matrices that {@link Q4_KTiles} takes, all but the token embedding (read a row at a time). */
+    private static final GgufFile.Relayout REPACK = new GgufFile.Relayout() {
+        @Override
+        public TensorType typeOf(GgufFile.TensorInfo t) {
+            long[] s = t.shape();
+            boolean matrix = t.type() == TensorType.Q4_K && s.length == 2 && s[0] <= Integer.MAX_VALUE
+                    && s[1] <= Integer.MAX_VALUE && !t.name().equals("token_embd.weight");
+            return matrix && Q4_KTiles.applies((int) s[1], (int) s[0]) ? TensorType.Q4_K_R32 : null;
+        }
+
+        @Override
+        public void write(GgufFile.TensorInfo t, MemorySegment src, MemorySegment dst) {
+            Q4_KTiles.repack(src, dst, (int) t.shape()[1], (int) t.shape()[0]);
+        }
+    };
 
     /**
      * Loads {@code spec} (a GGUF path or {@value #DUMMY}) onto {@code device}: the CPU model, or
@@ -342,7 +373,7 @@ public final class ModelLoader {
             throw new ModelLoadException("the model file lacks the tensor " + file.describe(name));
         }
         Tensor t = file.tensor(name);
-        if (!t.type().isComputeSupported()) {
+        if (!t.type().isComputeSupported() && t.type() != TensorType.Q4_K_R32) {
             throw new ModelLoadException("tensor " + file.describe(name) + " has type " + t.type()
                     + ", which Quire cannot compute with (supported: " + TensorType.supportedList() + ")");
         }

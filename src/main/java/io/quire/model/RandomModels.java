@@ -3,6 +3,7 @@ package io.quire.model;
 import io.quire.backend.Device;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Quant;
+import io.quire.backend.cpu.RandomBlocks;
 import io.quire.model.gguf.GgufWriter;
 
 import java.io.IOException;
@@ -118,7 +119,11 @@ public final class RandomModels {
         double bound = Math.sqrt(3.0 / cols);
         for (int i = 0; i < values.length; i++) values[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
         long[] shape = rows == 1 ? new long[] {cols} : new long[] {cols, rows};
-        w.addTensor(name, type, shape, Quant.quantize(type, values));
+        // Quire quantizes to F32, F16, BF16, Q8_0 and Q4_0 only; the K-quants get random blocks (what their
+        // kernels' tests need), with their scales small enough for the values to stay finite.
+        w.addTensor(name, type, shape, type == TensorType.Q4_K
+                ? RandomBlocks.tensor(name, type, rows, cols, random.nextLong()).data()
+                : Quant.quantize(type, values));
     }
 
     private static void ones(GgufWriter w, String name, int n) {

@@ -108,15 +108,19 @@ public final class MatMul {
                     + w.name());
             data[i] = Simd.nativeData(w);
             TensorType type = w.type();
+            // Q4_K repacked at load: every batch size through Q4_KTiles, 32 rows a unit, from the Q8K of each vector.
+            boolean tiles = type == TensorType.Q4_K_R32;
+            if (tiles && rows % Q4_KTiles.ROWS != 0) throw new IllegalArgumentException(w.name() + ": " + rows
+                    + " rows are not whole tiles of " + Q4_KTiles.ROWS);
             // Batch 1, and a batch of at most smallBatch(type), go row by row through the batch-1 kernels.
-            boolean rowwise = batch <= smallBatch(type);
+            boolean rowwise = !tiles && batch <= smallBatch(type);
             // The activations rounded as llama.cpp rounds them for this type (ActivationRounding), once for
             // all weights of this input: Q8_K integers for the batch-1 K-quant kernels, else rounded floats.
             float[] xw = x;
             int xStride = cols;
             boolean q8k = ActivationRounding.usesQ8K(type);
-            if (q8k && rowwise && xqs == null) xqs = Q8K.locals(x, batch, cols);
-            boolean shortTiles = shortTiles(type, batch);
+            if ((q8k && rowwise || tiles) && xqs == null) xqs = Q8K.locals(x, batch, cols);
+            boolean shortTiles = !tiles && shortTiles(type, batch);
             if (q8k && !rowwise && !shortTiles) {
                 if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
                 xw = xQ8K;
@@ -144,7 +148,7 @@ public final class MatMul {
             float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)
                     : rowwise && type == TensorType.Q5_0 ? blockSums(xw, 0, batch * cols) : null;
             float[] panels = null;
-            if (!rowwise && !tileDots(type, batch) && !shortTiles) {
+            if (!rowwise && !tiles && !tileDots(type, batch) && !shortTiles) {
                 // Each distinct input packed once per call for all weights that take it.
                 for (int k = 0; k < i && panels == null; k++) if (jobs[k].x == xw) panels = jobs[k].panels;
                 if (panels == null) {
@@ -154,9 +158,9 @@ public final class MatMul {
                 }
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
-                    xBlockSums, q8k ? xqs : null, shortLanes ? xq0s : null,
+                    xBlockSums, q8k || tiles ? xqs : null, shortLanes ? xq0s : null,
                     !shortTiles ? null : type == TensorType.Q4_0 ? q40Panels : q4kPanels, rowwise);
-            int unitRows = rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
+            int unitRows = tiles ? Q4_KTiles.ROWS : rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
         }
@@ -271,6 +275,10 @@ public final class MatMul {
         long base = j.base, rowBytes = j.rowBytes;
         int rows = j.rows, cols = j.cols;
         float[] out = j.out;
+        if (type == TensorType.Q4_K_R32) {
+            Q4_KTiles.multiply(base, rows, cols, from, to, j.xqs, batch, out);
+            return;
+        }
         if (j.rowwise) {
             int r = from * ROWS_PER_UNIT_B1;
             int rEnd = Math.min(rows, to * ROWS_PER_UNIT_B1);

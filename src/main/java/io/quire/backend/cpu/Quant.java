@@ -110,7 +110,10 @@ public final class Quant {
         int cols = t.cols();
         long rowBytes = t.type().bytesFor(cols);
         MemorySegment data = Simd.nativeData(t);
-        for (int r = 0; r < t.rows(); r++) dequantizeRow(t.type(), data.address() + r * rowBytes, cols, out, r * cols);
+        for (int r = 0; r < t.rows(); r++) {
+            if (t.type() == TensorType.Q4_K_R32) Q4_KTiles.dequantizeRow(data.address(), r, cols, out, r * cols);
+            else dequantizeRow(t.type(), data.address() + r * rowBytes, cols, out, r * cols);
+        }
         Reference.reachabilityFence(data);
         return out;
     }
@@ -128,7 +131,9 @@ public final class Quant {
                     + " values at " + outOffset);
         }
         MemorySegment data = Simd.nativeData(t);
-        dequantizeRow(t.type(), data.address() + row * t.type().bytesFor(cols), cols, out, outOffset);
+        // Q4_K_R32's rows are spread over their tile, not one after the other.
+        if (t.type() == TensorType.Q4_K_R32) Q4_KTiles.dequantizeRow(data.address(), row, cols, out, outOffset);
+        else dequantizeRow(t.type(), data.address() + row * t.type().bytesFor(cols), cols, out, outOffset);
         Reference.reachabilityFence(data);
     }
 
@@ -201,7 +206,7 @@ public final class Quant {
     }
 
     static void checkData(Tensor t) {
-        if (!t.type().isComputeSupported()) throw unsupported(t.type());
+        if (!t.type().isComputeSupported() && t.type() != TensorType.Q4_K_R32) throw unsupported(t.type());
         long need = t.type().bytesFor(t.elements());
         if (t.data().byteSize() < need) {
             throw new IllegalArgumentException("tensor " + t.name() + " has " + t.data().byteSize()

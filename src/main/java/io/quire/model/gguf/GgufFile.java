@@ -31,7 +31,14 @@ public final class GgufFile implements AutoCloseable {
     public static final int DEFAULT_ALIGNMENT = 32;
 
     /** Where a tensor lies: its type, GGUF shape and absolute byte offset in the file. */
-    public record TensorInfo(String name, TensorType type, long[] shape, long offset, long bytes) {}
+    public record TensorInfo(String name, TensorType type, long[] shape, long offset, long bytes) {
+        /** Values in the tensor. */
+        public long elements() {
+            long n = 1;
+            for (long d : shape) n *= d;
+            return n;
+        }
+    }
 
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -166,16 +173,41 @@ public final class GgufFile implements AutoCloseable {
      * Throws {@link OutOfMemoryError} (the mapping left open) when the arena cannot hold the copy.
      */
     public GgufFile copiedAligned(Arena arena, int alignment) {
+        return copiedAligned(arena, alignment, null);
+    }
+
+    /**
+     * How {@link #copiedAligned(Arena, int, Relayout)} writes tensors in another layout than the file's (the
+     * CPU kernels' repacked Q4_K): per tensor, the type it takes in the copy, or null to copy it as stored.
+     */
+    public interface Relayout {
+        TensorType typeOf(TensorInfo t);
+
+        /** Writes t's data ({@code src}, as stored) into {@code dst} in {@link #typeOf}'s layout. */
+        void write(TensorInfo t, MemorySegment src, MemorySegment dst);
+    }
+
+    /** As {@link #copiedAligned(Arena, int)}, the tensors that {@code relayout} names written in their new layout. */
+    public GgufFile copiedAligned(Arena arena, int alignment, Relayout relayout) {
+        Map<String, TensorType> types = new LinkedHashMap<>();
         long total = 0;
-        for (TensorInfo t : tensorInfos.values()) total = alignUp(total, alignment) + t.bytes();
+        for (TensorInfo t : tensorInfos.values()) {
+            TensorType type = relayout == null ? null : relayout.typeOf(t);
+            types.put(t.name(), type == null ? t.type() : type);
+            long bytes = type == null ? t.bytes() : type.bytesFor(t.elements());
+            total = alignUp(total, alignment) + bytes;
+        }
         MemorySegment copy = arena.allocate(Math.max(total, 1), alignment);
         Map<String, TensorInfo> relocated = new LinkedHashMap<>();
         long at = 0;
         for (TensorInfo t : tensorInfos.values()) {
             at = alignUp(at, alignment);
-            MemorySegment.copy(file, t.offset(), copy, at, t.bytes());
-            relocated.put(t.name(), new TensorInfo(t.name(), t.type(), t.shape(), at, t.bytes()));
-            at += t.bytes();
+            TensorType type = types.get(t.name());
+            long bytes = type == t.type() ? t.bytes() : type.bytesFor(t.elements());
+            if (type == t.type()) MemorySegment.copy(file, t.offset(), copy, at, bytes);
+            else relayout.write(t, file.asSlice(t.offset(), t.bytes()), copy.asSlice(at, bytes));
+            relocated.put(t.name(), new TensorInfo(t.name(), type, t.shape(), at, bytes));
+            at += bytes;
         }
         GgufFile in = new GgufFile(this, arena, copy, relocated);
         close();

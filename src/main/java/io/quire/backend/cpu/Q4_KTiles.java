@@ -1,0 +1,282 @@
+package io.quire.backend.cpu;
+
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.S2F;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2S;
+
+import io.quire.backend.Tensor;
+import io.quire.backend.TensorType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Q4_K weights repacked at load ({@link TensorType#Q4_K_R32}) so that one 16-bit lane holds one row:
+ * {@link #ROWS} rows at a time, column by column. A Q4_K row dotted with x on its own multiplies 32
+ * quants by 32 activations per instruction and must then add the products of a 32-value group across
+ * lanes and scale them (pair sums, a 32-bit multiply: about 60 cycles per 256 values, three times what
+ * the multiplies need); here a column's 32 quants (32 rows) meet one broadcast activation, each lane's
+ * sum is its row's, and a group's scales are applied once per 32 columns to 32 rows. The same layout
+ * serves every batch size, {@link #VECTORS} vectors at a time: a tile's quants are unpacked once per
+ * column for all of them, the integer sums stay exact (the lanes hold {@code q - 8}, so a group's 32
+ * products fit a short: 8 x 127 x 32), and each vector's float sums are the same operations whatever
+ * the vectors beside it, so a vector gets the same bits in any batch.
+ *
+ * <p>Layout, per tile of {@link #ROWS} rows, per 256-value block, {@link #BLOCK_BYTES} bytes: the quant
+ * bytes (each the low nibble of column {@code 64h + i} and the high nibble of column {@code 64h + 32 + i},
+ * as Q4_K stores them) for (h, i), 32 rows each, at {@code 32 (32h + i)}; the 8 group scales and then the
+ * 8 group mins (6-bit, decoded), 32 rows each, at 4096 and 4352; d and dmin as floats, 32 rows each, at
+ * 4608 and 4736. 152 bytes per row and block against Q4_K's 144.
+ */
+public final class Q4_KTiles {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Rows per tile: one per short lane of a 512-bit vector. */
+    public static final int ROWS = 32;
+    /** Vectors of a batch per pass over a tile. */
+    static final int VECTORS = 4;
+    static final int BLOCK_BYTES = 4864;
+    private static final int SCALES = 4096, MINS = 4352, D = 4608, DMIN = 4736;
+
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+
+    /** {@code -Dquire.q4k-tiles=false}: Q4_K weights stay as stored (benchmarks). */
+    private static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("quire.q4k-tiles", "true"));
+
+    private Q4_KTiles() {}
+
+    /**
+     * Whether a Q4_K weight of this shape is repacked at load: 512-bit vectors in use (32 short lanes),
+     * rows a multiple of {@link #ROWS}.
+     */
+    public static boolean applies(int rows, int cols) {
+        return ENABLED && Simd.SW.length() == ROWS && Simd.L == 16 && rows % ROWS == 0 && cols % 256 == 0
+                && rows > 0;
+    }
+
+    /** A Q4_K tensor that {@link #applies} repacked into memory of {@code arena}, 64-byte aligned. */
+    public static Tensor repacked(Tensor q4k, Arena arena) {
+        if (q4k.type() != TensorType.Q4_K || !applies(q4k.rows(), q4k.cols())) {
+            throw new IllegalArgumentException("not a Q4_K tensor these tiles take: " + q4k);
+        }
+        MemorySegment dst = arena.allocate(TensorType.Q4_K_R32.bytesFor(q4k.elements()), 64);
+        repack(q4k.data(), dst, q4k.rows(), q4k.cols());
+        return new Tensor(q4k.name(), TensorType.Q4_K_R32, q4k.shape(), dst);
+    }
+
+    /** Repacks {@code rows x cols} Q4_K values at {@code src} into {@code dst} ({@code rows * cols / 256 * 152} bytes). */
+    public static void repack(MemorySegment src, MemorySegment dst, int rows, int cols) {
+        int blocks = cols / 256;
+        long rowBytes = 144L * blocks;
+        // A tile's blocks are gathered into an array and transposed there: a byte at a time through the
+        // segments took seconds for a 4 GB model.
+        byte[] in = new byte[ROWS * 144], out = new byte[BLOCK_BYTES];
+        for (int t = 0; t < rows / ROWS; t++) {
+            for (int s = 0; s < blocks; s++) {
+                for (int r = 0; r < ROWS; r++) {
+                    MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) (t * ROWS + r) * rowBytes + 144L * s, in,
+                            144 * r, 144);
+                }
+                for (int r = 0; r < ROWS; r++) {
+                    int b = 144 * r;
+                    float d = Float.float16ToFloat((short) (in[b] & 0xFF | in[b + 1] << 8));
+                    float dmin = Float.float16ToFloat((short) (in[b + 2] & 0xFF | in[b + 3] << 8));
+                    for (int g = 0; g < 8; g++) {
+                        out[SCALES + 32 * g + r] = (byte) scale(in, b + 4, g);
+                        out[MINS + 32 * g + r] = (byte) min(in, b + 4, g);
+                    }
+                    putFloat(out, D + 4 * r, d);
+                    putFloat(out, DMIN + 4 * r, dmin);
+                    for (int k = 0; k < 128; k++) out[32 * k + r] = in[b + 16 + k];
+                }
+                MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, ((long) t * blocks + s) * BLOCK_BYTES, BLOCK_BYTES);
+            }
+        }
+    }
+
+    private static void putFloat(byte[] a, int at, float f) {
+        int bits = Float.floatToRawIntBits(f);
+        for (int i = 0; i < 4; i++) a[at + i] = (byte) (bits >>> 8 * i);
+    }
+
+    /** ggml's get_scale_min_k4: group g's 6-bit scale, of the 12 scale bytes at {@code a[q..]}. */
+    private static int scale(byte[] a, int q, int g) {
+        return g < 4 ? a[q + g] & 63 : (a[q + g + 4] & 0xF) | ((a[q + g - 4] & 0xFF) >> 6) << 4;
+    }
+
+    /** Group g's 6-bit min. */
+    private static int min(byte[] a, int q, int g) {
+        return g < 4 ? a[q + g + 4] & 63 : (a[q + g + 4] & 0xFF) >> 4 | ((a[q + g] & 0xFF) >> 6) << 4;
+    }
+
+    /** Row {@code row} of the tiles at absolute address {@code base} ({@code cols} wide) as floats, as Q4_K decodes it. */
+    static void dequantizeRow(long base, int row, int cols, float[] out, int outOff) {
+        final MemorySegment seg = Simd.ALL;
+        int blocks = cols / 256;
+        int r = row % ROWS;
+        for (int s = 0; s < blocks; s++) {
+            long b = base + ((long) (row / ROWS) * blocks + s) * BLOCK_BYTES;
+            float d = seg.get(Layouts.FLOAT_LE, b + D + 4L * r), dmin = seg.get(Layouts.FLOAT_LE, b + DMIN + 4L * r);
+            for (int h = 0; h < 4; h++) {
+                float d1 = d * seg.get(ValueLayout.JAVA_BYTE, b + SCALES + 32 * (2 * h) + r);
+                float m1 = dmin * seg.get(ValueLayout.JAVA_BYTE, b + MINS + 32 * (2 * h) + r);
+                float d2 = d * seg.get(ValueLayout.JAVA_BYTE, b + SCALES + 32 * (2 * h + 1) + r);
+                float m2 = dmin * seg.get(ValueLayout.JAVA_BYTE, b + MINS + 32 * (2 * h + 1) + r);
+                for (int i = 0; i < 32; i++) {
+                    int q = seg.get(ValueLayout.JAVA_BYTE, b + 32L * (32 * h + i) + r) & 0xFF;
+                    out[outOff + 256 * s + 64 * h + i] = d1 * (q & 15) - m1;
+                    out[outOff + 256 * s + 64 * h + 32 + i] = d2 * (q >> 4) - m2;
+                }
+            }
+        }
+    }
+
+    /**
+     * Tiles {@code t0 .. t1-1} of the weight at absolute address base ({@code rows x cols}) times the
+     * batch's Q8K vectors, into {@code out[b*rows + r]}.
+     */
+    static void multiply(long base, int rows, int cols, int t0, int t1, Q8K[] xs, int batch, float[] out) {
+        int blocks = cols / 256;
+        for (int t = t0; t < t1; t++) {
+            long tile = base + (long) t * blocks * BLOCK_BYTES;
+            int r0 = t * ROWS;
+            int b = 0;
+            for (; b + VECTORS <= batch; b += VECTORS) {
+                kernel4(tile, blocks, xs[b], xs[b + 1], xs[b + 2], xs[b + 3], out, b * rows + r0, rows);
+            }
+            for (; b < batch; b++) kernel1(tile, blocks, xs[b], out, b * rows + r0);
+        }
+    }
+
+    // The kernels, written out for 1 and 4 vectors: a helper taking or returning a vector is boxed
+    // unless C2 inlines it. Per block: for each h, 32 columns' quants into the low-nibble group's and the
+    // high-nibble group's short sums, then each group's sum to floats times d sc_g, plus the vector's
+    // group sum b_g times 8 d sc_g - dmin m_g (the 8 the lanes took off), and at the block's end times d_x.
+
+    private static void kernel1(long tile, int blocks, Q8K y, float[] out, int o) {
+        final MemorySegment seg = Simd.ALL;
+        final short[] q8 = y.qs;
+        FloatVector t0 = FloatVector.zero(F), t1 = t0;
+        for (int s = 0; s < blocks; s++) {
+            long sb = tile + (long) s * BLOCK_BYTES;
+            FloatVector d0 = FloatVector.fromMemorySegment(F, seg, sb + D, LE);
+            FloatVector d1 = FloatVector.fromMemorySegment(F, seg, sb + D + 64, LE);
+            FloatVector n0 = FloatVector.fromMemorySegment(F, seg, sb + DMIN, LE);
+            FloatVector n1 = FloatVector.fromMemorySegment(F, seg, sb + DMIN + 64, LE);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+            for (int h = 0; h < 4; h++) {
+                int xo = 256 * s + 64 * h;
+                long qa = sb + 1024L * h;
+                ShortVector lo = ShortVector.zero(S), hi = lo;
+                for (int i = 0; i < 32; i++) {
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B32, seg, qa + 32L * i, LE)
+                            .convertShape(ZERO_EXTEND_B2S, S, 0);
+                    lo = q.and((short) 15).sub((short) 8).mul(q8[xo + i]).add(lo);
+                    hi = q.lanewise(LSHR, 4).sub((short) 8).mul(q8[xo + 32 + i]).add(hi);
+                }
+                int g = 2 * h;
+                float bl = y.sums32[8 * s + g], bh = y.sums32[8 * s + g + 1];
+                long sc = sb + SCALES + 32L * g, mn = sb + MINS + 32L * g;
+                FloatVector c0 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc, LE).convertShape(B2F, F, 0)).mul(d0);
+                FloatVector c1 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc + 16, LE).convertShape(B2F, F, 0)).mul(d1);
+                FloatVector m0 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn, LE).convertShape(B2F, F, 0)).mul(n0);
+                FloatVector m1 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn + 16, LE).convertShape(B2F, F, 0)).mul(n1);
+                a0 = ((FloatVector) lo.convertShape(S2F, F, 0)).fma(c0, c0.mul(8f).sub(m0).fma(FloatVector.broadcast(F, bl), a0));
+                a1 = ((FloatVector) lo.convertShape(S2F, F, 1)).fma(c1, c1.mul(8f).sub(m1).fma(FloatVector.broadcast(F, bl), a1));
+                c0 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc + 32, LE).convertShape(B2F, F, 0)).mul(d0);
+                c1 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc + 48, LE).convertShape(B2F, F, 0)).mul(d1);
+                m0 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn + 32, LE).convertShape(B2F, F, 0)).mul(n0);
+                m1 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn + 48, LE).convertShape(B2F, F, 0)).mul(n1);
+                a0 = ((FloatVector) hi.convertShape(S2F, F, 0)).fma(c0, c0.mul(8f).sub(m0).fma(FloatVector.broadcast(F, bh), a0));
+                a1 = ((FloatVector) hi.convertShape(S2F, F, 1)).fma(c1, c1.mul(8f).sub(m1).fma(FloatVector.broadcast(F, bh), a1));
+            }
+            float dx = y.d[s];
+            t0 = a0.fma(FloatVector.broadcast(F, dx), t0);
+            t1 = a1.fma(FloatVector.broadcast(F, dx), t1);
+        }
+        t0.intoArray(out, o);
+        t1.intoArray(out, o + 16);
+    }
+
+    private static void kernel4(long tile, int blocks, Q8K y0, Q8K y1, Q8K y2, Q8K y3, float[] out, int o, int rows) {
+        final MemorySegment seg = Simd.ALL;
+        final short[] p0 = y0.qs, p1 = y1.qs, p2 = y2.qs, p3 = y3.qs;
+        final FloatVector z = FloatVector.zero(F);
+        // The vectors' sums so far, in out (rows apart), from zero.
+        for (int v = 0; v < 4; v++) {
+            z.intoArray(out, o + v * rows);
+            z.intoArray(out, o + v * rows + 16);
+        }
+        for (int s = 0; s < blocks; s++) {
+            long sb = tile + (long) s * BLOCK_BYTES;
+            FloatVector d0 = FloatVector.fromMemorySegment(F, seg, sb + D, LE);
+            FloatVector d1 = FloatVector.fromMemorySegment(F, seg, sb + D + 64, LE);
+            FloatVector n0 = FloatVector.fromMemorySegment(F, seg, sb + DMIN, LE);
+            FloatVector n1 = FloatVector.fromMemorySegment(F, seg, sb + DMIN + 64, LE);
+            FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+            for (int h = 0; h < 4; h++) {
+                int xo = 256 * s + 64 * h;
+                long qa = sb + 1024L * h;
+                ShortVector l0 = ShortVector.zero(S), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
+                for (int i = 0; i < 32; i++) {
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B32, seg, qa + 32L * i, LE)
+                            .convertShape(ZERO_EXTEND_B2S, S, 0);
+                    ShortVector ql = q.and((short) 15).sub((short) 8), qh = q.lanewise(LSHR, 4).sub((short) 8);
+                    int lo = xo + i, hi = xo + 32 + i;
+                    l0 = ql.mul(p0[lo]).add(l0); h0 = qh.mul(p0[hi]).add(h0);
+                    l1 = ql.mul(p1[lo]).add(l1); h1 = qh.mul(p1[hi]).add(h1);
+                    l2 = ql.mul(p2[lo]).add(l2); h2 = qh.mul(p2[hi]).add(h2);
+                    l3 = ql.mul(p3[lo]).add(l3); h3 = qh.mul(p3[hi]).add(h3);
+                }
+                int g = 2 * h;
+                long sc = sb + SCALES + 32L * g, mn = sb + MINS + 32L * g;
+                FloatVector c0 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc, LE).convertShape(B2F, F, 0)).mul(d0);
+                FloatVector c1 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc + 16, LE).convertShape(B2F, F, 0)).mul(d1);
+                FloatVector e0 = c0.mul(8f).sub(((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn, LE).convertShape(B2F, F, 0)).mul(n0));
+                FloatVector e1 = c1.mul(8f).sub(((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn + 16, LE).convertShape(B2F, F, 0)).mul(n1));
+                int bg = 8 * s + g;
+                a00 = ((FloatVector) l0.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y0.sums32[bg]), a00));
+                a01 = ((FloatVector) l0.convertShape(S2F, F, 1)).fma(c1, e1.fma(FloatVector.broadcast(F, y0.sums32[bg]), a01));
+                a10 = ((FloatVector) l1.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y1.sums32[bg]), a10));
+                a11 = ((FloatVector) l1.convertShape(S2F, F, 1)).fma(c1, e1.fma(FloatVector.broadcast(F, y1.sums32[bg]), a11));
+                a20 = ((FloatVector) l2.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y2.sums32[bg]), a20));
+                a21 = ((FloatVector) l2.convertShape(S2F, F, 1)).fma(c1, e1.fma(FloatVector.broadcast(F, y2.sums32[bg]), a21));
+                a30 = ((FloatVector) l3.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y3.sums32[bg]), a30));
+                a31 = ((FloatVector) l3.convertShape(S2F, F, 1)).fma(c1, e1.fma(FloatVector.broadcast(F, y3.sums32[bg]), a31));
+                c0 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc + 32, LE).convertShape(B2F, F, 0)).mul(d0);
+                c1 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc + 48, LE).convertShape(B2F, F, 0)).mul(d1);
+                e0 = c0.mul(8f).sub(((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn + 32, LE).convertShape(B2F, F, 0)).mul(n0));
+                e1 = c1.mul(8f).sub(((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn + 48, LE).convertShape(B2F, F, 0)).mul(n1));
+                bg++;
+                a00 = ((FloatVector) h0.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y0.sums32[bg]), a00));
+                a01 = ((FloatVector) h0.convertShape(S2F, F, 1)).fma(c1, e1.fma(FloatVector.broadcast(F, y0.sums32[bg]), a01));
+                a10 = ((FloatVector) h1.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y1.sums32[bg]), a10));
+                a11 = ((FloatVector) h1.convertShape(S2F, F, 1)).fma(c1, e1.fma(FloatVector.broadcast(F, y1.sums32[bg]), a11));
+                a20 = ((FloatVector) h2.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y2.sums32[bg]), a20));
+                a21 = ((FloatVector) h2.convertShape(S2F, F, 1)).fma(c1, e1.fma(FloatVector.broadcast(F, y2.sums32[bg]), a21));
+                a30 = ((FloatVector) h3.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y3.sums32[bg]), a30));
+                a31 = ((FloatVector) h3.convertShape(S2F, F, 1)).fma(c1, e1.fma(FloatVector.broadcast(F, y3.sums32[bg]), a31));
+            }
+            int k = o;
+            a00.fma(FloatVector.broadcast(F, y0.d[s]), FloatVector.fromArray(F, out, k)).intoArray(out, k);
+            a01.fma(FloatVector.broadcast(F, y0.d[s]), FloatVector.fromArray(F, out, k + 16)).intoArray(out, k + 16);
+            k += rows;
+            a10.fma(FloatVector.broadcast(F, y1.d[s]), FloatVector.fromArray(F, out, k)).intoArray(out, k);
+            a11.fma(FloatVector.broadcast(F, y1.d[s]), FloatVector.fromArray(F, out, k + 16)).intoArray(out, k + 16);
+            k += rows;
+            a20.fma(FloatVector.broadcast(F, y2.d[s]), FloatVector.fromArray(F, out, k)).intoArray(out, k);
+            a21.fma(FloatVector.broadcast(F, y2.d[s]), FloatVector.fromArray(F, out, k + 16)).intoArray(out, k + 16);
+            k += rows;
+            a30.fma(FloatVector.broadcast(F, y3.d[s]), FloatVector.fromArray(F, out, k)).intoArray(out, k);
+            a31.fma(FloatVector.broadcast(F, y3.d[s]), FloatVector.fromArray(F, out, k + 16)).intoArray(out, k + 16);
+        }
+    }
+}

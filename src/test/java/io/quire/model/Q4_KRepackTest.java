@@ -1,0 +1,64 @@
+package io.quire.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import io.quire.backend.TensorType;
+import io.quire.backend.cpu.Q4_KTiles;
+import io.quire.model.gguf.GgufFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A Q4_K file's matrices are repacked at load for the CPU's kernels, and the model answers as before. */
+class Q4_KRepackTest {
+    private static final ModelConfig CONFIG = ModelConfig.llama(256, 2, 4, 2, 512, 320, 256);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void matricesAreRepackedAndTheEmbeddingIsNot() throws Exception {
+        assumeThat(Q4_KTiles.applies(256, 256)).as("32 short lanes (512-bit vectors) in use").isTrue();
+        Path file = dir.resolve("q4k.gguf");
+        RandomModels.write(CONFIG, TensorType.Q4_K, 3, file);
+        try (GgufFile loaded = ModelLoader.withCpuLayouts(GgufFile.open(file))) {
+            assertThat(loaded.tensor("blk.0.attn_q.weight").type()).isEqualTo(TensorType.Q4_K_R32);
+            assertThat(loaded.tensor("blk.1.attn_k.weight").type()).isEqualTo(TensorType.Q4_K_R32);
+            assertThat(loaded.tensor("blk.1.ffn_down.weight").type()).isEqualTo(TensorType.Q4_K_R32);
+            // read a row at a time, and here the output head too (tied)
+            assertThat(loaded.tensor("token_embd.weight").type()).isEqualTo(TensorType.Q4_K);
+        }
+    }
+
+    @Test
+    void greedyTokensAreTheSameAsFromTheStoredLayout() throws Exception {
+        assumeThat(Q4_KTiles.applies(256, 256)).as("32 short lanes (512-bit vectors) in use").isTrue();
+        Path file = dir.resolve("q4k.gguf");
+        RandomModels.write(CONFIG, TensorType.Q4_K, 4, file);
+        SplittableRandom random = new SplittableRandom(9);
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            int[] p = new int[1 + random.nextInt(30)];
+            p[0] = 1;
+            for (int j = 1; j < p.length; j++) p[j] = 3 + random.nextInt(CONFIG.vocabSize() - 3);
+            prompts.add(p);
+        }
+        List<int[]> repacked, stored;
+        try (LanguageModel<?> model = ModelLoader.load(file)) {
+            repacked = new SequenceRunner(model, 64, 16, 1).generate(prompts, 12, Integer.MAX_VALUE);
+        }
+        System.setProperty("quire.mmap-weights", "true");
+        try (LanguageModel<?> model = ModelLoader.load(file)) {
+            stored = new SequenceRunner(model, 64, 16, 1).generate(prompts, 12, Integer.MAX_VALUE);
+        } finally {
+            System.clearProperty("quire.mmap-weights");
+        }
+        for (int i = 0; i < prompts.size(); i++) assertThat(repacked.get(i)).as("prompt %d", i).containsExactly(stored.get(i));
+        assertThat(Files.exists(file)).isTrue();
+    }
+}
