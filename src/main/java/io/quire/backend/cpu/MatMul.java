@@ -110,6 +110,8 @@ public final class MatMul {
             TensorType type = w.type();
             // Q4_K repacked at load: every batch size through Q4_KTiles, 32 rows a unit, from the Q8K of each vector.
             boolean tiles = type == TensorType.Q4_K_R32;
+            // ... and large batches of it through Q4_KTilePanels, from the Q8_K panels Q4_K would take.
+            boolean tilePanels = tiles && batch >= Q4_KTilePanels.MIN_BATCH;
             if (tiles && rows % Q4_KTiles.ROWS != 0) throw new IllegalArgumentException(w.name() + ": " + rows
                     + " rows are not whole tiles of " + Q4_KTiles.ROWS);
             // Batch 1, and a batch of at most smallBatch(type), go row by row through the batch-1 kernels.
@@ -119,7 +121,7 @@ public final class MatMul {
             float[] xw = x;
             int xStride = cols;
             boolean q8k = ActivationRounding.usesQ8K(type);
-            if ((q8k && rowwise || tiles) && xqs == null) xqs = Q8K.locals(x, batch, cols);
+            if ((q8k && rowwise || tiles && !tilePanels) && xqs == null) xqs = Q8K.locals(x, batch, cols);
             boolean shortTiles = !tiles && shortTiles(type, batch);
             if (q8k && !rowwise && !shortTiles) {
                 if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
@@ -130,7 +132,9 @@ public final class MatMul {
                     && (type == TensorType.Q4_0 || type == TensorType.IQ4_NL && Iq4NlShortDot.applies());
             if (shortLanes && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
             if (shortTiles && type == TensorType.Q4_0 && q40Panels == null) q40Panels = ShortTiles.pack(type, x, batch, cols);
-            if (shortTiles && type != TensorType.Q4_0 && q4kPanels == null) q4kPanels = ShortTiles.pack(type, x, batch, cols);
+            if ((shortTiles && type != TensorType.Q4_0 || tilePanels) && q4kPanels == null) {
+                q4kPanels = ShortTiles.pack(type, x, batch, cols);
+            }
             if (ActivationRounding.usesQ8_0(type) && !shortLanes && !shortTiles) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
                 xw = xQ8_0;
@@ -159,7 +163,7 @@ public final class MatMul {
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
                     xBlockSums, q8k || tiles ? xqs : null, shortLanes ? xq0s : null,
-                    !shortTiles ? null : type == TensorType.Q4_0 ? q40Panels : q4kPanels, rowwise);
+                    tilePanels ? q4kPanels : !shortTiles ? null : type == TensorType.Q4_0 ? q40Panels : q4kPanels, rowwise);
             int unitRows = tiles ? Q4_KTiles.ROWS : rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -276,7 +280,12 @@ public final class MatMul {
         int rows = j.rows, cols = j.cols;
         float[] out = j.out;
         if (type == TensorType.Q4_K_R32) {
-            Q4_KTiles.multiply(base, rows, cols, from, to, j.xqs, batch, out);
+            if (j.shortPanels != null) {
+                Q4_KTilePanels.multiply(base, rows, cols, from, to, j.shortPanels, batch, out, TILE_SUMS.get(),
+                        atLeast(TILE_RESULTS, batch * Q4_KTiles.ROWS));
+            } else {
+                Q4_KTiles.multiply(base, rows, cols, from, to, j.xqs, batch, out);
+            }
             return;
         }
         if (j.rowwise) {

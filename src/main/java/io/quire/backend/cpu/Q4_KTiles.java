@@ -41,7 +41,7 @@ public final class Q4_KTiles {
     /** Vectors of a batch per pass over a tile. */
     static final int VECTORS = 4;
     static final int BLOCK_BYTES = 4864;
-    private static final int SCALES = 4096, MINS = 4352, D = 4608, DMIN = 4736;
+    static final int SCALES = 4096, MINS = 4352, D = 4608, DMIN = 4736;
 
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
     private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;

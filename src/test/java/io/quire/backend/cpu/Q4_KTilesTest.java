@@ -35,12 +35,13 @@ class Q4_KTilesTest {
 
     @Test
     void productsMatchTheDequantizedProduct() {
-        // 1-3 vectors one at a time, 4 a pass, and what is left over; 64 rows are two tiles.
+        // 1-3 vectors one at a time, 4 a pass, and what is left over; from 32 the panels of Q4_KTilePanels
+        // (33 and 70: a panel part padding); 64 rows are two tiles.
         for (int cols : new int[] {256, 768}) {
             Tensor[] w = weights(64, cols, 7 + cols);
             float[] dense = Quant.dequantize(w[0]);
             Random random = new Random(cols);
-            for (int batch : new int[] {1, 2, 3, 4, 5, 9, 32}) {
+            for (int batch : new int[] {1, 2, 3, 4, 5, 9, 31, 32, 33, 70}) {
                 float[] x = new float[batch * cols];
                 for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
                 float[] out = new float[batch * 64];
