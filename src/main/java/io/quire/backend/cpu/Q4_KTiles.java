@@ -24,8 +24,9 @@ import jdk.incubator.vector.VectorSpecies;
  * the multiplies need); here a column's 32 quants (32 rows) meet one broadcast activation, each lane's
  * sum is its row's, and a group's scales are applied once per 32 columns to 32 rows. The same layout
  * serves every batch size, {@link #VECTORS} vectors at a time: a tile's quants are unpacked once per
- * column for all of them, the integer sums stay exact (the lanes hold {@code q - 8}, so a group's 32
- * products fit a short: 8 x 127 x 32), and each vector's float sums are the same operations whatever
+ * column for all of them, the integer sums stay exact (a group's 32 products {@code q x} may pass a
+ * short's range, but their sum less {@code 8 b_g}, the group's sum of x, is the sum of {@code (q - 8) x},
+ * at most 8 x 127 x 32: taken modulo 2^16 in the lanes, it comes out exact), and each vector's float sums are the same operations whatever
  * the vectors beside it, so a vector gets the same bits in any batch.
  *
  * <p>Layout, per tile of {@link #ROWS} rows, per 256-value block, {@link #BLOCK_BYTES} bytes: the quant
@@ -157,9 +158,11 @@ public final class Q4_KTiles {
     }
 
     // The kernels, written out for 1 and 4 vectors: a helper taking or returning a vector is boxed
-    // unless C2 inlines it. Per block: for each h, 32 columns' quants into the low-nibble group's and the
-    // high-nibble group's short sums, then each group's sum to floats times d sc_g, plus the vector's
-    // group sum b_g times 8 d sc_g - dmin m_g (the 8 the lanes took off), and at the block's end times d_x.
+    // unless C2 inlines it. Per block: for each h, 32 columns' q x into the low-nibble group's and the
+    // high-nibble group's short sums, less 8 b_g (b_g the vector's group sum): the exact sum of (q - 8) x;
+    // then each group's sum to floats times d sc_g, plus b_g times 8 d sc_g - dmin m_g, and at the
+    // block's end times d_x. (Subtracting 8 from every unpacked quant instead cost two operations per
+    // column pair: batch 1 1.15x slower.)
 
     private static void kernel1(long tile, int blocks, Q8K y, float[] out, int o) {
         final MemorySegment seg = Simd.ALL;
@@ -179,11 +182,13 @@ public final class Q4_KTiles {
                 for (int i = 0; i < 32; i++) {
                     ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B32, seg, qa + 32L * i, LE)
                             .convertShape(ZERO_EXTEND_B2S, S, 0);
-                    lo = q.and((short) 15).sub((short) 8).mul(q8[xo + i]).add(lo);
-                    hi = q.lanewise(LSHR, 4).sub((short) 8).mul(q8[xo + 32 + i]).add(hi);
+                    lo = q.and((short) 15).mul(q8[xo + i]).add(lo);
+                    hi = q.lanewise(LSHR, 4).mul(q8[xo + 32 + i]).add(hi);
                 }
                 int g = 2 * h;
-                float bl = y.sums32[8 * s + g], bh = y.sums32[8 * s + g + 1];
+                int bl = y.sums32[8 * s + g], bh = y.sums32[8 * s + g + 1];
+                lo = lo.sub((short) (8 * bl));
+                hi = hi.sub((short) (8 * bh));
                 long sc = sb + SCALES + 32L * g, mn = sb + MINS + 32L * g;
                 FloatVector c0 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc, LE).convertShape(B2F, F, 0)).mul(d0);
                 FloatVector c1 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc + 16, LE).convertShape(B2F, F, 0)).mul(d1);
@@ -229,7 +234,7 @@ public final class Q4_KTiles {
                 for (int i = 0; i < 32; i++) {
                     ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B32, seg, qa + 32L * i, LE)
                             .convertShape(ZERO_EXTEND_B2S, S, 0);
-                    ShortVector ql = q.and((short) 15).sub((short) 8), qh = q.lanewise(LSHR, 4).sub((short) 8);
+                    ShortVector ql = q.and((short) 15), qh = q.lanewise(LSHR, 4);
                     int lo = xo + i, hi = xo + 32 + i;
                     l0 = ql.mul(p0[lo]).add(l0); h0 = qh.mul(p0[hi]).add(h0);
                     l1 = ql.mul(p1[lo]).add(l1); h1 = qh.mul(p1[hi]).add(h1);
@@ -243,6 +248,8 @@ public final class Q4_KTiles {
                 FloatVector e0 = c0.mul(8f).sub(((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn, LE).convertShape(B2F, F, 0)).mul(n0));
                 FloatVector e1 = c1.mul(8f).sub(((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn + 16, LE).convertShape(B2F, F, 0)).mul(n1));
                 int bg = 8 * s + g;
+                l0 = l0.sub((short) (8 * y0.sums32[bg])); l1 = l1.sub((short) (8 * y1.sums32[bg]));
+                l2 = l2.sub((short) (8 * y2.sums32[bg])); l3 = l3.sub((short) (8 * y3.sums32[bg]));
                 a00 = ((FloatVector) l0.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y0.sums32[bg]), a00));
                 a01 = ((FloatVector) l0.convertShape(S2F, F, 1)).fma(c1, e1.fma(FloatVector.broadcast(F, y0.sums32[bg]), a01));
                 a10 = ((FloatVector) l1.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y1.sums32[bg]), a10));
@@ -256,6 +263,8 @@ public final class Q4_KTiles {
                 e0 = c0.mul(8f).sub(((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn + 32, LE).convertShape(B2F, F, 0)).mul(n0));
                 e1 = c1.mul(8f).sub(((FloatVector) ByteVector.fromMemorySegment(B16, seg, mn + 48, LE).convertShape(B2F, F, 0)).mul(n1));
                 bg++;
+                h0 = h0.sub((short) (8 * y0.sums32[bg])); h1 = h1.sub((short) (8 * y1.sums32[bg]));
+                h2 = h2.sub((short) (8 * y2.sums32[bg])); h3 = h3.sub((short) (8 * y3.sums32[bg]));
                 a00 = ((FloatVector) h0.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y0.sums32[bg]), a00));
                 a01 = ((FloatVector) h0.convertShape(S2F, F, 1)).fma(c1, e1.fma(FloatVector.broadcast(F, y0.sums32[bg]), a01));
                 a10 = ((FloatVector) h1.convertShape(S2F, F, 0)).fma(c0, e0.fma(FloatVector.broadcast(F, y1.sums32[bg]), a10));
