@@ -55,7 +55,7 @@ public final class ModelLoader {
         GgufFile file = GgufFile.open(path);
         try {
             ModelConfig config = readConfig(file);
-            file = withCpuLayouts(file);
+            file = withCpuLayouts(file, config);
             Tokenizer tokenizer = Tokenizers.fromGguf(file.metadata());
             return new LlamaModel(name, config, LlamaWeights.from(file, config), tokenizer, file);
         } catch (RuntimeException e) {
@@ -83,19 +83,20 @@ public final class ModelLoader {
      * Files a copy would not fit (the JDK's direct memory limit, by default the heap's maximum size) stay
      * mapped as they are. {@code -Dquire.mmap-weights=true} keeps every file mapped (benchmarks).
      */
-    static GgufFile withCpuLayouts(GgufFile file) {
+    static GgufFile withCpuLayouts(GgufFile file, ModelConfig config) {
         if (Boolean.getBoolean("quire.mmap-weights")) return file;
+        GgufFile.Relayout repack = repack(config);
         long rows = 0, total = 0, repacked = 0;
         for (GgufFile.TensorInfo t : file.tensorInfos().values()) {
             total += t.bytes();
             if (t.type() == TensorType.F32 && t.shape().length >= 2) rows += t.bytes();
-            if (REPACK.typeOf(t) != null) repacked += t.bytes();
+            if (repack.typeOf(t) != null) repacked += t.bytes();
         }
         boolean align = rows * 2 >= total && file.hasTensorsMisalignedTo(ROW_ALIGNMENT);
         if (repacked == 0 && !align) return file;
         Arena arena = Arena.ofShared();
         try {
-            GgufFile copy = file.copiedAligned(arena, ROW_ALIGNMENT, repacked == 0 ? null : REPACK);
+            GgufFile copy = file.copiedAligned(arena, ROW_ALIGNMENT, repacked == 0 ? null : repack);
             if (repacked > 0) {
                 log.info("Weights copied into memory ({} MiB), {} MiB of Q4_K matrices repacked for the CPU's kernels",
                         total >> 20, repacked >> 20);
@@ -112,21 +113,34 @@ public final class ModelLoader {
         }
     }
 
-    /** The Q4_K matrices that {@link Q4_KTiles} takes, all but the token embedding (read a row at a time). */
-    private static final GgufFile.Relayout REPACK = new GgufFile.Relayout() {
-        @Override
-        public TensorType typeOf(GgufFile.TensorInfo t) {
-            long[] s = t.shape();
-            boolean matrix = t.type() == TensorType.Q4_K && s.length == 2 && s[0] <= Integer.MAX_VALUE
-                    && s[1] <= Integer.MAX_VALUE && !t.name().equals("token_embd.weight");
-            return matrix && Q4_KTiles.applies((int) s[1], (int) s[0]) ? TensorType.Q4_K_R32 : null;
-        }
+    /**
+     * The Q4_K matrices that {@link Q4_KTiles} takes: all but the token embedding (read a row at a time) and
+     * a fused matrix that {@link LlamaWeights#rows} would cut between two tiles (Phi-3's QKV or gate-up with
+     * a size not a multiple of 32).
+     */
+    private static GgufFile.Relayout repack(ModelConfig c) {
+        ArchitectureFeatures a = c.features();
+        int tile = Q4_KTiles.ROWS;
+        boolean cutQkv = a.fusedQkv() && (c.qDim() % tile != 0 || c.kvDim() % tile != 0);
+        boolean cutGateUp = a.fusedGateUp() && c.ffnDim() % tile != 0;
+        return new GgufFile.Relayout() {
+            @Override
+            public TensorType typeOf(GgufFile.TensorInfo t) {
+                long[] s = t.shape();
+                String name = t.name();
+                boolean matrix = t.type() == TensorType.Q4_K && s.length == 2 && s[0] <= Integer.MAX_VALUE
+                        && s[1] <= Integer.MAX_VALUE && !name.equals("token_embd.weight")
+                        && !(cutQkv && name.endsWith(".attn_qkv.weight"))
+                        && !(cutGateUp && name.endsWith(".ffn_up.weight"));
+                return matrix && Q4_KTiles.applies((int) s[1], (int) s[0]) ? TensorType.Q4_K_R32 : null;
+            }
 
-        @Override
-        public void write(GgufFile.TensorInfo t, MemorySegment src, MemorySegment dst) {
-            Q4_KTiles.repack(src, dst, (int) t.shape()[1], (int) t.shape()[0]);
-        }
-    };
+            @Override
+            public void write(GgufFile.TensorInfo t, MemorySegment src, MemorySegment dst) {
+                Q4_KTiles.repack(src, dst, (int) t.shape()[1], (int) t.shape()[0]);
+            }
+        };
+    }
 
     /**
      * Loads {@code spec} (a GGUF path or {@value #DUMMY}) onto {@code device}: the CPU model, or

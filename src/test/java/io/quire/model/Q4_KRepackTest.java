@@ -26,7 +26,7 @@ class Q4_KRepackTest {
         assumeThat(Q4_KTiles.applies(256, 256)).as("32 short lanes (512-bit vectors) in use").isTrue();
         Path file = dir.resolve("q4k.gguf");
         RandomModels.write(CONFIG, TensorType.Q4_K, 3, file);
-        try (GgufFile loaded = ModelLoader.withCpuLayouts(GgufFile.open(file))) {
+        try (GgufFile loaded = ModelLoader.withCpuLayouts(GgufFile.open(file), CONFIG)) {
             assertThat(loaded.tensor("blk.0.attn_q.weight").type()).isEqualTo(TensorType.Q4_K_R32);
             assertThat(loaded.tensor("blk.1.attn_k.weight").type()).isEqualTo(TensorType.Q4_K_R32);
             assertThat(loaded.tensor("blk.1.ffn_down.weight").type()).isEqualTo(TensorType.Q4_K_R32);

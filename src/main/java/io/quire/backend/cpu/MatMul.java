@@ -32,6 +32,8 @@ import jdk.incubator.vector.ShortVector;
  * F32 tiles (batches above F32's limit) are read in place from the mapped file for a batch of one
  * panel (at most L vectors): there the copy was a third of the time; with two panels the in-place
  * kernel ran out of registers.
+ * Q4_K matrices the loader repacked ({@link TensorType#Q4_K_R32}) take {@link Q4_KTiles} at every batch
+ * size, 32 rows a unit (from {@link Q4_KTilePanels#MIN_BATCH} vectors, {@link Q4_KTilePanels}).
  *
  * <p>Over 400 lines on purpose: a batch-1 kernel for each stored type (F32, F16, BF16, Q8_0),
  * alike in shape and read side by side; apart they would share nothing.
