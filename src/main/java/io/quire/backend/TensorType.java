@@ -49,7 +49,9 @@ public enum TensorType {
      * Not a ggml type either: Q4_K weights as the CPU's kernels repack them at load, 32 rows to a tile
      * ({@code io.quire.backend.cpu.Q4_KTiles}); 152 bytes per row and 256 values. No file holds it.
      */
-    Q4_K_R32(1002, 256, 152);
+    Q4_K_R32(1002, 256, 152),
+    /** Q4_0 weights repacked the same way ({@code io.quire.backend.cpu.Q4_0Tiles}); as many bytes as Q4_0. */
+    Q4_0_R32(1003, 32, 18);
 
     private final int id;
     private final int blockSize;
@@ -78,6 +80,11 @@ public enum TensorType {
         return elements / blockSize * blockBytes;
     }
 
+    /** Whether this is a CPU layout made at load ({@code Q4_K_R32}, {@code Q4_0_R32}): rows in tiles of 32. */
+    public boolean isRepacked() {
+        return this == Q4_K_R32 || this == Q4_0_R32;
+    }
+
     /** Whether the kernels (CPU, and the CUDA upload) can compute with weights of this type. */
     public boolean isComputeSupported() {
         return switch (this) {
@@ -98,8 +105,8 @@ public enum TensorType {
     /** The type with ggml id {@code id}, or null when the id is not one we know. */
     public static TensorType byId(int id) {
         for (TensorType t : values()) {
-            // Q4_K_R32 is made at load from Q4_K, never read from a file: its rows are not laid out one by one.
-            if (t.id == id && t != Q4_K_R32) return t;
+            // The repacked types are made at load, never read from a file: their rows are not laid out one by one.
+            if (t.id == id && !t.isRepacked()) return t;
         }
         return null;
     }

@@ -105,7 +105,7 @@ record LlamaWeights(
 
     /** Rows {@code from .. from+count-1} of a matrix (or of a stack of them) as a matrix of its own. */
     static Tensor rows(Tensor t, long from, int count, int cols) {
-        if (t.type() == TensorType.Q4_K_R32 && (from % Q4_KTiles.ROWS != 0 || count % Q4_KTiles.ROWS != 0)) {
+        if (t.type().isRepacked() && (from % Q4_KTiles.ROWS != 0 || count % Q4_KTiles.ROWS != 0)) {
             // Its rows come in tiles of 32: a slice must start and end on a tile (the loader repacks no other).
             throw new ModelLoadException("tensor " + t.name() + ": rows " + from + ".." + (from + count)
                     + " cut through its repacked tiles of " + Q4_KTiles.ROWS + " rows");

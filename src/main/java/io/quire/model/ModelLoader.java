@@ -3,6 +3,7 @@ package io.quire.model;
 import io.quire.backend.Device;
 import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
+import io.quire.backend.cpu.Q4_0Tiles;
 import io.quire.backend.cpu.Q4_KTiles;
 import io.quire.backend.cuda.Cuda;
 import io.quire.backend.cuda.CudaDtype;
@@ -98,7 +99,7 @@ public final class ModelLoader {
         try {
             GgufFile copy = file.copiedAligned(arena, ROW_ALIGNMENT, repacked == 0 ? null : repack);
             if (repacked > 0) {
-                log.info("Weights copied into memory ({} MiB), {} MiB of Q4_K matrices repacked for the CPU's kernels",
+                log.info("Weights copied into memory ({} MiB), {} MiB of Q4_K/Q4_0 matrices repacked for the CPU's kernels",
                         total >> 20, repacked >> 20);
             } else {
                 log.info("Weights copied into {}-byte-aligned memory ({} MiB): the file aligns its tensors to fewer"
@@ -114,7 +115,7 @@ public final class ModelLoader {
     }
 
     /**
-     * The Q4_K matrices that {@link Q4_KTiles} takes: all but the token embedding (read a row at a time) and
+     * The Q4_K and Q4_0 matrices that {@link Q4_KTiles} and {@link Q4_0Tiles} take: all but the token embedding (read a row at a time) and
      * a fused matrix that {@link LlamaWeights#rows} would cut between two tiles (Phi-3's QKV or gate-up with
      * a size not a multiple of 32).
      */
@@ -128,16 +129,21 @@ public final class ModelLoader {
             public TensorType typeOf(GgufFile.TensorInfo t) {
                 long[] s = t.shape();
                 String name = t.name();
-                boolean matrix = t.type() == TensorType.Q4_K && s.length == 2 && s[0] <= Integer.MAX_VALUE
-                        && s[1] <= Integer.MAX_VALUE && !name.equals("token_embd.weight")
-                        && !(cutQkv && name.endsWith(".attn_qkv.weight"))
+                boolean matrix = s.length == 2 && s[0] <= Integer.MAX_VALUE && s[1] <= Integer.MAX_VALUE
+                        && !name.equals("token_embd.weight") && !(cutQkv && name.endsWith(".attn_qkv.weight"))
                         && !(cutGateUp && name.endsWith(".ffn_up.weight"));
-                return matrix && Q4_KTiles.applies((int) s[1], (int) s[0]) ? TensorType.Q4_K_R32 : null;
+                if (!matrix) return null;
+                int rows = (int) s[1], cols = (int) s[0];
+                if (t.type() == TensorType.Q4_K && Q4_KTiles.applies(rows, cols)) return TensorType.Q4_K_R32;
+                if (t.type() == TensorType.Q4_0 && Q4_0Tiles.applies(rows, cols)) return TensorType.Q4_0_R32;
+                return null;
             }
 
             @Override
             public void write(GgufFile.TensorInfo t, MemorySegment src, MemorySegment dst) {
-                Q4_KTiles.repack(src, dst, (int) t.shape()[1], (int) t.shape()[0]);
+                int rows = (int) t.shape()[1], cols = (int) t.shape()[0];
+                if (t.type() == TensorType.Q4_0) Q4_0Tiles.repack(src, dst, rows, cols);
+                else Q4_KTiles.repack(src, dst, rows, cols);
             }
         };
     }
@@ -387,7 +393,7 @@ public final class ModelLoader {
             throw new ModelLoadException("the model file lacks the tensor " + file.describe(name));
         }
         Tensor t = file.tensor(name);
-        if (!t.type().isComputeSupported() && t.type() != TensorType.Q4_K_R32) {
+        if (!t.type().isComputeSupported() && !t.type().isRepacked()) {
             throw new ModelLoadException("tensor " + file.describe(name) + " has type " + t.type()
                     + ", which Quire cannot compute with (supported: " + TensorType.supportedList() + ")");
         }

@@ -32,8 +32,9 @@ import jdk.incubator.vector.ShortVector;
  * F32 tiles (batches above F32's limit) are read in place from the mapped file for a batch of one
  * panel (at most L vectors): there the copy was a third of the time; with two panels the in-place
  * kernel ran out of registers.
- * Q4_K matrices the loader repacked ({@link TensorType#Q4_K_R32}) take {@link Q4_KTiles} at every batch
- * size, 32 rows a unit (from {@link Q4_KTilePanels#MIN_BATCH} vectors, {@link Q4_KTilePanels}).
+ * Q4_K and Q4_0 matrices the loader repacked ({@link TensorType#Q4_K_R32}, {@link TensorType#Q4_0_R32}) take
+ * {@link Q4_KTiles} and {@link Q4_0Tiles} at every batch size, 32 rows a unit (from 32 vectors,
+ * {@link Q4_KTilePanels} and {@link Q4_0TilePanels}).
  *
  * <p>Over 400 lines on purpose: a batch-1 kernel for each stored type (F32, F16, BF16, Q8_0),
  * alike in shape and read side by side; apart they would share nothing.
@@ -114,17 +115,20 @@ public final class MatMul {
             boolean tiles = type == TensorType.Q4_K_R32;
             // ... and large batches of it through Q4_KTilePanels, from the Q8_K panels Q4_K would take.
             boolean tilePanels = tiles && batch >= Q4_KTilePanels.MIN_BATCH;
-            if (tiles && rows % Q4_KTiles.ROWS != 0) throw new IllegalArgumentException(w.name() + ": " + rows
-                    + " rows are not whole tiles of " + Q4_KTiles.ROWS);
+            // Q4_0 repacked the same way: Q4_0Tiles, from each vector's Q8_0 integers.
+            boolean tiles0 = type == TensorType.Q4_0_R32;
+            boolean tilePanels0 = tiles0 && batch >= Q4_0TilePanels.MIN_BATCH;
+            if ((tiles || tiles0) && rows % Q4_KTiles.ROWS != 0) throw new IllegalArgumentException(w.name() + ": "
+                    + rows + " rows are not whole tiles of " + Q4_KTiles.ROWS);
             // Batch 1, and a batch of at most smallBatch(type), go row by row through the batch-1 kernels.
-            boolean rowwise = !tiles && batch <= smallBatch(type);
+            boolean rowwise = !tiles && !tiles0 && batch <= smallBatch(type);
             // The activations rounded as llama.cpp rounds them for this type (ActivationRounding), once for
             // all weights of this input: Q8_K integers for the batch-1 K-quant kernels, else rounded floats.
             float[] xw = x;
             int xStride = cols;
             boolean q8k = ActivationRounding.usesQ8K(type);
             if ((q8k && rowwise || tiles && !tilePanels) && xqs == null) xqs = Q8K.locals(x, batch, cols);
-            boolean shortTiles = !tiles && shortTiles(type, batch);
+            boolean shortTiles = !tiles && !tiles0 && shortTiles(type, batch);
             if (q8k && !rowwise && !shortTiles) {
                 if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
                 xw = xQ8K;
@@ -132,8 +136,10 @@ public final class MatMul {
             // Q4_0 (and IQ4_NL where vpermw looks its grid up) row by row take the Q8_0 integers.
             boolean shortLanes = rowwise
                     && (type == TensorType.Q4_0 || type == TensorType.IQ4_NL && Iq4NlShortDot.applies());
-            if (shortLanes && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
-            if (shortTiles && type == TensorType.Q4_0 && q40Panels == null) q40Panels = ShortTiles.pack(type, x, batch, cols);
+            if ((shortLanes || tiles0 && !tilePanels0) && xq0s == null) xq0s = Q8_0Activation.locals(x, batch, cols);
+            if ((shortTiles && type == TensorType.Q4_0 || tilePanels0) && q40Panels == null) {
+                q40Panels = ShortTiles.pack(TensorType.Q4_0, x, batch, cols);
+            }
             if ((shortTiles && type != TensorType.Q4_0 || tilePanels) && q4kPanels == null) {
                 q4kPanels = ShortTiles.pack(type, x, batch, cols);
             }
@@ -154,7 +160,7 @@ public final class MatMul {
             float[] xBlockSums = withMin ? ActivationRounding.q8_1Sums(x, batch, cols)
                     : rowwise && type == TensorType.Q5_0 ? blockSums(xw, 0, batch * cols) : null;
             float[] panels = null;
-            if (!rowwise && !tiles && !tileDots(type, batch) && !shortTiles) {
+            if (!rowwise && !tiles && !tiles0 && !tileDots(type, batch) && !shortTiles) {
                 // Each distinct input packed once per call for all weights that take it.
                 for (int k = 0; k < i && panels == null; k++) if (jobs[k].x == xw) panels = jobs[k].panels;
                 if (panels == null) {
@@ -164,9 +170,9 @@ public final class MatMul {
                 }
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
-                    xBlockSums, q8k || tiles ? xqs : null, shortLanes ? xq0s : null,
-                    tilePanels ? q4kPanels : !shortTiles ? null : type == TensorType.Q4_0 ? q40Panels : q4kPanels, rowwise);
-            int unitRows = tiles ? Q4_KTiles.ROWS : rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
+                    xBlockSums, q8k || tiles ? xqs : null, shortLanes || tiles0 ? xq0s : null,
+                    tilePanels ? q4kPanels : tilePanels0 ? q40Panels : !shortTiles ? null : type == TensorType.Q4_0 ? q40Panels : q4kPanels, rowwise);
+            int unitRows = tiles || tiles0 ? Q4_KTiles.ROWS : rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
         }
@@ -281,6 +287,15 @@ public final class MatMul {
         long base = j.base, rowBytes = j.rowBytes;
         int rows = j.rows, cols = j.cols;
         float[] out = j.out;
+        if (type == TensorType.Q4_0_R32) {
+            if (j.shortPanels != null) {
+                Q4_0TilePanels.multiply(base, rows, cols, from, to, j.shortPanels, batch, out, TILE_SUMS.get(),
+                        atLeast(TILE_RESULTS, batch * Q4_0Tiles.ROWS));
+            } else {
+                Q4_0Tiles.multiply(base, rows, cols, from, to, j.xq0s, batch, out);
+            }
+            return;
+        }
         if (type == TensorType.Q4_K_R32) {
             if (j.shortPanels != null) {
                 Q4_KTilePanels.multiply(base, rows, cols, from, to, j.shortPanels, batch, out, TILE_SUMS.get(),

@@ -21,6 +21,8 @@ final class Q8_0Activation {
     final short[] qs;
     final float[] d;
     final int[] offsets;
+    /** Per block, 8 times the sum of its integers ({@link Q4_0Tiles}: the 8 of Q4_0's {@code q - 8}). */
+    final int[] eightSums;
     /** Ints of one block's rounding, a scratch. */
     private final int[] block = new int[32];
 
@@ -28,6 +30,7 @@ final class Q8_0Activation {
         qs = new short[cols];
         d = new float[cols / 32];
         offsets = new int[cols / 32 * 8];
+        eightSums = new int[cols / 32];
     }
 
     /**
@@ -55,10 +58,13 @@ final class Q8_0Activation {
                 ((ShortVector) IntVector.fromArray(Simd.I, block, j).convertShape(VectorOperators.I2S, Simd.S, 0))
                         .intoArray(qs, 32 * blk + j);
             }
+            int sum = 0;
             for (int lane = 0; lane < 8; lane++) {
                 offsets[8 * blk + lane] = 8 * (block[2 * lane] + block[2 * lane + 1] + block[2 * lane + 16]
                         + block[2 * lane + 17]);
+                sum += offsets[8 * blk + lane];
             }
+            eightSums[blk] = sum;
         }
     }
 

@@ -112,6 +112,7 @@ public final class Quant {
         MemorySegment data = Simd.nativeData(t);
         for (int r = 0; r < t.rows(); r++) {
             if (t.type() == TensorType.Q4_K_R32) Q4_KTiles.dequantizeRow(data.address(), r, cols, out, r * cols);
+            else if (t.type() == TensorType.Q4_0_R32) Q4_0Tiles.dequantizeRow(data.address(), r, cols, out, r * cols);
             else dequantizeRow(t.type(), data.address() + r * rowBytes, cols, out, r * cols);
         }
         Reference.reachabilityFence(data);
@@ -131,8 +132,9 @@ public final class Quant {
                     + " values at " + outOffset);
         }
         MemorySegment data = Simd.nativeData(t);
-        // Q4_K_R32's rows are spread over their tile, not one after the other.
+        // A repacked type's rows are spread over their tile, not one after the other.
         if (t.type() == TensorType.Q4_K_R32) Q4_KTiles.dequantizeRow(data.address(), row, cols, out, outOffset);
+        else if (t.type() == TensorType.Q4_0_R32) Q4_0Tiles.dequantizeRow(data.address(), row, cols, out, outOffset);
         else dequantizeRow(t.type(), data.address() + row * t.type().bytesFor(cols), cols, out, outOffset);
         Reference.reachabilityFence(data);
     }
@@ -206,7 +208,7 @@ public final class Quant {
     }
 
     static void checkData(Tensor t) {
-        if (!t.type().isComputeSupported() && t.type() != TensorType.Q4_K_R32) throw unsupported(t.type());
+        if (!t.type().isComputeSupported() && !t.type().isRepacked()) throw unsupported(t.type());
         long need = t.type().bytesFor(t.elements());
         if (t.data().byteSize() < need) {
             throw new IllegalArgumentException("tensor " + t.name() + " has " + t.data().byteSize()

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.quire.backend.TensorType;
+import io.quire.backend.cpu.Q4_0Tiles;
 import io.quire.backend.cpu.Q4_KTiles;
 import io.quire.model.gguf.GgufFile;
 import java.nio.file.Files;
@@ -13,9 +14,11 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** A Q4_K file's matrices are repacked at load for the CPU's kernels, and the model answers as before. */
-class Q4_KRepackTest {
+/** A Q4_K or Q4_0 file's matrices are repacked at load for the CPU's kernels, and the model answers as before. */
+class RepackedMatricesTest {
     private static final ModelConfig CONFIG = ModelConfig.llama(256, 2, 4, 2, 512, 320, 256);
 
     @TempDir
@@ -36,10 +39,22 @@ class Q4_KRepackTest {
     }
 
     @Test
-    void greedyTokensAreTheSameAsFromTheStoredLayout() throws Exception {
+    void q4_0MatricesAreRepackedToo() throws Exception {
+        assumeThat(Q4_0Tiles.applies(256, 256)).as("32 short lanes (512-bit vectors) in use").isTrue();
+        Path file = dir.resolve("q40.gguf");
+        RandomModels.write(CONFIG, TensorType.Q4_0, 3, file);
+        try (GgufFile loaded = ModelLoader.withCpuLayouts(GgufFile.open(file), CONFIG)) {
+            assertThat(loaded.tensor("blk.0.attn_v.weight").type()).isEqualTo(TensorType.Q4_0_R32);
+            assertThat(loaded.tensor("token_embd.weight").type()).isEqualTo(TensorType.Q4_0);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_K", "Q4_0"})
+    void greedyTokensAreTheSameAsFromTheStoredLayout(TensorType type) throws Exception {
         assumeThat(Q4_KTiles.applies(256, 256)).as("32 short lanes (512-bit vectors) in use").isTrue();
-        Path file = dir.resolve("q4k.gguf");
-        RandomModels.write(CONFIG, TensorType.Q4_K, 4, file);
+        Path file = dir.resolve("model.gguf");
+        RandomModels.write(CONFIG, type, 4, file);
         SplittableRandom random = new SplittableRandom(9);
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
