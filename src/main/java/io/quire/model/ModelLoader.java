@@ -72,9 +72,9 @@ public final class ModelLoader {
      * {@code file}, or a copy of its tensors in 64-byte-aligned memory ({@link GgufFile#copiedAligned}), the
      * mapping closed, when the CPU's kernels gain from one:
      * <ul>
-     * <li>its Q4_K matrices repacked ({@link Q4_KTiles}: a row per 16-bit lane, 32 rows to a tile), which the
-     *     kernels multiply 1.2-2.8x faster at batches of 1-16 (bench kernels); not the token embedding,
-     *     which is read a row at a time;
+     * <li>its Q4_K and Q4_0 matrices repacked ({@link Q4_KTiles}, {@link Q4_0Tiles}: a row per 16-bit lane,
+     *     32 rows to a tile), which the kernels multiply 1.1-2.8x faster at batches of 1-16 (bench kernels);
+     *     not the token embedding, which is read a row at a time;
      * <li>most of its bytes F32 rows that the mapping leaves misaligned: that kernel loads whole vectors of a
      *     row, and a vector split over two cache lines costs two loads (decode 1.23x faster on one thread from
      *     the copy). Not 16-bit rows: BF16 decode ran slower 64-byte-aligned than at the GGUF's 32 mod 64,
