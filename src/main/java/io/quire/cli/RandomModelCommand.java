@@ -8,7 +8,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * {@code random-model --out PATH [--preset default|110m] [--vocab N] [--type F32|F16|BF16|Q8_0|Q4_0] [--seed N]}:
+ * {@code random-model --out PATH [--preset default|110m] [--vocab N] [--type F32|F16|BF16|Q8_0|Q4_0|Q4_K] [--seed N]}
+ * (Q4_K: random blocks, Quire having no K-quant quantizer):
  * writes a random-weight model as a GGUF file (for benchmarks, and for peers such as llama.cpp's
  * server to load the very same weights).
  */
