@@ -9,21 +9,37 @@ import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** Q4_K repacked 32 rows to a tile: the same values, the same products, the same bits in any batch. */
-class Q4_KTilesTest {
+/**
+ * Q4_K and Q4_0 repacked 32 rows to a tile ({@link Q4_KTiles}, {@link Q4_0Tiles}): the same
+ * values, the same products, the same bits in any batch.
+ */
+class RepackedTilesTest {
 
-    private static Tensor[] weights(int rows, int cols, long seed) {
-        assumeThat(Q4_KTiles.applies(rows, cols)).as("32 short lanes (512-bit vectors) in use").isTrue();
-        Tensor q4k = RandomBlocks.tensor("w", TensorType.Q4_K, rows, cols, seed);
-        return new Tensor[] {q4k, Q4_KTiles.repacked(q4k, Arena.ofAuto())};
+    /** The stored weight of {@code type} (Q4_K: random blocks; Q4_0: Quire's quantization) and its repacked copy. */
+    private static Tensor[] weights(TensorType type, int rows, int cols, long seed) {
+        boolean q4k = type == TensorType.Q4_K;
+        assumeThat(q4k ? Q4_KTiles.applies(rows, cols) : Q4_0Tiles.applies(rows, cols))
+                .as("32 short lanes (512-bit vectors) in use").isTrue();
+        if (q4k) {
+            Tensor w = RandomBlocks.tensor("w", type, rows, cols, seed);
+            return new Tensor[] {w, Q4_KTiles.repacked(w, Arena.ofAuto())};
+        }
+        Random random = new Random(seed);
+        float[] values = new float[rows * cols];
+        for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
+        Tensor w = new Tensor("w", type, new long[] {cols, rows}, Quant.quantize(type, values));
+        return new Tensor[] {w, Q4_0Tiles.repacked(w, Arena.ofAuto())};
     }
 
-    @Test
-    void repackedRowsDecodeToTheSameValues() {
-        Tensor[] w = weights(96, 768, 5);
-        assertThat(w[1].type()).isEqualTo(TensorType.Q4_K_R32);
-        assertThat(w[1].data().byteSize()).isEqualTo(96L * 3 * 152);
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_K", "Q4_0"})
+    void repackedRowsDecodeToTheSameValues(TensorType type) {
+        Tensor[] w = weights(type, 96, 768, 5);
+        assertThat(w[1].type()).isEqualTo(type == TensorType.Q4_K ? TensorType.Q4_K_R32 : TensorType.Q4_0_R32);
+        assertThat(w[1].data().byteSize()).isEqualTo(type == TensorType.Q4_K ? 96L * 3 * 152 : 96L * 24 * 18);
         assertThat(Quant.dequantize(w[1])).containsExactly(Quant.dequantize(w[0]));
         float[] a = new float[768], b = new float[768];
         for (int row : new int[] {0, 31, 32, 70, 95}) {
@@ -33,12 +49,14 @@ class Q4_KTilesTest {
         }
     }
 
-    @Test
-    void productsMatchTheDequantizedProduct() {
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_K", "Q4_0"})
+    void productsMatchTheDequantizedProduct(TensorType type) {
+        int block = type.blockSize();  // of the activation's rounding too: Q8_K, Q8_0
         // 1-3 vectors one at a time, 4 a pass, and what is left over; from 32 the panels of Q4_KTilePanels
         // (33 and 70: a panel part padding); 64 rows are two tiles.
-        for (int cols : new int[] {256, 768}) {
-            Tensor[] w = weights(64, cols, 7 + cols);
+        for (int cols : type == TensorType.Q4_K ? new int[] {256, 768} : new int[] {32, 160, 768}) {
+            Tensor[] w = weights(type, 64, cols, 7 + cols);
             float[] dense = Quant.dequantize(w[0]);
             Random random = new Random(cols);
             for (int batch : new int[] {1, 2, 3, 4, 5, 9, 31, 32, 33, 70}) {
@@ -53,8 +71,9 @@ class Q4_KTilesTest {
                             double wv = dense[r * cols + c], xv = x[b * cols + c];
                             exact += wv * xv;
                             mag += Math.abs(wv * xv);
-                            // half a step of the activation's Q8_K rounding
-                            rounding += Math.abs(wv) * blockMax(x, b * cols + c / 256 * 256) / 254;
+                            // half a step of the activation's rounding; Q8_0's fp16 scale adds up to 2^-11
+                            double step = blockMax(x, b * cols + c / block * block, block) / 127;
+                            rounding += Math.abs(wv) * (block == 256 ? step / 2 : step * (0.5 + 127 * 0x1p-11));
                         }
                         assertThat(Math.abs(out[b * 64 + r] - exact)).as("batch %d row %d, %d columns", batch, r, cols)
                                 .isLessThanOrEqualTo(1e-5 * mag + 1.001 * rounding);
@@ -64,9 +83,10 @@ class Q4_KTilesTest {
         }
     }
 
-    @Test
-    void aVectorGetsTheSameBitsInAnyBatch() {
-        Tensor[] w = weights(64, 512, 3);
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_K", "Q4_0"})
+    void aVectorGetsTheSameBitsInAnyBatch(TensorType type) {
+        Tensor[] w = weights(type, 64, 512, 3);
         Random random = new Random(11);
         float[] x = new float[9 * 512];
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
@@ -90,13 +110,17 @@ class Q4_KTilesTest {
         assertThat(Q4_KTiles.applies(33, 256)).isFalse();
         assertThat(Q4_KTiles.applies(32, 128)).isFalse();
         assertThat(Q4_KTiles.applies(0, 256)).isFalse();
-        // no file may declare the repacked layout
+        assertThat(Q4_0Tiles.applies(33, 256)).isFalse();
+        assertThat(Q4_0Tiles.applies(32, 48)).isFalse();
+        assertThat(Q4_0Tiles.applies(0, 256)).isFalse();
+        // no file may declare a repacked layout
         assertThat(TensorType.byId(TensorType.Q4_K_R32.id())).isNull();
+        assertThat(TensorType.byId(TensorType.Q4_0_R32.id())).isNull();
     }
 
-    private static double blockMax(float[] x, int from) {
+    private static double blockMax(float[] x, int from, int n) {
         double m = 0;
-        for (int i = from; i < from + 256; i++) m = Math.max(m, Math.abs(x[i]));
+        for (int i = from; i < from + n; i++) m = Math.max(m, Math.abs(x[i]));
         return m;
     }
 }
