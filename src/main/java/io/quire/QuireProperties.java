@@ -57,8 +57,9 @@ import java.util.List;
  *                             a request that would pass it gets 429 with Retry-After and nothing is queued
  * @param shutdownGrace        on shutdown (SIGTERM), how long running requests may still finish before
  *                             they are aborted (streams then end with finish_reason "abort" and [DONE])
- * @param warmup               before taking requests, run made-up sequences through the model for about this
- *                             long, so the kernels are compiled for the first request (0: no warm-up), then
+ * @param warmup               before taking requests, run made-up sequences through the model, one round and
+ *                             then more for about this long, so the kernels are compiled for the first request
+ *                             (0: no warm-up), then
  *                             send at most {@code warmupRequests} short requests through the HTTP API within as
  *                             long again, so the web path is compiled too (clients get 503 meanwhile)
  * @param warmupRequests       most such requests (0: none)

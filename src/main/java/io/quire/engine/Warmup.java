@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  * every vector: with decode widths of 4, 3 and 1 only, the first 32-stream burst on stories260K spent
  * seconds there and allocated about 280 MB of boxed vectors (docs/performance.md).
  * With LoRA adapters, every other sequence runs with one of them, so their updates are compiled too
- * (one row at a time and, at the wider steps, in parallel passes).
+ * (one row at a time and, at the wider steps, in parallel passes). Rounds after the first repeat one
+ * narrow step ({@link #REPEATS}), so the methods called once per layer reach C2 too.
  * It writes only free blocks of the cache, before any request owns one; what it leaves there is
  * overwritten before anything reads it.
  */
@@ -42,13 +43,23 @@ final class Warmup {
      */
     private static final int[] WIDTHS = {36, 32, 20, 12, 9, 4, 3, 2, 1};
     private static final int DECODE_STEPS = WIDTHS.length;
+    /**
+     * How many times the rounds after the first run their step of {@link #REPEATED_WIDTH} sequences again.
+     * C2 compiles a method once it was called about 5,000 times (fewer with loops in it); the per-layer ones
+     * (the activations' quantization, the product's dispatch) get a dozen calls or so per pass, and with
+     * a round's 11 passes alone they were still in C1's profiling code after the warm-up, where the Vector
+     * API boxes every vector (docs/performance.md: a fresh server's first short prompts). A step costs
+     * milliseconds on a small model; not in the first round, which runs while the JIT is still compiling.
+     */
+    private static final int REPEATS = 20;
+    private static final int REPEATED_WIDTH = 4;
     /** The other sequences' prompt: one token each, so they add little to the prefill. */
     private static final int SHORT_PROMPT = 1;
 
     private Warmup() {}
 
     /**
-     * Rounds until {@code budget} is spent (at least one) through {@code forward} (the model on the
+     * One round, then more until {@code budget} is spent after it, through {@code forward} (the model on the
      * runner's cache of {@code numBlocks} blocks of {@code bs} tokens, with {@code adapters} LoRA
      * adapters); returns the forward passes made.
      */
@@ -71,16 +82,18 @@ final class Warmup {
             for (int b = 0; b < tables[s].length; b++) tables[s][b] = next++;
             prompts[s] = s < longSeqs ? Math.max(1, prompt - SHORTER[s]) : shortPrompt;
         }
+        // The budget starts after the first round: that one runs while the JIT compiles (seconds on an 86M
+        // model, more than the default 2 s), and a budget spent in it left the per-layer methods uncompiled.
+        int passes = round(forward, bs, tables, prompts, len, vocab, adapters, 0);
         long end = System.nanoTime() + budget.toNanos();
-        int passes = 0;
-        do {
-            passes += round(forward, bs, tables, prompts, len, vocab, adapters);
-        } while (System.nanoTime() < end);
+        while (System.nanoTime() < end) {
+            passes += round(forward, bs, tables, prompts, len, vocab, adapters, REPEATS);
+        }
         return passes;
     }
 
     private static int round(Consumer<ForwardBatch> forward, int bs, int[][] tables, int[] prompts, int len,
-            int vocab, int adapters) {
+            int vocab, int adapters, int repeats) {
         int seqs = tables.length;
         int longSeqs = Math.min(LONG_SEQS, seqs);
         // Prefill in two passes. The first: the long prompts but the last one's last tokens, cut so that it
@@ -108,8 +121,15 @@ final class Warmup {
             int[] next = pos.clone();
             for (int s = 0; s < n; s++) next[s]++;
             forward.accept(batch(bs, Arrays.copyOf(tables, n), pos, next, vocab, adapters));
-            pos = next;
             passes++;
+            if (WIDTHS[step] == REPEATED_WIDTH) {
+                // Again at the same positions (their KV slots rewritten): cheap passes that add to the
+                // per-layer calls C2 waits for before it compiles a method.
+                for (int i = 0; i < repeats; i++, passes++) {
+                    forward.accept(batch(bs, Arrays.copyOf(tables, n), pos, next, vocab, adapters));
+                }
+            }
+            pos = next;
         }
         return passes;
     }

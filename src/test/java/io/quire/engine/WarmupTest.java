@@ -75,6 +75,36 @@ class WarmupTest {
     }
 
     @Test
+    void theBudgetStartsAfterTheFirstRoundAndTheRoundsAfterItRepeatTheirStepOfFour() {
+        List<ForwardBatch> seen = new ArrayList<>();
+        // A first round that outlasts the budget (as it does while the JIT compiles) still gets rounds after it.
+        int passes = Warmup.run(b -> {
+            if (seen.size() == 10) sleep(60);
+            if (seen.size() < 11 + 31) seen.add(b);
+        }, 16, 60, 512, 512, Duration.ofMillis(30), 0);
+        assertThat(passes).isGreaterThanOrEqualTo(11 + 31).isEqualTo(11 + (passes - 11) / 31 * 31);
+        assertThat(seen.subList(0, 11)).extracting(ForwardBatch::numSeqs)
+                .containsExactly(4, 33, 36, 32, 20, 12, 9, 4, 3, 2, 1);
+        List<ForwardBatch> round2 = seen.subList(11, 11 + 31);
+        assertThat(round2).extracting(ForwardBatch::numSeqs).startsWith(4, 33, 36, 32, 20, 12, 9, 4).endsWith(4, 3, 2, 1);
+        // The step of four, 21 times at the same positions (their KV slots rewritten), then on from there.
+        ForwardBatch four = round2.get(7);
+        for (ForwardBatch again : round2.subList(8, 28)) {
+            assertThat(again.positions()).isEqualTo(four.positions());
+            assertThat(again.slotMapping()).isEqualTo(four.slotMapping());
+        }
+        assertThat(round2.get(28).positions()[0]).isEqualTo(four.positions()[0] + 1);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
     void aCacheForFewSequencesCutsTheWidths() {
         List<ForwardBatch> seen = new ArrayList<>();
         Warmup.run(seen::add, 16, 20, 512, 512, Duration.ZERO, 0);  // 16 blocks for the long ones, 4 short ones
