@@ -21,7 +21,7 @@ import java.util.function.Consumer;
  * seconds there and allocated about 280 MB of boxed vectors (docs/performance.md).
  * With LoRA adapters, every other sequence runs with one of them, so their updates are compiled too
  * (one row at a time and, at the wider steps, in parallel passes). Rounds after the first repeat one
- * narrow step ({@link #REPEATS}), so the methods called once per layer reach C2 too.
+ * narrow step ({@link #REPEATS}), so the methods called once per layer reach C2 sooner.
  * It writes only free blocks of the cache, before any request owns one; what it leaves there is
  * overwritten before anything reads it.
  */
@@ -46,10 +46,10 @@ final class Warmup {
     /**
      * How many times the rounds after the first run their step of {@link #REPEATED_WIDTH} sequences again.
      * C2 compiles a method once it was called about 5,000 times (fewer with loops in it); the per-layer ones
-     * (the activations' quantization, the product's dispatch) get a dozen calls or so per pass, and with
-     * a round's 11 passes alone they were still in C1's profiling code after the warm-up, where the Vector
-     * API boxes every vector (docs/performance.md: a fresh server's first short prompts). A step costs
-     * milliseconds on a small model; not in the first round, which runs while the JIT is still compiling.
+     * get a dozen calls or so per pass, and with a round's 11 passes alone the activations' quantization
+     * (`Q8K.locals`) was still in C1's profiling code after the warm-up, where the Vector API boxes every
+     * vector (docs/performance.md, thirtieth session). A step costs milliseconds on a small model; not in
+     * the first round, which runs while the JIT is still compiling.
      */
     private static final int REPEATS = 20;
     private static final int REPEATED_WIDTH = 4;
