@@ -97,10 +97,10 @@ public final class LLMEngine implements GenerationService, AutoCloseable {
     /**
      * Runs made-up sequences through the model, a round and then more for about {@code budget}
      * ({@link Warmup}), so the first requests find the kernels compiled. Only before the first
-     * request: it writes KV blocks no request may own yet. It runs on the engine thread, which then serves: that thread's scratch buffers
-     * exist by then, and C2 compiled the kernels on what that thread saw (on the caller's thread, the
-     * engine thread's first step met a null thread-local C2 had never seen and deoptimized the
-     * attention kernel).
+     * request: it writes KV blocks no request may own yet. It runs on the engine thread, which then
+     * serves: that thread's scratch buffers exist by then, and C2 compiled the kernels on what that
+     * thread saw (on the caller's thread, the engine thread's first step met a null thread-local C2
+     * had never seen and deoptimized the attention kernel).
      */
     public void warmUp(Duration budget) {
         if (core.numSteps() > 0 || !incoming.isEmpty() || !active.isEmpty()) {
