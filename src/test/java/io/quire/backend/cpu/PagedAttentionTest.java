@@ -331,6 +331,21 @@ class PagedAttentionTest {
     }
 
     @Test
+    void decodeTokensReadWholeBlocksOnOneThreadAndShareFewUnitsOnMore() {
+        int[] oneToken = {0, 1};             // tile 0: token 0; one tile in all
+        int[] threeTokens = {0, 1, 2, 3};    // three tiles of one token each
+        assertThat(PagedAttention.parts(oneToken, 1, 1, 1, 12)).isEqualTo(1);
+        assertThat(PagedAttention.parts(oneToken, 1, 1, 2, 12)).isEqualTo(4);
+        assertThat(PagedAttention.parts(oneToken, 1, 1, 2, 2)).isEqualTo(2);   // no more parts than KV heads
+        assertThat(PagedAttention.parts(threeTokens, 3, 1, 2, 12)).isEqualTo(2);
+        assertThat(PagedAttention.parts(threeTokens, 3, 1, 1, 12)).isEqualTo(1);
+        // A prompt tile (here 16 tokens of one head each) keeps its finer split, heads being its units anyway.
+        int[] promptTile = {0, Simd.L};
+        assertThat(PagedAttention.parts(promptTile, 1, 1, 2, 12)).isEqualTo(12);
+        assertThat(PagedAttention.parts(promptTile, 1, 1, 1, 12)).isEqualTo(8);
+    }
+
+    @Test
     void rejectsPositionsBeyondTheBlockTable() {
         Fixture f = new Fixture(16, 2, 8, new int[] {16});
         assertThatThrownBy(() -> PagedAttention.attend(new float[32], new float[32], 1, new int[] {16}, new int[] {0},
