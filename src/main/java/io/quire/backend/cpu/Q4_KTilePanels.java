@@ -76,8 +76,9 @@ final class Q4_KTilePanels {
         for (int s = 0; s < blocks; s++) {
             long sb = tile + (long) s * Q4_KTiles.BLOCK_BYTES;
             for (int h = 0; h < 4; h++) {
+                long qa = sb + Q4_KTiles.part(h) + Q4_KTiles.QUANTS;
                 for (int i = 0; i < 32; i++) {
-                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B32, seg, sb + 32L * (32 * h + i), LE)
+                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B32, seg, qa + 32L * i, LE)
                             .convertShape(ZERO_EXTEND_B2S, S, 0);
                     int c = 256 * s + 64 * h + i;
                     eight.sub(q.and((short) 15)).intoArray(w, 32 * c);
@@ -88,10 +89,10 @@ final class Q4_KTilePanels {
                 FloatVector d = FloatVector.fromMemorySegment(F, seg, sb + Q4_KTiles.D + 64 * half, LE);
                 FloatVector dmin = FloatVector.fromMemorySegment(F, seg, sb + Q4_KTiles.DMIN + 64 * half, LE);
                 for (int g = 0; g < 8; g++) {
-                    long k = 32L * g + 16 * half;
-                    FloatVector dl = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sb + Q4_KTiles.SCALES + k, LE)
+                    long k = sb + Q4_KTiles.part(g / 2) + 32L * (g % 2) + 16 * half;
+                    FloatVector dl = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, k + Q4_KTiles.SCALES, LE)
                             .convertShape(B2F, F, 0)).mul(d);
-                    FloatVector ml = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sb + Q4_KTiles.MINS + k, LE)
+                    FloatVector ml = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, k + Q4_KTiles.MINS, LE)
                             .convertShape(B2F, F, 0)).mul(dmin);
                     int at = 32 * (8 * s + g) + 16 * half;
                     dl.neg().intoArray(dw, at);
