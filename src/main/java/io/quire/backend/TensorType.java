@@ -51,7 +51,9 @@ public enum TensorType {
      */
     Q4_K_R32(1002, 256, 152),
     /** Q4_0 weights repacked the same way ({@code io.quire.backend.cpu.Q4_0Tiles}); as many bytes as Q4_0. */
-    Q4_0_R32(1003, 32, 18);
+    Q4_0_R32(1003, 32, 18),
+    /** Q6_K weights repacked the same way ({@code io.quire.backend.cpu.Q6_KTiles}); 212 bytes per row and 256 values. */
+    Q6_K_R32(1004, 256, 212);
 
     private final int id;
     private final int blockSize;
@@ -80,9 +82,9 @@ public enum TensorType {
         return elements / blockSize * blockBytes;
     }
 
-    /** Whether this is a CPU layout made at load ({@code Q4_K_R32}, {@code Q4_0_R32}): rows in tiles of 32. */
+    /** Whether this is a CPU layout made at load ({@code Q4_K_R32}, {@code Q4_0_R32}, {@code Q6_K_R32}): rows in tiles of 32. */
     public boolean isRepacked() {
-        return this == Q4_K_R32 || this == Q4_0_R32;
+        return this == Q4_K_R32 || this == Q4_0_R32 || this == Q6_K_R32;
     }
 
     /** Whether the kernels (CPU, and the CUDA upload) can compute with weights of this type. */

@@ -87,11 +87,13 @@ public final class KernelBench {
             Tensor w = switch (type) {
                 case F32, F16, BF16, Q8_0, Q4_0 -> new Tensor("bench", type, new long[] {cols, rows},
                         Quant.quantize(type, values));
-                // Q4_K and Q4_0 as the loader repacks them for the CPU's kernels.
+                // Q4_K, Q4_0 and Q6_K as the loader repacks them for the CPU's kernels.
                 case Q4_0_R32 -> io.quire.backend.cpu.Q4_0Tiles.repacked(new Tensor("bench", TensorType.Q4_0,
                         new long[] {cols, rows}, Quant.quantize(TensorType.Q4_0, values)), java.lang.foreign.Arena.ofAuto());
                 case Q4_K_R32 -> io.quire.backend.cpu.Q4_KTiles.repacked(
                         RandomBlocks.tensor("bench", TensorType.Q4_K, rows, cols, 1), java.lang.foreign.Arena.ofAuto());
+                case Q6_K_R32 -> io.quire.backend.cpu.Q6_KTiles.repacked(
+                        RandomBlocks.tensor("bench", TensorType.Q6_K, rows, cols, 1), java.lang.foreign.Arena.ofAuto());
                 default -> RandomBlocks.tensor("bench", type, rows, cols, 1);
             };
             float[] dense = Quant.dequantize(w);

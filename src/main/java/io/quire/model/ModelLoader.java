@@ -5,6 +5,7 @@ import io.quire.backend.Tensor;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Q4_0Tiles;
 import io.quire.backend.cpu.Q4_KTiles;
+import io.quire.backend.cpu.Q6_KTiles;
 import io.quire.backend.cuda.Cuda;
 import io.quire.backend.cuda.CudaDtype;
 import io.quire.model.gguf.GgufFile;
@@ -72,8 +73,9 @@ public final class ModelLoader {
      * {@code file}, or a copy of its tensors in 64-byte-aligned memory ({@link GgufFile#copiedAligned}), the
      * mapping closed, when the CPU's kernels gain from one:
      * <ul>
-     * <li>its Q4_K and Q4_0 matrices repacked ({@link Q4_KTiles}, {@link Q4_0Tiles}: a row per 16-bit lane,
-     *     32 rows to a tile), which the kernels multiply 1.1-2.8x faster at batches of 1-16 (bench kernels);
+     * <li>its Q4_K, Q4_0 and Q6_K matrices repacked ({@link Q4_KTiles}, {@link Q4_0Tiles}, {@link Q6_KTiles}:
+     *     a row per 16-bit lane, 32 rows to a tile), which the kernels multiply 1.1-2.8x faster at batches of
+     *     1-16 (bench kernels);
      *     not the token embedding, which is read a row at a time;
      * <li>most of its bytes F32 rows that the mapping leaves misaligned: that kernel loads whole vectors of a
      *     row, and a vector split over two cache lines costs two loads (decode 1.23x faster on one thread from
@@ -115,7 +117,8 @@ public final class ModelLoader {
     }
 
     /**
-     * The Q4_K and Q4_0 matrices that {@link Q4_KTiles} and {@link Q4_0Tiles} take: all but the token embedding (read a row at a time) and
+     * The Q4_K, Q4_0 and Q6_K matrices that {@link Q4_KTiles}, {@link Q4_0Tiles} and {@link Q6_KTiles} take: all
+     * but the token embedding (read a row at a time) and
      * a fused matrix that {@link LlamaWeights#rows} would cut between two tiles (Phi-3's QKV or gate-up with
      * a size not a multiple of 32).
      */
@@ -136,6 +139,7 @@ public final class ModelLoader {
                 int rows = (int) s[1], cols = (int) s[0];
                 if (t.type() == TensorType.Q4_K && Q4_KTiles.applies(rows, cols)) return TensorType.Q4_K_R32;
                 if (t.type() == TensorType.Q4_0 && Q4_0Tiles.applies(rows, cols)) return TensorType.Q4_0_R32;
+                if (t.type() == TensorType.Q6_K && Q6_KTiles.applies(rows, cols)) return TensorType.Q6_K_R32;
                 return null;
             }
 
@@ -143,6 +147,7 @@ public final class ModelLoader {
             public void write(GgufFile.TensorInfo t, MemorySegment src, MemorySegment dst) {
                 int rows = (int) t.shape()[1], cols = (int) t.shape()[0];
                 if (t.type() == TensorType.Q4_0) Q4_0Tiles.repack(src, dst, rows, cols);
+                else if (t.type() == TensorType.Q6_K) Q6_KTiles.repack(src, dst, rows, cols);
                 else Q4_KTiles.repack(src, dst, rows, cols);
             }
         };

@@ -119,9 +119,9 @@ public final class RandomModels {
         double bound = Math.sqrt(3.0 / cols);
         for (int i = 0; i < values.length; i++) values[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
         long[] shape = rows == 1 ? new long[] {cols} : new long[] {cols, rows};
-        // Quire quantizes to F32, F16, BF16, Q8_0 and Q4_0 only; Q4_K gets random blocks (what its repacked
-        // tiles' tests need), their scales small enough for the values to stay finite; other types are refused.
-        w.addTensor(name, type, shape, type == TensorType.Q4_K
+        // Quire quantizes to F32, F16, BF16, Q8_0 and Q4_0 only; Q4_K and Q6_K get random blocks (what their
+        // repacked tiles' tests need), their scales small enough for the values to stay finite; other types are refused.
+        w.addTensor(name, type, shape, type == TensorType.Q4_K || type == TensorType.Q6_K
                 ? RandomBlocks.tensor(name, type, rows, cols, random.nextLong()).data()
                 : Quant.quantize(type, values));
     }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Q4_0Tiles;
 import io.quire.backend.cpu.Q4_KTiles;
+import io.quire.backend.cpu.Q6_KTiles;
 import io.quire.model.gguf.GgufFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** A Q4_K or Q4_0 file's matrices are repacked at load for the CPU's kernels, and the model answers as before. */
+/** A Q4_K, Q4_0 or Q6_K file's matrices are repacked at load for the CPU's kernels, and the model answers as before. */
 class RepackedMatricesTest {
     private static final ModelConfig CONFIG = ModelConfig.llama(256, 2, 4, 2, 512, 320, 256);
 
@@ -49,8 +50,20 @@ class RepackedMatricesTest {
         }
     }
 
+    @Test
+    void q6_kMatricesAreRepackedToo() throws Exception {
+        assumeThat(Q6_KTiles.applies(256, 256)).as("32 short lanes (512-bit vectors) in use").isTrue();
+        Path file = dir.resolve("q6k.gguf");
+        RandomModels.write(CONFIG, TensorType.Q6_K, 3, file);
+        try (GgufFile loaded = ModelLoader.withCpuLayouts(GgufFile.open(file), CONFIG)) {
+            assertThat(loaded.tensor("blk.0.attn_v.weight").type()).isEqualTo(TensorType.Q6_K_R32);
+            assertThat(loaded.tensor("blk.1.ffn_down.weight").type()).isEqualTo(TensorType.Q6_K_R32);
+            assertThat(loaded.tensor("token_embd.weight").type()).isEqualTo(TensorType.Q6_K);
+        }
+    }
+
     @ParameterizedTest
-    @EnumSource(names = {"Q4_K", "Q4_0"})
+    @EnumSource(names = {"Q4_K", "Q4_0", "Q6_K"})
     void greedyTokensAreTheSameAsFromTheStoredLayout(TensorType type) throws Exception {
         assumeThat(Q4_KTiles.applies(256, 256)).as("32 short lanes (512-bit vectors) in use").isTrue();
         Path file = dir.resolve("model.gguf");

@@ -32,9 +32,9 @@ import jdk.incubator.vector.ShortVector;
  * F32 tiles (batches above F32's limit) are read in place from the mapped file for a batch of one
  * panel (at most L vectors): there the copy was a third of the time; with two panels the in-place
  * kernel ran out of registers.
- * Q4_K and Q4_0 matrices the loader repacked ({@link TensorType#Q4_K_R32}, {@link TensorType#Q4_0_R32}) take
- * {@link Q4_KTiles} and {@link Q4_0Tiles} at every batch size, 32 rows a unit (from 32 vectors,
- * {@link Q4_KTilePanels} and {@link Q4_0TilePanels}).
+ * Q4_K, Q4_0 and Q6_K matrices the loader repacked ({@link TensorType#Q4_K_R32}, {@link TensorType#Q4_0_R32},
+ * {@link TensorType#Q6_K_R32}) take {@link Q4_KTiles}, {@link Q4_0Tiles} and {@link Q6_KTiles} at every batch
+ * size, 32 rows a unit (from 32 vectors, {@link Q4_KTilePanels}, {@link Q4_0TilePanels} and {@link Q6_KTilePanels}).
  *
  * <p>Over 400 lines on purpose: a batch-1 kernel for each stored type (F32, F16, BF16, Q8_0),
  * alike in shape and read side by side; apart they would share nothing.
@@ -94,11 +94,12 @@ public final class MatMul {
         int[] firstUnit = new int[ws.length + 1];
         long work = 0;
         Q8K[] xqs = null;  // row by row: the Q8K of each vector
+        boolean sums8 = false;  // xqs' sums over 8 values, which Q6_KTiles takes, filled
         Q8_0Activation[] xq0s = null;  // row by row, Q4_0/IQ4_NL in 16-bit lanes: each vector's Q8_0 integers
         float[] xQ8K = null, xQ8_0 = null;  // this thread's ROUNDED_* arrays, once filled for this x
         float[] xQ8_0Ordered = null;
         // Batched Q4_0, and Q4_K/Q5_K/Q6_K: x's Q8_0 or Q8_K integers in panels, once for all weights of each kind.
-        ShortTiles.Panels q40Panels = null, q4kPanels = null;
+        ShortTiles.Panels q40Panels = null, q4kPanels = null, kTilePanels = null;
         for (int i = 0; i < ws.length; i++) {
             Tensor w = ws[i];
             Quant.checkData(w);
@@ -111,10 +112,15 @@ public final class MatMul {
                     + w.name());
             data[i] = Simd.nativeData(w);
             TensorType type = w.type();
-            // Q4_K repacked at load: every batch size through Q4_KTiles, 32 rows a unit, from the Q8K of each vector.
-            boolean tiles = type == TensorType.Q4_K_R32;
-            // ... and large batches of it through Q4_KTilePanels, from the Q8_K panels Q4_K would take.
-            boolean tilePanels = tiles && batch >= Q4_KTilePanels.MIN_BATCH;
+            // Q4_K and Q6_K repacked at load: every batch size through Q4_KTiles and Q6_KTiles, 32 rows a unit,
+            // from the Q8K of each vector ...
+            boolean tiles = type == TensorType.Q4_K_R32 || type == TensorType.Q6_K_R32;
+            // ... and large batches of them through Q4_KTilePanels and Q6_KTilePanels, from the Q8_K panels
+            // the stored types would take.
+            boolean tilePanels = tiles && batch >= (type == TensorType.Q4_K_R32 ? Q4_KTilePanels.MIN_BATCH
+                    : Q6_KTilePanels.MIN_BATCH);
+            // ... and Q6_K's batches of 12-16 in a panel of column pairs (Q6_KTilePairs), as stored Q6_K's.
+            boolean tilePairs = type == TensorType.Q6_K_R32 && !tilePanels && Q6_KTilePairs.takes(batch);
             // Q4_0 repacked the same way: Q4_0Tiles, from each vector's Q8_0 integers.
             boolean tiles0 = type == TensorType.Q4_0_R32;
             boolean tilePanels0 = tiles0 && batch >= Q4_0TilePanels.MIN_BATCH;
@@ -127,7 +133,11 @@ public final class MatMul {
             float[] xw = x;
             int xStride = cols;
             boolean q8k = ActivationRounding.usesQ8K(type);
-            if ((q8k && rowwise || tiles && !tilePanels) && xqs == null) xqs = Q8K.locals(x, batch, cols);
+            if ((q8k && rowwise || tiles && !tilePanels && !tilePairs) && xqs == null) xqs = Q8K.locals(x, batch, cols);
+            if (type == TensorType.Q6_K_R32 && !tilePanels && !tilePairs && !sums8) {
+                for (int b = 0; b < batch; b++) xqs[b].fillSums8(cols);
+                sums8 = true;
+            }
             boolean shortTiles = !tiles && !tiles0 && shortTiles(type, batch);
             if (q8k && !rowwise && !shortTiles) {
                 if (xQ8K == null) ActivationRounding.q8k(x, batch, cols, xQ8K = atLeast(ROUNDED_Q8K, batch * cols));
@@ -140,9 +150,10 @@ public final class MatMul {
             if ((shortTiles && type == TensorType.Q4_0 || tilePanels0) && q40Panels == null) {
                 q40Panels = ShortTiles.pack(TensorType.Q4_0, x, batch, cols);
             }
-            if ((shortTiles && type != TensorType.Q4_0 || tilePanels) && q4kPanels == null) {
-                q4kPanels = ShortTiles.pack(type, x, batch, cols);
+            if ((shortTiles && type != TensorType.Q4_0 || tilePairs) && q4kPanels == null) {
+                q4kPanels = ShortTiles.pack(tilePairs ? TensorType.Q6_K : type, x, batch, cols);
             }
+            if (tilePanels && kTilePanels == null) kTilePanels = ShortTiles.packPlain(x, batch, cols);
             if (ActivationRounding.usesQ8_0(type) && !shortLanes && !shortTiles) {
                 if (xQ8_0 == null) ActivationRounding.q8_0(x, batch, cols, xQ8_0 = atLeast(ROUNDED_Q8_0, batch * cols));
                 xw = xQ8_0;
@@ -171,7 +182,7 @@ public final class MatMul {
             }
             jobs[i] = new Job(type, data[i].address(), type.bytesFor(cols), rows, cols, outs[i], xw, xStride, panels,
                     xBlockSums, q8k || tiles ? xqs : null, shortLanes || tiles0 ? xq0s : null,
-                    tilePanels ? q4kPanels : tilePanels0 ? q40Panels : !shortTiles ? null : type == TensorType.Q4_0 ? q40Panels : q4kPanels, rowwise);
+                    tilePanels ? kTilePanels : tilePairs ? q4kPanels : tilePanels0 ? q40Panels : !shortTiles ? null : type == TensorType.Q4_0 ? q40Panels : q4kPanels, rowwise);
             int unitRows = tiles || tiles0 ? Q4_KTiles.ROWS : rowwise ? ROWS_PER_UNIT_B1 : tileRows(type, batch);
             firstUnit[i + 1] = firstUnit[i] + (rows + unitRows - 1) / unitRows;
             work += (long) rows * cols * batch;
@@ -302,6 +313,18 @@ public final class MatMul {
                         atLeast(TILE_RESULTS, batch * Q4_KTiles.ROWS));
             } else {
                 Q4_KTiles.multiply(base, rows, cols, from, to, j.xqs, batch, out);
+            }
+            return;
+        }
+        if (type == TensorType.Q6_K_R32) {
+            if (j.shortPanels != null && j.shortPanels.interleaved()) {
+                Q6_KTilePairs.multiply(base, rows, cols, from, to, j.shortPanels, batch, out, TILE_SUMS.get(),
+                        atLeast(TILE_RESULTS, batch * Q6_KTiles.ROWS));
+            } else if (j.shortPanels != null) {
+                Q6_KTilePanels.multiply(base, rows, cols, from, to, j.shortPanels, batch, out, TILE_SUMS.get(),
+                        atLeast(TILE_RESULTS, batch * Q6_KTiles.ROWS));
+            } else {
+                Q6_KTiles.multiply(base, rows, cols, from, to, j.xqs, batch, out);
             }
             return;
         }

@@ -35,6 +35,8 @@ final class Q8K {
     final int[] bsums;
     /** Sums of q over each 32 values (the Q4_K/Q5_K groups). */
     final int[] sums32;
+    /** Sums of q over each 8 values, for {@link Q6_KTiles}: filled by {@link #fillSums8} only. */
+    final int[] sums8;
 
     private Q8K(int cols) {
         q = new int[cols];
@@ -44,6 +46,16 @@ final class Q8K {
         d = new float[cols / 256];
         bsums = new int[cols / 16];
         sums32 = new int[cols / 32];
+        sums8 = new int[cols / 8];
+    }
+
+    /** {@link #sums8} of the first {@code cols} values. */
+    void fillSums8(int cols) {
+        for (int j = 0; j < cols / 8; j++) {
+            int s = 0;
+            for (int k = 8 * j; k < 8 * j + 8; k++) s += qs[k];
+            sums8[j] = s;
+        }
     }
 
     /**

@@ -113,6 +113,7 @@ public final class Quant {
         for (int r = 0; r < t.rows(); r++) {
             if (t.type() == TensorType.Q4_K_R32) Q4_KTiles.dequantizeRow(data.address(), r, cols, out, r * cols);
             else if (t.type() == TensorType.Q4_0_R32) Q4_0Tiles.dequantizeRow(data.address(), r, cols, out, r * cols);
+            else if (t.type() == TensorType.Q6_K_R32) Q6_KTiles.dequantizeRow(data.address(), r, cols, out, r * cols);
             else dequantizeRow(t.type(), data.address() + r * rowBytes, cols, out, r * cols);
         }
         Reference.reachabilityFence(data);
@@ -135,6 +136,7 @@ public final class Quant {
         // A repacked type's rows are spread over their tile, not one after the other.
         if (t.type() == TensorType.Q4_K_R32) Q4_KTiles.dequantizeRow(data.address(), row, cols, out, outOffset);
         else if (t.type() == TensorType.Q4_0_R32) Q4_0Tiles.dequantizeRow(data.address(), row, cols, out, outOffset);
+        else if (t.type() == TensorType.Q6_K_R32) Q6_KTiles.dequantizeRow(data.address(), row, cols, out, outOffset);
         else dequantizeRow(t.type(), data.address() + row * t.type().bytesFor(cols), cols, out, outOffset);
         Reference.reachabilityFence(data);
     }

@@ -19,6 +19,10 @@ final class ShortTiles {
     private static final ThreadLocal<short[]> PANELS_Q4_K = ThreadLocal.withInitial(() -> new short[0]);
     private static final ThreadLocal<float[]> SCALES_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> SUMS_Q4_K = ThreadLocal.withInitial(() -> new float[0]);
+    /** The plain panels of {@link #packPlain}, apart from those of {@link #pack} (one matmul may take both). */
+    private static final ThreadLocal<short[]> PANELS_PLAIN = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<float[]> SCALES_PLAIN = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> SUMS_PLAIN = ThreadLocal.withInitial(() -> new float[0]);
     /** A tile of rows unpacked: values, per-block (K-quants: per-group) scales, Q4_K's and Q5_K's per-group offsets. */
     private static final ThreadLocal<short[]> TILE = ThreadLocal.withInitial(() -> new short[0]);
     private static final ThreadLocal<float[]> TILE_SCALES = ThreadLocal.withInitial(() -> new float[0]);
@@ -59,6 +63,19 @@ final class ShortTiles {
     static boolean applies(TensorType type) {
         return (type == TensorType.Q4_0 || type == TensorType.Q4_K || type == TensorType.Q5_K
                 || type == TensorType.Q6_K && Simd.L >= 16) && ENABLED;
+    }
+
+    /**
+     * x packed in plain panels of Q8_K integers at any batch size, for the repacked tiles' panels
+     * ({@link Q4_KTilePanels}, {@link Q6_KTilePanels}), which have no interleaved kernel: this thread's
+     * arrays, apart from {@link #pack}'s, until its next call.
+     */
+    static Panels packPlain(float[] x, int batch, int cols) {
+        short[] qs = Scratch.shorts(PANELS_PLAIN, Q4_0ShortTile.packedLength(batch, cols));
+        float[] d = Scratch.floats(SCALES_PLAIN, KQuantShortTile.scalesLength(batch, cols));
+        float[] sums = Scratch.floats(SUMS_PLAIN, KQuantShortTile.scalesLength(batch, cols));
+        KQuantShortTile.pack(x, batch, cols, qs, d, sums);
+        return new Panels(qs, d, sums, false);
     }
 
     /** x ({@code batch} vectors of cols) packed for a weight of this type: this thread's arrays, until its next call. */

@@ -13,19 +13,23 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Q4_K and Q4_0 repacked 32 rows to a tile ({@link Q4_KTiles}, {@link Q4_0Tiles}): the same
- * values, the same products, the same bits in any batch.
+ * Q4_K, Q4_0 and Q6_K repacked 32 rows to a tile ({@link Q4_KTiles}, {@link Q4_0Tiles}, {@link Q6_KTiles}):
+ * the same values, the same products, the same bits in any batch its own kernels take.
  */
 class RepackedTilesTest {
 
-    /** The stored weight of {@code type} (Q4_K: random blocks; Q4_0: Quire's quantization) and its repacked copy. */
+    /** The stored weight of {@code type} (Q4_K, Q6_K: random blocks; Q4_0: Quire's quantization) and its repacked copy. */
     private static Tensor[] weights(TensorType type, int rows, int cols, long seed) {
-        boolean q4k = type == TensorType.Q4_K;
-        assumeThat(q4k ? Q4_KTiles.applies(rows, cols) : Q4_0Tiles.applies(rows, cols))
+        boolean q4k = type == TensorType.Q4_K, q6k = type == TensorType.Q6_K;
+        assumeThat(q4k ? Q4_KTiles.applies(rows, cols) : q6k ? Q6_KTiles.applies(rows, cols) : Q4_0Tiles.applies(rows, cols))
                 .as("32 short lanes (512-bit vectors) in use").isTrue();
         if (q4k) {
             Tensor w = RandomBlocks.tensor("w", type, rows, cols, seed);
             return new Tensor[] {w, Q4_KTiles.repacked(w, Arena.ofAuto())};
+        }
+        if (q6k) {
+            Tensor w = RandomBlocks.tensor("w", type, rows, cols, seed);
+            return new Tensor[] {w, Q6_KTiles.repacked(w, Arena.ofAuto())};
         }
         Random random = new Random(seed);
         float[] values = new float[rows * cols];
@@ -35,11 +39,19 @@ class RepackedTilesTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"Q4_K", "Q4_0"})
+    @EnumSource(names = {"Q4_K", "Q4_0", "Q6_K"})
     void repackedRowsDecodeToTheSameValues(TensorType type) {
         Tensor[] w = weights(type, 96, 768, 5);
-        assertThat(w[1].type()).isEqualTo(type == TensorType.Q4_K ? TensorType.Q4_K_R32 : TensorType.Q4_0_R32);
-        assertThat(w[1].data().byteSize()).isEqualTo(type == TensorType.Q4_K ? 96L * 3 * 152 : 96L * 24 * 18);
+        assertThat(w[1].type()).isEqualTo(switch (type) {
+            case Q4_K -> TensorType.Q4_K_R32;
+            case Q6_K -> TensorType.Q6_K_R32;
+            default -> TensorType.Q4_0_R32;
+        });
+        assertThat(w[1].data().byteSize()).isEqualTo(switch (type) {
+            case Q4_K -> 96L * 3 * 152;
+            case Q6_K -> 96L * 3 * 212;
+            default -> 96L * 24 * 18;
+        });
         assertThat(Quant.dequantize(w[1])).containsExactly(Quant.dequantize(w[0]));
         float[] a = new float[768], b = new float[768];
         for (int row : new int[] {0, 31, 32, 70, 95}) {
@@ -50,16 +62,19 @@ class RepackedTilesTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"Q4_K", "Q4_0"})
+    @EnumSource(names = {"Q4_K", "Q4_0", "Q6_K"})
     void productsMatchTheDequantizedProduct(TensorType type) {
         int block = type.blockSize();  // of the activation's rounding too: Q8_K, Q8_0
         // 1-3 vectors one at a time, 4 a pass, and what is left over; from 32 the panels of Q4_KTilePanels
-        // (33 and 70: a panel part padding); 64 rows are two tiles.
-        for (int cols : type == TensorType.Q4_K ? new int[] {256, 768} : new int[] {32, 160, 768}) {
+        // (33 and 70: a panel part padding); Q6_K's 12-16 in Q6_KTilePairs, from 17 Q6_KTilePanels; 64 rows
+        // are two tiles.
+        int[] batches = type == TensorType.Q6_K ? new int[] {1, 2, 4, 5, 11, 12, 16, 17, 32, 33}
+                : new int[] {1, 2, 3, 4, 5, 9, 31, 32, 33, 70};
+        for (int cols : type == TensorType.Q4_0 ? new int[] {32, 160, 768} : new int[] {256, 768}) {
             Tensor[] w = weights(type, 64, cols, 7 + cols);
             float[] dense = Quant.dequantize(w[0]);
             Random random = new Random(cols);
-            for (int batch : new int[] {1, 2, 3, 4, 5, 9, 31, 32, 33, 70}) {
+            for (int batch : batches) {
                 float[] x = new float[batch * cols];
                 for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
                 float[] out = new float[batch * 64];
@@ -84,7 +99,7 @@ class RepackedTilesTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"Q4_K", "Q4_0"})
+    @EnumSource(names = {"Q4_K", "Q4_0", "Q6_K"})
     void aVectorGetsTheSameBitsInAnyBatch(TensorType type) {
         Tensor[] w = weights(type, 64, 512, 3);
         Random random = new Random(11);
@@ -113,9 +128,12 @@ class RepackedTilesTest {
         assertThat(Q4_0Tiles.applies(33, 256)).isFalse();
         assertThat(Q4_0Tiles.applies(32, 48)).isFalse();
         assertThat(Q4_0Tiles.applies(0, 256)).isFalse();
+        assertThat(Q6_KTiles.applies(33, 256)).isFalse();
+        assertThat(Q6_KTiles.applies(32, 128)).isFalse();
         // no file may declare a repacked layout
         assertThat(TensorType.byId(TensorType.Q4_K_R32.id())).isNull();
         assertThat(TensorType.byId(TensorType.Q4_0_R32.id())).isNull();
+        assertThat(TensorType.byId(TensorType.Q6_K_R32.id())).isNull();
     }
 
     private static double blockMax(float[] x, int from, int n) {
