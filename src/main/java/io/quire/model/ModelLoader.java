@@ -75,7 +75,7 @@ public final class ModelLoader {
      * <ul>
      * <li>its Q4_K, Q4_0 and Q6_K matrices repacked ({@link Q4_KTiles}, {@link Q4_0Tiles}, {@link Q6_KTiles}:
      *     a row per 16-bit lane, 32 rows to a tile), which the kernels multiply 1.1-2.8x faster at batches of
-     *     1-16 (bench kernels);
+     *     1-16 (Q6_K: 2.1-2.5x at batch 1, slower at 8 and 17-20; bench kernels);
      *     not the token embedding, which is read a row at a time;
      * <li>most of its bytes F32 rows that the mapping leaves misaligned: that kernel loads whole vectors of a
      *     row, and a vector split over two cache lines costs two loads (decode 1.23x faster on one thread from
