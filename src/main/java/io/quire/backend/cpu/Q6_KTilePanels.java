@@ -1,12 +1,10 @@
 package io.quire.backend.cpu;
 
-import static jdk.incubator.vector.VectorOperators.B2F;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2F;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -21,7 +19,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class Q6_KTilePanels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
-    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final int SL = Q4_0ShortTile.SL;
     private static final int R = Q6_KTiles.ROWS;
@@ -67,15 +64,9 @@ final class Q6_KTilePanels {
         final ShortVector bias = ShortVector.broadcast(S, (short) 32);
         for (int s = 0; s < blocks; s++) {
             long sb = tile + (long) s * Q6_KTiles.BLOCK_BYTES;
-            FloatVector d0 = FloatVector.fromMemorySegment(F, seg, sb, LE);
-            FloatVector d1 = FloatVector.fromMemorySegment(F, seg, sb + 64, LE);
+            Q6_KTiles.groupFactors(sb, dw, 32 * 16 * s);
             for (int g = 0; g < 16; g++) {
                 long pg = sb + Q6_KTiles.part(g / 2);
-                long sc = pg + 32 * (g % 2);
-                int at = 32 * (16 * s + g);
-                ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc, LE).convertShape(B2F, F, 0)).mul(d0).intoArray(dw, at);
-                ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc + 16, LE).convertShape(B2F, F, 0)).mul(d1)
-                        .intoArray(dw, at + 16);
                 for (int h = 0; h < 2; h++) {
                     long run = pg + Q6_KTiles.RUNS + Q6_KTiles.RUN_BYTES * (2 * (g % 2) + h);
                     int c = 32 * (256 * s + 16 * g + 8 * h);

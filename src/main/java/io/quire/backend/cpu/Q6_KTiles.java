@@ -149,6 +149,23 @@ public final class Q6_KTiles {
     }
 
     /**
+     * The 16 groups' {@code d sc_g} of the block at absolute address {@code sb}, row r's of group g at
+     * {@code dw[at + 32g + r]}: the factors the panels' kernels take.
+     */
+    static void groupFactors(long sb, float[] dw, int at) {
+        final MemorySegment seg = Simd.ALL;
+        FloatVector d0 = FloatVector.fromMemorySegment(F, seg, sb, LE);
+        FloatVector d1 = FloatVector.fromMemorySegment(F, seg, sb + 64, LE);
+        for (int g = 0; g < 16; g++) {
+            long sc = sb + part(g / 2) + 32 * (g % 2);
+            ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc, LE).convertShape(B2F, F, 0)).mul(d0)
+                    .intoArray(dw, at + 32 * g);
+            ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc + 16, LE).convertShape(B2F, F, 0)).mul(d1)
+                    .intoArray(dw, at + 32 * g + 16);
+        }
+    }
+
+    /**
      * Tiles {@code t0 .. t1-1} of the weight at absolute address base ({@code rows x cols}) times the
      * batch's Q8K vectors (their {@link Q8K#sums8} filled), into {@code out[b*rows + r]}.
      */
