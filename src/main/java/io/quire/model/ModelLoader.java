@@ -76,7 +76,7 @@ public final class ModelLoader {
      * <li>its Q4_K, Q4_0 and Q6_K matrices repacked ({@link Q4_KTiles}, {@link Q4_0Tiles}, {@link Q6_KTiles}:
      *     a row per 16-bit lane, 32 rows to a tile), which the kernels multiply 1.1-2.8x faster at batches of
      *     1-16 (Q6_K: 2.1-2.5x at batch 1, slower at 8 and 17-20; bench kernels);
-     *     not the token embedding, which is read a row at a time;
+     *     not the token embedding unless it is the LM head too (tied);
      * <li>most of its bytes F32 rows that the mapping leaves misaligned: that kernel loads whole vectors of a
      *     row, and a vector split over two cache lines costs two loads (decode 1.23x faster on one thread from
      *     the copy). Not 16-bit rows: BF16 decode ran slower 64-byte-aligned than at the GGUF's 32 mod 64,
@@ -88,7 +88,7 @@ public final class ModelLoader {
      */
     static GgufFile withCpuLayouts(GgufFile file, ModelConfig config) {
         if (Boolean.getBoolean("quire.mmap-weights")) return file;
-        GgufFile.Relayout repack = repack(config);
+        GgufFile.Relayout repack = repack(config, !file.hasTensor("output.weight"));
         long rows = 0, total = 0, repacked = 0;
         for (GgufFile.TensorInfo t : file.tensorInfos().values()) {
             total += t.bytes();
@@ -118,11 +118,13 @@ public final class ModelLoader {
 
     /**
      * The Q4_K, Q4_0 and Q6_K matrices that {@link Q4_KTiles}, {@link Q4_0Tiles} and {@link Q6_KTiles} take: all
-     * but the token embedding (read a row at a time) and
-     * a fused matrix that {@link LlamaWeights#rows} would cut between two tiles (Phi-3's QKV or gate-up with
-     * a size not a multiple of 32).
+     * but the token embedding where the file has its own LM head ({@code output.weight}: the embedding is then
+     * only read a row per token, which the stored layout does in one run) and a fused matrix that
+     * {@link LlamaWeights#rows} would cut between two tiles (Phi-3's QKV or gate-up with a size not a
+     * multiple of 32). A tied embedding is the LM head too, read whole every step, so it is repacked; its
+     * rows are then gathered from their tiles ({@link io.quire.backend.cpu.Quant#dequantizeRow}).
      */
-    private static GgufFile.Relayout repack(ModelConfig c) {
+    private static GgufFile.Relayout repack(ModelConfig c, boolean tiedEmbedding) {
         ArchitectureFeatures a = c.features();
         int tile = Q4_KTiles.ROWS;
         boolean cutQkv = a.fusedQkv() && (c.qDim() % tile != 0 || c.kvDim() % tile != 0);
@@ -133,7 +135,8 @@ public final class ModelLoader {
                 long[] s = t.shape();
                 String name = t.name();
                 boolean matrix = s.length == 2 && s[0] <= Integer.MAX_VALUE && s[1] <= Integer.MAX_VALUE
-                        && !name.equals("token_embd.weight") && !(cutQkv && name.endsWith(".attn_qkv.weight"))
+                        && (tiedEmbedding || !name.equals("token_embd.weight"))
+                        && !(cutQkv && name.endsWith(".attn_qkv.weight"))
                         && !(cutGateUp && name.endsWith(".ffn_up.weight"));
                 if (!matrix) return null;
                 int rows = (int) s[1], cols = (int) s[0];

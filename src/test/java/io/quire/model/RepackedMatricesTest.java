@@ -7,7 +7,9 @@ import io.quire.backend.TensorType;
 import io.quire.backend.cpu.Q4_0Tiles;
 import io.quire.backend.cpu.Q4_KTiles;
 import io.quire.backend.cpu.Q6_KTiles;
+import io.quire.backend.cpu.RandomBlocks;
 import io.quire.model.gguf.GgufFile;
+import io.quire.model.gguf.GgufWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,7 +28,7 @@ class RepackedMatricesTest {
     Path dir;
 
     @Test
-    void matricesAreRepackedAndTheEmbeddingIsNot() throws Exception {
+    void matricesAreRepackedAndATiedEmbeddingToo() throws Exception {
         assumeThat(Q4_KTiles.applies(256, 256)).as("32 short lanes (512-bit vectors) in use").isTrue();
         Path file = dir.resolve("q4k.gguf");
         RandomModels.write(CONFIG, TensorType.Q4_K, 3, file);
@@ -34,7 +36,25 @@ class RepackedMatricesTest {
             assertThat(loaded.tensor("blk.0.attn_q.weight").type()).isEqualTo(TensorType.Q4_K_R32);
             assertThat(loaded.tensor("blk.1.attn_k.weight").type()).isEqualTo(TensorType.Q4_K_R32);
             assertThat(loaded.tensor("blk.1.ffn_down.weight").type()).isEqualTo(TensorType.Q4_K_R32);
-            // read a row at a time, and here the output head too (tied)
+            // the LM head too (tied: the file has no output.weight), read whole every step
+            assertThat(loaded.tensor("token_embd.weight").type()).isEqualTo(TensorType.Q4_K_R32);
+        }
+    }
+
+    @Test
+    void anEmbeddingBesideItsOwnLmHeadIsNotRepacked() throws Exception {
+        assumeThat(Q4_KTiles.applies(256, 256)).as("32 short lanes (512-bit vectors) in use").isTrue();
+        Path file = dir.resolve("untied.gguf");
+        int vocab = CONFIG.vocabSize(), dim = CONFIG.dim();
+        new GgufWriter()
+                .addTensor("token_embd.weight", TensorType.Q4_K, new long[] {dim, vocab},
+                        RandomBlocks.tensor("e", TensorType.Q4_K, vocab, dim, 1).data())
+                .addTensor("output.weight", TensorType.Q4_K, new long[] {dim, vocab},
+                        RandomBlocks.tensor("o", TensorType.Q4_K, vocab, dim, 2).data())
+                .write(file);
+        try (GgufFile loaded = ModelLoader.withCpuLayouts(GgufFile.open(file), CONFIG)) {
+            assertThat(loaded.tensor("output.weight").type()).isEqualTo(TensorType.Q4_K_R32);
+            // only read a row per token: kept as stored
             assertThat(loaded.tensor("token_embd.weight").type()).isEqualTo(TensorType.Q4_K);
         }
     }
@@ -46,7 +66,7 @@ class RepackedMatricesTest {
         RandomModels.write(CONFIG, TensorType.Q4_0, 3, file);
         try (GgufFile loaded = ModelLoader.withCpuLayouts(GgufFile.open(file), CONFIG)) {
             assertThat(loaded.tensor("blk.0.attn_v.weight").type()).isEqualTo(TensorType.Q4_0_R32);
-            assertThat(loaded.tensor("token_embd.weight").type()).isEqualTo(TensorType.Q4_0);
+            assertThat(loaded.tensor("token_embd.weight").type()).isEqualTo(TensorType.Q4_0_R32);  // tied
         }
     }
 
@@ -58,7 +78,7 @@ class RepackedMatricesTest {
         try (GgufFile loaded = ModelLoader.withCpuLayouts(GgufFile.open(file), CONFIG)) {
             assertThat(loaded.tensor("blk.0.attn_v.weight").type()).isEqualTo(TensorType.Q6_K_R32);
             assertThat(loaded.tensor("blk.1.ffn_down.weight").type()).isEqualTo(TensorType.Q6_K_R32);
-            assertThat(loaded.tensor("token_embd.weight").type()).isEqualTo(TensorType.Q6_K);
+            assertThat(loaded.tensor("token_embd.weight").type()).isEqualTo(TensorType.Q6_K_R32);  // tied
         }
     }
 
