@@ -71,9 +71,15 @@ final class ShortTiles {
      * arrays, apart from {@link #pack}'s, until its next call.
      */
     static Panels packPlain(float[] x, int batch, int cols) {
-        short[] qs = Scratch.shorts(PANELS_PLAIN, Q4_0ShortTile.packedLength(batch, cols));
-        float[] d = Scratch.floats(SCALES_PLAIN, KQuantShortTile.scalesLength(batch, cols));
-        float[] sums = Scratch.floats(SUMS_PLAIN, KQuantShortTile.scalesLength(batch, cols));
+        return plain(x, batch, cols, PANELS_PLAIN, SCALES_PLAIN, SUMS_PLAIN);
+    }
+
+    /** x in plain K-quant panels ({@link KQuantShortTile#pack}) in this thread's arrays of the three locals. */
+    private static Panels plain(float[] x, int batch, int cols, ThreadLocal<short[]> panels, ThreadLocal<float[]> scales,
+            ThreadLocal<float[]> sumsLocal) {
+        short[] qs = Scratch.shorts(panels, Q4_0ShortTile.packedLength(batch, cols));
+        float[] d = Scratch.floats(scales, KQuantShortTile.scalesLength(batch, cols));
+        float[] sums = Scratch.floats(sumsLocal, KQuantShortTile.scalesLength(batch, cols));
         KQuantShortTile.pack(x, batch, cols, qs, d, sums);
         return new Panels(qs, d, sums, false);
     }
@@ -97,11 +103,7 @@ final class ShortTiles {
             Q4_KInterleavedTile.pack(x, batch, cols, qs, d, sums);
             return new Panels(qs, d, sums, true);
         }
-        qs = Scratch.shorts(PANELS_Q4_K, Q4_0ShortTile.packedLength(batch, cols));
-        float[] d = Scratch.floats(SCALES_Q4_K, KQuantShortTile.scalesLength(batch, cols));
-        float[] sums = Scratch.floats(SUMS_Q4_K, KQuantShortTile.scalesLength(batch, cols));
-        KQuantShortTile.pack(x, batch, cols, qs, d, sums);
-        return new Panels(qs, d, sums, false);
+        return plain(x, batch, cols, PANELS_Q4_K, SCALES_Q4_K, SUMS_Q4_K);
     }
 
     /**
