@@ -38,12 +38,40 @@ class BlockPoolTest {
     }
 
     @Test
-    void freedBlocksGoToTheBackOfTheQueue() {
+    void freedCachedBlocksGoToTheBackOfTheQueue() {
         BlockPool pool = new BlockPool(3);
-        List<KvCacheBlock> first = pool.allocate(1);
-        pool.free(first);
-        // Block 0 went back behind 1 and 2.
-        assertThat(pool.allocate(3)).extracting(KvCacheBlock::blockId).containsExactly(1, 2, 0);
+        KvCacheBlock first = pool.allocate(1).getFirst();
+        assertThat(pool.cache(first, BlockHash.of(null, new int[] {1, 2}, null))).isTrue();
+        pool.free(List.of(first));
+        // Block 0 went back behind 1 and 2, still findable until it is handed out again.
+        assertThat(pool.allocate(2)).extracting(KvCacheBlock::blockId).containsExactly(1, 2);
+        assertThat(pool.numCachedBlocks()).isEqualTo(1);
+        assertThat(pool.allocate(1)).extracting(KvCacheBlock::blockId).containsExactly(0);
+        assertThat(pool.numCachedBlocks()).isZero();
+        assertThat(pool.numEvictions()).isEqualTo(1);
+    }
+
+    @Test
+    void freedBlocksWithoutAHashAreReusedFirstMostRecentFirst() {
+        // Their pages are written already: reusing them spares fresh pages (and page faults).
+        BlockPool pool = new BlockPool(6);
+        List<KvCacheBlock> a = pool.allocate(3);
+        pool.free(a.reversed());  // as sequences free them: tail first
+        assertThat(pool.numFreeBlocks()).isEqualTo(6);
+        assertThat(pool.allocate(4)).extracting(KvCacheBlock::blockId).containsExactly(0, 1, 2, 3);
+        assertThat(pool.numFreeBlocks()).isEqualTo(2);
+        assertThat(pool.usage()).isCloseTo(4 / 6.0, org.assertj.core.data.Offset.offset(1e-12));
+    }
+
+    @Test
+    void aBlockFreedTwiceIsRefusedWhetherCachedOrNot() {
+        BlockPool pool = new BlockPool(2);
+        List<KvCacheBlock> a = pool.allocate(2);
+        pool.cache(a.get(1), BlockHash.of(null, new int[] {7}, null));
+        pool.free(a);
+        assertThatThrownBy(() -> pool.free(List.of(a.get(0)))).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> pool.free(List.of(a.get(1)))).isInstanceOf(IllegalStateException.class);
+        assertThat(pool.numFreeBlocks()).isEqualTo(2);
     }
 
     @Test
