@@ -40,6 +40,40 @@ class KvCacheManagerTest {
     }
 
     @Test
+    void aNewSequenceReusesTheBlocksAFinishedOneWroteUnlessTheyHoldACachedPrefix() {
+        // Prefix caching off: nothing in a freed block can be found again, so the next sequence gets the
+        // same (already written) blocks rather than ones never touched.
+        KvCacheManager off = new KvCacheManager(16, 4, false, 0);
+        off.allocateSlots("a", 0, 10);
+        Set<Integer> written = blocks(off.blockTable("a"));
+        off.free("a");
+        off.allocateSlots("b", 0, 10);
+        assertThat(blocks(off.blockTable("b"))).isEqualTo(written);
+
+        // Prefix caching on: a's two full blocks stay findable (the back of the queue), only its partial
+        // last block is reused at once.
+        KvCacheManager on = new KvCacheManager(16, 4, true, 0);
+        int[] tokens = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+        on.allocateSlots("a", 0, 10);
+        on.cacheFullBlocks("a", i -> tokens[i], 10, null);
+        int[] a = on.blockTable("a");
+        on.free("a");
+        assertThat(on.numCachedBlocks()).isEqualTo(2);
+        on.allocateSlots("c", 0, 10);
+        int[] c = on.blockTable("c");
+        assertThat(c[0]).isEqualTo(a[2]);
+        assertThat(blocks(c)).doesNotContain(a[0], a[1]);
+        assertThat(on.numCachedBlocks()).isEqualTo(2);
+        assertThat(on.findCachedPrefix(i -> tokens[i], 10, null).numBlocks()).isEqualTo(2);
+    }
+
+    private static Set<Integer> blocks(int[] table) {
+        Set<Integer> out = new HashSet<>();
+        for (int b : table) out.add(b);
+        return out;
+    }
+
+    @Test
     void slotMappingFollowsTheBlockTable() {
         KvCacheManager kv = new KvCacheManager(8, 4);
         kv.allocateSlots("x", 0, 3);
