@@ -24,9 +24,11 @@ import java.util.Locale;
  * (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000), or the GGUF file given with
  * {@code --model}, decoding batches of sequences through the paged KV cache, for each batch size,
  * thread count and weight type, side by side in one run. Each configuration is first run untimed for
- * {@code --warmup-seconds} (default 3): C2 compiles the big vector kernels only after thousands of calls,
- * and a few warm-up steps left the first configuration timed on C1's code (a Q4_K_M model's batch 1 at
- * 9.6-9.8 ms per step where it runs 4.8-5.9 ms once compiled).
+ * {@code --warmup-seconds} (default 3), and on until a run's steps allocate almost nothing (at most
+ * {@value #MAX_WARMUP_SECONDS} s more; none with 0): C2 compiles the big vector kernels only after thousands of
+ * calls, and until then their Java fallback runs them, boxing every vector. Three seconds left a
+ * Q4_K_M model's batch 1 timed on that code in 5 of 6 runs (0.7-2.3 MB allocated a step, 4.2-6.6 ms
+ * per step where it runs 2.4-3.1 ms once compiled); the last column shows what the timed steps allocated.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench decode \
  *     [--model PATH | --types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32] [--prompt 16]
@@ -55,8 +57,8 @@ public final class DecodeBench {
             System.out.printf(Locale.ROOT, "decode benchmark: %s, prompt %d, %d decode steps per run%n", file, prompt,
                     steps);
         }
-        System.out.printf(Locale.ROOT, "%-6s %-8s %-5s %7s %8s %12s %12s%n", "type", "kv", "lora", "threads", "batch",
-                "tokens/s", "ms/step");
+        System.out.printf(Locale.ROOT, "%-6s %-8s %-5s %7s %8s %12s %12s %13s%n", "type", "kv", "lora", "threads", "batch",
+                "tokens/s", "ms/step", "KiB alloc/step");
         for (TensorType type : file == null ? types : List.of(TensorType.F32)) {
             try (LanguageModel<?> model = file == null ? RandomModels.load(config, type, 42) : load(file)) {
                 String label = file == null ? type.name() : Path.of(file).getFileName().toString();
@@ -70,11 +72,11 @@ public final class DecodeBench {
                             boolean[] loraRuns = lora == null ? new boolean[] {false} : new boolean[] {false, true};
                             for (boolean withLora : loraRuns) {
                                 int[] adapters = withLora ? filled(b) : null;
-                                long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
-                                while (System.nanoTime() < warmEnd) measure(model, b, prompt, steps, adapters);
-                                double tps = measure(model, b, prompt, steps, adapters);
-                                System.out.printf(Locale.ROOT, "%-6s %-8s %-5s %7d %8d %12.1f %12.2f%n", label,
-                                        kvLabel, withLora ? "yes" : "no", t, b, tps, 1000.0 * b / tps);
+                                warmUp(model, b, prompt, steps, adapters, warmupSeconds);
+                                Run run = timed(model, b, prompt, steps, adapters);
+                                double tps = run.tokensPerSecond(), kib = run.bytesPerStep() / 1024.0;
+                                System.out.printf(Locale.ROOT, "%-6s %-8s %-5s %7d %8d %12.1f %12.2f %13.1f%n", label,
+                                        kvLabel, withLora ? "yes" : "no", t, b, tps, 1000.0 * b / tps, kib);
                             }
                         }
                     }
@@ -85,6 +87,23 @@ public final class DecodeBench {
         return 0;
     }
 
+    /** Longest warm-up beyond {@code --warmup-seconds} while steps still allocate. */
+    static final int MAX_WARMUP_SECONDS = 60;
+    /** Heap bytes a compiled step may allocate: the loop's own arrays and objects, a few KiB. */
+    static final long COMPILED_STEP_BYTES = 128 * 1024;
+
+    /** Runs untimed for {@code seconds}, then on while a run's steps allocate like uncompiled kernels. */
+    private static void warmUp(LanguageModel<?> model, int batch, int prompt, int steps, int[] adapters,
+            double seconds) {
+        long start = System.nanoTime();
+        long end = start + (long) (seconds * 1e9);
+        long last = seconds == 0 ? end : end + MAX_WARMUP_SECONDS * 1_000_000_000L;
+        Run run;
+        do {
+            run = timed(model, batch, prompt, steps, adapters);
+        } while (System.nanoTime() < end || run.bytesPerStep() > COMPILED_STEP_BYTES && System.nanoTime() < last);
+    }
+
     /** Every one of {@code batch} sequences with the model's first adapter. */
     private static int[] filled(int batch) {
         int[] adapters = new int[batch];
@@ -93,14 +112,21 @@ public final class DecodeBench {
     }
 
     static <C extends KvCache> double measure(LanguageModel<C> model, int batch, int prompt, int steps) {
-        return measure(model, batch, prompt, steps, null);
+        return timed(model, batch, prompt, steps, null).tokensPerSecond();
     }
+
+    /**
+     * A timed run's decode throughput and the heap bytes allocated per timed step, by all threads: the
+     * kernels allocate nothing once compiled, the loop below a few arrays of the batch's size, so
+     * megabytes a step mean a kernel runs the Vector API's Java fallback (boxed lanes).
+     */
+    record Run(double tokensPerSecond, double bytesPerStep) {}
 
     /**
      * Prefills {@code batch} sequences, runs warm-up decode steps, then times {@code steps} more; each
      * sequence with the model's adapter {@code adapters[s]} (null: none).
      */
-    static <C extends KvCache> double measure(LanguageModel<C> model, int batch, int prompt, int steps,
+    static <C extends KvCache> Run timed(LanguageModel<C> model, int batch, int prompt, int steps,
             int[] adapters) {
         int blockSize = 16;
         int warmup = 4;
@@ -127,9 +153,12 @@ public final class DecodeBench {
         int[] next = new int[batch];
         int[] decodeQs = new int[batch + 1];
         for (int s = 0; s <= batch; s++) decodeQs[s] = s;
-        long start = 0;
+        long start = 0, allocated = 0;
         for (int step = 0; step < warmup + steps; step++) {
-            if (step == warmup) start = System.nanoTime();
+            if (step == warmup) {
+                allocated = HeapAllocations.total();
+                start = System.nanoTime();
+            }
             int pos = prompt + step;
             int[] pArr = new int[batch], sArr = new int[batch];
             for (int s = 0; s < batch; s++) {
@@ -140,7 +169,7 @@ public final class DecodeBench {
             logits = model.forward(new ForwardBatch(next.clone(), pArr, sArr, decodeQs, tables, null, adapters), cache);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        return (double) batch * steps / seconds;
+        return new Run(batch * steps / seconds, (double) (HeapAllocations.total() - allocated) / steps);
     }
 
     static LanguageModel<?> load(String file) {

@@ -18,10 +18,11 @@ import java.util.Locale;
  * Prefill time of the model runner alone (no scheduler, no HTTP): one prompt of {@code --prompt}
  * tokens in one forward pass through the paged KV cache, what a long prompt's time to first token
  * costs in the model. Untimed passes first, for {@code --warmup-seconds} (default 5) and at least two,
- * then the timed ones; the median and the fastest are reported. With two warm-up passes alone, C2 had
- * not compiled the kernels of a short prompt by the timed ones: {@code --model l86m-Q4_K_M.gguf --prompt
- * 16 --threads 1} took 72 ms median where it takes 35 once compiled; 3 s of warm-up were still 76 ms,
- * 4 and 5 s 36.
+ * and on while a pass allocates like uncompiled kernels (at most {@value DecodeBench#MAX_WARMUP_SECONDS} s
+ * more; none with 0), then the timed ones; the median and the fastest are reported, and the most a timed pass
+ * allocated. With two warm-up passes alone, C2 had not compiled the kernels of a short prompt by the
+ * timed ones: {@code --model l86m-Q4_K_M.gguf --prompt 16 --threads 1} took 72 ms median where it takes
+ * 35 once compiled; 3 s of warm-up were still 76 ms, 4 and 5 s 36.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench prefill \
  *     [--model PATH | --types F32] [--prompt 500] [--threads 1,2] [--repeats 5] [--kv-cache-dtype auto]
@@ -50,8 +51,8 @@ public final class PrefillBench {
         System.out.printf(Locale.ROOT, "prefill benchmark: %s, %d timed passes after %s s of warm-up passes (at least 2)%n",
                 file == null ? "random Llama " + String.format(Locale.ROOT, "%,d", config.parameterCount(true))
                         + " parameters" : file, repeats, warmupSeconds);
-        System.out.printf(Locale.ROOT, "%-14s %-8s %7s %7s %11s %11s %12s%n", "model", "kv", "threads", "prompt",
-                "median ms", "best ms", "prompt tok/s");
+        System.out.printf(Locale.ROOT, "%-14s %-8s %7s %7s %11s %11s %12s %14s%n", "model", "kv", "threads", "prompt",
+                "median ms", "best ms", "prompt tok/s", "max KiB/pass");
         for (TensorType type : file == null ? types : List.of(TensorType.F32)) {
             try (LanguageModel<?> model = file == null ? RandomModels.load(config, type, 42) : DecodeBench.load(file)) {
                 String label = file == null ? type.name() : Path.of(file).getFileName().toString();
@@ -67,8 +68,8 @@ public final class PrefillBench {
                         for (int t : threads) {
                             Parallel.setThreads(t);
                             double[] ms = measure(model, prompt, repeats, warmupSeconds);
-                            System.out.printf(Locale.ROOT, "%-14s %-8s %7d %7d %11.1f %11.1f %12.1f%n", label, kvLabel, t,
-                                    prompt, ms[0], ms[1], 1000.0 * prompt / ms[0]);
+                            System.out.printf(Locale.ROOT, "%-14s %-8s %7d %7d %11.1f %11.1f %12.1f %14.1f%n", label,
+                                    kvLabel, t, prompt, ms[0], ms[1], 1000.0 * prompt / ms[0], ms[2] / 1024);
                         }
                     }
                 }
@@ -79,8 +80,9 @@ public final class PrefillBench {
     }
 
     /**
-     * Median and fastest milliseconds of one {@code prompt}-token prefill, each into a fresh cache, after
-     * untimed passes for {@code warmupSeconds} (at least two).
+     * Median and fastest milliseconds of one {@code prompt}-token prefill, each into a fresh cache, and the
+     * most heap bytes a timed pass allocated, after untimed passes for {@code warmupSeconds} (at least two)
+     * and on while they allocate like uncompiled kernels.
      */
     static <C extends KvCache> double[] measure(LanguageModel<C> model, int prompt, int repeats, double warmupSeconds) {
         int blockSize = 16;
@@ -96,18 +98,28 @@ public final class PrefillBench {
             slots[p] = tables[0][p / blockSize] * blockSize + p % blockSize;
         }
         ForwardBatch batch = new ForwardBatch(tokens, positions, slots, new int[] {0, prompt}, tables);
-        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
-        for (int i = 0; i < 2 || System.nanoTime() < warmEnd; i++) {
-            model.forward(batch, model.newKvCache(2 * blocks, blockSize));
+        long warmStart = System.nanoTime();
+        long warmEnd = warmStart + (long) (warmupSeconds * 1e9);
+        long warmLast = warmupSeconds == 0 ? warmEnd : warmEnd + DecodeBench.MAX_WARMUP_SECONDS * 1_000_000_000L;
+        long allocated = Long.MAX_VALUE;
+        for (int i = 0; i < 2 || System.nanoTime() < warmEnd
+                || allocated > DecodeBench.COMPILED_STEP_BYTES && System.nanoTime() < warmLast; i++) {
+            C cache = model.newKvCache(2 * blocks, blockSize);
+            long before = HeapAllocations.total();
+            model.forward(batch, cache);
+            allocated = HeapAllocations.total() - before;
         }
         double[] times = new double[repeats];
+        long most = 0;
         for (int i = 0; i < repeats; i++) {
             C cache = model.newKvCache(2 * blocks, blockSize);
+            long before = HeapAllocations.total();
             long start = System.nanoTime();
             model.forward(batch, cache);
             times[i] = (System.nanoTime() - start) / 1e6;
+            most = Math.max(most, HeapAllocations.total() - before);
         }
         Arrays.sort(times);
-        return new double[] {times[repeats / 2], times[0]};
+        return new double[] {times[repeats / 2], times[0], most};
     }
 }

@@ -18,12 +18,13 @@ class PrefillBenchTest extends CapturedStdStreams {
         assertThat(rc).as(err.toString(StandardCharsets.UTF_8)).isZero();
         String text = out.toString(StandardCharsets.UTF_8);
         for (int prompt : new int[] {16, 40}) {
-            Matcher m = Pattern.compile("stories260K\\.gguf +float32 +1 +" + prompt + " +([0-9.]+) +([0-9.]+) +([0-9.]+)")
+            Matcher m = Pattern.compile("stories260K\\.gguf +float32 +1 +" + prompt + " +([0-9.]+) +([0-9.]+) +([0-9.]+) +([0-9.]+)$", Pattern.MULTILINE)
                     .matcher(text);
             assertThat(m.find()).as(text).isTrue();
             double median = Double.parseDouble(m.group(1)), best = Double.parseDouble(m.group(2));
             double tokensPerSecond = Double.parseDouble(m.group(3));
             assertThat(best).isPositive().isLessThanOrEqualTo(median);
+            assertThat(Double.parseDouble(m.group(4))).as("KiB a timed pass allocated").isPositive();
             // tok/s comes from the unrounded median; the printed one is within 0.05 ms of it
             assertThat(tokensPerSecond).isBetween(1000.0 * prompt / (median + 0.05) - 0.05,
                     1000.0 * prompt / Math.max(median - 0.05, 1e-9) + 0.05);
