@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,6 +24,11 @@ import org.junit.jupiter.params.provider.EnumSource;
 /** A Q4_K, Q4_0 or Q6_K file's matrices are repacked at load for the CPU's kernels, and the model answers as before. */
 class RepackedMatricesTest {
     private static final ModelConfig CONFIG = ModelConfig.llama(256, 2, 4, 2, 512, 320, 256);
+    /**
+     * Logits this close, relative to the largest of their row, tie up to summation order: the two layouts'
+     * logits differ by at most 3e-7 of it (20 prompts each of Q4_0, Q4_K and Q6_K, rows up to 870).
+     */
+    private static final float NEAR_TIE = 1e-5f;
 
     @TempDir
     Path dir;
@@ -84,7 +90,7 @@ class RepackedMatricesTest {
 
     @ParameterizedTest
     @EnumSource(names = {"Q4_K", "Q4_0", "Q6_K"})
-    void greedyTokensAreTheSameAsFromTheStoredLayout(TensorType type) throws Exception {
+    void greedyTokensAreTheStoredLayoutsBarNearTies(TensorType type) throws Exception {
         assumeThat(Q4_KTiles.applies(256, 256)).as("32 short lanes (512-bit vectors) in use").isTrue();
         Path file = dir.resolve("model.gguf");
         RandomModels.write(CONFIG, type, 4, file);
@@ -102,11 +108,27 @@ class RepackedMatricesTest {
         }
         System.setProperty("quire.mmap-weights", "true");
         try (LanguageModel<?> model = ModelLoader.load(file)) {
-            stored = new SequenceRunner(model, 64, 16, 1).generate(prompts, 12, Integer.MAX_VALUE);
+            SequenceRunner runner = new SequenceRunner(model, 64, 16, 1);
+            stored = runner.generate(prompts, 12, Integer.MAX_VALUE);
+            for (int i = 0; i < prompts.size(); i++) {
+                int[] a = repacked.get(i), b = stored.get(i);
+                int k = 0;
+                while (k < b.length && a[k] == b[k]) k++;
+                if (k == b.length) continue;
+                // The two layouts' kernels sum in different orders, and so does a kernel before and after C2
+                // compiles it: they may part only where the stored layout's two tokens all but tie.
+                int[] prefix = new int[prompts.get(i).length + k];
+                System.arraycopy(prompts.get(i), 0, prefix, 0, prompts.get(i).length);
+                System.arraycopy(b, 0, prefix, prompts.get(i).length, k);
+                float[] logits = runner.lastLogits(prefix, Integer.MAX_VALUE);
+                float largest = 0;
+                for (float l : logits) largest = Math.max(largest, Math.abs(l));
+                assertThat(logits[a[k]]).as("prompt %d, step %d: token %d against %d", i, k, a[k], b[k])
+                        .isCloseTo(logits[b[k]], Offset.offset(NEAR_TIE * largest));
+            }
         } finally {
             System.clearProperty("quire.mmap-weights");
         }
-        for (int i = 0; i < prompts.size(); i++) assertThat(repacked.get(i)).as("prompt %d", i).containsExactly(stored.get(i));
         assertThat(Files.exists(file)).isTrue();
     }
 }
