@@ -94,19 +94,27 @@ public final class PagedAttention {
         Parallel.forRange(numTiles * parts, work, (from, to) -> {
             for (int u = from; u < to; u++) {
                 int tile = u / parts;
+                int t0 = tiles[tile], t1 = tiles[tile + 1];
+                if (isPromptTile((t1 - t0) * group)) continue;  // below
                 int part = u % parts;
                 int h0 = part * numKvHeads / parts, h1 = (part + 1) * numKvHeads / parts;
-                int t0 = tiles[tile], t1 = tiles[tile + 1];
-                int rows = (t1 - t0) * group;
-                if (rows >= AttentionTile.MIN_ROWS && rows <= AttentionTile.MAX_ROWS) {
-                    for (int kvHead = h0; kvHead < h1; kvHead++) {
+                for (int t = t0; t < t1; t++) {
+                    TokenAttention.attend(q, out, t, h0, h1 - h0, positions, blockTables[tokenSeq[t]], numHeads,
+                            group, headDim, bs, kvDim, keys, values, type, window, scale, softcap);
+                }
+            }
+            // Prompt tiles head by head: a tile's K and V rows, widened from a 16- or 8-bit cache, are most of
+            // what the sequence's next tile reads for the same head (AttentionTile.Widened).
+            AttentionTile.Widened widened = AttentionTile.widened();
+            for (int part = 0; part < parts; part++) {
+                int first = from + Math.floorMod(part - from, parts);  // the run's first unit of this part
+                for (int kvHead = part * numKvHeads / parts; kvHead < (part + 1) * numKvHeads / parts; kvHead++) {
+                    for (int u = first; u < to; u += parts) {
+                        int t0 = tiles[u / parts], t1 = tiles[u / parts + 1];
+                        if (!isPromptTile((t1 - t0) * group)) continue;
                         AttentionTile.attend(q, out, (int) qDim, t0, t1 - t0, positions[t0], group, kvHead, headDim,
-                                blockTables[tokenSeq[t0]], bs, kvDim, keys, values, type, window, scale, softcap);
-                    }
-                } else {
-                    for (int t = t0; t < t1; t++) {
-                        TokenAttention.attend(q, out, t, h0, h1 - h0, positions, blockTables[tokenSeq[t]], numHeads,
-                                group, headDim, bs, kvDim, keys, values, type, window, scale, softcap);
+                                blockTables[tokenSeq[t0]], bs, kvDim, keys, values, type, window, scale, softcap,
+                                widened);
                     }
                 }
             }
@@ -114,12 +122,16 @@ public final class PagedAttention {
         Reference.reachabilityFence(cache);
     }
 
+    /** Whether a tile of {@code rows} rows (tokens x the group's query heads) goes through {@link AttentionTile}. */
+    private static boolean isPromptTile(int rows) {
+        return rows >= AttentionTile.MIN_ROWS && rows <= AttentionTile.MAX_ROWS;
+    }
+
     /** How many ranges of KV heads each tile is cut into, so that the threads have units enough to share. */
     static int parts(int[] tiles, int numTiles, int group, int threads, int numKvHeads) {
         boolean prompt = false;
         for (int i = 0; i < numTiles && !prompt; i++) {
-            int rows = (tiles[i + 1] - tiles[i]) * group;
-            prompt = rows >= AttentionTile.MIN_ROWS && rows <= AttentionTile.MAX_ROWS;
+            prompt = isPromptTile((tiles[i + 1] - tiles[i]) * group);
         }
         if (prompt) return Math.clamp(HEAD_SPLIT * threads / numTiles, 1, numKvHeads);
         if (threads == 1) return 1;
