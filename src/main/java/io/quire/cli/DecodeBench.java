@@ -24,11 +24,10 @@ import java.util.Locale;
  * (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000), or the GGUF file given with
  * {@code --model}, decoding batches of sequences through the paged KV cache, for each batch size,
  * thread count and weight type, side by side in one run. Each configuration is first run untimed for
- * {@code --warmup-seconds} (default 3), and on until a run's steps allocate almost nothing (at most
- * {@value #MAX_WARMUP_SECONDS} s more; none with 0): C2 compiles the big vector kernels only after thousands of
- * calls, and until then their Java fallback runs them, boxing every vector. Three seconds left a
- * Q4_K_M model's batch 1 timed on that code in 5 of 6 runs (0.7-2.3 MB allocated a step, 4.2-6.6 ms
- * per step where it runs 2.4-3.1 ms once compiled); the last column shows what the timed steps allocated.
+ * {@code --warmup-seconds} (default 3), and on until a run's steps allocate almost nothing ({@link Warmup}):
+ * three seconds alone left a Q4_K_M model's batch 1 timed on the kernels' Java fallback in 5 of 6 runs
+ * (0.7-2.3 MB allocated a step, 4.2-6.6 ms per step where it runs 2.4-3.6 ms once compiled); the last
+ * column shows what the timed steps allocated.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench decode \
  *     [--model PATH | --types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32] [--prompt 16]
@@ -72,7 +71,8 @@ public final class DecodeBench {
                             boolean[] loraRuns = lora == null ? new boolean[] {false} : new boolean[] {false, true};
                             for (boolean withLora : loraRuns) {
                                 int[] adapters = withLora ? filled(b) : null;
-                                warmUp(model, b, prompt, steps, adapters, warmupSeconds);
+                                Warmup.run(warmupSeconds, 1,
+                                        () -> (long) timed(model, b, prompt, steps, adapters).bytesPerStep());
                                 Run run = timed(model, b, prompt, steps, adapters);
                                 double tps = run.tokensPerSecond(), kib = run.bytesPerStep() / 1024.0;
                                 System.out.printf(Locale.ROOT, "%-6s %-8s %-5s %7d %8d %12.1f %12.2f %13.1f%n", label,
@@ -85,23 +85,6 @@ public final class DecodeBench {
         }
         Parallel.setThreads(Runtime.getRuntime().availableProcessors());
         return 0;
-    }
-
-    /** Longest warm-up beyond {@code --warmup-seconds} while steps still allocate. */
-    static final int MAX_WARMUP_SECONDS = 60;
-    /** Heap bytes a compiled step may allocate: the loop's own arrays and objects, a few KiB. */
-    static final long COMPILED_STEP_BYTES = 128 * 1024;
-
-    /** Runs untimed for {@code seconds}, then on while a run's steps allocate like uncompiled kernels. */
-    private static void warmUp(LanguageModel<?> model, int batch, int prompt, int steps, int[] adapters,
-            double seconds) {
-        long start = System.nanoTime();
-        long end = start + (long) (seconds * 1e9);
-        long last = seconds == 0 ? end : end + MAX_WARMUP_SECONDS * 1_000_000_000L;
-        Run run;
-        do {
-            run = timed(model, batch, prompt, steps, adapters);
-        } while (System.nanoTime() < end || run.bytesPerStep() > COMPILED_STEP_BYTES && System.nanoTime() < last);
     }
 
     /** Every one of {@code batch} sequences with the model's first adapter. */

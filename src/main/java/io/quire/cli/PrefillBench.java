@@ -18,9 +18,8 @@ import java.util.Locale;
  * Prefill time of the model runner alone (no scheduler, no HTTP): one prompt of {@code --prompt}
  * tokens in one forward pass through the paged KV cache, what a long prompt's time to first token
  * costs in the model. Untimed passes first, for {@code --warmup-seconds} (default 5) and at least two,
- * and on while a pass allocates like uncompiled kernels (at most {@value DecodeBench#MAX_WARMUP_SECONDS} s
- * more; none with 0), then the timed ones; the median and the fastest are reported, and the most a timed pass
- * allocated. With two warm-up passes alone, C2 had not compiled the kernels of a short prompt by the
+ * and on while a pass allocates like uncompiled kernels ({@link Warmup}), then the timed ones; the
+ * median and the fastest are reported, and the most a timed pass allocated. With two warm-up passes alone, C2 had not compiled the kernels of a short prompt by the
  * timed ones: {@code --model l86m-Q4_K_M.gguf --prompt 16 --threads 1} took 72 ms median where it takes
  * 35 once compiled; 3 s of warm-up were still 76 ms, 4 and 5 s 36.
  *
@@ -98,17 +97,12 @@ public final class PrefillBench {
             slots[p] = tables[0][p / blockSize] * blockSize + p % blockSize;
         }
         ForwardBatch batch = new ForwardBatch(tokens, positions, slots, new int[] {0, prompt}, tables);
-        long warmStart = System.nanoTime();
-        long warmEnd = warmStart + (long) (warmupSeconds * 1e9);
-        long warmLast = warmupSeconds == 0 ? warmEnd : warmEnd + DecodeBench.MAX_WARMUP_SECONDS * 1_000_000_000L;
-        long allocated = Long.MAX_VALUE;
-        for (int i = 0; i < 2 || System.nanoTime() < warmEnd
-                || allocated > DecodeBench.COMPILED_STEP_BYTES && System.nanoTime() < warmLast; i++) {
+        Warmup.run(warmupSeconds, 2, () -> {
             C cache = model.newKvCache(2 * blocks, blockSize);
             long before = HeapAllocations.total();
             model.forward(batch, cache);
-            allocated = HeapAllocations.total() - before;
-        }
+            return HeapAllocations.total() - before;
+        });
         double[] times = new double[repeats];
         long most = 0;
         for (int i = 0; i < repeats; i++) {
