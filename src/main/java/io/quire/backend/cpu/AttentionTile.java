@@ -81,8 +81,29 @@ final class AttentionTile {
             for (int j = 0; j < len; j++) rowOf[j] = j * headDim;
         }
 
-        // Scores, key-major: s[j * L + r]. Eight keys at a time keep eight FMA chains in flight.
+        // Scores, key-major: s[j * L + r].
         float[] s = Scratch.floats(SCORES, len * L);
+        scores(qt, keys, rowOf, len, headDim, s);
+        softmax(s, len, start, pos0, PagedAttention.first(end, window), scale, softcap, lanes);
+
+        // out[row] = inv[row] * sum_j p[j][row] * V[j]: four rows and up to four vectors of the head at a time.
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) weighted4(s, r, rowOf, len, values, headDim, lanes, out, t0, qStride, group, kvHead);
+        for (; r < rows; r++) weighted1(s, r, rowOf, len, values, headDim, lanes, out, t0, qStride, group, kvHead);
+        Reference.reachabilityFence(widened);
+    }
+
+    /**
+     * The raw scores {@code s[j * L + r]} of the transposed queries qt against the keys at {@code keys
+     * + 4 * rowOf[j]}, j < len; eight keys at a time keep eight FMA chains in flight. Its own method, too
+     * large for C2 to inline into {@link #attend} (over 325 bytes of bytecode): with it inside, attend
+     * went past C2's node-count cutoff, past which C2 inlines Vector API calls late, and late it left
+     * some of {@link #softmax}'s (inlined there too) as calls into the Vector API's Java code, boxing
+     * every vector (docs/performance.md).
+     */
+    private static void scores(float[] qt, long keys, int[] rowOf, int len, int headDim, float[] s) {
+        final var F = Simd.F;
+        final int L = Simd.L;
         final MemorySegment seg = Simd.ALL;
         int j = 0;
         for (; j + 8 <= len; j += 8) {
@@ -120,13 +141,6 @@ final class AttentionTile {
             }
             a0.intoArray(s, j * L);
         }
-        softmax(s, len, start, pos0, PagedAttention.first(end, window), scale, softcap, lanes);
-
-        // out[row] = inv[row] * sum_j p[j][row] * V[j]: four rows and up to four vectors of the head at a time.
-        int r = 0;
-        for (; r + 4 <= rows; r += 4) weighted4(s, r, rowOf, len, values, headDim, lanes, out, t0, qStride, group, kvHead);
-        for (; r < rows; r++) weighted1(s, r, rowOf, len, values, headDim, lanes, out, t0, qStride, group, kvHead);
-        Reference.reachabilityFence(widened);
     }
 
     /**
@@ -279,13 +293,17 @@ final class AttentionTile {
                 v = v.blend(Float.NEGATIVE_INFINITY, unseen);
             }
             v.intoArray(s, j * L);
-            max = max.max(v);
+            // v.max(max), not max.max(v): where C2 inlines Vector API calls late (past its node-count
+            // cutoff, as in attend before scores left it), it resolves a call only on a receiver whose
+            // class it knows exactly, and a loop's accumulator is not one: max.max(v) stayed a call
+            // that boxed every vector (a 16-token prompt: about 0.9 MB a pass; docs/performance.md).
+            max = v.max(max);
         }
         FloatVector sum = FloatVector.zero(F);
         for (int j = 0; j < len; j++) {
             FloatVector e = FloatVector.fromArray(F, s, j * L).sub(max).lanewise(VectorOperators.EXP);
             e.intoArray(s, j * L);
-            sum = sum.add(e);
+            sum = e.add(sum);  // as max above
         }
         FloatVector.broadcast(F, 1f).div(sum).intoArray(lanes, 2 * L);
     }
