@@ -24,10 +24,11 @@ import java.util.Locale;
  * (dim 768, 12 layers, 12 heads, FFN 2048, vocab 32000), or the GGUF file given with
  * {@code --model}, decoding batches of sequences through the paged KV cache, for each batch size,
  * thread count and weight type, side by side in one run. Each configuration is first run untimed for
- * {@code --warmup-seconds} (default 3), and on until a run's steps allocate almost nothing ({@link Warmup}):
- * three seconds alone left a Q4_K_M model's batch 1 timed on the kernels' Java fallback in 5 of 6 runs
- * (0.7-2.3 MB allocated a step, 4.2-6.6 ms per step where it runs 2.4-3.6 ms once compiled); the last
- * column shows what the timed steps allocated.
+ * {@code --warmup-seconds} (default 3), and on until a run's steps allocate almost nothing or the JIT
+ * has nothing left to compile ({@link Warmup}): three seconds alone left a Q4_K_M model's batch 1 timed
+ * on the kernels' Java fallback in 5 of 6 runs (0.7-2.3 MB allocated a step, 4.2-6.6 ms per step where
+ * it runs 2.4-3.6 ms once compiled); the last column shows what the timed steps allocated, and a note
+ * under the table says when that was more than compiled kernels allocate.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench decode \
  *     [--model PATH | --types F32,Q8_0,Q4_0] [--batches 1,32] [--threads 1,2] [--steps 32] [--prompt 16]
@@ -58,6 +59,7 @@ public final class DecodeBench {
         }
         System.out.printf(Locale.ROOT, "%-6s %-8s %-5s %7s %8s %12s %12s %13s%n", "type", "kv", "lora", "threads", "batch",
                 "tokens/s", "ms/step", "KiB alloc/step");
+        double most = 0;  // the most a timed run allocated per step
         for (TensorType type : file == null ? types : List.of(TensorType.F32)) {
             try (LanguageModel<?> model = file == null ? RandomModels.load(config, type, 42) : load(file)) {
                 String label = file == null ? type.name() : Path.of(file).getFileName().toString();
@@ -77,6 +79,7 @@ public final class DecodeBench {
                                 double tps = run.tokensPerSecond(), kib = run.bytesPerStep() / 1024.0;
                                 System.out.printf(Locale.ROOT, "%-6s %-8s %-5s %7d %8d %12.1f %12.2f %13.1f%n", label,
                                         kvLabel, withLora ? "yes" : "no", t, b, tps, 1000.0 * b / tps, kib);
+                                most = Math.max(most, run.bytesPerStep());
                             }
                         }
                     }
@@ -84,6 +87,8 @@ public final class DecodeBench {
             }
         }
         Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+        String note = Warmup.boxingNote(most);
+        if (note != null) System.out.println(note);
         return 0;
     }
 
