@@ -20,9 +20,10 @@ import java.util.Locale;
  * costs in the model. Untimed passes first, for {@code --warmup-seconds} (default 5) and at least two,
  * and on while a pass allocates like uncompiled kernels and the JIT still compiles ({@link Warmup}), then
  * the timed ones; the median and the fastest are reported, and the most a timed pass allocated (with a
- * note under the table when that was more than compiled kernels allocate). With two warm-up passes alone, C2 had not compiled the kernels of a short prompt by the
- * timed ones: {@code --model l86m-Q4_K_M.gguf --prompt 16 --threads 1} took 72 ms median where it takes
- * 35 once compiled; 3 s of warm-up were still 76 ms, 4 and 5 s 36.
+ * note under the table when that was more than compiled kernels allocate). With two warm-up passes
+ * alone, C2 had not compiled the kernels of a short prompt by the timed ones: {@code --model
+ * l86m-Q4_K_M.gguf --prompt 16 --threads 1} took 72 ms median where it takes 35 once compiled; 3 s of
+ * warm-up were still 76 ms, 4 and 5 s 36.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar target/quire-*.jar bench prefill \
  *     [--model PATH | --types F32] [--prompt 500] [--threads 1,2] [--repeats 5] [--kv-cache-dtype auto]

@@ -50,7 +50,7 @@ final class Warmup {
             if (now != compiled || now < 0) {
                 compiled = now;
                 changed = System.nanoTime();
-            } else if (System.nanoTime() >= end && System.nanoTime() - changed >= idleNanos) {
+            } else if (i + 1 >= minPasses && System.nanoTime() >= end && System.nanoTime() - changed >= idleNanos) {
                 break;
             }
         }

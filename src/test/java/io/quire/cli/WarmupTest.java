@@ -41,6 +41,14 @@ class WarmupTest {
     }
 
     @Test
+    void runsTheMinimumPassesEvenWithAnIdleJit() {
+        AtomicLong passes = new AtomicLong();
+        // Each pass outlasts the warm-up asked for, and the JIT is idle from the start.
+        Warmup.run(0.001, 5, () -> { passes.incrementAndGet(); sleep(2); return ALLOCATING; }, () -> 1, 20_000 * MS, 0);
+        assertThat(passes.get()).isEqualTo(5);
+    }
+
+    @Test
     void runsNoExtraTimeWithNoWarmupAskedFor() {
         AtomicLong passes = new AtomicLong();
         Warmup.run(0, 2, () -> { passes.incrementAndGet(); return ALLOCATING; }, () -> 1, 20_000 * MS, 10_000 * MS);
@@ -52,5 +60,14 @@ class WarmupTest {
         assertThat(Warmup.boxingNote(Warmup.COMPILED_PASS_BYTES)).isNull();
         assertThat(Warmup.boxingNote(22_000 * 1024.0)).startsWith("note: a timed run allocated 22000.0 KiB")
                 .contains("Vector API").contains("run it again");
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 }
