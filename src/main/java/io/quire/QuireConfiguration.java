@@ -198,13 +198,13 @@ public class QuireConfiguration {
     /** Closed while {@link WebWarmup} runs: see there. */
     @Bean
     WarmupGate warmupGate(QuireProperties props) {
-        return new WarmupGate(WebWarmup.enabled(props.warmupRequests(), props.warmup()));
+        return new WarmupGate(WebWarmup.enabled(props.warmup(), props.warmupRequests(), props.warmupRequestsTime()));
     }
 
     @Bean
     WebWarmup webWarmup(LLMEngine engine, WarmupGate gate, QuireProperties props, ApplicationContext context,
                         Environment env, JsonMapper json) {
-        return new WebWarmup(engine, gate, props.warmupRequests(), props.warmup(), props.apiKey(), context, env, json);
+        return new WebWarmup(engine, gate, props.warmupRequests(), props.warmupRequestsTime(), props.apiKey(), context, env, json);
     }
 
     /** The warm-up's own requests stay out of {@code http.server.requests}, as out of the engine's metrics. */

@@ -60,9 +60,10 @@ import java.util.List;
  * @param warmup               before taking requests, run made-up sequences through the model, one round and
  *                             then more for about this long, so the kernels are compiled for the first request
  *                             (0: no warm-up), then
- *                             send at most {@code warmupRequests} short requests through the HTTP API within as
- *                             long again, so the web path is compiled too (clients get 503 meanwhile)
+ *                             send at most {@code warmupRequests} short requests through the HTTP API within
+ *                             {@code warmupRequestsTime}, so the web path is compiled too (clients get 503 meanwhile)
  * @param warmupRequests       most such requests (0: none)
+ * @param warmupRequestsTime   how long they may take in all (0s: none)
  * @param apiKey               API keys (vLLM's {@code --api-key}); several may be given, comma-separated or as a list.
  *                             Any set: every route but {@code /health}, {@code /version} and the Actuator health and
  *                             Prometheus endpoints needs {@code Authorization: Bearer <key>}. None: all open
@@ -105,7 +106,8 @@ public record QuireProperties(
         @DefaultValue("" + EngineConfig.DEFAULT_MAX_WAITING_REQUESTS) int maxWaitingRequests,
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue("2s") Duration warmup,
-        @DefaultValue("16") int warmupRequests,
+        @DefaultValue("256") int warmupRequests,
+        @DefaultValue("5s") Duration warmupRequestsTime,
         @DefaultValue List<String> apiKey,
         @DefaultValue Cors cors,
         String toolCallParser,

@@ -16,21 +16,32 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Sends a few short requests through the server's own HTTP API once it listens and before it is
- * ready, as {@code quire.warmup} runs made-up sequences through the model before the web server
- * starts: a fresh server's first completion took about 200 ms more than the next at the client
- * (59 ms of it in the engine), the next few 10-40 ms more, while the JIT compiled the web path
- * (request binding, JSON, the SSE stream). Completions and chat completions, streamed and not, in
- * turn, at most {@code quire.warmup-requests} of them within {@code quire.warmup}. Meanwhile
- * {@link WarmupGate} answers everyone else 503, and the engine's metrics do not count them. A
- * failed request is logged and skipped: the warm-up never keeps the server from starting.
+ * Sends short requests through the server's own HTTP API once it listens and before it is ready, as
+ * {@code quire.warmup} runs made-up sequences through the model before the web server starts. The
+ * web path (request binding, JSON, Reactor, Netty, the SSE stream, the engine's per-request code) runs
+ * in the interpreter until a method has been called a few hundred times: a fresh server's first
+ * completion took about 200 ms more than the next at the client, and with 16 warm-up requests the
+ * JIT still compiled some 1,400 methods of that path during the first 24 short-prompt requests
+ * (docs/performance.md, thirty-fifth session). Completions and chat completions, streamed and not,
+ * greedy and sampled, in turn, {@value #CONCURRENCY} at a time (the engine batches them, so a
+ * forward pass serves several), at most {@code quire.warmup-requests} of them within
+ * {@code quire.warmup-requests-time}. Meanwhile {@link WarmupGate} answers everyone else 503, and
+ * the engine's metrics do not count them. A failed request is logged and skipped: the warm-up never
+ * keeps the server from starting.
  */
 final class WebWarmup implements ApplicationRunner {
     private static final Logger log = LoggerFactory.getLogger(WebWarmup.class);
+    /** Requests in flight at once: the engine batches them, so one forward pass serves several. */
+    static final int CONCURRENCY = 4;
+    private static final String PROMPT = "Hello";
+    private static final int MAX_TOKENS = 3;
 
     private final LLMEngine engine;
     private final WarmupGate gate;
@@ -54,8 +65,12 @@ final class WebWarmup implements ApplicationRunner {
     }
 
     /** Whether a warm-up will run with these settings (else the gate starts open). */
-    static boolean enabled(int maxRequests, Duration budget) {
-        return maxRequests > 0 && !budget.isZero() && !budget.isNegative();
+    static boolean enabled(Duration engineWarmup, int maxRequests, Duration budget) {
+        return positive(engineWarmup) && maxRequests > 0 && positive(budget);
+    }
+
+    private static boolean positive(Duration d) {
+        return !d.isZero() && !d.isNegative();
     }
 
     @Override
@@ -76,36 +91,71 @@ final class WebWarmup implements ApplicationRunner {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
         long start = System.nanoTime(), deadline = start + budget.toNanos();
-        int sent = 0, failed = 0;
-        try {
-            for (; sent < maxRequests && System.nanoTime() < deadline; sent++) {
-                boolean chat = sent % 4 >= 2, stream = sent % 2 == 0;
-                String body = json.writeValueAsString(chat
-                        ? Map.of("model", engine.modelName(), "messages", List.of(Map.of("role", "user", "content", "Hello")),
-                                "max_tokens", 2, "stream", stream)
-                        : Map.of("model", engine.modelName(), "prompt", "Hello", "max_tokens", 2, "stream", stream));
-                HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(chat ? "/v1/chat/completions" : "/v1/completions"))
-                        .timeout(Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1_000_000_000L)))
-                        .header("Content-Type", "application/json")
-                        .header(WarmupGate.HEADER, gate.token())
-                        .POST(HttpRequest.BodyPublishers.ofString(body));
-                if (apiKey != null) request.header("Authorization", "Bearer " + apiKey);
-                HttpResponse<String> response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
-                if (response.statusCode() != 200) {
-                    failed++;
-                    log.debug("Warm-up request {} got {}: {}", sent, response.statusCode(), response.body());
+        AtomicInteger next = new AtomicInteger(), sent = new AtomicInteger(), failed = new AtomicInteger();
+        List<Thread> clients = new ArrayList<>();
+        for (int c = 0; c < CONCURRENCY; c++) {
+            clients.add(Thread.ofPlatform().name("quire-warmup-" + c).daemon().start(() -> {
+                try {
+                    for (int i; (i = next.getAndIncrement()) < maxRequests && System.nanoTime() < deadline; ) {
+                        HttpResponse<String> response = client.send(request(base, i, deadline), HttpResponse.BodyHandlers.ofString());
+                        sent.incrementAndGet();
+                        if (response.statusCode() != 200) {
+                            failed.incrementAndGet();
+                            log.debug("Warm-up request {} got {}: {}", i, response.statusCode(), response.body());
+                        }
+                    }
+                } catch (IOException e) {
+                    log.warn("Warm-up requests of one client stopped: {}", e.toString());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
-            }
+            }));
+        }
+        try {
+            for (Thread t : clients) t.join();
             log.info("Warm-up: {} requests through the HTTP API in {} ms{}, so the first clients find the web path"
-                    + " compiled (quire.warmup-requests)", sent, (System.nanoTime() - start) / 1_000_000,
-                    failed > 0 ? " (" + failed + " not answered 200)" : "");
-        } catch (IOException e) {
-            log.warn("Warm-up requests stopped after {}: {}", sent, e.toString());
+                    + " compiled (quire.warmup-requests)", sent.get(), (System.nanoTime() - start) / 1_000_000,
+                    failed.get() > 0 ? " (" + failed.get() + " not answered 200)" : "");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
             client.shutdownNow();  // every request has ended (or timed out): nothing to wait for
         }
+    }
+
+    /**
+     * Request {@code i}: completions and chat, streamed and not, greedy and sampled, and half of them with
+     * the fields OpenAI's clients and benchmarks often add (a logit bias, a stop string, {@code stream_options}
+     * with usage, chat's {@code max_completion_tokens}), in turn, so each of these paths has run dozens of
+     * times.
+     */
+    private HttpRequest request(URI base, int i, long deadline) {
+        boolean chat = i % 4 >= 2, stream = i % 2 == 0, sampled = i % 8 >= 4, extras = i % 16 >= 8;
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("model", engine.modelName());
+        if (chat) body.put("messages", List.of(Map.of("role", "user", "content", PROMPT)));
+        else body.put("prompt", PROMPT);
+        body.put(chat && extras ? "max_completion_tokens" : "max_tokens", MAX_TOKENS);
+        body.put("stream", stream);
+        if (stream && extras) body.put("stream_options", Map.of("include_usage", true));
+        if (sampled) {
+            body.put("temperature", 0.8);
+            body.put("top_p", 0.95);
+            body.put("seed", i);
+        } else {
+            body.put("temperature", 0.0);
+        }
+        if (extras) {
+            body.put("logit_bias", Map.of("0", -1));
+            body.put("stop", List.of("\n\n"));
+        }
+        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(chat ? "/v1/chat/completions" : "/v1/completions"))
+                .timeout(Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1_000_000_000L)))
+                .header("Content-Type", "application/json")
+                .header(WarmupGate.HEADER, gate.token())
+                .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body)));
+        if (apiKey != null) request.header("Authorization", "Bearer " + apiKey);
+        return request.build();
     }
 
     /** Where the server listens, as a client on this machine reaches it; null (and a log line) if it cannot. */

@@ -3,7 +3,10 @@ package io.quire;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalServerPort;
 
 import java.net.URI;
@@ -16,10 +19,13 @@ import java.util.regex.Pattern;
 /**
  * A started server has sent its own warm-up requests through the HTTP API and the engine before its
  * first client (the engine has run steps), and counted none of them: neither the engine's metrics
- * nor {@code http.server.requests} show them, while a client's request counts as usual.
+ * nor {@code http.server.requests} show them, while a client's request counts as usual. All 16 kinds of
+ * warm-up request (completions and chat, streamed and not, greedy and sampled, with and without the
+ * optional fields) were answered 200: one the API refused would leave its path cold.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "quire.kv-cache-memory=8MB", "quire.warmup-requests=8"})
+        "quire.kv-cache-memory=8MB", "quire.warmup-requests=16"})
+@ExtendWith(OutputCaptureExtension.class)
 class WebWarmupServerTest {
     @LocalServerPort
     int port;
@@ -41,7 +47,10 @@ class WebWarmupServerTest {
     }
 
     @Test
-    void theWarmupRanThroughTheEngineAndCountsNowhere() throws Exception {
+    void theWarmupRanThroughTheEngineAndCountsNowhere(CapturedOutput output) throws Exception {
+        assertThat(output.getAll()).contains("Warm-up: 16 requests through the HTTP API")
+                .doesNotContain("not answered 200").doesNotContain("Warm-up requests of one client stopped");
+
         Matcher step = Pattern.compile("\"step\":(\\d+)").matcher(get("/kv/report"));
         assertThat(step.find()).isTrue();
         assertThat(Long.parseLong(step.group(1))).as("engine steps before any client request").isPositive();
