@@ -61,6 +61,13 @@ public final class Q4_KTiles {
 
     /** {@code -Dquire.q4k-tiles=false}: Q4_K weights stay as stored (benchmarks). */
     private static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("quire.q4k-tiles", "true"));
+    /**
+     * kernel4's group sums, per thread ({@link #products4}). Written in one method, kernel4 passed C2's
+     * node-count limits about a third of the way through, so C2 inlined the rest late, and in about one
+     * JVM in four left some of its Vector API calls to their Java code, which boxes every vector
+     * (5-140 MB of garbage per forward pass; docs/performance.md, thirty-fourth and thirty-fifth sessions).
+     */
+    private static final ThreadLocal<short[]> GROUP_SUMS = ThreadLocal.withInitial(() -> new short[4 * 8 * 32]);
 
     private Q4_KTiles() {}
 
@@ -157,12 +164,13 @@ public final class Q4_KTiles {
      */
     static void multiply(long base, int rows, int cols, int t0, int t1, Q8K[] xs, int batch, float[] out) {
         int blocks = cols / 256;
+        short[] sums = batch >= VECTORS ? GROUP_SUMS.get() : null;
         for (int t = t0; t < t1; t++) {
             long tile = base + (long) t * blocks * BLOCK_BYTES;
             int r0 = t * ROWS;
             int b = 0;
             for (; b + VECTORS <= batch; b += VECTORS) {
-                kernel4(tile, blocks, xs[b], xs[b + 1], xs[b + 2], xs[b + 3], out, b * rows + r0, rows);
+                kernel4(tile, blocks, xs[b], xs[b + 1], xs[b + 2], xs[b + 3], out, b * rows + r0, rows, sums);
             }
             for (; b < batch; b++) kernel1(tile, blocks, xs[b], out, b * rows + r0);
         }
@@ -222,7 +230,8 @@ public final class Q4_KTiles {
         t1.intoArray(out, o + 16);
     }
 
-    private static void kernel4(long tile, int blocks, Q8K y0, Q8K y1, Q8K y2, Q8K y3, float[] out, int o, int rows) {
+    private static void kernel4(long tile, int blocks, Q8K y0, Q8K y1, Q8K y2, Q8K y3, float[] out, int o, int rows,
+            short[] sums) {
         final MemorySegment seg = Simd.ALL;
         final short[] p0 = y0.qs, p1 = y1.qs, p2 = y2.qs, p3 = y3.qs;
         final FloatVector z = FloatVector.zero(F);
@@ -233,25 +242,19 @@ public final class Q4_KTiles {
         }
         for (int s = 0; s < blocks; s++) {
             long sb = tile + (long) s * BLOCK_BYTES;
+            products4(seg, sb, 256 * s, p0, p1, p2, p3, sums);
             FloatVector d0 = FloatVector.fromMemorySegment(F, seg, sb + D, LE);
             FloatVector d1 = FloatVector.fromMemorySegment(F, seg, sb + D + 64, LE);
             FloatVector n0 = FloatVector.fromMemorySegment(F, seg, sb + DMIN, LE);
             FloatVector n1 = FloatVector.fromMemorySegment(F, seg, sb + DMIN + 64, LE);
             FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
             for (int h = 0; h < 4; h++) {
-                int xo = 256 * s + 64 * h;
-                long ph = sb + part(h), qa = ph + QUANTS;
-                ShortVector l0 = ShortVector.zero(S), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
-                for (int i = 0; i < 32; i++) {
-                    ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B32, seg, qa + 32L * i, LE)
-                            .convertShape(ZERO_EXTEND_B2S, S, 0);
-                    ShortVector ql = q.and((short) 15), qh = q.lanewise(LSHR, 4);
-                    int lo = xo + i, hi = xo + 32 + i;
-                    l0 = ql.mul(p0[lo]).add(l0); h0 = qh.mul(p0[hi]).add(h0);
-                    l1 = ql.mul(p1[lo]).add(l1); h1 = qh.mul(p1[hi]).add(h1);
-                    l2 = ql.mul(p2[lo]).add(l2); h2 = qh.mul(p2[hi]).add(h2);
-                    l3 = ql.mul(p3[lo]).add(l3); h3 = qh.mul(p3[hi]).add(h3);
-                }
+                long ph = sb + part(h);
+                int u = 256 * h;
+                ShortVector l0 = ShortVector.fromArray(S, sums, u), h0 = ShortVector.fromArray(S, sums, u + 32);
+                ShortVector l1 = ShortVector.fromArray(S, sums, u + 64), h1 = ShortVector.fromArray(S, sums, u + 96);
+                ShortVector l2 = ShortVector.fromArray(S, sums, u + 128), h2 = ShortVector.fromArray(S, sums, u + 160);
+                ShortVector l3 = ShortVector.fromArray(S, sums, u + 192), h3 = ShortVector.fromArray(S, sums, u + 224);
                 int g = 2 * h;
                 long sc = ph + SCALES, mn = ph + MINS;
                 FloatVector c0 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc, LE).convertShape(B2F, F, 0)).mul(d0);
@@ -297,6 +300,34 @@ public final class Q4_KTiles {
             k += rows;
             a30.fma(FloatVector.broadcast(F, y3.d[s]), FloatVector.fromArray(F, out, k)).intoArray(out, k);
             a31.fma(FloatVector.broadcast(F, y3.d[s]), FloatVector.fromArray(F, out, k + 16)).intoArray(out, k + 16);
+        }
+    }
+
+    /**
+     * kernel4's products of one block: for each h, 32 columns' low and high nibbles times the four vectors,
+     * into {@code sums} from 256 h (l0, h0, l1, h1, ... 32 shorts each). In a method of its own so that
+     * kernel4 stays small enough for C2 to inline all its Vector API calls (see {@link #GROUP_SUMS}).
+     */
+    private static void products4(MemorySegment seg, long sb, int x0, short[] p0, short[] p1, short[] p2, short[] p3,
+            short[] sums) {
+        for (int h = 0; h < 4; h++) {
+            long qa = sb + part(h) + QUANTS;
+            int xo = x0 + 64 * h, u = 256 * h;
+            ShortVector l0 = ShortVector.zero(S), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
+            for (int i = 0; i < 32; i++) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B32, seg, qa + 32L * i, LE)
+                        .convertShape(ZERO_EXTEND_B2S, S, 0);
+                ShortVector ql = q.and((short) 15), qh = q.lanewise(LSHR, 4);
+                int lo = xo + i, hi = xo + 32 + i;
+                l0 = ql.mul(p0[lo]).add(l0); h0 = qh.mul(p0[hi]).add(h0);
+                l1 = ql.mul(p1[lo]).add(l1); h1 = qh.mul(p1[hi]).add(h1);
+                l2 = ql.mul(p2[lo]).add(l2); h2 = qh.mul(p2[hi]).add(h2);
+                l3 = ql.mul(p3[lo]).add(l3); h3 = qh.mul(p3[hi]).add(h3);
+            }
+            l0.intoArray(sums, u); h0.intoArray(sums, u + 32);
+            l1.intoArray(sums, u + 64); h1.intoArray(sums, u + 96);
+            l2.intoArray(sums, u + 128); h2.intoArray(sums, u + 160);
+            l3.intoArray(sums, u + 192); h3.intoArray(sums, u + 224);
         }
     }
 }
