@@ -45,6 +45,9 @@ public final class Q6_KTiles {
     /** {@code -Dquire.q6k-tiles=false}: Q6_K weights stay as stored (benchmarks). */
     private static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("quire.q6k-tiles", "true"));
 
+    /** kernel4's run sums of a block, per thread ({@link #products2}): 32 runs of 4 vectors' 32 shorts. */
+    private static final ThreadLocal<short[]> RUN_SUMS = ThreadLocal.withInitial(() -> new short[32 * 4 * 32]);
+
     private Q6_KTiles() {}
 
     /** Whether a Q6_K weight of this shape is repacked at load: 512-bit vectors in use, rows a multiple of 32. */
@@ -171,12 +174,13 @@ public final class Q6_KTiles {
      */
     static void multiply(long base, int rows, int cols, int t0, int t1, Q8K[] xs, int batch, float[] out) {
         int blocks = cols / 256;
+        short[] sums = batch >= 4 ? RUN_SUMS.get() : null;
         for (int t = t0; t < t1; t++) {
             long tile = base + (long) t * blocks * BLOCK_BYTES;
             int r0 = t * ROWS;
             int b = 0;
             for (; b + 4 <= batch; b += 4) {
-                kernel4(tile, blocks, xs[b], xs[b + 1], xs[b + 2], xs[b + 3], out, b * rows + r0, rows);
+                kernel4(tile, blocks, xs[b], xs[b + 1], xs[b + 2], xs[b + 3], out, b * rows + r0, rows, sums);
             }
             for (; b < batch; b++) kernel1(tile, blocks, xs[b], out, b * rows + r0);
         }
@@ -228,7 +232,8 @@ public final class Q6_KTiles {
         t1.intoArray(out, o + 16);
     }
 
-    private static void kernel4(long tile, int blocks, Q8K y0, Q8K y1, Q8K y2, Q8K y3, float[] out, int o, int rows) {
+    private static void kernel4(long tile, int blocks, Q8K y0, Q8K y1, Q8K y2, Q8K y3, float[] out, int o, int rows,
+            short[] sums) {
         final MemorySegment seg = Simd.ALL;
         final short[] p0 = y0.qs, p1 = y1.qs, p2 = y2.qs, p3 = y3.qs;
         final FloatVector z = FloatVector.zero(F);
@@ -239,46 +244,21 @@ public final class Q6_KTiles {
         }
         for (int s = 0; s < blocks; s++) {
             long sb = tile + (long) s * BLOCK_BYTES;
+            products2(seg, sb, 256 * s, p0, p1, sums, 0);
+            products2(seg, sb, 256 * s, p2, p3, sums, 1);
             FloatVector d0 = FloatVector.fromMemorySegment(F, seg, sb, LE);
             FloatVector d1 = FloatVector.fromMemorySegment(F, seg, sb + 64, LE);
             FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
             for (int g = 0; g < 16; g++) {
-                long pg = sb + part(g / 2);
-                long sc = pg + 32 * (g % 2);
+                long sc = sb + part(g / 2) + 32 * (g % 2);
                 FloatVector c0 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc, LE).convertShape(B2F, F, 0)).mul(d0);
                 FloatVector c1 = ((FloatVector) ByteVector.fromMemorySegment(B16, seg, sc + 16, LE).convertShape(B2F, F, 0)).mul(d1);
                 for (int h = 0; h < 2; h++) {
-                    long w = pg + RUNS + RUN_BYTES * (2 * (g % 2) + h);
-                    int xo = 256 * s + 16 * g + 8 * h;
-                    ShortVector w0 = ShortVector.fromMemorySegment(S, seg, w, LE);
-                    ShortVector w1 = ShortVector.fromMemorySegment(S, seg, w + 64, LE);
-                    ShortVector w2 = ShortVector.fromMemorySegment(S, seg, w + 128, LE);
-                    ShortVector v = w0.and((short) 63);
-                    ShortVector e0 = v.mul(p0[xo]), e1 = v.mul(p1[xo]), e2 = v.mul(p2[xo]), e3 = v.mul(p3[xo]);
-                    v = w0.lanewise(LSHR, 6).and((short) 63);
-                    e0 = v.mul(p0[xo + 1]).add(e0); e1 = v.mul(p1[xo + 1]).add(e1);
-                    e2 = v.mul(p2[xo + 1]).add(e2); e3 = v.mul(p3[xo + 1]).add(e3);
-                    v = w1.and((short) 63);
-                    e0 = v.mul(p0[xo + 2]).add(e0); e1 = v.mul(p1[xo + 2]).add(e1);
-                    e2 = v.mul(p2[xo + 2]).add(e2); e3 = v.mul(p3[xo + 2]).add(e3);
-                    v = w1.lanewise(LSHR, 6).and((short) 63);
-                    e0 = v.mul(p0[xo + 3]).add(e0); e1 = v.mul(p1[xo + 3]).add(e1);
-                    e2 = v.mul(p2[xo + 3]).add(e2); e3 = v.mul(p3[xo + 3]).add(e3);
-                    v = w2.and((short) 63);
-                    e0 = v.mul(p0[xo + 4]).add(e0); e1 = v.mul(p1[xo + 4]).add(e1);
-                    e2 = v.mul(p2[xo + 4]).add(e2); e3 = v.mul(p3[xo + 4]).add(e3);
-                    v = w2.lanewise(LSHR, 6).and((short) 63);
-                    e0 = v.mul(p0[xo + 5]).add(e0); e1 = v.mul(p1[xo + 5]).add(e1);
-                    e2 = v.mul(p2[xo + 5]).add(e2); e3 = v.mul(p3[xo + 5]).add(e3);
-                    v = w0.lanewise(LSHR, 12).or(w1.lanewise(LSHR, 8).and((short) 0x30));
-                    e0 = v.mul(p0[xo + 6]).add(e0); e1 = v.mul(p1[xo + 6]).add(e1);
-                    e2 = v.mul(p2[xo + 6]).add(e2); e3 = v.mul(p3[xo + 6]).add(e3);
-                    v = w1.lanewise(LSHR, 14).or(w2.lanewise(LSHR, 10).and((short) 0x3C));
-                    e0 = v.mul(p0[xo + 7]).add(e0); e1 = v.mul(p1[xo + 7]).add(e1);
-                    e2 = v.mul(p2[xo + 7]).add(e2); e3 = v.mul(p3[xo + 7]).add(e3);
-                    int k = xo / 8;
-                    e0 = e0.sub((short) (32 * y0.sums8[k])); e1 = e1.sub((short) (32 * y1.sums8[k]));
-                    e2 = e2.sub((short) (32 * y2.sums8[k])); e3 = e3.sub((short) (32 * y3.sums8[k]));
+                    int r = 2 * g + h, u = 128 * r, k = 32 * s + r;
+                    ShortVector e0 = ShortVector.fromArray(S, sums, u).sub((short) (32 * y0.sums8[k]));
+                    ShortVector e1 = ShortVector.fromArray(S, sums, u + 32).sub((short) (32 * y1.sums8[k]));
+                    ShortVector e2 = ShortVector.fromArray(S, sums, u + 64).sub((short) (32 * y2.sums8[k]));
+                    ShortVector e3 = ShortVector.fromArray(S, sums, u + 96).sub((short) (32 * y3.sums8[k]));
                     a00 = ((FloatVector) e0.convertShape(S2F, F, 0)).fma(c0, a00);
                     a01 = ((FloatVector) e0.convertShape(S2F, F, 1)).fma(c1, a01);
                     a10 = ((FloatVector) e1.convertShape(S2F, F, 0)).fma(c0, a10);
@@ -301,6 +281,43 @@ public final class Q6_KTiles {
             k += rows;
             a30.fma(FloatVector.broadcast(F, y3.d[s]), FloatVector.fromArray(F, out, k)).intoArray(out, k);
             a31.fma(FloatVector.broadcast(F, y3.d[s]), FloatVector.fromArray(F, out, k + 16)).intoArray(out, k + 16);
+        }
+    }
+
+    /**
+     * kernel4's integer half for one block and two of its vectors: each run's 8 products per vector (modulo
+     * 2^16), into {@code sums} from 128 r + 32 v (v: 2 j and 2 j + 1). Apart from the float half, and for two
+     * vectors at a time, each part has the registers it needs: written together for four, C2 kept the
+     * block's float sums and the arrays' addresses on the stack and reloaded them for every run (349
+     * instructions a run, 91 of them on the stack), and batch 4 took as long as four batches of 1
+     * (docs/performance.md, thirty-fifth session). Each run's weights are decoded twice, once per pair.
+     */
+    private static void products2(MemorySegment seg, long sb, int x0, short[] pa, short[] pb, short[] sums, int j) {
+        for (int r = 0; r < 32; r++) {
+            long w = sb + part(r / 4) + RUNS + RUN_BYTES * (r % 4);
+            int xo = x0 + 8 * r;
+            ShortVector w0 = ShortVector.fromMemorySegment(S, seg, w, LE);
+            ShortVector w1 = ShortVector.fromMemorySegment(S, seg, w + 64, LE);
+            ShortVector w2 = ShortVector.fromMemorySegment(S, seg, w + 128, LE);
+            ShortVector v = w0.and((short) 63);
+            ShortVector ea = v.mul(pa[xo]), eb = v.mul(pb[xo]);
+            v = w0.lanewise(LSHR, 6).and((short) 63);
+            ea = v.mul(pa[xo + 1]).add(ea); eb = v.mul(pb[xo + 1]).add(eb);
+            v = w1.and((short) 63);
+            ea = v.mul(pa[xo + 2]).add(ea); eb = v.mul(pb[xo + 2]).add(eb);
+            v = w1.lanewise(LSHR, 6).and((short) 63);
+            ea = v.mul(pa[xo + 3]).add(ea); eb = v.mul(pb[xo + 3]).add(eb);
+            v = w2.and((short) 63);
+            ea = v.mul(pa[xo + 4]).add(ea); eb = v.mul(pb[xo + 4]).add(eb);
+            v = w2.lanewise(LSHR, 6).and((short) 63);
+            ea = v.mul(pa[xo + 5]).add(ea); eb = v.mul(pb[xo + 5]).add(eb);
+            v = w0.lanewise(LSHR, 12).or(w1.lanewise(LSHR, 8).and((short) 0x30));
+            ea = v.mul(pa[xo + 6]).add(ea); eb = v.mul(pb[xo + 6]).add(eb);
+            v = w1.lanewise(LSHR, 14).or(w2.lanewise(LSHR, 10).and((short) 0x3C));
+            ea = v.mul(pa[xo + 7]).add(ea); eb = v.mul(pb[xo + 7]).add(eb);
+            int u = 128 * r + 64 * j;
+            ea.intoArray(sums, u);
+            eb.intoArray(sums, u + 32);
         }
     }
 }
