@@ -63,9 +63,10 @@ public final class Q4_KTiles {
     private static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("quire.q4k-tiles", "true"));
     /**
      * kernel4's group sums, per thread ({@link #products4}). Written in one method, kernel4 passed C2's
-     * node-count limits about a third of the way through, so C2 inlined the rest late, and in about one
-     * JVM in four left some of its Vector API calls to their Java code, which boxes every vector
-     * (5-140 MB of garbage per forward pass; docs/performance.md, thirty-fourth and thirty-fifth sessions).
+     * node-count limits about a third of the way through, so C2 inlined the rest late and in many JVMs
+     * left some of its Vector API calls to their Java code, which boxes every vector (in `bench decode`
+     * and `bench prefill` from one JVM in four to 7 of 11, 2-41 MB per step or pass; in `bench kernels` 9
+     * of 11, 2-5x slower; docs/performance.md, thirty-fourth and thirty-fifth sessions).
      */
     private static final ThreadLocal<short[]> GROUP_SUMS = ThreadLocal.withInitial(() -> new short[4 * 8 * 32]);
 
