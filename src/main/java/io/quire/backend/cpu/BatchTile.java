@@ -94,9 +94,14 @@ final class BatchTile {
      * x[(p*L + j)*cols + c]}, zero past the batch's end.
      */
     static void pack(float[] x, int batch, int cols, float[] panels) {
+        // On the loop's threads, panel by panel (each panel's lines its own), as KQuantShortTile.pack.
+        Parallel.forRange(panels(batch), (long) batch * cols, (p0, p1) -> pack(x, batch, cols, panels, p0, p1));
+    }
+
+    /** {@link #pack} of panels {@code p0 .. p1-1}. */
+    private static void pack(float[] x, int batch, int cols, float[] panels, int p0, int p1) {
         final int L = lanes(batch);
-        int n = panels(batch);
-        for (int p = 0; p < n; p++) {
+        for (int p = p0; p < p1; p++) {
             int base = p * cols * L;
             for (int j = 0; j < L; j++) {
                 int b = p * L + j;

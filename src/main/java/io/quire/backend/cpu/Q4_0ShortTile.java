@@ -72,10 +72,19 @@ final class Q4_0ShortTile {
      * NaN) into panels; padding vectors get zeros.
      */
     static void pack(float[] x, int batch, int cols, short[] qs, float[] d) {
+        // On the loop's threads, panel by panel, as KQuantShortTile.pack.
+        Parallel.forRange(panels(batch), (long) batch * cols * PACK_OPERATIONS,
+                (p0, p1) -> pack(x, batch, cols, qs, d, p0, p1));
+    }
+
+    /** Operations per value packed, as {@link Parallel#forRange(int, long, Parallel.IntRangeBody)} counts work. */
+    private static final int PACK_OPERATIONS = 2;
+
+    /** {@link #pack} of panels {@code p0 .. p1-1}. */
+    private static void pack(float[] x, int batch, int cols, short[] qs, float[] d, int p0, int p1) {
         int blocks = cols / 32;
-        int n = panels(batch) * SL;
         int[] q = new int[32];
-        for (int t = 0; t < n; t++) {
+        for (int t = p0 * SL; t < p1 * SL; t++) {
             int p = t / SL, j = t % SL;
             for (int k = 0; k < blocks; k++) {
                 int at = (p * cols + 32 * k) * SL + j;

@@ -107,18 +107,23 @@ class MatMulTest {
     void oneAndTwoThreadsGiveIdenticalResults() {
         int rows = 203, cols = 1024;  // enough work that batch 1 goes parallel too
         assertThat((long) rows * cols).isGreaterThan(Parallel.MIN_PARALLEL_WORK);
-        for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0}) {
-            Tensor t = tensor(type, rows, cols, randomValues(rows * cols));
-            for (int batch : new int[] {1, 9}) {
+        for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0, TensorType.Q4_0, TensorType.Q4_K}) {
+            Tensor t = type == TensorType.Q4_K ? RandomBlocks.tensor("w", type, rows, cols, 5)
+                    : tensor(type, rows, cols, randomValues(rows * cols));
+            // 200: the batch's packing into panels (BatchTile, Q4_0ShortTile, KQuantShortTile) runs on both threads
+            for (int batch : new int[] {1, 9, 200}) {
                 float[] x = randomValues(batch * cols);
                 float[] one = new float[batch * rows];
                 float[] two = new float[batch * rows];
                 // Compiled kernels must agree bit for bit; until C2 has compiled them, the two threads may run
                 // other tiers of the Vector API (PagedAttentionTest.oneAndTwoThreadsAgreeExactly), so repeat.
                 long deadline = System.nanoTime() + 60_000_000_000L;
+                float[] other = randomValues(batch * cols);
                 do {
                     Parallel.setThreads(1);
                     MatMul.matmul(t, x, batch, one);
+                    // Another input packed whole, so that a part the two threads left unpacked shows as its, not as x's
+                    MatMul.matmul(t, other, batch, two);
                     Parallel.setThreads(2);
                     MatMul.matmul(t, x, batch, two);
                 } while (!java.util.Arrays.equals(one, two) && System.nanoTime() < deadline);

@@ -120,6 +120,33 @@ class RepackedTilesTest {
         assertThat(same).as("each of 9 vectors (two passes of 4 and one alone) as alone").isTrue();
     }
 
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_K", "Q4_0", "Q6_K"})
+    void aLongPromptGetsTheSameBitsOnOneThreadAndTwo(TensorType type) {
+        // 160 vectors of 512: the panels are packed on both threads (KQuantShortTile, Q4_0ShortTile).
+        Tensor[] w = weights(type, 64, 512, 7);
+        Random random = new Random(13);
+        int batch = 160;
+        float[] x = new float[batch * 512], other = new float[batch * 512];
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        for (int i = 0; i < other.length; i++) other[i] = (float) random.nextGaussian();
+        float[] one = new float[batch * 64], two = new float[batch * 64];
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        try {
+            do {
+                Parallel.setThreads(1);
+                MatMul.matmul(w[1], x, batch, one);
+                // Another input packed whole, so that a part the two threads left unpacked shows as its, not as x's
+                MatMul.matmul(w[1], other, batch, two);
+                Parallel.setThreads(2);
+                MatMul.matmul(w[1], x, batch, two);
+            } while (!Arrays.equals(one, two) && System.nanoTime() < deadline);
+        } finally {
+            Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+        }
+        assertThat(two).containsExactly(one);
+    }
+
     @Test
     void onlyWholeTilesOfWholeBlocksAreRepacked() {
         assertThat(Q4_KTiles.applies(33, 256)).isFalse();
