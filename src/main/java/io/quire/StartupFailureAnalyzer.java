@@ -8,6 +8,7 @@ import io.quire.model.safetensors.SafetensorsException;
 import org.springframework.beans.factory.BeanCreationException;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.diagnostics.FailureAnalyzer;
+import org.springframework.boot.web.server.PortInUseException;
 import org.springframework.core.env.Environment;
 
 import java.io.IOException;
@@ -51,6 +52,9 @@ public class StartupFailureAnalyzer implements FailureAnalyzer {
     @Override
     public FailureAnalysis analyze(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            // The port is taken: Boot's own analyzer says so (its cause, Netty's bind error, is an
+            // IOException that would otherwise read as a model file's).
+            if (t instanceof PortInUseException) return null;
             if (t instanceof HubException h) {
                 return new FailureAnalysis("Cannot get the model from the Hugging Face Hub: " + text(h), HUB_ACTION,
                         failure);

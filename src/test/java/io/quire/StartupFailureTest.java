@@ -37,12 +37,13 @@ class StartupFailureTest {
     @ValueSource(strings = {"missing file", "directory", "folder missing a shard", "/dev/zero", "truncated GGUF",
             "text file", "head count 0",
             "KV cache too small", "unknown KV cache type", "Hub model not in the offline cache", "not a LoRA adapter",
-            "speculative method other than ngram"})
+            "speculative method other than ngram", "port in use"})
     void aBadModelOrSettingFailsTheStartWithOneClearLine(String fault) throws Exception {
         Path model = tmp.resolve("model.gguf");
         List<String> settings = new ArrayList<>();
         List<String> line;  // what one line of the output must hold
         String spec = null;  // quire.model when it is not the file
+        java.net.ServerSocket taken = null;  // a port the server cannot have
         switch (fault) {
             case "missing file" -> line = List.of("Cannot load the model: model file not found: " + model);
             case "directory" -> {
@@ -109,6 +110,13 @@ class StartupFailureTest {
                 line = List.of("Cannot start with these settings: quire.speculative-config: method \"eagle\" is not"
                         + " supported; Quire drafts by n-gram lookup only: \"method\": \"ngram\"");
             }
+            case "port in use" -> {
+                // Not a model problem, though Netty's bind error is an IOException: Boot's own words.
+                TinyModels.writer().write(model);
+                taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("0.0.0.0"));
+                settings.add("--server.port=" + taken.getLocalPort());
+                line = List.of("Web server failed to start. Port " + taken.getLocalPort() + " was already in use.");
+            }
             default -> throw new IllegalArgumentException(fault);
         }
         settings.add("--quire.model=" + (spec != null ? spec : model));
@@ -120,6 +128,7 @@ class StartupFailureTest {
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         boolean exited = server.waitFor(120, TimeUnit.SECONDS);
         if (!exited) server.destroyForcibly().waitFor();
+        if (taken != null) taken.close();
         String out = Files.readString(log, StandardCharsets.UTF_8);
 
         assertThat(exited).as("exited within 120 s:\n" + out).isTrue();
@@ -142,7 +151,8 @@ class StartupFailureTest {
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1",
                 "-Duser.home=" + home, "-Dorg.bytedeco.javacpp.cachedir=" + cache,
-                "-cp", classpath, QuireApplication.class.getName(), "--server.port=0"));
+                "-cp", classpath, QuireApplication.class.getName()));
+        if (settings.stream().noneMatch(s -> s.startsWith("--server.port="))) cmd.add("--server.port=0");
         cmd.addAll(settings);
         return cmd;
     }
