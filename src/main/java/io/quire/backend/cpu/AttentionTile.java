@@ -1,11 +1,10 @@
 package io.quire.backend.cpu;
 
 import io.quire.backend.TensorType;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.ref.Reference;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -41,7 +40,7 @@ final class AttentionTile {
      * and query head {@code kvHead * group + r % group}. Each row attends causally to its own
      * positions (only the last {@code window} when that is positive); {@code keys} and {@code values}
      * are the layer's absolute addresses, {@code table} the sequence's block table. {@code widened}
-     * holds the rows an F16 or FP8 cache's earlier tiles widened (this thread's, from {@link #widened()}).
+     * holds the rows the sequence's earlier tiles widened or copied (this thread's, from {@link #widened()}).
      */
     static void attend(float[] q, float[] out, int qStride, int t0, int tokens, int pos0, int group, int kvHead,
             int headDim, int[] table, int bs, int kvDim, long keys, long values, TensorType type, int window, float scale,
@@ -68,136 +67,126 @@ final class AttentionTile {
             for (int d = 0; d < headDim; d++) qt[d * L + r] = q[off + d];
         }
 
-        // Where each position's K/V row starts (index j is position start + j).
-        int[] rowOf = Scratch.ints(ROWS, len);
-        PagedAttention.rowOffsets(table, start, len, bs, kvDim, kvHead, headDim, rowOf);
-        if (type != TensorType.F32) {
-            // An F16 or FP8 cache: K and V rows are widened into floats, then read by every row of the tile
-            // (up to a vector of them). The sequence's next tiles, for this head, read the same rows and a
-            // few more: only those are widened again (Widened).
-            widened.cover(keys, values, table, kvHead, start, end, headDim, rowOf, type);
-            keys = widened.keys(start, headDim);
-            values = widened.values(start, headDim);
-            for (int j = 0; j < len; j++) rowOf[j] = j * headDim;
-        }
+        // K and V rows of positions start..end, as floats in this thread's arrays (widened from an F16 or FP8
+        // cache, copied from an F32 one), kept from tile to tile of the sequence (Widened).
+        widened.cover(keys, values, table, bs, kvDim, kvHead, start, end, headDim, type);
 
-        // Scores, key-major: s[j * L + r].
-        float[] s = Scratch.floats(SCORES, len * L);
-        scores(qt, keys, rowOf, len, headDim, s);
-        softmax(s, len, start, pos0, PagedAttention.first(end, window), scale, softcap, lanes);
+        // Scores, key-major (s[j * L + r]), from the first position of start's panel of 8 keys (kStart): the
+        // panel's positions before start (skip of them) are left out of the softmax and the sums.
+        int n0 = (start - widened.from) / 8, n1 = (end - widened.from) / 8 + 1;
+        int kStart = widened.from + 8 * n0, skip = start - kStart;
+        float[] s = Scratch.floats(SCORES, 8 * (n1 - n0) * L);
+        weights(qt, widened.k, n0, n1, headDim, s, skip, len, kStart, pos0, PagedAttention.first(end, window), scale,
+                softcap, lanes);
 
         // out[row] = inv[row] * sum_j p[j][row] * V[j]: four rows and up to four vectors of the head at a time.
-        int r = 0;
-        for (; r + 4 <= rows; r += 4) weighted4(s, r, rowOf, len, values, headDim, lanes, out, t0, qStride, group, kvHead);
-        for (; r < rows; r++) weighted1(s, r, rowOf, len, values, headDim, lanes, out, t0, qStride, group, kvHead);
-        Reference.reachabilityFence(widened);
+        int v0 = (start - widened.from) * headDim;
+        // The last rows (of a tile of 15, say) go four at a time too, the lanes past the tile's rows computed
+        // and dropped: one row alone was one FMA chain, its latency a step (a 1,000-token prompt: 2% of the pass).
+        for (int r = 0; r < rows; r += 4) {
+            weighted4(s, skip, r, Math.min(4, rows - r), widened.v, v0, len, headDim, lanes, out, t0, qStride, group,
+                    kvHead);
+        }
     }
 
     /**
-     * The raw scores {@code s[j * L + r]} of the transposed queries qt against the keys at {@code keys
-     * + 4 * rowOf[j]}, j < len; eight keys at a time keep eight FMA chains in flight. Its own method, too
-     * large for C2 to inline into {@link #attend} (over 325 bytes of bytecode): with it inside, attend
-     * went past C2's node-count cutoff, past which C2 inlines Vector API calls late, and late it left
-     * some of {@link #softmax}'s (inlined there too) as calls into the Vector API's Java code, boxing
-     * every vector (docs/performance.md).
+     * The raw scores {@code s[j * L + r]} of the transposed queries qt against the keys of panels {@code n0 ..
+     * n1-1} of {@code kp} (Widened's layout: key m of panel n, element d, at {@code 8 (n headDim + d) + m}),
+     * j counted from panel n0's first key. A panel's eight keys keep eight FMA chains in flight, and their
+     * elements d lie side by side, so one index walks the loop and C2 hoists its bounds checks: with eight
+     * keys' rows read at eight addresses, C2 ran out of registers and spent 58 instructions per eight FMAs.
+     * Then their {@link #softmax} (arguments as there). Its own method, too large for C2 to inline into
+     * {@link #attend}, so that softmax is inlined here, in a small compilation: inlined into attend, past
+     * C2's node-count cutoff, some of softmax's Vector API calls were left to the Vector API's Java code,
+     * boxing every vector (docs/performance.md).
      */
-    private static void scores(float[] qt, long keys, int[] rowOf, int len, int headDim, float[] s) {
+    private static void weights(float[] qt, float[] kp, int n0, int n1, int headDim, float[] s, int skip, int len,
+            int kStart, int pos0, float allSeeFrom, float scale, float softcap, float[] lanes) {
         final var F = Simd.F;
         final int L = Simd.L;
-        final MemorySegment seg = Simd.ALL;
-        int j = 0;
-        for (; j + 8 <= len; j += 8) {
-            long k0 = keys + 4L * rowOf[j], k1 = keys + 4L * rowOf[j + 1], k2 = keys + 4L * rowOf[j + 2],
-                    k3 = keys + 4L * rowOf[j + 3], k4 = keys + 4L * rowOf[j + 4], k5 = keys + 4L * rowOf[j + 5],
-                    k6 = keys + 4L * rowOf[j + 6], k7 = keys + 4L * rowOf[j + 7];
+        for (int n = n0; n < n1; n++) {
+            int kb = 8 * n * headDim, sb = 8 * (n - n0) * L;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
             for (int d = 0; d < headDim; d++) {
                 FloatVector qd = FloatVector.fromArray(F, qt, d * L);
-                long o = 4L * d;
-                a0 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k0 + o)), a0);
-                a1 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k1 + o)), a1);
-                a2 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k2 + o)), a2);
-                a3 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k3 + o)), a3);
-                a4 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k4 + o)), a4);
-                a5 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k5 + o)), a5);
-                a6 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k6 + o)), a6);
-                a7 = qd.fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k7 + o)), a7);
+                int o = kb + 8 * d;
+                a0 = qd.fma(FloatVector.broadcast(F, kp[o]), a0);
+                a1 = qd.fma(FloatVector.broadcast(F, kp[o + 1]), a1);
+                a2 = qd.fma(FloatVector.broadcast(F, kp[o + 2]), a2);
+                a3 = qd.fma(FloatVector.broadcast(F, kp[o + 3]), a3);
+                a4 = qd.fma(FloatVector.broadcast(F, kp[o + 4]), a4);
+                a5 = qd.fma(FloatVector.broadcast(F, kp[o + 5]), a5);
+                a6 = qd.fma(FloatVector.broadcast(F, kp[o + 6]), a6);
+                a7 = qd.fma(FloatVector.broadcast(F, kp[o + 7]), a7);
             }
-            a0.intoArray(s, j * L);
-            a1.intoArray(s, (j + 1) * L);
-            a2.intoArray(s, (j + 2) * L);
-            a3.intoArray(s, (j + 3) * L);
-            a4.intoArray(s, (j + 4) * L);
-            a5.intoArray(s, (j + 5) * L);
-            a6.intoArray(s, (j + 6) * L);
-            a7.intoArray(s, (j + 7) * L);
+            a0.intoArray(s, sb);
+            a1.intoArray(s, sb + L);
+            a2.intoArray(s, sb + 2 * L);
+            a3.intoArray(s, sb + 3 * L);
+            a4.intoArray(s, sb + 4 * L);
+            a5.intoArray(s, sb + 5 * L);
+            a6.intoArray(s, sb + 6 * L);
+            a7.intoArray(s, sb + 7 * L);
         }
-        for (; j < len; j++) {
-            long k0 = keys + 4L * rowOf[j];
-            FloatVector a0 = FloatVector.zero(F);
-            for (int d = 0; d < headDim; d++) {
-                a0 = FloatVector.fromArray(F, qt, d * L)
-                        .fma(FloatVector.broadcast(F, seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, k0 + 4L * d)), a0);
-            }
-            a0.intoArray(s, j * L);
+        softmax(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
+    }
+
+    /** Row {@code j} of {@code rowOf} in the cache at {@code src} (F32, F16 or FP8) as floats at {@code dst[off..]}. */
+    private static void widen(long src, int[] rowOf, int j, int headDim, TensorType type, float[] dst, int off) {
+        if (type == TensorType.F32) {
+            copy(src + 4L * rowOf[j], headDim, dst, off);
+        } else if (type == TensorType.F16) {
+            widen(src + 2L * rowOf[j], headDim, dst, off);
+        } else if (Fp8.of(type) == Fp8.E4M3) {
+            widen(Fp8.E4M3, src + rowOf[j], headDim, dst, off, Fp8.E4M3_SHIFT, Fp8.E4M3_MASK);  // the shifts as constants (Fp8)
+        } else {
+            widen(Fp8.E5M2, src + rowOf[j], headDim, dst, off, Fp8.E5M2_SHIFT, Fp8.E5M2_MASK);
         }
     }
 
+    /** The F32 row at {@code from} into {@code dst[off..off+headDim)}. */
+    private static void copy(long from, int headDim, float[] dst, int off) {
+        MemorySegment.copy(Simd.ALL, ValueLayout.JAVA_FLOAT_UNALIGNED, from, dst, off, headDim);
+    }
+
     /**
-     * The F16 rows at {@code src + 2 * rowOf[j]}, j in {@code [j0, j1)}, as floats at {@code dst + 4 * (j - j0)
-     * * headDim}, widened as MatMul widens F16 weights (rebias by 2^112, patch infinities and NaN, restore the sign).
+     * The F16 row at {@code from} into {@code dst[off..off+headDim)}, widened as MatMul widens F16 weights
+     * (rebias by 2^112, patch infinities and NaN, restore the sign).
      */
-    private static void widen(long src, int[] rowOf, int j0, int j1, int headDim, long dst) {
+    private static void widen(long from, int headDim, float[] dst, int off) {
         final MemorySegment seg = Simd.ALL;
         final var I = Simd.I;
         final var S = Simd.S;
         final int L = Simd.L;
         final FloatVector rebias = FloatVector.broadcast(Simd.F, 0x1p112f);
-        for (int j = j0; j < j1; j++) {
-            long from = src + 2L * rowOf[j], to = dst + 4L * (j - j0) * headDim;
-            int d = 0;
-            for (; d + L <= headDim; d += L) {
-                IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, from + 2L * d, NATIVE)
-                        .convertShape(VectorOperators.S2I, I, 0);
-                IntVector m = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-                m.reinterpretAsFloats().mul(rebias).reinterpretAsInts()
-                        .blend(m.or(0x7f800000), m.compare(VectorOperators.GE, 0x7c00 << 13))
-                        .or(h.and(0x80000000)).reinterpretAsFloats().intoMemorySegment(seg, to + 4L * d, NATIVE);
-            }
-            for (; d < headDim; d++) {
-                seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED, to + 4L * d,
-                        Float.float16ToFloat(seg.get(ValueLayout.JAVA_SHORT_UNALIGNED, from + 2L * d)));
-            }
+        int d = 0;
+        for (; d + L <= headDim; d += L) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, from + 2L * d, NATIVE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector m = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+            m.reinterpretAsFloats().mul(rebias).reinterpretAsInts()
+                    .blend(m.or(0x7f800000), m.compare(VectorOperators.GE, 0x7c00 << 13))
+                    .or(h.and(0x80000000)).reinterpretAsFloats().intoArray(dst, off + d);
         }
+        for (; d < headDim; d++) dst[off + d] = Float.float16ToFloat(seg.get(ValueLayout.JAVA_SHORT_UNALIGNED, from + 2L * d));
     }
 
-    /** The FP8 rows at {@code src + rowOf[j]}, j in {@code [j0, j1)}, as floats at {@code dst + 4 * (j - j0) * headDim}. */
-    private static void widen(Fp8 f, long src, int[] rowOf, int j0, int j1, int headDim, long dst) {
-        // the shifts as constants (Fp8)
-        if (f == Fp8.E4M3) widen(f, src, rowOf, j0, j1, headDim, dst, Fp8.E4M3_SHIFT, Fp8.E4M3_MASK);
-        else widen(f, src, rowOf, j0, j1, headDim, dst, Fp8.E5M2_SHIFT, Fp8.E5M2_MASK);
-    }
-
-    private static void widen(Fp8 f, long src, int[] rowOf, int j0, int j1, int headDim, long dst, int shift, int mask) {
+    /** The FP8 row at {@code from} into {@code dst[off..off+headDim)}. */
+    private static void widen(Fp8 f, long from, int headDim, float[] dst, int off, int shift, int mask) {
         final MemorySegment seg = Simd.ALL;
         final var I = Simd.I;
         final int L = Simd.L;
         final var B = L == 8 ? ByteVector.SPECIES_64 : ByteVector.SPECIES_128;
         final FloatVector rebias = FloatVector.broadcast(Simd.F, Math.scalb(1f, f.rebias));
-        for (int j = j0; j < j1; j++) {
-            long from = src + rowOf[j], to = dst + 4L * (j - j0) * headDim;
-            int d = 0;
-            for (; d + L <= headDim; d += L) {
-                // each byte sign-extended into an int lane, then moved to a float's place (Fp8)
-                IntVector x = (IntVector) ByteVector.fromMemorySegment(B, seg, from + d, NATIVE)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                x.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, shift).and(mask)
-                        .reinterpretAsFloats().mul(rebias).intoMemorySegment(seg, to + 4L * d, NATIVE);
-            }
-            for (; d < headDim; d++) {
-                seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED, to + 4L * d, f.decode(seg.get(ValueLayout.JAVA_BYTE, from + d)));
-            }
+        int d = 0;
+        for (; d + L <= headDim; d += L) {
+            // each byte sign-extended into an int lane, then moved to a float's place (Fp8)
+            IntVector x = (IntVector) ByteVector.fromMemorySegment(B, seg, from + d, NATIVE)
+                    .convertShape(VectorOperators.B2I, I, 0);
+            x.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, shift).and(mask)
+                    .reinterpretAsFloats().mul(rebias).intoArray(dst, off + d);
         }
+        for (; d < headDim; d++) dst[off + d] = f.decode(seg.get(ValueLayout.JAVA_BYTE, from + d));
     }
 
     /** This thread's widened rows, emptied: for one run of tiles within which the cache does not change. */
@@ -208,21 +197,27 @@ final class AttentionTile {
     }
 
     /**
-     * K and V rows of one sequence's positions {@code [from, to)} for one KV head of one layer, widened
-     * from an F16 or FP8 cache into floats, row {@code p - from} for position p. Each prompt tile of a
-     * sequence reads all the positions before its own: widened tile by tile, a row was widened again for
-     * every 16 tokens after it. Kept from tile to tile, each row is widened once per run of tiles (a
-     * 1,000-token prompt's prefill 1.12x faster, a 500-token one's 1.04x). Valid only while the cache
-     * does not change: {@link #widened()} empties it at the start of each such run.
+     * K and V rows of one sequence's positions {@code [from, to)} for one KV head of one layer as floats:
+     * widened from an F16 or FP8 cache, copied from an F32 one. Each prompt tile of a sequence reads all
+     * the positions before its own: widened tile by tile, a row was widened again for every 16 tokens
+     * after it. Kept from tile to tile, each row is widened once per run of tiles (a 1,000-token prompt's
+     * prefill 1.12x faster, a 500-token one's 1.04x). Valid only while the cache does not change:
+     * {@link #widened()} empties it at the start of each such run. K lies in panels of 8 positions, element
+     * by element ({@link #scores}); V row by row, position {@code p} at {@code (p - from) headDim}.
      */
     static final class Widened {
         private long cacheKeys;
         private int[] table;
         private int kvHead, from, to;
-        private MemorySegment k, v;
+        private float[] k = new float[0], v = new float[0], row = new float[0];
 
-        /** Makes positions {@code start..end} widened, keeping what already is when it is this head's. */
-        void cover(long keys, long values, int[] table, int kvHead, int start, int end, int headDim, int[] rowOf,
+        /**
+         * Makes positions {@code start..end} widened, keeping what already is when it is this head's. Over
+         * 325 bytes of bytecode (C2's FreqInlineSize), so compiled on its own, not inlined into attend: there
+         * it took attend past C2's node-count cutoff, and softmax's vectors were boxed (a 500-token pass
+         * allocated 745 MB in one JVM of four).
+         */
+        void cover(long keys, long values, int[] table, int bs, int kvDim, int kvHead, int start, int end, int headDim,
                 TensorType type) {
             if (this.table != table || cacheKeys != keys || this.kvHead != kvHead || start < from || start > to) {
                 this.table = table;
@@ -231,61 +226,46 @@ final class AttentionTile {
                 from = to = start;
             }
             if (end < to) return;
-            long rows = end + 1 - from, kept = 4L * (to - from) * headDim;
-            if (k == null || k.byteSize() < 4 * rows * headDim) {
-                long size = Math.max(4 * rows * headDim, k == null ? 0 : 2 * k.byteSize());
-                MemorySegment nk = Arena.ofAuto().allocate(size, 64), nv = Arena.ofAuto().allocate(size, 64);
-                if (kept > 0) {
-                    MemorySegment.copy(k, 0, nk, 0, kept);
-                    MemorySegment.copy(v, 0, nv, 0, kept);
-                }
-                k = nk;
-                v = nv;
+            int rows = end + 1 - from, panels = (rows + 7) / 8;
+            if (k.length < 8 * panels * headDim) {
+                int size = Math.max(8 * panels * headDim, 2 * k.length);
+                k = Arrays.copyOf(k, size);  // both layouts grow at the end: what is widened stays where it is
+                v = Arrays.copyOf(v, size);
             }
-            // rowOf[j] is position start + j's row in the cache: rows to..end are its j = to - start ..
-            int j0 = to - start, j1 = end + 1 - start;
-            long dk = k.address() + kept, dv = v.address() + kept;
-            Fp8 f = Fp8.of(type);
-            if (f == null) {
-                AttentionTile.widen(keys, rowOf, j0, j1, headDim, dk);
-                AttentionTile.widen(values, rowOf, j0, j1, headDim, dv);
-            } else {
-                AttentionTile.widen(f, keys, rowOf, j0, j1, headDim, dk);
-                AttentionTile.widen(f, values, rowOf, j0, j1, headDim, dv);
+            if (row.length < headDim) row = new float[headDim];
+            // Where positions to..end lie in the cache: rowOf[j] for position to + j.
+            int[] rowOf = Scratch.ints(ROWS, end + 1 - to);
+            PagedAttention.rowOffsets(table, to, end + 1 - to, bs, kvDim, kvHead, headDim, rowOf);
+            for (int p = to; p <= end; p++) {
+                int j = p - to, i = p - from;
+                widen(keys, rowOf, j, headDim, type, row, 0);
+                int o = 8 * (i / 8) * headDim + i % 8;
+                for (int d = 0; d < headDim; d++) k[o + 8 * d] = row[d];
+                widen(values, rowOf, j, headDim, type, v, i * headDim);
             }
             to = end + 1;
-        }
-
-        /** Absolute address of position {@code start}'s widened K row. */
-        long keys(int start, int headDim) {
-            return k.address() + 4L * (start - from) * headDim;
-        }
-
-        /** Absolute address of position {@code start}'s widened V row. */
-        long values(int start, int headDim) {
-            return v.address() + 4L * (start - from) * headDim;
         }
     }
 
     /**
-     * The raw scores {@code s[j * L + r]} scaled (and soft-capped), masked where row r does not see
-     * position start + j (lanes[r] and lanes[L + r] are the first and last position it sees; every
-     * row sees allSeeFrom..pos0), then exponentiated against each row's maximum; 1/sum per row goes
-     * to lanes[2L..3L), applied to the output instead. A separate pass over the scores, in L1 or L2,
-     * rather than a helper called per key from {@link #attend}: vectors passed to or returned from
-     * a method C2 does not inline are boxed, and {@code attend} is too large for C2 to inline one.
+     * The raw scores {@code s[j * L + r]}, {@code skip <= j < skip + len} (position {@code kStart + j}), scaled
+     * (and soft-capped), masked where row r does not see the position (lanes[r] and lanes[L + r] are the first
+     * and last position it sees; every row sees allSeeFrom..pos0), then exponentiated against each row's
+     * maximum; 1/sum per row goes to lanes[2L..3L), applied to the output instead. A separate pass over the
+     * scores, in L1 or L2, rather than a helper called per key: vectors passed to or returned from a method C2
+     * does not inline are boxed.
      */
-    private static void softmax(float[] s, int len, int start, int pos0, float allSeeFrom, float scale,
+    private static void softmax(float[] s, int skip, int len, int kStart, int pos0, float allSeeFrom, float scale,
             float softcap, float[] lanes) {
         final var F = Simd.F;
         final int L = Simd.L;
         FloatVector firstSeen = FloatVector.fromArray(F, lanes, 0);
         FloatVector lastSeen = FloatVector.fromArray(F, lanes, L);
         FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < len; j++) {
+        for (int j = skip; j < skip + len; j++) {
             FloatVector v = FloatVector.fromArray(F, s, j * L).mul(scale);
             if (softcap > 0) v = v.div(softcap).lanewise(VectorOperators.TANH).mul(softcap);
-            int p = start + j;
+            int p = kStart + j;
             if (p > pos0 || p < allSeeFrom) {
                 FloatVector pv = FloatVector.broadcast(F, (float) p);
                 VectorMask<Float> unseen = lastSeen.compare(VectorOperators.LT, pv)
@@ -300,7 +280,7 @@ final class AttentionTile {
             max = v.max(max);
         }
         FloatVector sum = FloatVector.zero(F);
-        for (int j = 0; j < len; j++) {
+        for (int j = skip; j < skip + len; j++) {
             FloatVector e = FloatVector.fromArray(F, s, j * L).sub(max).lanewise(VectorOperators.EXP);
             e.intoArray(s, j * L);
             sum = e.add(sum);  // as max above
@@ -312,79 +292,76 @@ final class AttentionTile {
         return (t0 + row / group) * qStride + (kvHead * group + row % group) * headDim;
     }
 
-    /** Rows r..r+3 of the output. */
-    private static void weighted4(float[] s, int r, int[] rowOf, int len, long v, int headDim, float[] lanes,
-            float[] out, int t0, int qStride, int group, int kvHead) {
-        final MemorySegment seg = Simd.ALL;
+    /**
+     * Rows r..r+n-1 of the output (n at most 4; lanes up to r+3 are computed all the same, their rows
+     * exist in the scores): the weights {@code s[(skip + j) * L + r]} times V rows {@code vw[v0 + j headDim
+     * ..]}, j < len. The rows lie in one array at one stride, so the loop keeps few registers (read through
+     * the block table's addresses, C2 moved them between registers: 45 instructions per eight FMAs).
+     */
+    private static void weighted4(float[] s, int skip, int r, int n, float[] vw, int v0, int len, int headDim,
+            float[] lanes, float[] out, int t0, int qStride, int group, int kvHead) {
         final var F = Simd.F;
         final int L = Simd.L;
-        int o0 = outOffset(r, t0, qStride, group, kvHead, headDim);
-        int o1 = outOffset(r + 1, t0, qStride, group, kvHead, headDim);
-        int o2 = outOffset(r + 2, t0, qStride, group, kvHead, headDim);
-        int o3 = outOffset(r + 3, t0, qStride, group, kvHead, headDim);
         float i0 = lanes[2 * L + r], i1 = lanes[2 * L + r + 1], i2 = lanes[2 * L + r + 2], i3 = lanes[2 * L + r + 3];
         int d = 0;
         for (; d + 2 * L <= headDim; d += 2 * L) {
             FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
                     a31 = a00;
-            for (int j = 0; j < len; j++) {
-                long row = v + 4L * (rowOf[j] + d);
-                FloatVector v0 = FloatVector.fromMemorySegment(F, seg, row, NATIVE);
-                FloatVector v1 = FloatVector.fromMemorySegment(F, seg, row + 4L * L, NATIVE);
-                int pj = j * L + r;
+            for (int j = 0, row = v0 + d, pj = skip * L + r; j < len; j++, row += headDim, pj += L) {
+                FloatVector v0v = FloatVector.fromArray(F, vw, row);
+                FloatVector v1v = FloatVector.fromArray(F, vw, row + L);
                 FloatVector p0 = FloatVector.broadcast(F, s[pj]), p1 = FloatVector.broadcast(F, s[pj + 1]);
                 FloatVector p2 = FloatVector.broadcast(F, s[pj + 2]), p3 = FloatVector.broadcast(F, s[pj + 3]);
-                a00 = v0.fma(p0, a00);
-                a01 = v1.fma(p0, a01);
-                a10 = v0.fma(p1, a10);
-                a11 = v1.fma(p1, a11);
-                a20 = v0.fma(p2, a20);
-                a21 = v1.fma(p2, a21);
-                a30 = v0.fma(p3, a30);
-                a31 = v1.fma(p3, a31);
+                a00 = v0v.fma(p0, a00);
+                a01 = v1v.fma(p0, a01);
+                a10 = v0v.fma(p1, a10);
+                a11 = v1v.fma(p1, a11);
+                a20 = v0v.fma(p2, a20);
+                a21 = v1v.fma(p2, a21);
+                a30 = v0v.fma(p3, a30);
+                a31 = v1v.fma(p3, a31);
             }
-            a00.mul(i0).intoArray(out, o0 + d);
-            a01.mul(i0).intoArray(out, o0 + d + L);
-            a10.mul(i1).intoArray(out, o1 + d);
-            a11.mul(i1).intoArray(out, o1 + d + L);
-            a20.mul(i2).intoArray(out, o2 + d);
-            a21.mul(i2).intoArray(out, o2 + d + L);
-            a30.mul(i3).intoArray(out, o3 + d);
-            a31.mul(i3).intoArray(out, o3 + d + L);
+            int o = outOffset(r, t0, qStride, group, kvHead, headDim) + d;
+            a00.mul(i0).intoArray(out, o);
+            a01.mul(i0).intoArray(out, o + L);
+            if (n > 1) {
+                o = outOffset(r + 1, t0, qStride, group, kvHead, headDim) + d;
+                a10.mul(i1).intoArray(out, o);
+                a11.mul(i1).intoArray(out, o + L);
+            }
+            if (n > 2) {
+                o = outOffset(r + 2, t0, qStride, group, kvHead, headDim) + d;
+                a20.mul(i2).intoArray(out, o);
+                a21.mul(i2).intoArray(out, o + L);
+            }
+            if (n > 3) {
+                o = outOffset(r + 3, t0, qStride, group, kvHead, headDim) + d;
+                a30.mul(i3).intoArray(out, o);
+                a31.mul(i3).intoArray(out, o + L);
+            }
         }
-        for (int k = 0; k < 4; k++) {
-            tail(s, r + k, rowOf, len, v, headDim, d, lanes[2 * L + r + k], out,
+        for (int k = 0; k < n; k++) {
+            tail(s, skip, r + k, vw, v0, len, headDim, d, lanes[2 * L + r + k], out,
                     outOffset(r + k, t0, qStride, group, kvHead, headDim));
         }
     }
 
-    /** One row of the output. */
-    private static void weighted1(float[] s, int r, int[] rowOf, int len, long v, int headDim, float[] lanes,
-            float[] out, int t0, int qStride, int group, int kvHead) {
-        tail(s, r, rowOf, len, v, headDim, 0, lanes[2 * Simd.L + r], out,
-                outOffset(r, t0, qStride, group, kvHead, headDim));
-    }
-
     /** Elements {@code from..headDim} of row r: a vector at a time, then scalar (heads narrower than a vector). */
-    private static void tail(float[] s, int r, int[] rowOf, int len, long v, int headDim, int from, float inv,
+    private static void tail(float[] s, int skip, int r, float[] vw, int v0, int len, int headDim, int from, float inv,
             float[] out, int outOff) {
-        final MemorySegment seg = Simd.ALL;
         final var F = Simd.F;
         final int L = Simd.L;
         int d = from;
         for (; d + L <= headDim; d += L) {
             FloatVector a = FloatVector.zero(F);
             for (int j = 0; j < len; j++) {
-                a = FloatVector.fromMemorySegment(F, seg, v + 4L * (rowOf[j] + d), NATIVE)
-                        .fma(FloatVector.broadcast(F, s[j * L + r]), a);
+                a = FloatVector.fromArray(F, vw, v0 + j * headDim + d).fma(FloatVector.broadcast(F, s[(skip + j) * L + r]), a);
             }
             a.mul(inv).intoArray(out, outOff + d);
         }
         for (; d < headDim; d++) {
             float a = 0;
-            for (int j = 0; j < len; j++) {
-                a = Math.fma(seg.get(ValueLayout.JAVA_FLOAT_UNALIGNED, v + 4L * (rowOf[j] + d)), s[j * L + r], a);
-            }
+            for (int j = 0; j < len; j++) a = Math.fma(vw[v0 + j * headDim + d], s[(skip + j) * L + r], a);
             out[outOff + d] = a * inv;
         }
     }
