@@ -279,12 +279,10 @@ final class AttentionTile {
             // that boxed every vector (a 16-token prompt: about 0.9 MB a pass; docs/performance.md).
             max = v.max(max);
         }
+        for (int j = skip; j < skip + len; j++) FloatVector.fromArray(F, s, j * L).sub(max).intoArray(s, j * L);
+        Exp.inPlace(s, skip * L, (skip + len) * L);
         FloatVector sum = FloatVector.zero(F);
-        for (int j = skip; j < skip + len; j++) {
-            FloatVector e = FloatVector.fromArray(F, s, j * L).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(s, j * L);
-            sum = e.add(sum);  // as max above
-        }
+        for (int j = skip; j < skip + len; j++) sum = FloatVector.fromArray(F, s, j * L).add(sum);  // as max above
         FloatVector.broadcast(F, 1f).div(sum).intoArray(lanes, 2 * L);
     }
 

@@ -32,17 +32,25 @@ public final class Ops {
     public static void siluMul(float[] gate, float[] up, int n) {
         final var F = Simd.F;
         final int L = Simd.L;
-        int i = 0;
-        for (int bound = n - n % L; i < bound; i += L) {
-            FloatVector g = FloatVector.fromArray(F, gate, i);
-            FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
-            silu.mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
-        }
-        for (; i < n; i++) {
-            float g = gate[i];
-            gate[i] = (float) (g / (1.0 + Math.exp(-g))) * up[i];
+        // e^-g a run at a time through a per-thread array (Exp takes arrays, not vectors).
+        float[] t = Scratch.floats(SILU_RUN, SILU_RUN_LENGTH);
+        for (int c0 = 0; c0 < n; c0 += SILU_RUN_LENGTH) {
+            int m = Math.min(SILU_RUN_LENGTH, n - c0), bound = m - m % L;
+            int i = 0;
+            for (; i < bound; i += L) FloatVector.fromArray(F, gate, c0 + i).neg().intoArray(t, i);
+            for (; i < m; i++) t[i] = -gate[c0 + i];
+            Exp.inPlace(t, 0, m);
+            for (i = 0; i < bound; i += L) {
+                FloatVector g = FloatVector.fromArray(F, gate, c0 + i);
+                g.div(FloatVector.fromArray(F, t, i).add(1f)).mul(FloatVector.fromArray(F, up, c0 + i)).intoArray(gate, c0 + i);
+            }
+            for (; i < m; i++) gate[c0 + i] = gate[c0 + i] / (t[i] + 1f) * up[c0 + i];
         }
     }
+
+    /** Values per run of {@link #siluMul}: a multiple of any vector's lanes, small enough for L1. */
+    private static final int SILU_RUN_LENGTH = 1024;
+    private static final ThreadLocal<float[]> SILU_RUN = ThreadLocal.withInitial(() -> new float[SILU_RUN_LENGTH]);
 
     /**
      * {@code gate[i] = gelu(gate[i]) * up[i]} with the tanh approximation of GELU (PyTorch's

@@ -128,24 +128,19 @@ final class TokenAttention {
         return s;
     }
 
-    /** {@code s[j] = exp(s[j] - max)} for j in [off, off + n), vectorized (the Vector API's EXP); returns the sum. */
+    /** {@code s[j] = exp(s[j] - max)} for j in [off, off + n), vectorized ({@link Exp}); returns the sum. */
     private static float expInPlace(float[] s, int off, int n, float max) {
         final var F = Simd.F;
         final int L = Simd.L;
         FloatVector m = FloatVector.broadcast(F, max);
+        int bound = off + n - n % L;
+        for (int j = off; j < bound; j += L) FloatVector.fromArray(F, s, j).sub(m).intoArray(s, j);
+        for (int j = bound; j < off + n; j++) s[j] -= max;
+        Exp.inPlace(s, off, off + n);
         FloatVector acc = FloatVector.zero(F);
-        int j = off;
-        for (int bound = off + n - n % L; j < bound; j += L) {
-            FloatVector e = FloatVector.fromArray(F, s, j).sub(m).lanewise(VectorOperators.EXP);
-            e.intoArray(s, j);
-            acc = acc.add(e);
-        }
+        for (int j = off; j < bound; j += L) acc = FloatVector.fromArray(F, s, j).add(acc);
         float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; j < off + n; j++) {
-            float e = (float) Math.exp(s[j] - max);
-            s[j] = e;
-            sum += e;
-        }
+        for (int j = bound; j < off + n; j++) sum += s[j];
         return sum;
     }
 
