@@ -279,7 +279,12 @@ final class AttentionTile {
             // that boxed every vector (a 16-token prompt: about 0.9 MB a pass; docs/performance.md).
             max = v.max(max);
         }
-        for (int j = skip; j < skip + len; j++) FloatVector.fromArray(F, s, j * L).sub(max).intoArray(s, j * L);
+        // Each row's maximum read back per key: a vector kept from before a loop, as an argument, is what C2
+        // fails to type where it inlines late (decode's softmax boxed so; TokenAttention).
+        max.intoArray(lanes, 2 * L);
+        for (int j = skip; j < skip + len; j++) {
+            FloatVector.fromArray(F, s, j * L).sub(FloatVector.fromArray(F, lanes, 2 * L)).intoArray(s, j * L);
+        }
         Exp.inPlace(s, skip * L, (skip + len) * L);
         FloatVector sum = FloatVector.zero(F);
         for (int j = skip; j < skip + len; j++) sum = FloatVector.fromArray(F, s, j * L).add(sum);  // as max above

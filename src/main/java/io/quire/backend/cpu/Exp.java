@@ -10,8 +10,10 @@ import jdk.incubator.vector.VectorOperators;
  * Vector API's own {@code EXP} calls a native math library, and C2 fails to intrinsify that call in some
  * JVMs: every vector it gets is then boxed and the call runs in Java (JFR put `bench prefill` JVMs' whole
  * surplus allocation, 4.5 MB a 100-token pass, 360 MB a 1,000-token one and 1.75x its time, at softmax's
- * {@code EXP}; another JVM's at SiLU's). These operations are ones C2 always compiles. Arrays in and out:
- * a helper that took or returned a vector would box it wherever C2 did not inline it.
+ * {@code EXP}). These operations are ones C2 compiles; each takes a scalar or a vector an operation just
+ * made, not one kept from before the loop (such an argument, where C2 inlines late, is what it fails to
+ * type, as decode's {@code sub(m)} showed). Arrays in and out: a helper that took or returned a vector
+ * would box it wherever C2 did not inline it.
  */
 final class Exp {
     private static final float LOG2E = 1.44269504088896341f;
@@ -33,17 +35,14 @@ final class Exp {
     static void inPlace(float[] a, int from, int to) {
         final var F = Simd.F;
         final int L = Simd.L;
-        final FloatVector lnHi = FloatVector.broadcast(F, -LN2_HI), lnLo = FloatVector.broadcast(F, -LN2_LO);
-        final FloatVector p2 = FloatVector.broadcast(F, P2), p3 = FloatVector.broadcast(F, P3);
-        final FloatVector p4 = FloatVector.broadcast(F, P4), p5 = FloatVector.broadcast(F, P5);
         int i = from;
         for (int bound = to - (to - from) % L; i < bound; i += L) {
             FloatVector x = FloatVector.fromArray(F, a, i);
             FloatVector c = x.max(MIN).min(MAX);
             FloatVector big = c.fma(LOG2E, ROUND);
             FloatVector n = big.sub(ROUND);
-            FloatVector r = n.fma(lnLo, n.fma(lnHi, c));
-            FloatVector p = r.fma(P0, P1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
+            FloatVector r = c.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO));
+            FloatVector p = r.mul(P0).add(P1).mul(r).add(P2).mul(r).add(P3).mul(r).add(P4).mul(r).add(P5);
             FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
             // 2y times 2^(n-1), so that n = 128 (x up to ln of the largest float) stays in range: n - 1 + 127
             // into the exponent, the bits of big being those of ROUND plus n in its lowest ones.
@@ -63,8 +62,8 @@ final class Exp {
         if (Float.isNaN(x)) return x;
         float big = Math.fma(x, LOG2E, ROUND);
         float n = big - ROUND;
-        float r = Math.fma(n, -LN2_LO, Math.fma(n, -LN2_HI, x));
-        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(r, P0, P1), r, P2), r, P3), r, P4), r, P5);
+        float r = x - n * LN2_HI - n * LN2_LO;
+        float p = ((((r * P0 + P1) * r + P2) * r + P3) * r + P4) * r + P5;
         float y = p * (r * r) + r + 1f;
         int e = (Float.floatToRawIntBits(big) - (Float.floatToRawIntBits(ROUND) - 126)) << 23;
         return y * 2f * Float.intBitsToFloat(e);
