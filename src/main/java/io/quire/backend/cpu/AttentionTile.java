@@ -262,9 +262,12 @@ final class AttentionTile {
         FloatVector firstSeen = FloatVector.fromArray(F, lanes, 0);
         FloatVector lastSeen = FloatVector.fromArray(F, lanes, L);
         FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        if (softcap > 0) {
+            Tanh.cap(s, skip * L, (skip + len) * L, scale, softcap);
+            scale = 1f;
+        }
         for (int j = skip; j < skip + len; j++) {
             FloatVector v = FloatVector.fromArray(F, s, j * L).mul(scale);
-            if (softcap > 0) v = v.div(softcap).lanewise(VectorOperators.TANH).mul(softcap);
             int p = kStart + j;
             if (p > pos0 || p < allSeeFrom) {
                 FloatVector pv = FloatVector.broadcast(F, (float) p);

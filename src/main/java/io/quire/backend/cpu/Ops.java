@@ -48,25 +48,44 @@ public final class Ops {
         }
     }
 
-    /** Values per run of {@link #siluMul}: a multiple of any vector's lanes, small enough for L1. */
+    /** Values per run of {@link #siluMul} and {@link #geluMul}: a multiple of any vector's lanes, small enough for L1. */
     private static final int SILU_RUN_LENGTH = 1024;
     private static final ThreadLocal<float[]> SILU_RUN = ThreadLocal.withInitial(() -> new float[SILU_RUN_LENGTH]);
 
     /**
      * {@code gate[i] = gelu(gate[i]) * up[i]} with the tanh approximation of GELU (PyTorch's
-     * {@code gelu_pytorch_tanh}, ggml's {@code gelu}): the GeGLU feed-forward gate of Gemma.
+     * {@code gelu_pytorch_tanh}, ggml's {@code gelu}): the GeGLU feed-forward gate of Gemma. Computed as
+     * {@code g / (1 + e^-2u)}, u = sqrt(2/pi) (g + 0.044715 g^3), which is {@code 0.5 g (1 + tanh u)}.
      */
     public static void geluMul(float[] gate, float[] up, int n) {
-        for (int i = 0; i < n; i++) {
-            double g = gate[i];
-            double gelu = 0.5 * g * (1 + Math.tanh(0.7978845608028654 * g * (1 + 0.044715 * g * g)));
-            gate[i] = (float) gelu * up[i];
+        final var F = Simd.F;
+        final int L = Simd.L;
+        float[] t = Scratch.floats(SILU_RUN, SILU_RUN_LENGTH);
+        for (int c0 = 0; c0 < n; c0 += SILU_RUN_LENGTH) {
+            int m = Math.min(SILU_RUN_LENGTH, n - c0), bound = m - m % L;
+            int i = 0;
+            for (; i < bound; i += L) {
+                FloatVector g = FloatVector.fromArray(F, gate, c0 + i);
+                g.mul(g).mul(GELU_CUBIC).add(1f).mul(g).mul(GELU_MINUS_2_SQRT_2_OVER_PI).intoArray(t, i);
+            }
+            for (; i < m; i++) {
+                float g = gate[c0 + i];
+                t[i] = (g * g * GELU_CUBIC + 1f) * g * GELU_MINUS_2_SQRT_2_OVER_PI;
+            }
+            Exp.inPlace(t, 0, m);
+            for (i = 0; i < bound; i += L) {
+                FloatVector g = FloatVector.fromArray(F, gate, c0 + i);
+                g.div(FloatVector.fromArray(F, t, i).add(1f)).mul(FloatVector.fromArray(F, up, c0 + i)).intoArray(gate, c0 + i);
+            }
+            for (; i < m; i++) gate[c0 + i] = gate[c0 + i] / (t[i] + 1f) * up[c0 + i];
         }
     }
 
+    private static final float GELU_CUBIC = 0.044715f, GELU_MINUS_2_SQRT_2_OVER_PI = -1.5957691216057308f;
+
     /** {@code x[i] = cap * tanh(x[i] / cap)} over {@code x[off .. off+n)}: Gemma 2's logit soft-capping. */
     public static void softcap(float[] x, int off, int n, float cap) {
-        for (int i = off; i < off + n; i++) x[i] = cap * (float) Math.tanh(x[i] / cap);
+        Tanh.cap(x, off, off + n, 1f, cap);
     }
 
     /** {@code x[i] *= factor} over the first n values. */

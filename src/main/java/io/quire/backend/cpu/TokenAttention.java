@@ -75,13 +75,9 @@ final class TokenAttention {
                 } else {
                     for (int j = j0; j < j1; j++) scores[g * len + j] = scale * dot(q, qh, k + 4L * rowOf[j], headDim);
                 }
-                if (softcap > 0) {
-                    for (int j = j0; j < j1; j++) {
-                        scores[g * len + j] = softcap * (float) Math.tanh(scores[g * len + j] / softcap);
-                    }
-                }
             }
         }
+        if (softcap > 0) Tanh.cap(scores, 0, heads * len, 1f, softcap);
         for (int g = 0; g < heads; g++) {
             float max = Float.NEGATIVE_INFINITY;
             for (int j = g * len, end = j + len; j < end; j++) max = Math.max(max, scores[j]);

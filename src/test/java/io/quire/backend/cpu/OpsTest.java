@@ -42,6 +42,24 @@ class OpsTest {
     }
 
     @Test
+    void geluMulMatchesPyTorchsTanhApproximation() {
+        int n = 2_085;  // past one run of the thread's array, not a multiple of the lanes
+        float[] g = randomValues(n);
+        g[0] = -40f;
+        g[1] = 40f;
+        g[2] = 0f;
+        float[] u = randomValues(n);
+        float[] expected = new float[n];
+        for (int i = 0; i < n; i++) {
+            double x = g[i];
+            expected[i] = (float) (0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))) * u[i]);
+        }
+        Ops.geluMul(g, u, n);
+        for (int i = 0; i < n; i++) assertThat(g[i])
+                .isCloseTo(expected[i], offset(1e-5f * (1 + Math.abs(expected[i]))));
+    }
+
+    @Test
     void addAndAddBias() {
         float[] a = randomValues(37);
         float[] b = randomValues(37);
