@@ -264,7 +264,7 @@ final class AttentionTile {
         FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         if (softcap > 0) {
             Tanh.cap(s, skip * L, (skip + len) * L, scale, softcap);
-            scale = 1f;
+            scale = 1f;  // applied inside the cap
         }
         for (int j = skip; j < skip + len; j++) {
             FloatVector v = FloatVector.fromArray(F, s, j * L).mul(scale);

@@ -30,27 +30,8 @@ public final class Ops {
 
     /** {@code gate[i] = silu(gate[i]) * up[i]}, silu(g) = g / (1 + e^-g): the SwiGLU feed-forward gate. */
     public static void siluMul(float[] gate, float[] up, int n) {
-        final var F = Simd.F;
-        final int L = Simd.L;
-        // e^-g a run at a time through a per-thread array (Exp takes arrays, not vectors).
-        float[] t = Scratch.floats(SILU_RUN, SILU_RUN_LENGTH);
-        for (int c0 = 0; c0 < n; c0 += SILU_RUN_LENGTH) {
-            int m = Math.min(SILU_RUN_LENGTH, n - c0), bound = m - m % L;
-            int i = 0;
-            for (; i < bound; i += L) FloatVector.fromArray(F, gate, c0 + i).neg().intoArray(t, i);
-            for (; i < m; i++) t[i] = -gate[c0 + i];
-            Exp.inPlace(t, 0, m);
-            for (i = 0; i < bound; i += L) {
-                FloatVector g = FloatVector.fromArray(F, gate, c0 + i);
-                g.div(FloatVector.fromArray(F, t, i).add(1f)).mul(FloatVector.fromArray(F, up, c0 + i)).intoArray(gate, c0 + i);
-            }
-            for (; i < m; i++) gate[c0 + i] = gate[c0 + i] / (t[i] + 1f) * up[c0 + i];
-        }
+        sigmoidGate(gate, up, n, false);
     }
-
-    /** Values per run of {@link #siluMul} and {@link #geluMul}: a multiple of any vector's lanes, small enough for L1. */
-    private static final int SILU_RUN_LENGTH = 1024;
-    private static final ThreadLocal<float[]> SILU_RUN = ThreadLocal.withInitial(() -> new float[SILU_RUN_LENGTH]);
 
     /**
      * {@code gate[i] = gelu(gate[i]) * up[i]} with the tanh approximation of GELU (PyTorch's
@@ -58,22 +39,24 @@ public final class Ops {
      * {@code g / (1 + e^-2u)}, u = sqrt(2/pi) (g + 0.044715 g^3), which is {@code 0.5 g (1 + tanh u)}.
      */
     public static void geluMul(float[] gate, float[] up, int n) {
+        sigmoidGate(gate, up, n, true);
+    }
+
+    /**
+     * {@code gate[i] = g / (1 + e^-z) * up[i]}, z = g (SiLU) or 2u (GELU), g = gate[i]: e^-z a run at a time
+     * through a per-thread array (Exp takes arrays, not vectors).
+     */
+    private static void sigmoidGate(float[] gate, float[] up, int n, boolean gelu) {
         final var F = Simd.F;
         final int L = Simd.L;
-        float[] t = Scratch.floats(SILU_RUN, SILU_RUN_LENGTH);
-        for (int c0 = 0; c0 < n; c0 += SILU_RUN_LENGTH) {
-            int m = Math.min(SILU_RUN_LENGTH, n - c0), bound = m - m % L;
+        float[] t = Scratch.floats(GATE_RUN, GATE_RUN_LENGTH);
+        for (int c0 = 0; c0 < n; c0 += GATE_RUN_LENGTH) {
+            int m = Math.min(GATE_RUN_LENGTH, n - c0), bound = m - m % L;
+            if (gelu) minusTwoU(gate, c0, m, bound, t);
+            else minusG(gate, c0, m, bound, t);
+            Exp.inPlace(t, 0, m);
             int i = 0;
             for (; i < bound; i += L) {
-                FloatVector g = FloatVector.fromArray(F, gate, c0 + i);
-                g.mul(g).mul(GELU_CUBIC).add(1f).mul(g).mul(GELU_MINUS_2_SQRT_2_OVER_PI).intoArray(t, i);
-            }
-            for (; i < m; i++) {
-                float g = gate[c0 + i];
-                t[i] = (g * g * GELU_CUBIC + 1f) * g * GELU_MINUS_2_SQRT_2_OVER_PI;
-            }
-            Exp.inPlace(t, 0, m);
-            for (i = 0; i < bound; i += L) {
                 FloatVector g = FloatVector.fromArray(F, gate, c0 + i);
                 g.div(FloatVector.fromArray(F, t, i).add(1f)).mul(FloatVector.fromArray(F, up, c0 + i)).intoArray(gate, c0 + i);
             }
@@ -81,7 +64,30 @@ public final class Ops {
         }
     }
 
+    /** {@code t[i] = -gate[c0 + i]} for i < m (vectors up to bound). */
+    private static void minusG(float[] gate, int c0, int m, int bound, float[] t) {
+        int i = 0;
+        for (; i < bound; i += Simd.L) FloatVector.fromArray(Simd.F, gate, c0 + i).neg().intoArray(t, i);
+        for (; i < m; i++) t[i] = -gate[c0 + i];
+    }
+
+    /** {@code t[i] = -2u} of g = gate[c0 + i], u = sqrt(2/pi) (g + 0.044715 g^3), for i < m. */
+    private static void minusTwoU(float[] gate, int c0, int m, int bound, float[] t) {
+        int i = 0;
+        for (; i < bound; i += Simd.L) {
+            FloatVector g = FloatVector.fromArray(Simd.F, gate, c0 + i);
+            g.mul(g).mul(GELU_CUBIC).add(1f).mul(g).mul(GELU_MINUS_2_SQRT_2_OVER_PI).intoArray(t, i);
+        }
+        for (; i < m; i++) {
+            float g = gate[c0 + i];
+            t[i] = (g * g * GELU_CUBIC + 1f) * g * GELU_MINUS_2_SQRT_2_OVER_PI;
+        }
+    }
+
     private static final float GELU_CUBIC = 0.044715f, GELU_MINUS_2_SQRT_2_OVER_PI = -1.5957691216057308f;
+    /** Values per run of {@link #sigmoidGate}: a multiple of any vector's lanes, small enough for L1. */
+    private static final int GATE_RUN_LENGTH = 1024;
+    private static final ThreadLocal<float[]> GATE_RUN = ThreadLocal.withInitial(() -> new float[GATE_RUN_LENGTH]);
 
     /** {@code x[i] = cap * tanh(x[i] / cap)} over {@code x[off .. off+n)}: Gemma 2's logit soft-capping. */
     public static void softcap(float[] x, int off, int n, float cap) {
