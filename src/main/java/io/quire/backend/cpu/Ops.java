@@ -44,14 +44,28 @@ public final class Ops {
 
     /**
      * {@code gate[i] = g / (1 + e^-z) * up[i]}, z = g (SiLU) or 2u (GELU), g = gate[i]: e^-z a run at a time
-     * through a per-thread array (Exp takes arrays, not vectors).
+     * through a per-thread array (Exp takes arrays, not vectors). A prompt's gate (tokens times the hidden
+     * size: a million values at 500 tokens) is split over the threads by runs: on the calling thread alone
+     * it took about 2% of a two-thread prompt while the other thread waited. Each value is computed on its
+     * own, so the split does not change it. A decode step's few runs stay on the caller.
      */
     private static void sigmoidGate(float[] gate, float[] up, int n, boolean gelu) {
+        int runs = (n + GATE_RUN_LENGTH - 1) / GATE_RUN_LENGTH;
+        if (runs < GATE_PARALLEL_RUNS || Parallel.threads() == 1) {
+            sigmoidGate(gate, up, 0, n, gelu);
+            return;
+        }
+        Parallel.forRange(runs, (r0, r1) -> sigmoidGate(gate, up, r0 * GATE_RUN_LENGTH,
+                Math.min(n, r1 * GATE_RUN_LENGTH), gelu));
+    }
+
+    /** {@link #sigmoidGate} of the values {@code from .. to-1}, from a multiple of {@link #GATE_RUN_LENGTH}. */
+    private static void sigmoidGate(float[] gate, float[] up, int from, int to, boolean gelu) {
         final var F = Simd.F;
         final int L = Simd.L;
         float[] t = Scratch.floats(GATE_RUN, GATE_RUN_LENGTH);
-        for (int c0 = 0; c0 < n; c0 += GATE_RUN_LENGTH) {
-            int m = Math.min(GATE_RUN_LENGTH, n - c0), bound = m - m % L;
+        for (int c0 = from; c0 < to; c0 += GATE_RUN_LENGTH) {
+            int m = Math.min(GATE_RUN_LENGTH, to - c0), bound = m - m % L;
             if (gelu) minusTwoU(gate, c0, m, bound, t);
             else minusG(gate, c0, m, bound, t);
             Exp.inPlace(t, 0, m);
@@ -87,6 +101,12 @@ public final class Ops {
     private static final float GELU_CUBIC = 0.044715f, GELU_MINUS_2_SQRT_2_OVER_PI = -1.5957691216057308f;
     /** Values per run of {@link #sigmoidGate}: a multiple of any vector's lanes, small enough for L1. */
     private static final int GATE_RUN_LENGTH = 1024;
+    /**
+     * Runs from which the gate is split over the threads: 16 runs (16,384 values, 8 tokens of a 2,048-wide
+     * feed-forward) took 11.9 µs on the caller alone and 7.7 split over two threads (best of 3,000, Zen 4);
+     * a million values (500 tokens) 904 and 525 µs.
+     */
+    private static final int GATE_PARALLEL_RUNS = 16;
     private static final ThreadLocal<float[]> GATE_RUN = ThreadLocal.withInitial(() -> new float[GATE_RUN_LENGTH]);
 
     /** {@code x[i] = cap * tanh(x[i] / cap)} over {@code x[off .. off+n)}: Gemma 2's logit soft-capping. */

@@ -59,6 +59,27 @@ class OpsTest {
                 .isCloseTo(expected[i], offset(1e-5f * (1 + Math.abs(expected[i]))));
     }
 
+    /** A prompt's gate is split over the threads by runs; each value must come out as on one thread. */
+    @Test
+    void gatesSplitOverThreadsGiveTheSameBits() {
+        int n = 40_000 + 7;  // 40 runs of 1,024 values and a part-filled one, not a multiple of the lanes
+        float[] g = randomValues(n), u = randomValues(n);
+        int before = Parallel.threads();
+        try {
+            for (boolean gelu : new boolean[] {false, true}) {
+                float[] one = g.clone(), two = g.clone();
+                Parallel.setThreads(1);
+                if (gelu) Ops.geluMul(one, u, n); else Ops.siluMul(one, u, n);
+                Parallel.setThreads(2);
+                if (gelu) Ops.geluMul(two, u, n); else Ops.siluMul(two, u, n);
+                assertThat(two).as(gelu ? "GeGLU" : "SwiGLU").isEqualTo(one);
+                assertThat(one).as("the gate was applied").isNotEqualTo(g);
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
     @Test
     void addAndAddBias() {
         float[] a = randomValues(37);
