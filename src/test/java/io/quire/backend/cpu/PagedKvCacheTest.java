@@ -129,4 +129,67 @@ class PagedKvCacheTest {
             assertThat(Float.floatToIntBits(keys[6 * headDim + 3])).isEqualTo(Float.floatToIntBits(-0f));
         }
     }
+
+    /**
+     * A prompt's write, long enough to be split over the threads, with a head size that leaves a tail
+     * after whole vectors (40 values): every slot holds what the per-value rounding gives, skipped
+     * slots stay zero, and a slot outside the cache is refused before anything is written.
+     */
+    @Test
+    void aLongWriteStoresEveryValueAsOneTokenAtATimeWould() {
+        int blocks = 80, bs = 16, kvHeads = 3, headDim = 40, tokens = 700;
+        int kvDim = kvHeads * headDim;
+        Random r = new Random(11);
+        float[] k = new float[tokens * kvDim], v = new float[k.length];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = (float) (r.nextGaussian() * (i % 97 == 0 ? 1e5 : 3));
+            v[i] = (float) (r.nextGaussian() * 3);
+        }
+        int[] slots = new int[tokens];
+        for (int t = 0; t < tokens; t++) slots[t] = t % 50 == 7 ? -1 : t + 3 * (t / bs);  // gaps between blocks
+        int threads = Parallel.threads();
+        try {
+            for (TensorType type : new TensorType[] {TensorType.F32, TensorType.F16, TensorType.F8_E4M3}) {
+                var spec = new KvCacheSpec(bs, 2, kvHeads, headDim, type);
+                float[] expectedK = null, expectedV = null;
+                for (int n : new int[] {1, 2}) {
+                    Parallel.setThreads(n);
+                    PagedKvCache cache = new PagedKvCache(spec, blocks, 0);
+                    cache.write(1, slots, k, v, tokens);
+                    if (expectedK == null) {
+                        // The reference: each token written alone, the path a decode step takes.
+                        PagedKvCache one = new PagedKvCache(spec, blocks, 0);
+                        for (int t = 0; t < tokens; t++) {
+                            one.write(1, new int[] {slots[t]}, Arrays.copyOfRange(k, t * kvDim, (t + 1) * kvDim),
+                                    Arrays.copyOfRange(v, t * kvDim, (t + 1) * kvDim), 1);
+                        }
+                        expectedK = one.keysAsFloats(1);
+                        expectedV = one.valuesAsFloats(1);
+                        if (type != TensorType.F8_E4M3) {  // FP8's rounding: Fp8's own tests
+                            float[] want = new float[expectedK.length];
+                            for (int t = 0; t < tokens; t++) {
+                                for (int i = 0; slots[t] >= 0 && i < kvDim; i++) {
+                                    float x = k[t * kvDim + i];
+                                    want[slots[t] * kvDim + i] = type == TensorType.F32 ? x
+                                            : Float.float16ToFloat(PagedKvCache.toHalf(x));
+                                }
+                            }
+                            assertThat(expectedK).as("%s, one token at a time", type).isEqualTo(want);
+                        }
+                    }
+                    assertThat(cache.keysAsFloats(1)).as("%s keys, %d threads", type, n).isEqualTo(expectedK);
+                    assertThat(cache.valuesAsFloats(1)).as("%s values, %d threads", type, n).isEqualTo(expectedV);
+                    assertThat(cache.keysAsFloats(0)).as("another layer").isEqualTo(new float[expectedK.length]);
+                }
+                PagedKvCache cache = new PagedKvCache(spec, blocks, 0);
+                int[] bad = slots.clone();
+                bad[tokens - 1] = blocks * bs;
+                assertThatThrownBy(() -> cache.write(0, bad, k, v, tokens))
+                        .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("outside the cache");
+                assertThat(cache.keysAsFloats(0)).as("nothing written").isEqualTo(new float[blocks * bs * kvDim]);
+            }
+        } finally {
+            Parallel.setThreads(threads);
+        }
+    }
 }
