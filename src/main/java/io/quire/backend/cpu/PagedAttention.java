@@ -91,6 +91,11 @@ public final class PagedAttention {
         int[] tiles = tiles(numTokens, positions, tokenSeq, group);
         int numTiles = tiles[numTokens + 1];
         int parts = parts(tiles, numTiles, group, Parallel.threads(), numKvHeads);
+        // Prompt tiles from the last: a prompt's later tiles attend to more positions, so the costliest are
+        // claimed first and the loop ends on cheap ones (in order, one thread waited on the other's last
+        // tile: 7.3-7.8 ms of a 500-token two-thread prefill of the 86M model). Not with a window, where
+        // the tiles cost alike and Widened keeps what it widened only going forward.
+        boolean lastFirst = window <= 0;
         Parallel.forRange(numTiles * parts, work, (from, to) -> {
             for (int u = from; u < to; u++) {
                 int tile = u / parts;
@@ -103,14 +108,15 @@ public final class PagedAttention {
                             group, headDim, bs, kvDim, keys, values, type, window, scale, softcap);
                 }
             }
-            // Prompt tiles head by head: a tile's K and V rows, widened from a 16- or 8-bit cache, are most of
-            // what the sequence's next tile reads for the same head (AttentionTile.Widened).
+            // Prompt tiles head by head: the K and V rows a tile widens from a 16- or 8-bit cache hold what the
+            // sequence's earlier tiles, next here, read for the same head (AttentionTile.Widened).
             AttentionTile.Widened widened = AttentionTile.widened();
             for (int part = 0; part < parts; part++) {
                 int first = from + Math.floorMod(part - from, parts);  // the run's first unit of this part
                 for (int kvHead = part * numKvHeads / parts; kvHead < (part + 1) * numKvHeads / parts; kvHead++) {
                     for (int u = first; u < to; u += parts) {
-                        int t0 = tiles[u / parts], t1 = tiles[u / parts + 1];
+                        int tile = lastFirst ? numTiles - 1 - u / parts : u / parts;
+                        int t0 = tiles[tile], t1 = tiles[tile + 1];
                         if (!isPromptTile((t1 - t0) * group)) continue;
                         AttentionTile.attend(q, out, (int) qDim, t0, t1 - t0, positions[t0], group, kvHead, headDim,
                                 blockTables[tokenSeq[t0]], bs, kvDim, keys, values, type, window, scale, softcap,
