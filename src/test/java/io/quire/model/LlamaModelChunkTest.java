@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.quire.backend.TensorType;
 import io.quire.backend.cpu.PagedKvCache;
+import io.quire.backend.cpu.Parallel;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,6 +41,39 @@ class LlamaModelChunkTest {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * A step long enough that its K/V writes and residual adds and norms are split over the threads
+     * (PagedKvCache.write, LlamaModel.residual) gives on two threads what it gives on one.
+     */
+    @Test
+    void aLongStepGivesOnTwoThreadsWhatItGivesOnOne() {
+        ModelConfig c = ModelConfig.llama(256, 2, 4, 4, 384, 300, 2048);
+        int threads = Parallel.threads();
+        for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0}) {
+            try (LlamaModel model = (LlamaModel) RandomModels.load(c, type, 11)) {
+                for (LlamaModel m : new LlamaModel[] {model.withChunk(1 << 20), model}) {
+                    int[] lens = {400, 200};
+                    Parallel.setThreads(1);
+                    float[][][] expected = twoSteps(m, lens);
+                    Parallel.setThreads(2);
+                    float[][][] got = twoSteps(m, lens);
+                    for (int step = 0; step < 2; step++) {
+                        for (int s = 0; s < lens.length; s++) {
+                            float scale = 0;
+                            for (float v : expected[step][s]) scale = Math.max(scale, Math.abs(v));
+                            for (int i = 0; i < expected[step][s].length; i++) {
+                                assertThat(got[step][s][i]).as("%s, step %d, sequence %d, logit %d", type, step, s, i)
+                                        .isCloseTo(expected[step][s][i], within(1e-5f * scale));
+                            }
+                        }
+                    }
+                }
+            } finally {
+                Parallel.setThreads(threads);
             }
         }
     }

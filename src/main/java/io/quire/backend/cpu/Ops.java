@@ -121,13 +121,18 @@ public final class Ops {
 
     /** {@code acc[i] += x[i]}: the residual connection. */
     public static void add(float[] acc, float[] x, int n) {
+        add(acc, 0, x, 0, n);
+    }
+
+    /** {@code acc[accOff + i] += x[xOff + i]} for i below n. */
+    public static void add(float[] acc, int accOff, float[] x, int xOff, int n) {
         final var F = Simd.F;
         final int L = Simd.L;
         int i = 0;
         for (int bound = n - n % L; i < bound; i += L) {
-            FloatVector.fromArray(F, acc, i).add(FloatVector.fromArray(F, x, i)).intoArray(acc, i);
+            FloatVector.fromArray(F, acc, accOff + i).add(FloatVector.fromArray(F, x, xOff + i)).intoArray(acc, accOff + i);
         }
-        for (; i < n; i++) acc[i] += x[i];
+        for (; i < n; i++) acc[accOff + i] += x[xOff + i];
     }
 
     /** Adds {@code bias} (cols values) to each of the {@code rows} rows of x ({@code [rows][cols]}). */
