@@ -76,7 +76,7 @@ final class Q4_0InterleavedTile {
      */
     static void pack(float[] x, int batch, int cols, short[] qs, float[] d) {
         int blocks = cols / 32;
-        int[] q = new int[32];
+        int[] q = Q8_0Activation.blockInts();
         for (int j = 0; j < MAX_BATCH; j++) {
             for (int k = 0; k < blocks; k++) {
                 float scale = 0f;

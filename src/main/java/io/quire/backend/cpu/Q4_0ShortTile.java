@@ -83,7 +83,7 @@ final class Q4_0ShortTile {
     /** {@link #pack} of panels {@code p0 .. p1-1}. */
     private static void pack(float[] x, int batch, int cols, short[] qs, float[] d, int p0, int p1) {
         int blocks = cols / 32;
-        int[] q = new int[32];
+        int[] q = Q8_0Activation.blockInts();
         for (int t = p0 * SL; t < p1 * SL; t++) {
             int p = t / SL, j = t % SL;
             for (int k = 0; k < blocks; k++) {

@@ -17,6 +17,15 @@ import jdk.incubator.vector.VectorOperators;
 final class Q8_0Activation {
     /** Per thread, one per vector of a call: grown to the widest row met, no allocation per call. */
     private static final ThreadLocal<Q8_0Activation[]> LOCALS = ThreadLocal.withInitial(() -> new Q8_0Activation[0]);
+    private static final ThreadLocal<int[]> BLOCK = ThreadLocal.withInitial(() -> new int[32]);
+
+    /**
+     * This thread's room for one block's integers, for {@link #quantizeBlock}: an array per call of the
+     * packing loops was 100-200 KiB of garbage a 500-token prompt (C2 did not take it off the heap).
+     */
+    static int[] blockInts() {
+        return BLOCK.get();
+    }
 
     final short[] qs;
     final float[] d;
