@@ -85,7 +85,7 @@ public final class PrefillBench {
     }
 
     /**
-     * Median and fastest milliseconds of one {@code prompt}-token prefill, each into a fresh cache, and the
+     * Median and fastest milliseconds of one {@code prompt}-token prefill, each into the same cache, and the
      * heap bytes a timed pass allocated on average, after untimed passes for {@code warmupSeconds} (at least
      * two) and on while they allocate like uncompiled kernels. An average, not the most of one pass: the
      * helper threads' allocations reach the JVM's count when they hand a TLAB back, tens of KiB at once, so
@@ -106,8 +106,12 @@ public final class PrefillBench {
             slots[p] = tables[0][p / blockSize] * blockSize + p % blockSize;
         }
         ForwardBatch batch = new ForwardBatch(tokens, positions, slots, new int[] {0, prompt}, tables);
+        // One cache for every pass, each writing the same slots: a server hands out written blocks before
+        // fresh ones (BlockPool), and llama-bench reuses its KV buffer. A fresh cache per pass paid the
+        // kernel's clearing of its new pages every pass (perf: clear_page_erms, 3% of a one-thread
+        // 500-token Q4_0 pass of the 86M model).
+        C cache = model.newKvCache(2 * blocks, blockSize);
         Warmup.run(warmupSeconds, 2, () -> {
-            C cache = model.newKvCache(2 * blocks, blockSize);
             long before = HeapAllocations.total();
             model.forward(batch, cache);
             return HeapAllocations.total() - before;
@@ -115,7 +119,6 @@ public final class PrefillBench {
         double[] times = new double[repeats];
         long allocated = 0;
         for (int i = 0; i < repeats; i++) {
-            C cache = model.newKvCache(2 * blocks, blockSize);
             long before = HeapAllocations.total();
             long start = System.nanoTime();
             model.forward(batch, cache);
