@@ -30,16 +30,7 @@ class LlamaModelChunkTest {
                 float[][][] expected = twoSteps(whole, lens);
                 for (LlamaModel parted : new LlamaModel[] {model, model.withChunk(7), model.withChunk(2)}) {
                     float[][][] got = twoSteps(parted, lens);
-                    for (int step = 0; step < 2; step++) {
-                        for (int s = 0; s < lens.length; s++) {
-                            float scale = 0;
-                            for (float v : expected[step][s]) scale = Math.max(scale, Math.abs(v));
-                            for (int i = 0; i < expected[step][s].length; i++) {
-                                assertThat(got[step][s][i]).as("%s, step %d, sequence %d, logit %d", type, step, s, i)
-                                        .isCloseTo(expected[step][s][i], within(1e-5f * scale));
-                            }
-                        }
-                    }
+                    assertCloseToRounding(got, expected, type);
                 }
             }
         }
@@ -61,16 +52,7 @@ class LlamaModelChunkTest {
                     float[][][] expected = twoSteps(m, lens);
                     Parallel.setThreads(2);
                     float[][][] got = twoSteps(m, lens);
-                    for (int step = 0; step < 2; step++) {
-                        for (int s = 0; s < lens.length; s++) {
-                            float scale = 0;
-                            for (float v : expected[step][s]) scale = Math.max(scale, Math.abs(v));
-                            for (int i = 0; i < expected[step][s].length; i++) {
-                                assertThat(got[step][s][i]).as("%s, step %d, sequence %d, logit %d", type, step, s, i)
-                                        .isCloseTo(expected[step][s][i], within(1e-5f * scale));
-                            }
-                        }
-                    }
+                    assertCloseToRounding(got, expected, type);
                 }
             } finally {
                 Parallel.setThreads(threads);
@@ -90,6 +72,20 @@ class LlamaModelChunkTest {
         assertThat(p.queryStart()).containsExactly(0, 1, 3, 3);
         assertThat(p.tokenSequence()).containsExactly(0, 1, 1);
         assertThat(p.blockTables()).isSameAs(tables);
+    }
+
+    /** Both steps' logits of every sequence equal to within 1e-5 of the largest logit of its row. */
+    private static void assertCloseToRounding(float[][][] got, float[][][] expected, TensorType type) {
+        for (int step = 0; step < expected.length; step++) {
+            for (int s = 0; s < expected[step].length; s++) {
+                float scale = 0;
+                for (float v : expected[step][s]) scale = Math.max(scale, Math.abs(v));
+                for (int i = 0; i < expected[step][s].length; i++) {
+                    assertThat(got[step][s][i]).as("%s, step %d, sequence %d, logit %d", type, step, s, i)
+                            .isCloseTo(expected[step][s][i], within(1e-5f * scale));
+                }
+            }
+        }
     }
 
     /** Prefills the prompts in one step, then decodes one token each: both steps' logits. */
