@@ -193,7 +193,8 @@ public final class PagedKvCache implements KvCache {
     /**
      * Writes the K and V of {@code numTokens} new tokens into their slots (vLLM's
      * reshape_and_cache): token {@code t}'s vectors, at {@code t * kvDim} in {@code k} and
-     * {@code v}, go to slot {@code slotMapping[t]}. A negative slot means "do not store".
+     * {@code v}, go to slot {@code slotMapping[t]}. A negative slot means "do not store"; a slot past the
+     * cache throws {@link IndexOutOfBoundsException} before anything is written.
      */
     public void write(int layer, int[] slotMapping, float[] k, float[] v, int numTokens) {
         for (int t = 0; t < numTokens; t++) {
