@@ -86,9 +86,23 @@ final class Q8K {
         }
         for (int b = 0; b < batch; b++) {
             if (ys[b] == null || ys[b].q.length < cols) ys[b] = new Q8K(cols);
-            ys[b].set(x, b * cols, cols);
+        }
+        // A short prompt's rows over the threads, as Q8_0Activation.locals; a decode step's stay inline.
+        long work = (long) batch * cols * SET_OPERATIONS;
+        if (work < Parallel.MIN_PARALLEL_WORK || Parallel.threads() == 1) {
+            set(ys, x, cols, 0, batch);
+        } else {
+            Q8K[] rows = ys;
+            Parallel.forRange(batch, work, (b0, b1) -> set(rows, x, cols, b0, b1));
         }
         return ys;
+    }
+
+    /** Operations per value rounded, as {@link Parallel#forRange(int, long, Parallel.IntRangeBody)} counts work. */
+    private static final int SET_OPERATIONS = 32;
+
+    private static void set(Q8K[] ys, float[] x, int cols, int b0, int b1) {
+        for (int b = b0; b < b1; b++) ys[b].set(x, b * cols, cols);
     }
 
     private Q8K set(float[] x, int off, int cols) {
