@@ -271,7 +271,7 @@ public final class LlamaModel implements LanguageModel<PagedKvCache> {
      */
     private void residual(float[] post, float[] next, int n) {
         long work = (long) n * config.dim() * RESIDUAL_OPERATIONS;
-        if (work < Parallel.MIN_PARALLEL_WORK || Parallel.threads() == 1) {
+        if (Parallel.runsInline(work)) {
             residual(post, next, 0, n);  // no lambda: a decode step allocates nothing here
         } else {
             Parallel.forRange(n, work, (t0, t1) -> residual(post, next, t0, t1));

@@ -206,7 +206,7 @@ public final class PagedKvCache implements KvCache {
         // A prompt's tokens split over the threads: on the calling thread alone a 500-token prompt's
         // writes were 3% of its two-thread prefill (the 86M model, F16 cache), the other thread waiting.
         long work = (long) numTokens * kvDim() * WRITE_OPERATIONS;
-        if (work < Parallel.MIN_PARALLEL_WORK || Parallel.threads() == 1) {
+        if (Parallel.runsInline(work)) {
             write(layer, slotMapping, k, v, 0, numTokens);  // no lambda: a decode step allocates nothing here
         } else {
             Parallel.forRange(numTokens, work, (t0, t1) -> write(layer, slotMapping, k, v, t0, t1));

@@ -78,10 +78,19 @@ public final class Parallel {
     public static final long MIN_PARALLEL_WORK = 1 << 17;
 
     /**
+     * Whether a loop of {@code totalWork} runs on the calling thread alone (too little work, or one thread).
+     * Callers on a decode step's path test it first and call their body directly, so that no lambda is
+     * allocated where {@link #forRange(int, long, IntRangeBody)} would run it inline anyway.
+     */
+    public static boolean runsInline(long totalWork) {
+        return totalWork < MIN_PARALLEL_WORK || threads == 1;
+    }
+
+    /**
      * Like {@link #forRange(int, IntRangeBody)}, but inline when {@code totalWork} is below {@link #MIN_PARALLEL_WORK}.
      */
     public static void forRange(int n, long totalWork, IntRangeBody body) {
-        if (totalWork < MIN_PARALLEL_WORK) {
+        if (runsInline(totalWork)) {
             if (n > 0) body.run(0, n);
         } else {
             forRange(n, body);

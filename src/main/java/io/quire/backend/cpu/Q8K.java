@@ -89,7 +89,7 @@ final class Q8K {
         }
         // A short prompt's rows over the threads, as Q8_0Activation.locals; a decode step's stay inline.
         long work = (long) batch * cols * SET_OPERATIONS;
-        if (work < Parallel.MIN_PARALLEL_WORK || Parallel.threads() == 1) {
+        if (Parallel.runsInline(work)) {
             set(ys, x, cols, 0, batch);
         } else {
             Q8K[] rows = ys;

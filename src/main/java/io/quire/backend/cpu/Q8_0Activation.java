@@ -59,7 +59,7 @@ final class Q8_0Activation {
         // samples in a two-thread 16-token Q4_0 prefill, the helper waiting. A decode step's few stay
         // inline, without a lambda.
         long work = (long) batch * cols * SET_OPERATIONS;
-        if (work < Parallel.MIN_PARALLEL_WORK || Parallel.threads() == 1) {
+        if (Parallel.runsInline(work)) {
             set(ys, x, cols, 0, batch);
         } else {
             Q8_0Activation[] rows = ys;
