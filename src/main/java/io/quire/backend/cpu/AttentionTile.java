@@ -90,20 +90,26 @@ final class AttentionTile {
     }
 
     /**
-     * The raw scores {@code s[j * L + r]} of the transposed queries qt against the keys of panels {@code n0 ..
+     * The scores {@code s[j * L + r]} of the transposed queries qt against the keys of panels {@code n0 ..
      * n1-1} of {@code kp} (Widened's layout: key m of panel n, element d, at {@code 8 (n headDim + d) + m}),
-     * j counted from panel n0's first key. A panel's eight keys keep eight FMA chains in flight, and their
-     * elements d lie side by side, so one index walks the loop and C2 hoists its bounds checks: with eight
-     * keys' rows read at eight addresses, C2 ran out of registers and spent 58 instructions per eight FMAs.
-     * Then their {@link #softmax} (arguments as there). Its own method, too large for C2 to inline into
-     * {@link #attend}, so that softmax is inlined here, in a small compilation: inlined into attend, past
-     * C2's node-count cutoff, some of softmax's Vector API calls were left to the Vector API's Java code,
-     * boxing every vector (docs/performance.md).
+     * j counted from panel n0's first key, then exponentiated (arguments as in {@link #softmax}). A panel's
+     * eight keys keep eight FMA chains in flight, and their elements d lie side by side, so one index walks
+     * the loop and C2 hoists its bounds checks: with eight keys' rows read at eight addresses, C2 ran out of
+     * registers and spent 58 instructions per eight FMAs. Without a soft cap each panel is scaled as it is
+     * stored, and the running maximum taken there of the panels every row sees in full; the few panels at
+     * the causal edge (and a window's start) are masked after, and {@link Exp#shifted} exponentiates and
+     * sums in one more pass: four passes over the scores were 20% of a 500-token prompt's attention. Its
+     * own method, too large for C2 to inline into {@link #attend}, so that what it calls is inlined here, in
+     * a small compilation: inlined into attend, past C2's node-count cutoff, some of softmax's Vector API
+     * calls were left to the Vector API's Java code, boxing every vector (docs/performance.md).
      */
     private static void weights(float[] qt, float[] kp, int n0, int n1, int headDim, float[] s, int skip, int len,
             int kStart, int pos0, float allSeeFrom, float scale, float softcap, float[] lanes) {
         final var F = Simd.F;
         final int L = Simd.L;
+        boolean capped = softcap > 0;
+        float by = capped ? 1f : scale;  // a cap takes the scale itself (softmax)
+        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (int n = n0; n < n1; n++) {
             int kb = 8 * n * headDim, sb = 8 * (n - n0) * L;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -119,6 +125,14 @@ final class AttentionTile {
                 a6 = qd.fma(FloatVector.broadcast(F, kp[o + 6]), a6);
                 a7 = qd.fma(FloatVector.broadcast(F, kp[o + 7]), a7);
             }
+            a0 = a0.mul(by);
+            a1 = a1.mul(by);
+            a2 = a2.mul(by);
+            a3 = a3.mul(by);
+            a4 = a4.mul(by);
+            a5 = a5.mul(by);
+            a6 = a6.mul(by);
+            a7 = a7.mul(by);
             a0.intoArray(s, sb);
             a1.intoArray(s, sb + L);
             a2.intoArray(s, sb + 2 * L);
@@ -127,8 +141,49 @@ final class AttentionTile {
             a5.intoArray(s, sb + 5 * L);
             a6.intoArray(s, sb + 6 * L);
             a7.intoArray(s, sb + 7 * L);
+            int p = kStart + 8 * (n - n0);
+            if (!capped && p >= allSeeFrom && p + 7 <= pos0) {
+                // v.max(max), not max.max(v): see softmax
+                max = a0.max(a1).max(a2).max(a3).max(a4).max(a5).max(a6).max(a7).max(max);
+            }
         }
-        softmax(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
+        if (capped) {
+            softmax(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
+        } else {
+            max.intoArray(lanes, 2 * L);
+            edges(s, skip, len, kStart, pos0, allSeeFrom, lanes);
+        }
+    }
+
+    /**
+     * The scaled scores of {@link #weights}' panels that not every row sees in full (the causal edge, a
+     * window's start): masked, and taken into each row's maximum at {@code lanes[2L..3L)}; then all are
+     * exponentiated against it, and 1/sum per row goes to {@code lanes[2L..3L)}. Arguments as in
+     * {@link #softmax}.
+     */
+    private static void edges(float[] s, int skip, int len, int kStart, int pos0, float allSeeFrom, float[] lanes) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        // Panels start at kStart + 8i; those that weights took in full lie within allSeeFrom..pos0.
+        int j0 = skip, j1 = skip + len;
+        for (int j = j0; j < j1; j++) {
+            int p = kStart + j, panel = p - j % 8;
+            if (panel >= allSeeFrom && panel + 7 <= pos0) {
+                j += 7 - j % 8;  // the panel's last key: the loop moves on to the next panel
+                continue;
+            }
+            FloatVector v = FloatVector.fromArray(F, s, j * L);
+            if (p > pos0 || p < allSeeFrom) {
+                FloatVector pv = FloatVector.broadcast(F, (float) p);
+                VectorMask<Float> unseen = FloatVector.fromArray(F, lanes, L).compare(VectorOperators.LT, pv)
+                        .or(FloatVector.fromArray(F, lanes, 0).compare(VectorOperators.GT, pv));
+                v = v.blend(Float.NEGATIVE_INFINITY, unseen);
+                v.intoArray(s, j * L);
+            }
+            v.max(FloatVector.fromArray(F, lanes, 2 * L)).intoArray(lanes, 2 * L);
+        }
+        Exp.shifted(s, j0 * L, j1 * L, lanes, 2 * L);
+        FloatVector.broadcast(F, 1f).div(FloatVector.fromArray(F, lanes, 2 * L)).intoArray(lanes, 2 * L);
     }
 
     /** Row {@code j} of {@code rowOf} in the cache at {@code src} (F32, F16 or FP8) as floats at {@code dst[off..]}. */
@@ -249,7 +304,7 @@ final class AttentionTile {
 
     /**
      * The raw scores {@code s[j * L + r]}, {@code skip <= j < skip + len} (position {@code kStart + j}), scaled
-     * (and soft-capped), masked where row r does not see the position (lanes[r] and lanes[L + r] are the first
+     * and soft-capped (a model with a cap; {@link #weights} does the rest in fewer passes), masked where row r does not see the position (lanes[r] and lanes[L + r] are the first
      * and last position it sees; every row sees allSeeFrom..pos0), then exponentiated against each row's
      * maximum; 1/sum per row goes to lanes[2L..3L), applied to the output instead. A separate pass over the
      * scores, in L1 or L2, rather than a helper called per key: vectors passed to or returned from a method C2

@@ -33,25 +33,47 @@ final class Exp {
 
     /** {@code a[i] = e^a[i]} for i in [from, to): whole vectors, then the same arithmetic one value at a time. */
     static void inPlace(float[] a, int from, int to) {
+        exp(a, from, to, null, 0);
+    }
+
+    /**
+     * {@code a[i] = e^(a[i] - m[(i - from) % L])} for i in [from, to), a whole number of vectors, m the vector
+     * at {@code lanes[off]}; then the sum of each lane's values goes to {@code lanes[off..off+L)}, in place of
+     * m: a softmax over rows in vector lanes (AttentionTile) in one pass over its scores, not three.
+     */
+    static void shifted(float[] a, int from, int to, float[] lanes, int off) {
+        if ((to - from) % Simd.L != 0) throw new IllegalArgumentException("not whole vectors: " + from + ".." + to);
+        exp(a, from, to, lanes, off);
+    }
+
+    private static void exp(float[] a, int from, int to, float[] lanes, int off) {
         final var F = Simd.F;
         final int L = Simd.L;
+        boolean shift = lanes != null;
+        FloatVector sum = FloatVector.zero(F);
         int i = from;
         for (int bound = to - (to - from) % L; i < bound; i += L) {
             FloatVector x = FloatVector.fromArray(F, a, i);
-            FloatVector c = x.max(MIN).min(MAX);
-            FloatVector big = c.fma(LOG2E, ROUND);
+            // the shift read per vector, not kept from before the loop: see the class comment
+            if (shift) x = x.sub(FloatVector.fromArray(F, lanes, off));
+            // No clamp of x to [MIN, MAX] first: outside it the blends below replace whatever the arithmetic
+            // made (Java's max and min, NaN-exact, were 10 of the loop's 37 instructions).
+            FloatVector big = x.fma(LOG2E, ROUND);
             FloatVector n = big.sub(ROUND);
-            FloatVector r = c.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO));
-            FloatVector p = r.mul(P0).add(P1).mul(r).add(P2).mul(r).add(P3).mul(r).add(P4).mul(r).add(P5);
-            FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
+            FloatVector r = x.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO));
+            FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(F, P2)).fma(r, FloatVector.broadcast(F, P3))
+                    .fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5));
+            FloatVector y = p.fma(r.mul(r), r).add(1f);
             // 2y times 2^(n-1), so that n = 128 (x up to ln of the largest float) stays in range: n - 1 + 127
             // into the exponent, the bits of big being those of ROUND plus n in its lowest ones.
             IntVector e = big.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND) - 126).lanewise(VectorOperators.LSHL, 23);
-            y.mul(2f).mul(e.reinterpretAsFloats())
+            FloatVector v = y.mul(2f).mul(e.reinterpretAsFloats())
                     .blend(0f, x.compare(VectorOperators.LT, MIN))
-                    .blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, MAX))
-                    .intoArray(a, i);
+                    .blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, MAX));
+            v.intoArray(a, i);
+            if (shift) sum = v.add(sum);  // v.add(sum), not sum.add(v): AttentionTile.softmax says why
         }
+        if (shift) sum.intoArray(lanes, off);
         for (; i < to; i++) a[i] = exp(a[i]);
     }
 
@@ -63,8 +85,8 @@ final class Exp {
         float big = Math.fma(x, LOG2E, ROUND);
         float n = big - ROUND;
         float r = x - n * LN2_HI - n * LN2_LO;
-        float p = ((((r * P0 + P1) * r + P2) * r + P3) * r + P4) * r + P5;
-        float y = p * (r * r) + r + 1f;
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(r, P0, P1), r, P2), r, P3), r, P4), r, P5);
+        float y = Math.fma(p, r * r, r) + 1f;
         int e = (Float.floatToRawIntBits(big) - (Float.floatToRawIntBits(ROUND) - 126)) << 23;
         return y * 2f * Float.intBitsToFloat(e);
     }
