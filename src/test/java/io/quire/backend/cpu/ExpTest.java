@@ -61,4 +61,28 @@ class ExpTest {
             assertEquals(Float.floatToIntBits(Exp.exp(a[i])), Float.floatToIntBits(e[i]), "e^" + a[i]);
         }
     }
+
+    @Test
+    void shiftedTakesEachLanesOwnShiftAndSumsEachLane() {
+        int lanes = Simd.L, rows = 37;
+        Random random = new Random(11);
+        float[] a = new float[(rows + 2) * lanes], shift = new float[3 * lanes];
+        for (int i = 0; i < a.length; i++) a[i] = (float) (random.nextGaussian() * 30);
+        a[lanes + 3] = Float.NEGATIVE_INFINITY;  // a masked score
+        for (int r = 0; r < lanes; r++) shift[lanes + r] = (float) (random.nextGaussian() * 10);
+        float[] expected = a.clone();
+        float[] sums = new float[lanes];
+        for (int j = 1; j <= rows; j++) {
+            for (int r = 0; r < lanes; r++) {
+                int i = j * lanes + r;
+                expected[i] = Exp.exp(a[i] - shift[lanes + r]);
+                sums[r] += expected[i];
+            }
+        }
+        Exp.shifted(a, lanes, (rows + 1) * lanes, shift, lanes);
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(a[i]), "value " + i);
+        }
+        for (int r = 0; r < lanes; r++) assertEquals(sums[r], shift[lanes + r], "lane " + r);
+    }
 }
