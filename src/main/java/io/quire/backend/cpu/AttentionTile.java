@@ -365,6 +365,62 @@ final class AttentionTile {
         final int L = Simd.L;
         float i0 = lanes[2 * L + r], i1 = lanes[2 * L + r + 1], i2 = lanes[2 * L + r + 2], i3 = lanes[2 * L + r + 3];
         int d = 0;
+        // Four vectors of the head at a time (a head of 64 in one pass over V): each V row read once per four
+        // rows, 16 FMAs per four loads and four broadcasts.
+        for (; d + 4 * L <= headDim; d += 4 * L) {
+            FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00,
+                    a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+            for (int j = 0, row = v0 + d, pj = skip * L + r; j < len; j++, row += headDim, pj += L) {
+                FloatVector w0 = FloatVector.fromArray(F, vw, row), w1 = FloatVector.fromArray(F, vw, row + L);
+                FloatVector w2 = FloatVector.fromArray(F, vw, row + 2 * L), w3 = FloatVector.fromArray(F, vw, row + 3 * L);
+                FloatVector p = FloatVector.broadcast(F, s[pj]);
+                a00 = w0.fma(p, a00);
+                a01 = w1.fma(p, a01);
+                a02 = w2.fma(p, a02);
+                a03 = w3.fma(p, a03);
+                p = FloatVector.broadcast(F, s[pj + 1]);
+                a10 = w0.fma(p, a10);
+                a11 = w1.fma(p, a11);
+                a12 = w2.fma(p, a12);
+                a13 = w3.fma(p, a13);
+                p = FloatVector.broadcast(F, s[pj + 2]);
+                a20 = w0.fma(p, a20);
+                a21 = w1.fma(p, a21);
+                a22 = w2.fma(p, a22);
+                a23 = w3.fma(p, a23);
+                p = FloatVector.broadcast(F, s[pj + 3]);
+                a30 = w0.fma(p, a30);
+                a31 = w1.fma(p, a31);
+                a32 = w2.fma(p, a32);
+                a33 = w3.fma(p, a33);
+            }
+            int o = outOffset(r, t0, qStride, group, kvHead, headDim) + d;
+            a00.mul(i0).intoArray(out, o);
+            a01.mul(i0).intoArray(out, o + L);
+            a02.mul(i0).intoArray(out, o + 2 * L);
+            a03.mul(i0).intoArray(out, o + 3 * L);
+            if (n > 1) {
+                o = outOffset(r + 1, t0, qStride, group, kvHead, headDim) + d;
+                a10.mul(i1).intoArray(out, o);
+                a11.mul(i1).intoArray(out, o + L);
+                a12.mul(i1).intoArray(out, o + 2 * L);
+                a13.mul(i1).intoArray(out, o + 3 * L);
+            }
+            if (n > 2) {
+                o = outOffset(r + 2, t0, qStride, group, kvHead, headDim) + d;
+                a20.mul(i2).intoArray(out, o);
+                a21.mul(i2).intoArray(out, o + L);
+                a22.mul(i2).intoArray(out, o + 2 * L);
+                a23.mul(i2).intoArray(out, o + 3 * L);
+            }
+            if (n > 3) {
+                o = outOffset(r + 3, t0, qStride, group, kvHead, headDim) + d;
+                a30.mul(i3).intoArray(out, o);
+                a31.mul(i3).intoArray(out, o + L);
+                a32.mul(i3).intoArray(out, o + 2 * L);
+                a33.mul(i3).intoArray(out, o + 3 * L);
+            }
+        }
         for (; d + 2 * L <= headDim; d += 2 * L) {
             FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
                     a31 = a00;
