@@ -109,7 +109,9 @@ final class AttentionTile {
         final int L = Simd.L;
         boolean capped = softcap > 0;
         float by = capped ? 1f : scale;  // a cap takes the scale itself (softmax)
-        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        // Each row's running maximum in lanes[2L..3L), read and written per panel: a vector kept across the
+        // loop and updated on some panels only is one two paths merge, and boxed where C2 inlines late (Exp).
+        FloatVector.broadcast(F, Float.NEGATIVE_INFINITY).intoArray(lanes, 2 * L);
         for (int n = n0; n < n1; n++) {
             int kb = 8 * n * headDim, sb = 8 * (n - n0) * L;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -144,46 +146,38 @@ final class AttentionTile {
             int p = kStart + 8 * (n - n0);
             if (!capped && p >= allSeeFrom && p + 7 <= pos0) {
                 // v.max(max), not max.max(v): see softmax
-                max = a0.max(a1).max(a2).max(a3).max(a4).max(a5).max(a6).max(a7).max(max);
+                a0.max(a1).max(a2).max(a3).max(a4).max(a5).max(a6).max(a7)
+                        .max(FloatVector.fromArray(F, lanes, 2 * L)).intoArray(lanes, 2 * L);
             }
         }
-        if (capped) {
-            softmax(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
-        } else {
-            max.intoArray(lanes, 2 * L);
-            edges(s, skip, len, kStart, pos0, allSeeFrom, lanes);
-        }
+        if (capped) softmax(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
+        else edges(s, skip, len, kStart, pos0, allSeeFrom, lanes);
     }
 
     /**
      * The scaled scores of {@link #weights}' panels that not every row sees in full (the causal edge, a
      * window's start): masked, and taken into each row's maximum at {@code lanes[2L..3L)}; then all are
      * exponentiated against it, and 1/sum per row goes to {@code lanes[2L..3L)}. Arguments as in
-     * {@link #softmax}.
+     * {@link #softmax}. Scalar code, a few keys a tile: its Vector API form (a mask, a blend, a max per key)
+     * was left uncompiled by C2 in some JVMs, boxing every vector (a 1,000-token prompt: 27 MB a pass).
      */
     private static void edges(float[] s, int skip, int len, int kStart, int pos0, float allSeeFrom, float[] lanes) {
-        final var F = Simd.F;
         final int L = Simd.L;
-        // Panels start at kStart + 8i; those that weights took in full lie within allSeeFrom..pos0.
         int j0 = skip, j1 = skip + len;
         for (int j = j0; j < j1; j++) {
-            int p = kStart + j, panel = p - j % 8;
-            if (panel >= allSeeFrom && panel + 7 <= pos0) {
+            int p = kStart + j, panel = p - j % 8;  // panels start at kStart + 8i
+            if (panel >= allSeeFrom && panel + 7 <= pos0) {  // one weights took in full
                 j += 7 - j % 8;  // the panel's last key: the loop moves on to the next panel
                 continue;
             }
-            FloatVector v = FloatVector.fromArray(F, s, j * L);
-            if (p > pos0 || p < allSeeFrom) {
-                FloatVector pv = FloatVector.broadcast(F, (float) p);
-                VectorMask<Float> unseen = FloatVector.fromArray(F, lanes, L).compare(VectorOperators.LT, pv)
-                        .or(FloatVector.fromArray(F, lanes, 0).compare(VectorOperators.GT, pv));
-                v = v.blend(Float.NEGATIVE_INFINITY, unseen);
-                v.intoArray(s, j * L);
+            for (int r = 0; r < L; r++) {
+                int i = j * L + r;
+                if (lanes[L + r] < p || lanes[r] > p) s[i] = Float.NEGATIVE_INFINITY;  // row r does not see p
+                lanes[2 * L + r] = Math.max(s[i], lanes[2 * L + r]);  // as FloatVector.max, NaN and -0 alike
             }
-            v.max(FloatVector.fromArray(F, lanes, 2 * L)).intoArray(lanes, 2 * L);
         }
         Exp.shifted(s, j0 * L, j1 * L, lanes, 2 * L);
-        FloatVector.broadcast(F, 1f).div(FloatVector.fromArray(F, lanes, 2 * L)).intoArray(lanes, 2 * L);
+        for (int r = 0; r < L; r++) lanes[2 * L + r] = 1f / lanes[2 * L + r];
     }
 
     /** Row {@code j} of {@code rowOf} in the cache at {@code src} (F32, F16 or FP8) as floats at {@code dst[off..]}. */

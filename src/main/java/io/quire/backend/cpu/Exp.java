@@ -33,7 +33,9 @@ final class Exp {
 
     /** {@code a[i] = e^a[i]} for i in [from, to): whole vectors, then the same arithmetic one value at a time. */
     static void inPlace(float[] a, int from, int to) {
-        exp(a, from, to, null, 0);
+        int bound = to - (to - from) % Simd.L;
+        exp(a, from, bound, NO_SHIFT, 0, null);
+        for (int i = bound; i < to; i++) a[i] = exp(a[i]);
     }
 
     /**
@@ -43,19 +45,25 @@ final class Exp {
      */
     static void shifted(float[] a, int from, int to, float[] lanes, int off) {
         if ((to - from) % Simd.L != 0) throw new IllegalArgumentException("not whole vectors: " + from + ".." + to);
-        exp(a, from, to, lanes, off);
+        exp(a, from, to, lanes, off, lanes);
     }
 
-    private static void exp(float[] a, int from, int to, float[] lanes, int off) {
+    /** Zeros to shift by: x - 0 is x, -0 and NaN included. */
+    private static final float[] NO_SHIFT = new float[Simd.L];
+
+    /**
+     * The vectors of [from, to) shifted by the one at {@code shift[off]}; their per-lane sums to
+     * {@code sums[off..]} when sums is not null. No vector is chosen by a branch: a vector that two paths
+     * merge is one whose class C2 may not know where it inlines late, and it was boxed so (a 1,000-token
+     * prompt allocated 24 MB a pass in some JVMs).
+     */
+    private static void exp(float[] a, int from, int to, float[] shift, int off, float[] sums) {
         final var F = Simd.F;
         final int L = Simd.L;
-        boolean shift = lanes != null;
         FloatVector sum = FloatVector.zero(F);
-        int i = from;
-        for (int bound = to - (to - from) % L; i < bound; i += L) {
-            FloatVector x = FloatVector.fromArray(F, a, i);
+        for (int i = from; i < to; i += L) {
             // the shift read per vector, not kept from before the loop: see the class comment
-            if (shift) x = x.sub(FloatVector.fromArray(F, lanes, off));
+            FloatVector x = FloatVector.fromArray(F, a, i).sub(FloatVector.fromArray(F, shift, off));
             // No clamp of x to [MIN, MAX] first: outside it the blends below replace whatever the arithmetic
             // made (Java's max and min, NaN-exact, were 10 of the loop's 37 instructions).
             FloatVector big = x.fma(LOG2E, ROUND);
@@ -71,10 +79,9 @@ final class Exp {
                     .blend(0f, x.compare(VectorOperators.LT, MIN))
                     .blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, MAX));
             v.intoArray(a, i);
-            if (shift) sum = v.add(sum);  // v.add(sum), not sum.add(v): AttentionTile.softmax says why
+            sum = v.add(sum);  // v.add(sum), not sum.add(v): AttentionTile.softmax says why
         }
-        if (shift) sum.intoArray(lanes, off);
-        for (; i < to; i++) a[i] = exp(a[i]);
+        if (sums != null) sum.intoArray(sums, off);
     }
 
     /** e^x, as {@link #inPlace} computes each lane. */
