@@ -14,7 +14,8 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Attention for a tile of rows that read the same keys: consecutive positions of one sequence (a
- * prompt chunk) times the query heads of one KV group, one row per vector lane. The queries are
+ * prompt chunk) times the query heads of one KV group, one row per vector lane, one or two vectors of
+ * rows (planes: a second shares each key's broadcast). The queries are
  * transposed once per tile, so each key meets every row in broadcast FMAs: no horizontal sum per
  * score, softmax across rows in vector lanes, and each K and V row read once per tile instead of
  * once per token. A row's arithmetic does not depend on the other rows of its tile, so how a prompt
@@ -23,13 +24,19 @@ import jdk.incubator.vector.VectorOperators;
 final class AttentionTile {
     /** Fewer rows than this leave most lanes empty: {@link TokenAttention}'s dot products are faster. */
     static final int MIN_ROWS = Simd.L / 2;
-    /** At most one vector of rows. */
-    static final int MAX_ROWS = Simd.L;
+    /**
+     * At most two vectors of rows, each a plane of its own (queries, scores, lanes): the second shares each
+     * key's broadcast in {@link #weights2} (two FMAs per broadcast where one vector has one).
+     */
+    static final int MAX_ROWS = 2 * Simd.L;
 
     private static final ThreadLocal<float[]> QT = ThreadLocal.withInitial(() -> new float[64 * Simd.L]);
+    private static final ThreadLocal<float[]> QT2 = ThreadLocal.withInitial(() -> new float[64 * Simd.L]);
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256 * Simd.L]);
+    private static final ThreadLocal<float[]> SCORES2 = ThreadLocal.withInitial(() -> new float[256 * Simd.L]);
     private static final ThreadLocal<int[]> ROWS = ThreadLocal.withInitial(() -> new int[256]);
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[3 * Simd.L]);
+    private static final ThreadLocal<float[]> LANES2 = ThreadLocal.withInitial(() -> new float[3 * Simd.L]);
     private static final ThreadLocal<Widened> WIDENED = ThreadLocal.withInitial(Widened::new);
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
@@ -52,20 +59,13 @@ final class AttentionTile {
         int end = pos0 + tokens - 1;
         int len = end + 1 - start;
 
-        // Queries transposed: qt[d * L + r]; unused lanes stay 0. Per lane: first and last position seen.
-        float[] qt = Scratch.floats(QT, headDim * L);
-        float[] lanes = LANES.get();
-        for (int r = 0; r < L; r++) {
-            int p = pos0 + Math.min(r, rows - 1) / group;
-            lanes[r] = PagedAttention.first(p, window);
-            lanes[L + r] = p;
-            if (r >= rows) {
-                for (int d = 0; d < headDim; d++) qt[d * L + r] = 0f;
-                continue;
-            }
-            int off = (t0 + r / group) * qStride + (kvHead * group + r % group) * headDim;
-            for (int d = 0; d < headDim; d++) qt[d * L + r] = q[off + d];
-        }
+        // Queries transposed, a plane per vector of rows: qt[d * L + r] (rows L.. in qt2); unused lanes stay 0.
+        // Per lane: first and last position seen.
+        float[] qt = Scratch.floats(QT, headDim * L), lanes = LANES.get();
+        transpose(q, qStride, t0, rows, 0, pos0, group, kvHead, headDim, window, qt, lanes);
+        boolean two = rows > L;
+        float[] qt2 = two ? Scratch.floats(QT2, headDim * L) : null, lanes2 = two ? LANES2.get() : null;
+        if (two) transpose(q, qStride, t0, rows, L, pos0, group, kvHead, headDim, window, qt2, lanes2);
 
         // K and V rows of positions start..end, as floats in this thread's arrays (widened from an F16 or FP8
         // cache, copied from an F32 one), kept from tile to tile of the sequence (Widened).
@@ -75,18 +75,56 @@ final class AttentionTile {
         // panel's positions before start (skip of them) are left out of the softmax and the sums.
         int n0 = (start - widened.from) / 8, n1 = (end - widened.from) / 8 + 1;
         int kStart = widened.from + 8 * n0, skip = start - kStart;
+        float allSeeFrom = PagedAttention.first(end, window);
         float[] s = Scratch.floats(SCORES, 8 * (n1 - n0) * L);
-        weights(qt, widened.k, n0, n1, headDim, s, skip, len, kStart, pos0, PagedAttention.first(end, window), scale,
-                softcap, lanes);
+        float[] s2 = two ? Scratch.floats(SCORES2, 8 * (n1 - n0) * L) : null;
+        if (two) {
+            weights2(qt, qt2, widened.k, n0, n1, headDim, s, s2, kStart, pos0, allSeeFrom, scale, softcap, lanes,
+                    lanes2);
+            normalize(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
+            normalize(s2, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes2);
+        } else {
+            weights(qt, widened.k, n0, n1, headDim, s, kStart, pos0, allSeeFrom, scale, softcap, lanes);
+            normalize(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
+        }
 
         // out[row] = inv[row] * sum_j p[j][row] * V[j]: four rows and up to four vectors of the head at a time.
         int v0 = (start - widened.from) * headDim;
         // The last rows (of a tile of 15, say) go four at a time too, the lanes past the tile's rows computed
         // and dropped: one row alone was one FMA chain, its latency a step (a 1,000-token prompt: 2% of the pass).
         for (int r = 0; r < rows; r += 4) {
-            weighted4(s, skip, r, Math.min(4, rows - r), widened.v, v0, len, headDim, lanes, out, t0, qStride, group,
-                    kvHead);
+            boolean second = r >= L;
+            weighted4(second ? s2 : s, skip, second ? r - L : r, r, Math.min(4, rows - r), widened.v, v0, len, headDim,
+                    second ? lanes2 : lanes, out, t0, qStride, group, kvHead);
         }
+    }
+
+    /**
+     * Rows {@code first .. first+L-1} of the tile (as {@link #attend} numbers them) into one plane: their
+     * queries transposed into qt, the first and last position each sees into {@code lanes[0..2L)}.
+     */
+    private static void transpose(float[] q, int qStride, int t0, int rows, int first, int pos0, int group, int kvHead,
+            int headDim, int window, float[] qt, float[] lanes) {
+        final int L = Simd.L;
+        for (int lane = 0; lane < L; lane++) {
+            int r = first + lane;
+            int p = pos0 + Math.min(r, rows - 1) / group;
+            lanes[lane] = PagedAttention.first(p, window);
+            lanes[L + lane] = p;
+            if (r >= rows) {
+                for (int d = 0; d < headDim; d++) qt[d * L + lane] = 0f;
+                continue;
+            }
+            int off = (t0 + r / group) * qStride + (kvHead * group + r % group) * headDim;
+            for (int d = 0; d < headDim; d++) qt[d * L + lane] = q[off + d];
+        }
+    }
+
+    /** A plane's scores exponentiated: the masked softmax of a capped model, {@link #edges} otherwise. */
+    private static void normalize(float[] s, int skip, int len, int kStart, int pos0, float allSeeFrom, float scale,
+            float softcap, float[] lanes) {
+        if (softcap > 0) softmax(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
+        else edges(s, skip, len, kStart, pos0, allSeeFrom, lanes);
     }
 
     /**
@@ -103,8 +141,8 @@ final class AttentionTile {
      * a small compilation: inlined into attend, past C2's node-count cutoff, some of softmax's Vector API
      * calls were left to the Vector API's Java code, boxing every vector (docs/performance.md).
      */
-    private static void weights(float[] qt, float[] kp, int n0, int n1, int headDim, float[] s, int skip, int len,
-            int kStart, int pos0, float allSeeFrom, float scale, float softcap, float[] lanes) {
+    private static void weights(float[] qt, float[] kp, int n0, int n1, int headDim, float[] s, int kStart, int pos0,
+            float allSeeFrom, float scale, float softcap, float[] lanes) {
         final var F = Simd.F;
         final int L = Simd.L;
         boolean capped = softcap > 0;
@@ -150,8 +188,93 @@ final class AttentionTile {
                         .max(FloatVector.fromArray(F, lanes, 2 * L)).intoArray(lanes, 2 * L);
             }
         }
-        if (capped) softmax(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
-        else edges(s, skip, len, kStart, pos0, allSeeFrom, lanes);
+    }
+
+    /**
+     * {@link #weights} for two planes of rows, qt and qt2 into s and s2 (lanes and lanes2): each key's broadcast
+     * meets both, 16 FMAs per eight broadcasts and two loads where one plane has 8 per eight and one (a
+     * scratch loop in L1: 108-117 GFLOP/s against 84). Its own method, as weights.
+     */
+    private static void weights2(float[] qt, float[] qt2, float[] kp, int n0, int n1, int headDim, float[] s, float[] s2,
+            int kStart, int pos0, float allSeeFrom, float scale, float softcap, float[] lanes, float[] lanes2) {
+        final var F = Simd.F;
+        final int L = Simd.L;
+        boolean capped = softcap > 0;
+        float by = capped ? 1f : scale;
+        FloatVector.broadcast(F, Float.NEGATIVE_INFINITY).intoArray(lanes, 2 * L);
+        FloatVector.broadcast(F, Float.NEGATIVE_INFINITY).intoArray(lanes2, 2 * L);
+        for (int n = n0; n < n1; n++) {
+            int kb = 8 * n * headDim, sb = 8 * (n - n0) * L;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+            for (int d = 0; d < headDim; d++) {
+                FloatVector qd = FloatVector.fromArray(F, qt, d * L), qe = FloatVector.fromArray(F, qt2, d * L);
+                int o = kb + 8 * d;
+                FloatVector k = FloatVector.broadcast(F, kp[o]);
+                a0 = qd.fma(k, a0);
+                b0 = qe.fma(k, b0);
+                k = FloatVector.broadcast(F, kp[o + 1]);
+                a1 = qd.fma(k, a1);
+                b1 = qe.fma(k, b1);
+                k = FloatVector.broadcast(F, kp[o + 2]);
+                a2 = qd.fma(k, a2);
+                b2 = qe.fma(k, b2);
+                k = FloatVector.broadcast(F, kp[o + 3]);
+                a3 = qd.fma(k, a3);
+                b3 = qe.fma(k, b3);
+                k = FloatVector.broadcast(F, kp[o + 4]);
+                a4 = qd.fma(k, a4);
+                b4 = qe.fma(k, b4);
+                k = FloatVector.broadcast(F, kp[o + 5]);
+                a5 = qd.fma(k, a5);
+                b5 = qe.fma(k, b5);
+                k = FloatVector.broadcast(F, kp[o + 6]);
+                a6 = qd.fma(k, a6);
+                b6 = qe.fma(k, b6);
+                k = FloatVector.broadcast(F, kp[o + 7]);
+                a7 = qd.fma(k, a7);
+                b7 = qe.fma(k, b7);
+            }
+            a0 = a0.mul(by);
+            a1 = a1.mul(by);
+            a2 = a2.mul(by);
+            a3 = a3.mul(by);
+            a4 = a4.mul(by);
+            a5 = a5.mul(by);
+            a6 = a6.mul(by);
+            a7 = a7.mul(by);
+            b0 = b0.mul(by);
+            b1 = b1.mul(by);
+            b2 = b2.mul(by);
+            b3 = b3.mul(by);
+            b4 = b4.mul(by);
+            b5 = b5.mul(by);
+            b6 = b6.mul(by);
+            b7 = b7.mul(by);
+            a0.intoArray(s, sb);
+            a1.intoArray(s, sb + L);
+            a2.intoArray(s, sb + 2 * L);
+            a3.intoArray(s, sb + 3 * L);
+            a4.intoArray(s, sb + 4 * L);
+            a5.intoArray(s, sb + 5 * L);
+            a6.intoArray(s, sb + 6 * L);
+            a7.intoArray(s, sb + 7 * L);
+            b0.intoArray(s2, sb);
+            b1.intoArray(s2, sb + L);
+            b2.intoArray(s2, sb + 2 * L);
+            b3.intoArray(s2, sb + 3 * L);
+            b4.intoArray(s2, sb + 4 * L);
+            b5.intoArray(s2, sb + 5 * L);
+            b6.intoArray(s2, sb + 6 * L);
+            b7.intoArray(s2, sb + 7 * L);
+            int p = kStart + 8 * (n - n0);
+            if (!capped && p >= allSeeFrom && p + 7 <= pos0) {
+                a0.max(a1).max(a2).max(a3).max(a4).max(a5).max(a6).max(a7)
+                        .max(FloatVector.fromArray(F, lanes, 2 * L)).intoArray(lanes, 2 * L);
+                b0.max(b1).max(b2).max(b3).max(b4).max(b5).max(b6).max(b7)
+                        .max(FloatVector.fromArray(F, lanes2, 2 * L)).intoArray(lanes2, 2 * L);
+            }
+        }
     }
 
     /**
@@ -348,13 +471,13 @@ final class AttentionTile {
     }
 
     /**
-     * Rows r..r+n-1 of the output (n at most 4; lanes up to r+3 are computed all the same, their rows
-     * exist in the scores): the weights {@code s[(skip + j) * L + r]} times V rows {@code vw[v0 + j headDim
+     * Rows outRow..outRow+n-1 of the output, lanes r..r+n-1 of their plane (n at most 4; lanes up to r+3 are
+     * computed all the same, their rows exist in the scores): the weights {@code s[(skip + j) * L + r]} times V rows {@code vw[v0 + j headDim
      * ..]}, j < len. The rows lie in one array at one stride, so the loop keeps few registers (read through
      * the block table's addresses, C2 moved them between registers: 45 instructions per eight FMAs).
      */
-    private static void weighted4(float[] s, int skip, int r, int n, float[] vw, int v0, int len, int headDim,
-            float[] lanes, float[] out, int t0, int qStride, int group, int kvHead) {
+    private static void weighted4(float[] s, int skip, int r, int outRow, int n, float[] vw, int v0, int len,
+            int headDim, float[] lanes, float[] out, int t0, int qStride, int group, int kvHead) {
         final var F = Simd.F;
         final int L = Simd.L;
         float i0 = lanes[2 * L + r], i1 = lanes[2 * L + r + 1], i2 = lanes[2 * L + r + 2], i3 = lanes[2 * L + r + 3];
@@ -388,27 +511,27 @@ final class AttentionTile {
                 a32 = w2.fma(p, a32);
                 a33 = w3.fma(p, a33);
             }
-            int o = outOffset(r, t0, qStride, group, kvHead, headDim) + d;
+            int o = outOffset(outRow, t0, qStride, group, kvHead, headDim) + d;
             a00.mul(i0).intoArray(out, o);
             a01.mul(i0).intoArray(out, o + L);
             a02.mul(i0).intoArray(out, o + 2 * L);
             a03.mul(i0).intoArray(out, o + 3 * L);
             if (n > 1) {
-                o = outOffset(r + 1, t0, qStride, group, kvHead, headDim) + d;
+                o = outOffset(outRow + 1, t0, qStride, group, kvHead, headDim) + d;
                 a10.mul(i1).intoArray(out, o);
                 a11.mul(i1).intoArray(out, o + L);
                 a12.mul(i1).intoArray(out, o + 2 * L);
                 a13.mul(i1).intoArray(out, o + 3 * L);
             }
             if (n > 2) {
-                o = outOffset(r + 2, t0, qStride, group, kvHead, headDim) + d;
+                o = outOffset(outRow + 2, t0, qStride, group, kvHead, headDim) + d;
                 a20.mul(i2).intoArray(out, o);
                 a21.mul(i2).intoArray(out, o + L);
                 a22.mul(i2).intoArray(out, o + 2 * L);
                 a23.mul(i2).intoArray(out, o + 3 * L);
             }
             if (n > 3) {
-                o = outOffset(r + 3, t0, qStride, group, kvHead, headDim) + d;
+                o = outOffset(outRow + 3, t0, qStride, group, kvHead, headDim) + d;
                 a30.mul(i3).intoArray(out, o);
                 a31.mul(i3).intoArray(out, o + L);
                 a32.mul(i3).intoArray(out, o + 2 * L);
@@ -432,28 +555,28 @@ final class AttentionTile {
                 a30 = v0v.fma(p3, a30);
                 a31 = v1v.fma(p3, a31);
             }
-            int o = outOffset(r, t0, qStride, group, kvHead, headDim) + d;
+            int o = outOffset(outRow, t0, qStride, group, kvHead, headDim) + d;
             a00.mul(i0).intoArray(out, o);
             a01.mul(i0).intoArray(out, o + L);
             if (n > 1) {
-                o = outOffset(r + 1, t0, qStride, group, kvHead, headDim) + d;
+                o = outOffset(outRow + 1, t0, qStride, group, kvHead, headDim) + d;
                 a10.mul(i1).intoArray(out, o);
                 a11.mul(i1).intoArray(out, o + L);
             }
             if (n > 2) {
-                o = outOffset(r + 2, t0, qStride, group, kvHead, headDim) + d;
+                o = outOffset(outRow + 2, t0, qStride, group, kvHead, headDim) + d;
                 a20.mul(i2).intoArray(out, o);
                 a21.mul(i2).intoArray(out, o + L);
             }
             if (n > 3) {
-                o = outOffset(r + 3, t0, qStride, group, kvHead, headDim) + d;
+                o = outOffset(outRow + 3, t0, qStride, group, kvHead, headDim) + d;
                 a30.mul(i3).intoArray(out, o);
                 a31.mul(i3).intoArray(out, o + L);
             }
         }
         for (int k = 0; k < n; k++) {
             tail(s, skip, r + k, vw, v0, len, headDim, d, lanes[2 * L + r + k], out,
-                    outOffset(r + k, t0, qStride, group, kvHead, headDim));
+                    outOffset(outRow + k, t0, qStride, group, kvHead, headDim));
         }
     }
 
