@@ -79,13 +79,10 @@ final class AttentionTile {
         float[] s = Scratch.floats(SCORES, 8 * (n1 - n0) * L);
         float[] s2 = two ? Scratch.floats(SCORES2, 8 * (n1 - n0) * L) : null;
         if (two) {
-            weights2(qt, qt2, widened.k, n0, n1, headDim, s, s2, kStart, pos0, allSeeFrom, scale, softcap, lanes,
-                    lanes2);
-            normalize(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
-            normalize(s2, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes2);
+            weights2(qt, qt2, widened.k, n0, n1, headDim, s, s2, skip, len, kStart, pos0, allSeeFrom, scale, softcap,
+                    lanes, lanes2);
         } else {
-            weights(qt, widened.k, n0, n1, headDim, s, kStart, pos0, allSeeFrom, scale, softcap, lanes);
-            normalize(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
+            weights(qt, widened.k, n0, n1, headDim, s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
         }
 
         // out[row] = inv[row] * sum_j p[j][row] * V[j]: four rows and up to four vectors of the head at a time.
@@ -136,13 +133,13 @@ final class AttentionTile {
      * registers and spent 58 instructions per eight FMAs. Without a soft cap each panel is scaled as it is
      * stored, and the running maximum taken there of the panels every row sees in full; the few panels at
      * the causal edge (and a window's start) are masked after, and {@link Exp#shifted} exponentiates and
-     * sums in one more pass: four passes over the scores were 20% of a 500-token prompt's attention. Its
-     * own method, too large for C2 to inline into {@link #attend}, so that what it calls is inlined here, in
-     * a small compilation: inlined into attend, past C2's node-count cutoff, some of softmax's Vector API
+     * sums in one more pass ({@link #normalize}): four passes over the scores were 20% of a 500-token
+     * prompt's attention. Its own method, too large for C2 to inline into {@link #attend}, so that what it
+     * calls is inlined here, in a small compilation: inlined into attend, past C2's node-count cutoff, some of softmax's Vector API
      * calls were left to the Vector API's Java code, boxing every vector (docs/performance.md).
      */
-    private static void weights(float[] qt, float[] kp, int n0, int n1, int headDim, float[] s, int kStart, int pos0,
-            float allSeeFrom, float scale, float softcap, float[] lanes) {
+    private static void weights(float[] qt, float[] kp, int n0, int n1, int headDim, float[] s, int skip, int len,
+            int kStart, int pos0, float allSeeFrom, float scale, float softcap, float[] lanes) {
         final var F = Simd.F;
         final int L = Simd.L;
         boolean capped = softcap > 0;
@@ -188,15 +185,19 @@ final class AttentionTile {
                         .max(FloatVector.fromArray(F, lanes, 2 * L)).intoArray(lanes, 2 * L);
             }
         }
+        normalize(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
     }
 
     /**
      * {@link #weights} for two planes of rows, qt and qt2 into s and s2 (lanes and lanes2): each key's broadcast
      * meets both, 16 FMAs per eight broadcasts and two loads where one plane has 8 per eight and one (a
-     * scratch loop in L1: 108-117 GFLOP/s against 84). Its own method, as weights.
+     * scratch loop in L1: 108-117 GFLOP/s against 84). Its own method, as weights. A tile of one plane keeps
+     * weights: a short run of rows over a long context (a prompt's suffix after a cached prefix, speculative
+     * tokens to verify) would pay for a second plane of zeros.
      */
     private static void weights2(float[] qt, float[] qt2, float[] kp, int n0, int n1, int headDim, float[] s, float[] s2,
-            int kStart, int pos0, float allSeeFrom, float scale, float softcap, float[] lanes, float[] lanes2) {
+            int skip, int len, int kStart, int pos0, float allSeeFrom, float scale, float softcap, float[] lanes,
+            float[] lanes2) {
         final var F = Simd.F;
         final int L = Simd.L;
         boolean capped = softcap > 0;
@@ -275,6 +276,8 @@ final class AttentionTile {
                         .max(FloatVector.fromArray(F, lanes2, 2 * L)).intoArray(lanes2, 2 * L);
             }
         }
+        normalize(s, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes);
+        normalize(s2, skip, len, kStart, pos0, allSeeFrom, scale, softcap, lanes2);
     }
 
     /**
