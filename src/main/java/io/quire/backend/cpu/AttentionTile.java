@@ -135,8 +135,9 @@ final class AttentionTile {
      * the causal edge (and a window's start) are masked after, and {@link Exp#shifted} exponentiates and
      * sums in one more pass ({@link #normalize}): four passes over the scores were 20% of a 500-token
      * prompt's attention. Its own method, too large for C2 to inline into {@link #attend}, so that what it
-     * calls is inlined here, in a small compilation: inlined into attend, past C2's node-count cutoff, some of softmax's Vector API
-     * calls were left to the Vector API's Java code, boxing every vector (docs/performance.md).
+     * calls is inlined here, in a small compilation: inlined into attend, past C2's node-count cutoff, some
+     * of softmax's Vector API calls were left to the Vector API's Java code, boxing every vector
+     * (docs/performance.md).
      */
     private static void weights(float[] qt, float[] kp, int n0, int n1, int headDim, float[] s, int skip, int len,
             int kStart, int pos0, float allSeeFrom, float scale, float softcap, float[] lanes) {
