@@ -1,5 +1,6 @@
 package io.quire;
 
+import io.quire.backend.cpu.C2Directives;
 import io.quire.cli.Cli;
 import io.quire.cli.VectorModule;
 import org.springframework.boot.SpringApplication;
@@ -19,6 +20,7 @@ public class QuireApplication {
         if (Cli.handles(args)) {
             // Before any logger exists: the tools keep stdout for their result.
             System.setProperty("logback.configurationFile", "cli-logback.xml");
+            C2Directives.install(); // before C2 compiles any kernel
             System.exit(Cli.run(args));
         }
         String missing = VectorModule.missing();
@@ -26,6 +28,7 @@ public class QuireApplication {
             System.err.println(missing);
             System.exit(1);
         }
+        C2Directives.install();
         SpringApplication app = new SpringApplication(QuireApplication.class);
         app.addInitializers(new HeapFootprint()); // the server's process only, not the tests' contexts
         app.run(args);
