@@ -112,8 +112,8 @@ public final class Q4_0Tiles {
     // infinity or NaN kept as one. Each block's FMA is called on the broadcast scale (dx.fma(x, t), the
     // same bits as x.fma(dx, t)): called on the converted sums, it ran the Vector API's Java fallback in
     // 6 of 10 fresh servers (a young collection per token, 2x the time per token; docs/performance.md,
-    // thirty-second session), on the broadcast in none of 10. It came back in a quarter of servers
-    // later (C2 inlines the block's end late here); C2Directives ends it for every kernel.
+    // thirty-second session), on the broadcast in none of 10. It came back later (C2 inlines each
+    // block's end late, past its node cutoff), until C2Directives (forty-second session).
 
     private static void kernel1(long tile, int blocks, Q8_0Activation y, float[] out, int o) {
         final MemorySegment seg = Simd.ALL;
