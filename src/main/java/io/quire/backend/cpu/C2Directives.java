@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
  * A compiler directive for HotSpot's C2, added at startup, before any kernel is compiled: Quire's
  * methods compile with {@code IncrementalInlineForceCleanup}, a cleanup of the graph after each call
  * C2 inlines late. A kernel whose Vector API calls outnumber what C2 inlines while parsing (about
- * 18,000 nodes: {@code Q4_0Tiles.kernel1} crosses it at its last block's scales) gets the rest inlined
+ * 18,000 nodes: {@code Q4_0Tiles.kernel1} crosses it in a block's second scale conversion) gets the rest inlined
  * late, and there an intrinsic can see an argument through a cast that still hides its exact vector
  * class, give up, and leave the Vector API's Java code in the kernel: every vector a new object, a
  * young collection every few tokens, decode twice as slow. Which calls it hit depended on the JVM's
@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * DiagnosticCommand MBean, so it needs no command-line flag; a JVM without it runs as before.
  */
 public final class C2Directives {
-    static final String DIRECTIVE = "[{match: \"io/quire/*.*\", c2: {IncrementalInlineForceCleanup: true}}]";
+    private static final String DIRECTIVE = "[{match: \"io/quire/*.*\", c2: {IncrementalInlineForceCleanup: true}}]";
     private static boolean installed;
 
     private C2Directives() {}
@@ -45,8 +45,8 @@ public final class C2Directives {
                 Files.deleteIfExists(file);
             }
         } catch (Exception | LinkageError e) {
-            log().warn("No compiler directive for C2 ({}): vector kernels may run the Vector API's Java code in some JVMs",
-                    e.toString());
+            log().warn("No compiler directive for C2 ({}): vector kernels may run the Vector API's Java code"
+                    + " in some JVMs", e.toString());
         }
         return installed;
     }
