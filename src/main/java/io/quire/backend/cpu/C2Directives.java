@@ -9,16 +9,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A compiler directive for HotSpot's C2, added at startup, before any kernel is compiled: Quire's
- * methods compile with {@code IncrementalInlineForceCleanup}, a cleanup of the graph after each call
- * C2 inlines late. A kernel whose Vector API calls outnumber what C2 inlines while parsing (about
- * 18,000 nodes: {@code Q4_0Tiles.kernel1} crosses it in a block's second scale conversion) gets the rest inlined
- * late, and there an intrinsic can see an argument through a cast that still hides its exact vector
- * class, give up, and leave the Vector API's Java code in the kernel: every vector a new object, a
- * young collection every few tokens, decode twice as slow. Which calls it hit depended on the JVM's
- * profiles, so it struck a quarter to a half of fresh servers (docs/performance.md, forty-second
- * session); with the cleanup the casts carry the exact class before the next intrinsic is tried.
- * The directive is the JVM's {@code Compiler.directives_add}, reached through the platform's
- * DiagnosticCommand MBean, so it needs no command-line flag; a JVM without it runs as before.
+ * methods compile with {@code IncrementalInlineForceCleanup}, a cleanup of the graph after each
+ * call C2 inlines late. A kernel whose Vector API calls outnumber what C2 inlines while parsing
+ * (about 18,000 nodes: {@code Q4_0Tiles.kernel1} crosses it in a block's second scale conversion)
+ * gets the rest inlined late, and there an intrinsic can see an argument through a cast that still
+ * hides its exact vector class, give up, and leave the Vector API's Java code in the kernel: every
+ * vector a new object, a young collection every few tokens, decode twice as slow. Which calls it
+ * hit depended on the JVM's profiles, so it struck a quarter to a half of fresh servers
+ * (docs/performance.md, forty-second session); with the cleanup the casts carry the exact class
+ * before the next intrinsic is tried. The directive is the JVM's {@code Compiler.directives_add},
+ * reached through the platform's DiagnosticCommand MBean, so it needs no command-line flag; a JVM
+ * without it runs as before.
  */
 public final class C2Directives {
     private static final String DIRECTIVE = "[{match: \"io/quire/*.*\", c2: {IncrementalInlineForceCleanup: true}}]";
