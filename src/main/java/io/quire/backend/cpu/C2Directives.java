@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * gets the rest inlined late, and there an intrinsic can see an argument through a cast that still
  * hides its exact vector class, give up, and leave the Vector API's Java code in the kernel: every
  * vector a new object, a young collection every few tokens, decode twice as slow. Which calls it
- * hit depended on the JVM's profiles, so it struck a quarter to a half of fresh servers
+ * hit depended on the JVM's profiles: a sixth of fresh servers, half of them with JFR recording
  * (docs/performance.md, forty-second session); with the cleanup the casts carry the exact class
  * before the next intrinsic is tried. The directive is the JVM's {@code Compiler.directives_add},
  * reached through the platform's DiagnosticCommand MBean, so it needs no command-line flag; a JVM
